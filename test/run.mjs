@@ -1,0 +1,63 @@
+// Runs every dist/test/**/*.test.js in its own Node process (each uvu file runs alone, with a time bound),
+// then prints the one closing line CI reads: `N passed, N failed`.
+// Usage: node test/run.mjs [substring ...]   (only the files whose path contains one of the substrings)
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const FILE_TIMEOUT_MS = Number(process.env.SHMCOMM_TEST_TIMEOUT_MS ?? 240_000);
+const filters = process.argv.slice(2);
+
+function testFiles(dir) {
+  const files = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...testFiles(path));
+    else if (entry.name.endsWith('.test.js')) files.push(path);
+  }
+  return files.sort();
+}
+
+function runFile(file) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--enable-source-maps', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk); });
+    child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk); });
+    const timer = setTimeout(() => {
+      output += `\n${file}: killed after ${FILE_TIMEOUT_MS} ms\n`;
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
+      const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
+      const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
+      let failed = total - passed - skipped;
+      // A crash, a kill or a non-zero exit with nothing counted is still a failure.
+      if ((code !== 0 || signal) && failed === 0) failed = 1;
+      resolve({ file, passed, failed, skipped, ms: Date.now() - started, code, signal });
+    });
+  });
+}
+
+const root = 'dist/test';
+const files = testFiles(root).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+const results = [];
+for (const file of files) {
+  console.log(`\n# ${relative(root, file)}`);
+  results.push(await runFile(file));
+}
+
+console.log('\nfile                                  passed failed   seconds');
+for (const r of results) {
+  const status = r.failed > 0 ? `  <- exit ${r.signal ?? r.code}` : '';
+  console.log(`${relative(root, r.file).padEnd(38)}${String(r.passed).padStart(6)}${String(r.failed).padStart(7)}${(r.ms / 1000).toFixed(1).padStart(10)}${status}`);
+}
+const passed = results.reduce((n, r) => n + r.passed, 0);
+const failed = results.reduce((n, r) => n + r.failed, 0);
+const skipped = results.reduce((n, r) => n + r.skipped, 0);
+if (files.length === 0) console.log('no test files found');
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exitCode = failed > 0 || files.length === 0 ? 1 : 0;
