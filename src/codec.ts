@@ -1,0 +1,292 @@
+/**
+ * The codec: a value <-> (one-byte type code, payload bytes). The ring moves bytes; this file decides what they mean.
+ *
+ * Typed arrays (all 11 kinds), `DataView` and `ArrayBuffer` travel as their raw bytes, tagged with their kind, and
+ * come back as the same kind. This is the fast path: `encode` hands out a view of the value's own memory (no copy),
+ * and `decode` can hand back a view straight into the ring (`inPlace`). Everything else goes through `node:v8`
+ * `serialize`/`deserialize`, the structured-clone algorithm, so the shared transport accepts exactly the values
+ * `postMessage` accepts; the others are refused with a `DataCloneError` that names what was wrong and where.
+ *
+ * Caveats a user may meet:
+ * - A Node `Buffer` is a Uint8Array: sent at the top level it comes back as a plain `Uint8Array`.
+ * - A `SharedArrayBuffer`, or a view over one, is sent as a copy of its bytes: it comes back as an `ArrayBuffer`
+ *   (or a view over a fresh, non-shared one). Nested inside an object, v8.serialize refuses a SharedArrayBuffer.
+ * - Class instances arrive as plain objects (structured clone keeps own enumerable data, not prototypes).
+ */
+import { deserialize, serialize } from 'node:v8';
+import { types } from 'node:util';
+import { DataCloneError } from './errors.js';
+
+/** The one-byte type codes of a frame. 0 is never used, so a zeroed (never written) header is detectably bad. */
+export const TYPE = {
+  bytes: 1, // a raw ArrayBuffer (or SharedArrayBuffer, sent as a copy)
+  int8: 2,
+  uint8: 3,
+  uint8c: 4,
+  int16: 5,
+  uint16: 6,
+  int32: 7,
+  uint32: 8,
+  float32: 9,
+  float64: 10,
+  bigint64: 11,
+  biguint64: 12,
+  dataview: 13,
+  serialized: 14, // anything else, as v8.serialize output
+} as const;
+
+/** A value ready for the wire: its type code and the payload bytes. */
+export interface Encoded {
+  type: number;
+  bytes: Uint8Array;
+}
+
+// What the table below needs from each of the 11 typed-array constructors.
+interface TypedArrayConstructor {
+  readonly BYTES_PER_ELEMENT: number;
+  new (length: number): ArrayBufferView;
+  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): ArrayBufferView;
+}
+
+// Tables indexed by type code, built once. Index 0 is the unused code; `null` marks codes that are not typed arrays.
+const CONSTRUCTORS: ReadonlyArray<TypedArrayConstructor | null> = [
+  null, null, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array, null, null,
+];
+const NAMES: readonly string[] = [
+  '(unused)', 'ArrayBuffer', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
+  'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array', 'DataView',
+  'serialized',
+];
+// From a typed array's tag (its kind's name, 'Float64Array') to its code.
+const CODE_BY_TAG = new Map<string, number>();
+CONSTRUCTORS.forEach((Constructor, code) => Constructor && CODE_BY_TAG.set(Constructor.name, code));
+
+// %TypedArray%.prototype[Symbol.toStringTag] is the spec's brand check: it names the kind of any typed array
+// (a Buffer or another subclass included, whatever its constructor says) and is undefined for everything else.
+const typedArrayTag = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag,
+)!.get as (this: unknown) => string | undefined;
+
+/** The type code `encode` would choose for `value`, without serializing anything. */
+export function encodedType(value: unknown): number {
+  if (ArrayBuffer.isView(value)) {
+    const tag = typedArrayTag.call(value);
+    if (tag === undefined) return TYPE.dataview;
+    return CODE_BY_TAG.get(tag) ?? TYPE.serialized; // a kind newer than this table (Float16Array) takes the slow path
+  }
+  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return TYPE.bytes;
+  return TYPE.serialized;
+}
+
+/**
+ * Encodes `value`. For typed arrays, `DataView` and `ArrayBuffer`, `bytes` is a Uint8Array view over the value's
+ * own memory (no copy: only its own bytes, even when it is a subarray of a larger buffer), so do not change the
+ * value until the bytes are sent. For anything else, `bytes` is the v8.serialize output (a Buffer).
+ * @throws DataCloneError for values structured clone refuses (functions, symbols, WeakMaps, ...).
+ */
+export function encode(value: unknown): Encoded {
+  const type = encodedType(value);
+  if (type === TYPE.serialized) return { type, bytes: serializeOrExplain(value) };
+  if (type === TYPE.bytes) {
+    const buffer = value as ArrayBufferLike;
+    return { type, bytes: viewOf(buffer, 0, buffer.byteLength) };
+  }
+  const view = value as ArrayBufferView;
+  return { type, bytes: viewOf(view.buffer, view.byteOffset, view.byteLength) };
+}
+
+/**
+ * Decodes what `encode` produced. By default the result owns fresh, non-shared memory (the bytes are copied), so
+ * `bytes` may be reused or overwritten afterwards. With `inPlace: true`, a typed array or DataView is a view
+ * straight over `bytes` (no copy; valid only as long as those bytes are), and `bytes.byteOffset` must be a
+ * multiple of the element size. An ArrayBuffer and a serialized value are always copies, whatever `inPlace` says:
+ * an ArrayBuffer cannot be a window on part of another, and v8.deserialize makes nested typed arrays alias its input.
+ * @throws RangeError for an unknown type code, a length that is not a multiple of the element size, or a
+ *   misaligned in-place view.
+ */
+export function decode(type: number, bytes: Uint8Array, options?: { inPlace?: boolean }): unknown {
+  checkType(type);
+  if (type === TYPE.serialized) return deserialize(copyOf(bytes));
+  if (type === TYPE.bytes) return copyOf(bytes).buffer;
+  const inPlace = options?.inPlace === true;
+  if (type === TYPE.dataview) {
+    return inPlace ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new DataView(copyOf(bytes).buffer);
+  }
+  const Constructor = CONSTRUCTORS[type]!;
+  const size = Constructor.BYTES_PER_ELEMENT;
+  checkMultiple(type, bytes.byteLength, size);
+  if (!inPlace) return new Constructor(copyOf(bytes).buffer);
+  if (bytes.byteOffset % size !== 0) {
+    throw new RangeError(
+      `Cannot view ${NAMES[type]} in place at byte offset ${bytes.byteOffset}: ` +
+        `the offset must be a multiple of the element size, ${size}`,
+    );
+  }
+  return new Constructor(bytes.buffer, bytes.byteOffset, bytes.byteLength / size);
+}
+
+/** True for the codes whose payload is raw memory (typed arrays, DataView, ArrayBuffer), false for `serialized`. */
+export function isBinaryType(type: number): boolean {
+  return Number.isInteger(type) && type >= TYPE.bytes && type <= TYPE.dataview;
+}
+
+/** The name of a type code: `'Float64Array'`, `'ArrayBuffer'`, `'DataView'`, `'serialized'`. */
+export function typeName(type: number): string {
+  checkType(type);
+  return NAMES[type]!;
+}
+
+/** Bytes per element of a type code: 8 for Float64Array, 1 for ArrayBuffer, DataView and serialized. */
+export function elementSize(type: number): number {
+  checkType(type);
+  return CONSTRUCTORS[type]?.BYTES_PER_ELEMENT ?? 1;
+}
+
+/**
+ * For the receiver of a chunked message: a fresh value of the given type and `byteLength`, and a Uint8Array over
+ * its memory to fill chunk by chunk. Once `bytes` is full, `value` is the message: a typed array of
+ * `byteLength / elementSize` elements, an ArrayBuffer or a DataView.
+ * For `TYPE.serialized` there is nothing to build before the bytes are in: `value` is `undefined`, and once `bytes`
+ * is full the caller calls `decode(TYPE.serialized, bytes)` to get the message.
+ * @throws RangeError for an unknown type code or a `byteLength` that is not a multiple of the element size.
+ */
+export function allocate(type: number, byteLength: number): { value: unknown; bytes: Uint8Array } {
+  checkType(type);
+  if (!Number.isSafeInteger(byteLength) || byteLength < 0) {
+    throw new RangeError(`Expected \`byteLength\` to be an integer from 0 and up, got ${byteLength}`);
+  }
+  const Constructor = CONSTRUCTORS[type];
+  if (Constructor !== null && Constructor !== undefined) {
+    checkMultiple(type, byteLength, Constructor.BYTES_PER_ELEMENT);
+    const value = new Constructor(byteLength / Constructor.BYTES_PER_ELEMENT);
+    return { value, bytes: new Uint8Array(value.buffer) };
+  }
+  const buffer = new ArrayBuffer(byteLength);
+  if (type === TYPE.bytes) return { value: buffer, bytes: new Uint8Array(buffer) };
+  if (type === TYPE.dataview) return { value: new DataView(buffer), bytes: new Uint8Array(buffer) };
+  return { value: undefined, bytes: new Uint8Array(buffer) };
+}
+
+function checkType(type: number): void {
+  if (!Number.isInteger(type) || type < TYPE.bytes || type > TYPE.serialized) {
+    throw new RangeError(`Unknown codec type code ${type}: expected an integer from 1 to ${TYPE.serialized}`);
+  }
+}
+
+function checkMultiple(type: number, byteLength: number, size: number): void {
+  if (byteLength % size !== 0) {
+    throw new RangeError(`${NAMES[type]} needs a byte length that is a multiple of ${size}, got ${byteLength}`);
+  }
+}
+
+/** A fresh, exactly sized, non-shared copy. `set` is V8's fastest copy (a memcpy for same-kind arrays). */
+function copyOf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}
+
+function viewOf(buffer: ArrayBufferLike, byteOffset: number, byteLength: number): Uint8Array {
+  // A transferred (detached) buffer reports 0 bytes, and V8 refuses to view it with a TypeError: say what happened.
+  if (byteLength === 0 && isDetached(buffer)) {
+    throw new DataCloneError('a detached ArrayBuffer', 'its memory was transferred away');
+  }
+  return new Uint8Array(buffer, byteOffset, byteLength);
+}
+
+function isDetached(buffer: ArrayBufferLike): boolean {
+  try {
+    new Uint8Array(buffer); // Node 20 lacks ArrayBuffer.prototype.detached; constructing a view is the test
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+// ---- refusing what structured clone refuses, with a message that helps -------------------------------------------
+
+function serializeOrExplain(value: unknown): Uint8Array {
+  try {
+    return serialize(value); // a Buffer, which is a Uint8Array: used as is
+  } catch (err) {
+    if (!isCloneFailure(err)) throw err; // a throwing getter, a stack overflow: not ours to rename
+    // v8 says only "function foo() {} could not be cloned." (source text included, no path). Find the culprit.
+    const culprit = findCulprit(value, 'value', new Set());
+    if (culprit.path === 'value') throw new DataCloneError(describe(value));
+    throw new DataCloneError(`${describe(value)} containing ${describe(culprit.value)}`, `at ${culprit.path}`);
+  }
+}
+
+function isCloneFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  // Node 20 throws a plain Error; newer versions may throw a DOMException named DataCloneError.
+  return err.name === 'DataCloneError' || err.message.endsWith('could not be cloned.') ||
+    err.message.startsWith('Unserializable host object');
+}
+
+function serializes(value: unknown): boolean {
+  try {
+    serialize(value);
+    return true;
+  } catch (err) {
+    return !isCloneFailure(err);
+  }
+}
+
+/**
+ * Walks down from a value that failed to serialize, into the first child that also fails, until no child fails:
+ * that value is the culprit. Slow (it re-serializes subtrees), which is fine: it runs only on the way to an error.
+ */
+function findCulprit(value: unknown, path: string, onPath: Set<object>): { value: unknown; path: string } {
+  if (typeof value !== 'object' || value === null || types.isProxy(value)) return { value, path };
+  onPath.add(value);
+  for (const [segment, child] of childrenOf(value)) {
+    if (typeof child === 'object' && child !== null && onPath.has(child)) continue; // a cycle back up
+    if (!serializes(child)) return findCulprit(child, path + segment, onPath);
+  }
+  return { value, path };
+}
+
+/** The parts of a container that structured clone copies, each with its path segment. */
+function childrenOf(value: object): Array<[string, unknown]> {
+  const children: Array<[string, unknown]> = [];
+  if (value instanceof Map) {
+    let i = 0;
+    for (const [key, entry] of value) {
+      children.push([`[map key #${i}]`, key], [`[map value #${i}]`, entry]);
+      i++;
+    }
+  } else if (value instanceof Set) {
+    let i = 0;
+    for (const entry of value) children.push([`[set entry #${i++}]`, entry]);
+  } else if (value instanceof Error) {
+    if (Object.hasOwn(value, 'cause')) children.push(['.cause', value.cause]);
+  } else {
+    const isArray = Array.isArray(value);
+    for (const key of Object.keys(value)) {
+      const segment = isArray || !/^[A-Za-z_$][\w$]*$/.test(key) ? `[${isArray ? key : JSON.stringify(key)}]` : `.${key}`;
+      children.push([segment, (value as Record<string, unknown>)[key]]);
+    }
+  }
+  return children;
+}
+
+/** 'a function (named foo)', 'a symbol', 'a WeakMap', 'an object', 'an array'... */
+function describe(value: unknown): string {
+  if (typeof value === 'function') {
+    const kind = /^class\b/.test(Function.prototype.toString.call(value)) ? 'class' : 'function';
+    return value.name ? `a ${kind} (named ${value.name})` : `an anonymous ${kind}`;
+  }
+  if (typeof value !== 'object' || value === null) return withArticle(typeof value);
+  if (Array.isArray(value)) return 'an array';
+  if (types.isProxy(value)) return 'a Proxy';
+  const name = (value.constructor as { name?: unknown } | undefined)?.name;
+  if (typeof name !== 'string' || name === '' || name === 'Object') return 'an object';
+  return withArticle(name);
+}
+
+function withArticle(noun: string): string {
+  // No 'u': the class names that start with it (Uint8Array, URL) are said "you-".
+  return `${/^[aeio]/i.test(noun) ? 'an' : 'a'} ${noun}`;
+}

@@ -1,0 +1,380 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  TYPE, allocate, decode, elementSize, encode, encodedType, isBinaryType, typeName,
+} from '../src/codec.js';
+import { DataCloneError } from '../src/errors.js';
+
+// One sample of every typed-array kind, with the awkward values of each: negatives, limits, NaN, -0, big bigints.
+const SAMPLES: Array<[number, string, ArrayBufferView]> = [
+  [TYPE.int8, 'Int8Array', new Int8Array([0, -1, 127, -128, 42])],
+  [TYPE.uint8, 'Uint8Array', new Uint8Array([0, 1, 255, 128])],
+  [TYPE.uint8c, 'Uint8ClampedArray', new Uint8ClampedArray([0, 255, 300, -5])],
+  [TYPE.int16, 'Int16Array', new Int16Array([-32768, 32767, -1, 0])],
+  [TYPE.uint16, 'Uint16Array', new Uint16Array([0, 65535, 1234])],
+  [TYPE.int32, 'Int32Array', new Int32Array([-2147483648, 2147483647, -7])],
+  [TYPE.uint32, 'Uint32Array', new Uint32Array([0, 4294967295, 99])],
+  [TYPE.float32, 'Float32Array', new Float32Array([1.5, -0, NaN, Infinity, -3.25])],
+  [TYPE.float64, 'Float64Array', new Float64Array([Math.PI, -0, NaN, -Infinity, Number.MIN_VALUE, -1e308])],
+  [TYPE.bigint64, 'BigInt64Array', new BigInt64Array([-(2n ** 63n), 2n ** 63n - 1n, 2n ** 53n + 1n, -5n])],
+  [TYPE.biguint64, 'BigUint64Array', new BigUint64Array([0n, 2n ** 64n - 1n, 2n ** 53n + 3n])],
+];
+
+/** Element by element with Object.is, so NaN equals NaN and -0 differs from 0. */
+function assertSameElements(actual: ArrayLike<number | bigint>, expected: ArrayLike<number | bigint>): void {
+  assert.is(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(Object.is(actual[i], expected[i]), `element ${i}: ${String(actual[i])} !== ${String(expected[i])}`);
+  }
+}
+
+/** What `fn` threw (and a failed assertion if it did not throw). */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  assert.unreachable('expected a throw');
+}
+
+function cloneError(value: unknown): DataCloneError {
+  const err = thrown(() => encode(value));
+  assert.instance(err, DataCloneError);
+  return err as DataCloneError;
+}
+
+function rangeErrorMessage(fn: () => unknown): string {
+  const err = thrown(fn);
+  assert.instance(err, RangeError);
+  return (err as RangeError).message;
+}
+
+test('every typed-array kind round-trips to the same constructor and identical elements', () => {
+  for (const [code, name, sample] of SAMPLES) {
+    const encoded = encode(sample);
+    assert.is(encoded.type, code, name);
+    assert.is(encodedType(sample), code, name);
+    assert.is(encoded.bytes.byteLength, sample.byteLength, name);
+    const decoded = decode(encoded.type, encoded.bytes) as ArrayLike<number | bigint> & ArrayBufferView;
+    assert.is(decoded.constructor.name, name);
+    assertSameElements(decoded, sample as unknown as ArrayLike<number | bigint>);
+    assert.is(typeName(code), name);
+    assert.is(elementSize(code), (sample as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT);
+    assert.ok(isBinaryType(code));
+  }
+});
+
+test('encode is a view over the value\'s own memory; decode owns fresh, exactly sized memory', () => {
+  const source = new Float64Array([1, 2, 3]);
+  const encoded = encode(source);
+  assert.is(encoded.bytes.buffer, source.buffer);
+  const decoded = decode(encoded.type, encoded.bytes) as Float64Array;
+  assert.is.not(decoded.buffer, source.buffer);
+  assert.is(decoded.buffer.byteLength, 24);
+  assert.ok(decoded.buffer instanceof ArrayBuffer);
+  source[0] = 99;
+  assert.is(decoded[0], 1);
+});
+
+test('a subarray encodes only its own bytes', () => {
+  const whole = new Int16Array([10, 20, 30, 40, 50]);
+  const part = whole.subarray(1, 3);
+  const encoded = encode(part);
+  assert.is(encoded.bytes.byteOffset, 2);
+  assert.is(encoded.bytes.byteLength, 4);
+  assert.equal(Array.from(encoded.bytes), [20, 0, 30, 0]);
+  const decoded = decode(encoded.type, encoded.bytes) as Int16Array;
+  assert.equal(Array.from(decoded), [20, 30]);
+  assert.is(decoded.byteOffset, 0);
+  assert.is(decoded.buffer.byteLength, 4);
+});
+
+test('a Node Buffer comes back as a plain Uint8Array with only its bytes', () => {
+  const buffer = Buffer.from('héllo'); // pooled: a small window on a larger ArrayBuffer
+  const encoded = encode(buffer);
+  assert.is(encoded.type, TYPE.uint8);
+  assert.is(encoded.bytes.byteLength, 6);
+  const decoded = decode(encoded.type, encoded.bytes) as Uint8Array;
+  assert.is(decoded.constructor, Uint8Array);
+  assert.equal(Array.from(decoded), [0x68, 0xc3, 0xa9, 0x6c, 0x6c, 0x6f]);
+});
+
+test('DataView round-trips with its own window only', () => {
+  const buffer = new ArrayBuffer(16);
+  new Uint8Array(buffer).set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  const view = new DataView(buffer, 3, 4);
+  const encoded = encode(view);
+  assert.is(encoded.type, TYPE.dataview);
+  const decoded = decode(encoded.type, encoded.bytes) as DataView;
+  assert.instance(decoded, DataView);
+  assert.is(decoded.byteOffset, 0);
+  assert.is(decoded.byteLength, 4);
+  assert.is(decoded.getUint32(0), 0x03040506);
+});
+
+test('ArrayBuffer round-trips as a copy', () => {
+  const buffer = new Uint8Array([9, 8, 7]).buffer;
+  const encoded = encode(buffer);
+  assert.is(encoded.type, TYPE.bytes);
+  assert.is(encoded.bytes.buffer, buffer);
+  const decoded = decode(encoded.type, encoded.bytes) as ArrayBuffer;
+  assert.is(decoded.constructor, ArrayBuffer);
+  assert.is.not(decoded, buffer);
+  assert.equal(Array.from(new Uint8Array(decoded)), [9, 8, 7]);
+});
+
+test('a SharedArrayBuffer, or a view over one, arrives as non-shared bytes', () => {
+  const shared = new SharedArrayBuffer(8);
+  new Uint8Array(shared).set([1, 2, 3, 4, 5, 6, 7, 8]);
+  const asBytes = decode(TYPE.bytes, encode(shared).bytes);
+  assert.is((asBytes as object).constructor, ArrayBuffer);
+  assert.equal(Array.from(new Uint8Array(asBytes as ArrayBuffer)), [1, 2, 3, 4, 5, 6, 7, 8]);
+  const view = new Uint16Array(shared, 2, 2);
+  const encoded = encode(view);
+  assert.is(encoded.type, TYPE.uint16);
+  const decoded = decode(encoded.type, encoded.bytes) as Uint16Array;
+  assert.ok(decoded.buffer instanceof ArrayBuffer);
+  assert.equal(Array.from(decoded), [0x0403, 0x0605]);
+});
+
+test('structured values round-trip through v8.serialize', () => {
+  const sparse = [1, , 3];
+  const value = {
+    nested: { deep: { list: [1, 'two', { three: 3 }] } },
+    map: new Map<unknown, unknown>([['a', 1], [2, { b: true }]]),
+    set: new Set(['x', 'y']),
+    date: new Date(Date.UTC(2024, 1, 29, 12, 0, 0)),
+    regexp: /ab+c/giu,
+    big: 2n ** 100n + 1n,
+    negZero: -0,
+    nan: NaN,
+    sparse,
+    nothing: undefined,
+    empty: null,
+    text: 'héllo wörld 😀 日本',
+    floats: new Float64Array([1.5, -2.5]),
+  };
+  const encoded = encode(value);
+  assert.is(encoded.type, TYPE.serialized);
+  assert.is(encodedType(value), TYPE.serialized);
+  assert.not.ok(isBinaryType(TYPE.serialized));
+  const decoded = decode(encoded.type, encoded.bytes) as typeof value;
+  assert.equal(decoded.nested, { deep: { list: [1, 'two', { three: 3 }] } });
+  assert.instance(decoded.map, Map);
+  assert.equal([...decoded.map], [['a', 1], [2, { b: true }]]);
+  assert.equal([...decoded.set], ['x', 'y']);
+  assert.is(decoded.date.toISOString(), '2024-02-29T12:00:00.000Z');
+  assert.is(decoded.regexp.source, 'ab+c');
+  assert.is(decoded.regexp.flags, 'giu');
+  assert.is(decoded.big, 1267650600228229401496703205377n);
+  assert.ok(Object.is(decoded.negZero, -0));
+  assert.ok(Number.isNaN(decoded.nan));
+  assert.is(decoded.sparse.length, 3);
+  assert.not.ok(1 in decoded.sparse);
+  assert.is(decoded.sparse[2], 3);
+  assert.ok('nothing' in decoded);
+  assert.is(decoded.nothing, undefined);
+  assert.is(decoded.empty, null);
+  assert.is(decoded.text, 'héllo wörld 😀 日本');
+  assert.instance(decoded.floats, Float64Array);
+  assert.equal(Array.from(decoded.floats), [1.5, -2.5]);
+});
+
+test('primitives and errors round-trip', () => {
+  for (const value of [0, -1.5, 'x', '', true, false, null, undefined, 12345678901234567890n]) {
+    const encoded = encode(value);
+    assert.is(encoded.type, TYPE.serialized);
+    assert.is(decode(encoded.type, encoded.bytes), value);
+  }
+  const error = decode(TYPE.serialized, encode(new TypeError('bad thing')).bytes) as Error;
+  assert.instance(error, TypeError);
+  assert.is(error.message, 'bad thing');
+});
+
+test('serialized decode copies first: nested typed arrays do not alias the input bytes', () => {
+  const { bytes } = encode({ raw: new Uint8Array([1, 2, 3]) });
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  shared.set(bytes);
+  const decoded = decode(TYPE.serialized, shared, { inPlace: true }) as { raw: Uint8Array };
+  shared.fill(0);
+  assert.equal(Array.from(decoded.raw), [1, 2, 3]);
+  assert.not.ok(decoded.raw.buffer instanceof SharedArrayBuffer);
+});
+
+test('inPlace decode is a view sharing memory with the bytes', () => {
+  const ring = new Uint8Array(new SharedArrayBuffer(64));
+  const payload = ring.subarray(16, 40);
+  payload.set(encode(new Float64Array([1, 2, 3])).bytes);
+  const view = decode(TYPE.float64, payload, { inPlace: true }) as Float64Array;
+  assert.is(view.buffer, ring.buffer);
+  assert.is(view.byteOffset, 16);
+  assert.equal(Array.from(view), [1, 2, 3]);
+  view[1] = -0.5;
+  assert.equal(Array.from(new Float64Array(ring.buffer, 24, 1)), [-0.5]);
+  ring[16] = 0; ring[22] = 0xf0; ring[23] = 0x3f; // writing the source bytes shows through the view: 1.0 again
+  assert.is(view[0], 1);
+  const dataView = decode(TYPE.dataview, ring.subarray(3, 7), { inPlace: true }) as DataView;
+  dataView.setUint8(0, 77);
+  assert.is(ring[3], 77);
+});
+
+test('a misaligned inPlace decode is a RangeError naming the offset and the element size', () => {
+  const bytes = new Uint8Array(new ArrayBuffer(32), 4, 16);
+  assert.is(
+    rangeErrorMessage(() => decode(TYPE.float64, bytes, { inPlace: true })),
+    'Cannot view Float64Array in place at byte offset 4: the offset must be a multiple of the element size, 8',
+  );
+  // Int32 needs only 4-byte alignment, and a copy needs none.
+  assert.is((decode(TYPE.int32, bytes, { inPlace: true }) as Int32Array).length, 4);
+  assert.is((decode(TYPE.float64, bytes) as Float64Array).length, 2);
+});
+
+test('a length that is not a multiple of the element size is a RangeError', () => {
+  assert.is(
+    rangeErrorMessage(() => decode(TYPE.int32, new Uint8Array(6))),
+    'Int32Array needs a byte length that is a multiple of 4, got 6',
+  );
+  assert.is(
+    rangeErrorMessage(() => decode(TYPE.biguint64, new Uint8Array(12), { inPlace: true })),
+    'BigUint64Array needs a byte length that is a multiple of 8, got 12',
+  );
+});
+
+test('an unknown type code is a RangeError naming the code', () => {
+  for (const code of [0, 15, 255, -1, 1.5]) {
+    assert.is(
+      rangeErrorMessage(() => decode(code, new Uint8Array(8))),
+      `Unknown codec type code ${code}: expected an integer from 1 to 14`,
+    );
+    assert.not.ok(isBinaryType(code));
+  }
+  assert.is(rangeErrorMessage(() => typeName(0)), 'Unknown codec type code 0: expected an integer from 1 to 14');
+});
+
+test('the type table: names, element sizes, codes', () => {
+  assert.equal(TYPE, {
+    bytes: 1, int8: 2, uint8: 3, uint8c: 4, int16: 5, uint16: 6, int32: 7, uint32: 8,
+    float32: 9, float64: 10, bigint64: 11, biguint64: 12, dataview: 13, serialized: 14,
+  });
+  assert.is(typeName(TYPE.bytes), 'ArrayBuffer');
+  assert.is(typeName(TYPE.dataview), 'DataView');
+  assert.is(typeName(TYPE.serialized), 'serialized');
+  assert.is(elementSize(TYPE.bytes), 1);
+  assert.is(elementSize(TYPE.dataview), 1);
+  assert.is(elementSize(TYPE.serialized), 1);
+  assert.ok(isBinaryType(TYPE.bytes));
+  assert.ok(isBinaryType(TYPE.dataview));
+});
+
+test('refused values throw DataCloneError naming the type', () => {
+  function foo(): void {}
+  const cases: Array<[unknown, string, string]> = [
+    [foo, 'a function (named foo)',
+      'a function (named foo) cannot be sent: only values that structured clone accepts can travel'],
+    [Symbol('s'), 'a symbol', 'a symbol cannot be sent: only values that structured clone accepts can travel'],
+    [new WeakMap(), 'a WeakMap', 'a WeakMap cannot be sent: only values that structured clone accepts can travel'],
+    [Promise.resolve(1), 'a Promise',
+      'a Promise cannot be sent: only values that structured clone accepts can travel'],
+    [class Point {}, 'a class (named Point)',
+      'a class (named Point) cannot be sent: only values that structured clone accepts can travel'],
+    [{ a: 1, b: { handler: foo } }, 'an object containing a function (named foo)',
+      'an object containing a function (named foo) cannot be sent: only values that structured clone accepts can ' +
+      'travel (at value.b.handler)'],
+    [[1, 2, Symbol('x')], 'an array containing a symbol',
+      'an array containing a symbol cannot be sent: only values that structured clone accepts can travel ' +
+      '(at value[2])'],
+    [new Map([['k', { 'odd key': new WeakSet() }]]), 'a Map containing a WeakSet',
+      'a Map containing a WeakSet cannot be sent: only values that structured clone accepts can travel ' +
+      '(at value[map value #0]["odd key"])'],
+    [new Error('failed', { cause: foo }), 'an Error containing a function (named foo)',
+      'an Error containing a function (named foo) cannot be sent: only values that structured clone accepts can ' +
+      'travel (at value.cause)'],
+    [new Proxy({}, {}), 'a Proxy', 'a Proxy cannot be sent: only values that structured clone accepts can travel'],
+    [{ shared: new SharedArrayBuffer(8) }, 'an object containing a SharedArrayBuffer',
+      'an object containing a SharedArrayBuffer cannot be sent: only values that structured clone accepts can ' +
+      'travel (at value.shared)'],
+  ];
+  for (const [value, valueType, message] of cases) {
+    const err = cloneError(value);
+    assert.is(err.valueType, valueType);
+    assert.is(err.message, message);
+    assert.is(err.name, 'DataCloneError');
+    assert.is(err.code, 'SHMCOMM_DATA_CLONE');
+  }
+  // The cheap type query never throws: it does not look inside.
+  assert.is(encodedType(foo), TYPE.serialized);
+});
+
+test('a cycle around an uncloneable value is still explained', () => {
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  cyclic.callback = () => 1;
+  assert.is(
+    cloneError(cyclic).message,
+    'an object containing an anonymous function cannot be sent: only values that structured clone accepts can ' +
+      'travel (at value.callback)',
+  );
+  const ok: Record<string, unknown> = { n: 1 };
+  ok.self = ok;
+  const decoded = decode(TYPE.serialized, encode(ok).bytes) as Record<string, unknown>;
+  assert.is(decoded.self, decoded);
+});
+
+test('a detached ArrayBuffer is refused with a DataCloneError', () => {
+  const buffer = new ArrayBuffer(8);
+  const view = new Float64Array(buffer);
+  structuredClone(buffer, { transfer: [buffer] });
+  assert.is(cloneError(buffer).message,
+    'a detached ArrayBuffer cannot be sent: only values that structured clone accepts can travel ' +
+    '(its memory was transferred away)');
+  assert.is(cloneError(view).valueType, 'a detached ArrayBuffer');
+  assert.is(encode(new ArrayBuffer(0)).bytes.byteLength, 0); // empty is not detached
+});
+
+test('errors that are not clone failures pass through unchanged', () => {
+  const value = { get boom(): number { throw new TypeError('getter failed'); } };
+  const err = thrown(() => encode(value));
+  assert.instance(err, TypeError);
+  assert.is((err as TypeError).message, 'getter failed');
+});
+
+test('allocate gives a fresh value of each type and bytes over its memory', () => {
+  for (const [code, name, sample] of SAMPLES) {
+    const size = elementSize(code);
+    const { value, bytes } = allocate(code, 4 * size);
+    const typed = value as ArrayBufferView & ArrayLike<number | bigint>;
+    assert.is(typed.constructor.name, name);
+    assert.is(typed.length, 4);
+    assert.is(bytes.buffer, typed.buffer);
+    assert.is(bytes.byteLength, 4 * size);
+    bytes.set(encode(sample).bytes.subarray(0, size)); // fill the first element through the bytes
+    assert.ok(Object.is(typed[0], (sample as unknown as ArrayLike<number | bigint>)[0]), name);
+  }
+  const asBytes = allocate(TYPE.bytes, 5);
+  assert.instance(asBytes.value, ArrayBuffer);
+  assert.is(asBytes.bytes.buffer, asBytes.value);
+  assert.is(asBytes.bytes.byteLength, 5);
+  const asView = allocate(TYPE.dataview, 3);
+  assert.instance(asView.value, DataView);
+  asView.bytes.set([1, 2, 3]);
+  assert.is((asView.value as DataView).getUint8(2), 3);
+
+  // serialized: no value yet; fill the bytes, then decode them.
+  const encoded = encode({ hello: ['world'] });
+  const serialized = allocate(TYPE.serialized, encoded.bytes.byteLength);
+  assert.is(serialized.value, undefined);
+  serialized.bytes.set(encoded.bytes.subarray(0, 4));
+  serialized.bytes.set(encoded.bytes.subarray(4), 4);
+  assert.equal(decode(TYPE.serialized, serialized.bytes), { hello: ['world'] });
+
+  assert.is(allocate(TYPE.float64, 0).bytes.byteLength, 0);
+  assert.is(
+    rangeErrorMessage(() => allocate(TYPE.float64, 12)),
+    'Float64Array needs a byte length that is a multiple of 8, got 12',
+  );
+  assert.is(rangeErrorMessage(() => allocate(TYPE.bytes, -1)), 'Expected `byteLength` to be an integer from 0 and up, got -1');
+  assert.is(rangeErrorMessage(() => allocate(99, 8)), 'Unknown codec type code 99: expected an integer from 1 to 14');
+});
+
+test.run();
