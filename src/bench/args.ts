@@ -1,0 +1,418 @@
+/**
+ * The command lines of `shmcomm bench bandwidth|latency|collectives` and `shmcomm exercise`, parsed into typed
+ * option objects.
+ *
+ * Each command is a table of option specs. The table is the single source of truth: parsing reads the value given
+ * on the command line or else the spec's default, through the same parser, and the help text is printed from the
+ * same table, so the defaults shown are the defaults used. Every mistake is a `UsageError` that names the option,
+ * the value given and what is allowed; the CLI prints it with the usage and exits with status 2.
+ */
+import { formatSize, parseSize } from './format.js';
+
+/** A mistake on the command line. A CLI-only error, so it does not depend on the library's error classes. */
+export class UsageError extends Error {
+  readonly code = 'SHMCOMM_USAGE';
+  /** The option at fault (`--max`), when there is one. */
+  readonly option: string | undefined;
+  constructor(message: string, option?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UsageError';
+    this.option = option;
+  }
+}
+
+export const BANDWIDTH_MODES = [
+  'clone', 'transfer', 'transfer-alloc', 'shared', 'zerocopy', 'ringbuf', 'process', 'memcpy',
+] as const;
+export const LATENCY_MODES = ['spin', 'park', 'spinThenPark', 'async', 'transfer', 'clone', 'process'] as const;
+export const COLLECTIVE_OPS = ['bcast', 'reduce', 'allreduce', 'barrier'] as const;
+export const TRANSPORTS = ['shared', 'transfer', 'clone'] as const;
+
+export type BandwidthMode = (typeof BANDWIDTH_MODES)[number];
+export type LatencyMode = (typeof LATENCY_MODES)[number];
+export type CollectiveOp = (typeof COLLECTIVE_OPS)[number];
+export type Transport = (typeof TRANSPORTS)[number];
+
+/** What the benchmarks print: always a table and (where there is one) a chart, or JSON only; CSV on the side. */
+export interface OutputOptions {
+  /** `--json`: print only JSON on stdout (default false). */
+  json: boolean;
+  /** `--csv FILE`: also write the rows to FILE (default: none). */
+  csvFile: string | undefined;
+}
+
+export interface BandwidthOptions extends OutputOptions {
+  minBytes: number; // --min 8
+  maxBytes: number; // --max 64MiB
+  points: number; // --points 20
+  window: number; // --window 64: messages per acknowledgement
+  seconds: number; // --time 0.2: measuring time per mode and size
+  warmupSeconds: number; // --warmup 0.05
+  modes: BandwidthMode[]; // --modes: all, in the order of BANDWIDTH_MODES
+  ringBytes: number; // --ring 4MiB
+  chart: boolean; // --no-chart turns it off
+}
+
+export interface LatencyOptions extends OutputOptions {
+  minBytes: number; // --min 8
+  maxBytes: number; // --max 64KiB
+  points: number; // --points 14 (every power of two from 8 B to 64 KiB)
+  iterations: number | undefined; // --iterations N: exactly N round trips per size, instead of --time
+  seconds: number; // --time 0.2
+  warmupSeconds: number; // --warmup 0.05
+  modes: LatencyMode[]; // --modes: all
+  chart: boolean; // --no-chart
+}
+
+export interface CollectivesOptions extends OutputOptions {
+  ranks: number[]; // --ranks 2,4,8
+  sizes: number[]; // --sizes 8,64KiB,8MiB (bytes)
+  ops: CollectiveOp[]; // --ops: all
+  transports: Transport[]; // --transports: all
+  seconds: number; // --time 0.2 per op, size, rank count and transport
+  warmupSeconds: number; // --warmup 0.05
+}
+
+export interface ExerciseOptions {
+  ranks: number | undefined; // --ranks N (default: the exercise's own)
+  transport: Transport; // --transport shared
+}
+
+export type BenchRequest =
+  | { command: 'bandwidth'; options: BandwidthOptions }
+  | { command: 'latency'; options: LatencyOptions }
+  | { command: 'collectives'; options: CollectivesOptions }
+  | { command: 'help'; text: string };
+
+export type ExerciseRequest =
+  | { command: 'exercise'; name: string; options: ExerciseOptions }
+  | { command: 'help'; text: string };
+
+/**
+ * One option of a command. Without `value` it is a flag (off unless given). `default` is text, read by the same
+ * parser as a value typed on the command line. `names` marks a list of names whose default is all of them.
+ */
+interface OptionSpec {
+  name: string;
+  value?: 'SIZE' | 'N' | 'SECONDS' | 'LIST' | 'FILE' | 'NAME';
+  default?: string;
+  names?: readonly string[];
+  help: string;
+}
+
+const MIN_SIZE = 8; // one Float64
+const MAX_SIZE = 2 ** 30; // 1 GiB: sender and receiver each hold one, and a test machine has a few GiB
+const MAX_SECONDS = 3600;
+
+/** A list option whose default is every name it accepts. */
+const allOf = (name: string, names: readonly string[], help: string): OptionSpec =>
+  ({ name, value: 'LIST', default: names.join(','), names, help });
+
+const OUTPUT_SPECS: OptionSpec[] = [
+  { name: 'json', help: 'print only JSON: { node, cpus, rows: [{ mode, bytes, ... }] }' },
+  { name: 'csv', value: 'FILE', help: 'also write the rows to FILE as CSV' },
+];
+/** `--time` and `--warmup`; `each` says what one measurement covers. */
+const timeSpecs = (each: string): OptionSpec[] => [
+  { name: 'time', value: 'SECONDS', default: '0.2', help: `measuring time per ${each}` },
+  { name: 'warmup', value: 'SECONDS', default: '0.05', help: 'unmeasured time before each measurement' },
+];
+const NO_CHART: OptionSpec = { name: 'no-chart', help: 'print the table without the chart' };
+
+const BANDWIDTH_SPECS: OptionSpec[] = [
+  { name: 'min', value: 'SIZE', default: '8', help: 'smallest message: a multiple of 8 bytes (B, KiB, MiB, GiB)' },
+  { name: 'max', value: 'SIZE', default: '64MiB', help: 'largest message' },
+  { name: 'points', value: 'N', default: '20', help: 'number of sizes, log-spaced from --min to --max' },
+  { name: 'window', value: 'N', default: '64', help: 'messages sent between two acknowledgements, as in osu_bw' },
+  ...timeSpecs('mode and size'),
+  allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
+  { name: 'ring', value: 'SIZE', default: '4MiB', help: 'ring size for shared, zerocopy, ringbuf: a power of two' },
+  ...OUTPUT_SPECS,
+  NO_CHART,
+];
+
+const LATENCY_SPECS: OptionSpec[] = [
+  { name: 'min', value: 'SIZE', default: '8', help: 'smallest message: a multiple of 8 bytes (B, KiB, MiB, GiB)' },
+  { name: 'max', value: 'SIZE', default: '64KiB', help: 'largest message' },
+  { name: 'points', value: 'N', default: '14', help: 'number of sizes, log-spaced; 14 is every power of two' },
+  { name: 'iterations', value: 'N', help: 'round trips per mode and size, instead of --time' },
+  ...timeSpecs('mode and size'),
+  allOf('modes', LATENCY_MODES, 'modes to run, comma-separated'),
+  ...OUTPUT_SPECS,
+  NO_CHART,
+];
+
+const COLLECTIVES_SPECS: OptionSpec[] = [
+  { name: 'ranks', value: 'LIST', default: '2,4,8', help: 'rank counts, comma-separated' },
+  { name: 'sizes', value: 'LIST', default: '8,64KiB,8MiB', help: 'message sizes, comma-separated' },
+  allOf('ops', COLLECTIVE_OPS, 'collectives to time, comma-separated'),
+  allOf('transports', TRANSPORTS, 'transports to use, comma-separated'),
+  ...timeSpecs('op, rank count, size and transport'),
+  ...OUTPUT_SPECS,
+];
+
+const EXERCISE_SPECS: OptionSpec[] = [
+  { name: 'ranks', value: 'N', help: "number of ranks (default: the exercise's own)" },
+  { name: 'transport', value: 'NAME', default: 'shared', help: `how ranks talk: ${TRANSPORTS.join(', ')}` },
+];
+
+const WHAT_VALUE = { SIZE: 'a size such as 64KiB', N: 'an integer', SECONDS: 'a number of seconds',
+  LIST: 'a comma-separated list', FILE: 'a file path', NAME: 'a name' } as const;
+
+/** The usual message: ``Expected `--points` to be an integer from 2 to 200, got "abc"``. */
+function invalid(option: string, expected: string, text: string): UsageError {
+  return new UsageError(`Expected \`${option}\` ${expected}, got "${text}"`, option);
+}
+
+/**
+ * One command line checked against a spec table. The constructor refuses unknown options, missing values and
+ * stray arguments; the typed readers (`size`, `integer`, ...) read the value given, or else the default.
+ */
+class OptionReader {
+  private readonly given = new Map<string, string | true>();
+
+  constructor(command: string, private readonly specs: readonly OptionSpec[], argv: readonly string[]) {
+    for (let i = 0; i < argv.length; i++) {
+      const token = argv[i]!;
+      if (!token.startsWith('-')) throw new UsageError(`Unexpected argument "${token}" for \`${command}\``);
+      const equals = token.indexOf('=');
+      const option = equals === -1 ? token : token.slice(0, equals);
+      const spec = specs.find((s) => `--${s.name}` === option);
+      if (!spec) throw new UsageError(`Unknown option \`${option}\` for \`${command}\` (see --help)`, option);
+      if (spec.value === undefined) {
+        if (equals !== -1) throw new UsageError(`Option \`${option}\` takes no value, got "${token}"`, option);
+        this.given.set(spec.name, true);
+        continue;
+      }
+      // `--max 8MiB` or `--max=8MiB`; in `--csv --json` the value was forgotten: it is not a file named "--json".
+      const value = equals === -1 ? argv[++i] : token.slice(equals + 1);
+      if (value === undefined || value === '' || value.startsWith('--')) {
+        throw new UsageError(`Option \`${option}\` needs a value (${WHAT_VALUE[spec.value]})`, option);
+      }
+      this.given.set(spec.name, value);
+    }
+  }
+
+  /** Whether `--name` was on the command line (for a flag: whether it is on). */
+  has(name: string): boolean {
+    return this.given.has(name);
+  }
+
+  /** The text given for `--name`, else its default (undefined when it has none). */
+  text(name: string): string | undefined {
+    const value = this.given.get(name);
+    return typeof value === 'string' ? value : this.specs.find((s) => s.name === name)?.default;
+  }
+
+  /** A message size: a multiple of 8 bytes (whole Float64Arrays) from 8 B to 1 GiB. */
+  size(name: string, text = this.text(name)!): number {
+    const option = `--${name}`;
+    let bytes: number;
+    try {
+      bytes = parseSize(text, option);
+    } catch (error) {
+      throw new UsageError((error as Error).message, option, { cause: error });
+    }
+    if (bytes % 8 !== 0) throw invalid(option, 'to be a multiple of 8 bytes (payloads are Float64Arrays)', text);
+    if (bytes < MIN_SIZE || bytes > MAX_SIZE) {
+      throw invalid(option, `to be a size from ${formatSize(MIN_SIZE)} to ${formatSize(MAX_SIZE)}`, text);
+    }
+    return bytes;
+  }
+
+  /** A ring size: a power of two from 4 KiB to 1 GiB. */
+  ringSize(name: string): number {
+    const text = this.text(name)!;
+    const bytes = this.size(name, text);
+    const powerOfTwo = (bytes & (bytes - 1)) === 0;
+    if (!powerOfTwo || bytes < 4096) throw invalid(`--${name}`, 'to be a power of two from 4 KiB to 1 GiB', text);
+    return bytes;
+  }
+
+  integer(name: string, min: number, max: number): number {
+    const text = this.text(name)!;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) {
+      throw invalid(`--${name}`, `to be an integer from ${min} to ${max}`, text);
+    }
+    return value;
+  }
+
+  seconds(name: string, min: number): number {
+    const text = this.text(name)!;
+    const value = Number(text);
+    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text) || value < min || value > MAX_SECONDS) {
+      throw invalid(`--${name}`, `to be a number of seconds from ${min} to ${MAX_SECONDS}`, text);
+    }
+    return value;
+  }
+
+  /** One of `allowed`. */
+  choice<T extends string>(name: string, allowed: readonly T[]): T {
+    const text = this.text(name)!;
+    const chosen = allowed.find((item) => item === text);
+    if (chosen === undefined) throw invalid(`--${name}`, `to be one of ${allowed.join(', ')}`, text);
+    return chosen;
+  }
+
+  /** A comma-separated list of names from `allowed` (a `noun` each), in the order given, without repeats. */
+  names<T extends string>(name: string, allowed: readonly T[], noun: string): T[] {
+    const items = this.items(name, `to list at least one of ${allowed.join(', ')}`);
+    const unknown = items.find((item) => !allowed.some((known) => known === item));
+    if (unknown !== undefined) {
+      const message = `Unknown ${noun} "${unknown}" in \`--${name}\`; valid ${noun}s: ${allowed.join(', ')}`;
+      throw new UsageError(message, `--${name}`);
+    }
+    return items as T[];
+  }
+
+  /** A comma-separated list of integers from `min` to `max`, ascending, without repeats. */
+  integers(name: string, min: number, max: number): number[] {
+    const expected = `to be a comma-separated list of integers from ${min} to ${max}`;
+    const items = this.items(name, expected);
+    if (items.some((item) => !/^\d+$/.test(item) || Number(item) < min || Number(item) > max)) {
+      throw invalid(`--${name}`, expected, this.text(name)!);
+    }
+    return items.map(Number).sort((a, b) => a - b);
+  }
+
+  /** A comma-separated list of message sizes, ascending, without repeats. */
+  sizes(name: string): number[] {
+    const bytes = this.items(name, 'to list at least one size such as 64KiB').map((item) => this.size(name, item));
+    return [...new Set(bytes)].sort((a, b) => a - b);
+  }
+
+  private items(name: string, expected: string): string[] {
+    const text = this.text(name)!;
+    const items = [...new Set(text.split(',').map((item) => item.trim()).filter((item) => item !== ''))];
+    if (items.length === 0) throw invalid(`--${name}`, expected, text);
+    return items;
+  }
+}
+
+/** The help of a command, printed from its spec table: the defaults shown are the defaults used. */
+function helpText(usage: string, about: string, specs: readonly OptionSpec[], footer?: string): string {
+  const left = specs.map((spec) => (spec.value ? `--${spec.name} ${spec.value}` : `--${spec.name}`));
+  const width = Math.max('-h, --help'.length, ...left.map((text) => text.length)) + 2;
+  const lines = [`Usage: ${usage}`, '', about, '', 'Options:'];
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i]!;
+    const shown = spec.names ? ' (default all):' : spec.default !== undefined ? ` (default ${spec.default})` : '';
+    lines.push(`  ${left[i]!.padEnd(width)}${spec.help}${shown}`);
+    if (spec.names) lines.push(`  ${' '.repeat(width)}${spec.names.join(', ')}`);
+  }
+  lines.push(`  ${'-h, --help'.padEnd(width)}show this help`);
+  if (footer) lines.push('', footer);
+  return lines.join('\n');
+}
+
+export const BANDWIDTH_HELP = helpText('shmcomm bench [bandwidth] [options]',
+  'Bandwidth between two worker threads per message size and mode, like OSU osu_bw, in MB/s (10^6 bytes/s).',
+  BANDWIDTH_SPECS, 'Other benchmarks: shmcomm bench latency, shmcomm bench collectives (each has --help).');
+export const LATENCY_HELP = helpText('shmcomm bench latency [options]',
+  'One-way latency between two worker threads per message size and mode, like OSU osu_latency (median, µs).',
+  LATENCY_SPECS);
+export const COLLECTIVES_HELP = helpText('shmcomm bench collectives [options]',
+  'Time per call of each collective, per rank count, message size and transport.', COLLECTIVES_SPECS);
+export const EXERCISE_HELP = helpText('shmcomm exercise <name> [options]',
+  'Run one of the exercises.', EXERCISE_SPECS);
+
+/** `--min` and `--max`, the first no larger than the second. */
+function sizeRange(reader: OptionReader): { minBytes: number; maxBytes: number } {
+  const minBytes = reader.size('min');
+  const maxBytes = reader.size('max');
+  if (minBytes > maxBytes) {
+    const message = `Expected \`--min\` (${formatSize(minBytes)}) to be at most \`--max\` (${formatSize(maxBytes)})`;
+    throw new UsageError(message, '--min');
+  }
+  return { minBytes, maxBytes };
+}
+
+function outputOptions(reader: OptionReader): OutputOptions {
+  return { json: reader.has('json'), csvFile: reader.text('csv') };
+}
+
+/** The options of `shmcomm bench bandwidth` (`argv` holds the options only). */
+export function parseBandwidthArgs(argv: readonly string[]): BandwidthOptions {
+  const reader = new OptionReader('shmcomm bench bandwidth', BANDWIDTH_SPECS, argv);
+  return {
+    ...sizeRange(reader),
+    points: reader.integer('points', 2, 200),
+    window: reader.integer('window', 1, 100_000),
+    seconds: reader.seconds('time', 0.001),
+    warmupSeconds: reader.seconds('warmup', 0),
+    modes: reader.names('modes', BANDWIDTH_MODES, 'mode'),
+    ringBytes: reader.ringSize('ring'),
+    chart: !reader.has('no-chart'),
+    ...outputOptions(reader),
+  };
+}
+
+/** The options of `shmcomm bench latency`. */
+export function parseLatencyArgs(argv: readonly string[]): LatencyOptions {
+  const reader = new OptionReader('shmcomm bench latency', LATENCY_SPECS, argv);
+  if (reader.has('iterations') && reader.has('time')) {
+    throw new UsageError('Use either `--iterations` or `--time`, not both', '--iterations');
+  }
+  return {
+    ...sizeRange(reader),
+    points: reader.integer('points', 2, 200),
+    iterations: reader.has('iterations') ? reader.integer('iterations', 1, 1e9) : undefined,
+    seconds: reader.seconds('time', 0.001),
+    warmupSeconds: reader.seconds('warmup', 0),
+    modes: reader.names('modes', LATENCY_MODES, 'mode'),
+    chart: !reader.has('no-chart'),
+    ...outputOptions(reader),
+  };
+}
+
+/** The options of `shmcomm bench collectives`. */
+export function parseCollectivesArgs(argv: readonly string[]): CollectivesOptions {
+  const reader = new OptionReader('shmcomm bench collectives', COLLECTIVES_SPECS, argv);
+  return {
+    ranks: reader.integers('ranks', 2, 64),
+    sizes: reader.sizes('sizes'),
+    ops: reader.names('ops', COLLECTIVE_OPS, 'op'),
+    transports: reader.names('transports', TRANSPORTS, 'transport'),
+    seconds: reader.seconds('time', 0.001),
+    warmupSeconds: reader.seconds('warmup', 0),
+    ...outputOptions(reader),
+  };
+}
+
+const wantsHelp = (argv: readonly string[]): boolean => argv.includes('--help') || argv.includes('-h');
+
+/**
+ * Everything after `shmcomm bench`: a benchmark name (bandwidth when the options come first), then its options.
+ * `--help` or `-h` anywhere asks for that benchmark's help instead, whatever else is there.
+ */
+export function parseBenchArgs(argv: readonly string[]): BenchRequest {
+  const named = argv[0] !== undefined && !argv[0].startsWith('-');
+  const name = named ? argv[0] : 'bandwidth';
+  const options = named ? argv.slice(1) : argv;
+  switch (name) {
+    case 'bandwidth':
+      if (wantsHelp(options)) return { command: 'help', text: BANDWIDTH_HELP };
+      return { command: 'bandwidth', options: parseBandwidthArgs(options) };
+    case 'latency':
+      if (wantsHelp(options)) return { command: 'help', text: LATENCY_HELP };
+      return { command: 'latency', options: parseLatencyArgs(options) };
+    case 'collectives':
+      if (wantsHelp(options)) return { command: 'help', text: COLLECTIVES_HELP };
+      return { command: 'collectives', options: parseCollectivesArgs(options) };
+    default:
+      throw new UsageError(`Unknown benchmark "${name}": expected bandwidth, latency or collectives`);
+  }
+}
+
+/** Everything after `shmcomm exercise`: the exercise's name, then `--ranks N` and `--transport NAME`. */
+export function parseExerciseArgs(argv: readonly string[]): ExerciseRequest {
+  if (wantsHelp(argv)) return { command: 'help', text: EXERCISE_HELP };
+  const [name, ...rest] = argv;
+  if (name === undefined || name.startsWith('-')) {
+    throw new UsageError('Missing the exercise name: shmcomm exercise <name> [--ranks N] [--transport NAME]');
+  }
+  const reader = new OptionReader('shmcomm exercise', EXERCISE_SPECS, rest);
+  const ranks = reader.has('ranks') ? reader.integer('ranks', 1, 64) : undefined;
+  return { command: 'exercise', name, options: { ranks, transport: reader.choice('transport', TRANSPORTS) } };
+}

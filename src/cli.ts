@@ -1,0 +1,87 @@
+/**
+ * The `shmcomm` command line. It only parses and delegates: the options are read in `bench/args.ts`, the
+ * benchmarks live in `bench/`, the exercises in `exercises.ts`. `main` returns the exit status instead of exiting,
+ * so tests can call it: 0 done, 1 failed, 2 the command line was wrong (the message and the usage go to stderr).
+ */
+import { readFile } from 'node:fs/promises';
+import { parseBenchArgs, parseExerciseArgs, UsageError } from './bench/args.js';
+import { runBandwidth } from './bench/bandwidth.js';
+import { runCollectives } from './bench/collectives.js';
+import { runLatency } from './bench/latency.js';
+import { runExercise } from './exercises.js';
+
+const USAGE = `Usage: shmcomm bench [bandwidth|latency|collectives] [options]
+       shmcomm exercise <name> [--ranks N] [--transport shared|transfer|clone]
+       shmcomm --help | --version`;
+
+const HELP = `shmcomm: zero-copy shared-memory messaging between worker threads.
+
+${USAGE}
+
+Commands:
+  bench bandwidth     MB/s per message size and mode: a table and a log-log chart (the default benchmark)
+  bench latency       one-way latency per message size and wait strategy
+  bench collectives   time per call of bcast, reduce, allreduce and barrier
+  exercise <name>     run one of the exercises
+
+Each command explains its options with --help, for example: shmcomm bench latency --help
+Colors follow NO_COLOR and FORCE_COLOR, and are off when stdout is not a terminal.`;
+
+/** Runs the command in `argv` (the arguments after `shmcomm`) and returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`shmcomm: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    // A failure while running: the stack says where, for whoever reports it.
+    console.error(error instanceof Error ? (error.stack ?? error.message) : `shmcomm: ${String(error)}`);
+    return 1;
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case '--help':
+    case '-h':
+    case 'help':
+      print(HELP);
+      return 0;
+    case '--version':
+    case '-v':
+      print(await version());
+      return 0;
+    case 'bench': {
+      const request = parseBenchArgs(rest);
+      if (request.command === 'help') print(request.text);
+      else if (request.command === 'bandwidth') await runBandwidth(request.options);
+      else if (request.command === 'latency') await runLatency(request.options);
+      else await runCollectives(request.options);
+      return 0;
+    }
+    case 'exercise': {
+      const request = parseExerciseArgs(rest);
+      if (request.command === 'help') print(request.text);
+      else await runExercise(request.name, request.options);
+      return 0;
+    }
+    case undefined:
+      throw new UsageError('Missing a command');
+    default:
+      if (command.startsWith('-')) throw new UsageError(`Unknown option \`${command}\``, command);
+      throw new UsageError(`Unknown command "${command}": expected bench or exercise`);
+  }
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** The version in package.json: this file is dist/src/cli.js, two levels below the package root. */
+async function version(): Promise<string> {
+  const text = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}

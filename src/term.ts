@@ -1,0 +1,127 @@
+/**
+ * Terminal output: whether to use color, tiny ANSI color helpers, and a one-line progress indicator.
+ *
+ * The rules follow kleur and https://no-color.org:
+ * - `NO_COLOR` set to any non-empty value turns color off, whatever else is set (the user asked for it);
+ * - `FORCE_COLOR=0` (or `false`) turns it off, `FORCE_COLOR=1`, `2`, `3` (or `true`) turn it on even when the
+ *   output is a file or a pipe; an empty or other value is ignored;
+ * - otherwise color is used only when the stream is a terminal (and `TERM` is not `dumb`).
+ * Progress goes to stderr and only when stderr is a terminal, so `shmcomm bench --json > out.json` stays clean.
+ */
+
+/** The part of a Node stream that these helpers use; a fake with these fields is enough in tests. */
+export interface TextStream {
+  isTTY?: boolean;
+  columns?: number;
+  write(text: string): unknown;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Whether output written to `stream` should carry ANSI color codes. */
+export function shouldUseColor(stream: { isTTY?: boolean } = process.stdout, env: Env = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  const force = env.FORCE_COLOR;
+  if (force === '0' || force === 'false') return false;
+  if (force === '1' || force === '2' || force === '3' || force === 'true') return true;
+  return stream.isTTY === true && env.TERM !== 'dumb';
+}
+
+/** A function that wraps text in one ANSI style, or returns it unchanged when color is off. */
+export type Style = (text: string) => string;
+
+export interface Colors {
+  readonly enabled: boolean;
+  readonly bold: Style;
+  readonly dim: Style;
+  readonly red: Style;
+  readonly green: Style;
+  readonly yellow: Style;
+  readonly blue: Style;
+  readonly magenta: Style;
+  readonly cyan: Style;
+  readonly gray: Style;
+}
+
+// Each style is an opening code and the code that closes only that style (so styles can nest).
+const STYLES = {
+  bold: [1, 22],
+  dim: [2, 22],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  blue: [34, 39],
+  magenta: [35, 39],
+  cyan: [36, 39],
+  gray: [90, 39],
+} as const;
+
+function style(enabled: boolean, open: number, close: number): Style {
+  if (!enabled) return (text) => text;
+  return (text) => `\x1b[${open}m${text}\x1b[${close}m`;
+}
+
+/**
+ * The color helpers, on or off. `createColors()` decides from stdout and the environment;
+ * `createColors(false)` gives helpers that return their input unchanged.
+ */
+export function createColors(enabled: boolean = shouldUseColor()): Colors {
+  return {
+    enabled,
+    bold: style(enabled, ...STYLES.bold),
+    dim: style(enabled, ...STYLES.dim),
+    red: style(enabled, ...STYLES.red),
+    green: style(enabled, ...STYLES.green),
+    yellow: style(enabled, ...STYLES.yellow),
+    blue: style(enabled, ...STYLES.blue),
+    magenta: style(enabled, ...STYLES.magenta),
+    cyan: style(enabled, ...STYLES.cyan),
+    gray: style(enabled, ...STYLES.gray),
+  };
+}
+
+// CSI sequences: ESC [ parameters final-byte. Covers colors (`m`) and cursor/erase codes (`K`, `G`, ...).
+const ANSI_PATTERN = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+/** `text` without ANSI escape sequences: what the terminal actually shows. */
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI_PATTERN, '');
+}
+
+/** How many terminal columns `text` takes (escape codes take none; each code point takes one). */
+export function visibleWidth(text: string): number {
+  return [...stripAnsi(text)].length;
+}
+
+const CLEAR_LINE = '\r\x1b[2K';
+
+/**
+ * One line of progress on stderr that rewrites itself: `update('shared 64 KiB, 12 s left')` replaces the previous
+ * text, `done()` erases the line. On anything that is not a terminal (a file, a pipe, CI logs) it writes nothing.
+ */
+export class Progress {
+  readonly enabled: boolean;
+  private readonly stream: TextStream;
+  private shown = false;
+
+  constructor(stream: TextStream = process.stderr) {
+    this.stream = stream;
+    this.enabled = stream.isTTY === true;
+  }
+
+  /** Replace the progress line with `text`, plain text cut to the terminal width so that it never wraps. */
+  update(text: string): void {
+    if (!this.enabled) return;
+    const width = this.stream.columns ?? 80;
+    const line = [...text].length > width - 1 ? [...text].slice(0, width - 2).join('') + '…' : text;
+    this.stream.write(CLEAR_LINE + line);
+    this.shown = true;
+  }
+
+  /** Erase the progress line, leaving the cursor at the start of an empty line for the results. */
+  done(): void {
+    if (!this.shown) return;
+    this.stream.write(CLEAR_LINE);
+    this.shown = false;
+  }
+}

@@ -1,0 +1,237 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import {
+  BANDWIDTH_HELP, COLLECTIVES_HELP, EXERCISE_HELP, LATENCY_HELP, UsageError,
+  parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs,
+} from '../src/bench/args.js';
+import { main } from '../src/cli.js';
+
+const MiB = 2 ** 20;
+
+/** The UsageError that `parse` throws (a failed assertion when it throws nothing, or something else). */
+function usageError(parse: () => unknown): UsageError {
+  let thrown: unknown;
+  try {
+    parse();
+  } catch (error) {
+    thrown = error;
+  }
+  assert.instance(thrown, UsageError, `expected a UsageError, got ${String(thrown)}`);
+  return thrown as UsageError;
+}
+
+test('bandwidth defaults', () => {
+  assert.equal(parseBandwidthArgs([]), {
+    minBytes: 8,
+    maxBytes: 64 * MiB,
+    points: 20,
+    window: 64,
+    seconds: 0.2,
+    warmupSeconds: 0.05,
+    modes: ['clone', 'transfer', 'transfer-alloc', 'shared', 'zerocopy', 'ringbuf', 'process', 'memcpy'],
+    ringBytes: 4 * MiB,
+    chart: true,
+    json: false,
+    csvFile: undefined,
+  });
+});
+
+test('bandwidth options, as `--name value` and `--name=value`', () => {
+  const options = parseBandwidthArgs([
+    '--min', '64', '--max=1MiB', '--points', '5', '--window=8', '--time', '0.01', '--warmup', '0',
+    '--modes', 'zerocopy, shared,zerocopy', '--ring', '64KiB', '--json', '--csv', 'out.csv', '--no-chart',
+  ]);
+  assert.equal(options, {
+    minBytes: 64, maxBytes: MiB, points: 5, window: 8, seconds: 0.01, warmupSeconds: 0,
+    modes: ['zerocopy', 'shared'], ringBytes: 64 * 1024, chart: false, json: true, csvFile: 'out.csv',
+  });
+});
+
+test('latency, collectives and exercise defaults', () => {
+  assert.equal(parseLatencyArgs([]), {
+    minBytes: 8, maxBytes: 64 * 1024, points: 14, iterations: undefined, seconds: 0.2, warmupSeconds: 0.05,
+    modes: ['spin', 'park', 'spinThenPark', 'async', 'transfer', 'clone', 'process'],
+    chart: true, json: false, csvFile: undefined,
+  });
+  assert.is(parseLatencyArgs(['--iterations', '1000']).iterations, 1000);
+  assert.equal(parseCollectivesArgs([]), {
+    ranks: [2, 4, 8], sizes: [8, 64 * 1024, 8 * MiB], ops: ['bcast', 'reduce', 'allreduce', 'barrier'],
+    transports: ['shared', 'transfer', 'clone'], seconds: 0.2, warmupSeconds: 0.05, json: false, csvFile: undefined,
+  });
+  assert.equal(parseCollectivesArgs(['--ranks', '8,2,2', '--sizes', '1MiB,8']).ranks, [2, 8]);
+  assert.equal(parseCollectivesArgs(['--sizes', '1MiB,8']).sizes, [8, MiB]);
+  assert.equal(parseExerciseArgs(['pi']), {
+    command: 'exercise', name: 'pi', options: { ranks: undefined, transport: 'shared' },
+  });
+  assert.equal(parseExerciseArgs(['pi', '--ranks', '4', '--transport', 'clone']), {
+    command: 'exercise', name: 'pi', options: { ranks: 4, transport: 'clone' },
+  });
+});
+
+test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere', () => {
+  assert.is(parseBenchArgs([]).command, 'bandwidth');
+  assert.is(parseBenchArgs(['--points', '4']).command, 'bandwidth');
+  const latency = parseBenchArgs(['latency', '--points', '4']);
+  assert.ok(latency.command === 'latency' && latency.options.points === 4);
+  assert.is(parseBenchArgs(['collectives']).command, 'collectives');
+  assert.equal(parseBenchArgs(['--help']), { command: 'help', text: BANDWIDTH_HELP });
+  assert.equal(parseBenchArgs(['latency', '--bogus', '-h']), { command: 'help', text: LATENCY_HELP });
+  assert.equal(parseBenchArgs(['collectives', '--help']), { command: 'help', text: COLLECTIVES_HELP });
+  assert.equal(parseExerciseArgs(['--help']), { command: 'help', text: EXERCISE_HELP });
+  const unknown = usageError(() => parseBenchArgs(['bogus']));
+  assert.is(unknown.message, 'Unknown benchmark "bogus": expected bandwidth, latency or collectives');
+});
+
+const BANDWIDTH = 'shmcomm bench bandwidth';
+const BAD_BANDWIDTH: [string[], string][] = [
+  [['--bogus'], `Unknown option \`--bogus\` for \`${BANDWIDTH}\` (see --help)`],
+  [['-x'], `Unknown option \`-x\` for \`${BANDWIDTH}\` (see --help)`],
+  [['stray'], `Unexpected argument "stray" for \`${BANDWIDTH}\``],
+  [['--json=yes'], 'Option `--json` takes no value, got "--json=yes"'],
+  [['--csv'], 'Option `--csv` needs a value (a file path)'],
+  [['--csv', '--json'], 'Option `--csv` needs a value (a file path)'],
+  [['--max'], 'Option `--max` needs a value (a size such as 64KiB)'],
+  [['--min', 'abc'], 'Expected `--min` to be a size such as 64KiB or 8MiB, got "abc"'],
+  [['--max', '1MB'], 'Expected `--max` to be a size such as 64KiB or 8MiB, got "1MB" (sizes are binary: write MiB)'],
+  [['--min', '0'], 'Expected `--min` to be a positive size, got "0"'],
+  [['--min', '-8'], 'Expected `--min` to be a positive size, got "-8"'],
+  [['--min', '12'], 'Expected `--min` to be a multiple of 8 bytes (payloads are Float64Arrays), got "12"'],
+  [['--max', '2GiB'], 'Expected `--max` to be a size from 8 B to 1 GiB, got "2GiB"'],
+  [['--min', '64KiB', '--max', '8KiB'], 'Expected `--min` (64 KiB) to be at most `--max` (8 KiB)'],
+  [['--points', '1'], 'Expected `--points` to be an integer from 2 to 200, got "1"'],
+  [['--points', '2.5'], 'Expected `--points` to be an integer from 2 to 200, got "2.5"'],
+  [['--window', '0'], 'Expected `--window` to be an integer from 1 to 100000, got "0"'],
+  [['--time', '0'], 'Expected `--time` to be a number of seconds from 0.001 to 3600, got "0"'],
+  [['--time', 'abc'], 'Expected `--time` to be a number of seconds from 0.001 to 3600, got "abc"'],
+  [['--warmup', '-1'], 'Expected `--warmup` to be a number of seconds from 0 to 3600, got "-1"'],
+  [['--modes', 'shared,bogus'],
+    'Unknown mode "bogus" in `--modes`; valid modes: clone, transfer, transfer-alloc, shared, zerocopy, ringbuf, process, memcpy'],
+  [['--modes', ','],
+    'Expected `--modes` to list at least one of clone, transfer, transfer-alloc, shared, zerocopy, ringbuf, process, memcpy, got ","'],
+  [['--ring', '3MiB'], 'Expected `--ring` to be a power of two from 4 KiB to 1 GiB, got "3MiB"'],
+  [['--ring', '2KiB'], 'Expected `--ring` to be a power of two from 4 KiB to 1 GiB, got "2KiB"'],
+];
+
+test('bandwidth: every bad value is refused with a message naming the option, the value and what is allowed', () => {
+  for (const [argv, message] of BAD_BANDWIDTH) {
+    const error = usageError(() => parseBandwidthArgs(argv));
+    assert.is(error.message, message, argv.join(' '));
+  }
+});
+
+test('latency, collectives, exercise: bad values', () => {
+  const cases: [() => unknown, string][] = [
+    [() => parseLatencyArgs(['--iterations', '0']),
+      'Expected `--iterations` to be an integer from 1 to 1000000000, got "0"'],
+    [() => parseLatencyArgs(['--iterations', '10', '--time=1']),
+      'Use either `--iterations` or `--time`, not both'],
+    [() => parseLatencyArgs(['--modes', 'spin,nap']),
+      'Unknown mode "nap" in `--modes`; valid modes: spin, park, spinThenPark, async, transfer, clone, process'],
+    [() => parseLatencyArgs(['--window', '8']),
+      'Unknown option `--window` for `shmcomm bench latency` (see --help)'],
+    [() => parseCollectivesArgs(['--ranks', '1,2']),
+      'Expected `--ranks` to be a comma-separated list of integers from 2 to 64, got "1,2"'],
+    [() => parseCollectivesArgs(['--ranks', 'four']),
+      'Expected `--ranks` to be a comma-separated list of integers from 2 to 64, got "four"'],
+    [() => parseCollectivesArgs(['--sizes', '8,12']),
+      'Expected `--sizes` to be a multiple of 8 bytes (payloads are Float64Arrays), got "12"'],
+    [() => parseCollectivesArgs(['--sizes', ',']),
+      'Expected `--sizes` to list at least one size such as 64KiB, got ","'],
+    [() => parseCollectivesArgs(['--sizes', '']),
+      'Option `--sizes` needs a value (a comma-separated list)'],
+    [() => parseCollectivesArgs(['--csv=']),
+      'Option `--csv` needs a value (a file path)'],
+    [() => parseCollectivesArgs(['--ops', 'bcast,scan']),
+      'Unknown op "scan" in `--ops`; valid ops: bcast, reduce, allreduce, barrier'],
+    [() => parseCollectivesArgs(['--transports', 'tcp']),
+      'Unknown transport "tcp" in `--transports`; valid transports: shared, transfer, clone'],
+    [() => parseExerciseArgs([]),
+      'Missing the exercise name: shmcomm exercise <name> [--ranks N] [--transport NAME]'],
+    [() => parseExerciseArgs(['pi', '--ranks', '0']),
+      'Expected `--ranks` to be an integer from 1 to 64, got "0"'],
+    [() => parseExerciseArgs(['pi', '--transport', 'tcp']),
+      'Expected `--transport` to be one of shared, transfer, clone, got "tcp"'],
+  ];
+  for (const [parse, message] of cases) assert.is(usageError(parse).message, message);
+});
+
+test('UsageError: name, code, the option at fault', () => {
+  const error = usageError(() => parseBandwidthArgs(['--points', 'x']));
+  assert.instance(error, Error);
+  assert.is(error.name, 'UsageError');
+  assert.is(error.code, 'SHMCOMM_USAGE');
+  assert.is(error.option, '--points');
+  assert.instance(usageError(() => parseBandwidthArgs(['--min', 'x'])).cause, RangeError);
+});
+
+test('each help text lists every option of its command, with the defaults', () => {
+  const expected: [string, string[]][] = [
+    [BANDWIDTH_HELP, [
+      '--min', '--max', '--points', '--window', '--time', '--warmup', '--modes', '--ring', '--json', '--csv',
+      '--no-chart', '--help',
+    ]],
+    [LATENCY_HELP, [
+      '--min', '--max', '--points', '--iterations', '--time', '--warmup', '--modes', '--json', '--csv', '--no-chart',
+      '--help',
+    ]],
+    [COLLECTIVES_HELP, ['--ranks', '--sizes', '--ops', '--transports', '--time', '--warmup', '--json', '--csv', '--help']],
+    [EXERCISE_HELP, ['--ranks', '--transport', '--help']],
+  ];
+  for (const [help, options] of expected) {
+    for (const option of options) assert.ok(help.includes(`${option} `) || help.endsWith(option), `${option} missing`);
+  }
+  const defaults = ['8', '64MiB', '20', '64', '0.2', '0.05', '4MiB'];
+  for (const shown of defaults) assert.ok(BANDWIDTH_HELP.includes(`(default ${shown})`), shown);
+  assert.ok(BANDWIDTH_HELP.includes('clone, transfer, transfer-alloc, shared, zerocopy, ringbuf, process, memcpy'));
+  assert.ok(COLLECTIVES_HELP.includes('(default 2,4,8)') && COLLECTIVES_HELP.includes('(default 8,64KiB,8MiB)'));
+});
+
+/** Runs `main(argv)` with stdout and stderr captured; both are restored afterwards, whatever happens. */
+async function runMain(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = { stdout: '', stderr: '' };
+  const writeOut = process.stdout.write;
+  const writeErr = process.stderr.write;
+  const consoleError = console.error;
+  const capture = (stream: 'stdout' | 'stderr') => ((chunk: string | Uint8Array) => {
+    output[stream] += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stdout.write = capture('stdout');
+  process.stderr.write = capture('stderr');
+  console.error = (...values: unknown[]) => void (output.stderr += `${values.join(' ')}\n`);
+  try {
+    return { code: await main(argv), ...output };
+  } finally {
+    process.stdout.write = writeOut;
+    process.stderr.write = writeErr;
+    console.error = consoleError;
+  }
+}
+
+test('main: --help prints the usage and returns 0', async () => {
+  const { code, stdout, stderr } = await runMain(['--help']);
+  assert.is(code, 0);
+  assert.ok(stdout.includes('Usage: shmcomm bench [bandwidth|latency|collectives] [options]'), stdout);
+  assert.is(stderr, '');
+});
+
+test('main: a bad option prints the message and the usage on stderr and returns 2', async () => {
+  const { code, stdout, stderr } = await runMain(['bench', '--bogus']);
+  assert.is(code, 2);
+  assert.is(stdout, '');
+  assert.ok(stderr.startsWith('shmcomm: Unknown option `--bogus` for `shmcomm bench bandwidth` (see --help)'), stderr);
+  assert.ok(stderr.includes('Usage: shmcomm bench'), stderr);
+  assert.is((await runMain([])).code, 2);
+  assert.is((await runMain(['frobnicate'])).code, 2);
+  assert.is((await runMain(['exercise'])).code, 2);
+});
+
+test('main: --version and a benchmark help', async () => {
+  const packageJson = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  const { version } = JSON.parse(packageJson) as { version: string };
+  assert.equal(await runMain(['--version']), { code: 0, stdout: `${version}\n`, stderr: '' });
+  assert.equal(await runMain(['bench', 'latency', '--help']), { code: 0, stdout: `${LATENCY_HELP}\n`, stderr: '' });
+});
+
+test.run();

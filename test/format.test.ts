@@ -1,0 +1,195 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { formatNumber, formatRate, formatSize, logSizes, parseSize } from '../src/bench/format.js';
+import { renderTable } from '../src/bench/table.js';
+import { Progress, createColors, shouldUseColor, stripAnsi } from '../src/term.js';
+
+const KiB = 2 ** 10;
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+const GOOD_SIZES: [string, number][] = [
+  ['8', 8],
+  ['8B', 8],
+  ['8 B', 8],
+  [' 16 ', 16],
+  ['64KiB', 64 * KiB],
+  ['64kib', 64 * KiB],
+  ['4K', 4 * KiB],
+  ['4k', 4 * KiB],
+  ['1MiB', MiB],
+  ['1M', MiB],
+  ['1.5 MiB', 1.5 * MiB],
+  ['.5KiB', 512],
+  ['2GiB', 2 * GiB],
+  ['2G', 2 * GiB],
+];
+
+test('parseSize reads bytes, binary units and their one-letter short forms', () => {
+  for (const [text, bytes] of GOOD_SIZES) assert.is(parseSize(text, '--max'), bytes, text);
+});
+
+const BAD_SIZES: [string, string][] = [
+  ['abc', 'Expected `--max` to be a size such as 64KiB or 8MiB, got "abc"'],
+  ['', 'Expected `--max` to be a size such as 64KiB or 8MiB, got ""'],
+  ['KB', 'Expected `--max` to be a size such as 64KiB or 8MiB, got "KB"'],
+  ['8 bytes', 'Expected `--max` to be a size such as 64KiB or 8MiB, got "8 bytes"'],
+  ['1e3', 'Expected `--max` to be a size such as 64KiB or 8MiB, got "1e3"'],
+  ['--8', 'Expected `--max` to be a size such as 64KiB or 8MiB, got "--8"'],
+  ['1MB', 'Expected `--max` to be a size such as 64KiB or 8MiB, got "1MB" (sizes are binary: write MiB)'],
+  ['64kb', 'Expected `--max` to be a size such as 64KiB or 8MiB, got "64kb" (sizes are binary: write KiB)'],
+  ['-8', 'Expected `--max` to be a positive size, got "-8"'],
+  ['0', 'Expected `--max` to be a positive size, got "0"'],
+  ['0B', 'Expected `--max` to be a positive size, got "0B"'],
+  ['3.5', 'Expected `--max` to be a whole number of bytes, got "3.5" (3.5 bytes)'],
+  ['1.3KiB', 'Expected `--max` to be a whole number of bytes, got "1.3KiB" (1331.2 bytes)'],
+  ['99999999999 GiB', 'Expected `--max` to be at most 8 PiB, got "99999999999 GiB"'],
+];
+
+test('parseSize refuses anything else with a RangeError that says what and why', () => {
+  for (const [text, message] of BAD_SIZES) {
+    try {
+      parseSize(text, '--max');
+      assert.unreachable(`"${text}" was accepted`);
+    } catch (error) {
+      assert.instance(error, RangeError, text);
+      assert.is((error as Error).message, message);
+    }
+  }
+});
+
+test('parseSize names `size` by default and accepts 0 only when asked', () => {
+  assert.throws(() => parseSize('x'), (error: Error) => error.message.startsWith('Expected `size` to be a size'));
+  assert.is(parseSize('0', '--skip', { allowZero: true }), 0);
+  assert.throws(() => parseSize('-1', '--skip', { allowZero: true }), /Expected `--skip` to be a size of 0 or more/);
+});
+
+test('formatSize picks the largest unit and keeps three significant digits', () => {
+  const cases: [number, string][] = [
+    [0, '0 B'],
+    [8, '8 B'],
+    [1000, '1000 B'],
+    [1023, '1023 B'],
+    [1024, '1 KiB'],
+    [1352, '1.32 KiB'],
+    [1536, '1.5 KiB'],
+    [64 * KiB, '64 KiB'],
+    [100 * KiB + 512, '101 KiB'],
+    [MiB, '1 MiB'],
+    [1.5 * MiB, '1.5 MiB'],
+    [64 * MiB, '64 MiB'],
+    [GiB, '1 GiB'],
+  ];
+  for (const [bytes, text] of cases) assert.is(formatSize(bytes), text, String(bytes));
+});
+
+test('formatSize and parseSize round-trip the sizes a run uses', () => {
+  for (const bytes of [8, 64, 512, KiB, 64 * KiB, MiB, 1.5 * MiB, 64 * MiB]) {
+    assert.is(parseSize(formatSize(bytes)), bytes);
+  }
+});
+
+test('formatNumber and formatRate keep three significant digits and group thousands', () => {
+  const cases: [number, string][] = [
+    [0, '0'],
+    [0.01234, '0.0123'],
+    [0.5, '0.500'],
+    [1.234, '1.23'],
+    [9.996, '10.0'],
+    [12.34, '12.3'],
+    [99.96, '100'],
+    [123.4, '123'],
+    [21345.6, '21,346'],
+    [1234567, '1,234,567'],
+    [-5, '-5.00'],
+    [NaN, '-'],
+    [Infinity, '-'],
+  ];
+  for (const [value, text] of cases) assert.is(formatNumber(value), text, String(value));
+  assert.is(formatRate(21345.6), '21,346 MB/s');
+  assert.is(formatRate(0.512), '0.512 MB/s');
+  assert.is(formatRate(NaN), '-');
+});
+
+test('logSizes(8, 64 MiB, 20): 20 ascending multiples of 8 from 8 B to 64 MiB, evenly spaced in log', () => {
+  const sizes = logSizes(8, 64 * MiB, 20);
+  assert.is(sizes.length, 20);
+  assert.is(sizes[0], 8);
+  assert.is(sizes[sizes.length - 1], 64 * MiB);
+  for (let i = 0; i < sizes.length; i++) {
+    assert.is(sizes[i]! % 8, 0, `size ${sizes[i]} is not a multiple of 8`);
+    if (i > 0) assert.ok(sizes[i]! > sizes[i - 1]!, `sizes[${i}] = ${sizes[i]} after ${sizes[i - 1]}`);
+  }
+  // The exact factor between neighbours is 2^(23/19) = 2.31; rounding to 8 bytes bends it only for tiny sizes.
+  for (let i = 5; i < sizes.length; i++) {
+    const factor = sizes[i]! / sizes[i - 1]!;
+    assert.ok(factor > 2.25 && factor < 2.37, `factor ${factor} at ${sizes[i]}`);
+  }
+});
+
+test('logSizes hits every power of two when the points allow it, and merges sizes that round alike', () => {
+  assert.equal(logSizes(8, 64 * KiB, 14), [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]);
+  assert.equal(logSizes(8, 16, 20), [8, 16]);
+  assert.equal(logSizes(64, 64, 5), [64]);
+});
+
+test('logSizes refuses ranges it cannot draw', () => {
+  assert.throws(() => logSizes(0, 64, 5), /Expected `min` to be a positive integer, got 0/);
+  assert.throws(() => logSizes(64, 8, 5), /Expected `max` to be an integer of at least min \(64\), got 8/);
+  assert.throws(() => logSizes(8, 64, 1), /Expected `points` to be an integer of at least 2 when min < max, got 1/);
+});
+
+// The other presentation helpers of the benchmark output: tables and terminal color.
+
+test('renderTable: widths from content, numbers right-aligned, color codes not counted', () => {
+  const green = createColors(true).green;
+  const table = renderTable(
+    ['size', 'clone', 'mode'],
+    [['8 B', '1.23', 'a'], ['64 KiB', '-', 'bb'], ['64 MiB', green('12,345'), 'ccc']],
+  );
+  assert.is(stripAnsi(table), [
+    '  size   clone  mode',
+    '──────  ──────  ────',
+    '   8 B    1.23  a',
+    '64 KiB       -  bb',
+    '64 MiB  12,345  ccc',
+  ].join('\n'));
+  assert.ok(table.includes('\x1b[32m12,345\x1b[39m'));
+  const forced = renderTable(['a', 'b'], [['1', 'x']], { align: ['left', 'right'], gap: 1, rule: false });
+  assert.is(forced, 'a b\n1 x');
+});
+
+test('shouldUseColor: NO_COLOR, then FORCE_COLOR, then whether the stream is a terminal', () => {
+  const tty = { isTTY: true };
+  const file = { isTTY: false };
+  assert.is(shouldUseColor(tty, {}), true);
+  assert.is(shouldUseColor(file, {}), false);
+  assert.is(shouldUseColor(tty, { TERM: 'dumb' }), false);
+  assert.is(shouldUseColor(tty, { NO_COLOR: '1' }), false);
+  assert.is(shouldUseColor(tty, { NO_COLOR: '' }), true);
+  assert.is(shouldUseColor(tty, { NO_COLOR: '1', FORCE_COLOR: '1' }), false);
+  assert.is(shouldUseColor(file, { FORCE_COLOR: '1' }), true);
+  assert.is(shouldUseColor(file, { FORCE_COLOR: '3' }), true);
+  assert.is(shouldUseColor(tty, { FORCE_COLOR: '0' }), false);
+  assert.is(shouldUseColor(file, { FORCE_COLOR: '' }), false);
+  assert.is(createColors(false).red('x'), 'x');
+  assert.is(createColors(true).red('x'), '\x1b[31mx\x1b[39m');
+});
+
+test('Progress writes one self-erasing line on a terminal, and nothing elsewhere', () => {
+  const written: string[] = [];
+  const terminal = { isTTY: true, columns: 20, write: (text: string) => written.push(text) };
+  const progress = new Progress(terminal);
+  progress.update('shared 8 B');
+  progress.update('a line much longer than the terminal');
+  progress.done();
+  assert.equal(written, ['\r\x1b[2Kshared 8 B', '\r\x1b[2Ka line much longer…', '\r\x1b[2K']);
+
+  const silent: string[] = [];
+  const pipe = new Progress({ isTTY: false, write: (text: string) => silent.push(text) });
+  pipe.update('x');
+  pipe.done();
+  assert.equal(silent, []);
+});
+
+test.run();
