@@ -1,0 +1,90 @@
+/**
+ * The errors shmcomm throws. Each is a class with a stable `name` and `code` and the facts as fields, so callers
+ * can branch on `err instanceof TimeoutError` or `err.code === 'SHMCOMM_TIMEOUT'` and print a useful message.
+ * Plain argument mistakes are the built-in `RangeError` / `TypeError`, with what was given and what was allowed.
+ */
+
+/** The base class: every error of ours has a `code`. */
+export class ShmcommError extends Error {
+  readonly code: string;
+  constructor(message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A blocking call did not complete within its `timeoutMs`. */
+export class TimeoutError extends ShmcommError {
+  readonly op: string;
+  readonly ms: number;
+  constructor(op: string, ms: number, detail = '') {
+    super(`${op} timed out after ${ms} ms${detail ? `: ${detail}` : ''}`, 'SHMCOMM_TIMEOUT');
+    this.op = op;
+    this.ms = ms;
+  }
+}
+
+/** The ring (or channel) was aborted while this call waited on it: every waiter wakes and throws this. */
+export class AbortedError extends ShmcommError {
+  constructor(op: string, reason = 'the channel was aborted') {
+    super(`${op} aborted: ${reason}`, 'SHMCOMM_ABORTED');
+  }
+}
+
+/** A write to a ring whose producer already called `close()`. */
+export class ClosedError extends ShmcommError {
+  constructor(op: string) {
+    super(`${op} on a closed ring: the producer called close()`, 'SHMCOMM_CLOSED');
+  }
+}
+
+/** A frame header read from shared memory does not make sense: the memory was corrupted or misused. */
+export class CorruptFrameError extends ShmcommError {
+  readonly offset: number;
+  constructor(offset: number, problem: string) {
+    super(`corrupt frame header at ring offset ${offset}: ${problem}`, 'SHMCOMM_CORRUPT_FRAME');
+    this.offset = offset;
+  }
+}
+
+/** A value that the structured-clone algorithm refuses (a function, a symbol, ...). */
+export class DataCloneError extends ShmcommError {
+  readonly valueType: string;
+  constructor(valueType: string, detail = '') {
+    super(
+      `${valueType} cannot be sent: only values that structured clone accepts can travel${detail ? ` (${detail})` : ''}`,
+      'SHMCOMM_DATA_CLONE',
+    );
+    this.valueType = valueType;
+  }
+}
+
+/** Thrown in a rank that was blocked (or about to block) when another rank failed. */
+export class CommAbortedError extends ShmcommError {
+  /** The rank whose failure aborted the run (-1 when the launcher aborted for another reason). */
+  readonly rank: number;
+  constructor(rank: number, reason: string) {
+    super(rank >= 0 ? `aborted because rank ${rank} failed: ${reason}` : `aborted: ${reason}`, 'SHMCOMM_COMM_ABORTED');
+    this.rank = rank;
+  }
+}
+
+/** A rank threw, exited or could not start; `cause` is the original error, with its stack. */
+export class RankFailedError extends ShmcommError {
+  readonly rank: number;
+  constructor(rank: number, message: string, cause?: unknown) {
+    super(`rank ${rank} failed: ${message}`, 'SHMCOMM_RANK_FAILED', { cause });
+    this.rank = rank;
+  }
+}
+
+/** Every live rank waits on another and nothing moved for the grace period. */
+export class DeadlockError extends ShmcommError {
+  /** One line per waiting rank, e.g. `rank 0 waits to receive from rank 1`. */
+  readonly cycle: string[];
+  constructor(cycle: string[]) {
+    super(`deadlock: ${cycle.join('; ')}`, 'SHMCOMM_DEADLOCK');
+    this.cycle = cycle;
+  }
+}

@@ -1,0 +1,434 @@
+/**
+ * A lock-free single-producer / single-consumer ring of messages on one SharedArrayBuffer.
+ *
+ * Layout of the SharedArrayBuffer (each header word that a thread writes often sits alone on a 64-byte cache line,
+ * so the producer's stores never invalidate the line the consumer keeps reading, and vice versa):
+ *
+ *   byte 0    64        128             192             256                    320                     320+capacity
+ *   +---------+---------+---------------+---------------+----------------------+-------------------------+
+ *   | HEAD    | TAIL    | READER_ASLEEP | WRITER_ASLEEP | STATE CAPACITY MAGIC | data (capacity bytes)    |
+ *   +---------+---------+---------------+---------------+----------------------+-------------------------+
+ *     producer  consumer  consumer        producer        anyone / create()      frames, back to back
+ *
+ * HEAD counts the bytes ever written and TAIL the bytes ever read. Both are free-running Int32 counters: they wrap
+ * at 2^32 and `(head - tail) | 0` is still the number of bytes in use, because the capacity is at most 2^30.
+ * A byte's place in the data region is `counter & mask`. Only the producer stores HEAD, only the consumer stores
+ * TAIL: that single-writer rule is what makes the ring lock-free.
+ *
+ * A frame is a 16-byte header and its payload, padded to a multiple of 8 bytes so that the next header, and any
+ * payload, starts 8-byte aligned (a Float64Array can be laid over a payload in place):
+ *
+ *   +--------------+----------------------------+-----------+-----------+---------------------+
+ *   | length (u32) | kind u8 | type u8 | 'SC' | tag (i32) | aux (u32) | payload, padded to 8 |
+ *   +--------------+----------------------------+-----------+-----------+---------------------+
+ *
+ * A frame never straddles the end of the data region. When one does not fit before the end, the producer writes a
+ * WRAP marker there (kind only: the 8 bytes always left are enough) and starts the frame at offset 0, so every
+ * payload is one contiguous range that can be viewed in place. `type`, `tag` and `aux` belong to the layer above
+ * (the codec's type code, the message tag, a chunked message's total length).
+ */
+import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
+import { Waiter, deadlineFor, type WaitOptions } from './wait.js';
+
+const SLOTS_PER_LINE = 16; // Int32 slots in a 64-byte cache line: hot words are this far apart
+const HEAD = 0 * SLOTS_PER_LINE;
+const TAIL = 1 * SLOTS_PER_LINE;
+const READER_ASLEEP = 2 * SLOTS_PER_LINE;
+const WRITER_ASLEEP = 3 * SLOTS_PER_LINE;
+const STATE = 4 * SLOTS_PER_LINE;
+const CAPACITY = STATE + 1;
+const LAYOUT = STATE + 2;
+/** Bytes before the data region: five cache lines, so the data starts on a line of its own. */
+export const RING_HEADER_BYTES = 5 * 64;
+const LAYOUT_MAGIC = 0x52494e47; // 'RING': attach() refuses a buffer that create() did not lay out
+
+const ABORTED = 1; // STATE bit
+
+/** Bytes of a frame header; frames and payloads are 8-byte aligned. */
+export const FRAME_HEADER_BYTES = 16;
+const KIND_MESSAGE = 1;
+const KIND_WRAP = 2;
+const KIND_END = 3; // written by close(): the stream ends here, in order with the data before it
+const FRAME_MAGIC = 0x5343; // 'SC' in the top half of the kind word: a zeroed or stray header is caught
+
+export const MIN_RING_BYTES = 64;
+export const MAX_RING_BYTES = 1 << 30;
+
+/** What the layer above stores in a frame's header besides the payload. */
+export interface FrameMeta {
+  /** One byte for the layer above (the codec's type code). Default 0. */
+  type?: number;
+  /** A signed 32-bit tag (the message tag). Default 0. */
+  tag?: number;
+  /** An unsigned 32-bit word (a chunked message's total length). Default 0. */
+  aux?: number;
+}
+
+/** The header fields of the frame that the last `peek`/`read` returned; overwritten by the next one. */
+export interface Frame {
+  length: number;
+  type: number;
+  tag: number;
+  aux: number;
+}
+
+export interface RingOptions extends WaitOptions {}
+
+export interface BlockingOptions {
+  /** Give up after this many milliseconds with a `TimeoutError`. Default: wait for ever. */
+  timeoutMs?: number;
+}
+
+const align8 = (n: number) => (n + 7) & ~7;
+
+export class RingBuffer {
+  /** The SharedArrayBuffer to hand to the other thread (`postMessage(ring.buffer)`, then `RingBuffer.attach`). */
+  readonly buffer: SharedArrayBuffer;
+  /** Bytes in the data region, a power of two. */
+  readonly capacity: number;
+  /** The largest payload one frame carries: half the data region less a header, so two frames are in flight. */
+  readonly maxMessage: number;
+  /** Header fields of the message the last `peek`/`read` returned (consumer side). */
+  readonly frame: Frame = { length: 0, type: 0, tag: 0, aux: 0 };
+
+  private readonly words: Int32Array; // the header, as Int32 slots
+  private readonly data: Uint8Array; // the data region, bytes
+  private readonly dataWords: Uint32Array; // the data region, as words: frame headers are read and written here
+  private readonly mask: number;
+  private readonly waiter: Waiter;
+
+  // Producer-side state, private to the producing thread.
+  private head = 0; // our own HEAD, ahead of the shared one while a reservation is open
+  private cachedTail = 0; // the consumer's TAIL as last seen: reloaded only when the ring looks full
+  private reserved = -1; // offset of the open reservation's header, -1 when none
+  private reservedLength = 0;
+  private reservedMeta: FrameMeta | undefined;
+
+  // Consumer-side state, private to the consuming thread.
+  private tail = 0;
+  private cachedHead = 0; // the producer's HEAD as last seen: reloaded only when the ring looks empty
+  private peeked = -1; // bytes the peeked frame occupies, -1 when none is held
+  private polled = 0; // bytes the frame that poll() found occupies
+
+  /** Allocates a ring with `bytes` of data (a power of two from 64 B to 1 GiB). */
+  static create(bytes: number, options: RingOptions = {}): RingBuffer {
+    if (!Number.isInteger(bytes) || bytes < MIN_RING_BYTES || bytes > MAX_RING_BYTES || (bytes & (bytes - 1)) !== 0) {
+      throw new RangeError(
+        `Expected the ring size to be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES} bytes, got ${bytes}`,
+      );
+    }
+    const buffer = new SharedArrayBuffer(RING_HEADER_BYTES + bytes);
+    const words = new Int32Array(buffer, 0, RING_HEADER_BYTES / 4);
+    words[CAPACITY] = bytes;
+    words[LAYOUT] = LAYOUT_MAGIC;
+    return new RingBuffer(buffer, options);
+  }
+
+  /** Opens, in another thread, a ring made by `RingBuffer.create` from its `buffer`. */
+  static attach(buffer: SharedArrayBuffer, options: RingOptions = {}): RingBuffer {
+    if (!(buffer instanceof SharedArrayBuffer)) {
+      throw new TypeError(`Expected a SharedArrayBuffer made by RingBuffer.create(), got ${describe(buffer)}`);
+    }
+    return new RingBuffer(buffer, options);
+  }
+
+  private constructor(buffer: SharedArrayBuffer, options: RingOptions) {
+    const words = new Int32Array(buffer, 0, Math.min(RING_HEADER_BYTES, buffer.byteLength) >> 2);
+    const capacity = words[CAPACITY] ?? 0;
+    if (words[LAYOUT] !== LAYOUT_MAGIC || buffer.byteLength !== RING_HEADER_BYTES + capacity) {
+      throw new TypeError('Expected a SharedArrayBuffer made by RingBuffer.create(), got one with another layout');
+    }
+    this.buffer = buffer;
+    this.capacity = capacity;
+    this.mask = capacity - 1;
+    this.maxMessage = capacity / 2 - FRAME_HEADER_BYTES;
+    this.words = words;
+    this.data = new Uint8Array(buffer, RING_HEADER_BYTES, capacity);
+    this.dataWords = new Uint32Array(buffer, RING_HEADER_BYTES, capacity >> 2);
+    this.waiter = new Waiter(words, STATE, ABORTED, options);
+    // A side that attaches late starts where the shared counters are.
+    this.head = this.cachedHead = Atomics.load(words, HEAD);
+    this.tail = this.cachedTail = Atomics.load(words, TAIL);
+  }
+
+  // ─── Producer side ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Producer: reserves room for a payload of `length` bytes and returns a view of it, to fill in place; `commit()`
+   * publishes it. Blocks while the ring is full. Only one reservation may be open at a time.
+   */
+  reserve(length: number, meta?: FrameMeta, options?: BlockingOptions): Uint8Array {
+    const frameBytes = this.frameBytesFor(length, 'reserve');
+    const deadline = deadlineFor(options?.timeoutMs);
+    if (frameBytes > this.bytesUntilEnd()) {
+      this.waitForSpace(this.bytesUntilEnd(), deadline, options?.timeoutMs, 'reserve');
+      this.wrap();
+    }
+    this.waitForSpace(frameBytes, deadline, options?.timeoutMs, 'reserve');
+    const offset = this.head & this.mask;
+    this.reserved = offset;
+    this.reservedLength = length;
+    this.reservedMeta = meta;
+    return new Uint8Array(this.buffer, RING_HEADER_BYTES + offset + FRAME_HEADER_BYTES, length);
+  }
+
+  /**
+   * Producer: publishes the open reservation. `length` may shrink it (a producer that wrote less than it reserved).
+   */
+  commit(length = this.reservedLength): void {
+    const offset = this.reserved;
+    if (offset < 0) throw new Error('commit() without an open reserve()');
+    if (!Number.isInteger(length) || length < 0 || length > this.reservedLength) {
+      throw new RangeError(`Expected commit() of 0 to ${this.reservedLength} reserved bytes, got ${length}`);
+    }
+    const meta = this.reservedMeta;
+    const at = offset >> 2;
+    this.dataWords[at] = length;
+    this.dataWords[at + 1] = kindWord(KIND_MESSAGE, meta?.type ?? 0);
+    this.dataWords[at + 2] = meta?.tag ?? 0;
+    this.dataWords[at + 3] = meta?.aux ?? 0;
+    this.reserved = -1;
+    this.reservedMeta = undefined;
+    this.head += FRAME_HEADER_BYTES + align8(length);
+    this.publishHead();
+  }
+
+  /** Producer: copies one message in. Blocks while the ring is full; `RangeError` above `maxMessage`. */
+  write(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): void {
+    const source = asBytes(bytes);
+    this.reserve(source.length, meta, options).set(source);
+    this.commit();
+  }
+
+  /** Producer: `write` for code that must keep its event loop; waits with `Atomics.waitAsync`. */
+  async writeAsync(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): Promise<void> {
+    const source = asBytes(bytes);
+    const frameBytes = this.frameBytesFor(source.length, 'writeAsync');
+    const deadline = deadlineFor(options?.timeoutMs);
+    // Wait asynchronously for each step's room (the wrap marker, then the frame), so write() never blocks.
+    for (;;) {
+      const untilEnd = this.bytesUntilEnd();
+      const needed = Math.min(frameBytes, untilEnd);
+      while (this.bytesFree() < needed) {
+        await this.waiter.waitAsync(TAIL, this.cachedTail, WRITER_ASLEEP, deadline, options?.timeoutMs, 'writeAsync');
+      }
+      if (frameBytes <= untilEnd) break;
+      this.wrap();
+    }
+    this.write(source, meta);
+  }
+
+  /**
+   * Producer: ends the stream. The consumer still reads every message written before, then `read()` returns null.
+   * The end marker is a frame, so it is ordered with the data (this blocks like a write while the ring is full).
+   */
+  close(options?: BlockingOptions): void {
+    this.reserve(0, undefined, options);
+    this.dataWords[(this.reserved >> 2) + 1] = kindWord(KIND_END, 0);
+    this.dataWords[this.reserved >> 2] = 0;
+    this.reserved = -1;
+    this.head += FRAME_HEADER_BYTES;
+    this.publishHead();
+  }
+
+  /** Producer: bytes free for frames now. The answer can be stale at once (the consumer frees more). */
+  bytesFree(): number {
+    this.cachedTail = Atomics.load(this.words, TAIL);
+    return this.capacity - ((this.head - this.cachedTail) | 0);
+  }
+
+  /** The bytes a frame with this payload occupies; validates the payload length. */
+  private frameBytesFor(length: number, op: string): number {
+    if (this.reserved >= 0) throw new Error(`${op}() with an open reservation: commit() it first`);
+    if (!Number.isInteger(length) || length < 0 || length > this.maxMessage) {
+      throw new RangeError(
+        `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of a ${this.capacity}-byte ring), got ${length}; ` +
+          'larger values are sent in chunks by the channel layer',
+      );
+    }
+    return FRAME_HEADER_BYTES + align8(length);
+  }
+
+  private bytesUntilEnd(): number {
+    return this.capacity - (this.head & this.mask);
+  }
+
+  /** Marks the rest of the data region as skipped, so the next frame starts at offset 0 (its room must be free). */
+  private wrap(): void {
+    this.dataWords[((this.head & this.mask) >> 2) + 1] = kindWord(KIND_WRAP, 0);
+    this.head += this.bytesUntilEnd();
+    this.publishHead();
+  }
+
+  private waitForSpace(bytes: number, deadline: number, timeoutMs: number | undefined, op: string): void {
+    while (this.capacity - ((this.head - this.cachedTail) | 0) < bytes) {
+      const seen = this.cachedTail;
+      this.cachedTail = Atomics.load(this.words, TAIL);
+      if (this.cachedTail !== seen) continue;
+      this.waiter.wait(TAIL, seen, WRITER_ASLEEP, deadline, timeoutMs, op);
+      this.cachedTail = Atomics.load(this.words, TAIL);
+    }
+  }
+
+  /**
+   * Makes everything written so far visible to the consumer.
+   *
+   * The memory-ordering argument, once: the payload and header bytes above were written with plain stores. The
+   * JavaScript memory model makes `Atomics.store(HEAD)` a release of everything this thread wrote before it, and
+   * the consumer's `Atomics.load(HEAD)` that reads the new value synchronizes with it: every plain store that came
+   * before our store happens-before every plain load the consumer makes after its load. So the consumer never sees
+   * a new HEAD with an old payload. The same edge runs the other way through TAIL: the producer only reuses bytes
+   * after it has loaded a TAIL that the consumer stored once it had finished reading them.
+   */
+  private publishHead(): void {
+    Atomics.store(this.words, HEAD, this.head);
+    if (Atomics.load(this.words, READER_ASLEEP) !== 0) Atomics.notify(this.words, HEAD);
+  }
+
+  // ─── Consumer side ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Consumer: a view of the next message's payload in place, without copying; `release()` gives its bytes back to
+   * the producer, after which the view must not be used. Blocks while the ring is empty; null once closed and
+   * drained. `frame` describes the message.
+   */
+  peek(options?: BlockingOptions): Uint8Array | null {
+    if (this.peeked >= 0) throw new Error('peek() while holding a message: release() it first');
+    let deadline = Infinity;
+    for (;;) {
+      const offset = this.poll();
+      if (offset >= 0) {
+        this.peeked = this.polled;
+        return new Uint8Array(this.buffer, RING_HEADER_BYTES + offset + FRAME_HEADER_BYTES, this.frame.length);
+      }
+      if (offset === ENDED) return null;
+      if (deadline === Infinity) deadline = deadlineFor(options?.timeoutMs);
+      this.waiter.wait(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, 'read');
+    }
+  }
+
+  /** Consumer: gives the peeked message's bytes back to the producer. */
+  release(): void {
+    if (this.peeked < 0) throw new Error('release() without a message: peek() first');
+    this.tail += this.peeked;
+    this.peeked = -1;
+    this.publishTail();
+  }
+
+  /** Consumer: the next message as a fresh, non-shared copy; null once the ring is closed and drained. */
+  read(options?: BlockingOptions): Uint8Array | null {
+    const view = this.peek(options);
+    if (view === null) return null;
+    const copy = view.slice();
+    this.release();
+    return copy;
+  }
+
+  /** Consumer: `read` for code that must keep its event loop; waits with `Atomics.waitAsync`. */
+  async readAsync(options?: BlockingOptions): Promise<Uint8Array | null> {
+    if (this.peeked >= 0) throw new Error('readAsync() while holding a message: release() it first');
+    const deadline = deadlineFor(options?.timeoutMs);
+    while (this.poll() === EMPTY) {
+      await this.waiter.waitAsync(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, 'readAsync');
+    }
+    return this.read();
+  }
+
+  /**
+   * Consumer: true when a message (or the end of the stream) can be taken without blocking.
+   * The answer can be late: the producer may publish a message just after it said false.
+   */
+  hasMessage(): boolean {
+    if (this.peeked >= 0) return true;
+    return this.poll() !== EMPTY;
+  }
+
+  /** True once `abort()` was called, by either side or by a third party. */
+  get aborted(): boolean {
+    return this.waiter.aborted;
+  }
+
+  /**
+   * Anyone: aborts the ring for good. Every waiter on either side wakes and throws `AbortedError`, and so does every
+   * later call that would block.
+   */
+  abort(): void {
+    Atomics.or(this.words, STATE, ABORTED);
+    Atomics.notify(this.words, HEAD);
+    Atomics.notify(this.words, TAIL);
+  }
+
+  /**
+   * Finds the next frame without blocking: its header's offset (and `frame` filled in), EMPTY, or ENDED.
+   * Steps over WRAP markers. The header comes from shared memory, so it is checked before it is believed.
+   */
+  private poll(): number {
+    for (;;) {
+      if (this.tail === this.cachedHead) {
+        this.cachedHead = Atomics.load(this.words, HEAD);
+        if (this.tail === this.cachedHead) {
+          if (this.waiter.aborted) throw new AbortedError('read');
+          return EMPTY;
+        }
+      }
+      const offset = this.tail & this.mask;
+      const untilEnd = this.capacity - offset;
+      const used = (this.cachedHead - this.tail) | 0;
+      const kind = this.dataWords[(offset >> 2) + 1]!;
+      if (kind >>> 16 !== FRAME_MAGIC) {
+        throw new CorruptFrameError(offset, `bad marker 0x${(kind >>> 16).toString(16)} (expected 0x${FRAME_MAGIC.toString(16)})`);
+      }
+      const frameKind = kind & 0xff;
+      if (frameKind === KIND_WRAP) {
+        this.tail += untilEnd;
+        this.publishTail();
+        continue;
+      }
+      if (frameKind === KIND_END) return ENDED;
+      if (frameKind !== KIND_MESSAGE) throw new CorruptFrameError(offset, `unknown kind ${frameKind}`);
+      const length = this.dataWords[offset >> 2]!;
+      const frameBytes = FRAME_HEADER_BYTES + align8(length);
+      if (length > this.maxMessage || frameBytes > untilEnd || frameBytes > used) {
+        throw new CorruptFrameError(
+          offset,
+          `length ${length} does not fit (maxMessage ${this.maxMessage}, ${Math.min(untilEnd, used)} bytes available)`,
+        );
+      }
+      const frame = this.frame;
+      frame.length = length;
+      frame.type = (kind >>> 8) & 0xff;
+      frame.tag = this.dataWords[(offset >> 2) + 2]! | 0;
+      frame.aux = this.dataWords[(offset >> 2) + 3]!;
+      this.polled = frameBytes;
+      return offset;
+    }
+  }
+
+  /** Gives consumed bytes back; the mirror of `publishHead` (see the memory-ordering argument there). */
+  private publishTail(): void {
+    Atomics.store(this.words, TAIL, this.tail);
+    if (Atomics.load(this.words, WRITER_ASLEEP) !== 0) Atomics.notify(this.words, TAIL);
+  }
+}
+
+const EMPTY = -1;
+const ENDED = -2;
+
+function kindWord(kind: number, type: number): number {
+  return ((FRAME_MAGIC << 16) | ((type & 0xff) << 8) | kind) >>> 0;
+}
+
+function asBytes(view: ArrayBufferView): Uint8Array {
+  if (view instanceof Uint8Array) return view;
+  if (!ArrayBuffer.isView(view)) throw new TypeError(`Expected a typed array or DataView to write, got ${describe(view)}`);
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return `a ${(value as object).constructor?.name ?? 'object'}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/** Exposed for tests that corrupt a header on purpose. */
+export const RING_LAYOUT = { HEAD, TAIL, READER_ASLEEP, WRITER_ASLEEP, STATE, FRAME_MAGIC } as const;

@@ -1,0 +1,138 @@
+/**
+ * Waiting for a shared Int32 word to change: spin a little, then park in `Atomics.wait`.
+ *
+ * Why both: a spinning thread sees a change within nanoseconds but burns its core; a parked thread costs
+ * nothing but needs the other side to call `Atomics.notify`, and the wake-up takes 7–17 µs on this kind of
+ * machine. On two cores the other thread may even be scheduled on *our* core, so an unbounded spin can starve the
+ * very thread it waits for: every spin has a time budget, then parks (unless the caller asked for pure `spin`).
+ *
+ * The sleeper flag: `Atomics.notify` costs ~50 ns even when nobody sleeps, so the side that moves an index only
+ * notifies when the waiter has raised its flag. The waiter raises the flag, *then* re-reads the word; the mover
+ * stores the word, *then* reads the flag. All four are sequentially consistent atomics, so at least one side sees
+ * the other's store: either the waiter sees the new value and does not sleep, or the mover sees the flag and
+ * notifies. A wake-up can never be lost.
+ */
+import { AbortedError, TimeoutError } from './errors.js';
+
+/** How a blocked call waits: `spin` (lowest latency, burns a core), `park` (sleeps at once), or both in turn. */
+export type WaitStrategy = 'spin' | 'park' | 'spinThenPark';
+
+export const WAIT_STRATEGIES: readonly WaitStrategy[] = ['spin', 'park', 'spinThenPark'];
+
+export interface WaitOptions {
+  /** Default `spinThenPark`. */
+  strategy?: WaitStrategy;
+  /** How long `spinThenPark` spins before it parks, in microseconds. Default 30. */
+  spinMicros?: number;
+}
+
+export const DEFAULT_SPIN_MICROS = 30;
+
+/**
+ * A parked waiter is woken by `notify`, but an abort can slip in between our last check and the start of
+ * `Atomics.wait`; sleeping in slices bounds how late such a waiter notices (the common case is woken at once).
+ */
+const PARK_SLICE_MS = 25;
+
+/** Atomics.load calls between two looks at the clock while spinning (a clock read costs ~25 ns). */
+const SPINS_PER_CLOCK_READ = 64;
+
+/** Validates wait options once, where a ring or comm is set up, so the hot path need not. */
+export function checkWaitOptions(options: WaitOptions): Required<WaitOptions> {
+  const strategy = options.strategy ?? 'spinThenPark';
+  if (!WAIT_STRATEGIES.includes(strategy)) {
+    throw new TypeError(`Expected \`strategy\` to be one of ${WAIT_STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);
+  }
+  const spinMicros = options.spinMicros ?? DEFAULT_SPIN_MICROS;
+  if (!(spinMicros >= 0 && Number.isFinite(spinMicros))) {
+    throw new RangeError(`Expected \`spinMicros\` to be a finite number >= 0, got ${spinMicros}`);
+  }
+  return { strategy, spinMicros };
+}
+
+/** Turns an optional `timeoutMs` into an absolute `performance.now()` deadline (Infinity when absent). */
+export function deadlineFor(timeoutMs: number | undefined): number {
+  if (timeoutMs === undefined) return Infinity;
+  if (!(timeoutMs >= 0)) throw new RangeError(`Expected \`timeoutMs\` to be a number >= 0, got ${timeoutMs}`);
+  return performance.now() + timeoutMs;
+}
+
+/**
+ * One side's way of waiting on the words of one shared Int32Array (a ring's header, a comm's control block).
+ * `state` is the slot whose `abortBit`, once set, makes every wait throw `AbortedError`.
+ */
+export class Waiter {
+  readonly words: Int32Array;
+  readonly options: Required<WaitOptions>;
+  private readonly state: number;
+  private readonly abortBit: number;
+
+  constructor(words: Int32Array, state: number, abortBit: number, options: WaitOptions = {}) {
+    this.words = words;
+    this.state = state;
+    this.abortBit = abortBit;
+    this.options = checkWaitOptions(options);
+  }
+
+  /** True once the abort bit is set; cheap enough to call before starting a blocking call. */
+  get aborted(): boolean {
+    return (Atomics.load(this.words, this.state) & this.abortBit) !== 0;
+  }
+
+  /**
+   * Blocks until `Atomics.load(words, index) !== seen`, raising the flag in slot `sleeper` while parked.
+   * `deadline` is a `performance.now()` time (Infinity for none); `timeoutMs` only names the budget in the
+   * `TimeoutError`. `op` names the call in errors, e.g. `read`.
+   */
+  wait(index: number, seen: number, sleeper: number, deadline: number, timeoutMs: number | undefined, op: string): void {
+    const words = this.words;
+    const { strategy, spinMicros } = this.options;
+    if (strategy !== 'park') {
+      const spinUntil = strategy === 'spin' ? deadline : performance.now() + spinMicros / 1000;
+      for (;;) {
+        for (let i = 0; i < SPINS_PER_CLOCK_READ; i++) {
+          if (Atomics.load(words, index) !== seen) return;
+        }
+        if (this.aborted) throw new AbortedError(op);
+        if (performance.now() >= spinUntil) break;
+      }
+    }
+    try {
+      for (;;) {
+        Atomics.store(words, sleeper, 1);
+        if (Atomics.load(words, index) !== seen) return;
+        if (this.aborted) throw new AbortedError(op);
+        const left = deadline - performance.now();
+        if (left <= 0) throw new TimeoutError(op, timeoutMs ?? 0);
+        Atomics.wait(words, index, seen, Math.min(left, PARK_SLICE_MS));
+        if (Atomics.load(words, index) !== seen) return;
+      }
+    } finally {
+      Atomics.store(words, sleeper, 0);
+    }
+  }
+
+  /**
+   * The same wait for code that must keep its event loop: parks in `Atomics.waitAsync` (no spinning).
+   * A pending `waitAsync` does not keep a worker alive (nodejs/node#44729), so a timer holds the loop open.
+   */
+  async waitAsync(index: number, seen: number, sleeper: number, deadline: number, timeoutMs: number | undefined, op: string): Promise<void> {
+    const words = this.words;
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      for (;;) {
+        Atomics.store(words, sleeper, 1);
+        if (Atomics.load(words, index) !== seen) return;
+        if (this.aborted) throw new AbortedError(op);
+        const left = deadline - performance.now();
+        if (left <= 0) throw new TimeoutError(op, timeoutMs ?? 0);
+        const result = Atomics.waitAsync(words, index, seen, Math.min(left, PARK_SLICE_MS));
+        if (result.async) await result.value;
+        if (Atomics.load(words, index) !== seen) return;
+      }
+    } finally {
+      clearInterval(keepAlive);
+      Atomics.store(words, sleeper, 0);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RingBuffer } from '../src/ring.js';
+import { runWorker, testSeed } from './helpers.js';
+
+interface ConsumerReport { received: number; bytes: number; problems: string[] }
+const COUNT = 100_000;
+
+async function stream(name: string, producerStyle: string, consumerStyle: string, ringBytes: number, strategy = 'spinThenPark') {
+  const seed = testSeed(name);
+  const ring = RingBuffer.create(ringBytes);
+  const job = { buffer: ring.buffer, seed, count: COUNT, strategy };
+  const [sent, report] = await Promise.all([
+    runWorker<{ sent: number }>('ring-peer', { ...job, role: 'producer', style: producerStyle }, 120_000),
+    runWorker<ConsumerReport>('ring-peer', { ...job, role: 'consumer', style: consumerStyle }, 120_000),
+  ]);
+  assert.equal(report.problems, []);
+  assert.is(sent.sent, COUNT);
+  assert.is(report.received, COUNT);
+  const laps = report.bytes / ring.capacity;
+  assert.ok(laps > 100, `only ${laps.toFixed(0)} laps round the ring`);
+}
+
+test('copy producer, copy consumer: 100,000 seeded messages', () => stream('copy/copy', 'copy', 'copy', 16384));
+test('zero-copy producer, zero-copy consumer', () => stream('zerocopy/zerocopy', 'zerocopy', 'zerocopy', 16384));
+test('copy producer, async consumer', () => stream('copy/async', 'copy', 'async', 16384));
+test('async producer, zero-copy consumer, parking only', () => stream('async/zerocopy park', 'async', 'zerocopy', 8192, 'park'));
+
+test('main thread as an async consumer while a worker produces', async () => {
+  const seed = testSeed('main thread async');
+  const ring = RingBuffer.create(4096);
+  const producer = runWorker<{ sent: number }>('ring-peer', { buffer: ring.buffer, seed, count: 2000, role: 'producer', style: 'copy' });
+  let received = 0;
+  while ((await ring.readAsync({ timeoutMs: 30_000 })) !== null) {
+    assert.is(ring.frame.tag, received);
+    received++;
+  }
+  assert.is((await producer).sent, 2000);
+  assert.is(received, 2000);
+});
+
+for (const role of ['blockedReader', 'blockedWriter'] as const) {
+  test(`abort wakes a ${role === 'blockedReader' ? 'reader blocked on an empty' : 'writer blocked on a full'} ring within 100 ms`, async () => {
+    const ring = RingBuffer.create(1024, { strategy: 'park' });
+    const result = runWorker<{ error: string; message: string; at: number }>('ring-peer', { buffer: ring.buffer, role, style: 'copy', seed: 0, count: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // long enough to be parked
+    const abortedAt = performance.timeOrigin + performance.now();
+    ring.abort();
+    const report = await result;
+    assert.is(report.error, 'AbortedError');
+    assert.is(report.message, `${role === 'blockedReader' ? 'read' : 'reserve'} aborted: the channel was aborted`);
+    const late = report.at - abortedAt;
+    assert.ok(late < 100, `woke ${late.toFixed(1)} ms after the abort`);
+  });
+}
+
+test.run();

@@ -1,0 +1,228 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, RING_LAYOUT } from '../src/ring.js';
+import { AbortedError, CorruptFrameError, TimeoutError } from '../src/errors.js';
+import { checkPattern, fillPattern, prng, randomSize, runWorker, testSeed } from './helpers.js';
+
+const errorOf = (fn: () => unknown): Error => {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected an error');
+};
+
+test('create validates the size with the numbers', () => {
+  const expected = (got: string) => `Expected the ring size to be a power of two from 64 to 1073741824 bytes, got ${got}`;
+  for (const bad of [0, -64, 100, 63, 2 ** 31, 1.5, NaN]) {
+    const err = errorOf(() => RingBuffer.create(bad));
+    assert.instance(err, RangeError);
+    assert.is(err.message, expected(String(bad)));
+  }
+  const ring = RingBuffer.create(1024);
+  assert.is(ring.capacity, 1024);
+  assert.is(ring.maxMessage, 512 - FRAME_HEADER_BYTES);
+  assert.is(ring.buffer.byteLength, RING_HEADER_BYTES + 1024);
+});
+
+test('attach refuses what create did not make', () => {
+  assert.is(errorOf(() => RingBuffer.attach(new ArrayBuffer(8) as never)).message,
+    'Expected a SharedArrayBuffer made by RingBuffer.create(), got a ArrayBuffer');
+  assert.is(errorOf(() => RingBuffer.attach(new SharedArrayBuffer(1024))).message,
+    'Expected a SharedArrayBuffer made by RingBuffer.create(), got one with another layout');
+});
+
+test('a message larger than maxMessage is a RangeError that says so', () => {
+  const ring = RingBuffer.create(256);
+  const err = errorOf(() => ring.write(new Uint8Array(ring.maxMessage + 1)));
+  assert.instance(err, RangeError);
+  assert.is(err.message, 'Expected a message of 0 to 112 bytes (maxMessage of a 256-byte ring), got 113; ' +
+    'larger values are sent in chunks by the channel layer');
+});
+
+test('wrap-around at every offset keeps every payload contiguous, aligned and intact', () => {
+  const capacity = 256;
+  for (let size = 0; size <= 112; size++) {
+    const producer = RingBuffer.create(capacity);
+    const consumer = RingBuffer.attach(producer.buffer);
+    // Walk the start offset through every 8-byte step of the region, three times round.
+    for (let seq = 0; seq < 3 * (capacity / 8); seq++) {
+      const filler = new Uint8Array(seq % 4 === 0 ? 0 : 8 * (seq % 3));
+      producer.write(filler);
+      assert.is(consumer.read()!.length, filler.length);
+      const payload = new Uint8Array(size);
+      fillPattern(payload, seq);
+      producer.write(payload, { tag: -seq, type: 7, aux: size });
+      const view = consumer.peek()!;
+      assert.is(view.length, size);
+      assert.is(view.byteOffset % 8, 0);
+      assert.ok(view.byteOffset + size <= RING_HEADER_BYTES + capacity, 'payload runs past the end');
+      assert.is(checkPattern(view, seq), -1);
+      assert.equal({ ...consumer.frame }, { length: size, type: 7, tag: -seq, aux: size });
+      consumer.release();
+    }
+  }
+});
+
+test('a Float64Array can be viewed in place', () => {
+  const ring = RingBuffer.create(1024);
+  const values = Float64Array.from({ length: 20 }, (_, i) => i * 1.5 - 3);
+  ring.write(values);
+  const view = ring.peek()!;
+  const inPlace = new Float64Array(view.buffer, view.byteOffset, view.length / 8);
+  assert.equal(Array.from(inPlace), Array.from(values));
+  ring.release();
+});
+
+test('full and empty: free space is exact, and a full ring times out on time', () => {
+  const ring = RingBuffer.create(128);
+  assert.is(ring.bytesFree(), 128);
+  ring.write(new Uint8Array(48)); // 16 + 48 = 64 bytes
+  ring.write(new Uint8Array(41)); // 16 + 48 (padded) = 64 bytes
+  assert.is(ring.bytesFree(), 0);
+  const started = performance.now();
+  const err = errorOf(() => ring.write(new Uint8Array(0), undefined, { timeoutMs: 50 }));
+  const waited = performance.now() - started;
+  assert.instance(err, TimeoutError);
+  assert.is(err.message, 'reserve timed out after 50 ms');
+  assert.is((err as TimeoutError).code, 'SHMCOMM_TIMEOUT');
+  assert.ok(waited >= 49, `gave up after ${waited} ms`);
+  assert.is(ring.read()!.length, 48);
+  assert.is(ring.read()!.length, 41);
+  assert.is(ring.bytesFree(), 128);
+});
+
+test('a read with a timeout on an empty ring throws TimeoutError on time', () => {
+  for (const strategy of ['spin', 'park', 'spinThenPark'] as const) {
+    const ring = RingBuffer.create(64, { strategy });
+    const started = performance.now();
+    const err = errorOf(() => ring.read({ timeoutMs: 30 }));
+    const waited = performance.now() - started;
+    assert.instance(err, TimeoutError);
+    assert.equal([(err as TimeoutError).op, (err as TimeoutError).ms], ['read', 30]);
+    assert.ok(waited >= 29 && waited < 1000, `${strategy}: gave up after ${waited} ms`);
+  }
+});
+
+test('readAsync with a timeout rejects with TimeoutError', async () => {
+  const ring = RingBuffer.create(64);
+  try {
+    await ring.readAsync({ timeoutMs: 20 });
+    assert.unreachable('should time out');
+  } catch (err) {
+    assert.instance(err, TimeoutError);
+    assert.is((err as Error).message, 'readAsync timed out after 20 ms');
+  }
+});
+
+test('canary bytes around a reserved view are untouched', () => {
+  const ring = RingBuffer.create(256);
+  const bytes = new Uint8Array(ring.buffer, RING_HEADER_BYTES, 256);
+  bytes.fill(0xa5);
+  const view = ring.reserve(13, { tag: 1 });
+  view.fill(0x11);
+  ring.commit();
+  // header (16 bytes) + 13 payload bytes; padding bytes 29..31 and everything after keep the canary.
+  for (let i = FRAME_HEADER_BYTES + 13; i < 256; i++) assert.is(bytes[i], 0xa5, `byte ${i}`);
+  for (let i = FRAME_HEADER_BYTES; i < FRAME_HEADER_BYTES + 13; i++) assert.is(bytes[i], 0x11);
+});
+
+test('commit may shrink a reservation, reserve/peek misuse is refused', () => {
+  const ring = RingBuffer.create(256);
+  ring.reserve(100).fill(9);
+  assert.is(errorOf(() => ring.reserve(1)).message, 'reserve() with an open reservation: commit() it first');
+  assert.is(errorOf(() => ring.commit(101)).message, 'Expected commit() of 0 to 100 reserved bytes, got 101');
+  ring.commit(10);
+  assert.is(errorOf(() => ring.commit()).message, 'commit() without an open reserve()');
+  const view = ring.peek()!;
+  assert.equal(Array.from(view), new Array(10).fill(9));
+  assert.is(errorOf(() => ring.peek()).message, 'peek() while holding a message: release() it first');
+  ring.release();
+  assert.is(errorOf(() => ring.release()).message, 'release() without a message: peek() first');
+});
+
+test('close: the consumer drains every message, then read() gives null, and keeps giving null', () => {
+  const ring = RingBuffer.create(128);
+  ring.write(Uint8Array.of(1, 2, 3));
+  ring.write(Uint8Array.of(4));
+  ring.close();
+  assert.equal(Array.from(ring.read()!), [1, 2, 3]);
+  assert.ok(ring.hasMessage());
+  assert.equal(Array.from(ring.read()!), [4]);
+  assert.is(ring.read(), null);
+  assert.is(ring.peek(), null);
+  assert.is(ring.read({ timeoutMs: 0 }), null);
+});
+
+test('a corrupted frame header raises CorruptFrameError naming it', () => {
+  const ring = RingBuffer.create(256);
+  const dataWords = new Uint32Array(ring.buffer, RING_HEADER_BYTES, 64);
+  ring.write(new Uint8Array(8));
+  dataWords[1] = 0; // the kind word: marker gone
+  let err = errorOf(() => ring.read());
+  assert.instance(err, CorruptFrameError);
+  assert.is(err.message, 'corrupt frame header at ring offset 0: bad marker 0x0 (expected 0x5343)');
+
+  const second = RingBuffer.create(256);
+  const words2 = new Uint32Array(second.buffer, RING_HEADER_BYTES, 64);
+  second.write(new Uint8Array(8));
+  words2[0] = 1_000_000; // the length
+  err = errorOf(() => second.read());
+  assert.is(err.message, 'corrupt frame header at ring offset 0: length 1000000 does not fit (maxMessage 112, 24 bytes available)');
+
+  const third = RingBuffer.create(256);
+  const words3 = new Uint32Array(third.buffer, RING_HEADER_BYTES, 64);
+  third.write(new Uint8Array(8));
+  words3[1] = (RING_LAYOUT.FRAME_MAGIC << 16) | 9;
+  err = errorOf(() => third.read());
+  assert.is(err.message, 'corrupt frame header at ring offset 0: unknown kind 9');
+});
+
+test('abort: a blocked call and every later blocking call throw AbortedError', () => {
+  const ring = RingBuffer.create(64);
+  ring.abort();
+  assert.ok(ring.aborted);
+  const err = errorOf(() => ring.read());
+  assert.instance(err, AbortedError);
+  assert.is(err.message, 'read aborted: the channel was aborted');
+});
+
+test('single thread: seeded random sizes round the ring many times, full rings time out cleanly', () => {
+  const seed = testSeed('single thread');
+  const random = prng(seed);
+  const ring = RingBuffer.create(1024);
+  const queued: number[] = []; // sizes written and not yet read
+  let readSeq = 0;
+  let bytes = 0;
+  let fullTimes = 0;
+  const drain = () => {
+    while (queued.length > 0) {
+      const message = ring.read({ timeoutMs: 0 })!;
+      assert.is(message.length, queued.shift()!);
+      assert.is(ring.frame.tag, readSeq);
+      assert.is(checkPattern(message, readSeq++), -1);
+    }
+  };
+  for (let seq = 0; seq < 20_000; seq++) {
+    const size = randomSize(random, ring.maxMessage);
+    const payload = new Uint8Array(size);
+    fillPattern(payload, seq);
+    try {
+      ring.write(payload, { tag: seq }, { timeoutMs: 0 }); // never block: this thread is also the consumer
+    } catch (err) {
+      assert.instance(err, TimeoutError);
+      fullTimes++;
+      drain();
+      ring.write(payload, { tag: seq }, { timeoutMs: 0 });
+    }
+    queued.push(size);
+    bytes += size;
+  }
+  drain();
+  assert.is(readSeq, 20_000);
+  assert.ok(fullTimes > 100, `the ring was full only ${fullTimes} times`);
+  assert.ok(bytes / ring.capacity > 1000, `went round ${bytes / ring.capacity} times`);
+});
+
+test.run();
