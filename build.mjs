@@ -17,7 +17,9 @@ function sources(dir) {
 }
 
 const started = performance.now();
-rmSync('dist', { recursive: true, force: true });
+// Files are overwritten in place (a build never leaves dist/ half-empty for a test that runs meanwhile);
+// `node build.mjs --clean` starts from an empty dist/.
+if (process.argv.includes('--clean')) rmSync('dist', { recursive: true, force: true });
 const entryPoints = roots.flatMap(sources);
 await build({
   entryPoints,

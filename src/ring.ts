@@ -108,6 +108,7 @@ export class RingBuffer {
   private tail = 0;
   private cachedHead = 0; // the producer's HEAD as last seen: reloaded only when the ring looks empty
   private peeked = -1; // bytes the peeked frame occupies, -1 when none is held
+  private peekedAt = 0; // its header's offset
   private polled = 0; // bytes the frame that poll() found occupies
 
   /** Allocates a ring with `bytes` of data (a power of two from 64 B to 1 GiB). */
@@ -290,21 +291,26 @@ export class RingBuffer {
   /**
    * Consumer: a view of the next message's payload in place, without copying; `release()` gives its bytes back to
    * the producer, after which the view must not be used. Blocks while the ring is empty; null once closed and
-   * drained. `frame` describes the message.
+   * drained. `frame` describes the message. Peeking again before `release()` returns the same message.
    */
   peek(options?: BlockingOptions): Uint8Array | null {
-    if (this.peeked >= 0) throw new Error('peek() while holding a message: release() it first');
+    if (this.peeked >= 0) return this.payloadView(this.peekedAt);
     let deadline = Infinity;
     for (;;) {
       const offset = this.poll();
       if (offset >= 0) {
         this.peeked = this.polled;
-        return new Uint8Array(this.buffer, RING_HEADER_BYTES + offset + FRAME_HEADER_BYTES, this.frame.length);
+        this.peekedAt = offset;
+        return this.payloadView(offset);
       }
       if (offset === ENDED) return null;
       if (deadline === Infinity) deadline = deadlineFor(options?.timeoutMs);
       this.waiter.wait(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, 'read');
     }
+  }
+
+  private payloadView(offset: number): Uint8Array {
+    return new Uint8Array(this.buffer, RING_HEADER_BYTES + offset + FRAME_HEADER_BYTES, this.frame.length);
   }
 
   /** Consumer: gives the peeked message's bytes back to the producer. */
@@ -326,9 +332,8 @@ export class RingBuffer {
 
   /** Consumer: `read` for code that must keep its event loop; waits with `Atomics.waitAsync`. */
   async readAsync(options?: BlockingOptions): Promise<Uint8Array | null> {
-    if (this.peeked >= 0) throw new Error('readAsync() while holding a message: release() it first');
     const deadline = deadlineFor(options?.timeoutMs);
-    while (this.poll() === EMPTY) {
+    while (this.peeked < 0 && this.poll() === EMPTY) {
       await this.waiter.waitAsync(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, 'readAsync');
     }
     return this.read();

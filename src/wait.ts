@@ -24,6 +24,11 @@ export interface WaitOptions {
   strategy?: WaitStrategy;
   /** How long `spinThenPark` spins before it parks, in microseconds. Default 30. */
   spinMicros?: number;
+  /**
+   * Called with true when a call starts to wait and with false when the wait ends (only on that slow path):
+   * the ranks layer records there what each rank waits for, for the deadlock watchdog.
+   */
+  onWait?: (waiting: boolean) => void;
 }
 
 export const DEFAULT_SPIN_MICROS = 30;
@@ -38,7 +43,7 @@ const PARK_SLICE_MS = 25;
 const SPINS_PER_CLOCK_READ = 64;
 
 /** Validates wait options once, where a ring or comm is set up, so the hot path need not. */
-export function checkWaitOptions(options: WaitOptions): Required<WaitOptions> {
+export function checkWaitOptions(options: WaitOptions): Required<Omit<WaitOptions, 'onWait'>> {
   const strategy = options.strategy ?? 'spinThenPark';
   if (!WAIT_STRATEGIES.includes(strategy)) {
     throw new TypeError(`Expected \`strategy\` to be one of ${WAIT_STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);
@@ -63,7 +68,8 @@ export function deadlineFor(timeoutMs: number | undefined): number {
  */
 export class Waiter {
   readonly words: Int32Array;
-  readonly options: Required<WaitOptions>;
+  readonly options: Required<Omit<WaitOptions, 'onWait'>>;
+  private readonly onWait: ((waiting: boolean) => void) | undefined;
   private readonly state: number;
   private readonly abortBit: number;
 
@@ -72,6 +78,7 @@ export class Waiter {
     this.state = state;
     this.abortBit = abortBit;
     this.options = checkWaitOptions(options);
+    this.onWait = options.onWait;
   }
 
   /** True once the abort bit is set; cheap enough to call before starting a blocking call. */
@@ -85,6 +92,16 @@ export class Waiter {
    * `TimeoutError`. `op` names the call in errors, e.g. `read`.
    */
   wait(index: number, seen: number, sleeper: number, deadline: number, timeoutMs: number | undefined, op: string): void {
+    if (this.onWait === undefined) return this.waitUnobserved(index, seen, sleeper, deadline, timeoutMs, op);
+    this.onWait(true);
+    try {
+      this.waitUnobserved(index, seen, sleeper, deadline, timeoutMs, op);
+    } finally {
+      this.onWait(false);
+    }
+  }
+
+  private waitUnobserved(index: number, seen: number, sleeper: number, deadline: number, timeoutMs: number | undefined, op: string): void {
     const words = this.words;
     const { strategy, spinMicros } = this.options;
     if (strategy !== 'park') {
@@ -119,6 +136,7 @@ export class Waiter {
   async waitAsync(index: number, seen: number, sleeper: number, deadline: number, timeoutMs: number | undefined, op: string): Promise<void> {
     const words = this.words;
     const keepAlive = setInterval(() => {}, 1 << 30);
+    this.onWait?.(true);
     try {
       for (;;) {
         Atomics.store(words, sleeper, 1);
@@ -133,6 +151,7 @@ export class Waiter {
     } finally {
       clearInterval(keepAlive);
       Atomics.store(words, sleeper, 0);
+      this.onWait?.(false);
     }
   }
 }

@@ -137,7 +137,7 @@ test('commit may shrink a reservation, reserve/peek misuse is refused', () => {
   assert.is(errorOf(() => ring.commit()).message, 'commit() without an open reserve()');
   const view = ring.peek()!;
   assert.equal(Array.from(view), new Array(10).fill(9));
-  assert.is(errorOf(() => ring.peek()).message, 'peek() while holding a message: release() it first');
+  assert.is(ring.peek()!.byteOffset, view.byteOffset);
   ring.release();
   assert.is(errorOf(() => ring.release()).message, 'release() without a message: peek() first');
 });

@@ -1,0 +1,166 @@
+/**
+ * A channel: values of any size over one ring. The codec turns a value into a type code and bytes; a message that
+ * fits in one frame travels as one, a larger one is streamed in chunks that the receiver assembles.
+ *
+ * Chunks are a quarter of the ring, so while the receiver copies one chunk out, the sender copies the next one in:
+ * on two cores the two copies overlap, and a message larger than the ring moves at the speed of one copy.
+ *
+ *   one frame:  type = codec type               aux = 0
+ *   chunked:    type = codec type | CHUNKED      aux = total bytes      (first chunk)
+ *               type = CONTINUATION              aux = 0                (every later chunk, in order)
+ */
+import { allocate, decode, encode, isBinaryType, TYPE } from './codec.js';
+import { CorruptFrameError } from './errors.js';
+import type { BlockingOptions, RingBuffer } from './ring.js';
+
+const CHUNKED = 0x80;
+const CONTINUATION = 0x7f;
+
+/** The largest message a channel carries: lengths travel in a 32-bit word, and 2 GiB is V8's limit anyway. */
+export const MAX_CHANNEL_MESSAGE = 2 ** 31;
+
+/** A message as it arrived: the value and the tag it was sent with. */
+export interface Received<T = unknown> {
+  value: T;
+  tag: number;
+}
+
+/** The sending half: owns the producer side of one ring. */
+export class Sender {
+  readonly ring: RingBuffer;
+  /** Payload bytes per chunk of a large message: a quarter of the ring, so two chunks are in flight. */
+  readonly chunkBytes: number;
+
+  private readonly onMessage: (() => void) | undefined;
+
+  /**
+   * `onMessage` runs once the first frame of each message is published: the ranks layer rings the receiver's
+   * doorbell there (after the first frame, not the last, so a receiver asleep on its doorbell starts draining a
+   * message larger than the ring while it is still being sent).
+   */
+  constructor(ring: RingBuffer, options: { onMessage?: () => void } = {}) {
+    this.ring = ring;
+    this.chunkBytes = Math.min(ring.maxMessage, ring.capacity / 4) & ~7;
+    this.onMessage = options.onMessage;
+  }
+
+  /** Sends `value` (anything structured clone accepts) with `tag`; blocks while the ring is full. */
+  send(value: unknown, tag = 0, options?: BlockingOptions): void {
+    const { type, bytes } = encode(value);
+    this.sendBytes(type, bytes, tag, options);
+  }
+
+  /** Sends already encoded bytes under a codec type code. */
+  sendBytes(type: number, bytes: Uint8Array, tag = 0, options?: BlockingOptions): void {
+    const ring = this.ring;
+    if (bytes.length <= ring.maxMessage) {
+      ring.write(bytes, { type, tag }, options);
+      this.onMessage?.();
+      return;
+    }
+    if (bytes.length > MAX_CHANNEL_MESSAGE) {
+      throw new RangeError(`Expected a message of at most ${MAX_CHANNEL_MESSAGE} bytes, got ${bytes.length}`);
+    }
+    const chunk = this.chunkBytes;
+    ring.write(bytes.subarray(0, chunk), { type: type | CHUNKED, tag, aux: bytes.length }, options);
+    this.onMessage?.();
+    for (let offset = chunk; offset < bytes.length; offset += chunk) {
+      ring.write(bytes.subarray(offset, offset + chunk), { type: CONTINUATION, tag }, options);
+    }
+  }
+
+  /** Ends the stream: the receiver drains what was sent, then `recv` returns null. */
+  close(options?: BlockingOptions): void {
+    this.ring.close(options);
+  }
+}
+
+/** The receiving half: owns the consumer side of one ring. */
+export class Receiver {
+  readonly ring: RingBuffer;
+  private holdingView = false;
+
+  constructor(ring: RingBuffer) {
+    this.ring = ring;
+  }
+
+  /** The next message as an owned value (a fresh copy), or null once the sender closed the channel. */
+  recv<T = unknown>(options?: BlockingOptions): Received<T> | null {
+    const view = this.ring.peek(options);
+    if (view === null) return null;
+    return this.take<T>(view, options);
+  }
+
+  /**
+   * The next message without copying where possible: a typed array that fits in one frame comes back as a view
+   * into the ring, valid until `release()`. Anything else comes back as an owned value (release() is then a no-op).
+   */
+  recvView<T = unknown>(options?: BlockingOptions): Received<T> | null {
+    if (this.holdingView) throw new Error('recvView() while holding a view: release() it first');
+    const ring = this.ring;
+    const view = ring.peek(options);
+    if (view === null) return null;
+    const { type, tag } = ring.frame;
+    if (isBinaryType(type) && type !== TYPE.bytes) {
+      this.holdingView = true;
+      return { value: decode(type, view, { inPlace: true }) as T, tag };
+    }
+    return this.take<T>(view, options);
+  }
+
+  /** Gives the view from `recvView()` back to the sender; the view must not be used after. */
+  release(): void {
+    if (!this.holdingView) throw new Error('release() without a view: recvView() first');
+    this.holdingView = false;
+    this.ring.release();
+  }
+
+  /** True while a view from `recvView()` is held. */
+  get holding(): boolean {
+    return this.holdingView;
+  }
+
+  /**
+   * Codec type and tag of the next message without taking it (blocks while empty; null once closed).
+   * A later `recv`/`recvView` takes this same message.
+   */
+  peekMeta(options?: BlockingOptions): { type: number; tag: number } | null {
+    const ring = this.ring;
+    if (ring.peek(options) === null) return null;
+    const { type, tag } = ring.frame;
+    return { type: type & ~CHUNKED, tag };
+  }
+
+  /** True when a message (or the end of the stream) can be taken without blocking; can be late. */
+  hasMessage(): boolean {
+    return this.ring.hasMessage();
+  }
+
+  /** Decodes the peeked frame (and, for a chunked message, the chunks after it) into an owned value. */
+  private take<T>(view: Uint8Array, options?: BlockingOptions): Received<T> {
+    const ring = this.ring;
+    const { type, tag, aux } = ring.frame;
+    if (type === CONTINUATION) throw new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
+    if ((type & CHUNKED) === 0) {
+      const value = decode(type, view) as T; // decode copies: the value owns its memory
+      ring.release();
+      return { value, tag };
+    }
+    const codecType = type & ~CHUNKED;
+    const target = allocate(codecType, aux);
+    let filled = 0;
+    for (let chunk: Uint8Array | null = view; ; chunk = ring.peek(options)) {
+      if (chunk === null) throw new CorruptFrameError(-1, `the stream ended inside a ${aux}-byte message`);
+      if (filled > 0 && ring.frame.type !== CONTINUATION) {
+        throw new CorruptFrameError(-1, `expected a continuation chunk at byte ${filled} of ${aux}, got type ${ring.frame.type}`);
+      }
+      if (filled + chunk.length > aux) throw new CorruptFrameError(-1, `chunks overflow the ${aux}-byte message`);
+      target.bytes.set(chunk, filled);
+      filled += chunk.length;
+      ring.release();
+      if (filled === aux) break;
+    }
+    const value = codecType === TYPE.serialized ? decode(codecType, target.bytes) : target.value;
+    return { value: value as T, tag };
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * Comm: what a rank program sees. Point-to-point messages with MPI semantics (blocking, tags, any source,
+ * non-overtaking), on whichever transport the launcher chose, plus the collectives (collectives.ts).
+ *
+ * Matching: a message that arrives with a tag nobody asked for yet waits in its source's queue; a later `recv`
+ * looks in the queue before it looks at the channel. Messages from one source with the same tag therefore come
+ * out in the order they were sent (MPI's non-overtaking rule), whatever else arrives in between.
+ */
+import * as collectives from './collectives.js';
+import { decode, encode } from './codec.js';
+import { ANY_PEER, WAIT, type ControlBlock, type WaitKind } from './control.js';
+import type { Waiter, WaitStrategy } from './wait.js';
+import type { Receiver } from './channel.js';
+import { SharedTransport } from './transport/shared.js';
+import type { Envelope, Transport, TransportName } from './transport/types.js';
+
+/** Receive from whichever rank sends first. */
+export const ANY_SOURCE = -1;
+/** Receive a message whatever its (user) tag. */
+export const ANY_TAG = -1;
+/** The largest tag a program may use; negative tags are reserved for the collectives. */
+export const MAX_TAG = 2 ** 31 - 1;
+
+/** A received message with where it came from. */
+export interface Status<T = unknown> {
+  value: T;
+  source: number;
+  tag: number;
+}
+
+/** `op` of reduce/allreduce: a name, or a function combining two values (it should be associative). */
+export type ReduceOp = 'sum' | 'prod' | 'min' | 'max' | ((a: any, b: any) => any);
+
+export class Comm {
+  /** This rank's number, from 0 to size - 1. */
+  readonly rank: number;
+  /** How many ranks run the program. */
+  readonly size: number;
+  /** How messages travel: 'shared' (rings), 'transfer' or 'clone' (postMessage). */
+  readonly transport: TransportName;
+
+  private readonly channels: Transport;
+  private readonly control: ControlBlock;
+  private readonly waiter: Waiter;
+  /** Messages taken off a channel before anyone asked for them, per source (this rank's own sends included). */
+  private readonly queues: Envelope[][];
+  private nextAnySource = 0; // where recv(ANY_SOURCE) starts looking, so that no source starves
+  private viewSource = -1; // the source whose message recvView() lends, -1 when none
+
+  // What this rank is about to wait for, published to the control block only if it actually parks.
+  private waitKind: WaitKind = WAIT.none;
+  private waitPeer = 0;
+
+  /** @internal Built by the rank entry from what the launcher wired; programs receive it ready-made. */
+  constructor(rank: number, size: number, channels: Transport, control: ControlBlock, strategy: WaitStrategy) {
+    this.rank = rank;
+    this.size = size;
+    this.transport = channels.name;
+    this.channels = channels;
+    this.control = control;
+    this.waiter = control.waiter({
+      strategy,
+      onWait: (waiting) => control.setWaiting(rank, waiting ? this.waitKind : WAIT.none, this.waitPeer),
+    });
+    this.queues = Array.from({ length: size }, () => []);
+  }
+
+  // ─── Point to point ─────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Sends `value` (anything structured clone accepts; typed arrays travel as raw bytes) to rank `dest`.
+   * Returns once the value is copied out of your hands: you may change it right after. Blocks while the channel
+   * is full, so two ranks that both send large messages first and receive second wait on each other for ever:
+   * use `sendrecv` for exchanges (the deadlock watchdog reports the cycle if you don't).
+   */
+  send(dest: number, value: unknown, tag = 0): void {
+    this.checkRank(dest, 'dest');
+    this.checkTag(tag, 'tag');
+    this.sendInternal(dest, value, tag);
+  }
+
+  /** The value of the next message from `source` (default any) with `tag` (default any). Blocks until one comes. */
+  recv<T = unknown>(source = ANY_SOURCE, tag = ANY_TAG): T {
+    return this.recvWithStatus<T>(source, tag).value;
+  }
+
+  /** Like `recv`, with the rank it came from and its tag: `{ value, source, tag }`. */
+  recvWithStatus<T = unknown>(source = ANY_SOURCE, tag = ANY_TAG): Status<T> {
+    if (source !== ANY_SOURCE) this.checkRank(source, 'source');
+    if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
+    return this.recvInternal(source, tag) as Status<T>;
+  }
+
+  /**
+   * Sends to `dest` and receives from `source` without the deadlock that `send` then `recv` risks when every rank
+   * does it with messages larger than a channel: along each edge the lower rank sends first and the higher one
+   * receives first, so any cycle of exchanges (a swap, a shift round a ring) has a rank that unblocks it.
+   */
+  sendrecv<T = unknown>(dest: number, value: unknown, source = dest, tag = 0): T {
+    this.checkRank(dest, 'dest');
+    this.checkRank(source, 'source');
+    this.checkTag(tag, 'tag');
+    if (this.rank < dest) {
+      this.sendInternal(dest, value, tag);
+      return this.recvInternal(source, tag).value as T;
+    }
+    const received = this.recvInternal(source, tag).value as T;
+    this.sendInternal(dest, value, tag);
+    return received;
+  }
+
+  /**
+   * Zero-copy receive (shared transport): the next message from `source` as a typed-array view into the ring,
+   * valid until `release()`. A message that is not a typed array, or that was larger than the ring, comes back as
+   * an ordinary owned value (and `release()` is then harmless). On the other transports this is `recv`.
+   */
+  recvView<T extends ArrayBufferView = ArrayBufferView>(source: number, tag = ANY_TAG): T {
+    this.checkRank(source, 'source');
+    if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
+    if (this.viewSource >= 0) throw new Error('recvView() while holding a view: release() it first');
+    const receiver = this.viewableReceiver(source, tag);
+    if (receiver === undefined) return this.recvInternal(source, tag).value as T;
+    const message = this.guard(WAIT.recv, source, () => receiver.recvView<T>())!;
+    if (receiver.holding) this.viewSource = source;
+    return message.value;
+  }
+
+  /** Gives the view from `recvView()` back to the channel. Using the view after this reads someone else's data. */
+  release(): void {
+    if (this.viewSource < 0) return;
+    const receiver = (this.channels as SharedTransport).receiver(this.viewSource);
+    this.viewSource = -1;
+    receiver.release();
+  }
+
+  // ─── Collectives (the algorithms are in collectives.ts) ─────────────────────────────────────────────────
+
+  /** Blocks until every rank has called `barrier()`. */
+  barrier(): void {
+    this.guard(WAIT.barrier, -1, () => this.control.barrier(this.waiter, this.rank));
+  }
+
+  /** Every rank gets root's `value` (binomial tree). */
+  bcast<T>(value: T, root = 0): T {
+    return collectives.bcast(this, value, root);
+  }
+
+  /** Root passes `values` (one per rank); each rank gets its own element. */
+  scatter<T>(values: readonly T[] | undefined, root = 0): T {
+    return collectives.scatter(this, values, root);
+  }
+
+  /** Root gets every rank's value in rank order; the others get undefined. */
+  gather<T>(value: T, root = 0): T[] | undefined {
+    return collectives.gather(this, value, root);
+  }
+
+  /** Every rank gets every rank's value in rank order. */
+  allgather<T>(value: T): T[] {
+    return collectives.allgather(this, value);
+  }
+
+  /** Root gets the values of all ranks combined with `op` (typed arrays elementwise); the others get undefined. */
+  reduce<T>(value: T, op: ReduceOp, root = 0): T | undefined {
+    return collectives.reduce(this, value, op, root);
+  }
+
+  /** Every rank gets the values of all ranks combined with `op`. */
+  allreduce<T>(value: T, op: ReduceOp): T {
+    return collectives.allreduce(this, value, op);
+  }
+
+  /** Rank r sends `values[d]` to every rank d and gets back one value from each, in rank order. */
+  alltoall<T>(values: readonly T[]): T[] {
+    return collectives.alltoall(this, values);
+  }
+
+  // ─── Internals, also used by collectives.ts (tags below zero are theirs) ──────────────────────────────────
+
+  /** @internal Sends without validating the tag, so collectives can use reserved (negative) tags. */
+  sendInternal(dest: number, value: unknown, tag: number): void {
+    if (dest === this.rank) {
+      const { type, bytes } = encode(value); // a copy, as if it had travelled
+      this.queues[dest]!.push({ value: decode(type, bytes), tag, source: dest });
+      return;
+    }
+    this.guard(WAIT.send, dest, () => this.channels.send(dest, value, tag));
+  }
+
+  /** @internal Receives a message matching `source` and `tag` (ANY_TAG matches user tags only). */
+  recvInternal(source: number, tag: number): Envelope {
+    const queued = this.takeQueued(source, tag);
+    if (queued !== undefined) return queued;
+    if (source === this.rank) {
+      throw new RangeError(`rank ${this.rank} waits to receive from itself with nothing sent: that would block for ever`);
+    }
+    for (;;) {
+      const message = source === ANY_SOURCE ? this.pullAny() : this.pullFrom(source);
+      if (matches(message.tag, tag)) return message;
+      this.queues[message.source]!.push(message);
+    }
+  }
+
+  private takeQueued(source: number, tag: number): Envelope | undefined {
+    if (source !== ANY_SOURCE) return takeMatching(this.queues[source]!, tag);
+    for (let i = 0; i < this.size; i++) {
+      const found = takeMatching(this.queues[(this.nextAnySource + i) % this.size]!, tag);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  /** The next message from `source`, whatever its tag; blocks. */
+  private pullFrom(source: number): Envelope {
+    const polled = this.channels.poll(source);
+    if (polled !== undefined) return polled;
+    const received = this.guard(WAIT.recv, source, () => this.channels.recvBlocking(source));
+    return received ?? this.waitOnDoorbell(source);
+  }
+
+  /** The next message from whichever rank has one, starting after the last source served; blocks. */
+  private pullAny(): Envelope {
+    return this.pollAny() ?? this.waitOnDoorbell(ANY_SOURCE);
+  }
+
+  private pollAny(): Envelope | undefined {
+    for (let i = 0; i < this.size; i++) {
+      const source = (this.nextAnySource + i) % this.size;
+      if (source === this.rank) continue;
+      const message = this.channels.poll(source);
+      if (message !== undefined) {
+        this.nextAnySource = (source + 1) % this.size;
+        return message;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Sleeps on this rank's doorbell until a message from `source` (or any) arrives. The flag goes up before we look
+   * at the channels one last time, so a sender that publishes after our look sees the flag and rings.
+   */
+  private waitOnDoorbell(source: number): Envelope {
+    return this.guard(WAIT.recv, source === ANY_SOURCE ? ANY_PEER : source, () => {
+      try {
+        for (;;) {
+          const seen = this.control.armDoorbell(this.rank);
+          const message = source === ANY_SOURCE ? this.pollAny() : this.channels.poll(source);
+          if (message !== undefined) return message;
+          this.control.waitDoorbell(this.waiter, this.rank, seen, Infinity, undefined, 'recv');
+        }
+      } finally {
+        this.control.disarmDoorbell(this.rank);
+      }
+    });
+  }
+
+  /** The ring to lend a view from, when the next message from `source` is the one asked for. */
+  private viewableReceiver(source: number, tag: number): Receiver | undefined {
+    if (!(this.channels instanceof SharedTransport) || source === this.rank) return undefined;
+    if (this.queues[source]!.some((message) => matches(message.tag, tag))) return undefined;
+    const receiver = this.channels.receiver(source);
+    for (;;) {
+      const next = this.guard(WAIT.recv, source, () => receiver.peekMeta());
+      if (next === null || matches(next.tag, tag)) return receiver;
+      this.queues[source]!.push({ ...receiver.recv()!, source }); // another tag: queue it, look at the next
+    }
+  }
+
+  /**
+   * Runs a call that may block, with the deadlock watchdog told what we wait for when we park, and with the
+   * ring's or doorbell's AbortedError turned into a CommAbortedError naming the rank that failed.
+   */
+  private guard<R>(kind: WaitKind, peer: number, call: () => R): R {
+    this.waitKind = kind;
+    this.waitPeer = peer;
+    try {
+      return call();
+    } catch (err) {
+      throw this.control.translate(err);
+    }
+  }
+
+  private checkRank(value: number, name: string): void {
+    if (!Number.isInteger(value)) {
+      throw new TypeError(`Expected \`${name}\` to be an integer rank from 0 to ${this.size - 1}, got ${String(value)}`);
+    }
+    if (value < 0 || value >= this.size) {
+      throw new RangeError(`Expected \`${name}\` to be a rank from 0 to ${this.size - 1}, got ${value}`);
+    }
+  }
+
+  private checkTag(value: number, name: string): void {
+    if (!Number.isInteger(value) || value < 0 || value > MAX_TAG) {
+      throw new RangeError(`Expected \`${name}\` to be an integer from 0 to ${MAX_TAG}, got ${String(value)}`);
+    }
+  }
+}
+
+/** ANY_TAG matches every user tag (>= 0) but never the collectives' reserved negative tags. */
+function matches(messageTag: number, wanted: number): boolean {
+  return wanted === ANY_TAG ? messageTag >= 0 : messageTag === wanted;
+}
+
+function takeMatching(queue: Envelope[], tag: number): Envelope | undefined {
+  for (let i = 0; i < queue.length; i++) {
+    if (matches(queue[i]!.tag, tag)) return queue.splice(i, 1)[0];
+  }
+  return undefined;
+}

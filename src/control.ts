@@ -1,0 +1,181 @@
+/**
+ * The control block: one SharedArrayBuffer that every rank and the launcher see, whatever the transport.
+ * It holds what the ranks need to block and to be woken, and what the launcher needs to watch them:
+ *
+ *   line 0              ABORT (bit 1)  REASON  FAILED_RANK
+ *   line 1              BARRIER_ARRIVED                         ranks that reached the current barrier
+ *   line 2              BARRIER_GENERATION                      bumped by the last rank in: everyone waits on it
+ *   line 3 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER      (one line per rank)
+ *
+ * A rank's DOORBELL is how `recv(ANY_SOURCE)` (and every receive on the postMessage transports) sleeps on one word
+ * instead of polling every channel: a sender bumps it, and notifies, only when ASLEEP says the rank is parked.
+ * WAIT_KIND / WAIT_PEER say what the rank waits for right now and PROGRESS counts waits that ended: from these the
+ * launcher tells a deadlock (everyone waits and nothing moves) from a slow computation.
+ */
+import { AbortedError, CommAbortedError } from './errors.js';
+import { Waiter, type WaitOptions } from './wait.js';
+
+const SLOTS_PER_LINE = 16; // Int32 slots in a 64-byte cache line: each rank's words sit on a line of their own
+const ABORT = 0;
+const REASON = 1;
+const FAILED_RANK = 2;
+const BARRIER_ARRIVED = 1 * SLOTS_PER_LINE;
+const BARRIER_GENERATION = 2 * SLOTS_PER_LINE;
+const FIRST_RANK_LINE = 3;
+// Offsets inside a rank's line.
+const DOORBELL = 0;
+const ASLEEP = 1;
+const WAIT_KIND = 2;
+const WAIT_PEER = 3;
+const PROGRESS = 4;
+const BARRIER_SLEEPER = 5;
+
+const ABORTED = 1;
+
+/** What a rank waits for; the deadlock watchdog prints these. */
+export const WAIT = { none: 0, recv: 1, send: 2, barrier: 3 } as const;
+export type WaitKind = (typeof WAIT)[keyof typeof WAIT];
+
+/** Why the launcher aborted the run. */
+export const ABORT_REASON = { rankFailed: 1, timeout: 2, deadlock: 3 } as const;
+
+/** `WAIT_PEER` value of a receive from any source. */
+export const ANY_PEER = -1;
+
+export class ControlBlock {
+  readonly buffer: SharedArrayBuffer;
+  readonly size: number;
+  private readonly words: Int32Array;
+
+  static create(size: number): ControlBlock {
+    return new ControlBlock(new SharedArrayBuffer((FIRST_RANK_LINE + size) * SLOTS_PER_LINE * 4), size);
+  }
+
+  constructor(buffer: SharedArrayBuffer, size: number) {
+    this.buffer = buffer;
+    this.size = size;
+    this.words = new Int32Array(buffer);
+  }
+
+  /** A waiter over this block that throws when the run is aborted; `onWait` as in WaitOptions. */
+  waiter(options: WaitOptions): Waiter {
+    return new Waiter(this.words, ABORT, ABORTED, options);
+  }
+
+  // ─── Doorbells ──────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Receiver `rank`: raises its ASLEEP flag and returns the doorbell's value; check the channels after this. */
+  armDoorbell(rank: number): number {
+    const line = this.line(rank);
+    Atomics.store(this.words, line + ASLEEP, 1);
+    return Atomics.load(this.words, line + DOORBELL);
+  }
+
+  /** Receiver `rank`: sleeps until the doorbell moves from `seen` (or throws on abort / at the deadline). */
+  waitDoorbell(waiter: Waiter, rank: number, seen: number, deadline: number, timeoutMs: number | undefined, op: string): void {
+    const line = this.line(rank);
+    waiter.wait(line + DOORBELL, seen, line + ASLEEP, deadline, timeoutMs, op);
+  }
+
+  /** Receiver `rank`: lowers its flag once it found a message without sleeping. */
+  disarmDoorbell(rank: number): void {
+    Atomics.store(this.words, this.line(rank) + ASLEEP, 0);
+  }
+
+  /**
+   * Sender, after it published a message for `rank`: rings the doorbell if the rank may be asleep.
+   * The message was published before this load, and the receiver raised its flag before it looked for messages:
+   * both sequentially consistent, so either it sees our message or we see its flag.
+   */
+  ring(rank: number): void {
+    const line = this.line(rank);
+    if (Atomics.load(this.words, line + ASLEEP) !== 0) {
+      Atomics.add(this.words, line + DOORBELL, 1);
+      Atomics.notify(this.words, line + DOORBELL);
+    }
+  }
+
+  // ─── Barrier ────────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * A central counter barrier with a generation number: the last rank to arrive resets the counter and bumps the
+   * generation, which releases everyone waiting on it. The generation read *before* arriving is what we wait on,
+   * so a rank that is slow to go to sleep cannot miss the release.
+   */
+  barrier(waiter: Waiter, rank: number, deadline = Infinity, timeoutMs?: number): void {
+    const words = this.words;
+    const generation = Atomics.load(words, BARRIER_GENERATION);
+    if (Atomics.add(words, BARRIER_ARRIVED, 1) === this.size - 1) {
+      Atomics.store(words, BARRIER_ARRIVED, 0);
+      Atomics.add(words, BARRIER_GENERATION, 1);
+      Atomics.notify(words, BARRIER_GENERATION);
+      return;
+    }
+    // Several ranks sleep on the generation, so the last one always notifies: the flag slot is each rank's own.
+    waiter.wait(BARRIER_GENERATION, generation, this.line(rank) + BARRIER_SLEEPER, deadline, timeoutMs, 'barrier');
+  }
+
+  // ─── What each rank waits for ───────────────────────────────────────────────────────────────────────────
+
+  /** Rank `rank` starts (`kind` != none) or stops waiting; a stop counts as progress. */
+  setWaiting(rank: number, kind: WaitKind, peer: number): void {
+    const line = this.line(rank);
+    if (kind === WAIT.none) {
+      Atomics.store(this.words, line + WAIT_KIND, WAIT.none);
+      Atomics.add(this.words, line + PROGRESS, 1);
+    } else {
+      Atomics.store(this.words, line + WAIT_PEER, peer);
+      Atomics.store(this.words, line + WAIT_KIND, kind);
+    }
+  }
+
+  /** Launcher: what `rank` waits for now, and how many waits it has finished. Can be stale at once. */
+  waitingOf(rank: number): { kind: WaitKind; peer: number; progress: number } {
+    const line = this.line(rank);
+    return {
+      kind: Atomics.load(this.words, line + WAIT_KIND) as WaitKind,
+      peer: Atomics.load(this.words, line + WAIT_PEER),
+      progress: Atomics.load(this.words, line + PROGRESS),
+    };
+  }
+
+  // ─── Abort ──────────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Launcher: aborts the run; every rank that waits, or will wait, throws `CommAbortedError`. */
+  abort(reason: number, failedRank = -1): void {
+    Atomics.store(this.words, REASON, reason);
+    Atomics.store(this.words, FAILED_RANK, failedRank);
+    Atomics.or(this.words, ABORT, ABORTED);
+    for (let rank = 0; rank < this.size; rank++) {
+      const line = this.line(rank);
+      Atomics.add(this.words, line + DOORBELL, 1);
+      Atomics.notify(this.words, line + DOORBELL);
+    }
+    Atomics.notify(this.words, BARRIER_GENERATION);
+  }
+
+  get aborted(): boolean {
+    return (Atomics.load(this.words, ABORT) & ABORTED) !== 0;
+  }
+
+  /** The error a rank throws once the run is aborted. */
+  abortError(): CommAbortedError {
+    const failed = Atomics.load(this.words, FAILED_RANK);
+    const reason = Atomics.load(this.words, REASON);
+    const text =
+      reason === ABORT_REASON.rankFailed ? 'it threw or exited'
+      : reason === ABORT_REASON.timeout ? 'the launch timed out'
+      : reason === ABORT_REASON.deadlock ? 'a deadlock was detected'
+      : 'the launcher stopped the run';
+    return new CommAbortedError(failed, text);
+  }
+
+  /** Turns the ring's or the waiter's `AbortedError` into the rank-level `CommAbortedError`; others pass. */
+  translate(err: unknown): unknown {
+    return err instanceof AbortedError ? this.abortError() : err;
+  }
+
+  private line(rank: number): number {
+    return (FIRST_RANK_LINE + rank) * SLOTS_PER_LINE;
+  }
+}

@@ -1,0 +1,12 @@
+// The public face of shmcomm: exports only.
+export { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, type Frame, type FrameMeta, type RingOptions, type BlockingOptions } from './ring.js';
+export { Sender, Receiver, type Received } from './channel.js';
+export { encode, decode, TYPE, type Encoded } from './codec.js';
+export { Comm, ANY_SOURCE, ANY_TAG, MAX_TAG, type Status, type ReduceOp } from './comm.js';
+export { launch, MAX_RANKS, type LaunchOptions } from './launch.js';
+export { type WaitStrategy, type WaitOptions, WAIT_STRATEGIES } from './wait.js';
+export type { TransportName } from './transport/types.js';
+export {
+  ShmcommError, TimeoutError, AbortedError, ClosedError, CorruptFrameError, DataCloneError, CommAbortedError,
+  RankFailedError, DeadlockError,
+} from './errors.js';

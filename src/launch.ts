@@ -1,0 +1,253 @@
+/**
+ * launch: start `size` ranks on worker threads, wire their channels, collect their return values, and watch them:
+ * a rank that throws or exits aborts the others, a run where every rank waits and nothing moves is a deadlock,
+ * and `timeoutMs` bounds the whole run. Whatever happens, every worker is terminated before `launch` settles.
+ */
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { ABORT_REASON, ANY_PEER, ControlBlock, WAIT } from './control.js';
+import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
+import type { RankData, RankReport } from './rank.js';
+import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
+import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
+import { checkWaitOptions, type WaitStrategy } from './wait.js';
+
+export interface LaunchOptions {
+  /** How many ranks, from 1 to 256. */
+  size: number;
+  /** 'shared' (rings in shared memory, the default), 'transfer' or 'clone' (postMessage). */
+  transport?: TransportName;
+  /** Data bytes of each ring (shared transport), a power of two. Default: 1 MiB, less for many ranks. */
+  ringBytes?: number;
+  /** Reject with a TimeoutError (and stop every rank) if the run takes longer. Default: no limit. */
+  timeoutMs?: number;
+  /** Passed to every rank's program as its second argument (structured clone). */
+  args?: unknown;
+  /** How blocked ranks wait. Default 'spinThenPark'. */
+  strategy?: WaitStrategy;
+  /** How long every rank must wait with nothing moving before it counts as a deadlock. Default 1000 ms. */
+  deadlockMs?: number;
+}
+
+export const MAX_RANKS = 256;
+/** Rings of all pairs share this budget by default, so 256 ranks (65,280 rings) still fit in memory. */
+const RING_BUDGET_BYTES = 256 * 2 ** 20;
+const DEFAULT_RING_BYTES = 2 ** 20;
+const WATCH_INTERVAL_MS = 100;
+/** After an abort, how long ranks get to notice it and finish on their own before they are terminated. */
+const SETTLE_MS = 1000;
+
+/**
+ * Runs the module at `moduleUrl` on `size` ranks: each imports it and calls its default export with its `Comm`
+ * and `args`. Resolves with every rank's return value, in rank order; rejects with the first failure.
+ */
+export async function launch<R = unknown>(moduleUrl: string | URL, options: LaunchOptions): Promise<R[]> {
+  const settings = checkOptions(moduleUrl, options);
+  const { size } = settings;
+  const control = ControlBlock.create(size);
+  const { wirings, rings, transferLists } = wire(settings);
+
+  const results: unknown[] = new Array(size);
+  const finished: boolean[] = new Array(size).fill(false);
+  const workers: Worker[] = [];
+  let failure: Error | undefined;
+  let done = 0;
+
+  return new Promise<R[]>((resolve, reject) => {
+    const timers: NodeJS.Timeout[] = [];
+
+    /** Ends the run: the first failure wins; ranks get a moment to finish, then every worker is terminated. */
+    const finish = (error?: Error, reason?: number, failedRank = -1) => {
+      if (failure !== undefined) return;
+      failure = error ?? new Error('finished');
+      for (const timer of timers) clearTimeout(timer);
+      if (error !== undefined) {
+        control.abort(reason ?? ABORT_REASON.rankFailed, failedRank);
+        for (const ring of rings) ring.abort();
+      }
+      const stillRunning = workers.filter((_, rank) => !finished[rank]);
+      const settle = error === undefined ? 0 : SETTLE_MS;
+      const terminateAll = () => Promise.all(workers.map((worker) => worker.terminate()));
+      const exited = Promise.all(stillRunning.map((worker) => new Promise((ok) => worker.once('exit', ok))));
+      const settled = new Promise((ok) => setTimeout(ok, settle).unref());
+      Promise.race([exited, settled]).then(terminateAll).finally(() => {
+        if (error === undefined) resolve(results as R[]);
+        else reject(error);
+      });
+    };
+
+    const onReport = (rank: number, report: RankReport) => {
+      if (finished[rank]) return;
+      finished[rank] = true;
+      if (report.kind === 'result') {
+        results[rank] = report.value;
+        if (++done === size) finish();
+        return;
+      }
+      const original = Object.assign(new Error(report.message), { name: report.name, stack: report.stack, code: report.code });
+      // A rank that failed only because another one did is not the news: the first failure is.
+      if (report.code === 'SHMCOMM_COMM_ABORTED' && failure !== undefined) return;
+      finish(new RankFailedError(rank, `${report.name}: ${report.message}`, original), ABORT_REASON.rankFailed, rank);
+    };
+
+    const onExit = (rank: number, code: number) => {
+      if (finished[rank] || failure !== undefined) return;
+      finished[rank] = true;
+      finish(new RankFailedError(rank, `exited with code ${code} before returning a result`), ABORT_REASON.rankFailed, rank);
+    };
+
+    for (let rank = 0; rank < size; rank++) {
+      const workerData: RankData = {
+        moduleUrl: settings.moduleUrl,
+        rank,
+        size,
+        transport: settings.transport,
+        strategy: settings.strategy,
+        control: control.buffer,
+        wiring: wirings[rank]!,
+        args: settings.args,
+      };
+      const worker = new Worker(new URL('./rank.js', import.meta.url), { workerData, transferList: transferLists[rank] });
+      worker.on('message', (report: RankReport) => onReport(rank, report));
+      worker.on('error', (err) => {
+        if (finished[rank] || failure !== undefined) return;
+        finished[rank] = true;
+        finish(new RankFailedError(rank, `${err.name}: ${err.message}`, err), ABORT_REASON.rankFailed, rank);
+      });
+      worker.on('exit', (code) => onExit(rank, code));
+      workers.push(worker);
+    }
+
+    if (settings.timeoutMs !== undefined) {
+      const ms = settings.timeoutMs;
+      timers.push(setTimeout(() => finish(new TimeoutError('launch', ms, describeWaits(control, finished).join('; ')), ABORT_REASON.timeout), ms));
+    }
+    if (settings.deadlockMs > 0) watchForDeadlock(control, finished, settings.deadlockMs, timers, (cycle) =>
+      finish(new DeadlockError(cycle), ABORT_REASON.deadlock));
+  });
+}
+
+/**
+ * The deadlock watchdog: every WATCH_INTERVAL_MS it reads what each live rank waits for and how many waits each
+ * has finished. When all of them wait and that picture has not changed for `graceMs`, nothing can ever move again.
+ */
+function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: number, timers: NodeJS.Timeout[],
+  onDeadlock: (cycle: string[]) => void): void {
+  let picture = '';
+  let since = performance.now();
+  const look = () => {
+    const live = finished.flatMap((isDone, rank) => (isDone ? [] : [rank]));
+    const waits = live.map((rank) => control.waitingOf(rank));
+    const now = performance.now();
+    const allWaiting = live.length > 0 && waits.every((wait) => wait.kind !== WAIT.none);
+    const current = allWaiting ? JSON.stringify(waits) : '';
+    if (current === '' || current !== picture) {
+      picture = current;
+      since = now;
+    } else if (now - since >= graceMs) {
+      onDeadlock(describeWaits(control, finished));
+      return;
+    }
+    timers.push(setTimeout(look, WATCH_INTERVAL_MS).unref());
+  };
+  timers.push(setTimeout(look, WATCH_INTERVAL_MS).unref());
+}
+
+/** One line per live rank: `rank 0 waits to receive from rank 1`, `rank 2 is running`. */
+function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
+  const lines: string[] = [];
+  for (let rank = 0; rank < finished.length; rank++) {
+    if (finished[rank]) continue;
+    const { kind, peer } = control.waitingOf(rank);
+    const peerDone = peer >= 0 && finished[peer] ? ` (rank ${peer} has finished)` : '';
+    if (kind === WAIT.recv) {
+      lines.push(peer === ANY_PEER ? `rank ${rank} waits to receive from any rank` : `rank ${rank} waits to receive from rank ${peer}${peerDone}`);
+    } else if (kind === WAIT.send) {
+      lines.push(`rank ${rank} waits to send to rank ${peer} (channel full)${peerDone}`);
+    } else if (kind === WAIT.barrier) {
+      lines.push(`rank ${rank} waits in barrier`);
+    } else {
+      lines.push(`rank ${rank} is running`);
+    }
+  }
+  return lines;
+}
+
+/** Allocates the channels: rings for every ordered pair, or a MessageChannel for every pair. */
+function wire(settings: Settings): { wirings: TransportWiring[]; rings: RingBuffer[]; transferLists: MessagePort[][] } {
+  const { size } = settings;
+  const wirings: TransportWiring[] = Array.from({ length: size }, () => ({}));
+  const transferLists: MessagePort[][] = Array.from({ length: size }, () => []);
+  const rings: RingBuffer[] = [];
+  if (settings.transport === 'shared') {
+    for (const wiring of wirings) {
+      wiring.outgoing = new Array(size).fill(null);
+      wiring.incoming = new Array(size).fill(null);
+    }
+    for (let from = 0; from < size; from++) {
+      for (let to = 0; to < size; to++) {
+        if (from === to) continue;
+        const ring = RingBuffer.create(settings.ringBytes);
+        rings.push(ring);
+        wirings[from]!.outgoing![to] = ring.buffer;
+        wirings[to]!.incoming![from] = ring.buffer;
+      }
+    }
+  } else {
+    for (const wiring of wirings) wiring.ports = new Array(size).fill(null);
+    for (let a = 0; a < size; a++) {
+      for (let b = a + 1; b < size; b++) {
+        const { port1, port2 } = new MessageChannel();
+        wirings[a]!.ports![b] = port1;
+        wirings[b]!.ports![a] = port2;
+        transferLists[a]!.push(port1);
+        transferLists[b]!.push(port2);
+      }
+    }
+  }
+  return { wirings, rings, transferLists };
+}
+
+interface Settings {
+  moduleUrl: string;
+  size: number;
+  transport: TransportName;
+  ringBytes: number;
+  timeoutMs: number | undefined;
+  args: unknown;
+  strategy: WaitStrategy;
+  deadlockMs: number;
+}
+
+function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected launch options like { size: 4 }, got ${String(options)}`);
+  }
+  const { size, transport = 'shared', timeoutMs, args, strategy, deadlockMs = 1000 } = options;
+  if (!Number.isInteger(size) || size < 1 || size > MAX_RANKS) {
+    throw new RangeError(`Expected \`size\` to be an integer from 1 to ${MAX_RANKS}, got ${String(size)}`);
+  }
+  if (!TRANSPORT_NAMES.includes(transport)) {
+    throw new TypeError(`Expected \`transport\` to be one of ${TRANSPORT_NAMES.join(', ')}, got ${JSON.stringify(transport)}`);
+  }
+  const pairs = Math.max(1, size * (size - 1));
+  const ringBytes = options.ringBytes ?? Math.max(4096, Math.min(DEFAULT_RING_BYTES, floorPowerOfTwo(RING_BUDGET_BYTES / pairs)));
+  if (!Number.isInteger(ringBytes) || ringBytes < MIN_RING_BYTES || ringBytes > MAX_RING_BYTES || (ringBytes & (ringBytes - 1)) !== 0) {
+    throw new RangeError(`Expected \`ringBytes\` to be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES}, got ${ringBytes}`);
+  }
+  if (timeoutMs !== undefined && !(timeoutMs > 0)) {
+    throw new RangeError(`Expected \`timeoutMs\` to be a number of milliseconds > 0, got ${timeoutMs}`);
+  }
+  if (!(deadlockMs >= 0)) throw new RangeError(`Expected \`deadlockMs\` to be >= 0 (0 turns the watchdog off), got ${deadlockMs}`);
+  const url = moduleUrl instanceof URL ? moduleUrl.href : String(moduleUrl);
+  if (!/^(file|data):/.test(url)) {
+    throw new TypeError(`Expected \`moduleUrl\` to be a file: URL such as import.meta.url, got ${JSON.stringify(url)}`);
+  }
+  return {
+    moduleUrl: url, size, transport, ringBytes, timeoutMs, args,
+    strategy: checkWaitOptions({ strategy }).strategy, deadlockMs,
+  };
+}
+
+function floorPowerOfTwo(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
+}

@@ -1,0 +1,58 @@
+/**
+ * The worker entry of every rank: builds the rank's Comm from what the launcher wired, imports the program and
+ * calls its default export, then reports the return value (or the error) to the launcher.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Comm } from './comm.js';
+import { ControlBlock } from './control.js';
+import { MessagePortTransport } from './transport/message-port.js';
+import { SharedTransport } from './transport/shared.js';
+import type { Transport, TransportName, TransportWiring } from './transport/types.js';
+import type { WaitStrategy } from './wait.js';
+
+/** What the launcher sends each rank in `workerData`. */
+export interface RankData {
+  moduleUrl: string;
+  rank: number;
+  size: number;
+  transport: TransportName;
+  strategy: WaitStrategy;
+  control: SharedArrayBuffer;
+  wiring: TransportWiring;
+  args: unknown;
+}
+
+/** What a rank reports to the launcher, once. */
+export type RankReport =
+  | { kind: 'result'; value: unknown }
+  | { kind: 'error'; name: string; message: string; stack: string | undefined; code: string | undefined };
+
+async function run(data: RankData): Promise<unknown> {
+  const control = new ControlBlock(data.control, data.size);
+  const channels: Transport =
+    data.transport === 'shared'
+      ? new SharedTransport(data.rank, data.wiring, control, data.strategy)
+      : new MessagePortTransport(data.transport, data.wiring, control);
+  const comm = new Comm(data.rank, data.size, channels, control, data.strategy);
+  const program = await import(data.moduleUrl);
+  if (typeof program.default !== 'function') {
+    throw new TypeError(`${data.moduleUrl} has no default export to run as a rank (expected \`export default function main(comm) {...}\`)`);
+  }
+  return await program.default(comm, data.args);
+}
+
+function report(message: RankReport): void {
+  parentPort!.postMessage(message);
+}
+
+try {
+  const value = await run(workerData as RankData);
+  try {
+    report({ kind: 'result', value });
+  } catch (err) {
+    throw new TypeError(`the return value cannot be sent back to the launcher: ${(err as Error).message}`);
+  }
+} catch (err) {
+  const error = err instanceof Error ? err : new Error(String(err));
+  report({ kind: 'error', name: error.name, message: error.message, stack: error.stack, code: (error as { code?: string }).code });
+}

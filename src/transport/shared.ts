@@ -1,0 +1,56 @@
+/**
+ * The shared transport: one SPSC ring per ordered pair of ranks, in SharedArrayBuffers. A value is copied into the
+ * ring by the sender and out of it by the receiver (or read in place with `recvView`).
+ */
+import { Receiver, Sender } from '../channel.js';
+import type { ControlBlock } from '../control.js';
+import { WAIT } from '../control.js';
+import { RingBuffer } from '../ring.js';
+import type { WaitStrategy } from '../wait.js';
+import type { Envelope, Transport, TransportWiring } from './types.js';
+
+export class SharedTransport implements Transport {
+  readonly name = 'shared' as const;
+  private readonly senders: (Sender | null)[];
+  private readonly receivers: (Receiver | null)[];
+
+  constructor(rank: number, wiring: TransportWiring, control: ControlBlock, strategy: WaitStrategy) {
+    // Each ring side records what this rank waits for while it is parked on that ring, for the deadlock watchdog.
+    const watch = (kind: typeof WAIT.send | typeof WAIT.recv, peer: number) => (waiting: boolean) =>
+      control.setWaiting(rank, waiting ? kind : WAIT.none, peer);
+    this.senders = (wiring.outgoing ?? []).map((buffer, dest) =>
+      buffer === null ? null : new Sender(RingBuffer.attach(buffer, { strategy, onWait: watch(WAIT.send, dest) }), {
+        onMessage: () => control.ring(dest),
+      }),
+    );
+    this.receivers = (wiring.incoming ?? []).map((buffer, source) =>
+      buffer === null ? null : new Receiver(RingBuffer.attach(buffer, { strategy, onWait: watch(WAIT.recv, source) })),
+    );
+  }
+
+  send(dest: number, value: unknown, tag: number): void {
+    this.senders[dest]!.send(value, tag);
+  }
+
+  poll(source: number): Envelope | undefined {
+    const receiver = this.receivers[source]!;
+    if (!receiver.hasMessage()) return undefined;
+    const message = receiver.recv()!;
+    return { value: message.value, tag: message.tag, source };
+  }
+
+  recvBlocking(source: number): Envelope {
+    const message = this.receivers[source]!.recv()!;
+    return { value: message.value, tag: message.tag, source };
+  }
+
+  /** The receiving channel from `source`, for zero-copy reads in place. */
+  receiver(source: number): Receiver {
+    return this.receivers[source]!;
+  }
+
+  /** Every ring this rank touches, so that an abort can wake them. */
+  rings(): RingBuffer[] {
+    return [...this.senders, ...this.receivers].flatMap((channel) => (channel ? [channel.ring] : []));
+  }
+}

@@ -1,0 +1,97 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { launch, type TransportName } from '../src/index.js';
+import { testSeed } from './helpers.js';
+
+const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
+const RING = new URL('./fixtures/ranks-ring.js', import.meta.url);
+const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
+const run = <R = unknown>(size: number, transport: TransportName, args: object, extra: object = {}) =>
+  launch<R>(PROGRAMS, { size, transport, args, timeoutMs: 60_000, ...extra });
+
+for (const transport of TRANSPORTS) {
+  test(`${transport}: the token ring of DESIGN.md on 1 to 8 ranks`, async () => {
+    for (const size of [2, 3, 5, 8]) {
+      const expected = [((size - 1) * size) / 2, ...Array.from({ length: size - 1 }, (_, i) => (i * (i + 1)) / 2)];
+      assert.equal(await launch(RING, { size, transport, timeoutMs: 60_000 }), expected, `size ${size}`);
+    }
+  });
+
+  test(`${transport}: rank, size, transport and args reach every rank; async programs`, async () => {
+    const got = await run(3, transport, { program: 'identity', extra: { list: [1, 2] } });
+    assert.equal(got, [0, 1, 2].map((rank) => ({ rank, size: 3, transport, args: { list: [1, 2] } })));
+    assert.equal(await run(2, transport, { program: 'asyncMain' }), [0, 2]);
+    assert.equal(await run(1, transport, { program: 'identity' }), [{ rank: 0, size: 1, transport, args: undefined }]);
+  });
+
+  test(`${transport}: tags are matched out of order, same-tag messages stay in order`, async () => {
+    const [, got] = await run(2, transport, { program: 'tagsOutOfOrder' });
+    assert.equal(got, ['c', 'a', { value: 'b', source: 0, tag: 2 }, 'a2']);
+  });
+
+  test(`${transport}: receive from any source`, async () => {
+    const [got] = await run(6, transport, { program: 'anySource' });
+    assert.equal(got, [1, 2, 3, 4, 5].map((r) => [r * 10, r, r]));
+  });
+
+  test(`${transport}: values of every kind arrive equal and of the same type`, async () => {
+    const values = [
+      42, -0.5, 'héllo ✓', null, true, [1, [2, 3]], { a: { b: [1n, 2n] } }, new Map([[1, 'x']]), new Set(['y']),
+      new Date(86_400_000), 2n ** 70n, Float64Array.of(1.5, Infinity, -0), NaN, Int8Array.of(-1, 2), new BigInt64Array([-(2n ** 63n)]),
+      Uint8ClampedArray.of(255), new Uint16Array(3).fill(7), new Float32Array(40_000).fill(0.25),
+    ];
+    const [backAtZero, atOne] = await run<unknown[]>(2, transport, { program: 'values', values }, { ringBytes: 65536 });
+    assert.equal(atOne, values);
+    assert.equal(backAtZero, values);
+    assert.is((atOne![11] as object).constructor.name, 'Float64Array');
+    assert.is((atOne![17] as object).constructor.name, 'Float32Array');
+  });
+
+  test(`${transport}: a rank may send to itself`, async () => {
+    assert.equal(await run(2, transport, { program: 'selfSend' }), [[0, 7], [1, 7]]);
+  });
+
+  test(`${transport}: all-to-all stress, seeded random sizes up to 4x the ring, checked byte by byte`, async () => {
+    const seed = testSeed(`${transport} stress`);
+    const results = await run<{ problems: number; checksum: number }>(4, transport,
+      { program: 'allToAllStress', seed, messages: 300, maxBytes: 4 * 65536 }, { ringBytes: 65536 });
+    assert.equal(results.map((r) => r.problems), [0, 0, 0, 0]);
+    // The same seed gives the same checksums on every transport.
+    const again = await run<{ checksum: number }>(4, transport === 'shared' ? 'clone' : 'shared',
+      { program: 'allToAllStress', seed, messages: 300, maxBytes: 4 * 65536 }, { ringBytes: 65536 });
+    assert.equal(again.map((r) => r.checksum), results.map((r) => r.checksum));
+  });
+
+  test(`${transport}: barrier holds every rank, 50 rounds`, async () => {
+    const order = new SharedArrayBuffer(4 * 64);
+    assert.equal(await run(5, transport, { program: 'barrierOrder', order }), new Array(5).fill('ok'));
+  });
+}
+
+test('shared: recvView lends a typed array in place; other values come back owned', async () => {
+  const [, got] = await run(2, 'shared', { program: 'recvView' });
+  assert.equal(got, [{ kind: 'Float64Array', values: [1.5, 2.5, 3.5], shared: true }, { not: 'a typed array' }, 'first, another tag']);
+  const [, onClone] = await run<any>(2, 'clone', { program: 'recvView' });
+  assert.is(onClone[0].shared, false);
+});
+
+test('bad input is refused in the rank that made the mistake, with what was given and allowed', async () => {
+  const cases: [string, string][] = [
+    ['dest', 'rank 1 failed: RangeError: Expected `dest` to be a rank from 0 to 1, got 4'],
+    ['fraction', 'rank 1 failed: TypeError: Expected `dest` to be an integer rank from 0 to 1, got 0.5'],
+    ['tag', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got -3'],
+    ['self', 'rank 1 failed: RangeError: rank 1 waits to receive from itself with nothing sent: that would block for ever'],
+  ];
+  for (const transport of TRANSPORTS) {
+    for (const [call, message] of cases) {
+      const err = await run(2, transport, { program: 'badInput', call }).then(() => null, (e: Error) => e);
+      assert.ok(err, `${transport} ${call}: no error`);
+      assert.is(err!.message, message, `${transport} ${call}`);
+      assert.is((err as { rank?: number }).rank, 1);
+    }
+    const err = await run(2, transport, { program: 'badInput', call: 'function' }).then(() => null, (e: Error) => e);
+    assert.match(err!.message, /^rank 1 failed: DataCloneError: an object containing a function \(named onClick\) cannot be sent/);
+  }
+});
+
+test.run();
