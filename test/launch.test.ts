@@ -1,0 +1,107 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CommAbortedError, DeadlockError, launch, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
+
+const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
+const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
+
+async function failure(promise: Promise<unknown>): Promise<Error & { rank?: number; code?: string; cycle?: string[] }> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected launch to reject');
+}
+
+for (const transport of TRANSPORTS) {
+  test(`${transport}: a rank that throws: launch names it, blocked ranks wake with CommAbortedError`, async () => {
+    const report = new SharedArrayBuffer(16);
+    const started = performance.now();
+    const err = await failure(launch(PROGRAMS, { size: 4, transport, args: { program: 'throws', report }, timeoutMs: 30_000 }));
+    assert.instance(err, RankFailedError);
+    assert.is(err.message, 'rank 1 failed: Error: boom in rank 1');
+    assert.is(err.rank, 1);
+    assert.is(err.code, 'SHMCOMM_RANK_FAILED');
+    const cause = err.cause as Error;
+    assert.is(cause.message, 'boom in rank 1');
+    assert.match(cause.stack!, /ranks-programs/);
+    // Ranks 0, 2, 3 were blocked in recv(1): each caught a CommAbortedError naming rank 1.
+    assert.equal(Array.from(new Int32Array(report)), [1, 0, 1, 1]);
+    assert.ok(performance.now() - started < 10_000);
+  });
+
+  test(`${transport}: a rank that calls process.exit`, async () => {
+    const err = await failure(launch(PROGRAMS, { size: 3, transport, args: { program: 'exits' }, timeoutMs: 30_000 }));
+    assert.instance(err, RankFailedError);
+    assert.is(err.message, 'rank 2 failed: exited with code 3 before returning a result');
+  });
+
+  test(`${transport}: deadlock, both ranks receive first`, async () => {
+    const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'recvRecv' }, timeoutMs: 30_000 }));
+    assert.instance(err, DeadlockError);
+    assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0');
+    assert.equal(err.cycle, ['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0']);
+  });
+
+  test(`${transport}: a rank waits for one that has finished`, async () => {
+    const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'peerFinished' }, timeoutMs: 30_000 }));
+    assert.instance(err, DeadlockError);
+    assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1 (rank 1 has finished)');
+  });
+}
+
+test('shared: deadlock, both ranks send 64 MiB first', async () => {
+  const err = await failure(launch(PROGRAMS, { size: 2, args: { program: 'sendSend' }, timeoutMs: 30_000 }));
+  assert.instance(err, DeadlockError);
+  assert.is(err.message, 'deadlock: rank 0 waits to send to rank 1 (channel full); rank 1 waits to send to rank 0 (channel full)');
+});
+
+test('timeoutMs stops a rank that computes for ever and says what each rank was doing', async () => {
+  const started = performance.now();
+  const err = await failure(launch(PROGRAMS, { size: 2, args: { program: 'spins' }, timeoutMs: 500 }));
+  assert.instance(err, TimeoutError);
+  assert.is(err.message, 'launch timed out after 500 ms: rank 0 is running; rank 1 waits to receive from rank 0');
+  assert.ok(performance.now() - started < 5000);
+});
+
+test('a module that is missing, fails to load, or has no default export', async () => {
+  let err = await failure(launch(new URL('./fixtures/no-such-module.js', import.meta.url), { size: 2, timeoutMs: 30_000 }));
+  assert.instance(err, RankFailedError);
+  assert.match(err.message, /^rank [01] failed: Error: Cannot find module '.*no-such-module\.js'/);
+  err = await failure(launch(new URL('./fixtures/ranks-load-error.js', import.meta.url), { size: 2, timeoutMs: 30_000 }));
+  assert.match(err.message, /^rank [01] failed: Error: cannot load this module$/);
+  err = await failure(launch(new URL('./fixtures/ranks-no-default.js', import.meta.url), { size: 1, timeoutMs: 30_000 }));
+  assert.match(err.message, /^rank 0 failed: TypeError: file:.*ranks-no-default\.js has no default export to run as a rank/);
+});
+
+test('a return value that cannot be cloned', async () => {
+  const err = await failure(launch('data:text/javascript,export default () => () => 1', { size: 1, timeoutMs: 30_000 }));
+  assert.match(err.message, /^rank 0 failed: TypeError: the return value cannot be sent back to the launcher: .*could not be cloned/);
+});
+
+test('bad launch options are refused with what was given and allowed', async () => {
+  const cases: [object, string][] = [
+    [{ size: 0 }, 'Expected `size` to be an integer from 1 to 256, got 0'],
+    [{ size: 257 }, 'Expected `size` to be an integer from 1 to 256, got 257'],
+    [{ size: 2.5 }, 'Expected `size` to be an integer from 1 to 256, got 2.5'],
+    [{ size: 2, transport: 'pigeon' }, 'Expected `transport` to be one of shared, transfer, clone, got "pigeon"'],
+    [{ size: 2, ringBytes: 1000 }, 'Expected `ringBytes` to be a power of two from 64 to 1073741824, got 1000'],
+    [{ size: 2, timeoutMs: -1 }, 'Expected `timeoutMs` to be a number of milliseconds > 0, got -1'],
+    [{ size: 2, strategy: 'nap' }, 'Expected `strategy` to be one of spin, park, spinThenPark, got "nap"'],
+  ];
+  for (const [options, message] of cases) {
+    const err = await failure(launch(PROGRAMS, options as never));
+    assert.is(err.message, message);
+  }
+  const err = await failure(launch('./relative.js', { size: 1 }));
+  assert.is(err.message, 'Expected `moduleUrl` to be a file: URL such as import.meta.url, got "./relative.js"');
+});
+
+test('CommAbortedError names the failed rank', () => {
+  const err = new CommAbortedError(3, 'it threw or exited');
+  assert.is(err.message, 'aborted because rank 3 failed: it threw or exited');
+  assert.is(err.code, 'SHMCOMM_COMM_ABORTED');
+});
+
+test.run();
