@@ -1,0 +1,156 @@
+/**
+ * `map`: Python's `Pool.map` for worker threads. Every worker gets the whole item list once; a shared atomic
+ * counter hands out item indices, so a fast worker simply takes more of them (dynamic load balancing), and the
+ * results come back by `postMessage` to be put in input order.
+ */
+import { availableParallelism } from 'node:os';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { TimeoutError } from './errors.js';
+
+/** Options of {@link map}. */
+export interface MapOptions {
+  /** How many workers to start: 1 to 256, default `os.availableParallelism()`; never more than there are items. */
+  workers?: number;
+  /** The export of the module to call as `(item, index) => R | Promise<R>`; default `'default'`. */
+  exportName?: string;
+  /** Bounds the whole map: past it, every worker is terminated and `map` rejects with a `TimeoutError`. */
+  timeoutMs?: number;
+}
+
+/** What {@link map} resolves with. */
+export interface MapResult<R> {
+  /** `results[i]` is the function's value for `items[i]`. */
+  results: R[];
+  /** How many items each worker took; it sums to `items.length`, and the split is uneven by design. */
+  itemsPerWorker: number[];
+}
+
+export const MAX_WORKERS = 256;
+const WORKER_URL = new URL('./pool-worker.js', import.meta.url);
+
+/**
+ * @internal Int32 slots of the shared buffer: the next index to hand out, then per worker the item it works on,
+ * or LOADING (its module) or FINISHED. Only the counter is contended; the rest is there to say who is stuck where.
+ */
+export const NEXT_ITEM = 0, CURRENT_ITEM = 1, LOADING = -2, FINISHED = -1;
+
+/** @internal What a pool worker gets as `workerData`. */
+export interface PoolJob { moduleUrl: string; exportName: string; items: readonly unknown[]; shared: SharedArrayBuffer; id: number }
+
+/** @internal An error as a worker reports it: plain strings, so that nothing is lost in the clone. */
+export interface SerializedError { name: string; message: string; stack?: string; code?: string }
+
+/** @internal What a pool worker posts back. */
+export type PoolReport =
+  | { kind: 'result'; index: number; value: unknown }
+  | { kind: 'itemFailed'; index: number; error: SerializedError }
+  | { kind: 'setupFailed'; message: string; error?: SerializedError }
+  | { kind: 'done'; taken: number };
+
+/**
+ * Calls a module's function on every item, in worker threads, and resolves with the results in input order.
+ *
+ * `moduleUrl` is a URL (`new URL('./square.js', import.meta.url)`, `import.meta.url`) or a file path (relative
+ * ones from the current directory). Each worker
+ * imports it, so a module may be its own launcher if it guards its launching code with `isMainThread`.
+ * Items and results travel by structured clone. Empty `items` resolve at once with no worker started (and so
+ * without checking the module).
+ *
+ * Rejects, after terminating every worker: when the function throws (`item 3 failed in worker 1: boom`, with the
+ * original error as `cause`), returns a value that cannot be cloned, or the module cannot be loaded or lacks the
+ * export; when a worker exits early (`process.exit`); with a `TimeoutError` past `timeoutMs`.
+ *
+ * @example
+ * const { results, itemsPerWorker } = await map<number, number>(new URL('./square.js', import.meta.url), [1, 2, 3]);
+ */
+export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], options: MapOptions = {}): Promise<MapResult<R>> {
+  if (!Array.isArray(items)) throw new TypeError(`Expected \`items\` to be an array, got ${describe(items)}`);
+  const { workers = availableParallelism(), exportName = 'default', timeoutMs } = options;
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+    throw new RangeError(`Expected \`workers\` to be an integer from 1 to ${MAX_WORKERS}, got ${describe(workers)}`);
+  }
+  if (typeof exportName !== 'string') throw new TypeError(`Expected \`exportName\` to be a string, got ${describe(exportName)}`);
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
+    throw new RangeError(`Expected \`timeoutMs\` to be a positive number, got ${describe(timeoutMs)}`);
+  }
+  if (items.length === 0) return { results: [], itemsPerWorker: [] };
+
+  const count = Math.min(workers, items.length);
+  const isPath = typeof moduleUrl === 'string' && (isAbsolute(moduleUrl) || !URL.canParse(moduleUrl));
+  const href = isPath ? pathToFileURL(moduleUrl).href : String(moduleUrl);
+  const shared = new Int32Array(new SharedArrayBuffer((CURRENT_ITEM + count) * Int32Array.BYTES_PER_ELEMENT));
+  shared.fill(LOADING, CURRENT_ITEM);
+  const started: Worker[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<MapResult<R>>((resolve, reject) => {
+      const results = new Array<R>(items.length);
+      const itemsPerWorker = new Array<number>(count).fill(0);
+      let received = 0;
+      let finished = 0;
+      // Read by the main thread while workers run, so it may be one item late; good enough to say who is stuck.
+      const whereIs = (id: number) => {
+        const index = Atomics.load(shared, CURRENT_ITEM + id);
+        if (index === LOADING) return 'loading the module';
+        return index === FINISHED ? 'finished' : `on item ${index}`;
+      };
+      // setTimeout fires at once past 2^31 - 1 ms, so a longer bound (25 days) is no bound at all.
+      if (timeoutMs !== undefined && timeoutMs < 2 ** 31) {
+        timer = setTimeout(() => {
+          const where = itemsPerWorker.map((_, id) => `worker ${id} ${whereIs(id)}`).join(', ');
+          reject(new TimeoutError('map', timeoutMs, `${received} of ${items.length} items done; ${where}`));
+        }, timeoutMs);
+      }
+      for (let id = 0; id < count; id++) {
+        const job: PoolJob = { moduleUrl: href, exportName, items, shared: shared.buffer, id };
+        const worker = new Worker(WORKER_URL, { workerData: job });
+        started.push(worker);
+        let done = false;
+        worker.on('message', (report: PoolReport) => {
+          if (report.kind === 'result') {
+            results[report.index] = report.value as R;
+            received++;
+          } else if (report.kind === 'done') {
+            done = true;
+            itemsPerWorker[id] = report.taken;
+            if (++finished === count) resolve({ results, itemsPerWorker });
+          } else if (report.kind === 'itemFailed') {
+            const cause = revive(report.error);
+            reject(new Error(`item ${report.index} failed in worker ${id}: ${cause.message}`, { cause }));
+          } else {
+            reject(new Error(report.message, report.error && { cause: revive(report.error) }));
+          }
+        });
+        // Node trap (nodejs/node#51679): a worker that cannot start or calls process.exit() sends no message at
+        // all, so 'error' and 'exit' are what stop map from waiting for ever.
+        worker.on('error', (err) => reject(new Error(`worker ${id} failed: ${err.message}`, { cause: err })));
+        worker.on('exit', (code) => {
+          if (!done) reject(new Error(`worker ${id} exited with code ${code} before finishing its items (${whereIs(id)})`));
+        });
+      }
+    });
+  } finally {
+    clearTimeout(timer);
+    // terminate() also stops a function stuck in an endless loop, which is what makes timeoutMs a real bound.
+    await Promise.all(started.map((worker) => worker.terminate()));
+  }
+}
+
+const ERROR_CLASSES = new Map<string, ErrorConstructor>(
+  [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError].map((type) => [type.name, type]),
+);
+
+/** Rebuilds an error described by a worker; structured clone would lose a custom class's `name` and `code`. */
+function revive({ name, message, stack, code }: SerializedError): Error {
+  const error = new (ERROR_CLASSES.get(name) ?? Error)(message);
+  Object.assign(error, { name, stack }, code === undefined ? {} : { code });
+  return error;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return String(value);
+  return `an object (${value.constructor?.name ?? 'null prototype'})`;
+}

@@ -1,0 +1,170 @@
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TimeoutError } from '../src/errors.js';
+import { map } from '../src/pool.js';
+import { prng, testSeed } from './helpers.js';
+
+const square = new URL('./fixtures/pool-square.js', import.meta.url);
+const faults = new URL('./fixtures/pool-faults.js', import.meta.url);
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** The rejection of `promise`, which must come within `ms`. */
+async function rejection(promise: Promise<unknown>, ms = 30_000): Promise<Error & { cause?: unknown }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no rejection in ${ms} ms`)), ms); });
+  try {
+    const outcome = await Promise.race([promise.then(() => 'a result', (err: unknown) => err), late]);
+    assert.instance(outcome, Error, `expected a rejection, got ${String(outcome)}`);
+    return outcome as Error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('squares of 0..999 on 3 workers, in input order', async () => {
+  const { results, itemsPerWorker } = await map<number, number>(square, range(1000), { workers: 3 });
+  assert.equal(results, range(1000).map((x) => x * x));
+  assert.is(itemsPerWorker.length, 3);
+  assert.is(sum(itemsPerWorker), 1000);
+  assert.ok(itemsPerWorker.every((n) => Number.isInteger(n) && n >= 0));
+});
+
+test('11 items on 2 workers: the split is whatever the race gave', async () => {
+  const { results, itemsPerWorker } = await map<number, number>(square, range(11), { workers: 2 });
+  console.log(`  11 items on 2 workers: itemsPerWorker = [${itemsPerWorker.join(', ')}]`);
+  assert.equal(results, range(11).map((x) => x * x));
+  assert.is(itemsPerWorker.length, 2);
+  assert.is(sum(itemsPerWorker), 11);
+});
+
+test('an async function with seeded random delays', async () => {
+  const random = prng(testSeed('async map'));
+  const items = range(40).map((x) => ({ x, delayMs: Math.floor(random() * 20) }));
+  const { results, itemsPerWorker } = await map<{ x: number; delayMs: number }, number>(square, items, {
+    workers: 4, exportName: 'slowSquare', timeoutMs: 30_000,
+  });
+  console.log(`  40 sleepy items on 4 workers: itemsPerWorker = [${itemsPerWorker.join(', ')}]`);
+  assert.equal(results, range(40).map((x) => x * x));
+  assert.is(sum(itemsPerWorker), 40);
+});
+
+test('a named export gets (item, index); objects come back whole', async () => {
+  const { results } = await map(square, [2, 3, 4], { exportName: 'cube', workers: 2 });
+  assert.equal(results, [{ index: 0, cube: 8 }, { index: 1, cube: 27 }, { index: 2, cube: 64 }]);
+});
+
+test('the module may be a URL string or a file path', async () => {
+  assert.equal((await map(square.href, [5], { workers: 1 })).results, [25]);
+  assert.equal((await map(fileURLToPath(square), [6, 7])).results, [36, 49]);
+  assert.equal((await map(relative(process.cwd(), fileURLToPath(square)), [8])).results, [64]);
+});
+
+test('the default worker count is capped by the item count', async () => {
+  const { itemsPerWorker } = await map(square, [1, 2]);
+  assert.ok(itemsPerWorker.length >= 1 && itemsPerWorker.length <= 2, `${itemsPerWorker.length} workers`);
+  assert.is(sum(itemsPerWorker), 2);
+  assert.is((await map(square, [1, 2, 3], { workers: 8 })).itemsPerWorker.length, 3);
+});
+
+test('empty items: no worker started, not even for a module that does not exist', async () => {
+  // A worker would have failed to load this module: resolving is the proof that none started.
+  assert.equal(await map('file:///nowhere/at/all.js', []), { results: [], itemsPerWorker: [] });
+});
+
+test('a throwing item names the item and the worker, with the original error as cause', async () => {
+  const err = await rejection(map(faults, range(8), { workers: 2, exportName: 'throwsOnThree' }));
+  assert.match(err.message, /^item 3 failed in worker [01]: boom$/);
+  const cause = err.cause as Error & { code?: string };
+  assert.instance(cause, Error);
+  assert.is(cause.name, 'BoomError');
+  assert.is(cause.message, 'boom');
+  assert.is(cause.code, 'E_BOOM');
+  assert.match(cause.stack ?? '', /^BoomError: boom\n/);
+  assert.match(cause.stack ?? '', /pool-faults/);
+});
+
+test('a thrown non-Error is still reported', async () => {
+  const err = await rejection(map(faults, [1], { exportName: 'throwsAString' }));
+  assert.is(err.message, 'item 0 failed in worker 0: non-error thrown: "a string, not an Error"');
+});
+
+test('a value that cannot be cloned is that item\'s failure', async () => {
+  const err = await rejection(map(faults, [1, 2], { workers: 1, exportName: 'returnsAFunction' }));
+  assert.match(err.message, /^item 0 failed in worker 0: [^]*could not be cloned/);
+  assert.is((err.cause as Error).name, 'DataCloneError');
+});
+
+test('process.exit in a worker rejects, naming the worker, the code and the item', async () => {
+  const err = await rejection(map(faults, range(5), { workers: 2, exportName: 'exitsOnTwo' }));
+  assert.match(err.message, /^worker [01] exited with code 3 before finishing its items \(on item 2\)$/);
+});
+
+test('an uncaught error in a worker, outside any item', async () => {
+  const err = await rejection(map(faults, [1], { exportName: 'throwsLater' }));
+  assert.is(err.message, 'worker 0 failed: late boom');
+  assert.is((err.cause as Error).message, 'late boom');
+});
+
+test('a module that does not exist', async () => {
+  const missing = new URL('./fixtures/pool-no-such-module.js', import.meta.url);
+  const err = await rejection(map(missing, [1, 2], { workers: 2 }));
+  assert.is(err.message.split(': ')[0], `could not load module ${missing.href}`);
+  assert.is((err.cause as { code?: string }).code, 'ERR_MODULE_NOT_FOUND');
+});
+
+test('a module that throws while it loads', async () => {
+  const broken = new URL('./fixtures/pool-broken.js', import.meta.url);
+  const err = await rejection(map(broken, [1]));
+  assert.is(err.message, `could not load module ${broken.href}: pool-broken refuses to load`);
+  assert.is((err.cause as Error).name, 'SyntaxError');
+  assert.instance(err.cause, SyntaxError);
+});
+
+test('a missing export, and an export that is not a function', async () => {
+  let err = await rejection(map(faults, [1, 2]));
+  assert.is(err.message, `module ${faults.href} has no export "default" (a function)`);
+  err = await rejection(map(faults, [1], { exportName: 'notAFunction' }));
+  assert.is(err.message, `module ${faults.href} has no export "notAFunction" (a function); it is a number`);
+});
+
+test('bad arguments are thrown with what was given', async () => {
+  for (const [workers, shown] of [[0, '0'], [-1, '-1'], [1.5, '1.5'], [257, '257'], [NaN, 'NaN'], ['2', '"2"']] as const) {
+    const err = await rejection(map(square, [1], { workers: workers as number }));
+    assert.instance(err, RangeError);
+    assert.is(err.message, `Expected \`workers\` to be an integer from 1 to 256, got ${shown}`);
+  }
+  const notArray = await rejection(map(square, 'abc' as unknown as string[]));
+  assert.instance(notArray, TypeError);
+  assert.is(notArray.message, 'Expected `items` to be an array, got "abc"');
+  const badTimeout = await rejection(map(square, [1], { timeoutMs: 0 }));
+  assert.is(badTimeout.message, 'Expected `timeoutMs` to be a positive number, got 0');
+  const badExport = await rejection(map(square, [1], { exportName: 7 as unknown as string }));
+  assert.is(badExport.message, 'Expected `exportName` to be a string, got 7');
+});
+
+test('timeoutMs stops a function that never returns (a busy loop)', async () => {
+  const started = performance.now();
+  const err = await rejection(map(faults, [1, 2], { workers: 2, exportName: 'spinsForEver', timeoutMs: 300 }), 10_000);
+  const ms = performance.now() - started;
+  assert.instance(err, TimeoutError);
+  const timeout = err as TimeoutError;
+  assert.is(timeout.code, 'SHMCOMM_TIMEOUT');
+  assert.is(timeout.op, 'map');
+  assert.is(timeout.ms, 300);
+  assert.match(timeout.message, /^map timed out after 300 ms: 0 of 2 items done; worker 0 (on item [01]|loading the module), worker 1 (on item [01]|loading the module)$/);
+  assert.ok(ms >= 290 && ms < 5000, `took ${ms.toFixed(0)} ms`);
+});
+
+test('a timeout longer than any timer still lets a quick map finish', async () => {
+  assert.equal((await map(square, [3], { timeoutMs: 2 ** 40 })).results, [9]);
+  assert.equal((await map(square, [4], { timeoutMs: Infinity })).results, [16]);
+});
+
+test('a pool still works after all those failures', async () => {
+  assert.equal((await map(square, range(10), { workers: 3 })).results, range(10).map((x) => x * x));
+});
+
+test.run();
