@@ -1,7 +1,210 @@
-// placeholder: replaced by the benchmark issue
-import type { BandwidthOptions } from './args.js';
+/**
+ * `shmcomm bench bandwidth`: MB/s between two worker threads per message size and mode, next to the one-thread
+ * memcpy ceiling, like OSU osu_bw. This file is the main thread's part: it starts one pair of workers per mode
+ * (bandwidth-worker.ts), collects what they measured and verified, and prints the table and the chart.
+ *
+ * Fairness, in one place (the details are in the files of each mode):
+ * - every mode starts from the same filled Float64Array in the sender's own memory and ends when the receiver
+ *   has verified sampled elements, stamps included (payload.ts): nobody can skip the data;
+ * - the sender times from before its first measured window to after its last acknowledgement;
+ * - acknowledgements: one Int32 counter for the three ring modes (shared, zerocopy, ringbuf), the transport itself
+ *   for the postMessage and process modes (signal.ts says why);
+ * - every wait is shmcomm's default spin-then-park, ringbuf.js's included (it has none of its own);
+ * - a window carries at most 64 MiB (payload.ts), so 64 MiB messages go one per acknowledgement in every mode.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { RingBuffer } from '../ring.js';
+import { Progress, shouldUseColor } from '../term.js';
+import type { BandwidthMode, BandwidthOptions } from './args.js';
+import type { BandwidthJob, BandwidthReport } from './bandwidth-job.js';
+import { createRingbufStorage } from './bandwidth-rings.js';
+import { renderChart } from './chart.js';
+import { formatNumber, formatSize, logSizes } from './format.js';
+import { PeerGroup } from './peers.js';
+import {
+  Eta, formatCount, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput,
+} from './report.js';
+import { abortControl, createControl } from './signal.js';
+import { renderTable } from './table.js';
 
-/** Runs the bandwidth benchmark and prints its results (placeholder: the measuring code comes with issue 4). */
-export async function runBandwidth(opts: BandwidthOptions): Promise<void> {
-  throw new Error('not implemented yet');
+/** One measurement: `messages` messages of `bytes` bytes in `seconds`. */
+export interface BandwidthRow {
+  mode: BandwidthMode;
+  bytes: number;
+  mbPerSec: number;
+  messages: number;
+  seconds: number;
+}
+
+export const BANDWIDTH_COLUMNS = ['mode', 'bytes', 'mbPerSec', 'messages', 'seconds'] as const;
+
+export interface BandwidthEvents {
+  /** A mode starts measuring a size. */
+  onStart?: (mode: BandwidthMode, bytes: number) => void;
+  /** A mode finished a size (measured, or skipped as too slow). */
+  onFinish?: (mode: BandwidthMode, bytes: number) => void;
+}
+
+const WORKER_URL = new URL('./bandwidth-worker.js', import.meta.url);
+const CHILD_URL = new URL('./process-peer.js', import.meta.url);
+
+/**
+ * Measures every mode at every size of `opts` and returns the rows, mode by mode, sizes ascending. A size that a
+ * slow mode skipped has no row. Rejects if any message failed verification; no worker or child survives the call.
+ */
+export async function measureBandwidth(opts: BandwidthOptions, events: BandwidthEvents = {}): Promise<BandwidthRow[]> {
+  const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
+  const rows: BandwidthRow[] = [];
+  for (const mode of opts.modes) rows.push(...(await measureMode(mode, sizes, opts, events)));
+  return rows;
+}
+
+interface SizeOutcome {
+  result?: { messages: number; seconds: number; sent: number };
+  verified?: { count: number; failures: number };
+  skipped?: boolean;
+}
+
+async function measureMode(
+  mode: BandwidthMode,
+  sizes: number[],
+  opts: BandwidthOptions,
+  events: BandwidthEvents,
+): Promise<BandwidthRow[]> {
+  const control = createControl();
+  const job: BandwidthJob = {
+    role: 'sender', mode, sizes, window: opts.window, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, control,
+  };
+  let shmRing: RingBuffer | undefined;
+  const group = new PeerGroup<BandwidthReport>({
+    abort: () => {
+      abortControl(control);
+      shmRing?.abort();
+    },
+  });
+  const outcomes = new Map<number, SizeOutcome>(sizes.map((bytes) => [bytes, {}]));
+  const onReport = (report: BandwidthReport): void => {
+    if (report.type === 'start') {
+      events.onStart?.(mode, report.bytes);
+    } else if (report.type === 'result') {
+      outcomes.get(report.bytes)!.result = report;
+      events.onFinish?.(mode, report.bytes);
+    } else if (report.type === 'skip') {
+      outcomes.get(report.bytes)!.skipped = true;
+      events.onFinish?.(mode, report.bytes);
+    } else if (report.type === 'verified') {
+      if (report.failures > 0) {
+        throw new Error(
+          `${mode}: ${report.failures} of ${report.count} messages of ${formatSize(report.bytes)} failed verification`,
+        );
+      }
+      outcomes.get(report.bytes)!.verified = report;
+    }
+  };
+
+  if (mode === 'memcpy') {
+    group.start(WORKER_URL, { ...job, role: 'memcpy' }, [], onReport);
+  } else if (mode === 'process') {
+    group.start(WORKER_URL, { ...job, childUrl: CHILD_URL.href }, [], onReport);
+  } else if (mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf') {
+    let ring: SharedArrayBuffer;
+    if (mode === 'ringbuf') {
+      ring = createRingbufStorage(opts.ringBytes);
+    } else {
+      shmRing = RingBuffer.create(opts.ringBytes);
+      ring = shmRing.buffer;
+    }
+    group.start(WORKER_URL, { ...job, role: 'receiver', ring }, [], onReport);
+    group.start(WORKER_URL, { ...job, ring }, [], onReport);
+  } else {
+    const { port1, port2 } = new MessageChannel();
+    group.start(WORKER_URL, { ...job, role: 'receiver', port: port2 }, [port2], onReport);
+    group.start(WORKER_URL, { ...job, port: port1 }, [port1], onReport);
+  }
+  await group.run();
+
+  const rows: BandwidthRow[] = [];
+  for (const bytes of sizes) {
+    const { result, verified, skipped } = outcomes.get(bytes)!;
+    if (skipped) continue;
+    if (result === undefined || verified === undefined) {
+      throw new Error(`${mode}: no ${result === undefined ? 'measurement' : 'verification'} for ${formatSize(bytes)}`);
+    }
+    if (verified.count !== result.sent) {
+      throw new Error(`${mode}: ${result.sent} messages of ${formatSize(bytes)} sent but ${verified.count} received`);
+    }
+    const mbPerSec = (bytes * result.messages) / result.seconds / 1e6;
+    rows.push({ mode, bytes, mbPerSec, messages: result.messages, seconds: result.seconds });
+  }
+  return rows;
+}
+
+/** Runs the bandwidth benchmark and prints its results: table and chart, or JSON; CSV on the side. */
+export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput = processOutput()): Promise<void> {
+  const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
+  const progress = new Progress(output.stderr);
+  const eta = new Eta(sizes.length * opts.modes.length, opts.seconds + opts.warmupSeconds);
+  let rows: BandwidthRow[];
+  try {
+    rows = await measureBandwidth(opts, {
+      onStart: (mode, bytes) => {
+        const step = `${eta.done + 1}/${sizes.length * opts.modes.length}`;
+        progress.update(`bench bandwidth: ${mode} ${formatSize(bytes)} (${step}), about ${formatDuration(eta.secondsLeft())} left`);
+      },
+      onFinish: () => eta.finish(),
+    });
+  } finally {
+    progress.done();
+  }
+
+  if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, BANDWIDTH_COLUMNS, rows);
+  const m = machine();
+  if (opts.json) {
+    output.stdout.write(jsonText(m, rows));
+    return;
+  }
+  const settings = `window ${opts.window}, ${opts.seconds} s per size, ring ${formatSize(opts.ringBytes)}`;
+  const lines = [headerLine('shmcomm bench bandwidth', m, settings), ''];
+  lines.push(bandwidthTables(opts.modes, sizes, rows));
+  if (opts.chart) {
+    const series = opts.modes.map((mode) => ({
+      name: mode,
+      points: rows.filter((row) => row.mode === mode).map((row) => ({ x: row.bytes, y: row.mbPerSec })),
+    }));
+    lines.push('', renderChart(series, { color: shouldUseColor(output.stdout), yUnit: 'MB/s', title: 'Bandwidth (log-log)' }));
+  }
+  lines.push('', smallestLine(opts.modes, sizes[0]!, rows));
+  output.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The MB/s table and, when memcpy ran with other modes, the table of ratios to it. */
+export function bandwidthTables(modes: readonly BandwidthMode[], sizes: readonly number[], rows: readonly BandwidthRow[]): string {
+  const rate = (mode: BandwidthMode, bytes: number): number =>
+    rows.find((row) => row.mode === mode && row.bytes === bytes)?.mbPerSec ?? NaN;
+  const rateRows = sizes.map((bytes) => [formatSize(bytes), ...modes.map((mode) => formatNumber(rate(mode, bytes)))]);
+  const text = ['MB/s (1 MB = 10^6 bytes; - = skipped)', renderTable(['size', ...modes], rateRows)];
+  const others = modes.filter((mode) => mode !== 'memcpy');
+  if (modes.includes('memcpy') && others.length > 0) {
+    const ratioRows = sizes.map((bytes) => [
+      formatSize(bytes),
+      ...others.map((mode) => formatRatio(rate(mode, bytes) / rate('memcpy', bytes))),
+    ]);
+    text.push('', 'Ratio to memcpy (one copy in one thread)', renderTable(['size', ...others], ratioRows));
+  }
+  return text.join('\n');
+}
+
+/** `0.62x`, `1.05x`, `0.0031x`; `-` when unknown. */
+export function formatRatio(ratio: number): string {
+  if (!Number.isFinite(ratio)) return '-';
+  return `${ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2)}x`;
+}
+
+/** Messages per second at the smallest size, per mode: what the per-message overhead allows. */
+function smallestLine(modes: readonly BandwidthMode[], bytes: number, rows: readonly BandwidthRow[]): string {
+  const parts = modes.map((mode) => {
+    const row = rows.find((r) => r.mode === mode && r.bytes === bytes);
+    return `${mode} ${row ? formatCount(row.messages / row.seconds) : '-'}`;
+  });
+  return `Messages/s at ${formatSize(bytes)}: ${parts.join(', ')}`;
 }

@@ -1,0 +1,232 @@
+/**
+ * The ring modes of the bandwidth benchmark, both ends of each:
+ *
+ * - `shared`: shmcomm's channel. `Sender.send(source)` copies the array into the ring (in quarter-ring chunks when
+ *   it is large), `Receiver.recv()` returns an owned copy: two copies, as a user of `send`/`recv` gets.
+ * - `zerocopy`: the sender copies the source straight into slots it reserves (`reserve`/`commit`, quarter-ring
+ *   chunks), the receiver verifies each chunk where it lies (`peek`/`release`): one copy, the unavoidable one out
+ *   of the sender's private memory.
+ * - `ringbuf`: ringbuf.js (npm, MPL-2.0, used as a dependency) on its own SharedArrayBuffer, typed Float64Array so
+ *   that each of its element-wise copy loops moves 8 bytes a step (its fastest use for this payload). The sender
+ *   pushes whole quarter-ring chunks (its `push` then copies with one `set` unless the chunk wraps), the receiver
+ *   pops into a preallocated array of the message's size and verifies it there. ringbuf.js cannot wait, so both
+ *   ends wait as shmcomm does: spin 30 µs, then park on a doorbell that the other side rings only when the sleeper
+ *   flag is up (signal.ts). Its end-of-size marker is the ENDED word, since a raw element stream has no frames.
+ *
+ * All three acknowledge windows through the same Int32 counter (signal.ts), so the only difference is the ring.
+ */
+import { RingBuffer as RingBufJs } from 'ringbuf.js';
+import { Receiver, Sender } from '../channel.js';
+import { RingBuffer } from '../ring.js';
+import { report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
+import { makeSource, messageOk, sampleIndices, samplesOk, stamp, windowFor } from './payload.js';
+import {
+  AckCounter, DATA_BELL, DATA_WAITER, ENDED, SPACE_BELL, SPACE_WAITER, awaitReady, ring, signalReady, waitUntil,
+} from './signal.js';
+
+/** The tag of the frame that ends a size (shared, zerocopy); data frames carry tag 0. */
+const END_TAG = 1;
+const END_META = { tag: END_TAG } as const;
+const NO_ELEMENTS = new Float64Array(0) as Float64Array<ArrayBuffer>;
+
+/** Elements per ringbuf.js push: a quarter of its capacity, like shmcomm's chunks. */
+export function ringbufChunkElements(ringbuf: RingBufJs): number {
+  return Math.max(1, Math.floor(ringbuf.capacity() / 4));
+}
+
+/** ringbuf.js storage holding `ringBytes` of Float64 elements. */
+export function createRingbufStorage(ringBytes: number): SharedArrayBuffer {
+  return RingBufJs.getStorageForCapacity(ringBytes / 8, Float64Array);
+}
+
+/** The pieces the sender moves a message in: views over the source, made once per size. */
+function chunksOf<T extends Uint8Array | Float64Array>(whole: T, chunk: number): T[] {
+  const views: T[] = [];
+  for (let offset = 0; offset < whole.length; offset += chunk) views.push(whole.subarray(offset, offset + chunk) as T);
+  return views;
+}
+
+export function createRingSender(job: BandwidthJob): SenderEndpoint {
+  const control = job.control;
+  const acks = new AckCounter(control);
+  awaitReady(control);
+  let source = NO_ELEMENTS;
+
+  if (job.mode === 'shared') {
+    const sender = new Sender(RingBuffer.attach(job.ring!));
+    return {
+      begin: (bytes) => { source = makeSource(bytes); },
+      send: (seq) => {
+        stamp(source, seq);
+        sender.send(source);
+      },
+      awaitAck: () => acks.awaitNext(),
+      end: () => sender.send(NO_ELEMENTS, END_TAG),
+      finish: () => {},
+    };
+  }
+
+  if (job.mode === 'zerocopy') {
+    const rb = RingBuffer.attach(job.ring!);
+    const chunkBytes = Math.min(rb.maxMessage, rb.capacity / 4) & ~7;
+    let chunks: Uint8Array<ArrayBuffer>[] = [];
+    return {
+      begin: (bytes) => {
+        source = makeSource(bytes);
+        chunks = chunksOf(new Uint8Array(source.buffer), chunkBytes);
+      },
+      send: (seq) => {
+        stamp(source, seq);
+        for (let c = 0; c < chunks.length; c++) {
+          const chunk = chunks[c]!;
+          rb.reserve(chunk.length).set(chunk);
+          rb.commit();
+        }
+      },
+      awaitAck: () => acks.awaitNext(),
+      end: () => {
+        rb.reserve(0, END_META);
+        rb.commit();
+      },
+      finish: () => {},
+    };
+  }
+
+  // ringbuf
+  const ringbuf = new RingBufJs(job.ring!, Float64Array);
+  const chunkElements = ringbufChunkElements(ringbuf);
+  let chunks: Float64Array<ArrayBuffer>[] = [];
+  let wanted = 0;
+  const roomForChunk = (): boolean => ringbuf.availableWrite() >= wanted;
+  return {
+    begin: (bytes) => {
+      source = makeSource(bytes);
+      chunks = chunksOf(source, chunkElements);
+    },
+    send: (seq) => {
+      stamp(source, seq);
+      for (let c = 0; c < chunks.length; c++) {
+        const chunk = chunks[c]!;
+        wanted = chunk.length;
+        if (!roomForChunk()) waitUntil(control, SPACE_BELL, SPACE_WAITER, roomForChunk);
+        ringbuf.push(chunk);
+        ring(control, DATA_BELL, DATA_WAITER);
+      }
+    },
+    awaitAck: () => acks.awaitNext(),
+    end: (index) => {
+      Atomics.store(control, ENDED, index + 1);
+      Atomics.add(control, DATA_BELL, 1);
+      Atomics.notify(control, DATA_BELL);
+    },
+    finish: () => {},
+  };
+}
+
+/** The receiving end of a ring mode: a function that receives every size, then returns. */
+export function createRingReceiver(job: BandwidthJob): () => void {
+  const control = job.control;
+  const acks = new AckCounter(control);
+
+  if (job.mode === 'shared') {
+    const receiver = new Receiver(RingBuffer.attach(job.ring!));
+    return () => {
+      signalReady(control);
+      for (const bytes of job.sizes) {
+        const elements = bytes / 8;
+        const samples = sampleIndices(elements);
+        const window = windowFor(bytes, job.window);
+        let seq = 0;
+        let failures = 0;
+        for (;;) {
+          const message = receiver.recv();
+          if (message === null) throw new Error('the shared ring closed in the middle of the run');
+          if (message.tag === END_TAG) break;
+          if (!messageOk(message.value, seq, elements, samples)) failures++;
+          seq++;
+          if (seq % window === 0) acks.acknowledge();
+        }
+        report({ type: 'verified', bytes, count: seq, failures });
+      }
+    };
+  }
+
+  if (job.mode === 'zerocopy') {
+    const rb = RingBuffer.attach(job.ring!);
+    // One Float64 view over the whole ring, made once: a payload at byte offset b is element b / 8 of it
+    // (payloads are 8-byte aligned), so checking a chunk in place allocates nothing.
+    const elementsOfRing = new Float64Array(job.ring!);
+    return () => {
+      signalReady(control);
+      for (const bytes of job.sizes) {
+        const elements = bytes / 8;
+        const samples = sampleIndices(elements);
+        const window = windowFor(bytes, job.window);
+        let seq = 0;
+        let failures = 0;
+        for (let ended = false; !ended; ) {
+          let got = 0;
+          let ok = true;
+          while (got < elements) {
+            const view = rb.peek();
+            if (view === null) throw new Error('the zerocopy ring closed in the middle of the run');
+            if (rb.frame.tag === END_TAG) {
+              rb.release();
+              if (got !== 0) failures++; // the size ended inside a message
+              ended = true;
+              break;
+            }
+            const count = view.length >> 3;
+            if ((view.length & 7) !== 0 || got + count > elements) ok = false;
+            else if (!samplesOk(elementsOfRing, view.byteOffset >> 3, got, count, seq, elements, samples)) ok = false;
+            got += count;
+            rb.release();
+          }
+          if (ended) break;
+          if (!ok) failures++;
+          seq++;
+          if (seq % window === 0) acks.acknowledge();
+        }
+        report({ type: 'verified', bytes, count: seq, failures });
+      }
+    };
+  }
+
+  // ringbuf
+  const ringbuf = new RingBufJs(job.ring!, Float64Array);
+  let sizeIndex = 0;
+  const dataOrEnd = (): boolean => ringbuf.availableRead() > 0 || Atomics.load(control, ENDED) > sizeIndex;
+  return () => {
+    signalReady(control);
+    for (; sizeIndex < job.sizes.length; sizeIndex++) {
+      const bytes = job.sizes[sizeIndex]!;
+      const elements = bytes / 8;
+      const samples = sampleIndices(elements);
+      const window = windowFor(bytes, job.window);
+      const message = new Float64Array(elements);
+      let seq = 0;
+      let failures = 0;
+      for (;;) {
+        // ENDED is stored after the last acknowledgement and before the next size's first push, so at a message
+        // boundary it is looked at before any data: data seen after it belongs to the next size.
+        if (Atomics.load(control, ENDED) > sizeIndex) break;
+        let got = 0;
+        while (got < elements) {
+          const popped = ringbuf.pop(message, elements - got, got);
+          if (popped === 0) {
+            waitUntil(control, DATA_BELL, DATA_WAITER, dataOrEnd);
+            if (got === 0 && Atomics.load(control, ENDED) > sizeIndex) break;
+            continue;
+          }
+          got += popped;
+          ring(control, SPACE_BELL, SPACE_WAITER);
+        }
+        if (got === 0) break; // the size ended
+        if (!messageOk(message, seq, elements, samples)) failures++;
+        seq++;
+        if (seq % window === 0) acks.acknowledge();
+      }
+      report({ type: 'verified', bytes, count: seq, failures });
+    }
+  };
+}

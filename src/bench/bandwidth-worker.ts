@@ -1,0 +1,110 @@
+/**
+ * One end of a bandwidth measurement, run in a worker thread: the sender (which times), the receiver (which
+ * verifies), or the one-thread memcpy ceiling. The main thread starts one pair per mode, and the pair goes through
+ * every size: the sender sends an end marker after each size, so both ends move on together.
+ *
+ * The method is osu_bw's: warm-up windows, then windows of messages, each followed by one acknowledgement from
+ * the receiver, until the time per size is spent (one window at least). The clock starts before the first measured
+ * window and stops after the last acknowledgement, in the sender: MB/s = bytes * messages / seconds / 10^6.
+ */
+import { workerData } from 'node:worker_threads';
+import { report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
+import { makeSource, samplesOk, sampleIndices, shouldSkip, stamp, windowFor } from './payload.js';
+import { createRingReceiver, createRingSender } from './bandwidth-rings.js';
+import { createPortSender, runPortReceiver, createProcessSender } from './bandwidth-ports.js';
+
+/** Runs every size through `endpoint` and reports each one's measurement to the main thread. */
+async function drive(job: BandwidthJob, endpoint: SenderEndpoint): Promise<void> {
+  let previousRate: number | undefined;
+  for (let index = 0; index < job.sizes.length; index++) {
+    const bytes = job.sizes[index]!;
+    report({ type: 'start', bytes });
+    if (shouldSkip(bytes, previousRate)) {
+      endpoint.end(index);
+      report({ type: 'skip', bytes });
+      continue;
+    }
+    endpoint.begin(bytes);
+    const window = windowFor(bytes, job.window);
+    let seq = 0;
+    const oneWindow = (): void | Promise<void> => {
+      for (let k = 0; k < window; k++) endpoint.send(seq++);
+      return endpoint.awaitAck();
+    };
+    if (job.warmupSeconds > 0) {
+      const warmUntil = performance.now() + job.warmupSeconds * 1000;
+      do {
+        const pending = oneWindow();
+        if (pending) await pending;
+      } while (performance.now() < warmUntil);
+    }
+    const warmupMessages = seq;
+    const budget = job.seconds * 1000;
+    const started = performance.now();
+    let elapsed: number;
+    do {
+      const pending = oneWindow();
+      if (pending) await pending;
+      elapsed = performance.now() - started;
+    } while (elapsed < budget);
+    const messages = seq - warmupMessages;
+    const seconds = elapsed / 1000;
+    endpoint.end(index);
+    previousRate = (bytes * messages) / seconds / 1e6;
+    report({ type: 'result', bytes, messages, seconds, sent: seq });
+  }
+  await endpoint.finish();
+}
+
+/**
+ * The ceiling: one thread, `Uint8Array.prototype.set` from a plain ArrayBuffer into a SharedArrayBuffer of the
+ * same size, repeated for the time budget (clock read once per window of copies, like the other modes' acks).
+ */
+function runMemcpy(job: BandwidthJob): void {
+  for (const bytes of job.sizes) {
+    report({ type: 'start', bytes });
+    const source = makeSource(bytes);
+    stamp(source, 0);
+    const from = new Uint8Array(source.buffer);
+    const to = new Uint8Array(new SharedArrayBuffer(bytes));
+    const window = windowFor(bytes, job.window);
+    let copies = 0;
+    const warmUntil = performance.now() + job.warmupSeconds * 1000;
+    while (performance.now() < warmUntil) {
+      for (let k = 0; k < window; k++) to.set(from);
+      copies += window;
+    }
+    const warmupCopies = copies;
+    const budget = job.seconds * 1000;
+    const started = performance.now();
+    let elapsed: number;
+    do {
+      for (let k = 0; k < window; k++) to.set(from);
+      copies += window;
+      elapsed = performance.now() - started;
+    } while (elapsed < budget);
+    const elements = bytes / 8;
+    const ok = samplesOk(new Float64Array(to.buffer), 0, 0, elements, 0, elements, sampleIndices(elements));
+    report({ type: 'verified', bytes, count: copies, failures: ok ? 0 : 1 });
+    report({ type: 'result', bytes, messages: copies - warmupCopies, seconds: elapsed / 1000, sent: copies });
+  }
+}
+
+async function main(job: BandwidthJob): Promise<void> {
+  if (job.role === 'memcpy') {
+    runMemcpy(job);
+  } else if (job.role === 'sender') {
+    const endpoint =
+      job.mode === 'process' ? await createProcessSender(job)
+      : job.mode === 'shared' || job.mode === 'zerocopy' || job.mode === 'ringbuf' ? createRingSender(job)
+      : await createPortSender(job);
+    await drive(job, endpoint);
+  } else if (job.mode === 'shared' || job.mode === 'zerocopy' || job.mode === 'ringbuf') {
+    createRingReceiver(job)();
+  } else {
+    await runPortReceiver(job);
+  }
+  report({ type: 'done' });
+}
+
+await main(workerData as BandwidthJob);

@@ -1,0 +1,116 @@
+/**
+ * What the benchmarks move and how the receiver checks it, shared by the main thread, the workers and the child
+ * process, so that both ends agree without talking.
+ *
+ * Every mode starts from one `Float64Array` in the sender's own (non-shared) memory, filled once with
+ * `patternAt(i)`. Before each message the sender writes three stamps into it (first, middle and last element,
+ * derived from the message's sequence number): three stores, nothing else changes. The receiver checks a handful of
+ * sampled elements, the stamps included, against `expectedAt`. That is cheap (a dozen loads whatever the size), yet
+ * no mode can skip the data: a message that was not moved, moved twice, moved stale or truncated fails, because
+ * its stamps belong to another message or its ends are missing.
+ */
+
+/** An ordinary element: exact in a double for any index below 2^52. */
+export function patternAt(index: number): number {
+  return index + 0.5;
+}
+
+/** The middle element's index, which carries a stamp. */
+export function middleOf(elements: number): number {
+  return elements >> 1;
+}
+
+/**
+ * The value element `index` of message `seq` holds, in a message of `elements` elements. The first element wins
+ * over the last, and the last over the middle, where they coincide (messages of one or two elements).
+ */
+export function expectedAt(index: number, seq: number, elements: number): number {
+  if (index === 0) return seq + 0.25;
+  if (index === elements - 1) return -(seq + 0.75);
+  if (index === middleOf(elements)) return seq + 0.125;
+  return patternAt(index);
+}
+
+/** Writes message `seq`'s stamps into the sender's source array (in the same precedence as `expectedAt`). */
+export function stamp(source: Float64Array, seq: number): void {
+  const elements = source.length;
+  source[middleOf(elements)] = seq + 0.125;
+  source[elements - 1] = -(seq + 0.75);
+  source[0] = seq + 0.25;
+}
+
+/** A fresh non-shared source of `bytes` bytes (a multiple of 8), filled with the pattern. */
+export function makeSource(bytes: number): Float64Array<ArrayBuffer> {
+  const source = new Float64Array(bytes / 8);
+  for (let i = 0; i < source.length; i++) source[i] = patternAt(i);
+  return source;
+}
+
+/** Strided samples besides the three stamps. */
+const STRIDES = 8;
+
+/**
+ * The element indices the receiver checks in a message of `elements` elements, ascending and without repeats:
+ * the three stamps and `STRIDES - 1` elements spread between them (each a little off the even spacing, so that
+ * they do not all fall on one page offset).
+ */
+export function sampleIndices(elements: number): Int32Array<ArrayBuffer> {
+  const picked = new Set<number>([0, middleOf(elements), elements - 1]);
+  for (let k = 1; k < STRIDES; k++) picked.add(Math.min(elements - 1, Math.floor((k * elements) / STRIDES) + k));
+  return Int32Array.from([...picked].sort((a, b) => a - b));
+}
+
+/**
+ * Checks the samples of message `seq` that fall in elements `[first, first + count)` of the message, which sit in
+ * `view` from element `at` on. Returns true when they all hold what they should. Used whole (`first = 0`) by the
+ * receivers that get the message in one piece, and chunk by chunk by those that read it in place.
+ */
+export function samplesOk(
+  view: Float64Array,
+  at: number,
+  first: number,
+  count: number,
+  seq: number,
+  elements: number,
+  samples: Int32Array,
+): boolean {
+  const end = first + count;
+  for (let k = 0; k < samples.length; k++) {
+    const index = samples[k]!;
+    if (index < first) continue;
+    if (index >= end) break;
+    if (view[at + index - first] !== expectedAt(index, seq, elements)) return false;
+  }
+  return true;
+}
+
+/** A whole message that arrived as its own array: right length and right samples. */
+export function messageOk(message: unknown, seq: number, elements: number, samples: Int32Array): boolean {
+  if (!(message instanceof Float64Array) || message.length !== elements) return false;
+  return samplesOk(message, 0, 0, elements, seq, elements, samples);
+}
+
+/**
+ * Bytes in flight per window at most: a window is `min(window, WINDOW_BYTES / bytes)` messages (at least one).
+ * Without a cap, 64 messages of 64 MiB would queue 4 GiB of clones, and a single window of them would take longer
+ * than the whole default run. osu_bw itself stops at 4 MiB, where 64 messages are 256 MiB.
+ */
+export const WINDOW_BYTES = 64 * 2 ** 20;
+
+/** The messages between two acknowledgements for messages of `bytes` bytes. Both ends compute the same. */
+export function windowFor(bytes: number, window: number): number {
+  return Math.max(1, Math.min(window, Math.floor(WINDOW_BYTES / bytes)));
+}
+
+/**
+ * A size above this is skipped by a mode whose single message would take longer than `SLOW_MESSAGE_SECONDS`
+ * (predicted from the previous size's rate): clone and process at 32 and 64 MiB. Skipped sizes are gaps.
+ */
+export const SKIP_ABOVE_BYTES = 16 * 2 ** 20;
+export const SLOW_MESSAGE_SECONDS = 1;
+
+/** Whether to skip `bytes` given the rate (MB/s) the mode reached at the previous size. */
+export function shouldSkip(bytes: number, previousMbPerSec: number | undefined): boolean {
+  if (bytes <= SKIP_ABOVE_BYTES || previousMbPerSec === undefined) return false;
+  return bytes / (previousMbPerSec * 1e6) > SLOW_MESSAGE_SECONDS;
+}

@@ -1,0 +1,99 @@
+/**
+ * The main thread's side of a measurement: start the workers of one mode, hand their reports to a callback,
+ * resolve when each has said it is done, and make sure none of them (nor any child process they forked) outlives
+ * the measurement, whether it succeeded or failed.
+ *
+ * The main thread never blocks here: it only listens. When anything fails (a worker throws or exits early, a
+ * report says the data was wrong, nothing is heard for `stallMs`), `abort` runs first (it raises the shared abort
+ * flags, so workers parked in Atomics.wait wake and stop), then every worker is terminated and every child killed.
+ */
+import { Worker, type TransferListItem } from 'node:worker_threads';
+
+export interface PeerOptions {
+  /** Called on failure before the workers are terminated: wake whatever the workers may be blocked on. */
+  abort: () => void;
+  /** Fail when no worker has reported anything for this long (default 60 s). */
+  stallMs?: number;
+}
+
+interface Report {
+  type: string;
+  pid?: number;
+}
+
+export class PeerGroup<R extends Report> {
+  private readonly workers: Worker[] = [];
+  private readonly pids = new Set<number>();
+  private readonly finished: Promise<void>[] = [];
+  private readonly options: PeerOptions;
+  private failWith!: (error: unknown) => void;
+  private readonly failed: Promise<never>;
+  private lastHeard = performance.now();
+
+  constructor(options: PeerOptions) {
+    this.options = options;
+    this.failed = new Promise<never>((_, reject) => { this.failWith = reject; });
+    this.failed.catch(() => {}); // observed through run()
+  }
+
+  /**
+   * Starts a worker on `url`. `onReport` gets every report but `done`; it may throw to fail the whole group.
+   * A `{ type: 'child', pid }` report registers a child process to kill at the end, unless a
+   * `{ type: 'childExit', pid }` report says it has exited.
+   */
+  start(url: URL, workerData: unknown, transferList: TransferListItem[], onReport: (report: R) => void): void {
+    const worker = new Worker(url, { workerData, transferList });
+    this.workers.push(worker);
+    let done = false;
+    this.finished.push(new Promise<void>((resolve, reject) => {
+      worker.on('message', (report: R) => {
+        this.lastHeard = performance.now();
+        if (report.type === 'done') {
+          done = true;
+          resolve();
+          return;
+        }
+        if (report.type === 'child' && report.pid !== undefined) this.pids.add(report.pid);
+        if (report.type === 'childExit' && report.pid !== undefined) this.pids.delete(report.pid);
+        try {
+          onReport(report);
+        } catch (error) {
+          reject(error);
+        }
+      });
+      worker.on('error', reject);
+      worker.on('exit', (code) => {
+        if (!done) reject(new Error(`a benchmark worker exited with code ${code} before it finished`));
+      });
+    }));
+  }
+
+  /** Resolves when every worker is done; rejects with the first failure. Always cleans up. */
+  async run(): Promise<void> {
+    const stallMs = this.options.stallMs ?? 60_000;
+    const watchdog = setInterval(() => {
+      const silent = performance.now() - this.lastHeard;
+      if (silent > stallMs) this.failWith(new Error(`the benchmark made no progress for ${Math.round(silent / 1000)} s`));
+    }, Math.min(1000, stallMs));
+    try {
+      await Promise.race([Promise.all(this.finished), this.failed]);
+    } catch (error) {
+      this.options.abort();
+      throw error;
+    } finally {
+      clearInterval(watchdog);
+      await this.close();
+    }
+  }
+
+  private async close(): Promise<void> {
+    for (const pid of this.pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone, as it should be
+      }
+    }
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+}

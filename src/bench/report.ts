@@ -1,0 +1,99 @@
+/**
+ * What the bandwidth and latency benchmarks print besides their own tables: the machine line, JSON, CSV, the
+ * progress line's time estimate, and where output goes (so tests can capture it).
+ */
+import { writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import type { TextStream } from '../term.js';
+import { formatNumber } from './format.js';
+
+/** Where a benchmark writes: results on stdout, the progress line on stderr. Tests pass fakes. */
+export interface BenchOutput {
+  stdout: TextStream;
+  stderr: TextStream;
+}
+
+export const processOutput = (): BenchOutput => ({ stdout: process.stdout, stderr: process.stderr });
+
+/** The machine a run measured: Node's version and the CPU as `os.cpus()` names it. */
+export interface Machine {
+  node: string;
+  cpuModel: string;
+  cores: number;
+}
+
+export function machine(): Machine {
+  const list = cpus();
+  return { node: process.version, cpuModel: list[0]?.model.trim() ?? 'unknown CPU', cores: list.length };
+}
+
+/** The `cpus` field of the JSON output: `"2 x AMD EPYC"`. */
+export function cpusText(m: Machine): string {
+  return `${m.cores} x ${m.cpuModel}`;
+}
+
+/** `shmcomm bench bandwidth · Node v20.20.2 · AMD EPYC · 2 cores · window 64, 0.2 s per size` */
+export function headerLine(title: string, m: Machine, settings: string): string {
+  return `${title} · Node ${m.node} · ${m.cpuModel} · ${m.cores} ${m.cores === 1 ? 'core' : 'cores'} · ${settings}`;
+}
+
+/** The JSON document of a run: `{ node, cpus, rows }`, indented, with a final newline. */
+export function jsonText(m: Machine, rows: readonly object[]): string {
+  return `${JSON.stringify({ node: m.node, cpus: cpusText(m), rows }, null, 2)}\n`;
+}
+
+/** Writes `rows` (objects with the same keys, in `columns` order) to `file` as CSV with a header line. */
+export async function writeCsv(file: string, columns: readonly string[], rows: readonly object[]): Promise<void> {
+  const lines = [columns.join(',')];
+  for (const row of rows) {
+    const record = row as Record<string, unknown>;
+    lines.push(columns.map((column) => csvCell(record[column])).join(','));
+  }
+  await writeFile(file, `${lines.join('\n')}\n`);
+}
+
+function csvCell(value: unknown): string {
+  const text = String(value ?? '');
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** A count for people: 12.3M, 456k, 789. */
+export function formatCount(count: number): string {
+  if (count >= 1e6) return `${formatNumber(count / 1e6)}M`;
+  if (count >= 1e3) return `${formatNumber(count / 1e3)}k`;
+  return formatNumber(count);
+}
+
+/** A duration for the progress line: `45 s`, `2 min 5 s`. */
+export function formatDuration(seconds: number): string {
+  const whole = Math.max(0, Math.round(seconds));
+  if (whole < 60) return `${whole} s`;
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+}
+
+/**
+ * Estimates the time left of a run of `total` measurements, each budgeted `budgetSeconds`. Until one is finished
+ * the budget is all there is; after that, the average time the finished ones took (worker start-up and the slow
+ * modes' overshoot included) is the better guide.
+ */
+export class Eta {
+  private readonly started = performance.now();
+  private finished = 0;
+
+  constructor(private readonly total: number, private readonly budgetSeconds: number) {}
+
+  finish(): void {
+    this.finished++;
+  }
+
+  get done(): number {
+    return this.finished;
+  }
+
+  secondsLeft(): number {
+    const left = this.total - this.finished;
+    if (this.finished === 0) return left * this.budgetSeconds;
+    const perMeasurement = (performance.now() - this.started) / 1000 / this.finished;
+    return left * Math.max(perMeasurement, this.budgetSeconds);
+  }
+}
