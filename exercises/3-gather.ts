@@ -1,0 +1,202 @@
+/**
+ * Exercise 3 — gather. Rank 0 receives a value from every other rank and appends it to a list.
+ *
+ * a) Every other rank shares ONE connection to rank 0. A RingBuffer is single-producer: its producer keeps its
+ *    write position in private memory and is the only thread that stores the shared head. Several producers on
+ *    one ring each believe they own it: they write frames at the same offsets and publish heads that jump back and
+ *    forth. With --unsafe, rank 0's checks (a checksum and a sequence number in every message, the ring's own
+ *    frame-header checks, a timeout for lost messages) catch it. The fix is a lock around each write, built on
+ *    Atomics.compareExchange; it works, and it costs: compare it with one ring per producer.
+ * b) One connection per pair of ranks, passed to the right ranks: what `launch` does for you.
+ *
+ * Run: npm run exercise -- gather --ranks 4      (unsafe too: SHMCOMM_UNSAFE=1 npx shmcomm exercise gather)
+ */
+import { fileURLToPath } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { launch, RingBuffer, type Comm, type TransportName } from '../src/index.js';
+
+export interface GatherOptions {
+  ranks?: number;
+  transport?: TransportName;
+  unsafe?: boolean;
+  messages?: number; // per producer in part a (default 10,000)
+  out?: (line: string) => void;
+}
+
+type Mode = 'unsafe' | 'locked' | 'rings';
+interface Job { exercise: 'gather'; mode: Mode; rank: number; size: number; messages: number; rings: SharedArrayBuffer[]; lock: SharedArrayBuffer; start: SharedArrayBuffer }
+export interface Verdict { received: number; expected: number; badChecksum: number; outOfOrder: number; error: string; ms: number }
+
+const WORDS = 16; // a message: [rank, seq, 13 words of data, checksum]
+const TIMEOUT_MS = 10_000;
+const SILENCE_MS = 1000; // unsafe only: this long without a message means messages were lost
+
+/** FNV-1a over every word but the last: one changed bit anywhere changes it. */
+function checksum(words: Int32Array): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < WORDS - 1; i++) hash = Math.imul(hash ^ words[i]!, 16777619);
+  return hash | 0;
+}
+
+// ─── The lock: one Int32 in a SharedArrayBuffer. 0 free, 1 held, 2 held and someone may be asleep ────────────
+
+function lock(word: Int32Array): void {
+  for (let i = 0; i < 200; i++) {
+    // compareExchange returns the old value: 0 means it was free and, in the same atomic step, is now ours.
+    if (Atomics.compareExchange(word, 0, 0, 1) === 0) return;
+  }
+  // Still held after a short spin: mark it contended (2), so the holder knows to wake us, and sleep.
+  while (Atomics.exchange(word, 0, 2) !== 0) Atomics.wait(word, 0, 2);
+}
+
+function unlock(word: Int32Array): void {
+  if (Atomics.exchange(word, 0, 0) === 2) Atomics.notify(word, 0, 1); // 1 → 0 needs no wake-up
+}
+
+// ─── Part a, in the workers ─────────────────────────────────────────────────────────────────────────────────
+
+function produce(job: Job): void {
+  const ring = RingBuffer.attach(job.rings[job.mode === 'rings' ? job.rank - 1 : 0]!);
+  const word = new Int32Array(job.lock);
+  const message = new Int32Array(WORDS);
+  startTogether(job);
+  for (let seq = 0; seq < job.messages; seq++) {
+    message[0] = job.rank;
+    message[1] = seq;
+    for (let i = 2; i < WORDS - 1; i++) message[i] = Math.imul(job.rank * 65537 + seq, i);
+    message[WORDS - 1] = checksum(message);
+    if (job.mode !== 'locked') {
+      ring.write(message, undefined, { timeoutMs: TIMEOUT_MS });
+      continue;
+    }
+    lock(word);
+    // Under the lock, start from the shared head, not from our private copy (which the others made stale):
+    // attach() reads the ring's shared indices afresh.
+    try { RingBuffer.attach(ring.buffer).write(message, undefined, { timeoutMs: TIMEOUT_MS }); } finally { unlock(word); }
+  }
+}
+
+function consume(job: Job): Verdict {
+  const rings = (job.mode === 'rings' ? job.rings : job.rings.slice(0, 1)).map((b) => RingBuffer.attach(b));
+  const verdict = { received: 0, expected: (job.size - 1) * job.messages, badChecksum: 0, outOfOrder: 0, error: '', ms: 0 };
+  const nextSeq = new Array<number>(job.size).fill(0);
+  const owed = rings.map(() => verdict.expected / rings.length); // messages still to come on each ring
+  let r = 0;
+  startTogether(job);
+  const started = performance.now();
+  try {
+    for (let i = 0; i < verdict.expected; i++) {
+      // With one ring per producer, serve a ring that has a message (staying on it while it has), and block
+      // only when none has, on one that still owes messages.
+      for (let k = 0; k < rings.length; k++) {
+        const next = (r + k) % rings.length;
+        if (owed[next]! > 0 && rings[next]!.hasMessage()) { r = next; break; }
+      }
+      while (owed[r] === 0) r = (r + 1) % rings.length;
+      const bytes = rings[r]!.read({ timeoutMs: job.mode === 'unsafe' ? SILENCE_MS : TIMEOUT_MS })!;
+      owed[r]!--;
+      verdict.received++;
+      const words = bytes.byteLength === WORDS * 4 ? new Int32Array(bytes.buffer, 0, WORDS) : undefined;
+      if (words === undefined || checksum(words) !== words[WORDS - 1]) {
+        verdict.badChecksum++;
+        continue;
+      }
+      if (words[1] !== nextSeq[words[0]!]) verdict.outOfOrder++; // lost, overwritten or read twice
+      nextSeq[words[0]!] = words[1]! + 1;
+    }
+  } catch (error) {
+    verdict.error = `${(error as Error).name}: ${(error as Error).message}`;
+  }
+  verdict.ms = performance.now() - started;
+  return verdict;
+}
+
+/** Every worker attaches first, then they all start at once: an unsafe run must really overlap. */
+function startTogether(job: Job): void {
+  const count = new Int32Array(job.start);
+  if (Atomics.add(count, 0, 1) + 1 === job.size) Atomics.notify(count, 0);
+  for (let seen = Atomics.load(count, 0); seen < job.size; seen = Atomics.load(count, 0)) Atomics.wait(count, 0, seen, 100);
+}
+
+if (!isMainThread && (workerData as Job | undefined)?.exercise === 'gather') {
+  const job = workerData as Job;
+  if (job.rank === 0) parentPort!.postMessage(consume(job));
+  else produce(job);
+}
+
+// ─── Part b: a rank program for launch, which wires one ring per ordered pair ───────────────────────────────
+
+export default function gatherRank(comm: Comm): { list: number[]; gathered: number[] | undefined } {
+  const value = comm.rank * comm.rank;
+  const list: number[] = [];
+  if (comm.rank === 0) for (let source = 1; source < comm.size; source++) list.push(comm.recv<number>(source));
+  else comm.send(0, value);
+  return { list, gathered: comm.gather(value) }; // the same, as one collective call (rank 0's own value included)
+}
+
+// ─── The launcher ───────────────────────────────────────────────────────────────────────────────────────────
+
+async function partA(mode: Mode, size: number, messages: number): Promise<Verdict> {
+  const rings = Array.from({ length: mode === 'rings' ? size - 1 : 1 }, () => RingBuffer.create(1 << 16).buffer);
+  const job = { exercise: 'gather', mode, size, messages, rings, lock: new SharedArrayBuffer(4), start: new SharedArrayBuffer(4) };
+  const workers: Worker[] = [];
+  try {
+    return await new Promise<Verdict>((resolve, reject) => {
+      for (let rank = 0; rank < size; rank++) {
+        const worker = new Worker(new URL(import.meta.url), { workerData: { ...job, rank } });
+        worker.on('message', resolve); // rank 0's verdict
+        // An unsafe producer may trip over the mess it made: that is the point, not a failure of the exercise.
+        worker.on('error', (e) => (mode !== 'unsafe' || rank === 0) && reject(new Error(`gather rank ${rank}: ${e.message}`, { cause: e })));
+        workers.push(worker);
+      }
+      setTimeout(() => reject(new Error(`gather (${mode}): no verdict after ${3 * TIMEOUT_MS} ms`)), 3 * TIMEOUT_MS).unref();
+    });
+  } finally {
+    for (const buffer of rings) RingBuffer.attach(buffer).abort(); // wakes a producer still blocked on the ring
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+const problems = (v: Verdict) => v.received !== v.expected || v.badChecksum > 0 || v.outOfOrder > 0 || v.error !== '';
+const describe = (v: Verdict) =>
+  `${v.received.toLocaleString('en')} of ${v.expected.toLocaleString('en')} messages, ${v.badChecksum} with a bad checksum, ` +
+  `${v.outOfOrder} out of sequence${v.error ? `,\n                          then ${v.error}` : ''}`;
+const timing = (v: Verdict) => `${v.ms.toFixed(1)} ms (${((v.ms * 1000) / v.expected).toFixed(2)} µs a message)`;
+
+export interface GatherResult { unsafe: Verdict | undefined; caught: boolean; locked: Verdict; rings: Verdict; list: number[]; gathered: number[] }
+
+export async function run(options: GatherOptions = {}): Promise<GatherResult> {
+  const { ranks: size = 4, transport = 'shared', unsafe = false, messages = 10_000, out = console.log } = options;
+  if (!Number.isInteger(size) || size < 2) throw new RangeError(`Expected \`ranks\` to be at least 2 for gather, got ${size}`);
+
+  out(`a) ranks 1..${size - 1} send ${messages.toLocaleString('en')} checksummed messages each to rank 0 over ONE ring`);
+  let unsafeVerdict: Verdict | undefined;
+  if (unsafe && size < 3) {
+    out('   no lock: one producer has nothing to race with; --unsafe needs --ranks 3 or more');
+  } else if (unsafe) {
+    unsafeVerdict = await partA('unsafe', size, messages);
+    for (const line of `   no lock (--unsafe):    rank 0 got ${describe(unsafeVerdict)}`.split('\n')) out(line);
+    out(problems(unsafeVerdict)
+      ? '   → caught: producers that share a single-producer ring overwrite each other\'s frames'
+      : '   → not caught this time: run it again');
+  } else {
+    out('   no lock: skipped (run with --unsafe to watch several producers corrupt one ring)');
+  }
+  const locked = await partA('locked', size, messages);
+  const rings = await partA('rings', size, messages);
+  for (const [name, v] of [['with a lock:           ', locked], ['one ring per producer: ', rings]] as const) {
+    if (problems(v)) throw new Error(`gather ${name.trim()} ${describe(v)}`);
+    out(`   ${name}all ${v.expected.toLocaleString('en')} intact and in order, ${timing(v)}`);
+  }
+  out(`   the lock costs ${(locked.ms / rings.ms).toFixed(1)}x: every write takes a contended cache line, re-reads the ring's shared`);
+  out('   head, and waits its turn (parked producers cost a wake-up); separate rings let all producers write at once');
+
+  const results = await launch<ReturnType<typeof gatherRank>>(import.meta.url, { size, transport, timeoutMs: TIMEOUT_MS });
+  const { list, gathered } = results[0]!;
+  out(`b) one connection per pair (launch, ${transport}): rank 0 received, from rank 1 up: [${list.join(', ')}]`);
+  out(`   comm.gather (rank 0's own value first): [${gathered!.join(', ')}]`);
+  return { unsafe: unsafeVerdict, caught: unsafeVerdict !== undefined && problems(unsafeVerdict), locked, rings, list, gathered: gathered! };
+}
+
+// Also runnable on its own: node dist/exercises/3-gather.js
+if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run({ unsafe: process.argv.includes('--unsafe') });
