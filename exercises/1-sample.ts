@@ -1,0 +1,102 @@
+/**
+ * Exercise 1 — sample: the two ways to spread work over threads.
+ *
+ * a) A pool: `map(module, items, { workers })` is Python's `Pool.map`. Each worker takes the next batch from a
+ *    shared counter when it is free, so the split depends on timing: it is not guaranteed to be even, and it
+ *    changes from run to run. The results still come back in input order, as map's return value.
+ * b) Manual ranks: `launch` starts the ranks, each decides which batches are its own (here: every size-th one,
+ *    a fixed split), and the results come back through a channel: every rank sends its results to rank 0, which
+ *    gathers them itself, where the pool collected them for you.
+ *
+ * Run: npm run exercise -- sample --ranks 2      or      npx shmcomm exercise sample
+ */
+import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { launch, map, type Comm, type TransportName } from '../src/index.js';
+
+export interface SampleOptions {
+  ranks?: number; // pool workers in a), ranks in b); default 2
+  transport?: TransportName;
+  batches?: number; // default 11
+  batchSize?: number; // numbers per batch, default 20,000
+  out?: (line: string) => void;
+}
+
+interface Batch {
+  index: number;
+  from: number;
+  to: number;
+}
+
+/** The work: how many primes lie in [from, to). Trial division, so later batches (bigger numbers) cost more. */
+export function countPrimes({ from, to }: Batch): number {
+  let count = 0;
+  for (let n = Math.max(2, from); n < to; n++) {
+    let prime = true;
+    for (let d = 2; d * d <= n; d++) {
+      if (n % d === 0) {
+        prime = false;
+        break;
+      }
+    }
+    if (prime) count++;
+  }
+  return count;
+}
+
+/** b) The rank program: my batches are rank, rank + size, ...; rank 0 collects everyone's through the channels. */
+export default function sampleRank(comm: Comm, batches: Batch[]): number[] | null {
+  const mine: [number, number][] = []; // [batch index, primes]
+  for (let i = comm.rank; i < batches.length; i += comm.size) mine.push([i, countPrimes(batches[i]!)]);
+  if (comm.rank !== 0) {
+    comm.send(0, mine);
+    return null;
+  }
+  const results = new Array<number>(batches.length);
+  for (const [i, primes] of mine) results[i] = primes;
+  for (let source = 1; source < comm.size; source++) {
+    for (const [i, primes] of comm.recv<[number, number][]>(source)) results[i] = primes;
+  }
+  return results;
+}
+
+export interface SampleResult {
+  results: number[];
+  itemsPerWorker: number[];
+  gathered: number[];
+}
+
+export async function run(options: SampleOptions = {}): Promise<SampleResult> {
+  const { ranks = 2, transport = 'shared', batches: count = 11, batchSize = 20_000, out = console.log } = options;
+  const batches: Batch[] = Array.from({ length: count }, (_, index) => ({
+    index,
+    from: index * batchSize,
+    to: (index + 1) * batchSize,
+  }));
+
+  // a) The pool: this module is also the workers' module; they call its `countPrimes` export on each batch.
+  const { results, itemsPerWorker } = await map<Batch, number>(import.meta.url, batches, {
+    workers: ranks,
+    exportName: 'countPrimes',
+    timeoutMs: 60_000,
+  });
+  out(`a) pool: map(countPrimes, ${count} batches of ${batchSize.toLocaleString('en')} numbers) on ${ranks} workers`);
+  out(`   primes per batch (in input order): [${results.join(', ')}]`);
+  out(`   batches per worker: [${itemsPerWorker.join(', ')}] (sum ${sum(itemsPerWorker)}; the split depends on timing: run it again)`);
+
+  // b) Manual ranks: a fixed split, and results gathered by hand through the channels.
+  const perRank = await launch<number[] | null>(import.meta.url, { size: ranks, transport, args: batches, timeoutMs: 60_000 });
+  const gathered = perRank[0]!;
+  const split = Array.from({ length: ranks }, (_, rank) => Math.ceil((count - rank) / ranks));
+  out(`b) ${ranks} ranks (${transport}): rank r takes batches r, r + ${ranks}, ...; batches per rank: [${split.join(', ')}]`);
+  out(`   rank 0 gathered (in batch order): [${gathered.join(', ')}]`);
+  out(`   same as the pool's: ${gathered.every((primes, i) => primes === results[i]) ? 'yes' : 'NO'}; total primes below ${(count * batchSize).toLocaleString('en')}: ${sum(gathered)}`);
+  return { results, itemsPerWorker, gathered };
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+// Also runnable on its own: node dist/exercises/1-sample.js
+if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run();
