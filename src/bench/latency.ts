@@ -1,7 +1,135 @@
-// placeholder: replaced by the benchmark issue
-import type { LatencyOptions } from './args.js';
+/**
+ * `shmcomm bench latency`: one-way latency between two worker threads per message size and mode, like OSU
+ * osu_latency (ping-pong, half the round trip, median of batches). This is the main thread's part: one pair of
+ * workers per mode (latency-worker.ts, where the modes and the method are described), then the table and chart.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { RingBuffer, MAX_RING_BYTES, FRAME_HEADER_BYTES } from '../ring.js';
+import { Progress, shouldUseColor } from '../term.js';
+import type { LatencyMode, LatencyOptions } from './args.js';
+import { renderChart } from './chart.js';
+import { formatNumber, formatSize, logSizes } from './format.js';
+import type { LatencyJob, LatencyReport } from './latency-worker.js';
+import { PeerGroup } from './peers.js';
+import { Eta, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput } from './report.js';
+import { abortControl, createControl } from './signal.js';
+import { renderTable } from './table.js';
 
-/** Runs the latency benchmark and prints its results (placeholder: the measuring code comes with issue 4). */
-export async function runLatency(opts: LatencyOptions): Promise<void> {
-  throw new Error('not implemented yet');
+/** One measurement: the median one-way latency of `roundTrips` round trips timed over `seconds`. */
+export interface LatencyRow {
+  mode: LatencyMode;
+  bytes: number;
+  microseconds: number;
+  roundTrips: number;
+  seconds: number;
+}
+
+export const LATENCY_COLUMNS = ['mode', 'bytes', 'microseconds', 'roundTrips', 'seconds'] as const;
+
+export interface LatencyEvents {
+  onStart?: (mode: LatencyMode, bytes: number) => void;
+  onFinish?: (mode: LatencyMode, bytes: number) => void;
+}
+
+const WORKER_URL = new URL('./latency-worker.js', import.meta.url);
+const CHILD_URL = new URL('./process-peer.js', import.meta.url);
+const RING_MODES: readonly LatencyMode[] = ['spin', 'park', 'spinThenPark', 'async'];
+
+/** The smallest ring (a power of two, 4 KiB at least) whose frames hold a message of `bytes`. */
+export function ringBytesFor(bytes: number): number {
+  let ring = 4096;
+  while (ring / 2 - FRAME_HEADER_BYTES < bytes) ring *= 2;
+  if (ring > MAX_RING_BYTES) {
+    throw new RangeError(`Expected latency messages of at most ${formatSize(MAX_RING_BYTES / 2 - FRAME_HEADER_BYTES)}, got ${formatSize(bytes)}`);
+  }
+  return ring;
+}
+
+/** Measures every mode at every size; rows mode by mode, sizes ascending. No worker or child survives the call. */
+export async function measureLatency(opts: LatencyOptions, events: LatencyEvents = {}): Promise<LatencyRow[]> {
+  const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
+  const rows: LatencyRow[] = [];
+  for (const mode of opts.modes) rows.push(...(await measureMode(mode, sizes, opts, events)));
+  return rows;
+}
+
+async function measureMode(mode: LatencyMode, sizes: number[], opts: LatencyOptions, events: LatencyEvents): Promise<LatencyRow[]> {
+  const control = createControl();
+  const job: LatencyJob = {
+    role: 'ping', mode, sizes, iterations: opts.iterations, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, control,
+  };
+  const rings: RingBuffer[] = [];
+  const group = new PeerGroup<LatencyReport>({
+    abort: () => {
+      abortControl(control);
+      for (const ring of rings) ring.abort();
+    },
+  });
+  const rows: LatencyRow[] = [];
+  const onReport = (report: LatencyReport): void => {
+    if (report.type === 'start') events.onStart?.(mode, report.bytes);
+    if (report.type !== 'result') return;
+    if (report.failures > 0) {
+      throw new Error(`${mode}: ${report.failures} of ${report.roundTrips} echoes of ${formatSize(report.bytes)} came back wrong`);
+    }
+    const { bytes, microseconds, roundTrips, seconds } = report;
+    rows.push({ mode, bytes, microseconds, roundTrips, seconds });
+    events.onFinish?.(mode, bytes);
+  };
+
+  if (mode === 'process') {
+    group.start(WORKER_URL, { ...job, childUrl: CHILD_URL.href }, [], onReport);
+  } else if (RING_MODES.includes(mode)) {
+    const bytes = ringBytesFor(sizes[sizes.length - 1]!);
+    rings.push(RingBuffer.create(bytes), RingBuffer.create(bytes));
+    const buffers: [SharedArrayBuffer, SharedArrayBuffer] = [rings[0]!.buffer, rings[1]!.buffer];
+    group.start(WORKER_URL, { ...job, role: 'pong', rings: buffers }, [], onReport);
+    group.start(WORKER_URL, { ...job, rings: buffers }, [], onReport);
+  } else {
+    const { port1, port2 } = new MessageChannel();
+    group.start(WORKER_URL, { ...job, role: 'pong', port: port2 }, [port2], onReport);
+    group.start(WORKER_URL, { ...job, port: port1 }, [port1], onReport);
+  }
+  await group.run();
+  return rows;
+}
+
+/** Runs the latency benchmark and prints its results: table and chart, or JSON; CSV on the side. */
+export async function runLatency(opts: LatencyOptions, output: BenchOutput = processOutput()): Promise<void> {
+  const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
+  const total = sizes.length * opts.modes.length;
+  const progress = new Progress(output.stderr);
+  const eta = new Eta(total, opts.iterations === undefined ? opts.seconds + opts.warmupSeconds : opts.warmupSeconds);
+  let rows: LatencyRow[];
+  try {
+    rows = await measureLatency(opts, {
+      onStart: (mode, bytes) => {
+        progress.update(`bench latency: ${mode} ${formatSize(bytes)} (${eta.done + 1}/${total}), about ${formatDuration(eta.secondsLeft())} left`);
+      },
+      onFinish: () => eta.finish(),
+    });
+  } finally {
+    progress.done();
+  }
+
+  if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, LATENCY_COLUMNS, rows);
+  const m = machine();
+  if (opts.json) {
+    output.stdout.write(jsonText(m, rows));
+    return;
+  }
+  const each = opts.iterations === undefined ? `${opts.seconds} s per size` : `${opts.iterations} round trips per size`;
+  const lines = [headerLine('shmcomm bench latency', m, `${each}, median of batches`), ''];
+  const cell = (mode: LatencyMode, bytes: number): string =>
+    formatNumber(rows.find((row) => row.mode === mode && row.bytes === bytes)?.microseconds ?? NaN);
+  lines.push('One-way latency, µs (half a round trip; lower is better)');
+  lines.push(renderTable(['size', ...opts.modes], sizes.map((bytes) => [formatSize(bytes), ...opts.modes.map((mode) => cell(mode, bytes))])));
+  if (opts.chart) {
+    const series = opts.modes.map((mode) => ({
+      name: mode,
+      points: rows.filter((row) => row.mode === mode).map((row) => ({ x: row.bytes, y: row.microseconds })),
+    }));
+    lines.push('', renderChart(series, { color: shouldUseColor(output.stdout), yUnit: 'µs', title: 'One-way latency (log-log)' }));
+  }
+  output.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -1,0 +1,344 @@
+/**
+ * One end of a latency measurement, run in a worker thread: `ping` sends a message and waits for it to come back
+ * (and times it), `pong` sends back whatever arrives. Like osu_latency: one-way latency is half a round trip.
+ *
+ * Round trips are timed in batches (about half a millisecond each, sized from the warm-up), and the reported
+ * figure is the median of the batches' per-trip times, so a few batches hit by a scheduler hiccup or a GC do not
+ * move it. With `--iterations N`, exactly N round trips are timed, in about 20 batches.
+ *
+ * Modes and what a round trip does (the ping's data starts in its own memory, as in the bandwidth benchmark):
+ * - `spin`, `park`, `spinThenPark`: two shmcomm rings made with that wait strategy; `write` copies the message in,
+ *   the pong `peek`s it and writes it straight into the ring back, the ping verifies it in place and `release`s.
+ * - `async`: the same rings with `writeAsync`/`readAsync`, which wait with Atomics.waitAsync on the event loop.
+ * - `transfer`: one pooled Float64Array; the ping copies the source into it and transfers it, the pong transfers
+ *   it back. `clone`: the source is cloned there and the clone is cloned back.
+ *   Both receive synchronously: `receiveMessageOnPort` after a doorbell (an Int32 the sender bumps after each
+ *   postMessage, waited on as shmcomm waits: spin 30 µs, then park). Measured on this machine (2 cores, Node 20),
+ *   that is 2-4x faster than letting each message go through the event loop ('message' events: about 20-25 µs
+ *   one way at 8 B, against 6-10 µs), so it is the one kept: postMessage gets its best case.
+ * - `process`: a child process forked with `serialization: 'advanced'` echoes over IPC (process-peer.ts).
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import { RingBuffer } from '../ring.js';
+import type { LatencyMode } from './args.js';
+import { makeSource, messageOk, sampleIndices, samplesOk, stamp } from './payload.js';
+import { DATA_BELL, DATA_WAITER, SPACE_BELL, SPACE_WAITER, awaitReady, signalReady, waitUntil } from './signal.js';
+
+export interface LatencyJob {
+  role: 'ping' | 'pong';
+  mode: LatencyMode;
+  sizes: number[];
+  /** Exactly this many timed round trips per size, instead of `seconds`. */
+  iterations: number | undefined;
+  seconds: number;
+  warmupSeconds: number;
+  control: Int32Array;
+  /** Ring modes: the ring from ping to pong, and the ring back. */
+  rings?: [SharedArrayBuffer, SharedArrayBuffer];
+  /** transfer, clone: this end of the MessageChannel between the two workers. */
+  port?: MessagePort;
+  /** process: the child script's file URL. */
+  childUrl?: string;
+}
+
+export type LatencyReport =
+  | { type: 'start'; bytes: number }
+  | { type: 'result'; bytes: number; microseconds: number; roundTrips: number; seconds: number; failures: number }
+  | { type: 'child'; pid: number }
+  | { type: 'childExit'; pid: number }
+  | { type: 'done' };
+
+const report = (message: LatencyReport): void => parentPort!.postMessage(message);
+
+/** The ping's side of one mode. Only `roundTrip` and `finish` may be asynchronous. */
+interface PingEndpoint {
+  begin(bytes: number): void;
+  /** Sends message `seq`, waits for it to come back and checks it; false when it came back wrong. */
+  roundTrip(seq: number): boolean | Promise<boolean>;
+  finish(): void | Promise<void>;
+}
+
+// The doorbells of the postMessage modes: the pong's is DATA_BELL, the ping's is SPACE_BELL.
+const PONG_BELL = DATA_BELL;
+const PONG_WAITER = DATA_WAITER;
+const PING_BELL = SPACE_BELL;
+const PING_WAITER = SPACE_WAITER;
+const END = 'end';
+
+const TARGET_BATCH_MS = 0.5;
+const ITERATION_BATCHES = 20;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+async function drive(job: LatencyJob, endpoint: PingEndpoint): Promise<void> {
+  for (const bytes of job.sizes) {
+    report({ type: 'start', bytes });
+    endpoint.begin(bytes);
+    let seq = 0;
+    let failures = 0;
+    // `count` round trips; a synchronous endpoint never awaits inside the loop (a microtask per trip would cost
+    // about as much as a spinning ring's whole round trip).
+    const trips = async (count: number): Promise<void> => {
+      for (let k = 0; k < count; k++) {
+        const outcome = endpoint.roundTrip(seq++);
+        if (outcome === true) continue;
+        if (outcome === false || !(await outcome)) failures++;
+      }
+    };
+    // Warm up (one trip at least), and learn how long a trip takes to size the batches.
+    const warmStart = performance.now();
+    const warmUntil = warmStart + job.warmupSeconds * 1000;
+    do await trips(1); while (performance.now() < warmUntil);
+    const tripMs = (performance.now() - warmStart) / seq;
+    let batch = Math.max(1, Math.min(100_000, Math.round(TARGET_BATCH_MS / tripMs)));
+    if (job.iterations !== undefined) batch = Math.max(1, Math.floor(job.iterations / ITERATION_BATCHES));
+    const oneWay: number[] = [];
+    let roundTrips = 0;
+    let measuredMs = 0;
+    const budget = job.seconds * 1000;
+    for (;;) {
+      const count = job.iterations === undefined ? batch : Math.min(batch, job.iterations - roundTrips);
+      if (count <= 0) break;
+      const started = performance.now();
+      await trips(count);
+      const elapsed = performance.now() - started;
+      oneWay.push((elapsed * 1000) / count / 2);
+      roundTrips += count;
+      measuredMs += elapsed;
+      if (job.iterations === undefined && measuredMs >= budget) break;
+    }
+    report({ type: 'result', bytes, microseconds: median(oneWay), roundTrips, seconds: measuredMs / 1000, failures });
+  }
+  await endpoint.finish();
+}
+
+function ringPing(job: LatencyJob): PingEndpoint {
+  const options = { strategy: job.mode === 'async' ? undefined : (job.mode as 'spin' | 'park' | 'spinThenPark') };
+  const out = RingBuffer.attach(job.rings![0], options);
+  const back = RingBuffer.attach(job.rings![1], options);
+  const elementsOfBack = new Float64Array(job.rings![1]); // payloads are 8-byte aligned: checked in place
+  let source = makeSource(8);
+  let bytesOfSource = new Uint8Array(source.buffer);
+  let samples = sampleIndices(1);
+  awaitReady(job.control);
+  const begin = (bytes: number): void => {
+    source = makeSource(bytes);
+    bytesOfSource = new Uint8Array(source.buffer);
+    samples = sampleIndices(source.length);
+  };
+  if (job.mode === 'async') {
+    return {
+      begin,
+      roundTrip: async (seq) => {
+        stamp(source, seq);
+        await out.writeAsync(bytesOfSource);
+        const echo = await back.readAsync();
+        if (echo === null || echo.length !== bytesOfSource.length) return false;
+        return samplesOk(new Float64Array(echo.buffer, echo.byteOffset, echo.length >> 3), 0, 0, source.length, seq, source.length, samples);
+      },
+      finish: () => out.close(),
+    };
+  }
+  return {
+    begin,
+    roundTrip: (seq) => {
+      stamp(source, seq);
+      out.write(bytesOfSource);
+      const echo = back.peek();
+      if (echo === null) return false;
+      const ok = echo.length === bytesOfSource.length &&
+        samplesOk(elementsOfBack, echo.byteOffset >> 3, 0, source.length, seq, source.length, samples);
+      back.release();
+      return ok;
+    },
+    finish: () => out.close(),
+  };
+}
+
+async function ringPong(job: LatencyJob): Promise<void> {
+  const options = { strategy: job.mode === 'async' ? undefined : (job.mode as 'spin' | 'park' | 'spinThenPark') };
+  const incoming = RingBuffer.attach(job.rings![0], options);
+  const out = RingBuffer.attach(job.rings![1], options);
+  signalReady(job.control);
+  if (job.mode === 'async') {
+    for (;;) {
+      const message = await incoming.readAsync();
+      if (message === null) return;
+      await out.writeAsync(message);
+    }
+  }
+  for (;;) {
+    const message = incoming.peek();
+    if (message === null) return;
+    out.write(message);
+    incoming.release();
+  }
+}
+
+/** Sends on `port` and rings the other side's doorbell (an Int32 count of messages posted). */
+function post(control: Int32Array, port: MessagePort, bell: number, waiter: number, message: unknown, transfer: boolean): void {
+  if (transfer) port.postMessage(message, [(message as Float64Array).buffer as ArrayBuffer]);
+  else port.postMessage(message);
+  Atomics.add(control, bell, 1);
+  if (Atomics.load(control, waiter) !== 0) Atomics.notify(control, bell);
+}
+
+/** Blocks until the `received + 1`-th message posted to us is there, and takes it. */
+function take(control: Int32Array, port: MessagePort, bell: number, waiter: number, arrived: () => boolean): unknown {
+  waitUntil(control, bell, waiter, arrived);
+  return receiveMessageOnPort(port)?.message;
+}
+
+function portPing(job: LatencyJob): PingEndpoint {
+  const { control, port } = { control: job.control, port: job.port! };
+  const transfer = job.mode === 'transfer';
+  let received = 0;
+  const arrived = (): boolean => Atomics.load(control, PING_BELL) - received > 0;
+  let source = makeSource(8);
+  let buffer: Float64Array | undefined;
+  let samples = sampleIndices(1);
+  awaitReady(control);
+  return {
+    begin: (bytes) => {
+      source = makeSource(bytes);
+      buffer = transfer ? new Float64Array(source.length) : undefined;
+      samples = sampleIndices(source.length);
+    },
+    roundTrip: (seq) => {
+      stamp(source, seq);
+      if (buffer !== undefined) buffer.set(source);
+      post(control, port, PONG_BELL, PONG_WAITER, buffer ?? source, transfer);
+      const echo = take(control, port, PING_BELL, PING_WAITER, arrived);
+      received++;
+      if (transfer) buffer = echo as Float64Array;
+      return messageOk(echo, seq, source.length, samples);
+    },
+    finish: () => {
+      post(control, port, PONG_BELL, PONG_WAITER, END, false);
+      port.close();
+    },
+  };
+}
+
+function portPong(job: LatencyJob): void {
+  const { control, port } = { control: job.control, port: job.port! };
+  const transfer = job.mode === 'transfer';
+  let received = 0;
+  const arrived = (): boolean => Atomics.load(control, PONG_BELL) - received > 0;
+  signalReady(control);
+  for (;;) {
+    const message = take(control, port, PONG_BELL, PONG_WAITER, arrived);
+    received++;
+    if (message === END) break;
+    post(control, port, PING_BELL, PING_WAITER, message, transfer);
+  }
+  port.close();
+}
+
+const EVENTS = process.env.SHMCOMM_LATENCY_EVENTS === '1';
+
+function eventPing(job: LatencyJob): PingEndpoint {
+  const port = job.port!;
+  const transfer = job.mode === 'transfer';
+  let next: ((message: unknown) => void) | undefined;
+  port.on('message', (message: unknown) => { const d = next; next = undefined; d?.(message); });
+  let source = makeSource(8);
+  let buffer: Float64Array | undefined;
+  let samples = sampleIndices(1);
+  awaitReady(job.control);
+  return {
+    begin: (bytes) => {
+      source = makeSource(bytes);
+      buffer = transfer ? new Float64Array(source.length) : undefined;
+      samples = sampleIndices(source.length);
+    },
+    roundTrip: async (seq) => {
+      stamp(source, seq);
+      if (buffer !== undefined) buffer.set(source);
+      const echo = new Promise<unknown>((resolve) => { next = resolve; });
+      if (transfer) port.postMessage(buffer, [buffer!.buffer as ArrayBuffer]); else port.postMessage(source);
+      const message = await echo;
+      if (transfer) buffer = message as Float64Array;
+      return messageOk(message, seq, source.length, samples);
+    },
+    finish: () => { port.postMessage(END); port.close(); },
+  };
+}
+
+function eventPong(job: LatencyJob): Promise<void> {
+  const port = job.port!;
+  const transfer = job.mode === 'transfer';
+  return new Promise((resolve) => {
+    port.on('message', (message: unknown) => {
+      if (message === END) { port.close(); resolve(); return; }
+      if (transfer) port.postMessage(message, [(message as Float64Array).buffer as ArrayBuffer]); else port.postMessage(message);
+    });
+    signalReady(job.control);
+  });
+}
+
+async function processPing(job: LatencyJob): Promise<PingEndpoint> {
+  const child = fork(fileURLToPath(job.childUrl!), ['latency'], {
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  if (child.pid !== undefined) report({ type: 'child', pid: child.pid });
+  let next: ((message: unknown) => void) | undefined;
+  let finishing = false;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.on('message', (message: unknown) => {
+    const deliver = next;
+    next = undefined;
+    deliver?.(message);
+  });
+  const fail = (error: Error): void => { process.nextTick(() => { throw error; }); };
+  child.on('error', fail);
+  child.on('exit', (code, signal) => {
+    if (child.pid !== undefined) report({ type: 'childExit', pid: child.pid });
+    if (!finishing) fail(new Error(`the process-mode child exited (${signal ?? `code ${code}`}) before the run ended`));
+  });
+  const receive = (): Promise<unknown> => new Promise((resolve) => { next = resolve; });
+  await receive(); // 'ready'
+  let source = makeSource(8);
+  let samples = sampleIndices(1);
+  return {
+    begin: (bytes) => {
+      source = makeSource(bytes);
+      samples = sampleIndices(source.length);
+    },
+    roundTrip: async (seq) => {
+      stamp(source, seq);
+      const echo = receive();
+      child.send(source);
+      return messageOk(await echo, seq, source.length, samples);
+    },
+    finish: async () => {
+      finishing = true;
+      child.disconnect();
+      await exited;
+    },
+  };
+}
+
+async function main(job: LatencyJob): Promise<void> {
+  const ringMode = job.mode === 'spin' || job.mode === 'park' || job.mode === 'spinThenPark' || job.mode === 'async';
+  if (job.role === 'ping') {
+    const endpoint = ringMode ? ringPing(job) : job.mode === 'process' ? await processPing(job) : EVENTS ? eventPing(job) : portPing(job);
+    await drive(job, endpoint);
+  } else if (ringMode) {
+    await ringPong(job);
+  } else if (EVENTS) {
+    await eventPong(job);
+  } else {
+    portPong(job);
+  }
+  report({ type: 'done' });
+}
+
+await main(workerData as LatencyJob);

@@ -1,0 +1,194 @@
+/**
+ * The bandwidth benchmark end to end on tiny sizes and short times, every mode: valid JSON with every mode and
+ * size, the table and chart in plain text, the CSV file; the verification helpers; and a failing worker that takes
+ * the whole group down. Speed is never asserted.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
+import { measureBandwidth, runBandwidth } from '../src/bench/bandwidth.js';
+import { logSizes } from '../src/bench/format.js';
+import {
+  expectedAt, makeSource, messageOk, sampleIndices, samplesOk, shouldSkip, stamp, windowFor,
+} from '../src/bench/payload.js';
+import { PeerGroup } from '../src/bench/peers.js';
+
+const TINY = ['--min', '8', '--max', '64KiB', '--points', '3', '--time', '0.02', '--warmup', '0.005'];
+
+/** A stdout or stderr that is not a terminal and keeps what is written. */
+function capture(): { isTTY: boolean; write(text: string): boolean; text(): string } {
+  const chunks: string[] = [];
+  return { isTTY: false, write: (text) => chunks.push(text) > 0, text: () => chunks.join('') };
+}
+
+/** Processes whose parent is this process (forked children), read from /proc; [] where there is no /proc. */
+function childPids(): number[] {
+  if (!existsSync('/proc')) return [];
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+const isPositive = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value > 0;
+
+test('--json: every mode at every size, with positive finite numbers', async () => {
+  const opts = parseBandwidthArgs([...TINY, '--json']);
+  const stdout = capture();
+  const stderr = capture();
+  await runBandwidth(opts, { stdout, stderr });
+  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; rows: Record<string, unknown>[] };
+  assert.equal(Object.keys(doc), ['node', 'cpus', 'rows']);
+  assert.is(doc.node, process.version);
+  assert.type(doc.cpus, 'string');
+  const sizes = logSizes(8, 65536, 3);
+  assert.is(doc.rows.length, BANDWIDTH_MODES.length * sizes.length);
+  for (const mode of BANDWIDTH_MODES) {
+    for (const bytes of sizes) {
+      const row = doc.rows.find((r) => r.mode === mode && r.bytes === bytes);
+      assert.ok(row, `a row for ${mode} at ${bytes} bytes`);
+      assert.equal(Object.keys(row), ['mode', 'bytes', 'mbPerSec', 'messages', 'seconds']);
+      assert.ok(isPositive(row.mbPerSec), `${mode} ${bytes}: mbPerSec ${row.mbPerSec}`);
+      assert.ok(isPositive(row.seconds), `${mode} ${bytes}: seconds ${row.seconds}`);
+      assert.ok(Number.isInteger(row.messages) && (row.messages as number) > 0, `${mode} ${bytes}: messages ${row.messages}`);
+    }
+  }
+  assert.is(stderr.text(), '', 'no progress line when stderr is not a terminal');
+  assert.equal(childPids(), [], 'no child process left');
+});
+
+test('table, ratios and chart in plain text, and --csv writes the rows', async () => {
+  const file = join(tmpdir(), `shmcomm-bench-${process.pid}-${Date.now()}.csv`);
+  try {
+    const opts = parseBandwidthArgs([...TINY, '--modes', 'memcpy,zerocopy,clone', '--csv', file]);
+    const stdout = capture();
+    const saved = { NO_COLOR: process.env.NO_COLOR, FORCE_COLOR: process.env.FORCE_COLOR };
+    delete process.env.NO_COLOR;
+    delete process.env.FORCE_COLOR;
+    try {
+      await runBandwidth(opts, { stdout, stderr: capture() });
+    } finally {
+      Object.assign(process.env, saved);
+      for (const [key, value] of Object.entries(saved)) if (value === undefined) delete process.env[key];
+    }
+    const text = stdout.text();
+    assert.not.match(text, /\x1b\[/, 'no escape codes when stdout is not a terminal');
+    assert.match(text, /Node v\d+/);
+    assert.match(text, /MB\/s/);
+    assert.match(text, /size\s+memcpy\s+zerocopy\s+clone/);
+    assert.match(text, /Ratio to memcpy/);
+    assert.match(text, /\d\.\d+x/);
+    assert.match(text, /64 KiB/);
+    assert.match(text, /└┬/, 'the chart x axis');
+    assert.match(text, /── memcpy/, 'the chart legend');
+    assert.match(text, /Messages\/s at 8 B/);
+
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    assert.is(lines[0], 'mode,bytes,mbPerSec,messages,seconds');
+    assert.is(lines.length, 1 + 3 * 3);
+    for (const line of lines.slice(1)) {
+      const [mode, bytes, mbPerSec, messages, seconds] = line.split(',');
+      assert.ok(['memcpy', 'zerocopy', 'clone'].includes(mode!), line);
+      assert.ok(isPositive(Number(bytes)) && isPositive(Number(mbPerSec)), line);
+      assert.ok(isPositive(Number(messages)) && isPositive(Number(seconds)), line);
+    }
+  } finally {
+    rmSync(file, { force: true });
+  }
+});
+
+test('--no-chart leaves the chart out', async () => {
+  const stdout = capture();
+  await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared', '--no-chart']), { stdout, stderr: capture() });
+  assert.match(stdout.text(), /shared/);
+  assert.not.match(stdout.text(), /└┬/);
+});
+
+test('measureBandwidth with a window of 1 and a ring smaller than the messages (chunks and wraps)', async () => {
+  const opts = parseBandwidthArgs([
+    '--min', '8', '--max', '64KiB', '--points', '3', '--time', '0.01', '--warmup', '0', '--window', '1',
+    '--ring', '4KiB', '--modes', 'shared,zerocopy,ringbuf,transfer,process',
+  ]);
+  const rows = await measureBandwidth(opts);
+  assert.is(rows.length, 5 * 3);
+  for (const row of rows) assert.ok(row.messages > 0 && isPositive(row.mbPerSec), JSON.stringify(row));
+  assert.equal(childPids(), []);
+});
+
+test('payload: stamps and samples catch a message that is stale, truncated or not moved', () => {
+  for (const elements of [1, 2, 3, 17, 1000]) {
+    const source = makeSource(elements * 8);
+    const samples = sampleIndices(elements);
+    assert.ok(samples.includes(0) && samples.includes(elements - 1), `${elements}: ends sampled`);
+    stamp(source, 41);
+    assert.ok(messageOk(source.slice(), 41, elements, samples), `${elements}: a faithful copy passes`);
+    assert.not.ok(messageOk(source.slice(), 40, elements, samples), `${elements}: the previous message fails`);
+    assert.not.ok(messageOk(source.slice(0, elements - 1), 41, elements, samples), `${elements}: a short one fails`);
+    assert.not.ok(messageOk(new Float64Array(elements), 41, elements, samples), `${elements}: zeros fail`);
+    for (let i = 0; i < elements; i++) assert.is(source[i], expectedAt(i, 41, elements));
+  }
+  // Checked chunk by chunk, in place inside a larger buffer.
+  const elements = 1000;
+  const source = makeSource(elements * 8);
+  stamp(source, 7);
+  const samples = sampleIndices(elements);
+  const ring = new Float64Array(2000);
+  ring.set(source.subarray(0, 300), 100);
+  ring.set(source.subarray(300), 1000);
+  assert.ok(samplesOk(ring, 100, 0, 300, 7, elements, samples));
+  assert.ok(samplesOk(ring, 1000, 300, 700, 7, elements, samples));
+  ring[1000 + elements - 1 - 300] = 0;
+  assert.not.ok(samplesOk(ring, 1000, 300, 700, 7, elements, samples));
+});
+
+test('payload: windows carry at most 64 MiB; only slow big sizes are skipped', () => {
+  assert.is(windowFor(8, 64), 64);
+  assert.is(windowFor(1 << 20, 64), 64);
+  assert.is(windowFor(4 << 20, 64), 16);
+  assert.is(windowFor(64 << 20, 64), 1);
+  assert.is(windowFor(1 << 30, 64), 1);
+  assert.not.ok(shouldSkip(16 << 20, 1));
+  assert.not.ok(shouldSkip(64 << 20, undefined));
+  assert.not.ok(shouldSkip(64 << 20, 100));
+  assert.ok(shouldSkip(64 << 20, 50));
+});
+
+test('a failing worker fails the group, wakes the others through abort, and leaves none running', async () => {
+  let aborted = false;
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const group = new PeerGroup<{ type: string }>({
+    abort: () => {
+      aborted = true;
+      Atomics.store(control, 0, 1);
+      Atomics.notify(control, 0);
+    },
+  });
+  // One worker blocks until the abort flag is raised; the other throws.
+  const blocked = 'const { workerData } = await import("node:worker_threads"); Atomics.wait(workerData, 0, 0); throw new Error("woken");';
+  group.start(new URL(`data:text/javascript,${encodeURIComponent(blocked)}`), control, [], () => {});
+  group.start(new URL(`data:text/javascript,${encodeURIComponent('throw new Error("boom")')}`), null, [], () => {});
+  const started = performance.now();
+  let failure: unknown;
+  try {
+    await group.run();
+  } catch (error) {
+    failure = error;
+  }
+  assert.instance(failure, Error);
+  assert.match((failure as Error).message, /boom/);
+  assert.ok(aborted);
+  assert.ok(performance.now() - started < 10_000);
+});
+
+test.run();

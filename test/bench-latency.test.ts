@@ -1,0 +1,105 @@
+/**
+ * The latency benchmark end to end on tiny sizes and short times, every mode: valid JSON with every mode and size,
+ * the table and chart in plain text, the CSV file, and exact iteration counts. Speed is never asserted.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { LATENCY_MODES, parseLatencyArgs } from '../src/bench/args.js';
+import { logSizes } from '../src/bench/format.js';
+import { measureLatency, ringBytesFor, runLatency } from '../src/bench/latency.js';
+
+const TINY = ['--min', '8', '--max', '1KiB', '--points', '3', '--time', '0.02', '--warmup', '0.005'];
+
+function capture(): { isTTY: boolean; write(text: string): boolean; text(): string } {
+  const chunks: string[] = [];
+  return { isTTY: false, write: (text) => chunks.push(text) > 0, text: () => chunks.join('') };
+}
+
+/** Processes whose parent is this process (forked children), read from /proc; [] where there is no /proc. */
+function childPids(): number[] {
+  if (!existsSync('/proc')) return [];
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+const isPositive = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value > 0;
+
+test('--json: every mode at every size, with positive finite numbers', async () => {
+  const stdout = capture();
+  const stderr = capture();
+  await runLatency(parseLatencyArgs([...TINY, '--json']), { stdout, stderr });
+  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; rows: Record<string, unknown>[] };
+  assert.equal(Object.keys(doc), ['node', 'cpus', 'rows']);
+  const sizes = logSizes(8, 1024, 3);
+  assert.is(doc.rows.length, LATENCY_MODES.length * sizes.length);
+  for (const mode of LATENCY_MODES) {
+    for (const bytes of sizes) {
+      const row = doc.rows.find((r) => r.mode === mode && r.bytes === bytes);
+      assert.ok(row, `a row for ${mode} at ${bytes} bytes`);
+      assert.equal(Object.keys(row), ['mode', 'bytes', 'microseconds', 'roundTrips', 'seconds']);
+      assert.ok(isPositive(row.microseconds), `${mode} ${bytes}: microseconds ${row.microseconds}`);
+      assert.ok(isPositive(row.seconds), `${mode} ${bytes}: seconds ${row.seconds}`);
+      assert.ok(Number.isInteger(row.roundTrips) && (row.roundTrips as number) > 0, `${mode} ${bytes}: ${row.roundTrips}`);
+    }
+  }
+  assert.is(stderr.text(), '');
+  assert.equal(childPids(), [], 'no child process left');
+});
+
+test('table and chart in plain text, and --csv writes the rows', async () => {
+  const file = join(tmpdir(), `shmcomm-latency-${process.pid}-${Date.now()}.csv`);
+  try {
+    const stdout = capture();
+    const opts = parseLatencyArgs([...TINY, '--modes', 'spinThenPark,clone', '--csv', file]);
+    const saved = process.env.FORCE_COLOR;
+    delete process.env.FORCE_COLOR;
+    try {
+      await runLatency(opts, { stdout, stderr: capture() });
+    } finally {
+      if (saved !== undefined) process.env.FORCE_COLOR = saved;
+    }
+    const text = stdout.text();
+    assert.not.match(text, /\x1b\[/);
+    assert.match(text, /Node v\d+/);
+    assert.match(text, /size\s+spinThenPark\s+clone/);
+    assert.match(text, /µs/);
+    assert.match(text, /└┬/);
+    assert.match(text, /── clone/);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    assert.is(lines[0], 'mode,bytes,microseconds,roundTrips,seconds');
+    assert.is(lines.length, 1 + 2 * 3);
+  } finally {
+    rmSync(file, { force: true });
+  }
+});
+
+test('--iterations N times exactly N round trips per size', async () => {
+  const rows = await measureLatency(parseLatencyArgs([
+    '--min', '8', '--max', '64', '--points', '2', '--iterations', '45', '--warmup', '0', '--modes', 'park,async,transfer,process',
+  ]));
+  assert.is(rows.length, 4 * 2);
+  for (const row of rows) assert.is(row.roundTrips, 45, JSON.stringify(row));
+  assert.equal(childPids(), []);
+});
+
+test('ring sizes hold the largest message', () => {
+  assert.is(ringBytesFor(8), 4096);
+  assert.is(ringBytesFor(2032), 4096);
+  assert.is(ringBytesFor(2033), 8192);
+  assert.is(ringBytesFor(65536), 262144);
+  assert.throws(() => ringBytesFor(2 ** 30), RangeError);
+});
+
+test.run();
