@@ -1,0 +1,111 @@
+/**
+ * Exercise 4 — broadcast: rank 0 gives the same large Float64Array to every rank. Three ways:
+ *
+ * 1. linear: rank 0 sends it to rank 1, then rank 2, ... — N-1 sends, all from rank 0, one after the other;
+ * 2. binomial tree (`comm.bcast`): whoever has the value passes it on, so the holders double at every step and
+ *    everyone has it after log2(N) steps (0→1; 0→2, 1→3; 0→4, 1→5, 2→6, 3→7; ...);
+ * 3. shared memory: nobody sends anything. Rank 0 writes the array once into one SharedArrayBuffer, a barrier
+ *    says "it is written", and every rank reads it in place. (Only threads that share memory can do this; a
+ *    barrier is built on Atomics, which also makes rank 0's plain writes visible to the readers.)
+ *
+ * Each time is the best of a few rounds, from a barrier before to a barrier after everyone has the value. Every
+ * rank checks what it got: the sum of the elements, whose exact value we know in advance.
+ *
+ * Run: npm run exercise -- broadcast --ranks 4      or      npx shmcomm exercise broadcast --transport clone
+ */
+import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { launch, type Comm, type TransportName } from '../src/index.js';
+import { formatSize } from '../src/bench/format.js';
+
+export interface BroadcastOptions {
+  ranks?: number;
+  transport?: TransportName;
+  bytes?: number; // size of the array, default 8 MiB
+  rounds?: number; // best of, default 3
+  out?: (line: string) => void;
+}
+
+interface Args {
+  elements: number;
+  rounds: number;
+  shared: SharedArrayBuffer; // for way 3: allocated by the launcher, shared with every rank
+}
+
+const WAYS = ['linear', 'tree', 'shared'] as const;
+type Way = (typeof WAYS)[number];
+type PerWay = Record<Way, number>;
+
+/** Element i is (i mod 1024) + 0.5: every partial sum is exact in a double, so all ranks must agree exactly. */
+const element = (i: number) => (i % 1024) + 0.5;
+
+function expectedSum(elements: number): number {
+  const full = Math.floor(elements / 1024);
+  const rest = elements % 1024;
+  return (full * 1023 * 1024) / 2 + (rest * (rest - 1)) / 2 + elements / 2;
+}
+
+const sumOf = (array: Float64Array) => array.reduce((a, b) => a + b, 0);
+
+/** The rank program: each way `rounds` times; returns this rank's sums and (on rank 0) the best times. */
+export default function broadcastRank(comm: Comm, { elements, rounds, shared }: Args): { sums: PerWay; ms: PerWay } {
+  const value = comm.rank === 0 ? Float64Array.from({ length: elements }, (_, i) => element(i)) : undefined;
+  const inPlace = new Float64Array(shared);
+  const sums = { linear: 0, tree: 0, shared: 0 };
+  const ms = { linear: Infinity, tree: Infinity, shared: Infinity };
+
+  const ways: Record<Way, () => Float64Array> = {
+    linear: () => {
+      if (comm.rank !== 0) return comm.recv<Float64Array>(0);
+      for (let dest = 1; dest < comm.size; dest++) comm.send(dest, value);
+      return value!;
+    },
+    tree: () => comm.bcast(value)!,
+    shared: () => {
+      if (comm.rank === 0) inPlace.set(value!); // the one copy; the barrier in `timed` publishes it
+      return inPlace;
+    },
+  };
+  for (let round = 0; round < rounds; round++) {
+    for (const way of WAYS) {
+      comm.barrier(); // everyone starts together...
+      const started = performance.now();
+      const got = ways[way]();
+      comm.barrier(); // ...and the clock stops when everyone has the value
+      ms[way] = Math.min(ms[way], performance.now() - started);
+      sums[way] = sumOf(got); // after the clock: checking is not part of broadcasting
+    }
+  }
+  return { sums, ms };
+}
+
+export interface BroadcastResult {
+  expected: number;
+  sums: PerWay[]; // per rank
+  ms: PerWay; // rank 0's best times
+}
+
+export async function run(options: BroadcastOptions = {}): Promise<BroadcastResult> {
+  const { ranks: size = 4, transport = 'shared', bytes = 8 * 2 ** 20, rounds = 3, out = console.log } = options;
+  if (!Number.isInteger(bytes / 8) || bytes < 8) throw new RangeError(`Expected \`bytes\` to be a multiple of 8, got ${bytes}`);
+  const elements = bytes / 8;
+  const args: Args = { elements, rounds, shared: new SharedArrayBuffer(bytes) };
+  const results = await launch<ReturnType<typeof broadcastRank>>(import.meta.url, { size, transport, args, timeoutMs: 120_000 });
+
+  const expected = expectedSum(elements);
+  const steps = Math.ceil(Math.log2(size));
+  out(`broadcast of a Float64Array of ${formatSize(bytes)} (${elements.toLocaleString('en')} elements: ` +
+    `${element(0)}, ${element(1)}, ${element(2)}, ...) from rank 0 to ${size} ranks over ${transport}, best of ${rounds}`);
+  const ms = results[0]!.ms;
+  out(`  linear (rank 0 sends ${size - 1} times)        ${ms.linear.toFixed(2).padStart(9)} ms`);
+  out(`  binomial tree (comm.bcast, ${steps} step${steps === 1 ? '' : 's'})  ${ms.tree.toFixed(2).padStart(9)} ms`);
+  out(`  one SharedArrayBuffer, read in place ${ms.shared.toFixed(2).padStart(9)} ms`);
+  const sums = results.map((r) => r.sums);
+  const wrong = sums.flatMap((s, rank) => WAYS.filter((way) => s[way] !== expected).map((way) => `rank ${rank} ${way} ${s[way]}`));
+  out(`checksum (sum of the elements), every rank, every way: ${wrong.length === 0 ? expected : `WRONG: ${wrong.join(', ')}`}` +
+    ` (expected ${expected})`);
+  return { expected, sums, ms };
+}
+
+// Also runnable on its own: node dist/exercises/4-broadcast.js
+if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run();
