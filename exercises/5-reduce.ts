@@ -1,0 +1,123 @@
+/**
+ * Exercise 5 — reduce: sum one value from every rank onto rank 0, like `functools.reduce(operator.add, values)`.
+ *
+ * 1. linear: rank 0 receives from rank 1, 2, ..., N-1 and adds each as it comes: N-1 steps, all on rank 0;
+ * 2. tree: at step 1 every odd rank sends its partial sum to its left neighbour, at step 2 every rank that is
+ *    2 mod 4 sends to rank - 2, and so on: log2(N) steps, and the additions of one step run in parallel.
+ *    `comm.reduce(value, 'sum')` is the library's version of the same tree.
+ *
+ * Once with numbers (rank r holds r + 1, so the sum is N(N+1)/2) and once with a large Float64Array added
+ * elementwise (element i of rank r is r + i, so element i of the sum is N·i + N(N-1)/2): the results are checked
+ * against those closed forms, element by element.
+ *
+ * Run: npm run exercise -- reduce --ranks 4      or      npx shmcomm exercise reduce --transport clone
+ */
+import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import { launch, type Comm, type TransportName } from '../src/index.js';
+import { formatSize } from '../src/bench/format.js';
+
+export interface ReduceOptions {
+  ranks?: number;
+  transport?: TransportName;
+  bytes?: number; // size of each rank's array, default 8 MiB
+  rounds?: number; // timed rounds after a warm-up round; the best counts; default 3
+  out?: (line: string) => void;
+}
+
+type Add<T> = (total: T, value: T) => T;
+
+/** Linear: everything goes to rank 0, which adds the values one by one. */
+function linearSum<T>(comm: Comm, value: T, add: Add<T>): T | undefined {
+  if (comm.rank !== 0) {
+    comm.send(0, value);
+    return undefined;
+  }
+  let total = value;
+  for (let source = 1; source < comm.size; source++) total = add(total, comm.recv<T>(source));
+  return total;
+}
+
+/** Tree: at distance 1, 2, 4, ... a rank with that bit set hands its partial sum down and is done. */
+function treeSum<T>(comm: Comm, value: T, add: Add<T>): T | undefined {
+  let total = value;
+  for (let distance = 1; distance < comm.size; distance *= 2) {
+    if (comm.rank & distance) {
+      comm.send(comm.rank - distance, total);
+      return undefined;
+    }
+    if (comm.rank + distance < comm.size) total = add(total, comm.recv<T>(comm.rank + distance));
+  }
+  return total;
+}
+
+const WAYS = {
+  linear: <T>(comm: Comm, value: T, add: Add<T>) => linearSum(comm, value, add),
+  tree: <T>(comm: Comm, value: T, add: Add<T>) => treeSum(comm, value, add),
+  'comm.reduce': <T>(comm: Comm, value: T) => comm.reduce(value, 'sum'),
+};
+type Way = keyof typeof WAYS;
+export interface WayResult { way: Way; number: number; ms: number; arrayHead: number[]; arrayWrong: number; arrayMs: number }
+
+const addNumbers: Add<number> = (a, b) => a + b;
+/** Adds in place into `total`, which is always this rank's own copy (never the array it started with). */
+const addArrays: Add<Float64Array> = (total, value) => {
+  for (let i = 0; i < total.length; i++) total[i]! += value[i]!;
+  return total;
+};
+
+/** The rank program. Only rank 0's report means anything: it holds the results. */
+export default function reduceRank(comm: Comm, { elements, rounds }: { elements: number; rounds: number }): WayResult[] {
+  const n = comm.size;
+  const mine = new Float64Array(elements);
+  for (let i = 0; i < elements; i++) mine[i] = comm.rank + i;
+  const results = (Object.keys(WAYS) as Way[]).map(
+    (way): WayResult => ({ way, number: NaN, ms: Infinity, arrayHead: [], arrayWrong: 0, arrayMs: Infinity }),
+  );
+  // Round 0 only warms up (the JIT compiles the add loops); the ways take turns, so none runs colder than another.
+  for (let round = 0; round <= rounds; round++) {
+    for (const result of results) {
+      comm.barrier();
+      let started = performance.now();
+      const number = WAYS[result.way](comm, comm.rank + 1, addNumbers);
+      const numberMs = performance.now() - started;
+      comm.barrier();
+      started = performance.now();
+      const array = WAYS[result.way](comm, mine.slice(), addArrays); // a copy: the adds happen in place
+      const arrayMs = performance.now() - started;
+      if (comm.rank !== 0) continue;
+      if (round > 0) result.ms = Math.min(result.ms, numberMs);
+      if (round > 0) result.arrayMs = Math.min(result.arrayMs, arrayMs);
+      result.number = number!;
+      result.arrayHead = Array.from(array!.subarray(0, 4));
+      result.arrayWrong = 0;
+      for (let i = 0; i < elements; i++) if (array![i] !== n * i + (n * (n - 1)) / 2) result.arrayWrong++;
+    }
+  }
+  return results;
+}
+
+export async function run(options: ReduceOptions = {}): Promise<WayResult[]> {
+  const { ranks: n = 4, transport = 'shared', bytes = 8 * 2 ** 20, rounds = 3, out = console.log } = options;
+  if (!Number.isInteger(bytes / 8) || bytes < 32) throw new RangeError(`Expected \`bytes\` to be a multiple of 8 from 32, got ${bytes}`);
+  const elements = bytes / 8;
+  const args = { elements, rounds };
+  const results = (await launch<WayResult[]>(import.meta.url, { size: n, transport, args, timeoutMs: 120_000 }))[0]!;
+
+  const steps = Math.ceil(Math.log2(n));
+  const label: Record<Way, string> = { linear: `linear (${n - 1} steps)`, tree: `tree (${steps} steps)`, 'comm.reduce': 'comm.reduce' };
+  const ms = (t: number) => `${t.toFixed(2).padStart(8)} ms`;
+  out(`reduce: sum onto rank 0 of ${n} ranks over ${transport}, best of ${rounds}`);
+  out(`numbers: rank r holds r + 1; closed form N(N+1)/2 = ${(n * (n + 1)) / 2}`);
+  for (const r of results) out(`  ${label[r.way].padEnd(18)}${String(r.number).padStart(8)} ${ms(r.ms)}`);
+  const head = [0, 1, 2, 3].map((i) => n * i + (n * (n - 1)) / 2);
+  out(`arrays: rank r holds a Float64Array of ${formatSize(bytes)}, element i = r + i; closed form N·i + N(N-1)/2 = ${head.join(', ')}, ...`);
+  for (const r of results) {
+    const verdict = r.arrayWrong === 0 ? `all ${elements.toLocaleString('en')} elements right` : `${r.arrayWrong} elements WRONG`;
+    out(`  ${label[r.way].padEnd(18)}${`${r.arrayHead.join(', ')}, ...`.padStart(20)} ${ms(r.arrayMs)}  ${verdict}`);
+  }
+  return results;
+}
+
+// Also runnable on its own: node dist/exercises/5-reduce.js
+if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run();
