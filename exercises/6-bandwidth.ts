@@ -1,0 +1,72 @@
+/**
+ * Exercise 6 — bandwidth: two ranks, one sends typed arrays of log-spaced sizes and the other receives them; how
+ * many MB/s get through, per size, for three ways of moving them:
+ *
+ * - clone: postMessage with structured clone, the way Python's multiprocessing pickles: a copy on each side;
+ * - transfer: postMessage with the ArrayBuffer in the transfer list: the memory changes owner, no copy in between;
+ * - shared: shmcomm's ring in a SharedArrayBuffer: one copy in (send), one copy out (recv), no system call.
+ *
+ * Small messages measure the cost per message (MB/s grow with the size); large ones measure the copies (the
+ * curve flattens). The log-log chart shows both regimes at once. This is the `shmcomm bench bandwidth` machinery
+ * (windows of messages then an acknowledgement, as in OSU's osu_bw; every message verified by the receiver),
+ * called with the exercise's settings; `shmcomm bench bandwidth` adds zerocopy, memcpy and more.
+ *
+ * Run: npm run exercise -- bandwidth      or      npx shmcomm exercise bandwidth
+ */
+import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
+import type { BandwidthOptions } from '../src/bench/args.js';
+import { runBandwidth } from '../src/bench/bandwidth.js';
+import type { TransportName } from '../src/index.js';
+
+export interface BandwidthExerciseOptions {
+  ranks?: number; // always 2: one sender, one receiver
+  transport?: TransportName; // all three are measured
+  minBytes?: number; // default 8 B
+  maxBytes?: number; // default 16 MiB
+  points?: number; // sizes, log-spaced from minBytes to maxBytes; default 15
+  seconds?: number; // measuring time per mode and size; default 0.1
+  out?: (line: string) => void;
+}
+
+export interface BandwidthExerciseResult {
+  settings: BandwidthOptions;
+  lines: string[]; // what was printed: the table, the chart, messages per second
+}
+
+export async function run(options: BandwidthExerciseOptions = {}): Promise<BandwidthExerciseResult> {
+  const { minBytes = 8, maxBytes = 16 * 2 ** 20, points = 15, seconds = 0.1, out } = options;
+  const print = out ?? console.log;
+  if (options.ranks !== undefined && options.ranks !== 2) print(`bandwidth always runs on 2 ranks (--ranks ${options.ranks} ignored)`);
+
+  const settings: BandwidthOptions = {
+    modes: ['clone', 'transfer', 'shared'],
+    minBytes,
+    maxBytes,
+    points,
+    seconds,
+    warmupSeconds: seconds / 5,
+    window: 64, // messages in flight before the receiver acknowledges
+    ringBytes: 4 * 2 ** 20, // larger messages cross the ring in chunks
+    chart: true,
+    json: false,
+    csvFile: undefined,
+  };
+  // The benchmark writes its report in one piece; the exercise prints it line by line through `out`.
+  const lines: string[] = [];
+  const stdout = {
+    isTTY: out === undefined && process.stdout.isTTY, // colors only on a terminal
+    columns: process.stdout.columns,
+    write(text: string) {
+      for (const line of text.replace(/\n$/, '').split('\n')) {
+        lines.push(line);
+        print(line);
+      }
+    },
+  };
+  await runBandwidth(settings, { stdout, stderr: process.stderr }); // progress goes to stderr, on a terminal only
+  return { settings, lines };
+}
+
+// Also runnable on its own: node dist/exercises/6-bandwidth.js
+if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run();
