@@ -1,0 +1,163 @@
+// The six exercises, run through their exported run() with small settings: their deterministic output is checked
+// exactly (never their speed), and no worker may outlive a run.
+import { Worker } from 'node:worker_threads';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { UsageError } from '../src/bench/args.js';
+import { EXERCISE_NAMES, runExercise } from '../src/exercises.js';
+import * as sample from '../exercises/1-sample.js';
+import * as ring from '../exercises/2-ring.js';
+import * as gather from '../exercises/3-gather.js';
+import * as broadcast from '../exercises/4-broadcast.js';
+import * as reduce from '../exercises/5-reduce.js';
+import * as bandwidth from '../exercises/6-bandwidth.js';
+
+// Every worker that came online and has not exited yet: watched through the events each one emits.
+const live = new Set<Worker>();
+const emit = Worker.prototype.emit;
+Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args: unknown[]) {
+  if (event === 'online') live.add(this);
+  if (event === 'exit') live.delete(this);
+  return emit.call(this, event, ...args);
+};
+
+async function noWorkerLeft(): Promise<void> {
+  for (let i = 0; i < 50 && live.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.is(live.size, 0, `${live.size} worker(s) still running after the exercise returned`);
+}
+
+/** An `out` that keeps the lines. */
+function capture(): { out: (line: string) => void; lines: string[] } {
+  const lines: string[] = [];
+  return { out: (line) => lines.push(line), lines };
+}
+
+test('sample: the pool splits 11 batches over its workers, the ranks gather the same results', async () => {
+  const { out, lines } = capture();
+  const result = await sample.run({ ranks: 2, batchSize: 2000, out });
+  const expected = Array.from({ length: 11 }, (_, i) => sample.countPrimes({ index: i, from: i * 2000, to: (i + 1) * 2000 }));
+  assert.equal(result.results, expected);
+  assert.equal(result.gathered, expected);
+  assert.is(result.itemsPerWorker.length, 2);
+  assert.is(result.itemsPerWorker.reduce((a, b) => a + b, 0), 11);
+  assert.ok(lines.includes(`   primes per batch (in input order): [${expected.join(', ')}]`), lines.join('\n'));
+  assert.ok(lines.includes(`   batches per worker: [${result.itemsPerWorker.join(', ')}] (sum 11; the split depends on timing: run it again)`));
+  assert.ok(lines.includes('b) 2 ranks (shared): rank r takes batches r, r + 2, ...; batches per rank: [6, 5]'));
+  assert.ok(lines.some((line) => line.startsWith('   same as the pool\'s: yes; total primes below 22,000: ')));
+  await noWorkerLeft();
+});
+
+test('ring: the token visits every rank once and comes back, over exactly N connections', async () => {
+  const { out, lines } = capture();
+  const result = await ring.run({ ranks: 4, out });
+  assert.equal(result, { path: [0, 1, 2, 3, 0], connections: 4 });
+  assert.equal(lines, [
+    'ring of 4 ranks over 4 one-way shared rings: connection i carries rank i → rank (i + 1) % 4',
+    'token path: 0 → 1 → 2 → 3 → 0',
+    'connections: 4, one per rank (launch would wire every ordered pair: 12)',
+  ]);
+  assert.equal((await ring.run({ ranks: 3, transport: 'clone', out })).path, [0, 1, 2, 0]);
+  assert.equal((await ring.run({ ranks: 5, transport: 'transfer', out })).path, [0, 1, 2, 3, 4, 0]);
+  assert.equal((await ring.run({ ranks: 1, out })).path, [0, 0]);
+  await noWorkerLeft();
+});
+
+test('gather: --unsafe is caught, the lock and one ring per producer deliver everything, rank 0 prints the list', async () => {
+  const { out, lines } = capture();
+  const result = await gather.run({ ranks: 3, unsafe: true, messages: 300, out });
+  assert.ok(result.caught, `the unsafe run went unnoticed: ${JSON.stringify(result.unsafe)}`);
+  assert.ok(lines.includes('   → caught: producers that share a single-producer ring overwrite each other\'s frames'));
+  for (const verdict of [result.locked, result.rings]) {
+    assert.equal({ ...verdict, ms: 0 }, { received: 600, expected: 600, badChecksum: 0, outOfOrder: 0, error: '', ms: 0 });
+  }
+  assert.equal(result.list, [1, 4]);
+  assert.equal(result.gathered, [0, 1, 4]);
+  assert.ok(lines.includes('b) one connection per pair (launch, shared): rank 0 received, from rank 1 up: [1, 4]'), lines.join('\n'));
+  assert.ok(lines.includes('   comm.gather (rank 0\'s own value first): [0, 1, 4]'));
+  await noWorkerLeft();
+});
+
+test('gather: without --unsafe the unsafe run is skipped; part b works over clone', async () => {
+  const { out, lines } = capture();
+  const result = await gather.run({ ranks: 4, transport: 'clone', messages: 100, out });
+  assert.is(result.unsafe, undefined);
+  assert.is(result.caught, false);
+  assert.is(result.locked.received, 300);
+  assert.ok(lines.includes('   no lock: skipped (run with --unsafe to watch several producers corrupt one ring)'));
+  assert.equal(result.gathered, [0, 1, 4, 9]);
+  await gather.run({ ranks: 1, out }).then(() => assert.unreachable('1 rank accepted'), (error: Error) => {
+    assert.is(error.message, 'Expected `ranks` to be at least 2 for gather, got 1');
+  });
+  await noWorkerLeft();
+});
+
+test('broadcast: every rank gets the same checksum every way', async () => {
+  const { out, lines } = capture();
+  const bytes = 64 * 1024;
+  let sum = 0;
+  for (let i = 0; i < bytes / 8; i++) sum += (i % 1024) + 0.5;
+  for (const transport of ['shared', 'clone'] as const) {
+    const result = await broadcast.run({ ranks: 3, transport, bytes, rounds: 1, out });
+    assert.is(result.expected, sum);
+    assert.equal(result.sums, Array.from({ length: 3 }, () => ({ linear: sum, tree: sum, shared: sum })));
+    for (const way of ['linear', 'tree', 'shared'] as const) assert.ok(result.ms[way] >= 0 && result.ms[way] < Infinity);
+  }
+  assert.ok(lines.includes(`checksum (sum of the elements), every rank, every way: ${sum} (expected ${sum})`), lines.join('\n'));
+  assert.ok(lines[0]!.startsWith('broadcast of a Float64Array of 64 KiB (8,192 elements: 0.5, 1.5, 2.5, ...) from rank 0 to 3 ranks'));
+  await noWorkerLeft();
+});
+
+test('reduce: linear, tree and comm.reduce give the closed forms, for numbers and elementwise for arrays', async () => {
+  const { out, lines } = capture();
+  for (const [ranks, transport] of [[3, 'shared'], [5, 'transfer']] as const) {
+    const n = ranks;
+    const results = await reduce.run({ ranks, transport, bytes: 4096, rounds: 1, out });
+    assert.equal(results.map((r) => r.way), ['linear', 'tree', 'comm.reduce']);
+    for (const r of results) {
+      assert.is(r.number, (n * (n + 1)) / 2);
+      assert.equal(r.arrayHead, [0, 1, 2, 3].map((i) => n * i + (n * (n - 1)) / 2));
+      assert.is(r.arrayWrong, 0);
+    }
+  }
+  assert.ok(lines.includes('numbers: rank r holds r + 1; closed form N(N+1)/2 = 6'), lines.join('\n'));
+  assert.ok(lines.some((line) => /^ {2}tree \(3 steps\) +10, 15, 20, 25, \.\.\. +[\d.]+ ms {2}all 512 elements right$/.test(line)), lines.join('\n'));
+  await noWorkerLeft();
+});
+
+test('bandwidth: the benchmark runs clone, transfer and shared and draws the chart', async () => {
+  const { out, lines } = capture();
+  const result = await bandwidth.run({ minBytes: 8, maxBytes: 4096, points: 3, seconds: 0.01, out });
+  assert.equal(result.settings.modes, ['clone', 'transfer', 'shared']);
+  assert.equal(result.lines, lines);
+  assert.ok(lines[0]!.startsWith('shmcomm bench bandwidth · Node '), lines[0]);
+  assert.ok(lines.some((line) => /^\s*size\s+clone\s+transfer\s+shared$/.test(line)), lines.join('\n'));
+  for (const size of ['8 B', '184 B', '4 KiB']) assert.ok(lines.some((line) => line.trimStart().startsWith(`${size} `)), size);
+  assert.ok(lines.includes('Bandwidth (log-log)'));
+  assert.ok(lines.some((line) => line.startsWith('Messages/s at 8 B: clone ')));
+  await noWorkerLeft();
+});
+
+test('runExercise: names the six exercises when the name is unknown, and runs a known one', async () => {
+  assert.equal(EXERCISE_NAMES, ['sample', 'ring', 'gather', 'broadcast', 'reduce', 'bandwidth']);
+  try {
+    await runExercise('nope', { ranks: undefined, transport: 'shared' });
+    assert.unreachable('an unknown exercise ran');
+  } catch (error) {
+    assert.instance(error, UsageError);
+    assert.is((error as Error).message, 'Unknown exercise "nope": expected one of sample, ring, gather, broadcast, reduce, bandwidth');
+  }
+  const { out, lines } = capture();
+  assert.equal(await runExercise('ring', { ranks: 3, transport: 'shared', out }), { path: [0, 1, 2, 0], connections: 3 });
+  assert.is(lines[1], 'token path: 0 → 1 → 2 → 0');
+  // --unsafe through the environment: with 2 ranks there is one producer, nothing to race with.
+  process.env.SHMCOMM_UNSAFE = '1';
+  try {
+    await runExercise('gather', { ranks: 2, transport: 'shared', out });
+  } finally {
+    delete process.env.SHMCOMM_UNSAFE;
+  }
+  assert.ok(lines.includes('   no lock: one producer has nothing to race with; --unsafe needs --ranks 3 or more'), lines.join('\n'));
+  await noWorkerLeft();
+});
+
+test.run();
