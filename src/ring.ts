@@ -12,6 +12,9 @@
  *
  * HEAD counts the bytes ever written and TAIL the bytes ever read. Both are free-running Int32 counters: they wrap
  * at 2^32 and `(head - tail) | 0` is still the number of bytes in use, because the capacity is at most 2^30.
+ * Each side's private copy is kept as an Int32 too (`| 0` after every addition): a copy that grew past 2^31 as a
+ * plain number would never again compare equal to the value read back from shared memory (4 GiB in, the ring
+ * would think it is never empty).
  * A byte's place in the data region is `counter & mask`. Only the producer stores HEAD, only the consumer stores
  * TAIL: that single-writer rule is what makes the ring lock-free.
  *
@@ -190,7 +193,7 @@ export class RingBuffer {
     this.dataWords[at + 3] = meta?.aux ?? 0;
     this.reserved = -1;
     this.reservedMeta = undefined;
-    this.head += FRAME_HEADER_BYTES + align8(length);
+    this.head = (this.head + FRAME_HEADER_BYTES + align8(length)) | 0;
     this.publishHead();
   }
 
@@ -228,7 +231,7 @@ export class RingBuffer {
     this.dataWords[(this.reserved >> 2) + 1] = kindWord(KIND_END, 0);
     this.dataWords[this.reserved >> 2] = 0;
     this.reserved = -1;
-    this.head += FRAME_HEADER_BYTES;
+    this.head = (this.head + FRAME_HEADER_BYTES) | 0;
     this.publishHead();
   }
 
@@ -257,7 +260,7 @@ export class RingBuffer {
   /** Marks the rest of the data region as skipped, so the next frame starts at offset 0 (its room must be free). */
   private wrap(): void {
     this.dataWords[((this.head & this.mask) >> 2) + 1] = kindWord(KIND_WRAP, 0);
-    this.head += this.bytesUntilEnd();
+    this.head = (this.head + this.bytesUntilEnd()) | 0;
     this.publishHead();
   }
 
@@ -316,7 +319,7 @@ export class RingBuffer {
   /** Consumer: gives the peeked message's bytes back to the producer. */
   release(): void {
     if (this.peeked < 0) throw new Error('release() without a message: peek() first');
-    this.tail += this.peeked;
+    this.tail = (this.tail + this.peeked) | 0;
     this.peeked = -1;
     this.publishTail();
   }
@@ -385,7 +388,7 @@ export class RingBuffer {
       }
       const frameKind = kind & 0xff;
       if (frameKind === KIND_WRAP) {
-        this.tail += untilEnd;
+        this.tail = (this.tail + untilEnd) | 0;
         this.publishTail();
         continue;
       }

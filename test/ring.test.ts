@@ -225,4 +225,27 @@ test('single thread: seeded random sizes round the ring many times, full rings t
   assert.ok(bytes / ring.capacity > 1000, `went round ${bytes / ring.capacity} times`);
 });
 
+test('counters wrap past 2^31 and 2^32: an empty ring stays empty, every byte arrives', () => {
+  const ring = RingBuffer.create(4096);
+  const header = new Int32Array(ring.buffer, 0, RING_HEADER_BYTES / 4);
+  const start = 2 ** 31 - 3000; // just below the Int32 maximum: the counters wrap to negative soon
+  header[RING_LAYOUT.HEAD] = start | 0;
+  header[RING_LAYOUT.TAIL] = start | 0;
+  const producer = RingBuffer.attach(ring.buffer);
+  const consumer = RingBuffer.attach(ring.buffer);
+  let bytes = 0;
+  for (let seq = 0; seq < 3000; seq++) {
+    const payload = new Uint8Array(seq % 2000);
+    fillPattern(payload, seq);
+    producer.write(payload, { tag: seq });
+    const message = consumer.read({ timeoutMs: 0 })!;
+    assert.is(message.length, payload.length);
+    assert.is(checkPattern(message, seq), -1);
+    assert.is(consumer.hasMessage(), false, `message ${seq}: the ring should be empty`);
+    bytes += payload.length;
+  }
+  assert.ok(bytes > 2 ** 21, 'the counters went past 2^31');
+  assert.ok(header[RING_LAYOUT.HEAD]! < 0, 'HEAD wrapped to a negative Int32');
+});
+
 test.run();
