@@ -6,7 +6,7 @@
  *    one ring each believe they own it: they write frames at the same offsets and publish heads that jump back and
  *    forth. With --unsafe, rank 0's checks (a checksum and a sequence number in every message, the ring's own
  *    frame-header checks, a timeout for lost messages) catch it. The fix is a lock around each write, built on
- *    Atomics.compareExchange; it works, and it costs: compare it with one ring per producer.
+ *    Atomics.compareExchange (3-gather-lock.ts); it works, and it costs: compare it with one ring per producer.
  * b) One connection per pair of ranks, passed to the right ranks: what `launch` does for you.
  *
  * Run: npm run exercise -- gather --ranks 4      (unsafe too: SHMCOMM_UNSAFE=1 npx shmcomm exercise gather)
@@ -14,6 +14,7 @@
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { launch, RingBuffer, type Comm, type TransportName } from '../src/index.js';
+import { lock, unlock } from './3-gather-lock.js';
 
 export interface GatherOptions {
   ranks?: number;
@@ -36,21 +37,6 @@ function checksum(words: Int32Array): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < WORDS - 1; i++) hash = Math.imul(hash ^ words[i]!, 16777619);
   return hash | 0;
-}
-
-// ─── The lock: one Int32 in a SharedArrayBuffer. 0 free, 1 held, 2 held and someone may be asleep ────────────
-
-function lock(word: Int32Array): void {
-  for (let i = 0; i < 200; i++) {
-    // compareExchange returns the old value: 0 means it was free and, in the same atomic step, is now ours.
-    if (Atomics.compareExchange(word, 0, 0, 1) === 0) return;
-  }
-  // Still held after a short spin: mark it contended (2), so the holder knows to wake us, and sleep.
-  while (Atomics.exchange(word, 0, 2) !== 0) Atomics.wait(word, 0, 2);
-}
-
-function unlock(word: Int32Array): void {
-  if (Atomics.exchange(word, 0, 0) === 2) Atomics.notify(word, 0, 1); // 1 → 0 needs no wake-up
 }
 
 // ─── Part a, in the workers ─────────────────────────────────────────────────────────────────────────────────
