@@ -108,6 +108,36 @@ export class Receiver {
     return this.take<T>(view, options);
   }
 
+  /**
+   * The next message copied into `target`, with no allocation: MPI's `Recv` into a buffer (mpi4py's buffer mode).
+   * Returns how many bytes arrived and the tag, or null once the sender closed the channel. The message must be
+   * binary (a typed array, DataView or ArrayBuffer) and fit in `target`; otherwise this throws and leaves the
+   * message where it is, for `recv()`.
+   */
+  recvInto(target: ArrayBufferView, options?: BlockingOptions): { bytes: number; tag: number } | null {
+    const ring = this.ring;
+    const view = ring.peek(options);
+    if (view === null) return null;
+    const { type, tag, aux } = ring.frame;
+    const codecType = type & ~CHUNKED;
+    if (type === CONTINUATION) throw new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
+    if (!isBinaryType(codecType)) {
+      throw new TypeError('recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
+    }
+    const total = type & CHUNKED ? aux : view.length;
+    if (total > target.byteLength) {
+      throw new RangeError(`recvInto(): a ${total}-byte message does not fit in a ${target.byteLength}-byte target`);
+    }
+    const into = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+    if (type & CHUNKED) {
+      this.copyChunks(view, total, into, options);
+    } else {
+      into.set(view);
+      ring.release();
+    }
+    return { bytes: total, tag };
+  }
+
   /** Gives the view from `recvView()` back to the sender; the view must not be used after. */
   release(): void {
     if (!this.holdingView) throw new Error('release() without a view: recvView() first');
@@ -148,19 +178,25 @@ export class Receiver {
     }
     const codecType = type & ~CHUNKED;
     const target = allocate(codecType, aux);
-    let filled = 0;
-    for (let chunk: Uint8Array | null = view; ; chunk = ring.peek(options)) {
-      if (chunk === null) throw new CorruptFrameError(-1, `the stream ended inside a ${aux}-byte message`);
-      if (filled > 0 && ring.frame.type !== CONTINUATION) {
-        throw new CorruptFrameError(-1, `expected a continuation chunk at byte ${filled} of ${aux}, got type ${ring.frame.type}`);
-      }
-      if (filled + chunk.length > aux) throw new CorruptFrameError(-1, `chunks overflow the ${aux}-byte message`);
-      target.bytes.set(chunk, filled);
-      filled += chunk.length;
-      ring.release();
-      if (filled === aux) break;
-    }
+    this.copyChunks(view, aux, target.bytes, options);
     const value = codecType === TYPE.serialized ? decode(codecType, target.bytes) : target.value;
     return { value: value as T, tag };
+  }
+
+  /** Copies a chunked message, from its peeked first chunk on, into `into`; releases every chunk. */
+  private copyChunks(first: Uint8Array, total: number, into: Uint8Array, options?: BlockingOptions): void {
+    const ring = this.ring;
+    let filled = 0;
+    for (let chunk: Uint8Array | null = first; ; chunk = ring.peek(options)) {
+      if (chunk === null) throw new CorruptFrameError(-1, `the stream ended inside a ${total}-byte message`);
+      if (filled > 0 && ring.frame.type !== CONTINUATION) {
+        throw new CorruptFrameError(-1, `expected a continuation chunk at byte ${filled} of ${total}, got type ${ring.frame.type}`);
+      }
+      if (filled + chunk.length > total) throw new CorruptFrameError(-1, `chunks overflow the ${total}-byte message`);
+      into.set(chunk, filled);
+      filled += chunk.length;
+      ring.release();
+      if (filled === total) return;
+    }
   }
 }

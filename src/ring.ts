@@ -162,18 +162,31 @@ export class RingBuffer {
    * publishes it. Blocks while the ring is full. Only one reservation may be open at a time.
    */
   reserve(length: number, meta?: FrameMeta, options?: BlockingOptions): Uint8Array {
-    const frameBytes = this.frameBytesFor(length, 'reserve');
-    const deadline = deadlineFor(options?.timeoutMs);
-    if (frameBytes > this.bytesUntilEnd()) {
-      this.waitForSpace(this.bytesUntilEnd(), deadline, options?.timeoutMs, 'reserve');
-      this.wrap();
+    const offset = this.claim(length, meta, options, 'reserve');
+    return new Uint8Array(this.buffer, RING_HEADER_BYTES + offset + FRAME_HEADER_BYTES, length);
+  }
+
+  /** Opens a reservation for a payload of `length` bytes and returns the offset of its frame header. */
+  private claim(length: number, meta: FrameMeta | undefined, options: BlockingOptions | undefined, op: string): number {
+    const frameBytes = this.frameBytesFor(length, op);
+    if (frameBytes > this.bytesUntilEnd() || this.capacity - ((this.head - this.cachedTail) | 0) < frameBytes) {
+      this.makeRoom(frameBytes, options, op);
     }
-    this.waitForSpace(frameBytes, deadline, options?.timeoutMs, 'reserve');
     const offset = this.head & this.mask;
     this.reserved = offset;
     this.reservedLength = length;
     this.reservedMeta = meta;
-    return new Uint8Array(this.buffer, RING_HEADER_BYTES + offset + FRAME_HEADER_BYTES, length);
+    return offset;
+  }
+
+  /** The slow path of `claim`: wrap if the frame does not fit before the end, wait while the ring is full. */
+  private makeRoom(frameBytes: number, options: BlockingOptions | undefined, op: string): void {
+    const deadline = deadlineFor(options?.timeoutMs);
+    if (frameBytes > this.bytesUntilEnd()) {
+      this.waitForSpace(this.bytesUntilEnd(), deadline, options?.timeoutMs, op);
+      this.wrap();
+    }
+    this.waitForSpace(frameBytes, deadline, options?.timeoutMs, op);
   }
 
   /**
@@ -200,7 +213,8 @@ export class RingBuffer {
   /** Producer: copies one message in. Blocks while the ring is full; `RangeError` above `maxMessage`. */
   write(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): void {
     const source = asBytes(bytes);
-    this.reserve(source.length, meta, options).set(source);
+    const offset = this.claim(source.length, meta, options, 'write');
+    this.data.set(source, offset + FRAME_HEADER_BYTES); // no view of the slot: one object fewer per message
     this.commit();
   }
 
@@ -297,16 +311,22 @@ export class RingBuffer {
    * drained. `frame` describes the message. Peeking again before `release()` returns the same message.
    */
   peek(options?: BlockingOptions): Uint8Array | null {
-    if (this.peeked >= 0) return this.payloadView(this.peekedAt);
+    const offset = this.next(options);
+    return offset === ENDED ? null : this.payloadView(offset);
+  }
+
+  /** Waits for the next frame and holds it: its header's offset, or ENDED. */
+  private next(options: BlockingOptions | undefined): number {
+    if (this.peeked >= 0) return this.peekedAt;
     let deadline = Infinity;
     for (;;) {
       const offset = this.poll();
       if (offset >= 0) {
         this.peeked = this.polled;
         this.peekedAt = offset;
-        return this.payloadView(offset);
+        return offset;
       }
-      if (offset === ENDED) return null;
+      if (offset === ENDED) return ENDED;
       if (deadline === Infinity) deadline = deadlineFor(options?.timeoutMs);
       this.waiter.wait(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, 'read');
     }
@@ -326,9 +346,10 @@ export class RingBuffer {
 
   /** Consumer: the next message as a fresh, non-shared copy; null once the ring is closed and drained. */
   read(options?: BlockingOptions): Uint8Array | null {
-    const view = this.peek(options);
-    if (view === null) return null;
-    const copy = view.slice();
+    const offset = this.next(options);
+    if (offset === ENDED) return null;
+    const start = offset + FRAME_HEADER_BYTES;
+    const copy = this.data.slice(start, start + this.frame.length); // slice of a shared view: fresh, non-shared memory
     this.release();
     return copy;
   }

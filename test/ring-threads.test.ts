@@ -48,7 +48,7 @@ for (const role of ['blockedReader', 'blockedWriter'] as const) {
     ring.abort();
     const report = await result;
     assert.is(report.error, 'AbortedError');
-    assert.is(report.message, `${role === 'blockedReader' ? 'read' : 'reserve'} aborted: the channel was aborted`);
+    assert.is(report.message, `${role === 'blockedReader' ? 'read' : 'write'} aborted: the channel was aborted`);
     const late = report.at - abortedAt;
     assert.ok(late < 100, `woke ${late.toFixed(1)} ms after the abort`);
   });

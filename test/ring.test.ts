@@ -85,7 +85,7 @@ test('full and empty: free space is exact, and a full ring times out on time', (
   const err = errorOf(() => ring.write(new Uint8Array(0), undefined, { timeoutMs: 50 }));
   const waited = performance.now() - started;
   assert.instance(err, TimeoutError);
-  assert.is(err.message, 'reserve timed out after 50 ms');
+  assert.is(err.message, 'write timed out after 50 ms');
   assert.is((err as TimeoutError).code, 'SHMCOMM_TIMEOUT');
   assert.ok(waited >= 49, `gave up after ${waited} ms`);
   assert.is(ring.read()!.length, 48);

@@ -1,0 +1,73 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Receiver, Sender } from '../src/channel.js';
+import { RingBuffer } from '../src/ring.js';
+import { runWorker, testSeed } from './helpers.js';
+
+const errorOf = (fn: () => unknown): Error => {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected an error');
+};
+
+test('one thread: a message of 3.5 rings in quarter-ring chunks, as the same type', () => {
+  const ring = RingBuffer.create(4096);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  assert.is(sender.chunkBytes, 1024);
+  const values = Float64Array.from({ length: 280 }, (_, i) => i / 3); // 2240 bytes: 3 chunks
+  sender.send(values, 9);
+  const got = receiver.recv<Float64Array>()!;
+  assert.is(got.tag, 9);
+  assert.instance(got.value, Float64Array);
+  assert.equal(Array.from(got.value), Array.from(values));
+});
+
+test('recvInto copies into a buffer; a message that does not fit stays for recv()', () => {
+  const ring = RingBuffer.create(4096);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  sender.send(Int32Array.of(1, 2, 3), 4);
+  const into = new Int32Array(8);
+  assert.equal(receiver.recvInto(into), { bytes: 12, tag: 4 });
+  assert.equal(Array.from(into), [1, 2, 3, 0, 0, 0, 0, 0]);
+  sender.send(new Uint8Array(100));
+  assert.is(errorOf(() => receiver.recvInto(new Uint8Array(10))).message,
+    'recvInto(): a 100-byte message does not fit in a 10-byte target');
+  assert.is(receiver.recv<Uint8Array>()!.value.length, 100);
+  sender.send({ an: 'object' });
+  assert.is(errorOf(() => receiver.recvInto(into)).message,
+    'recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
+  assert.equal(receiver.recv()!.value, { an: 'object' });
+});
+
+test('recvView lends a view in place until release()', () => {
+  const ring = RingBuffer.create(4096);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  sender.send(Float64Array.of(4, 5));
+  const { value } = receiver.recvView<Float64Array>()!;
+  assert.ok(value.buffer instanceof SharedArrayBuffer);
+  assert.equal(Array.from(value), [4, 5]);
+  assert.is(errorOf(() => receiver.recvView()).message, 'recvView() while holding a view: release() it first');
+  receiver.release();
+  assert.is(errorOf(() => receiver.release()).message, 'release() without a view: recvView() first');
+});
+
+test('two threads: 20,000 seeded messages up to 4x the ring, by recv, recvInto and recvView', async () => {
+  const seed = testSeed('channel threads');
+  const ring = RingBuffer.create(16384);
+  const job = { buffer: ring.buffer, seed, count: 20_000, maxBytes: 4 * 16384 };
+  const [sent, report] = await Promise.all([
+    runWorker<{ sent: number }>('channel-peer', { ...job, role: 'sender' }, 120_000),
+    runWorker<{ received: number; problems: string[] }>('channel-peer', { ...job, role: 'receiver' }, 120_000),
+  ]);
+  assert.equal(report.problems, []);
+  assert.is(sent.sent, 20_000);
+  assert.is(report.received, 20_000);
+});
+
+test.run();
