@@ -119,7 +119,8 @@ export async function run(options: RingOptions = {}): Promise<RingResult> {
     });
     const path = await result;
 
-    const kind = transport === 'shared' ? 'one-way shared rings' : `MessageChannels (used one way, ${transport})`;
+    const plural = size === 1 ? '' : 's';
+    const kind = transport === 'shared' ? `one-way shared ring${plural}` : `MessageChannel${plural} (used one way, ${transport})`;
     out(`ring of ${size} rank${size === 1 ? '' : 's'} over ${size} ${kind}: connection i carries rank i → rank (i + 1) % ${size}`);
     out(`token path: ${path.join(' → ')}`);
     out(`connections: ${size}, one per rank (launch would wire every ordered pair: ${size * (size - 1)})`);
