@@ -53,7 +53,7 @@ export async function runExercise(
   return exercise.run({
     ranks: opts.ranks,
     transport: opts.transport,
-    unsafe: opts.unsafe ?? fromEnv,
+    unsafe: opts.unsafe === true || fromEnv, // either way, so the variable keeps working once the CLI has a flag
     ...(opts.out ? { out: opts.out } : {}),
   });
 }
