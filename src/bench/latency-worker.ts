@@ -13,9 +13,12 @@
  * - `transfer`: one pooled Float64Array; the ping copies the source into it and transfers it, the pong transfers
  *   it back. `clone`: the source is cloned there and the clone is cloned back.
  *   Both receive synchronously: `receiveMessageOnPort` after a doorbell (an Int32 the sender bumps after each
- *   postMessage, waited on as shmcomm waits: spin 30 µs, then park). Measured on this machine (2 cores, Node 20),
- *   that is 2-4x faster than letting each message go through the event loop ('message' events: about 20-25 µs
- *   one way at 8 B, against 6-10 µs), so it is the one kept: postMessage gets its best case.
+ *   postMessage, waited on as shmcomm waits: spin 30 µs, then park). Both ways were measured on this machine
+ *   (2 cores, Node 20, other jobs running): through the event loop ('message' events) a one-way trip took
+ *   20-25 µs at 8 B to 64 KiB whatever the load; with the doorbell it took 3-5 µs whenever the two threads had a
+ *   core each, and 44 µs when the load put them on one core (the 30 µs spin is then wasted, exactly as for the
+ *   spinThenPark ring). The doorbell is kept: it is the faster one on a machine that is not oversubscribed, and
+ *   it waits the way the ring modes wait, so postMessage gets its best case and the same handicap.
  * - `process`: a child process forked with `serialization: 'advanced'` echoes over IPC (process-peer.ts).
  */
 import { fork } from 'node:child_process';
@@ -241,48 +244,6 @@ function portPong(job: LatencyJob): void {
   port.close();
 }
 
-const EVENTS = process.env.SHMCOMM_LATENCY_EVENTS === '1';
-
-function eventPing(job: LatencyJob): PingEndpoint {
-  const port = job.port!;
-  const transfer = job.mode === 'transfer';
-  let next: ((message: unknown) => void) | undefined;
-  port.on('message', (message: unknown) => { const d = next; next = undefined; d?.(message); });
-  let source = makeSource(8);
-  let buffer: Float64Array | undefined;
-  let samples = sampleIndices(1);
-  awaitReady(job.control);
-  return {
-    begin: (bytes) => {
-      source = makeSource(bytes);
-      buffer = transfer ? new Float64Array(source.length) : undefined;
-      samples = sampleIndices(source.length);
-    },
-    roundTrip: async (seq) => {
-      stamp(source, seq);
-      if (buffer !== undefined) buffer.set(source);
-      const echo = new Promise<unknown>((resolve) => { next = resolve; });
-      if (transfer) port.postMessage(buffer, [buffer!.buffer as ArrayBuffer]); else port.postMessage(source);
-      const message = await echo;
-      if (transfer) buffer = message as Float64Array;
-      return messageOk(message, seq, source.length, samples);
-    },
-    finish: () => { port.postMessage(END); port.close(); },
-  };
-}
-
-function eventPong(job: LatencyJob): Promise<void> {
-  const port = job.port!;
-  const transfer = job.mode === 'transfer';
-  return new Promise((resolve) => {
-    port.on('message', (message: unknown) => {
-      if (message === END) { port.close(); resolve(); return; }
-      if (transfer) port.postMessage(message, [(message as Float64Array).buffer as ArrayBuffer]); else port.postMessage(message);
-    });
-    signalReady(job.control);
-  });
-}
-
 async function processPing(job: LatencyJob): Promise<PingEndpoint> {
   const child = fork(fileURLToPath(job.childUrl!), ['latency'], {
     serialization: 'advanced',
@@ -329,12 +290,10 @@ async function processPing(job: LatencyJob): Promise<PingEndpoint> {
 async function main(job: LatencyJob): Promise<void> {
   const ringMode = job.mode === 'spin' || job.mode === 'park' || job.mode === 'spinThenPark' || job.mode === 'async';
   if (job.role === 'ping') {
-    const endpoint = ringMode ? ringPing(job) : job.mode === 'process' ? await processPing(job) : EVENTS ? eventPing(job) : portPing(job);
+    const endpoint = ringMode ? ringPing(job) : job.mode === 'process' ? await processPing(job) : portPing(job);
     await drive(job, endpoint);
   } else if (ringMode) {
     await ringPong(job);
-  } else if (EVENTS) {
-    await eventPong(job);
   } else {
     portPong(job);
   }
