@@ -9,7 +9,7 @@
  *    Atomics.compareExchange (3-gather-lock.ts); it works, and it costs: compare it with one ring per producer.
  * b) One connection per pair of ranks, passed to the right ranks: what `launch` does for you.
  *
- * Run: npm run exercise -- gather --ranks 4      (unsafe too: SHMCOMM_UNSAFE=1 npx shmcomm exercise gather)
+ * Run: npm run exercise -- gather --ranks 4      (and the broken version: --unsafe)
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';

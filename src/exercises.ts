@@ -34,14 +34,10 @@ const FILES = {
 export type ExerciseName = keyof typeof FILES;
 export const EXERCISE_NAMES = Object.keys(FILES) as ExerciseName[];
 
-/**
- * Runs the exercise called `name` and resolves with what it returned. `--unsafe` is not (yet) an option of
- * `shmcomm exercise`, so it comes from `opts.unsafe` or, on the command line, from the environment:
- * `SHMCOMM_UNSAFE=1 shmcomm exercise gather`.
- */
+/** Runs the exercise called `name` and resolves with what it returned. */
 export async function runExercise(
   name: string,
-  opts: ExerciseOptions & { unsafe?: boolean; out?: (line: string) => void },
+  opts: Partial<ExerciseOptions> & { out?: (line: string) => void },
 ): Promise<unknown> {
   if (!Object.hasOwn(FILES, name)) {
     throw new UsageError(`Unknown exercise "${name}": expected one of ${EXERCISE_NAMES.join(', ')}`);
@@ -49,11 +45,10 @@ export async function runExercise(
   const file = FILES[name as ExerciseName];
   const url = new URL(`../exercises/${file}.js`, import.meta.url);
   const exercise = (await import(url.href)) as ExerciseModule;
-  const fromEnv = process.env.SHMCOMM_UNSAFE !== undefined && !['', '0', 'false'].includes(process.env.SHMCOMM_UNSAFE);
   return exercise.run({
     ranks: opts.ranks,
     transport: opts.transport,
-    unsafe: opts.unsafe === true || fromEnv, // either way, so the variable keeps working once the CLI has a flag
+    unsafe: opts.unsafe === true,
     ...(opts.out ? { out: opts.out } : {}),
   });
 }

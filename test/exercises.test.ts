@@ -149,13 +149,8 @@ test('runExercise: names the six exercises when the name is unknown, and runs a 
   const { out, lines } = capture();
   assert.equal(await runExercise('ring', { ranks: 3, transport: 'shared', out }), { path: [0, 1, 2, 0], connections: 3 });
   assert.is(lines[1], 'token path: 0 → 1 → 2 → 0');
-  // --unsafe through the environment: with 2 ranks there is one producer, nothing to race with.
-  process.env.SHMCOMM_UNSAFE = '1';
-  try {
-    await runExercise('gather', { ranks: 2, transport: 'shared', out });
-  } finally {
-    delete process.env.SHMCOMM_UNSAFE;
-  }
+  // --unsafe reaches the exercise: with 2 ranks there is one producer, nothing to race with.
+  await runExercise('gather', { ranks: 2, transport: 'shared', unsafe: true, out });
   assert.ok(lines.includes('   no lock: one producer has nothing to race with; --unsafe needs --ranks 3 or more'), lines.join('\n'));
   await noWorkerLeft();
 });

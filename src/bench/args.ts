@@ -76,6 +76,7 @@ export interface CollectivesOptions extends OutputOptions {
 export interface ExerciseOptions {
   ranks: number | undefined; // --ranks N (default: the exercise's own)
   transport: Transport; // --transport shared
+  unsafe: boolean; // --unsafe: gather also runs several producers on one ring without a lock
 }
 
 export type BenchRequest =
@@ -154,6 +155,7 @@ const COLLECTIVES_SPECS: OptionSpec[] = [
 const EXERCISE_SPECS: OptionSpec[] = [
   { name: 'ranks', value: 'N', help: "number of ranks (default: the exercise's own)" },
   { name: 'transport', value: 'NAME', default: 'shared', help: `how ranks talk: ${TRANSPORTS.join(', ')}` },
+  { name: 'unsafe', help: 'gather: also run several producers on one ring without a lock (the checksums catch it)' },
 ];
 
 const WHAT_VALUE = { SIZE: 'a size such as 64KiB', N: 'an integer', SECONDS: 'a number of seconds',
@@ -315,7 +317,8 @@ export const LATENCY_HELP = helpText('shmcomm bench latency [options]',
 export const COLLECTIVES_HELP = helpText('shmcomm bench collectives [options]',
   'Time per call of each collective, per rank count, message size and transport.', COLLECTIVES_SPECS);
 export const EXERCISE_HELP = helpText('shmcomm exercise <name> [options]',
-  'Run one of the exercises.', EXERCISE_SPECS);
+  'Run one of the exercises of the course (exercises/README.md):\n' +
+  '  sample, ring, gather, broadcast, reduce, bandwidth', EXERCISE_SPECS);
 
 /** `--min` and `--max`, the first no larger than the second. */
 function sizeRange(reader: OptionReader): { minBytes: number; maxBytes: number } {
@@ -414,5 +417,6 @@ export function parseExerciseArgs(argv: readonly string[]): ExerciseRequest {
   }
   const reader = new OptionReader('shmcomm exercise', EXERCISE_SPECS, rest);
   const ranks = reader.has('ranks') ? reader.integer('ranks', 1, 64) : undefined;
-  return { command: 'exercise', name, options: { ranks, transport: reader.choice('transport', TRANSPORTS) } };
+  const transport = reader.choice('transport', TRANSPORTS);
+  return { command: 'exercise', name, options: { ranks, transport, unsafe: reader.has('unsafe') } };
 }
