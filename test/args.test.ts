@@ -62,10 +62,10 @@ test('latency, collectives and exercise defaults', () => {
   assert.equal(parseCollectivesArgs(['--ranks', '8,2,2', '--sizes', '1MiB,8']).ranks, [2, 8]);
   assert.equal(parseCollectivesArgs(['--sizes', '1MiB,8']).sizes, [8, MiB]);
   assert.equal(parseExerciseArgs(['pi']), {
-    command: 'exercise', name: 'pi', options: { ranks: undefined, transport: 'shared' },
+    command: 'exercise', name: 'pi', options: { ranks: undefined, transport: 'shared', unsafe: false },
   });
-  assert.equal(parseExerciseArgs(['pi', '--ranks', '4', '--transport', 'clone']), {
-    command: 'exercise', name: 'pi', options: { ranks: 4, transport: 'clone' },
+  assert.equal(parseExerciseArgs(['pi', '--ranks', '4', '--transport', 'clone', '--unsafe']), {
+    command: 'exercise', name: 'pi', options: { ranks: 4, transport: 'clone', unsafe: true },
   });
 });
 
