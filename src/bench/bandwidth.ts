@@ -149,7 +149,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
     rows = await measureBandwidth(opts, {
       onStart: (mode, bytes) => {
         const step = `${eta.done + 1}/${sizes.length * opts.modes.length}`;
-        progress.update(`bench bandwidth: ${mode} ${formatSize(bytes)} (${step}), about ${formatDuration(eta.secondsLeft())} left`);
+        progress.update(`bandwidth: ${mode} ${formatSize(bytes)} (${step}), ~${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
     });

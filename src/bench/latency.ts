@@ -104,7 +104,7 @@ export async function runLatency(opts: LatencyOptions, output: BenchOutput = pro
   try {
     rows = await measureLatency(opts, {
       onStart: (mode, bytes) => {
-        progress.update(`bench latency: ${mode} ${formatSize(bytes)} (${eta.done + 1}/${total}), about ${formatDuration(eta.secondsLeft())} left`);
+        progress.update(`latency: ${mode} ${formatSize(bytes)} (${eta.done + 1}/${total}), ~${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
     });
