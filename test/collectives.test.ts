@@ -1,0 +1,220 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { launch, RankFailedError, type TransportName } from '../src/index.js';
+import {
+  concat, digest, inputs, large, matmul, OPS, rootsFor, stressSeq, stressSize, type Matrix,
+} from './fixtures/collectives-programs.js';
+import { fillPattern, testSeed } from './helpers.js';
+
+const PROGRAMS = new URL('./fixtures/collectives-programs.js', import.meta.url).href;
+const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
+const RING_BYTES = 65_536;
+const run = <R = unknown>(size: number, transport: TransportName, args: object, extra: object = {}) =>
+  launch<R>(PROGRAMS, { size, transport, args, timeoutMs: 60_000, ...extra });
+const ranks = (size: number) => Array.from({ length: size }, (_, rank) => rank);
+
+// ─── What every rank should get, computed here without the library's algorithms ────────────────────────────
+
+type Op = (typeof OPS)[number];
+
+/** Folds a column of exact values (as bigints for integers) in rank order. */
+function foldExact<V extends number | bigint>(op: Op, values: V[]): V {
+  return values.reduce((a, b) => {
+    if (op === 'sum') return ((a as number) + (b as number)) as V;
+    if (op === 'prod') return ((a as number) * (b as number)) as V;
+    if (op === 'min') return (b < a ? b : a) as V;
+    return (b > a ? b : a) as V;
+  });
+}
+
+/** The named op applied to every rank's value of one type: numbers, bigints, typed arrays element by element. */
+function expectedReduction(op: Op, type: string, size: number): unknown {
+  const values = ranks(size).map((rank) => (inputs.reducible(rank) as Record<string, unknown>)[type]);
+  if (type === 'number' || type === 'bigint') return foldExact(op, values as number[]);
+  const arrays = values as (Float64Array | Int32Array | BigInt64Array)[];
+  const column = (i: number) => arrays.map((array) => array[i]!);
+  if (type === 'Float64Array') return Float64Array.from({ length: arrays[0]!.length }, (_, i) => foldExact(op, column(i) as number[]));
+  const bits = type === 'Int32Array' ? 32 : 64;
+  const wrapped = Array.from({ length: arrays[0]!.length }, (_, i) =>
+    BigInt.asIntN(bits, foldExact(op, column(i).map((x) => BigInt(x)))));
+  return type === 'Int32Array' ? Int32Array.from(wrapped, Number) : BigInt64Array.from(wrapped);
+}
+
+function expectedBattery(rank: number, size: number): Record<string, unknown> {
+  const all = ranks(size);
+  const expected: Record<string, unknown> = {};
+  for (const root of rootsFor(size)) {
+    expected[`bcast @${root}`] = inputs.bcast(root);
+    expected[`scatter @${root}`] = inputs.scatter(root, size)[rank];
+    expected[`gather @${root}`] = rank === root ? all.map(inputs.gather) : undefined;
+  }
+  expected.allgather = all.map(inputs.allgather);
+  expected.alltoall = all.map((source) => inputs.alltoall(source, rank));
+  for (const op of OPS) {
+    for (const type of Object.keys(inputs.reducible(0))) {
+      const result = expectedReduction(op, type, size);
+      for (const root of rootsFor(size)) expected[`reduce ${op} ${type} @${root}`] = rank === root ? result : undefined;
+      expected[`allreduce ${op} ${type}`] = result;
+    }
+  }
+  const letters = all.map(inputs.letter).join('');
+  let product: Matrix = [[1, 0], [0, 1]];
+  for (const other of all) product = matmul(product, inputs.matrix(other));
+  for (const root of rootsFor(size)) {
+    expected[`reduce letters @${root}`] = rank === root ? letters : undefined;
+    expected[`reduce matrices @${root}`] = rank === root ? product : undefined;
+  }
+  expected['allreduce letters'] = letters;
+  expected['allreduce matrices'] = product;
+  expected.checks = { untouched: true, newArray: true };
+  return expected;
+}
+
+/** Typed arrays compared element by element, naming the first difference (a diff of 2 MiB helps nobody). */
+function assertSameArray(got: unknown, expected: ArrayLike<number | bigint>, label: string): void {
+  const kind = expected.constructor.name;
+  if (!ArrayBuffer.isView(got) || got.constructor.name !== kind) assert.unreachable(`${label}: expected a ${kind}, got ${String(got)}`);
+  const array = got as unknown as ArrayLike<number | bigint>;
+  assert.is(array.length, expected.length, `${label}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    if (array[i] !== expected[i]) assert.unreachable(`${label}: element ${i} is ${array[i]}, expected ${expected[i]}`);
+  }
+}
+
+// ─── Tests ─────────────────────────────────────────────────────────────────────────────────────────────────
+
+for (const transport of TRANSPORTS) {
+  test(`${transport}: every collective on 1 to 8 ranks, roots first/middle/last, every op on every type`, async () => {
+    for (let size = 1; size <= 8; size++) {
+      const results = await run<Record<string, unknown>>(size, transport, { program: 'battery' });
+      for (const rank of ranks(size)) {
+        const expected = expectedBattery(rank, size);
+        assert.equal(Object.keys(results[rank]!).sort(), Object.keys(expected).sort(), `size ${size} rank ${rank}: keys`);
+        for (const key of Object.keys(expected)) {
+          assert.equal(results[rank]![key], expected[key], `size ${size} rank ${rank}: ${key}`);
+        }
+      }
+    }
+  });
+
+  test(`${transport}: 2 MiB typed arrays through 64 KiB rings (ring allreduce, chunked messages)`, async () => {
+    const length = (2 * 2 ** 20) / 8;
+    for (const size of [1, 3, 8]) {
+      const results = await run<Record<string, unknown>>(size, transport, { program: 'large', length }, { ringBytes: RING_BYTES });
+      const floats = ranks(size).map((rank) => large.floats(rank, length));
+      const ints = ranks(size).map((rank) => large.ints(rank, length));
+      const elementwise = <A extends Float64Array | Int32Array>(arrays: A[], combine: (a: number, b: number) => number): A => {
+        const out = arrays[0]!.slice() as A;
+        for (const array of arrays.slice(1)) for (let i = 0; i < length; i++) out[i] = combine(out[i]!, array[i]!);
+        return out;
+      };
+      const sum = elementwise(floats, (a, b) => a + b);
+      const max = elementwise(floats, Math.max);
+      const prod = elementwise(ints, Math.imul);
+      const intSum = elementwise(ints, (a, b) => a + b);
+      const partLength = Math.ceil(length / size);
+      const last = size - 1;
+      for (const rank of ranks(size)) {
+        const got = results[rank]!;
+        const label = `size ${size} rank ${rank}`;
+        assertSameArray(got.sum, sum, `${label}: allreduce sum`);
+        assertSameArray(got.max, max, `${label}: allreduce max`);
+        assertSameArray(got.prod, prod, `${label}: allreduce prod of Int32Array`);
+        assertSameArray(got.byFunction, sum, `${label}: allreduce with a function`);
+        if (rank === last) assertSameArray(got.reduced, intSum, `${label}: reduce to the last rank`);
+        else assert.is(got.reduced, undefined);
+        assertSameArray(got.bcast, floats[1 % size]!, `${label}: bcast`);
+        assertSameArray(got.scattered, large.part(last, rank, partLength), `${label}: scatter`);
+        if (rank === 0) {
+          const gathered = got.gathered as unknown[];
+          assert.is(gathered.length, size);
+          for (const source of ranks(size)) assertSameArray(gathered[source], large.part(source, 0, partLength), `${label}: gather[${source}]`);
+        } else {
+          assert.is(got.gathered, undefined);
+        }
+        for (const source of ranks(size)) {
+          assertSameArray((got.allgathered as unknown[])[source], large.part(source, source, partLength), `${label}: allgather[${source}]`);
+          assertSameArray((got.exchanged as unknown[])[source], large.part(source, rank, partLength), `${label}: alltoall[${source}]`);
+        }
+        assert.is(got.untouched, true, `${label}: the input array was written`);
+      }
+    }
+  });
+
+  test(`${transport}: alltoall stress, seeded random sizes up to 4x the ring, checked byte by byte`, async () => {
+    const seed = testSeed(`${transport} alltoall stress`);
+    const rounds = 6;
+    const maxBytes = 4 * RING_BYTES;
+    for (const size of [3, 8]) {
+      const results = await run<{ problems: number; checksum: number }>(size, transport,
+        { program: 'stress', seed, rounds, maxBytes }, { ringBytes: RING_BYTES });
+      for (const rank of ranks(size)) {
+        let checksum = 0;
+        for (let round = 0; round < rounds; round++) {
+          for (const source of ranks(size)) {
+            const bytes = new Uint8Array(stressSize(seed, source, rank, round, maxBytes));
+            fillPattern(bytes, stressSeq(source, rank, round));
+            checksum = digest(checksum, bytes);
+          }
+        }
+        assert.equal(results[rank], { problems: 0, checksum }, `seed ${seed}, size ${size}, rank ${rank}`);
+      }
+    }
+  });
+
+  test(`${transport}: collectives never take user messages, and ANY_TAG never takes theirs`, async () => {
+    for (const size of [1, 2, 5]) {
+      const results = await run(size, transport, { program: 'noStealing' });
+      assert.equal(results, ranks(size).map((rank) => {
+        const prev = (rank - 1 + size) % size;
+        return {
+          sum: (size * (size - 1)) / 2,
+          all: ranks(size),
+          user: { value: `user ${prev}`, source: prev, tag: 7 },
+          early: rank === 1 ? 'after bcast' : null,
+          b: 'B',
+        };
+      }), `size ${size}`);
+    }
+  });
+}
+
+test('bad input is refused in the rank that made the mistake, with what was given and allowed', async () => {
+  const OP = "Expected `op` to be 'sum', 'prod', 'min', 'max' or a function, got \"avg\"";
+  const VALUES = 'Expected `values` to be an array of 4 values (one per rank)';
+  // [call, size, mistaken rank, failing rank, error class, message]
+  const cases: [string, number, number, number, string, string][] = [
+    ['op', 4, 1, 1, 'TypeError', OP],
+    ['allreduceOp', 4, 3, 3, 'TypeError', OP],
+    ['root', 4, 2, 2, 'RangeError', 'Expected `root` to be a rank from 0 to 3, got 4'],
+    ['fractionRoot', 4, 3, 3, 'TypeError', 'Expected `root` to be an integer rank from 0 to 3, got 0.5'],
+    ['scatterLength', 4, 0, 0, 'RangeError', `${VALUES}, got an array of length 3`],
+    ['alltoallLength', 4, 2, 2, 'RangeError', `${VALUES}, got an array of length 0`],
+    ['string', 4, 1, 1, 'TypeError', "Expected a number, bigint or typed array to reduce with 'sum', got a string (pass a function to reduce other values)"],
+    // Values that do not go together fail where they meet: at rank 0, which combines rank 1's value with its own.
+    ['mixed', 2, 1, 0, 'TypeError', "Expected values of the same type to reduce with 'sum', got a number and a bigint"],
+    ['lengths', 2, 1, 0, 'RangeError', "Expected typed arrays of the same length to reduce with 'max', got 3 and 4"],
+    ['kinds', 2, 1, 0, 'TypeError', "Expected typed arrays of the same kind to reduce with 'min', got Float64Array and Int32Array"],
+  ];
+  // Argument checks happen before any message moves, so one transport shows them; values meet on all three.
+  const meetingCalls = ['mixed', 'lengths', 'kinds'];
+  for (const transport of TRANSPORTS) {
+    for (const [call, size, mistaken, failing, name, message] of cases) {
+      if (transport !== 'shared' && !meetingCalls.includes(call)) continue;
+      const label = `${transport} ${call}`;
+      const err = await run(size, transport, { program: 'bad', call, rank: mistaken }).then(() => null, (e: unknown) => e);
+      assert.instance(err, RankFailedError, `${label}: not a RankFailedError: ${String(err)}`);
+      const failed = err as RankFailedError;
+      assert.is(failed.message, `rank ${failing} failed: ${name}: ${message}`, label);
+      assert.is(failed.rank, failing, label);
+      assert.is((failed.cause as Error).name, name, label);
+      assert.is((failed.cause as Error).message, message, label);
+    }
+  }
+  // Every rank makes the mistake: whichever reports first is named.
+  const err = await run(4, 'shared', { program: 'bad', call: 'op', rank: -1 }).then(() => null, (e: unknown) => e);
+  assert.instance(err, RankFailedError);
+  assert.match((err as Error).message, new RegExp(`^rank [0-3] failed: TypeError: ${OP.replace(/[()]/g, '\\$&')}$`));
+});
+
+test.run();
