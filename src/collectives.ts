@@ -270,19 +270,9 @@ function ringAllgather(comm: Comm, blocks: unknown[], own: number, tag: number):
   }
 }
 
-/**
- * Comm.sendrecv with a reserved tag (sendrecv accepts user tags only): along each pair of ranks the lower one sends
- * first and the higher one receives first, so in any cycle of exchanges (a swap, a shift round the ring) some rank
- * receives first and unblocks the others, even when every message is larger than a channel.
- */
+/** A deadlock-free exchange (Comm.sendrecv's rule: along each edge the lower rank sends first). */
 function exchange(comm: Comm, dest: number, value: unknown, source: number, tag: number): unknown {
-  if (comm.rank < dest) {
-    comm.sendInternal(dest, value, tag);
-    return recv(comm, source, tag);
-  }
-  const received = recv(comm, source, tag);
-  comm.sendInternal(dest, value, tag);
-  return received;
+  return comm.sendrecvInternal(dest, value, source, tag).value;
 }
 
 // ─── Small helpers ────────────────────────────────────────────────────────────────────────────────────────────

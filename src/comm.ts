@@ -100,13 +100,7 @@ export class Comm {
     this.checkRank(dest, 'dest');
     this.checkRank(source, 'source');
     this.checkTag(tag, 'tag');
-    if (this.rank < dest) {
-      this.sendInternal(dest, value, tag);
-      return this.recvInternal(source, tag).value as T;
-    }
-    const received = this.recvInternal(source, tag).value as T;
-    this.sendInternal(dest, value, tag);
-    return received;
+    return this.sendrecvInternal(dest, value, source, tag).value as T;
   }
 
   /**
@@ -185,6 +179,17 @@ export class Comm {
       return;
     }
     this.guard(WAIT.send, dest, () => this.channels.send(dest, value, tag));
+  }
+
+  /** @internal `sendrecv` without validation, for the collectives' reserved tags. Sending to yourself never blocks. */
+  sendrecvInternal(dest: number, value: unknown, source: number, tag: number): Envelope {
+    if (this.rank <= dest) {
+      this.sendInternal(dest, value, tag);
+      return this.recvInternal(source, tag);
+    }
+    const received = this.recvInternal(source, tag);
+    this.sendInternal(dest, value, tag);
+    return received;
   }
 
   /** @internal Receives a message matching `source` and `tag` (ANY_TAG matches user tags only). */

@@ -48,7 +48,7 @@ for (const transport of TRANSPORTS) {
   });
 
   test(`${transport}: a rank may send to itself`, async () => {
-    assert.equal(await run(2, transport, { program: 'selfSend' }), [[0, 7], [1, 7]]);
+    assert.equal(await run(2, transport, { program: 'selfSend' }), [[0, 7, 'to myself from 0'], [1, 7, 'to myself from 1']]);
   });
 
   test(`${transport}: all-to-all stress, seeded random sizes up to 4x the ring, checked byte by byte`, async () => {
