@@ -1,7 +1,193 @@
-// placeholder: replaced by the benchmark issue
-import type { CollectivesOptions } from './args.js';
+/**
+ * `shmcomm bench collectives`: time per call of bcast, reduce, allreduce and barrier, per transport, rank count and
+ * message size. This file is the main thread's part: one `launch` per (transport, rank count) runs every (op, size)
+ * of the run inside it (collectives-rank.ts, where the method is described: warm-up, a repetition count decided by
+ * rank 0 and broadcast, back-to-back calls with no barrier between them, the slowest rank's time, a checked result);
+ * then the table, or JSON; CSV on the side.
+ *
+ * While a launch runs, rank 0 counts the measurements it has started in a shared Int32; the main thread reads it a
+ * few times a second for the progress line (the launcher only hears from ranks when they finish).
+ */
+import { launch } from '../launch.js';
+import { Progress } from '../term.js';
+import type { CollectiveOp, CollectivesOptions, Transport } from './args.js';
+import { formatRatio } from './bandwidth.js';
+import type { CollectivesJob, Measurement, PlannedMeasurement } from './collectives-rank.js';
+import { formatNumber, formatSize } from './format.js';
+import { Eta, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput } from './report.js';
+import { renderTable } from './table.js';
 
-/** Runs the collectives benchmark and prints its results (placeholder: the measuring code comes with issue 4). */
-export async function runCollectives(opts: CollectivesOptions): Promise<void> {
-  throw new Error('not implemented yet');
+/** One measurement: every rank called `op` `calls` times; the slowest rank took `microsPerCall` per call. */
+export interface CollectiveRow {
+  transport: Transport;
+  ranks: number;
+  op: CollectiveOp;
+  /** Payload bytes; 0 for barrier, which moves none. */
+  bytes: number;
+  microsPerCall: number;
+  calls: number;
+}
+
+export const COLLECTIVES_COLUMNS = ['transport', 'ranks', 'op', 'bytes', 'microsPerCall', 'calls'] as const;
+
+/** Which measurement an event is about. */
+export interface CollectiveStep {
+  transport: Transport;
+  ranks: number;
+  op: CollectiveOp;
+  bytes: number;
+}
+
+export interface CollectivesEvents {
+  /** A launch starts its ranks (worker start-up: tens of milliseconds per rank). */
+  onLaunch?: (transport: Transport, ranks: number) => void;
+  /** A measurement starts. Every step gets one onStart, then one onFinish, in order. */
+  onStart?: (step: CollectiveStep) => void;
+  onFinish?: (step: CollectiveStep) => void;
+}
+
+const RANK_URL = new URL('./collectives-rank.js', import.meta.url);
+/** From this size up, the table also shows MB/s: below it, a call's time is mostly fixed costs. */
+const RATE_FROM_BYTES = 64 * 1024;
+/** How often the main thread reads rank 0's progress counter. */
+const POLL_MS = 100;
+/** A launch's time bound: start-up and slack for a loaded machine, plus a generous multiple of the time budget. */
+const LAUNCH_SLACK_MS = 60_000;
+const BUDGET_OVERSHOOT = 10;
+
+/** The (op, size) measurements of one launch, in order: ops as given, each at every size (barrier at none). */
+export function collectivesPlan(opts: Pick<CollectivesOptions, 'ops' | 'sizes'>): PlannedMeasurement[] {
+  const plan: PlannedMeasurement[] = [];
+  for (const op of opts.ops) {
+    if (op === 'barrier') plan.push({ op, bytes: 0 });
+    else for (const bytes of opts.sizes) plan.push({ op, bytes });
+  }
+  return plan;
+}
+
+/**
+ * Measures every op at every size, for every transport and rank count of `opts`: rows by transport, then rank
+ * count, then op and size. Rejects if a launch fails (a wrong result, a timeout); no worker survives the call.
+ */
+export async function measureCollectives(opts: CollectivesOptions, events: CollectivesEvents = {}): Promise<CollectiveRow[]> {
+  const rows: CollectiveRow[] = [];
+  for (const transport of opts.transports) {
+    for (const ranks of opts.ranks) rows.push(...(await measureLaunch(transport, ranks, opts, events)));
+  }
+  return rows;
+}
+
+async function measureLaunch(transport: Transport, ranks: number, opts: CollectivesOptions, events: CollectivesEvents): Promise<CollectiveRow[]> {
+  const plan = collectivesPlan(opts);
+  const progress = new Int32Array(new SharedArrayBuffer(4));
+  const job: CollectivesJob = { plan, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, progress };
+  const stepOf = (index: number): CollectiveStep => ({ transport, ranks, ...plan[index]! });
+
+  // Turns the counter into onStart/onFinish events; a measurement too quick to be seen still gets both.
+  let announced = 0;
+  const announceUpTo = (started: number): void => {
+    for (; announced < started; announced++) {
+      if (announced > 0) events.onFinish?.(stepOf(announced - 1));
+      events.onStart?.(stepOf(announced));
+    }
+  };
+  events.onLaunch?.(transport, ranks);
+  const poller = setInterval(() => announceUpTo(Atomics.load(progress, 0)), POLL_MS);
+  let results: Measurement[][];
+  try {
+    const budgetMs = plan.length * (opts.seconds + opts.warmupSeconds) * 1000 * BUDGET_OVERSHOOT;
+    results = await launch<Measurement[]>(RANK_URL, { size: ranks, transport, args: job, timeoutMs: LAUNCH_SLACK_MS + budgetMs });
+  } finally {
+    clearInterval(poller);
+  }
+  announceUpTo(plan.length);
+  events.onFinish?.(stepOf(plan.length - 1));
+
+  const measured = results[0]!;
+  if (measured.length !== plan.length) {
+    throw new Error(`${transport}, ${ranks} ranks: ${plan.length} measurements planned, rank 0 returned ${measured.length}`);
+  }
+  return measured.map(({ op, bytes, microsPerCall, calls }) => ({ transport, ranks, op, bytes, microsPerCall, calls }));
+}
+
+/** Runs the collectives benchmark and prints its results: the table, or JSON; CSV on the side. */
+export async function runCollectives(opts: CollectivesOptions, output: BenchOutput = processOutput()): Promise<void> {
+  const total = opts.transports.length * opts.ranks.length * collectivesPlan(opts).length;
+  const progress = new Progress(output.stderr);
+  const eta = new Eta(total, opts.seconds + opts.warmupSeconds);
+  let rows: CollectiveRow[];
+  try {
+    rows = await measureCollectives(opts, {
+      onLaunch: (transport, ranks) => {
+        progress.update(`bench collectives: ${transport}, starting ${ranks} ranks (${eta.done}/${total}), ${formatDuration(eta.secondsLeft())} left`);
+      },
+      onStart: ({ transport, ranks, op, bytes }) => {
+        const what = op === 'barrier' ? op : `${op} ${formatSize(bytes)}`;
+        progress.update(`bench collectives: ${transport}, ${ranks} ranks, ${what} (${eta.done + 1}/${total}), ${formatDuration(eta.secondsLeft())} left`);
+      },
+      onFinish: () => eta.finish(),
+    });
+  } finally {
+    progress.done();
+  }
+
+  if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, COLLECTIVES_COLUMNS, rows);
+  const m = machine();
+  if (opts.json) {
+    output.stdout.write(jsonText(m, rows));
+    return;
+  }
+  const settings = `${opts.seconds} s per measurement after ${opts.warmupSeconds} s of warm-up`;
+  const lines = [headerLine('shmcomm bench collectives', m, settings), ''];
+  lines.push(collectivesTable(rows));
+  const ratios = ratioLine(rows, opts);
+  if (ratios !== undefined) lines.push('', ratios);
+  const oversubscribed = oversubscribedLine(opts.ranks, m.cores);
+  if (oversubscribed !== undefined) lines.push('', oversubscribed);
+  output.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** The table of every row, with its title. */
+export function collectivesTable(rows: readonly CollectiveRow[]): string {
+  const header = ['transport', 'ranks', 'op', 'size', 'µs/call', 'MB/s', 'calls'];
+  const cells = rows.map((row) => [
+    row.transport,
+    String(row.ranks),
+    row.op,
+    row.op === 'barrier' ? '-' : formatSize(row.bytes),
+    formatNumber(row.microsPerCall),
+    row.bytes >= RATE_FROM_BYTES ? formatNumber(row.bytes / row.microsPerCall) : '-', // bytes per µs = MB/s
+    String(row.calls),
+  ]);
+  const title = 'Time per call, µs: the slowest rank, calls back to back (lower is better); ' +
+    `MB/s = payload bytes / time per call, from ${formatSize(RATE_FROM_BYTES)}`;
+  return [title, renderTable(header, cells)].join('\n');
+}
+
+/**
+ * `shared vs clone at 8 MiB (clone's time ÷ shared's): bcast 2 ranks 3.10x, ...; allreduce ...`, or undefined
+ * when either transport or both ops are missing from the run.
+ */
+export function ratioLine(rows: readonly CollectiveRow[], opts: Pick<CollectivesOptions, 'ops' | 'sizes' | 'ranks'>): string | undefined {
+  const largest = opts.sizes[opts.sizes.length - 1]!;
+  const time = (transport: Transport, ranks: number, op: CollectiveOp): number =>
+    rows.find((row) => row.transport === transport && row.ranks === ranks && row.op === op && row.bytes === largest)?.microsPerCall ?? NaN;
+  const parts: string[] = [];
+  for (const op of ['bcast', 'allreduce'] as const) {
+    if (!opts.ops.includes(op)) continue;
+    const perRanks = opts.ranks.map((ranks) => `${ranks} ranks ${formatRatio(time('clone', ranks, op) / time('shared', ranks, op))}`);
+    parts.push(`${op} ${perRanks.join(', ')}`);
+  }
+  const ran = (transport: Transport): boolean => rows.some((row) => row.transport === transport);
+  if (parts.length === 0 || !ran('shared') || !ran('clone')) return undefined;
+  return `shared vs clone at ${formatSize(largest)} (clone's time per call ÷ shared's; above 1x shared is faster): ${parts.join('; ')}`;
+}
+
+/** The footnote for rank counts above the number of cores, or undefined when there are none. */
+export function oversubscribedLine(rankCounts: readonly number[], cores: number): string | undefined {
+  const over = rankCounts.filter((ranks) => ranks > cores);
+  if (over.length === 0) return undefined;
+  const list = over.length === 1 ? `${over[0]}` : `${over.slice(0, -1).join(', ')} and ${over[over.length - 1]}`;
+  return `Note: ${list} ranks on ${cores} ${cores === 1 ? 'core' : 'cores'} are oversubscribed (expected): ranks park when ` +
+    'they wait (spin, then Atomics.wait), so the runs complete, but their times include waiting for a core.';
 }

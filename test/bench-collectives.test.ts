@@ -1,0 +1,177 @@
+/**
+ * The collectives benchmark end to end with tiny sizes and short times: every (transport, ranks, op, size) row
+ * present with positive finite numbers, in JSON and through measureCollectives; the plain table, the ratio line,
+ * the oversubscription note and the CSV file. Speed is never asserted. No worker may outlive a run.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { COLLECTIVE_OPS, TRANSPORTS, parseCollectivesArgs } from '../src/bench/args.js';
+import {
+  collectivesPlan, measureCollectives, oversubscribedLine, runCollectives, type CollectiveStep,
+} from '../src/bench/collectives.js';
+import { checkResult, makePayload } from '../src/bench/collectives-rank.js';
+import type { Comm } from '../src/comm.js';
+
+const TINY = ['--ranks', '2,3', '--sizes', '8,64KiB', '--time', '0.01', '--warmup', '0.002'];
+const SIZES = [8, 65536];
+const RANKS = [2, 3];
+
+// Every worker that came online and has not exited yet, watched through the events each one emits.
+const live = new Set<Worker>();
+let started = 0;
+const emit = Worker.prototype.emit;
+Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args: unknown[]) {
+  if (event === 'online') {
+    live.add(this);
+    started++;
+  }
+  if (event === 'exit') live.delete(this);
+  return emit.call(this, event, ...args);
+};
+
+async function noWorkerLeft(): Promise<void> {
+  for (let i = 0; i < 50 && live.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.is(live.size, 0, `${live.size} worker(s) still running after the benchmark returned`);
+}
+
+function capture(): { isTTY: boolean; write(text: string): boolean; text(): string } {
+  const chunks: string[] = [];
+  return { isTTY: false, write: (text) => chunks.push(text) > 0, text: () => chunks.join('') };
+}
+
+/** Every (transport, ranks, op, size) the run must have measured; barrier has the one size 0. */
+function expectedKeys(): string[] {
+  const keys: string[] = [];
+  for (const transport of TRANSPORTS) {
+    for (const ranks of RANKS) {
+      for (const op of COLLECTIVE_OPS) {
+        for (const bytes of op === 'barrier' ? [0] : SIZES) keys.push(`${transport} ${ranks} ${op} ${bytes}`);
+      }
+    }
+  }
+  return keys;
+}
+
+const keyOf = (row: Record<string, unknown>): string => `${row.transport} ${row.ranks} ${row.op} ${row.bytes}`;
+const isPositive = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value > 0;
+
+test('the plan: ops in order, each at every size, barrier at none', () => {
+  assert.equal(collectivesPlan({ ops: ['barrier', 'bcast'], sizes: [8, 1024] }), [
+    { op: 'barrier', bytes: 0 }, { op: 'bcast', bytes: 8 }, { op: 'bcast', bytes: 1024 },
+  ]);
+});
+
+test('measureCollectives: every row, in order, with its events', async () => {
+  const before = started;
+  const events: string[] = [];
+  const stepKey = (step: CollectiveStep): string => `${step.transport} ${step.ranks} ${step.op} ${step.bytes}`;
+  const rows = await measureCollectives(parseCollectivesArgs(TINY), {
+    onStart: (step) => events.push(`start ${stepKey(step)}`),
+    onFinish: (step) => events.push(`finish ${stepKey(step)}`),
+  });
+  const expected = expectedKeys();
+  assert.equal(rows.map((row) => keyOf({ ...row })), expected);
+  for (const row of rows) {
+    assert.ok(isPositive(row.microsPerCall), `${keyOf({ ...row })}: microsPerCall ${row.microsPerCall}`);
+    assert.ok(Number.isInteger(row.calls) && row.calls > 0, `${keyOf({ ...row })}: calls ${row.calls}`);
+  }
+  assert.equal(events, expected.flatMap((key) => [`start ${key}`, `finish ${key}`]));
+  assert.is(started - before, TRANSPORTS.length * (2 + 3), 'one launch per transport and rank count');
+  await noWorkerLeft();
+});
+
+test('--json: { node, cpus, rows } with every row and nothing on stderr off a terminal', async () => {
+  const stdout = capture();
+  const stderr = capture();
+  await runCollectives(parseCollectivesArgs([...TINY, '--json']), { stdout, stderr });
+  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; rows: Record<string, unknown>[] };
+  assert.equal(Object.keys(doc), ['node', 'cpus', 'rows']);
+  assert.is(doc.node, process.version);
+  assert.equal(doc.rows.map(keyOf).sort(), expectedKeys().sort());
+  for (const row of doc.rows) {
+    assert.equal(Object.keys(row), ['transport', 'ranks', 'op', 'bytes', 'microsPerCall', 'calls']);
+    assert.ok(isPositive(row.microsPerCall), `${keyOf(row)}: microsPerCall ${row.microsPerCall}`);
+    assert.ok(Number.isInteger(row.calls) && (row.calls as number) > 0, `${keyOf(row)}: calls ${row.calls}`);
+  }
+  assert.is(stderr.text(), '');
+  await noWorkerLeft();
+});
+
+test('plain output: the table, the shared vs clone line, and --csv writes the rows', async () => {
+  const file = join(tmpdir(), `shmcomm-collectives-${process.pid}-${Date.now()}.csv`);
+  try {
+    const stdout = capture();
+    const opts = parseCollectivesArgs([
+      '--ranks', '2', '--sizes', '8,64KiB', '--transports', 'shared,clone', '--time', '0.01', '--warmup', '0.002', '--csv', file,
+    ]);
+    await runCollectives(opts, { stdout, stderr: capture() });
+    const text = stdout.text();
+    assert.match(text, /shmcomm bench collectives · Node v\d+/);
+    assert.match(text, /transport\s+ranks\s+op\s+size\s+µs\/call\s+MB\/s\s+calls/);
+    for (const op of ['bcast', 'reduce', 'allreduce']) {
+      for (const size of ['8 B', '64 KiB']) assert.match(text, new RegExp(`shared\\s+2\\s+${op}\\s+${size}\\s+[\\d.,]+`));
+    }
+    assert.match(text, /clone\s+2\s+barrier\s+-\s+[\d.,]+/);
+    assert.match(text, /shared vs clone at 64 KiB .*bcast 2 ranks [\d.]+x; allreduce 2 ranks [\d.]+x/);
+    assert.not.match(text, /oversubscribed/); // 2 ranks fit on any machine that runs the tests
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    assert.is(lines[0], 'transport,ranks,op,bytes,microsPerCall,calls');
+    assert.is(lines.length, 1 + 2 * 7);
+  } finally {
+    rmSync(file, { force: true });
+  }
+  await noWorkerLeft();
+});
+
+test('the oversubscription note names the rank counts above the cores', () => {
+  assert.is(oversubscribedLine([2], 2), undefined);
+  assert.match(oversubscribedLine([2, 4, 8], 2)!, /^Note: 4 and 8 ranks on 2 cores are oversubscribed/);
+  assert.match(oversubscribedLine([2], 1)!, /2 ranks on 1 core are/);
+});
+
+/** Just enough of a Comm for checkResult: who we are, and a bcast that delivers `rootSends`. */
+function fakeComm(rank: number, size: number, rootSends?: unknown): Comm {
+  return { rank, size, transport: 'shared', bcast: (value: unknown) => (rank === 0 ? value : rootSends) } as unknown as Comm;
+}
+
+/** The exact sum of every rank's payload, as reduce and allreduce must return it. */
+function sumOfPayloads(size: number, bytes: number): Float64Array {
+  const sum = new Float64Array(bytes / 8);
+  for (let rank = 0; rank < size; rank++) {
+    const payload = makePayload(rank, bytes);
+    for (let i = 0; i < sum.length; i++) sum[i]! += payload[i]!;
+  }
+  return sum;
+}
+
+test("the result check: exact sums and the root's checksum pass, anything else throws", () => {
+  const bytes = 1024;
+  const size = 3;
+  const sum = sumOfPayloads(size, bytes);
+  checkResult(fakeComm(2, size), 'allreduce', bytes, makePayload(2, bytes), sum);
+  checkResult(fakeComm(0, size), 'reduce', bytes, makePayload(0, bytes), sum);
+  checkResult(fakeComm(1, size), 'reduce', bytes, makePayload(1, bytes), undefined);
+  checkResult(fakeComm(1, size), 'barrier', 0, makePayload(1, 0), undefined);
+
+  const wrong = sum.slice();
+  wrong[77]! += 0.5;
+  assert.throws(() => checkResult(fakeComm(1, size), 'allreduce', bytes, makePayload(1, bytes), wrong), /rank 1 got .* at element 77/);
+  assert.throws(() => checkResult(fakeComm(0, size), 'reduce', bytes, makePayload(0, bytes), sum.subarray(1)), /expected a Float64Array of 128/);
+  assert.throws(() => checkResult(fakeComm(2, size), 'reduce', bytes, makePayload(2, bytes), sum), /only the root/);
+
+  // bcast: rank 1 compares what it got with the checksum the root broadcasts (the root's own payload's).
+  const root = makePayload(0, bytes);
+  let rootChecksum = 0;
+  checkResult({ ...fakeComm(0, size), bcast: (value: number) => { rootChecksum = value; return value; } } as unknown as Comm,
+    'bcast', bytes, root, root);
+  checkResult(fakeComm(1, size, rootChecksum), 'bcast', bytes, makePayload(1, bytes), root.slice());
+  const swapped = root.slice();
+  [swapped[0], swapped[1]] = [swapped[1]!, swapped[0]!];
+  assert.throws(() => checkResult(fakeComm(1, size, rootChecksum), 'bcast', bytes, makePayload(1, bytes), swapped), /checksum/);
+});
+
+test.run();
