@@ -38,9 +38,9 @@ export class Sender {
    * doorbell there (after the first frame, not the last, so a receiver asleep on its doorbell starts draining a
    * message larger than the ring while it is still being sent).
    */
-  constructor(ring: RingBuffer, options: { onMessage?: () => void } = {}) {
+  constructor(ring: RingBuffer, options: { onMessage?: () => void; chunkBytes?: number } = {}) {
     this.ring = ring;
-    this.chunkBytes = Math.min(ring.maxMessage, ring.capacity / 4) & ~7;
+    this.chunkBytes = Math.min(ring.maxMessage, options.chunkBytes ?? ring.capacity / 4) & ~7;
     this.onMessage = options.onMessage;
   }
 
