@@ -105,6 +105,11 @@ export class Waiter {
     const words = this.words;
     const { strategy, spinMicros } = this.options;
     if (strategy !== 'park') {
+      // The first round of spins runs before the clock is read: a message that is about to arrive (the common
+      // case when two threads stream) then costs no clock read at all.
+      for (let i = 0; i < SPINS_PER_CLOCK_READ; i++) {
+        if (Atomics.load(words, index) !== seen) return;
+      }
       const spinUntil = strategy === 'spin' ? deadline : performance.now() + spinMicros / 1000;
       for (;;) {
         for (let i = 0; i < SPINS_PER_CLOCK_READ; i++) {
