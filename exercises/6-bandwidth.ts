@@ -47,7 +47,7 @@ export async function run(options: BandwidthExerciseOptions = {}): Promise<Bandw
     seconds,
     warmupSeconds: seconds / 5,
     window: 64, // messages in flight before the receiver acknowledges
-    ringBytes: 4 * 2 ** 20, // larger messages cross the ring in chunks
+    ringBytes: undefined, // each ring mode at its best ring size; larger messages cross the ring in chunks
     chart: true,
     json: false,
     csvFile: undefined,

@@ -16,7 +16,7 @@ export interface LaunchOptions {
   size: number;
   /** 'shared' (rings in shared memory, the default), 'transfer' or 'clone' (postMessage). */
   transport?: TransportName;
-  /** Data bytes of each ring (shared transport), a power of two. Default: 1 MiB, less for many ranks. */
+  /** Data bytes of each ring (shared transport), a power of two. Default: 16 MiB, less for many ranks (all share 256 MiB). */
   ringBytes?: number;
   /** Reject with a TimeoutError (and stop every rank) if the run takes longer. Default: no limit. */
   timeoutMs?: number;
@@ -29,9 +29,13 @@ export interface LaunchOptions {
 }
 
 export const MAX_RANKS = 256;
-/** Rings of all pairs share this budget by default, so 256 ranks (65,280 rings) still fit in memory. */
+/**
+ * Rings of all pairs share this budget by default, so 256 ranks (65,280 rings) still fit in memory; a few ranks get
+ * big rings, up to 16 MiB (large messages then stream through the shared L3 cache, not out of the other core's L2:
+ * docs/PERFORMANCE.md). Pages of a SharedArrayBuffer that are never written cost no memory.
+ */
 const RING_BUDGET_BYTES = 256 * 2 ** 20;
-const DEFAULT_RING_BYTES = 2 ** 20;
+const DEFAULT_RING_BYTES = 16 * 2 ** 20;
 const WATCH_INTERVAL_MS = 100;
 /** After an abort, how long ranks get to notice it and finish on their own before they are terminated. */
 const SETTLE_MS = 1000;

@@ -30,7 +30,7 @@ test('bandwidth defaults', () => {
     seconds: 0.2,
     warmupSeconds: 0.05,
     modes: ['clone', 'transfer', 'transfer-alloc', 'shared', 'zerocopy', 'ringbuf', 'process', 'memcpy'],
-    ringBytes: 4 * MiB,
+    ringBytes: undefined,
     chart: true,
     json: false,
     csvFile: undefined,
@@ -109,8 +109,8 @@ const BAD_BANDWIDTH: [string[], string][] = [
     'Unknown mode "bogus" in `--modes`; valid modes: clone, transfer, transfer-alloc, shared, zerocopy, ringbuf, process, memcpy'],
   [['--modes', ','],
     'Expected `--modes` to list at least one of clone, transfer, transfer-alloc, shared, zerocopy, ringbuf, process, memcpy, got ","'],
-  [['--ring', '3MiB'], 'Expected `--ring` to be a power of two from 4 KiB to 1 GiB, got "3MiB"'],
-  [['--ring', '2KiB'], 'Expected `--ring` to be a power of two from 4 KiB to 1 GiB, got "2KiB"'],
+  [['--ring', '3MiB'], 'Expected `--ring` to be auto or a power of two from 4 KiB to 1 GiB, got "3MiB"'],
+  [['--ring', '2KiB'], 'Expected `--ring` to be auto or a power of two from 4 KiB to 1 GiB, got "2KiB"'],
 ];
 
 test('bandwidth: every bad value is refused with a message naming the option, the value and what is allowed', () => {
@@ -181,7 +181,7 @@ test('each help text lists every option of its command, with the defaults', () =
   for (const [help, options] of expected) {
     for (const option of options) assert.ok(help.includes(`${option} `) || help.endsWith(option), `${option} missing`);
   }
-  const defaults = ['8', '64MiB', '20', '64', '0.2', '0.05', '4MiB'];
+  const defaults = ['8', '64MiB', '20', '64', '0.2', '0.05', 'auto'];
   for (const shown of defaults) assert.ok(BANDWIDTH_HELP.includes(`(default ${shown})`), shown);
   assert.ok(BANDWIDTH_HELP.includes('clone, transfer, transfer-alloc, shared, zerocopy, ringbuf, process, memcpy'));
   assert.ok(COLLECTIVES_HELP.includes('(default 2,4,8)') && COLLECTIVES_HELP.includes('(default 8,64KiB,8MiB)'));

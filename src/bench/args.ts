@@ -49,7 +49,7 @@ export interface BandwidthOptions extends OutputOptions {
   seconds: number; // --time 0.2: measuring time per mode and size
   warmupSeconds: number; // --warmup 0.05
   modes: BandwidthMode[]; // --modes: all, in the order of BANDWIDTH_MODES
-  ringBytes: number; // --ring 4MiB
+  ringBytes: number | undefined; // --ring auto: undefined, each ring mode at its own best size
   chart: boolean; // --no-chart turns it off
 }
 
@@ -127,7 +127,7 @@ const BANDWIDTH_SPECS: OptionSpec[] = [
   { name: 'window', value: 'N', default: '64', help: 'messages sent between two acknowledgements, as in osu_bw' },
   ...timeSpecs('mode and size'),
   allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
-  { name: 'ring', value: 'SIZE', default: '4MiB', help: 'ring size for shared, zerocopy, ringbuf: a power of two' },
+  { name: 'ring', value: 'SIZE', default: 'auto', help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (zerocopy 1 MiB, shared and ringbuf 32 MiB)' },
   ...OUTPUT_SPECS,
   NO_CHART,
 ];
@@ -222,12 +222,13 @@ class OptionReader {
     return bytes;
   }
 
-  /** A ring size: a power of two from 4 KiB to 1 GiB. */
-  ringSize(name: string): number {
+  /** A ring size: a power of two from 4 KiB to 1 GiB, or `auto` (undefined). */
+  ringSize(name: string): number | undefined {
     const text = this.text(name)!;
+    if (text === 'auto') return undefined;
     const bytes = this.size(name, text);
     const powerOfTwo = (bytes & (bytes - 1)) === 0;
-    if (!powerOfTwo || bytes < 4096) throw invalid(`--${name}`, 'to be a power of two from 4 KiB to 1 GiB', text);
+    if (!powerOfTwo || bytes < 4096) throw invalid(`--${name}`, 'to be auto or a power of two from 4 KiB to 1 GiB', text);
     return bytes;
   }
 

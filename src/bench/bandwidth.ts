@@ -28,6 +28,19 @@ import { abortControl, createControl } from './signal.js';
 import { renderTable } from './table.js';
 
 /** One measurement: `messages` messages of `bytes` bytes in `seconds`. */
+
+/**
+ * `--ring auto`: each ring mode at the size it streams best at on this machine (docs/PERFORMANCE.md has the sweep).
+ * The copying modes want a big ring: the receiver then reads lines the sender wrote long ago, which have left the
+ * sender's L2 for the shared L3, instead of pulling dirty lines out of the other core's cache (6 GB/s against 16).
+ * zerocopy's receiver touches only a few lines, and the sender's copy is fastest into a ring that stays in L2.
+ */
+export const AUTO_RING_BYTES = { zerocopy: 2 ** 20, shared: 32 * 2 ** 20, ringbuf: 32 * 2 ** 20 } as const;
+
+function ringBytesFor(mode: 'shared' | 'zerocopy' | 'ringbuf', chosen: number | undefined): number {
+  return chosen ?? AUTO_RING_BYTES[mode];
+}
+
 export interface BandwidthRow {
   mode: BandwidthMode;
   bytes: number;
@@ -108,10 +121,11 @@ async function measureMode(
     group.start(WORKER_URL, { ...job, childUrl: CHILD_URL.href }, [], onReport);
   } else if (mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf') {
     let ring: SharedArrayBuffer;
+    const ringBytes = ringBytesFor(mode, opts.ringBytes);
     if (mode === 'ringbuf') {
-      ring = createRingbufStorage(opts.ringBytes);
+      ring = createRingbufStorage(ringBytes);
     } else {
-      shmRing = RingBuffer.create(opts.ringBytes);
+      shmRing = RingBuffer.create(ringBytes);
       ring = shmRing.buffer;
     }
     group.start(WORKER_URL, { ...job, role: 'receiver', ring }, [], onReport);
@@ -163,7 +177,10 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
     output.stdout.write(jsonText(m, rows));
     return;
   }
-  const settings = `window ${opts.window}, ${opts.seconds} s per size, ring ${formatSize(opts.ringBytes)}`;
+  const rings = opts.ringBytes === undefined
+    ? `rings: zerocopy ${formatSize(AUTO_RING_BYTES.zerocopy)}, shared and ringbuf ${formatSize(AUTO_RING_BYTES.shared)}`
+    : `ring ${formatSize(opts.ringBytes)}`;
+  const settings = `window ${opts.window}, ${opts.seconds} s per size, ${rings}`;
   const lines = [headerLine('shmcomm bench bandwidth', m, settings), ''];
   lines.push(bandwidthTables(opts.modes, sizes, rows));
   if (opts.chart) {
