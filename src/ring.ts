@@ -108,6 +108,7 @@ export class RingBuffer {
   private reserved = -1; // offset of the open reservation's header, -1 when none
   private reservedLength = 0;
   private reservedMeta: FrameMeta | undefined;
+  private closed = false; // close() was called: nothing more may be written
 
   // Consumer-side state, private to the consuming thread.
   private tail = 0;
@@ -251,6 +252,7 @@ export class RingBuffer {
    */
   close(options?: BlockingOptions): void {
     this.reserve(0, undefined, options);
+    this.closed = true;
     this.dataWords[(this.reserved >> 2) + 1] = kindWord(KIND_END, 0);
     this.dataWords[this.reserved >> 2] = 0;
     this.reserved = -1;
@@ -267,6 +269,7 @@ export class RingBuffer {
   /** The bytes a frame with this payload occupies; validates the payload length. */
   private frameBytesFor(length: number, op: string): number {
     if (this.reserved >= 0) throw new Error(`${op}() with an open reservation: commit() it first`);
+    if (this.closed) throw new ClosedError(op);
     if (!Number.isInteger(length) || length < 0 || length > this.maxMessage) {
       throw new RangeError(
         `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of a ${this.capacity}-byte ring), got ${length}; ` +

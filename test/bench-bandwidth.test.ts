@@ -3,11 +3,12 @@
  * size, the table and chart in plain text, the CSV file; the verification helpers; and a failing worker that takes
  * the whole group down. Speed is never asserted.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { capture, childPids } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
 import { measureBandwidth, runBandwidth } from '../src/bench/bandwidth.js';
 import { logSizes } from '../src/bench/format.js';
@@ -17,29 +18,6 @@ import {
 import { PeerGroup } from '../src/bench/peers.js';
 
 const TINY = ['--min', '8', '--max', '64KiB', '--points', '3', '--time', '0.02', '--warmup', '0.005'];
-
-/** A stdout or stderr that is not a terminal and keeps what is written. */
-function capture(): { isTTY: boolean; write(text: string): boolean; text(): string } {
-  const chunks: string[] = [];
-  return { isTTY: false, write: (text) => chunks.push(text) > 0, text: () => chunks.join('') };
-}
-
-/** Processes whose parent is this process (forked children), read from /proc; [] where there is no /proc. */
-function childPids(): number[] {
-  if (!existsSync('/proc')) return [];
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 const isPositive = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value > 0;
 

@@ -2,37 +2,17 @@
  * The latency benchmark end to end on tiny sizes and short times, every mode: valid JSON with every mode and size,
  * the table and chart in plain text, the CSV file, and exact iteration counts. Speed is never asserted.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { capture, childPids } from './helpers.js';
 import { LATENCY_MODES, parseLatencyArgs } from '../src/bench/args.js';
 import { logSizes } from '../src/bench/format.js';
 import { measureLatency, ringBytesFor, runLatency } from '../src/bench/latency.js';
 
 const TINY = ['--min', '8', '--max', '1KiB', '--points', '3', '--time', '0.02', '--warmup', '0.005'];
-
-function capture(): { isTTY: boolean; write(text: string): boolean; text(): string } {
-  const chunks: string[] = [];
-  return { isTTY: false, write: (text) => chunks.push(text) > 0, text: () => chunks.join('') };
-}
-
-/** Processes whose parent is this process (forked children), read from /proc; [] where there is no /proc. */
-function childPids(): number[] {
-  if (!existsSync('/proc')) return [];
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 const isPositive = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value > 0;
 

@@ -2,16 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Receiver, Sender } from '../src/channel.js';
 import { RingBuffer } from '../src/ring.js';
-import { runWorker, testSeed } from './helpers.js';
-
-const errorOf = (fn: () => unknown): Error => {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error');
-};
+import { errorOf, runWorker, testSeed } from './helpers.js';
 
 test('one thread: a message of 3.5 rings in quarter-ring chunks, as the same type', () => {
   const ring = RingBuffer.create(4096);

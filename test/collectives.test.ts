@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { launch, RankFailedError, type TransportName } from '../src/index.js';
 import {
-  concat, digest, inputs, large, matmul, OPS, rootsFor, stressSeq, stressSize, type Matrix,
+  digest, inputs, large, matmul, OPS, rootsFor, stressSeq, stressSize, type Matrix,
 } from './fixtures/collectives-programs.js';
 import { fillPattern, testSeed } from './helpers.js';
 

@@ -1,4 +1,5 @@
 /** Shared test helpers: a seeded PRNG, message patterns, and workers that are always terminated. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 /** mulberry32: a tiny seeded PRNG, so every randomized test can be replayed from the seed it prints. */
@@ -54,4 +55,36 @@ export async function runWorker<T>(fixture: string, workerData: unknown, timeout
   } finally {
     await worker.terminate();
   }
+}
+
+/** The error `fn` throws; fails the test if it throws none. */
+export function errorOf(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected an error');
+}
+
+/** A stdout or stderr that is not a terminal and keeps what is written. */
+export function capture(): { isTTY: boolean; write(text: string): boolean; text(): string } {
+  const chunks: string[] = [];
+  return { isTTY: false, write: (text) => chunks.push(text) > 0, text: () => chunks.join('') };
+}
+
+/** Processes whose parent is this process (forked children), read from /proc; [] where there is no /proc. */
+export function childPids(): number[] {
+  if (!existsSync('/proc')) return [];
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
 }

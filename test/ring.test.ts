@@ -1,17 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, RING_LAYOUT } from '../src/ring.js';
-import { AbortedError, CorruptFrameError, TimeoutError } from '../src/errors.js';
-import { checkPattern, fillPattern, prng, randomSize, runWorker, testSeed } from './helpers.js';
-
-const errorOf = (fn: () => unknown): Error => {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected an error');
-};
+import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from '../src/errors.js';
+import { checkPattern, errorOf, fillPattern, prng, randomSize, testSeed } from './helpers.js';
 
 test('create validates the size with the numbers', () => {
   const expected = (got: string) => `Expected the ring size to be a power of two from 64 to 1073741824 bytes, got ${got}`;
@@ -153,6 +144,9 @@ test('close: the consumer drains every message, then read() gives null, and keep
   assert.is(ring.read(), null);
   assert.is(ring.peek(), null);
   assert.is(ring.read({ timeoutMs: 0 }), null);
+  const err = errorOf(() => ring.write(Uint8Array.of(5)));
+  assert.instance(err, ClosedError);
+  assert.is(err.message, 'write on a closed ring: the producer called close()');
 });
 
 test('a corrupted frame header raises CorruptFrameError naming it', () => {
