@@ -104,7 +104,7 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number): T |
   checkRoot(comm, root);
   const reducer = toReducer(op);
   reducer.check(value);
-  const combine = reducer.combine as (a: T, b: T) => T;
+  const combine = reducer.combine as (a: T, b: T, reuse?: T) => T;
   if (reducer.name !== undefined || root === 0) {
     const result = treeReduce(comm, value, combine, root, TAG.reduce);
     return result === value ? ownResult(value) : result;
@@ -126,7 +126,7 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp): T {
   if (comm.size === 1) return ownResult(value);
   const isLarge = typedArrayKind(value) !== undefined && (value as TypedArray).byteLength >= RING_ALLREDUCE_BYTES;
   if (reducer.name !== undefined && isLarge) return ringAllreduce(comm, value as TypedArray, reducer.name) as T;
-  return recursiveDoubling(comm, value, reducer.combine as (a: T, b: T) => T);
+  return recursiveDoubling(comm, value, reducer.combine as (a: T, b: T, reuse?: T) => T);
 }
 
 /**
@@ -161,7 +161,7 @@ export function alltoall<T>(comm: Comm, values: readonly T[]): T[] {
  *     step 1: 2→0  6→4
  *     step 2: 4→0
  */
-function treeReduce<T>(comm: Comm, value: T, combine: (a: T, b: T) => T, root: number, tag: number): T | undefined {
+function treeReduce<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?: T) => T, root: number, tag: number): T | undefined {
   const { size } = comm;
   const v = relative(comm.rank, root, size);
   let partial = value;
@@ -170,7 +170,10 @@ function treeReduce<T>(comm: Comm, value: T, combine: (a: T, b: T) => T, root: n
       comm.sendInternal(absolute(v - mask, root, size), partial, tag);
       return undefined;
     }
-    if (v + mask < size) partial = combine(partial, recv(comm, absolute(v + mask, root, size), tag) as T);
+    if (v + mask < size) {
+      const received = recv(comm, absolute(v + mask, root, size), tag) as T;
+      partial = combine(partial, received, received); // the received value is ours: the result may go into it
+    }
   }
   return partial;
 }
@@ -187,7 +190,7 @@ function treeReduce<T>(comm: Comm, value: T, combine: (a: T, b: T) => T, root: n
  * value to the odd one after it and sits out, the 2^n left renumber 0 .. 2^n - 1 in rank order, and at the end
  * each odd one hands the result back to its even partner.
  */
-function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T) => T): T {
+function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?: T) => T): T {
   const { rank, size } = comm;
   const powerOfTwo = 1 << (31 - Math.clz32(size));
   const extra = size - powerOfTwo;
@@ -198,7 +201,8 @@ function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T) => T):
       comm.sendInternal(rank + 1, value, TAG.allreduce);
       newRank = -1;
     } else {
-      partial = combine(recv(comm, rank - 1, TAG.allreduce) as T, partial);
+      const received = recv(comm, rank - 1, TAG.allreduce) as T;
+      partial = combine(received, partial, received);
       newRank = rank >> 1;
     }
   } else {
@@ -209,7 +213,7 @@ function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T) => T):
       const partnerNew = newRank ^ mask;
       const partner = partnerNew < extra ? 2 * partnerNew + 1 : partnerNew + extra;
       const received = exchange(comm, partner, partial, partner, TAG.allreduce) as T;
-      partial = partner < rank ? combine(received, partial) : combine(partial, received);
+      partial = partner < rank ? combine(received, partial, received) : combine(partial, received, received);
     }
   }
   if (rank < 2 * extra) {

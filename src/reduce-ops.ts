@@ -25,8 +25,12 @@ export interface TypedArray extends ArrayBufferView {
 export interface Reducer {
   /** The name of a named op (commutative, elementwise on typed arrays); undefined for a function. */
   readonly name: OpName | undefined;
-  /** a ∘ b, where `a` comes from lower ranks than `b`. */
-  combine(a: unknown, b: unknown): unknown;
+  /**
+   * a ∘ b, where `a` comes from lower ranks than `b`. `reuse`, when given, is `a` or `b` and belongs to this rank
+   * (a value it received): a named op on typed arrays then writes the result into it instead of allocating, which
+   * on large arrays saves a fresh buffer (and its page faults) at every step of a reduction.
+   */
+  combine(a: unknown, b: unknown, reuse?: unknown): unknown;
   /** Throws, before any message moves, if this rank's own value cannot be reduced with this op. */
   check(value: unknown): void;
 }
@@ -42,7 +46,7 @@ export function toReducer(op: ReduceOp): Reducer {
   const name = op as OpName;
   return {
     name,
-    combine: (a, b) => combineNamed(name, a, b),
+    combine: (a, b, reuse) => combineNamed(name, a, b, reuse),
     check(value) {
       if (typeof value !== 'number' && typeof value !== 'bigint' && typedArrayKind(value) === undefined) {
         throw new TypeError(
@@ -67,12 +71,13 @@ const BIGINT_OPS: Record<OpName, (a: bigint, b: bigint) => bigint> = {
   max: (a, b) => (a > b ? a : b),
 };
 
-function combineNamed(name: OpName, a: unknown, b: unknown): unknown {
+function combineNamed(name: OpName, a: unknown, b: unknown, reuse: unknown): unknown {
   if (typeof a === 'number' && typeof b === 'number') return NUMBER_OPS[name](a, b);
   if (typeof a === 'bigint' && typeof b === 'bigint') return BIGINT_OPS[name](a, b);
   if (typedArrayKind(a) !== undefined && typedArrayKind(b) !== undefined) {
     const first = a as TypedArray;
-    return elementwise(name, first, b as TypedArray, newTypedArray(first, first.length));
+    const out = reuse === a || reuse === b ? (reuse as TypedArray) : newTypedArray(first, first.length);
+    return elementwise(name, first, b as TypedArray, out);
   }
   throw new TypeError(`Expected values of the same type to reduce with '${name}', got ${kindName(a)} and ${kindName(b)}`);
 }
