@@ -75,6 +75,12 @@ test('shared: recvView lends a typed array in place; other values come back owne
   assert.is(onClone[0].shared, false);
 });
 
+test('48 ranks on the shared transport (the default rings shrink to fit 256 MiB)', async () => {
+  const size = 48;
+  const expected = (size * (size - 1)) / 2 + 1 + size;
+  assert.equal(await run(size, 'shared', { program: 'crowd' }), new Array(size).fill(expected));
+});
+
 test('bad input is refused in the rank that made the mistake, with what was given and allowed', async () => {
   const cases: [string, string][] = [
     ['dest', 'rank 1 failed: RangeError: Expected `dest` to be a rank from 0 to 1, got 4'],
