@@ -45,7 +45,16 @@ export function bcast<T>(comm: Comm, value: T, root: number): T {
   let mask = 1;
   if (v > 0) {
     const highestBit = 1 << (31 - Math.clz32(v));
-    value = recv(comm, absolute(v - highestBit, root, size), TAG.bcast) as T;
+    const parent = absolute(v - highestBit, root, size);
+    if (ArrayBuffer.isView(value)) {
+      // Buffer mode (mpi4py's Bcast(buf)): a rank that passes a typed array gets the root's bytes in it, in place.
+      const got = comm.recvIntoInternal(value, parent, TAG.bcast).value;
+      if (got !== value.byteLength) {
+        throw new RangeError(`bcast(): rank ${comm.rank} passed a ${value.byteLength}-byte buffer for the root's ${got}-byte value`);
+      }
+    } else {
+      value = recv(comm, parent, TAG.bcast) as T;
+    }
     mask = highestBit << 1;
   }
   for (; mask < size; mask <<= 1) {

@@ -7,7 +7,7 @@
  * out in the order they were sent (MPI's non-overtaking rule), whatever else arrives in between.
  */
 import * as collectives from './collectives.js';
-import { decode, encode } from './codec.js';
+import { decode, encode, isBinaryType } from './codec.js';
 import { ANY_PEER, WAIT, type ControlBlock, type WaitKind } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';
@@ -104,6 +104,18 @@ export class Comm {
   }
 
   /**
+   * Receives the next message from `source` (a typed array, DataView or ArrayBuffer) into `target`, a typed array
+   * or DataView of at least its size, and returns how many bytes arrived: MPI's `Recv` into a buffer (mpi4py's
+   * buffer mode). On the shared transport the bytes go from the ring straight into `target`, with no allocation.
+   */
+  recvInto(target: ArrayBufferView, source = ANY_SOURCE, tag = ANY_TAG): Status<number> {
+    if (!ArrayBuffer.isView(target)) throw new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}`);
+    if (source !== ANY_SOURCE) this.checkRank(source, 'source');
+    if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
+    return this.recvIntoInternal(target, source, tag);
+  }
+
+  /**
    * Zero-copy receive (shared transport): the next message from `source` as a typed-array view into the ring,
    * valid until `release()`. A message that is not a typed array, or that was larger than the ring, comes back as
    * an ordinary owned value (and `release()` is then harmless). On the other transports this is `recv`.
@@ -134,7 +146,10 @@ export class Comm {
     this.guard(WAIT.barrier, -1, () => this.control.barrier(this.waiter, this.rank));
   }
 
-  /** Every rank gets root's `value` (binomial tree). */
+  /**
+   * Every rank gets root's `value` (binomial tree). Buffer mode: a non-root rank that passes a typed array of the
+   * root's size gets the bytes in it, in place, and no allocation on the shared transport (mpi4py's `Bcast(buf)`).
+   */
   bcast<T>(value: T, root = 0): T {
     return collectives.bcast(this, value, root);
   }
@@ -190,6 +205,25 @@ export class Comm {
     const received = this.recvInternal(source, tag);
     this.sendInternal(dest, value, tag);
     return received;
+  }
+
+  /** @internal `recvInto` without validation. */
+  recvIntoInternal(target: ArrayBufferView, source: number, tag: number): Status<number> {
+    const receiver = source === ANY_SOURCE ? undefined : this.viewableReceiver(source, tag);
+    if (receiver !== undefined) {
+      const next = this.guard(WAIT.recv, source, () => receiver.peekMeta())!;
+      if (isBinaryType(next.type)) {
+        const got = this.guard(WAIT.recv, source, () => receiver.recvInto(target))!;
+        return { value: got.bytes, source, tag: got.tag };
+      }
+    }
+    const message = this.recvInternal(source, tag);
+    try {
+      return { value: copyInto(target, message.value), source: message.source, tag: message.tag };
+    } catch (err) {
+      this.queues[message.source]!.unshift(message); // it does not fit: leave it for the next receive, as the ring does
+      throw err;
+    }
   }
 
   /** @internal Receives a message matching `source` and `tag` (ANY_TAG matches user tags only). */
@@ -300,6 +334,25 @@ export class Comm {
       throw new RangeError(`Expected \`${name}\` to be an integer from 0 to ${MAX_TAG}, got ${String(value)}`);
     }
   }
+}
+
+/** Copies a received binary value into `target`; the bytes copied. */
+function copyInto(target: ArrayBufferView, value: unknown): number {
+  const bytes =
+    ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+    : value instanceof ArrayBuffer ? new Uint8Array(value)
+    : undefined;
+  if (bytes === undefined) throw new TypeError(`recvInto() needs a typed array, DataView or ArrayBuffer message, got ${describe(value)}`);
+  if (bytes.length > target.byteLength) {
+    throw new RangeError(`recvInto(): a ${bytes.length}-byte message does not fit in a ${target.byteLength}-byte target`);
+  }
+  new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(bytes);
+  return bytes.length;
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  return typeof value === 'object' ? `a ${(value as object).constructor?.name ?? 'object'}` : `a ${typeof value}`;
 }
 
 /** ANY_TAG matches every user tag (>= 0) but never the collectives' reserved negative tags. */

@@ -47,6 +47,17 @@ for (const transport of TRANSPORTS) {
     assert.is((atOne![17] as object).constructor.name, 'Float32Array');
   });
 
+  test(`${transport}: recvInto a buffer; bcast into a buffer`, async () => {
+    const results = await run<{ got: unknown; sameArray: boolean; bcast: number[] }>(3, transport, { program: 'intoBuffers' });
+    assert.equal(results[1]!.got, {
+      status: { value: 16, source: 0, tag: 4 },
+      values: [1.5, 2.5, 0, 0],
+      tooSmall: 'recvInto(): a 64-byte message does not fit in a 8-byte target',
+      other: 'a string first, another tag',
+    });
+    assert.equal(results.map((r) => [r.sameArray, r.bcast]), [[true, [7, 8, 9]], [true, [7, 8, 9]], [true, [7, 8, 9]]]);
+  });
+
   test(`${transport}: a rank may send to itself`, async () => {
     assert.equal(await run(2, transport, { program: 'selfSend' }), [[0, 7, 'to myself from 0'], [1, 7, 'to myself from 1']]);
   });

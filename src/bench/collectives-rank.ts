@@ -145,8 +145,11 @@ function decide(comm: Comm, decision: () => number): number {
 /** The op as a function of nothing, returning what the call returned (so the last result can be checked). */
 function callOf(comm: Comm, op: CollectiveOp, payload: Float64Array): () => unknown {
   switch (op) {
-    case 'bcast':
-      return () => comm.bcast(comm.rank === 0 ? payload : undefined, 0);
+    case 'bcast': {
+      // Buffer mode, as an MPI program would call it: the other ranks receive into one buffer of their own.
+      const buffer = comm.rank === 0 ? payload : new Float64Array(payload.length);
+      return () => comm.bcast(buffer, 0);
+    }
     case 'reduce':
       return () => comm.reduce(payload, 'sum', 0);
     case 'allreduce':
