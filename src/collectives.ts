@@ -13,7 +13,7 @@
  * root, a rank's own slot in gather, allgather and alltoall); reductions of typed arrays always return a new array.
  */
 import type { Comm, ReduceOp } from './comm.js';
-import { copyOf, describe, elementwise, toReducer, typedArrayKind, type OpName, type TypedArray } from './reduce-ops.js';
+import { copyOf, describe, elementwise, newTypedArray, toReducer, typedArrayKind, type OpName, type TypedArray } from './reduce-ops.js';
 
 /** Reserved tags, one per collective. User tags are >= 0 and ANY_TAG (-1) matches only those. */
 const TAG = {
@@ -236,7 +236,7 @@ function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?
  * Ring allreduce for a large typed array and a named op (which works element by element): the array is cut into
  * `size` segments. Reduce-scatter: in size - 1 steps each rank sends one segment to its right neighbour and
  * combines the one from its left into its own copy, so a segment gathers one more rank's values at every hop;
- * afterwards rank r holds segment r + 1 fully reduced. Then ringAllgather passes the finished segments round.
+ * afterwards rank r holds segment r + 1 fully reduced. Then the finished segments go round the ring as in ringAllgather, in place.
  *
  *     segment s starts at rank s and travels s → s+1 → ... → s-1, the last rank, which holds it complete
  *
@@ -250,18 +250,21 @@ function ringAllreduce(comm: Comm, value: TypedArray, name: OpName): TypedArray 
   const result = copyOf(value); // reduce into our own copy: the caller's array is never written
   const segment = (index: number) =>
     result.subarray(Math.floor((index * result.length) / size), Math.floor(((index + 1) * result.length) / size));
+  // Segments arrive into buffers we already have (no allocation per step): the left neighbour's partial sums into
+  // one scratch segment, the finished segments straight into their place in the result.
+  const scratch = scratchFor(comm, result, Math.ceil(result.length / size) + 1);
   for (let step = 0; step < size - 1; step++) {
     const outgoing = segment(modulo(rank - step, size));
     const target = segment(modulo(rank - step - 1, size));
-    const received = exchange(comm, right, compact(comm, outgoing), left, TAG.allreduce) as TypedArray;
+    const received = scratch.subarray(0, target.length);
+    exchangeInto(comm, right, compact(comm, outgoing), left, received, TAG.allreduce);
     elementwise(name, received, target, target);
   }
   const finished = (rank + 1) % size;
-  const segments: TypedArray[] = new Array(size);
-  segments[finished] = compact(comm, segment(finished));
-  ringAllgather(comm, segments, finished, TAG.allreduce);
-  for (let index = 0; index < size; index++) {
-    if (index !== finished) segment(index).set(segments[index]!);
+  for (let step = 0; step < size - 1; step++) {
+    // The ring allgather below, done in place: pass on the segment got at the previous step, take the next.
+    const outgoing = segment(modulo(finished - step, size));
+    exchangeInto(comm, right, compact(comm, outgoing), left, segment(modulo(finished - step - 1, size)), TAG.allreduce);
   }
   return result;
 }
@@ -280,6 +283,30 @@ function ringAllgather(comm: Comm, blocks: unknown[], own: number, tag: number):
   for (let step = 0; step < size - 1; step++) {
     const outgoing = blocks[modulo(own - step, size)];
     blocks[modulo(own - step - 1, size)] = exchange(comm, right, outgoing, left, tag);
+  }
+}
+
+/**
+ * A scratch array of `like`'s kind with at least `length` elements, kept per Comm from call to call: it never leaves
+ * ringAllreduce, and fresh memory is expensive (page faults at well under 1 GB/s on this kind of VM).
+ */
+const scratchArrays = new WeakMap<Comm, TypedArray>();
+function scratchFor(comm: Comm, like: TypedArray, length: number): TypedArray {
+  const kept = scratchArrays.get(comm);
+  if (kept !== undefined && typedArrayKind(kept) === typedArrayKind(like) && kept.length >= length) return kept;
+  const scratch = newTypedArray(like, length);
+  scratchArrays.set(comm, scratch);
+  return scratch;
+}
+
+/** `exchange` that receives into `into` (a typed array of the message's size) instead of allocating. */
+function exchangeInto(comm: Comm, dest: number, value: unknown, source: number, into: TypedArray, tag: number): void {
+  if (comm.rank <= dest) {
+    comm.sendInternal(dest, value, tag);
+    comm.recvIntoInternal(into, source, tag);
+  } else {
+    comm.recvIntoInternal(into, source, tag);
+    comm.sendInternal(dest, value, tag);
   }
 }
 
