@@ -116,26 +116,38 @@ export class Receiver {
    */
   recvInto(target: ArrayBufferView, options?: BlockingOptions): { bytes: number; tag: number } | null {
     const ring = this.ring;
-    const view = ring.peek(options);
-    if (view === null) return null;
+    const length = ring.hold(options); // no view of the slot: copyHeld copies straight out of the ring
+    if (length < 0) return null;
     const { type, tag, aux } = ring.frame;
     const codecType = type & ~CHUNKED;
     if (type === CONTINUATION) throw new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
     if (!isBinaryType(codecType)) {
       throw new TypeError('recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
     }
-    const total = type & CHUNKED ? aux : view.length;
+    const total = type & CHUNKED ? aux : length;
     if (total > target.byteLength) {
       throw new RangeError(`recvInto(): a ${total}-byte message does not fit in a ${target.byteLength}-byte target`);
     }
-    const into = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+    const into = this.bytesOf(target);
     if (type & CHUNKED) {
-      this.copyChunks(view, total, into, options);
+      this.copyChunks(ring.peek(options)!, total, into, options);
     } else {
-      into.set(view);
+      ring.copyHeld(into);
       ring.release();
     }
     return { bytes: total, tag };
+  }
+
+  // The bytes of the last target of recvInto, kept: a receiver that reuses its buffer makes no view per message.
+  private lastTarget: ArrayBufferView | undefined;
+  private lastBytes: Uint8Array | undefined;
+
+  private bytesOf(target: ArrayBufferView): Uint8Array {
+    if (target !== this.lastTarget) {
+      this.lastTarget = target;
+      this.lastBytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+    }
+    return this.lastBytes!;
   }
 
   /** Gives the view from `recvView()` back to the sender; the view must not be used after. */

@@ -133,6 +133,27 @@ test('commit may shrink a reservation, reserve/peek misuse is refused', () => {
   assert.is(errorOf(() => ring.release()).message, 'release() without a message: peek() first');
 });
 
+test('hold and copyHeld copy a message out without a view, small and large', () => {
+  const ring = RingBuffer.create(1024);
+  const target = new Uint8Array(300).fill(0xee);
+  ring.write(Uint8Array.of(1, 2, 3), { tag: 4 });
+  assert.is(ring.hold(), 3);
+  assert.is(ring.frame.tag, 4);
+  ring.copyHeld(target, 10);
+  ring.release();
+  assert.equal(Array.from(target.subarray(9, 14)), [0xee, 1, 2, 3, 0xee]);
+  const big = new Uint8Array(200);
+  fillPattern(big, 7);
+  ring.write(big);
+  assert.is(ring.hold(), 200);
+  ring.copyHeld(target);
+  ring.release();
+  assert.is(checkPattern(target.subarray(0, 200), 7), -1);
+  assert.is(errorOf(() => ring.copyHeld(target)).message, 'copyHeld() without a message: hold() or peek() first');
+  ring.close();
+  assert.is(ring.hold(), -1);
+});
+
 test('close: the consumer drains every message, then read() gives null, and keeps giving null', () => {
   const ring = RingBuffer.create(128);
   ring.write(Uint8Array.of(1, 2, 3));
