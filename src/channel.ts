@@ -16,7 +16,7 @@ import type { BlockingOptions, RingBuffer } from './ring.js';
 const CHUNKED = 0x80;
 const CONTINUATION = 0x7f;
 
-/** The largest message a channel carries: lengths travel in a 32-bit word, and 2 GiB is V8's limit anyway. */
+/** The largest message a channel carries: 2 GiB, what a Float64Array can hold on every Node version we support. */
 export const MAX_CHANNEL_MESSAGE = 2 ** 31;
 
 /** A message as it arrived: the value and the tag it was sent with. */
@@ -40,7 +40,11 @@ export class Sender {
    */
   constructor(ring: RingBuffer, options: { onMessage?: () => void; chunkBytes?: number } = {}) {
     this.ring = ring;
-    this.chunkBytes = Math.min(ring.maxMessage, options.chunkBytes ?? ring.capacity / 4) & ~7;
+    const chunkBytes = options.chunkBytes ?? ring.capacity / 4;
+    if (!Number.isInteger(chunkBytes) || chunkBytes < 8) {
+      throw new RangeError(`Expected \`chunkBytes\` to be an integer of at least 8, got ${chunkBytes}`);
+    }
+    this.chunkBytes = Math.min(ring.maxMessage, chunkBytes) & ~7;
     this.onMessage = options.onMessage;
   }
 
@@ -86,6 +90,7 @@ export class Receiver {
 
   /** The next message as an owned value (a fresh copy), or null once the sender closed the channel. */
   recv<T = unknown>(options?: BlockingOptions): Received<T> | null {
+    this.refuseWhileHolding('recv');
     const view = this.ring.peek(options);
     if (view === null) return null;
     return this.take<T>(view, options);
@@ -96,7 +101,7 @@ export class Receiver {
    * into the ring, valid until `release()`. Anything else comes back as an owned value (release() is then a no-op).
    */
   recvView<T = unknown>(options?: BlockingOptions): Received<T> | null {
-    if (this.holdingView) throw new Error('recvView() while holding a view: release() it first');
+    this.refuseWhileHolding('recvView');
     const ring = this.ring;
     const view = ring.peek(options);
     if (view === null) return null;
@@ -115,6 +120,7 @@ export class Receiver {
    * message where it is, for `recv()`.
    */
   recvInto(target: ArrayBufferView, options?: BlockingOptions): { bytes: number; tag: number } | null {
+    this.refuseWhileHolding('recvInto');
     const ring = this.ring;
     const length = ring.hold(options); // no view of the slot: copyHeld copies straight out of the ring
     if (length < 0) return null;
@@ -150,9 +156,9 @@ export class Receiver {
     return this.lastBytes!;
   }
 
-  /** Gives the view from `recvView()` back to the sender; the view must not be used after. */
+  /** Gives the view from `recvView()` back to the sender; the view must not be used after. A no-op without one. */
   release(): void {
-    if (!this.holdingView) throw new Error('release() without a view: recvView() first');
+    if (!this.holdingView) return;
     this.holdingView = false;
     this.ring.release();
   }
@@ -167,15 +173,23 @@ export class Receiver {
    * A later `recv`/`recvView` takes this same message.
    */
   peekMeta(options?: BlockingOptions): { type: number; tag: number } | null {
+    this.refuseWhileHolding('peekMeta');
     const ring = this.ring;
     if (ring.peek(options) === null) return null;
     const { type, tag } = ring.frame;
     return { type: type & ~CHUNKED, tag };
   }
 
-  /** True when a message (or the end of the stream) can be taken without blocking; can be late. */
+  /**
+   * True when a message (or the end of the stream) can be taken without blocking; can be late. False while a view
+   * is held: the held message is taken already.
+   */
   hasMessage(): boolean {
-    return this.ring.hasMessage();
+    return !this.holdingView && this.ring.hasMessage();
+  }
+
+  private refuseWhileHolding(op: string): void {
+    if (this.holdingView) throw new Error(`${op}() while holding a view: release() it first`);
   }
 
   /** Decodes the peeked frame (and, for a chunked message, the chunks after it) into an owned value. */

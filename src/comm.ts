@@ -106,7 +106,8 @@ export class Comm {
   /**
    * Receives the next message from `source` (a typed array, DataView or ArrayBuffer) into `target`, a typed array
    * or DataView of at least its size, and returns how many bytes arrived: MPI's `Recv` into a buffer (mpi4py's
-   * buffer mode). On the shared transport the bytes go from the ring straight into `target`, with no allocation.
+   * buffer mode). On the shared transport, from a given source, the bytes go from the ring straight into `target`,
+   * with no allocation.
    */
   recvInto(target: ArrayBufferView, source = ANY_SOURCE, tag = ANY_TAG): Status<number> {
     if (!ArrayBuffer.isView(target)) throw new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}`);
@@ -243,15 +244,19 @@ export class Comm {
   private takeQueued(source: number, tag: number): Envelope | undefined {
     if (source !== ANY_SOURCE) return takeMatching(this.queues[source]!, tag);
     for (let i = 0; i < this.size; i++) {
-      const found = takeMatching(this.queues[(this.nextAnySource + i) % this.size]!, tag);
-      if (found !== undefined) return found;
+      const source = (this.nextAnySource + i) % this.size;
+      const found = takeMatching(this.queues[source]!, tag);
+      if (found !== undefined) {
+        this.nextAnySource = (source + 1) % this.size; // queued messages take turns too
+        return found;
+      }
     }
     return undefined;
   }
 
   /** The next message from `source`, whatever its tag; blocks. */
   private pullFrom(source: number): Envelope {
-    const polled = this.channels.poll(source);
+    const polled = this.guard(WAIT.recv, source, () => this.channels.poll(source));
     if (polled !== undefined) return polled;
     const received = this.guard(WAIT.recv, source, () => this.channels.recvBlocking(source));
     return received ?? this.waitOnDoorbell(source);
@@ -259,7 +264,7 @@ export class Comm {
 
   /** The next message from whichever rank has one, starting after the last source served; blocks. */
   private pullAny(): Envelope {
-    return this.pollAny() ?? this.waitOnDoorbell(ANY_SOURCE);
+    return this.guard(WAIT.recv, ANY_PEER, () => this.pollAny()) ?? this.waitOnDoorbell(ANY_SOURCE);
   }
 
   private pollAny(): Envelope | undefined {

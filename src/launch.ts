@@ -99,26 +99,32 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
       finish(new RankFailedError(rank, `exited with code ${code} before returning a result`), ABORT_REASON.rankFailed, rank);
     };
 
-    for (let rank = 0; rank < size; rank++) {
-      const workerData: RankData = {
-        moduleUrl: settings.moduleUrl,
-        rank,
-        size,
-        transport: settings.transport,
-        strategy: settings.strategy,
-        control: control.buffer,
-        wiring: wirings[rank]!,
-        args: settings.args,
-      };
-      const worker = new Worker(new URL('./rank.js', import.meta.url), { workerData, transferList: transferLists[rank] });
-      worker.on('message', (report: RankReport) => onReport(rank, report));
-      worker.on('error', (err) => {
-        if (finished[rank] || failure !== undefined) return;
-        finished[rank] = true;
-        finish(new RankFailedError(rank, `${err.name}: ${err.message}`, err), ABORT_REASON.rankFailed, rank);
-      });
-      worker.on('exit', (code) => onExit(rank, code));
-      workers.push(worker);
+    try {
+      for (let rank = 0; rank < size; rank++) {
+        const workerData: RankData = {
+          moduleUrl: settings.moduleUrl,
+          rank,
+          size,
+          transport: settings.transport,
+          strategy: settings.strategy,
+          control: control.buffer,
+          wiring: wirings[rank]!,
+          args: settings.args,
+        };
+        const worker = new Worker(new URL('./rank.js', import.meta.url), { workerData, transferList: transferLists[rank] });
+        worker.on('message', (report: RankReport) => onReport(rank, report));
+        worker.on('error', (err) => {
+          if (finished[rank] || failure !== undefined) return;
+          finished[rank] = true;
+          finish(new RankFailedError(rank, `${err.name}: ${err.message}`, err), ABORT_REASON.rankFailed, rank);
+        });
+        worker.on('exit', (code) => onExit(rank, code));
+        workers.push(worker);
+      }
+    } catch (err) {
+      // A worker that cannot even be created (a resource limit at rank 40 of 64): stop the ones already started.
+      finish(err instanceof Error ? err : new Error(String(err)), ABORT_REASON.rankFailed);
+      return;
     }
 
     if (settings.timeoutMs !== undefined) {
@@ -151,9 +157,10 @@ function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: n
       onDeadlock(describeWaits(control, finished));
       return;
     }
-    timers.push(setTimeout(look, WATCH_INTERVAL_MS).unref());
+    watch.refresh(); // the same timer again: nothing piles up over a long run
   };
-  timers.push(setTimeout(look, WATCH_INTERVAL_MS).unref());
+  const watch = setTimeout(look, WATCH_INTERVAL_MS).unref();
+  timers.push(watch);
 }
 
 /** One line per live rank: `rank 0 waits to receive from rank 1`, `rank 2 is running`. */

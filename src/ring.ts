@@ -251,14 +251,15 @@ export class RingBuffer {
    * The end marker is a frame, so it is ordered with the data (this blocks like a write while the ring is full).
    */
   close(options?: BlockingOptions): void {
-    this.reserve(0, undefined, options);
+    const offset = this.claim(0, undefined, options, 'close');
     this.closed = true;
-    this.dataWords[(this.reserved >> 2) + 1] = kindWord(KIND_END, 0);
-    this.dataWords[this.reserved >> 2] = 0;
+    this.dataWords[offset >> 2] = 0;
+    this.dataWords[(offset >> 2) + 1] = kindWord(KIND_END, 0);
     this.reserved = -1;
     this.head = (this.head + FRAME_HEADER_BYTES) | 0;
     this.publishHead();
   }
+
 
   /** Producer: bytes free for frames now. The answer can be stale at once (the consumer frees more). */
   bytesFree(): number {

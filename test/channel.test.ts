@@ -44,8 +44,15 @@ test('recvView lends a view in place until release()', () => {
   assert.ok(value.buffer instanceof SharedArrayBuffer);
   assert.equal(Array.from(value), [4, 5]);
   assert.is(errorOf(() => receiver.recvView()).message, 'recvView() while holding a view: release() it first');
+  assert.is(errorOf(() => receiver.recv()).message, 'recv() while holding a view: release() it first');
+  assert.is(errorOf(() => receiver.recvInto(new Float64Array(2))).message, 'recvInto() while holding a view: release() it first');
+  assert.is(receiver.hasMessage(), false);
   receiver.release();
-  assert.is(errorOf(() => receiver.release()).message, 'release() without a view: recvView() first');
+  receiver.release(); // harmless without a view
+  sender.send('a string comes back owned');
+  assert.is(receiver.recvView()!.value, 'a string comes back owned');
+  receiver.release();
+  assert.is(errorOf(() => new Sender(ring, { chunkBytes: 5 })).message, 'Expected `chunkBytes` to be an integer of at least 8, got 5');
 });
 
 test('two threads: 20,000 seeded messages up to 4x the ring, by recv, recvInto and recvView', async () => {

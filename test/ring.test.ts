@@ -168,6 +168,7 @@ test('close: the consumer drains every message, then read() gives null, and keep
   const err = errorOf(() => ring.write(Uint8Array.of(5)));
   assert.instance(err, ClosedError);
   assert.is(err.message, 'write on a closed ring: the producer called close()');
+  assert.is(errorOf(() => ring.close()).message, 'close on a closed ring: the producer called close()');
 });
 
 test('a corrupted frame header raises CorruptFrameError naming it', () => {

@@ -49,8 +49,4 @@ export class SharedTransport implements Transport {
     return this.receivers[source]!;
   }
 
-  /** Every ring this rank touches, so that an abort can wake them. */
-  rings(): RingBuffer[] {
-    return [...this.senders, ...this.receivers].flatMap((channel) => (channel ? [channel.ring] : []));
-  }
 }
