@@ -121,17 +121,28 @@ export class Waiter {
     }
     try {
       for (;;) {
-        Atomics.store(words, sleeper, 1);
-        if (Atomics.load(words, index) !== seen) return;
-        if (this.aborted) throw new AbortedError(op);
-        const left = deadline - performance.now();
-        if (left <= 0) throw new TimeoutError(op, timeoutMs ?? 0);
-        Atomics.wait(words, index, seen, Math.min(left, PARK_SLICE_MS));
+        const sleepMs = this.sleepFor(index, seen, sleeper, deadline, timeoutMs, op);
+        if (sleepMs === 0) return;
+        Atomics.wait(words, index, seen, sleepMs);
         if (Atomics.load(words, index) !== seen) return;
       }
     } finally {
       Atomics.store(words, sleeper, 0);
     }
+  }
+
+  /**
+   * Raises the sleeper flag, then looks at the word once more (the order that makes a lost wake-up impossible, see
+   * the top of this file) and says how long to sleep: 0 when the word has moved already. Throws once aborted or past
+   * the deadline.
+   */
+  private sleepFor(index: number, seen: number, sleeper: number, deadline: number, timeoutMs: number | undefined, op: string): number {
+    Atomics.store(this.words, sleeper, 1);
+    if (Atomics.load(this.words, index) !== seen) return 0;
+    if (this.aborted) throw new AbortedError(op);
+    const left = deadline - performance.now();
+    if (left <= 0) throw new TimeoutError(op, timeoutMs ?? 0);
+    return Math.min(left, PARK_SLICE_MS);
   }
 
   /**
@@ -144,12 +155,9 @@ export class Waiter {
     this.onWait?.(true);
     try {
       for (;;) {
-        Atomics.store(words, sleeper, 1);
-        if (Atomics.load(words, index) !== seen) return;
-        if (this.aborted) throw new AbortedError(op);
-        const left = deadline - performance.now();
-        if (left <= 0) throw new TimeoutError(op, timeoutMs ?? 0);
-        const result = Atomics.waitAsync(words, index, seen, Math.min(left, PARK_SLICE_MS));
+        const sleepMs = this.sleepFor(index, seen, sleeper, deadline, timeoutMs, op);
+        if (sleepMs === 0) return;
+        const result = Atomics.waitAsync(words, index, seen, sleepMs);
         if (result.async) await result.value;
         if (Atomics.load(words, index) !== seen) return;
       }
