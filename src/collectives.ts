@@ -129,13 +129,34 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number): T |
  * instead of log2(size) whole arrays. Both give every rank the very same result, bit for bit. Each rank picks the
  * algorithm from its own value, which is one more reason why every rank must pass the same kind and length.
  */
-export function allreduce<T>(comm: Comm, value: T, op: ReduceOp): T {
+export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
   const reducer = toReducer(op);
   reducer.check(value);
-  if (comm.size === 1) return ownResult(value);
+  if (into !== undefined) checkInto(value, into);
   const isLarge = typedArrayKind(value) !== undefined && (value as TypedArray).byteLength >= RING_ALLREDUCE_BYTES;
-  if (reducer.name !== undefined && isLarge) return ringAllreduce(comm, value as TypedArray, reducer.name) as T;
-  return recursiveDoubling(comm, value, reducer.combine as (a: T, b: T, reuse?: T) => T);
+  let result: T;
+  if (comm.size === 1) result = into === undefined ? ownResult(value) : value;
+  else if (reducer.name !== undefined && isLarge) {
+    return ringAllreduce(comm, value as TypedArray, reducer.name, into as TypedArray | undefined) as T;
+  } else result = recursiveDoubling(comm, value, reducer.combine as (a: T, b: T, reuse?: T) => T);
+  if (into === undefined) return result;
+  if (into !== result) (into as TypedArray).set(result as TypedArray);
+  return into;
+}
+
+/** `into` (MPI's recvbuf) must be a typed array of the value's kind and length; it may be the value itself. */
+function checkInto(value: unknown, into: unknown): void {
+  if (typedArrayKind(value) === undefined) {
+    throw new TypeError(`\`into\` is for typed-array values, got a value that is ${describe(value)}`);
+  }
+  const kind = typedArrayKind(into);
+  if (kind === undefined) throw new TypeError(`Expected \`into\` to be a typed array, got ${describe(into)}`);
+  if (kind !== typedArrayKind(value) || (into as TypedArray).length !== (value as TypedArray).length) {
+    throw new RangeError(
+      `Expected \`into\` to be a ${typedArrayKind(value)} of ${(value as TypedArray).length} elements like the value, ` +
+        `got a ${kind} of ${(into as TypedArray).length}`,
+    );
+  }
 }
 
 /**
@@ -243,11 +264,17 @@ function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?
  * Each segment is combined in its own order, so float results may differ from reduce()'s in the last bits; every
  * rank still gets the same bits, since each segment is finished by one rank and copied to the others.
  */
-function ringAllreduce(comm: Comm, value: TypedArray, name: OpName): TypedArray {
+function ringAllreduce(comm: Comm, value: TypedArray, name: OpName, into?: TypedArray): TypedArray {
   const { rank, size } = comm;
   const right = (rank + 1) % size;
   const left = (rank - 1 + size) % size;
-  const result = copyOf(value); // reduce into our own copy: the caller's array is never written
+  // Reduce into our own copy (the caller's array is never written), or into the caller's `into`.
+  let result: TypedArray;
+  if (into === undefined) result = copyOf(value);
+  else {
+    result = into;
+    if (into !== value) into.set(value);
+  }
   const segment = (index: number) =>
     result.subarray(Math.floor((index * result.length) / size), Math.floor(((index + 1) * result.length) / size));
   // Segments arrive into buffers we already have (no allocation per step): the left neighbour's partial sums into

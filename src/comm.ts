@@ -175,9 +175,13 @@ export class Comm {
     return collectives.reduce(this, value, op, root);
   }
 
-  /** Every rank gets the values of all ranks combined with `op`. */
-  allreduce<T>(value: T, op: ReduceOp): T {
-    return collectives.allreduce(this, value, op);
+  /**
+   * Every rank gets the values of all ranks combined with `op`. For a typed array, `into` (MPI's recvbuf: an array of
+   * the same kind and length, or `value` itself to reduce in place) receives the result, and no array is allocated
+   * for it.
+   */
+  allreduce<T>(value: T, op: ReduceOp, into?: T): T {
+    return collectives.allreduce(this, value, op, into);
   }
 
   /** Rank r sends `values[d]` to every rank d and gets back one value from each, in rank order. */

@@ -58,6 +58,15 @@ for (const transport of TRANSPORTS) {
     assert.equal(results.map((r) => [r.sameArray, r.bcast]), [[true, [7, 8, 9]], [true, [7, 8, 9]], [true, [7, 8, 9]]]);
   });
 
+  test(`${transport}: allreduce into a buffer, and in place`, async () => {
+    const results = await run(3, transport, { program: 'allreduceInto' });
+    const expected = (rank: number) => ({
+      same: true, first: 6, last: 6, input: rank + 1, inPlace: [true, 2, 1],
+      wrong: 'Expected `into` to be a Int32Array of 1 elements like the value, got a Float64Array of 1',
+    });
+    assert.equal(results, [0, 1, 2].map(expected));
+  });
+
   test(`${transport}: a rank may send to itself`, async () => {
     assert.equal(await run(2, transport, { program: 'selfSend' }), [[0, 7, 'to myself from 0'], [1, 7, 'to myself from 1']]);
   });

@@ -152,8 +152,10 @@ function callOf(comm: Comm, op: CollectiveOp, payload: Float64Array): () => unkn
     }
     case 'reduce':
       return () => comm.reduce(payload, 'sum', 0);
-    case 'allreduce':
-      return () => comm.allreduce(payload, 'sum');
+    case 'allreduce': {
+      const into = new Float64Array(payload.length); // MPI's recvbuf, reused from call to call
+      return () => comm.allreduce(payload, 'sum', into);
+    }
     case 'barrier':
       return () => comm.barrier();
   }
