@@ -175,7 +175,7 @@ export class Receiver {
   peekMeta(options?: BlockingOptions): { type: number; tag: number } | null {
     this.refuseWhileHolding('peekMeta');
     const ring = this.ring;
-    if (ring.peek(options) === null) return null;
+    if (ring.hold(options) < 0) return null; // hold, not peek: no view is made just to read the header
     const { type, tag } = ring.frame;
     return { type: type & ~CHUNKED, tag };
   }

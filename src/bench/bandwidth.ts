@@ -37,10 +37,6 @@ import { renderTable } from './table.js';
  */
 export const AUTO_RING_BYTES = { zerocopy: 2 ** 20, shared: 32 * 2 ** 20, ringbuf: 32 * 2 ** 20 } as const;
 
-function ringBytesFor(mode: 'shared' | 'zerocopy' | 'ringbuf', chosen: number | undefined): number {
-  return chosen ?? AUTO_RING_BYTES[mode];
-}
-
 export interface BandwidthRow {
   mode: BandwidthMode;
   bytes: number;
@@ -121,7 +117,7 @@ async function measureMode(
     group.start(WORKER_URL, { ...job, childUrl: CHILD_URL.href }, [], onReport);
   } else if (mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf') {
     let ring: SharedArrayBuffer;
-    const ringBytes = ringBytesFor(mode, opts.ringBytes);
+    const ringBytes = opts.ringBytes ?? AUTO_RING_BYTES[mode];
     if (mode === 'ringbuf') {
       ring = createRingbufStorage(ringBytes);
     } else {
