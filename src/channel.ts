@@ -9,9 +9,9 @@
  *   chunked:    type = codec type | CHUNKED      aux = total bytes      (first chunk)
  *               type = CONTINUATION              aux = 0                (every later chunk, in order)
  */
-import { allocate, decode, encode, isBinaryType, TYPE } from './codec.js';
+import { allocate, decode, encode, isBinaryType, TYPE, type Encoded } from './codec.js';
 import { CorruptFrameError } from './errors.js';
-import type { BlockingOptions, RingBuffer } from './ring.js';
+import type { BlockingOptions, FrameMeta, RingBuffer } from './ring.js';
 
 const CHUNKED = 0x80;
 const CONTINUATION = 0x7f;
@@ -32,6 +32,11 @@ export class Sender {
   readonly chunkBytes: number;
 
   private readonly onMessage: (() => void) | undefined;
+  // The last binary value sent and its encoding (a view of its bytes): a sender that sends one buffer again and
+  // again, the common case of a stream, then makes no view per message.
+  private lastValue: unknown = undefined;
+  private lastEncoded: Encoded | undefined;
+  private readonly meta: Required<FrameMeta> = { type: 0, tag: 0, aux: 0 }; // reused: the ring reads it at once
 
   /**
    * `onMessage` runs once the first frame of each message is published: the ranks layer rings the receiver's
@@ -50,15 +55,27 @@ export class Sender {
 
   /** Sends `value` (anything structured clone accepts) with `tag`; blocks while the ring is full. */
   send(value: unknown, tag = 0, options?: BlockingOptions): void {
-    const { type, bytes } = encode(value);
-    this.sendBytes(type, bytes, tag, options);
+    let encoded = this.lastEncoded;
+    // The same typed array, DataView or ArrayBuffer as last time, still as long (its buffer was not detached or
+    // resized): its encoding is the same view. Serialized values are encoded afresh, since they may have changed.
+    if (encoded === undefined || value !== this.lastValue || encoded.bytes.byteLength !== (value as ArrayBufferView).byteLength) {
+      encoded = encode(value);
+      const binary = encoded.type !== TYPE.serialized;
+      this.lastValue = binary ? value : undefined;
+      this.lastEncoded = binary ? encoded : undefined;
+    }
+    this.sendBytes(encoded.type, encoded.bytes, tag, options);
   }
 
   /** Sends already encoded bytes under a codec type code. */
   sendBytes(type: number, bytes: Uint8Array, tag = 0, options?: BlockingOptions): void {
     const ring = this.ring;
     if (bytes.length <= ring.maxMessage) {
-      ring.write(bytes, { type, tag }, options);
+      const meta = this.meta;
+      meta.type = type;
+      meta.tag = tag;
+      meta.aux = 0;
+      ring.write(bytes, meta, options);
       this.onMessage?.();
       return;
     }

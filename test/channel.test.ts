@@ -35,6 +35,48 @@ test('recvInto copies into a buffer; a message that does not fit stays for recv(
   assert.equal(receiver.recv()!.value, { an: 'object' });
 });
 
+test('one array sent again and again: each message carries its contents at send time, also once detached or resized', () => {
+  const ring = RingBuffer.create(4096);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  const values = new Float64Array(4);
+  for (let i = 0; i < 5; i++) {
+    values.fill(i);
+    sender.send(values, i);
+  }
+  for (let i = 0; i < 5; i++) {
+    const got = receiver.recv<Float64Array>()!;
+    assert.equal([got.tag, ...got.value], [i, i, i, i, i]);
+  }
+  // Detached by a transfer: the same object now has no bytes, and sends none.
+  structuredClone(values.buffer, { transfer: [values.buffer] });
+  sender.send(values);
+  assert.is(receiver.recv<Float64Array>()!.value.length, 0);
+  // A view that tracks a resizable buffer: each send takes its length at that moment.
+  const resizable = new ArrayBuffer(8, { maxByteLength: 64 });
+  const tracking = new Uint8Array(resizable).fill(1);
+  sender.send(tracking);
+  resizable.resize(16);
+  tracking.fill(2);
+  sender.send(tracking);
+  resizable.resize(4);
+  sender.send(tracking);
+  assert.equal(Array.from(receiver.recv<Uint8Array>()!.value), Array(8).fill(1));
+  assert.equal(Array.from(receiver.recv<Uint8Array>()!.value), Array(16).fill(2));
+  assert.equal(Array.from(receiver.recv<Uint8Array>()!.value), Array(4).fill(2));
+  // Values that are serialized are encoded afresh each time: a changed object arrives changed.
+  const object = { n: 1 };
+  sender.send(object);
+  object.n = 2;
+  sender.send(object);
+  sender.send(undefined);
+  sender.send(undefined);
+  assert.equal(receiver.recv()!.value, { n: 1 });
+  assert.equal(receiver.recv()!.value, { n: 2 });
+  assert.is(receiver.recv()!.value, undefined);
+  assert.is(receiver.recv()!.value, undefined);
+});
+
 test('recvView lends a view in place until release()', () => {
   const ring = RingBuffer.create(4096);
   const sender = new Sender(ring);

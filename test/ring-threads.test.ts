@@ -6,12 +6,14 @@ import { runWorker, testSeed } from './helpers.js';
 interface ConsumerReport { received: number; bytes: number; problems: string[] }
 const COUNT = 100_000;
 
-async function stream(name: string, producerStyle: string, consumerStyle: string, ringBytes: number, strategy = 'spinThenPark') {
+async function stream(
+  name: string, producerStyle: string, consumerStyle: string, ringBytes: number, strategy = 'spinThenPark', cork = false,
+) {
   const seed = testSeed(name);
   const ring = RingBuffer.create(ringBytes);
   const job = { buffer: ring.buffer, seed, count: COUNT, strategy };
   const [sent, report] = await Promise.all([
-    runWorker<{ sent: number }>('ring-peer', { ...job, role: 'producer', style: producerStyle }, 120_000),
+    runWorker<{ sent: number }>('ring-peer', { ...job, role: 'producer', style: producerStyle, cork }, 120_000),
     runWorker<ConsumerReport>('ring-peer', { ...job, role: 'consumer', style: consumerStyle }, 120_000),
   ]);
   assert.equal(report.problems, []);
@@ -25,6 +27,9 @@ test('copy producer, copy consumer: 100,000 seeded messages', () => stream('copy
 test('zero-copy producer, zero-copy consumer', () => stream('zerocopy/zerocopy', 'zerocopy', 'zerocopy', 16384));
 test('copy producer, async consumer', () => stream('copy/async', 'copy', 'async', 16384));
 test('async producer, zero-copy consumer, parking only', () => stream('async/zerocopy park', 'async', 'zerocopy', 8192, 'park'));
+test('corked offset producer, offset consumer', () => stream('cork offset/offset', 'offset', 'offset', 16384, 'spinThenPark', true));
+test('corked copy producer, copy consumer, parking only', () => stream('cork copy/copy park', 'copy', 'copy', 4096, 'park', true));
+test('corked async producer, zero-copy consumer', () => stream('cork async/zerocopy', 'async', 'zerocopy', 8192, 'spinThenPark', true));
 
 test('main thread as an async consumer while a worker produces', async () => {
   const seed = testSeed('main thread async');

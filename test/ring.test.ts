@@ -50,7 +50,9 @@ test('wrap-around at every offset keeps every payload contiguous, aligned and in
       assert.is(view.byteOffset % 8, 0);
       assert.ok(view.byteOffset + size <= RING_HEADER_BYTES + capacity, 'payload runs past the end');
       assert.is(checkPattern(view, seq), -1);
-      assert.equal({ ...consumer.frame }, { length: size, type: 7, tag: -seq, aux: size });
+      const offset = view.byteOffset - RING_HEADER_BYTES;
+      assert.equal({ ...consumer.frame }, { offset, length: size, type: 7, tag: -seq, aux: size });
+      assert.is(consumer.data.subarray(offset, offset + size).byteOffset, view.byteOffset); // data[offset] is the payload
       consumer.release();
     }
   }
@@ -152,6 +154,82 @@ test('hold and copyHeld copy a message out without a view, small and large', () 
   assert.is(errorOf(() => ring.copyHeld(target)).message, 'copyHeld() without a message: hold() or peek() first');
   ring.close();
   assert.is(ring.hold(), -1);
+});
+
+test('reserveOffset and frame.offset: a payload written and read through ring.data, no view, across the wrap', () => {
+  const producer = RingBuffer.create(256);
+  const consumer = RingBuffer.attach(producer.buffer);
+  const seed = testSeed('reserveOffset');
+  const random = prng(seed);
+  for (let seq = 0; seq < 500; seq++) {
+    const size = randomSize(random, producer.maxMessage);
+    const at = producer.reserveOffset(size, { tag: seq });
+    assert.is(at % 8, 0);
+    assert.ok(at + size <= producer.capacity, `payload at ${at} of ${size} bytes runs past the end`);
+    fillPattern(producer.data.subarray(at, at + size), seq);
+    producer.commit();
+    assert.is(consumer.hold(), size);
+    assert.is(consumer.frame.offset, at, `seed ${seed}, message ${seq}`);
+    assert.is(consumer.frame.tag, seq);
+    assert.is(checkPattern(consumer.data.subarray(at, at + size), seq), -1);
+    consumer.release();
+  }
+});
+
+test('cork: messages stay unseen until uncork, then arrive in order; 16 messages or 16 KiB publish a batch', () => {
+  const producer = RingBuffer.create(1 << 16);
+  const consumer = RingBuffer.attach(producer.buffer);
+  producer.cork();
+  assert.is(producer.isCorked, true);
+  for (let i = 0; i < 15; i++) producer.write(Uint8Array.of(i));
+  assert.is(consumer.hasMessage(), false);
+  producer.uncork();
+  assert.is(producer.isCorked, false);
+  for (let i = 0; i < 15; i++) assert.equal(Array.from(consumer.read()!), [i]);
+  assert.is(consumer.hasMessage(), false);
+
+  // The 16th message of a batch publishes the batch; the next ones wait for the next batch.
+  producer.cork();
+  for (let i = 0; i < 20; i++) producer.write(Uint8Array.of(i));
+  const seen: number[] = [];
+  while (consumer.hasMessage()) seen.push(consumer.read()![0]!);
+  assert.equal(seen, Array.from({ length: 16 }, (_, i) => i));
+  producer.uncork();
+  while (consumer.hasMessage()) seen.push(consumer.read()![0]!);
+  assert.is(seen.length, 20);
+
+  // 16 KiB publish a batch of fewer messages: two of 8 KiB.
+  producer.cork();
+  producer.write(new Uint8Array(8192 - 16));
+  assert.is(consumer.hasMessage(), false);
+  producer.write(new Uint8Array(8192 - 16));
+  assert.is(consumer.hasMessage(), true);
+  assert.is(consumer.read()!.length, 8192 - 16);
+  assert.is(consumer.read()!.length, 8192 - 16);
+  producer.uncork();
+  assert.is(consumer.hasMessage(), false);
+});
+
+test('cork: a corked producer that runs out of room publishes first; close() publishes the rest', () => {
+  const producer = RingBuffer.create(4096); // a batch is at most a quarter of it: 1 KiB
+  const consumer = RingBuffer.attach(producer.buffer);
+  const head = () => Atomics.load(new Int32Array(producer.buffer), RING_LAYOUT.HEAD);
+  for (let i = 0; i < 4; i++) producer.write(new Uint8Array(1024 - 16).fill(i)); // one lap, published
+  for (let i = 0; i < 2; i++) assert.is(consumer.read()![0], i); // 2 KiB read: 2 KiB free
+  producer.cork();
+  for (let i = 4; i < 7; i++) producer.write(new Uint8Array(128 - 16).fill(i)); // 384 B gathered, unpublished
+  assert.is(head(), 4096);
+  // 2 KiB more fit before the end but not in the 1,664 B free: the producer publishes its batch before it waits
+  // for room (and times out here, nobody reading).
+  const err = errorOf(() => producer.write(new Uint8Array(2048 - 16), undefined, { timeoutMs: 20 }));
+  assert.instance(err, TimeoutError);
+  assert.is(head(), 4096 + 384);
+  for (let i = 2; i < 7; i++) assert.is(consumer.read()![0], i);
+  producer.write(Uint8Array.of(9));
+  assert.is(consumer.hasMessage(), false);
+  producer.close();
+  assert.equal(Array.from(consumer.read()!), [9]);
+  assert.is(consumer.read(), null);
 });
 
 test('close: the consumer drains every message, then read() gives null, and keeps giving null', () => {

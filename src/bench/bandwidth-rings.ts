@@ -29,6 +29,8 @@ import {
 /** The tag of the frame that ends a size (shared, zerocopy); data frames carry tag 0. */
 const END_TAG = 1;
 const END_META = { tag: END_TAG } as const;
+/** Chunks up to this size are copied with a loop: `set()` has a fixed cost that a few byte stores do not pay. */
+const SMALL_CHUNK_BYTES = 32;
 const NO_ELEMENTS = new Float64Array(0) as Float64Array<ArrayBuffer>;
 
 /** Elements per ringbuf.js push: a quarter of its capacity, like shmcomm's chunks. */
@@ -57,36 +59,58 @@ export function createRingSender(job: BandwidthJob): SenderEndpoint {
   if (job.mode === 'shared') {
     const sender = new Sender(RingBuffer.attach(job.ring!));
     return {
-      begin: (bytes) => { source = makeSource(bytes); },
+      begin: (bytes) => {
+        source = makeSource(bytes);
+        sender.ring.cork();
+      },
       send: (seq) => {
         stamp(source, seq);
         sender.send(source);
       },
-      awaitAck: () => acks.awaitNext(),
-      end: () => sender.send(NO_ELEMENTS, END_TAG),
+      awaitAck: () => {
+        sender.ring.uncork();
+        acks.awaitNext();
+        sender.ring.cork();
+      },
+      end: () => {
+        sender.ring.uncork();
+        sender.send(NO_ELEMENTS, END_TAG);
+      },
       finish: () => {},
     };
   }
 
   if (job.mode === 'zerocopy') {
     const rb = RingBuffer.attach(job.ring!);
+    const ringBytes = rb.data;
     const chunkBytes = Math.min(rb.maxMessage, rb.capacity / 4) & ~7;
     let chunks: Uint8Array<ArrayBuffer>[] = [];
     return {
       begin: (bytes) => {
         source = makeSource(bytes);
         chunks = chunksOf(new Uint8Array(source.buffer), chunkBytes);
+        rb.cork();
       },
       send: (seq) => {
         stamp(source, seq);
         for (let c = 0; c < chunks.length; c++) {
           const chunk = chunks[c]!;
-          rb.reserve(chunk.length).set(chunk);
+          const at = rb.reserveOffset(chunk.length); // where the payload goes in rb.data: no view per message
+          if (chunk.length <= SMALL_CHUNK_BYTES) {
+            for (let i = 0; i < chunk.length; i++) ringBytes[at + i] = chunk[i]!;
+          } else {
+            ringBytes.set(chunk, at);
+          }
           rb.commit();
         }
       },
-      awaitAck: () => acks.awaitNext(),
+      awaitAck: () => {
+        rb.uncork();
+        acks.awaitNext();
+        rb.cork();
+      },
       end: () => {
+        rb.uncork();
         rb.reserve(0, END_META);
         rb.commit();
       },
@@ -156,9 +180,9 @@ export function createRingReceiver(job: BandwidthJob): () => void {
 
   if (job.mode === 'zerocopy') {
     const rb = RingBuffer.attach(job.ring!);
-    // One Float64 view over the whole ring, made once: a payload at byte offset b is element b / 8 of it
+    // One Float64 view over the data region, made once: a payload at `frame.offset` is element offset / 8 of it
     // (payloads are 8-byte aligned), so checking a chunk in place allocates nothing.
-    const elementsOfRing = new Float64Array(job.ring!);
+    const elementsOfRing = new Float64Array(rb.data.buffer, rb.data.byteOffset, rb.capacity / 8);
     return () => {
       signalReady(control);
       for (const bytes of job.sizes) {
@@ -171,17 +195,17 @@ export function createRingReceiver(job: BandwidthJob): () => void {
           let got = 0;
           let ok = true;
           while (got < elements) {
-            const view = rb.peek();
-            if (view === null) throw new Error('the zerocopy ring closed in the middle of the run');
+            const length = rb.hold(); // the next chunk, held in place: rb.frame says where it is
+            if (length < 0) throw new Error('the zerocopy ring closed in the middle of the run');
             if (rb.frame.tag === END_TAG) {
               rb.release();
               if (got !== 0) failures++; // the size ended inside a message
               ended = true;
               break;
             }
-            const count = view.length >> 3;
-            if ((view.length & 7) !== 0 || got + count > elements) ok = false;
-            else if (!samplesOk(elementsOfRing, view.byteOffset >> 3, got, count, seq, elements, samples)) ok = false;
+            const count = length >> 3;
+            if ((length & 7) !== 0 || got + count > elements) ok = false;
+            else if (!samplesOk(elementsOfRing, rb.frame.offset >> 3, got, count, seq, elements, samples)) ok = false;
             got += count;
             rb.release();
           }
