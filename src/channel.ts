@@ -41,7 +41,8 @@ export class Sender {
   /**
    * `onMessage` runs once the first frame of each message is published: the ranks layer rings the receiver's
    * doorbell there (after the first frame, not the last, so a receiver asleep on its doorbell starts draining a
-   * message larger than the ring while it is still being sent).
+   * message larger than the ring while it is still being sent). A Sender with `onMessage` must not have its ring
+   * corked: the doorbell would ring before the message is visible.
    */
   constructor(ring: RingBuffer, options: { onMessage?: () => void; chunkBytes?: number } = {}) {
     this.ring = ring;
@@ -56,9 +57,11 @@ export class Sender {
   /** Sends `value` (anything structured clone accepts) with `tag`; blocks while the ring is full. */
   send(value: unknown, tag = 0, options?: BlockingOptions): void {
     let encoded = this.lastEncoded;
-    // The same typed array, DataView or ArrayBuffer as last time, still as long (its buffer was not detached or
-    // resized): its encoding is the same view. Serialized values are encoded afresh, since they may have changed.
-    if (encoded === undefined || value !== this.lastValue || encoded.bytes.byteLength !== (value as ArrayBufferView).byteLength) {
+    // The same typed array, DataView or ArrayBuffer as last time, as long as then and not empty (a detached buffer
+    // is empty, and encode() refuses it): its encoding is the same view. Serialized values are encoded afresh, since
+    // they may have changed. The cache keeps the last binary value alive for as long as the Sender.
+    const length = (value as ArrayBufferView | undefined)?.byteLength;
+    if (encoded === undefined || value !== this.lastValue || length === 0 || encoded.bytes.byteLength !== length) {
       encoded = encode(value);
       const binary = encoded.type !== TYPE.serialized;
       this.lastValue = binary ? value : undefined;

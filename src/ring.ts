@@ -67,7 +67,7 @@ export interface FrameMeta {
   aux?: number;
 }
 
-/** The header fields of the frame that the last `peek`/`read` returned; overwritten by the next one. */
+/** The header fields of the frame that the last `peek`/`hold`/`read` returned; overwritten by the next one. */
 export interface Frame {
   /** Where the payload starts in `ring.data` (always a multiple of 8). */
   offset: number;
@@ -94,7 +94,7 @@ const align8 = (n: number) => (n + 7) & ~7;
 const CORK_MESSAGES = 16;
 const CORK_BYTES = 16 * 1024;
 /** Payloads up to this many bytes are copied with a loop rather than `set()`. */
-const SMALL_COPY_BYTES = 32;
+export const SMALL_COPY_BYTES = 32;
 
 export class RingBuffer {
   /** The SharedArrayBuffer to hand to the other thread (`postMessage(ring.buffer)`, then `RingBuffer.attach`). */
@@ -103,11 +103,12 @@ export class RingBuffer {
   readonly capacity: number;
   /** The largest payload one frame carries: half the data region less a header, so two frames are in flight. */
   readonly maxMessage: number;
-  /** Header fields of the message the last `peek`/`read` returned (consumer side). */
+  /** Header fields of the message the last `peek`/`hold`/`read` returned (consumer side). */
   readonly frame: Frame = { offset: 0, length: 0, type: 0, tag: 0, aux: 0 };
   /**
-   * The data region as bytes. Payloads live here: at `reserveOffset()`'s answer for the producer, at `frame.offset`
-   * for the consumer. Code that works through offsets makes no view per message (a view costs an allocation).
+   * Either side: the data region as bytes. Payloads live here: at `reserveOffset()`'s answer for the producer, at
+   * `frame.offset` for the consumer. Code that works through offsets makes no view per message (a view costs an
+   * allocation).
    */
   readonly data: Uint8Array;
 
@@ -117,7 +118,7 @@ export class RingBuffer {
   private readonly waiter: Waiter;
 
   // Producer-side state, private to the producing thread.
-  private head = 0; // our own HEAD, ahead of the shared one while a reservation is open
+  private head = 0; // our own HEAD: ahead of the shared one while corked messages wait to be published
   private cachedTail = 0; // the consumer's TAIL as last seen: reloaded only when the ring looks full
   private reserved = -1; // offset of the open reservation's header, -1 when none
   private reservedLength = 0;
@@ -193,7 +194,7 @@ export class RingBuffer {
    * there, then `commit()`.
    */
   reserveOffset(length: number, meta?: FrameMeta, options?: BlockingOptions): number {
-    return this.claim(length, meta, options, 'reserve') + FRAME_HEADER_BYTES;
+    return this.claim(length, meta, options, 'reserveOffset') + FRAME_HEADER_BYTES;
   }
 
   /** Opens a reservation for a payload of `length` bytes and returns the offset of its frame header. */
@@ -237,18 +238,24 @@ export class RingBuffer {
     this.reserved = -1;
     this.reservedMeta = undefined;
     this.head = (this.head + FRAME_HEADER_BYTES + align8(length)) | 0;
-    if (!this.corked || ++this.unpublished >= CORK_MESSAGES || ((this.head - this.published) | 0) >= this.corkBytes) {
+    if (!this.corked) {
       this.publishHead();
+      return;
     }
+    this.unpublished++;
+    if (this.unpublished >= CORK_MESSAGES || ((this.head - this.published) | 0) >= this.corkBytes) this.publishHead();
   }
 
   /**
    * Producer: from now on, committed messages are published in batches rather than one by one: every 16 messages
-   * or 16 KiB, at `uncork()`, at `close()`, and before the producer waits for room (so a corked producer never
-   * waits on its own unpublished messages). Node's `writable.cork()` for a ring. Why it pays: publishing is a
-   * sequentially consistent store, which waits until every earlier store of the producer has landed, payload lines
-   * the consumer just read included; corked, that wait is paid once a batch. Each message is still its own frame,
-   * read one by one. The price: a message may sit unseen until its batch fills, so cork a burst, then uncork.
+   * or 16 KiB (a quarter of the ring if that is less), at `uncork()`, `close()` and a wrap, and before the producer
+   * waits for room (so a corked producer never waits on its own unpublished messages). Node's `writable.cork()` for
+   * a ring. Why it pays: publishing is a sequentially consistent store, which waits until every earlier store of the
+   * producer has landed, payload lines the consumer just read included; corked, that wait is paid once a batch.
+   * Each message is still its own frame, read one by one. The price: a message may sit unseen until its batch
+   * fills, so cork a burst, then uncork. Do not cork where the consumer is woken by another signal sent per message
+   * (the ranks' doorbells): it would wake before the message is visible. Uncork (or close) before another object
+   * takes over as producer: the unpublished messages live only in this one.
    */
   cork(): void {
     this.corked = true;
@@ -260,7 +267,7 @@ export class RingBuffer {
     if (this.head !== this.published) this.publishHead();
   }
 
-  /** True between `cork()` and `uncork()`. */
+  /** Producer: true between `cork()` and `uncork()`. */
   get isCorked(): boolean {
     return this.corked;
   }

@@ -7,7 +7,8 @@ interface ConsumerReport { received: number; bytes: number; problems: string[] }
 const COUNT = 100_000;
 
 async function stream(
-  name: string, producerStyle: string, consumerStyle: string, ringBytes: number, strategy = 'spinThenPark', cork = false,
+  name: string, producerStyle: string, consumerStyle: string, ringBytes: number,
+  { strategy = 'spinThenPark', cork = false }: { strategy?: string; cork?: boolean } = {},
 ) {
   const seed = testSeed(name);
   const ring = RingBuffer.create(ringBytes);
@@ -26,10 +27,10 @@ async function stream(
 test('copy producer, copy consumer: 100,000 seeded messages', () => stream('copy/copy', 'copy', 'copy', 16384));
 test('zero-copy producer, zero-copy consumer', () => stream('zerocopy/zerocopy', 'zerocopy', 'zerocopy', 16384));
 test('copy producer, async consumer', () => stream('copy/async', 'copy', 'async', 16384));
-test('async producer, zero-copy consumer, parking only', () => stream('async/zerocopy park', 'async', 'zerocopy', 8192, 'park'));
-test('corked offset producer, offset consumer', () => stream('cork offset/offset', 'offset', 'offset', 16384, 'spinThenPark', true));
-test('corked copy producer, copy consumer, parking only', () => stream('cork copy/copy park', 'copy', 'copy', 4096, 'park', true));
-test('corked async producer, zero-copy consumer', () => stream('cork async/zerocopy', 'async', 'zerocopy', 8192, 'spinThenPark', true));
+test('async producer, zero-copy consumer, parking only', () => stream('async/zerocopy park', 'async', 'zerocopy', 8192, { strategy: 'park' }));
+test('corked offset producer, offset consumer', () => stream('cork offset/offset', 'offset', 'offset', 16384, { cork: true }));
+test('corked copy producer, copy consumer, parking only', () => stream('cork copy/copy park', 'copy', 'copy', 4096, { strategy: 'park', cork: true }));
+test('corked async producer, zero-copy consumer', () => stream('cork async/zerocopy', 'async', 'zerocopy', 8192, { cork: true }));
 
 test('main thread as an async consumer while a worker produces', async () => {
   const seed = testSeed('main thread async');

@@ -8,7 +8,7 @@ if (isMainThread) {
   for (const block of [16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20]) {
     const sab = new SharedArrayBuffer(block * SLOTS + 128);
     const ws = ['a', 'b'].map((role) => new Worker(new URL(import.meta.url), { workerData: { role, sab, block } }));
-    const res = await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))));
+    const res = await Promise.all(ws.map((w) => new Promise((resolve, reject) => w.once('message', resolve).once('error', reject))));
     console.log(`block ${block >> 10} KiB: reader copies out at ${res[1].toFixed(0)} MB/s (writer ${res[0].toFixed(0)})`);
     await Promise.all(ws.map((w) => w.terminate()));
   }

@@ -7,7 +7,7 @@ if (isMainThread) {
   for (let r = 0; r < 3; r++) {
     const sab = new SharedArrayBuffer(256);
     const ws = ['a', 'b'].map((role) => new Worker(new URL(import.meta.url), { workerData: { role, sab } }));
-    const res = await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))));
+    const res = await Promise.all(ws.map((w) => new Promise((resolve, reject) => w.once('message', resolve).once('error', reject))));
     console.log('one-way, µs:', res[0].toFixed(3));
     await Promise.all(ws.map((w) => w.terminate()));
   }

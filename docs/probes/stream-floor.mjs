@@ -8,7 +8,7 @@ if (isMainThread) {
   for (let r = 0; r < 2; r++) {
     const sab = new SharedArrayBuffer(256);
     const ws = ['p', 'c'].map((role) => new Worker(new URL(import.meta.url), { workerData: { role, sab } }));
-    const res = await Promise.all(ws.map((w) => new Promise((r) => w.once('message', r))));
+    const res = await Promise.all(ws.map((w) => new Promise((resolve, reject) => w.once('message', resolve).once('error', reject))));
     console.log('index-only stream:', res.map((x) => (x / 1e6).toFixed(1) + 'M/s').join(' '));
     await Promise.all(ws.map((w) => w.terminate()));
   }

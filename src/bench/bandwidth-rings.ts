@@ -5,9 +5,10 @@
  *   it is large), `Receiver.recvInto(buffer)` copies it out into the receiver's own buffer, reused from message to
  *   message (MPI's `Recv` into a buffer, mpi4py's buffer mode): two copies and no allocation per message. (`recv()`,
  *   which allocates a fresh array per message, runs at the speed of fresh-page faults: 0.2-0.5 GB/s at 10-64 MiB.)
- * - `zerocopy`: the sender copies the source straight into slots it reserves (`reserve`/`commit`, quarter-ring
- *   chunks), the receiver verifies each chunk where it lies (`peek`/`release`): one copy, the unavoidable one out
- *   of the sender's private memory.
+ * - `zerocopy`: the sender copies the source straight into slots it reserves (`reserveOffset`/`commit`, quarter-ring
+ *   chunks), the receiver verifies each chunk where it lies (`hold`, `frame.offset`, `release`): one copy, the
+ *   unavoidable one out of the sender's private memory. Both work through offsets into `ring.data`: no view, no
+ *   allocation per message.
  * - `ringbuf`: ringbuf.js (npm, MPL-2.0, used as a dependency) on its own SharedArrayBuffer, typed Float64Array so
  *   that each of its element-wise copy loops moves 8 bytes a step (its fastest use for this payload). The sender
  *   pushes whole quarter-ring chunks (its `push` then copies with one `set` unless the chunk wraps), the receiver
@@ -15,11 +16,13 @@
  *   ends wait as shmcomm does: spin 30 µs, then park on a doorbell that the other side rings only when the sleeper
  *   flag is up (signal.ts). Its end-of-size marker is the ENDED word, since a raw element stream has no frames.
  *
- * All three acknowledge windows through the same Int32 counter (signal.ts), so the only difference is the ring.
+ * All three acknowledge windows through the same Int32 counter (signal.ts). shared and zerocopy cork their ring for
+ * each window (`RingBuffer.cork`: publish every 16 messages or 16 KiB, and before waiting for the acknowledgement),
+ * as a streaming shmcomm user would; ringbuf.js has no such batching and publishes at every push.
  */
 import { RingBuffer as RingBufJs } from 'ringbuf.js';
 import { Receiver, Sender } from '../channel.js';
-import { RingBuffer } from '../ring.js';
+import { RingBuffer, SMALL_COPY_BYTES } from '../ring.js';
 import { report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
 import { makeSource, messageOk, sampleIndices, samplesOk, stamp, windowFor } from './payload.js';
 import {
@@ -29,8 +32,6 @@ import {
 /** The tag of the frame that ends a size (shared, zerocopy); data frames carry tag 0. */
 const END_TAG = 1;
 const END_META = { tag: END_TAG } as const;
-/** Chunks up to this size are copied with a loop: `set()` has a fixed cost that a few byte stores do not pay. */
-const SMALL_CHUNK_BYTES = 32;
 const NO_ELEMENTS = new Float64Array(0) as Float64Array<ArrayBuffer>;
 
 /** Elements per ringbuf.js push: a quarter of its capacity, like shmcomm's chunks. */
@@ -96,7 +97,7 @@ export function createRingSender(job: BandwidthJob): SenderEndpoint {
         for (let c = 0; c < chunks.length; c++) {
           const chunk = chunks[c]!;
           const at = rb.reserveOffset(chunk.length); // where the payload goes in rb.data: no view per message
-          if (chunk.length <= SMALL_CHUNK_BYTES) {
+          if (chunk.length <= SMALL_COPY_BYTES) { // as the ring's own write(): set() has a fixed cost
             for (let i = 0; i < chunk.length; i++) ringBytes[at + i] = chunk[i]!;
           } else {
             ringBytes.set(chunk, at);
