@@ -51,7 +51,7 @@ test('bandwidth options, as `--name value` and `--name=value`', () => {
 test('latency, collectives and exercise defaults', () => {
   assert.equal(parseLatencyArgs([]), {
     minBytes: 8, maxBytes: 64 * 1024, points: 14, iterations: undefined, seconds: 0.2, warmupSeconds: 0.05,
-    modes: ['spin', 'park', 'spinThenPark', 'async', 'transfer', 'clone', 'process'],
+    modes: ['spin', 'park', 'spinThenPark', 'async', 'transfer', 'clone', 'onmessage', 'process'],
     chart: true, json: false, csvFile: undefined,
   });
   assert.is(parseLatencyArgs(['--iterations', '1000']).iterations, 1000);
@@ -127,7 +127,7 @@ test('latency, collectives, exercise: bad values', () => {
     [() => parseLatencyArgs(['--iterations', '10', '--time=1']),
       'Use either `--iterations` or `--time`, not both'],
     [() => parseLatencyArgs(['--modes', 'spin,nap']),
-      'Unknown mode "nap" in `--modes`; valid modes: spin, park, spinThenPark, async, transfer, clone, process'],
+      'Unknown mode "nap" in `--modes`; valid modes: spin, park, spinThenPark, async, transfer, clone, onmessage, process'],
     [() => parseLatencyArgs(['--window', '8']),
       'Unknown option `--window` for `shmcomm bench latency` (see --help)'],
     [() => parseCollectivesArgs(['--ranks', '1,2']),

@@ -67,9 +67,9 @@ test('table and chart in plain text, and --csv writes the rows', async () => {
 
 test('--iterations N times exactly N round trips per size', async () => {
   const rows = await measureLatency(parseLatencyArgs([
-    '--min', '8', '--max', '64', '--points', '2', '--iterations', '45', '--warmup', '0', '--modes', 'park,async,transfer,process',
+    '--min', '8', '--max', '64', '--points', '2', '--iterations', '45', '--warmup', '0', '--modes', 'park,async,transfer,onmessage,process',
   ]));
-  assert.is(rows.length, 4 * 2);
+  assert.is(rows.length, 5 * 2);
   for (const row of rows) assert.is(row.roundTrips, 45, JSON.stringify(row));
   assert.equal(childPids(), []);
 });

@@ -24,7 +24,7 @@ export class UsageError extends Error {
 export const BANDWIDTH_MODES = [
   'clone', 'transfer', 'transfer-alloc', 'shared', 'zerocopy', 'ringbuf', 'process', 'memcpy',
 ] as const;
-export const LATENCY_MODES = ['spin', 'park', 'spinThenPark', 'async', 'transfer', 'clone', 'process'] as const;
+export const LATENCY_MODES = ['spin', 'park', 'spinThenPark', 'async', 'transfer', 'clone', 'onmessage', 'process'] as const;
 export const COLLECTIVE_OPS = ['bcast', 'reduce', 'allreduce', 'barrier'] as const;
 export const TRANSPORTS = ['shared', 'transfer', 'clone'] as const;
 

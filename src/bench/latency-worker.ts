@@ -19,6 +19,8 @@
  *   core each, and 44 µs when the load put them on one core (the 30 µs spin is then wasted, exactly as for the
  *   spinThenPark ring). The doorbell is kept: it is the faster one on a machine that is not oversubscribed, and
  *   it waits the way the ring modes wait, so postMessage gets its best case and the same handicap.
+ * - `onmessage`: postMessage the way most code uses it, structured clone both ways, each side receiving through a
+ *   'message' listener on its event loop: the baseline the other modes are measured against.
  * - `process`: a child process forked with `serialization: 'advanced'` echoes over IPC (process-peer.ts).
  */
 import { fork } from 'node:child_process';
@@ -244,6 +246,49 @@ function portPong(job: LatencyJob): void {
   port.close();
 }
 
+/** onmessage: the ping posts, then awaits the echo from its 'message' listener. */
+function eventPing(job: LatencyJob): PingEndpoint {
+  const port = job.port!;
+  let next: ((message: unknown) => void) | undefined;
+  port.on('message', (message: unknown) => {
+    const deliver = next;
+    next = undefined;
+    deliver?.(message);
+  });
+  let source = makeSource(8);
+  let samples = sampleIndices(1);
+  awaitReady(job.control);
+  return {
+    begin: (bytes) => {
+      source = makeSource(bytes);
+      samples = sampleIndices(source.length);
+    },
+    roundTrip: async (seq) => {
+      stamp(source, seq);
+      const echo = new Promise<unknown>((resolve) => { next = resolve; });
+      port.postMessage(source);
+      return messageOk(await echo, seq, source.length, samples);
+    },
+    finish: () => {
+      port.postMessage(END);
+      port.close();
+    },
+  };
+}
+
+/** onmessage: echoes every message from its 'message' listener until the end marker. */
+function eventPong(job: LatencyJob): Promise<void> {
+  const port = job.port!;
+  signalReady(job.control);
+  return new Promise((resolve) => {
+    port.on('message', (message: unknown) => {
+      if (message !== END) return port.postMessage(message);
+      port.close();
+      resolve();
+    });
+  });
+}
+
 async function processPing(job: LatencyJob): Promise<PingEndpoint> {
   const child = fork(fileURLToPath(job.childUrl!), ['latency'], {
     serialization: 'advanced',
@@ -290,10 +335,16 @@ async function processPing(job: LatencyJob): Promise<PingEndpoint> {
 async function main(job: LatencyJob): Promise<void> {
   const ringMode = job.mode === 'spin' || job.mode === 'park' || job.mode === 'spinThenPark' || job.mode === 'async';
   if (job.role === 'ping') {
-    const endpoint = ringMode ? ringPing(job) : job.mode === 'process' ? await processPing(job) : portPing(job);
+    const endpoint =
+      ringMode ? ringPing(job)
+      : job.mode === 'process' ? await processPing(job)
+      : job.mode === 'onmessage' ? eventPing(job)
+      : portPing(job);
     await drive(job, endpoint);
   } else if (ringMode) {
     await ringPong(job);
+  } else if (job.mode === 'onmessage') {
+    await eventPong(job);
   } else {
     portPong(job);
   }
