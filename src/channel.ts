@@ -147,7 +147,7 @@ export class Receiver {
     const { type, tag, aux } = ring.frame;
     const codecType = type & ~CHUNKED;
     if (type === CONTINUATION) throw new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
-    if (!isBinaryType(codecType)) {
+    if (codecType < TYPE.bytes || codecType > TYPE.dataview) { // isBinaryType(), for a code that is a byte
       throw new TypeError('recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
     }
     const total = type & CHUNKED ? aux : length;

@@ -229,7 +229,11 @@ export class RingBuffer {
     if (!Number.isInteger(length) || length < 0 || length > this.reservedLength) {
       throw new RangeError(`Expected commit() of 0 to ${this.reservedLength} reserved bytes, got ${length}`);
     }
-    const meta = this.reservedMeta;
+    this.seal(offset, length, this.reservedMeta);
+  }
+
+  /** Writes the header of the frame at `offset`, closes the reservation and publishes (or gathers, when corked). */
+  private seal(offset: number, length: number, meta: FrameMeta | undefined): void {
     const at = offset >> 2;
     this.dataWords[at] = length;
     this.dataWords[at + 1] = kindWord(KIND_MESSAGE, meta?.type ?? 0);
@@ -284,7 +288,7 @@ export class RingBuffer {
     } else {
       this.data.set(source, start); // no view of the slot: one object fewer per message
     }
-    this.commit();
+    this.seal(offset, source.length, meta); // commit() without its checks: the length is the one claimed
   }
 
   /** Producer: `write` for code that must keep its event loop; waits with `Atomics.waitAsync`. */
