@@ -459,11 +459,25 @@ export class RingBuffer {
 
   /** Consumer: `read` for code that must keep its event loop; waits with `Atomics.waitAsync`. */
   async readAsync(options?: BlockingOptions): Promise<Uint8Array | null> {
+    await this.arrival(options, 'readAsync');
+    return this.read();
+  }
+
+  /**
+   * Consumer: `peek` for code that must keep its event loop: a view of the next message in place, without a copy or
+   * an allocation of its size; `release()` it when done.
+   */
+  async peekAsync(options?: BlockingOptions): Promise<Uint8Array | null> {
+    await this.arrival(options, 'peekAsync');
+    return this.peek();
+  }
+
+  /** Waits with `Atomics.waitAsync` until a message (or the end of the stream) can be taken without blocking. */
+  private async arrival(options: BlockingOptions | undefined, op: string): Promise<void> {
     const deadline = deadlineFor(options?.timeoutMs);
     while (this.peeked < 0 && this.poll() === EMPTY) {
-      await this.waiter.waitAsync(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, 'readAsync');
+      await this.waiter.waitAsync(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, op);
     }
-    return this.read();
   }
 
   /**

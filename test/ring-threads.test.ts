@@ -27,6 +27,7 @@ async function stream(
 test('copy producer, copy consumer: 100,000 seeded messages', () => stream('copy/copy', 'copy', 'copy', 16384));
 test('zero-copy producer, zero-copy consumer', () => stream('zerocopy/zerocopy', 'zerocopy', 'zerocopy', 16384));
 test('copy producer, async consumer', () => stream('copy/async', 'copy', 'async', 16384));
+test('corked copy producer, peekAsync consumer', () => stream('cork copy/peekAsync', 'copy', 'peekAsync', 8192, { cork: true }));
 test('async producer, zero-copy consumer, parking only', () => stream('async/zerocopy park', 'async', 'zerocopy', 8192, { strategy: 'park' }));
 test('corked offset producer, offset consumer', () => stream('cork offset/offset', 'offset', 'offset', 16384, { cork: true }));
 test('corked copy producer, copy consumer, parking only', () => stream('cork copy/copy park', 'copy', 'copy', 4096, { strategy: 'park', cork: true }));

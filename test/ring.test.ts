@@ -109,6 +109,26 @@ test('readAsync with a timeout rejects with TimeoutError', async () => {
   }
 });
 
+test('peekAsync: the next message in place once it arrives, held until release; null once closed', async () => {
+  const producer = RingBuffer.create(1024);
+  const consumer = RingBuffer.attach(producer.buffer);
+  const err = await consumer.peekAsync({ timeoutMs: 20 }).catch((e: unknown) => e as Error);
+  assert.instance(err, TimeoutError);
+  assert.is((err as Error).message, 'peekAsync timed out after 20 ms');
+  const arriving = consumer.peekAsync();
+  setTimeout(() => producer.write(Uint8Array.of(5, 6, 7), { tag: 9 }), 10);
+  const view = (await arriving)!;
+  assert.equal(Array.from(view), [5, 6, 7]);
+  assert.is(view.buffer, producer.buffer); // in place, not a copy
+  assert.is(consumer.frame.tag, 9);
+  const again = (await consumer.peekAsync())!; // still held: the same message again
+  assert.is(again.byteOffset, view.byteOffset);
+  assert.equal(Array.from(again), [5, 6, 7]);
+  consumer.release();
+  producer.close();
+  assert.is(await consumer.peekAsync(), null);
+});
+
 test('canary bytes around a reserved view are untouched', () => {
   const ring = RingBuffer.create(256);
   const bytes = new Uint8Array(ring.buffer, RING_HEADER_BYTES, 256);
