@@ -192,12 +192,12 @@ export class Receiver {
    * Codec type and tag of the next message without taking it (blocks while empty; null once closed).
    * A later `recv`/`recvView` takes this same message.
    */
-  peekMeta(options?: BlockingOptions): { type: number; tag: number } | null {
+  peekMeta(options?: BlockingOptions): { type: number; tag: number; bytes: number } | null {
     this.refuseWhileHolding('peekMeta');
     const ring = this.ring;
     if (ring.hold(options) < 0) return null; // hold, not peek: no view is made just to read the header
-    const { type, tag } = ring.frame;
-    return { type: type & ~CHUNKED, tag };
+    const { type, tag, length, aux } = ring.frame;
+    return { type: type & ~CHUNKED, tag, bytes: type & CHUNKED ? aux : length };
   }
 
   /**

@@ -109,18 +109,27 @@ export function allgather<T>(comm: Comm, value: T): T[] {
  * itself (float sums may then round differently for different roots); a function's tree hangs from rank 0 (relative order = rank order), which then passes the result to the
  * root: one more message, for a guarantee that holds for matrix products and string concatenation too.
  */
-export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number): T | undefined {
+export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into?: T): T | undefined {
   checkRoot(comm, root);
   const reducer = toReducer(op);
   reducer.check(value);
-  const combine = reducer.combine as (a: T, b: T, reuse?: T) => T;
-  if (reducer.name !== undefined || root === 0) {
-    const result = treeReduce(comm, value, combine, root, TAG.reduce);
-    return result === value ? ownResult(value) : result;
+  if (into !== undefined && comm.rank === root) checkInto(value, into);
+  if (reducer.name !== undefined && typedArrayKind(value) !== undefined) {
+    return treeReduceInto(comm, value as TypedArray, reducer.name, root, into as TypedArray | undefined) as T | undefined;
   }
-  const result = treeReduce(comm, value, combine, 0, TAG.reduce);
-  if (comm.rank === 0) comm.sendInternal(root, result, TAG.reduce);
-  return comm.rank === root ? (recv(comm, 0, TAG.reduce) as T) : undefined;
+  const combine = reducer.combine as (a: T, b: T, reuse?: T) => T;
+  let result: T | undefined;
+  if (reducer.name !== undefined || root === 0) {
+    result = treeReduce(comm, value, combine, root, TAG.reduce);
+    if (result === value) result = ownResult(value);
+  } else {
+    result = treeReduce(comm, value, combine, 0, TAG.reduce);
+    if (comm.rank === 0) comm.sendInternal(root, result, TAG.reduce);
+    result = comm.rank === root ? (recv(comm, 0, TAG.reduce) as T) : undefined;
+  }
+  if (result === undefined || into === undefined || comm.rank !== root) return result;
+  (into as TypedArray).set(result as TypedArray);
+  return into;
 }
 
 /**
@@ -206,6 +215,41 @@ function treeReduce<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?: T) =>
     }
   }
   return partial;
+}
+
+/**
+ * treeReduce for a typed array and a named op, with no allocation per step: each child's partial result arrives in
+ * a scratch array kept per Comm and is combined into an accumulator, the caller's `into` on the root (a fresh array
+ * there without one), a second scratch array on the ranks in between. The caller's `value` is never written.
+ */
+function treeReduceInto(comm: Comm, value: TypedArray, name: OpName, root: number, into: TypedArray | undefined): TypedArray | undefined {
+  const { size } = comm;
+  const v = relative(comm.rank, root, size);
+  const length = value.length;
+  const scratch = scratchFor(comm, value, 2 * length);
+  const received = scratch.subarray(0, length);
+  let partial = value;
+  for (let mask = 1; mask < size; mask <<= 1) {
+    if ((v & mask) !== 0) {
+      comm.sendInternal(absolute(v - mask, root, size), compact(comm, partial), TAG.reduce);
+      return undefined;
+    }
+    if (v + mask < size) {
+      const operand = comm.recvOperandInternal(received, absolute(v + mask, root, size), TAG.reduce) as TypedArray;
+      const accumulator =
+        v !== 0 ? scratch.subarray(length)
+        : into !== undefined ? into
+        : partial === value ? newTypedArray(value, length)
+        : partial;
+      partial = typedArrayKind(operand) !== undefined
+        ? elementwise(name, partial, operand, accumulator) // refuses another kind or length by name
+        : (toReducer(name).combine(partial, operand) as TypedArray); // not an array: the reducer names what it is
+    }
+  }
+  if (partial !== value) return partial; // the root combined something into its accumulator
+  if (into === undefined) return copyOf(value); // one rank: still a new array, never the caller's own
+  if (into !== value) into.set(value);
+  return into;
 }
 
 /**

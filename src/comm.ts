@@ -7,7 +7,7 @@
  * out in the order they were sent (MPI's non-overtaking rule), whatever else arrives in between.
  */
 import * as collectives from './collectives.js';
-import { decode, encode, isBinaryType } from './codec.js';
+import { decode, encode, encodedType, isBinaryType } from './codec.js';
 import { ANY_PEER, WAIT, type ControlBlock, type WaitKind } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';
@@ -170,9 +170,13 @@ export class Comm {
     return collectives.allgather(this, value);
   }
 
-  /** Root gets the values of all ranks combined with `op` (typed arrays elementwise); the others get undefined. */
-  reduce<T>(value: T, op: ReduceOp, root = 0): T | undefined {
-    return collectives.reduce(this, value, op, root);
+  /**
+   * Root gets the values of all ranks combined with `op` (typed arrays elementwise); the others get undefined. On the
+   * root, `into` (MPI's recvbuf: a typed array of the value's kind and length, or `value` itself) receives the result
+   * and is returned, and no array is allocated for it; other ranks ignore it.
+   */
+  reduce<T>(value: T, op: ReduceOp, root = 0, into?: T): T | undefined {
+    return collectives.reduce(this, value, op, root, into);
   }
 
   /**
@@ -213,6 +217,23 @@ export class Comm {
   }
 
   /** @internal `recvInto` without validation. */
+  /**
+   * For the reductions: the next message from `source`, copied into `target` when it is a typed array of the same
+   * kind and length arriving through a ring (no allocation); otherwise the message itself, for the caller to combine
+   * (or to refuse by name: a mismatched kind or length is reported by the reduction, not here).
+   */
+  recvOperandInternal(target: ArrayBufferView, source: number, tag: number): unknown {
+    const receiver = this.viewableReceiver(source, tag);
+    if (receiver !== undefined) {
+      const next = this.guard(WAIT.recv, source, () => receiver.peekMeta())!;
+      if (next.type === encodedType(target) && next.bytes === target.byteLength) {
+        this.guard(WAIT.recv, source, () => receiver.recvInto(target));
+        return target;
+      }
+    }
+    return this.recvInternal(source, tag).value;
+  }
+
   recvIntoInternal(target: ArrayBufferView, source: number, tag: number): Status<number> {
     const receiver = source === ANY_SOURCE ? undefined : this.viewableReceiver(source, tag);
     if (receiver !== undefined) {

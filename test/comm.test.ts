@@ -67,6 +67,16 @@ for (const transport of TRANSPORTS) {
     assert.equal(results, [0, 1, 2].map(expected));
   });
 
+  test(`${transport}: reduce into a buffer on the root, in place, and into a fresh array`, async () => {
+    const results = await run(3, transport, { program: 'reduceInto' });
+    assert.equal(results, [
+      { same: false, first: 0, last: 0, input: 1, inPlace: [true, 2, 1], fresh: null,
+        wrong: 'Expected `into` to be a Int32Array of 1 elements like the value, got a Int32Array of 2' },
+      { same: true, first: 6, last: 6, input: 2, inPlace: [false, 1, 1], fresh: null, wrong: '' },
+      { same: false, first: 0, last: 0, input: 3, inPlace: [false, 2, 1], fresh: ['6', '8'], wrong: '' },
+    ]);
+  });
+
   test(`${transport}: a rank may send to itself`, async () => {
     assert.equal(await run(2, transport, { program: 'selfSend' }), [[0, 7, 'to myself from 0'], [1, 7, 'to myself from 1']]);
   });

@@ -15,6 +15,9 @@
  * 3. the result of the last call is checked on every rank, after the clock has stopped: bcast must deliver the
  *    root's checksum, reduce and allreduce the exact elementwise sum. A wrong result throws, which fails the launch.
  *
+ * bcast, reduce and allreduce are called in buffer mode, as an MPI program calls them: the result lands in an array
+ * the rank allocated once (the root's `into` for reduce), so a call allocates nothing of the payload's size.
+ *
  * Payloads are Float64Arrays of `bytes` bytes. Element i of rank r is (r + 1) * ((i mod 1024) + 0.5): every
  * partial sum is a small multiple of 0.5, exact in a double, so the sum does not depend on the order in which the
  * algorithm combines the ranks (ring allreduce and trees combine in different orders).
@@ -150,8 +153,10 @@ function callOf(comm: Comm, op: CollectiveOp, payload: Float64Array): () => unkn
       const buffer = comm.rank === 0 ? payload : new Float64Array(payload.length);
       return () => comm.bcast(buffer, 0);
     }
-    case 'reduce':
-      return () => comm.reduce(payload, 'sum', 0);
+    case 'reduce': {
+      const into = comm.rank === 0 ? new Float64Array(payload.length) : undefined; // the root's recvbuf, reused
+      return () => comm.reduce(payload, 'sum', 0, into);
+    }
     case 'allreduce': {
       const into = new Float64Array(payload.length); // MPI's recvbuf, reused from call to call
       return () => comm.allreduce(payload, 'sum', into);
