@@ -255,31 +255,12 @@ function portPong(job: LatencyJob): void {
 /** onmessage: the ping posts, then awaits the echo from its 'message' listener. */
 function eventPing(job: LatencyJob): PingEndpoint {
   const port = job.port!;
-  let next: ((message: unknown) => void) | undefined;
-  port.on('message', (message: unknown) => {
-    const deliver = next;
-    next = undefined;
-    deliver?.(message);
-  });
-  let source = makeSource(8);
-  let samples = sampleIndices(1);
+  const receive = messagesOf(port);
   awaitReady(job.control);
-  return {
-    begin: (bytes) => {
-      source = makeSource(bytes);
-      samples = sampleIndices(source.length);
-    },
-    roundTrip: async (seq) => {
-      stamp(source, seq);
-      const echo = new Promise<unknown>((resolve) => { next = resolve; });
-      port.postMessage(source);
-      return messageOk(await echo, seq, source.length, samples);
-    },
-    finish: () => {
-      port.postMessage(END);
-      port.close();
-    },
-  };
+  return echoPing((value) => port.postMessage(value), receive, () => {
+    port.postMessage(END);
+    port.close();
+  });
 }
 
 /** onmessage: echoes every message from its 'message' listener until the end marker. */
@@ -301,22 +282,36 @@ async function processPing(job: LatencyJob): Promise<PingEndpoint> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   if (child.pid !== undefined) report({ type: 'child', pid: child.pid });
-  let next: ((message: unknown) => void) | undefined;
   let finishing = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.on('message', (message: unknown) => {
-    const deliver = next;
-    next = undefined;
-    deliver?.(message);
-  });
+  const receive = messagesOf(child);
   const fail = (error: Error): void => { process.nextTick(() => { throw error; }); };
   child.on('error', fail);
   child.on('exit', (code, signal) => {
     if (child.pid !== undefined) report({ type: 'childExit', pid: child.pid });
     if (!finishing) fail(new Error(`the process-mode child exited (${signal ?? `code ${code}`}) before the run ended`));
   });
-  const receive = (): Promise<unknown> => new Promise((resolve) => { next = resolve; });
   await receive(); // 'ready'
+  return echoPing((value) => child.send(value), receive, async () => {
+    finishing = true;
+    child.disconnect();
+    await exited;
+  });
+}
+
+/** The next 'message' event of `emitter`, as a promise: one receive at a time (a ping waits for its echo). */
+function messagesOf(emitter: { on(event: 'message', listener: (message: unknown) => void): unknown }): () => Promise<unknown> {
+  let next: ((message: unknown) => void) | undefined;
+  emitter.on('message', (message: unknown) => {
+    const deliver = next;
+    next = undefined;
+    deliver?.(message);
+  });
+  return () => new Promise((resolve) => { next = resolve; });
+}
+
+/** A ping whose round trip is: stamp the source, send it, await the echo through `receive`, check it. */
+function echoPing(send: (value: Float64Array<ArrayBuffer>) => void, receive: () => Promise<unknown>, finish: () => void | Promise<void>): PingEndpoint {
   let source = makeSource(8);
   let samples = sampleIndices(1);
   return {
@@ -327,14 +322,10 @@ async function processPing(job: LatencyJob): Promise<PingEndpoint> {
     roundTrip: async (seq) => {
       stamp(source, seq);
       const echo = receive();
-      child.send(source);
+      send(source);
       return messageOk(await echo, seq, source.length, samples);
     },
-    finish: async () => {
-      finishing = true;
-      child.disconnect();
-      await exited;
-    },
+    finish,
   };
 }
 
