@@ -10,10 +10,11 @@
  * deadlock watchdog then names who waits for whom).
  *
  * Values from other ranks always arrive as copies. A rank's own value may come back to it as itself (bcast's
- * root, a rank's own slot in gather, allgather and alltoall); reductions of typed arrays always return a new array.
+ * root, a rank's own slot in gather, allgather and alltoall); reductions of typed arrays return a new array, or the
+ * caller's `into`.
  */
 import type { Comm, ReduceOp } from './comm.js';
-import { copyOf, describe, elementwise, newTypedArray, toReducer, typedArrayKind, type OpName, type TypedArray } from './reduce-ops.js';
+import { copyOf, describe, elementwise, kindName, newTypedArray, toReducer, typedArrayKind, type OpName, type TypedArray } from './reduce-ops.js';
 
 /** Reserved tags, one per collective. User tags are >= 0 and ANY_TAG (-1) matches only those. */
 const TAG = {
@@ -106,8 +107,10 @@ export function allgather<T>(comm: Comm, value: T): T[] {
 /**
  * Binomial tree (treeReduce below). The tree keeps operands in rank order, so a function op needs only to be
  * associative: the root gets v0 ∘ v1 ∘ ... ∘ v(size-1). Named ops are commutative, so their tree hangs from the root
- * itself (float sums may then round differently for different roots); a function's tree hangs from rank 0 (relative order = rank order), which then passes the result to the
- * root: one more message, for a guarantee that holds for matrix products and string concatenation too.
+ * itself (float sums may then round differently for different roots); a function's tree hangs from rank 0
+ * (relative order = rank order), which then passes the result to the root: one more message, for a guarantee that
+ * holds for matrix products and string concatenation too. Typed arrays with a named op take treeReduceInto, which
+ * allocates nothing per step; `into` receives the root's result.
  */
 export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into?: T): T | undefined {
   checkRoot(comm, root);
@@ -162,8 +165,8 @@ function checkInto(value: unknown, into: unknown): void {
   if (kind === undefined) throw new TypeError(`Expected \`into\` to be a typed array, got ${describe(into)}`);
   if (kind !== typedArrayKind(value) || (into as TypedArray).length !== (value as TypedArray).length) {
     throw new RangeError(
-      `Expected \`into\` to be a ${typedArrayKind(value)} of ${(value as TypedArray).length} elements like the value, ` +
-        `got a ${kind} of ${(into as TypedArray).length}`,
+      `Expected \`into\` to be ${kindName(value)} of ${(value as TypedArray).length} elements like the value, ` +
+        `got ${kindName(into)} of ${(into as TypedArray).length}`,
     );
   }
 }
@@ -237,7 +240,7 @@ function treeReduceInto(comm: Comm, value: TypedArray, name: OpName, root: numbe
     if (v + mask < size) {
       const operand = comm.recvOperandInternal(received, absolute(v + mask, root, size), TAG.reduce) as TypedArray;
       const accumulator =
-        v !== 0 ? scratch.subarray(length)
+        v !== 0 ? scratch.subarray(length, 2 * length) // the kept scratch may be longer than this call needs
         : into !== undefined ? into
         : partial === value ? newTypedArray(value, length)
         : partial;
@@ -358,8 +361,9 @@ function ringAllgather(comm: Comm, blocks: unknown[], own: number, tag: number):
 }
 
 /**
- * A scratch array of `like`'s kind with at least `length` elements, kept per Comm from call to call: it never leaves
- * ringAllreduce, and fresh memory is expensive (page faults at well under 1 GB/s on this kind of VM).
+ * A scratch array of `like`'s kind with at least `length` elements, kept per Comm from call to call (ringAllreduce
+ * and treeReduceInto use it, one call at a time; it never leaves them): fresh memory is expensive (page faults at
+ * well under 1 GB/s on this kind of VM). It may be longer than asked: take a subarray of what you need.
  */
 const scratchArrays = new WeakMap<Comm, TypedArray>();
 function scratchFor(comm: Comm, like: TypedArray, length: number): TypedArray {

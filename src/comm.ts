@@ -173,7 +173,8 @@ export class Comm {
   /**
    * Root gets the values of all ranks combined with `op` (typed arrays elementwise); the others get undefined. On the
    * root, `into` (MPI's recvbuf: a typed array of the value's kind and length, or `value` itself) receives the result
-   * and is returned, and no array is allocated for it; other ranks ignore it.
+   * and is returned (with a named op and the shared transport, nothing of the array's size is allocated); other
+   * ranks ignore it.
    */
   reduce<T>(value: T, op: ReduceOp, root = 0, into?: T): T | undefined {
     return collectives.reduce(this, value, op, root, into);
@@ -216,9 +217,8 @@ export class Comm {
     return received;
   }
 
-  /** @internal `recvInto` without validation. */
   /**
-   * For the reductions: the next message from `source`, copied into `target` when it is a typed array of the same
+   * @internal For the reductions: the next message from `source`, copied into `target` when it is a typed array of the same
    * kind and length arriving through a ring (no allocation); otherwise the message itself, for the caller to combine
    * (or to refuse by name: a mismatched kind or length is reported by the reduction, not here).
    */
@@ -234,6 +234,7 @@ export class Comm {
     return this.recvInternal(source, tag).value;
   }
 
+  /** @internal `recvInto` without validation. */
   recvIntoInternal(target: ArrayBufferView, source: number, tag: number): Status<number> {
     const receiver = source === ANY_SOURCE ? undefined : this.viewableReceiver(source, tag);
     if (receiver !== undefined) {

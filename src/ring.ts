@@ -279,16 +279,17 @@ export class RingBuffer {
   /** Producer: copies one message in. Blocks while the ring is full; `RangeError` above `maxMessage`. */
   write(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): void {
     const source = asBytes(bytes);
-    const offset = this.claim(source.length, meta, options, 'write');
+    const length = source.length; // read once: a view of a growable buffer could grow while we copy
+    const offset = this.claim(length, meta, options, 'write');
     const start = offset + FRAME_HEADER_BYTES;
-    if (source.length <= SMALL_COPY_BYTES) {
+    if (length <= SMALL_COPY_BYTES) {
       // TypedArray.prototype.set has a fixed cost that a short loop does not pay.
       const data = this.data;
-      for (let i = 0; i < source.length; i++) data[start + i] = source[i]!;
+      for (let i = 0; i < length; i++) data[start + i] = source[i]!;
     } else {
       this.data.set(source, start); // no view of the slot: one object fewer per message
     }
-    this.seal(offset, source.length, meta); // commit() without its checks: the length is the one claimed
+    this.seal(offset, length, meta); // commit() without its checks: the length is the one claimed
   }
 
   /** Producer: `write` for code that must keep its event loop; waits with `Atomics.waitAsync`. */

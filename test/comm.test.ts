@@ -62,7 +62,7 @@ for (const transport of TRANSPORTS) {
     const results = await run(3, transport, { program: 'allreduceInto' });
     const expected = (rank: number) => ({
       same: true, first: 6, last: 6, input: rank + 1, inPlace: [true, 2, 1],
-      wrong: 'Expected `into` to be a Int32Array of 1 elements like the value, got a Float64Array of 1',
+      wrong: 'Expected `into` to be an Int32Array of 1 elements like the value, got a Float64Array of 1',
     });
     assert.equal(results, [0, 1, 2].map(expected));
   });
@@ -71,10 +71,20 @@ for (const transport of TRANSPORTS) {
     const results = await run(3, transport, { program: 'reduceInto' });
     assert.equal(results, [
       { same: false, first: 0, last: 0, input: 1, inPlace: [true, 2, 1], fresh: null,
-        wrong: 'Expected `into` to be a Int32Array of 1 elements like the value, got a Int32Array of 2' },
+        wrong: 'Expected `into` to be an Int32Array of 1 elements like the value, got an Int32Array of 2' },
       { same: true, first: 6, last: 6, input: 2, inPlace: [false, 1, 1], fresh: null, wrong: '' },
       { same: false, first: 0, last: 0, input: 3, inPlace: [false, 2, 1], fresh: ['6', '8'], wrong: '' },
     ]);
+  });
+
+  test(`${transport}: reduce on 6 ranks, smaller arrays after larger ones, roots 4 and 1`, async () => {
+    const results = await run(6, transport, { program: 'reduceShrinking' });
+    assert.equal(results, [0, 1, 2, 3, 4, 5].map((rank) => ({
+      big: 6,
+      first: rank === 4 ? [1000, 15, 15] : null,
+      second: rank === 4 ? [15, 6] : null,
+      third: rank === 1 ? [true, 1, 5] : null,
+    })));
   });
 
   test(`${transport}: a rank may send to itself`, async () => {

@@ -44,7 +44,7 @@ export interface LatencyJob {
   control: Int32Array;
   /** Ring modes: the ring from ping to pong, and the ring back. */
   rings?: [SharedArrayBuffer, SharedArrayBuffer];
-  /** transfer, clone: this end of the MessageChannel between the two workers. */
+  /** transfer, clone, onmessage: this end of the MessageChannel between the two workers. */
   port?: MessagePort;
   /** process: the child script's file URL. */
   childUrl?: string;
@@ -268,10 +268,10 @@ function eventPong(job: LatencyJob): Promise<void> {
   const port = job.port!;
   signalReady(job.control);
   return new Promise((resolve) => {
+    port.once('close', resolve); // the ping is gone without its end marker: stop rather than wait for ever
     port.on('message', (message: unknown) => {
-      if (message !== END) return port.postMessage(message);
-      port.close();
-      resolve();
+      if (message === END) port.close();
+      else port.postMessage(message);
     });
   });
 }
