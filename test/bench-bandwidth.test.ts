@@ -10,7 +10,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { capture, childPids } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
-import { measureBandwidth, runBandwidth } from '../src/bench/bandwidth.js';
+import { autoRingSizes, measureBandwidth, ringSizesFor, runBandwidth } from '../src/bench/bandwidth.js';
+import { measureLineMicros } from '../src/bench/line-probe.js';
 import { logSizes } from '../src/bench/format.js';
 import {
   expectedAt, makeSource, messageOk, sampleIndices, samplesOk, shouldSkip, stamp, windowFor,
@@ -91,6 +92,22 @@ test('--no-chart leaves the chart out', async () => {
   await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared', '--no-chart']), { stdout, stderr: capture() });
   assert.match(stdout.text(), /shared/);
   assert.not.match(stdout.text(), /└┬/);
+});
+
+test('--ring auto: 1 MiB rings when the threads share a cache, 32 MiB for the copying modes when not', async () => {
+  assert.equal(autoRingSizes(0.1), {
+    zerocopy: 2 ** 20, shared: 2 ** 20, ringbuf: 2 ** 20,
+    description: 'rings: zerocopy 1 MiB, shared and ringbuf 1 MiB (auto: a cache line crosses in 0.10 µs, the threads share a cache)',
+  });
+  assert.equal(autoRingSizes(0.49), {
+    zerocopy: 2 ** 20, shared: 32 * 2 ** 20, ringbuf: 32 * 2 ** 20,
+    description: 'rings: zerocopy 1 MiB, shared and ringbuf 32 MiB (auto: a cache line crosses in 0.49 µs, the threads share no cache)',
+  });
+  const fixed = await ringSizesFor(parseBandwidthArgs(['--ring', '4MiB']));
+  assert.equal(fixed, { zerocopy: 4 * 2 ** 20, shared: 4 * 2 ** 20, ringbuf: 4 * 2 ** 20, description: 'ring 4 MiB' });
+  // The probe itself: two threads, a positive finite time (never a speed), and no thread left behind.
+  const micros = await measureLineMicros();
+  assert.ok(Number.isFinite(micros) && micros > 0, `line time ${micros}`);
 });
 
 test('measureBandwidth with a window of 1 and a ring smaller than the messages (chunks and wraps)', async () => {

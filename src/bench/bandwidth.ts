@@ -25,17 +25,62 @@ import {
   Eta, formatCount, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput,
 } from './report.js';
 import { abortControl, createControl } from './signal.js';
+import { measureLineMicros } from './line-probe.js';
 import { renderTable } from './table.js';
 
 /** One measurement: `messages` messages of `bytes` bytes in `seconds`. */
 
 /**
- * `--ring auto`: each ring mode at the size it streams best at on this machine (docs/PERFORMANCE.md has the sweep).
- * The copying modes want a big ring: the receiver then reads lines the sender wrote long ago, which have left the
- * sender's L2 for the shared L3, instead of pulling dirty lines out of the other core's cache (6 GB/s against 16).
- * zerocopy's receiver touches only a few lines, and the sender's copy is fastest into a ring that stays in L2.
+ * `--ring auto`: each ring mode at the size it streams best at on this machine (docs/PERFORMANCE.md has the sweeps).
+ * zerocopy's receiver touches only a few lines, and the sender's copy is fastest into a ring that stays in L2:
+ * 1 MiB. The copying modes (shared, and ringbuf beside it) depend on how far apart the two cores are
+ * (line-probe.ts). When a cache line crosses from one to the other in under 0.25 µs, they share a cache, and a
+ * 1 MiB ring keeps the whole stream in it: shared at 1 to 8 MiB, 16 to 20 GB/s against 14 to 15 with 32 MiB.
+ * When they do not, a 32 MiB ring is better: the receiver reads lines the sender wrote long ago, gone from the
+ * sender's cache, instead of pulling dirty lines out of it (10.4 to 10.6 GB/s against 5.2 to 6.3 with 1 MiB).
  */
-export const AUTO_RING_BYTES = { zerocopy: 2 ** 20, shared: 32 * 2 ** 20, ringbuf: 32 * 2 ** 20 } as const;
+export const AUTO_RING_BYTES = {
+  zerocopy: 2 ** 20,
+  copyingNear: 2 ** 20,
+  copyingFar: 32 * 2 ** 20,
+} as const;
+
+/** Below this one-way line time (µs) the two cores are taken to share a cache. */
+export const NEAR_LINE_MICROS = 0.25;
+
+/** The ring of each ring mode. */
+export interface RingSizes {
+  zerocopy: number;
+  shared: number;
+  ringbuf: number;
+  /** How they were chosen, for the header: `ring 4 MiB`, or auto and what the line probe measured. */
+  description: string;
+}
+
+/** `--ring auto`'s choice for a measured one-way line time. */
+export function autoRingSizes(lineMicros: number): RingSizes {
+  const near = lineMicros < NEAR_LINE_MICROS;
+  const copying = near ? AUTO_RING_BYTES.copyingNear : AUTO_RING_BYTES.copyingFar;
+  const why = near ? 'the threads share a cache' : 'the threads share no cache';
+  return {
+    zerocopy: AUTO_RING_BYTES.zerocopy,
+    shared: copying,
+    ringbuf: copying,
+    description:
+      `rings: zerocopy ${formatSize(AUTO_RING_BYTES.zerocopy)}, shared and ringbuf ${formatSize(copying)} ` +
+      `(auto: a cache line crosses in ${lineMicros.toFixed(2)} µs, ${why})`,
+  };
+}
+
+/** The rings a run uses: the one `--ring` size, or auto's choice (which measures the line time first). */
+export async function ringSizesFor(opts: BandwidthOptions): Promise<RingSizes> {
+  if (opts.ringBytes !== undefined) {
+    const bytes = opts.ringBytes;
+    return { zerocopy: bytes, shared: bytes, ringbuf: bytes, description: `ring ${formatSize(bytes)}` };
+  }
+  const usesRings = opts.modes.some((mode) => mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf');
+  return usesRings ? autoRingSizes(await measureLineMicros()) : autoRingSizes(Infinity);
+}
 
 export interface BandwidthRow {
   mode: BandwidthMode;
@@ -61,10 +106,13 @@ const CHILD_URL = new URL('./process-peer.js', import.meta.url);
  * Measures every mode at every size of `opts` and returns the rows, mode by mode, sizes ascending. A size that a
  * slow mode skipped has no row. Rejects if any message failed verification; no worker or child survives the call.
  */
-export async function measureBandwidth(opts: BandwidthOptions, events: BandwidthEvents = {}): Promise<BandwidthRow[]> {
+export async function measureBandwidth(
+  opts: BandwidthOptions, events: BandwidthEvents = {}, rings?: RingSizes,
+): Promise<BandwidthRow[]> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
+  const ringSizes = rings ?? (await ringSizesFor(opts));
   const rows: BandwidthRow[] = [];
-  for (const mode of opts.modes) rows.push(...(await measureMode(mode, sizes, opts, events)));
+  for (const mode of opts.modes) rows.push(...(await measureMode(mode, sizes, opts, events, ringSizes)));
   return rows;
 }
 
@@ -79,6 +127,7 @@ async function measureMode(
   sizes: number[],
   opts: BandwidthOptions,
   events: BandwidthEvents,
+  rings: RingSizes,
 ): Promise<BandwidthRow[]> {
   const control = createControl();
   const job: BandwidthJob = {
@@ -117,7 +166,7 @@ async function measureMode(
     group.start(WORKER_URL, { ...job, childUrl: CHILD_URL.href }, [], onReport);
   } else if (mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf') {
     let ring: SharedArrayBuffer;
-    const ringBytes = opts.ringBytes ?? AUTO_RING_BYTES[mode];
+    const ringBytes = rings[mode];
     if (mode === 'ringbuf') {
       ring = createRingbufStorage(ringBytes);
     } else {
@@ -155,6 +204,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
   const progress = new Progress(output.stderr);
   const eta = new Eta(sizes.length * opts.modes.length, opts.seconds + opts.warmupSeconds);
   let rows: BandwidthRow[];
+  const rings = await ringSizesFor(opts);
   try {
     rows = await measureBandwidth(opts, {
       onStart: (mode, bytes) => {
@@ -162,7 +212,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
         progress.update(`bandwidth: ${mode} ${formatSize(bytes)} (${step}), ~${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
-    });
+    }, rings);
   } finally {
     progress.done();
   }
@@ -173,10 +223,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
     output.stdout.write(jsonText(m, rows));
     return;
   }
-  const rings = opts.ringBytes === undefined
-    ? `rings: zerocopy ${formatSize(AUTO_RING_BYTES.zerocopy)}, shared and ringbuf ${formatSize(AUTO_RING_BYTES.shared)}`
-    : `ring ${formatSize(opts.ringBytes)}`;
-  const settings = `window ${opts.window}, ${opts.seconds} s per size, ${rings}`;
+  const settings = `window ${opts.window}, ${opts.seconds} s per size, ${rings.description}`;
   const lines = [headerLine('shmcomm bench bandwidth', m, settings), ''];
   lines.push(bandwidthTables(opts.modes, sizes, rows));
   if (opts.chart) {

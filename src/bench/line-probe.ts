@@ -1,0 +1,36 @@
+/**
+ * How far apart the two cores that run our threads are: two worker threads bounce one counter through shared
+ * memory, spinning, and the one-way time of a bounce is the time a cache line takes to cross from one to the other.
+ *
+ * On a virtual machine that number is not a constant. On the 2-core VM this project is measured on, it is either
+ * about 0.1 µs (the two vCPUs share a cache: on the host they sit on one core's two hyperthreads, or one core
+ * complex) or about 0.5 µs (they do not), and the VM moves between the two within minutes. Which ring suits the
+ * copying modes depends on it (see AUTO_RING_BYTES in bandwidth.ts), so `--ring auto` looks before it chooses.
+ * docs/probes/latency-floor.mjs is the same measurement, stand-alone.
+ */
+import { Worker } from 'node:worker_threads';
+
+/** Bounces per measurement: about 10 to 50 ms. */
+const BOUNCES = 100_000;
+
+const WORKER_URL = new URL('./line-probe-worker.js', import.meta.url);
+
+/** The one-way time, in µs, of a cache line between two worker threads (the median of three measurements). */
+export async function measureLineMicros(): Promise<number> {
+  const times: number[] = [];
+  for (let run = 0; run < 3; run++) times.push(await bounce());
+  return times.sort((a, b) => a - b)[1]!;
+}
+
+async function bounce(): Promise<number> {
+  const counters = new Int32Array(new SharedArrayBuffer(128)); // the two counters, a cache line apart
+  const workers = [0, 1].map((side) => new Worker(WORKER_URL, { workerData: { counters, side, bounces: BOUNCES } }));
+  try {
+    const results = await Promise.all(workers.map((worker) => new Promise<number>((resolve, reject) => {
+      worker.once('message', resolve).once('error', reject);
+    })));
+    return results[0]!;
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
