@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { capture, childPids } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
-import { autoRingSizes, measureBandwidth, ringSizesFor, runBandwidth } from '../src/bench/bandwidth.js';
+import { autoRingBytes, describeRings, measureBandwidth, runBandwidth, type RingChoice } from '../src/bench/bandwidth.js';
 import { measureLineMicros } from '../src/bench/line-probe.js';
 import { logSizes } from '../src/bench/format.js';
 import {
@@ -95,19 +95,27 @@ test('--no-chart leaves the chart out', async () => {
 });
 
 test('--ring auto: 1 MiB rings when the threads share a cache, 32 MiB for the copying modes when not', async () => {
-  assert.equal(autoRingSizes(0.1), {
-    zerocopy: 2 ** 20, shared: 2 ** 20, ringbuf: 2 ** 20,
-    description: 'rings: zerocopy 1 MiB, shared and ringbuf 1 MiB (auto: a cache line crosses in 0.10 µs, the threads share a cache)',
-  });
-  assert.equal(autoRingSizes(0.49), {
-    zerocopy: 2 ** 20, shared: 32 * 2 ** 20, ringbuf: 32 * 2 ** 20,
-    description: 'rings: zerocopy 1 MiB, shared and ringbuf 32 MiB (auto: a cache line crosses in 0.49 µs, the threads share no cache)',
-  });
-  const fixed = await ringSizesFor(parseBandwidthArgs(['--ring', '4MiB']));
-  assert.equal(fixed, { zerocopy: 4 * 2 ** 20, shared: 4 * 2 ** 20, ringbuf: 4 * 2 ** 20, description: 'ring 4 MiB' });
+  const MiB = 2 ** 20;
+  assert.equal(['zerocopy', 'shared', 'ringbuf'].map((mode) => autoRingBytes(mode as 'shared', 0.1)), [MiB, MiB, MiB]);
+  assert.equal(['zerocopy', 'shared', 'ringbuf'].map((mode) => autoRingBytes(mode as 'shared', 0.49)), [MiB, 32 * MiB, 32 * MiB]);
+  const choices: RingChoice[] = [
+    { mode: 'shared', bytes: MiB, lineMicros: 0.123 },
+    { mode: 'zerocopy', bytes: MiB },
+    { mode: 'ringbuf', bytes: 32 * MiB, lineMicros: 0.5 },
+  ];
+  assert.is(describeRings(choices, undefined),
+    'rings (auto): shared 1 MiB (a line crosses in 0.12 µs: the threads share a cache), zerocopy 1 MiB, ' +
+    'ringbuf 32 MiB (a line crosses in 0.50 µs: they share no cache)');
+  assert.is(describeRings(choices, 4 * MiB), 'ring 4 MiB');
   // The probe itself: two threads, a positive finite time (never a speed), and no thread left behind.
   const micros = await measureLineMicros();
   assert.ok(Number.isFinite(micros) && micros > 0, `line time ${micros}`);
+  // A run reports the ring each ring mode ran on.
+  const seen: RingChoice[] = [];
+  await measureBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared,zerocopy']), { onRing: (choice) => seen.push(choice) });
+  assert.equal(seen.map((choice) => choice.mode), ['shared', 'zerocopy']);
+  assert.ok([MiB, 32 * MiB].includes(seen[0]!.bytes) && seen[0]!.lineMicros! > 0);
+  assert.equal(seen[1], { mode: 'zerocopy', bytes: MiB });
 });
 
 test('measureBandwidth with a window of 1 and a ring smaller than the messages (chunks and wraps)', async () => {

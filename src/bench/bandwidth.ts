@@ -48,38 +48,30 @@ export const AUTO_RING_BYTES = {
 /** Below this one-way line time (µs) the two cores are taken to share a cache. */
 export const NEAR_LINE_MICROS = 0.25;
 
-/** The ring of each ring mode. */
-export interface RingSizes {
-  zerocopy: number;
-  shared: number;
-  ringbuf: number;
-  /** How they were chosen, for the header: `ring 4 MiB`, or auto and what the line probe measured. */
-  description: string;
+type RingMode = 'shared' | 'zerocopy' | 'ringbuf';
+
+/** `--ring auto`'s ring for `mode`, given the one-way time of a cache line between the two threads (µs). */
+export function autoRingBytes(mode: RingMode, lineMicros: number): number {
+  if (mode === 'zerocopy') return AUTO_RING_BYTES.zerocopy;
+  return lineMicros < NEAR_LINE_MICROS ? AUTO_RING_BYTES.copyingNear : AUTO_RING_BYTES.copyingFar;
 }
 
-/** `--ring auto`'s choice for a measured one-way line time. */
-export function autoRingSizes(lineMicros: number): RingSizes {
-  const near = lineMicros < NEAR_LINE_MICROS;
-  const copying = near ? AUTO_RING_BYTES.copyingNear : AUTO_RING_BYTES.copyingFar;
-  const why = near ? 'the threads share a cache' : 'the threads share no cache';
-  return {
-    zerocopy: AUTO_RING_BYTES.zerocopy,
-    shared: copying,
-    ringbuf: copying,
-    description:
-      `rings: zerocopy ${formatSize(AUTO_RING_BYTES.zerocopy)}, shared and ringbuf ${formatSize(copying)} ` +
-      `(auto: a cache line crosses in ${lineMicros.toFixed(2)} µs, ${why})`,
-  };
+/** The ring a ring mode ran on; `lineMicros` when auto measured the line time to choose it. */
+export interface RingChoice {
+  mode: RingMode;
+  bytes: number;
+  lineMicros?: number;
 }
 
-/** The rings a run uses: the one `--ring` size, or auto's choice (which measures the line time first). */
-export async function ringSizesFor(opts: BandwidthOptions): Promise<RingSizes> {
-  if (opts.ringBytes !== undefined) {
-    const bytes = opts.ringBytes;
-    return { zerocopy: bytes, shared: bytes, ringbuf: bytes, description: `ring ${formatSize(bytes)}` };
-  }
-  const usesRings = opts.modes.some((mode) => mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf');
-  return usesRings ? autoRingSizes(await measureLineMicros()) : autoRingSizes(Infinity);
+/** The header's words for the rings of a run: `ring 4 MiB`, or each auto choice and why. */
+export function describeRings(choices: readonly RingChoice[], fixedBytes: number | undefined): string {
+  if (fixedBytes !== undefined) return `ring ${formatSize(fixedBytes)}`;
+  const each = choices.map(({ mode, bytes, lineMicros }) => {
+    if (lineMicros === undefined) return `${mode} ${formatSize(bytes)}`;
+    const why = lineMicros < NEAR_LINE_MICROS ? 'the threads share a cache' : 'they share no cache';
+    return `${mode} ${formatSize(bytes)} (a line crosses in ${lineMicros.toFixed(2)} µs: ${why})`;
+  });
+  return `rings (auto): ${each.join(', ')}`;
 }
 
 export interface BandwidthRow {
@@ -97,6 +89,8 @@ export interface BandwidthEvents {
   onStart?: (mode: BandwidthMode, bytes: number) => void;
   /** A mode finished a size (measured, or skipped as too slow). */
   onFinish?: (mode: BandwidthMode, bytes: number) => void;
+  /** A ring mode is about to run on this ring. */
+  onRing?: (choice: RingChoice) => void;
 }
 
 const WORKER_URL = new URL('./bandwidth-worker.js', import.meta.url);
@@ -106,13 +100,10 @@ const CHILD_URL = new URL('./process-peer.js', import.meta.url);
  * Measures every mode at every size of `opts` and returns the rows, mode by mode, sizes ascending. A size that a
  * slow mode skipped has no row. Rejects if any message failed verification; no worker or child survives the call.
  */
-export async function measureBandwidth(
-  opts: BandwidthOptions, events: BandwidthEvents = {}, rings?: RingSizes,
-): Promise<BandwidthRow[]> {
+export async function measureBandwidth(opts: BandwidthOptions, events: BandwidthEvents = {}): Promise<BandwidthRow[]> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
-  const ringSizes = rings ?? (await ringSizesFor(opts));
   const rows: BandwidthRow[] = [];
-  for (const mode of opts.modes) rows.push(...(await measureMode(mode, sizes, opts, events, ringSizes)));
+  for (const mode of opts.modes) rows.push(...(await measureMode(mode, sizes, opts, events)));
   return rows;
 }
 
@@ -127,7 +118,6 @@ async function measureMode(
   sizes: number[],
   opts: BandwidthOptions,
   events: BandwidthEvents,
-  rings: RingSizes,
 ): Promise<BandwidthRow[]> {
   const control = createControl();
   const job: BandwidthJob = {
@@ -166,7 +156,10 @@ async function measureMode(
     group.start(WORKER_URL, { ...job, childUrl: CHILD_URL.href }, [], onReport);
   } else if (mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf') {
     let ring: SharedArrayBuffer;
-    const ringBytes = rings[mode];
+    // Auto looks at the machine just before each copying mode: the VM can move its cores between two modes.
+    const lineMicros = opts.ringBytes === undefined && mode !== 'zerocopy' ? await measureLineMicros() : undefined;
+    const ringBytes = opts.ringBytes ?? autoRingBytes(mode, lineMicros ?? Infinity);
+    events.onRing?.({ mode, bytes: ringBytes, ...(lineMicros === undefined ? {} : { lineMicros }) });
     if (mode === 'ringbuf') {
       ring = createRingbufStorage(ringBytes);
     } else {
@@ -204,7 +197,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
   const progress = new Progress(output.stderr);
   const eta = new Eta(sizes.length * opts.modes.length, opts.seconds + opts.warmupSeconds);
   let rows: BandwidthRow[];
-  const rings = await ringSizesFor(opts);
+  const rings: RingChoice[] = [];
   try {
     rows = await measureBandwidth(opts, {
       onStart: (mode, bytes) => {
@@ -212,7 +205,8 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
         progress.update(`bandwidth: ${mode} ${formatSize(bytes)} (${step}), ~${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
-    }, rings);
+      onRing: (choice) => rings.push(choice),
+    });
   } finally {
     progress.done();
   }
@@ -223,7 +217,8 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
     output.stdout.write(jsonText(m, rows));
     return;
   }
-  const settings = `window ${opts.window}, ${opts.seconds} s per size, ${rings.description}`;
+  const ringWords = rings.length > 0 || opts.ringBytes !== undefined ? `, ${describeRings(rings, opts.ringBytes)}` : '';
+  const settings = `window ${opts.window}, ${opts.seconds} s per size${ringWords}`;
   const lines = [headerLine('shmcomm bench bandwidth', m, settings), ''];
   lines.push(bandwidthTables(opts.modes, sizes, rows));
   if (opts.chart) {
