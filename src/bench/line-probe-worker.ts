@@ -1,19 +1,42 @@
 /**
- * One side of line-probe.ts: side 0 writes its counter and waits for side 1 to echo it, `bounces` times; side 1
- * echoes. Side 0 reports the one-way time in µs (half a round trip).
+ * One side of line-probe.ts. Once side 1 is running (READY) and after a warm-up of WARMUP bounces, side 0 writes its
+ * counter and waits for side 1 to echo it, up to `bounces` times or `maxMs` milliseconds (the warm-up a tenth of that) (when both threads share one core, each bounce can cost a scheduler time slice), then writes
+ * STOP; side 1 echoes until it reads STOP. Side 0 reports the one-way time in µs (half a round trip).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { counters, side, bounces } = workerData as { counters: Int32Array; side: 0 | 1; bounces: number };
+const { counters, side, bounces, maxMs } = workerData as { counters: Int32Array; side: 0 | 1; bounces: number; maxMs: number };
 const MINE = side * 16, THEIRS = (1 - side) * 16; // Int32 slots, a cache line apart
-const started = performance.now();
-for (let i = 1; i <= bounces; i++) {
-  if (side === 0) {
-    Atomics.store(counters, MINE, i);
-    while (Atomics.load(counters, THEIRS) !== i);
-  } else {
-    while (Atomics.load(counters, THEIRS) !== i);
+const READY = 32; // side 1 sets it once it runs: side 0 does not time the other thread's start-up
+const STOP = -1;
+const WARMUP = 1000;
+
+if (side === 0) {
+  while (Atomics.load(counters, READY) === 0);
+  let done = 0;
+  const warmUntil = performance.now() + maxMs / 10;
+  while (done < WARMUP && (done % 16 !== 0 || performance.now() < warmUntil)) {
+    done++;
+    Atomics.store(counters, MINE, done);
+    while (Atomics.load(counters, THEIRS) !== done);
+  }
+  const started = performance.now();
+  const first = done;
+  while (done - first < bounces && (done % 16 !== 0 || performance.now() - started < maxMs)) {
+    done++;
+    Atomics.store(counters, MINE, done);
+    while (Atomics.load(counters, THEIRS) !== done);
+  }
+  const elapsed = performance.now() - started;
+  Atomics.store(counters, MINE, STOP);
+  parentPort!.postMessage((elapsed * 1000) / (done - first) / 2);
+} else {
+  Atomics.store(counters, READY, 1);
+  for (let i = 1; ; i++) {
+    let seen: number;
+    while ((seen = Atomics.load(counters, THEIRS)) !== i && seen !== STOP);
+    if (seen === STOP) break;
     Atomics.store(counters, MINE, i);
   }
+  parentPort!.postMessage(0);
 }
-parentPort!.postMessage(((performance.now() - started) * 1000) / bounces / 2);

@@ -10,8 +10,9 @@
  */
 import { Worker } from 'node:worker_threads';
 
-/** Bounces per measurement: about 10 to 50 ms. */
+/** Bounces per measurement (about 10 to 50 ms), and a time bound for when the two threads share one core. */
 const BOUNCES = 100_000;
+const MAX_MS = 50;
 
 const WORKER_URL = new URL('./line-probe-worker.js', import.meta.url);
 
@@ -23,8 +24,8 @@ export async function measureLineMicros(): Promise<number> {
 }
 
 async function bounce(): Promise<number> {
-  const counters = new Int32Array(new SharedArrayBuffer(128)); // the two counters, a cache line apart
-  const workers = [0, 1].map((side) => new Worker(WORKER_URL, { workerData: { counters, side, bounces: BOUNCES } }));
+  const counters = new Int32Array(new SharedArrayBuffer(192)); // two counters and a ready flag, a line apart each
+  const workers = [0, 1].map((side) => new Worker(WORKER_URL, { workerData: { counters, side, bounces: BOUNCES, maxMs: MAX_MS } }));
   try {
     const results = await Promise.all(workers.map((worker) => new Promise<number>((resolve, reject) => {
       worker.once('message', resolve).once('error', reject);
