@@ -1,7 +1,8 @@
 /**
- * One side of line-probe.ts. Once side 1 is running (READY) and after a warm-up of WARMUP bounces, side 0 writes its
- * counter and waits for side 1 to echo it, up to `bounces` times or `maxMs` milliseconds (the warm-up a tenth of that) (when both threads share one core, each bounce can cost a scheduler time slice), then writes
- * STOP; side 1 echoes until it reads STOP. Side 0 reports the one-way time in µs (half a round trip).
+ * One side of line-probe.ts. Once side 1 is running (READY), and after a warm-up, side 0 writes its counter and
+ * waits for side 1 to echo it, up to `bounces` times or `maxMs` milliseconds (the warm-up: WARMUP bounces or a tenth
+ * of that), then writes STOP; side 1 echoes until it reads STOP. The time bounds matter when both threads share one
+ * core: each bounce can then cost a scheduler time slice. Side 0 reports the one-way time in µs (half a round trip).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 
