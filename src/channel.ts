@@ -9,12 +9,13 @@
  *   chunked:    type = codec type | CHUNKED      aux = total bytes      (first chunk)
  *               type = CONTINUATION              aux = 0                (every later chunk, in order)
  */
-import { allocate, decode, encode, isBinaryType, TYPE, type Encoded } from './codec.js';
+import { allocate, decode, encode, isBinaryType, isFixedLength, TYPE, type Encoded } from './codec.js';
 import { CorruptFrameError } from './errors.js';
 import type { BlockingOptions, FrameMeta, RingBuffer } from './ring.js';
 
 const CHUNKED = 0x80;
 const CONTINUATION = 0x7f;
+const NO_BYTES = new Uint8Array(0);
 
 /** The largest message a channel carries: 2 GiB, what a Float64Array can hold on every Node version we support. */
 export const MAX_CHANNEL_MESSAGE = 2 ** 31;
@@ -57,15 +58,15 @@ export class Sender {
   /** Sends `value` (anything structured clone accepts) with `tag`; blocks while the ring is full. */
   send(value: unknown, tag = 0, options?: BlockingOptions): void {
     let encoded = this.lastEncoded;
-    // The same typed array, DataView or ArrayBuffer as last time, as long as then and not empty (a detached buffer
-    // is empty, and encode() refuses it): its encoding is the same view. Serialized values are encoded afresh, since
-    // they may have changed. The cache keeps the last binary value alive for as long as the Sender.
-    const length = (value as ArrayBufferView | undefined)?.byteLength;
-    if (encoded === undefined || value !== this.lastValue || length === 0 || encoded.bytes.byteLength !== length) {
+    // The same value as last time: its encoding is the same view of its bytes, unless its buffer was detached since
+    // (the view then reads 0 bytes, and encode() refuses it). Only binary values over fixed-length buffers are kept:
+    // an object may have changed, a resizable buffer may have changed length. The view's `length`, not a
+    // `byteLength`: on Node 20 a typed array's `byteLength` is a call (9 ns), its `length` is inlined.
+    if (value !== this.lastValue || encoded === undefined || encoded.bytes.length === 0) {
       encoded = encode(value);
-      const binary = encoded.type !== TYPE.serialized;
-      this.lastValue = binary ? value : undefined;
-      this.lastEncoded = binary ? encoded : undefined;
+      const keep = encoded.type !== TYPE.serialized && isFixedLength(encoded.bytes.buffer);
+      this.lastValue = keep ? value : undefined;
+      this.lastEncoded = keep ? encoded : undefined;
     }
     this.sendBytes(encoded.type, encoded.bytes, tag, options);
   }
@@ -151,10 +152,10 @@ export class Receiver {
       throw new TypeError('recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
     }
     const total = type & CHUNKED ? aux : length;
-    if (total > target.byteLength) {
-      throw new RangeError(`recvInto(): a ${total}-byte message does not fit in a ${target.byteLength}-byte target`);
-    }
     const into = this.bytesOf(target);
+    if (total > into.length) {
+      throw new RangeError(`recvInto(): a ${total}-byte message does not fit in a ${into.length}-byte target`);
+    }
     if (type & CHUNKED) {
       this.copyChunks(ring.peek(options)!, total, into, options);
     } else {
@@ -164,16 +165,21 @@ export class Receiver {
     return { bytes: total, tag };
   }
 
-  // The bytes of the last target of recvInto, kept: a receiver that reuses its buffer makes no view per message.
+  // The bytes of the last target of recvInto, kept: a receiver that reuses its buffer makes no view per message. As
+  // in Sender.send, only over a fixed-length buffer, whose view can only shrink to 0 bytes (detached), never grow.
   private lastTarget: ArrayBufferView | undefined;
   private lastBytes: Uint8Array | undefined;
 
   private bytesOf(target: ArrayBufferView): Uint8Array {
-    if (target !== this.lastTarget) {
+    if (target === this.lastTarget) return this.lastBytes!;
+    const length = target.byteLength;
+    if (length === 0) return NO_BYTES; // also a detached target, which V8 refuses to view
+    const bytes = new Uint8Array(target.buffer, target.byteOffset, length);
+    if (isFixedLength(target.buffer)) {
       this.lastTarget = target;
-      this.lastBytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+      this.lastBytes = bytes;
     }
-    return this.lastBytes!;
+    return bytes;
   }
 
   /** Gives the view from `recvView()` back to the sender; the view must not be used after. A no-op without one. */

@@ -195,6 +195,12 @@ function viewOf(buffer: ArrayBufferLike, byteOffset: number, byteLength: number)
   return new Uint8Array(buffer, byteOffset, byteLength);
 }
 
+/** False for a resizable ArrayBuffer or a growable SharedArrayBuffer: a view over one may change length. */
+export function isFixedLength(buffer: ArrayBufferLike): boolean {
+  const flags = buffer as { resizable?: boolean; growable?: boolean }; // each kind has one of the two
+  return flags.resizable !== true && flags.growable !== true;
+}
+
 function isDetached(buffer: ArrayBufferLike): boolean {
   try {
     new Uint8Array(buffer); // Node 20 lacks ArrayBuffer.prototype.detached; constructing a view is the test

@@ -33,6 +33,31 @@ test('recvInto copies into a buffer; a message that does not fit stays for recv(
   assert.is(errorOf(() => receiver.recvInto(into)).message,
     'recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
   assert.equal(receiver.recv()!.value, { an: 'object' });
+
+test('recvInto into one target again and again: after its buffer is transferred, refused; as it grows, filled whole', () => {
+  const ring = RingBuffer.create(4096);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  const into = new Float64Array(2);
+  sender.send(Float64Array.of(1, 2));
+  sender.send(Float64Array.of(3, 4));
+  assert.equal(receiver.recvInto(into), { bytes: 16, tag: 0 });
+  assert.equal(Array.from(into), [1, 2]);
+  structuredClone(into.buffer, { transfer: [into.buffer] });
+  assert.is(errorOf(() => receiver.recvInto(into)).message, 'recvInto(): a 16-byte message does not fit in a 0-byte target');
+  const kept = new Float64Array(2);
+  assert.equal(receiver.recvInto(kept), { bytes: 16, tag: 0 }); // the message stayed
+  assert.equal(Array.from(kept), [3, 4]);
+  // A view that tracks a resizable buffer is measured at every call.
+  const resizable = new ArrayBuffer(8, { maxByteLength: 64 });
+  const tracking = new Float64Array(resizable);
+  sender.send(Float64Array.of(5));
+  sender.send(Float64Array.of(6, 7, 8));
+  assert.equal(receiver.recvInto(tracking), { bytes: 8, tag: 0 });
+  resizable.resize(24);
+  assert.equal(receiver.recvInto(tracking), { bytes: 24, tag: 0 });
+  assert.equal(Array.from(tracking), [6, 7, 8]);
+});
 });
 
 test('one array sent again and again: each message carries its contents at send time; detached, refused; resized, resent', () => {
