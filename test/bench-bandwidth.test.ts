@@ -10,7 +10,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { capture, childPids } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
-import { autoRingBytes, describeRings, measureBandwidth, runBandwidth, type RingChoice } from '../src/bench/bandwidth.js';
+import {
+  autoRingBytes, describeRings, measureBandwidth, runBandwidth, type RingChoice, type RingMode,
+} from '../src/bench/bandwidth.js';
 import { measureLineMicros } from '../src/bench/line-probe.js';
 import { logSizes } from '../src/bench/format.js';
 import {
@@ -37,7 +39,12 @@ test('--json: every mode at every size, with positive finite numbers', async () 
     for (const bytes of sizes) {
       const row = doc.rows.find((r) => r.mode === mode && r.bytes === bytes);
       assert.ok(row, `a row for ${mode} at ${bytes} bytes`);
-      assert.equal(Object.keys(row), ['mode', 'bytes', 'mbPerSec', 'messages', 'seconds']);
+      const ringMode = mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf';
+      const keys = ['mode', 'bytes', 'mbPerSec', 'messages', 'seconds'];
+      // A ring mode says its ring, and, when auto measured the line time to choose it (the copying modes), that.
+      if (ringMode) keys.push(...(mode === 'zerocopy' ? ['ringBytes'] : ['ringBytes', 'lineMicros']));
+      assert.equal(Object.keys(row), keys);
+      if (ringMode) assert.is(row.ringBytes, autoRingBytes(mode, (row.lineMicros as number | undefined) ?? NaN));
       assert.ok(isPositive(row.mbPerSec), `${mode} ${bytes}: mbPerSec ${row.mbPerSec}`);
       assert.ok(isPositive(row.seconds), `${mode} ${bytes}: seconds ${row.seconds}`);
       assert.ok(Number.isInteger(row.messages) && (row.messages as number) > 0, `${mode} ${bytes}: messages ${row.messages}`);
@@ -74,13 +81,15 @@ test('table, ratios and chart in plain text, and --csv writes the rows', async (
     assert.match(text, /Messages\/s at 8 B/);
 
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    assert.is(lines[0], 'mode,bytes,mbPerSec,messages,seconds');
+    assert.is(lines[0], 'mode,bytes,mbPerSec,messages,seconds,ringBytes,lineMicros');
     assert.is(lines.length, 1 + 3 * 3);
     for (const line of lines.slice(1)) {
-      const [mode, bytes, mbPerSec, messages, seconds] = line.split(',');
+      const [mode, bytes, mbPerSec, messages, seconds, ringBytes, lineMicros] = line.split(',');
       assert.ok(['memcpy', 'zerocopy', 'clone'].includes(mode!), line);
       assert.ok(isPositive(Number(bytes)) && isPositive(Number(mbPerSec)), line);
       assert.ok(isPositive(Number(messages)) && isPositive(Number(seconds)), line);
+      assert.is(ringBytes, mode === 'zerocopy' ? String(2 ** 20) : '', line); // zerocopy's ring, chosen without a probe
+      assert.is(lineMicros, '', line);
     }
   } finally {
     rmSync(file, { force: true });
@@ -96,8 +105,9 @@ test('--no-chart leaves the chart out', async () => {
 
 test('--ring auto: 1 MiB rings when the threads share a cache, 32 MiB for the copying modes when not', async () => {
   const MiB = 2 ** 20;
-  assert.equal(['zerocopy', 'shared', 'ringbuf'].map((mode) => autoRingBytes(mode as 'shared', 0.1)), [MiB, MiB, MiB]);
-  assert.equal(['zerocopy', 'shared', 'ringbuf'].map((mode) => autoRingBytes(mode as 'shared', 0.49)), [MiB, 32 * MiB, 32 * MiB]);
+  const modes: RingMode[] = ['zerocopy', 'shared', 'ringbuf'];
+  assert.equal(modes.map((mode) => autoRingBytes(mode, 0.1)), [MiB, MiB, MiB]);
+  assert.equal(modes.map((mode) => autoRingBytes(mode, 0.49)), [MiB, 32 * MiB, 32 * MiB]);
   const choices: RingChoice[] = [
     { mode: 'shared', bytes: MiB, lineMicros: 0.123 },
     { mode: 'zerocopy', bytes: MiB },
@@ -114,7 +124,8 @@ test('--ring auto: 1 MiB rings when the threads share a cache, 32 MiB for the co
   const seen: RingChoice[] = [];
   await measureBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared,zerocopy']), { onRing: (choice) => seen.push(choice) });
   assert.equal(seen.map((choice) => choice.mode), ['shared', 'zerocopy']);
-  assert.ok([MiB, 32 * MiB].includes(seen[0]!.bytes) && seen[0]!.lineMicros! > 0);
+  assert.ok(seen[0]!.lineMicros! > 0, `line time ${seen[0]!.lineMicros}`);
+  assert.is(seen[0]!.bytes, autoRingBytes('shared', seen[0]!.lineMicros!)); // what the probe measured decided
   assert.equal(seen[1], { mode: 'zerocopy', bytes: MiB });
 });
 

@@ -1,7 +1,6 @@
 // Probe: the least one-way latency two threads can have here: each bounces a counter through shared memory, spinning.
 // Run: node docs/probes/latency-floor.mjs
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
-// The floor of one-way latency here: two threads bounce one counter each through shared memory, nothing else.
 const N = 2_000_000;
 if (isMainThread) {
   for (let r = 0; r < 3; r++) {

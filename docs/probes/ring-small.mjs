@@ -16,8 +16,7 @@ if (isMainThread) {
   const ring = RingBuffer.attach(workerData.sab, { strategy: workerData.strategy });
   const msg = new Uint8Array(8);
   const t = performance.now();
-  if (workerData.cork) ring.cork();
-  if (workerData.role === 'p') { for (let i = 0; i < N; i++) { msg[0] = i; ring.write(msg); } ring.uncork(); }
+  if (workerData.role === 'p') { if (workerData.cork) ring.cork(); for (let i = 0; i < N; i++) { msg[0] = i; ring.write(msg); } ring.uncork(); }
   else { for (let i = 0; i < N; i++) { ring.peek(); ring.release(); } }
   parentPort.postMessage(N / (performance.now() - t) / 1000);
 }

@@ -5,10 +5,10 @@
  *   it is large), `Receiver.recvInto(buffer)` copies it out into the receiver's own buffer, reused from message to
  *   message (MPI's `Recv` into a buffer, mpi4py's buffer mode): two copies and no allocation per message. (`recv()`,
  *   which allocates a fresh array per message, runs at the speed of fresh-page faults: 0.2-0.5 GB/s at 10-64 MiB.)
- * - `zerocopy`: the sender copies the source straight into slots it reserves (`reserveOffset`/`commit`, quarter-ring
- *   chunks), the receiver verifies each chunk where it lies (`hold`, `frame.offset`, `release`): one copy, the
- *   unavoidable one out of the sender's private memory. Both work through offsets into `ring.data`: no view, no
- *   allocation per message.
+ * - `zerocopy`: the sender copies the source into the ring (`RingBuffer.write`, quarter-ring chunks), the receiver
+ *   verifies each chunk where it lies (`hold`, `frame.offset`, `release`): one copy, the unavoidable one out of the
+ *   sender's private memory. The receiver works through offsets into `ring.data`: no view, no allocation per
+ *   message. (A producer that builds its message in the ring, `reserveOffset`/`commit`, would not even copy.)
  * - `ringbuf`: ringbuf.js (npm, MPL-2.0, used as a dependency) on its own SharedArrayBuffer, typed Float64Array so
  *   that each of its element-wise copy loops moves 8 bytes a step (its fastest use for this payload). The sender
  *   pushes whole quarter-ring chunks (its `push` then copies with one `set` unless the chunk wraps), the receiver
@@ -22,7 +22,7 @@
  */
 import { RingBuffer as RingBufJs } from 'ringbuf.js';
 import { Receiver, Sender } from '../channel.js';
-import { RingBuffer, SMALL_COPY_BYTES } from '../ring.js';
+import { RingBuffer } from '../ring.js';
 import { report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
 import { makeSource, messageOk, sampleIndices, samplesOk, stamp, windowFor } from './payload.js';
 import {
@@ -33,6 +33,7 @@ import {
 const END_TAG = 1;
 const END_META = { tag: END_TAG } as const;
 const NO_ELEMENTS = new Float64Array(0) as Float64Array<ArrayBuffer>;
+const NO_BYTES = new Uint8Array(0);
 
 /** Elements per ringbuf.js push: a quarter of its capacity, like shmcomm's chunks. */
 export function ringbufChunkElements(ringbuf: RingBufJs): number {
@@ -51,6 +52,30 @@ function chunksOf<T extends Uint8Array | Float64Array>(whole: T, chunk: number):
   return views;
 }
 
+/**
+ * shared's and zerocopy's sender: corks the ring for each window (publishes in batches, `RingBuffer.cork`) and
+ * uncorks it before waiting for the acknowledgement, and at the end of a size.
+ */
+function corkedSender(rb: RingBuffer, acks: AckCounter, parts: Pick<SenderEndpoint, 'begin' | 'send' | 'end'>): SenderEndpoint {
+  return {
+    begin: (bytes) => {
+      parts.begin(bytes);
+      rb.cork();
+    },
+    send: parts.send,
+    awaitAck: () => {
+      rb.uncork();
+      acks.awaitNext();
+      rb.cork();
+    },
+    end: (index) => {
+      rb.uncork();
+      parts.end(index);
+    },
+    finish: () => {},
+  };
+}
+
 export function createRingSender(job: BandwidthJob): SenderEndpoint {
   const control = job.control;
   const acks = new AckCounter(control);
@@ -58,65 +83,35 @@ export function createRingSender(job: BandwidthJob): SenderEndpoint {
   let source = NO_ELEMENTS;
 
   if (job.mode === 'shared') {
-    const sender = new Sender(RingBuffer.attach(job.ring!));
-    return {
+    const rb = RingBuffer.attach(job.ring!);
+    const sender = new Sender(rb);
+    return corkedSender(rb, acks, {
       begin: (bytes) => {
         source = makeSource(bytes);
-        sender.ring.cork();
       },
       send: (seq) => {
         stamp(source, seq);
         sender.send(source);
       },
-      awaitAck: () => {
-        sender.ring.uncork();
-        acks.awaitNext();
-        sender.ring.cork();
-      },
-      end: () => {
-        sender.ring.uncork();
-        sender.send(NO_ELEMENTS, END_TAG);
-      },
-      finish: () => {},
-    };
+      end: () => sender.send(NO_ELEMENTS, END_TAG),
+    });
   }
 
   if (job.mode === 'zerocopy') {
     const rb = RingBuffer.attach(job.ring!);
-    const ringBytes = rb.data;
     const chunkBytes = Math.min(rb.maxMessage, rb.capacity / 4) & ~7;
     let chunks: Uint8Array<ArrayBuffer>[] = [];
-    return {
+    return corkedSender(rb, acks, {
       begin: (bytes) => {
         source = makeSource(bytes);
         chunks = chunksOf(new Uint8Array(source.buffer), chunkBytes);
-        rb.cork();
       },
       send: (seq) => {
         stamp(source, seq);
-        for (let c = 0; c < chunks.length; c++) {
-          const chunk = chunks[c]!;
-          const at = rb.reserveOffset(chunk.length); // where the payload goes in rb.data: no view per message
-          if (chunk.length <= SMALL_COPY_BYTES) { // as the ring's own write(): set() has a fixed cost
-            for (let i = 0; i < chunk.length; i++) ringBytes[at + i] = chunk[i]!;
-          } else {
-            ringBytes.set(chunk, at);
-          }
-          rb.commit();
-        }
+        for (let c = 0; c < chunks.length; c++) rb.write(chunks[c]!); // the one copy, out of the sender's memory
       },
-      awaitAck: () => {
-        rb.uncork();
-        acks.awaitNext();
-        rb.cork();
-      },
-      end: () => {
-        rb.uncork();
-        rb.reserve(0, END_META);
-        rb.commit();
-      },
-      finish: () => {},
-    };
+      end: () => rb.write(NO_BYTES, END_META),
+    });
   }
 
   // ringbuf

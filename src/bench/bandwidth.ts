@@ -48,12 +48,15 @@ export const AUTO_RING_BYTES = {
 /** Below this one-way line time (µs) the two cores are taken to share a cache. */
 export const NEAR_LINE_MICROS = 0.25;
 
-type RingMode = 'shared' | 'zerocopy' | 'ringbuf';
+export type RingMode = 'shared' | 'zerocopy' | 'ringbuf';
+
+/** True when a cache line crosses between the two threads fast enough for them to share a cache. */
+const sharesCache = (lineMicros: number): boolean => lineMicros < NEAR_LINE_MICROS;
 
 /** `--ring auto`'s ring for `mode`, given the one-way time of a cache line between the two threads (µs). */
 export function autoRingBytes(mode: RingMode, lineMicros: number): number {
   if (mode === 'zerocopy') return AUTO_RING_BYTES.zerocopy;
-  return lineMicros < NEAR_LINE_MICROS ? AUTO_RING_BYTES.copyingNear : AUTO_RING_BYTES.copyingFar;
+  return sharesCache(lineMicros) ? AUTO_RING_BYTES.copyingNear : AUTO_RING_BYTES.copyingFar;
 }
 
 /** The ring a ring mode ran on; `lineMicros` when auto measured the line time to choose it. */
@@ -63,12 +66,20 @@ export interface RingChoice {
   lineMicros?: number;
 }
 
+/** The ring for `mode`: `--ring`'s size, or auto's (which measures the line time first for a copying mode). */
+async function chooseRing(mode: RingMode, fixedBytes: number | undefined): Promise<RingChoice> {
+  if (fixedBytes !== undefined) return { mode, bytes: fixedBytes };
+  if (mode === 'zerocopy') return { mode, bytes: AUTO_RING_BYTES.zerocopy };
+  const lineMicros = await measureLineMicros(); // just before the mode runs: the VM can move its cores in between
+  return { mode, bytes: autoRingBytes(mode, lineMicros), lineMicros };
+}
+
 /** The header's words for the rings of a run: `ring 4 MiB`, or each auto choice and why. */
 export function describeRings(choices: readonly RingChoice[], fixedBytes: number | undefined): string {
   if (fixedBytes !== undefined) return `ring ${formatSize(fixedBytes)}`;
   const each = choices.map(({ mode, bytes, lineMicros }) => {
     if (lineMicros === undefined) return `${mode} ${formatSize(bytes)}`;
-    const why = lineMicros < NEAR_LINE_MICROS ? 'the threads share a cache' : 'they share no cache';
+    const why = sharesCache(lineMicros) ? 'the threads share a cache' : 'they share no cache';
     return `${mode} ${formatSize(bytes)} (a line crosses in ${lineMicros.toFixed(2)} µs: ${why})`;
   });
   return `rings (auto): ${each.join(', ')}`;
@@ -80,9 +91,12 @@ export interface BandwidthRow {
   mbPerSec: number;
   messages: number;
   seconds: number;
+  /** Ring modes: the ring the mode ran on, and the line time auto measured to choose it. */
+  ringBytes?: number;
+  lineMicros?: number;
 }
 
-export const BANDWIDTH_COLUMNS = ['mode', 'bytes', 'mbPerSec', 'messages', 'seconds'] as const;
+export const BANDWIDTH_COLUMNS = ['mode', 'bytes', 'mbPerSec', 'messages', 'seconds', 'ringBytes', 'lineMicros'] as const;
 
 export interface BandwidthEvents {
   /** A mode starts measuring a size. */
@@ -124,6 +138,7 @@ async function measureMode(
     role: 'sender', mode, sizes, window: opts.window, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, control,
   };
   let shmRing: RingBuffer | undefined;
+  let ringChoice: RingChoice | undefined;
   const group = new PeerGroup<BandwidthReport>({
     abort: () => {
       abortControl(control);
@@ -155,15 +170,13 @@ async function measureMode(
   } else if (mode === 'process') {
     group.start(WORKER_URL, { ...job, childUrl: CHILD_URL.href }, [], onReport);
   } else if (mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf') {
+    ringChoice = await chooseRing(mode, opts.ringBytes);
+    events.onRing?.(ringChoice);
     let ring: SharedArrayBuffer;
-    // Auto looks at the machine just before each copying mode: the VM can move its cores between two modes.
-    const lineMicros = opts.ringBytes === undefined && mode !== 'zerocopy' ? await measureLineMicros() : undefined;
-    const ringBytes = opts.ringBytes ?? autoRingBytes(mode, lineMicros ?? Infinity);
-    events.onRing?.({ mode, bytes: ringBytes, ...(lineMicros === undefined ? {} : { lineMicros }) });
     if (mode === 'ringbuf') {
-      ring = createRingbufStorage(ringBytes);
+      ring = createRingbufStorage(ringChoice.bytes);
     } else {
-      shmRing = RingBuffer.create(ringBytes);
+      shmRing = RingBuffer.create(ringChoice.bytes);
       ring = shmRing.buffer;
     }
     group.start(WORKER_URL, { ...job, role: 'receiver', ring }, [], onReport);
@@ -186,7 +199,10 @@ async function measureMode(
       throw new Error(`${mode}: ${result.sent} messages of ${formatSize(bytes)} sent but ${verified.count} received`);
     }
     const mbPerSec = (bytes * result.messages) / result.seconds / 1e6;
-    rows.push({ mode, bytes, mbPerSec, messages: result.messages, seconds: result.seconds });
+    rows.push({
+      mode, bytes, mbPerSec, messages: result.messages, seconds: result.seconds,
+      ringBytes: ringChoice?.bytes, lineMicros: ringChoice?.lineMicros, // JSON leaves out what is undefined
+    });
   }
   return rows;
 }
@@ -217,7 +233,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
     output.stdout.write(jsonText(m, rows));
     return;
   }
-  const ringWords = rings.length > 0 || opts.ringBytes !== undefined ? `, ${describeRings(rings, opts.ringBytes)}` : '';
+  const ringWords = rings.length > 0 ? `, ${describeRings(rings, opts.ringBytes)}` : '';
   const settings = `window ${opts.window}, ${opts.seconds} s per size${ringWords}`;
   const lines = [headerLine('shmcomm bench bandwidth', m, settings), ''];
   lines.push(bandwidthTables(opts.modes, sizes, rows));

@@ -8,7 +8,8 @@
  *
  * Modes and what a round trip does (the ping's data starts in its own memory, as in the bandwidth benchmark):
  * - `spin`, `park`, `spinThenPark`: two shmcomm rings made with that wait strategy; `write` copies the message in,
- *   the pong `peek`s it and writes it straight into the ring back, the ping verifies it in place and `release`s.
+ *   the pong `hold`s it and copies it straight into a slot of the ring back (`copyHeld` at `reserveOffset`), the
+ *   ping verifies it in place at `frame.offset` and `release`s: no view, no allocation per trip.
  * - `async`: the same rings with `writeAsync`/`peekAsync`, which wait with Atomics.waitAsync on the event loop; the
  *   messages are read in place as in the other ring modes (`readAsync` would add an allocation of the message's
  *   size per trip: at 64 KiB that more than doubled the trip).
@@ -129,30 +130,35 @@ function ringPing(job: LatencyJob): PingEndpoint {
   const options = { strategy: job.mode === 'async' ? undefined : (job.mode as 'spin' | 'park' | 'spinThenPark') };
   const out = RingBuffer.attach(job.rings![0], options);
   const back = RingBuffer.attach(job.rings![1], options);
-  const elementsOfBack = new Float64Array(job.rings![1]); // payloads are 8-byte aligned: checked in place
+  // Payloads are 8-byte aligned: the echo at `back.frame.offset` is element offset / 8 of this view, checked there.
+  const elementsOfBack = new Float64Array(back.data.buffer, back.data.byteOffset, back.capacity / 8);
   let source = makeSource(8);
   let bytesOfSource = new Uint8Array(source.buffer);
   let samples = sampleIndices(1);
   awaitReady(job.control);
+  /** Checks the echo of message `seq` that `back` holds, and releases it. */
+  const echoOk = (seq: number): boolean => {
+    const { length, offset } = back.frame;
+    const ok = length === bytesOfSource.length &&
+      samplesOk(elementsOfBack, offset >> 3, 0, source.length, seq, source.length, samples);
+    back.release();
+    return ok;
+  };
   const begin = (bytes: number): void => {
     source = makeSource(bytes);
     bytesOfSource = new Uint8Array(source.buffer);
     samples = sampleIndices(source.length);
   };
+  const finish = (): void => out.close();
   if (job.mode === 'async') {
     return {
       begin,
       roundTrip: async (seq) => {
         stamp(source, seq);
         await out.writeAsync(bytesOfSource);
-        const echo = await back.peekAsync();
-        if (echo === null) return false;
-        const ok = echo.length === bytesOfSource.length &&
-          samplesOk(elementsOfBack, echo.byteOffset >> 3, 0, source.length, seq, source.length, samples);
-        back.release();
-        return ok;
+        return (await back.peekAsync()) !== null && echoOk(seq);
       },
-      finish: () => out.close(),
+      finish,
     };
   }
   return {
@@ -160,14 +166,9 @@ function ringPing(job: LatencyJob): PingEndpoint {
     roundTrip: (seq) => {
       stamp(source, seq);
       out.write(bytesOfSource);
-      const echo = back.peek();
-      if (echo === null) return false;
-      const ok = echo.length === bytesOfSource.length &&
-        samplesOk(elementsOfBack, echo.byteOffset >> 3, 0, source.length, seq, source.length, samples);
-      back.release();
-      return ok;
+      return back.hold() >= 0 && echoOk(seq); // held, not peeked: no view per trip
     },
-    finish: () => out.close(),
+    finish,
   };
 }
 
@@ -185,9 +186,10 @@ async function ringPong(job: LatencyJob): Promise<void> {
     }
   }
   for (;;) {
-    const message = incoming.peek();
-    if (message === null) return;
-    out.write(message);
+    const length = incoming.hold(); // the message stays where it is: copied from one ring straight into the other
+    if (length < 0) return;
+    incoming.copyHeld(out.data, out.reserveOffset(length));
+    out.commit();
     incoming.release();
   }
 }
@@ -329,22 +331,27 @@ function echoPing(send: (value: Float64Array<ArrayBuffer>) => void, receive: () 
   };
 }
 
-async function main(job: LatencyJob): Promise<void> {
-  const ringMode = job.mode === 'spin' || job.mode === 'park' || job.mode === 'spinThenPark' || job.mode === 'async';
-  if (job.role === 'ping') {
-    const endpoint =
-      ringMode ? ringPing(job)
-      : job.mode === 'process' ? await processPing(job)
-      : job.mode === 'onmessage' ? eventPing(job)
-      : portPing(job);
-    await drive(job, endpoint);
-  } else if (ringMode) {
-    await ringPong(job);
-  } else if (job.mode === 'onmessage') {
-    await eventPong(job);
-  } else {
-    portPong(job);
+function pingFor(job: LatencyJob): PingEndpoint | Promise<PingEndpoint> {
+  switch (job.mode) {
+    case 'spin': case 'park': case 'spinThenPark': case 'async': return ringPing(job);
+    case 'process': return processPing(job);
+    case 'onmessage': return eventPing(job);
+    case 'transfer': case 'clone': return portPing(job);
   }
+}
+
+function pong(job: LatencyJob): void | Promise<void> {
+  switch (job.mode) {
+    case 'spin': case 'park': case 'spinThenPark': case 'async': return ringPong(job);
+    case 'process': throw new Error('the process mode has no pong thread: its child process echoes');
+    case 'onmessage': return eventPong(job);
+    case 'transfer': case 'clone': return portPong(job);
+  }
+}
+
+async function main(job: LatencyJob): Promise<void> {
+  if (job.role === 'ping') await drive(job, await pingFor(job));
+  else await pong(job);
   report({ type: 'done' });
 }
 

@@ -12,25 +12,26 @@ const READY = 32; // side 1 sets it once it runs: side 0 does not time the other
 const STOP = -1;
 const WARMUP = 1000;
 
+/** Side 0: bounces after the first `done`, up to `count` of them or `ms` milliseconds; returns the last one made. */
+function bounce(done: number, count: number, ms: number): number {
+  const until = performance.now() + ms;
+  const last = done + count;
+  while (done < last && (done % 16 !== 0 || performance.now() < until)) { // the clock read every 16 bounces
+    done++;
+    Atomics.store(counters, MINE, done);
+    while (Atomics.load(counters, THEIRS) !== done);
+  }
+  return done;
+}
+
 if (side === 0) {
   while (Atomics.load(counters, READY) === 0);
-  let done = 0;
-  const warmUntil = performance.now() + maxMs / 10;
-  while (done < WARMUP && (done % 16 !== 0 || performance.now() < warmUntil)) {
-    done++;
-    Atomics.store(counters, MINE, done);
-    while (Atomics.load(counters, THEIRS) !== done);
-  }
+  const warm = bounce(0, WARMUP, maxMs / 10);
   const started = performance.now();
-  const first = done;
-  while (done - first < bounces && (done % 16 !== 0 || performance.now() - started < maxMs)) {
-    done++;
-    Atomics.store(counters, MINE, done);
-    while (Atomics.load(counters, THEIRS) !== done);
-  }
+  const done = bounce(warm, bounces, maxMs);
   const elapsed = performance.now() - started;
   Atomics.store(counters, MINE, STOP);
-  parentPort!.postMessage((elapsed * 1000) / (done - first) / 2);
+  parentPort!.postMessage((elapsed * 1000) / (done - warm) / 2);
 } else {
   Atomics.store(counters, READY, 1);
   for (let i = 1; ; i++) {

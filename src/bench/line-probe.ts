@@ -6,7 +6,7 @@
  * about 0.1 µs (the two vCPUs share a cache: on the host they sit on one core's two hyperthreads, or one core
  * complex) or about 0.5 µs (they do not), and the VM moves between the two within minutes. Which ring suits the
  * copying modes depends on it (see AUTO_RING_BYTES in bandwidth.ts), so `--ring auto` looks before it chooses.
- * docs/probes/latency-floor.mjs is the same measurement, stand-alone.
+ * docs/probes/latency-floor.mjs measures the same, stand-alone and longer (2 million bounces, no warm-up or bound).
  */
 import { Worker } from 'node:worker_threads';
 
@@ -29,6 +29,7 @@ async function bounce(): Promise<number> {
   try {
     const results = await Promise.all(workers.map((worker) => new Promise<number>((resolve, reject) => {
       worker.once('message', resolve).once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the line probe's worker exited (code ${code}) before it reported`)));
     })));
     return results[0]!;
   } finally {
