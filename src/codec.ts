@@ -15,6 +15,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { types } from 'node:util';
+import { withArticle } from './describe.js';
 import { DataCloneError } from './errors.js';
 
 /** The one-byte type codes of a frame. 0 is never used, so a zeroed (never written) header is detectably bad. */
@@ -219,8 +220,8 @@ function serializeOrExplain(value: unknown): Uint8Array {
     if (!isCloneFailure(err)) throw err; // a throwing getter, a stack overflow: not ours to rename
     // v8 says only "function foo() {} could not be cloned." (source text included, no path). Find the culprit.
     const culprit = findCulprit(value, 'value', new Set());
-    if (culprit.path === 'value') throw new DataCloneError(describe(value));
-    throw new DataCloneError(`${describe(value)} containing ${describe(culprit.value)}`, `at ${culprit.path}`);
+    if (culprit.path === 'value') throw new DataCloneError(kindOf(value));
+    throw new DataCloneError(`${kindOf(value)} containing ${kindOf(culprit.value)}`, `at ${culprit.path}`);
   }
 }
 
@@ -278,8 +279,8 @@ function childrenOf(value: object): Array<[string, unknown]> {
   return children;
 }
 
-/** 'a function (named foo)', 'a symbol', 'a WeakMap', 'an object', 'an array'... */
-function describe(value: unknown): string {
+/** What kind of thing structured clone refused: 'a function (named foo)', 'a symbol', 'a WeakMap', 'an object', 'an array'. */
+function kindOf(value: unknown): string {
   if (typeof value === 'function') {
     const kind = /^class\b/.test(Function.prototype.toString.call(value)) ? 'class' : 'function';
     return value.name ? `a ${kind} (named ${value.name})` : `an anonymous ${kind}`;
@@ -292,7 +293,3 @@ function describe(value: unknown): string {
   return withArticle(name);
 }
 
-function withArticle(noun: string): string {
-  // No 'u': the class names that start with it (Uint8Array, URL) are said "you-".
-  return `${/^[aeio]/i.test(noun) ? 'an' : 'a'} ${noun}`;
-}

@@ -14,7 +14,8 @@
  * caller's `into`.
  */
 import type { Comm, ReduceOp } from './comm.js';
-import { copyOf, describe, elementwise, kindName, newTypedArray, toReducer, typedArrayKind, type OpName, type TypedArray } from './reduce-ops.js';
+import { describe } from './describe.js';
+import { copyOf, elementwise, kindName, newTypedArray, toReducer, typedArrayKind, type OpName, type TypedArray } from './reduce-ops.js';
 
 /** Reserved tags, one per collective. User tags are >= 0 and ANY_TAG (-1) matches only those. */
 const TAG = {

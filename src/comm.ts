@@ -8,6 +8,7 @@
  */
 import * as collectives from './collectives.js';
 import { decode, encode, encodedType, isBinaryType } from './codec.js';
+import { describe } from './describe.js';
 import { ANY_PEER, WAIT, type ControlBlock, type WaitKind } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';
@@ -353,7 +354,9 @@ export class Comm {
 
   private checkRank(value: number, name: string): void {
     if (!Number.isInteger(value)) {
-      throw new TypeError(`Expected \`${name}\` to be an integer rank from 0 to ${this.size - 1}, got ${String(value)}`);
+      // mpi4py's order is send(value, dest): a value where the rank belongs is the likely mistake.
+      const hint = name === 'dest' && typeof value !== 'number' ? ' (the rank comes first: send(dest, value))' : '';
+      throw new TypeError(`Expected \`${name}\` to be an integer rank from 0 to ${this.size - 1}, got ${describe(value)}${hint}`);
     }
     if (value < 0 || value >= this.size) {
       throw new RangeError(`Expected \`${name}\` to be a rank from 0 to ${this.size - 1}, got ${value}`);
@@ -362,7 +365,7 @@ export class Comm {
 
   private checkTag(value: number, name: string): void {
     if (!Number.isInteger(value) || value < 0 || value > MAX_TAG) {
-      throw new RangeError(`Expected \`${name}\` to be an integer from 0 to ${MAX_TAG}, got ${String(value)}`);
+      throw new RangeError(`Expected \`${name}\` to be an integer from 0 to ${MAX_TAG}, got ${describe(value)}`);
     }
   }
 }
@@ -379,11 +382,6 @@ function copyInto(target: ArrayBufferView, value: unknown): number {
   }
   new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(bytes);
   return bytes.length;
-}
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  return typeof value === 'object' ? `a ${(value as object).constructor?.name ?? 'object'}` : `a ${typeof value}`;
 }
 
 /** ANY_TAG matches every user tag (>= 0) but never the collectives' reserved negative tags. */

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { describe } from './describe.js';
 import { TimeoutError } from './errors.js';
 
 /** Options of {@link map}. */
@@ -149,8 +150,3 @@ function revive({ name, message, stack, code }: SerializedError): Error {
   return error;
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null || typeof value !== 'object') return String(value);
-  return `an object (${value.constructor?.name ?? 'null prototype'})`;
-}

@@ -8,6 +8,7 @@
  * int32 values is already rounded before it wraps.
  */
 import type { ReduceOp } from './comm.js';
+import { describe, withArticle } from './describe.js';
 
 export type OpName = 'sum' | 'prod' | 'min' | 'max';
 const OP_NAMES: readonly string[] = ['sum', 'prod', 'min', 'max'];
@@ -134,18 +135,9 @@ export function copyOf(array: TypedArray): TypedArray {
   return copy;
 }
 
-/** A value for an error message: "avg", 4, 1n, undefined, or what it is when it is bigger (an array of length 3). */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return kindName(value);
-}
-
 /** What kind of value this is, for error messages: a number, a bigint, a Float64Array, a string, an object. */
 export function kindName(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   const kind = typedArrayKind(value) ?? (Array.isArray(value) ? 'array' : typeof value);
-  return /^[aeiouAEIOU]/.test(kind) ? `an ${kind}` : `a ${kind}`;
+  return withArticle(kind);
 }

@@ -30,6 +30,7 @@
  * payload is one contiguous range that can be viewed in place. `type`, `tag` and `aux` belong to the layer above
  * (the codec's type code, the message tag, a chunked message's total length).
  */
+import { describe } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
 import { Waiter, deadlineFor, type WaitOptions } from './wait.js';
 
@@ -570,12 +571,6 @@ function asBytes(view: ArrayBufferView): Uint8Array {
   if (view instanceof Uint8Array) return view;
   if (!ArrayBuffer.isView(view)) throw new TypeError(`Expected a typed array or DataView to write, got ${describe(view)}`);
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return `a ${(value as object).constructor?.name ?? 'object'}`;
-  return `${typeof value} ${String(value)}`;
 }
 
 /** Exposed for tests that corrupt a header on purpose. */

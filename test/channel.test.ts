@@ -33,6 +33,7 @@ test('recvInto copies into a buffer; a message that does not fit stays for recv(
   assert.is(errorOf(() => receiver.recvInto(into)).message,
     'recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
   assert.equal(receiver.recv()!.value, { an: 'object' });
+});
 
 test('recvInto into one target again and again: after its buffer is transferred, refused; as it grows, filled whole', () => {
   const ring = RingBuffer.create(4096);
@@ -57,7 +58,6 @@ test('recvInto into one target again and again: after its buffer is transferred,
   resizable.resize(24);
   assert.equal(receiver.recvInto(tracking), { bytes: 24, tag: 0 });
   assert.equal(Array.from(tracking), [6, 7, 8]);
-});
 });
 
 test('one array sent again and again: each message carries its contents at send time; detached, refused; resized, resent', () => {

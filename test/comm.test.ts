@@ -125,6 +125,8 @@ test('bad input is refused in the rank that made the mistake, with what was give
   const cases: [string, string][] = [
     ['dest', 'rank 1 failed: RangeError: Expected `dest` to be a rank from 0 to 1, got 4'],
     ['fraction', 'rank 1 failed: TypeError: Expected `dest` to be an integer rank from 0 to 1, got 0.5'],
+    ['swapped', 'rank 1 failed: TypeError: Expected `dest` to be an integer rank from 0 to 1, got a Float64Array ' +
+      '(the rank comes first: send(dest, value))'],
     ['tag', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got -3'],
     ['self', 'rank 1 failed: RangeError: rank 1 waits to receive from itself with nothing sent: that would block for ever'],
   ];

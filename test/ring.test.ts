@@ -19,7 +19,7 @@ test('create validates the size with the numbers', () => {
 
 test('attach refuses what create did not make', () => {
   assert.is(errorOf(() => RingBuffer.attach(new ArrayBuffer(8) as never)).message,
-    'Expected a SharedArrayBuffer made by RingBuffer.create(), got a ArrayBuffer');
+    'Expected a SharedArrayBuffer made by RingBuffer.create(), got an ArrayBuffer');
   assert.is(errorOf(() => RingBuffer.attach(new SharedArrayBuffer(1024))).message,
     'Expected a SharedArrayBuffer made by RingBuffer.create(), got one with another layout');
 });
