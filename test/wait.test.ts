@@ -1,0 +1,40 @@
+/**
+ * The Waiter on one thread: what it tells `onWait` (the deadlock watchdog's ear), for each strategy. Only waits
+ * that cannot end early are timed, so nothing here depends on the machine's speed.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TimeoutError } from '../src/errors.js';
+import { Waiter, type WaitStrategy } from '../src/wait.js';
+import { errorOf } from './helpers.js';
+
+const WORD = 0, SLEEPER = 1, STATE = 2, ABORT_BIT = 1;
+
+function waiterWith(strategy: WaitStrategy, spinMicros: number): { waiter: Waiter; words: Int32Array; heard: boolean[] } {
+  const words = new Int32Array(new SharedArrayBuffer(16));
+  const heard: boolean[] = [];
+  const waiter = new Waiter(words, STATE, ABORT_BIT, { strategy, spinMicros, onWait: (waiting) => heard.push(waiting) });
+  return { waiter, words, heard };
+}
+
+test('a wait on a word that has already moved returns at once, and onWait hears nothing', () => {
+  for (const strategy of ['spin', 'park', 'spinThenPark'] as const) {
+    const { waiter, words, heard } = waiterWith(strategy, 30);
+    words[WORD] = 7;
+    waiter.wait(WORD, 0, SLEEPER, Infinity, undefined, 'read');
+    assert.equal(heard, [], strategy);
+  }
+});
+
+test('a wait that lasts is reported once, start and end, for every strategy (spin too, which never parks)', () => {
+  for (const strategy of ['spin', 'park', 'spinThenPark'] as const) {
+    const { waiter, words, heard } = waiterWith(strategy, 200);
+    const err = errorOf(() => waiter.wait(WORD, 0, SLEEPER, performance.now() + 5, 5, 'read'));
+    assert.instance(err, TimeoutError, strategy);
+    assert.is(err.message, 'read timed out after 5 ms', strategy);
+    assert.equal(heard, [true, false], strategy);
+    assert.is(words[SLEEPER], 0, `${strategy}: the sleeper flag is down again`);
+  }
+});
+
+test.run();
