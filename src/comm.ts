@@ -39,6 +39,8 @@ export class Comm {
   readonly size: number;
   /** How messages travel: 'shared' (rings), 'transfer' or 'clone' (postMessage). */
   readonly transport: TransportName;
+  /** How this rank waits when it blocks: launch's `strategy` option. */
+  readonly strategy: WaitStrategy;
 
   private readonly channels: Transport;
   private readonly control: ControlBlock;
@@ -57,6 +59,7 @@ export class Comm {
     this.rank = rank;
     this.size = size;
     this.transport = channels.name;
+    this.strategy = strategy;
     this.channels = channels;
     this.control = control;
     this.waiter = control.waiter({

@@ -57,7 +57,7 @@ test('latency, collectives and exercise defaults', () => {
   assert.is(parseLatencyArgs(['--iterations', '1000']).iterations, 1000);
   assert.equal(parseCollectivesArgs([]), {
     ranks: [2, 4, 8], sizes: [8, 64 * 1024, 8 * MiB], ops: ['bcast', 'reduce', 'allreduce', 'barrier'],
-    transports: ['shared', 'transfer', 'clone'], seconds: 0.2, warmupSeconds: 0.05, json: false, csvFile: undefined,
+    transports: ['shared', 'transfer', 'clone'], seconds: 0.2, warmupSeconds: 0.05, strategy: undefined, json: false, csvFile: undefined,
   });
   assert.equal(parseCollectivesArgs(['--ranks', '8,2,2', '--sizes', '1MiB,8']).ranks, [2, 8]);
   assert.equal(parseCollectivesArgs(['--sizes', '1MiB,8']).sizes, [8, MiB]);
@@ -175,7 +175,7 @@ test('each help text lists every option of its command, with the defaults', () =
       '--min', '--max', '--points', '--iterations', '--time', '--warmup', '--modes', '--json', '--csv', '--no-chart',
       '--help',
     ]],
-    [COLLECTIVES_HELP, ['--ranks', '--sizes', '--ops', '--transports', '--time', '--warmup', '--json', '--csv', '--help']],
+    [COLLECTIVES_HELP, ['--ranks', '--sizes', '--ops', '--transports', '--strategy', '--time', '--warmup', '--json', '--csv', '--help']],
     [EXERCISE_HELP, ['--ranks', '--transport', '--help']],
   ];
   for (const [help, options] of expected) {

@@ -14,6 +14,7 @@ import {
   collectivesPlan, measureCollectives, oversubscribedLine, runCollectives, type CollectiveStep,
 } from '../src/bench/collectives.js';
 import { checkResult, makePayload } from '../src/bench/collectives-rank.js';
+import { defaultStrategy } from '../src/launch.js';
 import type { Comm } from '../src/comm.js';
 
 const TINY = ['--ranks', '2,3', '--sizes', '8,64KiB', '--time', '0.01', '--warmup', '0.002'];
@@ -93,7 +94,8 @@ test('--json: { node, cpus, rows } with every row and nothing on stderr off a te
   assert.is(doc.node, process.version);
   assert.equal(doc.rows.map(keyOf).sort(), expectedKeys().sort());
   for (const row of doc.rows) {
-    assert.equal(Object.keys(row), ['transport', 'ranks', 'op', 'bytes', 'microsPerCall', 'calls']);
+    assert.equal(Object.keys(row), ['transport', 'ranks', 'op', 'bytes', 'microsPerCall', 'calls', 'strategy']);
+    assert.is(row.strategy, defaultStrategy(row.ranks as number), keyOf(row));
     assert.ok(isPositive(row.microsPerCall), `${keyOf(row)}: microsPerCall ${row.microsPerCall}`);
     assert.ok(Number.isInteger(row.calls) && (row.calls as number) > 0, `${keyOf(row)}: calls ${row.calls}`);
   }
@@ -119,11 +121,33 @@ test('plain output: the table, the shared vs clone line, and --csv writes the ro
     assert.match(text, /shared vs clone at 64 KiB .*bcast 2 ranks [\d.]+x; allreduce 2 ranks [\d.]+x/);
     assert.not.match(text, /oversubscribed/); // 2 ranks fit on any machine that runs the tests
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    assert.is(lines[0], 'transport,ranks,op,bytes,microsPerCall,calls');
+    assert.is(lines[0], 'transport,ranks,op,bytes,microsPerCall,calls,strategy');
     assert.is(lines.length, 1 + 2 * 7);
+    for (const line of lines.slice(1)) assert.ok(line.endsWith(`,${defaultStrategy(2)}`), line);
+    assert.match(text, new RegExp(`waits \\(auto\\): 2 ranks ${defaultStrategy(2)}`));
   } finally {
     rmSync(file, { force: true });
   }
+  await noWorkerLeft();
+});
+
+test('--strategy: auto by default, or one named strategy for every launch, refused when unknown', async () => {
+  assert.is(parseCollectivesArgs([]).strategy, undefined);
+  assert.is(parseCollectivesArgs(['--strategy', 'spin']).strategy, 'spin');
+  let error: Error | undefined;
+  try {
+    parseCollectivesArgs(['--strategy', 'nap']);
+  } catch (err) {
+    error = err as Error;
+  }
+  assert.is(error?.message, 'Expected `--strategy` to be one of auto, spin, park, spinThenPark, got "nap"');
+  const stdout = capture();
+  await runCollectives(parseCollectivesArgs([
+    '--ranks', '2', '--sizes', '8', '--ops', 'barrier', '--transports', 'shared', '--time', '0.01', '--warmup', '0.002',
+    '--strategy', 'park', '--json',
+  ]), { stdout, stderr: capture() });
+  const doc = JSON.parse(stdout.text()) as { rows: Record<string, unknown>[] };
+  assert.equal(doc.rows.map((row) => [row.op, row.strategy]), [['barrier', 'park']]);
   await noWorkerLeft();
 });
 

@@ -18,10 +18,10 @@ for (const transport of TRANSPORTS) {
   });
 
   test(`${transport}: rank, size, transport and args reach every rank; async programs`, async () => {
-    const got = await run(3, transport, { program: 'identity', extra: { list: [1, 2] } });
-    assert.equal(got, [0, 1, 2].map((rank) => ({ rank, size: 3, transport, args: { list: [1, 2] } })));
+    const got = await run(3, transport, { program: 'identity', extra: { list: [1, 2] } }, { strategy: 'spin' });
+    assert.equal(got, [0, 1, 2].map((rank) => ({ rank, size: 3, transport, strategy: 'spin', args: { list: [1, 2] } })));
     assert.equal(await run(2, transport, { program: 'asyncMain' }), [0, 2]);
-    assert.equal(await run(1, transport, { program: 'identity' }), [{ rank: 0, size: 1, transport, args: undefined }]);
+    assert.equal(await run(1, transport, { program: 'identity' }), [{ rank: 0, size: 1, transport, strategy: 'spinThenPark', args: undefined }]);
   });
 
   test(`${transport}: tags are matched out of order, same-tag messages stay in order`, async () => {

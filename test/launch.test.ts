@@ -1,6 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { availableParallelism } from 'node:os';
 import { CommAbortedError, DeadlockError, launch, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
+import { defaultStrategy } from '../src/launch.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
@@ -78,6 +80,17 @@ test('a module that is missing, fails to load, or has no default export', async 
 test('a return value that cannot be cloned', async () => {
   const err = await failure(launch('data:text/javascript,export default () => () => 1', { size: 1, timeoutMs: 30_000 }));
   assert.match(err.message, /^rank 0 failed: TypeError: the return value cannot be sent back to the launcher: .*could not be cloned/);
+});
+
+test('ranks spin, then park, while each can have a core; with more ranks than cores they park at once', async () => {
+  assert.is(defaultStrategy(2, 2), 'spinThenPark');
+  assert.is(defaultStrategy(3, 2), 'park');
+  assert.is(defaultStrategy(8, 16), 'spinThenPark');
+  const crowded = availableParallelism() + 1;
+  const got = await launch<{ strategy: string }>(PROGRAMS, { size: crowded, args: { program: 'identity' }, timeoutMs: 60_000 });
+  assert.equal(got.map((rank) => rank.strategy), new Array(crowded).fill('park'));
+  const told = await launch<{ strategy: string }>(PROGRAMS, { size: crowded, strategy: 'spinThenPark', args: { program: 'identity' }, timeoutMs: 60_000 });
+  assert.equal(told.map((rank) => rank.strategy), new Array(crowded).fill('spinThenPark'), 'an explicit strategy wins');
 });
 
 test('bad launch options are refused with what was given and allowed', async () => {

@@ -7,6 +7,7 @@
  * same table, so the defaults shown are the defaults used. Every mistake is a `UsageError` that names the option,
  * the value given and what is allowed; the CLI prints it with the usage and exits with status 2.
  */
+import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
 import { formatSize, parseSize } from './format.js';
 
 /** A mistake on the command line. A CLI-only error, so it does not depend on the library's error classes. */
@@ -71,6 +72,7 @@ export interface CollectivesOptions extends OutputOptions {
   transports: Transport[]; // --transports: all
   seconds: number; // --time 0.2 per op, size, rank count and transport
   warmupSeconds: number; // --warmup 0.05
+  strategy: WaitStrategy | undefined; // --strategy auto: launch's default (spinThenPark, or park with more ranks than cores)
 }
 
 export interface ExerciseOptions {
@@ -148,6 +150,10 @@ const COLLECTIVES_SPECS: OptionSpec[] = [
   { name: 'sizes', value: 'LIST', default: '8,64KiB,8MiB', help: 'message sizes, comma-separated' },
   allOf('ops', COLLECTIVE_OPS, 'collectives to time, comma-separated'),
   allOf('transports', TRANSPORTS, 'transports to use, comma-separated'),
+  {
+    name: 'strategy', value: 'NAME', default: 'auto',
+    help: `how blocked ranks wait: ${WAIT_STRATEGIES.join(', ')}, or auto (park when ranks outnumber cores, else spinThenPark)`,
+  },
   ...timeSpecs('op, rank count, size and transport'),
   ...OUTPUT_SPECS,
 ];
@@ -373,6 +379,7 @@ export function parseLatencyArgs(argv: readonly string[]): LatencyOptions {
 /** The options of `shmcomm bench collectives`. */
 export function parseCollectivesArgs(argv: readonly string[]): CollectivesOptions {
   const reader = new OptionReader('shmcomm bench collectives', COLLECTIVES_SPECS, argv);
+  const strategy = reader.choice('strategy', ['auto', ...WAIT_STRATEGIES] as const);
   return {
     ranks: reader.integers('ranks', 2, 64),
     sizes: reader.sizes('sizes'),
@@ -380,6 +387,7 @@ export function parseCollectivesArgs(argv: readonly string[]): CollectivesOption
     transports: reader.names('transports', TRANSPORTS, 'transport'),
     seconds: reader.seconds('time', 0.001),
     warmupSeconds: reader.seconds('warmup', 0),
+    strategy: strategy === 'auto' ? undefined : strategy,
     ...outputOptions(reader),
   };
 }

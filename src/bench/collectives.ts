@@ -8,7 +8,8 @@
  * While a launch runs, rank 0 counts the measurements it has started in a shared Int32; the main thread reads it a
  * few times a second for the progress line (the launcher only hears from ranks when they finish).
  */
-import { launch } from '../launch.js';
+import { defaultStrategy, launch } from '../launch.js';
+import type { WaitStrategy } from '../wait.js';
 import { Progress } from '../term.js';
 import type { CollectiveOp, CollectivesOptions, Transport } from './args.js';
 import { formatRatio } from './bandwidth.js';
@@ -26,9 +27,11 @@ export interface CollectiveRow {
   bytes: number;
   microsPerCall: number;
   calls: number;
+  /** How the ranks waited when blocked. */
+  strategy: WaitStrategy;
 }
 
-export const COLLECTIVES_COLUMNS = ['transport', 'ranks', 'op', 'bytes', 'microsPerCall', 'calls'] as const;
+export const COLLECTIVES_COLUMNS = ['transport', 'ranks', 'op', 'bytes', 'microsPerCall', 'calls', 'strategy'] as const;
 
 /** Which measurement an event is about. */
 export interface CollectiveStep {
@@ -96,7 +99,9 @@ async function measureLaunch(transport: Transport, ranks: number, opts: Collecti
   let results: Measurement[][];
   try {
     const budgetMs = plan.length * (opts.seconds + opts.warmupSeconds) * 1000 * BUDGET_OVERSHOOT;
-    results = await launch<Measurement[]>(RANK_URL, { size: ranks, transport, args: job, timeoutMs: LAUNCH_SLACK_MS + budgetMs });
+    results = await launch<Measurement[]>(RANK_URL, {
+      size: ranks, transport, strategy: opts.strategy, args: job, timeoutMs: LAUNCH_SLACK_MS + budgetMs,
+    });
   } finally {
     clearInterval(poller);
   }
@@ -107,7 +112,8 @@ async function measureLaunch(transport: Transport, ranks: number, opts: Collecti
   if (measured.length !== plan.length) {
     throw new Error(`${transport}, ${ranks} ranks: ${plan.length} measurements planned, rank 0 returned ${measured.length}`);
   }
-  return measured.map(({ op, bytes, microsPerCall, calls }) => ({ transport, ranks, op, bytes, microsPerCall, calls }));
+  const strategy = opts.strategy ?? defaultStrategy(ranks);
+  return measured.map(({ op, bytes, microsPerCall, calls }) => ({ transport, ranks, op, bytes, microsPerCall, calls, strategy }));
 }
 
 /** Runs the collectives benchmark and prints its results: the table, or JSON; CSV on the side. */
@@ -137,7 +143,10 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
     output.stdout.write(jsonText(m, rows));
     return;
   }
-  const settings = `${opts.seconds} s per measurement after ${opts.warmupSeconds} s of warm-up`;
+  const waits = opts.strategy !== undefined
+    ? `waits: ${opts.strategy}`
+    : `waits (auto): ${opts.ranks.map((ranks) => `${ranks} ranks ${defaultStrategy(ranks)}`).join(', ')}`;
+  const settings = `${opts.seconds} s per measurement after ${opts.warmupSeconds} s of warm-up, ${waits}`;
   const lines = [headerLine('shmcomm bench collectives', m, settings), ''];
   lines.push(collectivesTable(rows));
   const ratios = ratioLine(rows, opts);
