@@ -61,7 +61,8 @@ export class Sender {
     // The same value as last time: its encoding is the same view of its bytes, unless its buffer was detached since
     // (the view then reads 0 bytes, and encode() refuses it). Only binary values over fixed-length buffers are kept:
     // an object may have changed, a resizable buffer may have changed length. The view's `length`, not a
-    // `byteLength`: on Node 20 a typed array's `byteLength` is a call (9 ns), its `length` is inlined.
+    // `byteLength`: on Node 20 a typed array's `byteLength` is a call (9 ns), its `length` is inlined. The cache
+    // keeps the last value sent alive for as long as the Sender.
     if (value !== this.lastValue || encoded === undefined || encoded.bytes.length === 0) {
       encoded = encode(value);
       const keep = encoded.type !== TYPE.serialized && isFixedLength(encoded.bytes.buffer);
@@ -167,6 +168,7 @@ export class Receiver {
 
   // The bytes of the last target of recvInto, kept: a receiver that reuses its buffer makes no view per message. As
   // in Sender.send, only over a fixed-length buffer, whose view can only shrink to 0 bytes (detached), never grow.
+  // The last target stays alive for as long as the Receiver.
   private lastTarget: ArrayBufferView | undefined;
   private lastBytes: Uint8Array | undefined;
 

@@ -15,7 +15,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { types } from 'node:util';
-import { withArticle } from './describe.js';
+import { kindOf } from './describe.js';
 import { DataCloneError } from './errors.js';
 
 /** The one-byte type codes of a frame. 0 is never used, so a zeroed (never written) header is detectably bad. */
@@ -279,17 +279,4 @@ function childrenOf(value: object): Array<[string, unknown]> {
   return children;
 }
 
-/** What kind of thing structured clone refused: 'a function (named foo)', 'a symbol', 'a WeakMap', 'an object', 'an array'. */
-function kindOf(value: unknown): string {
-  if (typeof value === 'function') {
-    const kind = /^class\b/.test(Function.prototype.toString.call(value)) ? 'class' : 'function';
-    return value.name ? `a ${kind} (named ${value.name})` : `an anonymous ${kind}`;
-  }
-  if (typeof value !== 'object' || value === null) return withArticle(typeof value);
-  if (Array.isArray(value)) return 'an array';
-  if (types.isProxy(value)) return 'a Proxy';
-  const name = (value.constructor as { name?: unknown } | undefined)?.name;
-  if (typeof name !== 'string' || name === '' || name === 'Object') return 'an object';
-  return withArticle(name);
-}
 

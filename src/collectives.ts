@@ -160,7 +160,7 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
 /** `into` (MPI's recvbuf) must be a typed array of the value's kind and length; it may be the value itself. */
 function checkInto(value: unknown, into: unknown): void {
   if (typedArrayKind(value) === undefined) {
-    throw new TypeError(`\`into\` is for typed-array values, got a value that is ${describe(value)}`);
+    throw new TypeError(`\`into\` is for typed-array values, got ${describe(value)} to reduce`);
   }
   const kind = typedArrayKind(into);
   if (kind === undefined) throw new TypeError(`Expected \`into\` to be a typed array, got ${describe(into)}`);

@@ -8,7 +8,7 @@
  */
 import * as collectives from './collectives.js';
 import { decode, encode, encodedType, isBinaryType } from './codec.js';
-import { describe } from './describe.js';
+import { describe, kindOf } from './describe.js';
 import { ANY_PEER, WAIT, type ControlBlock, type WaitKind } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';
@@ -50,7 +50,7 @@ export class Comm {
   private nextAnySource = 0; // where recv(ANY_SOURCE) starts looking, so that no source starves
   private viewSource = -1; // the source whose message recvView() lends, -1 when none
 
-  // What this rank is about to wait for, published to the control block only if it actually parks.
+  // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private waitKind: WaitKind = WAIT.none;
   private waitPeer = 0;
 
@@ -342,7 +342,7 @@ export class Comm {
   }
 
   /**
-   * Runs a call that may block, with the deadlock watchdog told what we wait for when we park, and with the
+   * Runs a call that may block, with the deadlock watchdog told what we wait for if the wait lasts, and with the
    * ring's or doorbell's AbortedError turned into a CommAbortedError naming the rank that failed.
    */
   private guard<R>(kind: WaitKind, peer: number, call: () => R): R {
@@ -357,8 +357,8 @@ export class Comm {
 
   private checkRank(value: number, name: string): void {
     if (!Number.isInteger(value)) {
-      // mpi4py's order is send(value, dest): a value where the rank belongs is the likely mistake.
-      const hint = name === 'dest' && typeof value !== 'number' ? ' (the rank comes first: send(dest, value))' : '';
+      // mpi4py's order is send(value, dest): an array or an object where the rank belongs is the likely mistake.
+      const hint = name === 'dest' && typeof value === 'object' && value !== null ? ' (the rank comes first: send(dest, value))' : '';
       throw new TypeError(`Expected \`${name}\` to be an integer rank from 0 to ${this.size - 1}, got ${describe(value)}${hint}`);
     }
     if (value < 0 || value >= this.size) {
@@ -379,7 +379,7 @@ function copyInto(target: ArrayBufferView, value: unknown): number {
     ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
     : value instanceof ArrayBuffer ? new Uint8Array(value)
     : undefined;
-  if (bytes === undefined) throw new TypeError(`recvInto() needs a typed array, DataView or ArrayBuffer message, got ${describe(value)}`);
+  if (bytes === undefined) throw new TypeError(`recvInto() needs a typed array, DataView or ArrayBuffer message, got ${kindOf(value)}`);
   if (bytes.length > target.byteLength) {
     throw new RangeError(`recvInto(): a ${bytes.length}-byte message does not fit in a ${target.byteLength}-byte target`);
   }

@@ -1,15 +1,48 @@
 /**
- * How error messages name a value they refuse: what was given, short enough for one line. One function for the whole
+ * How error messages name a value they refuse: what was given, short enough for one line. One module for the whole
  * library, so that every "Expected ..., got ..." reads alike.
  */
+import { types } from 'node:util';
 
-/** A value for an error message: 4, "avg", 1n, undefined, an array of length 3, a Float64Array, a Map, an object. */
+/** Strings longer than this are named by their length, not quoted: a message must stay one line. */
+const MAX_QUOTED = 40;
+
+/**
+ * A value for an error message: 4, "avg", 1n, undefined, a string of 5000 characters, an array of length 3,
+ * a Float64Array, a Map, an object, a function (named f).
+ */
 export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return value.length <= MAX_QUOTED ? JSON.stringify(value) : `a string of ${value.length} characters`;
   if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'function') return value.name ? `a function (named ${value.name})` : 'an anonymous function';
-  if (typeof value !== 'object' || value === null) return String(value); // number, boolean, symbol, undefined, null
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (typeof value !== 'object' && typeof value !== 'function') return String(value); // number, boolean, symbol, undefined
+  if (isPlainArray(value)) return `an array of length ${value.length}`;
+  return nameOf(value);
+}
+
+/**
+ * What kind of thing a value is, without its contents: a string, a number, an array, a function (named f), a Map.
+ * For a value received or refused, where its contents could be anything, of any size.
+ */
+export function kindOf(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value !== 'object' && typeof value !== 'function') return withArticle(typeof value);
+  if (isPlainArray(value)) return 'an array';
+  return nameOf(value);
+}
+
+/** An array, and not a Proxy of one (a revoked Proxy throws even at Array.isArray). */
+function isPlainArray(value: unknown): value is unknown[] {
+  return !types.isProxy(value) && Array.isArray(value);
+}
+
+/** An object or function by its constructor or name: a Map, an object, a Proxy, a class (named A), null. */
+function nameOf(value: object | null): string {
+  if (value === null) return 'null';
+  if (types.isProxy(value)) return 'a Proxy'; // before anything that would read through it (a revoked one throws)
+  if (typeof value === 'function') {
+    const kind = /^class\b/.test(Function.prototype.toString.call(value)) ? 'class' : 'function';
+    return value.name ? `a ${kind} (named ${value.name})` : `an anonymous ${kind}`;
+  }
   const name = (value.constructor as { name?: unknown } | undefined)?.name;
   return withArticle(typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'object');
 }

@@ -3,7 +3,7 @@ export { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, type Frame, type Fra
 export { Sender, Receiver, type Received } from './channel.js';
 export { encode, decode, TYPE, type Encoded } from './codec.js';
 export { Comm, ANY_SOURCE, ANY_TAG, MAX_TAG, type Status, type ReduceOp } from './comm.js';
-export { launch, MAX_RANKS, type LaunchOptions } from './launch.js';
+export { launch, defaultStrategy, MAX_RANKS, type LaunchOptions } from './launch.js';
 export { map, MAX_WORKERS, type MapOptions, type MapResult } from './pool.js';
 export { type WaitStrategy, type WaitOptions, WAIT_STRATEGIES } from './wait.js';
 export type { TransportName } from './transport/types.js';

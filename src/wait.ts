@@ -22,11 +22,15 @@ export const WAIT_STRATEGIES: readonly WaitStrategy[] = ['spin', 'park', 'spinTh
 export interface WaitOptions {
   /** Default `spinThenPark`. */
   strategy?: WaitStrategy;
-  /** How long `spinThenPark` spins before it parks, in microseconds. Default 30. */
+  /**
+   * How long `spinThenPark` spins before it parks, in microseconds, and how long any wait lasts before `onWait`
+   * hears of it. Default 30.
+   */
   spinMicros?: number;
   /**
-   * Called with true when a call starts to wait and with false when the wait ends (only on that slow path):
-   * the ranks layer records there what each rank waits for, for the deadlock watchdog.
+   * Called with true once a blocking wait has lasted `spinMicros` or parks (a wait that ends sooner is not reported)
+   * and with false when that wait ends; `waitAsync` reports every wait, at once. The ranks layer records there what
+   * each rank waits for, for the deadlock watchdog.
    */
   onWait?: (waiting: boolean) => void;
 }

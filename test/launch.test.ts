@@ -39,11 +39,13 @@ for (const transport of TRANSPORTS) {
     assert.is(err.message, 'rank 2 failed: exited with code 3 before returning a result');
   });
 
-  test(`${transport}: deadlock, both ranks receive first`, async () => {
-    const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'recvRecv' }, timeoutMs: 30_000 }));
-    assert.instance(err, DeadlockError);
-    assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0');
-    assert.equal(err.cycle, ['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0']);
+  test(`${transport}: deadlock, both ranks receive first, whatever the wait strategy (spin never parks)`, async () => {
+    for (const strategy of ['spinThenPark', 'spin', 'park'] as const) {
+      const err = await failure(launch(PROGRAMS, { size: 2, transport, strategy, args: { program: 'recvRecv' }, timeoutMs: 30_000 }));
+      assert.instance(err, DeadlockError, strategy);
+      assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0', strategy);
+      assert.equal(err.cycle, ['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0'], strategy);
+    }
   });
 
   test(`${transport}: a rank waits for one that has finished`, async () => {
@@ -87,6 +89,7 @@ test('ranks spin, then park, while each can have a core; with more ranks than co
   assert.is(defaultStrategy(3, 2), 'park');
   assert.is(defaultStrategy(8, 16), 'spinThenPark');
   const crowded = availableParallelism() + 1;
+  if (crowded > 256) return; // a machine with 256 cores or more cannot be crowded by launch's 256 ranks
   const got = await launch<{ strategy: string }>(PROGRAMS, { size: crowded, args: { program: 'identity' }, timeoutMs: 60_000 });
   assert.equal(got.map((rank) => rank.strategy), new Array(crowded).fill('park'));
   const told = await launch<{ strategy: string }>(PROGRAMS, { size: crowded, strategy: 'spinThenPark', args: { program: 'identity' }, timeoutMs: 60_000 });

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TimeoutError } from '../src/errors.js';
+import { AbortedError, TimeoutError } from '../src/errors.js';
 import { Waiter, type WaitStrategy } from '../src/wait.js';
 import { errorOf } from './helpers.js';
 
@@ -34,6 +34,17 @@ test('a wait that lasts is reported once, start and end, for every strategy (spi
     assert.is(err.message, 'read timed out after 5 ms', strategy);
     assert.equal(heard, [true, false], strategy);
     assert.is(words[SLEEPER], 0, `${strategy}: the sleeper flag is down again`);
+  }
+});
+
+test('an abort ends a wait with AbortedError: unreported while it spins, reported start and end once it parks', () => {
+  for (const [strategy, heardBefore] of [['spinThenPark', []], ['spin', []], ['park', [true, false]]] as const) {
+    const { waiter, words, heard } = waiterWith(strategy, 200);
+    words[STATE] = ABORT_BIT;
+    const err = errorOf(() => waiter.wait(WORD, 0, SLEEPER, Infinity, undefined, 'recv'));
+    assert.instance(err, AbortedError, strategy);
+    assert.equal(heard, heardBefore, strategy);
+    assert.is(words[SLEEPER], 0, strategy);
   }
 });
 

@@ -8,6 +8,7 @@
  * While a launch runs, rank 0 counts the measurements it has started in a shared Int32; the main thread reads it a
  * few times a second for the progress line (the launcher only hears from ranks when they finish).
  */
+import { availableParallelism } from 'node:os';
 import { defaultStrategy, launch } from '../launch.js';
 import type { WaitStrategy } from '../wait.js';
 import { Progress } from '../term.js';
@@ -151,7 +152,7 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
   lines.push(collectivesTable(rows));
   const ratios = ratioLine(rows, opts);
   if (ratios !== undefined) lines.push('', ratios);
-  const oversubscribed = oversubscribedLine(opts.ranks, m.cores);
+  const oversubscribed = oversubscribedLine(opts.ranks, availableParallelism()); // the count defaultStrategy uses
   if (oversubscribed !== undefined) lines.push('', oversubscribed);
   output.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -15,7 +15,7 @@ export class SharedTransport implements Transport {
   private readonly receivers: (Receiver | null)[];
 
   constructor(rank: number, wiring: TransportWiring, control: ControlBlock, strategy: WaitStrategy) {
-    // Each ring side records what this rank waits for while it is parked on that ring, for the deadlock watchdog.
+    // Each ring side records what this rank waits for while a wait on that ring lasts, for the deadlock watchdog.
     const watch = (kind: typeof WAIT.send | typeof WAIT.recv, peer: number) => (waiting: boolean) =>
       control.setWaiting(rank, waiting ? kind : WAIT.none, peer);
     this.senders = (wiring.outgoing ?? []).map((buffer, dest) =>

@@ -1,0 +1,32 @@
+/** How error messages name values: describe() gives the value when it is short, kindOf() only what it is. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { describe, kindOf, withArticle } from '../src/describe.js';
+
+class Point {}
+const revoked = Proxy.revocable({}, {});
+revoked.revoke();
+
+test('describe: short values as they are, long or structured ones by what they are', () => {
+  const cases: [unknown, string][] = [
+    [4, '4'], [0.5, '0.5'], [NaN, 'NaN'], [true, 'true'], [undefined, 'undefined'], [null, 'null'], [12n, '12n'],
+    ['avg', '"avg"'], ['x'.repeat(40), JSON.stringify('x'.repeat(40))], ['x'.repeat(41), 'a string of 41 characters'],
+    [Symbol('s'), 'Symbol(s)'], [[1, 2, 3], 'an array of length 3'], [new Float64Array(2), 'a Float64Array'],
+    [new Int32Array(1), 'an Int32Array'], [new Uint8Array(1), 'a Uint8Array'], [new ArrayBuffer(8), 'an ArrayBuffer'],
+    [new Map(), 'a Map'], [{}, 'an object'], [Object.create(null), 'an object'], [new Point(), 'a Point'],
+    [function onClick() {}, 'a function (named onClick)'], [() => {}, 'an anonymous function'], [Point, 'a class (named Point)'],
+    [revoked.proxy, 'a Proxy'],
+  ];
+  for (const [value, expected] of cases) assert.is(describe(value), expected);
+});
+
+test('kindOf: never the contents', () => {
+  const cases: [unknown, string][] = [
+    [4, 'a number'], ['x'.repeat(10_000), 'a string'], [12n, 'a bigint'], [Symbol('s'), 'a symbol'], [undefined, 'undefined'],
+    [null, 'null'], [[1, 2], 'an array'], [new Map(), 'a Map'], [{ a: 1 }, 'an object'], [function f() {}, 'a function (named f)'],
+  ];
+  for (const [value, expected] of cases) assert.is(kindOf(value), expected);
+  assert.equal(['object', 'Int8Array', 'Uint8Array', 'Error', 'Map'].map(withArticle), ['an object', 'an Int8Array', 'a Uint8Array', 'an Error', 'a Map']);
+});
+
+test.run();
