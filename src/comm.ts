@@ -380,10 +380,9 @@ function copyInto(target: ArrayBufferView, value: unknown): number {
     : value instanceof ArrayBuffer ? new Uint8Array(value)
     : undefined;
   if (bytes === undefined) throw new TypeError(`recvInto() needs a typed array, DataView or ArrayBuffer message, got ${kindOf(value)}`);
-  if (bytes.length > target.byteLength) {
-    throw new RangeError(`recvInto(): a ${bytes.length}-byte message does not fit in a ${target.byteLength}-byte target`);
-  }
-  new Uint8Array(target.buffer, target.byteOffset, target.byteLength).set(bytes);
+  const room = target.byteLength;
+  if (bytes.length > room) throw new RangeError(`recvInto(): a ${bytes.length}-byte message does not fit in a ${room}-byte target`);
+  if (bytes.length > 0) new Uint8Array(target.buffer, target.byteOffset, room).set(bytes); // a detached target has room 0
   return bytes.length;
 }
 
