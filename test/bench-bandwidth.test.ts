@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { capture, childPids } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
 import {
-  autoRingBytes, describeRings, measureBandwidth, runBandwidth, type RingChoice, type RingMode,
+  autoRingBytes, describeRings, measureBandwidth, runBandwidth, stateChangeNote, type RingChoice, type RingMode,
 } from '../src/bench/bandwidth.js';
 import { measureLineMicros } from '../src/bench/line-probe.js';
 import { logSizes } from '../src/bench/format.js';
@@ -122,11 +122,30 @@ test('--ring auto: 1 MiB rings when the threads share a cache, 32 MiB for the co
   assert.ok(Number.isFinite(micros) && micros > 0, `line time ${micros}`);
   // A run reports the ring each ring mode ran on.
   const seen: RingChoice[] = [];
-  await measureBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared,zerocopy']), { onRing: (choice) => seen.push(choice) });
+  const looks: string[] = [];
+  await measureBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared,zerocopy']), {
+    onRing: (choice) => seen.push(choice),
+    onLine: (when, lineMicros) => looks.push(`${when} ${lineMicros > 0}`),
+  });
+  assert.equal(looks, ['start true', 'end true'], 'auto also looks at the start and at the end of the run');
   assert.equal(seen.map((choice) => choice.mode), ['shared', 'zerocopy']);
   assert.ok(seen[0]!.lineMicros! > 0, `line time ${seen[0]!.lineMicros}`);
   assert.is(seen[0]!.bytes, autoRingBytes('shared', seen[0]!.lineMicros!)); // what the probe measured decided
   assert.equal(seen[1], { mode: 'zerocopy', bytes: MiB });
+});
+
+test('a run whose line time crossed 0.25 µs gets a note; a run in one state does not', () => {
+  assert.is(stateChangeNote([]), undefined);
+  assert.is(stateChangeNote([{ when: 'at the start', lineMicros: 0.12 }, { when: 'at the end', lineMicros: 0.2 }]), undefined);
+  assert.is(stateChangeNote([{ when: 'at the start', lineMicros: 0.5 }, { when: 'at the end', lineMicros: 0.55 }]), undefined);
+  assert.is(
+    stateChangeNote([
+      { when: 'at the start', lineMicros: 0.13 }, { when: 'before shared', lineMicros: 0.561 }, { when: 'at the end', lineMicros: 0.59 },
+    ]),
+    'Note: the machine changed state during the run (a cache line between the threads: 0.13 µs at the start, ' +
+      '0.56 µs before shared, 0.59 µs at the end); modes that ran in different states do not compare ' +
+      '(docs/PERFORMANCE.md, "this machine has two states").',
+  );
 });
 
 test('measureBandwidth with a window of 1 and a ring smaller than the messages (chunks and wraps)', async () => {

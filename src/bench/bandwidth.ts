@@ -105,6 +105,8 @@ export interface BandwidthEvents {
   onFinish?: (mode: BandwidthMode, bytes: number) => void;
   /** A ring mode is about to run on this ring. */
   onRing?: (choice: RingChoice) => void;
+  /** `--ring auto` measured the line time at the start or the end of the run (it also does before each copying mode). */
+  onLine?: (when: 'start' | 'end', lineMicros: number) => void;
 }
 
 const WORKER_URL = new URL('./bandwidth-worker.js', import.meta.url);
@@ -116,9 +118,25 @@ const CHILD_URL = new URL('./process-peer.js', import.meta.url);
  */
 export async function measureBandwidth(opts: BandwidthOptions, events: BandwidthEvents = {}): Promise<BandwidthRow[]> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
+  // When auto looks at the machine, it also looks at the start and at the end: the state can change mid-run.
+  const watching = opts.ringBytes === undefined && opts.modes.some((mode) => mode === 'shared' || mode === 'ringbuf');
+  if (watching) events.onLine?.('start', await measureLineMicros());
   const rows: BandwidthRow[] = [];
   for (const mode of opts.modes) rows.push(...(await measureMode(mode, sizes, opts, events)));
+  if (watching) events.onLine?.('end', await measureLineMicros());
   return rows;
+}
+
+/**
+ * A note for a run whose line time crossed NEAR_LINE_MICROS (`timeline`: each measurement and when it was made):
+ * the machine changed state while the modes ran one after the other, so they met different machines.
+ */
+export function stateChangeNote(timeline: readonly { when: string; lineMicros: number }[]): string | undefined {
+  const near = timeline.filter(({ lineMicros }) => sharesCache(lineMicros)).length;
+  if (near === 0 || near === timeline.length) return undefined;
+  const points = timeline.map(({ when, lineMicros }) => `${lineMicros.toFixed(2)} µs ${when}`).join(', ');
+  return `Note: the machine changed state during the run (a cache line between the threads: ${points}); modes that ` +
+    'ran in different states do not compare (docs/PERFORMANCE.md, "this machine has two states").';
 }
 
 interface SizeOutcome {
@@ -214,6 +232,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
   const eta = new Eta(sizes.length * opts.modes.length, opts.seconds + opts.warmupSeconds);
   let rows: BandwidthRow[];
   const rings: RingChoice[] = [];
+  const timeline: { when: string; lineMicros: number }[] = [];
   try {
     rows = await measureBandwidth(opts, {
       onStart: (mode, bytes) => {
@@ -221,7 +240,11 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
         progress.update(`bandwidth: ${mode} ${formatSize(bytes)} (${step}), ~${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
-      onRing: (choice) => rings.push(choice),
+      onRing: (choice) => {
+        rings.push(choice);
+        if (choice.lineMicros !== undefined) timeline.push({ when: `before ${choice.mode}`, lineMicros: choice.lineMicros });
+      },
+      onLine: (when, lineMicros) => timeline.push({ when: `at the ${when}`, lineMicros }),
     });
   } finally {
     progress.done();
@@ -245,6 +268,8 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
     lines.push('', renderChart(series, { color: shouldUseColor(output.stdout), yUnit: 'MB/s', title: 'Bandwidth (log-log)' }));
   }
   lines.push('', smallestLine(opts.modes, sizes[0]!, rows));
+  const note = stateChangeNote(timeline);
+  if (note !== undefined) lines.push(note);
   output.stdout.write(`${lines.join('\n')}\n`);
 }
 
