@@ -140,12 +140,25 @@ test('a run whose line time crossed 0.25 µs gets a note; a run in one state doe
   assert.is(stateChangeNote([{ when: 'at the start', lineMicros: 0.5 }, { when: 'at the end', lineMicros: 0.55 }]), undefined);
   assert.is(
     stateChangeNote([
-      { when: 'at the start', lineMicros: 0.13 }, { when: 'before shared', lineMicros: 0.561 }, { when: 'at the end', lineMicros: 0.59 },
+      { when: 'at the start', lineMicros: 0.13 }, { when: 'for shared', lineMicros: 0.561 }, { when: 'at the end', lineMicros: 0.59 },
     ]),
     'Note: the machine changed state during the run (a cache line between the threads: 0.13 µs at the start, ' +
-      '0.56 µs before shared, 0.59 µs at the end); modes that ran in different states do not compare ' +
-      '(docs/PERFORMANCE.md, "this machine has two states").',
+      '0.56 µs for shared, 0.59 µs at the end): sizes measured in different states do not compare; the modes of ' +
+      'one size do, they ran back to back (docs/PERFORMANCE.md, "this machine has two states").',
   );
+});
+
+test('the modes take turns size by size, and the rows still come mode by mode', async () => {
+  const events: string[] = [];
+  const rows = await measureBandwidth(parseBandwidthArgs([...TINY, '--modes', 'memcpy,shared,clone', '--ring', '64KiB']), {
+    onStart: (mode, bytes) => events.push(`start ${mode} ${bytes}`),
+    onFinish: (mode, bytes) => events.push(`finish ${mode} ${bytes}`),
+  });
+  const sizes = logSizes(8, 65536, 3);
+  const modes = ['memcpy', 'shared', 'clone'];
+  assert.equal(events, sizes.flatMap((bytes) => modes.flatMap((mode) => [`start ${mode} ${bytes}`, `finish ${mode} ${bytes}`])));
+  assert.equal(rows.map((row) => `${row.mode} ${row.bytes}`), modes.flatMap((mode) => sizes.map((bytes) => `${mode} ${bytes}`)));
+  assert.equal(childPids(), []);
 });
 
 test('measureBandwidth with a window of 1 and a ring smaller than the messages (chunks and wraps)', async () => {
@@ -222,6 +235,34 @@ test('a failing worker fails the group, wakes the others through abort, and leav
   assert.match((failure as Error).message, /boom/);
   assert.ok(aborted);
   assert.ok(performance.now() - started < 10_000);
+});
+
+test('a group waiting for its turn is not stalled; a group failed from outside aborts and leaves none running', async () => {
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const group = new PeerGroup<{ type: string }>({
+    abort: () => {
+      Atomics.store(control, 0, 1);
+      Atomics.notify(control, 0);
+    },
+    stallMs: 50,
+  });
+  group.setIdle(true); // silence while idle: no stall, however long
+  const waiting = 'const { workerData } = await import("node:worker_threads"); Atomics.wait(workerData, 0, 0); throw new Error("woken");';
+  group.start(new URL(`data:text/javascript,${encodeURIComponent(waiting)}`), control, [], () => {});
+  const run = group.run();
+  let settled = false;
+  run.then(() => { settled = true; }, () => { settled = true; });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.not.ok(settled, 'an idle group is not failed for its silence');
+  group.fail(new Error('another mode failed'));
+  let failure: unknown;
+  try {
+    await run;
+  } catch (error) {
+    failure = error;
+  }
+  assert.is((failure as Error).message, 'another mode failed');
+  assert.is(Atomics.load(control, 0), 1, 'abort ran: the waiting worker was woken');
 });
 
 test.run();

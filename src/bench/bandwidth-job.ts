@@ -24,6 +24,7 @@ export interface BandwidthJob {
 
 /** What the workers tell the main thread. */
 export type BandwidthReport =
+  | { type: 'ready' }
   | { type: 'start'; bytes: number }
   | { type: 'result'; bytes: number; messages: number; seconds: number; sent: number }
   | { type: 'skip'; bytes: number }

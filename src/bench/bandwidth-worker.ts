@@ -1,7 +1,8 @@
 /**
  * One end of a bandwidth measurement, run in a worker thread: the sender (which times), the receiver (which
  * verifies), or the one-thread memcpy ceiling. The main thread starts one pair per mode, and the pair goes through
- * every size: the sender sends an end marker after each size, so both ends move on together.
+ * every size: the sender sends an end marker after each size, so both ends move on together. The sender starts a
+ * size only when the main thread opens the gate for it (signal.ts): the modes take turns, size by size.
  *
  * The method is osu_bw's: warm-up windows, then windows of messages, each followed by one acknowledgement from
  * the receiver, until the time per size is spent (one window at least). The clock starts before the first measured
@@ -12,12 +13,15 @@ import { report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.
 import { makeSource, samplesOk, sampleIndices, shouldSkip, stamp, windowFor } from './payload.js';
 import { createRingReceiver, createRingSender } from './bandwidth-rings.js';
 import { createPortSender, runPortReceiver, createProcessSender } from './bandwidth-ports.js';
+import { awaitGate } from './signal.js';
 
 /** Runs every size through `endpoint` and reports each one's measurement to the main thread. */
 async function drive(job: BandwidthJob, endpoint: SenderEndpoint): Promise<void> {
+  report({ type: 'ready' }); // both ends are set up (the endpoint waited for the receiver): the turns may begin
   let previousRate: number | undefined;
   for (let index = 0; index < job.sizes.length; index++) {
     const bytes = job.sizes[index]!;
+    awaitGate(job.control, index);
     report({ type: 'start', bytes });
     if (shouldSkip(bytes, previousRate)) {
       endpoint.end(index);
@@ -61,7 +65,10 @@ async function drive(job: BandwidthJob, endpoint: SenderEndpoint): Promise<void>
  * same size, repeated for the time budget (clock read once per window of copies, like the other modes' acks).
  */
 function runMemcpy(job: BandwidthJob): void {
-  for (const bytes of job.sizes) {
+  report({ type: 'ready' });
+  for (let index = 0; index < job.sizes.length; index++) {
+    const bytes = job.sizes[index]!;
+    awaitGate(job.control, index);
     report({ type: 'start', bytes });
     const source = makeSource(bytes);
     stamp(source, 0);

@@ -1,7 +1,8 @@
 /**
  * `shmcomm bench bandwidth`: MB/s between two worker threads per message size and mode, next to the one-thread
  * memcpy ceiling, like OSU osu_bw. This file is the main thread's part: it starts one pair of workers per mode
- * (bandwidth-worker.ts), collects what they measured and verified, and prints the table and the chart.
+ * (bandwidth-worker.ts), lets the modes measure by turns, size by size, collects what they measured and verified,
+ * and prints the table and the chart.
  *
  * Fairness, in one place (the details are in the files of each mode):
  * - every mode starts from the same filled Float64Array in the sender's own memory and ends when the receiver
@@ -24,7 +25,7 @@ import { PeerGroup } from './peers.js';
 import {
   Eta, formatCount, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput,
 } from './report.js';
-import { abortControl, createControl } from './signal.js';
+import { abortControl, createControl, openGate } from './signal.js';
 import { measureLineMicros } from './line-probe.js';
 import { renderTable } from './table.js';
 
@@ -70,7 +71,7 @@ export interface RingChoice {
 async function chooseRing(mode: RingMode, fixedBytes: number | undefined): Promise<RingChoice> {
   if (fixedBytes !== undefined) return { mode, bytes: fixedBytes };
   if (mode === 'zerocopy') return { mode, bytes: AUTO_RING_BYTES.zerocopy };
-  const lineMicros = await measureLineMicros(); // just before the mode runs: the VM can move its cores in between
+  const lineMicros = await measureLineMicros();
   return { mode, bytes: autoRingBytes(mode, lineMicros), lineMicros };
 }
 
@@ -103,9 +104,9 @@ export interface BandwidthEvents {
   onStart?: (mode: BandwidthMode, bytes: number) => void;
   /** A mode finished a size (measured, or skipped as too slow). */
   onFinish?: (mode: BandwidthMode, bytes: number) => void;
-  /** A ring mode is about to run on this ring. */
+  /** A ring mode's ring, chosen before any worker starts. */
   onRing?: (choice: RingChoice) => void;
-  /** `--ring auto` measured the line time at the start or the end of the run (it also does before each copying mode). */
+  /** `--ring auto` measured the line time at the start or the end of the run (and once for each copying mode). */
   onLine?: (when: 'start' | 'end', lineMicros: number) => void;
 }
 
@@ -115,28 +116,50 @@ const CHILD_URL = new URL('./process-peer.js', import.meta.url);
 /**
  * Measures every mode at every size of `opts` and returns the rows, mode by mode, sizes ascending. A size that a
  * slow mode skipped has no row. Rejects if any message failed verification; no worker or child survives the call.
+ *
+ * The modes take turns, size by size: every mode's workers start first and wait, parked, and the main thread lets
+ * one mode at a time measure one size. A machine that changes state mid-run (this project's VM does, within seconds)
+ * then moves a few sizes of every mode, not every size of a few modes: the modes of one row still compare.
  */
 export async function measureBandwidth(opts: BandwidthOptions, events: BandwidthEvents = {}): Promise<BandwidthRow[]> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
   // When auto looks at the machine, it also looks at the start and at the end: the state can change mid-run.
   const watching = opts.ringBytes === undefined && opts.modes.some((mode) => mode === 'shared' || mode === 'ringbuf');
   if (watching) events.onLine?.('start', await measureLineMicros());
-  const rows: BandwidthRow[] = [];
-  for (const mode of opts.modes) rows.push(...(await measureMode(mode, sizes, opts, events)));
+  const rings = new Map<BandwidthMode, RingChoice>();
+  for (const mode of opts.modes) { // every probe before any worker starts: nothing else runs while they measure
+    if (mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf') rings.set(mode, await chooseRing(mode, opts.ringBytes));
+  }
+  const turns: ModeTurns[] = [];
+  try {
+    for (const mode of opts.modes) turns.push(await startMode(mode, sizes, opts, rings.get(mode), events));
+    const anyFailure = Promise.race(turns.map((turn) => turn.finished.then(() => new Promise<never>(() => {}))));
+    anyFailure.catch(() => {}); // awaited below; a failure between two awaits is not unhandled
+    for (let index = 0; index < sizes.length; index++) {
+      for (const turn of turns) await Promise.race([turn.measure(index), anyFailure]);
+    }
+    await Promise.all(turns.map((turn) => turn.finished));
+  } catch (error) {
+    for (const turn of turns) turn.fail(error); // each group wakes its workers, terminates them, kills children
+    await Promise.allSettled(turns.map((turn) => turn.finished));
+    throw error;
+  }
   if (watching) events.onLine?.('end', await measureLineMicros());
-  return rows;
+  return turns.flatMap((turn) => turn.rows());
 }
 
 /**
  * A note for a run whose line time crossed NEAR_LINE_MICROS (`timeline`: each measurement and when it was made):
- * the machine changed state while the modes ran one after the other, so they met different machines.
+ * the machine changed state during the run, so some sizes met one machine and some the other. The modes of one
+ * size still compare: they ran back to back.
  */
 export function stateChangeNote(timeline: readonly { when: string; lineMicros: number }[]): string | undefined {
   const near = timeline.filter(({ lineMicros }) => sharesCache(lineMicros)).length;
   if (near === 0 || near === timeline.length) return undefined;
   const points = timeline.map(({ when, lineMicros }) => `${lineMicros.toFixed(2)} µs ${when}`).join(', ');
-  return `Note: the machine changed state during the run (a cache line between the threads: ${points}); modes that ` +
-    'ran in different states do not compare (docs/PERFORMANCE.md, "this machine has two states").';
+  return `Note: the machine changed state during the run (a cache line between the threads: ${points}): sizes ` +
+    'measured in different states do not compare; the modes of one size do, they ran back to back ' +
+    '(docs/PERFORMANCE.md, "this machine has two states").';
 }
 
 interface SizeOutcome {
@@ -145,34 +168,51 @@ interface SizeOutcome {
   skipped?: boolean;
 }
 
-async function measureMode(
+/** One mode's workers, started and waiting for their turns. */
+interface ModeTurns {
+  /** Lets the mode measure size `index`; resolves once it has (or has skipped it). */
+  measure(index: number): Promise<void>;
+  /** Settles when every worker of the mode is done (after the last size), or rejects with its failure. */
+  finished: Promise<void>;
+  /** Stops the mode from outside: another mode failed. */
+  fail(error: unknown): void;
+  /** The mode's rows, once finished. */
+  rows(): BandwidthRow[];
+}
+
+/** Starts the workers of `mode` (on `ring`, for a ring mode) and resolves once they are ready and waiting. */
+async function startMode(
   mode: BandwidthMode,
   sizes: number[],
   opts: BandwidthOptions,
+  ringChoice: RingChoice | undefined,
   events: BandwidthEvents,
-): Promise<BandwidthRow[]> {
+): Promise<ModeTurns> {
   const control = createControl();
   const job: BandwidthJob = {
     role: 'sender', mode, sizes, window: opts.window, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, control,
   };
   let shmRing: RingBuffer | undefined;
-  let ringChoice: RingChoice | undefined;
   const group = new PeerGroup<BandwidthReport>({
     abort: () => {
       abortControl(control);
       shmRing?.abort();
     },
   });
+  let ready!: () => void;
+  const started = new Promise<void>((resolve) => { ready = resolve; });
+  let turnDone: (() => void) | undefined;
   const outcomes = new Map<number, SizeOutcome>(sizes.map((bytes) => [bytes, {}]));
   const onReport = (report: BandwidthReport): void => {
-    if (report.type === 'start') {
+    if (report.type === 'ready') {
+      ready();
+    } else if (report.type === 'start') {
       events.onStart?.(mode, report.bytes);
-    } else if (report.type === 'result') {
-      outcomes.get(report.bytes)!.result = report;
+    } else if (report.type === 'result' || report.type === 'skip') {
+      if (report.type === 'result') outcomes.get(report.bytes)!.result = report;
+      else outcomes.get(report.bytes)!.skipped = true;
       events.onFinish?.(mode, report.bytes);
-    } else if (report.type === 'skip') {
-      outcomes.get(report.bytes)!.skipped = true;
-      events.onFinish?.(mode, report.bytes);
+      turnDone?.();
     } else if (report.type === 'verified') {
       if (report.failures > 0) {
         throw new Error(
@@ -187,8 +227,7 @@ async function measureMode(
     group.start(WORKER_URL, { ...job, role: 'memcpy' }, [], onReport);
   } else if (mode === 'process') {
     group.start(WORKER_URL, { ...job, childUrl: CHILD_URL.href }, [], onReport);
-  } else if (mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf') {
-    ringChoice = await chooseRing(mode, opts.ringBytes);
+  } else if (ringChoice !== undefined) {
     events.onRing?.(ringChoice);
     let ring: SharedArrayBuffer;
     if (mode === 'ringbuf') {
@@ -204,8 +243,28 @@ async function measureMode(
     group.start(WORKER_URL, { ...job, role: 'receiver', port: port2 }, [port2], onReport);
     group.start(WORKER_URL, { ...job, port: port1 }, [port1], onReport);
   }
-  await group.run();
+  const finished = group.run();
+  finished.catch(() => {}); // awaited by measureBandwidth; a failure before then is not unhandled
+  await Promise.race([started, finished]);
+  group.setIdle(true);
 
+  return {
+    measure: async (index) => {
+      const done = new Promise<void>((resolve) => { turnDone = resolve; });
+      group.setIdle(false);
+      openGate(control, index + 1);
+      await done;
+      turnDone = undefined;
+      group.setIdle(true);
+    },
+    finished,
+    fail: (error) => group.fail(error),
+    rows: () => rowsOf(mode, sizes, outcomes, ringChoice),
+  };
+}
+
+/** A mode's rows from its outcomes, after checking that every size measured was verified whole. */
+function rowsOf(mode: BandwidthMode, sizes: number[], outcomes: Map<number, SizeOutcome>, ringChoice: RingChoice | undefined): BandwidthRow[] {
   const rows: BandwidthRow[] = [];
   for (const bytes of sizes) {
     const { result, verified, skipped } = outcomes.get(bytes)!;
@@ -242,7 +301,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
       onFinish: () => eta.finish(),
       onRing: (choice) => {
         rings.push(choice);
-        if (choice.lineMicros !== undefined) timeline.push({ when: `before ${choice.mode}`, lineMicros: choice.lineMicros });
+        if (choice.lineMicros !== undefined) timeline.push({ when: `for ${choice.mode}`, lineMicros: choice.lineMicros });
       },
       onLine: (when, lineMicros) => timeline.push({ when: `at the ${when}`, lineMicros }),
     });

@@ -12,6 +12,8 @@
  *   ENDED          ringbuf: sizes the sender has finished (an end marker has no place in a raw byte stream)
  *   READY          the receiver is attached and waiting: the sender starts only then
  *   ABORT          non-zero: every wait throws
+ *   GATE           how many sizes the main thread has let the sender start: it runs the modes size by size
+ *   GATE_WAITER    the sender is parked on GATE
  *
  * Why an Int32 counter for the ring modes' acks, rather than a second ring back: an ack carries no data, so one
  * `Atomics.add` plus a notify only when the sender's sleeper flag is up is the cheapest signal there is, and every
@@ -33,7 +35,9 @@ export const SPACE_WAITER = 5 * SLOT;
 export const ENDED = 6 * SLOT;
 export const READY = 7 * SLOT;
 export const ABORT = 8 * SLOT;
-const WORDS = 9 * SLOT;
+export const GATE = 9 * SLOT;
+export const GATE_WAITER = 10 * SLOT;
+const WORDS = 11 * SLOT;
 
 const SPIN_MS = DEFAULT_SPIN_MICROS / 1000;
 const SPINS_PER_CLOCK_READ = 64;
@@ -54,7 +58,7 @@ export function createControl(): Int32Array {
 /** Main thread: stop the run. Every waiter wakes (at once if parked here, within a slice otherwise) and throws. */
 export function abortControl(words: Int32Array): void {
   Atomics.store(words, ABORT, 1);
-  for (const slot of [ACK, DATA_BELL, SPACE_BELL, READY]) Atomics.notify(words, slot);
+  for (const slot of [ACK, DATA_BELL, SPACE_BELL, READY, GATE]) Atomics.notify(words, slot);
 }
 
 /**
@@ -113,6 +117,17 @@ export class AckCounter {
     this.target = (this.target + 1) | 0;
     waitUntil(this.words, ACK, ACK_WAITER, this.reached);
   }
+}
+
+/** Main thread: lets the sender start sizes 0 to `sizes - 1`. The gate is its own bell, as ACK is. */
+export function openGate(words: Int32Array, sizes: number): void {
+  Atomics.store(words, GATE, sizes);
+  if (Atomics.load(words, GATE_WAITER) !== 0) Atomics.notify(words, GATE);
+}
+
+/** Sender: waits until the main thread lets it start size `index` (parked meanwhile: other modes are measuring). */
+export function awaitGate(words: Int32Array, index: number): void {
+  waitUntil(words, GATE, GATE_WAITER, () => Atomics.load(words, GATE) > index);
 }
 
 /** Receiver: attached and listening. */
