@@ -67,11 +67,13 @@ export interface RingChoice {
   lineMicros?: number;
 }
 
-/** The ring for `mode`: `--ring`'s size, or auto's (which measures the line time first for a copying mode). */
-async function chooseRing(mode: RingMode, fixedBytes: number | undefined): Promise<RingChoice> {
+/**
+ * The ring for `mode`: `--ring`'s size, or auto's: zerocopy's own, or for a copying mode the one that suits the line
+ * time measured at the start of the run (`lineMicros`, measured whenever auto has a copying mode to place).
+ */
+function chooseRing(mode: RingMode, fixedBytes: number | undefined, lineMicros: number): RingChoice {
   if (fixedBytes !== undefined) return { mode, bytes: fixedBytes };
   if (mode === 'zerocopy') return { mode, bytes: AUTO_RING_BYTES.zerocopy };
-  const lineMicros = await measureLineMicros();
   return { mode, bytes: autoRingBytes(mode, lineMicros), lineMicros };
 }
 
@@ -106,7 +108,7 @@ export interface BandwidthEvents {
   onFinish?: (mode: BandwidthMode, bytes: number) => void;
   /** A ring mode's ring, chosen before any worker starts. */
   onRing?: (choice: RingChoice) => void;
-  /** `--ring auto` measured the line time at the start or the end of the run (and once for each copying mode). */
+  /** `--ring auto` measured the line time at the start of the run (to choose the rings) or at its end. */
   onLine?: (when: 'start' | 'end', lineMicros: number) => void;
 }
 
@@ -123,17 +125,18 @@ const CHILD_URL = new URL('./process-peer.js', import.meta.url);
  */
 export async function measureBandwidth(opts: BandwidthOptions, events: BandwidthEvents = {}): Promise<BandwidthRow[]> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
-  // When auto looks at the machine, it also looks at the start and at the end: the state can change mid-run.
+  // Auto places the copying modes' rings by the line time, measured before any worker starts (nothing else runs
+  // then), and measures it again at the end: the state can change mid-run.
   const watching = opts.ringBytes === undefined && opts.modes.some((mode) => mode === 'shared' || mode === 'ringbuf');
-  if (watching) events.onLine?.('start', await measureLineMicros());
-  const rings = new Map<BandwidthMode, RingChoice>();
-  for (const mode of opts.modes) { // every probe before any worker starts: nothing else runs while they measure
-    if (mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf') rings.set(mode, await chooseRing(mode, opts.ringBytes));
-  }
+  const startLine = watching ? await measureLineMicros() : NaN; // NaN: no ring is placed by it
+  if (watching) events.onLine?.('start', startLine);
   const turns: ModeTurns[] = [];
   try {
-    for (const mode of opts.modes) turns.push(await startMode(mode, sizes, opts, rings.get(mode), events));
-    const anyFailure = Promise.race(turns.map((turn) => turn.finished.then(() => new Promise<never>(() => {}))));
+    for (const mode of opts.modes) {
+      const ring = mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf' ? chooseRing(mode, opts.ringBytes, startLine) : undefined;
+      turns.push(await startMode(mode, sizes, opts, ring, events));
+    }
+    const anyFailure = new Promise<never>((_, reject) => { for (const turn of turns) turn.finished.catch(reject); });
     anyFailure.catch(() => {}); // awaited below; a failure between two awaits is not unhandled
     for (let index = 0; index < sizes.length; index++) {
       for (const turn of turns) await Promise.race([turn.measure(index), anyFailure]);
@@ -180,7 +183,7 @@ interface ModeTurns {
   rows(): BandwidthRow[];
 }
 
-/** Starts the workers of `mode` (on `ring`, for a ring mode) and resolves once they are ready and waiting. */
+/** Starts the workers of `mode` (on `ringChoice`'s ring, for a ring mode); resolves once they are ready and waiting. */
 async function startMode(
   mode: BandwidthMode,
   sizes: number[],
@@ -201,18 +204,26 @@ async function startMode(
   });
   let ready!: () => void;
   const started = new Promise<void>((resolve) => { ready = resolve; });
-  let turnDone: (() => void) | undefined;
+  // A turn ends when the sender has measured (or skipped) the size and the receiver has verified it: the receiver
+  // is done with the size before the next mode begins. The process mode's receiver is a child that reports through
+  // the sender's event loop, which waits at the gate until the next turn: its turns end on the measurement alone.
+  let turnDone: ((bytes: number) => void) | undefined;
   const outcomes = new Map<number, SizeOutcome>(sizes.map((bytes) => [bytes, {}]));
+  const sizeDone = (bytes: number): boolean => {
+    const { result, verified, skipped } = outcomes.get(bytes)!;
+    return skipped === true || (result !== undefined && (verified !== undefined || mode === 'process'));
+  };
   const onReport = (report: BandwidthReport): void => {
     if (report.type === 'ready') {
       ready();
-    } else if (report.type === 'start') {
+      return;
+    }
+    if (report.type === 'start') {
       events.onStart?.(mode, report.bytes);
     } else if (report.type === 'result' || report.type === 'skip') {
       if (report.type === 'result') outcomes.get(report.bytes)!.result = report;
       else outcomes.get(report.bytes)!.skipped = true;
       events.onFinish?.(mode, report.bytes);
-      turnDone?.();
     } else if (report.type === 'verified') {
       if (report.failures > 0) {
         throw new Error(
@@ -221,6 +232,7 @@ async function startMode(
       }
       outcomes.get(report.bytes)!.verified = report;
     }
+    if ('bytes' in report && sizeDone(report.bytes)) turnDone?.(report.bytes);
   };
 
   if (mode === 'memcpy') {
@@ -250,12 +262,15 @@ async function startMode(
 
   return {
     measure: async (index) => {
-      const done = new Promise<void>((resolve) => { turnDone = resolve; });
+      const bytes = sizes[index]!;
+      const done = new Promise<void>((resolve) => {
+        turnDone = (reported) => { if (reported === bytes) resolve(); };
+      });
       group.setIdle(false);
       openGate(control, index + 1);
       await done;
       turnDone = undefined;
-      group.setIdle(true);
+      if (index < sizes.length - 1) group.setIdle(true); // after its last turn the group finishes, watched for stalls
     },
     finished,
     fail: (error) => group.fail(error),
@@ -301,7 +316,6 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
       onFinish: () => eta.finish(),
       onRing: (choice) => {
         rings.push(choice);
-        if (choice.lineMicros !== undefined) timeline.push({ when: `for ${choice.mode}`, lineMicros: choice.lineMicros });
       },
       onLine: (when, lineMicros) => timeline.push({ when: `at the ${when}`, lineMicros }),
     });
