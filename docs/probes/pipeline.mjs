@@ -6,10 +6,10 @@
 //   two copies the sender copies it in, the receiver copies it out to its own memory (shared and ringbuf modes)
 // Each runs twice on a 1 MiB and twice on a 32 MiB ring (at least two slots): the best of the four is printed,
 // since a ceiling is what the machine can do, not what it usually does. Every page is touched before timing.
-// Run: node docs/probes/pipeline.mjs
+// Run: node docs/probes/pipeline.mjs [KiB,KiB,...]   (the sizes, in KiB; default 1,4,16,64,1024,16384,65536)
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 
-const SIZES = [1 << 10, 4 << 10, 16 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20];
+const SIZES = (process.argv[2] ?? '1,4,16,64,1024,16384,65536').split(',').map((kib) => Number(kib) * 1024);
 const RINGS = [1 << 20, 32 << 20];
 const SECONDS = 0.3;
 const HEAD = 0, TAIL = 16, STOP = 32, READY = 48; // Int32 slots, one cache line apart
