@@ -133,7 +133,8 @@ export async function measureBandwidth(opts: BandwidthOptions, events: Bandwidth
   const turns: ModeTurns[] = [];
   try {
     for (const mode of opts.modes) {
-      const ring = mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf' ? chooseRing(mode, opts.ringBytes, startLine) : undefined;
+      const ringMode = mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf';
+      const ring = ringMode ? chooseRing(mode, opts.ringBytes, startLine) : undefined;
       turns.push(await startMode(mode, sizes, opts, ring, events));
     }
     const anyFailure = new Promise<never>((_, reject) => { for (const turn of turns) turn.finished.catch(reject); });
@@ -314,9 +315,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
         progress.update(`bandwidth: ${mode} ${formatSize(bytes)} (${step}), ~${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
-      onRing: (choice) => {
-        rings.push(choice);
-      },
+      onRing: (choice) => rings.push(choice),
       onLine: (when, lineMicros) => timeline.push({ when: `at the ${when}`, lineMicros }),
     });
   } finally {
