@@ -8,14 +8,14 @@ const COUNT = 100_000;
 
 async function stream(
   name: string, producerStyle: string, consumerStyle: string, ringBytes: number,
-  { strategy = 'spinThenPark', cork = false }: { strategy?: string; cork?: boolean } = {},
+  { strategy = 'spinThenPark', cork = 'none' }: { strategy?: string; cork?: 'none' | 'producer' | 'consumer' | 'both' } = {},
 ) {
   const seed = testSeed(name);
   const ring = RingBuffer.create(ringBytes);
   const job = { buffer: ring.buffer, seed, count: COUNT, strategy };
   const [sent, report] = await Promise.all([
-    runWorker<{ sent: number }>('ring-peer', { ...job, role: 'producer', style: producerStyle, cork }, 120_000),
-    runWorker<ConsumerReport>('ring-peer', { ...job, role: 'consumer', style: consumerStyle }, 120_000),
+    runWorker<{ sent: number }>('ring-peer', { ...job, role: 'producer', style: producerStyle, cork: cork === 'producer' || cork === 'both' }, 120_000),
+    runWorker<ConsumerReport>('ring-peer', { ...job, role: 'consumer', style: consumerStyle, cork: cork === 'consumer' || cork === 'both' }, 120_000),
   ]);
   assert.equal(report.problems, []);
   assert.is(sent.sent, COUNT);
@@ -27,11 +27,15 @@ async function stream(
 test('copy producer, copy consumer: 100,000 seeded messages', () => stream('copy/copy', 'copy', 'copy', 16384));
 test('zero-copy producer, zero-copy consumer', () => stream('zerocopy/zerocopy', 'zerocopy', 'zerocopy', 16384));
 test('copy producer, async consumer', () => stream('copy/async', 'copy', 'async', 16384));
-test('corked copy producer, peekAsync consumer', () => stream('cork copy/peekAsync', 'copy', 'peekAsync', 8192, { cork: true }));
+test('corked copy producer, peekAsync consumer', () => stream('cork copy/peekAsync', 'copy', 'peekAsync', 8192, { cork: 'producer' }));
 test('async producer, zero-copy consumer, parking only', () => stream('async/zerocopy park', 'async', 'zerocopy', 8192, { strategy: 'park' }));
-test('corked offset producer, offset consumer', () => stream('cork offset/offset', 'offset', 'offset', 16384, { cork: true }));
-test('corked copy producer, copy consumer, parking only', () => stream('cork copy/copy park', 'copy', 'copy', 4096, { strategy: 'park', cork: true }));
-test('corked async producer, zero-copy consumer', () => stream('cork async/zerocopy', 'async', 'zerocopy', 8192, { cork: true }));
+test('corked offset producer, offset consumer', () => stream('cork offset/offset', 'offset', 'offset', 16384, { cork: 'producer' }));
+test('corked copy producer, copy consumer, parking only', () => stream('cork copy/copy park', 'copy', 'copy', 4096, { strategy: 'park', cork: 'producer' }));
+test('corked async producer, zero-copy consumer', () => stream('cork async/zerocopy', 'async', 'zerocopy', 8192, { cork: 'producer' }));
+test('copy producer, corked copy consumer', () => stream('copy/cork copy', 'copy', 'copy', 16384, { cork: 'consumer' }));
+test('async producer, corked peekAsync consumer, parking only', () => stream('async/cork peekAsync park', 'async', 'peekAsync', 4096, { strategy: 'park', cork: 'consumer' }));
+test('both sides corked: offset producer, offset consumer', () => stream('cork offset/cork offset', 'offset', 'offset', 4096, { cork: 'both' }));
+test('both sides corked: copy producer, async consumer, parking only', () => stream('cork copy/cork async park', 'copy', 'async', 8192, { strategy: 'park', cork: 'both' }));
 
 test('main thread as an async consumer while a worker produces', async () => {
   const seed = testSeed('main thread async');

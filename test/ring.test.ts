@@ -252,6 +252,55 @@ test('cork: a corked producer that runs out of room publishes first; close() pub
   assert.is(consumer.read(), null);
 });
 
+test('cork, consumer side: freed room goes back every 16 messages or 16 KiB, when the ring is empty, and at uncork', () => {
+  const producer = RingBuffer.create(1 << 16);
+  const consumer = RingBuffer.attach(producer.buffer);
+  const tail = () => Atomics.load(new Int32Array(producer.buffer), RING_LAYOUT.TAIL);
+  for (let i = 0; i < 20; i++) producer.write(Uint8Array.of(i)); // frames of 24 bytes: a header and 8 padded
+  consumer.cork();
+  assert.is(consumer.isCorked, true);
+  for (let i = 0; i < 15; i++) assert.equal(Array.from(consumer.read()!), [i]);
+  assert.is(tail(), 0); // 15 messages read, their room not yet given back
+  assert.is(producer.bytesFree(), (1 << 16) - 20 * 24);
+  assert.equal(Array.from(consumer.read()!), [15]);
+  assert.is(tail(), 16 * 24); // the 16th gives the batch back
+  for (let i = 16; i < 20; i++) assert.equal(Array.from(consumer.read()!), [i]);
+  assert.is(tail(), 16 * 24);
+  assert.is(consumer.hasMessage(), false); // finding the ring empty gives the rest back
+  assert.is(tail(), 20 * 24);
+
+  producer.write(Uint8Array.of(1));
+  producer.write(Uint8Array.of(2));
+  assert.equal(Array.from(consumer.read()!), [1]);
+  assert.is(tail(), 20 * 24);
+  consumer.uncork(); // gives back what it held
+  assert.is(consumer.isCorked, false);
+  assert.is(tail(), 21 * 24);
+  assert.equal(Array.from(consumer.read()!), [2]); // uncorked: every release gives back at once
+  assert.is(tail(), 22 * 24);
+
+  // 16 KiB give a batch back sooner: two messages of 8 KiB.
+  consumer.cork();
+  for (let i = 0; i < 3; i++) producer.write(new Uint8Array(8192 - 16).fill(i));
+  consumer.read();
+  assert.is(tail(), 22 * 24);
+  consumer.read();
+  assert.is(tail(), 22 * 24 + 16384);
+  consumer.uncork();
+});
+
+test('cork, one object on both sides: it never waits on what it holds back (its messages, its freed room)', () => {
+  const ring = RingBuffer.create(4096);
+  ring.cork(); // corks both sides: this one object writes and reads
+  const payload = new Uint8Array(1024 - 16);
+  for (let lap = 0; lap < 8; lap++) {
+    for (let i = 0; i < 3; i++) ring.write(payload.fill(lap * 3 + i), undefined, { timeoutMs: 1000 });
+    for (let i = 0; i < 3; i++) assert.is(ring.read({ timeoutMs: 1000 })![0], lap * 3 + i);
+  }
+  ring.uncork();
+  assert.is(Atomics.load(new Int32Array(ring.buffer), RING_LAYOUT.TAIL), 8 * 3 * 1024);
+});
+
 test('close: the consumer drains every message, then read() gives null, and keeps giving null', () => {
   const ring = RingBuffer.create(128);
   ring.write(Uint8Array.of(1, 2, 3));
