@@ -115,10 +115,10 @@ const OUTPUT_SPECS: OptionSpec[] = [
   { name: 'json', help: 'print only JSON: { node, cpus, rows: [{ mode, bytes, ... }] }' },
   { name: 'csv', value: 'FILE', help: 'also write the rows to FILE as CSV' },
 ];
-/** `--time` and `--warmup`; `each` says what one measurement covers. */
-const timeSpecs = (each: string): OptionSpec[] => [
+/** `--time` and `--warmup`; `each` says what one measurement covers, `warmupNote` anything more of the warm-up. */
+const timeSpecs = (each: string, warmupNote = ''): OptionSpec[] => [
   { name: 'time', value: 'SECONDS', default: '0.2', help: `measuring time per ${each}` },
-  { name: 'warmup', value: 'SECONDS', default: '0.05', help: 'unmeasured time before each measurement' },
+  { name: 'warmup', value: 'SECONDS', default: '0.05', help: `unmeasured time before each measurement${warmupNote}` },
 ];
 const NO_CHART: OptionSpec = { name: 'no-chart', help: 'print the table without the chart' };
 
@@ -127,7 +127,7 @@ const BANDWIDTH_SPECS: OptionSpec[] = [
   { name: 'max', value: 'SIZE', default: '64MiB', help: 'largest message' },
   { name: 'points', value: 'N', default: '20', help: 'number of sizes, log-spaced from --min to --max' },
   { name: 'window', value: 'N', default: '64', help: 'messages sent between two acknowledgements, as in osu_bw' },
-  ...timeSpecs('mode and size'),
+  ...timeSpecs('mode and size', " (six times that before a mode's first size, while V8 compiles)"),
   allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
   { name: 'ring', value: 'SIZE', default: 'auto', help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (zerocopy 1 MiB; shared and ringbuf 1 MiB when the two threads share a cache, 32 MiB when not: measured first)' },
   ...OUTPUT_SPECS,

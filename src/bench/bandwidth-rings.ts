@@ -16,9 +16,11 @@
  *   ends wait as shmcomm does: spin 30 µs, then park on a doorbell that the other side rings only when the sleeper
  *   flag is up (signal.ts). Its end-of-size marker is the ENDED word, since a raw element stream has no frames.
  *
- * All three acknowledge windows through the same Int32 counter (signal.ts). shared and zerocopy cork their ring for
- * each window (`RingBuffer.cork`: publish every 16 messages or 16 KiB, and before waiting for the acknowledgement),
- * as a streaming shmcomm user would; ringbuf.js has no such batching and publishes at every push.
+ * All three acknowledge windows through the same Int32 counter (signal.ts). shared and zerocopy cork both ends of
+ * their ring, as a streaming shmcomm user would (`RingBuffer.cork`): the sender for each window (it publishes every
+ * 16 messages or 16 KiB, and before waiting for the acknowledgement), the receiver for the whole run (it gives the
+ * room it read back every 16 messages or 16 KiB, and whenever it finds the ring empty; it never waits for anything
+ * else). ringbuf.js has no such batching: it publishes at every push and every pop.
  */
 import { RingBuffer as RingBufJs } from 'ringbuf.js';
 import { Receiver, Sender } from '../channel.js';
@@ -152,6 +154,7 @@ export function createRingReceiver(job: BandwidthJob): () => void {
 
   if (job.mode === 'shared') {
     const receiver = new Receiver(RingBuffer.attach(job.ring!));
+    receiver.ring.cork();
     return () => {
       signalReady(control);
       for (const bytes of job.sizes) {
@@ -176,6 +179,7 @@ export function createRingReceiver(job: BandwidthJob): () => void {
 
   if (job.mode === 'zerocopy') {
     const rb = RingBuffer.attach(job.ring!);
+    rb.cork();
     // One Float64 view over the data region, made once: a payload at `frame.offset` is element offset / 8 of it
     // (payloads are 8-byte aligned), so checking a chunk in place allocates nothing.
     const elementsOfRing = new Float64Array(rb.data.buffer, rb.data.byteOffset, rb.capacity / 8);
