@@ -18,9 +18,9 @@
  *
  * All three acknowledge windows through the same Int32 counter (signal.ts). shared and zerocopy cork both ends of
  * their ring, as a streaming shmcomm user would (`RingBuffer.cork`): the sender for each window (it publishes every
- * 16 messages or 16 KiB, and before waiting for the acknowledgement), the receiver for the whole run (it gives the
- * room it read back every 16 messages or 16 KiB, and whenever it finds the ring empty; it never waits for anything
- * else). ringbuf.js has no such batching: it publishes at every push and every pop.
+ * 16 messages or 16 KiB, a quarter of the ring if less, and before waiting for the acknowledgement), the receiver for
+ * the whole run (it gives the room it read back as often, at a wrap, and whenever it finds the ring empty; it never
+ * waits for anything else). ringbuf.js has no such batching: it publishes at every push and every pop.
  */
 import { RingBuffer as RingBufJs } from 'ringbuf.js';
 import { Receiver, Sender } from '../channel.js';

@@ -63,7 +63,7 @@ async function drive(job: BandwidthJob, endpoint: SenderEndpoint): Promise<void>
 /**
  * The first size of a mode warms up six times longer (0.3 s by default): its loops are compiled then, by V8's
  * optimizing compiler on a background thread that gets a core late while both of ours are busy. With the default
- * 0.05 s, the first size of a run measured 1.6 to 2x low (shared and ringbuf at 1 KiB, far state).
+ * 0.05 s, the first size of a run measured 1.4 to 1.8x low (shared and ringbuf at 1 KiB, far state).
  */
 export const FIRST_WARMUP_FACTOR = 6;
 
