@@ -252,6 +252,32 @@ test('cork: a corked producer that runs out of room publishes first; close() pub
   assert.is(consumer.read(), null);
 });
 
+test('copyHeld: payloads of 1 KiB and more through kept views, sizes changing at the same offsets, lap after lap', () => {
+  const seed = testSeed('copyHeld kept views');
+  for (const ringBytes of [1 << 14, 1 << 21]) { // views kept (one per KiB), and a ring too large to keep them
+    const producer = RingBuffer.create(ringBytes);
+    const consumer = RingBuffer.attach(producer.buffer);
+    const random = prng(seed);
+    const target = new Uint8Array(8192);
+    let bytes = 0;
+    for (let seq = 0; seq < 3000; seq++) {
+      // Mostly one size (the kept view fits), now and then another at the same offset (it must not).
+      const size = random() < 0.7 ? 1024 : 1000 + Math.floor(random() * 3000);
+      const payload = new Uint8Array(size);
+      fillPattern(payload, seq);
+      producer.write(payload);
+      assert.is(consumer.hold(), size);
+      target.fill(0);
+      consumer.copyHeld(target, 8);
+      consumer.release();
+      assert.is(checkPattern(target.subarray(8, 8 + size), seq), -1, `message ${seq} of ${size} bytes`);
+      assert.is(target[8 + size], 0, `message ${seq}: nothing copied past its end`);
+      bytes += size;
+    }
+    assert.ok(bytes / ringBytes > 1, `${ringBytes}-byte ring: went round ${(bytes / ringBytes).toFixed(1)} times`);
+  }
+});
+
 test('cork, consumer side: freed room goes back every 16 messages or 16 KiB, when the ring is empty, and at uncork', () => {
   const producer = RingBuffer.create(1 << 16);
   const consumer = RingBuffer.attach(producer.buffer);
