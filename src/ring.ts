@@ -294,12 +294,16 @@ export class RingBuffer {
   }
 
   /**
-   * Publishes what a corked side holds back: its messages (producer) and the room it freed (consumer). Called
-   * before any wait, so that an object never waits on what it holds back itself, even one that writes and reads.
+   * Publishes what a corked side holds back: its messages (producer) and the room it freed (consumer); true when
+   * there was any. Called before any wait, so that an object never waits on what it holds back itself, even one that
+   * writes and reads.
    */
-  private publishHeldBack(): void {
-    if (this.head !== this.published) this.publishHead();
-    if (this.tail !== this.publishedTail) this.publishTail();
+  private publishHeldBack(): boolean {
+    const messages = this.head !== this.published;
+    const room = this.tail !== this.publishedTail;
+    if (messages) this.publishHead();
+    if (room) this.publishTail();
+    return messages || room;
   }
 
   /** True between `cork()` and `uncork()`. */
@@ -568,10 +572,8 @@ export class RingBuffer {
         this.cachedHead = Atomics.load(this.words, HEAD);
         if (this.tail === this.cachedHead) {
           if (this.waiter.aborted) throw new AbortedError('read');
-          if (this.head !== this.published || this.tail !== this.publishedTail) {
-            this.publishHeldBack(); // corked: give the room back before waiting (and our own messages, if we write too)
-            continue;
-          }
+          // Corked: give the room back before waiting (and our own messages, if we write too), then look again.
+          if (this.publishHeldBack()) continue;
           return EMPTY;
         }
       }

@@ -65,7 +65,7 @@ async function drive(job: BandwidthJob, endpoint: SenderEndpoint): Promise<void>
  * optimizing compiler on a background thread that gets a core late while both of ours are busy. With the default
  * 0.05 s, the first size of a run measured 1.4 to 1.8x low (shared and ringbuf at 1 KiB, far state).
  */
-export const FIRST_WARMUP_FACTOR = 6;
+const FIRST_WARMUP_FACTOR = 6;
 
 function warmupFor(index: number, seconds: number): number {
   return index === 0 ? seconds * FIRST_WARMUP_FACTOR : seconds;
