@@ -30,6 +30,7 @@
  * payload is one contiguous range that can be viewed in place. `type`, `tag` and `aux` belong to the layer above
  * (the codec's type code, the message tag, a chunked message's total length).
  */
+import { copyBytes, SMALL_COPY_BYTES } from './copy.js';
 import { describe } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
 import { Waiter, deadlineFor, type WaitOptions } from './wait.js';
@@ -94,8 +95,6 @@ const align8 = (n: number) => (n + 7) & ~7;
  */
 const CORK_MESSAGES = 16;
 const CORK_BYTES = 16 * 1024;
-/** Payloads up to this many bytes are copied with a loop rather than `set()`. */
-export const SMALL_COPY_BYTES = 32;
 /** copyHeld keeps its views of payloads this long or longer, one per KiB of a ring of at most 1,024 KiB. */
 const KEPT_VIEW_SHIFT = 10;
 const KEPT_VIEW_BYTES = 1 << KEPT_VIEW_SHIFT;
@@ -316,14 +315,7 @@ export class RingBuffer {
     const source = asBytes(bytes);
     const length = source.length; // read once: a view of a growable buffer could grow while we copy
     const offset = this.claim(length, meta, options, 'write');
-    const start = offset + FRAME_HEADER_BYTES;
-    if (length <= SMALL_COPY_BYTES) {
-      // TypedArray.prototype.set has a fixed cost that a short loop does not pay.
-      const data = this.data;
-      for (let i = 0; i < length; i++) data[start + i] = source[i]!;
-    } else {
-      this.data.set(source, start); // no view of the slot: one object fewer per message
-    }
+    copyBytes(this.data, offset + FRAME_HEADER_BYTES, source); // into `data` at an offset: no view of the slot
     this.seal(offset, length, meta); // commit() without its checks: the length is the one claimed
   }
 
@@ -476,11 +468,14 @@ export class RingBuffer {
     if (this.peeked < 0) throw new Error('copyHeld() without a message: hold() or peek() first');
     const start = this.peekedAt + FRAME_HEADER_BYTES;
     const length = this.frame.length;
+    if (!Number.isInteger(at) || at < 0 || at + length > target.length) {
+      throw new RangeError(`copyHeld(): a ${length}-byte message does not fit in a ${target.length}-byte target at byte ${at}`);
+    }
     if (length <= SMALL_COPY_BYTES) {
       const data = this.data;
       for (let i = 0; i < length; i++) target[at + i] = data[start + i]!;
     } else {
-      target.set(this.viewOf(start, length), at);
+      copyBytes(target, at, this.viewOf(start, length));
     }
   }
 

@@ -6,17 +6,27 @@
 //   two copies the sender copies it in, the receiver copies it out to its own memory (shared and ringbuf modes)
 // Each runs twice on a 1 MiB and twice on a 32 MiB ring (at least two slots): the best of the four is printed,
 // since a ceiling is what the machine can do, not what it usually does. Every page is touched before timing.
-// Run: node docs/probes/pipeline.mjs [KiB,KiB,...]   (the sizes, in KiB; default 1,4,16,64,1024,16384,65536)
+// Every copy is made as shmcomm makes it (src/copy.ts: C's memcpy through Buffer.prototype.fill from 1.5 KiB, set()
+// below); with --set, every copy is a set(), V8's relaxed copy in and out of shared memory (the ceiling before).
+// Run: node docs/probes/pipeline.mjs [KiB,KiB,...] [--set]   (the sizes, in KiB; default 1,4,16,64,1024,16384,65536)
+import { Buffer } from 'node:buffer';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 
-const SIZES = (process.argv[2] ?? '1,4,16,64,1024,16384,65536').split(',').map((kib) => Number(kib) * 1024);
+const USE_SET = isMainThread ? process.argv.includes('--set') : workerData.useSet;
+const fill = Buffer.prototype.fill;
+const copy = (target, at, source) => {
+  if (USE_SET || source.length < 1536) target.set(source, at);
+  else fill.call(target, source, at, at + source.length);
+};
+
+const SIZES = (process.argv.slice(2).find((arg) => !arg.startsWith('--')) ?? '1,4,16,64,1024,16384,65536').split(',').map((kib) => Number(kib) * 1024);
 const RINGS = [1 << 20, 32 << 20];
 const SECONDS = 0.3;
 const HEAD = 0, TAIL = 16, STOP = 32, READY = 48; // Int32 slots, one cache line apart
 
 if (isMainThread) {
   const mb = (x) => x.toFixed(0).padStart(7);
-  console.log('MB/s, best of four runs');
+  console.log(`MB/s, best of four runs; every copy by ${USE_SET ? 'set()' : 'memcpy from 1.5 KiB (src/copy.ts)'}`);
   console.log('    size   memcpy  one copy  two copies   one/two  one/memcpy  two/memcpy');
   for (const size of SIZES) {
     const best = { memcpy: 0, one: 0, two: 0 };
@@ -49,7 +59,7 @@ if (isMainThread) {
   const started = performance.now();
   if (kind === 'memcpy') {
     while (performance.now() - started < SECONDS * 1000) {
-      for (let k = 0; k < 16; k++, messages++) ring.set(sourceBytes, (messages % slots) * size);
+      for (let k = 0; k < 16; k++, messages++) copy(ring, (messages % slots) * size, sourceBytes);
     }
   } else if (role === 'sender') {
     let head = 0, cachedTail = 0;
@@ -58,7 +68,7 @@ if (isMainThread) {
         cachedTail = Atomics.load(words, TAIL);
         continue;
       }
-      ring.set(sourceBytes, (head % slots) * size);
+      copy(ring, (head % slots) * size, sourceBytes);
       Atomics.store(words, HEAD, ++head);
     }
   } else {
@@ -67,7 +77,7 @@ if (isMainThread) {
       for (let k = 0; k < 16; k++) {
         while (tail === cachedHead) cachedHead = Atomics.load(words, HEAD);
         const at = (tail % slots) * size;
-        if (kind === 'two') target.set(slotViews[tail % slots]);
+        if (kind === 'two') copy(target, 0, slotViews[tail % slots]);
         else sum += elements[at / 8] + elements[at / 8 + middle] + elements[at / 8 + last]; // the three stamps
         Atomics.store(words, TAIL, ++tail);
         messages++;
@@ -82,7 +92,7 @@ async function run({ kind, size, slots }) {
   const sab = new SharedArrayBuffer(256 + size * slots);
   new Uint8Array(sab, 256).fill(1); // fault every page in now: fresh memory is slow on this VM (fresh-memory.mjs)
   const roles = kind === 'memcpy' ? ['memcpy'] : ['sender', 'receiver'];
-  const workers = roles.map((role) => new Worker(new URL(import.meta.url), { workerData: { role, kind, size, slots, sab } }));
+  const workers = roles.map((role) => new Worker(new URL(import.meta.url), { workerData: { role, kind, size, slots, sab, useSet: USE_SET } }));
   const results = await Promise.all(workers.map((w) => new Promise((resolve, reject) => w.once('message', resolve).once('error', reject))));
   await Promise.all(workers.map((w) => w.terminate()));
   return results[results.length - 1].mbPerSec;

@@ -33,17 +33,18 @@ import { renderTable } from './table.js';
 
 /**
  * `--ring auto`: each ring mode at the size it streams best at on this machine (docs/PERFORMANCE.md has the sweeps).
- * zerocopy's receiver touches only a few lines, and the sender's copy is fastest into a ring that stays in L2:
- * 1 MiB. The copying modes (shared, and ringbuf beside it) depend on how far apart the two cores are
+ * shmcomm's modes, zerocopy and shared, copy with C's `memcpy` (src/copy.ts), fastest when the ring stays in the
+ * cores' caches: 1 MiB, whatever the state of the machine (far, at 1.6 to 64 MiB, shared streamed 15.7 to 21 GB/s on
+ * 1 MiB and 9.6 to 14 on 32 MiB). ringbuf.js copies with `set()`, which depends on how far apart the two cores are
  * (line-probe.ts). When a cache line crosses from one to the other in under 0.25 µs, they share a cache, and a
- * 1 MiB ring keeps the whole stream in it: shared at 1 to 8 MiB, 16 to 20 GB/s against 14 to 15 with 32 MiB.
- * When they do not, a 32 MiB ring is better: the receiver reads lines the sender wrote long ago, gone from the
- * sender's cache, instead of pulling dirty lines out of it (10.4 to 10.6 GB/s against 5.2 to 6.3 with 1 MiB).
+ * 1 MiB ring keeps the whole stream in it. When they do not, a 32 MiB ring is better for it: the receiver reads lines
+ * the sender wrote long ago, gone from the sender's cache, instead of pulling dirty lines out of it.
  */
 export const AUTO_RING_BYTES = {
   zerocopy: 2 ** 20,
-  copyingNear: 2 ** 20,
-  copyingFar: 32 * 2 ** 20,
+  shared: 2 ** 20,
+  ringbufNear: 2 ** 20,
+  ringbufFar: 32 * 2 ** 20,
 } as const;
 
 /** Below this one-way line time (µs) the two cores are taken to share a cache. */
@@ -56,8 +57,8 @@ const sharesCache = (lineMicros: number): boolean => lineMicros < NEAR_LINE_MICR
 
 /** `--ring auto`'s ring for `mode`, given the one-way time of a cache line between the two threads (µs). */
 export function autoRingBytes(mode: RingMode, lineMicros: number): number {
-  if (mode === 'zerocopy') return AUTO_RING_BYTES.zerocopy;
-  return sharesCache(lineMicros) ? AUTO_RING_BYTES.copyingNear : AUTO_RING_BYTES.copyingFar;
+  if (mode !== 'ringbuf') return AUTO_RING_BYTES[mode];
+  return sharesCache(lineMicros) ? AUTO_RING_BYTES.ringbufNear : AUTO_RING_BYTES.ringbufFar;
 }
 
 /** The ring a ring mode ran on; `lineMicros` when auto measured the line time to choose it. */
@@ -68,24 +69,25 @@ export interface RingChoice {
 }
 
 /**
- * The ring for `mode`: `--ring`'s size, or auto's: zerocopy's own, or for a copying mode the one that suits the line
- * time measured at the start of the run (`lineMicros`, measured whenever auto has a copying mode to place).
+ * The ring for `mode`: `--ring`'s size, or auto's: shmcomm's own, or for ringbuf the one that suits the line time
+ * measured at the start of the run (`lineMicros`).
  */
 function chooseRing(mode: RingMode, fixedBytes: number | undefined, lineMicros: number): RingChoice {
   if (fixedBytes !== undefined) return { mode, bytes: fixedBytes };
-  if (mode === 'zerocopy') return { mode, bytes: AUTO_RING_BYTES.zerocopy };
+  if (mode !== 'ringbuf') return { mode, bytes: autoRingBytes(mode, lineMicros) };
   return { mode, bytes: autoRingBytes(mode, lineMicros), lineMicros };
 }
 
-/** The header's words for the rings of a run: `ring 4 MiB`, or each auto choice and why. */
-export function describeRings(choices: readonly RingChoice[], fixedBytes: number | undefined): string {
-  if (fixedBytes !== undefined) return `ring ${formatSize(fixedBytes)}`;
-  const each = choices.map(({ mode, bytes, lineMicros }) => {
-    if (lineMicros === undefined) return `${mode} ${formatSize(bytes)}`;
-    const why = sharesCache(lineMicros) ? 'the threads share a cache' : 'they share no cache';
-    return `${mode} ${formatSize(bytes)} (a line crosses in ${lineMicros.toFixed(2)} µs: ${why})`;
-  });
-  return `rings (auto): ${each.join(', ')}`;
+/**
+ * The header's words for the rings of a run: `ring 4 MiB`, or each auto choice, and the line time measured at the
+ * start (which says the machine's state, and chose ringbuf's ring).
+ */
+export function describeRings(choices: readonly RingChoice[], fixedBytes: number | undefined, lineMicros = NaN): string {
+  const rings = fixedBytes !== undefined ? `ring ${formatSize(fixedBytes)}`
+    : `rings (auto): ${choices.map(({ mode, bytes }) => `${mode} ${formatSize(bytes)}`).join(', ')}`;
+  if (Number.isNaN(lineMicros)) return rings;
+  const why = sharesCache(lineMicros) ? 'the threads share a cache' : 'they share no cache';
+  return `${rings} (a line crosses in ${lineMicros.toFixed(2)} µs: ${why})`;
 }
 
 export interface BandwidthRow {
@@ -125,8 +127,9 @@ const CHILD_URL = new URL('./process-peer.js', import.meta.url);
  */
 export async function measureBandwidth(opts: BandwidthOptions, events: BandwidthEvents = {}): Promise<BandwidthRow[]> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
-  // Auto places the copying modes' rings by the line time, measured before any worker starts (nothing else runs
-  // then), and measures it again at the end: the state can change mid-run.
+  // Auto places ringbuf's ring by the line time, measured before any worker starts (nothing else runs then), and
+  // measures it again at the end: the state can change mid-run. It looks whenever a copying mode runs, whose speed
+  // the state decides: the header says which state the run began in, the note whether it changed.
   const watching = opts.ringBytes === undefined && opts.modes.some((mode) => mode === 'shared' || mode === 'ringbuf');
   const startLine = watching ? await measureLineMicros() : NaN; // NaN: no ring is placed by it
   if (watching) events.onLine?.('start', startLine);
@@ -331,7 +334,8 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
     output.stdout.write(jsonText(m, rows));
     return;
   }
-  const ringWords = rings.length > 0 ? `, ${describeRings(rings, opts.ringBytes)}` : '';
+  const startLine = timeline.find(({ when }) => when === 'at the start')?.lineMicros;
+  const ringWords = rings.length > 0 ? `, ${describeRings(rings, opts.ringBytes, startLine)}` : '';
   const settings = `window ${opts.window}, ${opts.seconds} s per size${ringWords}`;
   const lines = [headerLine('shmcomm bench bandwidth', m, settings), ''];
   lines.push(bandwidthTables(opts.modes, sizes, rows));

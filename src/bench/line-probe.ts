@@ -4,8 +4,9 @@
  *
  * On a virtual machine that number is not a constant. On the 2-core VM this project is measured on, it is either
  * about 0.1 µs (the two vCPUs share a cache: on the host they sit on one core's two hyperthreads, or one core
- * complex) or about 0.5 µs (they do not), and the VM moves between the two within minutes. Which ring suits the
- * copying modes depends on it (see AUTO_RING_BYTES in bandwidth.ts), so `--ring auto` looks before it chooses.
+ * complex) or about 0.5 µs (they do not), and the VM moves between the two within minutes. Which ring suits ringbuf
+ * depends on it (see AUTO_RING_BYTES in bandwidth.ts), so `--ring auto` looks before it chooses, and the copying
+ * modes' speed depends on it, so the header of a run says which state it began in.
  * docs/probes/latency-floor.mjs measures the same, stand-alone and longer (2 million bounces, no warm-up or bound).
  */
 import { Worker } from 'node:worker_threads';

@@ -1,0 +1,104 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { copyBytes, NATIVE_COPY_BYTES, SMALL_COPY_BYTES } from '../src/copy.js';
+import { RingBuffer } from '../src/ring.js';
+import { Receiver, Sender } from '../src/channel.js';
+import { checkPattern, errorOf, fillPattern, prng, testSeed } from './helpers.js';
+
+/** The lengths on either side of each way of copying, and a few large ones. */
+const EDGES = [0, 1, 7, SMALL_COPY_BYTES - 1, SMALL_COPY_BYTES, SMALL_COPY_BYTES + 1, NATIVE_COPY_BYTES - 8,
+  NATIVE_COPY_BYTES - 1, NATIVE_COPY_BYTES, NATIVE_COPY_BYTES + 1, 4096, 65536 + 3, 1 << 20];
+
+test('copyBytes copies every byte of the source, at the offset, and nothing around it, by each way of copying', () => {
+  const seed = testSeed('copyBytes');
+  const random = prng(seed);
+  const lengths = [...EDGES, ...Array.from({ length: 200 }, () => Math.floor(random() * 3 * NATIVE_COPY_BYTES))];
+  for (const shared of [true, false]) {
+    const memory = shared ? new SharedArrayBuffer(4 << 20) : new ArrayBuffer(4 << 20);
+    for (const [k, length] of lengths.entries()) {
+      // Source and target in either kind of memory (into shared memory, out of it), at odd offsets.
+      const sourceAt = Math.floor(random() * 64);
+      const source = new Uint8Array(memory, sourceAt, length);
+      fillPattern(source, k);
+      const target = new Uint8Array(length + 128).fill(0xee);
+      const at = 1 + Math.floor(random() * 64);
+      copyBytes(target, at, source);
+      const where = `seed ${seed}, ${shared ? 'shared' : 'plain'} source, ${length} bytes at ${at}`;
+      assert.is(checkPattern(target.subarray(at, at + length), k), -1, where);
+      assert.ok(target.subarray(0, at).every((byte) => byte === 0xee), `${where}: a byte before it changed`);
+      assert.ok(target.subarray(at + length).every((byte) => byte === 0xee), `${where}: a byte after it changed`);
+      // And the other way: out of plain memory into the shared region.
+      const back = new Uint8Array(memory, 2 << 20, length + 16).fill(0);
+      copyBytes(back, 8, target.subarray(at, at + length));
+      assert.is(checkPattern(back.subarray(8, 8 + length), k), -1, `${where}, copied back`);
+      assert.is(back[8 + length], 0, `${where}, copied back: nothing past its end`);
+    }
+  }
+});
+
+test('a ring carries payloads of every way of copying intact: write, copyHeld, read, and a channel\'s chunks', () => {
+  const seed = testSeed('copy through a ring');
+  const random = prng(seed);
+  const producer = RingBuffer.create(1 << 16);
+  const consumer = RingBuffer.attach(producer.buffer);
+  const target = new Uint8Array(1 << 15);
+  let sum = 0;
+  let expected = 0;
+  for (let seq = 0; seq < 2000; seq++) {
+    const size = seq < EDGES.length && EDGES[seq]! <= producer.maxMessage ? EDGES[seq]! : Math.floor(random() * 4 * NATIVE_COPY_BYTES);
+    const payload = new Uint8Array(size);
+    fillPattern(payload, seq);
+    producer.write(payload);
+    expected += size;
+    if (seq % 2 === 0) {
+      const copy = consumer.read()!;
+      assert.is(checkPattern(copy, seq), -1, `seed ${seed}, read of message ${seq}, ${size} bytes`);
+      sum += copy.length;
+    } else {
+      assert.is(consumer.hold(), size);
+      consumer.copyHeld(target, 3);
+      consumer.release();
+      assert.is(checkPattern(target.subarray(3, 3 + size), seq), -1, `seed ${seed}, copyHeld of message ${seq}, ${size} bytes`);
+      sum += size;
+    }
+  }
+  assert.is(sum, expected);
+
+  // Chunked messages (quarter-ring chunks, copied in and out by memcpy), one thread: each fits in the empty ring.
+  const ring = RingBuffer.create(1 << 16);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  const into = new Uint8Array(40_000);
+  for (let seq = 0; seq < 8; seq++) {
+    const message = new Uint8Array(40_000 - seq * 1000); // 3 chunks: 16 KiB, 16 KiB and the rest
+    fillPattern(message, seq);
+    sender.send(message, seq);
+    const got = receiver.recvInto(into)!;
+    assert.equal(got, { bytes: message.length, tag: seq });
+    assert.is(checkPattern(into.subarray(0, got.bytes), seq), -1, `chunked message ${seq}`);
+  }
+});
+
+test('copyHeld refuses a target it does not fit in, and says where', () => {
+  const producer = RingBuffer.create(1 << 14);
+  const consumer = RingBuffer.attach(producer.buffer);
+  producer.write(new Uint8Array(2000).fill(5));
+  assert.is(consumer.hold(), 2000);
+  for (const [target, at, message] of [
+    [new Uint8Array(1999), 0, 'copyHeld(): a 2000-byte message does not fit in a 1999-byte target at byte 0'],
+    [new Uint8Array(2000), 1, 'copyHeld(): a 2000-byte message does not fit in a 2000-byte target at byte 1'],
+    [new Uint8Array(4000), -1, 'copyHeld(): a 2000-byte message does not fit in a 4000-byte target at byte -1'],
+    [new Uint8Array(4000), 0.5, 'copyHeld(): a 2000-byte message does not fit in a 4000-byte target at byte 0.5'],
+  ] as const) {
+    const err = errorOf(() => consumer.copyHeld(target, at));
+    assert.instance(err, RangeError);
+    assert.is(err.message, message);
+  }
+  const fits = new Uint8Array(2001);
+  consumer.copyHeld(fits, 1); // still held: the refusals took nothing
+  consumer.release();
+  assert.is(fits[0], 0);
+  assert.ok(fits.subarray(1).every((byte) => byte === 5));
+});
+
+test.run();
