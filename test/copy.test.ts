@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { copyBytes, NATIVE_COPY_BYTES, SMALL_COPY_BYTES } from '../src/copy.js';
+import * as shmcomm from '../src/index.js';
 import { RingBuffer } from '../src/ring.js';
 import { Receiver, Sender } from '../src/channel.js';
 import { checkPattern, errorOf, fillPattern, prng, testSeed } from './helpers.js';
@@ -10,6 +11,7 @@ const EDGES = [0, 1, 7, SMALL_COPY_BYTES - 1, SMALL_COPY_BYTES, SMALL_COPY_BYTES
   NATIVE_COPY_BYTES - 1, NATIVE_COPY_BYTES, NATIVE_COPY_BYTES + 1, 4096, 65536 + 3, 1 << 20];
 
 test('copyBytes copies every byte of the source, at the offset, and nothing around it, by each way of copying', () => {
+  assert.is(shmcomm.copyBytes, copyBytes); // public: for copies out of ring.data
   const seed = testSeed('copyBytes');
   const random = prng(seed);
   const lengths = [...EDGES, ...Array.from({ length: 200 }, () => Math.floor(random() * 3 * NATIVE_COPY_BYTES))];

@@ -4,6 +4,8 @@
 //                 at a time, so that a racing thread never sees a torn word
 //   fill, out/in  Buffer.prototype.fill(view, start, end) with a view of exactly end - start bytes: Node copies it
 //                 once, with C's memcpy, after a call into C++ (what src/copy.ts uses from 1.5 KiB)
+//   pieces        what a receiver does with a large message: fill() out of a 256 KiB shared chunk (the quarter of a
+//                 1 MiB ring, in the cache) into plain memory of the message's size, piece after piece
 // Best of five rounds (a ceiling is what the machine can do), ns per copy and GB/s; every page touched first.
 // Run: node docs/probes/copy-primitive.mjs [bytes,bytes,...]   (default 256 B to 64 MiB)
 import { Buffer } from 'node:buffer';
@@ -11,8 +13,10 @@ import { Buffer } from 'node:buffer';
 const SIZES = (process.argv[2] ?? '256,1024,1536,2048,4096,16384,65536,262144,1048576,4194304,16777216,67108864')
   .split(',').map(Number);
 const fill = Buffer.prototype.fill;
+const PIECE = 256 * 1024;
+const chunk = new Uint8Array(new SharedArrayBuffer(PIECE)).fill(4);
 
-console.log('   bytes   set, plain     set, out      set, in    fill, out     fill, in   (ns per copy, GB/s)');
+console.log('   bytes   set, plain     set, out      set, in    fill, out     fill, in       pieces   (ns per copy, GB/s)');
 for (const bytes of SIZES) {
   const shared = new Uint8Array(new SharedArrayBuffer(bytes)).fill(1);
   const plain = new Uint8Array(bytes).fill(2);
@@ -34,5 +38,6 @@ for (const bytes of SIZES) {
     time(() => shared.set(plain)),
     time(() => fill.call(plain, shared, 0, bytes)),
     time(() => fill.call(shared, plain, 0, bytes)),
+    bytes > PIECE ? time(() => { for (let at = 0; at < bytes; at += PIECE) fill.call(plain, chunk, at, at + PIECE); }) : '',
   ].join('  '));
 }
