@@ -30,7 +30,7 @@
  * payload is one contiguous range that can be viewed in place. `type`, `tag` and `aux` belong to the layer above
  * (the codec's type code, the message tag, a chunked message's total length).
  */
-import { copyBytes, SMALL_COPY_BYTES } from './copy.js';
+import { copyBytes, NATIVE_COPY_OUT_BYTES, SMALL_COPY_BYTES } from './copy.js';
 import { describe } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
 import { Waiter, deadlineFor, type WaitOptions } from './wait.js';
@@ -475,7 +475,7 @@ export class RingBuffer {
       const data = this.data;
       for (let i = 0; i < length; i++) target[at + i] = data[start + i]!;
     } else {
-      copyBytes(target, at, this.viewOf(start, length));
+      copyBytes(target, at, this.viewOf(start, length), NATIVE_COPY_OUT_BYTES);
     }
   }
 

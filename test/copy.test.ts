@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyBytes, NATIVE_COPY_BYTES, SMALL_COPY_BYTES } from '../src/copy.js';
+import { copyBytes, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES, SMALL_COPY_BYTES } from '../src/copy.js';
 import * as shmcomm from '../src/index.js';
 import { RingBuffer } from '../src/ring.js';
 import { Receiver, Sender } from '../src/channel.js';
@@ -8,7 +8,8 @@ import { checkPattern, errorOf, fillPattern, prng, testSeed } from './helpers.js
 
 /** The lengths on either side of each way of copying, and a few large ones. */
 const EDGES = [0, 1, 7, SMALL_COPY_BYTES - 1, SMALL_COPY_BYTES, SMALL_COPY_BYTES + 1, NATIVE_COPY_BYTES - 8,
-  NATIVE_COPY_BYTES - 1, NATIVE_COPY_BYTES, NATIVE_COPY_BYTES + 1, 4096, 65536 + 3, 1 << 20];
+  NATIVE_COPY_BYTES - 1, NATIVE_COPY_BYTES, NATIVE_COPY_BYTES + 1, NATIVE_COPY_OUT_BYTES - 1, NATIVE_COPY_OUT_BYTES,
+  NATIVE_COPY_OUT_BYTES + 8, 4096, 65536 + 3, 1 << 20];
 
 test('copyBytes copies every byte of the source, at the offset, and nothing around it, by each way of copying', () => {
   assert.is(shmcomm.copyBytes, copyBytes); // public: for copies out of ring.data
@@ -24,7 +25,8 @@ test('copyBytes copies every byte of the source, at the offset, and nothing arou
       fillPattern(source, k);
       const target = new Uint8Array(length + 128).fill(0xee);
       const at = 1 + Math.floor(random() * 64);
-      copyBytes(target, at, source);
+      const nativeFrom = k % 2 === 0 ? NATIVE_COPY_BYTES : NATIVE_COPY_OUT_BYTES; // either threshold
+      copyBytes(target, at, source, nativeFrom);
       const where = `seed ${seed}, ${shared ? 'shared' : 'plain'} source, ${length} bytes at ${at}`;
       assert.is(checkPattern(target.subarray(at, at + length), k), -1, where);
       assert.ok(target.subarray(0, at).every((byte) => byte === 0xee), `${where}: a byte before it changed`);
