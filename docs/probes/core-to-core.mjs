@@ -1,13 +1,17 @@
 // Probe: how fast freshly written (dirty) blocks move from one core to the other: thread A fills a block of shared
 // memory, thread B copies it out, with a spinning handoff. This bounds any copy-in/copy-out transport.
-// Run: node docs/probes/core-to-core.mjs
+// Both copies are C's memcpy, as shmcomm makes them from 2 KiB (src/copy.ts); with --set, both are set() (before 859d403).
+// Run: node docs/probes/core-to-core.mjs [--set]
+import { Buffer } from 'node:buffer';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
+const USE_SET = isMainThread ? process.argv.includes('--set') : workerData.useSet;
+const fill = Buffer.prototype.fill;
 // Core-to-core transfer: A fills a block of a shared buffer, B copies it out; blocks alternate through a 2-slot handoff.
 const BLOCK = Number(process.env.BLOCK ?? 256 << 10), SLOTS = 8, REPS = 4000;
 if (isMainThread) {
   for (const block of [16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20]) {
     const sab = new SharedArrayBuffer(block * SLOTS + 128);
-    const ws = ['a', 'b'].map((role) => new Worker(new URL(import.meta.url), { workerData: { role, sab, block } }));
+    const ws = ['a', 'b'].map((role) => new Worker(new URL(import.meta.url), { workerData: { role, sab, block, useSet: USE_SET } }));
     const res = await Promise.all(ws.map((w) => new Promise((resolve, reject) => w.once('message', resolve).once('error', reject))));
     console.log(`block ${block >> 10} KiB: reader copies out at ${res[1].toFixed(0)} MB/s (writer ${res[0].toFixed(0)})`);
     await Promise.all(ws.map((w) => w.terminate()));
@@ -20,8 +24,8 @@ if (isMainThread) {
   const t = performance.now();
   for (let i = 0; i < reps; i++) {
     const slot = (i % SLOTS) * block;
-    if (role === 'a') { while (i - Atomics.load(ctr, 16) >= SLOTS); data.set(src, slot); Atomics.store(ctr, 0, i + 1); }
-    else { while (Atomics.load(ctr, 0) <= i); dst.set(data.subarray(slot, slot + block)); Atomics.store(ctr, 16, i + 1); }
+    if (role === 'a') { while (i - Atomics.load(ctr, 16) >= SLOTS); if (USE_SET) data.set(src, slot); else fill.call(data, src, slot, slot + block); Atomics.store(ctr, 0, i + 1); }
+    else { while (Atomics.load(ctr, 0) <= i); if (USE_SET) dst.set(data.subarray(slot, slot + block)); else fill.call(dst, data.subarray(slot, slot + block), 0, block); Atomics.store(ctr, 16, i + 1); }
   }
   parentPort.postMessage(block * reps / (performance.now() - t) / 1000);
 }
