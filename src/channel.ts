@@ -9,7 +9,7 @@
  *   chunked:    type = codec type | CHUNKED      aux = total bytes      (first chunk)
  *               type = CONTINUATION              aux = 0                (every later chunk, in order)
  */
-import { copyBytes } from './copy.js';
+import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { allocate, decode, encode, isBinaryType, isFixedLength, TYPE, type Encoded } from './codec.js';
 import { CorruptFrameError } from './errors.js';
 import type { BlockingOptions, FrameMeta, RingBuffer } from './ring.js';
@@ -248,7 +248,7 @@ export class Receiver {
         throw new CorruptFrameError(-1, `expected a continuation chunk at byte ${filled} of ${total}, got type ${ring.frame.type}`);
       }
       if (filled + chunk.length > total) throw new CorruptFrameError(-1, `chunks overflow the ${total}-byte message`);
-      copyBytes(into, filled, chunk);
+      copyRange(into, filled, chunk, chunk.length, NATIVE_COPY_OUT_BYTES);
       filled += chunk.length;
       ring.release();
       if (filled === total) return;

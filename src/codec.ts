@@ -15,7 +15,7 @@
  */
 import { deserialize, serialize } from 'node:v8';
 import { types } from 'node:util';
-import { copyBytes, NATIVE_COPY_OUT_BYTES } from './copy.js';
+import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { kindOf } from './describe.js';
 import { DataCloneError } from './errors.js';
 
@@ -185,7 +185,7 @@ function checkMultiple(type: number, byteLength: number, size: number): void {
 /** A fresh, exactly sized, non-shared copy (of a payload in a ring, mostly: copied out as `copyHeld` does). */
 function copyOf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   const copy = new Uint8Array(bytes.byteLength);
-  copyBytes(copy, 0, bytes, NATIVE_COPY_OUT_BYTES);
+  copyRange(copy, 0, bytes, copy.length, NATIVE_COPY_OUT_BYTES);
   return copy;
 }
 

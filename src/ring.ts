@@ -30,7 +30,7 @@
  * payload is one contiguous range that can be viewed in place. `type`, `tag` and `aux` belong to the layer above
  * (the codec's type code, the message tag, a chunked message's total length).
  */
-import { copyBytes, NATIVE_COPY_OUT_BYTES, SMALL_COPY_BYTES } from './copy.js';
+import { copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES, SMALL_COPY_BYTES } from './copy.js';
 import { describe } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
 import { Waiter, deadlineFor, type WaitOptions } from './wait.js';
@@ -315,7 +315,7 @@ export class RingBuffer {
     const source = asBytes(bytes);
     const length = source.length; // read once: a view of a growable buffer could grow while we copy
     const offset = this.claim(length, meta, options, 'write');
-    copyBytes(this.data, offset + FRAME_HEADER_BYTES, source); // into `data` at an offset: no view of the slot
+    copyRange(this.data, offset + FRAME_HEADER_BYTES, source, length, NATIVE_COPY_BYTES); // no view of the slot
     this.seal(offset, length, meta); // commit() without its checks: the length is the one claimed
   }
 
@@ -463,7 +463,10 @@ export class RingBuffer {
     return this.next(options) === ENDED ? -1 : this.frame.length;
   }
 
-  /** Consumer: copies the held message's payload into `target`, from byte `at` on. */
+  /**
+   * Consumer: copies the held message's payload into `target`, from byte `at` on; a RangeError, and nothing copied,
+   * when it does not fit there.
+   */
   copyHeld(target: Uint8Array, at = 0): void {
     if (this.peeked < 0) throw new Error('copyHeld() without a message: hold() or peek() first');
     const start = this.peekedAt + FRAME_HEADER_BYTES;
@@ -475,13 +478,13 @@ export class RingBuffer {
       const data = this.data;
       for (let i = 0; i < length; i++) target[at + i] = data[start + i]!;
     } else {
-      copyBytes(target, at, this.viewOf(start, length), NATIVE_COPY_OUT_BYTES);
+      copyRange(target, at, this.viewOf(start, length), length, NATIVE_COPY_OUT_BYTES);
     }
   }
 
   /**
-   * A view of `length` bytes at `start` in the data region, for `set()`, which copies whole arrays only. A view costs
-   * 13 ns (1 KiB copied out, one thread: 68 ns with a fresh view, 55 with one kept; `subarray()` costs more than the
+   * A view of `length` bytes at `start` in the data region, to copy from (`set()` and `fill()` take whole arrays). A
+   * view costs 13 ns (1 KiB copied out, one thread: 68 ns with a fresh view, 55 with one kept; `subarray()` costs more than the
    * constructor). Messages of one size land on the same offsets lap after lap, so views of 1 KiB and more are kept,
    * one per KiB of a ring of 1 MiB at most (a slot then holds at most one frame start, and 1,024 views at most).
    */

@@ -41,8 +41,8 @@ test('--json: every mode at every size, with positive finite numbers', async () 
       assert.ok(row, `a row for ${mode} at ${bytes} bytes`);
       const ringMode = mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf';
       const keys = ['mode', 'bytes', 'mbPerSec', 'messages', 'seconds'];
-      // A ring mode says its ring, and, when auto measured the line time to choose it (ringbuf), that.
-      if (ringMode) keys.push(...(mode === 'ringbuf' ? ['ringBytes', 'lineMicros'] : ['ringBytes']));
+      // A ring mode says its ring, and a copying mode (shared, ringbuf) the line time auto measured at the start.
+      if (ringMode) keys.push(...(mode === 'zerocopy' ? ['ringBytes'] : ['ringBytes', 'lineMicros']));
       assert.equal(Object.keys(row), keys);
       if (ringMode) assert.is(row.ringBytes, autoRingBytes(mode, (row.lineMicros as number | undefined) ?? NaN));
       assert.ok(isPositive(row.mbPerSec), `${mode} ${bytes}: mbPerSec ${row.mbPerSec}`);
@@ -100,6 +100,8 @@ test('--no-chart leaves the chart out', async () => {
   const stdout = capture();
   await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared', '--no-chart']), { stdout, stderr: capture() });
   assert.match(stdout.text(), /shared/);
+  // The header says the ring and the state the run began in.
+  assert.match(stdout.text(), /rings \(auto\): shared 1 MiB \(a line crosses in \d+\.\d\d µs: (the threads share a cache|they share no cache)\)/);
   assert.not.match(stdout.text(), /└┬/);
 });
 
@@ -109,7 +111,7 @@ test('--ring auto: 1 MiB rings for shmcomm\'s modes; ringbuf 1 MiB when the thre
   assert.equal(modes.map((mode) => autoRingBytes(mode, 0.1)), [MiB, MiB, MiB]);
   assert.equal(modes.map((mode) => autoRingBytes(mode, 0.49)), [MiB, MiB, 32 * MiB]);
   const choices: RingChoice[] = [
-    { mode: 'shared', bytes: MiB },
+    { mode: 'shared', bytes: MiB, lineMicros: 0.5 },
     { mode: 'zerocopy', bytes: MiB },
     { mode: 'ringbuf', bytes: 32 * MiB, lineMicros: 0.5 },
   ];
@@ -133,7 +135,7 @@ test('--ring auto: 1 MiB rings for shmcomm\'s modes; ringbuf 1 MiB when the thre
     },
   });
   assert.equal(looks, ['start true', 'end true'], 'auto also looks at the start and at the end of the run');
-  assert.equal(seen.slice(0, 2), [{ mode: 'shared', bytes: MiB }, { mode: 'zerocopy', bytes: MiB }]);
+  assert.equal(seen.slice(0, 2), [{ mode: 'shared', bytes: MiB, lineMicros: startLine }, { mode: 'zerocopy', bytes: MiB }]);
   assert.equal(seen[2], { mode: 'ringbuf', bytes: autoRingBytes('ringbuf', startLine), lineMicros: startLine }); // the probe decided
 });
 

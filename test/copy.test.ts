@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyBytes, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES, SMALL_COPY_BYTES } from '../src/copy.js';
+import { copyBytes, copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES, SMALL_COPY_BYTES } from '../src/copy.js';
 import * as shmcomm from '../src/index.js';
 import { RingBuffer } from '../src/ring.js';
 import { Receiver, Sender } from '../src/channel.js';
@@ -11,29 +11,29 @@ const EDGES = [0, 1, 7, SMALL_COPY_BYTES - 1, SMALL_COPY_BYTES, SMALL_COPY_BYTES
   NATIVE_COPY_BYTES - 1, NATIVE_COPY_BYTES, NATIVE_COPY_BYTES + 1, NATIVE_COPY_OUT_BYTES - 1, NATIVE_COPY_OUT_BYTES,
   NATIVE_COPY_OUT_BYTES + 8, 4096, 65536 + 3, 1 << 20];
 
-test('copyBytes copies every byte of the source, at the offset, and nothing around it, by each way of copying', () => {
+test('copyRange copies every byte of the source, at the offset, and nothing around it, by each way of copying', () => {
   assert.is(shmcomm.copyBytes, copyBytes); // public: for copies out of ring.data
   const seed = testSeed('copyBytes');
   const random = prng(seed);
   const lengths = [...EDGES, ...Array.from({ length: 200 }, () => Math.floor(random() * 3 * NATIVE_COPY_BYTES))];
   for (const shared of [true, false]) {
     const memory = shared ? new SharedArrayBuffer(4 << 20) : new ArrayBuffer(4 << 20);
-    for (const [k, length] of lengths.entries()) {
-      // Source and target in either kind of memory (into shared memory, out of it), at odd offsets.
+    for (const [k, length] of lengths.entries()) for (const nativeFrom of [NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES]) {
+      // Source and target in either kind of memory (into shared memory, out of it), at odd offsets; the source a
+      // little longer than the length (only `length` bytes may be copied).
       const sourceAt = Math.floor(random() * 64);
-      const source = new Uint8Array(memory, sourceAt, length);
+      const source = new Uint8Array(memory, sourceAt, length + 8);
       fillPattern(source, k);
       const target = new Uint8Array(length + 128).fill(0xee);
       const at = 1 + Math.floor(random() * 64);
-      const nativeFrom = k % 2 === 0 ? NATIVE_COPY_BYTES : NATIVE_COPY_OUT_BYTES; // either threshold
-      copyBytes(target, at, source, nativeFrom);
-      const where = `seed ${seed}, ${shared ? 'shared' : 'plain'} source, ${length} bytes at ${at}`;
+      copyRange(target, at, source, length, nativeFrom);
+      const where = `seed ${seed}, ${shared ? 'shared' : 'plain'} source, ${length} bytes at ${at}, memcpy from ${nativeFrom}`;
       assert.is(checkPattern(target.subarray(at, at + length), k), -1, where);
       assert.ok(target.subarray(0, at).every((byte) => byte === 0xee), `${where}: a byte before it changed`);
       assert.ok(target.subarray(at + length).every((byte) => byte === 0xee), `${where}: a byte after it changed`);
       // And the other way: out of plain memory into the shared region.
       const back = new Uint8Array(memory, 2 << 20, length + 16).fill(0);
-      copyBytes(back, 8, target.subarray(at, at + length));
+      copyBytes(back, 8, target.subarray(at, at + length)); // the public, checked one
       assert.is(checkPattern(back.subarray(8, 8 + length), k), -1, `${where}, copied back`);
       assert.is(back[8 + length], 0, `${where}, copied back: nothing past its end`);
     }
@@ -83,6 +83,23 @@ test('a ring carries payloads of every way of copying intact: write, copyHeld, r
   }
 });
 
+test('copyBytes, the public one, refuses what it cannot copy, and says why', () => {
+  const bytes = new Uint8Array(64);
+  const cases: [() => void, string, ErrorConstructor][] = [
+    [() => copyBytes(new Uint8Array(63), 0, bytes), 'copyBytes(): 64 bytes do not fit in a 63-byte target at byte 0', RangeError],
+    [() => copyBytes(new Uint8Array(100), 37, bytes), 'copyBytes(): 64 bytes do not fit in a 100-byte target at byte 37', RangeError],
+    [() => copyBytes(new Uint8Array(100), -1, bytes), 'copyBytes(): 64 bytes do not fit in a 100-byte target at byte -1', RangeError],
+    [() => copyBytes(new Uint8Array(100), NaN, bytes), 'copyBytes(): 64 bytes do not fit in a 100-byte target at byte NaN', RangeError],
+    [() => copyBytes(new Uint8Array(100), 0, new Float64Array(8) as never), 'copyBytes() copies between Uint8Arrays, got a Uint8Array and a Float64Array', TypeError],
+    [() => copyBytes(new DataView(new ArrayBuffer(8)) as never, 0, bytes), 'copyBytes() copies between Uint8Arrays, got a DataView and a Uint8Array', TypeError],
+  ];
+  for (const [call, message, kind] of cases) {
+    const err = errorOf(call);
+    assert.instance(err, kind);
+    assert.is(err.message, message);
+  }
+});
+
 test('copyHeld refuses a target it does not fit in, and says where', () => {
   const producer = RingBuffer.create(1 << 14);
   const consumer = RingBuffer.attach(producer.buffer);
@@ -103,6 +120,21 @@ test('copyHeld refuses a target it does not fit in, and says where', () => {
   consumer.release();
   assert.is(fits[0], 0);
   assert.ok(fits.subarray(1).every((byte) => byte === 5));
+  // By each way of copying: a short message (copied with a loop, which used to drop what did not fit without a word),
+  // and one copied with memcpy.
+  for (const size of [20, 4000]) {
+    producer.write(new Uint8Array(size).fill(6));
+    assert.is(consumer.hold(), size);
+    const err = errorOf(() => consumer.copyHeld(new Uint8Array(size + 4), NaN));
+    assert.instance(err, RangeError);
+    assert.is(err.message, `copyHeld(): a ${size}-byte message does not fit in a ${size + 4}-byte target at byte NaN`);
+    assert.is(errorOf(() => consumer.copyHeld(new Uint8Array(size + 4), 5)).message,
+      `copyHeld(): a ${size}-byte message does not fit in a ${size + 4}-byte target at byte 5`);
+    const target = new Uint8Array(size + 4);
+    consumer.copyHeld(target, 4);
+    consumer.release();
+    assert.ok(target.subarray(4).every((byte) => byte === 6) && target[3] === 0, `${size} bytes copied whole, after the refusals`);
+  }
 });
 
 test.run();

@@ -6,16 +6,17 @@
 //   two copies the sender copies it in, the receiver copies it out to its own memory (shared and ringbuf modes)
 // Each runs twice on a 1 MiB and twice on a 32 MiB ring (at least two slots): the best of the four is printed,
 // since a ceiling is what the machine can do, not what it usually does. Every page is touched before timing.
-// Every copy is made as shmcomm makes it (src/copy.ts: C's memcpy through Buffer.prototype.fill from 1.5 KiB, set()
-// below); with --set, every copy is a set(), V8's relaxed copy in and out of shared memory (the ceiling before).
+// Every copy is made as shmcomm makes it (src/copy.ts: C's memcpy through Buffer.prototype.fill from 1.5 KiB into
+// the ring and from 2 KiB out of it, set() below); with --set, every copy is a set(), V8's relaxed copy in and out of
+// shared memory (the ceiling before).
 // Run: node docs/probes/pipeline.mjs [KiB,KiB,...] [--set]   (the sizes, in KiB; default 1,4,16,64,1024,16384,65536)
 import { Buffer } from 'node:buffer';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 
 const USE_SET = isMainThread ? process.argv.includes('--set') : workerData.useSet;
 const fill = Buffer.prototype.fill;
-const copy = (target, at, source) => {
-  if (USE_SET || source.length < 1536) target.set(source, at);
+const copy = (target, at, source, nativeFrom) => {
+  if (USE_SET || source.length < nativeFrom) target.set(source, at);
   else fill.call(target, source, at, at + source.length);
 };
 
@@ -26,7 +27,7 @@ const HEAD = 0, TAIL = 16, STOP = 32, READY = 48; // Int32 slots, one cache line
 
 if (isMainThread) {
   const mb = (x) => x.toFixed(0).padStart(7);
-  console.log(`MB/s, best of four runs; every copy by ${USE_SET ? 'set()' : 'memcpy from 1.5 KiB (src/copy.ts)'}`);
+  console.log(`MB/s, best of four runs; every copy by ${USE_SET ? 'set()' : 'memcpy from 1.5 KiB in, 2 KiB out (src/copy.ts)'}`);
   console.log('    size   memcpy  one copy  two copies   one/two  one/memcpy  two/memcpy');
   for (const size of SIZES) {
     const best = { memcpy: 0, one: 0, two: 0 };
@@ -59,7 +60,7 @@ if (isMainThread) {
   const started = performance.now();
   if (kind === 'memcpy') {
     while (performance.now() - started < SECONDS * 1000) {
-      for (let k = 0; k < 16; k++, messages++) copy(ring, (messages % slots) * size, sourceBytes);
+      for (let k = 0; k < 16; k++, messages++) copy(ring, (messages % slots) * size, sourceBytes, 1536);
     }
   } else if (role === 'sender') {
     let head = 0, cachedTail = 0;
@@ -68,7 +69,7 @@ if (isMainThread) {
         cachedTail = Atomics.load(words, TAIL);
         continue;
       }
-      copy(ring, (head % slots) * size, sourceBytes);
+      copy(ring, (head % slots) * size, sourceBytes, 1536);
       Atomics.store(words, HEAD, ++head);
     }
   } else {
@@ -77,7 +78,7 @@ if (isMainThread) {
       for (let k = 0; k < 16; k++) {
         while (tail === cachedHead) cachedHead = Atomics.load(words, HEAD);
         const at = (tail % slots) * size;
-        if (kind === 'two') copy(target, 0, slotViews[tail % slots]);
+        if (kind === 'two') copy(target, 0, slotViews[tail % slots], 2048);
         else sum += elements[at / 8] + elements[at / 8 + middle] + elements[at / 8 + last]; // the three stamps
         Atomics.store(words, TAIL, ++tail);
         messages++;

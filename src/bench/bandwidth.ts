@@ -61,7 +61,7 @@ export function autoRingBytes(mode: RingMode, lineMicros: number): number {
   return sharesCache(lineMicros) ? AUTO_RING_BYTES.ringbufNear : AUTO_RING_BYTES.ringbufFar;
 }
 
-/** The ring a ring mode ran on; `lineMicros` when auto measured the line time to choose it. */
+/** The ring a ring mode ran on; for a copying mode under auto, the line time measured at the start (`lineMicros`). */
 export interface RingChoice {
   mode: RingMode;
   bytes: number;
@@ -70,11 +70,12 @@ export interface RingChoice {
 
 /**
  * The ring for `mode`: `--ring`'s size, or auto's: shmcomm's own, or for ringbuf the one that suits the line time
- * measured at the start of the run (`lineMicros`).
+ * measured at the start of the run. The copying modes' choices carry that line time (`lineMicros`): their speed
+ * depends on the state it tells.
  */
 function chooseRing(mode: RingMode, fixedBytes: number | undefined, lineMicros: number): RingChoice {
   if (fixedBytes !== undefined) return { mode, bytes: fixedBytes };
-  if (mode !== 'ringbuf') return { mode, bytes: autoRingBytes(mode, lineMicros) };
+  if (mode === 'zerocopy') return { mode, bytes: autoRingBytes(mode, lineMicros) };
   return { mode, bytes: autoRingBytes(mode, lineMicros), lineMicros };
 }
 
@@ -96,7 +97,7 @@ export interface BandwidthRow {
   mbPerSec: number;
   messages: number;
   seconds: number;
-  /** Ring modes: the ring the mode ran on, and the line time auto measured to choose it. */
+  /** Ring modes: the ring the mode ran on; shared and ringbuf under auto, the line time measured at the start. */
   ringBytes?: number;
   lineMicros?: number;
 }
@@ -110,7 +111,7 @@ export interface BandwidthEvents {
   onFinish?: (mode: BandwidthMode, bytes: number) => void;
   /** A ring mode's ring, chosen before any worker starts. */
   onRing?: (choice: RingChoice) => void;
-  /** `--ring auto` measured the line time at the start of the run (to choose the rings) or at its end. */
+  /** `--ring auto` measured the line time at the start of the run (which places ringbuf's ring) or at its end. */
   onLine?: (when: 'start' | 'end', lineMicros: number) => void;
 }
 
@@ -128,9 +129,9 @@ const CHILD_URL = new URL('./process-peer.js', import.meta.url);
 export async function measureBandwidth(opts: BandwidthOptions, events: BandwidthEvents = {}): Promise<BandwidthRow[]> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
   // Auto places ringbuf's ring by the line time, measured before any worker starts (nothing else runs then), and
-  // measures it again at the end: the state can change mid-run. It looks whenever a copying mode runs, whose speed
-  // the state decides: the header says which state the run began in, the note whether it changed.
-  const watching = opts.ringBytes === undefined && opts.modes.some((mode) => mode === 'shared' || mode === 'ringbuf');
+  // measures it again at the end: the state can change mid-run. It looks whenever a ring mode runs, whose speed the
+  // state decides: the header says which state the run began in, the note whether it changed.
+  const watching = opts.ringBytes === undefined && opts.modes.some((mode) => mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf');
   const startLine = watching ? await measureLineMicros() : NaN; // NaN: no ring is placed by it
   if (watching) events.onLine?.('start', startLine);
   const turns: ModeTurns[] = [];
