@@ -5,6 +5,13 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { BandwidthMode } from './args.js';
 
+/** The modes that run over a ring in shared memory: shmcomm's two and ringbuf.js. */
+export type RingMode = 'shared' | 'zerocopy' | 'ringbuf';
+
+export function isRingMode(mode: BandwidthMode): mode is RingMode {
+  return mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf';
+}
+
 export interface BandwidthJob {
   role: 'sender' | 'receiver' | 'memcpy';
   mode: BandwidthMode;

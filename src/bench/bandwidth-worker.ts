@@ -10,7 +10,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { copyRange, NATIVE_COPY_BYTES } from '../copy.js';
-import { report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
+import { isRingMode, report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
 import { makeSource, samplesOk, sampleIndices, shouldSkip, stamp, windowFor } from './payload.js';
 import { createRingReceiver, createRingSender } from './bandwidth-rings.js';
 import { createPortSender, runPortReceiver, createProcessSender } from './bandwidth-ports.js';
@@ -117,10 +117,10 @@ async function main(job: BandwidthJob): Promise<void> {
   } else if (job.role === 'sender') {
     const endpoint =
       job.mode === 'process' ? await createProcessSender(job)
-      : job.mode === 'shared' || job.mode === 'zerocopy' || job.mode === 'ringbuf' ? createRingSender(job)
+      : isRingMode(job.mode) ? createRingSender(job)
       : await createPortSender(job);
     await drive(job, endpoint);
-  } else if (job.mode === 'shared' || job.mode === 'zerocopy' || job.mode === 'ringbuf') {
+  } else if (isRingMode(job.mode)) {
     createRingReceiver(job)();
   } else {
     await runPortReceiver(job);

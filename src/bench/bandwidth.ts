@@ -17,7 +17,7 @@ import { MessageChannel } from 'node:worker_threads';
 import { RingBuffer } from '../ring.js';
 import { Progress, shouldUseColor } from '../term.js';
 import type { BandwidthMode, BandwidthOptions } from './args.js';
-import type { BandwidthJob, BandwidthReport } from './bandwidth-job.js';
+import { isRingMode, type BandwidthJob, type BandwidthReport, type RingMode } from './bandwidth-job.js';
 import { createRingbufStorage } from './bandwidth-rings.js';
 import { renderChart } from './chart.js';
 import { formatNumber, formatSize, logSizes } from './format.js';
@@ -50,7 +50,7 @@ export const AUTO_RING_BYTES = {
 /** Below this one-way line time (µs) the two cores are taken to share a cache. */
 export const NEAR_LINE_MICROS = 0.25;
 
-export type RingMode = 'shared' | 'zerocopy' | 'ringbuf';
+export type { RingMode };
 
 /** True when a cache line crosses between the two threads fast enough for them to share a cache. */
 const sharesCache = (lineMicros: number): boolean => lineMicros < NEAR_LINE_MICROS;
@@ -75,8 +75,8 @@ export interface RingChoice {
  */
 function chooseRing(mode: RingMode, fixedBytes: number | undefined, lineMicros: number): RingChoice {
   if (fixedBytes !== undefined) return { mode, bytes: fixedBytes };
-  if (mode === 'zerocopy') return { mode, bytes: autoRingBytes(mode, lineMicros) };
-  return { mode, bytes: autoRingBytes(mode, lineMicros), lineMicros };
+  const bytes = autoRingBytes(mode, lineMicros);
+  return mode === 'zerocopy' ? { mode, bytes } : { mode, bytes, lineMicros };
 }
 
 /**
@@ -131,14 +131,13 @@ export async function measureBandwidth(opts: BandwidthOptions, events: Bandwidth
   // Auto places ringbuf's ring by the line time, measured before any worker starts (nothing else runs then), and
   // measures it again at the end: the state can change mid-run. It looks whenever a ring mode runs, whose speed the
   // state decides: the header says which state the run began in, the note whether it changed.
-  const watching = opts.ringBytes === undefined && opts.modes.some((mode) => mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf');
+  const watching = opts.ringBytes === undefined && opts.modes.some(isRingMode);
   const startLine = watching ? await measureLineMicros() : NaN; // NaN: no ring is placed by it
   if (watching) events.onLine?.('start', startLine);
   const turns: ModeTurns[] = [];
   try {
     for (const mode of opts.modes) {
-      const ringMode = mode === 'shared' || mode === 'zerocopy' || mode === 'ringbuf';
-      const ring = ringMode ? chooseRing(mode, opts.ringBytes, startLine) : undefined;
+      const ring = isRingMode(mode) ? chooseRing(mode, opts.ringBytes, startLine) : undefined;
       turns.push(await startMode(mode, sizes, opts, ring, events));
     }
     const anyFailure = new Promise<never>((_, reject) => { for (const turn of turns) turn.finished.catch(reject); });
