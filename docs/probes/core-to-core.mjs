@@ -1,13 +1,13 @@
 // Probe: how fast freshly written (dirty) blocks move from one core to the other: thread A fills a block of shared
 // memory, thread B copies it out, with a spinning handoff. This bounds any copy-in/copy-out transport.
 // Both copies are C's memcpy, as shmcomm makes them from 2 KiB (src/copy.ts); with --set, both are set() (before 859d403).
-// Run: node docs/probes/core-to-core.mjs [--set]
+// Run: node docs/probes/core-to-core.mjs [--set]   (SLOTS=N: blocks in flight, default 8)
 import { Buffer } from 'node:buffer';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 const USE_SET = isMainThread ? process.argv.includes('--set') : workerData.useSet;
 const fill = Buffer.prototype.fill;
-// Core-to-core transfer: A fills a block of a shared buffer, B copies it out; blocks alternate through a 2-slot handoff.
-const BLOCK = Number(process.env.BLOCK ?? 256 << 10), SLOTS = 8, REPS = 4000;
+// Core-to-core transfer: A fills a block of a shared buffer, B copies it out; blocks go round SLOTS slots.
+const SLOTS = Number(process.env.SLOTS ?? 8), REPS = 4000;
 if (isMainThread) {
   for (const block of [16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20]) {
     const sab = new SharedArrayBuffer(block * SLOTS + 128);
