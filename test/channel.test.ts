@@ -23,8 +23,14 @@ test('recvInto copies into a buffer; a message that does not fit stays for recv(
   const receiver = new Receiver(RingBuffer.attach(ring.buffer));
   sender.send(Int32Array.of(1, 2, 3), 4);
   const into = new Int32Array(8);
-  assert.equal(receiver.recvInto(into), { bytes: 12, tag: 4 });
+  const first = receiver.recvInto(into)!;
+  assert.equal(first, { bytes: 12, tag: 4 });
   assert.equal(Array.from(into), [1, 2, 3, 0, 0, 0, 0, 0]);
+  sender.send(Int32Array.of(9), -2);
+  const second = receiver.recvInto(into)!;
+  assert.is(second, first, 'one answer object per receiver: no allocation per message');
+  assert.equal(second, { bytes: 4, tag: -2 });
+  assert.equal(Array.from(into), [9, 2, 3, 0, 0, 0, 0, 0]);
   sender.send(new Uint8Array(100));
   assert.is(errorOf(() => receiver.recvInto(new Uint8Array(10))).message,
     'recvInto(): a 100-byte message does not fit in a 10-byte target');
