@@ -30,7 +30,7 @@
  * payload is one contiguous range that can be viewed in place. `type`, `tag` and `aux` belong to the layer above
  * (the codec's type code, the message tag, a chunked message's total length).
  */
-import { copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES, SMALL_COPY_BYTES } from './copy.js';
+import { copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { describe } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
 import { Waiter, deadlineFor, type WaitOptions } from './wait.js';
@@ -95,10 +95,13 @@ const align8 = (n: number) => (n + 7) & ~7;
  */
 const CORK_MESSAGES = 16;
 const CORK_BYTES = 16 * 1024;
-/** copyHeld keeps its views of payloads this long or longer, one per KiB of a ring of at most 1,024 KiB. */
-const KEPT_VIEW_SHIFT = 10;
-const KEPT_VIEW_BYTES = 1 << KEPT_VIEW_SHIFT;
-const MAX_KEPT_VIEWS = 1024;
+/**
+ * copyHeld keeps its views of payloads of 49 bytes or more (shorter ones it copies with a loop), one per 64-byte slot
+ * of a ring of at most 1 MiB: such a frame takes 72 bytes or more, so a slot holds at most one frame start.
+ */
+const KEPT_VIEW_SHIFT = 6;
+const KEPT_VIEW_MIN_BYTES = 49;
+const MAX_KEPT_RING_BYTES = 1 << 20;
 const NO_VIEW = new Uint8Array(0);
 
 export class RingBuffer {
@@ -121,8 +124,8 @@ export class RingBuffer {
   private readonly dataWords: Uint32Array; // the data region, as words: frame headers are read and written here
   private readonly mask: number;
   private readonly waiter: Waiter;
-  private readonly keptViews: Uint8Array[]; // consumer: views kept by copyHeld, one slot per KiB (viewOf)
-  private readonly keptAt: Int32Array; // where each kept view starts, -1 for none
+  private keptViews: Uint8Array[] = []; // consumer: views kept by copyHeld, one per 64-byte slot (viewOf), made at first use
+  private keptAt = new Int32Array(0); // where each kept view starts, -1 for none
 
   // Producer-side state, private to the producing thread.
   private head = 0; // our own HEAD: ahead of the shared one while corked messages wait to be published
@@ -182,10 +185,6 @@ export class RingBuffer {
     this.dataWords = new Uint32Array(buffer, RING_HEADER_BYTES, capacity >> 2);
     this.waiter = new Waiter(words, STATE, ABORTED, options);
     this.corkBytes = Math.min(CORK_BYTES, capacity / 4);
-    const keeps = capacity >= 4 * KEPT_VIEW_BYTES && capacity <= MAX_KEPT_VIEWS * KEPT_VIEW_BYTES; // else none fit or too many
-    const keptSlots = keeps ? capacity / KEPT_VIEW_BYTES : 0;
-    this.keptViews = new Array<Uint8Array>(keptSlots).fill(NO_VIEW);
-    this.keptAt = new Int32Array(keptSlots).fill(-1);
     // A side that attaches late starts where the shared counters are.
     this.head = this.cachedHead = this.published = Atomics.load(words, HEAD);
     this.tail = this.cachedTail = this.publishedTail = Atomics.load(words, TAIL);
@@ -474,7 +473,7 @@ export class RingBuffer {
     if (!Number.isInteger(at) || at < 0 || at + length > target.length) {
       throw new RangeError(`copyHeld(): a ${length}-byte message does not fit in a ${target.length}-byte target at byte ${at}`);
     }
-    if (length <= SMALL_COPY_BYTES) { // copyRange's loop, straight from `data`: no view for a short payload
+    if (length < KEPT_VIEW_MIN_BYTES) { // a loop straight from `data`: no view for a short payload
       const data = this.data;
       for (let i = 0; i < length; i++) target[at + i] = data[start + i]!;
     } else {
@@ -484,13 +483,17 @@ export class RingBuffer {
 
   /**
    * A view of `length` bytes at `start` in the data region, to copy from (`set()` and `fill()` take whole arrays).
-   * A view costs 13 ns (1 KiB copied out, one thread: 68 ns with a fresh view, 55 with one kept; `subarray()` costs
-   * more than the constructor). Messages of one size land on the same offsets lap after lap, so views of 1 KiB and more are kept,
-   * one per KiB of a ring of 1 MiB at most (a slot then holds at most one frame start, and 1,024 views at most).
+   * A view costs 13 ns and an allocation (1 KiB copied out, one thread: 68 ns with a fresh view, 55 with one kept;
+   * `subarray()` costs more than the constructor), and a fresh view per message is garbage per message. Messages of
+   * one size land on the same offsets lap after lap, so on a ring of 1 MiB or less the views are kept, one per 64-byte
+   * slot (at most 16,384 slots, made at the first copy; as many views as frame starts, about 14,500 at most). A larger
+   * ring makes a view per message.
    */
   private viewOf(start: number, length: number): Uint8Array {
-    if (length < KEPT_VIEW_BYTES || this.keptAt.length === 0) {
-      return new Uint8Array(this.buffer, RING_HEADER_BYTES + start, length);
+    if (this.capacity > MAX_KEPT_RING_BYTES) return new Uint8Array(this.buffer, RING_HEADER_BYTES + start, length);
+    if (this.keptAt.length === 0) {
+      this.keptViews = new Array<Uint8Array>(this.capacity >>> KEPT_VIEW_SHIFT).fill(NO_VIEW);
+      this.keptAt = new Int32Array(this.capacity >>> KEPT_VIEW_SHIFT).fill(-1);
     }
     const slot = start >>> KEPT_VIEW_SHIFT;
     let view = this.keptViews[slot]!;
