@@ -149,7 +149,7 @@ export class Receiver {
    * binary (a typed array, DataView or ArrayBuffer) and fit in `target`; otherwise this throws and leaves the
    * message where it is, for `recv()`.
    */
-  recvInto(target: ArrayBufferView, options?: BlockingOptions): Copied | null {
+  recvInto(target: ArrayBufferView, options?: BlockingOptions): Readonly<Copied> | null {
     this.refuseWhileHolding('recvInto');
     const ring = this.ring;
     const length = ring.hold(options); // no view of the slot: copyHeld copies straight out of the ring

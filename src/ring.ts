@@ -486,8 +486,8 @@ export class RingBuffer {
    * A view costs 13 ns and an allocation (1 KiB copied out, one thread: 68 ns with a fresh view, 55 with one kept;
    * `subarray()` costs more than the constructor), and a fresh view per message is garbage per message. Messages of
    * one size land on the same offsets lap after lap, so on a ring of 1 MiB or less the views are kept, one per 64-byte
-   * slot (at most 16,384 slots, made at the first copy; as many views as frame starts, about 14,500 at most). A larger
-   * ring makes a view per message.
+   * slot: 16,384 slots at most, made at the first copy, so up to 16,384 views (about 1.3 MB at some 80 bytes a view)
+   * for a stream of mixed sizes, one per frame start for a stream of one size. A larger ring makes a view per message.
    */
   private viewOf(start: number, length: number): Uint8Array {
     if (this.capacity > MAX_KEPT_RING_BYTES) return new Uint8Array(this.buffer, RING_HEADER_BYTES + start, length);
