@@ -79,7 +79,14 @@ export interface Frame {
   aux: number;
 }
 
-export interface RingOptions extends WaitOptions {}
+export interface RingOptions extends WaitOptions {
+  /**
+   * A corked side (`cork()`) publishes every 16 messages or every `corkBytes` bytes, whichever comes first. Default
+   * 16 KiB; a quarter of the ring at most (larger values are capped there). A producer whose consumer does little
+   * with each message (reads it in place) streams faster with a quarter ring: it then publishes less often.
+   */
+  corkBytes?: number;
+}
 
 export interface BlockingOptions {
   /** Give up after this many milliseconds with a `TimeoutError`. Default: wait for ever. */
@@ -88,7 +95,7 @@ export interface BlockingOptions {
 
 const align8 = (n: number) => (n + 7) & ~7;
 /**
- * A corked side publishes every CORK_MESSAGES messages or CORK_BYTES bytes (a quarter of the ring, if less),
+ * A corked side publishes every CORK_MESSAGES messages or CORK_BYTES bytes (the default `corkBytes`; a quarter of the ring, if less),
  * whichever comes first: one publication then serves many small messages, yet the other side still gets them in
  * batches it can work on meanwhile (`bench bandwidth`, 8 B and 1 KiB messages, producer corked: measured best
  * between 8 and 16 messages; a batch that waits for a whole window of 64 idles the consumer).
@@ -184,7 +191,11 @@ export class RingBuffer {
     this.data = new Uint8Array(buffer, RING_HEADER_BYTES, capacity);
     this.dataWords = new Uint32Array(buffer, RING_HEADER_BYTES, capacity >> 2);
     this.waiter = new Waiter(words, STATE, ABORTED, options);
-    this.corkBytes = Math.min(CORK_BYTES, capacity / 4);
+    const corkBytes = options.corkBytes ?? CORK_BYTES;
+    if (!Number.isInteger(corkBytes) || corkBytes < 1) {
+      throw new RangeError(`Expected \`corkBytes\` to be an integer of at least 1, got ${corkBytes}`);
+    }
+    this.corkBytes = Math.min(corkBytes, capacity / 4);
     // A side that attaches late starts where the shared counters are.
     this.head = this.cachedHead = this.published = Atomics.load(words, HEAD);
     this.tail = this.cachedTail = this.publishedTail = Atomics.load(words, TAIL);
@@ -265,10 +276,10 @@ export class RingBuffer {
   /**
    * Either side: from now on, publish in batches rather than at every step. Node's `writable.cork()` for a ring.
    *
-   * - A corked producer publishes its messages every 16 messages or 16 KiB (a quarter of the ring if that is less),
+   * - A corked producer publishes its messages every 16 messages or `corkBytes` (16 KiB unless set, a quarter of the ring at most),
    *   at `uncork()`, `close()` and a wrap, and before it waits for room (so it never waits on its own unpublished
    *   messages). Each message is still its own frame, read one by one.
-   * - A corked consumer gives the room it frees back every 16 messages or 16 KiB (the same quarter-ring bound), at
+   * - A corked consumer gives the room it frees back every 16 messages or `corkBytes` (the same bound), at
    *   `uncork()` and a wrap, and whenever it finds the ring empty (so a producer waiting for room always gets it
    *   before the consumer waits for data).
    *

@@ -278,6 +278,36 @@ test('copyHeld: payloads of 1 KiB and more through kept views, sizes changing at
   }
 });
 
+test('cork with corkBytes: a batch is published at that many bytes, never more than a quarter ring; bad values refused', () => {
+  // 100 bytes: two frames of a 64-byte payload (80 bytes each) make a batch.
+  const producer = RingBuffer.create(1 << 16, { corkBytes: 100 });
+  const consumer = RingBuffer.attach(producer.buffer);
+  producer.cork();
+  producer.write(new Uint8Array(64).fill(1));
+  assert.is(consumer.hasMessage(), false);
+  producer.write(new Uint8Array(64).fill(2));
+  assert.equal([consumer.read()![0], consumer.read()![0]], [1, 2]);
+  producer.uncork();
+
+  // A value above a quarter of the ring is capped there: 256 KiB of a 1 MiB ring, eight frames of 32 KiB (the
+  // default, 16 KiB, would publish each one).
+  const big = RingBuffer.create(1 << 20, { corkBytes: 1 << 30 });
+  const reader = RingBuffer.attach(big.buffer);
+  big.cork();
+  for (let i = 0; i < 7; i++) {
+    big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
+    assert.is(reader.hasMessage(), false, `message ${i}: 224 KiB or less held back`);
+  }
+  big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
+  assert.is(reader.hasMessage(), true);
+
+  for (const corkBytes of [0, -1, 1.5, NaN, Infinity]) {
+    assert.is(errorOf(() => RingBuffer.create(1024, { corkBytes })).message,
+      `Expected \`corkBytes\` to be an integer of at least 1, got ${corkBytes}`);
+  }
+  assert.instance(errorOf(() => RingBuffer.attach(producer.buffer, { corkBytes: 0 })), RangeError);
+});
+
 test('cork, consumer side: freed room goes back every 16 messages or 16 KiB, when the ring is empty, and at uncork', () => {
   const producer = RingBuffer.create(1 << 16);
   const consumer = RingBuffer.attach(producer.buffer);

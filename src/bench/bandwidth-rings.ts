@@ -18,7 +18,8 @@
  *
  * All three acknowledge windows through the same Int32 counter (signal.ts). shared and zerocopy cork both ends of
  * their ring, as a streaming shmcomm user would (`RingBuffer.cork`): the sender for each window (it publishes every
- * 16 messages or 16 KiB, a quarter of the ring if less, and before waiting for the acknowledgement), the receiver for
+ * 16 messages or 16 KiB, a quarter of the ring if less, and before waiting for the acknowledgement; zerocopy's every
+ * 16 messages or a quarter of the ring, `corkBytes`, since its receiver only looks), the receiver for
  * the whole run (it gives the room it read back as often, at a wrap, and whenever it finds the ring empty; it never
  * waits for anything else). ringbuf.js has no such batching: it publishes at every push and every pop.
  */
@@ -100,7 +101,9 @@ export function createRingSender(job: BandwidthJob): SenderEndpoint {
   }
 
   if (job.mode === 'zerocopy') {
-    const rb = RingBuffer.attach(job.ring!);
+    // Its receiver only looks at each message: publishing costs the sender more than waiting costs the receiver, so
+    // it publishes a quarter ring at a time (`corkBytes` is capped there).
+    const rb = RingBuffer.attach(job.ring!, { corkBytes: job.ring!.byteLength });
     const chunkBytes = Math.min(rb.maxMessage, rb.capacity / 4) & ~7;
     let chunks: Uint8Array<ArrayBuffer>[] = [];
     return corkedSender(rb, acks, {
