@@ -5,7 +5,8 @@
 // Run: node docs/probes/core-to-core.mjs [--set] [--alone]   (SLOTS=N: blocks in flight, default 8)
 // --alone: A writes a block only once B has copied the last one out, and B times its copies alone: how fast a core
 // copies out lines that the other core has just written, with nothing else going on, against the same copy of a
-// block already in its own cache. A receiver that must copy every byte out can go no faster than that.
+// block already in its own cache. Where a receiver's time goes, not a hard bound: in a pipeline the lines it copies
+// were written a while before and have partly left the writer's core (shared mode streams a little faster).
 import { Buffer } from 'node:buffer';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 const USE_SET = isMainThread ? process.argv.includes('--set') : workerData.useSet;
