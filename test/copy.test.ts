@@ -83,27 +83,6 @@ test('a ring carries payloads of every way of copying intact: write, copyHeld, r
   }
 });
 
-test('copyHeld\'s kept views: the same offsets lap after lap, then other lengths and other offsets there', () => {
-  // A 4 KiB ring: a stream of one size comes back to the same frame starts every lap, where copyHeld reuses the view
-  // it made; a new length at a kept start, or a start that moved, must get a view of its own.
-  const producer = RingBuffer.create(4096);
-  const consumer = RingBuffer.attach(producer.buffer);
-  const target = new Uint8Array(2048);
-  const sizes = [...Array(120).fill(100), ...Array(60).fill(49), ...Array(60).fill(48), 100, 60, 100, 60, 1000, 100, 1000];
-  for (let seq = 0; seq < 400; seq++) {
-    const size = sizes[seq % sizes.length]!;
-    const payload = new Uint8Array(size);
-    fillPattern(payload, seq);
-    producer.write(payload);
-    assert.is(consumer.hold(), size);
-    target.fill(0xee);
-    consumer.copyHeld(target, 1);
-    consumer.release();
-    assert.is(checkPattern(target.subarray(1, 1 + size), seq), -1, `message ${seq}, ${size} bytes`);
-    assert.equal([target[0], target[1 + size]], [0xee, 0xee], `message ${seq}: nothing written around it`);
-  }
-});
-
 test('copyBytes, the public one, refuses what it cannot copy, and says why', () => {
   const bytes = new Uint8Array(64);
   const cases: [() => void, string, ErrorConstructor][] = [
