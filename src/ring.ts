@@ -103,12 +103,14 @@ const align8 = (n: number) => (n + 7) & ~7;
 const CORK_MESSAGES = 16;
 const CORK_BYTES = 16 * 1024;
 /**
- * copyHeld keeps its views of payloads of 49 bytes or more (shorter ones it copies with a loop), one per 64-byte slot
- * of a ring of at most 1 MiB: such a frame takes 72 bytes or more, so a slot holds at most one frame start.
+ * copyHeld keeps the views it copies from in at most 16,384 slots: one per 64 bytes of a ring of 1 MiB or less, one per
+ * `capacity / 16,384` bytes of a larger one. A payload longer than a slot less 16 bytes makes a frame (16-byte header,
+ * payload padded to 8) longer than the slot, so a slot holds at most one such frame start: 49 bytes and more on a ring
+ * of 1 MiB, 1,009 and more on one of 16 MiB. Payloads up to 48 bytes are copied with a loop, no view at all.
  */
-const KEPT_VIEW_SHIFT = 6;
-const KEPT_VIEW_MIN_BYTES = 49;
-const MAX_KEPT_RING_BYTES = 1 << 20;
+const MAX_KEPT_VIEWS = 1 << 14;
+const MIN_KEPT_SLOT_SHIFT = 6;
+const LOOP_COPY_OUT_BYTES = 48;
 const NO_VIEW = new Uint8Array(0);
 
 export class RingBuffer {
@@ -131,8 +133,10 @@ export class RingBuffer {
   private readonly dataWords: Uint32Array; // the data region, as words: frame headers are read and written here
   private readonly mask: number;
   private readonly waiter: Waiter;
-  private keptViews: Uint8Array[] = []; // consumer: views kept by copyHeld, one per 64-byte slot (viewOf), made at first use
+  private keptViews: Uint8Array[] = []; // consumer: views kept by copyHeld, one per slot (viewOf), made at first use
   private keptAt = new Int32Array(0); // where each kept view starts, -1 for none
+  private readonly keptShift: number; // log2 of a slot's bytes
+  private readonly keptFrom: number; // the shortest payload whose view is kept
 
   // Producer-side state, private to the producing thread.
   private head = 0; // our own HEAD: ahead of the shared one while corked messages wait to be published
@@ -196,6 +200,8 @@ export class RingBuffer {
       throw new RangeError(`Expected \`corkBytes\` to be an integer of at least 1, got ${corkBytes}`);
     }
     this.corkBytes = Math.min(corkBytes, capacity / 4);
+    this.keptShift = Math.max(MIN_KEPT_SLOT_SHIFT, Math.log2(capacity) - Math.log2(MAX_KEPT_VIEWS));
+    this.keptFrom = (1 << this.keptShift) - FRAME_HEADER_BYTES + 1;
     // A side that attaches late starts where the shared counters are.
     this.head = this.cachedHead = this.published = Atomics.load(words, HEAD);
     this.tail = this.cachedTail = this.publishedTail = Atomics.load(words, TAIL);
@@ -484,7 +490,7 @@ export class RingBuffer {
     if (!Number.isInteger(at) || at < 0 || at + length > target.length) {
       throw new RangeError(`copyHeld(): a ${length}-byte message does not fit in a ${target.length}-byte target at byte ${at}`);
     }
-    if (length < KEPT_VIEW_MIN_BYTES) { // a loop straight from `data`: no view for a short payload
+    if (length <= LOOP_COPY_OUT_BYTES) { // a loop straight from `data`: no view for a short payload
       const data = this.data;
       for (let i = 0; i < length; i++) target[at + i] = data[start + i]!;
     } else {
@@ -496,17 +502,18 @@ export class RingBuffer {
    * A view of `length` bytes at `start` in the data region, to copy from (`set()` and `fill()` take whole arrays).
    * A view costs 13 ns and an allocation (1 KiB copied out, one thread: 68 ns with a fresh view, 55 with one kept;
    * `subarray()` costs more than the constructor), and a fresh view per message is garbage per message. Messages of
-   * one size land on the same offsets lap after lap, so on a ring of 1 MiB or less the views are kept, one per 64-byte
-   * slot: 16,384 slots at most, made at the first copy, so up to 16,384 views (about 1.3 MB at some 80 bytes a view)
-   * for a stream of mixed sizes, one per frame start for a stream of one size. A larger ring makes a view per message.
+   * one size land on the same offsets lap after lap, so the views are kept, one per slot (MAX_KEPT_VIEWS above): the
+   * table is made at the first copy, and holds up to 16,384 views (about 1.3 MB at some 80 bytes a view) for a stream
+   * of mixed sizes, one per frame start for a stream of one size. A payload too short for its own slot gets a view of
+   * its own every time.
    */
   private viewOf(start: number, length: number): Uint8Array {
-    if (this.capacity > MAX_KEPT_RING_BYTES) return new Uint8Array(this.buffer, RING_HEADER_BYTES + start, length);
+    if (length < this.keptFrom) return new Uint8Array(this.buffer, RING_HEADER_BYTES + start, length);
     if (this.keptAt.length === 0) {
-      this.keptViews = new Array<Uint8Array>(this.capacity >>> KEPT_VIEW_SHIFT).fill(NO_VIEW);
-      this.keptAt = new Int32Array(this.capacity >>> KEPT_VIEW_SHIFT).fill(-1);
+      this.keptViews = new Array<Uint8Array>(this.capacity >>> this.keptShift).fill(NO_VIEW);
+      this.keptAt = new Int32Array(this.capacity >>> this.keptShift).fill(-1);
     }
-    const slot = start >>> KEPT_VIEW_SHIFT;
+    const slot = start >>> this.keptShift;
     let view = this.keptViews[slot]!;
     if (this.keptAt[slot] !== start || view.length !== length) {
       view = new Uint8Array(this.buffer, RING_HEADER_BYTES + start, length);

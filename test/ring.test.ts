@@ -254,8 +254,8 @@ test('cork: a corked producer that runs out of room publishes first; close() pub
 
 test('copyHeld: payloads through kept views, sizes changing at the same offsets, lap after lap', () => {
   const seed = testSeed('copyHeld kept views');
-  // Views kept (one per 64-byte slot, from 49 bytes) on the 16 KiB ring; a ring too large to keep them; each with a
-  // stream mostly of one size, small or large.
+  // Views kept in 64-byte slots from 49 bytes on the 16 KiB ring, in 128-byte slots from 113 bytes on the 2 MiB one
+  // (16,384 slots at most); each ring with a stream mostly of one size, small or large.
   for (const [ringBytes, usual] of [[1 << 14, 100], [1 << 14, 1024], [1 << 21, 100], [1 << 21, 1024]] as const) {
     const producer = RingBuffer.create(ringBytes);
     const consumer = RingBuffer.attach(producer.buffer);
