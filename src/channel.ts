@@ -177,8 +177,8 @@ export class Receiver {
     return received;
   }
 
-  // recvInto's answer: one object, filled again by every call (a fresh one per message was the shared path's only
-  // garbage: about 40 bytes a message, a scavenge every 2 MB in the receiving worker).
+  // recvInto's answer: one object, filled again by every call (a fresh one per message was the shared path's last
+  // garbage per message of one frame: about 40 bytes a message, a scavenge every 2 MB in the receiving worker).
   private readonly received: Copied = { bytes: 0, tag: 0 };
 
   // The bytes of the last target of recvInto, kept: a receiver that reuses its buffer makes no view per message. As

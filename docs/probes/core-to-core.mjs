@@ -1,8 +1,9 @@
 // Probe: how fast freshly written (dirty) blocks move from one core to the other: thread A fills a block of shared
 // memory, thread B copies it out, with a spinning handoff. Not a bound after all: shmcomm's shared mode, with frames,
-// checks and acknowledgements, streams 1 MiB messages faster in the far state (22 to 28 GB/s against 15 to 19 here).
+// checks and acknowledgements, streams 1 MiB messages faster in the far state (22 to 28 GB/s against 15 to 19 here
+// with 256 KiB blocks, 2026-11-26: docs/PERFORMANCE.md, "What a handoff costs").
 // Both copies are C's memcpy, as shmcomm makes them from 2 KiB (src/copy.ts); with --set, both are set() (before 859d403).
-// Run: node docs/probes/core-to-core.mjs [--set] [--alone]   (SLOTS=N: blocks in flight, default 8)
+// Run: node docs/probes/core-to-core.mjs [--set] [--alone]   (SLOTS=N: slots the blocks go round, default 8; in flight at once, but one under --alone)
 // --alone: A writes a block only once B has copied the last one out, and B times its copies alone: how fast a core
 // copies out lines that the other core has just written, with nothing else going on, against the same copy of a
 // block already in its own cache. Where a receiver's time goes, not a hard bound: in a pipeline the lines it copies
