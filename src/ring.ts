@@ -95,10 +95,10 @@ export interface BlockingOptions {
 
 const align8 = (n: number) => (n + 7) & ~7;
 /**
- * A corked side publishes every CORK_MESSAGES messages or CORK_BYTES bytes (the default `corkBytes`; a quarter of the ring, if less),
- * whichever comes first: one publication then serves many small messages, yet the other side still gets them in
- * batches it can work on meanwhile (`bench bandwidth`, 8 B and 1 KiB messages, producer corked: measured best
- * between 8 and 16 messages; a batch that waits for a whole window of 64 idles the consumer).
+ * A corked side publishes every CORK_MESSAGES messages or CORK_BYTES bytes (the default `corkBytes`; a quarter of
+ * the ring, if less), whichever comes first: one publication then serves many small messages, yet the other side
+ * still gets them in batches it can work on meanwhile (`bench bandwidth`, 8 B and 1 KiB messages, producer corked:
+ * measured best between 8 and 16 messages; a batch that waits for a whole window of 64 idles the consumer).
  */
 const CORK_MESSAGES = 16;
 const CORK_BYTES = 16 * 1024;
@@ -200,7 +200,7 @@ export class RingBuffer {
       throw new RangeError(`Expected \`corkBytes\` to be an integer of at least 1, got ${corkBytes}`);
     }
     this.corkBytes = Math.min(corkBytes, capacity / 4);
-    this.keptShift = Math.max(MIN_KEPT_SLOT_SHIFT, Math.log2(capacity) - Math.log2(MAX_KEPT_VIEWS));
+    this.keptShift = Math.max(MIN_KEPT_SLOT_SHIFT, Math.log2(capacity / MAX_KEPT_VIEWS));
     this.keptFrom = (1 << this.keptShift) - FRAME_HEADER_BYTES + 1;
     // A side that attaches late starts where the shared counters are.
     this.head = this.cachedHead = this.published = Atomics.load(words, HEAD);
@@ -282,9 +282,9 @@ export class RingBuffer {
   /**
    * Either side: from now on, publish in batches rather than at every step. Node's `writable.cork()` for a ring.
    *
-   * - A corked producer publishes its messages every 16 messages or `corkBytes` (16 KiB unless set, a quarter of the ring at most),
-   *   at `uncork()`, `close()` and a wrap, and before it waits for room (so it never waits on its own unpublished
-   *   messages). Each message is still its own frame, read one by one.
+   * - A corked producer publishes its messages every 16 messages or `corkBytes` (16 KiB unless set, a quarter of the
+   *   ring at most), at `uncork()`, `close()` and a wrap, and before it waits for room (so it never waits on its own
+   *   unpublished messages). Each message is still its own frame, read one by one.
    * - A corked consumer gives the room it frees back every 16 messages or `corkBytes` (the same bound), at
    *   `uncork()` and a wrap, and whenever it finds the ring empty (so a producer waiting for room always gets it
    *   before the consumer waits for data).
