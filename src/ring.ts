@@ -110,7 +110,8 @@ const CORK_BYTES = 16 * 1024;
  */
 const MAX_KEPT_VIEWS = 1 << 14;
 const MIN_KEPT_SLOT_SHIFT = 6;
-const LOOP_COPY_OUT_BYTES = 48;
+/** The payloads too short for a slot of their own on any ring, which copyHeld copies with a loop: 48 bytes. */
+const LOOP_COPY_OUT_BYTES = (1 << MIN_KEPT_SLOT_SHIFT) - FRAME_HEADER_BYTES;
 const NO_VIEW = new Uint8Array(0);
 
 export class RingBuffer {
