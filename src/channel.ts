@@ -33,6 +33,13 @@ export interface Copied {
   tag: number;
 }
 
+/** What `peekMeta` sees of the next message: its codec type, its tag and its length in bytes. */
+export interface MessageMeta {
+  type: number;
+  tag: number;
+  bytes: number;
+}
+
 /** The sending half: owns the producer side of one ring. */
 export class Sender {
   readonly ring: RingBuffer;
@@ -212,16 +219,23 @@ export class Receiver {
   }
 
   /**
-   * Codec type and tag of the next message without taking it (blocks while empty; null once closed).
-   * A later `recv`/`recvView` takes this same message.
+   * Codec type, tag and length of the next message without taking it (blocks while empty; null once closed).
+   * A later `recv`/`recvView`/`recvInto` takes this same message. The answer is one object per Receiver, filled
+   * again by the next call, as recvInto's is (Comm peeks before every receive into a buffer).
    */
-  peekMeta(options?: BlockingOptions): { type: number; tag: number; bytes: number } | null {
+  peekMeta(options?: BlockingOptions): Readonly<MessageMeta> | null {
     this.refuseWhileHolding('peekMeta');
     const ring = this.ring;
     if (ring.hold(options) < 0) return null; // hold, not peek: no view is made just to read the header
     const { type, tag, length, aux } = ring.frame;
-    return { type: type & ~CHUNKED, tag, bytes: type & CHUNKED ? aux : length };
+    const meta = this.peeked;
+    meta.type = type & ~CHUNKED;
+    meta.tag = tag;
+    meta.bytes = type & CHUNKED ? aux : length;
+    return meta;
   }
+
+  private readonly peeked: MessageMeta = { type: 0, tag: 0, bytes: 0 }; // peekMeta's answer, reused
 
   /**
    * True when a message (or the end of the stream) can be taken without blocking; can be late. False while a view

@@ -49,6 +49,7 @@ export class Comm {
   private readonly queues: Envelope[][];
   private nextAnySource = 0; // where recv(ANY_SOURCE) starts looking, so that no source starves
   private viewSource = -1; // the source whose message recvView() lends, -1 when none
+  private readonly copied: Status<number> = { value: 0, source: 0, tag: 0 }; // what recvInto answers, reused
 
   // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private waitKind: WaitKind = WAIT.none;
@@ -111,9 +112,10 @@ export class Comm {
    * Receives the next message from `source` (a typed array, DataView or ArrayBuffer) into `target`, a typed array
    * or DataView of at least its size, and returns how many bytes arrived: MPI's `Recv` into a buffer (mpi4py's
    * buffer mode). On the shared transport, from a given source, the bytes go from the ring straight into `target`,
-   * with no allocation.
+   * with no allocation: the answer `{ value: bytes, source, tag }` is one object per Comm, filled again by the next
+   * `recvInto` (as MPI fills a status you pass it), so read it before then.
    */
-  recvInto(target: ArrayBufferView, source = ANY_SOURCE, tag = ANY_TAG): Status<number> {
+  recvInto(target: ArrayBufferView, source = ANY_SOURCE, tag = ANY_TAG): Readonly<Status<number>> {
     if (!ArrayBuffer.isView(target)) throw new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}`);
     if (source !== ANY_SOURCE) this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
@@ -129,11 +131,17 @@ export class Comm {
     this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
     if (this.viewSource >= 0) throw new Error('recvView() while holding a view: release() it first');
-    const receiver = this.viewableReceiver(source, tag);
-    if (receiver === undefined) return this.recvInternal(source, tag).value as T;
-    const message = this.guard(WAIT.recv, source, () => receiver.recvView<T>())!;
-    if (receiver.holding) this.viewSource = source;
-    return message.value;
+    try {
+      const receiver = this.viewableReceiver(source, tag);
+      if (receiver !== undefined) {
+        const message = receiver.recvView<T>()!;
+        if (receiver.holding) this.viewSource = source;
+        return message.value;
+      }
+    } catch (err) {
+      throw this.control.translate(err);
+    }
+    return this.recvInternal(source, tag).value as T;
   }
 
   /** Gives the view from `recvView()` back to the channel. Using the view after this reads someone else's data. */
@@ -148,7 +156,12 @@ export class Comm {
 
   /** Blocks until every rank has called `barrier()`. */
   barrier(): void {
-    this.guard(WAIT.barrier, -1, () => this.control.barrier(this.waiter, this.rank));
+    this.awaiting(WAIT.barrier, -1);
+    try {
+      this.control.barrier(this.waiter, this.rank);
+    } catch (err) {
+      throw this.control.translate(err);
+    }
   }
 
   /**
@@ -207,7 +220,12 @@ export class Comm {
       this.queues[dest]!.push({ value: decode(type, bytes), tag, source: dest });
       return;
     }
-    this.guard(WAIT.send, dest, () => this.channels.send(dest, value, tag));
+    this.awaiting(WAIT.send, dest);
+    try {
+      this.channels.send(dest, value, tag);
+    } catch (err) {
+      throw this.control.translate(err);
+    }
   }
 
   /** @internal `sendrecv` without validation, for the collectives' reserved tags. Sending to yourself never blocks. */
@@ -227,34 +245,45 @@ export class Comm {
    * (or to refuse by name: a mismatched kind or length is reported by the reduction, not here).
    */
   recvOperandInternal(target: ArrayBufferView, source: number, tag: number): unknown {
-    const receiver = this.viewableReceiver(source, tag);
-    if (receiver !== undefined) {
-      const next = this.guard(WAIT.recv, source, () => receiver.peekMeta())!;
-      if (next.type === encodedType(target) && next.bytes === target.byteLength) {
-        this.guard(WAIT.recv, source, () => receiver.recvInto(target));
+    try {
+      const receiver = this.viewableReceiver(source, tag);
+      const next = receiver?.peekMeta();
+      if (next && next.type === encodedType(target) && next.bytes === target.byteLength) {
+        receiver!.recvInto(target);
         return target;
       }
+    } catch (err) {
+      throw this.control.translate(err);
     }
     return this.recvInternal(source, tag).value;
   }
 
   /** @internal `recvInto` without validation. */
-  recvIntoInternal(target: ArrayBufferView, source: number, tag: number): Status<number> {
-    const receiver = source === ANY_SOURCE ? undefined : this.viewableReceiver(source, tag);
-    if (receiver !== undefined) {
-      const next = this.guard(WAIT.recv, source, () => receiver.peekMeta())!;
-      if (isBinaryType(next.type)) {
-        const got = this.guard(WAIT.recv, source, () => receiver.recvInto(target))!;
-        return { value: got.bytes, source, tag: got.tag };
+  recvIntoInternal(target: ArrayBufferView, source: number, tag: number): Readonly<Status<number>> {
+    const copied = this.copied;
+    try {
+      const receiver = source === ANY_SOURCE ? undefined : this.viewableReceiver(source, tag);
+      const next = receiver?.peekMeta();
+      if (next && isBinaryType(next.type)) {
+        const got = receiver!.recvInto(target)!;
+        copied.value = got.bytes;
+        copied.source = source;
+        copied.tag = got.tag;
+        return copied;
       }
+    } catch (err) {
+      throw this.control.translate(err);
     }
     const message = this.recvInternal(source, tag);
     try {
-      return { value: copyInto(target, message.value), source: message.source, tag: message.tag };
+      copied.value = copyInto(target, message.value);
     } catch (err) {
       this.queues[message.source]!.unshift(message); // it does not fit: leave it for the next receive, as the ring does
       throw err;
     }
+    copied.source = message.source;
+    copied.tag = message.tag;
+    return copied;
   }
 
   /** @internal Receives a message matching `source` and `tag` (ANY_TAG matches user tags only). */
@@ -264,10 +293,14 @@ export class Comm {
     if (source === this.rank) {
       throw new RangeError(`rank ${this.rank} waits to receive from itself with nothing sent: that would block for ever`);
     }
-    for (;;) {
-      const message = source === ANY_SOURCE ? this.pullAny() : this.pullFrom(source);
-      if (matches(message.tag, tag)) return message;
-      this.queues[message.source]!.push(message);
+    try {
+      for (;;) {
+        const message = source === ANY_SOURCE ? this.pullAny() : this.pullFrom(source);
+        if (matches(message.tag, tag)) return message;
+        this.queues[message.source]!.push(message);
+      }
+    } catch (err) {
+      throw this.control.translate(err);
     }
   }
 
@@ -286,15 +319,14 @@ export class Comm {
 
   /** The next message from `source`, whatever its tag; blocks. */
   private pullFrom(source: number): Envelope {
-    const polled = this.guard(WAIT.recv, source, () => this.channels.poll(source));
-    if (polled !== undefined) return polled;
-    const received = this.guard(WAIT.recv, source, () => this.channels.recvBlocking(source));
-    return received ?? this.waitOnDoorbell(source);
+    this.awaiting(WAIT.recv, source);
+    return this.channels.poll(source) ?? this.channels.recvBlocking(source) ?? this.waitOnDoorbell(source);
   }
 
   /** The next message from whichever rank has one, starting after the last source served; blocks. */
   private pullAny(): Envelope {
-    return this.guard(WAIT.recv, ANY_PEER, () => this.pollAny()) ?? this.waitOnDoorbell(ANY_SOURCE);
+    this.awaiting(WAIT.recv, ANY_PEER);
+    return this.pollAny() ?? this.waitOnDoorbell(ANY_SOURCE);
   }
 
   private pollAny(): Envelope | undefined {
@@ -315,44 +347,44 @@ export class Comm {
    * at the channels one last time, so a sender that publishes after our look sees the flag and rings.
    */
   private waitOnDoorbell(source: number): Envelope {
-    return this.guard(WAIT.recv, source === ANY_SOURCE ? ANY_PEER : source, () => {
-      try {
-        for (;;) {
-          const seen = this.control.armDoorbell(this.rank);
-          const message = source === ANY_SOURCE ? this.pollAny() : this.channels.poll(source);
-          if (message !== undefined) return message;
-          this.control.waitDoorbell(this.waiter, this.rank, seen, Infinity, undefined, 'recv');
-        }
-      } finally {
-        this.control.disarmDoorbell(this.rank);
+    this.awaiting(WAIT.recv, source === ANY_SOURCE ? ANY_PEER : source);
+    try {
+      for (;;) {
+        const seen = this.control.armDoorbell(this.rank);
+        const message = source === ANY_SOURCE ? this.pollAny() : this.channels.poll(source);
+        if (message !== undefined) return message;
+        this.control.waitDoorbell(this.waiter, this.rank, seen, Infinity, undefined, 'recv');
       }
-    });
+    } finally {
+      this.control.disarmDoorbell(this.rank);
+    }
   }
 
-  /** The ring to lend a view from, when the next message from `source` is the one asked for. */
+  /**
+   * The ring to read from in place, when the next message from `source` is the one asked for (blocks until one
+   * comes). Throws the ring's own errors: its callers translate them.
+   */
   private viewableReceiver(source: number, tag: number): Receiver | undefined {
     if (!(this.channels instanceof SharedTransport) || source === this.rank) return undefined;
-    if (this.queues[source]!.some((message) => matches(message.tag, tag))) return undefined;
+    if (findMatching(this.queues[source]!, tag) >= 0) return undefined;
     const receiver = this.channels.receiver(source);
+    this.awaiting(WAIT.recv, source);
     for (;;) {
-      const next = this.guard(WAIT.recv, source, () => receiver.peekMeta());
+      const next = receiver.peekMeta();
       if (next === null || matches(next.tag, tag)) return receiver;
       this.queues[source]!.push({ ...receiver.recv()!, source }); // another tag: queue it, look at the next
     }
   }
 
   /**
-   * Runs a call that may block, with the deadlock watchdog told what we wait for if the wait lasts, and with the
-   * ring's or doorbell's AbortedError turned into a CommAbortedError naming the rank that failed.
+   * Says what the calls that follow may wait for: the deadlock watchdog is told only if a wait lasts (see
+   * WaitOptions.onWait). Each method that blocks calls this first, and turns the ring's or doorbell's AbortedError
+   * into a CommAbortedError naming the rank that failed (`control.translate`) in a catch of its own: a helper that
+   * took the call as a closure would allocate one per message.
    */
-  private guard<R>(kind: WaitKind, peer: number, call: () => R): R {
+  private awaiting(kind: WaitKind, peer: number): void {
     this.waitKind = kind;
     this.waitPeer = peer;
-    try {
-      return call();
-    } catch (err) {
-      throw this.control.translate(err);
-    }
   }
 
   private checkRank(value: number, name: string): void {
@@ -392,8 +424,14 @@ function matches(messageTag: number, wanted: number): boolean {
 }
 
 function takeMatching(queue: Envelope[], tag: number): Envelope | undefined {
+  const at = findMatching(queue, tag);
+  return at < 0 ? undefined : queue.splice(at, 1)[0];
+}
+
+/** Where the first message of `queue` that `tag` matches is, or -1. */
+function findMatching(queue: readonly Envelope[], tag: number): number {
   for (let i = 0; i < queue.length; i++) {
-    if (matches(queue[i]!.tag, tag)) return queue.splice(i, 1)[0];
+    if (matches(queue[i]!.tag, tag)) return i;
   }
-  return undefined;
+  return -1;
 }

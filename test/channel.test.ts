@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Receiver, Sender } from '../src/channel.js';
+import { TYPE } from '../src/codec.js';
 import { RingBuffer } from '../src/ring.js';
 import { errorOf, runWorker, testSeed } from './helpers.js';
 
@@ -27,11 +28,15 @@ test('recvInto copies into a buffer; a message that does not fit stays for recv(
   assert.equal(first, { bytes: 12, tag: 4 });
   assert.equal(Array.from(into), [1, 2, 3, 0, 0, 0, 0, 0]);
   sender.send(Int32Array.of(9), -2);
+  const peeked = receiver.peekMeta()!;
+  assert.equal(peeked, { type: TYPE.int32, tag: -2, bytes: 4 });
   const second = receiver.recvInto(into)!;
   assert.is(second, first, 'one answer object per receiver: no allocation per message');
   assert.equal(second, { bytes: 4, tag: -2 });
   assert.equal(Array.from(into), [9, 2, 3, 0, 0, 0, 0, 0]);
   sender.send(new Uint8Array(100));
+  assert.is(receiver.peekMeta(), peeked, 'one peekMeta answer per receiver, filled again');
+  assert.equal(peeked, { type: TYPE.uint8, tag: 0, bytes: 100 });
   assert.is(errorOf(() => receiver.recvInto(new Uint8Array(10))).message,
     'recvInto(): a 100-byte message does not fit in a 10-byte target');
   assert.is(receiver.recv<Uint8Array>()!.value.length, 100);

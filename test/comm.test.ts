@@ -54,6 +54,8 @@ for (const transport of TRANSPORTS) {
       values: [1.5, 2.5, 0, 0],
       tooSmall: 'recvInto(): a 64-byte message does not fit in a 8-byte target',
       other: 'a string first, another tag',
+      again: { value: 64, source: 0, tag: 5 },
+      reused: true,
     });
     assert.equal(results.map((r) => [r.sameArray, r.bcast]), [[true, [7, 8, 9]], [true, [7, 8, 9]], [true, [7, 8, 9]]]);
   });
