@@ -3,6 +3,8 @@
 // scavenges (young-generation collections) with a PerformanceObserver. The young generation is pinned at 1 MiB
 // (--min/--max-semi-space-size: the probe runs itself again with them), so each scavenge stands for about 1 MiB
 // allocated: bytes per message ≈ scavenges × 1 MiB / N. A few scavenges come from starting up, whatever N is.
+// It also prints the rate of the receiver's loop (with the young generation pinned: a rough figure, for comparing
+// two builds by turns).
 // Run: node docs/probes/comm-garbage.mjs [size=1024] [ringBytes=16MiB] [messages=300000]   (needs `npm run build`)
 import { spawnSync } from 'node:child_process';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
@@ -18,7 +20,7 @@ if (isMainThread && !process.argv.includes('--child')) {
 
 const { launch } = await import('../../dist/src/index.js');
 
-/** The rank program: counts its scavenges over the loop. */
+/** The rank program: counts its scavenges over the loop, and times it. */
 export default function (comm, { size, messages }) {
   let scavenges = 0;
   const observer = new PerformanceObserver((list) => {
@@ -27,6 +29,7 @@ export default function (comm, { size, messages }) {
   observer.observe({ entryTypes: ['gc'] });
   const buffer = new Uint8Array(size);
   comm.barrier();
+  const started = performance.now();
   if (comm.rank === 0) {
     for (let i = 0; i < messages; i++) comm.send(1, buffer, 0);
   } else {
@@ -35,9 +38,10 @@ export default function (comm, { size, messages }) {
     if (bytes !== size * messages) throw new Error(`received ${bytes} bytes, expected ${size * messages}`);
   }
   comm.barrier();
+  const seconds = (performance.now() - started) / 1000;
   return new Promise((resolve) => setTimeout(() => { // the observer reports asynchronously
     observer.disconnect();
-    resolve(scavenges);
+    resolve({ scavenges, seconds });
   }, 50));
 }
 
@@ -53,7 +57,8 @@ if (isMainThread) {
   const ringBytes = sizeOf(args[1], 16 * 2 ** 20);
   const messages = Number(args[2] ?? 300_000);
   const [sender, receiver] = await launch(import.meta.url, { size: 2, ringBytes, args: { size, messages }, timeoutMs: 120_000 });
-  const perMessage = (scavenges) => ((scavenges * SEMI_SPACE_MB * 2 ** 20) / messages).toFixed(0);
-  console.log(`${messages} messages of ${size} B, ${ringBytes / 2 ** 20} MiB rings: ` +
-    `sender ${sender} scavenges (about ${perMessage(sender)} B/message), receiver ${receiver} (about ${perMessage(receiver)} B/message)`);
+  const perMessage = ({ scavenges }) => ((scavenges * SEMI_SPACE_MB * 2 ** 20) / messages).toFixed(0);
+  console.log(`${messages} messages of ${size} B, ${ringBytes / 2 ** 20} MiB rings, ` +
+    `${(messages / receiver.seconds / 1e6).toFixed(2)}M messages/s: sender ${sender.scavenges} scavenges ` +
+    `(about ${perMessage(sender)} B/message), receiver ${receiver.scavenges} (about ${perMessage(receiver)} B/message)`);
 }
