@@ -1,9 +1,12 @@
 /**
- * A channel: values of any size over one ring. The codec turns a value into a type code and bytes; a message that
- * fits in one frame travels as one, a larger one is streamed in chunks that the receiver assembles.
+ * A channel: values of any size over one ring. The codec turns a value into a type code and bytes; a message of up
+ * to one chunk travels as one frame, a larger one is streamed in chunks that the receiver assembles.
  *
- * Chunks are a quarter of the ring, so while the receiver copies one chunk out, the sender copies the next one in:
- * on two cores the two copies overlap, and a message larger than the ring moves at the speed of one copy.
+ * A chunk is 256 KiB, or a quarter of a ring smaller than 1 MiB, so that at least two are in flight: while the
+ * receiver copies one chunk out, the sender copies the next one in, on two cores the two copies overlap, and a
+ * message larger than the ring moves at the speed of one copy. Chunks stay that small on larger rings too: when the
+ * two threads share no cache, frames of 1 MiB and more stream at a third of the speed (MAX_CHUNK_BYTES). Only a
+ * ring that parks at once makes quarter-ring chunks whatever its size (defaultChunkBytes says why).
  *
  *   one frame:  type = codec type               aux = 0
  *   chunked:    type = codec type | CHUNKED      aux = total bytes      (first chunk)
@@ -20,6 +23,27 @@ const NO_BYTES = new Uint8Array(0);
 
 /** The largest message a channel carries: 2 GiB, what a Float64Array can hold on every Node version we support. */
 export const MAX_CHANNEL_MESSAGE = 2 ** 31;
+
+/**
+ * The largest chunk a Sender makes unless told otherwise (or its ring parks). Bigger frames do not pay: on this
+ * 2-core VM, when its two threads share no cache, the shared channel on a 16 MiB ring streams 1 to 16 MiB messages
+ * at 6 to 13 GB/s in quarter-ring chunks (4 MiB) and at 19 to 27 GB/s in chunks of 128 KiB to 512 KiB (`shmcomm
+ * bench bandwidth --modes shared,memcpy --min 256KiB --max 16MiB --points 4 --ring 16MiB`, docs/PERFORMANCE.md).
+ * 256 KiB is the quarter of the benchmark's 1 MiB ring, so nothing changes there.
+ */
+export const MAX_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * The chunk a Sender on `ring` makes unless told otherwise: a quarter of the ring, at most MAX_CHUNK_BYTES unless the
+ * ring parks at once (`strategy: 'park'`, what launch picks when ranks outnumber cores). A receiver that parks is
+ * woken once per chunk it catches up with, a system call each, and there fewer, larger chunks pay: 4 ranks on the 2
+ * cores, 8 MiB bcast 1.9 ms in quarter-ring chunks against 2.3 ms in 256 KiB ones (`shmcomm bench collectives
+ * --ranks 4 --sizes 8MiB --ops bcast,allreduce --transports shared`). The sender's own strategy stands for the
+ * receiver's: the ranks all wait alike.
+ */
+export function defaultChunkBytes(ring: RingBuffer): number {
+  return ring.strategy === 'park' ? ring.capacity / 4 : Math.min(ring.capacity / 4, MAX_CHUNK_BYTES);
+}
 
 /** A message as it arrived: the value and the tag it was sent with. */
 export interface Received<T = unknown> {
@@ -43,7 +67,11 @@ export interface MessageMeta {
 /** The sending half: owns the producer side of one ring. */
 export class Sender {
   readonly ring: RingBuffer;
-  /** Payload bytes per chunk of a large message: a quarter of the ring, so two chunks are in flight. */
+  /**
+   * The largest frame's payload: a message of up to this many bytes travels as one frame, a larger one in chunks of
+   * this size. 256 KiB unless set (a quarter of a smaller ring, or of any ring that parks: `defaultChunkBytes`), at
+   * most `ring.maxMessage`.
+   */
   readonly chunkBytes: number;
 
   private readonly onMessage: (() => void) | undefined;
@@ -61,7 +89,7 @@ export class Sender {
    */
   constructor(ring: RingBuffer, options: { onMessage?: () => void; chunkBytes?: number } = {}) {
     this.ring = ring;
-    const chunkBytes = options.chunkBytes ?? ring.capacity / 4;
+    const chunkBytes = options.chunkBytes ?? defaultChunkBytes(ring);
     if (!Number.isInteger(chunkBytes) || chunkBytes < 8) {
       throw new RangeError(`Expected \`chunkBytes\` to be an integer of at least 8, got ${chunkBytes}`);
     }
@@ -89,7 +117,7 @@ export class Sender {
   /** Sends already encoded bytes under a codec type code. */
   sendBytes(type: number, bytes: Uint8Array, tag = 0, options?: BlockingOptions): void {
     const ring = this.ring;
-    if (bytes.length <= ring.maxMessage) {
+    if (bytes.length <= this.chunkBytes) {
       const meta = this.meta;
       meta.type = type;
       meta.tag = tag;

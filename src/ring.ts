@@ -33,7 +33,7 @@
 import { copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { describe } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
-import { Waiter, deadlineFor, type WaitOptions } from './wait.js';
+import { Waiter, deadlineFor, type WaitOptions, type WaitStrategy } from './wait.js';
 
 const SLOTS_PER_LINE = 16; // Int32 slots in a 64-byte cache line: hot words are this far apart
 const HEAD = 0 * SLOTS_PER_LINE;
@@ -325,6 +325,11 @@ export class RingBuffer {
   /** True between `cork()` and `uncork()`. */
   get isCorked(): boolean {
     return this.corked;
+  }
+
+  /** How this side waits when it blocks: its `strategy` option. */
+  get strategy(): WaitStrategy {
+    return this.waiter.options.strategy;
   }
 
   /** Producer: copies one message in. Blocks while the ring is full; `RangeError` above `maxMessage`. */

@@ -113,6 +113,36 @@ test('one array sent again and again: each message carries its contents at send 
   assert.is(receiver.recv()!.value, undefined);
 });
 
+test('on a large ring, chunks of 256 KiB: a message of one chunk is one frame, a larger one is chunked', () => {
+  const ring = RingBuffer.create(4 * 2 ** 20);
+  const sender = new Sender(ring);
+  const raw = RingBuffer.attach(ring.buffer); // reads the frames one by one
+  assert.is(sender.chunkBytes, 256 * 1024);
+  assert.is(new Sender(RingBuffer.create(65536)).chunkBytes, 16384, 'a quarter of a smaller ring');
+  const parking = RingBuffer.attach(ring.buffer, { strategy: 'park' });
+  assert.is(parking.strategy, 'park');
+  assert.is(new Sender(parking).chunkBytes, 2 ** 20, 'a quarter of a ring that parks, whatever its size');
+  assert.is(new Sender(ring, { chunkBytes: 100_004 }).chunkBytes, 100_000, 'as set, in whole words');
+  const frames = (): number[][] => {
+    const seen: number[][] = [];
+    for (let length = raw.hold({ timeoutMs: 0 }); ; length = raw.hold({ timeoutMs: 0 })) {
+      seen.push([length, raw.frame.type, raw.frame.aux]);
+      raw.release();
+      if (!raw.hasMessage()) return seen;
+    }
+  };
+  sender.send(new Uint8Array(256 * 1024));
+  assert.equal(frames(), [[262144, TYPE.uint8, 0]]);
+  const values = Float64Array.from({ length: 300 * 128 }, (_, i) => i * 0.5); // 300 KiB
+  sender.send(values, 3);
+  assert.equal(frames(), [[262144, TYPE.float64 | 0x80, 307200], [45056, 0x7f, 0]]);
+  const receiver = new Receiver(raw); // reassembled, the same message again
+  sender.send(values, 3);
+  const got = receiver.recv<Float64Array>()!;
+  assert.is(got.tag, 3);
+  assert.equal(Array.from(got.value), Array.from(values));
+});
+
 test('recvView lends a view in place until release()', () => {
   const ring = RingBuffer.create(4096);
   const sender = new Sender(ring);

@@ -1,17 +1,17 @@
 /**
  * The ring modes of the bandwidth benchmark, both ends of each:
  *
- * - `shared`: shmcomm's channel. `Sender.send(source)` copies the array into the ring (in quarter-ring chunks when
- *   it is large), `Receiver.recvInto(buffer)` copies it out into the receiver's own buffer, reused from message to
+ * - `shared`: shmcomm's channel. `Sender.send(source)` copies the array into the ring (in chunks of a quarter ring,
+ *   256 KiB at most, when it is large), `Receiver.recvInto(buffer)` copies it out into the receiver's own buffer, reused from message to
  *   message (MPI's `Recv` into a buffer, mpi4py's buffer mode): two copies and no allocation per message. (`recv()`,
  *   which allocates a fresh array per message, runs at the speed of fresh-page faults: 0.2-0.5 GB/s at 10-64 MiB.)
- * - `zerocopy`: the sender copies the source into the ring (`RingBuffer.write`, quarter-ring chunks), the receiver
+ * - `zerocopy`: the sender copies the source into the ring (`RingBuffer.write`, in the same chunks), the receiver
  *   verifies each chunk where it lies (`hold`, `frame.offset`, `release`): one copy, the unavoidable one out of the
  *   sender's private memory. The receiver works through offsets into `ring.data`: no view, no allocation per
  *   message. (A producer that builds its message in the ring, `reserveOffset`/`commit`, would not even copy.)
  * - `ringbuf`: ringbuf.js (npm, MPL-2.0, used as a dependency) on its own SharedArrayBuffer, typed Float64Array so
  *   that each of its element-wise copy loops moves 8 bytes a step (its fastest use for this payload). The sender
- *   pushes whole quarter-ring chunks (its `push` then copies with one `set` unless the chunk wraps), the receiver
+ *   pushes the same chunks as shared (its `push` then copies with one `set` unless the chunk wraps), the receiver
  *   pops into a preallocated array of the message's size and verifies it there. ringbuf.js cannot wait, so both
  *   ends wait as shmcomm does: spin 30 µs, then park on a doorbell that the other side rings only when the sleeper
  *   flag is up (signal.ts). Its end-of-size marker is the ENDED word, since a raw element stream has no frames.
@@ -24,7 +24,7 @@
  * waits for anything else). ringbuf.js has no such batching: it publishes at every push and every pop.
  */
 import { RingBuffer as RingBufJs } from 'ringbuf.js';
-import { Receiver, Sender } from '../channel.js';
+import { defaultChunkBytes, MAX_CHUNK_BYTES, Receiver, Sender } from '../channel.js';
 import { RingBuffer } from '../ring.js';
 import { report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
 import { makeSource, messageOk, sampleIndices, samplesOk, stamp, windowFor } from './payload.js';
@@ -38,9 +38,9 @@ const END_META = { tag: END_TAG } as const;
 const NO_ELEMENTS = new Float64Array(0) as Float64Array<ArrayBuffer>;
 const NO_BYTES = new Uint8Array(0);
 
-/** Elements per ringbuf.js push: a quarter of its capacity, like shmcomm's chunks. */
+/** Elements per ringbuf.js push: a quarter of its capacity, 256 KiB at most, like shmcomm's chunks. */
 export function ringbufChunkElements(ringbuf: RingBufJs): number {
-  return Math.max(1, Math.floor(ringbuf.capacity() / 4));
+  return Math.max(1, Math.floor(Math.min(ringbuf.capacity() / 4, MAX_CHUNK_BYTES / 8)));
 }
 
 /** ringbuf.js storage holding `ringBytes` of Float64 elements. */
@@ -104,7 +104,7 @@ export function createRingSender(job: BandwidthJob): SenderEndpoint {
     // Its receiver only looks at each message: publishing costs the sender more than waiting costs the receiver, so
     // it publishes a quarter ring at a time (`corkBytes` is capped there).
     const rb = RingBuffer.attach(job.ring!, { corkBytes: job.ring!.byteLength });
-    const chunkBytes = Math.min(rb.maxMessage, rb.capacity / 4) & ~7;
+    const chunkBytes = defaultChunkBytes(rb); // the chunks a Sender would make
     let chunks: Uint8Array<ArrayBuffer>[] = [];
     return corkedSender(rb, acks, {
       begin: (bytes) => {
