@@ -146,7 +146,11 @@ export class Sender {
 /** The receiving half: owns the consumer side of one ring. */
 export class Receiver {
   readonly ring: RingBuffer;
-  private holdingView = false;
+  private holdingView = false; // a view from recvView() is lent out
+  private viewInRing = false; // ... and it lies in the ring (else in `assembly`)
+  // Where recvView() assembles a typed array that travelled in chunks: kept and reused, grown to the largest such
+  // message (at most ring.maxMessage bytes), so that lending it allocates nothing of the message's size.
+  private assembly = NO_BYTES;
 
   constructor(ring: RingBuffer) {
     this.ring = ring;
@@ -161,20 +165,31 @@ export class Receiver {
   }
 
   /**
-   * The next message without copying where possible: a typed array that fits in one frame comes back as a view
-   * into the ring, valid until `release()`. Anything else comes back as an owned value (release() is then a no-op).
+   * The next message without copying where possible: a typed array (or DataView) that travelled as one frame comes
+   * back as a view into the ring, valid until `release()`. One that travelled in chunks, of up to `ring.maxMessage`
+   * bytes, is copied once into a buffer this Receiver keeps for the purpose and comes back as a view of it, valid
+   * until `release()` too (no allocation of its size after the first). Anything else comes back as an owned value
+   * (release() is then a no-op).
    */
   recvView<T = unknown>(options?: BlockingOptions): Received<T> | null {
     this.refuseWhileHolding('recvView');
     const ring = this.ring;
     const view = ring.peek(options);
     if (view === null) return null;
-    const { type, tag } = ring.frame;
-    if (isBinaryType(type) && type !== TYPE.bytes) {
+    const { type, tag, aux } = ring.frame;
+    const codecType = type & ~CHUNKED;
+    if (!isBinaryType(codecType) || codecType === TYPE.bytes || (type & CHUNKED && aux > ring.maxMessage)) {
+      return this.take<T>(view, options);
+    }
+    this.viewInRing = (type & CHUNKED) === 0;
+    if (this.viewInRing) {
       this.holdingView = true;
       return { value: decode(type, view, { inPlace: true }) as T, tag };
     }
-    return this.take<T>(view, options);
+    if (this.assembly.length < aux) this.assembly = new Uint8Array(aux);
+    this.copyChunks(view, aux, this.assembly, options); // releases each chunk
+    this.holdingView = true;
+    return { value: decode(codecType, this.assembly.subarray(0, aux), { inPlace: true }) as T, tag };
   }
 
   /**
@@ -234,11 +249,11 @@ export class Receiver {
     return bytes;
   }
 
-  /** Gives the view from `recvView()` back to the sender; the view must not be used after. A no-op without one. */
+  /** Gives the view from `recvView()` back; the view must not be used after. A no-op without one. */
   release(): void {
     if (!this.holdingView) return;
     this.holdingView = false;
-    this.ring.release();
+    if (this.viewInRing) this.ring.release(); // an assembled message's chunks went back as they were copied
   }
 
   /** True while a view from `recvView()` is held. */

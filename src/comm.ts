@@ -50,6 +50,7 @@ export class Comm {
   private nextAnySource = 0; // where recv(ANY_SOURCE) starts looking, so that no source starves
   private viewSource = -1; // the source whose message recvView() lends, -1 when none
   private readonly copied: Status<number> = { value: 0, source: 0, tag: 0 }; // what recvInto answers, reused
+  private readonly copiedInternally: Status<number> = { value: 0, source: 0, tag: 0 }; // the same, collectives'
 
   // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private waitKind: WaitKind = WAIT.none;
@@ -119,7 +120,7 @@ export class Comm {
     if (!ArrayBuffer.isView(target)) throw new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}`);
     if (source !== ANY_SOURCE) this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
-    return this.recvIntoInternal(target, source, tag);
+    return this.recvIntoInternal(target, source, tag, this.copied);
   }
 
   /**
@@ -221,7 +222,6 @@ export class Comm {
       this.queues[dest]!.push({ value: decode(type, bytes), tag, source: dest });
       return;
     }
-    this.awaiting(WAIT.send, dest);
     try {
       this.channels.send(dest, value, tag);
     } catch (err) {
@@ -248,9 +248,10 @@ export class Comm {
   recvOperandInternal(target: ArrayBufferView, source: number, tag: number): unknown {
     try {
       const receiver = this.viewableReceiver(source, tag);
-      const next = receiver?.peekMeta();
-      if (next && next.type === encodedType(target) && next.bytes === target.byteLength) {
-        receiver!.recvInto(target);
+      const next = receiver === undefined ? null : receiver.peekMeta();
+      const sameKind = next !== null && next.type === encodedType(target) && next.bytes === target.byteLength;
+      if (receiver !== undefined && sameKind) {
+        receiver.recvInto(target);
         return target;
       }
     } catch (err) {
@@ -259,14 +260,19 @@ export class Comm {
     return this.recvInternal(source, tag).value;
   }
 
-  /** @internal `recvInto` without validation. */
-  recvIntoInternal(target: ArrayBufferView, source: number, tag: number): Readonly<Status<number>> {
-    const copied = this.copied;
+  /**
+   * @internal `recvInto` without validation; the answer is `copied`, which the collectives leave at its default (an
+   * object of their own), so that a collective never overwrites the answer of the user's last `recvInto`.
+   */
+  recvIntoInternal(
+    target: ArrayBufferView, source: number, tag: number, copied = this.copiedInternally,
+  ): Readonly<Status<number>> {
     try {
+      // viewableReceiver peeked already: peeking again only reads the header it holds
       const receiver = source === ANY_SOURCE ? undefined : this.viewableReceiver(source, tag);
-      const next = receiver?.peekMeta();
-      if (next && isBinaryType(next.type)) {
-        const got = receiver!.recvInto(target)!;
+      const next = receiver === undefined ? null : receiver.peekMeta();
+      if (receiver !== undefined && next !== null && isBinaryType(next.type)) {
+        const got = receiver.recvInto(target)!;
         copied.value = got.bytes;
         copied.source = source;
         copied.tag = got.tag;
@@ -320,13 +326,11 @@ export class Comm {
 
   /** The next message from `source`, whatever its tag; blocks. */
   private pullFrom(source: number): Envelope {
-    this.awaiting(WAIT.recv, source);
     return this.channels.poll(source) ?? this.channels.recvBlocking(source) ?? this.waitOnDoorbell(source);
   }
 
   /** The next message from whichever rank has one, starting after the last source served; blocks. */
   private pullAny(): Envelope {
-    this.awaiting(WAIT.recv, ANY_PEER);
     return this.pollAny() ?? this.waitOnDoorbell(ANY_SOURCE);
   }
 
@@ -369,7 +373,6 @@ export class Comm {
     if (!(this.channels instanceof SharedTransport) || source === this.rank) return undefined;
     if (findMatching(this.queues[source]!, tag) >= 0) return undefined;
     const receiver = this.channels.receiver(source);
-    this.awaiting(WAIT.recv, source);
     for (;;) {
       const next = receiver.peekMeta();
       if (next === null || matches(next.tag, tag)) return receiver;
@@ -378,10 +381,15 @@ export class Comm {
   }
 
   /**
-   * Says what the calls that follow may wait for: the deadlock watchdog is told only if a wait lasts (see
-   * WaitOptions.onWait). Each method that blocks calls this first, and turns the ring's or doorbell's AbortedError
-   * into a CommAbortedError naming the rank that failed (`control.translate`) in a catch of its own: a helper that
-   * took the call as a closure would allocate one per message.
+   * Says what this rank's next wait on the control block (a barrier, its doorbell) waits for: the deadlock watchdog
+   * is told only if the wait lasts (WaitOptions.onWait). A ring's waits tell it themselves (SharedTransport gives each
+   * ring side its own onWait).
+   *
+   * Errors: every internal method through which a call may block (sendInternal, recvInternal, recvIntoInternal,
+   * recvOperandInternal, recvView, barrier) turns the ring's or doorbell's AbortedError into a CommAbortedError naming
+   * the rank that failed (`control.translate`), in a catch of its own; the helpers they call (pullFrom, pullAny,
+   * waitOnDoorbell, viewableReceiver) leave that to them. A helper that took each call as a closure would allocate
+   * one per message.
    */
   private awaiting(kind: WaitKind, peer: number): void {
     this.waitKind = kind;

@@ -163,6 +163,44 @@ test('recvView lends a view in place until release()', () => {
   assert.is(errorOf(() => new Sender(ring, { chunkBytes: 5 })).message, 'Expected `chunkBytes` to be an integer of at least 8, got 5');
 });
 
+test('recvView of a chunked typed array: assembled in one kept buffer, lent until release(); above maxMessage, owned', () => {
+  const ring = RingBuffer.create(4 * 2 ** 20); // chunks of 256 KiB, maxMessage 2 MiB - 16
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  const values = (length: number, seed: number) => Float64Array.from({ length }, (_, i) => seed + i / 7);
+  sender.send(values(40_000, 1), 5); // 320,000 bytes: two chunks
+  const first = receiver.recvView<Float64Array>()!;
+  assert.is(first.tag, 5);
+  assert.instance(first.value, Float64Array);
+  assert.not.ok(first.value.buffer instanceof SharedArrayBuffer, 'assembled out of the ring');
+  assert.equal(first.value, values(40_000, 1));
+  assert.ok(receiver.holding);
+  assert.is(errorOf(() => receiver.recv()).message, 'recv() while holding a view: release() it first');
+  receiver.release();
+  assert.not.ok(receiver.holding);
+  sender.send(values(30_000, 2), 6); // 240,000 bytes: one frame, a view into the ring
+  const inRing = receiver.recvView<Float64Array>()!;
+  assert.ok(inRing.value.buffer instanceof SharedArrayBuffer);
+  assert.equal(inRing.value, values(30_000, 2));
+  receiver.release();
+  sender.send(values(50_000, 3), 7); // 400,000 bytes: the kept buffer grows once
+  const second = receiver.recvView<Float64Array>()!;
+  assert.equal(second.value, values(50_000, 3));
+  sender.send(values(45_000, 4), 8); // blocks nothing: the ring has room while the view is lent
+  receiver.release();
+  const third = receiver.recvView<Float64Array>()!;
+  assert.is(third.value.buffer, second.value.buffer, 'one buffer, reused');
+  assert.equal(third.value, values(45_000, 4));
+  receiver.release();
+  const large = values(300_000, 5); // 2.4 MB, above maxMessage: an owned value, as recv() gives
+  sender.send(large, 9);
+  const owned = receiver.recvView<Float64Array>()!;
+  assert.is.not(owned.value.buffer, third.value.buffer);
+  assert.equal(owned.value, large);
+  assert.not.ok(receiver.holding);
+  receiver.release(); // harmless
+});
+
 test('two threads: 20,000 seeded messages up to 4x the ring, by recv, recvInto and recvView', async () => {
   const seed = testSeed('channel threads');
   const ring = RingBuffer.create(16384);

@@ -33,6 +33,14 @@ for (const transport of TRANSPORTS) {
     assert.ok(performance.now() - started < 10_000);
   });
 
+  test(`${transport}: ranks blocked in recvInto, send, barrier and recvView wake with CommAbortedError`, async () => {
+    const report = new SharedArrayBuffer(4 * 5);
+    const err = await failure(launch(PROGRAMS, { size: 5, transport, args: { program: 'throwsWhileBlocked', report }, timeoutMs: 30_000 }));
+    assert.instance(err, RankFailedError);
+    assert.is(err.message, 'rank 1 failed: Error: boom in rank 1');
+    assert.equal(Array.from(new Int32Array(report)), [1, 0, 1, 1, 1]);
+  });
+
   test(`${transport}: a rank that calls process.exit`, async () => {
     const err = await failure(launch(PROGRAMS, { size: 3, transport, args: { program: 'exits' }, timeoutMs: 30_000 }));
     assert.instance(err, RankFailedError);
