@@ -125,9 +125,10 @@ export class Comm {
 
   /**
    * Zero-copy receive (shared transport): the next message from `source` as a typed-array view into the ring,
-   * valid until `release()`. A message that is not a typed array, or that was larger than one chunk (256 KiB, or a
-   * quarter of a smaller ring: `Sender.chunkBytes`), comes back as an ordinary owned value (and `release()` is then
-   * harmless). On the other transports this is `recv`.
+   * valid until `release()` (one that travelled in chunks, above `Sender.chunkBytes`, is lent from a buffer the
+   * channel keeps, filled by one copy: `Receiver.recvView`). A message that is not a typed array, or larger than half
+   * the ring, comes back as an ordinary owned value (and `release()` is then harmless). On the other transports this
+   * is `recv`.
    */
   recvView<T extends ArrayBufferView = ArrayBufferView>(source: number, tag = ANY_TAG): T {
     this.checkRank(source, 'source');
