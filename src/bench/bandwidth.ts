@@ -33,12 +33,13 @@ import { renderTable } from './table.js';
 
 /**
  * `--ring auto`: each ring mode at the size it streams best at on this machine (docs/PERFORMANCE.md has the sweeps).
- * shmcomm's modes, zerocopy and shared, copy with C's `memcpy` (src/copy.ts), fastest when the ring stays in the
- * cores' caches: 1 MiB, whatever the state of the machine (far, at 1.6 to 64 MiB, shared streamed 15.7 to 21 GB/s on
- * 1 MiB and 9.6 to 14 on 32 MiB). ringbuf.js copies with `set()`, which depends on how far apart the two cores are
- * (line-probe.ts). When a cache line crosses from one to the other in under 0.25 µs, they share a cache, and a
- * 1 MiB ring keeps the whole stream in it. When they do not, a 32 MiB ring is better for it: the receiver reads lines
- * the sender wrote long ago, gone from the sender's cache, instead of pulling dirty lines out of it.
+ * shmcomm's modes, zerocopy and shared, copy with C's `memcpy` (src/copy.ts), fastest when the ring stays in the cores'
+ * caches: 1 MiB, whatever the state of the machine (far, at 1.6 to 64 MiB, shared streamed 15.7 to 21 GB/s on 1 MiB and
+ * 9.6 to 14 on 32 MiB; with the 256 KiB chunks of f0ff3ac on both, 32 MiB is still 10 to 25% slower from 64 KiB up,
+ * though 10 to 45% faster at 1 KiB). ringbuf.js copies with `set()`, which depends on how far apart the two cores are
+ * (line-probe.ts). When a cache line crosses from one to the other in under 0.25 µs, they share a cache, and a 1 MiB
+ * ring keeps the whole stream in it. When they do not, a 32 MiB ring is better for it: the receiver reads lines the
+ * sender wrote long ago, gone from the sender's cache, instead of pulling dirty lines out of it.
  */
 export const AUTO_RING_BYTES = {
   zerocopy: 2 ** 20,
