@@ -8,7 +8,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ABORT_REASON, ANY_PEER, ControlBlock, WAIT } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import type { RankData, RankReport } from './rank.js';
-import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
+import { FRAME_HEADER_BYTES, MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
 
@@ -19,6 +19,13 @@ export interface LaunchOptions {
   transport?: TransportName;
   /** Data bytes of each ring (shared transport), a power of two. Default: 16 MiB, less for many ranks (all share 256 MiB). */
   ringBytes?: number;
+  /**
+   * The shared transport's largest frame: a message of up to this many bytes travels as one frame, a larger one in
+   * chunks of this size. Default: 256 KiB, or a quarter ring when the ranks park or the ring is smaller
+   * (`defaultChunkBytes`). At most half the ring less 16 bytes; that much lets `recvView` lend every typed array of
+   * up to half the ring in place, at the price of slower `recv`/`recvInto` of large messages (docs/PERFORMANCE.md).
+   */
+  chunkBytes?: number;
   /** Reject with a TimeoutError (and stop every rank) if the run takes longer. Default: no limit. */
   timeoutMs?: number;
   /** Passed to every rank's program as its second argument (structured clone). */
@@ -111,6 +118,7 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
           size,
           transport: settings.transport,
           strategy: settings.strategy,
+          chunkBytes: settings.chunkBytes,
           control: control.buffer,
           wiring: wirings[rank]!,
           args: settings.args,
@@ -227,6 +235,7 @@ interface Settings {
   size: number;
   transport: TransportName;
   ringBytes: number;
+  chunkBytes: number | undefined;
   timeoutMs: number | undefined;
   args: unknown;
   strategy: WaitStrategy;
@@ -249,6 +258,13 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
   if (!Number.isInteger(ringBytes) || ringBytes < MIN_RING_BYTES || ringBytes > MAX_RING_BYTES || (ringBytes & (ringBytes - 1)) !== 0) {
     throw new RangeError(`Expected \`ringBytes\` to be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES}, got ${ringBytes}`);
   }
+  const { chunkBytes } = options;
+  const maxMessage = ringBytes / 2 - FRAME_HEADER_BYTES;
+  if (chunkBytes !== undefined && (!Number.isInteger(chunkBytes) || chunkBytes < 8 || chunkBytes > maxMessage)) {
+    throw new RangeError(
+      `Expected \`chunkBytes\` to be an integer from 8 to ${maxMessage} (half a ${ringBytes}-byte ring, less a frame header), got ${chunkBytes}`,
+    );
+  }
   if (timeoutMs !== undefined && !(timeoutMs > 0)) {
     throw new RangeError(`Expected \`timeoutMs\` to be a number of milliseconds > 0, got ${timeoutMs}`);
   }
@@ -258,7 +274,7 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
     throw new TypeError(`Expected \`moduleUrl\` to be a file: URL such as import.meta.url, got ${JSON.stringify(url)}`);
   }
   return {
-    moduleUrl: url, size, transport, ringBytes, timeoutMs, args,
+    moduleUrl: url, size, transport, ringBytes, chunkBytes, timeoutMs, args,
     strategy: checkWaitOptions({ strategy: strategy ?? defaultStrategy(size) }).strategy, deadlockMs,
   };
 }

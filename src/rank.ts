@@ -17,6 +17,7 @@ export interface RankData {
   size: number;
   transport: TransportName;
   strategy: WaitStrategy;
+  chunkBytes: number | undefined; // the shared transport's, undefined for its default
   control: SharedArrayBuffer;
   wiring: TransportWiring;
   args: unknown;
@@ -31,7 +32,7 @@ async function run(data: RankData): Promise<unknown> {
   const control = new ControlBlock(data.control, data.size);
   const channels: Transport =
     data.transport === 'shared'
-      ? new SharedTransport(data.rank, data.wiring, control, data.strategy)
+      ? new SharedTransport(data.rank, data.wiring, control, data.strategy, data.chunkBytes)
       : new MessagePortTransport(data.transport, data.wiring, control);
   const comm = new Comm(data.rank, data.size, channels, control, data.strategy);
   const program = await import(data.moduleUrl);

@@ -14,13 +14,14 @@ export class SharedTransport implements Transport {
   private readonly senders: (Sender | null)[];
   private readonly receivers: (Receiver | null)[];
 
-  constructor(rank: number, wiring: TransportWiring, control: ControlBlock, strategy: WaitStrategy) {
+  constructor(rank: number, wiring: TransportWiring, control: ControlBlock, strategy: WaitStrategy, chunkBytes?: number) {
     // Each ring side records what this rank waits for while a wait on that ring lasts, for the deadlock watchdog.
     const watch = (kind: typeof WAIT.send | typeof WAIT.recv, peer: number) => (waiting: boolean) =>
       control.setWaiting(rank, waiting ? kind : WAIT.none, peer);
     this.senders = (wiring.outgoing ?? []).map((buffer, dest) =>
       buffer === null ? null : new Sender(RingBuffer.attach(buffer, { strategy, onWait: watch(WAIT.send, dest) }), {
         onMessage: () => control.ring(dest),
+        chunkBytes,
       }),
     );
     this.receivers = (wiring.incoming ?? []).map((buffer, source) =>
