@@ -1,7 +1,7 @@
 // Probe: large messages through Comm on the ranks' default 16 MiB rings, received two ways: `recvInto` a reused
 // buffer (one copy out) and `recvView` (read 3 elements in place, then `release`), with launch's default chunks
 // (256 KiB) and with `chunkBytes` at half the ring (every message of up to 8 MiB one frame, as before f0ff3ac).
-// Rank 0 sends 1 GiB of one Float64Array after 64 MiB of warm-up; rank 1 times its loop. GB/s = 10^9 bytes/s.
+// Rank 0 sends 2 GiB of one Float64Array after 2 GiB of warm-up; rank 1 times its loop. GB/s = 10^9 bytes/s.
 // Run after npm run build: node docs/probes/comm-large.mjs [runs=1]
 import { isMainThread } from 'node:worker_threads';
 import { launch } from '../../dist/src/index.js';
@@ -13,8 +13,8 @@ const HALF_RING = RING_BYTES / 2 - 16; // the largest frame: a ring's maxMessage
 export default function (comm, { size, way }) {
   const values = new Float64Array(size / 8).fill(1);
   const into = new Float64Array(size / 8);
-  const warmup = Math.ceil(2 ** 26 / size);
-  const count = warmup + Math.ceil(2 ** 30 / size);
+  const warmup = Math.ceil(2 ** 31 / size); // 2 GiB: with less, V8 has not yet compiled the loops (a background
+  const count = warmup + Math.ceil(2 ** 31 / size); // compile waits for a core while both of ours are busy)
   comm.barrier();
   if (comm.rank === 0) {
     for (let i = 0; i < count; i++) comm.send(1, values);
