@@ -185,7 +185,7 @@ export class Receiver {
     this.viewInRing = (type & CHUNKED) === 0;
     if (this.viewInRing) {
       this.holdingView = true;
-      return { value: decode(type, view, { inPlace: true }) as T, tag };
+      return { value: decode(codecType, view, { inPlace: true }) as T, tag };
     }
     if (this.assembly.length < aux) this.assembly = new Uint8Array(aux);
     this.copyChunks(view, aux, this.assembly, options); // releases each chunk

@@ -2,9 +2,10 @@
  * The ring modes of the bandwidth benchmark, both ends of each:
  *
  * - `shared`: shmcomm's channel. `Sender.send(source)` copies the array into the ring (in chunks of a quarter
- *   ring, 256 KiB at most, when it is large), `Receiver.recvInto(buffer)` copies it out into the receiver's own buffer, reused from message to
- *   message (MPI's `Recv` into a buffer, mpi4py's buffer mode): two copies and no allocation per message. (`recv()`,
- *   which allocates a fresh array per message, runs at the speed of fresh-page faults: 0.2-0.5 GB/s at 10-64 MiB.)
+ *   ring, 256 KiB at most, when it is large), `Receiver.recvInto(buffer)` copies it out into the receiver's own
+ *   buffer, reused from message to message (MPI's `Recv` into a buffer, mpi4py's buffer mode): two copies and no
+ *   allocation per message. (`recv()`, which allocates a fresh array per message, runs at the speed of fresh-page
+ *   faults: 0.2-0.5 GB/s at 10-64 MiB.)
  * - `zerocopy`: the sender copies the source into the ring (`RingBuffer.write`, in the same chunks), the receiver
  *   verifies each chunk where it lies (`hold`, `frame.offset`, `release`): one copy, the unavoidable one out of the
  *   sender's private memory. The receiver works through offsets into `ring.data`: no view, no allocation per
