@@ -135,6 +135,7 @@ test('on a large ring, chunks of 256 KiB: a message of one chunk is one frame, a
   assert.equal(frames(), [[262144, TYPE.uint8, 0]]);
   const values = Float64Array.from({ length: 300 * 128 }, (_, i) => i * 0.5); // 300 KiB
   sender.send(values, 3);
+  // The first chunk's type carries the CHUNKED bit (0x80) and the total in aux; the next is a CONTINUATION (0x7f).
   assert.equal(frames(), [[262144, TYPE.float64 | 0x80, 307200], [45056, 0x7f, 0]]);
   const receiver = new Receiver(raw); // reassembled, the same message again
   sender.send(values, 3);
