@@ -179,7 +179,7 @@ export class Receiver {
     if (view === null) return null;
     const { type, tag, aux } = ring.frame;
     const codecType = type & ~CHUNKED;
-    if (!isBinaryType(codecType) || codecType === TYPE.bytes || (type & CHUNKED && aux > ring.maxMessage)) {
+    if (!isBinaryType(codecType) || codecType === TYPE.bytes || ((type & CHUNKED) !== 0 && aux > ring.maxMessage)) {
       return this.take<T>(view, options);
     }
     this.viewInRing = (type & CHUNKED) === 0;
