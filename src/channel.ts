@@ -14,7 +14,7 @@
  */
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { allocate, decode, encode, isBinaryType, isFixedLength, TYPE, type Encoded } from './codec.js';
-import { CorruptFrameError } from './errors.js';
+import { CorruptFrameError, TimeoutError } from './errors.js';
 import type { BlockingOptions, FrameMeta, RingBuffer } from './ring.js';
 
 const CHUNKED = 0x80;
@@ -70,8 +70,8 @@ export class Sender {
   readonly ring: RingBuffer;
   /**
    * The largest frame's payload: a message of up to this many bytes travels as one frame, a larger one in chunks of
-   * this size. 256 KiB unless set (a quarter of a smaller ring, or of any ring that parks: `defaultChunkBytes`), at
-   * most `ring.maxMessage`.
+   * this size. 256 KiB unless set (a quarter of a smaller ring, or of any ring that parks: `defaultChunkBytes`); a
+   * `chunkBytes` option is capped at `ring.maxMessage` and rounded down to a multiple of 8 (payloads stay aligned).
    */
   readonly chunkBytes: number;
 
@@ -81,6 +81,9 @@ export class Sender {
   private lastValue: unknown = undefined;
   private lastEncoded: Encoded | undefined;
   private readonly meta: Required<FrameMeta> = { type: 0, tag: 0, aux: 0 }; // reused: the ring reads it at once
+  // The rest of a chunked message whose send timed out between two chunks, copied when it did; flush() sends it (and
+  // close() flushes first), so the receiver, which has the first chunks already, gets it whole, before any other.
+  private unsent: { rest: Uint8Array; total: number; tag: number } | undefined;
 
   /**
    * `onMessage` runs once the first frame of each message is published: the ranks layer rings the receiver's
@@ -98,7 +101,12 @@ export class Sender {
     this.onMessage = options.onMessage;
   }
 
-  /** Sends `value` (anything structured clone accepts) with `tag`; blocks while the ring is full. */
+  /**
+   * Sends `value` (anything structured clone accepts) with `tag`; blocks while the ring is full. A `timeoutMs` that
+   * expires before the message's first frame is out sends nothing (`pendingBytes` stays 0: send it again, or not).
+   * One that expires between two chunks of a larger message has sent part of it: the rest is kept, a copy of
+   * `pendingBytes` bytes, for `flush()` (or `close()`) to send, and until then `send` refuses to start another message.
+   */
   send(value: unknown, tag = 0, options?: BlockingOptions): void {
     let encoded = this.lastEncoded;
     // The same value as last time: its encoding is the same view of its bytes, unless its buffer was detached since
@@ -117,6 +125,9 @@ export class Sender {
 
   /** Sends already encoded bytes under a codec type code. */
   sendBytes(type: number, bytes: Uint8Array, tag = 0, options?: BlockingOptions): void {
+    if (this.unsent !== undefined) {
+      throw new Error(`send() while ${this.unsent.rest.length} bytes of a message that a timeout cut short are still to go: flush() them first`);
+    }
     const ring = this.ring;
     if (bytes.length <= this.chunkBytes) {
       const meta = this.meta;
@@ -133,13 +144,47 @@ export class Sender {
     const chunk = this.chunkBytes;
     ring.write(bytes.subarray(0, chunk), { type: type | CHUNKED, tag, aux: bytes.length }, options);
     this.onMessage?.();
-    for (let offset = chunk; offset < bytes.length; offset += chunk) {
-      ring.write(bytes.subarray(offset, offset + chunk), { type: CONTINUATION, tag }, options);
+    this.sendContinuations(bytes, chunk, bytes.length, tag, options);
+  }
+
+  /** Bytes of a message that a timeout cut short and `flush` has still to send; 0 when none. */
+  get pendingBytes(): number {
+    return this.unsent?.rest.length ?? 0;
+  }
+
+  /** Sends the rest of a message that a timeout cut short, if any (a new timeout keeps what is left again). */
+  flush(options?: BlockingOptions): void {
+    if (this.unsent === undefined) return;
+    const { rest, total, tag } = this.unsent;
+    this.sendContinuations(rest, 0, total, tag, options);
+  }
+
+  /**
+   * Writes the chunks of `bytes` from byte `sent` on, the end of a `total`-byte message; a timeout keeps what is
+   * left in `unsent` and throws a TimeoutError that says how much went.
+   */
+  private sendContinuations(bytes: Uint8Array, sent: number, total: number, tag: number, options: BlockingOptions | undefined): void {
+    const chunk = this.chunkBytes;
+    try {
+      for (; sent < bytes.length; sent += chunk) {
+        this.ring.write(bytes.subarray(sent, sent + chunk), { type: CONTINUATION, tag }, options);
+      }
+      this.unsent = undefined;
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) {
+        this.unsent = undefined;
+        throw error;
+      }
+      // Copied: the caller may reuse its buffer once send() has returned, even by throwing.
+      const rest = bytes.slice(sent);
+      this.unsent = { rest, total, tag };
+      throw new TimeoutError(error.op, error.ms, `${total - rest.length} of the message's ${total} bytes are sent; flush() sends the rest`);
     }
   }
 
-  /** Ends the stream: the receiver drains what was sent, then `recv` returns null. */
+  /** Ends the stream, after the rest of a message a timeout cut short: the receiver drains what was sent, then `recv` returns null. */
   close(options?: BlockingOptions): void {
+    this.flush(options);
     this.ring.close(options);
   }
 }
@@ -152,14 +197,22 @@ export class Receiver {
   // Where recvView() assembles a typed array that travelled in chunks: kept and reused, grown to the largest such
   // message (at most ring.maxMessage bytes), so that lending it allocates nothing of the message's size.
   private assembly = NO_BYTES;
+  // A chunked message whose receive timed out between two chunks: what arrived, in a buffer of its own. The next
+  // receive of any kind finishes it and returns it, before any later message.
+  private unfinished: Unfinished | undefined;
 
   constructor(ring: RingBuffer) {
     this.ring = ring;
   }
 
-  /** The next message as an owned value (a fresh copy), or null once the sender closed the channel. */
+  /**
+   * The next message as an owned value (a fresh copy), or null once the sender closed the channel. Every receive
+   * takes `{ timeoutMs }`; one that expires between two chunks of a large message keeps what arrived, and the next
+   * receive finishes that message first.
+   */
   recv<T = unknown>(options?: BlockingOptions): Received<T> | null {
     this.refuseWhileHolding('recv');
+    if (this.unfinished !== undefined) return this.finishUnfinished<T>(options);
     const view = this.ring.peek(options);
     if (view === null) return null;
     return this.take<T>(view, options);
@@ -174,6 +227,7 @@ export class Receiver {
    */
   recvView<T = unknown>(options?: BlockingOptions): Received<T> | null {
     this.refuseWhileHolding('recvView');
+    if (this.unfinished !== undefined) return this.finishUnfinished<T>(options); // owned: release() is a no-op
     const ring = this.ring;
     const view = ring.peek(options);
     if (view === null) return null;
@@ -182,15 +236,23 @@ export class Receiver {
     if (!isBinaryType(codecType) || codecType === TYPE.bytes || ((type & CHUNKED) !== 0 && aux > ring.maxMessage)) {
       return this.take<T>(view, options);
     }
-    this.viewInRing = (type & CHUNKED) === 0;
-    if (this.viewInRing) {
-      this.holdingView = true;
-      return { value: decode(codecType, view, { inPlace: true }) as T, tag };
+    // Decoded before the view is marked lent: a header that does not decode (a corrupt length) throws and lends nothing.
+    if ((type & CHUNKED) === 0) {
+      const value = decode(codecType, view, { inPlace: true }) as T;
+      this.lend(true);
+      return { value, tag };
     }
     if (this.assembly.length < aux) this.assembly = new Uint8Array(aux);
     this.copyChunks(view, aux, this.assembly, options); // releases each chunk
+    const value = decode(codecType, this.assembly.subarray(0, aux), { inPlace: true }) as T;
+    this.lend(false);
+    return { value, tag };
+  }
+
+  /** Marks a view from recvView() as lent out, lying in the ring or in `assembly`. */
+  private lend(inRing: boolean): void {
     this.holdingView = true;
-    return { value: decode(codecType, this.assembly.subarray(0, aux), { inPlace: true }) as T, tag };
+    this.viewInRing = inRing;
   }
 
   /**
@@ -202,28 +264,45 @@ export class Receiver {
    */
   recvInto(target: ArrayBufferView, options?: BlockingOptions): Readonly<Copied> | null {
     this.refuseWhileHolding('recvInto');
+    const unfinished = this.unfinished;
+    if (unfinished !== undefined) {
+      const into = this.intoFor(target, unfinished.type, unfinished.bytes.length); // throws, keeping it, if it does not fit
+      const { bytes, tag } = this.complete(unfinished, options);
+      copyRange(into, 0, bytes, bytes.length, NATIVE_COPY_OUT_BYTES);
+      return this.answer(bytes.length, tag);
+    }
     const ring = this.ring;
     const length = ring.hold(options); // no view of the slot: copyHeld copies straight out of the ring
     if (length < 0) return null;
     const { type, tag, aux } = ring.frame;
-    const codecType = type & ~CHUNKED;
     if (type === CONTINUATION) throw new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
-    if (codecType < TYPE.bytes || codecType > TYPE.dataview) { // isBinaryType(), for a code that is a byte
-      throw new TypeError('recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
-    }
     const total = type & CHUNKED ? aux : length;
-    const into = this.bytesOf(target);
-    if (total > into.length) {
-      throw new RangeError(`recvInto(): a ${total}-byte message does not fit in a ${into.length}-byte target`);
-    }
+    const into = this.intoFor(target, type & ~CHUNKED, total);
     if (type & CHUNKED) {
       this.copyChunks(ring.peek(options)!, total, into, options);
     } else {
       ring.copyHeld(into);
       ring.release();
     }
+    return this.answer(total, tag);
+  }
+
+  /** recvInto's target as bytes, once it is known that a message of this codec type and length may go there. */
+  private intoFor(target: ArrayBufferView, codecType: number, total: number): Uint8Array {
+    if (codecType < TYPE.bytes || codecType > TYPE.dataview) { // isBinaryType(), for a code that is a byte
+      throw new TypeError('recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
+    }
+    const into = this.bytesOf(target);
+    if (total > into.length) {
+      throw new RangeError(`recvInto(): a ${total}-byte message does not fit in a ${into.length}-byte target`);
+    }
+    return into;
+  }
+
+  /** Fills recvInto's answer. */
+  private answer(bytes: number, tag: number): Readonly<Copied> {
     const received = this.received;
-    received.bytes = total;
+    received.bytes = bytes;
     received.tag = tag;
     return received;
   }
@@ -269,10 +348,17 @@ export class Receiver {
    */
   peekMeta(options?: BlockingOptions): Readonly<MessageMeta> | null {
     this.refuseWhileHolding('peekMeta');
+    const meta = this.peeked;
+    const unfinished = this.unfinished;
+    if (unfinished !== undefined) {
+      meta.type = unfinished.type;
+      meta.tag = unfinished.tag;
+      meta.bytes = unfinished.bytes.length;
+      return meta;
+    }
     const ring = this.ring;
     if (ring.hold(options) < 0) return null; // hold, not peek: no view is made just to read the header
     const { type, tag, length, aux } = ring.frame;
-    const meta = this.peeked;
     meta.type = type & ~CHUNKED;
     meta.tag = tag;
     meta.bytes = type & CHUNKED ? aux : length;
@@ -310,20 +396,61 @@ export class Receiver {
     return { value: value as T, tag };
   }
 
-  /** Copies a chunked message, from its peeked first chunk on, into `into`; releases every chunk. */
-  private copyChunks(first: Uint8Array, total: number, into: Uint8Array, options?: BlockingOptions): void {
+  /**
+   * Copies a chunked message into `into`, from byte `filled` on, its next chunk `first` (peeked) or, when null, the
+   * next one to arrive; releases every chunk. A timeout while it waits for a chunk keeps what arrived (`unfinished`).
+   */
+  private copyChunks(first: Uint8Array | null, total: number, into: Uint8Array, options?: BlockingOptions, filled = 0): void {
     const ring = this.ring;
-    let filled = 0;
-    for (let chunk: Uint8Array | null = first; ; chunk = ring.peek(options)) {
-      if (chunk === null) throw new CorruptFrameError(-1, `the stream ended inside a ${total}-byte message`);
-      if (filled > 0 && ring.frame.type !== CONTINUATION) {
-        throw new CorruptFrameError(-1, `expected a continuation chunk at byte ${filled} of ${total}, got type ${ring.frame.type}`);
+    const { type, tag } = ring.frame; // the first chunk's, when `first` is given
+    try {
+      for (let chunk = first ?? ring.peek(options); ; chunk = ring.peek(options)) {
+        if (chunk === null) throw new CorruptFrameError(-1, `the stream ended inside a ${total}-byte message`);
+        if (filled > 0 && ring.frame.type !== CONTINUATION) {
+          throw new CorruptFrameError(-1, `expected a continuation chunk at byte ${filled} of ${total}, got type ${ring.frame.type}`);
+        }
+        if (filled + chunk.length > total) throw new CorruptFrameError(-1, `chunks overflow the ${total}-byte message`);
+        copyRange(into, filled, chunk, chunk.length, NATIVE_COPY_OUT_BYTES);
+        filled += chunk.length;
+        ring.release();
+        if (filled === total) return;
       }
-      if (filled + chunk.length > total) throw new CorruptFrameError(-1, `chunks overflow the ${total}-byte message`);
-      copyRange(into, filled, chunk, chunk.length, NATIVE_COPY_OUT_BYTES);
-      filled += chunk.length;
-      ring.release();
-      if (filled === total) return;
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) {
+        this.unfinished = undefined;
+        throw error;
+      }
+      if (this.unfinished !== undefined) this.unfinished.filled = filled; // timed out again while finishing it
+      else this.unfinished = { type: type & ~CHUNKED, tag, bytes: ownedPrefix(into, filled, total), filled };
+      throw new TimeoutError(error.op, error.ms, `${filled} of a ${total}-byte message's bytes arrived; the next receive finishes it`);
     }
   }
+
+  /** Copies in the rest of the message a timeout cut short and returns it, no longer kept. */
+  private complete(unfinished: Unfinished, options: BlockingOptions | undefined): Unfinished {
+    this.copyChunks(null, unfinished.bytes.length, unfinished.bytes, options, unfinished.filled);
+    this.unfinished = undefined;
+    return unfinished;
+  }
+
+  /** recv's and recvView's answer for the message a timeout cut short: an owned value over its own buffer. */
+  private finishUnfinished<T>(options: BlockingOptions | undefined): Received<T> {
+    const { type, tag, bytes } = this.complete(this.unfinished!, options);
+    return { value: decode(type, bytes, { inPlace: true }) as T, tag }; // the buffer is the value's alone
+  }
+}
+
+/** A chunked message that a timeout cut short: its codec type, tag, buffer of its full length, and bytes so far. */
+interface Unfinished {
+  type: number;
+  tag: number;
+  bytes: Uint8Array;
+  filled: number;
+}
+
+/** A buffer of `total` bytes of its own, starting with the first `filled` bytes of `into`. */
+function ownedPrefix(into: Uint8Array, filled: number, total: number): Uint8Array {
+  const bytes = new Uint8Array(total);
+  bytes.set(into.subarray(0, filled));
+  return bytes;
 }

@@ -126,9 +126,9 @@ export class Comm {
   /**
    * Zero-copy receive (shared transport): the next message from `source` as a typed-array view into the ring,
    * valid until `release()` (one that travelled in chunks, above `Sender.chunkBytes`, is lent from a buffer the
-   * channel keeps, filled by one copy: `Receiver.recvView`). A message that is not a typed array, or larger than half
-   * the ring, comes back as an ordinary owned value (and `release()` is then harmless). On the other transports this
-   * is `recv`.
+   * channel keeps, filled by one copy: `Receiver.recvView`). A message that is not a typed array, or larger than
+   * half the ring less a 16-byte frame header (`maxMessage`), comes back as an ordinary owned value (and `release()`
+   * is then harmless). On the other transports this is `recv`.
    */
   recvView<T extends ArrayBufferView = ArrayBufferView>(source: number, tag = ANY_TAG): T {
     this.checkRank(source, 'source');

@@ -22,8 +22,9 @@ export interface LaunchOptions {
   /**
    * The shared transport's largest frame: a message of up to this many bytes travels as one frame, a larger one in
    * chunks of this size. Default: 256 KiB, or a quarter ring when the ranks park or the ring is smaller
-   * (`defaultChunkBytes`). At most half the ring less 16 bytes; that much lets `recvView` lend every typed array of
-   * up to half the ring in place, at the price of slower `recv`/`recvInto` of large messages (docs/PERFORMANCE.md).
+   * (`defaultChunkBytes`, exported). A multiple of 8, at most half the ring less 16 bytes (`maxMessage`); that much
+   * lets `recvView` lend every typed array of up to `maxMessage` bytes in place, at the price of slower
+   * `recv`/`recvInto` of large messages (docs/PERFORMANCE.md).
    */
   chunkBytes?: number;
   /** Reject with a TimeoutError (and stop every rank) if the run takes longer. Default: no limit. */
@@ -260,9 +261,9 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
   }
   const { chunkBytes } = options;
   const maxMessage = ringBytes / 2 - FRAME_HEADER_BYTES;
-  if (chunkBytes !== undefined && (!Number.isInteger(chunkBytes) || chunkBytes < 8 || chunkBytes > maxMessage)) {
+  if (chunkBytes !== undefined && (!Number.isInteger(chunkBytes) || chunkBytes % 8 !== 0 || chunkBytes < 8 || chunkBytes > maxMessage)) {
     throw new RangeError(
-      `Expected \`chunkBytes\` to be an integer from 8 to ${maxMessage} (half a ${ringBytes}-byte ring, less a frame header), got ${chunkBytes}`,
+      `Expected \`chunkBytes\` to be a multiple of 8 from 8 to ${maxMessage} (half a ${ringBytes}-byte ring, less a frame header), got ${chunkBytes}`,
     );
   }
   if (timeoutMs !== undefined && !(timeoutMs > 0)) {

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Receiver, Sender } from '../src/channel.js';
 import { TYPE } from '../src/codec.js';
+import { TimeoutError } from '../src/errors.js';
 import { RingBuffer } from '../src/ring.js';
 import { errorOf, runWorker, testSeed } from './helpers.js';
 
@@ -186,6 +187,7 @@ test('recvView of a chunked typed array: assembled in one kept buffer, lent unti
   receiver.release();
   sender.send(values(50_000, 3), 7); // 400,000 bytes: the kept buffer grows once
   const second = receiver.recvView<Float64Array>()!;
+  assert.is.not(second.value.buffer, first.value.buffer, 'grown: a new buffer');
   assert.equal(second.value, values(50_000, 3));
   sender.send(values(45_000, 4), 8); // blocks nothing: the ring has room while the view is lent
   receiver.release();
@@ -202,6 +204,59 @@ test('recvView of a chunked typed array: assembled in one kept buffer, lent unti
   receiver.release(); // harmless
 });
 
+test('a timeout between two chunks: the sender keeps the rest, the receiver what arrived, and both finish it later', () => {
+  const ring = RingBuffer.create(4096); // chunks of 1 KiB, a quarter ring: three frames fit at once
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  const values = () => Float64Array.from({ length: 1000 }, (_, i) => i * 1.5 - 7); // 8,000 bytes: 8 chunks
+  const big = values();
+  const quick = { timeoutMs: 5 };
+
+  const sendTimeout = errorOf(() => sender.send(big, 1, quick)); // three chunks go, the fourth finds the ring full
+  assert.instance(sendTimeout, TimeoutError);
+  assert.is(sendTimeout.message,
+    "write timed out after 5 ms: 3072 of the message's 8000 bytes are sent; flush() sends the rest");
+  assert.is(sender.pendingBytes, 8000 - 3072);
+  big.fill(-1); // the caller may reuse its buffer: the rest was copied
+
+  const recvTimeout = errorOf(() => receiver.recv(quick)); // three chunks arrive, the fourth does not
+  assert.instance(recvTimeout, TimeoutError);
+  assert.is(recvTimeout.message, "read timed out after 5 ms: 3072 of a 8000-byte message's bytes arrived; the next receive finishes it");
+  assert.equal({ ...receiver.peekMeta()! }, { type: TYPE.float64, tag: 1, bytes: 8000 }, 'the unfinished message is next');
+  assert.is(errorOf(() => receiver.recvInto(new Float64Array(100))).message,
+    'recvInto(): a 8000-byte message does not fit in a 800-byte target');
+
+  assert.instance(errorOf(() => sender.flush(quick)), TimeoutError); // three more chunks, then full again
+  assert.is(sender.pendingBytes, 8000 - 6144);
+  assert.match(errorOf(() => receiver.recvView(quick)).message, '6144 of a 8000-byte message'); // finishing it, by another kind of receive
+
+  assert.is(errorOf(() => sender.send(Int32Array.of(7, 8), 2)).message,
+    'send() while 1856 bytes of a message that a timeout cut short are still to go: flush() them first');
+  sender.flush(quick); // the last two chunks
+  assert.is(sender.pendingBytes, 0);
+  sender.send(Int32Array.of(7, 8), 2, quick);
+  const into = new Float64Array(1000);
+  assert.equal({ ...receiver.recvInto(into, quick)! }, { bytes: 8000, tag: 1 });
+  assert.equal(into, values(), 'every byte, in order');
+  const next = receiver.recv<Int32Array>(quick)!;
+  assert.equal([next.tag, ...next.value], [2, 7, 8]);
+  sender.close();
+  assert.is(receiver.recv(quick), null);
+});
+
+test('a send that times out before its first frame sends nothing, and says so', () => {
+  const ring = RingBuffer.create(4096);
+  const sender = new Sender(ring);
+  for (let i = 0; i < 4; i++) sender.send(new Uint8Array(1000).fill(i)); // four frames of 1,016 bytes fill the ring
+  const err = errorOf(() => sender.send(new Uint8Array(1000), 0, { timeoutMs: 5 }));
+  assert.instance(err, TimeoutError);
+  assert.is(err.message, 'write timed out after 5 ms');
+  assert.is(sender.pendingBytes, 0, 'nothing of it went');
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  for (let i = 0; i < 4; i++) assert.equal(receiver.recv<Uint8Array>()!.value, new Uint8Array(1000).fill(i));
+  assert.is(receiver.hasMessage(), false);
+});
+
 test('two threads: 20,000 seeded messages up to 4x the ring, by recv, recvInto and recvView', async () => {
   const seed = testSeed('channel threads');
   const ring = RingBuffer.create(16384);
@@ -213,6 +268,20 @@ test('two threads: 20,000 seeded messages up to 4x the ring, by recv, recvInto a
   assert.equal(report.problems, []);
   assert.is(sent.sent, 20_000);
   assert.is(report.received, 20_000);
+});
+
+test('two threads, every call with a short timeout tried again: 5,000 messages cut short between chunks arrive whole', async () => {
+  const seed = testSeed('channel timeouts');
+  const ring = RingBuffer.create(16384);
+  const job = { buffer: ring.buffer, seed, count: 5_000, maxBytes: 4 * 16384, timeouts: true };
+  const [sent, report] = await Promise.all([
+    runWorker<{ sent: number; timeouts: number; cutShort: number }>('channel-peer', { ...job, role: 'sender' }, 120_000),
+    runWorker<{ received: number; problems: string[]; timeouts: number }>('channel-peer', { ...job, role: 'receiver' }, 120_000),
+  ]);
+  assert.equal(report.problems, []);
+  assert.is(sent.sent, 5_000);
+  assert.is(report.received, 5_000);
+  assert.ok(sent.cutShort > 0 && report.timeouts > 0, `timeouts: ${sent.timeouts} sending (${sent.cutShort} cut a message short), ${report.timeouts} receiving`);
 });
 
 test.run();
