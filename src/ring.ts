@@ -103,6 +103,14 @@ const align8 = (n: number) => (n + 7) & ~7;
 const CORK_MESSAGES = 16;
 const CORK_BYTES = 16 * 1024;
 /**
+ * A corked producer's first batch after `cork()` is published at 2 KiB, and each next one at twice the last, up to
+ * `corkBytes`: a consumer that has caught up (one whose producer resumes after an acknowledgement) starts on the
+ * first messages at once instead of idling through a whole batch. The message count (CORK_MESSAGES) still bounds
+ * every batch, so messages under 128 bytes batch as before. Near, at 1.4 and 2 KiB, the receiver's wait per window
+ * of 64 about halves, and 2 KiB streams 15% faster (docs/PERFORMANCE.md, "What each optimisation bought").
+ */
+const FIRST_BATCH_BYTES = 2048;
+/**
  * copyHeld keeps the views it copies from in at most 16,384 slots: one per 64 bytes of a ring of 1 MiB or less, one per
  * `capacity / 16,384` bytes of a larger one. A payload longer than a slot less 16 bytes makes a frame (16-byte header,
  * payload padded to 8) longer than the slot, so a slot holds at most one such frame start: 49 bytes and more on a ring
@@ -150,6 +158,7 @@ export class RingBuffer {
   private published = 0; // HEAD as last stored: `head - published` bytes are committed but not yet visible
   private unpublished = 0; // messages committed since
   private readonly corkBytes: number;
+  private batchBytes: number; // a corked producer publishes once this many bytes wait: doubles from FIRST_BATCH_BYTES
 
   // Consumer-side state, private to the consuming thread.
   private tail = 0;
@@ -201,6 +210,7 @@ export class RingBuffer {
       throw new RangeError(`Expected \`corkBytes\` to be an integer of at least 1, got ${corkBytes}`);
     }
     this.corkBytes = Math.min(corkBytes, capacity / 4);
+    this.batchBytes = this.corkBytes;
     this.keptShift = Math.max(MIN_KEPT_SLOT_SHIFT, Math.log2(capacity / MAX_KEPT_VIEWS));
     this.keptFrom = (1 << this.keptShift) - FRAME_HEADER_BYTES + 1;
     // A side that attaches late starts where the shared counters are.
@@ -277,7 +287,7 @@ export class RingBuffer {
       return;
     }
     this.unpublished++;
-    if (this.unpublished >= CORK_MESSAGES || ((this.head - this.published) | 0) >= this.corkBytes) this.publishHead();
+    if (this.unpublished >= CORK_MESSAGES || ((this.head - this.published) | 0) >= this.batchBytes) this.publishHead();
   }
 
   /**
@@ -285,7 +295,8 @@ export class RingBuffer {
    *
    * - A corked producer publishes its messages every 16 messages or `corkBytes` (16 KiB unless set, a quarter of the
    *   ring at most), at `uncork()`, `close()` and a wrap, and before it waits for room (so it never waits on its own
-   *   unpublished messages). Each message is still its own frame, read one by one.
+   *   unpublished messages). Each message is still its own frame, read one by one. Its first batches are smaller: 2
+   *   KiB, then twice as much each time, up to `corkBytes` (the consumer starts at once).
    * - A corked consumer gives the room it frees back every 16 messages or `corkBytes` (the same bound), at
    *   `uncork()` and a wrap, and whenever it finds the ring empty (so a producer waiting for room always gets it
    *   before the consumer waits for data).
@@ -301,6 +312,7 @@ export class RingBuffer {
    */
   cork(): void {
     this.corked = true;
+    this.batchBytes = Math.min(FIRST_BATCH_BYTES, this.corkBytes);
   }
 
   /** Either side: publishes what `cork()` held back and goes back to publishing every step. */
@@ -427,6 +439,7 @@ export class RingBuffer {
    * after it has loaded a TAIL that the consumer stored once it had finished reading them.
    */
   private publishHead(): void {
+    if (this.batchBytes < this.corkBytes) this.batchBytes = Math.min(2 * this.batchBytes, this.corkBytes);
     this.published = this.head;
     this.unpublished = 0;
     Atomics.store(this.words, HEAD, this.head);

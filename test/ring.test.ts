@@ -218,8 +218,12 @@ test('cork: messages stay unseen until uncork, then arrive in order; 16 messages
   while (consumer.hasMessage()) seen.push(consumer.read()![0]!);
   assert.is(seen.length, 20);
 
-  // 16 KiB publish a batch of fewer messages: two of 8 KiB.
+  // 16 KiB publish a batch of fewer messages: two of 8 KiB, once the first batches (2, 4, 8 KiB) are out.
   producer.cork();
+  for (let i = 0; i < 3; i++) {
+    producer.write(new Uint8Array(8192 - 16));
+    assert.is(consumer.read()!.length, 8192 - 16, `first batches: message ${i} published at once`);
+  }
   producer.write(new Uint8Array(8192 - 16));
   assert.is(consumer.hasMessage(), false);
   producer.write(new Uint8Array(8192 - 16));
@@ -228,6 +232,28 @@ test('cork: messages stay unseen until uncork, then arrive in order; 16 messages
   assert.is(consumer.read()!.length, 8192 - 16);
   producer.uncork();
   assert.is(consumer.hasMessage(), false);
+});
+
+test('cork: the first batches after cork() are published at 2, 4 and 8 KiB, then every 16 KiB; each cork() starts over', () => {
+  const producer = RingBuffer.create(1 << 16);
+  const consumer = RingBuffer.attach(producer.buffer);
+  const batches = (messages: number): number[] => {
+    const seen: number[] = [];
+    let next = 0;
+    for (let i = 0; i < messages; i++) {
+      producer.write(new Uint8Array(1024 - FRAME_HEADER_BYTES).fill(i)); // frames of exactly 1 KiB
+      let batch = 0;
+      for (; consumer.hasMessage(); batch++) assert.is(consumer.read()![0], next++, 'in order');
+      if (batch > 0) seen.push(batch);
+    }
+    return seen;
+  };
+  producer.cork();
+  assert.equal(batches(46), [2, 4, 8, 16, 16]);
+  producer.uncork();
+  producer.cork();
+  assert.equal(batches(6), [2, 4]);
+  producer.uncork();
 });
 
 test('cork: a corked producer that runs out of room publishes first; close() publishes the rest', () => {
@@ -293,10 +319,14 @@ test('cork with corkBytes: a batch is published at that many bytes, never more t
   producer.uncork();
 
   // A value above a quarter of the ring is capped there: 256 KiB of a 1 MiB ring, eight frames of 32 KiB (the
-  // default, 16 KiB, would publish each one).
+  // default, 16 KiB, would publish each one), once the first batches are out: eleven frames published as 1, 1, 1, 1,
+  // 1, 2 and 4 while the batch grows from 2 KiB to 256 KiB.
   const big = RingBuffer.create(1 << 20, { corkBytes: 1 << 30 });
   const reader = RingBuffer.attach(big.buffer);
   big.cork();
+  for (let i = 0; i < 11; i++) big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
+  for (let i = 0; i < 11; i++) assert.is(reader.read()!.length, 32768 - FRAME_HEADER_BYTES);
+  assert.is(reader.hasMessage(), false);
   for (let i = 0; i < 7; i++) {
     big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
     assert.is(reader.hasMessage(), false, `message ${i}: 224 KiB or less held back`);
