@@ -21,6 +21,7 @@ import { Buffer } from 'node:buffer';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 import { RingBuffer as RingBufJs } from 'ringbuf.js';
 import { Receiver, RingBuffer, Sender } from '../../dist/src/index.js';
+import { NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES } from '../../dist/src/copy.js';
 
 const RING = 1 << 20;
 const WINDOW = 64;
@@ -106,7 +107,7 @@ function bareEnd(role, size, words, ring, batch) {
     return {
       send: () => {
         while (head - cachedTail >= slots) cachedTail = Atomics.load(words, TAIL);
-        copy(data, (head % slots) * size, source, 1536);
+        copy(data, (head % slots) * size, source, NATIVE_COPY_BYTES);
         head++;
         if (!batch || head - published >= CORK_MESSAGES || (head - published) * size >= batchBytes) publish();
       },
@@ -121,7 +122,7 @@ function bareEnd(role, size, words, ring, batch) {
   let tail = 0, cachedHead = 0;
   return () => {
     while (tail === cachedHead) cachedHead = Atomics.load(words, HEAD);
-    copy(target, 0, views[tail % slots], 2048);
+    copy(target, 0, views[tail % slots], NATIVE_COPY_OUT_BYTES);
     Atomics.store(words, TAIL, ++tail);
   };
 }
