@@ -55,6 +55,8 @@ const KIND_MESSAGE = 1;
 const KIND_WRAP = 2;
 const KIND_END = 3; // written by close(): the stream ends here, in order with the data before it
 const FRAME_MAGIC = 0x5343; // 'SC' in the top half of the kind word: a zeroed or stray header is caught
+const TYPE_BITS = 0xff00; // the kind word's type byte, the layer above's
+const MESSAGE_KIND = ((FRAME_MAGIC << 16) | KIND_MESSAGE) >>> 0; // a message's kind word, its type byte aside
 
 export const MIN_RING_BYTES = 64;
 export const MAX_RING_BYTES = 1 << 30;
@@ -608,46 +610,65 @@ export class RingBuffer {
   private poll(): number {
     for (;;) {
       if (this.tail === this.cachedHead) {
-        this.cachedHead = Atomics.load(this.words, HEAD);
-        if (this.tail === this.cachedHead) {
-          if (this.waiter.aborted) throw new AbortedError('read');
-          // Corked: give the room back before waiting (and our own messages, if we write too), then look again.
-          if (this.publishHeldBack()) continue;
-          return EMPTY;
-        }
+        if (this.lookAgain()) continue;
+        return EMPTY;
       }
       const offset = this.tail & this.mask;
-      const untilEnd = this.capacity - offset;
-      const used = (this.cachedHead - this.tail) | 0;
-      const kind = this.dataWords[(offset >> 2) + 1]!;
-      if (kind >>> 16 !== FRAME_MAGIC) {
-        throw new CorruptFrameError(offset, `bad marker 0x${(kind >>> 16).toString(16)} (expected 0x${FRAME_MAGIC.toString(16)})`);
+      const at = offset >> 2;
+      const kind = this.dataWords[at + 1]!;
+      // One comparison for the common case, a message frame whatever its type byte; the rest is the slow path.
+      if ((kind & ~TYPE_BITS) !== MESSAGE_KIND) {
+        if (this.isEnd(kind, offset)) return ENDED;
+        continue; // a wrap marker, stepped over
       }
-      const frameKind = kind & 0xff;
-      if (frameKind === KIND_WRAP) {
-        this.tail = (this.tail + untilEnd) | 0;
-        this.publishTail();
-        continue;
-      }
-      if (frameKind === KIND_END) return ENDED;
-      if (frameKind !== KIND_MESSAGE) throw new CorruptFrameError(offset, `unknown kind ${frameKind}`);
-      const length = this.dataWords[offset >> 2]!;
+      const length = this.dataWords[at]!;
       const frameBytes = FRAME_HEADER_BYTES + align8(length);
-      if (length > this.maxMessage || frameBytes > untilEnd || frameBytes > used) {
-        throw new CorruptFrameError(
-          offset,
-          `length ${length} does not fit (maxMessage ${this.maxMessage}, ${Math.min(untilEnd, used)} bytes available)`,
-        );
+      if (length > this.maxMessage || frameBytes > this.capacity - offset || frameBytes > ((this.cachedHead - this.tail) | 0)) {
+        throw this.lengthError(offset, length);
       }
       const frame = this.frame;
       frame.offset = offset + FRAME_HEADER_BYTES;
       frame.length = length;
-      frame.type = (kind >>> 8) & 0xff;
-      frame.tag = this.dataWords[(offset >> 2) + 2]! | 0;
-      frame.aux = this.dataWords[(offset >> 2) + 3]!;
+      frame.type = (kind & TYPE_BITS) >>> 8;
+      frame.tag = this.dataWords[at + 2]! | 0;
+      frame.aux = this.dataWords[at + 3]!;
       this.polled = frameBytes;
       return offset;
     }
+  }
+
+  /**
+   * poll's slow path when the ring looks empty: reloads HEAD; when it is still empty, checks for an abort and, on a
+   * corked side, publishes what it held back (the room it freed, our own messages if we write too) before waiting.
+   * True when there may be more to read now (poll looks again).
+   */
+  private lookAgain(): boolean {
+    this.cachedHead = Atomics.load(this.words, HEAD);
+    if (this.tail !== this.cachedHead) return true;
+    if (this.waiter.aborted) throw new AbortedError('read');
+    return this.publishHeldBack();
+  }
+
+  /**
+   * poll's slow path for a header that is not a message's: true for the end of the stream; steps over a wrap
+   * marker (false); throws on anything else, which no producer writes.
+   */
+  private isEnd(kind: number, offset: number): boolean {
+    if (kind >>> 16 !== FRAME_MAGIC) {
+      throw new CorruptFrameError(offset, `bad marker 0x${(kind >>> 16).toString(16)} (expected 0x${FRAME_MAGIC.toString(16)})`);
+    }
+    const frameKind = kind & 0xff;
+    if (frameKind === KIND_END) return true;
+    if (frameKind !== KIND_WRAP) throw new CorruptFrameError(offset, `unknown kind ${frameKind}`);
+    this.tail = (this.tail + this.capacity - offset) | 0;
+    this.publishTail();
+    return false;
+  }
+
+  /** The error for a message header whose length cannot be right. */
+  private lengthError(offset: number, length: number): CorruptFrameError {
+    const available = Math.min(this.capacity - offset, (this.cachedHead - this.tail) | 0);
+    return new CorruptFrameError(offset, `length ${length} does not fit (maxMessage ${this.maxMessage}, ${available} bytes available)`);
   }
 
   /** Gives consumed bytes back; the mirror of `publishHead` (see the memory-ordering argument there). */
