@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatNumber, formatRate, formatSize, logSizes, parseSize } from '../src/bench/format.js';
+import { cpuGeneration } from '../src/bench/report.js';
 import { renderTable } from '../src/bench/table.js';
 import { Progress, createColors, shouldUseColor, stripAnsi } from '../src/term.js';
 
@@ -190,6 +191,26 @@ test('Progress writes one self-erasing line on a terminal, and nothing elsewhere
   pipe.update('x');
   pipe.done();
   assert.equal(silent, []);
+});
+
+test('cpuGeneration reads the first processor\'s family and model from /proc/cpuinfo, and nothing elsewhere', () => {
+  const epyc = [
+    'processor\t: 0',
+    'vendor_id\t: AuthenticAMD',
+    'cpu family\t: 25',
+    'model\t\t: 17',
+    'model name\t: AMD EPYC',
+    'stepping\t: 1',
+    '',
+    'processor\t: 1',
+    'cpu family\t: 26',
+    'model\t\t: 2',
+  ].join('\n');
+  assert.is(cpuGeneration(epyc), 'family 25, model 17');
+  // An ARM /proc/cpuinfo names parts, not families; "model name" alone is not a model number.
+  assert.is(cpuGeneration('processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\nCPU part\t: 0xd0c\n'), '');
+  assert.is(cpuGeneration('model name\t: AMD EPYC\ncpu family\t: 25\n'), '');
+  assert.is(cpuGeneration(''), '');
 });
 
 test.run();

@@ -2,6 +2,7 @@
  * What the bandwidth and latency benchmarks print besides their own tables: the machine line, JSON, CSV, the
  * progress line's time estimate, and where output goes (so tests can capture it).
  */
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type { TextStream } from '../term.js';
@@ -15,7 +16,10 @@ export interface BenchOutput {
 
 export const processOutput = (): BenchOutput => ({ stdout: process.stdout, stderr: process.stderr });
 
-/** The machine a run measured: Node's version and the CPU as `os.cpus()` names it. */
+/**
+ * The machine a run measured: Node's version and the CPU as `os.cpus()` names it, with its family and model numbers
+ * where Linux gives them (`AMD EPYC (family 25, model 17)`).
+ */
 export interface Machine {
   node: string;
   cpuModel: string;
@@ -24,15 +28,38 @@ export interface Machine {
 
 export function machine(): Machine {
   const list = cpus();
-  return { node: process.version, cpuModel: list[0]?.model.trim() ?? 'unknown CPU', cores: list.length };
+  const name = list[0]?.model.trim() || 'unknown CPU';
+  const generation = cpuGeneration(readCpuinfo());
+  return { node: process.version, cpuModel: generation === '' ? name : `${name} (${generation})`, cores: list.length };
 }
 
-/** The `cpus` field of the JSON output: `"2 x AMD EPYC"`. */
+/**
+ * `family 25, model 17` from the text of Linux's `/proc/cpuinfo` (its first processor), or '' where it has no such
+ * lines (an ARM CPU, another system). A cloud VM's CPU is often named only "AMD EPYC", which says nothing of its
+ * generation, and two generations' figures are not comparable; these two numbers tell them apart.
+ */
+export function cpuGeneration(cpuinfo: string): string {
+  const family = /^cpu family\s*:\s*(\d+)\s*$/m.exec(cpuinfo)?.[1];
+  const model = /^model\s*:\s*(\d+)\s*$/m.exec(cpuinfo)?.[1];
+  return family !== undefined && model !== undefined ? `family ${family}, model ${model}` : '';
+}
+
+/** `/proc/cpuinfo`, or '' where there is none to read. */
+function readCpuinfo(): string {
+  if (process.platform !== 'linux') return '';
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The `cpus` field of the JSON output: `"2 x AMD EPYC (family 25, model 17)"`. */
 export function cpusText(m: Machine): string {
   return `${m.cores} x ${m.cpuModel}`;
 }
 
-/** `shmcomm bench bandwidth · Node v20.20.2 · AMD EPYC · 2 cores · window 64, 0.2 s per size` */
+/** `shmcomm bench bandwidth · Node v20.20.2 · AMD EPYC (family 25, model 17) · 2 cores · window 64, 0.2 s per size` */
 export function headerLine(title: string, m: Machine, settings: string): string {
   return `${title} · Node ${m.node} · ${m.cpuModel} · ${m.cores} ${m.cores === 1 ? 'core' : 'cores'} · ${settings}`;
 }
