@@ -114,12 +114,13 @@ const CORK_BYTES = 16 * 1024;
  */
 const FIRST_BATCH_BYTES = 2048;
 /**
- * copyHeld keeps the views it copies from in at most 16,384 slots: one per 64 bytes of a ring of 1 MiB or less, one per
- * `capacity / 16,384` bytes of a larger one. A payload longer than a slot less 16 bytes makes a frame (16-byte header,
- * payload padded to 8) longer than the slot, so a slot holds at most one such frame start: 49 bytes and more on a ring
- * of 1 MiB, 1,009 and more on one of 16 MiB. Payloads up to 48 bytes are copied with a loop, no view at all.
+ * copyHeld keeps the views it copies from in at most 32,768 slots: one per 64 bytes of a ring of 2 MiB or less (the
+ * benchmark's shared ring), one per `capacity / 32,768` bytes of a larger one. A payload longer than a slot less 16
+ * bytes makes a frame (16-byte header, payload padded to 8) longer than the slot, so a slot holds at most one such
+ * frame start: 49 bytes and more on a ring of 2 MiB, 497 and more on one of 16 MiB. Payloads up to 48 bytes are copied
+ * with a loop, no view at all.
  */
-const MAX_KEPT_VIEWS = 1 << 14;
+const MAX_KEPT_VIEWS = 1 << 15;
 const MIN_KEPT_SLOT_SHIFT = 6;
 /** The payloads too short for a slot of their own on any ring, which copyHeld copies with a loop: 48 bytes. */
 const LOOP_COPY_OUT_BYTES = (1 << MIN_KEPT_SLOT_SHIFT) - FRAME_HEADER_BYTES;
@@ -525,7 +526,7 @@ export class RingBuffer {
    * A view costs 13 ns and an allocation (1 KiB copied out, one thread: 68 ns with a fresh view, 55 with one kept;
    * `subarray()` costs more than the constructor), and a fresh view per message is garbage per message. Messages of
    * one size land on the same offsets lap after lap, so the views are kept, one per slot (MAX_KEPT_VIEWS above): the
-   * table is made at the first copy, and holds up to 16,384 views (about 1.3 MB at some 80 bytes a view) for a stream
+   * table is made at the first copy, and holds up to 32,768 views (about 2.6 MB at some 80 bytes a view) for a stream
    * of mixed sizes, one per frame start for a stream of one size. A payload too short for its own slot gets a view of
    * its own every time.
    */

@@ -101,24 +101,24 @@ test('--no-chart leaves the chart out', async () => {
   await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared', '--no-chart']), { stdout, stderr: capture() });
   assert.match(stdout.text(), /shared/);
   // The header says the ring and the state the run began in.
-  assert.match(stdout.text(), /rings \(auto\): shared 1 MiB \(a line crosses in \d+\.\d\d µs: (the threads share a cache|they share no cache)\)/);
+  assert.match(stdout.text(), /rings \(auto\): shared 2 MiB \(a line crosses in \d+\.\d\d µs: (the threads share a cache|they share no cache)\)/);
   assert.not.match(stdout.text(), /└┬/);
 });
 
-test('--ring auto: 1 MiB rings for shmcomm\'s modes; ringbuf 1 MiB when the threads share a cache, 32 MiB when not', async () => {
+test('--ring auto: shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the threads share a cache, 32 MiB when not', async () => {
   const MiB = 2 ** 20;
   const modes: RingMode[] = ['zerocopy', 'shared', 'ringbuf'];
-  assert.equal(modes.map((mode) => autoRingBytes(mode, 0.1)), [MiB, MiB, MiB]);
-  assert.equal(modes.map((mode) => autoRingBytes(mode, 0.49)), [MiB, MiB, 32 * MiB]);
+  assert.equal(modes.map((mode) => autoRingBytes(mode, 0.1)), [MiB, 2 * MiB, MiB]);
+  assert.equal(modes.map((mode) => autoRingBytes(mode, 0.49)), [MiB, 2 * MiB, 32 * MiB]);
   const choices: RingChoice[] = [
-    { mode: 'shared', bytes: MiB, lineMicros: 0.5 },
+    { mode: 'shared', bytes: 2 * MiB, lineMicros: 0.5 },
     { mode: 'zerocopy', bytes: MiB },
     { mode: 'ringbuf', bytes: 32 * MiB, lineMicros: 0.5 },
   ];
   assert.is(describeRings(choices, undefined, 0.5),
-    'rings (auto): shared 1 MiB, zerocopy 1 MiB, ringbuf 32 MiB (a line crosses in 0.50 µs: they share no cache)');
+    'rings (auto): shared 2 MiB, zerocopy 1 MiB, ringbuf 32 MiB (a line crosses in 0.50 µs: they share no cache)');
   assert.is(describeRings(choices.slice(0, 2), undefined, 0.123),
-    'rings (auto): shared 1 MiB, zerocopy 1 MiB (a line crosses in 0.12 µs: the threads share a cache)');
+    'rings (auto): shared 2 MiB, zerocopy 1 MiB (a line crosses in 0.12 µs: the threads share a cache)');
   assert.is(describeRings(choices, 4 * MiB), 'ring 4 MiB');
   // The probe itself: two threads, a positive finite time (never a speed), and no thread left behind.
   const micros = await measureLineMicros();
@@ -135,7 +135,7 @@ test('--ring auto: 1 MiB rings for shmcomm\'s modes; ringbuf 1 MiB when the thre
     },
   });
   assert.equal(looks, ['start true', 'end true'], 'auto also looks at the start and at the end of the run');
-  assert.equal(seen.slice(0, 2), [{ mode: 'shared', bytes: MiB, lineMicros: startLine }, { mode: 'zerocopy', bytes: MiB }]);
+  assert.equal(seen.slice(0, 2), [{ mode: 'shared', bytes: 2 * MiB, lineMicros: startLine }, { mode: 'zerocopy', bytes: MiB }]);
   assert.equal(seen[2], { mode: 'ringbuf', bytes: autoRingBytes('ringbuf', startLine), lineMicros: startLine }); // the probe decided
 });
 

@@ -129,7 +129,7 @@ const BANDWIDTH_SPECS: OptionSpec[] = [
   { name: 'window', value: 'N', default: '64', help: 'messages sent between two acknowledgements, as in osu_bw' },
   ...timeSpecs('mode and size', " (six times that before a mode's first size, while V8 compiles)"),
   allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
-  { name: 'ring', value: 'SIZE', default: 'auto', help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (shared and zerocopy 1 MiB; ringbuf 1 MiB when the two threads share a cache, 32 MiB when not: measured first)' },
+  { name: 'ring', value: 'SIZE', default: 'auto', help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the two threads share a cache, 32 MiB when not: measured first)' },
   ...OUTPUT_SPECS,
   NO_CHART,
 ];

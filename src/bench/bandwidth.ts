@@ -33,17 +33,21 @@ import { renderTable } from './table.js';
 
 /**
  * `--ring auto`: each ring mode at the size it streams best at on this machine (docs/PERFORMANCE.md has the sweeps).
- * shmcomm's modes, zerocopy and shared, copy with C's `memcpy` (src/copy.ts), fastest when the ring stays in the cores'
- * caches: 1 MiB, whatever the state of the machine (far, at 1.6 to 64 MiB, shared streamed 15.7 to 21 GB/s on 1 MiB and
- * 9.6 to 14 on 32 MiB; with the 256 KiB chunks of f0ff3ac on both, 32 MiB is still 10 to 25% slower from 64 KiB up,
- * though 10 to 45% faster at 1 KiB). ringbuf.js copies with `set()`, which depends on how far apart the two cores are
+ * shmcomm's modes copy with C's `memcpy` (src/copy.ts). zerocopy, whose receiver reads in place, is fastest on a ring
+ * that stays in the cores' caches: 1 MiB, whatever the state of the machine. shared copies out of the ring too, and its
+ * sender, copying faster than the receiver, keeps the ring nearly full: the receiver reads lines written about a ring
+ * ago. On a ring no larger than a core's L2 (1 MiB on these EPYCs) those lines are still dirty in the sender's L2, and
+ * each must be pulled out of it; on 2 MiB they have gone to the L3 the cores share. On a 2-core Zen 4 VM (cpu family
+ * 25) with its two threads 0.03 to 0.06 µs apart, shared streamed 22 to 31 GB/s at 128 KiB on 2 MiB against 10 to 14
+ * on 1 MiB, eight runs by turns; on the family-26 VM in its far state rings of 256 KiB to 2 MiB had tied, and 32 MiB
+ * lost 10 to 25% from 64 KiB up. ringbuf.js copies with `set()`, which depends on how far apart the two cores are
  * (line-probe.ts). When a cache line crosses from one to the other in under 0.25 µs, they share a cache, and a 1 MiB
  * ring keeps the whole stream in it. When they do not, a 32 MiB ring is better for it: the receiver reads lines the
  * sender wrote long ago, gone from the sender's cache, instead of pulling dirty lines out of it.
  */
 export const AUTO_RING_BYTES = {
   zerocopy: 2 ** 20,
-  shared: 2 ** 20,
+  shared: 2 * 2 ** 20,
   ringbufNear: 2 ** 20,
   ringbufFar: 32 * 2 ** 20,
 } as const;
