@@ -63,7 +63,7 @@ for (const transport of TRANSPORTS) {
   test(`${transport}: allreduce into a buffer, and in place`, async () => {
     const results = await run(3, transport, { program: 'allreduceInto' });
     const expected = (rank: number) => ({
-      same: true, first: 6, last: 6, input: rank + 1, inPlace: [true, 2, 1],
+      same: true, first: 6, last: 6, wrongElements: 0, input: rank + 1, inPlace: [true, 2, 1],
       wrong: 'Expected `into` to be an Int32Array of 1 elements like the value, got a Float64Array of 1',
     });
     assert.equal(results, [0, 1, 2].map(expected));
