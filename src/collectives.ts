@@ -319,8 +319,8 @@ function ringAllreduce(comm: Comm, value: TypedArray, name: OpName, into?: Typed
   const left = (rank - 1 + size) % size;
   // The result goes into the caller's `into` (which may be `value` itself) or a new array; `value` is never written
   // otherwise. Each segment of the result is written once, combined from the left neighbour's partial and our own
-  // values, or received finished, so our values are not copied into it first: on 8 MiB that copy was a sixth of
-  // the call, as every step here streams through memory.
+  // values, or received finished, so our values are not copied into it first (16 MiB less memory traffic per rank
+  // and call at 8 MiB; no faster on the Zen 4 VM of docs/PERFORMANCE.md, where the copy overlapped the waits).
   const result = into ?? newTypedArray(value, value.length);
   const segment = (array: TypedArray, index: number) =>
     array.subarray(Math.floor((index * array.length) / size), Math.floor(((index + 1) * array.length) / size));

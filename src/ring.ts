@@ -56,7 +56,7 @@ const KIND_WRAP = 2;
 const KIND_END = 3; // written by close(): the stream ends here, in order with the data before it
 const FRAME_MAGIC = 0x5343; // 'SC' in the top half of the kind word: a zeroed or stray header is caught
 const TYPE_BITS = 0xff00; // the kind word's type byte, the layer above's
-const MESSAGE_KIND = ((FRAME_MAGIC << 16) | KIND_MESSAGE) >>> 0; // a message's kind word, its type byte aside
+const MESSAGE_KIND = kindWord(KIND_MESSAGE, 0) | 0; // a message's kind word, type byte 0, as an int32 like `word & mask`
 
 export const MIN_RING_BYTES = 64;
 export const MAX_RING_BYTES = 1 << 30;
@@ -619,7 +619,7 @@ export class RingBuffer {
       const kind = this.dataWords[at + 1]!;
       // One comparison for the common case, a message frame whatever its type byte; the rest is the slow path.
       if ((kind & ~TYPE_BITS) !== MESSAGE_KIND) {
-        if (this.isEnd(kind, offset)) return ENDED;
+        if (this.endOrStepOver(kind, offset)) return ENDED;
         continue; // a wrap marker, stepped over
       }
       const length = this.dataWords[at]!;
@@ -651,10 +651,10 @@ export class RingBuffer {
   }
 
   /**
-   * poll's slow path for a header that is not a message's: true for the end of the stream; steps over a wrap
-   * marker (false); throws on anything else, which no producer writes.
+   * poll's slow path for a header that is not a message's: true at the end of the stream; steps over a wrap marker
+   * (moves TAIL past it and publishes it) and answers false; throws on anything else, which no producer writes.
    */
-  private isEnd(kind: number, offset: number): boolean {
+  private endOrStepOver(kind: number, offset: number): boolean {
     if (kind >>> 16 !== FRAME_MAGIC) {
       throw new CorruptFrameError(offset, `bad marker 0x${(kind >>> 16).toString(16)} (expected 0x${FRAME_MAGIC.toString(16)})`);
     }

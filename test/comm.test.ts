@@ -60,13 +60,16 @@ for (const transport of TRANSPORTS) {
     assert.equal(results.map((r) => [r.sameArray, r.bcast]), [[true, [7, 8, 9]], [true, [7, 8, 9]], [true, [7, 8, 9]]]);
   });
 
-  test(`${transport}: allreduce into a buffer, and in place`, async () => {
-    const results = await run(3, transport, { program: 'allreduceInto' });
-    const expected = (rank: number) => ({
-      same: true, first: 6, last: 6, wrongElements: 0, input: rank + 1, inPlace: [true, 2, 1],
-      wrong: 'Expected `into` to be an Int32Array of 1 elements like the value, got a Float64Array of 1',
-    });
-    assert.equal(results, [0, 1, 2].map(expected));
+  test(`${transport}: allreduce into a buffer, and in place, on 3 and 4 ranks`, async () => {
+    for (const size of [3, 4]) {
+      const results = await run(size, transport, { program: 'allreduceInto' });
+      const sum = (size * (size + 1)) / 2; // of the ranks' values 1 .. size
+      const expected = (rank: number) => ({
+        same: true, sameInPlace: true, first: sum, last: sum, wrongElements: 0, input: rank + 1, inPlace: [true, size - 1, 1],
+        wrong: 'Expected `into` to be an Int32Array of 1 elements like the value, got a Float64Array of 1',
+      });
+      assert.equal(results, Array.from({ length: size }, (_, rank) => expected(rank)), `${size} ranks`);
+    }
   });
 
   test(`${transport}: reduce into a buffer on the root, in place, and into a fresh array`, async () => {

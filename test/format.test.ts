@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatNumber, formatRate, formatSize, logSizes, parseSize } from '../src/bench/format.js';
-import { cpuGeneration } from '../src/bench/report.js';
+import { readFileSync } from 'node:fs';
+import { cpuGeneration, headerLine, machine } from '../src/bench/report.js';
 import { renderTable } from '../src/bench/table.js';
 import { Progress, createColors, shouldUseColor, stripAnsi } from '../src/term.js';
 
@@ -211,6 +212,11 @@ test('cpuGeneration reads the first processor\'s family and model from /proc/cpu
   assert.is(cpuGeneration('processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\nCPU part\t: 0xd0c\n'), '');
   assert.is(cpuGeneration('model name\t: AMD EPYC\ncpu family\t: 25\n'), '');
   assert.is(cpuGeneration(''), '');
+  // This machine's header names them after the CPU, where Linux has them.
+  const generation = process.platform === 'linux' ? cpuGeneration(readFileSync('/proc/cpuinfo', 'utf8')) : '';
+  const header = headerLine('shmcomm bench x', machine(), 'settings');
+  if (generation === '') assert.not.match(header, /\(family /);
+  else assert.ok(header.includes(` (${generation}) · `), header);
 });
 
 test.run();

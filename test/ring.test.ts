@@ -280,11 +280,13 @@ test('cork: a corked producer that runs out of room publishes first; close() pub
 
 test('copyHeld: payloads through kept views, sizes changing at the same offsets, lap after lap', () => {
   const seed = testSeed('copyHeld kept views');
-  // Views kept in 64-byte slots from 49 bytes on the 16 KiB ring, in 128-byte slots from 113 bytes on the 4 MiB one
-  // (32,768 slots at most); each ring with a stream mostly of one size, small or large.
-  for (const [ringBytes, usual] of [[1 << 14, 100], [1 << 14, 1024], [1 << 22, 100], [1 << 22, 1024]] as const) {
+  // Views kept in 64-byte slots from 49 bytes on rings of up to 2 MiB, in 128-byte slots from 113 bytes on a 4 MiB
+  // one (32,768 slots at most); each ring with a stream mostly of one size, small or large.
+  const rings = [[1 << 14, 100, 6], [1 << 14, 1024, 6], [1 << 21, 100, 6], [1 << 22, 100, 7], [1 << 22, 1024, 7]] as const;
+  for (const [ringBytes, usual, slotShift] of rings) {
     const producer = RingBuffer.create(ringBytes);
     const consumer = RingBuffer.attach(producer.buffer);
+    assert.is((consumer as unknown as { keptShift: number }).keptShift, slotShift, `slots of a ${ringBytes}-byte ring`);
     const random = prng(seed);
     const target = new Uint8Array(8192);
     let bytes = 0;
