@@ -48,6 +48,7 @@ export async function run(options: BandwidthExerciseOptions = {}): Promise<Bandw
     warmupSeconds: seconds / 5,
     window: 64, // messages in flight before the receiver acknowledges
     ringBytes: undefined, // each ring mode at its best ring size; larger messages cross the ring in chunks
+    rounds: 1, // each size measured once
     chart: true,
     json: false,
     csvFile: undefined,

@@ -31,6 +31,7 @@ test('bandwidth defaults', () => {
     warmupSeconds: 0.05,
     modes: ['clone', 'transfer', 'transfer-alloc', 'shared', 'zerocopy', 'ringbuf', 'process', 'memcpy'],
     ringBytes: undefined,
+    rounds: 1,
     chart: true,
     json: false,
     csvFile: undefined,
@@ -40,11 +41,11 @@ test('bandwidth defaults', () => {
 test('bandwidth options, as `--name value` and `--name=value`', () => {
   const options = parseBandwidthArgs([
     '--min', '64', '--max=1MiB', '--points', '5', '--window=8', '--time', '0.01', '--warmup', '0',
-    '--modes', 'zerocopy, shared,zerocopy', '--ring', '64KiB', '--json', '--csv', 'out.csv', '--no-chart',
+    '--modes', 'zerocopy, shared,zerocopy', '--ring', '64KiB', '--rounds=3', '--json', '--csv', 'out.csv', '--no-chart',
   ]);
   assert.equal(options, {
     minBytes: 64, maxBytes: MiB, points: 5, window: 8, seconds: 0.01, warmupSeconds: 0,
-    modes: ['zerocopy', 'shared'], ringBytes: 64 * 1024, chart: false, json: true, csvFile: 'out.csv',
+    modes: ['zerocopy', 'shared'], ringBytes: 64 * 1024, rounds: 3, chart: false, json: true, csvFile: 'out.csv',
   });
 });
 
@@ -102,6 +103,8 @@ const BAD_BANDWIDTH: [string[], string][] = [
   [['--points', '1'], 'Expected `--points` to be an integer from 2 to 200, got "1"'],
   [['--points', '2.5'], 'Expected `--points` to be an integer from 2 to 200, got "2.5"'],
   [['--window', '0'], 'Expected `--window` to be an integer from 1 to 100000, got "0"'],
+  [['--rounds', '0'], 'Expected `--rounds` to be an integer from 1 to 99, got "0"'],
+  [['--rounds', '1.5'], 'Expected `--rounds` to be an integer from 1 to 99, got "1.5"'],
   [['--time', '0'], 'Expected `--time` to be a number of seconds from 0.001 to 3600, got "0"'],
   [['--time', 'abc'], 'Expected `--time` to be a number of seconds from 0.001 to 3600, got "abc"'],
   [['--warmup', '-1'], 'Expected `--warmup` to be a number of seconds from 0 to 3600, got "-1"'],

@@ -54,6 +54,31 @@ test('--json: every mode at every size, with positive finite numbers', async () 
   assert.equal(childPids(), [], 'no child process left');
 });
 
+test('--rounds 3: every size three times, by turns, and the median of each in the row (the process mode too)', async () => {
+  const opts = parseBandwidthArgs(['--min', '8', '--max', '1KiB', '--points', '2', '--time', '0.02', '--warmup', '0.005',
+    '--modes', 'shared,process,memcpy', '--rounds', '3', '--json']);
+  const started: string[] = [];
+  const rows = await measureBandwidth(opts, { onStart: (mode, bytes) => started.push(`${mode} ${bytes}`) });
+  // Round after round, each size by turns of the three modes.
+  const round = ['shared 8', 'process 8', 'memcpy 8', 'shared 1024', 'process 1024', 'memcpy 1024'];
+  assert.equal(started, [...round, ...round, ...round]);
+  assert.equal(rows.map((row) => `${row.mode} ${row.bytes}`), ['shared 8', 'shared 1024', 'process 8', 'process 1024', 'memcpy 8', 'memcpy 1024']);
+  for (const row of rows) {
+    const label = `${row.mode} ${row.bytes}`;
+    assert.is(row.rounds?.length, 3, label);
+    assert.ok(row.rounds!.every(isPositive), label);
+    assert.is(row.mbPerSec, [...row.rounds!].sort((a, b) => a - b)[1], `${label}: the median round`);
+    assert.ok(Math.abs(row.mbPerSec - (row.bytes * row.messages) / row.seconds / 1e6) < 1e-9 * row.mbPerSec, `${label}: its own round's count and time`);
+  }
+  // The text says how many rounds each figure is the median of; one round leaves the field out.
+  const stdout = capture();
+  await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'memcpy', '--rounds', '3', '--no-chart']), { stdout, stderr: capture() });
+  assert.match(stdout.text(), /0\.02 s per size, median of 3 rounds/);
+  const once = await measureBandwidth(parseBandwidthArgs([...TINY, '--modes', 'memcpy']));
+  assert.ok(once.every((row) => row.rounds === undefined));
+  assert.equal(childPids(), [], 'no child process left');
+});
+
 test('table, ratios and chart in plain text, and --csv writes the rows', async () => {
   const file = join(tmpdir(), `shmcomm-bench-${process.pid}-${Date.now()}.csv`);
   try {

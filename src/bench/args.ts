@@ -51,6 +51,7 @@ export interface BandwidthOptions extends OutputOptions {
   warmupSeconds: number; // --warmup 0.05
   modes: BandwidthMode[]; // --modes: all, in the order of BANDWIDTH_MODES
   ringBytes: number | undefined; // --ring auto: undefined, each ring mode at its own best size
+  rounds: number; // --rounds 1: how many times every size is measured; the table shows the median
   chart: boolean; // --no-chart turns it off
 }
 
@@ -130,6 +131,7 @@ const BANDWIDTH_SPECS: OptionSpec[] = [
   ...timeSpecs('mode and size', " (six times that before a mode's first size, while V8 compiles)"),
   allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
   { name: 'ring', value: 'SIZE', default: 'auto', help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the two threads share a cache, 32 MiB when not: measured first)' },
+  { name: 'rounds', value: 'N', default: '1', help: 'measure every size N times, one round of all sizes after another, and show the median of each (an odd N, on a noisy machine)' },
   ...OUTPUT_SPECS,
   NO_CHART,
 ];
@@ -353,6 +355,7 @@ export function parseBandwidthArgs(argv: readonly string[]): BandwidthOptions {
     warmupSeconds: reader.seconds('warmup', 0),
     modes: reader.names('modes', BANDWIDTH_MODES, 'mode'),
     ringBytes: reader.ringSize('ring'),
+    rounds: reader.integer('rounds', 1, 99),
     chart: !reader.has('no-chart'),
     ...outputOptions(reader),
   };

@@ -105,6 +105,11 @@ export interface BandwidthRow {
   /** Ring modes: the ring the mode ran on; shared and ringbuf under auto, the line time measured at the start. */
   ringBytes?: number;
   lineMicros?: number;
+  /**
+   * With `--rounds N` (N > 1): each round's MB/s, in the order they ran. `mbPerSec`, `messages` and `seconds` are
+   * then the median round's (for an even N, the lower of the two middle ones).
+   */
+  rounds?: number[];
 }
 
 export const BANDWIDTH_COLUMNS = ['mode', 'bytes', 'mbPerSec', 'messages', 'seconds', 'ringBytes', 'lineMicros'] as const;
@@ -133,6 +138,9 @@ const CHILD_URL = new URL('./process-peer.js', import.meta.url);
  */
 export async function measureBandwidth(opts: BandwidthOptions, events: BandwidthEvents = {}): Promise<BandwidthRow[]> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
+  // Every round measures every size, by turns; the next round starts over. A noisy minute then costs each size one
+  // round, not all of its rounds.
+  const turnSizes = Array.from({ length: opts.rounds }, () => sizes).flat();
   // Auto places ringbuf's ring by the line time, measured before any worker starts (nothing else runs then), and
   // measures it again at the end: the state can change mid-run. It looks whenever a ring mode runs, whose speed the
   // state decides: the header says which state the run began in, the note whether it changed.
@@ -143,11 +151,11 @@ export async function measureBandwidth(opts: BandwidthOptions, events: Bandwidth
   try {
     for (const mode of opts.modes) {
       const ring = isRingMode(mode) ? chooseRing(mode, opts.ringBytes, startLine) : undefined;
-      turns.push(await startMode(mode, sizes, opts, ring, events));
+      turns.push(await startMode(mode, turnSizes, opts, ring, events));
     }
     const anyFailure = new Promise<never>((_, reject) => { for (const turn of turns) turn.finished.catch(reject); });
     anyFailure.catch(() => {}); // awaited below; a failure between two awaits is not unhandled
-    for (let index = 0; index < sizes.length; index++) {
+    for (let index = 0; index < turnSizes.length; index++) {
       for (const turn of turns) await Promise.race([turn.measure(index), anyFailure]);
     }
     await Promise.all(turns.map((turn) => turn.finished));
@@ -157,7 +165,7 @@ export async function measureBandwidth(opts: BandwidthOptions, events: Bandwidth
     throw error;
   }
   if (watching) events.onLine?.('end', await measureLineMicros());
-  return turns.flatMap((turn) => turn.rows());
+  return turns.flatMap((turn) => turn.rows(sizes.length));
 }
 
 /**
@@ -188,11 +196,14 @@ interface ModeTurns {
   finished: Promise<void>;
   /** Stops the mode from outside: another mode failed. */
   fail(error: unknown): void;
-  /** The mode's rows, once finished. */
-  rows(): BandwidthRow[];
+  /** The mode's rows, once finished: one per size of a round of `sizesPerRound`. */
+  rows(sizesPerRound: number): BandwidthRow[];
 }
 
-/** Starts the workers of `mode` (on `ringChoice`'s ring, for a ring mode); resolves once they are ready and waiting. */
+/**
+ * Starts the workers of `mode` (on `ringChoice`'s ring, for a ring mode); resolves once they are ready and waiting.
+ * `sizes` has one entry per turn: with several rounds, each size comes back once a round.
+ */
 async function startMode(
   mode: BandwidthMode,
   sizes: number[],
@@ -216,12 +227,17 @@ async function startMode(
   // A turn ends when the sender has measured (or skipped) the size and the receiver has verified it: the receiver
   // is done with the size before the next mode begins. The process mode's receiver is a child that reports through
   // the sender's event loop, which waits at the gate until the next turn: its turns end on the measurement alone.
-  let turnDone: ((bytes: number) => void) | undefined;
-  const outcomes = new Map<number, SizeOutcome>(sizes.map((bytes) => [bytes, {}]));
-  const sizeDone = (bytes: number): boolean => {
-    const { result, verified, skipped } = outcomes.get(bytes)!;
+  let turnDone: (() => void) | undefined;
+  let turn = 0; // the turn being measured
+  const outcomes: SizeOutcome[] = sizes.map(() => ({}));
+  const sizeDone = (index: number): boolean => {
+    const { result, verified, skipped } = outcomes[index]!;
     return skipped === true || (result !== undefined && (verified !== undefined || mode === 'process'));
   };
+  // Reports name a size, not a turn: each goes to the earliest turn of that size still without one of its kind
+  // (the process mode's verifications come a turn late).
+  const outcomeFor = (bytes: number, lacks: (outcome: SizeOutcome) => boolean): SizeOutcome =>
+    outcomes.find((outcome, index) => sizes[index] === bytes && lacks(outcome))!;
   const onReport = (report: BandwidthReport): void => {
     if (report.type === 'ready') {
       ready();
@@ -230,8 +246,9 @@ async function startMode(
     if (report.type === 'start') {
       events.onStart?.(mode, report.bytes);
     } else if (report.type === 'result' || report.type === 'skip') {
-      if (report.type === 'result') outcomes.get(report.bytes)!.result = report;
-      else outcomes.get(report.bytes)!.skipped = true;
+      const outcome = outcomeFor(report.bytes, (o) => o.result === undefined && o.skipped !== true);
+      if (report.type === 'result') outcome.result = report;
+      else outcome.skipped = true;
       events.onFinish?.(mode, report.bytes);
     } else if (report.type === 'verified') {
       if (report.failures > 0) {
@@ -239,9 +256,9 @@ async function startMode(
           `${mode}: ${report.failures} of ${report.count} messages of ${formatSize(report.bytes)} failed verification`,
         );
       }
-      outcomes.get(report.bytes)!.verified = report;
+      outcomeFor(report.bytes, (o) => o.verified === undefined).verified = report;
     }
-    if ('bytes' in report && sizeDone(report.bytes)) turnDone?.(report.bytes);
+    if (sizeDone(turn)) turnDone?.();
   };
 
   if (mode === 'memcpy') {
@@ -274,10 +291,8 @@ async function startMode(
 
   return {
     measure: async (index) => {
-      const bytes = sizes[index]!;
-      const done = new Promise<void>((resolve) => {
-        turnDone = (reported) => { if (reported === bytes) resolve(); };
-      });
+      turn = index;
+      const done = new Promise<void>((resolve) => { turnDone = resolve; });
       group.setIdle(false);
       openGate(control, index + 1);
       await done;
@@ -286,26 +301,39 @@ async function startMode(
     },
     finished,
     fail: (error) => group.fail(error),
-    rows: () => rowsOf(mode, sizes, outcomes, ringChoice),
+    rows: (sizesPerRound) => rowsOf(mode, sizes, sizesPerRound, outcomes, ringChoice),
   };
 }
 
-/** A mode's rows from its outcomes, after checking that every size measured was verified whole. */
-function rowsOf(mode: BandwidthMode, sizes: number[], outcomes: Map<number, SizeOutcome>, ringChoice: RingChoice | undefined): BandwidthRow[] {
+/**
+ * A mode's rows from its outcomes (one per turn, `sizesPerRound` turns a round), after checking that every size
+ * measured was verified whole: one row per size, the median of its rounds.
+ */
+function rowsOf(
+  mode: BandwidthMode, sizes: number[], sizesPerRound: number, outcomes: SizeOutcome[], ringChoice: RingChoice | undefined,
+): BandwidthRow[] {
   const rows: BandwidthRow[] = [];
-  for (const bytes of sizes) {
-    const { result, verified, skipped } = outcomes.get(bytes)!;
-    if (skipped) continue;
-    if (result === undefined || verified === undefined) {
-      throw new Error(`${mode}: no ${result === undefined ? 'measurement' : 'verification'} for ${formatSize(bytes)}`);
+  const rounds = sizes.length / sizesPerRound;
+  for (let index = 0; index < sizesPerRound; index++) {
+    const bytes = sizes[index]!;
+    const measured: { mbPerSec: number; messages: number; seconds: number }[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const { result, verified, skipped } = outcomes[round * sizesPerRound + index]!;
+      if (skipped) continue;
+      if (result === undefined || verified === undefined) {
+        throw new Error(`${mode}: no ${result === undefined ? 'measurement' : 'verification'} for ${formatSize(bytes)}`);
+      }
+      if (verified.count !== result.sent) {
+        throw new Error(`${mode}: ${result.sent} messages of ${formatSize(bytes)} sent but ${verified.count} received`);
+      }
+      measured.push({ mbPerSec: (bytes * result.messages) / result.seconds / 1e6, messages: result.messages, seconds: result.seconds });
     }
-    if (verified.count !== result.sent) {
-      throw new Error(`${mode}: ${result.sent} messages of ${formatSize(bytes)} sent but ${verified.count} received`);
-    }
-    const mbPerSec = (bytes * result.messages) / result.seconds / 1e6;
+    if (measured.length === 0) continue;
+    const median = [...measured].sort((a, b) => a.mbPerSec - b.mbPerSec)[(measured.length - 1) >> 1]!;
     rows.push({
-      mode, bytes, mbPerSec, messages: result.messages, seconds: result.seconds,
+      mode, bytes, ...median,
       ringBytes: ringChoice?.bytes, lineMicros: ringChoice?.lineMicros, // JSON leaves out what is undefined
+      rounds: rounds > 1 ? measured.map((m) => m.mbPerSec) : undefined,
     });
   }
   return rows;
@@ -315,14 +343,15 @@ function rowsOf(mode: BandwidthMode, sizes: number[], outcomes: Map<number, Size
 export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput = processOutput()): Promise<void> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
   const progress = new Progress(output.stderr);
-  const eta = new Eta(sizes.length * opts.modes.length, opts.seconds + opts.warmupSeconds);
+  const steps = sizes.length * opts.modes.length * opts.rounds;
+  const eta = new Eta(steps, opts.seconds + opts.warmupSeconds);
   let rows: BandwidthRow[];
   const rings: RingChoice[] = [];
   const timeline: { when: string; lineMicros: number }[] = [];
   try {
     rows = await measureBandwidth(opts, {
       onStart: (mode, bytes) => {
-        const step = `${eta.done + 1}/${sizes.length * opts.modes.length}`;
+        const step = `${eta.done + 1}/${steps}`;
         progress.update(`bandwidth: ${mode} ${formatSize(bytes)} (${step}), ~${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
@@ -341,7 +370,8 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
   }
   const startLine = timeline.find(({ when }) => when === 'at the start')?.lineMicros;
   const ringWords = rings.length > 0 ? `, ${describeRings(rings, opts.ringBytes, startLine)}` : '';
-  const settings = `window ${opts.window}, ${opts.seconds} s per size${ringWords}`;
+  const rounds = opts.rounds > 1 ? `, median of ${opts.rounds} rounds` : '';
+  const settings = `window ${opts.window}, ${opts.seconds} s per size${rounds}${ringWords}`;
   const lines = [headerLine('shmcomm bench bandwidth', m, settings), ''];
   lines.push(bandwidthTables(opts.modes, sizes, rows));
   if (opts.chart) {
