@@ -5,6 +5,7 @@ import {
   digest, inputs, large, matmul, OPS, rootsFor, stressSeq, stressSize, type Matrix,
 } from './fixtures/collectives-programs.js';
 import { fillPattern, testSeed } from './helpers.js';
+import { elementwise, type OpName, type TypedArray } from '../src/reduce-ops.js';
 
 const PROGRAMS = new URL('./fixtures/collectives-programs.js', import.meta.url).href;
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
@@ -178,6 +179,35 @@ for (const transport of TRANSPORTS) {
     }
   });
 }
+
+test('elementwise: every length from 0 to 9 (four a turn, then the rest), into a new array, into a, into b', () => {
+  // The library's typed arrays are any of the eleven kinds, seen through one interface.
+  const combine = <A extends Float64Array | Int32Array>(name: OpName, a: A, b: A, out: A): A =>
+    elementwise(name, a as unknown as TypedArray, b as unknown as TypedArray, out as unknown as TypedArray) as unknown as A;
+  const reference: Record<OpName, (x: number, y: number) => number> = {
+    sum: (x, y) => x + y, prod: (x, y) => x * y, min: Math.min, max: Math.max,
+  };
+  for (const name of ['sum', 'prod', 'min', 'max'] as const) {
+    for (let length = 0; length <= 9; length++) {
+      const a = Float64Array.from({ length }, (_, i) => (i % 3) - 1.5 + i);
+      const b = Float64Array.from({ length }, (_, i) => 2.25 - i);
+      const expected = Array.from(a, (x, i) => reference[name](x, b[i]!));
+      const fresh = new Float64Array(length);
+      assert.equal(Array.from(combine(name, a, b, fresh)), expected, `${name}, ${length} elements`);
+      for (const into of ['a', 'b'] as const) {
+        const [x, y] = [a.slice(), b.slice()];
+        const out = into === 'a' ? x : y;
+        assert.is(combine(name, x, y, out), out);
+        assert.equal(Array.from(out), expected, `${name}, ${length} elements, into ${into}`);
+      }
+      // Integers wrap as stores into their kind do; 'prod' of Int32 multiplies as Math.imul.
+      const ints = Int32Array.from({ length }, (_, i) => 0x40000000 + i);
+      const product = combine(name, ints, ints.slice(), new Int32Array(length));
+      const wrapped = Array.from(ints, (x) => (name === 'prod' ? Math.imul(x, x) : reference[name](x, x) | 0));
+      assert.equal(Array.from(product), wrapped, `${name}, ${length} Int32 elements`);
+    }
+  }
+});
 
 test('bad input is refused in the rank that made the mistake, with what was given and allowed', async () => {
   const OP = "Expected `op` to be 'sum', 'prod', 'min', 'max' or a function, got \"avg\"";
