@@ -216,6 +216,8 @@ test('main: --help prints the usage and returns 0', async () => {
   const { code, stdout, stderr } = await runMain(['--help']);
   assert.is(code, 0);
   assert.ok(stdout.includes('Usage: shmcomm bench [bandwidth|latency|collectives] [options]'), stdout);
+  assert.ok(stdout.includes('GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=1073741824'), stdout);
+  assert.ok(stdout.includes('SHMCOMM_REP_MOVSB=1 keeps'), stdout);
   assert.is(stderr, '');
 });
 

@@ -19,6 +19,7 @@ import {
   expectedAt, makeSource, messageOk, sampleIndices, samplesOk, shouldSkip, stamp, windowFor,
 } from '../src/bench/payload.js';
 import { PeerGroup } from '../src/bench/peers.js';
+import { host, memcpyText } from '../src/glibc.js';
 
 const TINY = ['--min', '8', '--max', '64KiB', '--points', '3', '--time', '0.02', '--warmup', '0.005'];
 
@@ -29,9 +30,10 @@ test('--json: every mode at every size, with positive finite numbers', async () 
   const stdout = capture();
   const stderr = capture();
   await runBandwidth(opts, { stdout, stderr });
-  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; rows: Record<string, unknown>[] };
-  assert.equal(Object.keys(doc), ['node', 'cpus', 'rows']);
+  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; memcpy: string; rows: Record<string, unknown>[] };
+  assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'rows']);
   assert.is(doc.node, process.version);
+  assert.is(doc.memcpy, memcpyText(process.env, host()));
   assert.type(doc.cpus, 'string');
   const sizes = logSizes(8, 65536, 3);
   assert.is(doc.rows.length, BANDWIDTH_MODES.length * sizes.length);

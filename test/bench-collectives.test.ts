@@ -90,7 +90,7 @@ test('--json: { node, cpus, rows } with every row and nothing on stderr off a te
   const stderr = capture();
   await runCollectives(parseCollectivesArgs([...TINY, '--json']), { stdout, stderr });
   const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; rows: Record<string, unknown>[] };
-  assert.equal(Object.keys(doc), ['node', 'cpus', 'rows']);
+  assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'rows']);
   assert.is(doc.node, process.version);
   assert.equal(doc.rows.map(keyOf).sort(), expectedKeys().sort());
   for (const row of doc.rows) {

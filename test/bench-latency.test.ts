@@ -21,7 +21,7 @@ test('--json: every mode at every size, with positive finite numbers', async () 
   const stderr = capture();
   await runLatency(parseLatencyArgs([...TINY, '--json']), { stdout, stderr });
   const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; rows: Record<string, unknown>[] };
-  assert.equal(Object.keys(doc), ['node', 'cpus', 'rows']);
+  assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'rows']);
   const sizes = logSizes(8, 1024, 3);
   assert.is(doc.rows.length, LATENCY_MODES.length * sizes.length);
   for (const mode of LATENCY_MODES) {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatNumber, formatRate, formatSize, logSizes, parseSize } from '../src/bench/format.js';
-import { cpuGeneration, headerLine, machine } from '../src/bench/report.js';
+import { cpuGeneration } from '../src/cpuinfo.js';
+import { headerLine, machine } from '../src/bench/report.js';
 import { renderTable } from '../src/bench/table.js';
 import { Progress, createColors, shouldUseColor, stripAnsi } from '../src/term.js';
 

@@ -2,9 +2,10 @@
  * What the bandwidth and latency benchmarks print besides their own tables: the machine line, JSON, CSV, the
  * progress line's time estimate, and where output goes (so tests can capture it).
  */
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
+import { cpuGeneration, readCpuinfo } from '../cpuinfo.js';
+import { host, memcpyText } from '../glibc.js';
 import type { TextStream } from '../term.js';
 import { formatNumber } from './format.js';
 
@@ -17,41 +18,27 @@ export interface BenchOutput {
 export const processOutput = (): BenchOutput => ({ stdout: process.stdout, stderr: process.stderr });
 
 /**
- * The machine a run measured: Node's version and the CPU as `os.cpus()` names it, with its family and model numbers
- * where Linux gives them (`AMD EPYC (family 25, model 17)`).
+ * The machine a run measured: Node's version, the CPU as `os.cpus()` names it, with its family and model numbers
+ * where Linux gives them (`AMD EPYC (family 25, model 17)`), and how glibc's `memcpy` copies (src/glibc.ts).
  */
 export interface Machine {
   node: string;
   cpuModel: string;
   cores: number;
+  /** `glibc 2.36, rep movsb off`, or '' without glibc. */
+  memcpy: string;
 }
 
 export function machine(): Machine {
   const list = cpus();
   const name = list[0]?.model.trim() || 'unknown CPU';
   const generation = cpuGeneration(readCpuinfo());
-  return { node: process.version, cpuModel: generation === '' ? name : `${name} (${generation})`, cores: list.length };
-}
-
-/**
- * `family 25, model 17` from the text of Linux's `/proc/cpuinfo` (its first processor), or '' where it has no such
- * lines (an ARM CPU, another system). A cloud VM's CPU is often named only "AMD EPYC", which says nothing of its
- * generation, and two generations' figures are not comparable; these two numbers tell them apart.
- */
-export function cpuGeneration(cpuinfo: string): string {
-  const family = /^cpu family\s*:\s*(\d+)\s*$/m.exec(cpuinfo)?.[1];
-  const model = /^model\s*:\s*(\d+)\s*$/m.exec(cpuinfo)?.[1];
-  return family !== undefined && model !== undefined ? `family ${family}, model ${model}` : '';
-}
-
-/** `/proc/cpuinfo`, or '' where there is none to read. */
-function readCpuinfo(): string {
-  if (process.platform !== 'linux') return '';
-  try {
-    return readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    return '';
-  }
+  return {
+    node: process.version,
+    cpuModel: generation === '' ? name : `${name} (${generation})`,
+    cores: list.length,
+    memcpy: memcpyText(process.env, host()),
+  };
 }
 
 /** The `cpus` field of the JSON output: `"2 x AMD EPYC (family 25, model 17)"`. */
@@ -59,14 +46,18 @@ export function cpusText(m: Machine): string {
   return `${m.cores} x ${m.cpuModel}`;
 }
 
-/** `shmcomm bench bandwidth · Node v20.20.2 · AMD EPYC (family 25, model 17) · 2 cores · window 64, 0.2 s per size` */
+/**
+ * `shmcomm bench bandwidth · Node v20.20.2 · AMD EPYC (family 25, model 17) · 2 cores · glibc 2.36, rep movsb off ·
+ * window 64, 0.2 s per size`
+ */
 export function headerLine(title: string, m: Machine, settings: string): string {
-  return `${title} · Node ${m.node} · ${m.cpuModel} · ${m.cores} ${m.cores === 1 ? 'core' : 'cores'} · ${settings}`;
+  const cores = `${m.cores} ${m.cores === 1 ? 'core' : 'cores'}`;
+  return [title, `Node ${m.node}`, m.cpuModel, cores, m.memcpy, settings].filter((part) => part !== '').join(' · ');
 }
 
-/** The JSON document of a run: `{ node, cpus, rows }`, indented, with a final newline. */
+/** The JSON document of a run: `{ node, cpus, memcpy, rows }`, indented, with a final newline. */
 export function jsonText(m: Machine, rows: readonly object[]): string {
-  return `${JSON.stringify({ node: m.node, cpus: cpusText(m), rows }, null, 2)}\n`;
+  return `${JSON.stringify({ node: m.node, cpus: cpusText(m), memcpy: m.memcpy, rows }, null, 2)}\n`;
 }
 
 /** Writes `rows` (objects with the same keys, in `columns` order) to `file` as CSV with a header line. */

@@ -1,0 +1,86 @@
+/**
+ * glibc's `memcpy` on AMD (src/glibc.ts): which hosts the `shmcomm` command starts again without `rep movsb`, the
+ * environment it starts them with, what the benchmarks say of it, and the command itself doing so, end to end.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cpuVendor } from '../src/cpuinfo.js';
+import { environmentWithoutRepMovsb, host, memcpyText, NO_REP_MOVSB, type Host } from '../src/glibc.js';
+
+const ZEN: Host = { platform: 'linux', arch: 'x64', glibc: '2.36', cpuVendor: 'AuthenticAMD' };
+const BIN = fileURLToPath(new URL('../../bin/shmcomm.js', import.meta.url));
+
+test('an AMD CPU under glibc 2.33 or later is started again with rep movsb off, after the tunables already set', () => {
+  assert.equal(environmentWithoutRepMovsb({ PATH: '/bin' }, ZEN), { PATH: '/bin', GLIBC_TUNABLES: NO_REP_MOVSB });
+  assert.is(NO_REP_MOVSB, 'glibc.cpu.x86_rep_movsb_threshold=1073741824');
+  assert.equal(environmentWithoutRepMovsb({ GLIBC_TUNABLES: 'glibc.malloc.check=3' }, ZEN), {
+    GLIBC_TUNABLES: `glibc.malloc.check=3:${NO_REP_MOVSB}`,
+  });
+  assert.ok(environmentWithoutRepMovsb({}, { ...ZEN, glibc: '2.33' }));
+  assert.ok(environmentWithoutRepMovsb({}, { ...ZEN, glibc: '3.0' }));
+});
+
+test('nothing is started again elsewhere, when the threshold is set already, or with SHMCOMM_REP_MOVSB=1', () => {
+  const none = [
+    { ...ZEN, cpuVendor: 'GenuineIntel' },
+    { ...ZEN, cpuVendor: '' },
+    { ...ZEN, glibc: undefined }, // musl
+    { ...ZEN, glibc: '2.32' }, // no such tunable yet
+    { ...ZEN, arch: 'arm64' },
+    { ...ZEN, platform: 'darwin' },
+  ];
+  for (const h of none) assert.is(environmentWithoutRepMovsb({}, h), null, JSON.stringify(h));
+  // The second start (or the user) has set it: whatever the value, it stays.
+  assert.is(environmentWithoutRepMovsb({ GLIBC_TUNABLES: NO_REP_MOVSB }, ZEN), null);
+  assert.is(environmentWithoutRepMovsb({ GLIBC_TUNABLES: 'glibc.malloc.check=3:glibc.cpu.x86_rep_movsb_threshold=0x1000' }, ZEN), null);
+  assert.is(environmentWithoutRepMovsb({ SHMCOMM_REP_MOVSB: '1' }, ZEN), null);
+  // Another tunable whose name ends the same way is not this one.
+  assert.ok(environmentWithoutRepMovsb({ GLIBC_TUNABLES: 'glibc.cpu.x86_rep_movsb_stop_threshold=1' }, ZEN));
+});
+
+test('memcpyText says how the copies were made', () => {
+  assert.is(memcpyText({ GLIBC_TUNABLES: NO_REP_MOVSB }, ZEN), 'glibc 2.36, rep movsb off');
+  assert.is(memcpyText({ GLIBC_TUNABLES: 'glibc.cpu.x86_rep_movsb_threshold=0x40000000' }, ZEN), 'glibc 2.36, rep movsb off');
+  assert.is(memcpyText({ GLIBC_TUNABLES: 'a.b=1:glibc.cpu.x86_rep_movsb_threshold=4096' }, ZEN), 'glibc 2.36, rep movsb from 4096 B');
+  assert.is(memcpyText({}, ZEN), 'glibc 2.36, rep movsb on');
+  assert.is(memcpyText({}, { ...ZEN, cpuVendor: 'GenuineIntel' }), 'glibc 2.36');
+  assert.is(memcpyText({ GLIBC_TUNABLES: NO_REP_MOVSB }, { ...ZEN, glibc: undefined }), '');
+});
+
+test('cpuVendor reads the first processor\'s vendor_id', () => {
+  assert.is(cpuVendor('processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n\nprocessor\t: 1\nvendor_id\t: Other\n'), 'AuthenticAMD');
+  assert.is(cpuVendor('processor\t: 0\nBogoMIPS\t: 50.00\nCPU implementer\t: 0x41\n'), '');
+});
+
+/** Runs the command on one 8-byte size of the memcpy mode with `env`; its status, its JSON's `memcpy`, its stderr. */
+function runBench(env: NodeJS.ProcessEnv, ...extra: string[]): { status: number | null; memcpy: unknown; stderr: string } {
+  const args = ['bench', 'bandwidth', '--json', '--modes', 'memcpy', '--min', '8', '--max', '8', '--time', '0.01', '--warmup', '0.005'];
+  const child = spawnSync(process.execPath, [BIN, ...args, ...extra], { env, encoding: 'utf8', timeout: 60_000 });
+  const memcpy = child.status === 0 ? (JSON.parse(child.stdout) as { memcpy: unknown }).memcpy : undefined;
+  return { status: child.status, memcpy, stderr: child.stderr };
+}
+
+test('the command runs in a process started with the tunable where it applies, and says so in its JSON', () => {
+  const h = host();
+  const env = { ...process.env };
+  delete env.GLIBC_TUNABLES;
+  delete env.SHMCOMM_REP_MOVSB;
+  const tuned = runBench(env);
+  assert.is(tuned.status, 0, tuned.stderr);
+  assert.is(tuned.memcpy, memcpyText(environmentWithoutRepMovsb(env, h) ?? env, h));
+  if (h.cpuVendor === 'AuthenticAMD' && h.glibc !== undefined) assert.match(String(tuned.memcpy), /, rep movsb off$/);
+
+  const kept = runBench({ ...env, SHMCOMM_REP_MOVSB: '1' });
+  assert.is(kept.status, 0, kept.stderr);
+  assert.is(kept.memcpy, memcpyText(env, h));
+
+  // The second process's exit status and messages are the command's, said once.
+  const wrong = runBench(env, '--points', 'many');
+  assert.is(wrong.status, 2);
+  assert.is(wrong.stderr.split('shmcomm: ').length - 1, 1, wrong.stderr);
+  assert.match(wrong.stderr, /--points/);
+});
+
+test.run();
