@@ -2,10 +2,11 @@
  * glibc's `memcpy` on AMD (src/glibc.ts): which hosts the `shmcomm` command starts again without `rep movsb`, the
  * environment it starts them with, what the benchmarks say of it, and the command itself doing so, end to end.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { childPidsOf } from './helpers.js';
 import { cpuVendor } from '../src/cpuinfo.js';
 import { environmentWithoutRepMovsb, host, memcpyText, NO_REP_MOVSB, type Host } from '../src/glibc.js';
 
@@ -81,6 +82,66 @@ test('the command runs in a process started with the tunable where it applies, a
   assert.is(wrong.status, 2);
   assert.is(wrong.stderr.split('shmcomm: ').length - 1, 1, wrong.stderr);
   assert.match(wrong.stderr, /--points/);
+});
+
+/** Polls `check` every 50 ms until it is true or `ms` have passed; returns its last answer. */
+async function eventually(check: () => boolean, ms: number): Promise<boolean> {
+  for (const until = Date.now() + ms; !check(); ) {
+    if (Date.now() > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Starts a 60-second benchmark through the command; resolves a second later, with the second process, if any. */
+async function startLongBench(): Promise<{ command: ChildProcess; second: number | undefined; exited: Promise<NodeJS.Signals | null> }> {
+  const env = { ...process.env };
+  delete env.GLIBC_TUNABLES;
+  delete env.SHMCOMM_REP_MOVSB;
+  const command = spawn(process.execPath, [BIN, 'bench', 'bandwidth', '--modes', 'memcpy', '--min', '8', '--max', '8', '--time', '60'], {
+    env,
+    stdio: 'ignore',
+  });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => command.once('exit', (_code, signal) => resolve(signal)));
+  const twice = environmentWithoutRepMovsb(env, host()) !== null;
+  if (twice) assert.ok(await eventually(() => childPidsOf(command.pid!).length > 0, 30_000), 'no second process');
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // its benchmark under way
+  const children = childPidsOf(command.pid!);
+  assert.is(children.length, twice ? 1 : 0, `second processes: ${children.join(', ')}`);
+  return { command, second: children[0], exited };
+}
+
+test('SIGTERM to the command ends the second process too, and the command dies of it', async () => {
+  const { command, second, exited } = await startLongBench();
+  try {
+    command.kill('SIGTERM');
+    assert.is(await exited, 'SIGTERM');
+    // The command passed the signal on and waited for the second process to end (and reaped it) before it died.
+    if (second !== undefined) assert.not.ok(alive(second), `process ${second} outlived the command`);
+  } finally {
+    command.kill('SIGKILL');
+    if (second !== undefined && alive(second)) process.kill(second, 'SIGKILL');
+  }
+});
+
+test('a command killed outright (SIGKILL) takes its second process with it', async () => {
+  const { command, second, exited } = await startLongBench();
+  try {
+    command.kill('SIGKILL');
+    assert.is(await exited, 'SIGKILL');
+    if (second !== undefined) assert.ok(await eventually(() => !alive(second), 10_000), `process ${second} outlived the command`);
+  } finally {
+    if (second !== undefined && alive(second)) process.kill(second, 'SIGKILL');
+  }
 });
 
 test.run();

@@ -75,13 +75,18 @@ export function capture(): { isTTY: boolean; write(text: string): boolean; text(
 
 /** Processes whose parent is this process (forked children), read from /proc; [] where there is no /proc. */
 export function childPids(): number[] {
+  return childPidsOf(process.pid);
+}
+
+/** The pids whose parent is `parent`, from Linux's /proc ([] elsewhere). */
+export function childPidsOf(parent: number): number[] {
   if (!existsSync('/proc')) return [];
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) pids.push(Number(entry));
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) pids.push(Number(entry));
     } catch {
       // the process ended while we looked
     }
