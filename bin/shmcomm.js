@@ -1,24 +1,25 @@
 #!/usr/bin/env node
 // The command line lives in src/cli.ts; this file only starts it, in a second process where glibc needs one.
 import { spawn } from 'node:child_process';
-import { environmentWithoutRepMovsb, host } from '../dist/src/glibc.js';
+import { environmentWithoutRepMovsb, host, SECOND_PROCESS } from '../dist/src/glibc.js';
 
-const tuned = environmentWithoutRepMovsb(process.env, host());
-if (tuned === null) {
-  await start();
-} else {
-  // glibc reads GLIBC_TUNABLES only when a process starts, and on AMD CPUs its memcpy should run without `rep movsb`
-  // (src/glibc.ts says why): run the command in a second process started so, and end as it ends.
-  const status = await runAgain(tuned);
-  if (status === undefined) await start(); // it could not start: run here, with glibc as it is
-  else process.exitCode = status;
-}
+// glibc reads GLIBC_TUNABLES only when a process starts, and on AMD CPUs its memcpy should run without `rep movsb`
+// (src/glibc.ts says why): there, run the command in a second process started so, and end as it ends. Not under a
+// debugger (--inspect), which would attach to the first process, the one that only waits.
+const second = process.env[SECOND_PROCESS] === '1';
+const debugging = process.execArgv.some((flag) => flag.startsWith('--inspect'));
+const tuned = second || debugging ? null : environmentWithoutRepMovsb(process.env, host());
+const status = tuned === null ? undefined : await runAgain(tuned);
+if (status === undefined) await start(); // no second process needed, or it could not start: run here
+else process.exitCode = status;
 
 async function start() {
-  if (process.channel !== undefined) {
-    // Started by runAgain: end with the process that started us, even when it was killed outright (SIGKILL).
+  if (second && process.channel !== undefined) {
+    // End with the first process, even when it was killed outright (SIGKILL) and could pass nothing on; it may
+    // have died already, before this listener was there.
     process.channel.unref();
     process.once('disconnect', () => process.exit(1));
+    if (!process.connected) process.exit(1);
   }
   // `shmcomm bench | head` closes our stdout early: that is the reader's choice, not an error.
   process.stdout.on('error', (error) => {
@@ -29,7 +30,10 @@ async function start() {
   process.exitCode = await main(process.argv.slice(2));
 }
 
-/** Runs this command again with `env`; resolves to its exit status (after dying of the signal it died of, if any). */
+/**
+ * Runs this command again with `env`, passing SIGINT, SIGTERM and SIGHUP on; resolves to its exit status, after
+ * dying of the signal it died of, if any. Resolves to undefined if it could not start.
+ */
 function runAgain(env) {
   return new Promise((resolve) => {
     const args = [...process.execArgv, ...process.argv.slice(1)];
@@ -37,9 +41,16 @@ function runAgain(env) {
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
     const forward = (signal) => child.kill(signal);
     for (const signal of signals) process.on(signal, forward);
-    child.once('error', () => resolve(undefined));
+    const settle = () => {
+      for (const signal of signals) process.off(signal, forward);
+    };
+    child.on('error', () => {
+      if (child.pid !== undefined) return; // a signal that could not be passed on: the second process still runs
+      settle();
+      resolve(undefined);
+    });
     child.once('exit', (code, signal) => {
-      for (const s of signals) process.off(s, forward);
+      settle();
       if (signal !== null) process.kill(process.pid, signal); // die of it too, where it is deadly
       resolve(code ?? 1);
     });

@@ -15,6 +15,7 @@ import {
 } from '../src/bench/collectives.js';
 import { checkResult, makePayload } from '../src/bench/collectives-rank.js';
 import { defaultStrategy } from '../src/launch.js';
+import { host, memcpyText } from '../src/glibc.js';
 import type { Comm } from '../src/comm.js';
 
 const TINY = ['--ranks', '2,3', '--sizes', '8,64KiB', '--time', '0.01', '--warmup', '0.002'];
@@ -85,12 +86,13 @@ test('measureCollectives: every row, in order, with its events', async () => {
   await noWorkerLeft();
 });
 
-test('--json: { node, cpus, rows } with every row and nothing on stderr off a terminal', async () => {
+test('--json: { node, cpus, memcpy, rows } with every row and nothing on stderr off a terminal', async () => {
   const stdout = capture();
   const stderr = capture();
   await runCollectives(parseCollectivesArgs([...TINY, '--json']), { stdout, stderr });
-  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; rows: Record<string, unknown>[] };
+  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; memcpy: string; rows: Record<string, unknown>[] };
   assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'rows']);
+  assert.is(doc.memcpy, memcpyText(process.env, host()));
   assert.is(doc.node, process.version);
   assert.equal(doc.rows.map(keyOf).sort(), expectedKeys().sort());
   for (const row of doc.rows) {

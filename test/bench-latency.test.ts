@@ -11,6 +11,7 @@ import { capture, childPids } from './helpers.js';
 import { LATENCY_MODES, parseLatencyArgs } from '../src/bench/args.js';
 import { logSizes } from '../src/bench/format.js';
 import { measureLatency, ringBytesFor, runLatency } from '../src/bench/latency.js';
+import { host, memcpyText } from '../src/glibc.js';
 
 const TINY = ['--min', '8', '--max', '1KiB', '--points', '3', '--time', '0.02', '--warmup', '0.005'];
 
@@ -20,8 +21,9 @@ test('--json: every mode at every size, with positive finite numbers', async () 
   const stdout = capture();
   const stderr = capture();
   await runLatency(parseLatencyArgs([...TINY, '--json']), { stdout, stderr });
-  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; rows: Record<string, unknown>[] };
+  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; memcpy: string; rows: Record<string, unknown>[] };
   assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'rows']);
+  assert.is(doc.memcpy, memcpyText(process.env, host()));
   const sizes = logSizes(8, 1024, 3);
   assert.is(doc.rows.length, LATENCY_MODES.length * sizes.length);
   for (const mode of LATENCY_MODES) {

@@ -3,21 +3,27 @@
  * environment it starts them with, what the benchmarks say of it, and the command itself doing so, end to end.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { childPidsOf } from './helpers.js';
 import { cpuVendor } from '../src/cpuinfo.js';
-import { environmentWithoutRepMovsb, host, memcpyText, NO_REP_MOVSB, type Host } from '../src/glibc.js';
+import { environmentWithoutRepMovsb, host, memcpyText, NO_REP_MOVSB, thresholdSet, type Host } from '../src/glibc.js';
 
 const ZEN: Host = { platform: 'linux', arch: 'x64', glibc: '2.36', cpuVendor: 'AuthenticAMD' };
 const BIN = fileURLToPath(new URL('../../bin/shmcomm.js', import.meta.url));
 
 test('an AMD CPU under glibc 2.33 or later is started again with rep movsb off, after the tunables already set', () => {
-  assert.equal(environmentWithoutRepMovsb({ PATH: '/bin' }, ZEN), { PATH: '/bin', GLIBC_TUNABLES: NO_REP_MOVSB });
+  assert.equal(environmentWithoutRepMovsb({ PATH: '/bin' }, ZEN), {
+    PATH: '/bin',
+    GLIBC_TUNABLES: NO_REP_MOVSB,
+    SHMCOMM_SECOND_PROCESS: '1',
+  });
   assert.is(NO_REP_MOVSB, 'glibc.cpu.x86_rep_movsb_threshold=1073741824');
   assert.equal(environmentWithoutRepMovsb({ GLIBC_TUNABLES: 'glibc.malloc.check=3' }, ZEN), {
     GLIBC_TUNABLES: `glibc.malloc.check=3:${NO_REP_MOVSB}`,
+    SHMCOMM_SECOND_PROCESS: '1',
   });
   assert.ok(environmentWithoutRepMovsb({}, { ...ZEN, glibc: '2.33' }));
   assert.ok(environmentWithoutRepMovsb({}, { ...ZEN, glibc: '3.0' }));
@@ -41,13 +47,39 @@ test('nothing is started again elsewhere, when the threshold is set already, or 
   assert.ok(environmentWithoutRepMovsb({ GLIBC_TUNABLES: 'glibc.cpu.x86_rep_movsb_stop_threshold=1' }, ZEN));
 });
 
+test('thresholdSet reads the last setting as glibc does: hexadecimal, octal, decimal', () => {
+  const set = (value: string): number | undefined => thresholdSet({ GLIBC_TUNABLES: `glibc.cpu.x86_rep_movsb_threshold=${value}` });
+  assert.is(set('4096'), 4096);
+  assert.is(set('0x1000'), 4096);
+  assert.is(set('0X40000000'), 1 << 30);
+  assert.is(set('010000'), 4096);
+  assert.is(set('0'), 0);
+  assert.ok(Number.isNaN(set('4k')!));
+  assert.ok(Number.isNaN(set('')!));
+  assert.is(thresholdSet({}), undefined);
+  assert.is(thresholdSet({ GLIBC_TUNABLES: 'glibc.cpu.x86_rep_movsb_stop_threshold=8192' }), undefined);
+  const twice = 'glibc.cpu.x86_rep_movsb_threshold=4096:glibc.malloc.check=3:glibc.cpu.x86_rep_movsb_threshold=0x2000';
+  assert.is(thresholdSet({ GLIBC_TUNABLES: twice }), 8192);
+});
+
 test('memcpyText says how the copies were made', () => {
   assert.is(memcpyText({ GLIBC_TUNABLES: NO_REP_MOVSB }, ZEN), 'glibc 2.36, rep movsb off');
   assert.is(memcpyText({ GLIBC_TUNABLES: 'glibc.cpu.x86_rep_movsb_threshold=0x40000000' }, ZEN), 'glibc 2.36, rep movsb off');
   assert.is(memcpyText({ GLIBC_TUNABLES: 'a.b=1:glibc.cpu.x86_rep_movsb_threshold=4096' }, ZEN), 'glibc 2.36, rep movsb from 4096 B');
-  assert.is(memcpyText({}, ZEN), 'glibc 2.36, rep movsb on');
+  assert.is(memcpyText({ GLIBC_TUNABLES: 'glibc.cpu.x86_rep_movsb_threshold=0x1000' }, ZEN), 'glibc 2.36, rep movsb from 4096 B');
+  assert.is(memcpyText({}, ZEN), 'glibc 2.36'); // glibc chooses, as its version does
+  assert.is(memcpyText({ GLIBC_TUNABLES: 'glibc.cpu.x86_rep_movsb_threshold=4k' }, ZEN), 'glibc 2.36');
   assert.is(memcpyText({}, { ...ZEN, cpuVendor: 'GenuineIntel' }), 'glibc 2.36');
   assert.is(memcpyText({ GLIBC_TUNABLES: NO_REP_MOVSB }, { ...ZEN, glibc: undefined }), '');
+});
+
+test('glibc itself reads NO_REP_MOVSB as a threshold of 1 GiB (its loader lists the tunables it took)', () => {
+  const loader = '/lib64/ld-linux-x86-64.so.2';
+  assert.is(thresholdSet({ GLIBC_TUNABLES: NO_REP_MOVSB }), 1 << 30);
+  if (host().glibc === undefined || !existsSync(loader)) return; // no x64 glibc here to ask
+  const listed = spawnSync(loader, ['--list-tunables'], { env: { GLIBC_TUNABLES: NO_REP_MOVSB }, encoding: 'utf8', timeout: 10_000 });
+  assert.is(listed.status, 0, listed.stderr);
+  assert.match(listed.stdout, /^glibc\.cpu\.x86_rep_movsb_threshold: 0x40000000 \(min: /m);
 });
 
 test('cpuVendor reads the first processor\'s vendor_id', () => {
@@ -68,6 +100,7 @@ test('the command runs in a process started with the tunable where it applies, a
   const env = { ...process.env };
   delete env.GLIBC_TUNABLES;
   delete env.SHMCOMM_REP_MOVSB;
+  delete env.SHMCOMM_SECOND_PROCESS;
   const tuned = runBench(env);
   assert.is(tuned.status, 0, tuned.stderr);
   assert.is(tuned.memcpy, memcpyText(environmentWithoutRepMovsb(env, h) ?? env, h));
@@ -76,6 +109,7 @@ test('the command runs in a process started with the tunable where it applies, a
   const kept = runBench({ ...env, SHMCOMM_REP_MOVSB: '1' });
   assert.is(kept.status, 0, kept.stderr);
   assert.is(kept.memcpy, memcpyText(env, h));
+  if (h.glibc !== undefined) assert.is(kept.memcpy, `glibc ${h.glibc}`);
 
   // The second process's exit status and messages are the command's, said once.
   const wrong = runBench(env, '--points', 'many');
@@ -93,10 +127,11 @@ async function eventually(check: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
+/** Whether `pid` runs: a zombie (ended, not yet reaped by whoever adopted it) counts as ended. */
 const alive = (pid: number): boolean => {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
@@ -107,6 +142,7 @@ async function startLongBench(): Promise<{ command: ChildProcess; second: number
   const env = { ...process.env };
   delete env.GLIBC_TUNABLES;
   delete env.SHMCOMM_REP_MOVSB;
+  delete env.SHMCOMM_SECOND_PROCESS;
   const command = spawn(process.execPath, [BIN, 'bench', 'bandwidth', '--modes', 'memcpy', '--min', '8', '--max', '8', '--time', '60'], {
     env,
     stdio: 'ignore',
@@ -126,6 +162,18 @@ test('SIGTERM to the command ends the second process too, and the command dies o
     command.kill('SIGTERM');
     assert.is(await exited, 'SIGTERM');
     // The command passed the signal on and waited for the second process to end (and reaped it) before it died.
+    if (second !== undefined) assert.not.ok(alive(second), `process ${second} outlived the command`);
+  } finally {
+    command.kill('SIGKILL');
+    if (second !== undefined && alive(second)) process.kill(second, 'SIGKILL');
+  }
+});
+
+test('SIGINT (Ctrl-C) is passed on the same way', async () => {
+  const { command, second, exited } = await startLongBench();
+  try {
+    command.kill('SIGINT');
+    assert.is(await exited, 'SIGINT');
     if (second !== undefined) assert.not.ok(alive(second), `process ${second} outlived the command`);
   } finally {
     command.kill('SIGKILL');

@@ -1,11 +1,11 @@
 // Probe: glibc's memcpy against where its two buffers lie in their pages (src/glibc.ts, glibc bug 30994).
 // One thread copies SIZE bytes between two SharedArrayBuffers with Buffer.prototype.fill (C's memcpy, as
 // src/copy.ts does), the source at byte offset s and the destination at byte offset d of their buffers, whose
-// starts share their place in a page (both come from the same allocator), so d - s is where the destination lies
-// after the source modulo 4,096. Printed: GB/s for s and d from 0 to 56 (best of three rounds), then every d from 0
-// to 4,216 with s = 0 where the copy is under 35 GB/s. It runs twice, each in a process of its own: with glibc as it
-// is, and with GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=1073741824 (no rep movsb), since glibc reads its
-// tunables only when a process starts.
+// starts share their place in a page (buffers of 1 MiB or more, which malloc maps from whole pages), so d - s is
+// where the destination lies after the source modulo 4,096. Printed: GB/s for s and d from 0 to 56 (best of three
+// rounds), then every d from 0 to 4,216 with s = 0 where the copy is under 35 GB/s. It runs twice, each in a
+// process of its own: with glibc as it is, and with GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=1073741824
+// (no rep movsb), since glibc reads its tunables only when a process starts.
 // Run: node docs/probes/rep-movsb.mjs [SIZE]   (default 131072; rep movsb serves 2,112 B up to about the L2's size)
 import { spawnSync } from 'node:child_process';
 import { Buffer } from 'node:buffer';
@@ -26,8 +26,10 @@ if (process.env.REP_MOVSB_PROBE !== 'child') {
 }
 
 const fill = Buffer.prototype.fill;
-const source = new Uint8Array(new SharedArrayBuffer(SIZE + 8192)).fill(7);
-const target = new Uint8Array(new SharedArrayBuffer(SIZE + 8192)).fill(1);
+// 1 MiB at least: malloc maps buffers that large from whole pages, so both start at the same place in a page.
+const BUFFER = Math.max(SIZE, 1 << 20) + 8192;
+const source = new Uint8Array(new SharedArrayBuffer(BUFFER)).fill(7);
+const target = new Uint8Array(new SharedArrayBuffer(BUFFER)).fill(1);
 const reps = Math.max(4, Math.floor(2 ** 23 / SIZE));
 
 function gbPerSecond(s, d) {
