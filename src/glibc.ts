@@ -14,10 +14,13 @@
  * running Node.js program does can change how its `memcpy` copies. So the `shmcomm` command (bin/shmcomm.js) runs
  * itself again with `glibc.cpu.x86_rep_movsb_threshold` set beyond any copy it makes, which leaves glibc its vector
  * loops at every size; the same probe then gives 43 to 52 GB/s at every offset. SHMCOMM_REP_MOVSB=1 keeps glibc's
- * own choice. A program of yours that uses the library can be started the same way:
+ * own choice. A program of yours that uses the library can do what the command does with `runWithoutRepMovsb()`,
+ * or be started so:
  *
  *     GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=1073741824 node app.js
  */
+import { spawn } from 'node:child_process';
+import { isMainThread } from 'node:worker_threads';
 import { cpuVendor, readCpuinfo } from './cpuinfo.js';
 
 /**
@@ -93,4 +96,63 @@ export function memcpyText(env: NodeJS.ProcessEnv, h: Host): string {
   const threshold = thresholdSet(env);
   if (threshold === undefined || Number.isNaN(threshold)) return `glibc ${h.glibc}`;
   return threshold >= 1 << 30 ? `glibc ${h.glibc}, rep movsb off` : `glibc ${h.glibc}, rep movsb from ${threshold} B`;
+}
+
+/**
+ * Runs this program again, in a second process whose glibc `memcpy` never uses `rep movsb`, where that helps (an
+ * AMD CPU under glibc 2.33 or later, on Linux x64), and ends as that process ends: with its exit status, or of the
+ * signal it died of. Await it first thing in a program's main thread:
+ *
+ *     await runWithoutRepMovsb(); // returns here at once, or in the second process; the first only waits
+ *
+ * It returns at once (and the program goes on in this process) in a worker thread, in the second process itself,
+ * where nothing is to be gained or SHMCOMM_REP_MOVSB=1 asks to keep glibc's choice, under a debugger (`--inspect`
+ * would attach to the first process, which only waits), without a script to run again (`node -e`, the REPL), and
+ * if the second process cannot start. Meanwhile the first process passes SIGINT, SIGTERM and SIGHUP on, and the
+ * second ends if the first is killed outright.
+ */
+export async function runWithoutRepMovsb(): Promise<void> {
+  if (!isMainThread) return;
+  if (process.env[SECOND_PROCESS] === '1') return endWithFirstProcess();
+  if (process.argv[1] === undefined || process.execArgv.some((flag) => flag.startsWith('--inspect'))) return;
+  const env = environmentWithoutRepMovsb(process.env, host());
+  if (env === null) return;
+  const status = await runAgain(env);
+  if (status === undefined) return; // it could not start: go on here, with glibc as it is
+  process.exit(status);
+}
+
+/** The second process: ends with the first, even when it was killed outright (SIGKILL) and could pass nothing on. */
+function endWithFirstProcess(): void {
+  if (process.channel === undefined) return;
+  process.channel.unref(); // the channel must not keep this process alive once its work is done
+  process.once('disconnect', () => process.exit(1));
+  if (!process.connected) process.exit(1); // the first process died before this listener was there
+}
+
+/**
+ * Runs this program again with `env`, passing SIGINT, SIGTERM and SIGHUP on; resolves to its exit status, after
+ * dying of the signal it died of, if any. Resolves to undefined if it could not start.
+ */
+function runAgain(env: NodeJS.ProcessEnv): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const args = [...process.execArgv, ...process.argv.slice(1)];
+    const child = spawn(process.execPath, args, { env, stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    const forward = (signal: NodeJS.Signals): boolean => child.kill(signal);
+    for (const signal of signals) process.on(signal, forward);
+    const settle = (): void => {
+      for (const signal of signals) process.off(signal, forward);
+    };
+    child.on('error', () => {
+      if (child.pid !== undefined) return; // a signal that could not be passed on: the second process still runs
+      settle();
+      resolve(undefined);
+    });
+    child.once('exit', (code, signal) => {
+      settle();
+      if (signal !== null) process.kill(process.pid, signal); // die of it too, where it is deadly
+      resolve(code ?? 1);
+    });
+  });
 }

@@ -2,6 +2,7 @@
 export { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, type Frame, type FrameMeta, type RingOptions, type BlockingOptions } from './ring.js';
 export { Sender, Receiver, defaultChunkBytes, MAX_CHUNK_BYTES, type Received, type Copied, type MessageMeta } from './channel.js';
 export { copyBytes } from './copy.js';
+export { runWithoutRepMovsb } from './glibc.js';
 export { encode, decode, TYPE, type Encoded } from './codec.js';
 export { Comm, ANY_SOURCE, ANY_TAG, MAX_TAG, type Status, type ReduceOp } from './comm.js';
 export { launch, defaultStrategy, MAX_RANKS, type LaunchOptions } from './launch.js';

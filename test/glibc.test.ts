@@ -118,6 +118,33 @@ test('the command runs in a process started with the tunable where it applies, a
   assert.match(wrong.stderr, /--points/);
 });
 
+test("runWithoutRepMovsb: a program goes on in a second process started so, with its exit status; a worker's call returns", () => {
+  const program = fileURLToPath(new URL('./fixtures/rerun-program.js', import.meta.url));
+  const env = { ...process.env };
+  delete env.GLIBC_TUNABLES;
+  delete env.SHMCOMM_REP_MOVSB;
+  delete env.SHMCOMM_SECOND_PROCESS;
+  const run = (extra: NodeJS.ProcessEnv) => {
+    const child = spawnSync(process.execPath, [program], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 60_000 });
+    assert.is(child.status, 7, child.stderr);
+    const lines = child.stdout.trim().split('\n');
+    assert.is(lines.length, 1, child.stdout); // the program ran once, in one process
+    return { pid: child.pid, said: JSON.parse(lines[0]!) as { pid: number; second: string | null; tunables: string | null; workerSawChildren: number } };
+  };
+  const twice = environmentWithoutRepMovsb(env, host()) !== null;
+  const { pid, said } = run({});
+  assert.is(said.workerSawChildren, 0);
+  if (twice) {
+    assert.is.not(said.pid, pid);
+    assert.is(said.second, '1');
+    assert.is(said.tunables, NO_REP_MOVSB);
+  } else {
+    assert.equal([said.pid, said.second, said.tunables], [pid, null, null]);
+  }
+  const kept = run({ SHMCOMM_REP_MOVSB: '1' });
+  assert.equal([kept.said.pid, kept.said.second, kept.said.tunables], [kept.pid, null, null]);
+});
+
 /** Polls `check` every 50 ms until it is true or `ms` have passed; returns its last answer. */
 async function eventually(check: () => boolean, ms: number): Promise<boolean> {
   for (const until = Date.now() + ms; !check(); ) {
