@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import type { BandwidthOptions } from '../src/bench/args.js';
 import { runBandwidth } from '../src/bench/bandwidth.js';
-import type { TransportName } from '../src/index.js';
+import { runWithoutRepMovsb, type TransportName } from '../src/index.js';
 
 export interface BandwidthExerciseOptions {
   ranks?: number; // always 2: one sender, one receiver
@@ -69,5 +69,9 @@ export async function run(options: BandwidthExerciseOptions = {}): Promise<Bandw
   return { settings, lines };
 }
 
-// Also runnable on its own: node dist/exercises/6-bandwidth.js
-if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run();
+// Also runnable on its own: node dist/exercises/6-bandwidth.js. On an AMD CPU it then goes on in a second process
+// whose memcpy avoids glibc's slow `rep movsb`, as the `shmcomm` command does (src/glibc.ts).
+if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) {
+  await runWithoutRepMovsb();
+  await run();
+}
