@@ -30,7 +30,7 @@ import { cpuVendor, readCpuinfo } from './cpuinfo.js';
 export const NO_REP_MOVSB = 'glibc.cpu.x86_rep_movsb_threshold=1073741824';
 /** The environment variable that keeps glibc's own choice: `SHMCOMM_REP_MOVSB=1`. */
 export const KEEP_REP_MOVSB = 'SHMCOMM_REP_MOVSB';
-/** The environment variable that marks the second process, set by bin/shmcomm.js when it starts one. */
+/** The environment variable that marks the second process, set by `runWithoutRepMovsb()` when it starts one. */
 export const SECOND_PROCESS = 'SHMCOMM_SECOND_PROCESS';
 
 /** What decides whether a process's `memcpy` can meet the slow case: the system, its C library, the CPU's maker. */
