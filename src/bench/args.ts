@@ -113,7 +113,7 @@ const allOf = (name: string, names: readonly string[], help: string): OptionSpec
   ({ name, value: 'LIST', default: names.join(','), names, help });
 
 const OUTPUT_SPECS: OptionSpec[] = [
-  { name: 'json', help: 'print only JSON: { node, cpus, rows: [{ mode, bytes, ... }] }' },
+  { name: 'json', help: 'print only JSON: { node, cpus, memcpy, rows: [{ mode, bytes, ... }] }' },
   { name: 'csv', value: 'FILE', help: 'also write the rows to FILE as CSV' },
 ];
 /** `--time` and `--warmup`; `each` says what one measurement covers, `warmupNote` anything more of the warm-up. */
