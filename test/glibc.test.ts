@@ -183,30 +183,20 @@ async function startLongBench(): Promise<{ command: ChildProcess; second: number
   return { command, second: children[0], exited };
 }
 
-test('SIGTERM to the command ends the second process too, and the command dies of it', async () => {
-  const { command, second, exited } = await startLongBench();
-  try {
-    command.kill('SIGTERM');
-    assert.is(await exited, 'SIGTERM');
-    // The command passed the signal on and waited for the second process to end (and reaped it) before it died.
-    if (second !== undefined) assert.not.ok(alive(second), `process ${second} outlived the command`);
-  } finally {
-    command.kill('SIGKILL');
-    if (second !== undefined && alive(second)) process.kill(second, 'SIGKILL');
-  }
-});
-
-test('SIGINT (Ctrl-C) is passed on the same way', async () => {
-  const { command, second, exited } = await startLongBench();
-  try {
-    command.kill('SIGINT');
-    assert.is(await exited, 'SIGINT');
-    if (second !== undefined) assert.not.ok(alive(second), `process ${second} outlived the command`);
-  } finally {
-    command.kill('SIGKILL');
-    if (second !== undefined && alive(second)) process.kill(second, 'SIGKILL');
-  }
-});
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  test(`${signal} to the command ends the second process too, and the command dies of it`, async () => {
+    const { command, second, exited } = await startLongBench();
+    try {
+      command.kill(signal);
+      assert.is(await exited, signal);
+      // The command passed the signal on and waited for the second process to end (and reaped it) before it died.
+      if (second !== undefined) assert.not.ok(alive(second), `process ${second} outlived the command`);
+    } finally {
+      command.kill('SIGKILL');
+      if (second !== undefined && alive(second)) process.kill(second, 'SIGKILL');
+    }
+  });
+}
 
 test('a command killed outright (SIGKILL) takes its second process with it', async () => {
   const { command, second, exited } = await startLongBench();
