@@ -11,7 +11,8 @@ import * as assert from 'uvu/assert';
 import { capture, childPids } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
 import {
-  autoRingBytes, describeRings, measureBandwidth, runBandwidth, stateChangeNote, type RingChoice, type RingMode,
+  autoRingBytes, describeRings, measureBandwidth, runBandwidth, spreadNote, stateChangeNote, type BandwidthRow, type RingChoice,
+  type RingMode,
 } from '../src/bench/bandwidth.js';
 import { measureLineMicros } from '../src/bench/line-probe.js';
 import { logSizes } from '../src/bench/format.js';
@@ -178,6 +179,21 @@ test('a run whose line time crossed 0.25 µs gets a note; a run in one state doe
       '0.56 µs for shared, 0.59 µs at the end): sizes measured in different states do not compare; the modes of ' +
       'one size do, they ran back to back (docs/PERFORMANCE.md, "this machine has two states").',
   );
+});
+
+test('rounds that differ more than 2x get a note naming the rows, six at most', () => {
+  const row = (mode: BandwidthRow['mode'], bytes: number, rounds?: number[]): BandwidthRow =>
+    ({ mode, bytes, mbPerSec: rounds ? [...rounds].sort((a, b) => a - b)[(rounds.length - 1) >> 1]! : 1, messages: 1, seconds: 1, rounds });
+  assert.is(spreadNote([]), undefined);
+  assert.is(spreadNote([row('shared', 8), row('shared', 65536, [10, 20, 20])]), undefined); // one round; exactly 2x
+  assert.is(
+    spreadNote([row('shared', 65536, [28_300, 1_930, 27_700]), row('ringbuf', 65536, [6_100, 5_900, 6_000]), row('zerocopy', 1024, [0.9, 2.1, 1.5])]),
+    'Note: rounds that differ more than 2x, MB/s (the table shows their median): shared 64 KiB 1,930 to 28,300, ' +
+      'zerocopy 1 KiB 0.900 to 2.10.',
+  );
+  const many = Array.from({ length: 8 }, (_, i) => row('clone', 8 << i, [1, 3]));
+  assert.match(spreadNote(many)!, /: clone 8 B 1\.00 to 3\.00, .*, clone 256 B 1\.00 to 3\.00, and 2 more\.$/);
+  assert.is(spreadNote(many)!.split(' to ').length - 1, 6);
 });
 
 test('the modes take turns size by size, and the rows still come mode by mode', async () => {

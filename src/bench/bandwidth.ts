@@ -182,6 +182,25 @@ export function stateChangeNote(timeline: readonly { when: string; lineMicros: n
     '(docs/PERFORMANCE.md, "this machine has two states").';
 }
 
+/** Rounds whose fastest is more than this many times their slowest: the machine moved under them. */
+const SPREAD_NOTE_RATIO = 2;
+/** The most rows a spread note names; it counts the rest. */
+const SPREAD_NOTE_ROWS = 6;
+
+/**
+ * A note for a run with `--rounds` whose rounds of one mode and size disagree by more than 2x: on a shared machine a
+ * round can fall to a fraction of the others (docs/PERFORMANCE.md, "Collapses are the machine's"), and a reader of
+ * the table, which shows each median, should know which rows the median had to choose for.
+ */
+export function spreadNote(rows: readonly BandwidthRow[]): string | undefined {
+  const spread = rows.filter(({ rounds }) => rounds !== undefined && Math.max(...rounds) > SPREAD_NOTE_RATIO * Math.min(...rounds));
+  if (spread.length === 0) return undefined;
+  const named = spread.slice(0, SPREAD_NOTE_ROWS).map(({ mode, bytes, rounds }) =>
+    `${mode} ${formatSize(bytes)} ${formatNumber(Math.min(...rounds!))} to ${formatNumber(Math.max(...rounds!))}`);
+  const more = spread.length > SPREAD_NOTE_ROWS ? `, and ${spread.length - SPREAD_NOTE_ROWS} more` : '';
+  return `Note: rounds that differ more than ${SPREAD_NOTE_RATIO}x, MB/s (the table shows their median): ${named.join(', ')}${more}.`;
+}
+
 interface SizeOutcome {
   result?: { messages: number; seconds: number; sent: number };
   verified?: { count: number; failures: number };
@@ -382,8 +401,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
     lines.push('', renderChart(series, { color: shouldUseColor(output.stdout), yUnit: 'MB/s', title: 'Bandwidth (log-log)' }));
   }
   lines.push('', smallestLine(opts.modes, sizes[0]!, rows));
-  const note = stateChangeNote(timeline);
-  if (note !== undefined) lines.push(note);
+  for (const note of [spreadNote(rows), stateChangeNote(timeline)]) if (note !== undefined) lines.push(note);
   output.stdout.write(`${lines.join('\n')}\n`);
 }
 
