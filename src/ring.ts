@@ -362,16 +362,18 @@ export class RingBuffer {
     const source = asBytes(bytes);
     const frameBytes = this.frameBytesFor(source.length, 'writeAsync');
     const deadline = deadlineFor(options?.timeoutMs);
-    // Wait asynchronously for each step's room (the wrap marker, then the frame), so write() never blocks.
+    // Waits asynchronously for each step's room (the wrap marker, then the frame), so that write() never blocks. The
+    // ring is looked at afresh after every wait, and write() follows the last look with no await in between: another
+    // writeAsync() pending on this producer may have written while this one waited.
     for (;;) {
       const untilEnd = this.bytesUntilEnd();
-      const needed = Math.min(frameBytes, untilEnd);
-      while (this.bytesFree() < needed) {
-        this.publishHeldBack();
-        await this.waiter.waitAsync(TAIL, this.cachedTail, WRITER_ASLEEP, deadline, options?.timeoutMs, 'writeAsync');
+      if (this.bytesFree() >= Math.min(frameBytes, untilEnd)) {
+        if (frameBytes <= untilEnd) break;
+        this.wrap();
+        continue;
       }
-      if (frameBytes <= untilEnd) break;
-      this.wrap();
+      this.publishHeldBack();
+      await this.waiter.waitAsync(TAIL, this.cachedTail, WRITER_ASLEEP, deadline, options?.timeoutMs, 'writeAsync');
     }
     this.write(source, meta);
   }
@@ -559,8 +561,9 @@ export class RingBuffer {
 
   /** Consumer: `read` for code that must keep its event loop; waits with `Atomics.waitAsync`. */
   async readAsync(options?: BlockingOptions): Promise<Uint8Array | null> {
-    await this.arrival(options, 'readAsync');
-    return this.read();
+    const deadline = deadlineFor(options?.timeoutMs);
+    while (!this.hasMessage()) await this.arrival(deadline, options, 'readAsync');
+    return this.read(); // no await since the last look: another pending readAsync() cannot have taken the message
   }
 
   /**
@@ -568,16 +571,18 @@ export class RingBuffer {
    * an allocation of its size; `release()` it when done.
    */
   async peekAsync(options?: BlockingOptions): Promise<Uint8Array | null> {
-    await this.arrival(options, 'peekAsync');
+    const deadline = deadlineFor(options?.timeoutMs);
+    while (!this.hasMessage()) await this.arrival(deadline, options, 'peekAsync');
     return this.peek();
   }
 
-  /** Waits with `Atomics.waitAsync` until a message (or the end of the stream) can be taken without blocking. */
-  private async arrival(options: BlockingOptions | undefined, op: string): Promise<void> {
-    const deadline = deadlineFor(options?.timeoutMs);
-    while (this.peeked < 0 && this.poll() === EMPTY) {
-      await this.waiter.waitAsync(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, op);
-    }
+  /**
+   * One wait with `Atomics.waitAsync` for the producer to publish, after `hasMessage()` said false (which read the
+   * head it waits to see move). The caller looks again, and takes the message in the same synchronous step as its last
+   * look: after any await, another async read of this consumer may have taken what was there.
+   */
+  private arrival(deadline: number, options: BlockingOptions | undefined, op: string): Promise<void> {
+    return this.waiter.waitAsync(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, op);
   }
 
   /**

@@ -129,6 +129,53 @@ test('peekAsync: the next message in place once it arrives, held until release; 
   assert.is(await consumer.peekAsync(), null);
 });
 
+test('two readAsync pending on one consumer: each message goes to one of them, and the thread never blocks', async () => {
+  const producer = RingBuffer.create(1024, { strategy: 'park' });
+  const consumer = RingBuffer.attach(producer.buffer, { strategy: 'park' });
+  // The producer is this thread: a read that blocked instead of awaiting would wait for ever.
+  const both = [consumer.readAsync({ timeoutMs: 10_000 }), consumer.readAsync({ timeoutMs: 10_000 })];
+  setTimeout(() => producer.write(Uint8Array.of(1)), 10);
+  setTimeout(() => producer.write(Uint8Array.of(2)), 40);
+  const got = (await Promise.all(both)).map((bytes) => Array.from(bytes!));
+  assert.equal(got.sort(), [[1], [2]]);
+
+  // One message for two readers: one takes it, the other times out as asked.
+  const racing = [consumer.readAsync({ timeoutMs: 300 }), consumer.readAsync({ timeoutMs: 300 })];
+  setTimeout(() => producer.write(Uint8Array.of(3)), 10);
+  const settled = await Promise.allSettled(racing);
+  const values = settled.flatMap((s) => (s.status === 'fulfilled' ? [Array.from(s.value!)] : []));
+  const reasons = settled.flatMap((s) => (s.status === 'rejected' ? [(s.reason as Error).message] : []));
+  assert.equal(values, [[3]]);
+  assert.equal(reasons, ['readAsync timed out after 300 ms']);
+});
+
+test('two writeAsync pending on one producer both finish, without blocking the thread, where a wrap moved', async () => {
+  const producer = RingBuffer.create(1024, { strategy: 'park' });
+  const consumer = RingBuffer.attach(producer.buffer, { strategy: 'park' });
+  producer.write(new Uint8Array(240));
+  consumer.read(); // both at offset 256
+  for (const length of [496, 240, 240]) producer.write(new Uint8Array(length).fill(length % 251)); // full
+  // The first takes 384 bytes after the head, so the second (512) no longer fits before the end: it must wrap, and
+  // the consumer is this thread, so a write that blocked for room instead of awaiting it would wait for ever.
+  const finished: number[] = [];
+  const writes = [368, 496].map((length) =>
+    producer.writeAsync(new Uint8Array(length).fill(length % 251)).then(() => finished.push(length)));
+  const lengths: number[] = [];
+  const deadline = Date.now() + 10_000;
+  while (lengths.length < 5 && Date.now() < deadline) {
+    if (!consumer.hasMessage()) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      continue;
+    }
+    const message = consumer.read()!;
+    assert.ok(message.every((byte) => byte === message.length % 251), `a ${message.length}-byte message intact`);
+    lengths.push(message.length);
+  }
+  await Promise.all(writes);
+  assert.equal(lengths, [496, 240, 240, 368, 496]);
+  assert.equal(finished, [368, 496]);
+});
+
 test('canary bytes around a reserved view are untouched', () => {
   const ring = RingBuffer.create(256);
   const bytes = new Uint8Array(ring.buffer, RING_HEADER_BYTES, 256);
