@@ -124,7 +124,7 @@ export class Sender {
   }
 
   /** Sends already encoded bytes under a codec type code. */
-  sendBytes(type: number, bytes: Uint8Array, tag = 0, options?: BlockingOptions): void {
+  private sendBytes(type: number, bytes: Uint8Array, tag = 0, options?: BlockingOptions): void {
     if (this.unsent !== undefined) {
       throw new Error(`send() while ${this.unsent.rest.length} bytes of a message that a timeout cut short are still to go: flush() them first`);
     }

@@ -71,6 +71,18 @@ export interface FrameMeta {
   aux?: number;
 }
 
+/**
+ * Refuses header fields that the frame's words cannot hold as given (they would arrive changed: a tag of 2^31 as
+ * -2^31, 1.5 as 1). One comparison a field on the way through.
+ */
+function checkMeta(meta: FrameMeta): void {
+  const { type = 0, tag = 0, aux = 0 } = meta;
+  if ((type & 0xff) === type && (tag | 0) === tag && aux >>> 0 === aux) return;
+  const [field, range, value] = (type & 0xff) !== type ? ['type', 'an integer from 0 to 255', type]
+    : (tag | 0) !== tag ? ['tag', 'a signed 32-bit integer', tag] : ['aux', 'an unsigned 32-bit integer', aux];
+  throw new RangeError(`Expected the frame's \`${field}\` to be ${range}, got ${value}`);
+}
+
 /** The header fields of the frame that the last `peek`/`hold`/`read` returned; overwritten by the next one. */
 export interface Frame {
   /** Where the payload starts in `ring.data` (always a multiple of 8). */
@@ -244,6 +256,7 @@ export class RingBuffer {
   /** Opens a reservation for a payload of `length` bytes and returns the offset of its frame header. */
   private claim(length: number, meta: FrameMeta | undefined, options: BlockingOptions | undefined, op: string): number {
     const frameBytes = this.frameBytesFor(length, op);
+    if (meta !== undefined) checkMeta(meta);
     if (frameBytes > this.bytesUntilEnd() || this.capacity - ((this.head - this.cachedTail) | 0) < frameBytes) {
       this.makeRoom(frameBytes, options, op);
     }

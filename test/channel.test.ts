@@ -257,6 +257,23 @@ test('a send that times out before its first frame sends nothing, and says so', 
   assert.is(receiver.hasMessage(), false);
 });
 
+test('a tag the frame cannot hold is refused, and nothing is sent', () => {
+  const ring = RingBuffer.create(1024);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  for (const tag of [2 ** 31, 0.5]) {
+    const err = errorOf(() => sender.send(new Float64Array(2), tag));
+    assert.instance(err, RangeError);
+    assert.is(err.message, `Expected the frame's \`tag\` to be a signed 32-bit integer, got ${tag}`);
+    const chunked = errorOf(() => sender.send(new Uint8Array(ring.maxMessage + 1), tag)); // the first chunk's tag
+    assert.is(chunked.message, err.message);
+  }
+  assert.is(sender.pendingBytes, 0);
+  assert.not.ok(receiver.hasMessage());
+  sender.send('ok', -7);
+  assert.equal(receiver.recv(), { value: 'ok', tag: -7 });
+});
+
 test('two threads: 20,000 seeded messages up to 4x the ring, by recv, recvInto and recvView', async () => {
   const seed = testSeed('channel threads');
   const ring = RingBuffer.create(16384);

@@ -176,6 +176,28 @@ test('two writeAsync pending on one producer both finish, without blocking the t
   assert.equal(finished, [368, 496]);
 });
 
+test('header fields the frame cannot hold are refused with the numbers, before anything is written', () => {
+  const producer = RingBuffer.create(256);
+  const consumer = RingBuffer.attach(producer.buffer);
+  const refused: [object, string][] = [
+    [{ tag: 2 ** 31 }, "Expected the frame's `tag` to be a signed 32-bit integer, got 2147483648"],
+    [{ tag: 1.5 }, "Expected the frame's `tag` to be a signed 32-bit integer, got 1.5"],
+    [{ tag: NaN }, "Expected the frame's `tag` to be a signed 32-bit integer, got NaN"],
+    [{ type: 256 }, "Expected the frame's `type` to be an integer from 0 to 255, got 256"],
+    [{ aux: -1 }, "Expected the frame's `aux` to be an unsigned 32-bit integer, got -1"],
+  ];
+  for (const [meta, message] of refused) {
+    const err = errorOf(() => producer.write(Uint8Array.of(1), meta));
+    assert.instance(err, RangeError);
+    assert.is(err.message, message);
+    assert.is(errorOf(() => producer.reserve(8, meta)).message, message);
+  }
+  assert.not.ok(consumer.hasMessage());
+  producer.write(Uint8Array.of(7), { type: 255, tag: -(2 ** 31), aux: 2 ** 32 - 1 }); // the limits themselves pass
+  assert.equal(Array.from(consumer.read()!), [7]);
+  assert.equal([consumer.frame.type, consumer.frame.tag, consumer.frame.aux], [255, -(2 ** 31), 2 ** 32 - 1]);
+});
+
 test('canary bytes around a reserved view are untouched', () => {
   const ring = RingBuffer.create(256);
   const bytes = new Uint8Array(ring.buffer, RING_HEADER_BYTES, 256);
