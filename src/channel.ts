@@ -15,7 +15,8 @@
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { allocate, decode, encode, isBinaryType, isFixedLength, TYPE, type Encoded } from './codec.js';
 import { CorruptFrameError, TimeoutError } from './errors.js';
-import type { BlockingOptions, FrameMeta, RingBuffer } from './ring.js';
+import { describe } from './describe.js';
+import { FRAME_HEADER_BYTES, type BlockingOptions, type FrameMeta, type RingBuffer } from './ring.js';
 
 const CHUNKED = 0x80;
 const CONTINUATION = 0x7f;
@@ -46,6 +47,19 @@ export function defaultChunkBytes(ring: RingBuffer): number {
   return ring.strategy === 'park' ? ring.capacity / 4 : Math.min(ring.capacity / 4, MAX_CHUNK_BYTES);
 }
 
+/**
+ * `chunkBytes` for a Sender on a ring of `ringBytes` data bytes, checked: a multiple of 8 (payloads stay aligned)
+ * from 8 to the ring's maxMessage. launch checks its option with it before any ring exists.
+ */
+export function checkChunkBytes(chunkBytes: number, ringBytes: number): number {
+  const maxMessage = ringBytes / 2 - FRAME_HEADER_BYTES;
+  if (!Number.isInteger(chunkBytes) || chunkBytes % 8 !== 0 || chunkBytes < 8 || chunkBytes > maxMessage) {
+    throw new RangeError(`Expected \`chunkBytes\` to be a multiple of 8 from 8 to ${maxMessage} ` +
+      `(half a ${ringBytes}-byte ring, less a frame header), got ${describe(chunkBytes)}`);
+  }
+  return chunkBytes;
+}
+
 /** A message as it arrived: the value and the tag it was sent with. */
 export interface Received<T = unknown> {
   value: T;
@@ -71,7 +85,7 @@ export class Sender {
   /**
    * The largest frame's payload: a message of up to this many bytes travels as one frame, a larger one in chunks of
    * this size. 256 KiB unless set (a quarter of a smaller ring, or of any ring that parks: `defaultChunkBytes`); a
-   * `chunkBytes` option is capped at `ring.maxMessage` and rounded down to a multiple of 8 (payloads stay aligned).
+   * `chunkBytes` option must be a multiple of 8 (payloads stay aligned) from 8 to `ring.maxMessage`.
    */
   readonly chunkBytes: number;
 
@@ -93,11 +107,7 @@ export class Sender {
    */
   constructor(ring: RingBuffer, options: { onMessage?: () => void; chunkBytes?: number } = {}) {
     this.ring = ring;
-    const chunkBytes = options.chunkBytes ?? defaultChunkBytes(ring);
-    if (!Number.isInteger(chunkBytes) || chunkBytes < 8) {
-      throw new RangeError(`Expected \`chunkBytes\` to be an integer of at least 8, got ${chunkBytes}`);
-    }
-    this.chunkBytes = Math.min(ring.maxMessage, chunkBytes) & ~7;
+    this.chunkBytes = options.chunkBytes === undefined ? defaultChunkBytes(ring) : checkChunkBytes(options.chunkBytes, ring.capacity);
     this.onMessage = options.onMessage;
   }
 

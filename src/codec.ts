@@ -10,7 +10,8 @@
  * Caveats a user may meet:
  * - A Node `Buffer` is a Uint8Array: sent at the top level it comes back as a plain `Uint8Array`.
  * - A `SharedArrayBuffer`, or a view over one, is sent as a copy of its bytes: it comes back as an `ArrayBuffer`
- *   (or a view over a fresh, non-shared one). Nested inside an object, v8.serialize refuses a SharedArrayBuffer.
+ *   (or a view over a fresh, non-shared one). Nested inside an object, a view over one is copied too, but
+ *   v8.serialize refuses a SharedArrayBuffer itself.
  * - Class instances arrive as plain objects (structured clone keeps own enumerable data, not prototypes).
  */
 import { deserialize, serialize } from 'node:v8';

@@ -94,6 +94,7 @@ export class Comm {
   recvWithStatus<T = unknown>(source = ANY_SOURCE, tag = ANY_TAG): Status<T> {
     if (source !== ANY_SOURCE) this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
+    this.refuseHeldSource(source, 'recv');
     return this.recvInternal(source, tag) as Status<T>;
   }
 
@@ -106,6 +107,7 @@ export class Comm {
     this.checkRank(dest, 'dest');
     this.checkRank(source, 'source');
     this.checkTag(tag, 'tag');
+    this.refuseHeldSource(source, 'sendrecv');
     return this.sendrecvInternal(dest, value, source, tag).value as T;
   }
 
@@ -120,6 +122,7 @@ export class Comm {
     if (!ArrayBuffer.isView(target)) throw new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}`);
     if (source !== ANY_SOURCE) this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
+    this.refuseHeldSource(source, 'recvInto');
     return this.recvIntoInternal(target, source, tag, this.copied);
   }
 
@@ -395,6 +398,17 @@ export class Comm {
   private awaiting(kind: WaitKind, peer: number): void {
     this.waitKind = kind;
     this.waitPeer = peer;
+  }
+
+  /**
+   * While a view from `recvView()` is held, the next message from its source cannot be read (the ring lends the one
+   * before it): a receive that names that source would wait for ever, so it is refused. (One from any source skips
+   * that channel until release(), and the deadlock watchdog reports it if nothing else comes.)
+   */
+  private refuseHeldSource(source: number, op: string): void {
+    if (source >= 0 && source === this.viewSource) {
+      throw new Error(`${op}() from rank ${source} while holding a view of its last message: release() it first`);
+    }
   }
 
   private checkRank(value: number, name: string): void {

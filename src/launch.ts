@@ -5,10 +5,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { checkChunkBytes } from './channel.js';
 import { ABORT_REASON, ANY_PEER, ControlBlock, WAIT } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
-import type { RankData, RankReport } from './rank.js';
-import { FRAME_HEADER_BYTES, MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
+import { isRankReport, type RankReport } from './rank-report.js';
+import type { RankData } from './rank.js';
+import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
+import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
 
@@ -99,7 +102,7 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
         if (++done === size) finish();
         return;
       }
-      const original = Object.assign(new Error(report.message), { name: report.name, stack: report.stack, code: report.code });
+      const original = reviveError(report);
       // A rank that failed only because another one did is not the news: the first failure is.
       if (report.code === 'SHMCOMM_COMM_ABORTED' && failure !== undefined) return;
       finish(new RankFailedError(rank, `${report.name}: ${report.message}`, original), ABORT_REASON.rankFailed, rank);
@@ -125,10 +128,13 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
           args: settings.args,
         };
         const worker = new Worker(new URL('./rank.js', import.meta.url), { workerData, transferList: transferLists[rank] });
-        worker.on('message', (report: RankReport) => onReport(rank, report));
-        worker.on('error', (err) => {
+        worker.on('message', (message: unknown) => {
+          if (isRankReport(message)) onReport(rank, message); // else the program's own postMessage: not ours
+        });
+        worker.on('error', (thrown: unknown) => {
           if (finished[rank] || failure !== undefined) return;
           finished[rank] = true;
+          const err = asError(thrown); // an uncaught throw in a timer may be anything, null included
           finish(new RankFailedError(rank, `${err.name}: ${err.message}`, err), ABORT_REASON.rankFailed, rank);
         });
         worker.on('exit', (code) => onExit(rank, code));
@@ -136,11 +142,12 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
       }
     } catch (err) {
       // A worker that cannot even be created (a resource limit at rank 40 of 64): stop the ones already started.
-      finish(err instanceof Error ? err : new Error(String(err)), ABORT_REASON.rankFailed);
+      finish(asError(err), ABORT_REASON.rankFailed);
       return;
     }
 
-    if (settings.timeoutMs !== undefined) {
+    // setTimeout fires at once past 2^31 - 1 ms, so a longer bound (25 days, Infinity) is no bound at all.
+    if (settings.timeoutMs !== undefined && settings.timeoutMs < 2 ** 31) {
       const ms = settings.timeoutMs;
       timers.push(setTimeout(() => finish(new TimeoutError('launch', ms, describeWaits(control, finished).join('; ')), ABORT_REASON.timeout), ms));
     }
@@ -259,13 +266,7 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
   if (!Number.isInteger(ringBytes) || ringBytes < MIN_RING_BYTES || ringBytes > MAX_RING_BYTES || (ringBytes & (ringBytes - 1)) !== 0) {
     throw new RangeError(`Expected \`ringBytes\` to be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES}, got ${ringBytes}`);
   }
-  const { chunkBytes } = options;
-  const maxMessage = ringBytes / 2 - FRAME_HEADER_BYTES;
-  if (chunkBytes !== undefined && (!Number.isInteger(chunkBytes) || chunkBytes % 8 !== 0 || chunkBytes < 8 || chunkBytes > maxMessage)) {
-    throw new RangeError(
-      `Expected \`chunkBytes\` to be a multiple of 8 from 8 to ${maxMessage} (half a ${ringBytes}-byte ring, less a frame header), got ${chunkBytes}`,
-    );
-  }
+  const chunkBytes = options.chunkBytes === undefined ? undefined : checkChunkBytes(options.chunkBytes, ringBytes);
   if (timeoutMs !== undefined && !(timeoutMs > 0)) {
     throw new RangeError(`Expected \`timeoutMs\` to be a number of milliseconds > 0, got ${timeoutMs}`);
   }

@@ -3,19 +3,20 @@
  * until they run out, posting each result back as soon as it is ready.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CURRENT_ITEM, FINISHED, NEXT_ITEM, type PoolJob, type PoolReport, type SerializedError } from './pool.js';
+import { CURRENT_ITEM, FINISHED, NEXT_ITEM, POOL_REPORT, type PoolJob, type PoolMessage, type PoolReport } from './pool.js';
+import { serializeError } from './thrown.js';
 
 const { moduleUrl, exportName, items, shared: buffer, id } = workerData as PoolJob;
 const shared = new Int32Array(buffer);
 const port = parentPort!;
-const post = (report: PoolReport) => port.postMessage(report);
+const post = (report: PoolReport) => port.postMessage({ from: POOL_REPORT, ...report } satisfies PoolMessage);
 
 async function run(): Promise<void> {
   let fn: unknown;
   try {
     fn = ((await import(moduleUrl)) as Record<string, unknown>)[exportName];
   } catch (err) {
-    const error = serialize(err);
+    const error = serializeError(err);
     return post({ kind: 'setupFailed', message: `could not load module ${moduleUrl}: ${error.message}`, error });
   }
   if (typeof fn !== 'function') {
@@ -33,25 +34,11 @@ async function run(): Promise<void> {
       // Inside the try: a value that cannot be cloned makes postMessage throw, and that is this item's failure.
       post({ kind: 'result', index, value });
     } catch (err) {
-      return post({ kind: 'itemFailed', index, error: serialize(err) });
+      return post({ kind: 'itemFailed', index, error: serializeError(err) });
     }
   }
   Atomics.store(shared, CURRENT_ITEM + id, FINISHED);
   post({ kind: 'done', taken });
-}
-
-function serialize(err: unknown): SerializedError {
-  if (!(err instanceof Error)) return { name: 'Error', message: `non-error thrown: ${safeString(err)}` };
-  const code = (err as { code?: unknown }).code;
-  return { name: String(err.name), message: String(err.message), stack: err.stack, ...(typeof code === 'string' ? { code } : {}) };
-}
-
-function safeString(value: unknown): string {
-  try {
-    return typeof value === 'string' ? JSON.stringify(value) : String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }
 
 await run();

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe } from './describe.js';
 import { TimeoutError } from './errors.js';
+import { asError, reviveError, type SerializedError } from './thrown.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {
@@ -41,7 +42,6 @@ export const NEXT_ITEM = 0, CURRENT_ITEM = 1, LOADING = -2, FINISHED = -1;
 export interface PoolJob { moduleUrl: string; exportName: string; items: readonly unknown[]; shared: SharedArrayBuffer; id: number }
 
 /** @internal An error as a worker reports it: plain strings, so that nothing is lost in the clone. */
-export interface SerializedError { name: string; message: string; stack?: string; code?: string }
 
 /** @internal What a pool worker posts back. */
 export type PoolReport =
@@ -49,6 +49,13 @@ export type PoolReport =
   | { kind: 'itemFailed'; index: number; error: SerializedError }
   | { kind: 'setupFailed'; message: string; error?: SerializedError }
   | { kind: 'done'; taken: number };
+
+/**
+ * @internal A PoolReport as posted: `from` tells it apart from a message that the user's function posts on
+ * `parentPort` itself, which `map` leaves alone.
+ */
+export type PoolMessage = PoolReport & { from: typeof POOL_REPORT };
+export const POOL_REPORT = 'shmcomm pool report';
 
 /**
  * Calls a module's function on every item, in worker threads, and resolves with the results in input order.
@@ -109,7 +116,8 @@ export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], op
         const worker = new Worker(WORKER_URL, { workerData: job });
         started.push(worker);
         let done = false;
-        worker.on('message', (report: PoolReport) => {
+        worker.on('message', (report: unknown) => {
+          if (!isPoolReport(report)) return; // the user's function posted it: not ours
           if (report.kind === 'result') {
             results[report.index] = report.value as R;
             received++;
@@ -118,15 +126,18 @@ export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], op
             itemsPerWorker[id] = report.taken;
             if (++finished === count) resolve({ results, itemsPerWorker });
           } else if (report.kind === 'itemFailed') {
-            const cause = revive(report.error);
+            const cause = reviveError(report.error);
             reject(new Error(`item ${report.index} failed in worker ${id}: ${cause.message}`, { cause }));
           } else {
-            reject(new Error(report.message, report.error && { cause: revive(report.error) }));
+            reject(new Error(report.message, report.error && { cause: reviveError(report.error) }));
           }
         });
         // Node trap (nodejs/node#51679): a worker that cannot start or calls process.exit() sends no message at
         // all, so 'error' and 'exit' are what stop map from waiting for ever.
-        worker.on('error', (err) => reject(new Error(`worker ${id} failed: ${err.message}`, { cause: err })));
+        worker.on('error', (thrown: unknown) => { // an uncaught throw in a timer may be anything, null included
+          const err = asError(thrown);
+          reject(new Error(`worker ${id} failed: ${err.message}`, { cause: err }));
+        });
         worker.on('exit', (code) => {
           if (!done) reject(new Error(`worker ${id} exited with code ${code} before finishing its items (${whereIs(id)})`));
         });
@@ -139,14 +150,7 @@ export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], op
   }
 }
 
-const ERROR_CLASSES = new Map<string, ErrorConstructor>(
-  [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError].map((type) => [type.name, type]),
-);
-
-/** Rebuilds an error described by a worker; structured clone would lose a custom class's `name` and `code`. */
-function revive({ name, message, stack, code }: SerializedError): Error {
-  const error = new (ERROR_CLASSES.get(name) ?? Error)(message);
-  Object.assign(error, { name, stack }, code === undefined ? {} : { code });
-  return error;
+function isPoolReport(message: unknown): message is PoolMessage {
+  return typeof message === 'object' && message !== null && (message as { from?: unknown }).from === POOL_REPORT;
 }
 

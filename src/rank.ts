@@ -5,9 +5,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Comm } from './comm.js';
 import { ControlBlock } from './control.js';
+import { RANK_REPORT, type RankMessage, type RankReport } from './rank-report.js';
 import { MessagePortTransport } from './transport/message-port.js';
 import { SharedTransport } from './transport/shared.js';
 import type { Transport, TransportName, TransportWiring } from './transport/types.js';
+import { serializeError } from './thrown.js';
 import type { WaitStrategy } from './wait.js';
 
 /** What the launcher sends each rank in `workerData`. */
@@ -22,11 +24,6 @@ export interface RankData {
   wiring: TransportWiring;
   args: unknown;
 }
-
-/** What a rank reports to the launcher, once. */
-export type RankReport =
-  | { kind: 'result'; value: unknown }
-  | { kind: 'error'; name: string; message: string; stack: string | undefined; code: string | undefined };
 
 async function run(data: RankData): Promise<unknown> {
   const control = new ControlBlock(data.control, data.size);
@@ -43,7 +40,11 @@ async function run(data: RankData): Promise<unknown> {
 }
 
 function report(message: RankReport): void {
-  parentPort!.postMessage(message);
+  parentPort!.postMessage({ from: RANK_REPORT, ...message } satisfies RankMessage);
+}
+
+function reportError(thrown: unknown): void {
+  report({ kind: 'error', ...serializeError(thrown) }); // strings, whatever was thrown
 }
 
 try {
@@ -51,9 +52,8 @@ try {
   try {
     report({ kind: 'result', value });
   } catch (err) {
-    throw new TypeError(`the return value cannot be sent back to the launcher: ${(err as Error).message}`);
+    reportError(new TypeError(`the return value cannot be sent back to the launcher: ${serializeError(err).message}`));
   }
 } catch (err) {
-  const error = err instanceof Error ? err : new Error(String(err));
-  report({ kind: 'error', name: error.name, message: error.message, stack: error.stack, code: (error as { code?: string }).code });
+  reportError(err);
 }

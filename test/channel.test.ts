@@ -123,7 +123,7 @@ test('on a large ring, chunks of 256 KiB: a message of one chunk is one frame, a
   const parking = RingBuffer.attach(ring.buffer, { strategy: 'park' });
   assert.is(parking.strategy, 'park');
   assert.is(new Sender(parking).chunkBytes, 2 ** 20, 'a quarter of a ring that parks, whatever its size');
-  assert.is(new Sender(ring, { chunkBytes: 100_004 }).chunkBytes, 100_000, 'as set, in whole words');
+  assert.is(new Sender(ring, { chunkBytes: 100_000 }).chunkBytes, 100_000, 'as set');
   const frames = (): number[][] => {
     const seen: number[][] = [];
     for (let length = raw.hold({ timeoutMs: 0 }); ; length = raw.hold({ timeoutMs: 0 })) {
@@ -162,7 +162,11 @@ test('recvView lends a view in place until release()', () => {
   sender.send('a string comes back owned');
   assert.is(receiver.recvView()!.value, 'a string comes back owned');
   receiver.release();
-  assert.is(errorOf(() => new Sender(ring, { chunkBytes: 5 })).message, 'Expected `chunkBytes` to be an integer of at least 8, got 5');
+  const expected = (got: string) =>
+    `Expected \`chunkBytes\` to be a multiple of 8 from 8 to 2032 (half a 4096-byte ring, less a frame header), got ${got}`;
+  for (const [chunkBytes, got] of [[5, '5'], [100, '100'], [2040, '2040'], [NaN, 'NaN'], ['64', '"64"']] as const) {
+    assert.is(errorOf(() => new Sender(ring, { chunkBytes: chunkBytes as number })).message, expected(got));
+  }
 });
 
 test('recvView of a chunked typed array: assembled in one kept buffer, lent until release(); above maxMessage, owned', () => {

@@ -136,6 +136,59 @@ test('chunkBytes: 1 MiB travels in chunks unless told (recvView assembles it), a
   assert.equal((await run(2 * 2 ** 20 - 16))[1], { inRing: true, whole: true }, 'one frame: in place');
 });
 
+test('whatever a rank throws, from a timer or not, launch names it and settles', async () => {
+  const cases: [string, string, string | undefined][] = [
+    ['null from a timer', 'rank 1 failed: Error: non-error thrown: null', undefined],
+    ['a string from a timer', 'rank 1 failed: Error: non-error thrown: "late boom"', undefined],
+    ['an object without a prototype', 'rank 1 failed: Error: non-error thrown: an object', undefined],
+    ['an object with a message and a code', 'rank 1 failed: Error: plain boom', 'E_PLAIN'],
+    ['an Error whose code is a function', 'rank 1 failed: Error: boom with a strange code', undefined],
+  ];
+  for (const [what, message, code] of cases) {
+    // deadlockMs 0: only the failure itself can end the run (the timeout says otherwise)
+    const err = await failure(launch(PROGRAMS, { size: 2, args: { program: 'throwsAnything', what }, deadlockMs: 0, timeoutMs: 30_000 }));
+    assert.instance(err, RankFailedError, what);
+    assert.is(err.message, message, what);
+    assert.is((err.cause as { code?: unknown }).code, code, what);
+  }
+});
+
+test("what a rank posts on parentPort itself is not taken for its report", async () => {
+  for (const transport of TRANSPORTS) {
+    assert.equal(await launch(PROGRAMS, { size: 3, transport, args: { program: 'postsItsOwn' }, timeoutMs: 30_000 }), [6, 6, 6], transport);
+  }
+});
+
+test('a timeoutMs past what a timer can hold (2^31 ms and up, Infinity) is no bound, not an instant timeout', async () => {
+  for (const timeoutMs of [2 ** 31, 1e12, Infinity]) {
+    const got = await launch<{ rank: number }>(PROGRAMS, { size: 2, args: { program: 'identity' }, timeoutMs });
+    assert.equal(got.map((r) => r.rank), [0, 1], String(timeoutMs));
+  }
+});
+
+for (const transport of TRANSPORTS) {
+  test(`${transport}: typed arrays over SharedArrayBuffers arrive as copies: allreduce and allgather leave inputs alone`, async () => {
+    const got = await launch<{ sum: number[]; input: number[]; gathered: number[]; rawSeen: number[] }>(PROGRAMS,
+      { size: 3, transport, args: { program: 'sharedInputs' }, timeoutMs: 30_000 });
+    for (let rank = 0; rank < 3; rank++) {
+      const others = [0, 1, 2].filter((other) => other !== rank);
+      const rawSeen = rank === 0 ? new Array(8).fill(0) : [];
+      assert.equal(got[rank], { sum: [6, 6, 6, 6], input: new Array(4).fill(rank + 1), gathered: others, rawSeen }, `rank ${rank}`);
+    }
+  });
+}
+
+test('holding a view from recvView: a receive from its source is refused until release()', async () => {
+  const [, shared] = await launch<any>(PROGRAMS, { size: 2, args: { program: 'heldView' }, timeoutMs: 30_000 });
+  assert.equal(shared, {
+    first: [1, 2],
+    refused: ['recv', 'recvInto', 'sendrecv'].map((op) => `${op}() from rank 0 while holding a view of its last message: release() it first`),
+    next: [3, 4],
+  });
+  const [, clone] = await launch<any>(PROGRAMS, { size: 2, transport: 'clone', args: { program: 'heldView' }, timeoutMs: 30_000 });
+  assert.equal(clone, { first: [1, 2], refused: [], next: [3, 4] }, 'clone: recvView is recv, nothing is held');
+});
+
 test('CommAbortedError names the failed rank', () => {
   const err = new CommAbortedError(3, 'it threw or exited');
   assert.is(err.message, 'aborted because rank 3 failed: it threw or exited');

@@ -108,6 +108,17 @@ test('an uncaught error in a worker, outside any item', async () => {
   assert.is((err.cause as Error).message, 'late boom');
 });
 
+test('null thrown from a timer, outside any item', async () => {
+  const err = await rejection(map(faults, [1], { exportName: 'throwsNullLater' }));
+  assert.is(err.message, 'worker 0 failed: non-error thrown: null');
+});
+
+test("what a function posts on parentPort itself is not taken for the pool's reports", async () => {
+  const { results, itemsPerWorker } = await map<number, number>(faults, range(6), { workers: 2, exportName: 'postsItsOwn' });
+  assert.equal(results, [0, 10, 20, 30, 40, 50]);
+  assert.is(sum(itemsPerWorker), 6);
+});
+
 test('a module that does not exist', async () => {
   const missing = new URL('./fixtures/pool-no-such-module.js', import.meta.url);
   const err = await rejection(map(missing, [1, 2], { workers: 2 }));

@@ -1,7 +1,10 @@
 /**
  * The postMessage transports: one MessageChannel per pair of ranks. `clone` posts the value (structured clone
  * copies it); `transfer` copies typed arrays into fresh buffers and transfers those, so the receiver gets the
- * memory without a second copy and the sender keeps its array (MPI's send semantics).
+ * memory without a second copy and the sender keeps its array (MPI's send semantics). Both copy a typed array over
+ * a SharedArrayBuffer (or one itself) into a fresh ArrayBuffer, as the shared transport does: structured clone
+ * would share that memory, not copy it, and the receiver would read, and write, the sender's array. (Nested inside
+ * an object, such memory is shared as postMessage shares it: looking for it would cost every message a walk.)
  *
  * A rank blocks in `recv`, so it cannot wait for a 'message' event: it takes messages with
  * `receiveMessageOnPort`, and sleeps on its doorbell in the control block, which a sender rings after posting.
@@ -39,12 +42,13 @@ export class MessagePortTransport implements Transport {
   }
 
   private post(port: MessagePort, value: unknown, tag: number): void {
-    if (this.name === 'transfer' && ArrayBuffer.isView(value)) {
+    const transfer = this.name === 'transfer';
+    if (ArrayBuffer.isView(value) && (transfer || value.buffer instanceof SharedArrayBuffer)) {
       const copy = copyView(value);
-      port.postMessage({ tag, value: copy } satisfies Posted, [copy.buffer as Transferable]);
-    } else if (this.name === 'transfer' && value instanceof ArrayBuffer) {
-      const copy = value.slice(0);
-      port.postMessage({ tag, value: copy } satisfies Posted, [copy]);
+      port.postMessage({ tag, value: copy } satisfies Posted, transfer ? [copy.buffer as Transferable] : []);
+    } else if ((transfer && value instanceof ArrayBuffer) || value instanceof SharedArrayBuffer) {
+      const copy = copyBuffer(value);
+      port.postMessage({ tag, value: copy } satisfies Posted, transfer ? [copy] : []);
     } else {
       port.postMessage({ tag, value } satisfies Posted);
     }
@@ -60,6 +64,13 @@ export class MessagePortTransport implements Transport {
   recvBlocking(): undefined {
     return undefined; // no way to block on a port: the Comm sleeps on the doorbell
   }
+}
+
+/** A copy of an ArrayBuffer's or SharedArrayBuffer's bytes in a fresh ArrayBuffer. */
+function copyBuffer(buffer: ArrayBuffer | SharedArrayBuffer): ArrayBuffer {
+  const copy = new Uint8Array(buffer.byteLength);
+  copy.set(new Uint8Array(buffer));
+  return copy.buffer;
 }
 
 /** A copy of a typed array or DataView in a fresh ArrayBuffer of exactly its size, of the same kind. */
