@@ -49,6 +49,7 @@ export function copyBytes(target: Uint8Array, at: number, source: Uint8Array): v
 /**
  * `copyBytes` without its checks, for the rings, which have made them: copies the first `length` bytes of `source`
  * (never more, even if a view of a growable buffer grew meanwhile) to `target[at]`, with `memcpy` from `nativeFrom`.
+ * `source` must hold at least `length` bytes: `fill()` repeats a shorter one over the range.
  */
 export function copyRange(target: Uint8Array, at: number, source: Uint8Array, length: number, nativeFrom: number): void {
   if (length <= SMALL_COPY_BYTES) {
@@ -56,6 +57,6 @@ export function copyRange(target: Uint8Array, at: number, source: Uint8Array, le
   } else if (length < nativeFrom) {
     target.set(source.length === length ? source : source.subarray(0, length), at);
   } else {
-    fill.call(target, source, at, at + length); // copies min(source.length, length) bytes once
+    fill.call(target, source, at, at + length); // the first `length` bytes of source, once
   }
 }

@@ -664,7 +664,7 @@ export class RingBuffer {
   private lookAgain(): boolean {
     this.cachedHead = Atomics.load(this.words, HEAD);
     if (this.tail !== this.cachedHead) return true;
-    if (this.waiter.aborted) throw new AbortedError('read');
+    if (this.waiter.aborted) throw new AbortedError('read'); // every consumer call reads, whatever its name
     return this.publishHeldBack();
   }
 
