@@ -401,16 +401,20 @@ export class Receiver {
     }
     const codecType = type & ~CHUNKED;
     const target = allocate(codecType, aux);
-    this.copyChunks(view, aux, target.bytes, options);
+    this.copyChunks(view, aux, target.bytes, options, 0, true);
     const value = codecType === TYPE.serialized ? decode(codecType, target.bytes) : target.value;
     return { value: value as T, tag };
   }
 
   /**
    * Copies a chunked message into `into`, from byte `filled` on, its next chunk `first` (peeked) or, when null, the
-   * next one to arrive; releases every chunk. A timeout while it waits for a chunk keeps what arrived (`unfinished`).
+   * next one to arrive; releases every chunk. A timeout while it waits for a chunk keeps what arrived (`unfinished`):
+   * `into` itself when it is this Receiver's own (`owned`, recv's fresh buffer), else a copy (the caller's target,
+   * or recvView's kept buffer, which the next call may reuse).
    */
-  private copyChunks(first: Uint8Array | null, total: number, into: Uint8Array, options?: BlockingOptions, filled = 0): void {
+  private copyChunks(
+    first: Uint8Array | null, total: number, into: Uint8Array, options?: BlockingOptions, filled = 0, owned = false,
+  ): void {
     const ring = this.ring;
     const { type, tag } = ring.frame; // the first chunk's, when `first` is given
     try {
@@ -431,7 +435,7 @@ export class Receiver {
         throw error;
       }
       if (this.unfinished !== undefined) this.unfinished.filled = filled; // timed out again while finishing it
-      else this.unfinished = { type: type & ~CHUNKED, tag, bytes: ownedPrefix(into, filled, total), filled };
+      else this.unfinished = { type: type & ~CHUNKED, tag, bytes: owned ? into : ownedPrefix(into, filled, total), filled };
       throw new TimeoutError(error.op, error.ms, `${filled} of a ${total}-byte message's bytes arrived; the next receive finishes it`);
     }
   }
