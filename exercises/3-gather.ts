@@ -155,7 +155,8 @@ export async function run(options: GatherOptions = {}): Promise<GatherResult> {
   const { ranks: size = 4, transport = 'shared', unsafe = false, messages = 10_000, out = console.log } = options;
   if (!Number.isInteger(size) || size < 2) throw new RangeError(`Expected \`ranks\` to be at least 2 for gather, got ${size}`);
 
-  out(`a) ranks 1..${size - 1} send ${messages.toLocaleString('en')} checksummed messages each to rank 0 over ONE ring`);
+  const senders = size === 2 ? 'rank 1 sends' : `ranks 1..${size - 1} send`;
+  out(`a) ${senders} ${messages.toLocaleString('en')} checksummed messages each to rank 0 over ONE ring`);
   let unsafeVerdict: Verdict | undefined;
   if (unsafe && size < 3) {
     out('   no lock: one producer has nothing to race with; --unsafe needs --ranks 3 or more');
@@ -174,8 +175,9 @@ export async function run(options: GatherOptions = {}): Promise<GatherResult> {
     if (problems(v)) throw new Error(`gather ${name.trim()} ${describe(v)}`);
     out(`   ${name}all ${v.expected.toLocaleString('en')} intact and in order, ${timing(v)}`);
   }
-  out(`   the lock costs ${(locked.ms / rings.ms).toFixed(1)}x: every write takes a contended cache line, re-reads the ring's shared`);
-  out('   head, and waits its turn (parked producers cost a wake-up); separate rings let all producers write at once');
+  out(`   the lock took ${(locked.ms / rings.ms).toFixed(1)}x the time of one ring per producer here. Where producers contend,`);
+  out('   each write takes a contended cache line, re-reads the ring\'s shared head and waits its turn (parked producers');
+  out(`   cost a wake-up), while separate rings let all producers write at once${size === 2 ? ' (one producer has nobody to contend with)' : ''}`);
 
   const results = await launch<ReturnType<typeof gatherRank>>(import.meta.url, { size, transport, timeoutMs: TIMEOUT_MS });
   const { list, gathered } = results[0]!;

@@ -38,6 +38,7 @@ export async function run(options: BandwidthExerciseOptions = {}): Promise<Bandw
   const { minBytes = 8, maxBytes = 16 * 2 ** 20, points = 15, seconds = 0.1, out } = options;
   const print = out ?? console.log;
   if (options.ranks !== undefined && options.ranks !== 2) print(`bandwidth always runs on 2 ranks (--ranks ${options.ranks} ignored)`);
+  if (options.transport !== undefined) print(`bandwidth measures all three transports (--transport ${options.transport} ignored)`);
 
   const settings: BandwidthOptions = {
     modes: ['clone', 'transfer', 'shared'],

@@ -12,7 +12,7 @@ import { runExercise } from './exercises.js';
 import { NO_REP_MOVSB } from './glibc.js';
 
 const USAGE = `Usage: shmcomm bench [bandwidth|latency|collectives] [options]
-       shmcomm exercise <name> [--ranks N] [--transport shared|transfer|clone]
+       shmcomm exercise <name> [--ranks N] [--transport shared|transfer|clone] [--unsafe]
        shmcomm --help | --version`;
 
 const HELP = `shmcomm: zero-copy shared-memory messaging between worker threads.
@@ -21,7 +21,7 @@ ${USAGE}
 
 Commands:
   bench bandwidth     MB/s per message size and mode: a table and a log-log chart (the default benchmark)
-  bench latency       one-way latency per message size and wait strategy
+  bench latency       one-way latency per message size and mode (wait strategies, postMessage, processes)
   bench collectives   time per call of bcast, reduce, allreduce and barrier
   exercise <name>     run one of the exercises
 

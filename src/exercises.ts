@@ -21,28 +21,32 @@ interface ExerciseModule {
   run(options: ExerciseRunOptions): Promise<unknown>;
 }
 
-/** Exercise names, in course order, and their files. */
-const FILES = {
-  sample: '1-sample',
-  ring: '2-ring',
-  gather: '3-gather',
-  broadcast: '4-broadcast',
-  reduce: '5-reduce',
-  bandwidth: '6-bandwidth',
+/** Exercise names, in course order: their files, and the fewest ranks each can run on. */
+const EXERCISES = {
+  sample: { file: '1-sample', minRanks: 1 },
+  ring: { file: '2-ring', minRanks: 1 },
+  gather: { file: '3-gather', minRanks: 2 }, // rank 0 gathers from the others
+  broadcast: { file: '4-broadcast', minRanks: 1 },
+  reduce: { file: '5-reduce', minRanks: 1 },
+  bandwidth: { file: '6-bandwidth', minRanks: 1 }, // always 2: it says so, and ignores --ranks
 } as const;
 
-export type ExerciseName = keyof typeof FILES;
-export const EXERCISE_NAMES = Object.keys(FILES) as ExerciseName[];
+export type ExerciseName = keyof typeof EXERCISES;
+export const EXERCISE_NAMES = Object.keys(EXERCISES) as ExerciseName[];
 
 /** Runs the exercise called `name` and resolves with what it returned. */
 export async function runExercise(
   name: string,
   opts: Partial<ExerciseOptions> & { out?: (line: string) => void },
 ): Promise<unknown> {
-  if (!Object.hasOwn(FILES, name)) {
+  if (!Object.hasOwn(EXERCISES, name)) {
     throw new UsageError(`Unknown exercise "${name}": expected one of ${EXERCISE_NAMES.join(', ')}`);
   }
-  const file = FILES[name as ExerciseName];
+  const { file, minRanks } = EXERCISES[name as ExerciseName];
+  if (opts.ranks !== undefined && opts.ranks < minRanks) {
+    throw new UsageError(`Expected \`--ranks\` to be at least ${minRanks} for ${name}, got ${opts.ranks}`, '--ranks');
+  }
+  if (opts.unsafe === true && name !== 'gather') (opts.out ?? console.log)(`(--unsafe is for gather only: ignored)`);
   const url = new URL(`../exercises/${file}.js`, import.meta.url);
   const exercise = (await import(url.href)) as ExerciseModule;
   return exercise.run({

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import {
   BANDWIDTH_HELP, COLLECTIVES_HELP, EXERCISE_HELP, LATENCY_HELP, UsageError,
   parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs,
@@ -63,11 +64,13 @@ test('latency, collectives and exercise defaults', () => {
   assert.equal(parseCollectivesArgs(['--ranks', '8,2,2', '--sizes', '1MiB,8']).ranks, [2, 8]);
   assert.equal(parseCollectivesArgs(['--sizes', '1MiB,8']).sizes, [8, MiB]);
   assert.equal(parseExerciseArgs(['pi']), {
-    command: 'exercise', name: 'pi', options: { ranks: undefined, transport: 'shared', unsafe: false },
+    command: 'exercise', name: 'pi', options: { ranks: undefined, transport: undefined, unsafe: false },
   });
-  assert.equal(parseExerciseArgs(['pi', '--ranks', '4', '--transport', 'clone', '--unsafe']), {
-    command: 'exercise', name: 'pi', options: { ranks: 4, transport: 'clone', unsafe: true },
-  });
+  const full = { command: 'exercise', name: 'pi', options: { ranks: 4, transport: 'clone', unsafe: true } };
+  assert.equal(parseExerciseArgs(['pi', '--ranks', '4', '--transport', 'clone', '--unsafe']), full);
+  assert.equal(parseExerciseArgs(['--ranks', '4', 'pi', '--transport=clone', '--unsafe']), full, 'options before the name');
+  assert.equal(parseExerciseArgs(['--unsafe', '--ranks=4', '--transport', 'clone', 'pi']), full, 'the name last');
+  assert.equal(parseBandwidthArgs(['--time', '1e-2', '--warmup', '2.5E-3']).seconds, 0.01, 'exponent notation');
 });
 
 test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere', () => {
@@ -134,9 +137,19 @@ test('latency, collectives, exercise: bad values', () => {
     [() => parseLatencyArgs(['--window', '8']),
       'Unknown option `--window` for `shmcomm bench latency` (see --help)'],
     [() => parseCollectivesArgs(['--ranks', '1,2']),
-      'Expected `--ranks` to be a comma-separated list of integers from 2 to 64, got "1,2"'],
+      'Expected every item of `--ranks` to be an integer from 2 to 64, got "1" in "1,2"'],
+    [() => parseCollectivesArgs(['--ranks', '2,4,100,8']),
+      'Expected every item of `--ranks` to be an integer from 2 to 64, got "100" in "2,4,100,8"'],
     [() => parseCollectivesArgs(['--ranks', 'four']),
-      'Expected `--ranks` to be a comma-separated list of integers from 2 to 64, got "four"'],
+      'Expected every item of `--ranks` to be an integer from 2 to 64, got "four" in "four"'],
+    [() => parseCollectivesArgs(['--ranks', ',']),
+      'Expected `--ranks` to be a comma-separated list of integers from 2 to 64, got ","'],
+    [() => parseLatencyArgs(['--csv', '/no/such/directory/x.csv']),
+      'Cannot write the `--csv` file /no/such/directory/x.csv: there is no directory /no/such/directory'],
+    [() => parseBandwidthArgs(['--csv', tmpdir()]),
+      `Cannot write the \`--csv\` file ${tmpdir()}: it is a directory`],
+    [() => parseLatencyArgs(['--time', '1e-9']),
+      'Expected `--time` to be a number of seconds from 0.001 to 3600, got "1e-9"'],
     [() => parseCollectivesArgs(['--sizes', '8,12']),
       'Expected `--sizes` to be a multiple of 8 bytes (payloads are Float64Arrays), got "12"'],
     [() => parseCollectivesArgs(['--sizes', ',']),
@@ -150,7 +163,11 @@ test('latency, collectives, exercise: bad values', () => {
     [() => parseCollectivesArgs(['--transports', 'tcp']),
       'Unknown transport "tcp" in `--transports`; valid transports: shared, transfer, clone'],
     [() => parseExerciseArgs([]),
-      'Missing the exercise name: shmcomm exercise <name> [--ranks N] [--transport NAME]'],
+      'Missing the exercise name: shmcomm exercise <name> [--ranks N] [--transport NAME] [--unsafe]'],
+    [() => parseExerciseArgs(['--ranks', '4']),
+      'Missing the exercise name: shmcomm exercise <name> [--ranks N] [--transport NAME] [--unsafe]'],
+    [() => parseExerciseArgs(['pi', 'ring']),
+      'Unexpected argument "ring" for `shmcomm exercise`'],
     [() => parseExerciseArgs(['pi', '--ranks', '0']),
       'Expected `--ranks` to be an integer from 1 to 64, got "0"'],
     [() => parseExerciseArgs(['pi', '--transport', 'tcp']),

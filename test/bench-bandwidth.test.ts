@@ -129,7 +129,7 @@ test('--no-chart leaves the chart out', async () => {
   await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared', '--no-chart']), { stdout, stderr: capture() });
   assert.match(stdout.text(), /shared/);
   // The header says the ring and the state the run began in.
-  assert.match(stdout.text(), /rings \(auto\): shared 2 MiB \(a line crosses in \d+\.\d\d µs: (the threads share a cache|they share no cache)\)/);
+  assert.match(stdout.text(), /rings \(auto\): shared 2 MiB \((a line crosses in \d+\.\d\d µs: (the threads share a cache|they share no cache)|the line probe took \d+\.\d\d µs a bounce: its threads took turns, the machine is busy)\)/);
   assert.not.match(stdout.text(), /└┬/);
 });
 
@@ -147,6 +147,8 @@ test('--ring auto: shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the threads 
     'rings (auto): shared 2 MiB, zerocopy 1 MiB, ringbuf 32 MiB (a line crosses in 0.50 µs: they share no cache)');
   assert.is(describeRings(choices.slice(0, 2), undefined, 0.123),
     'rings (auto): shared 2 MiB, zerocopy 1 MiB (a line crosses in 0.12 µs: the threads share a cache)');
+  assert.is(describeRings(choices, undefined, 3746.58),
+    'rings (auto): shared 2 MiB, zerocopy 1 MiB, ringbuf 32 MiB (the line probe took 3746.58 µs a bounce: its threads took turns, the machine is busy)');
   assert.is(describeRings(choices, 4 * MiB), 'ring 4 MiB');
   // The probe itself: two threads, a positive finite time (never a speed), and no thread left behind.
   const micros = await measureLineMicros();

@@ -126,8 +126,12 @@ test('reduce: linear, tree and comm.reduce give the closed forms, for numbers an
 
 test('bandwidth: the benchmark runs clone, transfer and shared and draws the chart', async () => {
   const { out, lines } = capture();
-  const result = await bandwidth.run({ minBytes: 8, maxBytes: 4096, points: 3, seconds: 0.01, out });
+  const result = await bandwidth.run({ minBytes: 8, maxBytes: 4096, points: 3, seconds: 0.01, ranks: 3, transport: 'clone', out });
   assert.equal(result.settings.modes, ['clone', 'transfer', 'shared']);
+  assert.equal(lines.splice(0, 2), [
+    'bandwidth always runs on 2 ranks (--ranks 3 ignored)',
+    'bandwidth measures all three transports (--transport clone ignored)',
+  ]);
   assert.equal(result.lines, lines);
   assert.ok(lines[0]!.startsWith('shmcomm bench bandwidth · Node '), lines[0]);
   assert.ok(lines.some((line) => /^\s*size\s+clone\s+transfer\s+shared$/.test(line)), lines.join('\n'));
@@ -152,7 +156,23 @@ test('runExercise: names the six exercises when the name is unknown, and runs a 
   // --unsafe reaches the exercise: with 2 ranks there is one producer, nothing to race with.
   await runExercise('gather', { ranks: 2, transport: 'shared', unsafe: true, out });
   assert.ok(lines.includes('   no lock: one producer has nothing to race with; --unsafe needs --ranks 3 or more'), lines.join('\n'));
+  assert.ok(lines.includes('a) rank 1 sends 10,000 checksummed messages each to rank 0 over ONE ring'), lines.join('\n'));
+  lines.length = 0;
+  await runExercise('ring', { ranks: 2, transport: undefined, unsafe: true, out }); // the exercise's own transport
+  assert.is(lines[0], '(--unsafe is for gather only: ignored)');
+  assert.is(lines[2], 'token path: 0 → 1 → 0');
   await noWorkerLeft();
+});
+
+test('runExercise: too few ranks for an exercise is a usage error, before anything starts', async () => {
+  try {
+    await runExercise('gather', { ranks: 1, transport: undefined });
+    assert.unreachable('gather ran on one rank');
+  } catch (error) {
+    assert.instance(error, UsageError);
+    assert.is((error as Error).message, 'Expected `--ranks` to be at least 2 for gather, got 1');
+    assert.is((error as UsageError).option, '--ranks');
+  }
 });
 
 test.run();

@@ -7,6 +7,8 @@
  * same table, so the defaults shown are the defaults used. Every mistake is a `UsageError` that names the option,
  * the value given and what is allowed; the CLI prints it with the usage and exits with status 2.
  */
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
 import { formatSize, parseSize } from './format.js';
 
@@ -78,7 +80,7 @@ export interface CollectivesOptions extends OutputOptions {
 
 export interface ExerciseOptions {
   ranks: number | undefined; // --ranks N (default: the exercise's own)
-  transport: Transport; // --transport shared
+  transport: Transport | undefined; // --transport shared (default: the exercise's own, shared)
   unsafe: boolean; // --unsafe: gather also runs several producers on one ring without a lock
 }
 
@@ -112,8 +114,9 @@ const MAX_SECONDS = 3600;
 const allOf = (name: string, names: readonly string[], help: string): OptionSpec =>
   ({ name, value: 'LIST', default: names.join(','), names, help });
 
-const OUTPUT_SPECS: OptionSpec[] = [
-  { name: 'json', help: 'print only JSON: { node, cpus, memcpy, rows: [{ mode, bytes, ... }] }' },
+/** `--json` and `--csv`; `fields` names the first fields of a row. */
+const outputSpecs = (fields: string): OptionSpec[] => [
+  { name: 'json', help: `print only JSON: { node, cpus, memcpy, rows: [{ ${fields}, ... }] }` },
   { name: 'csv', value: 'FILE', help: 'also write the rows to FILE as CSV' },
 ];
 /** `--time` and `--warmup`; `each` says what one measurement covers, `warmupNote` anything more of the warm-up. */
@@ -126,24 +129,24 @@ const NO_CHART: OptionSpec = { name: 'no-chart', help: 'print the table without 
 const BANDWIDTH_SPECS: OptionSpec[] = [
   { name: 'min', value: 'SIZE', default: '8', help: 'smallest message: a multiple of 8 bytes (B, KiB, MiB, GiB)' },
   { name: 'max', value: 'SIZE', default: '64MiB', help: 'largest message' },
-  { name: 'points', value: 'N', default: '20', help: 'number of sizes, log-spaced from --min to --max' },
+  { name: 'points', value: 'N', default: '20', help: 'number of sizes, log-spaced from --min to --max (fewer where two round to one multiple of 8)' },
   { name: 'window', value: 'N', default: '64', help: 'messages sent between two acknowledgements, as in osu_bw' },
   ...timeSpecs('mode and size', " (six times that before a mode's first size, while V8 compiles)"),
   allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
   { name: 'ring', value: 'SIZE', default: 'auto', help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the two threads share a cache, 32 MiB when not: measured first)' },
   { name: 'rounds', value: 'N', default: '1', help: 'measure every size N times, one round of all sizes after another, and show the median of each (an odd N, on a noisy machine; a note names rounds more than 2x apart)' },
-  ...OUTPUT_SPECS,
+  ...outputSpecs('mode, bytes, mbPerSec'),
   NO_CHART,
 ];
 
 const LATENCY_SPECS: OptionSpec[] = [
   { name: 'min', value: 'SIZE', default: '8', help: 'smallest message: a multiple of 8 bytes (B, KiB, MiB, GiB)' },
   { name: 'max', value: 'SIZE', default: '64KiB', help: 'largest message' },
-  { name: 'points', value: 'N', default: '14', help: 'number of sizes, log-spaced; 14 is every power of two' },
+  { name: 'points', value: 'N', default: '14', help: 'number of sizes, log-spaced; 14 is every power of two (fewer where two round to one multiple of 8)' },
   { name: 'iterations', value: 'N', help: 'round trips per mode and size, instead of --time' },
   ...timeSpecs('mode and size'),
   allOf('modes', LATENCY_MODES, 'modes to run, comma-separated'),
-  ...OUTPUT_SPECS,
+  ...outputSpecs('mode, bytes, microseconds'),
   NO_CHART,
 ];
 
@@ -157,7 +160,7 @@ const COLLECTIVES_SPECS: OptionSpec[] = [
     help: `how blocked ranks wait: ${WAIT_STRATEGIES.join(', ')}, or auto (park when ranks outnumber cores, else spinThenPark)`,
   },
   ...timeSpecs('op, rank count, size and transport'),
-  ...OUTPUT_SPECS,
+  ...outputSpecs('transport, ranks, op, bytes, microsPerCall'),
 ];
 
 const EXERCISE_SPECS: OptionSpec[] = [
@@ -252,7 +255,7 @@ class OptionReader {
   seconds(name: string, min: number): number {
     const text = this.text(name)!;
     const value = Number(text);
-    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text) || value < min || value > MAX_SECONDS) {
+    if (!/^(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.test(text) || value < min || value > MAX_SECONDS) {
       throw invalid(`--${name}`, `to be a number of seconds from ${min} to ${MAX_SECONDS}`, text);
     }
     return value;
@@ -281,8 +284,10 @@ class OptionReader {
   integers(name: string, min: number, max: number): number[] {
     const expected = `to be a comma-separated list of integers from ${min} to ${max}`;
     const items = this.items(name, expected);
-    if (items.some((item) => !/^\d+$/.test(item) || Number(item) < min || Number(item) > max)) {
-      throw invalid(`--${name}`, expected, this.text(name)!);
+    const bad = items.find((item) => !/^\d+$/.test(item) || Number(item) < min || Number(item) > max);
+    if (bad !== undefined) {
+      const message = `Expected every item of \`--${name}\` to be an integer from ${min} to ${max}, got "${bad}" in "${this.text(name)}"`;
+      throw new UsageError(message, `--${name}`);
     }
     return items.map(Number).sort((a, b) => a - b);
   }
@@ -341,7 +346,25 @@ function sizeRange(reader: OptionReader): { minBytes: number; maxBytes: number }
 }
 
 function outputOptions(reader: OptionReader): OutputOptions {
-  return { json: reader.has('json'), csvFile: reader.text('csv') };
+  const csvFile = reader.text('csv');
+  if (csvFile !== undefined) checkWritable(csvFile);
+  return { json: reader.has('json'), csvFile };
+}
+
+/** Refuses a `--csv` file that could not be written, before a run whose results would then be lost. */
+function checkWritable(file: string): void {
+  const directory = dirname(resolve(file));
+  let problem: string | undefined;
+  if (!statSync(directory, { throwIfNoEntry: false })?.isDirectory()) problem = `there is no directory ${directory}`;
+  else if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) problem = 'it is a directory';
+  else {
+    try {
+      accessSync(existsSync(file) ? file : directory, constants.W_OK);
+    } catch {
+      problem = `${existsSync(file) ? 'it' : `the directory ${directory}`} is not writable`;
+    }
+  }
+  if (problem !== undefined) throw new UsageError(`Cannot write the \`--csv\` file ${file}: ${problem}`, '--csv');
 }
 
 /** The options of `shmcomm bench bandwidth` (`argv` holds the options only). */
@@ -420,15 +443,27 @@ export function parseBenchArgs(argv: readonly string[]): BenchRequest {
   }
 }
 
-/** Everything after `shmcomm exercise`: the exercise's name, then `--ranks N` and `--transport NAME`. */
+/**
+ * Everything after `shmcomm exercise`: the exercise's name and `--ranks N`, `--transport NAME`, `--unsafe`, in any
+ * order (`exercise ring --ranks 4` or `exercise --ranks 4 ring`).
+ */
 export function parseExerciseArgs(argv: readonly string[]): ExerciseRequest {
   if (wantsHelp(argv)) return { command: 'help', text: EXERCISE_HELP };
-  const [name, ...rest] = argv;
-  if (name === undefined || name.startsWith('-')) {
-    throw new UsageError('Missing the exercise name: shmcomm exercise <name> [--ranks N] [--transport NAME]');
-  }
-  const reader = new OptionReader('shmcomm exercise', EXERCISE_SPECS, rest);
+  const at = nameIndex(argv, EXERCISE_SPECS);
+  if (at < 0) throw new UsageError('Missing the exercise name: shmcomm exercise <name> [--ranks N] [--transport NAME] [--unsafe]');
+  const reader = new OptionReader('shmcomm exercise', EXERCISE_SPECS, [...argv.slice(0, at), ...argv.slice(at + 1)]);
   const ranks = reader.has('ranks') ? reader.integer('ranks', 1, 64) : undefined;
-  const transport = reader.choice('transport', TRANSPORTS);
-  return { command: 'exercise', name, options: { ranks, transport, unsafe: reader.has('unsafe') } };
+  const transport = reader.has('transport') ? reader.choice('transport', TRANSPORTS) : undefined;
+  return { command: 'exercise', name: argv[at]!, options: { ranks, transport, unsafe: reader.has('unsafe') } };
+}
+
+/** Where the first argument that is neither an option nor an option's value is, or -1. */
+function nameIndex(argv: readonly string[], specs: readonly OptionSpec[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (!token.startsWith('-')) return i;
+    const takesValue = specs.some((spec) => `--${spec.name}` === token && spec.value !== undefined);
+    if (takesValue) i++; // `--ranks 4`: the 4 is its value (`--ranks=4` is one token)
+  }
+  return -1;
 }
