@@ -1,0 +1,93 @@
+// Probe: what the machine's two states do to a two-copy stream. One pair of threads, for DURATION seconds (default 60), by
+// turns: 200 ms streaming 128 KiB blocks round a ring of 2 MiB (16 slots), 200 ms round one of 64 MiB (512 slots),
+// then 20 ms bouncing one counter, the line time of this very pair. A copies each block in from its own memory, B
+// copies it out into its own (both with C's memcpy, as shmcomm does): shared mode's two copies, without its frames,
+// checks or waits (both spin). One line a turn: GB/s on each ring, then the one-way line time.
+// Run: node docs/probes/far-state.mjs        (DURATION=N seconds, to run longer or shorter; RINGS=16,512 the slot counts)
+import { Buffer } from 'node:buffer';
+import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
+
+const BLOCK = 128 << 10;
+const RINGS = (process.env.RINGS ?? '16,512').split(',').map(Number); // slots of BLOCK bytes: 2 MiB and 64 MiB
+const SECONDS = Number(process.env.DURATION ?? 60);
+const STREAM_MS = 200, BOUNCE_MS = 20;
+const HEAD = 0, TAIL = 16, PHASE = 32, SWITCHED = 33, PING = 48, PONG = 64; // Int32 slots, hot ones a line apart
+const STOP = -1;
+const fill = Buffer.prototype.fill; // memcpy from about 1.5 KiB (src/copy.ts)
+
+if (isMainThread) {
+  const sab = new SharedArrayBuffer(BLOCK * Math.max(...RINGS) + 1024);
+  const workers = ['a', 'b'].map((role) => new Worker(new URL(import.meta.url), { workerData: { role, sab } }));
+  const [rows] = await Promise.all(workers.map((w) => new Promise((ok, fail) => w.once('message', ok).once('error', fail))));
+  const rings = RINGS.map((slots) => `${(slots * BLOCK) >> 20} MiB`.padStart(7)).join(' ');
+  console.log(`    time  ${rings}   (GB/s)   line time`);
+  for (const { at, rates, line } of rows) {
+    console.log(`${at.toFixed(1).padStart(6)} s  ${rates.map((r) => r.toFixed(1).padStart(7)).join(' ')}            ${line.toFixed(3)} µs`);
+  }
+  await Promise.all(workers.map((w) => w.terminate()));
+} else {
+  const { role, sab } = workerData;
+  const words = new Int32Array(sab, 0, 256);
+  const ring = new Uint8Array(sab, 1024);
+  const own = new Uint8Array(BLOCK).fill(role === 'a' ? 7 : 0);
+  const start = performance.now();
+
+  if (role === 'a') {
+    const rows = [];
+    let ping = 0;
+    while (performance.now() - start < SECONDS * 1000) {
+      const row = { at: (performance.now() - start) / 1000, rates: [], line: 0 };
+      for (const slots of RINGS) {
+        Atomics.store(words, HEAD, 0);
+        Atomics.store(words, TAIL, 0);
+        Atomics.store(words, PHASE, slots);
+        while (Atomics.load(words, SWITCHED) !== slots); // B reads this ring from slot 0 now
+        let head = 0;
+        const began = performance.now();
+        while (performance.now() - began < STREAM_MS) {
+          for (let k = 0; k < 8; k++) {
+            while (head - Atomics.load(words, TAIL) >= slots); // the ring is full
+            const at = (head % slots) * BLOCK;
+            fill.call(ring, own, at, at + BLOCK);
+            Atomics.store(words, HEAD, ++head);
+          }
+        }
+        while (Atomics.load(words, TAIL) !== head); // B has copied every block out
+        row.rates.push((head * BLOCK) / (performance.now() - began) / 1e6);
+      }
+      const began = performance.now();
+      let bounces = 0;
+      while (performance.now() - began < BOUNCE_MS) {
+        for (let k = 0; k < 64; k++, bounces++) {
+          Atomics.store(words, PING, ++ping);
+          while (Atomics.load(words, PONG) !== ping);
+        }
+      }
+      row.line = ((performance.now() - began) * 1000) / bounces / 2;
+      rows.push(row);
+    }
+    Atomics.store(words, PHASE, STOP);
+    parentPort.postMessage(rows);
+  } else {
+    let slots = 0, tail = 0;
+    for (;;) {
+      const phase = Atomics.load(words, PHASE);
+      if (phase === STOP) break;
+      if (phase !== slots) { // A moved to the other ring
+        slots = phase;
+        tail = 0;
+        Atomics.store(words, SWITCHED, slots);
+        continue;
+      }
+      if (Atomics.load(words, HEAD) !== tail) {
+        const at = (tail % slots) * BLOCK;
+        fill.call(own, ring.subarray(at, at + BLOCK), 0, BLOCK);
+        Atomics.store(words, TAIL, ++tail);
+        continue;
+      }
+      const ping = Atomics.load(words, PING);
+      if (ping !== Atomics.load(words, PONG)) Atomics.store(words, PONG, ping);
+    }
+    parentPort.postMessage(null);
+  }
+}
