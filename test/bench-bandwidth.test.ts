@@ -17,9 +17,9 @@ import {
 import { measureLineMicros } from '../src/bench/line-probe.js';
 import { logSizes } from '../src/bench/format.js';
 import {
-  expectedAt, makeSource, messageOk, sampleIndices, samplesOk, shouldSkip, stamp, windowFor,
+  expectedAt, makeSource, messageOk, sampleIndices, samplesOk, shouldSkip, stamp, STAMP_EVERY, windowFor,
 } from '../src/bench/payload.js';
-import { PeerGroup } from '../src/bench/peers.js';
+import { PeerGroup, stallMsFor } from '../src/bench/peers.js';
 import { host, memcpyText } from '../src/glibc.js';
 
 const TINY = ['--min', '8', '--max', '64KiB', '--points', '3', '--time', '0.02', '--warmup', '0.005'];
@@ -77,6 +77,9 @@ test('--rounds 3: every size three times, by turns, and the median of each in th
   const stdout = capture();
   await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'memcpy', '--rounds', '3', '--no-chart']), { stdout, stderr: capture() });
   assert.match(stdout.text(), /0\.02 s per size, median of 3 rounds/);
+  const even = capture();
+  await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'memcpy', '--rounds', '2', '--no-chart']), { stdout: even, stderr: capture() });
+  assert.match(even.text(), /0\.02 s per size, lower median of 2 rounds/, 'an even N: the slower middle round, said so');
   const once = await measureBandwidth(parseBandwidthArgs([...TINY, '--modes', 'memcpy']));
   assert.ok(once.every((row) => row.rounds === undefined));
   assert.equal(childPids(), [], 'no child process left');
@@ -248,6 +251,27 @@ test('payload: stamps and samples catch a message that is stale, truncated or no
   assert.not.ok(samplesOk(ring, 1000, 300, 700, 7, elements, samples));
 });
 
+test('payload: a stamp in every 256 KiB catches a chunk that was not moved, or moved stale', () => {
+  const elements = (3 * STAMP_EVERY) / 2 + 5_000; // 1.7 stretches of 256 KiB: stamps at 12,345 and 45,113
+  const samples = sampleIndices(elements);
+  assert.equal(Array.from(samples), [0, 12_345, (elements >> 1), 45_113, elements - 1]);
+  const source = makeSource(elements * 8);
+  stamp(source, 9);
+  const stale = source.slice();
+  stamp(source, 10);
+  const moved = source.slice();
+  assert.ok(messageOk(moved, 10, elements, samples));
+  for (const [from, to] of [[0, 20_000], [40_000, 50_000]]) { // one chunk of message 9 inside message 10
+    const mixed = moved.slice();
+    mixed.set(stale.subarray(from, to), from);
+    assert.not.ok(messageOk(mixed, 10, elements, samples), `elements ${from} to ${to} stale`);
+    mixed.set(makeSource(elements * 8).subarray(from, to), from); // never stamped: the pattern alone
+    assert.not.ok(messageOk(mixed, 10, elements, samples), `elements ${from} to ${to} not moved`);
+  }
+  for (let i = 0; i < elements; i += 997) assert.is(moved[i], expectedAt(i, 10, elements), `element ${i}`);
+  assert.is(moved[45_113], 10.375);
+});
+
 test('payload: windows carry at most 64 MiB; only slow big sizes are skipped', () => {
   assert.is(windowFor(8, 64), 64);
   assert.is(windowFor(1 << 20, 64), 64);
@@ -285,6 +309,13 @@ test('a failing worker fails the group, wakes the others through abort, and leav
   assert.match((failure as Error).message, /boom/);
   assert.ok(aborted);
   assert.ok(performance.now() - started < 10_000);
+});
+
+test('the stall bound grows with what a size may take: --time 600 or a long warm-up is not a stall', () => {
+  assert.is(stallMsFor(0.2, 0.5), 60_000 + 3_000 + 200);
+  assert.is(stallMsFor(600, 0), 660_000);
+  assert.is(stallMsFor(0.2, 10), 60_000 + 60_000 + 200, "a mode's first size warms up six times as long");
+  assert.is(stallMsFor(0.2, 0.5, 1_000_000), 60_000 + 3_000 + 1_000_000, 'latency --iterations: a millisecond each');
 });
 
 test('a group waiting for its turn is not stalled; a group failed from outside aborts and leaves none running', async () => {

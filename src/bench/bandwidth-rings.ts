@@ -7,7 +7,7 @@
  *   allocation per message. (`recv()`, which allocates a fresh array per message, runs at the speed of fresh-page
  *   faults: 0.2-0.5 GB/s at 10-64 MiB.)
  * - `zerocopy`: the sender copies the source into the ring (`RingBuffer.write`, in the same chunks), the receiver
- *   verifies each chunk where it lies (`hold`, `frame.offset`, `release`): one copy, the unavoidable one out of the
+ *   checks each chunk's stamps where it lies (`hold`, `frame.offset`, `release`): one copy, the unavoidable one out of the
  *   sender's private memory. The receiver works through offsets into `ring.data`: no view, no allocation per
  *   message. (A producer that builds its message in the ring, `reserveOffset`/`commit`, would not even copy.)
  * - `ringbuf`: ringbuf.js (npm, MPL-2.0, used as a dependency) on its own SharedArrayBuffer, typed Float64Array so

@@ -6,7 +6,8 @@
  *
  * Fairness, in one place (the details are in the files of each mode):
  * - every mode starts from the same filled Float64Array in the sender's own memory and ends when the receiver
- *   has verified sampled elements, stamps included (payload.ts): nobody can skip the data;
+ *   has checked the message's stamps, one at each end, one in the middle and one in every 256 KiB (payload.ts): no
+ *   mode can skip or reuse a message, or any 256 KiB of one;
  * - the sender times from before its first measured window to after its last acknowledgement;
  * - acknowledgements: one Int32 counter for the three ring modes (shared, zerocopy, ringbuf), the transport itself
  *   for the postMessage and process modes (signal.ts says why);
@@ -21,7 +22,7 @@ import { isRingMode, type BandwidthJob, type BandwidthReport, type RingMode } fr
 import { createRingbufStorage } from './bandwidth-rings.js';
 import { renderChart } from './chart.js';
 import { formatNumber, formatSize, logSizes } from './format.js';
-import { PeerGroup } from './peers.js';
+import { PeerGroup, stallMsFor } from './peers.js';
 import {
   Eta, formatCount, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput,
 } from './report.js';
@@ -247,6 +248,7 @@ async function startMode(
       abortControl(control);
       shmRing?.abort();
     },
+    stallMs: stallMsFor(opts.seconds, opts.warmupSeconds),
   });
   let ready!: () => void;
   const started = new Promise<void>((resolve) => { ready = resolve; });
@@ -396,7 +398,9 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
   }
   const startLine = timeline.find(({ when }) => when === 'at the start')?.lineMicros;
   const ringWords = rings.length > 0 ? `, ${describeRings(rings, opts.ringBytes, startLine)}` : '';
-  const rounds = opts.rounds > 1 ? `, median of ${opts.rounds} rounds` : '';
+  // A measured round, not the mean of two: for an even N the slower of the middle two, and the header says so.
+  const median = opts.rounds % 2 === 0 ? 'lower median' : 'median';
+  const rounds = opts.rounds > 1 ? `, ${median} of ${opts.rounds} rounds` : '';
   const settings = `window ${opts.window}, ${opts.seconds} s per size${rounds}${ringWords}`;
   const lines = [headerLine('shmcomm bench bandwidth', m, settings), ''];
   lines.push(bandwidthTables(opts.modes, sizes, rows));

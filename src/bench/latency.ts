@@ -10,7 +10,7 @@ import type { LatencyMode, LatencyOptions } from './args.js';
 import { renderChart } from './chart.js';
 import { formatNumber, formatSize, logSizes } from './format.js';
 import type { LatencyJob, LatencyReport } from './latency-worker.js';
-import { PeerGroup } from './peers.js';
+import { PeerGroup, stallMsFor } from './peers.js';
 import { Eta, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput } from './report.js';
 import { abortControl, createControl } from './signal.js';
 import { renderTable } from './table.js';
@@ -64,6 +64,7 @@ async function measureMode(mode: LatencyMode, sizes: number[], opts: LatencyOpti
       abortControl(control);
       for (const ring of rings) ring.abort();
     },
+    stallMs: stallMsFor(opts.seconds, opts.warmupSeconds, opts.iterations),
   });
   const rows: LatencyRow[] = [];
   const onReport = (report: LatencyReport): void => {

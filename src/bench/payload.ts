@@ -3,12 +3,21 @@
  * process, so that both ends agree without talking.
  *
  * Every mode starts from one `Float64Array` in the sender's own (non-shared) memory, filled once with
- * `patternAt(i)`. Before each message the sender writes three stamps into it (first, middle and last element,
- * derived from the message's sequence number): three stores, nothing else changes. The receiver checks a handful of
- * sampled elements (the stamps) against `expectedAt`. That is cheap (three loads whatever the size), yet
- * no mode can skip the data: a message that was not moved, moved twice, moved stale or truncated fails, because
- * its stamps belong to another message or its ends are missing.
+ * `patternAt(i)`. Before each message the sender writes stamps into it, values derived from the message's sequence
+ * number: the first, middle and last elements, and one element in every 256 KiB (`STAMP_EVERY`, the largest chunk a
+ * ring mode moves); nothing else changes. The receiver checks the stamps against `expectedAt`, and nothing else:
+ * cheap (three loads, plus one per 256 KiB), and it catches a message, or any 256 KiB of one, that was not moved,
+ * moved stale (another message's) or truncated, because its stamps belong to another message or are missing. What
+ * it cannot catch is damage between two stamps: the bytes there are the same in every message. The zerocopy
+ * receiver reads only the stamps of each chunk it holds, which is the point of that mode.
  */
+
+/**
+ * One more stamp every this many elements (256 KiB), at this offset in each stretch: off its start, so that the
+ * stamps of one message do not all fall on one page offset.
+ */
+export const STAMP_EVERY = 32_768;
+const STAMP_OFFSET = 12_345;
 
 /** An ordinary element: exact in a double for any index below 2^52. */
 export function patternAt(index: number): number {
@@ -28,12 +37,14 @@ export function expectedAt(index: number, seq: number, elements: number): number
   if (index === 0) return seq + 0.25;
   if (index === elements - 1) return -(seq + 0.75);
   if (index === middleOf(elements)) return seq + 0.125;
+  if (index % STAMP_EVERY === STAMP_OFFSET) return seq + 0.375;
   return patternAt(index);
 }
 
 /** Writes message `seq`'s stamps into the sender's source array (in the same precedence as `expectedAt`). */
 export function stamp(source: Float64Array, seq: number): void {
   const elements = source.length;
+  for (let i = STAMP_OFFSET; i < elements; i += STAMP_EVERY) source[i] = seq + 0.375;
   source[middleOf(elements)] = seq + 0.125;
   source[elements - 1] = -(seq + 0.75);
   source[0] = seq + 0.25;
@@ -46,17 +57,10 @@ export function makeSource(bytes: number): Float64Array<ArrayBuffer> {
   return source;
 }
 
-/** Strided samples besides the three stamps. */
-const STRIDES = 1;
-
-/**
- * The element indices the receiver checks in a message of `elements` elements, ascending and without repeats:
- * the three stamps and `STRIDES - 1` elements spread between them (each a little off the even spacing, so that
- * they do not all fall on one page offset).
- */
+/** The element indices the receiver checks in a message of `elements` elements, its stamps: ascending, no repeats. */
 export function sampleIndices(elements: number): Int32Array<ArrayBuffer> {
   const picked = new Set<number>([0, middleOf(elements), elements - 1]);
-  for (let k = 1; k < STRIDES; k++) picked.add(Math.min(elements - 1, Math.floor((k * elements) / STRIDES) + k));
+  for (let i = STAMP_OFFSET; i < elements; i += STAMP_EVERY) picked.add(i);
   return Int32Array.from([...picked].sort((a, b) => a - b));
 }
 

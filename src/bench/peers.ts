@@ -12,8 +12,23 @@ import { Worker, type TransferListItem } from 'node:worker_threads';
 export interface PeerOptions {
   /** Called on failure before the workers are terminated: wake whatever the workers may be blocked on. */
   abort: () => void;
-  /** Fail when no worker has reported anything for this long (default 60 s). */
+  /**
+   * Fail when no worker has reported anything for this long (default STALL_MS). A worker reports at the start and
+   * the end of each size, so a caller adds the longest a size may take: `stallMsFor`.
+   */
   stallMs?: number;
+}
+
+/** Silence beyond what a size's own measuring takes that counts as no progress. */
+export const STALL_MS = 60_000;
+
+/**
+ * The `stallMs` for sizes measured over `seconds` after a warm-up of `warmupSeconds` (six times that for a mode's
+ * first size), or over `iterations` round trips, a millisecond each at most: `--time 600` is not a stall.
+ */
+export function stallMsFor(seconds: number, warmupSeconds: number, iterations?: number): number {
+  const measuring = iterations === undefined ? seconds * 1000 : iterations;
+  return STALL_MS + 6 * warmupSeconds * 1000 + measuring;
 }
 
 interface Report {
@@ -85,7 +100,7 @@ export class PeerGroup<R extends Report> {
 
   /** Resolves when every worker is done; rejects with the first failure. Always cleans up. */
   async run(): Promise<void> {
-    const stallMs = this.options.stallMs ?? 60_000;
+    const stallMs = this.options.stallMs ?? STALL_MS;
     const watchdog = setInterval(() => {
       const silent = performance.now() - this.lastHeard;
       if (!this.idle && silent > stallMs) this.failWith(new Error(`the benchmark made no progress for ${Math.round(silent / 1000)} s`));
