@@ -6,7 +6,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { COLLECTIVE_OPS, TRANSPORTS, parseCollectivesArgs } from '../src/bench/args.js';
@@ -17,28 +16,11 @@ import { checkResult, makePayload } from '../src/bench/collectives-rank.js';
 import { defaultStrategy } from '../src/launch.js';
 import { host, memcpyText } from '../src/glibc.js';
 import type { Comm } from '../src/comm.js';
+import { noWorkerLeft, startedWorkers } from './helpers.js';
 
 const TINY = ['--ranks', '2,3', '--sizes', '8,64KiB', '--time', '0.01', '--warmup', '0.002'];
 const SIZES = [8, 65536];
 const RANKS = [2, 3];
-
-// Every worker that came online and has not exited yet, watched through the events each one emits.
-const live = new Set<Worker>();
-let started = 0;
-const emit = Worker.prototype.emit;
-Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args: unknown[]) {
-  if (event === 'online') {
-    live.add(this);
-    started++;
-  }
-  if (event === 'exit') live.delete(this);
-  return emit.call(this, event, ...args);
-};
-
-async function noWorkerLeft(): Promise<void> {
-  for (let i = 0; i < 50 && live.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.is(live.size, 0, `${live.size} worker(s) still running after the benchmark returned`);
-}
 
 function capture(): { isTTY: boolean; write(text: string): boolean; text(): string } {
   const chunks: string[] = [];
@@ -68,7 +50,7 @@ test('the plan: ops in order, each at every size, barrier at none', () => {
 });
 
 test('measureCollectives: every row, in order, with its events', async () => {
-  const before = started;
+  const before = startedWorkers();
   const events: string[] = [];
   const stepKey = (step: CollectiveStep): string => `${step.transport} ${step.ranks} ${step.op} ${step.bytes}`;
   const rows = await measureCollectives(parseCollectivesArgs(TINY), {
@@ -82,8 +64,8 @@ test('measureCollectives: every row, in order, with its events', async () => {
     assert.ok(Number.isInteger(row.calls) && row.calls > 0, `${keyOf({ ...row })}: calls ${row.calls}`);
   }
   assert.equal(events, expected.flatMap((key) => [`start ${key}`, `finish ${key}`]));
-  assert.is(started - before, TRANSPORTS.length * (2 + 3), 'one launch per transport and rank count');
-  await noWorkerLeft();
+  assert.is(startedWorkers() - before, TRANSPORTS.length * (2 + 3), 'one launch per transport and rank count');
+  await noWorkerLeft('the benchmark returned');
 });
 
 test('--json: { node, cpus, memcpy, rows } with every row and nothing on stderr off a terminal', async () => {
@@ -102,7 +84,7 @@ test('--json: { node, cpus, memcpy, rows } with every row and nothing on stderr 
     assert.ok(Number.isInteger(row.calls) && (row.calls as number) > 0, `${keyOf(row)}: calls ${row.calls}`);
   }
   assert.is(stderr.text(), '');
-  await noWorkerLeft();
+  await noWorkerLeft('the benchmark returned');
 });
 
 test('plain output: the table, the shared vs clone line, and --csv writes the rows', async () => {
@@ -130,7 +112,7 @@ test('plain output: the table, the shared vs clone line, and --csv writes the ro
   } finally {
     rmSync(file, { force: true });
   }
-  await noWorkerLeft();
+  await noWorkerLeft('the benchmark returned');
 });
 
 test('--strategy: auto by default, or one named strategy for every launch, refused when unknown', async () => {
@@ -150,7 +132,7 @@ test('--strategy: auto by default, or one named strategy for every launch, refus
   ]), { stdout, stderr: capture() });
   const doc = JSON.parse(stdout.text()) as { rows: Record<string, unknown>[] };
   assert.equal(doc.rows.map((row) => [row.op, row.strategy]), [['barrier', 'park']]);
-  await noWorkerLeft();
+  await noWorkerLeft('the benchmark returned');
 });
 
 test('the oversubscription note names the rank counts above the cores', () => {

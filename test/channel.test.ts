@@ -4,7 +4,7 @@ import { Receiver, Sender } from '../src/channel.js';
 import { TYPE } from '../src/codec.js';
 import { TimeoutError } from '../src/errors.js';
 import { RingBuffer } from '../src/ring.js';
-import { errorOf, runWorker, testSeed } from './helpers.js';
+import { bothOrAbort, errorOf, runWorker, testSeed } from './helpers.js';
 
 test('one thread: a message of 3.5 rings in quarter-ring chunks, as the same type', () => {
   const ring = RingBuffer.create(4096);
@@ -282,7 +282,7 @@ test('two threads: 20,000 seeded messages up to 4x the ring, by recv, recvInto a
   const seed = testSeed('channel threads');
   const ring = RingBuffer.create(16384);
   const job = { buffer: ring.buffer, seed, count: 20_000, maxBytes: 4 * 16384 };
-  const [sent, report] = await Promise.all([
+  const [sent, report] = await bothOrAbort(ring, [
     runWorker<{ sent: number }>('channel-peer', { ...job, role: 'sender' }, 120_000),
     runWorker<{ received: number; problems: string[] }>('channel-peer', { ...job, role: 'receiver' }, 120_000),
   ]);
@@ -295,7 +295,7 @@ test('two threads, every call with a short timeout tried again: 5,000 messages c
   const seed = testSeed('channel timeouts');
   const ring = RingBuffer.create(16384);
   const job = { buffer: ring.buffer, seed, count: 5_000, maxBytes: 4 * 16384, timeouts: true };
-  const [sent, report] = await Promise.all([
+  const [sent, report] = await bothOrAbort(ring, [
     runWorker<{ sent: number; timeouts: number; cutShort: number }>('channel-peer', { ...job, role: 'sender' }, 120_000),
     runWorker<{ received: number; problems: string[]; timeouts: number }>('channel-peer', { ...job, role: 'receiver' }, 120_000),
   ]);

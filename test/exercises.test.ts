@@ -1,6 +1,5 @@
 // The six exercises, run through their exported run() with small settings: their deterministic output is checked
 // exactly (never their speed), and no worker may outlive a run.
-import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UsageError } from '../src/bench/args.js';
@@ -11,20 +10,7 @@ import * as gather from '../exercises/3-gather.js';
 import * as broadcast from '../exercises/4-broadcast.js';
 import * as reduce from '../exercises/5-reduce.js';
 import * as bandwidth from '../exercises/6-bandwidth.js';
-
-// Every worker that came online and has not exited yet: watched through the events each one emits.
-const live = new Set<Worker>();
-const emit = Worker.prototype.emit;
-Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args: unknown[]) {
-  if (event === 'online') live.add(this);
-  if (event === 'exit') live.delete(this);
-  return emit.call(this, event, ...args);
-};
-
-async function noWorkerLeft(): Promise<void> {
-  for (let i = 0; i < 50 && live.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-  assert.is(live.size, 0, `${live.size} worker(s) still running after the exercise returned`);
-}
+import { noWorkerLeft } from './helpers.js';
 
 /** An `out` that keeps the lines. */
 function capture(): { out: (line: string) => void; lines: string[] } {
@@ -44,7 +30,7 @@ test('sample: the pool splits 11 batches over its workers, the ranks gather the 
   assert.ok(lines.includes(`   batches per worker: [${result.itemsPerWorker.join(', ')}] (sum 11; the split depends on timing: run it again)`));
   assert.ok(lines.includes('b) 2 ranks (shared): rank r takes batches r, r + 2, ...; batches per rank: [6, 5]'));
   assert.ok(lines.some((line) => line.startsWith('   same as the pool\'s: yes; total primes below 22,000: ')));
-  await noWorkerLeft();
+  await noWorkerLeft('the exercise returned');
 });
 
 test('ring: the token visits every rank once and comes back, over exactly N connections', async () => {
@@ -59,7 +45,7 @@ test('ring: the token visits every rank once and comes back, over exactly N conn
   assert.equal((await ring.run({ ranks: 3, transport: 'clone', out })).path, [0, 1, 2, 0]);
   assert.equal((await ring.run({ ranks: 5, transport: 'transfer', out })).path, [0, 1, 2, 3, 4, 0]);
   assert.equal((await ring.run({ ranks: 1, out })).path, [0, 0]);
-  await noWorkerLeft();
+  await noWorkerLeft('the exercise returned');
 });
 
 test('gather: --unsafe is caught, the lock and one ring per producer deliver everything, rank 0 prints the list', async () => {
@@ -74,7 +60,7 @@ test('gather: --unsafe is caught, the lock and one ring per producer deliver eve
   assert.equal(result.gathered, [0, 1, 4]);
   assert.ok(lines.includes('b) one connection per pair (launch, shared): rank 0 received, from rank 1 up: [1, 4]'), lines.join('\n'));
   assert.ok(lines.includes('   comm.gather (rank 0\'s own value first): [0, 1, 4]'));
-  await noWorkerLeft();
+  await noWorkerLeft('the exercise returned');
 });
 
 test('gather: without --unsafe the unsafe run is skipped; part b works over clone', async () => {
@@ -88,7 +74,7 @@ test('gather: without --unsafe the unsafe run is skipped; part b works over clon
   await gather.run({ ranks: 1, out }).then(() => assert.unreachable('1 rank accepted'), (error: Error) => {
     assert.is(error.message, 'Expected `ranks` to be at least 2 for gather, got 1');
   });
-  await noWorkerLeft();
+  await noWorkerLeft('the exercise returned');
 });
 
 test('broadcast: every rank gets the same checksum every way', async () => {
@@ -104,7 +90,7 @@ test('broadcast: every rank gets the same checksum every way', async () => {
   }
   assert.ok(lines.includes(`checksum (sum of the elements), every rank, every way: ${sum} (expected ${sum})`), lines.join('\n'));
   assert.ok(lines[0]!.startsWith('broadcast of a Float64Array of 64 KiB (8,192 elements: 0.5, 1.5, 2.5, ...) from rank 0 to 3 ranks'));
-  await noWorkerLeft();
+  await noWorkerLeft('the exercise returned');
 });
 
 test('reduce: linear, tree and comm.reduce give the closed forms, for numbers and elementwise for arrays', async () => {
@@ -121,7 +107,7 @@ test('reduce: linear, tree and comm.reduce give the closed forms, for numbers an
   }
   assert.ok(lines.includes('numbers: rank r holds r + 1; closed form N(N+1)/2 = 6'), lines.join('\n'));
   assert.ok(lines.some((line) => /^ {2}tree \(3 steps\) +10, 15, 20, 25, \.\.\. +[\d.]+ ms {2}all 512 elements right$/.test(line)), lines.join('\n'));
-  await noWorkerLeft();
+  await noWorkerLeft('the exercise returned');
 });
 
 test('bandwidth: the benchmark runs clone, transfer and shared and draws the chart', async () => {
@@ -138,7 +124,7 @@ test('bandwidth: the benchmark runs clone, transfer and shared and draws the cha
   for (const size of ['8 B', '184 B', '4 KiB']) assert.ok(lines.some((line) => line.trimStart().startsWith(`${size} `)), size);
   assert.ok(lines.includes('Bandwidth (log-log)'));
   assert.ok(lines.some((line) => line.startsWith('Messages/s at 8 B: clone ')));
-  await noWorkerLeft();
+  await noWorkerLeft('the exercise returned');
 });
 
 test('runExercise: names the six exercises when the name is unknown, and runs a known one', async () => {
@@ -161,7 +147,7 @@ test('runExercise: names the six exercises when the name is unknown, and runs a 
   await runExercise('ring', { ranks: 2, transport: undefined, unsafe: true, out }); // the exercise's own transport
   assert.is(lines[0], '(--unsafe is for gather only: ignored)');
   assert.is(lines[2], 'token path: 0 → 1 → 0');
-  await noWorkerLeft();
+  await noWorkerLeft('the exercise returned');
 });
 
 test('runExercise: too few ranks for an exercise is a usage error, before anything starts', async () => {

@@ -176,11 +176,17 @@ async function startLongBench(): Promise<{ command: ChildProcess; second: number
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => command.once('exit', (_code, signal) => resolve(signal)));
   const twice = environmentWithoutRepMovsb(env, host()) !== null;
-  if (twice) assert.ok(await eventually(() => childPidsOf(command.pid!).length > 0, 30_000), 'no second process');
-  await new Promise((resolve) => setTimeout(resolve, 1000)); // its benchmark under way
-  const children = childPidsOf(command.pid!);
-  assert.is(children.length, twice ? 1 : 0, `second processes: ${children.join(', ')}`);
-  return { command, second: children[0], exited };
+  try {
+    if (twice) assert.ok(await eventually(() => childPidsOf(command.pid!).length > 0, 30_000), 'no second process');
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // its benchmark under way
+    const children = childPidsOf(command.pid!);
+    assert.is(children.length, twice ? 1 : 0, `second processes: ${children.join(', ')}`);
+    return { command, second: children[0], exited };
+  } catch (error) {
+    for (const pid of childPidsOf(command.pid!)) process.kill(pid, 'SIGKILL'); // neither outlives a failed start
+    command.kill('SIGKILL');
+    throw error;
+  }
 }
 
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {

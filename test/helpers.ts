@@ -57,6 +57,44 @@ export async function runWorker<T>(fixture: string, workerData: unknown, timeout
   }
 }
 
+/**
+ * Both peers' answers. When one fails, the ring is aborted so that the other, perhaps blocked on it, ends too: no
+ * worker outlives the test.
+ */
+export async function bothOrAbort<A, B>(ring: { abort(): void }, peers: [Promise<A>, Promise<B>]): Promise<[A, B]> {
+  const settled = await Promise.allSettled(peers.map((peer) => peer.catch((err: unknown) => {
+    ring.abort();
+    throw err;
+  })));
+  for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as [A, B];
+}
+
+// Every worker of this process that came online and has not exited yet, watched through the events each one emits,
+// and how many came online in all.
+const liveWorkers = new Set<Worker>();
+let workersStarted = 0;
+const emit = Worker.prototype.emit;
+Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args: unknown[]) {
+  if (event === 'online') {
+    liveWorkers.add(this);
+    workersStarted++;
+  }
+  if (event === 'exit') liveWorkers.delete(this);
+  return emit.call(this, event, ...args);
+};
+
+/** How many workers of this process have come online so far. */
+export function startedWorkers(): number {
+  return workersStarted;
+}
+
+/** Fails unless every worker this process started has exited (within 5 s: exit events come a little late). */
+export async function noWorkerLeft(after = 'the call returned'): Promise<void> {
+  for (let i = 0; i < 250 && liveWorkers.size > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  if (liveWorkers.size > 0) throw new Error(`${liveWorkers.size} worker(s) still running after ${after}`);
+}
+
 /** The error `fn` throws; fails the test if it throws none. */
 export function errorOf(fn: () => unknown): Error {
   try {

@@ -94,7 +94,7 @@ test('a read with a timeout on an empty ring throws TimeoutError on time', () =>
     const waited = performance.now() - started;
     assert.instance(err, TimeoutError);
     assert.equal([(err as TimeoutError).op, (err as TimeoutError).ms], ['read', 30]);
-    assert.ok(waited >= 29 && waited < 1000, `${strategy}: gave up after ${waited} ms`);
+    assert.ok(waited >= 29 && waited < 10_000, `${strategy}: gave up after ${waited} ms`);
   }
 });
 
@@ -140,13 +140,13 @@ test('two readAsync pending on one consumer: each message goes to one of them, a
   assert.equal(got.sort(), [[1], [2]]);
 
   // One message for two readers: one takes it, the other times out as asked.
-  const racing = [consumer.readAsync({ timeoutMs: 300 }), consumer.readAsync({ timeoutMs: 300 })];
+  const racing = [consumer.readAsync({ timeoutMs: 2000 }), consumer.readAsync({ timeoutMs: 2000 })];
   setTimeout(() => producer.write(Uint8Array.of(3)), 10);
   const settled = await Promise.allSettled(racing);
   const values = settled.flatMap((s) => (s.status === 'fulfilled' ? [Array.from(s.value!)] : []));
   const reasons = settled.flatMap((s) => (s.status === 'rejected' ? [(s.reason as Error).message] : []));
   assert.equal(values, [[3]]);
-  assert.equal(reasons, ['readAsync timed out after 300 ms']);
+  assert.equal(reasons, ['readAsync timed out after 2000 ms']);
 });
 
 test('two writeAsync pending on one producer both finish, without blocking the thread, where a wrap moved', async () => {

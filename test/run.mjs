@@ -2,6 +2,7 @@
 // then prints the one closing line CI reads: `N passed, N failed`.
 // Usage: node test/run.mjs [substring ...]   (only the files whose path contains one of the substrings)
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -18,19 +19,40 @@ function testFiles(dir) {
   return files.sort();
 }
 
+let running; // the test file's process, while it runs
+
+/** Kills a test file's process and every process it started (its group). */
+function killGroup(child) {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL'); // the group is gone already, or there are no groups here
+  }
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (running !== undefined) killGroup(running);
+    process.exit(128 + constants.signals[signal]);
+  });
+}
+
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--enable-source-maps', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own, so that a timeout (or a Ctrl-C here) kills the processes its tests started too.
+    const child = spawn(process.execPath, ['--enable-source-maps', file], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    running = child;
     let output = '';
     child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk); });
     child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk); });
     const timer = setTimeout(() => {
       output += `\n${file}: killed after ${FILE_TIMEOUT_MS} ms\n`;
-      child.kill('SIGKILL');
+      killGroup(child);
     }, FILE_TIMEOUT_MS);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      running = undefined;
       const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
