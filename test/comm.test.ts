@@ -134,6 +134,10 @@ test('bad input is refused in the rank that made the mistake, with what was give
       '(the rank comes first: send(dest, value))'],
     ['tag', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got -3'],
     ['self', 'rank 1 failed: RangeError: rank 1 waits to receive from itself with nothing sent: that would block for ever'],
+    ['source', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got 2'],
+    ['sendrecvSource', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got -2'],
+    ['recvIntoTarget', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got an array of length 2'],
+    ['tagTooLarge', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got 2147483648'],
   ];
   for (const transport of TRANSPORTS) {
     for (const [call, message] of cases) {
@@ -142,6 +146,8 @@ test('bad input is refused in the rank that made the mistake, with what was give
       assert.is(err!.message, message, `${transport} ${call}`);
       assert.is((err as { rank?: number }).rank, 1);
     }
+    assert.equal(await run(2, transport, { program: 'badInput', call: 'largestTag' }),
+      [{ value: 'ok', source: 1, tag: 2 ** 31 - 1 }, 'largest tag sent'], `${transport}: the largest tag`);
     const err = await run(2, transport, { program: 'badInput', call: 'function' }).then(() => null, (e: Error) => e);
     assert.match(err!.message, /^rank 1 failed: DataCloneError: an object containing a function \(named onClick\) cannot be sent/);
   }

@@ -176,6 +176,38 @@ test('two writeAsync pending on one producer both finish, without blocking the t
   assert.equal(finished, [368, 496]);
 });
 
+test('async calls: abort wakes the pending ones, a full ring times writeAsync out, a closed one ends readAsync', async () => {
+  const producer = RingBuffer.create(256, { strategy: 'park' });
+  const consumer = RingBuffer.attach(producer.buffer, { strategy: 'park' });
+  producer.write(new Uint8Array(112)); // a frame of 128 bytes: half the ring
+  producer.write(new Uint8Array(112)); // full
+  const late = await producer.writeAsync(Uint8Array.of(1), undefined, { timeoutMs: 50 }).catch((e: unknown) => e as Error);
+  assert.instance(late, TimeoutError);
+  assert.is((late as Error).message, 'writeAsync timed out after 50 ms');
+  assert.is(consumer.read()!.length, 112);
+  assert.is(consumer.read()!.length, 112);
+  producer.close();
+  assert.is(await consumer.readAsync(), null, 'closed and drained');
+
+  // Pending on an empty ring (two reads) and on a full one (a write): the abort wakes all three, on the spot.
+  const empty = RingBuffer.create(256, { strategy: 'park' });
+  const reader = RingBuffer.attach(empty.buffer, { strategy: 'park' });
+  const full = RingBuffer.create(256, { strategy: 'park' });
+  full.write(new Uint8Array(112));
+  full.write(new Uint8Array(112));
+  const pending = [reader.readAsync(), reader.peekAsync(), full.writeAsync(Uint8Array.of(2))];
+  setTimeout(() => {
+    empty.abort();
+    full.abort();
+  }, 20);
+  const settled = await Promise.allSettled(pending);
+  for (const [i, outcome] of settled.entries()) {
+    assert.is(outcome.status, 'rejected', `call ${i}`);
+    assert.instance((outcome as PromiseRejectedResult).reason, AbortedError, `call ${i}`);
+  }
+  assert.is(((settled[2] as PromiseRejectedResult).reason as Error).message, 'writeAsync aborted: the channel was aborted');
+});
+
 test('header fields the frame cannot hold are refused with the numbers, before anything is written', () => {
   const producer = RingBuffer.create(256);
   const consumer = RingBuffer.attach(producer.buffer);
