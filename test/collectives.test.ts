@@ -220,6 +220,10 @@ test('bad input is refused in the rank that made the mistake, with what was give
     ['fractionRoot', 4, 3, 3, 'TypeError', 'Expected `root` to be an integer rank from 0 to 3, got 0.5'],
     ['scatterLength', 4, 0, 0, 'RangeError', `${VALUES}, got an array of length 3`],
     ['alltoallLength', 4, 2, 2, 'RangeError', `${VALUES}, got an array of length 0`],
+    ['bcastBuffer', 4, 2, 2, 'RangeError', "bcast(): rank 2 passed a 40-byte buffer for the root's 32-byte value"],
+    ['intoKind', 4, 1, 1, 'RangeError', 'Expected `into` to be a Float64Array of 3 elements like the value, got an Int32Array of 3'],
+    ['intoNumber', 4, 3, 3, 'TypeError', '`into` is for typed-array values, got 1 to reduce'],
+    ['alltoallNotArray', 4, 1, 1, 'TypeError', `${VALUES}, got "abcd"`],
     ['string', 4, 1, 1, 'TypeError', "Expected a number, bigint or typed array to reduce with 'sum', got a string (pass a function to reduce other values)"],
     // Values that do not go together fail where they meet: at rank 0, which combines rank 1's value with its own.
     ['mixed', 2, 1, 0, 'TypeError', "Expected values of the same type to reduce with 'sum', got a number and a bigint"],

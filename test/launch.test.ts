@@ -83,6 +83,15 @@ test('timeoutMs stops a rank that computes for ever and says what each rank was 
   await noWorkerLeft('a timeout');
 });
 
+test('deadlockMs: a shorter grace still reports the cycle; 0 turns the watchdog off, and only timeoutMs ends it', async () => {
+  const quick = await failure(launch(PROGRAMS, { size: 2, deadlockMs: 200, args: { program: 'recvRecv' }, timeoutMs: 30_000 }));
+  assert.instance(quick, DeadlockError);
+  const off = await failure(launch(PROGRAMS, { size: 2, deadlockMs: 0, args: { program: 'recvRecv' }, timeoutMs: 2500 }));
+  assert.instance(off, TimeoutError);
+  assert.is(off.message, 'launch timed out after 2500 ms: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0');
+  await noWorkerLeft('the watchdog was off');
+});
+
 test('a module that is missing, fails to load, or has no default export', async () => {
   let err = await failure(launch(new URL('./fixtures/no-such-module.js', import.meta.url), { size: 2, timeoutMs: 30_000 }));
   assert.instance(err, RankFailedError);
@@ -122,11 +131,13 @@ test('bad launch options are refused with what was given and allowed', async () 
     [{ size: 2, chunkBytes: 4 }, 'Expected `chunkBytes` to be a multiple of 8 from 8 to 8388592 (half a 16777216-byte ring, less a frame header), got 4'],
     [{ size: 2, chunkBytes: 1001 }, 'Expected `chunkBytes` to be a multiple of 8 from 8 to 8388592 (half a 16777216-byte ring, less a frame header), got 1001'],
     [{ size: 2, strategy: 'nap' }, 'Expected `strategy` to be one of spin, park, spinThenPark, got "nap"'],
+    [{ size: 2, deadlockMs: -1 }, 'Expected `deadlockMs` to be >= 0 (0 turns the watchdog off), got -1'],
   ];
   for (const [options, message] of cases) {
     const err = await failure(launch(PROGRAMS, options as never));
     assert.is(err.message, message);
   }
+  assert.is((await failure(launch(PROGRAMS, null as never))).message, 'Expected launch options like { size: 4 }, got null');
   const err = await failure(launch('./relative.js', { size: 1 }));
   assert.is(err.message, 'Expected `moduleUrl` to be a file: URL such as import.meta.url, got "./relative.js"');
 });

@@ -17,6 +17,17 @@ test('create validates the size with the numbers', () => {
   assert.is(ring.buffer.byteLength, RING_HEADER_BYTES + 1024);
 });
 
+test('wait options and a value that is not bytes are refused with what was given', () => {
+  assert.is(errorOf(() => RingBuffer.create(1024, { strategy: 'nap' as never })).message,
+    'Expected `strategy` to be one of spin, park, spinThenPark, got "nap"');
+  assert.is(errorOf(() => RingBuffer.create(1024, { spinMicros: -1 })).message, 'Expected `spinMicros` to be a finite number >= 0, got -1');
+  const ring = RingBuffer.create(1024);
+  assert.is(errorOf(() => ring.read({ timeoutMs: -5 })).message, 'Expected `timeoutMs` to be a number >= 0, got -5');
+  const err = errorOf(() => ring.write([1, 2, 3] as never));
+  assert.instance(err, TypeError);
+  assert.is(err.message, 'Expected a typed array or DataView to write, got an array of length 3');
+});
+
 test('attach refuses what create did not make', () => {
   assert.is(errorOf(() => RingBuffer.attach(new ArrayBuffer(8) as never)).message,
     'Expected a SharedArrayBuffer made by RingBuffer.create(), got an ArrayBuffer');
