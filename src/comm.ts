@@ -94,7 +94,7 @@ export class Comm {
   recvWithStatus<T = unknown>(source = ANY_SOURCE, tag = ANY_TAG): Status<T> {
     if (source !== ANY_SOURCE) this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
-    this.refuseHeldSource(source, 'recv');
+    this.refuseHeldSource(source, tag, 'recv');
     return this.recvInternal(source, tag) as Status<T>;
   }
 
@@ -107,7 +107,7 @@ export class Comm {
     this.checkRank(dest, 'dest');
     this.checkRank(source, 'source');
     this.checkTag(tag, 'tag');
-    this.refuseHeldSource(source, 'sendrecv');
+    this.refuseHeldSource(source, tag, 'sendrecv');
     return this.sendrecvInternal(dest, value, source, tag).value as T;
   }
 
@@ -122,7 +122,7 @@ export class Comm {
     if (!ArrayBuffer.isView(target)) throw new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}`);
     if (source !== ANY_SOURCE) this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
-    this.refuseHeldSource(source, 'recvInto');
+    this.refuseHeldSource(source, tag, 'recvInto');
     return this.recvIntoInternal(target, source, tag, this.copied);
   }
 
@@ -401,12 +401,13 @@ export class Comm {
   }
 
   /**
-   * While a view from `recvView()` is held, the next message from its source cannot be read (the ring lends the one
-   * before it): a receive that names that source would wait for ever, so it is refused. (One from any source skips
-   * that channel until release(), and the deadlock watchdog reports it if nothing else comes.)
+   * While a view from `recvView()` is held, the next message on its source's channel cannot be read (the ring lends
+   * the one before it), so a receive from that source is refused, by its own name, unless a message it matches is
+   * queued already (one of another tag that recvView read past). One from any source skips that channel until
+   * release(), and the deadlock watchdog reports it if nothing else comes.
    */
-  private refuseHeldSource(source: number, op: string): void {
-    if (source >= 0 && source === this.viewSource) {
+  private refuseHeldSource(source: number, tag: number, op: string): void {
+    if (source >= 0 && source === this.viewSource && findMatching(this.queues[source]!, tag) < 0) {
       throw new Error(`${op}() from rank ${source} while holding a view of its last message: release() it first`);
     }
   }

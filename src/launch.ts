@@ -147,7 +147,7 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
     }
 
     // setTimeout fires at once past 2^31 - 1 ms, so a longer bound (25 days, Infinity) is no bound at all.
-    if (settings.timeoutMs !== undefined && settings.timeoutMs < 2 ** 31) {
+    if (settings.timeoutMs !== undefined && settings.timeoutMs <= 2 ** 31 - 1) {
       const ms = settings.timeoutMs;
       timers.push(setTimeout(() => finish(new TimeoutError('launch', ms, describeWaits(control, finished).join('; ')), ABORT_REASON.timeout), ms));
     }

@@ -41,8 +41,6 @@ export const NEXT_ITEM = 0, CURRENT_ITEM = 1, LOADING = -2, FINISHED = -1;
 /** @internal What a pool worker gets as `workerData`. */
 export interface PoolJob { moduleUrl: string; exportName: string; items: readonly unknown[]; shared: SharedArrayBuffer; id: number }
 
-/** @internal An error as a worker reports it: plain strings, so that nothing is lost in the clone. */
-
 /** @internal What a pool worker posts back. */
 export type PoolReport =
   | { kind: 'result'; index: number; value: unknown }
@@ -105,7 +103,7 @@ export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], op
         return index === FINISHED ? 'finished' : `on item ${index}`;
       };
       // setTimeout fires at once past 2^31 - 1 ms, so a longer bound (25 days) is no bound at all.
-      if (timeoutMs !== undefined && timeoutMs < 2 ** 31) {
+      if (timeoutMs !== undefined && timeoutMs <= 2 ** 31 - 1) {
         timer = setTimeout(() => {
           const where = itemsPerWorker.map((_, id) => `worker ${id} ${whereIs(id)}`).join(', ');
           reject(new TimeoutError('map', timeoutMs, `${received} of ${items.length} items done; ${where}`));

@@ -77,10 +77,14 @@ export interface FrameMeta {
  */
 function checkMeta(meta: FrameMeta): void {
   const { type = 0, tag = 0, aux = 0 } = meta;
-  if ((type & 0xff) === type && (tag | 0) === tag && aux >>> 0 === aux) return;
-  const [field, range, value] = (type & 0xff) !== type ? ['type', 'an integer from 0 to 255', type]
-    : (tag | 0) !== tag ? ['tag', 'a signed 32-bit integer', tag] : ['aux', 'an unsigned 32-bit integer', aux];
-  throw new RangeError(`Expected the frame's \`${field}\` to be ${range}, got ${value}`);
+  // typeof first: a bigint (or a string) would throw at the bit operation, or pass it changed
+  const typeOk = typeof type === 'number' && (type & 0xff) === type;
+  const tagOk = typeof tag === 'number' && (tag | 0) === tag;
+  const auxOk = typeof aux === 'number' && aux >>> 0 === aux;
+  if (typeOk && tagOk && auxOk) return;
+  const [field, range, value] = !typeOk ? ['type', 'an integer from 0 to 255', type]
+    : !tagOk ? ['tag', 'a signed 32-bit integer', tag] : ['aux', 'an unsigned 32-bit integer', aux];
+  throw new RangeError(`Expected the frame's \`${field}\` to be ${range}, got ${describe(value)}`);
 }
 
 /** The header fields of the frame that the last `peek`/`hold`/`read` returned; overwritten by the next one. */
@@ -374,6 +378,7 @@ export class RingBuffer {
   async writeAsync(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): Promise<void> {
     const source = asBytes(bytes);
     const frameBytes = this.frameBytesFor(source.length, 'writeAsync');
+    if (meta !== undefined) checkMeta(meta); // now, not after waiting for room
     const deadline = deadlineFor(options?.timeoutMs);
     // Waits asynchronously for each step's room (the wrap marker, then the frame), so that write() never blocks. The
     // ring is looked at afresh after every wait, and write() follows the last look with no await in between: another

@@ -17,9 +17,9 @@ export interface SerializedError {
 /** `thrown` as plain strings: an Error's name, message, stack and string `code`; anything else described. */
 export function serializeError(thrown: unknown): SerializedError {
   const code = stringField(thrown, 'code');
-  const stack = thrown instanceof Error ? stringField(thrown, 'stack') : undefined;
+  const stack = isError(thrown) ? stringField(thrown, 'stack') : undefined;
   return {
-    name: (thrown instanceof Error && stringField(thrown, 'name')) || 'Error',
+    name: (isError(thrown) && stringField(thrown, 'name')) || 'Error',
     message: messageOf(thrown),
     ...(stack === undefined ? {} : { stack }),
     ...(code === undefined ? {} : { code }),
@@ -28,7 +28,7 @@ export function serializeError(thrown: unknown): SerializedError {
 
 /** `thrown` itself when it is an Error; else an Error whose message says what was thrown. */
 export function asError(thrown: unknown): Error {
-  return thrown instanceof Error ? thrown : new Error(messageOf(thrown));
+  return isError(thrown) ? thrown : new Error(messageOf(thrown));
 }
 
 const ERROR_CLASSES = new Map<string, ErrorConstructor>(
@@ -49,7 +49,16 @@ export function reviveError({ name, message, stack, code }: SerializedError): Er
 function messageOf(thrown: unknown): string {
   const message = stringField(thrown, 'message');
   if (message !== undefined) return message;
-  return thrown instanceof Error ? '' : `non-error thrown: ${describe(thrown)}`;
+  return isError(thrown) ? '' : `non-error thrown: ${describe(thrown)}`;
+}
+
+/** `instanceof Error`, except that a revoked Proxy, on which `instanceof` itself throws, is not one. */
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
 }
 
 /** `value[key]` when it is a string; undefined otherwise, and when reading it throws (a getter, a Proxy). */

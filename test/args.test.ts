@@ -148,6 +148,8 @@ test('latency, collectives, exercise: bad values', () => {
       'Cannot write the `--csv` file /no/such/directory/x.csv: there is no directory /no/such/directory'],
     [() => parseBandwidthArgs(['--csv', tmpdir()]),
       `Cannot write the \`--csv\` file ${tmpdir()}: it is a directory`],
+    [() => parseLatencyArgs(['--csv', 'results/']),
+      'Cannot write the `--csv` file results/: it names a directory, not a file'],
     [() => parseLatencyArgs(['--time', '1e-9']),
       'Expected `--time` to be a number of seconds from 0.001 to 3600, got "1e-9"'],
     [() => parseCollectivesArgs(['--sizes', '8,12']),

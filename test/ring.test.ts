@@ -219,7 +219,7 @@ test('async calls: abort wakes the pending ones, a full ring times writeAsync ou
   assert.is(((settled[2] as PromiseRejectedResult).reason as Error).message, 'writeAsync aborted: the channel was aborted');
 });
 
-test('header fields the frame cannot hold are refused with the numbers, before anything is written', () => {
+test('header fields the frame cannot hold are refused with the numbers, before anything is written', async () => {
   const producer = RingBuffer.create(256);
   const consumer = RingBuffer.attach(producer.buffer);
   const refused: [object, string][] = [
@@ -228,6 +228,8 @@ test('header fields the frame cannot hold are refused with the numbers, before a
     [{ tag: NaN }, "Expected the frame's `tag` to be a signed 32-bit integer, got NaN"],
     [{ type: 256 }, "Expected the frame's `type` to be an integer from 0 to 255, got 256"],
     [{ aux: -1 }, "Expected the frame's `aux` to be an unsigned 32-bit integer, got -1"],
+    [{ tag: '7' }, "Expected the frame's `tag` to be a signed 32-bit integer, got \"7\""],
+    [{ tag: 3n }, "Expected the frame's `tag` to be a signed 32-bit integer, got 3n"],
   ];
   for (const [meta, message] of refused) {
     const err = errorOf(() => producer.write(Uint8Array.of(1), meta));
@@ -236,6 +238,11 @@ test('header fields the frame cannot hold are refused with the numbers, before a
     assert.is(errorOf(() => producer.reserve(8, meta)).message, message);
   }
   assert.not.ok(consumer.hasMessage());
+  const full = RingBuffer.create(256);
+  full.write(new Uint8Array(112));
+  full.write(new Uint8Array(112));
+  const early = await full.writeAsync(Uint8Array.of(1), { tag: 0.5 }, { timeoutMs: 5_000 }).catch((e: unknown) => e as Error);
+  assert.is((early as Error).message, "Expected the frame's `tag` to be a signed 32-bit integer, got 0.5", 'writeAsync: before any wait');
   producer.write(Uint8Array.of(7), { type: 255, tag: -(2 ** 31), aux: 2 ** 32 - 1 }); // the limits themselves pass
   assert.equal(Array.from(consumer.read()!), [7]);
   assert.equal([consumer.frame.type, consumer.frame.tag, consumer.frame.aux], [255, -(2 ** 31), 2 ** 32 - 1]);

@@ -11,7 +11,8 @@ const BLOCK = 128 << 10;
 const RINGS = (process.env.RINGS ?? '16,512').split(',').map(Number); // slots of BLOCK bytes: 2 MiB and 64 MiB
 const SECONDS = Number(process.env.DURATION ?? 60);
 const STREAM_MS = 200, BOUNCE_MS = 20;
-const HEAD = 0, TAIL = 16, PHASE = 32, SWITCHED = 33, PING = 48, PONG = 64; // Int32 slots, hot ones a line apart
+// Int32 slots, hot ones a line apart. TURN: A's turn number (STOP at the end); SLOTS: its ring; SWITCHED: B's answer.
+const HEAD = 0, TAIL = 16, TURN = 32, SLOTS = 33, SWITCHED = 34, PING = 48, PONG = 64;
 const STOP = -1;
 const fill = Buffer.prototype.fill; // memcpy from about 1.5 KiB (src/copy.ts)
 
@@ -34,14 +35,17 @@ if (isMainThread) {
 
   if (role === 'a') {
     const rows = [];
-    let ping = 0;
+    let ping = 0, turn = 0;
     while (performance.now() - start < SECONDS * 1000) {
       const row = { at: (performance.now() - start) / 1000, rates: [], line: 0 };
       for (const slots of RINGS) {
+        // B is idle (it copied every block of the last turn). HEAD goes to 0 first, so B sees nothing to copy; then
+        // the new turn, which B answers with its own count back at 0; only then TAIL, which B no longer writes.
         Atomics.store(words, HEAD, 0);
+        Atomics.store(words, SLOTS, slots);
+        Atomics.store(words, TURN, ++turn);
+        while (Atomics.load(words, SWITCHED) !== turn);
         Atomics.store(words, TAIL, 0);
-        Atomics.store(words, PHASE, slots);
-        while (Atomics.load(words, SWITCHED) !== slots); // B reads this ring from slot 0 now
         let head = 0;
         const began = performance.now();
         while (performance.now() - began < STREAM_MS) {
@@ -66,20 +70,21 @@ if (isMainThread) {
       row.line = ((performance.now() - began) * 1000) / bounces / 2;
       rows.push(row);
     }
-    Atomics.store(words, PHASE, STOP);
+    Atomics.store(words, TURN, STOP);
     parentPort.postMessage(rows);
   } else {
-    let slots = 0, tail = 0;
+    let turn = 0, slots = 1, tail = 0;
     for (;;) {
-      const phase = Atomics.load(words, PHASE);
-      if (phase === STOP) break;
-      if (phase !== slots) { // A moved to the other ring
-        slots = phase;
+      const now = Atomics.load(words, TURN);
+      if (now === STOP) break;
+      if (now !== turn) { // a new turn, on the same ring or the other
+        turn = now;
+        slots = Atomics.load(words, SLOTS);
         tail = 0;
-        Atomics.store(words, SWITCHED, slots);
+        Atomics.store(words, SWITCHED, turn);
         continue;
       }
-      if (Atomics.load(words, HEAD) !== tail) {
+      if (Atomics.load(words, HEAD) > tail) {
         const at = (tail % slots) * BLOCK;
         fill.call(own, ring.subarray(at, at + BLOCK), 0, BLOCK);
         Atomics.store(words, TAIL, ++tail);

@@ -355,7 +355,8 @@ function outputOptions(reader: OptionReader): OutputOptions {
 function checkWritable(file: string): void {
   const directory = dirname(resolve(file));
   let problem: string | undefined;
-  if (!statSync(directory, { throwIfNoEntry: false })?.isDirectory()) problem = `there is no directory ${directory}`;
+  if (/[\\/]$/.test(file)) problem = 'it names a directory, not a file'; // `out/`: dirname() would drop the `out`
+  else if (!statSync(directory, { throwIfNoEntry: false })?.isDirectory()) problem = `there is no directory ${directory}`;
   else if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) problem = 'it is a directory';
   else {
     try {
