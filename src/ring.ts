@@ -73,7 +73,7 @@ export interface FrameMeta {
 
 /**
  * Refuses header fields that the frame's words cannot hold as given (they would arrive changed: a tag of 2^31 as
- * -2^31, 1.5 as 1). One comparison a field on the way through.
+ * -2^31, 1.5 as 1). A type test and a comparison a field, on the way through.
  */
 function checkMeta(meta: FrameMeta): void {
   const { type = 0, tag = 0, aux = 0 } = meta;
