@@ -39,11 +39,15 @@ export class ClosedError extends ShmcommError {
   }
 }
 
-/** A frame header read from shared memory does not make sense: the memory was corrupted or misused. */
+/**
+ * A frame header read from shared memory does not make sense: the memory was corrupted or misused. `offset` is where
+ * in the ring, or -1 when the frames are sound one by one but do not make a message (the channel's chunks).
+ */
 export class CorruptFrameError extends ShmcommError {
   readonly offset: number;
   constructor(offset: number, problem: string) {
-    super(`corrupt frame header at ring offset ${offset}: ${problem}`, 'SHMCOMM_CORRUPT_FRAME');
+    const where = offset >= 0 ? `frame header at ring offset ${offset}` : 'chunked message';
+    super(`corrupt ${where}: ${problem}`, 'SHMCOMM_CORRUPT_FRAME');
     this.offset = offset;
   }
 }

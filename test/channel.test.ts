@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Receiver, Sender } from '../src/channel.js';
 import { TYPE } from '../src/codec.js';
-import { TimeoutError } from '../src/errors.js';
+import { CorruptFrameError, TimeoutError } from '../src/errors.js';
 import { RingBuffer } from '../src/ring.js';
 import { bothOrAbort, errorOf, runWorker, testSeed } from './helpers.js';
 
@@ -276,6 +276,29 @@ test('a tag the frame cannot hold is refused, and nothing is sent', () => {
   assert.not.ok(receiver.hasMessage());
   sender.send('ok', -7);
   assert.equal(receiver.recv(), { value: 'ok', tag: -7 });
+});
+
+test('frames that break the chunking protocol are CorruptFrameErrors that say how', () => {
+  const CHUNKED = 0x80, CONTINUATION = 0x7f; // channel.ts's flag and type for a message's pieces
+  const received = (frames: [number, number, number][], close = true, how: 'recv' | 'recvInto' = 'recv'): Error => {
+    const ring = RingBuffer.create(4096);
+    for (const [length, type, aux] of frames) ring.write(new Uint8Array(length), { type, aux });
+    if (close) ring.close();
+    const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+    return errorOf(() => (how === 'recv' ? receiver.recv({ timeoutMs: 0 }) : receiver.recvInto(new Uint8Array(64), { timeoutMs: 0 })));
+  };
+  const cases: [Error, string][] = [
+    [received([[8, CONTINUATION, 0]]), 'a continuation chunk without its first chunk'],
+    [received([[8, CONTINUATION, 0]], true, 'recvInto'), 'a continuation chunk without its first chunk'],
+    [received([[8, TYPE.uint8 | CHUNKED, 16]]), 'the stream ended inside a 16-byte message'],
+    [received([[8, TYPE.uint8 | CHUNKED, 16], [8, TYPE.uint8, 0]]), 'expected a continuation chunk at byte 8 of 16, got type 3'],
+    [received([[8, TYPE.uint8 | CHUNKED, 12], [8, CONTINUATION, 0]]), 'chunks overflow the 12-byte message'],
+  ];
+  for (const [err, problem] of cases) {
+    assert.instance(err, CorruptFrameError, problem);
+    assert.is(err.message, `corrupt chunked message: ${problem}`);
+    assert.is((err as CorruptFrameError).offset, -1);
+  }
 });
 
 test('two threads: 20,000 seeded messages up to 4x the ring, by recv, recvInto and recvView', async () => {

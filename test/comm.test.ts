@@ -126,6 +126,13 @@ test('48 ranks on the shared transport (the default rings shrink to fit 256 MiB)
   assert.equal(await run(size, 'shared', { program: 'crowd' }), new Array(size).fill(expected));
 });
 
+test('recv from any source takes the ranks in turns: none starves while another has messages', async () => {
+  for (const transport of TRANSPORTS) {
+    const [sources] = await run(4, transport, { program: 'anyTakesTurns' });
+    assert.equal(sources, [1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3], transport);
+  }
+});
+
 test('bad input is refused in the rank that made the mistake, with what was given and allowed', async () => {
   const cases: [string, string][] = [
     ['dest', 'rank 1 failed: RangeError: Expected `dest` to be a rank from 0 to 1, got 4'],
