@@ -7,7 +7,7 @@
  * same table, so the defaults shown are the defaults used. Every mistake is a `UsageError` that names the option,
  * the value given and what is allowed; the CLI prints it with the usage and exits with status 2.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
 import { formatSize, parseSize } from './format.js';
@@ -354,15 +354,16 @@ function outputOptions(reader: OptionReader): OutputOptions {
 /** Refuses a `--csv` file that could not be written, before a run whose results would then be lost. */
 function checkWritable(file: string): void {
   const directory = dirname(resolve(file));
+  const existing = statSync(file, { throwIfNoEntry: false });
   let problem: string | undefined;
   if (/[\\/]$/.test(file)) problem = 'it names a directory, not a file'; // `out/`: dirname() would drop the `out`
   else if (!statSync(directory, { throwIfNoEntry: false })?.isDirectory()) problem = `there is no directory ${directory}`;
-  else if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) problem = 'it is a directory';
+  else if (existing?.isDirectory()) problem = 'it is a directory';
   else {
     try {
-      accessSync(existsSync(file) ? file : directory, constants.W_OK);
+      accessSync(existing ? file : directory, constants.W_OK);
     } catch {
-      problem = `${existsSync(file) ? 'it' : `the directory ${directory}`} is not writable`;
+      problem = `${existing ? 'it' : `the directory ${directory}`} is not writable`;
     }
   }
   if (problem !== undefined) throw new UsageError(`Cannot write the \`--csv\` file ${file}: ${problem}`, '--csv');
