@@ -4,11 +4,17 @@
 // copies it out into its own (both with C's memcpy, as shmcomm does): shared mode's two copies, without its frames,
 // checks or waits (both spin). One line a turn: GB/s on each ring, then the one-way line time.
 // Run: node docs/probes/far-state.mjs        (DURATION=N seconds, to run longer or shorter; RINGS=16,512 the slot counts)
+// A ring given as SLOTS:LEAD keeps A at most LEAD blocks ahead of B (RINGS=16,512,512:16: a 64 MiB ring whose producer
+// stays within 2 MiB of its consumer), to tell what the ring's size does from what the producer's lead does.
 import { Buffer } from 'node:buffer';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 
 const BLOCK = 128 << 10;
-const RINGS = (process.env.RINGS ?? '16,512').split(',').map(Number); // slots of BLOCK bytes: 2 MiB and 64 MiB
+// Slots of BLOCK bytes (2 MiB and 64 MiB), and how many of them A may fill ahead of B: all, unless given.
+const RINGS = (process.env.RINGS ?? '16,512').split(',').map((ring) => {
+  const [slots, lead = slots] = ring.split(':').map(Number);
+  return { slots, lead };
+});
 const SECONDS = Number(process.env.DURATION ?? 60);
 const STREAM_MS = 200, BOUNCE_MS = 20;
 // Int32 slots, hot ones a line apart. TURN: A's turn number (STOP at the end); SLOTS: its ring; SWITCHED: B's answer.
@@ -17,10 +23,11 @@ const STOP = -1;
 const fill = Buffer.prototype.fill; // memcpy from about 1.5 KiB (src/copy.ts)
 
 if (isMainThread) {
-  const sab = new SharedArrayBuffer(BLOCK * Math.max(...RINGS) + 1024);
+  const sab = new SharedArrayBuffer(BLOCK * Math.max(...RINGS.map((r) => r.slots)) + 1024);
   const workers = ['a', 'b'].map((role) => new Worker(new URL(import.meta.url), { workerData: { role, sab } }));
   const [rows] = await Promise.all(workers.map((w) => new Promise((ok, fail) => w.once('message', ok).once('error', fail))));
-  const rings = RINGS.map((slots) => `${(slots * BLOCK) >> 20} MiB`.padStart(7)).join(' ');
+  const mib = (blocks) => (blocks * BLOCK) / 2 ** 20;
+  const rings = RINGS.map(({ slots, lead }) => (lead === slots ? `${mib(slots)} MiB` : `${mib(slots)}/${mib(lead)}`).padStart(7)).join(' ');
   console.log(`    time  ${rings}   (GB/s)   line time`);
   for (const { at, rates, line } of rows) {
     console.log(`${at.toFixed(1).padStart(6)} s  ${rates.map((r) => r.toFixed(1).padStart(7)).join(' ')}            ${line.toFixed(3)} µs`);
@@ -38,7 +45,7 @@ if (isMainThread) {
     let ping = 0, turn = 0;
     while (performance.now() - start < SECONDS * 1000) {
       const row = { at: (performance.now() - start) / 1000, rates: [], line: 0 };
-      for (const slots of RINGS) {
+      for (const { slots, lead } of RINGS) {
         // B is idle (it copied every block of the last turn). HEAD goes to 0 first, so B sees nothing to copy; then
         // the new turn, which B answers with its own count back at 0; only then TAIL, which B no longer writes.
         Atomics.store(words, HEAD, 0);
@@ -50,7 +57,7 @@ if (isMainThread) {
         const began = performance.now();
         while (performance.now() - began < STREAM_MS) {
           for (let k = 0; k < 8; k++) {
-            while (head - Atomics.load(words, TAIL) >= slots); // the ring is full
+            while (head - Atomics.load(words, TAIL) >= lead); // the ring is full, or A is as far ahead as it may go
             const at = (head % slots) * BLOCK;
             fill.call(ring, own, at, at + BLOCK);
             Atomics.store(words, HEAD, ++head);
