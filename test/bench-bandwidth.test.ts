@@ -11,13 +11,14 @@ import * as assert from 'uvu/assert';
 import { capture, childPids, noWorkerLeft } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
 import {
-  autoRingBytes, describeRings, measureBandwidth, runBandwidth, spreadNote, stateChangeNote, type BandwidthRow, type RingChoice,
+  autoRingBytes, describeRings, fewerRoundsNote, measureBandwidth, runBandwidth, spreadNote, stateChangeNote, type BandwidthRow,
+  type RingChoice,
   type RingMode,
 } from '../src/bench/bandwidth.js';
 import { measureLineMicros } from '../src/bench/line-probe.js';
 import { logSizes } from '../src/bench/format.js';
 import {
-  expectedAt, makeSource, messageOk, sampleIndices, samplesOk, shouldSkip, stamp, STAMP_EVERY, windowFor,
+  expectedAt, makeSource, messageOk, sampleIndices, samplesOk, shouldSkip, stamp, STAMP_EVERY, startsRound, windowFor,
 } from '../src/bench/payload.js';
 import { PeerGroup, stallMsFor } from '../src/bench/peers.js';
 import { host, memcpyText } from '../src/glibc.js';
@@ -201,6 +202,17 @@ test('rounds that differ more than 2x get a note naming the rows, six at most', 
   assert.is(spreadNote(many)!.split(' to ').length - 1, 6);
 });
 
+test('a size measured in fewer rounds than the run had gets a note naming it and its count', () => {
+  const row = (mode: BandwidthRow['mode'], bytes: number, rounds?: number[]): BandwidthRow =>
+    ({ mode, bytes, mbPerSec: 1, messages: 1, seconds: 1, rounds });
+  assert.is(fewerRoundsNote([row('clone', 64 << 20)], 1), undefined); // no rounds
+  assert.is(fewerRoundsNote([row('clone', 32 << 20, [20, 21, 19])], 3), undefined);
+  assert.is(
+    fewerRoundsNote([row('clone', 32 << 20, [20, 21, 19]), row('clone', 64 << 20, [15]), row('process', 64 << 20, [9, 8])], 3),
+    'Note: measured in fewer of the 3 rounds (skipped as too slow in the others): clone 64 MiB in 1, process 64 MiB in 2.',
+  );
+});
+
 test('the modes take turns size by size, and the rows still come mode by mode', async () => {
   const events: string[] = [];
   const rows = await measureBandwidth(parseBandwidthArgs([...TINY, '--modes', 'memcpy,shared,clone', '--ring', '64KiB']), {
@@ -282,6 +294,9 @@ test('payload: windows carry at most 64 MiB; only slow big sizes are skipped', (
   assert.not.ok(shouldSkip(64 << 20, undefined));
   assert.not.ok(shouldSkip(64 << 20, 100));
   assert.ok(shouldSkip(64 << 20, 50));
+  // Each round starts over: its first size has no previous rate to be skipped by, whatever the last round's largest did.
+  assert.equal([0, 1, 2, 3, 4, 5].map((i) => startsRound([8, 64, 1024, 8, 64, 1024], i)), [true, false, false, true, false, false]);
+  assert.equal([0, 1, 2].map((i) => startsRound([32 << 20, 32 << 20, 32 << 20], i)), [true, true, true]); // one size
 });
 
 test('a failing worker fails the group, wakes the others through abort, and leaves none running', async () => {

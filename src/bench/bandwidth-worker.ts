@@ -11,7 +11,7 @@
 import { workerData } from 'node:worker_threads';
 import { copyRange, NATIVE_COPY_BYTES } from '../copy.js';
 import { isRingMode, report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
-import { makeSource, samplesOk, sampleIndices, shouldSkip, stamp, windowFor } from './payload.js';
+import { makeSource, samplesOk, sampleIndices, shouldSkip, stamp, startsRound, windowFor } from './payload.js';
 import { createRingReceiver, createRingSender } from './bandwidth-rings.js';
 import { createPortSender, runPortReceiver, createProcessSender } from './bandwidth-ports.js';
 import { awaitGate } from './signal.js';
@@ -24,6 +24,7 @@ async function drive(job: BandwidthJob, endpoint: SenderEndpoint): Promise<void>
     const bytes = job.sizes[index]!;
     awaitGate(job.control, index);
     report({ type: 'start', bytes });
+    if (startsRound(job.sizes, index)) previousRate = undefined;
     if (shouldSkip(bytes, previousRate)) {
       endpoint.end(index);
       report({ type: 'skip', bytes });

@@ -209,6 +209,18 @@ export function spreadNote(rows: readonly BandwidthRow[]): string | undefined {
   return `Note: rounds that differ more than ${SPREAD_NOTE_RATIO}x, MB/s (the table shows their median): ${named.join(', ')}${more}.`;
 }
 
+/**
+ * A note for a run with `--rounds N` where a mode skipped a size in some rounds but not all (a size over 16 MiB is
+ * skipped when the round's previous size predicts a message slower than a second): that row's median is of fewer
+ * rounds than the header says.
+ */
+export function fewerRoundsNote(rows: readonly BandwidthRow[], rounds: number): string | undefined {
+  const fewer = rows.filter((row) => row.rounds !== undefined && row.rounds.length < rounds);
+  if (fewer.length === 0) return undefined;
+  const named = fewer.map(({ mode, bytes, rounds: measured }) => `${mode} ${formatSize(bytes)} in ${measured!.length}`);
+  return `Note: measured in fewer of the ${rounds} rounds (skipped as too slow in the others): ${named.join(', ')}.`;
+}
+
 interface SizeOutcome {
   result?: { messages: number; seconds: number; sent: number };
   verified?: { count: number; failures: number };
@@ -412,7 +424,9 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
     lines.push('', renderChart(series, { color: shouldUseColor(output.stdout), yUnit: 'MB/s', title: 'Bandwidth (log-log)' }));
   }
   lines.push('', smallestLine(opts.modes, sizes[0]!, rows));
-  for (const note of [spreadNote(rows), stateChangeNote(timeline)]) if (note !== undefined) lines.push(note);
+  for (const note of [spreadNote(rows), fewerRoundsNote(rows, opts.rounds), stateChangeNote(timeline)]) {
+    if (note !== undefined) lines.push(note);
+  }
   output.stdout.write(`${lines.join('\n')}\n`);
 }
 

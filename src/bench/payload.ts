@@ -113,6 +113,15 @@ export function windowFor(bytes: number, window: number): number {
 export const SKIP_ABOVE_BYTES = 16 * 2 ** 20;
 export const SLOW_MESSAGE_SECONDS = 1;
 
+/**
+ * Whether turn `index` of `sizes` (one entry per turn, rounds one after another, each ascending) begins a round: it
+ * then has no previous size to predict its speed from. A round's largest size says nothing about the next one's
+ * smallest, and with `--min` above `SKIP_ABOVE_BYTES` it could have had a size skipped that round 1 measured.
+ */
+export function startsRound(sizes: readonly number[], index: number): boolean {
+  return index === 0 || sizes[index]! <= sizes[index - 1]!;
+}
+
 /** Whether to skip `bytes` given the rate (MB/s) the mode reached at the previous size. */
 export function shouldSkip(bytes: number, previousMbPerSec: number | undefined): boolean {
   if (bytes <= SKIP_ABOVE_BYTES || previousMbPerSec === undefined) return false;
