@@ -4,8 +4,10 @@
  * what it computed (so tests need not read the printout). The modules are imported only when asked for: this file
  * is dist/src/exercises.js, they are dist/exercises/*.js.
  */
-import { UsageError, type ExerciseOptions } from './bench/args.js';
+import { EXERCISE_NAMES, UsageError, type ExerciseName, type ExerciseOptions } from './bench/args.js';
 import type { TransportName } from './transport/types.js';
+
+export { EXERCISE_NAMES, type ExerciseName };
 
 /** What every exercise's `run` accepts; an exercise ignores what does not apply to it. */
 export interface ExerciseRunOptions {
@@ -21,18 +23,18 @@ interface ExerciseModule {
   run(options: ExerciseRunOptions): Promise<unknown>;
 }
 
-/** Exercise names, in course order: their files, and the fewest ranks each can run on. */
-const EXERCISES = {
+/**
+ * Each exercise's file and the fewest ranks it can run on. The names, in course order, are EXERCISE_NAMES from the
+ * command line's parser (bench/args.ts), which needs them first; the Record type makes this table cover them all.
+ */
+const EXERCISES: Record<ExerciseName, { file: string; minRanks: number }> = {
   sample: { file: '1-sample', minRanks: 1 },
   ring: { file: '2-ring', minRanks: 1 },
   gather: { file: '3-gather', minRanks: 2 }, // rank 0 gathers from the others
   broadcast: { file: '4-broadcast', minRanks: 1 },
   reduce: { file: '5-reduce', minRanks: 1 },
   bandwidth: { file: '6-bandwidth', minRanks: 1 }, // always 2: it says so, and ignores --ranks
-} as const;
-
-export type ExerciseName = keyof typeof EXERCISES;
-export const EXERCISE_NAMES = Object.keys(EXERCISES) as ExerciseName[];
+};
 
 /** Runs the exercise called `name` and resolves with what it returned. */
 export async function runExercise(

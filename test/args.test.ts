@@ -165,9 +165,9 @@ test('latency, collectives, exercise: bad values', () => {
     [() => parseCollectivesArgs(['--transports', 'tcp']),
       'Unknown transport "tcp" in `--transports`; valid transports: shared, transfer, clone'],
     [() => parseExerciseArgs([]),
-      'Missing the exercise name: shmcomm exercise <name> [--ranks N] [--transport NAME] [--unsafe]'],
-    [() => parseExerciseArgs(['--ranks', '4']),
-      'Missing the exercise name: shmcomm exercise <name> [--ranks N] [--transport NAME] [--unsafe]'],
+      'Missing the exercise name: expected one of sample, ring, gather, broadcast, reduce, bandwidth'],
+    [() => parseExerciseArgs(['--ranks', '4', '--unsafe']),
+      'Missing the exercise name: expected one of sample, ring, gather, broadcast, reduce, bandwidth'],
     [() => parseExerciseArgs(['pi', 'ring']),
       'Unexpected argument "ring" for `shmcomm exercise`'],
     [() => parseExerciseArgs(['pi', '--ranks', '0']),
@@ -176,6 +176,26 @@ test('latency, collectives, exercise: bad values', () => {
       'Expected `--transport` to be one of shared, transfer, clone, got "tcp"'],
   ];
   for (const [parse, message] of cases) assert.is(usageError(parse).message, message);
+});
+
+test('exercise: an option that took the name as its value, or has none, is the mistake named', () => {
+  const cases: [string[], string, string | undefined][] = [
+    [['--ranks', 'ring'], 'Option `--ranks` needs a value (an integer), got the exercise name "ring"', '--ranks'],
+    [['--transport', 'ring'], 'Option `--transport` needs a value (a name), got the exercise name "ring"', '--transport'],
+    [['--unsafe', '--ranks=gather'], 'Option `--ranks` needs a value (an integer), got the exercise name "gather"', '--ranks'],
+    [['--ranks', '4', '--transport'], 'Option `--transport` needs a value (a name)', '--transport'],
+    [['--ranks', '--transport', 'clone'], 'Option `--ranks` needs a value (an integer)', '--ranks'],
+    [['ring', '--ranks'], 'Option `--ranks` needs a value (an integer)', '--ranks'],
+    [['ring', '--ranks', 'sample'], 'Expected `--ranks` to be an integer from 1 to 64, got "sample"', '--ranks'],
+    [['--transport', 'tcp'], 'Missing the exercise name: expected one of sample, ring, gather, broadcast, reduce, bandwidth', undefined],
+  ];
+  for (const [argv, message, option] of cases) {
+    const error = usageError(() => parseExerciseArgs(argv));
+    assert.is(error.message, message, argv.join(' '));
+    assert.is(error.option, option, argv.join(' '));
+  }
+  assert.ok(EXERCISE_HELP.includes('\n  sample, ring, gather, broadcast, reduce, bandwidth\n'), EXERCISE_HELP);
+  assert.ok(EXERCISE_HELP.includes("without a lock (rank 0's checks catch it)"), EXERCISE_HELP);
 });
 
 test('UsageError: name, code, the option at fault', () => {
@@ -249,6 +269,9 @@ test('main: a bad option prints the message and the usage on stderr and returns 
   assert.is((await runMain([])).code, 2);
   assert.is((await runMain(['frobnicate'])).code, 2);
   assert.is((await runMain(['exercise'])).code, 2);
+  const noValue = await runMain(['exercise', '--ranks', 'ring']);
+  assert.is(noValue.code, 2);
+  assert.ok(noValue.stderr.startsWith('shmcomm: Option `--ranks` needs a value (an integer), got the exercise name "ring"\n'), noValue.stderr);
 });
 
 test('main: --version and a benchmark help', async () => {

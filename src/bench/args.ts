@@ -30,11 +30,14 @@ export const BANDWIDTH_MODES = [
 export const LATENCY_MODES = ['spin', 'park', 'spinThenPark', 'async', 'transfer', 'clone', 'onmessage', 'process'] as const;
 export const COLLECTIVE_OPS = ['bcast', 'reduce', 'allreduce', 'barrier'] as const;
 export const TRANSPORTS = ['shared', 'transfer', 'clone'] as const;
+/** The exercises of `shmcomm exercise`, in course order; src/exercises.ts gives each its file. */
+export const EXERCISE_NAMES = ['sample', 'ring', 'gather', 'broadcast', 'reduce', 'bandwidth'] as const;
 
 export type BandwidthMode = (typeof BANDWIDTH_MODES)[number];
 export type LatencyMode = (typeof LATENCY_MODES)[number];
 export type CollectiveOp = (typeof COLLECTIVE_OPS)[number];
 export type Transport = (typeof TRANSPORTS)[number];
+export type ExerciseName = (typeof EXERCISE_NAMES)[number];
 
 /** What the benchmarks print: always a table and (where there is one) a chart, or JSON only; CSV on the side. */
 export interface OutputOptions {
@@ -166,7 +169,7 @@ const COLLECTIVES_SPECS: OptionSpec[] = [
 const EXERCISE_SPECS: OptionSpec[] = [
   { name: 'ranks', value: 'N', help: "number of ranks (default: the exercise's own)" },
   { name: 'transport', value: 'NAME', default: 'shared', help: `how ranks talk: ${TRANSPORTS.join(', ')}` },
-  { name: 'unsafe', help: 'gather: also run several producers on one ring without a lock (the checksums catch it)' },
+  { name: 'unsafe', help: "gather: also run several producers on one ring without a lock (rank 0's checks catch it)" },
 ];
 
 const WHAT_VALUE = { SIZE: 'a size such as 64KiB', N: 'an integer', SECONDS: 'a number of seconds',
@@ -331,8 +334,7 @@ export const LATENCY_HELP = helpText('shmcomm bench latency [options]',
 export const COLLECTIVES_HELP = helpText('shmcomm bench collectives [options]',
   'Time per call of each collective, per rank count, message size and transport.', COLLECTIVES_SPECS);
 export const EXERCISE_HELP = helpText('shmcomm exercise <name> [options]',
-  'Run one of the exercises of the course (exercises/README.md):\n' +
-  '  sample, ring, gather, broadcast, reduce, bandwidth', EXERCISE_SPECS);
+  `Run one of the exercises of the course (exercises/README.md):\n  ${EXERCISE_NAMES.join(', ')}`, EXERCISE_SPECS);
 
 /** `--min` and `--max`, the first no larger than the second. */
 function sizeRange(reader: OptionReader): { minBytes: number; maxBytes: number } {
@@ -452,8 +454,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchRequest {
 export function parseExerciseArgs(argv: readonly string[]): ExerciseRequest {
   if (wantsHelp(argv)) return { command: 'help', text: EXERCISE_HELP };
   const at = nameIndex(argv, EXERCISE_SPECS);
-  if (at < 0) throw new UsageError('Missing the exercise name: shmcomm exercise <name> [--ranks N] [--transport NAME] [--unsafe]');
-  const reader = new OptionReader('shmcomm exercise', EXERCISE_SPECS, [...argv.slice(0, at), ...argv.slice(at + 1)]);
+  const options = at < 0 ? argv : [...argv.slice(0, at), ...argv.slice(at + 1)];
+  // The options first: in `exercise --ranks 4 --transport` the name is not missing, the transport is.
+  const reader = new OptionReader('shmcomm exercise', EXERCISE_SPECS, options);
+  if (at < 0) throw missingName(reader);
   const ranks = reader.has('ranks') ? reader.integer('ranks', 1, 64) : undefined;
   const transport = reader.has('transport') ? reader.choice('transport', TRANSPORTS) : undefined;
   return { command: 'exercise', name: argv[at]!, options: { ranks, transport, unsafe: reader.has('unsafe') } };
@@ -468,4 +472,16 @@ function nameIndex(argv: readonly string[], specs: readonly OptionSpec[]): numbe
     if (takesValue) i++; // `--ranks 4`: the 4 is its value (`--ranks=4` is one token)
   }
   return -1;
+}
+
+/** No exercise name on the command line: an option may have taken it as its value (`exercise --ranks ring`). */
+function missingName(reader: OptionReader): UsageError {
+  for (const spec of EXERCISE_SPECS) {
+    if (spec.value === undefined || !reader.has(spec.name)) continue;
+    const text = reader.text(spec.name)!;
+    if (!EXERCISE_NAMES.some((name) => name === text)) continue;
+    const option = `--${spec.name}`;
+    return new UsageError(`Option \`${option}\` needs a value (${WHAT_VALUE[spec.value]}), got the exercise name "${text}"`, option);
+  }
+  return new UsageError(`Missing the exercise name: expected one of ${EXERCISE_NAMES.join(', ')}`);
 }
