@@ -3,16 +3,18 @@
  *
  * a) A pool: `map(module, items, { workers })` is Python's `Pool.map`. Each worker takes the next batch from a
  *    shared counter when it is free, so the split depends on timing: it is not guaranteed to be even, and it
- *    changes from run to run. The results still come back in input order, as map's return value.
+ *    changes from run to run. The results still come back in input order, as map's return value. (The pool
+ *    never starts more workers than there are batches: ask for 12 with 11 batches and 11 run.)
  * b) Manual ranks: `launch` starts the ranks, each decides which batches are its own (here: every size-th one,
  *    a fixed split), and the results come back through a channel: every rank sends its results to rank 0, which
- *    gathers them itself, where the pool collected them for you.
+ *    gathers them itself (counting how many came from each rank), where the pool collected them for you.
  *
  * Run: npm run exercise -- sample --ranks 2      or      npx shmcomm exercise sample
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, map, type Comm, type TransportName } from '../src/index.js';
+import { plural } from './plural.js';
 
 export interface SampleOptions {
   ranks?: number; // pool workers in a), ranks in b); default 2
@@ -44,8 +46,14 @@ export function countPrimes({ from, to }: Batch): number {
   return count;
 }
 
+/** What rank 0 brings home in b): the primes per batch, in batch order, and how many batches each rank sent. */
+export interface Gathered {
+  results: number[];
+  batchesPerRank: number[];
+}
+
 /** b) The rank program: my batches are rank, rank + size, ...; rank 0 collects everyone's through the channels. */
-export default function sampleRank(comm: Comm, batches: Batch[]): number[] | null {
+export default function sampleRank(comm: Comm, batches: Batch[]): Gathered | null {
   const mine: [number, number][] = []; // [batch index, primes]
   for (let i = comm.rank; i < batches.length; i += comm.size) mine.push([i, countPrimes(batches[i]!)]);
   if (comm.rank !== 0) {
@@ -53,17 +61,21 @@ export default function sampleRank(comm: Comm, batches: Batch[]): number[] | nul
     return null;
   }
   const results = new Array<number>(batches.length);
+  const batchesPerRank = [mine.length];
   for (const [i, primes] of mine) results[i] = primes;
   for (let source = 1; source < comm.size; source++) {
-    for (const [i, primes] of comm.recv<[number, number][]>(source)) results[i] = primes;
+    const theirs = comm.recv<[number, number][]>(source);
+    for (const [i, primes] of theirs) results[i] = primes;
+    batchesPerRank.push(theirs.length);
   }
-  return results;
+  return { results, batchesPerRank };
 }
 
 export interface SampleResult {
   results: number[];
   itemsPerWorker: number[];
   gathered: number[];
+  batchesPerRank: number[];
 }
 
 export async function run(options: SampleOptions = {}): Promise<SampleResult> {
@@ -80,18 +92,20 @@ export async function run(options: SampleOptions = {}): Promise<SampleResult> {
     exportName: 'countPrimes',
     timeoutMs: 60_000,
   });
-  out(`a) pool: map(countPrimes, ${count} batches of ${batchSize.toLocaleString('en')} numbers) on ${ranks} workers`);
+  const workers = itemsPerWorker.length; // map starts no more workers than there are batches
+  const fewer = workers < ranks ? ` (${ranks} asked: map starts at most one worker per batch)` : '';
+  out(`a) pool: map(countPrimes, ${plural(count, 'batch', 'batches')} of ${plural(batchSize, 'number')}) on ${plural(workers, 'worker')}${fewer}`);
   out(`   primes per batch (in input order): [${results.join(', ')}]`);
   out(`   batches per worker: [${itemsPerWorker.join(', ')}] (sum ${sum(itemsPerWorker)}; the split depends on timing: run it again)`);
 
   // b) Manual ranks: a fixed split, and results gathered by hand through the channels.
-  const perRank = await launch<number[] | null>(import.meta.url, { size: ranks, transport, args: batches, timeoutMs: 60_000 });
-  const gathered = perRank[0]!;
-  const split = Array.from({ length: ranks }, (_, rank) => Math.ceil((count - rank) / ranks));
-  out(`b) ${ranks} ranks (${transport}): rank r takes batches r, r + ${ranks}, ...; batches per rank: [${split.join(', ')}]`);
+  const perRank = await launch<Gathered | null>(import.meta.url, { size: ranks, transport, args: batches, timeoutMs: 60_000 });
+  const { results: gathered, batchesPerRank } = perRank[0]!;
+  out(`b) ${plural(ranks, 'rank')} (${transport}): rank r takes batches r, r + ${ranks}, ... (a fixed split: the same every run)`);
+  out(`   batches per rank, as rank 0 counted them: [${batchesPerRank.join(', ')}] (sum ${sum(batchesPerRank)})`);
   out(`   rank 0 gathered (in batch order): [${gathered.join(', ')}]`);
   out(`   same as the pool's: ${gathered.every((primes, i) => primes === results[i]) ? 'yes' : 'NO'}; total primes below ${(count * batchSize).toLocaleString('en')}: ${sum(gathered)}`);
-  return { results, itemsPerWorker, gathered };
+  return { results, itemsPerWorker, gathered, batchesPerRank };
 }
 
 function sum(values: number[]): number {

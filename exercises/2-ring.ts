@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, MessageChannel, parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { RingBuffer, type TransportName } from '../src/index.js';
+import { plural } from './plural.js';
 
 export interface RingOptions {
   ranks?: number;
@@ -119,9 +120,10 @@ export async function run(options: RingOptions = {}): Promise<RingResult> {
     });
     const path = await result;
 
-    const plural = size === 1 ? '' : 's';
-    const kind = transport === 'shared' ? `one-way shared ring${plural}` : `MessageChannel${plural} (used one way, ${transport})`;
-    out(`ring of ${size} rank${size === 1 ? '' : 's'} over ${size} ${kind}: connection i carries rank i → rank (i + 1) % ${size}`);
+    const channels = transport === 'shared'
+      ? plural(size, 'one-way shared ring')
+      : `${plural(size, 'MessageChannel')} (used one way, ${transport})`;
+    out(`ring of ${plural(size, 'rank')} over ${channels}: connection i carries rank i → rank (i + 1) % ${size}`);
     out(`token path: ${path.join(' → ')}`);
     out(`connections: ${size}, one per rank (launch would wire every ordered pair: ${size * (size - 1)})`);
     return { path, connections: size };

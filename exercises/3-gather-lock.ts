@@ -1,7 +1,8 @@
 /**
  * The lock of exercise 3 (gather): a mutex in one Int32 of a SharedArrayBuffer, the classic futex design
- * (Drepper, "Futexes are tricky", mutex 2). The word is 0 when free, 1 when held, 2 when held and someone may be
- * asleep waiting for it.
+ * (Drepper, "Futexes Are Tricky", "Mutex, Take 3", with a short spin first, and an unlock that exchanges in 0
+ * where the paper decrements and then stores 0). The word is 0 when free, 1 when held, 2 when held and someone
+ * may be asleep waiting for it.
  *
  * - Taking it is one `Atomics.compareExchange(word, 0, 0, 1)`: "if it is 0, make it 1", in one indivisible step,
  *   returning what was there. 0 back means we own it; two threads can never both see 0.

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, type Comm, type TransportName } from '../src/index.js';
 import { formatSize } from '../src/bench/format.js';
+import { plural } from './plural.js';
 
 export interface BroadcastOptions {
   ranks?: number;
@@ -99,12 +100,16 @@ export async function run(options: BroadcastOptions = {}): Promise<BroadcastResu
 
   const expected = expectedSum(elements);
   const steps = Math.ceil(Math.log2(size));
-  out(`broadcast of a Float64Array of ${formatSize(bytes)} (${elements.toLocaleString('en')} elements: ` +
-    `${element(0)}, ${element(1)}, ${element(2)}, ...) from rank 0 to ${size} ranks over ${transport}, best of ${rounds}`);
+  out(`broadcast of a Float64Array of ${formatSize(bytes)} (${plural(elements, 'element')}: ` +
+    `${element(0)}, ${element(1)}, ${element(2)}, ...) from rank 0 to ${plural(size, 'rank')} over ${transport}, best of ${rounds}`);
+  const label: Record<Way, string> = {
+    linear: `linear (rank 0 sends ${plural(size - 1, 'time')})`,
+    tree: `binomial tree (comm.bcast, ${plural(steps, 'step')})`,
+    shared: 'one SharedArrayBuffer, read in place',
+  };
+  const width = Math.max(...WAYS.map((way) => label[way].length));
   const ms = results[0]!.ms;
-  out(`  linear (rank 0 sends ${size - 1} times)        ${ms.linear.toFixed(2).padStart(9)} ms`);
-  out(`  binomial tree (comm.bcast, ${steps} step${steps === 1 ? '' : 's'})  ${ms.tree.toFixed(2).padStart(9)} ms`);
-  out(`  one SharedArrayBuffer, read in place ${ms.shared.toFixed(2).padStart(9)} ms`);
+  for (const way of WAYS) out(`  ${label[way].padEnd(width)} ${ms[way].toFixed(2).padStart(9)} ms`);
   const sums = results.map((r) => r.sums);
   const wrong = sums.flatMap((s, rank) => WAYS.filter((way) => s[way] !== expected).map((way) => `rank ${rank} ${way} ${s[way]}`));
   out(`checksum (sum of the elements), every rank, every way: ${wrong.length === 0 ? expected : `WRONG: ${wrong.join(', ')}`}` +

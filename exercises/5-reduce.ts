@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, type Comm, type TransportName } from '../src/index.js';
 import { formatSize } from '../src/bench/format.js';
+import { plural } from './plural.js';
 
 export interface ReduceOptions {
   ranks?: number;
@@ -60,7 +61,7 @@ type Way = keyof typeof WAYS;
 export interface WayResult { way: Way; number: number; ms: number; arrayHead: number[]; arrayWrong: number; arrayMs: number }
 
 const addNumbers: Add<number> = (a, b) => a + b;
-/** Adds in place into `total`, which is always this rank's own copy (never the array it started with). */
+/** Adds `value` into `total`, in place. Each way is handed a copy of `mine`, so `mine` itself never changes. */
 const addArrays: Add<Float64Array> = (total, value) => {
   for (let i = 0; i < total.length; i++) total[i]! += value[i]!;
   return total;
@@ -81,9 +82,10 @@ export default function reduceRank(comm: Comm, { elements, rounds }: { elements:
       let started = performance.now();
       const number = WAYS[result.way](comm, comm.rank + 1, addNumbers);
       const numberMs = performance.now() - started;
+      const copy = mine.slice(); // the adds happen in place; copied before the barrier, so the clock never times it
       comm.barrier();
       started = performance.now();
-      const array = WAYS[result.way](comm, mine.slice(), addArrays); // a copy: the adds happen in place
+      const array = WAYS[result.way](comm, copy, addArrays);
       const arrayMs = performance.now() - started;
       if (comm.rank !== 0) continue;
       if (round > 0) result.ms = Math.min(result.ms, numberMs);
@@ -105,16 +107,23 @@ export async function run(options: ReduceOptions = {}): Promise<WayResult[]> {
   const results = (await launch<WayResult[]>(import.meta.url, { size: n, transport, args, timeoutMs: 120_000 }))[0]!;
 
   const steps = Math.ceil(Math.log2(n));
-  const label: Record<Way, string> = { linear: `linear (${n - 1} steps)`, tree: `tree (${steps} steps)`, 'comm.reduce': 'comm.reduce' };
+  const label: Record<Way, string> = {
+    linear: `linear (${plural(n - 1, 'step')})`,
+    tree: `tree (${plural(steps, 'step')})`,
+    'comm.reduce': 'comm.reduce',
+  };
+  const width = Math.max(...results.map((r) => label[r.way].length)) + 2;
+  const heads = results.map((r) => `${r.arrayHead.join(', ')}, ...`);
+  const headWidth = Math.max(...heads.map((head) => head.length)) + 2;
   const ms = (t: number) => `${t.toFixed(2).padStart(8)} ms`;
-  out(`reduce: sum onto rank 0 of ${n} ranks over ${transport}, best of ${rounds}`);
+  out(`reduce: sum onto rank 0 of ${plural(n, 'rank')} over ${transport}, best of ${rounds}`);
   out(`numbers: rank r holds r + 1; closed form N(N+1)/2 = ${(n * (n + 1)) / 2}`);
-  for (const r of results) out(`  ${label[r.way].padEnd(18)}${String(r.number).padStart(8)} ${ms(r.ms)}`);
+  for (const r of results) out(`  ${label[r.way].padEnd(width)}${String(r.number).padStart(8)} ${ms(r.ms)}`);
   const head = [0, 1, 2, 3].map((i) => n * i + (n * (n - 1)) / 2);
   out(`arrays: rank r holds a Float64Array of ${formatSize(bytes)}, element i = r + i; closed form N·i + N(N-1)/2 = ${head.join(', ')}, ...`);
-  for (const r of results) {
-    const verdict = r.arrayWrong === 0 ? `all ${elements.toLocaleString('en')} elements right` : `${r.arrayWrong} elements WRONG`;
-    out(`  ${label[r.way].padEnd(18)}${`${r.arrayHead.join(', ')}, ...`.padStart(20)} ${ms(r.arrayMs)}  ${verdict}`);
+  for (const [i, r] of results.entries()) {
+    const verdict = r.arrayWrong === 0 ? `all ${plural(elements, 'element')} right` : `${plural(r.arrayWrong, 'element')} WRONG`;
+    out(`  ${label[r.way].padEnd(width)}${heads[i]!.padStart(headWidth)} ${ms(r.arrayMs)}  ${verdict}`);
   }
   return results;
 }

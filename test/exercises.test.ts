@@ -27,9 +27,26 @@ test('sample: the pool splits 11 batches over its workers, the ranks gather the 
   assert.is(result.itemsPerWorker.length, 2);
   assert.is(result.itemsPerWorker.reduce((a, b) => a + b, 0), 11);
   assert.ok(lines.includes(`   primes per batch (in input order): [${expected.join(', ')}]`), lines.join('\n'));
+  assert.ok(lines.includes('a) pool: map(countPrimes, 11 batches of 2,000 numbers) on 2 workers'), lines.join('\n'));
   assert.ok(lines.includes(`   batches per worker: [${result.itemsPerWorker.join(', ')}] (sum 11; the split depends on timing: run it again)`));
-  assert.ok(lines.includes('b) 2 ranks (shared): rank r takes batches r, r + 2, ...; batches per rank: [6, 5]'));
+  assert.equal(result.batchesPerRank, [6, 5]);
+  assert.ok(lines.includes('b) 2 ranks (shared): rank r takes batches r, r + 2, ... (a fixed split: the same every run)'));
+  assert.ok(lines.includes('   batches per rank, as rank 0 counted them: [6, 5] (sum 11)'));
   assert.ok(lines.some((line) => line.startsWith('   same as the pool\'s: yes; total primes below 22,000: ')));
+  await noWorkerLeft('the exercise returned');
+});
+
+test('sample: the pool line counts the workers that ran, and says why when fewer than asked; singulars', async () => {
+  const { out, lines } = capture();
+  const fewer = await sample.run({ ranks: 4, batches: 3, batchSize: 100, out });
+  assert.is(fewer.itemsPerWorker.length, 3);
+  assert.is(lines[0], 'a) pool: map(countPrimes, 3 batches of 100 numbers) on 3 workers (4 asked: map starts at most one worker per batch)');
+  assert.equal(fewer.batchesPerRank, [1, 1, 1, 0]);
+  assert.ok(lines.includes('   batches per rank, as rank 0 counted them: [1, 1, 1, 0] (sum 3)'), lines.join('\n'));
+  lines.length = 0;
+  await sample.run({ ranks: 1, batches: 1, batchSize: 1, out });
+  assert.is(lines[0], 'a) pool: map(countPrimes, 1 batch of 1 number) on 1 worker');
+  assert.is(lines[3], 'b) 1 rank (shared): rank r takes batches r, r + 1, ... (a fixed split: the same every run)');
   await noWorkerLeft('the exercise returned');
 });
 
@@ -44,7 +61,9 @@ test('ring: the token visits every rank once and comes back, over exactly N conn
   ]);
   assert.equal((await ring.run({ ranks: 3, transport: 'clone', out })).path, [0, 1, 2, 0]);
   assert.equal((await ring.run({ ranks: 5, transport: 'transfer', out })).path, [0, 1, 2, 3, 4, 0]);
+  lines.length = 0;
   assert.equal((await ring.run({ ranks: 1, out })).path, [0, 0]);
+  assert.is(lines[0], 'ring of 1 rank over 1 one-way shared ring: connection i carries rank i → rank (i + 1) % 1');
   await noWorkerLeft('the exercise returned');
 });
 
@@ -70,11 +89,32 @@ test('gather: without --unsafe the unsafe run is skipped; part b works over clon
   assert.is(result.caught, false);
   assert.is(result.locked.received, 300);
   assert.ok(lines.includes('   no lock: skipped (run with --unsafe to watch several producers corrupt one ring)'));
+  assert.ok(lines.includes('   (part a always uses shared rings; --transport clone is for part b)'), lines.join('\n'));
   assert.equal(result.gathered, [0, 1, 4, 9]);
   await gather.run({ ranks: 1, out }).then(() => assert.unreachable('1 rank accepted'), (error: Error) => {
     assert.is(error.message, 'Expected `ranks` to be at least 2 for gather, got 1');
   });
   await noWorkerLeft('the exercise returned');
+});
+
+test('gather: the lock line is worded by the ratio measured', () => {
+  assert.equal(gather.compareLock(1.43, 4, 2), [
+    'the lock took 1.4x the time of one ring per producer here: each locked write takes a contended cache line,',
+    're-reads the ring\'s shared head and waits its turn (parked producers cost a wake-up), while separate rings',
+    'let all producers write at once',
+  ]);
+  assert.equal(gather.compareLock(0.94, 4, 2), [
+    'the lock took 0.9x the time of one ring per producer here: no cost measured this time.',
+    '4 threads take turns on 2 cores whichever way they write, and the lock\'s cost drowns in that: run it again',
+  ]);
+  assert.equal(gather.compareLock(1.04, 4, 8), [
+    'the lock took 1.0x the time of one ring per producer here: no cost measured this time.',
+    'A draw, as happens on a busy machine: run it again',
+  ]);
+  assert.equal(gather.compareLock(1.2, 2, 2), [
+    'the lock took 1.2x the time of one ring per producer here: with one producer nobody contends,',
+    'so the difference is the cost of an uncontended lock (or noise)',
+  ]);
 });
 
 test('broadcast: every rank gets the same checksum every way', async () => {
@@ -93,6 +133,24 @@ test('broadcast: every rank gets the same checksum every way', async () => {
   await noWorkerLeft('the exercise returned');
 });
 
+/** A table's rows with the time (and what follows it) cut off. */
+const labels = (rows: string[]) => rows.map((row) => row.replace(/ +[\d.]+ ms.*$/, ''));
+
+test('broadcast: counts in the singular where they are 1, and the times in one column', async () => {
+  const { out, lines } = capture();
+  for (const ranks of [1, 2, 3]) await broadcast.run({ ranks, bytes: 1024, rounds: 1, out });
+  assert.equal(lines.filter((line) => line.startsWith('broadcast of')).map((line) => line.match(/to \d+ ranks?/)![0]),
+    ['to 1 rank', 'to 2 ranks', 'to 3 ranks']);
+  const rows = lines.filter((line) => line.startsWith('  '));
+  assert.equal(labels(rows), [
+    '  linear (rank 0 sends 0 times)', '  binomial tree (comm.bcast, 0 steps)', '  one SharedArrayBuffer, read in place',
+    '  linear (rank 0 sends 1 time)', '  binomial tree (comm.bcast, 1 step)', '  one SharedArrayBuffer, read in place',
+    '  linear (rank 0 sends 2 times)', '  binomial tree (comm.bcast, 2 steps)', '  one SharedArrayBuffer, read in place',
+  ]);
+  for (const row of rows) assert.is(row.indexOf(' ms'), 48, row); // 2 + the longest label (36) + 1 + 9 for the time
+  await noWorkerLeft('the exercise returned');
+});
+
 test('reduce: linear, tree and comm.reduce give the closed forms, for numbers and elementwise for arrays', async () => {
   const { out, lines } = capture();
   for (const [ranks, transport] of [[3, 'shared'], [5, 'transfer']] as const) {
@@ -107,6 +165,25 @@ test('reduce: linear, tree and comm.reduce give the closed forms, for numbers an
   }
   assert.ok(lines.includes('numbers: rank r holds r + 1; closed form N(N+1)/2 = 6'), lines.join('\n'));
   assert.ok(lines.some((line) => /^ {2}tree \(3 steps\) +10, 15, 20, 25, \.\.\. +[\d.]+ ms {2}all 512 elements right$/.test(line)), lines.join('\n'));
+  await noWorkerLeft('the exercise returned');
+});
+
+test('reduce: counts in the singular where they are 1, and each table in its columns', async () => {
+  const { out, lines } = capture();
+  await reduce.run({ ranks: 1, bytes: 32, rounds: 1, out });
+  await reduce.run({ ranks: 2, bytes: 32, rounds: 1, out });
+  assert.equal(lines.filter((line) => line.startsWith('reduce:')), [
+    'reduce: sum onto rank 0 of 1 rank over shared, best of 1',
+    'reduce: sum onto rank 0 of 2 ranks over shared, best of 1',
+  ]);
+  const rows = lines.filter((line) => line.startsWith('  '));
+  assert.equal(labels(rows), [
+    '  linear (0 steps)         1', '  tree (0 steps)           1', '  comm.reduce              1',
+    '  linear (0 steps)    0, 1, 2, 3, ...', '  tree (0 steps)      0, 1, 2, 3, ...', '  comm.reduce         0, 1, 2, 3, ...',
+    '  linear (1 step)         3', '  tree (1 step)           3', '  comm.reduce             3',
+    '  linear (1 step)    1, 3, 5, 7, ...', '  tree (1 step)      1, 3, 5, 7, ...', '  comm.reduce        1, 3, 5, 7, ...',
+  ]);
+  assert.ok(rows.slice(3, 6).every((row) => row.endsWith('ms  all 4 elements right')), rows.join('\n'));
   await noWorkerLeft('the exercise returned');
 });
 
@@ -142,7 +219,7 @@ test('runExercise: names the six exercises when the name is unknown, and runs a 
   // --unsafe reaches the exercise: with 2 ranks there is one producer, nothing to race with.
   await runExercise('gather', { ranks: 2, transport: 'shared', unsafe: true, out });
   assert.ok(lines.includes('   no lock: one producer has nothing to race with; --unsafe needs --ranks 3 or more'), lines.join('\n'));
-  assert.ok(lines.includes('a) rank 1 sends 10,000 checksummed messages each to rank 0 over ONE ring'), lines.join('\n'));
+  assert.ok(lines.includes('a) rank 1 sends 10,000 checksummed messages to rank 0 over ONE ring'), lines.join('\n'));
   lines.length = 0;
   await runExercise('ring', { ranks: 2, transport: undefined, unsafe: true, out }); // the exercise's own transport
   assert.is(lines[0], '(--unsafe is for gather only: ignored)');
