@@ -95,8 +95,26 @@ export function encode(value: unknown): Encoded {
     const buffer = value as ArrayBufferLike;
     return { type, bytes: viewOf(buffer, 0, buffer.byteLength) };
   }
+  if (type === TYPE.dataview) return { type, bytes: dataViewBytes(value as DataView) };
   const view = value as ArrayBufferView;
   return { type, bytes: viewOf(view.buffer, view.byteOffset, view.byteLength) };
+}
+
+/**
+ * A DataView's bytes. Unlike a typed array's, whose length reads 0 once its buffer is detached (and viewOf says so),
+ * a DataView's byteOffset and byteLength throw a TypeError then: say what happened in the same words.
+ */
+function dataViewBytes(view: DataView): Uint8Array {
+  let byteOffset: number;
+  let byteLength: number;
+  try {
+    byteOffset = view.byteOffset;
+    byteLength = view.byteLength;
+  } catch (err) {
+    if (isDetached(view.buffer)) throw new DataCloneError('a detached ArrayBuffer', 'its memory was transferred away');
+    throw err; // out of bounds of a resizable buffer that shrank: V8's own message says it
+  }
+  return viewOf(view.buffer, byteOffset, byteLength);
 }
 
 /**

@@ -89,17 +89,25 @@ function combineNamed(name: OpName, a: unknown, b: unknown, reuse: unknown): unk
  */
 export function elementwise(name: OpName, a: TypedArray, b: TypedArray, out: TypedArray): TypedArray {
   const kind = typedArrayKind(a)!;
-  const otherKind = typedArrayKind(b)!;
-  if (kind !== otherKind) {
-    throw new TypeError(`Expected typed arrays of the same kind to reduce with '${name}', got ${kind} and ${otherKind}`);
-  }
-  if (a.length !== b.length) {
-    throw new RangeError(`Expected typed arrays of the same length to reduce with '${name}', got ${a.length} and ${b.length}`);
-  }
+  checkOperands(name, kind, a.length, typedArrayKind(b)!, b.length);
   const isBigInt = kind === 'BigInt64Array' || kind === 'BigUint64Array';
   const isFloat = kind === 'Float32Array' || kind === 'Float64Array';
   const op = isBigInt ? BIGINT_OPS[name] : name === 'prod' && !isFloat ? Math.imul : NUMBER_OPS[name];
   return applyEach(op, a, b, out);
+}
+
+/**
+ * Throws unless two typed arrays, given by kind ('Float64Array') and length, can be combined with `name`: the
+ * message names both, the lower ranks' first. (The ring allreduce checks its neighbour's array this way before any
+ * segment moves, as it never sees the whole array.)
+ */
+export function checkOperands(name: OpName, kind: string, length: number, otherKind: string, otherLength: number): void {
+  if (kind !== otherKind) {
+    throw new TypeError(`Expected typed arrays of the same kind to reduce with '${name}', got ${kind} and ${otherKind}`);
+  }
+  if (length !== otherLength) {
+    throw new RangeError(`Expected typed arrays of the same length to reduce with '${name}', got ${length} and ${otherLength}`);
+  }
 }
 
 // The hot loop, kept small and apart. A program that reduces one kind of array gets it optimized for that kind; one
@@ -146,9 +154,10 @@ export function copyOf(array: TypedArray): TypedArray {
   return copy;
 }
 
-/** What kind of value this is, for error messages: a number, a bigint, a Float64Array, a string, an object. */
+/** What kind of value this is, for error messages: a number, a bigint, a Float64Array, a DataView, a string, an object. */
 export function kindName(value: unknown): string {
   if (value === null || value === undefined) return String(value);
-  const kind = typedArrayKind(value) ?? (Array.isArray(value) ? 'array' : typeof value);
+  const view = ArrayBuffer.isView(value) ? (typedArrayKind(value) ?? 'DataView') : undefined; // no other views exist
+  const kind = view ?? (Array.isArray(value) ? 'array' : typeof value);
   return withArticle(kind);
 }

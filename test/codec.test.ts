@@ -332,6 +332,16 @@ test('a detached ArrayBuffer is refused with a DataCloneError', () => {
   assert.is(encode(new ArrayBuffer(0)).bytes.byteLength, 0); // empty is not detached
 });
 
+test('a DataView over a detached ArrayBuffer is refused with the same DataCloneError', () => {
+  const buffer = new ArrayBuffer(8);
+  const view = new DataView(buffer, 2, 4);
+  structuredClone(buffer, { transfer: [buffer] }); // from here on, view.byteLength throws a TypeError
+  assert.is(cloneError(view).message,
+    'a detached ArrayBuffer cannot be sent: only values that structured clone accepts can travel ' +
+    '(its memory was transferred away)');
+  assert.is(encode(new DataView(new ArrayBuffer(0))).bytes.byteLength, 0); // empty is not detached
+});
+
 test('errors that are not clone failures pass through unchanged', () => {
   const value = { get boom(): number { throw new TypeError('getter failed'); } };
   const err = thrown(() => encode(value));
