@@ -7,7 +7,7 @@
  * out in the order they were sent (MPI's non-overtaking rule), whatever else arrives in between.
  */
 import * as collectives from './collectives.js';
-import { decode, encode, encodedType, isBinaryType } from './codec.js';
+import { encodedType, isBinaryType } from './codec.js';
 import { describe, kindOf } from './describe.js';
 import { ANY_PEER, WAIT, type ControlBlock, type WaitKind } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
@@ -172,7 +172,8 @@ export class Comm {
 
   /**
    * Every rank gets root's `value` (binomial tree). Buffer mode: a non-root rank that passes a typed array of the
-   * root's size gets the bytes in it, in place, and no allocation on the shared transport (mpi4py's `Bcast(buf)`).
+   * root's size gets the bytes in it, in place, and no allocation on the shared transport (mpi4py's `Bcast(buf)`);
+   * a buffer of another size, or a root value that is not binary, throws in that rank, saying so.
    */
   bcast<T>(value: T, root = 0): T {
     return collectives.bcast(this, value, root);
@@ -196,8 +197,9 @@ export class Comm {
   /**
    * Root gets the values of all ranks combined with `op` (typed arrays elementwise); the others get undefined. On the
    * root, `into` (MPI's recvbuf: a typed array of the value's kind and length, or `value` itself) receives the result
-   * and is returned (with a named op and the shared transport, nothing of the array's size is allocated); other
-   * ranks ignore it.
+   * and is returned (with a named op and the shared transport, nothing of the array's size is allocated, once this
+   * Comm keeps a scratch array of that kind and size: the first such call makes it, on the ranks that receive);
+   * other ranks ignore it.
    */
   reduce<T>(value: T, op: ReduceOp, root = 0, into?: T): T | undefined {
     return collectives.reduce(this, value, op, root, into);
@@ -222,8 +224,9 @@ export class Comm {
   /** @internal Sends without validating the tag, so collectives can use reserved (negative) tags. */
   sendInternal(dest: number, value: unknown, tag: number): void {
     if (dest === this.rank) {
-      const { type, bytes } = encode(value); // a copy, as if it had travelled
-      this.queues[dest]!.push({ value: decode(type, bytes), tag, source: dest });
+      // The copy this transport would deliver, as if it had travelled (on 'clone' and 'transfer', nested
+      // SharedArrayBuffers are shared, as postMessage shares them; the shared transport's codec refuses them).
+      this.queues[dest]!.push({ value: this.channels.copyForSelf(value), tag, source: dest });
       return;
     }
     try {
@@ -247,14 +250,16 @@ export class Comm {
   /**
    * @internal For the reductions: the next message from `source`, copied into `target` when it is a typed array of the same
    * kind and length arriving through a ring (no allocation); otherwise the message itself, for the caller to combine
-   * (or to refuse by name: a mismatched kind or length is reported by the reduction, not here).
+   * (or to refuse by name: a mismatched kind or length is reported by the reduction, not here). With `anyKind`
+   * (bcast's buffer mode, which takes bytes), any binary message of `target`'s byte length is copied in.
    */
-  recvOperandInternal(target: ArrayBufferView, source: number, tag: number): unknown {
+  recvOperandInternal(target: ArrayBufferView, source: number, tag: number, anyKind = false): unknown {
     try {
       const receiver = this.viewableReceiver(source, tag);
       const next = receiver === undefined ? null : receiver.peekMeta();
-      const sameKind = next !== null && next.type === encodedType(target) && next.bytes === target.byteLength;
-      if (receiver !== undefined && sameKind) {
+      const fits = next !== null && next.bytes === target.byteLength &&
+        (anyKind ? isBinaryType(next.type) : next.type === encodedType(target));
+      if (receiver !== undefined && fits) {
         receiver.recvInto(target);
         return target;
       }
@@ -285,12 +290,25 @@ export class Comm {
     } catch (err) {
       throw this.control.translate(err);
     }
-    const message = this.recvInternal(source, tag);
-    try {
-      copied.value = copyInto(target, message.value);
-    } catch (err) {
-      this.queues[message.source]!.unshift(message); // it does not fit: leave it for the next receive, as the ring does
-      throw err;
+    // A message that does not fit (or is not binary) stays where it was, for the next receive, as the ring leaves
+    // it: one queued already is copied before it leaves the queue; one from the channel, the newest from its source,
+    // goes to the end of its source's queue, behind the older ones.
+    let message: Envelope;
+    const queuedFrom = this.queuedSource(source, tag);
+    if (queuedFrom >= 0) {
+      const queue = this.queues[queuedFrom]!;
+      const at = findMatching(queue, tag);
+      copied.value = copyInto(target, queue[at]!.value);
+      message = queue.splice(at, 1)[0]!;
+      if (source === ANY_SOURCE) this.nextAnySource = (queuedFrom + 1) % this.size;
+    } else {
+      message = this.recvInternal(source, tag);
+      try {
+        copied.value = copyInto(target, message.value);
+      } catch (err) {
+        this.queues[message.source]!.push(message);
+        throw err;
+      }
     }
     copied.source = message.source;
     copied.tag = message.tag;
@@ -317,15 +335,20 @@ export class Comm {
 
   private takeQueued(source: number, tag: number): Envelope | undefined {
     if (source !== ANY_SOURCE) return takeMatching(this.queues[source]!, tag);
+    const from = this.queuedSource(source, tag);
+    if (from < 0) return undefined;
+    this.nextAnySource = (from + 1) % this.size; // queued messages take turns too
+    return takeMatching(this.queues[from]!, tag);
+  }
+
+  /** The source whose queue holds the message a receive from `source` with `tag` would take first, or -1. */
+  private queuedSource(source: number, tag: number): number {
+    if (source !== ANY_SOURCE) return findMatching(this.queues[source]!, tag) >= 0 ? source : -1;
     for (let i = 0; i < this.size; i++) {
-      const source = (this.nextAnySource + i) % this.size;
-      const found = takeMatching(this.queues[source]!, tag);
-      if (found !== undefined) {
-        this.nextAnySource = (source + 1) % this.size; // queued messages take turns too
-        return found;
-      }
+      const from = (this.nextAnySource + i) % this.size;
+      if (findMatching(this.queues[from]!, tag) >= 0) return from;
     }
-    return undefined;
+    return -1;
   }
 
   /** The next message from `source`, whatever its tag; blocks. */
@@ -401,12 +424,13 @@ export class Comm {
   }
 
   /**
-   * While a view from `recvView()` is held, the next message on its source's channel cannot be read (the ring lends
-   * the one before it), so a receive from that source is refused, by its own name, unless a message it matches is
-   * queued already (one of another tag that recvView read past). One from any source skips that channel until
-   * release(), and the deadlock watchdog reports it if nothing else comes.
+   * @internal While a view from `recvView()` is held, the next message on its source's channel cannot be read (the
+   * ring lends the one before it), so a receive from that source is refused, by the name of the call that asked
+   * (a collective's too: collectives.ts checks before each of its receives), unless a message it matches is queued
+   * already (one of another tag that recvView read past). One from any source skips that channel until release(),
+   * and the deadlock watchdog reports it if nothing else comes.
    */
-  private refuseHeldSource(source: number, tag: number, op: string): void {
+  refuseHeldSource(source: number, tag: number, op: string): void {
     if (source >= 0 && source === this.viewSource && findMatching(this.queues[source]!, tag) < 0) {
       throw new Error(`${op}() from rank ${source} while holding a view of its last message: release() it first`);
     }

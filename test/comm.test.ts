@@ -5,6 +5,7 @@ import { testSeed } from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const RING = new URL('./fixtures/ranks-ring.js', import.meta.url);
+const COPIES = new URL('./fixtures/ranks-copies.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
 const run = <R = unknown>(size: number, transport: TransportName, args: object, extra: object = {}) =>
   launch<R>(PROGRAMS, { size, transport, args, timeoutMs: 60_000, ...extra });
@@ -112,6 +113,38 @@ for (const transport of TRANSPORTS) {
     assert.equal(await run(5, transport, { program: 'barrierOrder', order }), new Array(5).fill('ok'));
   });
 }
+
+test('a recvInto that fails leaves the message where it was: the order of messages holds, from a rank or any', async () => {
+  for (const transport of TRANSPORTS) {
+    const [, got] = await launch(COPIES, { size: 2, transport, args: { program: 'recvIntoOrder' }, timeoutMs: 60_000 });
+    const tooSmall = 'recvInto(): a 24-byte message does not fit in a 8-byte target';
+    assert.equal(got, { errors: [tooSmall, tooSmall], values: ['first', [1, 2, 3], 'third'] }, transport);
+  }
+});
+
+test('a view arrives as a plain array of its kind, with a buffer of its own size: subclass, Buffer, subarray', async () => {
+  for (const transport of TRANSPORTS) {
+    const [warnings, views] = await launch(COPIES, { size: 2, transport, args: { program: 'viewKinds' }, timeoutMs: 60_000 });
+    assert.equal(views, [
+      ['Float64Array', [1, 2, 3], 0, 24], // not NaN, 0, 0 from the subclass's constructor given a buffer
+      ['Uint8Array', [104, 105], 0, 2], // not the 8 KiB of Node's Buffer pool
+      ['Float64Array', [2.5], 0, 8], // not the 1 MiB array it is part of
+    ], transport);
+    assert.equal(warnings, [], `${transport}: warnings printed by the sender`); // no DEP0005 from new Buffer(buffer)
+  }
+});
+
+test('a message to oneself arrives as one to another rank would, nested SharedArrayBuffers included', async () => {
+  for (const transport of TRANSPORTS) {
+    const results = await launch(COPIES, { size: 2, transport, args: { program: 'selfCopies' }, timeoutMs: 60_000 });
+    const sharedWhenNested = transport === 'shared'
+      ? 'DataCloneError: an object containing a SharedArrayBuffer cannot be sent: only values that structured clone ' +
+        'accepts can travel (at value.nested)'
+      : true; // postMessage shares it, and so does the message to oneself
+    const expected = { sharedWhenNested, topLevel: ['ArrayBuffer', 0], part: ['Float64Array', [1.5], 0, 8] };
+    assert.equal(results, [expected, expected], transport);
+  }
+});
 
 test('shared: recvView lends a typed array in place; other values come back owned', async () => {
   const [, got] = await run(2, 'shared', { program: 'recvView' });

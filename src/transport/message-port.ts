@@ -5,13 +5,16 @@
  * a SharedArrayBuffer (or one itself) into a fresh ArrayBuffer, as the shared transport does: structured clone
  * would share that memory, not copy it, and the receiver would read, and write, the sender's array. (Nested inside
  * an object, such memory is shared as postMessage shares it: looking for it would cost every message a walk.)
+ * `clone` also copies a view that covers only part of its buffer (a subarray): structured clone would copy the
+ * whole buffer under it, 1 MiB for an 8-byte view of a 1 MiB array.
  *
  * A rank blocks in `recv`, so it cannot wait for a 'message' event: it takes messages with
  * `receiveMessageOnPort`, and sleeps on its doorbell in the control block, which a sender rings after posting.
  * (postMessage puts the message on the receiving port's queue before it returns, so a woken receiver finds it.)
  */
+import { types } from 'node:util';
 import { receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
-import { encode } from '../codec.js';
+import { decode, encode } from '../codec.js';
 import type { ControlBlock } from '../control.js';
 import type { Envelope, Transport, TransportWiring } from './types.js';
 
@@ -33,25 +36,43 @@ export class MessagePortTransport implements Transport {
 
   send(dest: number, value: unknown, tag: number): void {
     try {
-      this.post(this.ports[dest]!, value, tag);
+      const port = this.ports[dest]!;
+      const copy = this.copyToPost(value);
+      if (copy === undefined) port.postMessage({ tag, value } satisfies Posted);
+      else port.postMessage({ tag, value: copy } satisfies Posted, this.name === 'transfer' ? [bufferOf(copy)] : []);
     } catch (err) {
-      if ((err as Error)?.name === 'DataCloneError') encode(value); // throws our DataCloneError, which names the culprit
-      throw err;
+      throw explained(err, value);
     }
     this.control.ring(dest);
   }
 
-  private post(port: MessagePort, value: unknown, tag: number): void {
-    const transfer = this.name === 'transfer';
-    if (ArrayBuffer.isView(value) && (transfer || value.buffer instanceof SharedArrayBuffer)) {
-      const copy = copyView(value);
-      port.postMessage({ tag, value: copy } satisfies Posted, transfer ? [copy.buffer as Transferable] : []);
-    } else if ((transfer && value instanceof ArrayBuffer) || value instanceof SharedArrayBuffer) {
-      const copy = copyBuffer(value);
-      port.postMessage({ tag, value: copy } satisfies Posted, transfer ? [copy] : []);
-    } else {
-      port.postMessage({ tag, value } satisfies Posted);
+  /**
+   * What a message to this rank itself delivers: what `send` would post, structured-cloned as postMessage clones it
+   * (so nested SharedArrayBuffers are shared here too, as the README says of these transports).
+   */
+  copyForSelf(value: unknown): unknown {
+    try {
+      return this.copyToPost(value) ?? structuredClone(value); // a copy is ours already: no second one
+    } catch (err) {
+      throw explained(err, value);
     }
+  }
+
+  /**
+   * The fresh copy that `send` posts instead of a binary value, or undefined when structured clone may have the
+   * value as it is (a whole ArrayBuffer, or a view of all of one, on `clone`; anything not binary).
+   */
+  private copyToPost(value: unknown): ArrayBufferView | ArrayBuffer | undefined {
+    const transfer = this.name === 'transfer';
+    if (ArrayBuffer.isView(value)) {
+      // A DataView is always copied: its byteOffset throws once its buffer is detached, and the codec says why.
+      if (transfer || types.isDataView(value)) return copyView(value);
+      const buffer = value.buffer;
+      const partial = value.byteOffset !== 0 || value.byteLength !== buffer.byteLength;
+      return partial || buffer instanceof SharedArrayBuffer ? copyView(value) : undefined;
+    }
+    if ((transfer && value instanceof ArrayBuffer) || value instanceof SharedArrayBuffer) return copyView(value);
+    return undefined;
   }
 
   poll(source: number): Envelope | undefined {
@@ -66,18 +87,25 @@ export class MessagePortTransport implements Transport {
   }
 }
 
-/** A copy of an ArrayBuffer's or SharedArrayBuffer's bytes in a fresh ArrayBuffer. */
-function copyBuffer(buffer: ArrayBuffer | SharedArrayBuffer): ArrayBuffer {
-  const copy = new Uint8Array(buffer.byteLength);
-  copy.set(new Uint8Array(buffer));
-  return copy.buffer;
+/**
+ * A copy of a typed array, DataView, ArrayBuffer or SharedArrayBuffer in a fresh ArrayBuffer of exactly its size,
+ * through the codec, as the shared transport copies it: a plain typed array of the view's kind, found by its brand
+ * (a Float64Array subclass arrives as a Float64Array, a Buffer as a Uint8Array, as on 'shared'; constructing the
+ * view's own class instead passes the buffer to a constructor that may expect something else, and `Buffer`'s
+ * prints a deprecation warning), a DataView, or an ArrayBuffer. A detached one is refused with a DataCloneError.
+ */
+function copyView(value: ArrayBufferView | ArrayBufferLike): ArrayBufferView | ArrayBuffer {
+  const { type, bytes } = encode(value); // a view of the value's own bytes, no copy yet
+  return decode(type, bytes) as ArrayBufferView | ArrayBuffer; // the copy
 }
 
-/** A copy of a typed array or DataView in a fresh ArrayBuffer of exactly its size, of the same kind. */
-function copyView(view: ArrayBufferView): ArrayBufferView & { buffer: ArrayBuffer } {
-  const bytes = new Uint8Array(view.byteLength);
-  bytes.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-  if (view instanceof DataView) return new DataView(bytes.buffer);
-  const Kind = view.constructor as new (buffer: ArrayBuffer) => ArrayBufferView & { buffer: ArrayBuffer };
-  return new Kind(bytes.buffer);
+/** The memory to transfer under a copy from copyView. */
+function bufferOf(copy: ArrayBufferView | ArrayBuffer): Transferable {
+  return (ArrayBuffer.isView(copy) ? copy.buffer : copy) as Transferable;
+}
+
+/** For a failed post or clone: our DataCloneError naming the culprit, when structured clone refused the value. */
+function explained(err: unknown, value: unknown): unknown {
+  if ((err as Error)?.name === 'DataCloneError') encode(value); // throws our DataCloneError, which names the culprit
+  return err;
 }

@@ -3,6 +3,7 @@
  * ring by the sender and out of it by the receiver (or read in place with `recvView`).
  */
 import { Receiver, Sender } from '../channel.js';
+import { decode, encode } from '../codec.js';
 import type { ControlBlock } from '../control.js';
 import { WAIT } from '../control.js';
 import { RingBuffer } from '../ring.js';
@@ -45,9 +46,13 @@ export class SharedTransport implements Transport {
     return { value: message.value, tag: message.tag, source };
   }
 
+  copyForSelf(value: unknown): unknown {
+    const { type, bytes } = encode(value); // what a ring would carry
+    return decode(type, bytes);
+  }
+
   /** The receiving channel from `source`, for zero-copy reads in place. */
   receiver(source: number): Receiver {
     return this.receivers[source]!;
   }
-
 }

@@ -26,6 +26,8 @@ export interface Transport {
    * undefined when it cannot, and the Comm waits on the rank's doorbell instead.
    */
   recvBlocking(source: number): Envelope | undefined;
+  /** What a message from a rank to itself delivers: the copy that sending it to another rank would deliver. */
+  copyForSelf(value: unknown): unknown;
 }
 
 /** What the launcher hands each rank to build its transport (travels in workerData). */
