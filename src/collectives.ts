@@ -4,20 +4,28 @@
  *
  * The rules are MPI's: every rank calls the same collectives in the same order, with the same root and op, and
  * values of matching shape. Each collective sends with its own reserved negative tag, which ANY_TAG never matches,
- * so collective traffic and user messages never take each other's place. Messages between two ranks with the same
- * tag arrive in the order they were sent, so back-to-back collectives cannot mix up their messages as long as every
- * rank calls them in the same order. A rank that breaks the rules gets an error, or waits for ever (the launcher's
+ * so collective traffic and user messages never take each other's place (allreduce's two algorithms have one each).
+ * Messages between two ranks with the same tag arrive in the order they were sent, so back-to-back collectives
+ * cannot mix up their messages as long as every rank calls them in the same order. A rank that breaks the rules gets an error, or waits for ever (the launcher's
  * deadlock watchdog then names who waits for whom).
  *
  * Values from other ranks always arrive as copies. A rank's own value may come back to it as itself (bcast's
  * root, a rank's own slot in gather, allgather and alltoall); reductions of typed arrays return a new array, or the
  * caller's `into`.
  */
+import { decode, encode, encodedType, typeName } from './codec.js';
 import type { Comm, ReduceOp } from './comm.js';
-import { describe } from './describe.js';
-import { copyOf, elementwise, kindName, newTypedArray, toReducer, typedArrayKind, type OpName, type TypedArray } from './reduce-ops.js';
+import { describe, kindOf } from './describe.js';
+import {
+  checkOperands, copyOf, elementwise, kindName, newTypedArray, toReducer, typedArrayKind, type OpName, type TypedArray,
+} from './reduce-ops.js';
 
-/** Reserved tags, one per collective. User tags are >= 0 and ANY_TAG (-1) matches only those. */
+/**
+ * Reserved tags, one per collective, and one more for the ring allreduce. User tags are >= 0 and ANY_TAG (-1)
+ * matches only those. Each rank chooses its allreduce algorithm from its own value: if two ranks choose differently
+ * (arrays of different lengths either side of RING_ALLREDUCE_BYTES), each waits for messages of its own algorithm's
+ * tag that never come, and the deadlock watchdog reports it, instead of reading the other algorithm's as its own.
+ */
 const TAG = {
   bcast: -2,
   scatter: -3,
@@ -26,7 +34,11 @@ const TAG = {
   reduce: -6,
   allreduce: -7,
   alltoall: -8,
+  allreduceRing: -9,
 } as const;
+
+/** The collective each reserved tag belongs to, at index -tag, for the errors its receives throw. */
+const COLLECTIVE_OF_TAG = ['', '', 'bcast', 'scatter', 'gather', 'allgather', 'reduce', 'allreduce', 'alltoall', 'allreduce'];
 
 /** Typed arrays this large are allreduced round a ring (least data moved) instead of by recursive doubling (fewest steps). */
 const RING_ALLREDUCE_BYTES = 64 * 1024;
@@ -49,11 +61,7 @@ export function bcast<T>(comm: Comm, value: T, root: number): T {
     const highestBit = 1 << (31 - Math.clz32(v));
     const parent = absolute(v - highestBit, root, size);
     if (ArrayBuffer.isView(value)) {
-      // Buffer mode (mpi4py's Bcast(buf)): a rank that passes a typed array gets the root's bytes in it, in place.
-      const got = comm.recvIntoInternal(value, parent, TAG.bcast).value;
-      if (got !== value.byteLength) {
-        throw new RangeError(`bcast(): rank ${comm.rank} passed a ${value.byteLength}-byte buffer for the root's ${got}-byte value`);
-      }
+      receiveBuffer(comm, value, parent); // buffer mode (mpi4py's Bcast(buf)): the root's bytes into the rank's array
     } else {
       value = recv(comm, parent, TAG.bcast) as T;
     }
@@ -63,6 +71,26 @@ export function bcast<T>(comm: Comm, value: T, root: number): T {
     if (v + mask < size) comm.sendInternal(absolute(v + mask, root, size), value, TAG.bcast);
   }
   return value;
+}
+
+/**
+ * bcast's buffer mode: the root's bytes into `buffer`, in place. A binary value of `buffer`'s byte length, whatever
+ * its kind, goes straight from the ring into it (no allocation on the shared transport); anything else is refused
+ * by bcast's name, saying what the root sent.
+ */
+function receiveBuffer(comm: Comm, buffer: ArrayBufferView, parent: number): void {
+  const got = recvOperand(comm, buffer, parent, TAG.bcast, true);
+  if (got === buffer) return;
+  const bytes =
+    ArrayBuffer.isView(got) ? new Uint8Array(got.buffer, got.byteOffset, got.byteLength)
+    : got instanceof ArrayBuffer ? new Uint8Array(got)
+    : undefined;
+  const passed = `bcast(): rank ${comm.rank} passed a ${buffer.byteLength}-byte buffer`;
+  if (bytes === undefined) {
+    throw new TypeError(`${passed}, but the root's value is ${kindOf(got)}, not a typed array, DataView or ArrayBuffer`);
+  }
+  if (bytes.length !== buffer.byteLength) throw new RangeError(`${passed} for the root's ${bytes.length}-byte value`);
+  new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).set(bytes); // transports other than 'shared'
 }
 
 /**
@@ -86,11 +114,16 @@ export function scatter<T>(comm: Comm, values: readonly T[] | undefined, root: n
 /**
  * Binomial tree towards the root (treeReduce below), where combining two partial results means putting the lists
  * end to end. The root's list is in rank order relative to it, so it rotates it back to rank order.
+ *
+ * Inside a list, a SharedArrayBuffer would be refused (the shared transport's v8.serialize) or shared (postMessage),
+ * where `send` copies one given to it as the message itself: so a value that is one, or a view over one, is copied
+ * first, as `send` would copy it, and every rank's value reaches the root as it would through `send`.
  */
 export function gather<T>(comm: Comm, value: T, root: number): T[] | undefined {
   checkRoot(comm, root);
   const concat = (a: T[], b: T[]) => [...a, ...b];
-  const inRelativeOrder = treeReduce(comm, [value], concat, root, TAG.gather);
+  const own = comm.rank === root ? value : unshared(value); // the root's own value stays itself, as in every collective
+  const inRelativeOrder = treeReduce(comm, [own], concat, root, TAG.gather);
   if (inRelativeOrder === undefined) return undefined;
   const values = new Array<T>(comm.size);
   for (let v = 0; v < comm.size; v++) values[absolute(v, root, comm.size)] = inRelativeOrder[v]!;
@@ -140,17 +173,20 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
  * Small values: recursive doubling (recursiveDoubling below), log2(size) steps. Large typed arrays with a named op:
  * ring reduce-scatter then ring allgather (ringAllreduce below), which moves 2 (size-1)/size of the array per rank
  * instead of log2(size) whole arrays. Both give every rank the very same result, bit for bit. Each rank picks the
- * algorithm from its own value, which is one more reason why every rank must pass the same kind and length.
+ * algorithm from its own value, which is one more reason why every rank must pass the same kind and length (ranks
+ * that pick differently wait for each other until the deadlock watchdog reports it). Typed arrays with a named op
+ * allocate nothing per step: what the others send arrives in scratch arrays kept per Comm.
  */
 export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
   const reducer = toReducer(op);
   reducer.check(value);
   if (into !== undefined) checkInto(value, into);
-  const isLarge = typedArrayKind(value) !== undefined && (value as TypedArray).byteLength >= RING_ALLREDUCE_BYTES;
   let result: T;
   if (comm.size === 1) result = into === undefined ? ownResult(value) : value;
-  else if (reducer.name !== undefined && isLarge) {
-    return ringAllreduce(comm, value as TypedArray, reducer.name, into as TypedArray | undefined) as T;
+  else if (reducer.name !== undefined && typedArrayKind(value) !== undefined) {
+    const array = value as TypedArray;
+    const algorithm = array.byteLength >= RING_ALLREDUCE_BYTES ? ringAllreduce : recursiveDoublingInto;
+    return algorithm(comm, array, reducer.name, into as TypedArray | undefined) as T;
   } else result = recursiveDoubling(comm, value, reducer.combine as (a: T, b: T, reuse?: T) => T);
   if (into === undefined) return result;
   if (into !== result) (into as TypedArray).set(result as TypedArray);
@@ -224,30 +260,29 @@ function treeReduce<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?: T) =>
 /**
  * treeReduce for a typed array and a named op, with no allocation per step: each child's partial result arrives in
  * a scratch array kept per Comm and is combined into an accumulator, the caller's `into` on the root (a fresh array
- * there without one), a second scratch array on the ranks in between. The caller's `value` is never written.
+ * there without one), a second scratch array on the ranks in between. Leaves, which only send, take no scratch.
+ * The caller's `value` is never written (unless it is `into`).
  */
 function treeReduceInto(comm: Comm, value: TypedArray, name: OpName, root: number, into: TypedArray | undefined): TypedArray | undefined {
   const { size } = comm;
   const v = relative(comm.rank, root, size);
   const length = value.length;
-  const scratch = scratchFor(comm, value, 2 * length);
-  const received = scratch.subarray(0, length);
+  let received: TypedArray | undefined; // where children's partial results arrive, once this rank has one to take
+  let accumulator: TypedArray | undefined;
   let partial = value;
   for (let mask = 1; mask < size; mask <<= 1) {
     if ((v & mask) !== 0) {
-      comm.sendInternal(absolute(v - mask, root, size), compact(comm, partial), TAG.reduce);
+      comm.sendInternal(absolute(v - mask, root, size), partial, TAG.reduce);
       return undefined;
     }
     if (v + mask < size) {
-      const operand = comm.recvOperandInternal(received, absolute(v + mask, root, size), TAG.reduce) as TypedArray;
-      const accumulator =
-        v !== 0 ? scratch.subarray(length, 2 * length) // the kept scratch may be longer than this call needs
-        : into !== undefined ? into
-        : partial === value ? newTypedArray(value, length)
-        : partial;
-      partial = typedArrayKind(operand) !== undefined
-        ? elementwise(name, partial, operand, accumulator) // refuses another kind or length by name
-        : (toReducer(name).combine(partial, operand) as TypedArray); // not an array: the reducer names what it is
+      if (received === undefined) {
+        const scratch = scratchFor(comm, value, v === 0 ? length : 2 * length); // may be longer than this call needs
+        received = scratch.subarray(0, length);
+        accumulator = v !== 0 ? scratch.subarray(length, 2 * length) : (into ?? newTypedArray(value, length));
+      }
+      const operand = recvOperand(comm, received, absolute(v + mask, root, size), TAG.reduce);
+      partial = combineInto(name, partial, operand, accumulator!);
     }
   }
   if (partial !== value) return partial; // the root combined something into its accumulator
@@ -302,6 +337,38 @@ function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?
 }
 
 /**
+ * recursiveDoubling for a typed array and a named op, with no allocation per step: the same steps, partners and
+ * operand order (so the same bits on every rank), but each partner's partial result arrives in a scratch array kept
+ * per Comm (straight from the ring, on the shared transport; the other transports deliver a new array anyway) and
+ * is combined into the result, the caller's `into` or one new array. A rank that sits out receives the result
+ * straight into it. The caller's `value` is never written (unless it is `into`).
+ */
+function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into: TypedArray | undefined): TypedArray {
+  const { rank, size } = comm;
+  const powerOfTwo = 1 << (31 - Math.clz32(size));
+  const extra = size - powerOfTwo;
+  const result = into ?? newTypedArray(value, value.length);
+  const newRank = rank < 2 * extra ? (rank % 2 === 0 ? -1 : rank >> 1) : rank - extra; // as in recursiveDoubling
+  if (newRank < 0) {
+    comm.sendInternal(rank + 1, value, TAG.allreduce);
+    const got = recvOperand(comm, result, rank + 1, TAG.allreduce);
+    if (got !== result) result.set(got as TypedArray); // of value's kind and length: rank + 1 combined it with value
+    return result;
+  }
+  const received = scratchFor(comm, value, value.length).subarray(0, value.length);
+  let partial = value;
+  if (rank < 2 * extra) partial = combineInto(name, recvOperand(comm, received, rank - 1, TAG.allreduce), partial, result);
+  for (let mask = 1; mask < powerOfTwo; mask <<= 1) {
+    const partnerNew = newRank ^ mask;
+    const partner = partnerNew < extra ? 2 * partnerNew + 1 : partnerNew + extra;
+    const operand = exchangeOperand(comm, partner, partial, received, TAG.allreduce);
+    partial = partner < rank ? combineInto(name, operand, partial, result) : combineInto(name, partial, operand, result);
+  }
+  if (rank < 2 * extra) comm.sendInternal(rank - 1, result, TAG.allreduce);
+  return result; // partial is result by now: with size > 1, every rank that takes part combined at least once
+}
+
+/**
  * Ring allreduce for a large typed array and a named op (which works element by element): the array is cut into
  * `size` segments. Reduce-scatter: in size - 1 steps each rank sends one segment to its right neighbour and
  * combines the one from its left with its own values into the result, so a segment gathers one more rank's values at
@@ -333,17 +400,53 @@ function ringAllreduce(comm: Comm, value: TypedArray, name: OpName, into?: Typed
     const index = modulo(rank - step - 1, size);
     const target = segment(result, index);
     const received = scratch.subarray(0, target.length);
-    exchangeInto(comm, right, compact(comm, outgoing), left, received, TAG.allreduce);
+    if (step === 0) exchangeFirstSegments(comm, value, name, outgoing, received);
+    else exchangeInto(comm, right, outgoing, left, received, TAG.allreduceRing);
     elementwise(name, received, segment(value, index), target);
   }
   const finished = (rank + 1) % size;
   for (let step = 0; step < size - 1; step++) {
     // The ring allgather below, done in place: pass on the segment got at the previous step, take the next.
     const outgoing = segment(result, modulo(finished - step, size));
-    exchangeInto(comm, right, compact(comm, outgoing), left, segment(result, modulo(finished - step - 1, size)), TAG.allreduce);
+    exchangeInto(comm, right, outgoing, left, segment(result, modulo(finished - step - 1, size)), TAG.allreduceRing);
   }
   return result;
 }
+
+/**
+ * The ring's first step, with a header just before each segment: this rank's kind and length, for its right
+ * neighbour to check before it takes any of our data. The ring moves segments only, so without it a left neighbour
+ * with another kind or length would be combined as garbage, or fail halfway with a message about segments. A
+ * mismatch anywhere shows between two neighbours (if every rank's left neighbour agrees with it, all agree), and is
+ * refused as the small path's elementwise() refuses it, lower rank's array first. The header rides the same channel
+ * just before the segment, so it adds no wait; it is sent from, and received into, arrays kept per Comm.
+ */
+function exchangeFirstSegments(comm: Comm, value: TypedArray, name: OpName, outgoing: TypedArray, received: TypedArray): void {
+  const { rank, size } = comm;
+  const right = (rank + 1) % size;
+  const left = (rank - 1 + size) % size;
+  let header = ringHeaders.get(comm);
+  if (header === undefined) ringHeaders.set(comm, (header = { ours: new Float64Array(2), theirs: new Float64Array(2) }));
+  header.ours[0] = encodedType(value);
+  header.ours[1] = value.length;
+  if (rank <= right) { // exchangeInto's order, two messages each way
+    comm.sendInternal(right, header.ours, TAG.allreduceRing);
+    comm.sendInternal(right, outgoing, TAG.allreduceRing);
+  }
+  recvInto(comm, header.theirs, left, TAG.allreduceRing);
+  const [ourKind, ourLength] = [typedArrayKind(value)!, value.length];
+  const [theirKind, theirLength] = [typeName(header.theirs[0]!), header.theirs[1]!];
+  if (left < rank) checkOperands(name, theirKind, theirLength, ourKind, ourLength);
+  else checkOperands(name, ourKind, ourLength, theirKind, theirLength);
+  recvInto(comm, received, left, TAG.allreduceRing);
+  if (rank > right) {
+    comm.sendInternal(right, header.ours, TAG.allreduceRing);
+    comm.sendInternal(right, outgoing, TAG.allreduceRing);
+  }
+}
+
+/** The ring allreduce's headers (exchangeFirstSegments), two small arrays kept per Comm. */
+const ringHeaders = new WeakMap<Comm, { ours: Float64Array; theirs: Float64Array }>();
 
 /**
  * Ring allgather: `blocks[own]` is this rank's block, and the rank to its left owns block own - 1. At each of
@@ -363,40 +466,94 @@ function ringAllgather(comm: Comm, blocks: unknown[], own: number, tag: number):
 }
 
 /**
- * A scratch array of `like`'s kind with at least `length` elements, kept per Comm from call to call (ringAllreduce
- * and treeReduceInto use it, one call at a time; it never leaves them): fresh memory is expensive (page faults at
- * well under 1 GB/s on this kind of VM). It may be longer than asked: take a subarray of what you need.
+ * A scratch array of `like`'s kind with at least `length` elements, kept per Comm and kind from call to call
+ * (ringAllreduce, recursiveDoublingInto and treeReduceInto use it, one call at a time; it never leaves them): fresh
+ * memory is expensive (page faults at well under 1 GB/s on this kind of VM), and a program that reduces two kinds
+ * by turns keeps one of each. It may be longer than asked: take a subarray of what you need.
  */
-const scratchArrays = new WeakMap<Comm, TypedArray>();
+const scratchArrays = new WeakMap<Comm, Map<string, TypedArray>>();
 function scratchFor(comm: Comm, like: TypedArray, length: number): TypedArray {
-  const kept = scratchArrays.get(comm);
-  if (kept !== undefined && typedArrayKind(kept) === typedArrayKind(like) && kept.length >= length) return kept;
+  let byKind = scratchArrays.get(comm);
+  if (byKind === undefined) scratchArrays.set(comm, (byKind = new Map()));
+  const kind = typedArrayKind(like)!;
+  const kept = byKind.get(kind);
+  if (kept !== undefined && kept.length >= length) return kept;
   const scratch = newTypedArray(like, length);
-  scratchArrays.set(comm, scratch);
+  byKind.set(kind, scratch);
   return scratch;
+}
+
+/**
+ * lower ∘ higher into `result` (a named op on a typed array `lower` or `higher`): elementwise when both are typed
+ * arrays, which refuses another kind or length by name; anything else (a number from a rank that passed one) is
+ * refused by the reducer, which names both.
+ */
+function combineInto(name: OpName, lower: unknown, higher: unknown, result: TypedArray): TypedArray {
+  if (typedArrayKind(lower) !== undefined && typedArrayKind(higher) !== undefined) {
+    return elementwise(name, lower as TypedArray, higher as TypedArray, result);
+  }
+  return toReducer(name).combine(lower, higher) as TypedArray; // throws: not two typed arrays
 }
 
 /** `exchange` that receives into `into` (a typed array of the message's size) instead of allocating. */
 function exchangeInto(comm: Comm, dest: number, value: unknown, source: number, into: TypedArray, tag: number): void {
   if (comm.rank <= dest) {
     comm.sendInternal(dest, value, tag);
-    comm.recvIntoInternal(into, source, tag);
+    recvInto(comm, into, source, tag);
   } else {
-    comm.recvIntoInternal(into, source, tag);
+    recvInto(comm, into, source, tag);
     comm.sendInternal(dest, value, tag);
   }
 }
 
+/** `exchange` for the reductions: the partner's value arrives in `target` when it can (see recvOperand). */
+function exchangeOperand(comm: Comm, partner: number, value: unknown, target: TypedArray, tag: number): unknown {
+  if (comm.rank <= partner) {
+    comm.sendInternal(partner, value, tag);
+    return recvOperand(comm, target, partner, tag);
+  }
+  const operand = recvOperand(comm, target, partner, tag);
+  comm.sendInternal(partner, value, tag);
+  return operand;
+}
+
 /** A deadlock-free exchange (Comm.sendrecv's rule: along each edge the lower rank sends first). */
 function exchange(comm: Comm, dest: number, value: unknown, source: number, tag: number): unknown {
+  refuseHeld(comm, source, tag);
   return comm.sendrecvInternal(dest, value, source, tag).value;
 }
 
-// ─── Small helpers ────────────────────────────────────────────────────────────────────────────────────────────
+// ─── The receives: each refuses, by the collective's name, a source whose message recvView lends ──────────────
 
 function recv(comm: Comm, source: number, tag: number): unknown {
+  refuseHeld(comm, source, tag);
   return comm.recvInternal(source, tag).value;
 }
+
+/** A binary message into `into`, with no allocation on the shared transport (Comm.recvInto); the bytes that came. */
+function recvInto(comm: Comm, into: ArrayBufferView, source: number, tag: number): number {
+  refuseHeld(comm, source, tag);
+  return comm.recvIntoInternal(into, source, tag).value;
+}
+
+/**
+ * The next message, copied into `target` when it is a typed array of its kind and length (with `anyKind`, any
+ * binary value of its byte length) arriving through a ring; otherwise the message itself (Comm.recvOperandInternal).
+ */
+function recvOperand(comm: Comm, target: ArrayBufferView, source: number, tag: number, anyKind = false): unknown {
+  refuseHeld(comm, source, tag);
+  return comm.recvOperandInternal(target, source, tag, anyKind);
+}
+
+/**
+ * While a view from recvView() is held, its source's channel cannot be read: the ring would say so in the words of
+ * its own methods. Say instead which collective needs that channel, and what to do.
+ */
+function refuseHeld(comm: Comm, source: number, tag: number): void {
+  comm.refuseHeldSource(source, tag, COLLECTIVE_OF_TAG[-tag]!);
+}
+
+// ─── Small helpers ────────────────────────────────────────────────────────────────────────────────────────────
 
 /** Rank numbers relative to the root, so that every tree can be drawn as if the root were rank 0. */
 function relative(rank: number, root: number, size: number): number {
@@ -412,9 +569,12 @@ function modulo(n: number, size: number): number {
   return ((n % size) + size) % size;
 }
 
-/** postMessage clones the whole buffer under a view; on 'clone', send a segment as an array of its own. */
-function compact(comm: Comm, view: TypedArray): TypedArray {
-  return comm.transport === 'clone' ? view.slice() : view;
+/** A SharedArrayBuffer, or a view over one, copied as `send` copies it (the codec's copy); anything else as it is. */
+function unshared<T>(value: T): T {
+  const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
+  if (!(buffer instanceof SharedArrayBuffer)) return value;
+  const { type, bytes } = encode(value);
+  return decode(type, bytes) as T;
 }
 
 /** A reduction that combined nothing (one rank) still returns a new typed array, never the caller's own. */

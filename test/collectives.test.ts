@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { launch, RankFailedError, type TransportName } from '../src/index.js';
+import { DeadlockError, launch, RankFailedError, type TransportName } from '../src/index.js';
 import {
   digest, inputs, large, matmul, OPS, rootsFor, stressSeq, stressSize, type Matrix,
 } from './fixtures/collectives-programs.js';
@@ -8,6 +8,7 @@ import { fillPattern, testSeed } from './helpers.js';
 import { elementwise, type OpName, type TypedArray } from '../src/reduce-ops.js';
 
 const PROGRAMS = new URL('./fixtures/collectives-programs.js', import.meta.url).href;
+const CHECKS = new URL('./fixtures/collectives-checks.js', import.meta.url).href;
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
 const RING_BYTES = 65_536;
 const run = <R = unknown>(size: number, transport: TransportName, args: object, extra: object = {}) =>
@@ -249,6 +250,87 @@ test('bad input is refused in the rank that made the mistake, with what was give
   const err = await run(4, 'shared', { program: 'bad', call: 'op', rank: -1 }).then(() => null, (e: unknown) => e);
   assert.instance(err, RankFailedError);
   assert.match((err as Error).message, new RegExp(`^rank [0-3] failed: TypeError: ${OP.replace(/[()]/g, '\\$&')}$`));
+});
+
+test('mistakes that meet only in the values: the ring allreduce, bcast into a buffer, a DataView to sum', async () => {
+  const KINDS = "TypeError: Expected typed arrays of the same kind to reduce with 'sum', got Float64Array and Int32Array";
+  const LENGTHS = "RangeError: Expected typed arrays of the same length to reduce with 'sum', got 10000 and 9000";
+  const BCAST = 'bcast(): rank 1 passed a 32-byte buffer';
+  // [call, size, mistaken rank, what each rank that may fail first says]
+  const cases: [string, number, number, Record<number, string>][] = [
+    // Either rank of the pair finds it first, and both say the same, the lower rank's array first.
+    ['ringKinds', 2, 1, { 0: KINDS, 1: KINDS }],
+    ['ringLengths', 2, 1, { 0: LENGTHS, 1: LENGTHS }],
+    // Rank 1 has the shorter array: rank 1 finds it in its left neighbour's header, rank 2 in rank 1's.
+    ['ringLengths', 3, 1, { 1: LENGTHS, 2: "RangeError: Expected typed arrays of the same length to reduce with 'sum', got 9000 and 10000" }],
+    ['bcastSmaller', 4, 2, { 2: "RangeError: bcast(): rank 2 passed a 24-byte buffer for the root's 32-byte value" }],
+    ['bcastNotBinary', 2, 1, { 1: `TypeError: ${BCAST}, but the root's value is a string, not a typed array, DataView or ArrayBuffer` }],
+    ['dataView', 4, 1, {
+      1: "TypeError: Expected a number, bigint or typed array to reduce with 'sum', got a DataView (pass a function to reduce other values)",
+    }],
+  ];
+  for (const transport of TRANSPORTS) {
+    for (const [call, size, rank, expected] of cases) {
+      const label = `${transport} ${call} on ${size} ranks`;
+      const err = await launch(CHECKS, { size, transport, args: { program: 'mismatch', call, rank }, timeoutMs: 60_000 })
+        .then(() => null, (e: unknown) => e);
+      assert.instance(err, RankFailedError, `${label}: not a RankFailedError: ${String(err)}`);
+      const failed = err as RankFailedError;
+      assert.ok(failed.rank in expected, `${label}: rank ${failed.rank} failed: ${failed.message}`);
+      assert.is(failed.message, `rank ${failed.rank} failed: ${expected[failed.rank]}`, label);
+    }
+  }
+});
+
+test('allreduce either side of the ring switch: each rank waits for its own algorithm\'s messages, none returns', async () => {
+  for (const transport of TRANSPORTS) {
+    const finished = new SharedArrayBuffer(8);
+    const err = await launch(CHECKS, {
+      size: 2, transport, args: { program: 'mismatch', call: 'algorithms', rank: 1, finished }, timeoutMs: 60_000, deadlockMs: 300,
+    }).then(() => null, (e: unknown) => e);
+    assert.instance(err, DeadlockError, `${transport}: ${String(err)}`);
+    assert.is((err as Error).message, 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0', transport);
+    assert.equal(Array.from(new Int32Array(finished)), [0, 0], `${transport}: a rank returned a result`);
+  }
+});
+
+test('shared: a collective that needs the channel of a held view is refused by its name, until release()', async () => {
+  const results = await launch(CHECKS, { size: 2, transport: 'shared', args: { program: 'heldView' }, timeoutMs: 60_000 });
+  const refused = (op: string) => `${op}() from rank 0 while holding a view of its last message: release() it first`;
+  assert.equal(results, [
+    ['B', 11],
+    {
+      first: [1, 2],
+      refused: ['bcast', 'bcast', 'allreduce', 'allreduce', 'allreduce', 'reduce', 'gather', 'scatter', 'alltoall'].map(refused),
+      bcast: 'B',
+      sum: 11,
+    },
+  ]);
+});
+
+test('shared: reductions of typed arrays into `into` allocate a scratch array per kind once, then nothing', async () => {
+  const results = await launch(CHECKS, { size: 2, transport: 'shared', args: { program: 'allocations' }, timeoutMs: 60_000 });
+  const scratch = 32_768; // one array of 32 KiB: the Float64 scratch of recursive doubling, the Float32 one of reduce
+  assert.equal(results, [0, 1].map((rank) => ({
+    firstAllreduce: scratch,
+    allreduce: 0, // 20 calls: not a new array per step
+    firstReduce: rank === 0 ? scratch : 0, // a leaf, which only sends, takes no scratch
+    reduce: 0,
+    kinds: 0, // Float64Array and Int32Array round the ring by turns: a scratch array kept for each
+    sums: [3, rank === 0 ? 3 : undefined, 2, 2],
+  })));
+});
+
+test('gather of a SharedArrayBuffer, or a view over one, copies it as send and allgather do', async () => {
+  for (const transport of TRANSPORTS) {
+    const results = await launch(CHECKS, { size: 2, transport, args: { program: 'gatherShared' }, timeoutMs: 60_000 });
+    // Each rank fills its own memory with 99 afterwards: only its own slot (the value itself) shows it.
+    const own = 'SharedArrayBuffer 99,99,99,99,99,99,99,99';
+    assert.equal(results, [
+      { gathered: [own, 'ArrayBuffer 2,2,2,2,2,2,2,2'], gatheredViews: undefined, allgathered: [own, 'ArrayBuffer 2,2,2,2,2,2,2,2'] },
+      { gathered: undefined, gatheredViews: ['Int32Array 10,10', 'Int32Array 99,99'], allgathered: ['ArrayBuffer 1,1,1,1,1,1,1,1', own] },
+    ], transport);
+  }
 });
 
 test.run();
