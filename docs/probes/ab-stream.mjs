@@ -8,9 +8,13 @@
 //   work   from there to the receiver acknowledging the window (its 64 messages, in the default case)
 //   ack    from that acknowledgement to the sender seeing it
 //   and how long the sender took to send the window (the rest of its time it waits for the acknowledgement).
+// CHUNK=bytes sets the Sender's `chunkBytes` (a multiple of 8, at most half the ring less a 16-byte frame header):
+// messages larger than it go in chunks of that size. Unset, each build's Sender chooses (256 KiB, or a quarter of a
+// ring under 1 MiB, in builds since f0ff3ac).
 // Build each variant into its own directory first (a git worktree with `npm run build`, or a copy of dist/), then:
 //   node docs/probes/ab-stream.mjs SIZE RING WINDOW REPS label=path/to/dist label=path/to/dist ...
 //   e.g. node docs/probes/ab-stream.mjs 1024 1048576 64 3 now=dist before=/tmp/before/dist
+//        CHUNK=524288 node docs/probes/ab-stream.mjs 1048576 2097152 64 3 now=dist
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,8 +26,10 @@ const clock = () => performance.timeOrigin + performance.now();
 if (isMainThread) {
   const [size, ringBytes, window, reps] = process.argv.slice(2, 6).map(Number);
   const variants = process.argv.slice(6).map((arg) => arg.split('='));
-  if (!(size >= 8 && size % 8 === 0) || !ringBytes || !(window >= 1) || !(reps >= 1) || variants.length === 0) {
-    console.error('usage: node docs/probes/ab-stream.mjs SIZE RING WINDOW REPS label=path/to/dist ...');
+  const chunkBytes = process.env.CHUNK === undefined ? undefined : Number(process.env.CHUNK);
+  if (!(size >= 8 && size % 8 === 0) || !ringBytes || !(window >= 1) || !(reps >= 1) || variants.length === 0 ||
+      (chunkBytes !== undefined && !(chunkBytes >= 8 && chunkBytes % 8 === 0))) {
+    console.error('usage: [CHUNK=bytes] node docs/probes/ab-stream.mjs SIZE RING WINDOW REPS label=path/to/dist ...');
     process.exit(2);
   }
   const runs = {};
@@ -35,7 +41,7 @@ if (isMainThread) {
       new Uint8Array(ring.buffer).fill(0, ring.buffer.byteLength - ringBytes); // fault the pages in now
       const control = new Int32Array(new SharedArrayBuffer(64 * 4)); // [0] started, [16] acks, [32] stop
       const workers = ['sender', 'receiver'].map((role) => new Worker(new URL(import.meta.url), {
-        workerData: { role, dist, size, window, buffer: ring.buffer, control },
+        workerData: { role, dist, size, window, chunkBytes, buffer: ring.buffer, control },
       }));
       const [sent, received] = await Promise.all(workers.map((w) => new Promise((ok, fail) => w.once('message', ok).once('error', fail))));
       await Promise.all(workers.map((w) => w.terminate()));
@@ -48,7 +54,7 @@ if (isMainThread) {
     console.log(`${size} B, window ${window}: ${label.padEnd(10)} median ${median.toFixed(2)}M/s (${(median * size / 1e3).toFixed(2)} GB/s), runs ${rates.map((r) => r.toFixed(2)).join(' ')}`);
   }
 } else {
-  const { role, dist, size, window, buffer, control } = workerData;
+  const { role, dist, size, window, chunkBytes, buffer, control } = workerData;
   const { RingBuffer } = await import(`${dist}/src/ring.js`);
   const { Receiver, Sender } = await import(`${dist}/src/channel.js`);
   const ring = RingBuffer.attach(buffer);
@@ -57,7 +63,7 @@ if (isMainThread) {
   while (Atomics.load(control, 0) < 2);
   if (role === 'sender') {
     const source = new Float64Array(size / 8).fill(1.5);
-    const sender = new Sender(ring);
+    const sender = new Sender(ring, chunkBytes === undefined ? {} : { chunkBytes });
     const times = new Float64Array(3 * MAX_WINDOWS); // per window: start (the last ack seen), sent, ack seen
     let windows = 0;
     ring.cork();

@@ -2,11 +2,12 @@
  * How far apart the two cores that run our threads are: two worker threads bounce one counter through shared
  * memory, spinning, and the one-way time of a bounce is the time a cache line takes to cross from one to the other.
  *
- * On a virtual machine that number is not a constant. On the 2-core VM this project is measured on, it is either
- * about 0.1 µs (the two vCPUs share a cache: on the host they sit on one core's two hyperthreads, or one core
- * complex) or about 0.5 µs (they do not), and the VM moves between the two within minutes. Which ring suits ringbuf
- * depends on it (see AUTO_RING_BYTES in bandwidth.ts), so `--ring auto` looks before it chooses, and the copying
- * modes' speed depends on it, so the header of a run says which state it began in.
+ * On a virtual machine that number is not a constant. On the first 2-core VM this project was measured on (cpu
+ * family 26), it is either about 0.1 µs (the two vCPUs share a cache, likely one core complex: a spinning thread does
+ * not slow the other, as it would on one core's two hyperthreads) or about 0.5 µs (they do not), and the VM moves
+ * between the two within minutes. Which ring suits ringbuf depends on it (see AUTO_RING_BYTES in bandwidth.ts), so
+ * `--ring auto` looks before it chooses, and the copying modes' speed depends on it, so the header of a run says
+ * which state it began in.
  * docs/probes/latency-floor.mjs measures the same, stand-alone and longer (2 million bounces, no warm-up or bound).
  */
 import { Worker } from 'node:worker_threads';
