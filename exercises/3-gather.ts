@@ -170,7 +170,7 @@ export function compareLock(ratio: number, size: number, cores = availableParall
   }
   const why = size > cores
     ? `${size} threads take turns on ${plural(cores, 'core')} whichever way they write, and the lock's cost drowns in that`
-    : 'A draw, as happens on a busy machine';
+    : Number(ratio.toFixed(1)) === 1 ? 'A draw, as happens on a busy machine' : 'The lock won, as can happen on a busy machine';
   return [`${took}: no cost measured this time.`, `${why}: run it again`];
 }
 

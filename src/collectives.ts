@@ -6,8 +6,8 @@
  * values of matching shape. Each collective sends with its own reserved negative tag, which ANY_TAG never matches,
  * so collective traffic and user messages never take each other's place (allreduce's two algorithms have one each).
  * Messages between two ranks with the same tag arrive in the order they were sent, so back-to-back collectives
- * cannot mix up their messages as long as every rank calls them in the same order. A rank that breaks the rules gets an error, or waits for ever (the launcher's
- * deadlock watchdog then names who waits for whom).
+ * cannot mix up their messages as long as every rank calls them in the same order. A rank that breaks the rules
+ * gets an error, or waits for ever (the launcher's deadlock watchdog then names who waits for whom).
  *
  * Values from other ranks always arrive as copies. A rank's own value may come back to it as itself (bcast's
  * root, a rank's own slot in gather, allgather and alltoall); reductions of typed arrays return a new array, or the
@@ -36,9 +36,6 @@ const TAG = {
   alltoall: -8,
   allreduceRing: -9,
 } as const;
-
-/** The collective each reserved tag belongs to, at index -tag, for the errors its receives throw. */
-const COLLECTIVE_OF_TAG = ['', '', 'bcast', 'scatter', 'gather', 'allgather', 'reduce', 'allreduce', 'alltoall', 'allreduce'];
 
 /** Typed arrays this large are allreduced round a ring (least data moved) instead of by recursive doubling (fewest steps). */
 const RING_ALLREDUCE_BYTES = 64 * 1024;
@@ -115,14 +112,13 @@ export function scatter<T>(comm: Comm, values: readonly T[] | undefined, root: n
  * Binomial tree towards the root (treeReduce below), where combining two partial results means putting the lists
  * end to end. The root's list is in rank order relative to it, so it rotates it back to rank order.
  *
- * Inside a list, a SharedArrayBuffer would be refused (the shared transport's v8.serialize) or shared (postMessage),
- * where `send` copies one given to it as the message itself: so a value that is one, or a view over one, is copied
- * first, as `send` would copy it, and every rank's value reaches the root as it would through `send`.
+ * The values travel inside lists, where `send`'s rules for a binary message of its own do not apply: so each rank's
+ * value is first made what `send` would deliver (asSent below), and reaches the root as it would through `send`.
  */
 export function gather<T>(comm: Comm, value: T, root: number): T[] | undefined {
   checkRoot(comm, root);
   const concat = (a: T[], b: T[]) => [...a, ...b];
-  const own = comm.rank === root ? value : unshared(value); // the root's own value stays itself, as in every collective
+  const own = comm.rank === root ? value : asSent(value); // the root's own value stays itself, as in every collective
   const inRelativeOrder = treeReduce(comm, [own], concat, root, TAG.gather);
   if (inRelativeOrder === undefined) return undefined;
   const values = new Array<T>(comm.size);
@@ -519,20 +515,17 @@ function exchangeOperand(comm: Comm, partner: number, value: unknown, target: Ty
 
 /** A deadlock-free exchange (Comm.sendrecv's rule: along each edge the lower rank sends first). */
 function exchange(comm: Comm, dest: number, value: unknown, source: number, tag: number): unknown {
-  refuseHeld(comm, source, tag);
   return comm.sendrecvInternal(dest, value, source, tag).value;
 }
 
-// ─── The receives: each refuses, by the collective's name, a source whose message recvView lends ──────────────
+// ─── The receives ─────────────────────────────────────────────────────────────────────────────────────────────
 
 function recv(comm: Comm, source: number, tag: number): unknown {
-  refuseHeld(comm, source, tag);
   return comm.recvInternal(source, tag).value;
 }
 
 /** A binary message into `into`, with no allocation on the shared transport (Comm.recvInto); the bytes that came. */
 function recvInto(comm: Comm, into: ArrayBufferView, source: number, tag: number): number {
-  refuseHeld(comm, source, tag);
   return comm.recvIntoInternal(into, source, tag).value;
 }
 
@@ -541,16 +534,7 @@ function recvInto(comm: Comm, into: ArrayBufferView, source: number, tag: number
  * binary value of its byte length) arriving through a ring; otherwise the message itself (Comm.recvOperandInternal).
  */
 function recvOperand(comm: Comm, target: ArrayBufferView, source: number, tag: number, anyKind = false): unknown {
-  refuseHeld(comm, source, tag);
   return comm.recvOperandInternal(target, source, tag, anyKind);
-}
-
-/**
- * While a view from recvView() is held, its source's channel cannot be read: the ring would say so in the words of
- * its own methods. Say instead which collective needs that channel, and what to do.
- */
-function refuseHeld(comm: Comm, source: number, tag: number): void {
-  comm.refuseHeldSource(source, tag, COLLECTIVE_OF_TAG[-tag]!);
 }
 
 // ─── Small helpers ────────────────────────────────────────────────────────────────────────────────────────────
@@ -569,10 +553,20 @@ function modulo(n: number, size: number): number {
   return ((n % size) + size) % size;
 }
 
-/** A SharedArrayBuffer, or a view over one, copied as `send` copies it (the codec's copy); anything else as it is. */
-function unshared<T>(value: T): T {
-  const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
-  if (!(buffer instanceof SharedArrayBuffer)) return value;
+/**
+ * `value` as `send` would deliver it, for a list: a SharedArrayBuffer, or a view over one, copied (inside a list the
+ * shared transport's v8.serialize refuses one and postMessage shares it), and so is a view of part of its buffer
+ * (inside a list both carry the whole buffer along: 1 MiB for 8 bytes of a 1 MiB array). The codec's copy, as `send`
+ * makes it; anything else as it is.
+ */
+function asSent<T>(value: T): T {
+  if (ArrayBuffer.isView(value)) {
+    const { buffer } = value;
+    const whole = value.byteOffset === 0 && value.byteLength === buffer.byteLength;
+    if (whole && !(buffer instanceof SharedArrayBuffer)) return value;
+  } else if (!(value instanceof SharedArrayBuffer)) {
+    return value;
+  }
   const { type, bytes } = encode(value);
   return decode(type, bytes) as T;
 }

@@ -176,21 +176,25 @@ export class Comm {
    * a buffer of another size, or a root value that is not binary, throws in that rank, saying so.
    */
   bcast<T>(value: T, root = 0): T {
+    this.refuseWhileHolding('bcast');
     return collectives.bcast(this, value, root);
   }
 
   /** Root passes `values` (one per rank); each rank gets its own element. */
   scatter<T>(values: readonly T[] | undefined, root = 0): T {
+    this.refuseWhileHolding('scatter');
     return collectives.scatter(this, values, root);
   }
 
   /** Root gets every rank's value in rank order; the others get undefined. */
   gather<T>(value: T, root = 0): T[] | undefined {
+    this.refuseWhileHolding('gather');
     return collectives.gather(this, value, root);
   }
 
   /** Every rank gets every rank's value in rank order. */
   allgather<T>(value: T): T[] {
+    this.refuseWhileHolding('allgather');
     return collectives.allgather(this, value);
   }
 
@@ -202,6 +206,7 @@ export class Comm {
    * other ranks ignore it.
    */
   reduce<T>(value: T, op: ReduceOp, root = 0, into?: T): T | undefined {
+    this.refuseWhileHolding('reduce');
     return collectives.reduce(this, value, op, root, into);
   }
 
@@ -211,11 +216,13 @@ export class Comm {
    * for it.
    */
   allreduce<T>(value: T, op: ReduceOp, into?: T): T {
+    this.refuseWhileHolding('allreduce');
     return collectives.allreduce(this, value, op, into);
   }
 
   /** Rank r sends `values[d]` to every rank d and gets back one value from each, in rank order. */
   alltoall<T>(values: readonly T[]): T[] {
+    this.refuseWhileHolding('alltoall');
     return collectives.alltoall(this, values);
   }
 
@@ -424,15 +431,25 @@ export class Comm {
   }
 
   /**
-   * @internal While a view from `recvView()` is held, the next message on its source's channel cannot be read (the
-   * ring lends the one before it), so a receive from that source is refused, by the name of the call that asked
-   * (a collective's too: collectives.ts checks before each of its receives), unless a message it matches is queued
-   * already (one of another tag that recvView read past). One from any source skips that channel until release(),
-   * and the deadlock watchdog reports it if nothing else comes.
+   * While a view from `recvView()` is held, the next message on its source's channel cannot be read (the ring lends
+   * the one before it), so a receive from that source is refused, by the name of the call that asked, unless a
+   * message it matches is queued already (one of another tag that recvView read past). One from any source skips
+   * that channel until release(), and the deadlock watchdog reports it if nothing else comes.
    */
-  refuseHeldSource(source: number, tag: number, op: string): void {
+  private refuseHeldSource(source: number, tag: number, op: string): void {
     if (source >= 0 && source === this.viewSource && findMatching(this.queues[source]!, tag) < 0) {
       throw new Error(`${op}() from rank ${source} while holding a view of its last message: release() it first`);
+    }
+  }
+
+  /**
+   * A collective is refused on entry while a view from `recvView()` is held, before anything moves: it may need any
+   * rank's channel at any of its steps, and some ranks send before they receive, so one refused halfway would leave
+   * messages behind that a retry after release() would take as its own.
+   */
+  private refuseWhileHolding(op: string): void {
+    if (this.viewSource >= 0) {
+      throw new Error(`${op}() while holding a view of rank ${this.viewSource}'s last message: release() it first`);
     }
   }
 

@@ -111,6 +111,10 @@ test('gather: the lock line is worded by the ratio measured', () => {
     'the lock took 1.0x the time of one ring per producer here: no cost measured this time.',
     'A draw, as happens on a busy machine: run it again',
   ]);
+  assert.equal(gather.compareLock(0.5, 4, 8), [
+    'the lock took 0.5x the time of one ring per producer here: no cost measured this time.',
+    'The lock won, as can happen on a busy machine: run it again',
+  ]);
   assert.equal(gather.compareLock(1.2, 2, 2), [
     'the lock took 1.2x the time of one ring per producer here: with one producer nobody contends,',
     'so the difference is the cost of an uncontended lock (or noise)',

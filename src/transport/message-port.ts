@@ -38,8 +38,9 @@ export class MessagePortTransport implements Transport {
     try {
       const port = this.ports[dest]!;
       const copy = this.copyToPost(value);
+      // A copy of our own is transferred, on 'clone' too: cloning it would copy it a second time.
       if (copy === undefined) port.postMessage({ tag, value } satisfies Posted);
-      else port.postMessage({ tag, value: copy } satisfies Posted, this.name === 'transfer' ? [bufferOf(copy)] : []);
+      else port.postMessage({ tag, value: copy } satisfies Posted, [bufferOf(copy)]);
     } catch (err) {
       throw explained(err, value);
     }
