@@ -14,6 +14,7 @@ import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
 import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
+import { workerExecArgv } from './worker-argv.js';
 
 export interface LaunchOptions {
   /** How many ranks, from 1 to 256. */
@@ -44,6 +45,8 @@ export interface LaunchOptions {
 }
 
 export const MAX_RANKS = 256;
+/** Every option of LaunchOptions: another name is a mistake (`ranks: 4` for `size: 4` would run one rank). */
+const LAUNCH_OPTIONS = ['size', 'transport', 'ringBytes', 'chunkBytes', 'timeoutMs', 'args', 'strategy', 'deadlockMs'] as const;
 /**
  * Rings of all pairs share this budget by default, so 256 ranks (65,280 rings) still fit in memory; a few ranks get
  * big rings, up to 16 MiB (large messages then stream through the shared L3 cache, not out of the other core's L2:
@@ -127,7 +130,9 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
           wiring: wirings[rank]!,
           args: settings.args,
         };
-        const worker = new Worker(new URL('./rank.js', import.meta.url), { workerData, transferList: transferLists[rank] });
+        const worker = new Worker(new URL('./rank.js', import.meta.url), {
+          workerData, transferList: transferLists[rank], execArgv: workerExecArgv(),
+        });
         worker.on('message', (message: unknown) => {
           if (isRankReport(message)) onReport(rank, message); // else the program's own postMessage: not ours
         });
@@ -253,6 +258,10 @@ interface Settings {
 function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected launch options like { size: 4 }, got ${String(options)}`);
+  }
+  const unknown = Object.keys(options).find((name) => !(LAUNCH_OPTIONS as readonly string[]).includes(name));
+  if (unknown !== undefined) {
+    throw new TypeError(`Unknown launch option \`${unknown}\`: expected ${LAUNCH_OPTIONS.join(', ')}`);
   }
   const { size, transport = 'shared', timeoutMs, args, strategy, deadlockMs = 1000 } = options;
   if (!Number.isInteger(size) || size < 1 || size > MAX_RANKS) {

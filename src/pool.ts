@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { describe } from './describe.js';
 import { TimeoutError } from './errors.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
+import { workerExecArgv } from './worker-argv.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {
@@ -30,6 +31,8 @@ export interface MapResult<R> {
 }
 
 export const MAX_WORKERS = 256;
+/** Every option of MapOptions: another name is a mistake (`worker: 2` would start one per core). */
+const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs'] as const;
 const WORKER_URL = new URL('./pool-worker.js', import.meta.url);
 
 /**
@@ -73,6 +76,8 @@ export const POOL_REPORT = 'shmcomm pool report';
  */
 export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], options: MapOptions = {}): Promise<MapResult<R>> {
   if (!Array.isArray(items)) throw new TypeError(`Expected \`items\` to be an array, got ${describe(items)}`);
+  const unknown = Object.keys(options ?? {}).find((name) => !(MAP_OPTIONS as readonly string[]).includes(name));
+  if (unknown !== undefined) throw new TypeError(`Unknown map option \`${unknown}\`: expected ${MAP_OPTIONS.join(', ')}`);
   const { workers = availableParallelism(), exportName = 'default', timeoutMs } = options;
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
     throw new RangeError(`Expected \`workers\` to be an integer from 1 to ${MAX_WORKERS}, got ${describe(workers)}`);
@@ -111,7 +116,7 @@ export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], op
       }
       for (let id = 0; id < count; id++) {
         const job: PoolJob = { moduleUrl: href, exportName, items, shared: shared.buffer, id };
-        const worker = new Worker(WORKER_URL, { workerData: job });
+        const worker = new Worker(WORKER_URL, { workerData: job, execArgv: workerExecArgv() });
         started.push(worker);
         let done = false;
         worker.on('message', (report: unknown) => {

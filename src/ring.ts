@@ -73,9 +73,14 @@ export interface FrameMeta {
 
 /**
  * Refuses header fields that the frame's words cannot hold as given (they would arrive changed: a tag of 2^31 as
- * -2^31, 1.5 as 1). A type test and a comparison a field, on the way through.
+ * -2^31, 1.5 as 1), and a `timeoutMs` given where the header goes. A type test and a comparison a field, on the way
+ * through.
  */
-function checkMeta(meta: FrameMeta): void {
+function checkMeta(meta: FrameMeta, op: string): void {
+  if ('timeoutMs' in meta) { // write(bytes, { timeoutMs }) would wait for ever: the frame header has no such field
+    const first = op.startsWith('write') ? 'bytes' : 'length';
+    throw new TypeError(`\`timeoutMs\` goes in the options after the frame header: ${op}(${first}, meta, { timeoutMs })`);
+  }
   const { type = 0, tag = 0, aux = 0 } = meta;
   // typeof first: a bigint (or a string) would throw at the bit operation, or pass it changed
   const typeOk = typeof type === 'number' && (type & 0xff) === type;
@@ -260,7 +265,7 @@ export class RingBuffer {
   /** Opens a reservation for a payload of `length` bytes and returns the offset of its frame header. */
   private claim(length: number, meta: FrameMeta | undefined, options: BlockingOptions | undefined, op: string): number {
     const frameBytes = this.frameBytesFor(length, op);
-    if (meta !== undefined) checkMeta(meta);
+    if (meta !== undefined) checkMeta(meta, op);
     if (frameBytes > this.bytesUntilEnd() || this.capacity - ((this.head - this.cachedTail) | 0) < frameBytes) {
       this.makeRoom(frameBytes, options, op);
     }
@@ -378,7 +383,7 @@ export class RingBuffer {
   async writeAsync(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): Promise<void> {
     const source = asBytes(bytes);
     const frameBytes = this.frameBytesFor(source.length, 'writeAsync');
-    if (meta !== undefined) checkMeta(meta); // now, not after waiting for room
+    if (meta !== undefined) checkMeta(meta, 'writeAsync'); // now, not after waiting for room
     const deadline = deadlineFor(options?.timeoutMs);
     // Waits asynchronously for each step's room (the wrap marker, then the frame), so that write() never blocks. The
     // ring is looked at afresh after every wait, and write() follows the last look with no await in between: another

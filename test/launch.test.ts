@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { CommAbortedError, DeadlockError, launch, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
 import { defaultStrategy } from '../src/launch.js';
@@ -132,6 +133,7 @@ test('bad launch options are refused with what was given and allowed', async () 
     [{ size: 2, chunkBytes: 1001 }, 'Expected `chunkBytes` to be a multiple of 8 from 8 to 8388592 (half a 16777216-byte ring, less a frame header), got 1001'],
     [{ size: 2, strategy: 'nap' }, 'Expected `strategy` to be one of spin, park, spinThenPark, got "nap"'],
     [{ size: 2, deadlockMs: -1 }, 'Expected `deadlockMs` to be >= 0 (0 turns the watchdog off), got -1'],
+    [{ size: 1, ranks: 4 }, 'Unknown launch option `ranks`: expected size, transport, ringBytes, chunkBytes, timeoutMs, args, strategy, deadlockMs'],
   ];
   for (const [options, message] of cases) {
     const err = await failure(launch(PROGRAMS, options as never));
@@ -207,6 +209,19 @@ test('holding a view from recvView: a receive from its source is refused until r
   });
   const [, clone] = await launch<any>(PROGRAMS, { size: 2, transport: 'clone', args: { program: 'heldView' }, timeoutMs: 30_000 });
   assert.equal(clone, { first: [1, 2], queued: 'read past, queued', refused: [], next: [3, 4] }, 'clone: recvView is recv, nothing is held');
+});
+
+test('launch and map from `node --input-type=module -e`: their workers start without the flag they would refuse', () => {
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const ring = new URL('./fixtures/ranks-ring.js', import.meta.url).href;
+  const square = new URL('./fixtures/pool-square.js', import.meta.url).href;
+  const script = `import { launch, map } from '${index}';
+    console.log(JSON.stringify(await launch('${ring}', { size: 3, timeoutMs: 30000 })));
+    console.log(JSON.stringify((await map('${square}', [1, 2, 3], { workers: 2, timeoutMs: 30000 })).results));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(child.stderr, '');
+  assert.is(child.stdout, '[3,0,1]\n[1,4,9]\n');
+  assert.is(child.status, 0);
 });
 
 test('CommAbortedError names the failed rank', () => {

@@ -155,6 +155,9 @@ test('bad arguments are thrown with what was given', async () => {
   assert.is(badTimeout.message, 'Expected `timeoutMs` to be a positive number, got 0');
   const badExport = await rejection(map(square, [1], { exportName: 7 as unknown as string }));
   assert.is(badExport.message, 'Expected `exportName` to be a string, got 7');
+  const unknown = await rejection(map(square, [1], { worker: 2 } as never));
+  assert.instance(unknown, TypeError);
+  assert.is(unknown.message, 'Unknown map option `worker`: expected workers, exportName, timeoutMs');
 });
 
 test('timeoutMs stops a function that never returns (a busy loop)', async () => {

@@ -243,6 +243,15 @@ test('header fields the frame cannot hold are refused with the numbers, before a
   full.write(new Uint8Array(112));
   const early = await full.writeAsync(Uint8Array.of(1), { tag: 0.5 }, { timeoutMs: 5_000 }).catch((e: unknown) => e as Error);
   assert.is((early as Error).message, "Expected the frame's `tag` to be a signed 32-bit integer, got 0.5", 'writeAsync: before any wait');
+  // A timeout where the header goes would be ignored, and a full ring would block for ever: it is refused, on a full one.
+  const misplaced = { timeoutMs: 50 } as never;
+  const where = (call: string) => `\`timeoutMs\` goes in the options after the frame header: ${call}`;
+  assert.is(errorOf(() => full.write(Uint8Array.of(1), misplaced)).message, where('write(bytes, meta, { timeoutMs })'));
+  assert.is(errorOf(() => full.reserve(8, misplaced)).message, where('reserve(length, meta, { timeoutMs })'));
+  assert.is(errorOf(() => full.reserveOffset(8, misplaced)).message, where('reserveOffset(length, meta, { timeoutMs })'));
+  const asyncMisplaced = await full.writeAsync(Uint8Array.of(1), misplaced).catch((e: unknown) => e as Error);
+  assert.instance(asyncMisplaced, TypeError);
+  assert.is((asyncMisplaced as Error).message, where('writeAsync(bytes, meta, { timeoutMs })'));
   producer.write(Uint8Array.of(7), { type: 255, tag: -(2 ** 31), aux: 2 ** 32 - 1 }); // the limits themselves pass
   assert.equal(Array.from(consumer.read()!), [7]);
   assert.equal([consumer.frame.type, consumer.frame.tag, consumer.frame.aux], [255, -(2 ** 31), 2 ** 32 - 1]);
