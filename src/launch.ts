@@ -57,6 +57,12 @@ const DEFAULT_RING_BYTES = 16 * 2 ** 20;
 const WATCH_INTERVAL_MS = 100;
 /** After an abort, how long ranks get to notice it and finish on their own before they are terminated. */
 const SETTLE_MS = 1000;
+/**
+ * The same after `timeoutMs`, shorter: the caller bounded the run, and a rank still going then is usually one that
+ * never calls shmcomm (a loop, a timer) and would not notice the abort anyway. Ranks blocked in shmcomm wake at once.
+ * With SETTLE_MS, `timeoutMs: 500` rejected after 1.5 s.
+ */
+const TIMEOUT_SETTLE_MS = 100;
 
 /**
  * Runs the module at `moduleUrl` on `size` ranks: each imports it and calls its default export with its `Comm`
@@ -87,7 +93,7 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
         for (const ring of rings) ring.abort();
       }
       const stillRunning = workers.filter((_, rank) => !finished[rank]);
-      const settle = error === undefined ? 0 : SETTLE_MS;
+      const settle = error === undefined ? 0 : reason === ABORT_REASON.timeout ? TIMEOUT_SETTLE_MS : SETTLE_MS;
       const terminateAll = () => Promise.all(workers.map((worker) => worker.terminate()));
       const exited = Promise.all(stillRunning.map((worker) => new Promise((ok) => worker.once('exit', ok))));
       const settled = new Promise((ok) => setTimeout(ok, settle).unref());
