@@ -98,27 +98,22 @@ test('gather: without --unsafe the unsafe run is skipped; part b works over clon
 });
 
 test('gather: the lock line is worded by the ratio measured', () => {
-  assert.equal(gather.compareLock(1.43, 4, 2), [
-    'the lock took 1.4x the time of one ring per producer here: each locked write takes a contended cache line,',
-    're-reads the ring\'s shared head and waits its turn (parked producers cost a wake-up), while separate rings',
-    'let all producers write at once',
-  ]);
-  assert.equal(gather.compareLock(0.94, 4, 2), [
-    'the lock took 0.9x the time of one ring per producer here: no cost measured this time.',
-    '4 threads take turns on 2 cores whichever way they write, and the lock\'s cost drowns in that: run it again',
-  ]);
-  assert.equal(gather.compareLock(1.04, 4, 8), [
-    'the lock took 1.0x the time of one ring per producer here: no cost measured this time.',
-    'A draw, as happens on a busy machine: run it again',
-  ]);
-  assert.equal(gather.compareLock(0.5, 4, 8), [
-    'the lock took 0.5x the time of one ring per producer here: no cost measured this time.',
-    'The lock won, as can happen on a busy machine: run it again',
-  ]);
-  assert.equal(gather.compareLock(1.2, 2, 2), [
-    'the lock took 1.2x the time of one ring per producer here: with one producer nobody contends,',
-    'so the difference is the cost of an uncontended lock (or noise)',
-  ]);
+  const took = (ratio: string) => `the lock took ${ratio}x the time of one ring per producer here:`;
+  const cases: [ratio: number, size: number, cores: number, lines: string[]][] = [
+    [1.43, 4, 2, [
+      `${took('1.4')} each locked write takes a contended cache line,`,
+      're-reads the ring\'s shared head and waits its turn (parked producers cost a wake-up), while separate rings',
+      'let all producers write at once',
+    ]],
+    [0.94, 4, 2, [
+      `${took('0.9')} no cost measured this time.`,
+      '4 threads take turns on 2 cores whichever way they write, and the lock\'s cost drowns in that: run it again',
+    ]],
+    [1.04, 4, 8, [`${took('1.0')} no cost measured this time.`, 'A draw, as happens on a busy machine: run it again']],
+    [0.5, 4, 8, [`${took('0.5')} no cost measured this time.`, 'The lock won, as can happen on a busy machine: run it again']],
+    [1.2, 2, 2, [`${took('1.2')} with one producer nobody contends,`, 'so the difference is the cost of an uncontended lock (or noise)']],
+  ];
+  for (const [ratio, size, cores, lines] of cases) assert.equal(gather.compareLock(ratio, size, cores), lines, `${ratio}x, ${size} ranks`);
 });
 
 test('broadcast: every rank gets the same checksum every way', async () => {
