@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseBenchArgs, parseExerciseArgs, UsageError } from './bench/args.js';
+import { OutputError } from './bench/report.js';
 import { runBandwidth } from './bench/bandwidth.js';
 import { runCollectives } from './bench/collectives.js';
 import { runLatency } from './bench/latency.js';
@@ -39,6 +40,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UsageError) {
       console.error(`shmcomm: ${error.message}\n\n${USAGE}`);
       return 2;
+    }
+    if (error instanceof OutputError) {
+      console.error(`shmcomm: ${error.message}`);
+      return 1;
     }
     // A failure while running: the stack says where, for whoever reports it.
     console.error(error instanceof Error ? (error.stack ?? error.message) : `shmcomm: ${String(error)}`);

@@ -73,7 +73,7 @@ test('latency, collectives and exercise defaults', () => {
   assert.equal(parseBandwidthArgs(['--time', '1e-2', '--warmup', '2.5E-3']).seconds, 0.01, 'exponent notation');
 });
 
-test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere', () => {
+test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere (before the name too)', () => {
   assert.is(parseBenchArgs([]).command, 'bandwidth');
   assert.is(parseBenchArgs(['--points', '4']).command, 'bandwidth');
   const latency = parseBenchArgs(['latency', '--points', '4']);
@@ -82,6 +82,11 @@ test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere',
   assert.equal(parseBenchArgs(['--help']), { command: 'help', text: BANDWIDTH_HELP });
   assert.equal(parseBenchArgs(['latency', '--bogus', '-h']), { command: 'help', text: LATENCY_HELP });
   assert.equal(parseBenchArgs(['collectives', '--help']), { command: 'help', text: COLLECTIVES_HELP });
+  assert.equal(parseBenchArgs(['--help', 'latency']), { command: 'help', text: LATENCY_HELP }); // help, then the name
+  assert.equal(parseBenchArgs(['-h', 'collectives', '--ranks', '2']), { command: 'help', text: COLLECTIVES_HELP });
+  assert.equal(parseBenchArgs(['--help', '--points', '4']), { command: 'help', text: BANDWIDTH_HELP });
+  const ring = parseBenchArgs(['--ring', 'AUTO']);
+  assert.ok(ring.command === 'bandwidth' && ring.options.ringBytes === undefined, '--ring AUTO is auto');
   assert.equal(parseExerciseArgs(['--help']), { command: 'help', text: EXERCISE_HELP });
   const unknown = usageError(() => parseBenchArgs(['bogus']));
   assert.is(unknown.message, 'Unknown benchmark "bogus": expected bandwidth, latency or collectives');
@@ -117,6 +122,12 @@ const BAD_BANDWIDTH: [string[], string][] = [
     'Expected `--modes` to list at least one of clone, transfer, transfer-alloc, shared, zerocopy, ringbuf, process, memcpy, got ","'],
   [['--ring', '3MiB'], 'Expected `--ring` to be auto or a power of two from 4 KiB to 1 GiB, got "3MiB"'],
   [['--ring', '2KiB'], 'Expected `--ring` to be auto or a power of two from 4 KiB to 1 GiB, got "2KiB"'],
+  [['--ring', '2GiB'], 'Expected `--ring` to be auto or a power of two from 4 KiB to 1 GiB, got "2GiB"'],
+  [['--ring', '0'], 'Expected `--ring` to be auto or a power of two from 4 KiB to 1 GiB, got "0"'],
+  [['--ring', 'fast'], 'Expected `--ring` to be auto or a power of two from 4 KiB to 1 GiB, got "fast"'],
+  [['--modes', 'shared', '--modes', 'clone'], 'Option `--modes` given twice: give it once, its values with commas between them (--modes a,b)'],
+  [['--min', '8', '--max', '16', '--min=16'], 'Option `--min` given twice: give it once'],
+  [['--json', '--json'], 'Option `--json` given twice: give it once'],
 ];
 
 test('bandwidth: every bad value is refused with a message naming the option, the value and what is allowed', () => {
@@ -136,6 +147,8 @@ test('latency, collectives, exercise: bad values', () => {
       'Unknown mode "nap" in `--modes`; valid modes: spin, park, spinThenPark, async, transfer, clone, onmessage, process'],
     [() => parseLatencyArgs(['--window', '8']),
       'Unknown option `--window` for `shmcomm bench latency` (see --help)'],
+    [() => parseLatencyArgs(['--modes', 'clone,spin,async', '--max', '512MiB']), // a ring mode's largest message is 16 bytes less
+      'Expected `--max` to be at most 536870896 bytes (half the largest ring, 1 GiB, less a frame header) for spin, async, got 536870912'],
     [() => parseCollectivesArgs(['--ranks', '1,2']),
       'Expected every item of `--ranks` to be an integer from 2 to 64, got "1" in "1,2"'],
     [() => parseCollectivesArgs(['--ranks', '2,4,100,8']),

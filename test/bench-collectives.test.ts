@@ -139,6 +139,12 @@ test('the oversubscription note names the rank counts above the cores', () => {
   assert.is(oversubscribedLine([2], 2), undefined);
   assert.match(oversubscribedLine([2, 4, 8], 2)!, /^Note: 4 and 8 ranks on 2 cores are oversubscribed/);
   assert.match(oversubscribedLine([2], 1)!, /2 ranks on 1 core are/);
+  const waits = (strategy?: 'spin' | 'park' | 'spinThenPark') => oversubscribedLine([4], 2, strategy)!.split('(expected): ')[1]!;
+  assert.is(waits(), "they park at once when they wait (Atomics.wait: launch's choice when ranks outnumber cores); " +
+    'the runs complete, but their times include waiting for a core.');
+  assert.match(waits('park'), /^they park at once when they wait \(Atomics\.wait\); the runs/);
+  assert.match(waits('spinThenPark'), /^they spin, then park, when they wait; the runs/);
+  assert.match(waits('spin'), /^they spin when they wait, holding a core the rank they wait for may need; the runs/);
 });
 
 /** Just enough of a Comm for checkResult: who we are, and a bcast that delivers `rootSends`. */

@@ -2,7 +2,7 @@
  * The latency benchmark end to end on tiny sizes and short times, every mode: valid JSON with every mode and size,
  * the table and chart in plain text, the CSV file, and exact iteration counts. Speed is never asserted.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -12,6 +12,7 @@ import { LATENCY_MODES, parseLatencyArgs } from '../src/bench/args.js';
 import { logSizes } from '../src/bench/format.js';
 import { measureLatency, ringBytesFor, runLatency } from '../src/bench/latency.js';
 import { host, memcpyText } from '../src/glibc.js';
+import { OutputError } from '../src/bench/report.js';
 
 const TINY = ['--min', '8', '--max', '1KiB', '--points', '3', '--time', '0.02', '--warmup', '0.005'];
 
@@ -65,6 +66,18 @@ test('table and chart in plain text, and --csv writes the rows', async () => {
   } finally {
     rmSync(file, { force: true });
   }
+});
+
+test('a --csv file that cannot be written after the run: the results are printed first, then the error says so', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shmcomm-csv-'));
+  const opts = parseLatencyArgs([...TINY, '--modes', 'spin', '--json', '--csv', join(dir, 'rows.csv')]);
+  rmSync(dir, { recursive: true }); // checked at parse time, gone by the end of the run
+  const stdout = capture();
+  const error = await runLatency(opts, { stdout, stderr: capture() }).then(() => undefined, (e: unknown) => e as Error);
+  assert.instance(error, OutputError);
+  assert.match(error!.message, /^Cannot write the --csv file ".*rows\.csv" \(ENOENT: no such file or directory, open '.*rows\.csv'\); the results are above$/);
+  const doc = JSON.parse(stdout.text()) as { rows: unknown[] };
+  assert.is(doc.rows.length, 3); // TINY's three sizes
 });
 
 test('--iterations N times exactly N round trips per size', async () => {

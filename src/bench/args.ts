@@ -9,6 +9,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { FRAME_HEADER_BYTES, MAX_RING_BYTES } from '../ring.js';
 import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
 import { formatSize, parseSize } from './format.js';
 
@@ -28,6 +29,9 @@ export const BANDWIDTH_MODES = [
   'clone', 'transfer', 'transfer-alloc', 'shared', 'zerocopy', 'ringbuf', 'process', 'memcpy',
 ] as const;
 export const LATENCY_MODES = ['spin', 'park', 'spinThenPark', 'async', 'transfer', 'clone', 'onmessage', 'process'] as const;
+/** The latency modes that ping-pong through a pair of shmcomm rings, and the largest message one can carry. */
+export const LATENCY_RING_MODES: readonly LatencyMode[] = ['spin', 'park', 'spinThenPark', 'async'];
+export const MAX_LATENCY_RING_MESSAGE = MAX_RING_BYTES / 2 - FRAME_HEADER_BYTES;
 export const COLLECTIVE_OPS = ['bcast', 'reduce', 'allreduce', 'barrier'] as const;
 export const TRANSPORTS = ['shared', 'transfer', 'clone'] as const;
 /** The exercises of `shmcomm exercise`, in course order; src/exercises.ts gives each its file. */
@@ -195,6 +199,10 @@ class OptionReader {
       const option = equals === -1 ? token : token.slice(0, equals);
       const spec = specs.find((s) => `--${s.name}` === option);
       if (!spec) throw new UsageError(`Unknown option \`${option}\` for \`${command}\` (see --help)`, option);
+      if (this.given.has(spec.name)) { // the last one would win silently: `--modes spin --modes clone` ran clone alone
+        const list = spec.value === 'LIST' ? `, its values with commas between them (--${spec.name} a,b)` : '';
+        throw new UsageError(`Option \`${option}\` given twice: give it once${list}`, option);
+      }
       if (spec.value === undefined) {
         if (equals !== -1) throw new UsageError(`Option \`${option}\` takes no value, got "${token}"`, option);
         this.given.set(spec.name, true);
@@ -239,10 +247,15 @@ class OptionReader {
   /** A ring size: a power of two from 4 KiB to 1 GiB, or `auto` (undefined). */
   ringSize(name: string): number | undefined {
     const text = this.text(name)!;
-    if (text === 'auto') return undefined;
-    const bytes = this.size(name, text);
-    const powerOfTwo = (bytes & (bytes - 1)) === 0;
-    if (!powerOfTwo || bytes < 4096) throw invalid(`--${name}`, 'to be auto or a power of two from 4 KiB to 1 GiB', text);
+    if (text.toLowerCase() === 'auto') return undefined;
+    const refused = () => invalid(`--${name}`, 'to be auto or a power of two from 4 KiB to 1 GiB', text);
+    let bytes: number;
+    try {
+      bytes = this.size(name, text);
+    } catch {
+      throw refused(); // one message for every way a ring size can be wrong, not a message size's
+    }
+    if ((bytes & (bytes - 1)) !== 0 || bytes < 4096) throw refused();
     return bytes;
   }
 
@@ -394,13 +407,23 @@ export function parseLatencyArgs(argv: readonly string[]): LatencyOptions {
   if (reader.has('iterations') && reader.has('time')) {
     throw new UsageError('Use either `--iterations` or `--time`, not both', '--iterations');
   }
+  const range = sizeRange(reader);
+  const modes = reader.names('modes', LATENCY_MODES, 'mode');
+  const ringModes = modes.filter((mode) => LATENCY_RING_MODES.includes(mode));
+  if (ringModes.length > 0 && range.maxBytes > MAX_LATENCY_RING_MESSAGE) {
+    throw new UsageError(
+      `Expected \`--max\` to be at most ${MAX_LATENCY_RING_MESSAGE} bytes (half the largest ring, 1 GiB, less a frame header) ` +
+        `for ${ringModes.join(', ')}, got ${range.maxBytes}`,
+      '--max',
+    );
+  }
   return {
-    ...sizeRange(reader),
+    ...range,
     points: reader.integer('points', 2, 200),
     iterations: reader.has('iterations') ? reader.integer('iterations', 1, 1e9) : undefined,
     seconds: reader.seconds('time', 0.001),
     warmupSeconds: reader.seconds('warmup', 0),
-    modes: reader.names('modes', LATENCY_MODES, 'mode'),
+    modes,
     chart: !reader.has('no-chart'),
     ...outputOptions(reader),
   };
@@ -429,9 +452,11 @@ const wantsHelp = (argv: readonly string[]): boolean => argv.includes('--help') 
  * `--help` or `-h` anywhere asks for that benchmark's help instead, whatever else is there.
  */
 export function parseBenchArgs(argv: readonly string[]): BenchRequest {
-  const named = argv[0] !== undefined && !argv[0].startsWith('-');
-  const name = named ? argv[0] : 'bandwidth';
-  const options = named ? argv.slice(1) : argv;
+  // The benchmark's name comes first, or not at all (bandwidth); `bench --help latency` means `bench latency --help`.
+  const helpFirst = (argv[0] === '--help' || argv[0] === '-h') && argv[1] !== undefined && !argv[1].startsWith('-');
+  const named = helpFirst || (argv[0] !== undefined && !argv[0].startsWith('-'));
+  const name = !named ? 'bandwidth' : helpFirst ? argv[1]! : argv[0]!;
+  const options = !named ? argv : helpFirst ? [argv[0]!, ...argv.slice(2)] : argv.slice(1);
   switch (name) {
     case 'bandwidth':
       if (wantsHelp(options)) return { command: 'help', text: BANDWIDTH_HELP };

@@ -402,12 +402,17 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
     progress.done();
   }
 
+  // The results first, the CSV after: a file that cannot be written then costs no result.
+  output.stdout.write(opts.json ? jsonText(machine(), rows) : bandwidthReport(opts, sizes, rows, rings, timeline, output));
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, BANDWIDTH_COLUMNS, rows);
+}
+
+/** The tables, chart and notes of a bandwidth run. */
+function bandwidthReport(
+  opts: BandwidthOptions, sizes: readonly number[], rows: readonly BandwidthRow[], rings: readonly RingChoice[],
+  timeline: readonly { when: string; lineMicros: number }[], output: BenchOutput,
+): string {
   const m = machine();
-  if (opts.json) {
-    output.stdout.write(jsonText(m, rows));
-    return;
-  }
   const startLine = timeline.find(({ when }) => when === 'at the start')?.lineMicros;
   const ringWords = rings.length > 0 ? `, ${describeRings(rings, opts.ringBytes, startLine)}` : '';
   // A measured round, not the mean of two: for an even N the slower of the middle two, and the header says so.
@@ -427,7 +432,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
   for (const note of [spreadNote(rows), fewerRoundsNote(rows, opts.rounds), stateChangeNote(timeline)]) {
     if (note !== undefined) lines.push(note);
   }
-  output.stdout.write(`${lines.join('\n')}\n`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** The MB/s table and, when memcpy ran with other modes, the table of ratios to it. */

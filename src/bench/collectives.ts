@@ -138,12 +138,14 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
     progress.done();
   }
 
+  // The results first, the CSV after: a file that cannot be written then costs no result.
+  output.stdout.write(opts.json ? jsonText(machine(), rows) : collectivesReport(opts, rows));
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, COLLECTIVES_COLUMNS, rows);
+}
+
+/** The table of a collectives run, with its ratios and notes. */
+function collectivesReport(opts: CollectivesOptions, rows: readonly CollectiveRow[]): string {
   const m = machine();
-  if (opts.json) {
-    output.stdout.write(jsonText(m, rows));
-    return;
-  }
   const waits = opts.strategy !== undefined
     ? `waits: ${opts.strategy}`
     : `waits (auto): ${opts.ranks.map((ranks) => `${ranks} ranks ${defaultStrategy(ranks)}`).join(', ')}`;
@@ -152,9 +154,9 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
   lines.push(collectivesTable(rows));
   const ratios = ratioLine(rows, opts);
   if (ratios !== undefined) lines.push('', ratios);
-  const oversubscribed = oversubscribedLine(opts.ranks, availableParallelism()); // the count defaultStrategy uses
+  const oversubscribed = oversubscribedLine(opts.ranks, availableParallelism(), opts.strategy); // the count defaultStrategy uses
   if (oversubscribed !== undefined) lines.push('', oversubscribed);
-  output.stdout.write(`${lines.join('\n')}\n`);
+  return `${lines.join('\n')}\n`;
 }
 
 /** The table of every row, with its title. */
@@ -194,10 +196,15 @@ export function ratioLine(rows: readonly CollectiveRow[], opts: Pick<Collectives
 }
 
 /** The footnote for rank counts above the number of cores, or undefined when there are none. */
-export function oversubscribedLine(rankCounts: readonly number[], cores: number): string | undefined {
+export function oversubscribedLine(rankCounts: readonly number[], cores: number, strategy?: WaitStrategy): string | undefined {
   const over = rankCounts.filter((ranks) => ranks > cores);
   if (over.length === 0) return undefined;
   const list = over.length === 1 ? `${over[0]}` : `${over.slice(0, -1).join(', ')} and ${over[over.length - 1]}`;
-  return `Note: ${list} ranks on ${cores} ${cores === 1 ? 'core' : 'cores'} are oversubscribed (expected): ranks park when ` +
-    'they wait (spin, then Atomics.wait), so the runs complete, but their times include waiting for a core.';
+  const waits =
+    strategy === undefined ? 'they park at once when they wait (Atomics.wait: launch\'s choice when ranks outnumber cores)'
+    : strategy === 'park' ? 'they park at once when they wait (Atomics.wait)'
+    : strategy === 'spinThenPark' ? 'they spin, then park, when they wait'
+    : 'they spin when they wait, holding a core the rank they wait for may need';
+  return `Note: ${list} ranks on ${cores} ${cores === 1 ? 'core' : 'cores'} are oversubscribed (expected): ${waits}; ` +
+    'the runs complete, but their times include waiting for a core.';
 }

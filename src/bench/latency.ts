@@ -4,9 +4,9 @@
  * workers per mode (latency-worker.ts, where the modes and the method are described), then the table and chart.
  */
 import { MessageChannel } from 'node:worker_threads';
-import { RingBuffer, MAX_RING_BYTES, FRAME_HEADER_BYTES } from '../ring.js';
+import { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES } from '../ring.js';
 import { Progress, shouldUseColor } from '../term.js';
-import type { LatencyMode, LatencyOptions } from './args.js';
+import { LATENCY_RING_MODES, MAX_LATENCY_RING_MESSAGE, type LatencyMode, type LatencyOptions } from './args.js';
 import { renderChart } from './chart.js';
 import { formatNumber, formatSize, logSizes } from './format.js';
 import type { LatencyJob, LatencyReport } from './latency-worker.js';
@@ -33,14 +33,13 @@ export interface LatencyEvents {
 
 const WORKER_URL = new URL('./latency-worker.js', import.meta.url);
 const CHILD_URL = new URL('./process-peer.js', import.meta.url);
-const RING_MODES: readonly LatencyMode[] = ['spin', 'park', 'spinThenPark', 'async'];
 
 /** The smallest ring (a power of two, 4 KiB at least) whose frames hold a message of `bytes`. */
 export function ringBytesFor(bytes: number): number {
   let ring = 4096;
   while (ring / 2 - FRAME_HEADER_BYTES < bytes) ring *= 2;
-  if (ring > MAX_RING_BYTES) {
-    throw new RangeError(`Expected latency messages of at most ${formatSize(MAX_RING_BYTES / 2 - FRAME_HEADER_BYTES)}, got ${formatSize(bytes)}`);
+  if (bytes > MAX_LATENCY_RING_MESSAGE) {
+    throw new RangeError(`Expected latency messages of at most ${MAX_LATENCY_RING_MESSAGE} bytes (half a 1 GiB ring, less a frame header), got ${bytes}`);
   }
   return ring;
 }
@@ -80,9 +79,12 @@ async function measureMode(mode: LatencyMode, sizes: number[], opts: LatencyOpti
 
   if (mode === 'process') {
     group.start(WORKER_URL, { ...job, childUrl: CHILD_URL.href }, [], onReport);
-  } else if (RING_MODES.includes(mode)) {
+  } else if (LATENCY_RING_MODES.includes(mode)) {
     const bytes = ringBytesFor(sizes[sizes.length - 1]!);
     rings.push(RingBuffer.create(bytes), RingBuffer.create(bytes));
+    // Touch every page now, as the bandwidth benchmark does: small messages walk round a ring sized for the largest,
+    // and untouched, each new page faulted in mid-measurement (32 KiB took 21 to 24 µs with --max 64MiB, 3 alone).
+    for (const ring of rings) new Uint8Array(ring.buffer).fill(0, RING_HEADER_BYTES);
     const buffers: [SharedArrayBuffer, SharedArrayBuffer] = [rings[0]!.buffer, rings[1]!.buffer];
     group.start(WORKER_URL, { ...job, role: 'pong', rings: buffers }, [], onReport);
     group.start(WORKER_URL, { ...job, rings: buffers }, [], onReport);
@@ -113,12 +115,14 @@ export async function runLatency(opts: LatencyOptions, output: BenchOutput = pro
     progress.done();
   }
 
+  // The results first, the CSV after: a file that cannot be written then costs no result.
+  output.stdout.write(opts.json ? jsonText(machine(), rows) : latencyReport(opts, sizes, rows, output));
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, LATENCY_COLUMNS, rows);
+}
+
+/** The table and (unless --no-chart) the chart of a latency run. */
+function latencyReport(opts: LatencyOptions, sizes: readonly number[], rows: readonly LatencyRow[], output: BenchOutput): string {
   const m = machine();
-  if (opts.json) {
-    output.stdout.write(jsonText(m, rows));
-    return;
-  }
   const each = opts.iterations === undefined ? `${opts.seconds} s per size` : `${opts.iterations} round trips per size`;
   const lines = [headerLine('shmcomm bench latency', m, `${each}, median of batches`), ''];
   const cell = (mode: LatencyMode, bytes: number): string =>
@@ -132,5 +136,5 @@ export async function runLatency(opts: LatencyOptions, output: BenchOutput = pro
     }));
     lines.push('', renderChart(series, { color: shouldUseColor(output.stdout), yUnit: 'µs', title: 'One-way latency (log-log)' }));
   }
-  output.stdout.write(`${lines.join('\n')}\n`);
+  return `${lines.join('\n')}\n`;
 }

@@ -67,7 +67,17 @@ export async function writeCsv(file: string, columns: readonly string[], rows: r
     const record = row as Record<string, unknown>;
     lines.push(columns.map((column) => csvCell(record[column])).join(','));
   }
-  await writeFile(file, `${lines.join('\n')}\n`);
+  try {
+    await writeFile(file, `${lines.join('\n')}\n`);
+  } catch (error) {
+    // --csv was checked before the run, but a disk can fill up or a path go away meanwhile (or be /proc).
+    throw new OutputError(`Cannot write the --csv file ${JSON.stringify(file)} (${(error as Error).message}); the results are above`);
+  }
+}
+
+/** A result that could not be written where it was asked to go: the command says so, without a stack. */
+export class OutputError extends Error {
+  override name = 'OutputError';
 }
 
 function csvCell(value: unknown): string {
