@@ -4,12 +4,16 @@
  *
  * - clone: postMessage with structured clone, the way Python's multiprocessing pickles: a copy on each side;
  * - transfer: postMessage with the ArrayBuffer in the transfer list: the memory changes owner, no copy in between;
- * - shared: shmcomm's ring in a SharedArrayBuffer: one copy in (send), one copy out (recv), no system call.
+ * - shared: shmcomm's ring in a SharedArrayBuffer: one copy in (send), one copy out (recv), and no system call
+ *   while the stream flows (a side that finds nothing to do spins briefly, then sleeps in Atomics.wait).
  *
  * Small messages measure the cost per message (MB/s grow with the size); large ones measure the copies (the
  * curve flattens). The log-log chart shows both regimes at once. This is the `shmcomm bench bandwidth` machinery
  * (windows of messages then an acknowledgement, as in OSU's osu_bw; every message verified by the receiver),
- * called with the exercise's settings; `shmcomm bench bandwidth` adds zerocopy, memcpy and more.
+ * called with the exercise's settings; `shmcomm bench bandwidth` adds zerocopy, memcpy and more. The same run from
+ * the command line, to vary it: `shmcomm bench bandwidth --modes clone,transfer,shared --max 16MiB --points 15
+ * --time 0.1 --warmup 0.02`. The code that moves the messages: src/bench/bandwidth-ports.ts (clone, transfer),
+ * src/bench/bandwidth-rings.ts (shared), src/bench/bandwidth-worker.ts (the windows, the clock, the checks).
  *
  * Run: npm run exercise -- bandwidth      or      npx shmcomm exercise bandwidth
  */
@@ -46,7 +50,7 @@ export async function run(options: BandwidthExerciseOptions = {}): Promise<Bandw
     maxBytes,
     points,
     seconds,
-    warmupSeconds: seconds / 5,
+    warmupSeconds: seconds / 5, // unmeasured windows before each size (six times as long for the first: V8 compiles)
     window: 64, // messages in flight before the receiver acknowledges
     ringBytes: undefined, // each ring mode at its best ring size; larger messages cross the ring in chunks
     rounds: 1, // each size measured once
