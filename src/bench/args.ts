@@ -158,8 +158,8 @@ const LATENCY_SPECS: OptionSpec[] = [
 ];
 
 const COLLECTIVES_SPECS: OptionSpec[] = [
-  { name: 'ranks', value: 'LIST', default: '2,4,8', help: 'rank counts, comma-separated' },
-  { name: 'sizes', value: 'LIST', default: '8,64KiB,8MiB', help: 'message sizes, comma-separated' },
+  { name: 'ranks', value: 'LIST', default: '2,4,8', help: 'rank counts from 2 to 64, comma-separated' },
+  { name: 'sizes', value: 'LIST', default: '8,64KiB,8MiB', help: 'message sizes, multiples of 8 from 8 B to 1 GiB, comma-separated' },
   allOf('ops', COLLECTIVE_OPS, 'collectives to time, comma-separated'),
   allOf('transports', TRANSPORTS, 'transports to use, comma-separated'),
   {
@@ -302,8 +302,9 @@ class OptionReader {
     const items = this.items(name, expected);
     const bad = items.find((item) => !/^\d+$/.test(item) || Number(item) < min || Number(item) > max);
     if (bad !== undefined) {
-      const message = `Expected every item of \`--${name}\` to be an integer from ${min} to ${max}, got "${bad}" in "${this.text(name)}"`;
-      throw new UsageError(message, `--${name}`);
+      const text = this.text(name)!;
+      const where = items.length > 1 ? ` in "${text}"` : ''; // "1" in "1" says nothing twice
+      throw new UsageError(`Expected every item of \`--${name}\` to be an integer from ${min} to ${max}, got "${bad}"${where}`, `--${name}`);
     }
     return items.map(Number).sort((a, b) => a - b);
   }
@@ -371,7 +372,8 @@ function checkWritable(file: string): void {
   const directory = dirname(resolve(file));
   const existing = statSync(file, { throwIfNoEntry: false });
   let problem: string | undefined;
-  if (/[\\/]$/.test(file)) problem = 'it names a directory, not a file'; // `out/`: dirname() would drop the `out`
+  if (file === '-') problem = 'this command writes CSV to files only (for stdout, --csv /dev/stdout, or --json)';
+  else if (/[\\/]$/.test(file)) problem = 'it names a directory, not a file'; // `out/`: dirname() would drop the `out`
   else if (!statSync(directory, { throwIfNoEntry: false })?.isDirectory()) problem = `there is no directory ${directory}`;
   else if (existing?.isDirectory()) problem = 'it is a directory';
   else {
