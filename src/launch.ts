@@ -63,6 +63,8 @@ const SETTLE_MS = 1000;
  * With SETTLE_MS, `timeoutMs: 500` rejected after 1.5 s.
  */
 const TIMEOUT_SETTLE_MS = 100;
+/** How long terminating the workers may take before the run settles without the ones that did not stop. */
+const TERMINATE_WAIT_MS = 1000;
 
 /**
  * Runs the module at `moduleUrl` on `size` ranks: each imports it and calls its default export with its `Comm`
@@ -94,7 +96,12 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
       }
       const stillRunning = workers.filter((_, rank) => !finished[rank]);
       const settle = error === undefined ? 0 : reason === ABORT_REASON.timeout ? TIMEOUT_SETTLE_MS : SETTLE_MS;
-      const terminateAll = () => Promise.all(workers.map((worker) => worker.terminate()));
+      // terminate() cannot stop a worker inside a blocking native call (a synchronous child process, a read that
+      // never returns): past TERMINATE_WAIT_MS the run settles anyway, and such a worker no longer holds the process.
+      const terminateAll = () => Promise.race([
+        Promise.all(workers.map((worker) => worker.terminate())),
+        new Promise((ok) => setTimeout(ok, TERMINATE_WAIT_MS).unref()),
+      ]).then(() => { for (const worker of workers) worker.unref(); });
       const exited = Promise.all(stillRunning.map((worker) => new Promise((ok) => worker.once('exit', ok))));
       const settled = new Promise((ok) => setTimeout(ok, settle).unref());
       Promise.race([exited, settled]).then(terminateAll).finally(() => {
@@ -120,7 +127,10 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
     const onExit = (rank: number, code: number) => {
       if (finished[rank] || failure !== undefined) return;
       finished[rank] = true;
-      finish(new RankFailedError(rank, `exited with code ${code} before returning a result`), ABORT_REASON.rankFailed, rank);
+      // Node exits a worker with 13 when its main promise can never settle: nothing is left on its event loop.
+      const why = code === 13 ? 'its program\'s promise never settled (nothing was left that could settle it; exit code 13)'
+        : `exited with code ${code} before returning a result`;
+      finish(new RankFailedError(rank, why), ABORT_REASON.rankFailed, rank);
     };
 
     try {
@@ -169,18 +179,17 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
 
 /**
  * The deadlock watchdog: every WATCH_INTERVAL_MS it reads what each live rank waits for and how many waits each
- * has finished. When all of them wait and that picture has not changed for `graceMs`, nothing can ever move again.
+ * has finished. When the ranks that cannot move (`stuckRanks`) and what they wait for have not changed for
+ * `graceMs`, nothing can ever move them again.
  */
 function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: number, timers: NodeJS.Timeout[],
   onDeadlock: (cycle: string[]) => void): void {
   let picture = '';
   let since = performance.now();
   const look = () => {
-    const live = finished.flatMap((isDone, rank) => (isDone ? [] : [rank]));
-    const waits = live.map((rank) => control.waitingOf(rank));
+    const stuck = stuckRanks(control, finished);
     const now = performance.now();
-    const allWaiting = live.length > 0 && waits.every((wait) => wait.kind !== WAIT.none);
-    const current = allWaiting ? JSON.stringify(waits) : '';
+    const current = stuck.size > 0 ? JSON.stringify([...stuck]) : ''; // who is stuck, on what, after how many waits
     if (current === '' || current !== picture) {
       picture = current;
       since = now;
@@ -192,6 +201,38 @@ function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: n
   };
   const watch = setTimeout(look, WATCH_INTERVAL_MS).unref();
   timers.push(watch);
+}
+
+/**
+ * The live ranks that no rank can set moving again, with what each waits for, as far as the control block tells:
+ * when every live rank waits,
+ * all of them (whatever they wait for). Otherwise, while some rank still runs (it may yet send, or reach a barrier),
+ * the ranks that wait for one named rank, to receive from it or to send to it, where that rank has finished or is
+ * one of them; and, once a rank has finished, those in a barrier, which it will never reach. A rank awaiting
+ * something other than shmcomm (a timer, a promise) counts as running: only `timeoutMs` bounds those.
+ */
+function stuckRanks(control: ControlBlock, finished: boolean[]): Map<number, ReturnType<ControlBlock['waitingOf']>> {
+  const live = finished.flatMap((isDone, rank) => (isDone ? [] : [rank]));
+  const waits = new Map(live.map((rank) => [rank, control.waitingOf(rank)]));
+  if (live.length > 0 && live.every((rank) => waits.get(rank)!.kind !== WAIT.none)) return waits;
+  const anyFinished = finished.some((isDone) => isDone);
+  const waitsOnOne = (kind: number) => kind === WAIT.recv || kind === WAIT.send;
+  const stuck = new Set(live.filter((rank) => {
+    const { kind, peer } = waits.get(rank)!;
+    return (waitsOnOne(kind) && peer !== ANY_PEER) || (kind === WAIT.barrier && anyFinished);
+  }));
+  // A rank waiting for one that can still move may yet move itself: drop it, until nothing more drops.
+  for (let dropped = true; dropped; ) {
+    dropped = false;
+    for (const rank of stuck) {
+      const { kind, peer } = waits.get(rank)!;
+      if (waitsOnOne(kind) && !finished[peer] && !stuck.has(peer)) {
+        stuck.delete(rank);
+        dropped = true;
+      }
+    }
+  }
+  return new Map([...stuck].map((rank) => [rank, waits.get(rank)!]));
 }
 
 /** One line per live rank: `rank 0 waits to receive from rank 1`, `rank 2 is running`. */
@@ -206,7 +247,9 @@ function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
     } else if (kind === WAIT.send) {
       lines.push(`rank ${rank} waits to send to rank ${peer} (channel full)${peerDone}`);
     } else if (kind === WAIT.barrier) {
-      lines.push(`rank ${rank} waits in barrier`);
+      const gone = finished.flatMap((isDone, other) => (isDone ? [other] : []));
+      const never = gone.length === 0 ? '' : ` (${gone.length === 1 ? `rank ${gone[0]} has` : `ranks ${gone.join(', ')} have`} finished without it)`;
+      lines.push(`rank ${rank} waits in barrier${never}`);
     } else {
       lines.push(`rank ${rank} is running`);
     }

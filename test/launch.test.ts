@@ -68,6 +68,27 @@ for (const transport of TRANSPORTS) {
   });
 }
 
+test('a deadlock among some ranks is reported while another keeps running (it used to wait for that one)', async () => {
+  const cases = [
+    ['cycle', 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0; rank 2 is running'],
+    ['finished', 'deadlock: rank 0 waits to receive from rank 1 (rank 1 has finished); rank 2 is running'],
+    ['barrier', 'deadlock: rank 0 waits in barrier (rank 1 has finished without it); rank 2 is running'],
+  ] as const;
+  for (const [stuck, message] of cases) {
+    // A long timeout: only the watchdog can end these runs in time, the running rank never stops on its own.
+    const err = await failure(launch(PROGRAMS, { size: 3, args: { program: 'partlyStuck', stuck }, timeoutMs: 60_000 }));
+    assert.instance(err, DeadlockError, stuck);
+    assert.is(err.message, message, stuck);
+    await noWorkerLeft(`a partial deadlock (${stuck})`);
+  }
+});
+
+test('a rank whose promise can never settle is named as such (Node exits its worker with code 13)', async () => {
+  const err = await failure(launch(PROGRAMS, { size: 2, args: { program: 'neverSettles' }, timeoutMs: 30_000 }));
+  assert.instance(err, RankFailedError);
+  assert.is(err.message, "rank 1 failed: its program's promise never settled (nothing was left that could settle it; exit code 13)");
+});
+
 test('shared: deadlock, both ranks send 64 MiB first', async () => {
   const err = await failure(launch(PROGRAMS, { size: 2, args: { program: 'sendSend' }, timeoutMs: 30_000 }));
   assert.instance(err, DeadlockError);
