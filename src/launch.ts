@@ -97,7 +97,7 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
       const stillRunning = workers.filter((_, rank) => !finished[rank]);
       const settle = error === undefined ? 0 : reason === ABORT_REASON.timeout ? TIMEOUT_SETTLE_MS : SETTLE_MS;
       // terminate() cannot stop a worker inside a blocking native call (a synchronous child process, a read that
-      // never returns): past TERMINATE_WAIT_MS the run settles anyway, and such a worker no longer holds the process.
+      // never returns): past TERMINATE_WAIT_MS the run settles anyway (the process, at its exit, still waits for it).
       const terminateAll = () => Promise.race([
         Promise.all(workers.map((worker) => worker.terminate())),
         new Promise((ok) => setTimeout(ok, TERMINATE_WAIT_MS).unref()),
