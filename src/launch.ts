@@ -153,10 +153,13 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
           if (isRankReport(message)) onReport(rank, message); // else the program's own postMessage: not ours
         });
         worker.on('error', (thrown: unknown) => {
-          if (finished[rank] || failure !== undefined) return;
+          if (failure !== undefined) return;
+          // A rank that returned its result may still throw, from a timer it left behind: while the run goes on, that
+          // is a failure of its program too.
+          const after = finished[rank] ? ' (after returning its result)' : '';
           finished[rank] = true;
           const err = asError(thrown); // an uncaught throw in a timer may be anything, null included
-          finish(new RankFailedError(rank, `${err.name}: ${err.message}`, err), ABORT_REASON.rankFailed, rank);
+          finish(new RankFailedError(rank, `${err.name}: ${err.message}${after}`, err), ABORT_REASON.rankFailed, rank);
         });
         worker.on('exit', (code) => onExit(rank, code));
         workers.push(worker);

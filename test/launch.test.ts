@@ -83,6 +83,13 @@ test('a deadlock among some ranks is reported while another keeps running (it us
   }
 });
 
+test('a rank that throws from a timer after returning its result fails the run, and says so', async () => {
+  const err = await failure(launch(PROGRAMS, { size: 2, args: { program: 'throwsAfterReturning' }, timeoutMs: 30_000 }));
+  assert.instance(err, RankFailedError);
+  assert.is(err.message, 'rank 1 failed: Error: late (after returning its result)');
+  await noWorkerLeft('a late throw');
+});
+
 test('a rank whose promise can never settle is named as such (Node exits its worker with code 13)', async () => {
   const err = await failure(launch(PROGRAMS, { size: 2, args: { program: 'neverSettles' }, timeoutMs: 30_000 }));
   assert.instance(err, RankFailedError);
