@@ -118,6 +118,16 @@ function dataViewBytes(view: DataView): Uint8Array {
 }
 
 /**
+ * `value` as a ring carries it: encoded, then decoded into fresh memory. A typed array of any class comes back as a
+ * plain one of its kind (a Buffer as a Uint8Array), a SharedArrayBuffer as an ArrayBuffer; a detached one is refused
+ * with a DataCloneError. Also what the other transports and the collectives copy with, so every path agrees.
+ */
+export function copyAsSent(value: unknown): unknown {
+  const { type, bytes } = encode(value); // a view of the value's own bytes, no copy yet
+  return decode(type, bytes);
+}
+
+/**
  * Decodes what `encode` produced. By default the result owns fresh, non-shared memory (the bytes are copied), so
  * `bytes` may be reused or overwritten afterwards. With `inPlace: true`, a typed array or DataView is a view
  * straight over `bytes` (no copy; valid only as long as those bytes are), and `bytes.byteOffset` must be a

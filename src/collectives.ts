@@ -13,7 +13,7 @@
  * root, a rank's own slot in gather, allgather and alltoall); reductions of typed arrays return a new array, or the
  * caller's `into`.
  */
-import { decode, encode, encodedType, typeName } from './codec.js';
+import { copyAsSent, encodedType, typeName } from './codec.js';
 import type { Comm, ReduceOp } from './comm.js';
 import { describe, kindOf } from './describe.js';
 import {
@@ -76,7 +76,7 @@ export function bcast<T>(comm: Comm, value: T, root: number): T {
  * by bcast's name, saying what the root sent.
  */
 function receiveBuffer(comm: Comm, buffer: ArrayBufferView, parent: number): void {
-  const got = recvOperand(comm, buffer, parent, TAG.bcast, true);
+  const got = comm.recvOperandInternal(buffer, parent, TAG.bcast, true);
   if (got === buffer) return;
   const bytes =
     ArrayBuffer.isView(got) ? new Uint8Array(got.buffer, got.byteOffset, got.byteLength)
@@ -277,7 +277,7 @@ function treeReduceInto(comm: Comm, value: TypedArray, name: OpName, root: numbe
         received = scratch.subarray(0, length);
         accumulator = v !== 0 ? scratch.subarray(length, 2 * length) : (into ?? newTypedArray(value, length));
       }
-      const operand = recvOperand(comm, received, absolute(v + mask, root, size), TAG.reduce);
+      const operand = comm.recvOperandInternal(received, absolute(v + mask, root, size), TAG.reduce);
       partial = combineInto(name, partial, operand, accumulator!);
     }
   }
@@ -347,13 +347,15 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
   const newRank = rank < 2 * extra ? (rank % 2 === 0 ? -1 : rank >> 1) : rank - extra; // as in recursiveDoubling
   if (newRank < 0) {
     comm.sendInternal(rank + 1, value, TAG.allreduce);
-    const got = recvOperand(comm, result, rank + 1, TAG.allreduce);
+    const got = comm.recvOperandInternal(result, rank + 1, TAG.allreduce);
     if (got !== result) result.set(got as TypedArray); // of value's kind and length: rank + 1 combined it with value
     return result;
   }
   const received = scratchFor(comm, value, value.length).subarray(0, value.length);
   let partial = value;
-  if (rank < 2 * extra) partial = combineInto(name, recvOperand(comm, received, rank - 1, TAG.allreduce), partial, result);
+  if (rank < 2 * extra) {
+    partial = combineInto(name, comm.recvOperandInternal(received, rank - 1, TAG.allreduce), partial, result);
+  }
   for (let mask = 1; mask < powerOfTwo; mask <<= 1) {
     const partnerNew = newRank ^ mask;
     const partner = partnerNew < extra ? 2 * partnerNew + 1 : partnerNew + extra;
@@ -429,12 +431,12 @@ function exchangeFirstSegments(comm: Comm, value: TypedArray, name: OpName, outg
     comm.sendInternal(right, header.ours, TAG.allreduceRing);
     comm.sendInternal(right, outgoing, TAG.allreduceRing);
   }
-  recvInto(comm, header.theirs, left, TAG.allreduceRing);
+  comm.recvIntoInternal(header.theirs, left, TAG.allreduceRing);
   const [ourKind, ourLength] = [typedArrayKind(value)!, value.length];
   const [theirKind, theirLength] = [typeName(header.theirs[0]!), header.theirs[1]!];
   if (left < rank) checkOperands(name, theirKind, theirLength, ourKind, ourLength);
   else checkOperands(name, ourKind, ourLength, theirKind, theirLength);
-  recvInto(comm, received, left, TAG.allreduceRing);
+  comm.recvIntoInternal(received, left, TAG.allreduceRing);
   if (rank > right) {
     comm.sendInternal(right, header.ours, TAG.allreduceRing);
     comm.sendInternal(right, outgoing, TAG.allreduceRing);
@@ -495,9 +497,9 @@ function combineInto(name: OpName, lower: unknown, higher: unknown, result: Type
 function exchangeInto(comm: Comm, dest: number, value: unknown, source: number, into: TypedArray, tag: number): void {
   if (comm.rank <= dest) {
     comm.sendInternal(dest, value, tag);
-    recvInto(comm, into, source, tag);
+    comm.recvIntoInternal(into, source, tag);
   } else {
-    recvInto(comm, into, source, tag);
+    comm.recvIntoInternal(into, source, tag);
     comm.sendInternal(dest, value, tag);
   }
 }
@@ -506,9 +508,9 @@ function exchangeInto(comm: Comm, dest: number, value: unknown, source: number, 
 function exchangeOperand(comm: Comm, partner: number, value: unknown, target: TypedArray, tag: number): unknown {
   if (comm.rank <= partner) {
     comm.sendInternal(partner, value, tag);
-    return recvOperand(comm, target, partner, tag);
+    return comm.recvOperandInternal(target, partner, tag);
   }
-  const operand = recvOperand(comm, target, partner, tag);
+  const operand = comm.recvOperandInternal(target, partner, tag);
   comm.sendInternal(partner, value, tag);
   return operand;
 }
@@ -518,23 +520,8 @@ function exchange(comm: Comm, dest: number, value: unknown, source: number, tag:
   return comm.sendrecvInternal(dest, value, source, tag).value;
 }
 
-// ─── The receives ─────────────────────────────────────────────────────────────────────────────────────────────
-
 function recv(comm: Comm, source: number, tag: number): unknown {
   return comm.recvInternal(source, tag).value;
-}
-
-/** A binary message into `into`, with no allocation on the shared transport (Comm.recvInto); the bytes that came. */
-function recvInto(comm: Comm, into: ArrayBufferView, source: number, tag: number): number {
-  return comm.recvIntoInternal(into, source, tag).value;
-}
-
-/**
- * The next message, copied into `target` when it is a typed array of its kind and length (with `anyKind`, any
- * binary value of its byte length) arriving through a ring; otherwise the message itself (Comm.recvOperandInternal).
- */
-function recvOperand(comm: Comm, target: ArrayBufferView, source: number, tag: number, anyKind = false): unknown {
-  return comm.recvOperandInternal(target, source, tag, anyKind);
 }
 
 // ─── Small helpers ────────────────────────────────────────────────────────────────────────────────────────────
@@ -567,8 +554,7 @@ function asSent<T>(value: T): T {
   } else if (!(value instanceof SharedArrayBuffer)) {
     return value;
   }
-  const { type, bytes } = encode(value);
-  return decode(type, bytes) as T;
+  return copyAsSent(value) as T;
 }
 
 /** A reduction that combined nothing (one rank) still returns a new typed array, never the caller's own. */

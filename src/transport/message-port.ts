@@ -14,7 +14,7 @@
  */
 import { types } from 'node:util';
 import { receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
-import { decode, encode } from '../codec.js';
+import { copyAsSent, encode } from '../codec.js';
 import type { ControlBlock } from '../control.js';
 import type { Envelope, Transport, TransportWiring } from './types.js';
 
@@ -96,8 +96,7 @@ export class MessagePortTransport implements Transport {
  * prints a deprecation warning), a DataView, or an ArrayBuffer. A detached one is refused with a DataCloneError.
  */
 function copyView(value: ArrayBufferView | ArrayBufferLike): ArrayBufferView | ArrayBuffer {
-  const { type, bytes } = encode(value); // a view of the value's own bytes, no copy yet
-  return decode(type, bytes) as ArrayBufferView | ArrayBuffer; // the copy
+  return copyAsSent(value) as ArrayBufferView | ArrayBuffer;
 }
 
 /** The memory to transfer under a copy from copyView. */

@@ -3,7 +3,7 @@
  * ring by the sender and out of it by the receiver (or read in place with `recvView`).
  */
 import { Receiver, Sender } from '../channel.js';
-import { decode, encode } from '../codec.js';
+import { copyAsSent } from '../codec.js';
 import type { ControlBlock } from '../control.js';
 import { WAIT } from '../control.js';
 import { RingBuffer } from '../ring.js';
@@ -47,8 +47,7 @@ export class SharedTransport implements Transport {
   }
 
   copyForSelf(value: unknown): unknown {
-    const { type, bytes } = encode(value); // what a ring would carry
-    return decode(type, bytes);
+    return copyAsSent(value); // what a ring would carry
   }
 
   /** The receiving channel from `source`, for zero-copy reads in place. */
