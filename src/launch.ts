@@ -46,7 +46,9 @@ export interface LaunchOptions {
 
 export const MAX_RANKS = 256;
 /** Every option of LaunchOptions: another name is a mistake (`ranks: 4` for `size: 4` would run one rank). */
-const LAUNCH_OPTIONS = ['size', 'transport', 'ringBytes', 'chunkBytes', 'timeoutMs', 'args', 'strategy', 'deadlockMs'] as const;
+const LAUNCH_OPTIONS = [
+  'size', 'transport', 'ringBytes', 'chunkBytes', 'timeoutMs', 'args', 'strategy', 'deadlockMs',
+] as const satisfies readonly (keyof LaunchOptions)[];
 /**
  * Rings of all pairs share this budget by default, so 256 ranks (65,280 rings) still fit in memory; a few ranks get
  * big rings, up to 16 MiB (large messages then stream through the shared L3 cache, not out of the other core's L2:
@@ -208,11 +210,11 @@ function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: n
 
 /**
  * The live ranks that no rank can set moving again, with what each waits for, as far as the control block tells:
- * when every live rank waits,
- * all of them (whatever they wait for). Otherwise, while some rank still runs (it may yet send, or reach a barrier),
- * the ranks that wait for one named rank, to receive from it or to send to it, where that rank has finished or is
- * one of them; and, once a rank has finished, those in a barrier, which it will never reach. A rank awaiting
- * something other than shmcomm (a timer, a promise) counts as running: only `timeoutMs` bounds those.
+ * when every live rank waits, all of them (whatever they wait for). Otherwise, while some rank still runs (it may
+ * yet send, or reach a barrier), the ranks that wait for one named rank, to receive from it or to send to it, where
+ * that rank has finished or is one of them; and, once a rank has finished, those in a barrier, which it will never
+ * reach. A rank awaiting something other than shmcomm (a timer, a promise) counts as running: only `timeoutMs`
+ * bounds those.
  */
 function stuckRanks(control: ControlBlock, finished: boolean[]): Map<number, ReturnType<ControlBlock['waitingOf']>> {
   const live = finished.flatMap((isDone, rank) => (isDone ? [] : [rank]));

@@ -32,7 +32,7 @@ export interface MapResult<R> {
 
 export const MAX_WORKERS = 256;
 /** Every option of MapOptions: another name is a mistake (`worker: 2` would start one per core). */
-const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs'] as const;
+const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs'] as const satisfies readonly (keyof MapOptions)[];
 const WORKER_URL = new URL('./pool-worker.js', import.meta.url);
 
 /**
