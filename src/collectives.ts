@@ -13,8 +13,11 @@
  * root, a rank's own slot in gather, allgather and alltoall); reductions of typed arrays return a new array, or the
  * caller's `into`.
  */
+import type { SharedArena } from './arena.js';
 import { copyAsSent, encodedType, typeName } from './codec.js';
 import type { Comm, ReduceOp } from './comm.js';
+import { WAIT } from './control.js';
+import { copyBytes } from './copy.js';
 import { describe, kindOf } from './describe.js';
 import {
   checkOperands, copyOf, elementwise, kindName, newTypedArray, toReducer, typedArrayKind, type OpName, type TypedArray,
@@ -37,8 +40,11 @@ const TAG = {
   allreduceRing: -9,
 } as const;
 
-/** Typed arrays this large are allreduced round a ring (least data moved) instead of by recursive doubling (fewest steps). */
-const RING_ALLREDUCE_BYTES = 64 * 1024;
+/**
+ * Typed arrays this large are allreduced through the shared arena (arenaAllreduce) where there is one, and round a
+ * ring (least data moved through channels) where there is none; smaller ones by recursive doubling (fewest steps).
+ */
+const LARGE_ALLREDUCE_BYTES = 64 * 1024;
 
 /**
  * Binomial tree, in ranks numbered relative to the root. The ranks that hold the value double at every step:
@@ -166,10 +172,11 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
 }
 
 /**
- * Small values: recursive doubling (recursiveDoubling below), log2(size) steps. Large typed arrays with a named op:
- * ring reduce-scatter then ring allgather (ringAllreduce below), which moves 2 (size-1)/size of the array per rank
- * instead of log2(size) whole arrays. Both give every rank the very same result, bit for bit. Each rank picks the
- * algorithm from its own value, which is one more reason why every rank must pass the same kind and length (ranks
+ * Small values: recursive doubling (recursiveDoubling below), log2(size) steps. Typed arrays of 64 KiB and more
+ * with a named op: through the shared arena on the shared transport (arenaAllreduce below: each rank copies its
+ * array in and the result out once), or else ring reduce-scatter then ring allgather (ringAllreduce below), which
+ * moves 2 (size-1)/size of the array per rank instead of log2(size) whole arrays. Each gives every rank the very
+ * same result, bit for bit. Each rank picks the algorithm from its own value, which is one more reason why every rank must pass the same kind and length (ranks
  * that pick differently wait for each other until the deadlock watchdog reports it). Typed arrays with a named op
  * allocate nothing per step: what the others send arrives in scratch arrays kept per Comm.
  */
@@ -180,9 +187,10 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
   let result: T;
   if (comm.size === 1) result = into === undefined ? ownResult(value) : value;
   else if (reducer.name !== undefined && typedArrayKind(value) !== undefined) {
-    const array = value as TypedArray;
-    const algorithm = array.byteLength >= RING_ALLREDUCE_BYTES ? ringAllreduce : recursiveDoublingInto;
-    return algorithm(comm, array, reducer.name, into as TypedArray | undefined) as T;
+    const [array, target, arena] = [value as TypedArray, into as TypedArray | undefined, comm.arenaInternal];
+    if (array.byteLength < LARGE_ALLREDUCE_BYTES) return recursiveDoublingInto(comm, array, reducer.name, target) as T;
+    if (arena !== undefined) return arenaAllreduce(comm, arena, array, reducer.name, target) as T;
+    return ringAllreduce(comm, array, reducer.name, target) as T;
   } else result = recursiveDoubling(comm, value, reducer.combine as (a: T, b: T, reuse?: T) => T);
   if (into === undefined) return result;
   if (into !== result) (into as TypedArray).set(result as TypedArray);
@@ -364,6 +372,70 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
   }
   if (rank < 2 * extra) comm.sendInternal(rank - 1, result, TAG.allreduce);
   return result; // partial is result by now: with size > 1, every rank that takes part combined at least once
+}
+
+/**
+ * Allreduce of a large typed array with a named op through the shared arena (arena.ts): MPI's shared-memory
+ * collectives. The array goes through in pieces of one slot, and the ranks take turns on the arena at three barriers
+ * a piece:
+ *
+ *     barrier     the slots are free (every rank has copied the last piece out)
+ *     copy in     rank r: its piece of `value` → slot r
+ *     barrier     every slot holds its rank's piece
+ *     combine     rank r: share r (its 1/size of the piece) of slot 0 ∘ slot 1 ∘ ... ∘ slot size-1 → share r of slot r
+ *     barrier     every share is finished
+ *     copy out    every rank: share q of slot q → the result, for every q
+ *
+ * So each rank copies its array in once and the result out once, and combines 1/size of it, where the ring
+ * allreduce copies 2 (size-1)/size of the array into channels and as much out of them, at 2 (size-1) steps. Each
+ * share is combined by one rank, in place in its own slot, so every rank gets the same bits (which may differ in the
+ * last bits from another algorithm's: the operands keep their rank order, but are grouped from the combining rank
+ * outwards). On the first piece every rank also writes its array's kind and length into the arena, and after the
+ * second barrier every rank checks all of them: a mismatch throws the same error in every rank, lower rank first,
+ * as elementwise() words it, before anything is combined.
+ */
+function arenaAllreduce(comm: Comm, arena: SharedArena, value: TypedArray, name: OpName, into?: TypedArray): TypedArray {
+  const { rank, size } = comm;
+  const length = value.length;
+  const elementBytes = value.BYTES_PER_ELEMENT;
+  const result = into ?? newTypedArray(value, length);
+  const valueBytes = bytesOf(value);
+  const resultBytes = bytesOf(result);
+  const perSlot = Math.floor(arena.slotBytes / elementBytes);
+  for (let start = 0; start < length; start += perSlot) {
+    const count = Math.min(perSlot, length - start);
+    const share = (q: number) => [Math.floor((q * count) / size), Math.floor(((q + 1) * count) / size)] as const;
+    comm.barrierInternal(WAIT.arena);
+    copyBytes(arena.bytes, arena.slotOffset(rank), valueBytes.subarray(start * elementBytes, (start + count) * elementBytes));
+    if (start === 0) arena.describe(rank, value);
+    comm.barrierInternal(WAIT.arena);
+    if (start === 0) checkDescribed(arena, name);
+    const [from, to] = share(rank);
+    const own = arena.view(rank, value, from, to);
+    for (let q = rank - 1; q >= 0; q--) elementwise(name, arena.view(q, value, from, to), own, own); // lower ∘ ours
+    for (let q = rank + 1; q < size; q++) elementwise(name, own, arena.view(q, value, from, to), own); // ours ∘ higher
+    comm.barrierInternal(WAIT.arena);
+    for (let q = 0; q < size; q++) {
+      const [lo, hi] = share(q);
+      const at = arena.slotOffset(q);
+      copyBytes(resultBytes, (start + lo) * elementBytes, arena.bytes.subarray(at + lo * elementBytes, at + hi * elementBytes));
+    }
+  }
+  return result;
+}
+
+/** After every rank described its array in the arena: the same error in every rank when two of them differ. */
+function checkDescribed(arena: SharedArena, name: OpName): void {
+  for (let q = 0; q + 1 < arena.size; q++) {
+    const lower = arena.described(q);
+    const higher = arena.described(q + 1);
+    checkOperands(name, typeName(lower.type), lower.length, typeName(higher.type), higher.length);
+  }
+}
+
+/** The bytes of a typed array, in place. */
+function bytesOf(array: TypedArray): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 }
 
 /**

@@ -6,6 +6,7 @@
  * looks in the queue before it looks at the channel. Messages from one source with the same tag therefore come
  * out in the order they were sent (MPI's non-overtaking rule), whatever else arrives in between.
  */
+import type { SharedArena } from './arena.js';
 import * as collectives from './collectives.js';
 import { encodedType, isBinaryType } from './codec.js';
 import { describe, kindOf } from './describe.js';
@@ -162,7 +163,12 @@ export class Comm {
 
   /** Blocks until every rank has called `barrier()`. */
   barrier(): void {
-    this.awaiting(WAIT.barrier, -1);
+    this.barrierInternal(WAIT.barrier);
+  }
+
+  /** @internal A barrier that the deadlock watchdog reports as `kind`: allreduce's turns on the arena as such. */
+  barrierInternal(kind: typeof WAIT.barrier | typeof WAIT.arena): void {
+    this.awaiting(kind, -1);
     try {
       this.control.barrier(this.waiter, this.rank);
     } catch (err) {
@@ -227,6 +233,11 @@ export class Comm {
   }
 
   // ─── Internals, also used by collectives.ts (tags below zero are theirs) ──────────────────────────────────
+
+  /** @internal The shared arena for allreduce of large typed arrays: the shared transport's, if launch made one. */
+  get arenaInternal(): SharedArena | undefined {
+    return this.channels instanceof SharedTransport ? this.channels.arena : undefined;
+  }
 
   /** @internal Sends without validating the tag, so collectives can use reserved (negative) tags. */
   sendInternal(dest: number, value: unknown, tag: number): void {

@@ -32,8 +32,8 @@ const BARRIER_SLEEPER = 5;
 
 const ABORTED = 1;
 
-/** What a rank waits for; the deadlock watchdog prints these. */
-export const WAIT = { none: 0, recv: 1, send: 2, barrier: 3 } as const;
+/** What a rank waits for; the deadlock watchdog prints these. `arena`: at one of allreduce's barriers (collectives.ts). */
+export const WAIT = { none: 0, recv: 1, send: 2, barrier: 3, arena: 4 } as const;
 export type WaitKind = (typeof WAIT)[keyof typeof WAIT];
 
 /** Why the launcher aborted the run. */

@@ -11,6 +11,7 @@ import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import { isRankReport, type RankReport } from './rank-report.js';
 import type { RankData } from './rank.js';
 import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
+import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
@@ -31,6 +32,13 @@ export interface LaunchOptions {
    * `recv`/`recvInto` of large messages (docs/PERFORMANCE.md).
    */
   chunkBytes?: number;
+  /**
+   * Bytes of the shared arena (shared transport), through which allreduce of typed arrays from 64 KiB goes: every
+   * rank gets a slot of arenaBytes / size (rounded down to a multiple of 64), and a larger array goes through in
+   * pieces of a slot. 0 for none: allreduce then goes round a ring of ranks. Default 16 MiB. Pages that are never
+   * written cost no memory.
+   */
+  arenaBytes?: number;
   /** Reject with a TimeoutError (and stop every rank) if the run takes longer. Default: no limit. */
   timeoutMs?: number;
   /** Passed to every rank's program as its second argument (structured clone). */
@@ -47,7 +55,7 @@ export interface LaunchOptions {
 export const MAX_RANKS = 256;
 /** Every option of LaunchOptions: another name is a mistake (`ranks: 4` for `size: 4` would run one rank). */
 const LAUNCH_OPTIONS = [
-  'size', 'transport', 'ringBytes', 'chunkBytes', 'timeoutMs', 'args', 'strategy', 'deadlockMs',
+  'size', 'transport', 'ringBytes', 'chunkBytes', 'arenaBytes', 'timeoutMs', 'args', 'strategy', 'deadlockMs',
 ] as const satisfies readonly (keyof LaunchOptions)[];
 /**
  * Rings of all pairs share this budget by default, so 256 ranks (65,280 rings) still fit in memory; a few ranks get
@@ -212,9 +220,9 @@ function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: n
  * The live ranks that no rank can set moving again, with what each waits for, as far as the control block tells:
  * when every live rank waits, all of them (whatever they wait for). Otherwise, while some rank still runs (it may
  * yet send, or reach a barrier), the ranks that wait for one named rank, to receive from it or to send to it, where
- * that rank has finished or is one of them; and, once a rank has finished, those in a barrier, which it will never
- * reach. A rank awaiting something other than shmcomm (a timer, a promise) counts as running: only `timeoutMs`
- * bounds those.
+ * that rank has finished or is one of them; and, once a rank has finished, those in a barrier (or at one of
+ * allreduce's barriers on the arena), which it will never reach. A rank awaiting something other than shmcomm (a
+ * timer, a promise) counts as running: only `timeoutMs` bounds those.
  */
 function stuckRanks(control: ControlBlock, finished: boolean[]): Map<number, ReturnType<ControlBlock['waitingOf']>> {
   const live = finished.flatMap((isDone, rank) => (isDone ? [] : [rank]));
@@ -222,9 +230,10 @@ function stuckRanks(control: ControlBlock, finished: boolean[]): Map<number, Ret
   if (live.length > 0 && live.every((rank) => waits.get(rank)!.kind !== WAIT.none)) return waits;
   const anyFinished = finished.some((isDone) => isDone);
   const waitsOnOne = (kind: number) => kind === WAIT.recv || kind === WAIT.send;
+  const waitsForAll = (kind: number) => kind === WAIT.barrier || kind === WAIT.arena;
   const stuck = new Set(live.filter((rank) => {
     const { kind, peer } = waits.get(rank)!;
-    return (waitsOnOne(kind) && peer !== ANY_PEER) || (kind === WAIT.barrier && anyFinished);
+    return (waitsOnOne(kind) && peer !== ANY_PEER) || (waitsForAll(kind) && anyFinished);
   }));
   // A rank waiting for one that can still move may yet move itself: drop it, until nothing more drops.
   for (let dropped = true; dropped; ) {
@@ -251,10 +260,11 @@ function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
       lines.push(peer === ANY_PEER ? `rank ${rank} waits to receive from any rank` : `rank ${rank} waits to receive from rank ${peer}${peerDone}`);
     } else if (kind === WAIT.send) {
       lines.push(`rank ${rank} waits to send to rank ${peer} (channel full)${peerDone}`);
-    } else if (kind === WAIT.barrier) {
+    } else if (kind === WAIT.barrier || kind === WAIT.arena) {
       const gone = finished.flatMap((isDone, other) => (isDone ? [other] : []));
       const never = gone.length === 0 ? '' : ` (${gone.length === 1 ? `rank ${gone[0]} has` : `ranks ${gone.join(', ')} have`} finished without it)`;
-      lines.push(`rank ${rank} waits in barrier${never}`);
+      const where = kind === WAIT.barrier ? 'barrier' : 'allreduce for every rank (at the shared arena)';
+      lines.push(`rank ${rank} waits in ${where}${never}`);
     } else {
       lines.push(`rank ${rank} is running`);
     }
@@ -282,6 +292,10 @@ function wire(settings: Settings): { wirings: TransportWiring[]; rings: RingBuff
         wirings[to]!.incoming![from] = ring.buffer;
       }
     }
+    if (size > 1 && settings.arenaBytes > 0) {
+      const arena = SharedArena.create(size, settings.arenaBytes);
+      for (const wiring of wirings) wiring.arena = arena.buffer;
+    }
   } else {
     for (const wiring of wirings) wiring.ports = new Array(size).fill(null);
     for (let a = 0; a < size; a++) {
@@ -302,6 +316,7 @@ interface Settings {
   size: number;
   transport: TransportName;
   ringBytes: number;
+  arenaBytes: number;
   chunkBytes: number | undefined;
   timeoutMs: number | undefined;
   args: unknown;
@@ -330,6 +345,13 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
     throw new RangeError(`Expected \`ringBytes\` to be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES}, got ${ringBytes}`);
   }
   const chunkBytes = options.chunkBytes === undefined ? undefined : checkChunkBytes(options.chunkBytes, ringBytes);
+  const { arenaBytes = DEFAULT_ARENA_BYTES } = options;
+  if (!Number.isInteger(arenaBytes) || (arenaBytes !== 0 && (arenaBytes < 64 * size || arenaBytes > MAX_ARENA_BYTES))) {
+    throw new RangeError(
+      `Expected \`arenaBytes\` to be 0 (no arena) or an integer from 64 bytes a rank (${64 * size} for ${size}) ` +
+        `to ${MAX_ARENA_BYTES}, got ${String(arenaBytes)}`,
+    );
+  }
   if (timeoutMs !== undefined && !(timeoutMs > 0)) {
     throw new RangeError(`Expected \`timeoutMs\` to be a number of milliseconds > 0, got ${timeoutMs}`);
   }
@@ -339,7 +361,7 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
     throw new TypeError(`Expected \`moduleUrl\` to be a file: URL such as import.meta.url, got ${JSON.stringify(url)}`);
   }
   return {
-    moduleUrl: url, size, transport, ringBytes, chunkBytes, timeoutMs, args,
+    moduleUrl: url, size, transport, ringBytes, arenaBytes, chunkBytes, timeoutMs, args,
     strategy: checkWaitOptions({ strategy: strategy ?? defaultStrategy(size) }).strategy, deadlockMs,
   };
 }

@@ -16,6 +16,7 @@ const OP_NAMES: readonly string[] = ['sum', 'prod', 'min', 'max'];
 /** Any of the 11 typed-array kinds, seen through what we use (TypeScript's union of them is not callable). */
 export interface TypedArray extends ArrayBufferView {
   readonly length: number;
+  readonly BYTES_PER_ELEMENT: number;
   [index: number]: number | bigint;
   subarray(begin?: number, end?: number): TypedArray;
   slice(begin?: number, end?: number): TypedArray;

@@ -59,9 +59,13 @@ test('latency, collectives and exercise defaults', () => {
   assert.is(parseLatencyArgs(['--iterations', '1000']).iterations, 1000);
   assert.equal(parseCollectivesArgs([]), {
     ranks: [2, 4, 8], sizes: [8, 64 * 1024, 8 * MiB], ops: ['bcast', 'reduce', 'allreduce', 'barrier'],
-    transports: ['shared', 'transfer', 'clone'], seconds: 0.2, warmupSeconds: 0.05, strategy: undefined, json: false, csvFile: undefined,
+    transports: ['shared', 'transfer', 'clone'], seconds: 0.2, warmupSeconds: 0.05, strategy: undefined,
+    arenaBytes: 16 * MiB, json: false, csvFile: undefined,
   });
   assert.equal(parseCollectivesArgs(['--ranks', '8,2,2', '--sizes', '1MiB,8']).ranks, [2, 8]);
+  assert.is(parseCollectivesArgs(['--arena', '0']).arenaBytes, 0);
+  assert.is(parseCollectivesArgs(['--arena', '1MiB']).arenaBytes, MiB);
+  assert.is(parseCollectivesArgs(['--ranks', '2', '--arena', '128']).arenaBytes, 128);
   assert.equal(parseCollectivesArgs(['--sizes', '1MiB,8']).sizes, [8, MiB]);
   assert.equal(parseExerciseArgs(['pi']), {
     command: 'exercise', name: 'pi', options: { ranks: undefined, transport: undefined, unsafe: false },
@@ -177,6 +181,12 @@ test('latency, collectives, exercise: bad values', () => {
       'Option `--csv` needs a value (a file path)'],
     [() => parseCollectivesArgs(['--ops', 'bcast,scan']),
       'Unknown op "scan" in `--ops`; valid ops: bcast, reduce, allreduce, barrier'],
+    [() => parseCollectivesArgs(['--arena', '256']), // 64 B a rank for --ranks' default 2,4,8
+      'Expected `--arena` to be 0 (no arena) or a size from 512 B (64 B a rank) to 2 GiB, got "256"'],
+    [() => parseCollectivesArgs(['--arena', '3GiB']),
+      'Expected `--arena` to be 0 (no arena) or a size from 512 B (64 B a rank) to 2 GiB, got "3GiB"'],
+    [() => parseCollectivesArgs(['--arena', 'none', '--ranks', '2']),
+      'Expected `--arena` to be 0 (no arena) or a size from 128 B (64 B a rank) to 2 GiB, got "none"'],
     [() => parseCollectivesArgs(['--transports', 'tcp']),
       'Unknown transport "tcp" in `--transports`; valid transports: shared, transfer, clone'],
     [() => parseExerciseArgs([]),

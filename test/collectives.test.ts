@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { setFlagsFromString } from 'node:v8';
 import { DeadlockError, launch, RankFailedError, type TransportName } from '../src/index.js';
 import {
-  digest, inputs, large, matmul, OPS, rootsFor, stressSeq, stressSize, type Matrix,
+  arenaRound, arenaValues, bytesOf, digest, inputs, large, matmul, OPS, rootsFor, stressSeq, stressSize, type Matrix,
 } from './fixtures/collectives-programs.js';
 import { fillPattern, testSeed } from './helpers.js';
 import { elementwise, type OpName, type TypedArray } from '../src/reduce-ops.js';
@@ -84,6 +84,49 @@ function assertSameArray(got: unknown, expected: ArrayLike<number | bigint>, lab
   }
 }
 
+/** Every collective on 2 MiB typed arrays (through 64 KiB rings: chunked messages), checked element by element. */
+async function checkLarge(size: number, transport: TransportName, extra: object = {}): Promise<void> {
+  const length = (2 * 2 ** 20) / 8;
+  const results = await run<Record<string, unknown>>(size, transport, { program: 'large', length }, { ringBytes: RING_BYTES, ...extra });
+  const floats = ranks(size).map((rank) => large.floats(rank, length));
+  const ints = ranks(size).map((rank) => large.ints(rank, length));
+  const elementwise = <A extends Float64Array | Int32Array>(arrays: A[], combine: (a: number, b: number) => number): A => {
+    const out = arrays[0]!.slice() as A;
+    for (const array of arrays.slice(1)) for (let i = 0; i < length; i++) out[i] = combine(out[i]!, array[i]!);
+    return out;
+  };
+  const sum = elementwise(floats, (a, b) => a + b);
+  const max = elementwise(floats, Math.max);
+  const prod = elementwise(ints, Math.imul);
+  const intSum = elementwise(ints, (a, b) => a + b);
+  const partLength = Math.ceil(length / size);
+  const last = size - 1;
+  for (const rank of ranks(size)) {
+    const got = results[rank]!;
+    const label = `${transport} ${JSON.stringify(extra)} size ${size} rank ${rank}`;
+    assertSameArray(got.sum, sum, `${label}: allreduce sum`);
+    assertSameArray(got.max, max, `${label}: allreduce max`);
+    assertSameArray(got.prod, prod, `${label}: allreduce prod of Int32Array`);
+    assertSameArray(got.byFunction, sum, `${label}: allreduce with a function`);
+    if (rank === last) assertSameArray(got.reduced, intSum, `${label}: reduce to the last rank`);
+    else assert.is(got.reduced, undefined);
+    assertSameArray(got.bcast, floats[1 % size]!, `${label}: bcast`);
+    assertSameArray(got.scattered, large.part(last, rank, partLength), `${label}: scatter`);
+    if (rank === 0) {
+      const gathered = got.gathered as unknown[];
+      assert.is(gathered.length, size);
+      for (const source of ranks(size)) assertSameArray(gathered[source], large.part(source, 0, partLength), `${label}: gather[${source}]`);
+    } else {
+      assert.is(got.gathered, undefined);
+    }
+    for (const source of ranks(size)) {
+      assertSameArray((got.allgathered as unknown[])[source], large.part(source, source, partLength), `${label}: allgather[${source}]`);
+      assertSameArray((got.exchanged as unknown[])[source], large.part(source, rank, partLength), `${label}: alltoall[${source}]`);
+    }
+    assert.is(got.untouched, true, `${label}: the input array was written`);
+  }
+}
+
 // ─── Tests ─────────────────────────────────────────────────────────────────────────────────────────────────
 
 for (const transport of TRANSPORTS) {
@@ -100,48 +143,8 @@ for (const transport of TRANSPORTS) {
     }
   });
 
-  test(`${transport}: 2 MiB typed arrays through 64 KiB rings (ring allreduce, chunked messages)`, async () => {
-    const length = (2 * 2 ** 20) / 8;
-    for (const size of [1, 3, 8]) {
-      const results = await run<Record<string, unknown>>(size, transport, { program: 'large', length }, { ringBytes: RING_BYTES });
-      const floats = ranks(size).map((rank) => large.floats(rank, length));
-      const ints = ranks(size).map((rank) => large.ints(rank, length));
-      const elementwise = <A extends Float64Array | Int32Array>(arrays: A[], combine: (a: number, b: number) => number): A => {
-        const out = arrays[0]!.slice() as A;
-        for (const array of arrays.slice(1)) for (let i = 0; i < length; i++) out[i] = combine(out[i]!, array[i]!);
-        return out;
-      };
-      const sum = elementwise(floats, (a, b) => a + b);
-      const max = elementwise(floats, Math.max);
-      const prod = elementwise(ints, Math.imul);
-      const intSum = elementwise(ints, (a, b) => a + b);
-      const partLength = Math.ceil(length / size);
-      const last = size - 1;
-      for (const rank of ranks(size)) {
-        const got = results[rank]!;
-        const label = `size ${size} rank ${rank}`;
-        assertSameArray(got.sum, sum, `${label}: allreduce sum`);
-        assertSameArray(got.max, max, `${label}: allreduce max`);
-        assertSameArray(got.prod, prod, `${label}: allreduce prod of Int32Array`);
-        assertSameArray(got.byFunction, sum, `${label}: allreduce with a function`);
-        if (rank === last) assertSameArray(got.reduced, intSum, `${label}: reduce to the last rank`);
-        else assert.is(got.reduced, undefined);
-        assertSameArray(got.bcast, floats[1 % size]!, `${label}: bcast`);
-        assertSameArray(got.scattered, large.part(last, rank, partLength), `${label}: scatter`);
-        if (rank === 0) {
-          const gathered = got.gathered as unknown[];
-          assert.is(gathered.length, size);
-          for (const source of ranks(size)) assertSameArray(gathered[source], large.part(source, 0, partLength), `${label}: gather[${source}]`);
-        } else {
-          assert.is(got.gathered, undefined);
-        }
-        for (const source of ranks(size)) {
-          assertSameArray((got.allgathered as unknown[])[source], large.part(source, source, partLength), `${label}: allgather[${source}]`);
-          assertSameArray((got.exchanged as unknown[])[source], large.part(source, rank, partLength), `${label}: alltoall[${source}]`);
-        }
-        assert.is(got.untouched, true, `${label}: the input array was written`);
-      }
-    }
+  test(`${transport}: 2 MiB typed arrays through 64 KiB rings (${transport === 'shared' ? 'the arena' : 'ring allreduce'}, chunked messages)`, async () => {
+    for (const size of [1, 3, 8]) await checkLarge(size, transport);
   });
 
   test(`${transport}: alltoall stress, seeded random sizes up to 4x the ring, checked byte by byte`, async () => {
@@ -181,6 +184,31 @@ for (const transport of TRANSPORTS) {
     }
   });
 }
+
+test('shared: 2 MiB typed arrays through the arena in pieces of an odd slot, and with no arena (ring allreduce)', async () => {
+  for (const size of [3, 8]) {
+    await checkLarge(size, 'shared', { arenaBytes: size * 64 * 1094 }); // 70,016-byte slots: 30 pieces, uneven shares
+    await checkLarge(size, 'shared', { arenaBytes: 0 });
+  }
+});
+
+test('shared: allreduce stress through the arena, seeded kinds, ops, targets and lengths, on 2, 3 and 5 ranks', async () => {
+  const seed = testSeed('arena allreduce stress');
+  const rounds = 30;
+  const slotBytes = 64 * 1094; // 70,016 bytes: pieces and shares end where no power of two does
+  for (const size of [2, 3, 5]) {
+    const results = await run(size, 'shared', { program: 'arenaStress', seed, rounds, slotBytes }, { arenaBytes: size * slotBytes });
+    let checksum = 0;
+    for (let round = 0; round < rounds; round++) {
+      const { kind, op, length } = arenaRound(seed, round, slotBytes);
+      const expected = arenaValues(kind, 0, round, length);
+      const fold = (into: ArrayBufferView, more: ArrayBufferView) => elementwise(op, into as TypedArray, more as TypedArray, into as TypedArray);
+      for (let rank = 1; rank < size; rank++) fold(expected, arenaValues(kind, rank, round, length));
+      checksum = digest(checksum, bytesOf(expected));
+    }
+    assert.equal(results, ranks(size).map(() => ({ problems: 0, checksum })), `size ${size}`);
+  }
+});
 
 test('elementwise: every length from 0 to 9 (four a turn, then the rest), into a new array, into a, into b', () => {
   // The library's typed arrays are any of the eleven kinds, seen through one interface.
@@ -253,27 +281,30 @@ test('bad input is refused in the rank that made the mistake, with what was give
   assert.match((err as Error).message, new RegExp(`^rank [0-3] failed: TypeError: ${OP.replace(/[()]/g, '\\$&')}$`));
 });
 
-test('mistakes that meet only in the values: the ring allreduce, bcast into a buffer, a DataView to sum', async () => {
+test('mistakes that meet only in the values: allreduce of large arrays, bcast into a buffer, a DataView to sum', async () => {
   const KINDS = "TypeError: Expected typed arrays of the same kind to reduce with 'sum', got Float64Array and Int32Array";
   const LENGTHS = "RangeError: Expected typed arrays of the same length to reduce with 'sum', got 10000 and 9000";
   const BCAST = 'bcast(): rank 1 passed a 32-byte buffer';
-  // [call, size, mistaken rank, what each rank that may fail first says]
-  const cases: [string, number, number, Record<number, string>][] = [
+  // [call, size, mistaken rank, what each rank that may fail first says]; `arena`: the shared transport's default
+  const cases = (arena: boolean): [string, number, number, Record<number, string>][] => [
     // Either rank of the pair finds it first, and both say the same, the lower rank's array first.
     ['ringKinds', 2, 1, { 0: KINDS, 1: KINDS }],
     ['ringLengths', 2, 1, { 0: LENGTHS, 1: LENGTHS }],
-    // Rank 1 has the shorter array: rank 1 finds it in its left neighbour's header, rank 2 in rank 1's.
-    ['ringLengths', 3, 1, { 1: LENGTHS, 2: "RangeError: Expected typed arrays of the same length to reduce with 'sum', got 9000 and 10000" }],
+    // Rank 1 has the shorter array. Round the ring, rank 1 finds it in its left neighbour's header, rank 2 in rank
+    // 1's; in the arena, every rank reads every rank's header, and all say the same.
+    ['ringLengths', 3, 1, arena ? { 0: LENGTHS, 1: LENGTHS, 2: LENGTHS }
+      : { 1: LENGTHS, 2: "RangeError: Expected typed arrays of the same length to reduce with 'sum', got 9000 and 10000" }],
     ['bcastSmaller', 4, 2, { 2: "RangeError: bcast(): rank 2 passed a 24-byte buffer for the root's 32-byte value" }],
     ['bcastNotBinary', 2, 1, { 1: `TypeError: ${BCAST}, but the root's value is a string, not a typed array, DataView or ArrayBuffer` }],
     ['dataView', 4, 1, {
       1: "TypeError: Expected a number, bigint or typed array to reduce with 'sum', got a DataView (pass a function to reduce other values)",
     }],
   ];
-  for (const transport of TRANSPORTS) {
-    for (const [call, size, rank, expected] of cases) {
-      const label = `${transport} ${call} on ${size} ranks`;
-      const err = await launch(CHECKS, { size, transport, args: { program: 'mismatch', call, rank }, timeoutMs: 60_000 })
+  const settings: [TransportName, number | undefined][] = [['shared', undefined], ['shared', 0], ['transfer', undefined], ['clone', undefined]];
+  for (const [transport, arenaBytes] of settings) {
+    for (const [call, size, rank, expected] of cases(transport === 'shared' && arenaBytes === undefined)) {
+      const label = `${transport}${arenaBytes === 0 ? ' (no arena)' : ''} ${call} on ${size} ranks`;
+      const err = await launch(CHECKS, { size, transport, arenaBytes, args: { program: 'mismatch', call, rank }, timeoutMs: 60_000 })
         .then(() => null, (e: unknown) => e);
       assert.instance(err, RankFailedError, `${label}: not a RankFailedError: ${String(err)}`);
       const failed = err as RankFailedError;
@@ -283,16 +314,35 @@ test('mistakes that meet only in the values: the ring allreduce, bcast into a bu
   }
 });
 
-test('allreduce either side of the ring switch: each rank waits for its own algorithm\'s messages, none returns', async () => {
-  for (const transport of TRANSPORTS) {
+test('allreduce either side of the 64 KiB switch: each rank waits for its own algorithm, none returns', async () => {
+  const RING = 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0';
+  const ARENA = 'deadlock: rank 0 waits in allreduce for every rank (at the shared arena); rank 1 waits to receive from rank 0';
+  const settings: [TransportName, number | undefined, string][] = [
+    ['shared', undefined, ARENA], ['shared', 0, RING], ['transfer', undefined, RING], ['clone', undefined, RING],
+  ];
+  for (const [transport, arenaBytes, message] of settings) {
     const finished = new SharedArrayBuffer(8);
     const err = await launch(CHECKS, {
-      size: 2, transport, args: { program: 'mismatch', call: 'algorithms', rank: 1, finished }, timeoutMs: 60_000, deadlockMs: 300,
+      size: 2, transport, arenaBytes, args: { program: 'mismatch', call: 'algorithms', rank: 1, finished }, timeoutMs: 60_000, deadlockMs: 300,
     }).then(() => null, (e: unknown) => e);
     assert.instance(err, DeadlockError, `${transport}: ${String(err)}`);
-    assert.is((err as Error).message, 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0', transport);
+    assert.is((err as Error).message, message, transport);
     assert.equal(Array.from(new Int32Array(finished)), [0, 0], `${transport}: a rank returned a result`);
   }
+});
+
+test('shared, the arena: a mismatch throws the same error in every rank, and the next allreduce works', async () => {
+  const results = await launch(CHECKS, { size: 4, transport: 'shared', args: { program: 'arenaMismatch' }, timeoutMs: 60_000 });
+  const refused = "RangeError: Expected typed arrays of the same length to reduce with 'sum', got 10000 and 10008";
+  assert.equal(results, [0, 1, 2, 3].map(() => ({ refused, again: [10, 10] })));
+});
+
+test('shared, the arena: ranks that wait there for a rank that has returned are reported', async () => {
+  const err = await launch(CHECKS, { size: 3, transport: 'shared', args: { program: 'skipsArena' }, timeoutMs: 60_000, deadlockMs: 300 })
+    .then(() => null, (e: unknown) => e);
+  assert.instance(err, DeadlockError, String(err));
+  const line = (rank: number) => `rank ${rank} waits in allreduce for every rank (at the shared arena) (rank 1 has finished without it)`;
+  assert.is((err as Error).message, `deadlock: ${line(0)}; ${line(2)}`);
 });
 
 test('shared: every collective is refused on entry while a view is held, so that after release() none finds leftovers', async () => {
@@ -311,16 +361,20 @@ test('shared: every collective is refused on entry while a view is held, so that
 
 test('shared: reductions of typed arrays into `into` allocate a scratch array per kind once, then nothing', async () => {
   setFlagsFromString('--expose-gc'); // for the ranks' gc(), before they start: V8's flags are the process's
-  const results = await launch(CHECKS, { size: 2, transport: 'shared', args: { program: 'allocations' }, timeoutMs: 60_000 });
-  const scratch = 32_768; // one array of 32 KiB: the Float64 scratch of recursive doubling, the Float32 one of reduce
-  assert.equal(results, [0, 1].map((rank) => ({
-    firstAllreduce: scratch,
-    allreduce: 0, // 20 calls: not a new array per step
-    firstReduce: rank === 0 ? scratch : 0, // a leaf, which only sends, takes no scratch
-    reduce: 0,
-    kinds: 0, // Float64Array and Int32Array round the ring by turns: a scratch array kept for each
-    sums: [3, rank === 0 ? 3 : undefined, 2, 2],
-  })));
+  for (const arenaBytes of [undefined, 0]) {
+    const results = await launch(CHECKS, { size: 2, transport: 'shared', arenaBytes, args: { program: 'allocations' }, timeoutMs: 60_000 });
+    const scratch = 32_768; // one array of 32 KiB: the Float64 scratch of recursive doubling, the Float32 one of reduce
+    assert.equal(results, [0, 1].map((rank) => ({
+      firstAllreduce: scratch,
+      allreduce: 0, // 20 calls: not a new array per step
+      firstReduce: rank === 0 ? scratch : 0, // a leaf, which only sends, takes no scratch
+      reduce: 0,
+      // Float64Array and Int32Array by turns: through the arena, which takes no scratch, or (arenaBytes 0) round the
+      // ring, which keeps a scratch array for each kind
+      kinds: 0,
+      sums: [3, rank === 0 ? 3 : undefined, 2, 2],
+    })), `arenaBytes ${arenaBytes}`);
+  }
 });
 
 test('gather delivers what send would: a SharedArrayBuffer or a view over one copied, a view of part of a buffer alone', async () => {

@@ -149,6 +149,7 @@ test('ranks spin, then park, while each can have a core; with more ranks than co
 });
 
 test('bad launch options are refused with what was given and allowed', async () => {
+  const ARENA = 'Expected `arenaBytes` to be 0 (no arena) or an integer from 64 bytes a rank';
   const cases: [object, string][] = [
     [{ size: 0 }, 'Expected `size` to be an integer from 1 to 256, got 0'],
     [{ size: 257 }, 'Expected `size` to be an integer from 1 to 256, got 257'],
@@ -161,7 +162,11 @@ test('bad launch options are refused with what was given and allowed', async () 
     [{ size: 2, chunkBytes: 1001 }, 'Expected `chunkBytes` to be a multiple of 8 from 8 to 8388592 (half a 16777216-byte ring, less a frame header), got 1001'],
     [{ size: 2, strategy: 'nap' }, 'Expected `strategy` to be one of spin, park, spinThenPark, got "nap"'],
     [{ size: 2, deadlockMs: -1 }, 'Expected `deadlockMs` to be >= 0 (0 turns the watchdog off), got -1'],
-    [{ size: 1, ranks: 4 }, 'Unknown launch option `ranks`: expected size, transport, ringBytes, chunkBytes, timeoutMs, args, strategy, deadlockMs'],
+    [{ size: 4, arenaBytes: 255 }, `${ARENA} (256 for 4) to 2147483648, got 255`],
+    [{ size: 2, arenaBytes: 2 ** 31 + 64 }, `${ARENA} (128 for 2) to 2147483648, got 2147483712`],
+    [{ size: 2, arenaBytes: 1e6 + 0.5 }, `${ARENA} (128 for 2) to 2147483648, got 1000000.5`],
+    [{ size: 2, arenaBytes: -1 }, `${ARENA} (128 for 2) to 2147483648, got -1`],
+    [{ size: 1, ranks: 4 }, 'Unknown launch option `ranks`: expected size, transport, ringBytes, chunkBytes, arenaBytes, timeoutMs, args, strategy, deadlockMs'],
   ];
   for (const [options, message] of cases) {
     const err = await failure(launch(PROGRAMS, options as never));

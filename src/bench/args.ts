@@ -9,6 +9,7 @@
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES } from '../arena.js';
 import { FRAME_HEADER_BYTES, MAX_RING_BYTES } from '../ring.js';
 import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
 import { formatSize, parseSize } from './format.js';
@@ -83,6 +84,7 @@ export interface CollectivesOptions extends OutputOptions {
   seconds: number; // --time 0.2 per op, size, rank count and transport
   warmupSeconds: number; // --warmup 0.05
   strategy: WaitStrategy | undefined; // --strategy auto: launch's default (spinThenPark, or park with more ranks than cores)
+  arenaBytes: number; // --arena 16MiB: launch's arenaBytes (0: none)
 }
 
 export interface ExerciseOptions {
@@ -166,6 +168,10 @@ const COLLECTIVES_SPECS: OptionSpec[] = [
     name: 'strategy', value: 'NAME', default: 'auto',
     help: `how blocked ranks wait: ${WAIT_STRATEGIES.join(', ')}, or auto (park when ranks outnumber cores, else spinThenPark)`,
   },
+  {
+    name: 'arena', value: 'SIZE', default: formatSize(DEFAULT_ARENA_BYTES).replace(' ', ''),
+    help: 'bytes of the shared arena, through which allreduce of 64 KiB and more goes (shared transport); 0 for none: it then goes round a ring',
+  },
   ...timeSpecs('op, rank count, size and transport'),
   ...outputSpecs('transport, ranks, op, bytes, microsPerCall'),
 ];
@@ -241,6 +247,21 @@ class OptionReader {
     if (bytes < MIN_SIZE || bytes > MAX_SIZE) {
       throw invalid(option, `to be a size from ${formatSize(MIN_SIZE)} to ${formatSize(MAX_SIZE)}`, text);
     }
+    return bytes;
+  }
+
+  /** The shared arena's size: 0 (none), or from 64 bytes a rank of the largest rank count to 2 GiB. */
+  arenaSize(name: string, ranks: readonly number[]): number {
+    const text = this.text(name)!;
+    const least = 64 * Math.max(...ranks);
+    const refused = () => invalid(`--${name}`, `to be 0 (no arena) or a size from ${formatSize(least)} (64 B a rank) to 2 GiB`, text);
+    let bytes: number;
+    try {
+      bytes = parseSize(text, `--${name}`, { allowZero: true });
+    } catch {
+      throw refused();
+    }
+    if (bytes !== 0 && (bytes < least || bytes > MAX_ARENA_BYTES)) throw refused();
     return bytes;
   }
 
@@ -435,14 +456,16 @@ export function parseLatencyArgs(argv: readonly string[]): LatencyOptions {
 export function parseCollectivesArgs(argv: readonly string[]): CollectivesOptions {
   const reader = new OptionReader('shmcomm bench collectives', COLLECTIVES_SPECS, argv);
   const strategy = reader.choice('strategy', ['auto', ...WAIT_STRATEGIES] as const);
+  const ranks = reader.integers('ranks', 2, 64);
   return {
-    ranks: reader.integers('ranks', 2, 64),
+    ranks,
     sizes: reader.sizes('sizes'),
     ops: reader.names('ops', COLLECTIVE_OPS, 'op'),
     transports: reader.names('transports', TRANSPORTS, 'transport'),
     seconds: reader.seconds('time', 0.001),
     warmupSeconds: reader.seconds('warmup', 0),
     strategy: strategy === 'auto' ? undefined : strategy,
+    arenaBytes: reader.arenaSize('arena', ranks),
     ...outputOptions(reader),
   };
 }

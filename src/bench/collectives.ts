@@ -101,7 +101,8 @@ async function measureLaunch(transport: Transport, ranks: number, opts: Collecti
   try {
     const budgetMs = plan.length * (opts.seconds + opts.warmupSeconds) * 1000 * BUDGET_OVERSHOOT;
     results = await launch<Measurement[]>(RANK_URL, {
-      size: ranks, transport, strategy: opts.strategy, args: job, timeoutMs: LAUNCH_SLACK_MS + budgetMs,
+      size: ranks, transport, strategy: opts.strategy, arenaBytes: opts.arenaBytes, args: job,
+      timeoutMs: LAUNCH_SLACK_MS + budgetMs,
     });
   } finally {
     clearInterval(poller);
@@ -149,7 +150,8 @@ function collectivesReport(opts: CollectivesOptions, rows: readonly CollectiveRo
   const waits = opts.strategy !== undefined
     ? `waits: ${opts.strategy}`
     : `waits (auto): ${opts.ranks.map((ranks) => `${ranks} ranks ${defaultStrategy(ranks)}`).join(', ')}`;
-  const settings = `${opts.seconds} s per measurement after ${opts.warmupSeconds} s of warm-up, ${waits}`;
+  const arena = !opts.transports.includes('shared') ? '' : `, arena ${opts.arenaBytes === 0 ? 'none' : formatSize(opts.arenaBytes)}`;
+  const settings = `${opts.seconds} s per measurement after ${opts.warmupSeconds} s of warm-up, ${waits}${arena}`;
   const lines = [headerLine('shmcomm bench collectives', m, settings), ''];
   lines.push(collectivesTable(rows));
   const ratios = ratioLine(rows, opts);

@@ -2,6 +2,7 @@
  * The shared transport: one SPSC ring per ordered pair of ranks, in SharedArrayBuffers. A value is copied into the
  * ring by the sender and out of it by the receiver (or read in place with `recvView`).
  */
+import { SharedArena } from '../arena.js';
 import { Receiver, Sender } from '../channel.js';
 import { copyAsSent } from '../codec.js';
 import type { ControlBlock } from '../control.js';
@@ -14,6 +15,8 @@ export class SharedTransport implements Transport {
   readonly name = 'shared' as const;
   private readonly senders: (Sender | null)[];
   private readonly receivers: (Receiver | null)[];
+  /** The shared arena, where launch made one (arenaBytes > 0 and more than one rank). */
+  readonly arena: SharedArena | undefined;
 
   constructor(rank: number, wiring: TransportWiring, control: ControlBlock, strategy: WaitStrategy, chunkBytes?: number) {
     // Each ring side records what this rank waits for while a wait on that ring lasts, for the deadlock watchdog.
@@ -25,6 +28,7 @@ export class SharedTransport implements Transport {
         chunkBytes,
       }),
     );
+    this.arena = wiring.arena === undefined ? undefined : new SharedArena(wiring.arena, this.senders.length);
     this.receivers = (wiring.incoming ?? []).map((buffer, source) =>
       buffer === null ? null : new Receiver(RingBuffer.attach(buffer, { strategy, onWait: watch(WAIT.recv, source) })),
     );

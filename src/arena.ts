@@ -1,0 +1,76 @@
+/**
+ * The shared arena: one SharedArrayBuffer that every rank of a launch on the shared transport maps, for allreduce
+ * of large typed arrays (collectives.ts, arenaAllreduce). It is MPI's shared-memory collectives in
+ * miniature (Open MPI's coll/sm, MPI_Win_allocate_shared): instead of passing pieces of the array round a ring of
+ * channels, copied into a ring and out of it at every hop, each rank copies its array into the arena once, the
+ * ranks combine it where it lies, and each copies the result out once.
+ *
+ *     size lines of 64 bytes    rank r's line: the kind (a codec type code) and length of the array it passed
+ *     size slots                rank r's slot at 64·size + r·slotBytes; slotBytes is a multiple of 64
+ *
+ * The arena holds no counters: the ranks take turns on it with the control block's barrier, and every rank calls
+ * the collectives in the same order (MPI's rule), so they agree on what each slot holds at every moment.
+ */
+import { decode, encodedType } from './codec.js';
+import type { TypedArray } from './reduce-ops.js';
+
+/** The slots' total bytes unless launch is told otherwise (`arenaBytes`): 8 MiB a rank for 2, 4 MiB for 4 ranks. */
+export const DEFAULT_ARENA_BYTES = 16 * 2 ** 20;
+/** The most `arenaBytes` may be. */
+export const MAX_ARENA_BYTES = 2 ** 31;
+
+const LINE_BYTES = 64;
+
+export class SharedArena {
+  readonly buffer: SharedArrayBuffer;
+  readonly size: number;
+  /** Bytes of each rank's slot: the largest piece of an array that one pass of a reduction takes. */
+  readonly slotBytes: number;
+  /** The whole arena as bytes, for copies into and out of the slots. */
+  readonly bytes: Uint8Array;
+  private readonly lines: Float64Array;
+
+  /** An arena whose slots share `arenaBytes` (rounded down to a multiple of 64 a slot; at least 64 a slot). */
+  static create(size: number, arenaBytes: number): SharedArena {
+    const slotBytes = slotBytesOf(size, arenaBytes);
+    if (slotBytes < LINE_BYTES) {
+      throw new RangeError(`An arena of ${arenaBytes} bytes has less than ${LINE_BYTES} bytes a slot for ${size} ranks`);
+    }
+    return new SharedArena(new SharedArrayBuffer(size * (LINE_BYTES + slotBytes)), size);
+  }
+
+  constructor(buffer: SharedArrayBuffer, size: number) {
+    this.buffer = buffer;
+    this.size = size;
+    this.slotBytes = slotBytesOf(size, buffer.byteLength - size * LINE_BYTES);
+    this.bytes = new Uint8Array(buffer);
+    this.lines = new Float64Array(buffer, 0, (size * LINE_BYTES) / 8);
+  }
+
+  /** Where rank `rank`'s slot starts, in bytes from the arena's start. */
+  slotOffset(rank: number): number {
+    return this.size * LINE_BYTES + rank * this.slotBytes;
+  }
+
+  /** Elements `from` to `to` of rank `rank`'s slot, seen as a typed array of `like`'s kind (in place, no copy). */
+  view(rank: number, like: TypedArray, from: number, to: number): TypedArray {
+    const at = this.slotOffset(rank);
+    const elementBytes = like.BYTES_PER_ELEMENT;
+    return decode(encodedType(like), this.bytes.subarray(at + from * elementBytes, at + to * elementBytes), { inPlace: true }) as TypedArray;
+  }
+
+  /** Rank `rank` says what it passed: the kind of its array (a codec type code) and its length. */
+  describe(rank: number, array: TypedArray): void {
+    this.lines[rank * (LINE_BYTES / 8)] = encodedType(array);
+    this.lines[rank * (LINE_BYTES / 8) + 1] = array.length;
+  }
+
+  /** What rank `rank` said it passed; read after a barrier that follows its `describe`. */
+  described(rank: number): { type: number; length: number } {
+    return { type: this.lines[rank * (LINE_BYTES / 8)]!, length: this.lines[rank * (LINE_BYTES / 8) + 1]! };
+  }
+}
+
+function slotBytesOf(size: number, arenaBytes: number): number {
+  return Math.floor(arenaBytes / size / LINE_BYTES) * LINE_BYTES;
+}
