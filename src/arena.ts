@@ -1,18 +1,19 @@
 /**
- * The shared arena: one SharedArrayBuffer that every rank of a launch on the shared transport maps, for allreduce
- * of large typed arrays (collectives.ts, arenaAllreduce). It is MPI's shared-memory collectives in
- * miniature (Open MPI's coll/sm, MPI_Win_allocate_shared): instead of passing pieces of the array round a ring of
- * channels, copied into a ring and out of it at every hop, each rank copies its array into the arena once, the
- * ranks combine it where it lies, and each copies the result out once.
+ * The shared arena: one SharedArrayBuffer that every rank of a launch on the shared transport maps, for allreduce of
+ * large typed arrays (collectives.ts, arenaAllreduce). It is MPI's shared-memory collectives in miniature (Open
+ * MPI's coll/sm, MPI_Win_allocate_shared): instead of passing pieces of the array round a ring of channels, copied
+ * into a ring and out of it at every hop, each rank copies its array into the arena once, the ranks combine it where
+ * it lies, and each copies the result out once.
  *
  *     size lines of 64 bytes    rank r's line: the kind (a codec type code) and length of the array it passed
  *     size slots                rank r's slot at 64·size + r·slotBytes; slotBytes is a multiple of 64
  *
- * The arena holds no counters: the ranks take turns on it with the control block's barrier, and every rank calls
- * the collectives in the same order (MPI's rule), so they agree on what each slot holds at every moment.
+ * The arena holds no counters: the ranks take turns on it at a barrier of its own (the control block's
+ * ARENA_BARRIER), and every rank calls the collectives in the same order (MPI's rule), so they agree on what each
+ * slot holds at every moment. A rank that breaks the rule waits at that barrier, and the watchdog reports it.
  */
-import { decode, encodedType } from './codec.js';
-import type { TypedArray } from './reduce-ops.js';
+import { encodedType } from './codec.js';
+import { typedArrayOver, type TypedArray } from './reduce-ops.js';
 
 /** The slots' total bytes unless launch is told otherwise (`arenaBytes`): 8 MiB a rank for 2, 4 MiB for 4 ranks. */
 export const DEFAULT_ARENA_BYTES = 16 * 2 ** 20;
@@ -54,19 +55,17 @@ export class SharedArena {
 
   /** Elements `from` to `to` of rank `rank`'s slot, seen as a typed array of `like`'s kind (in place, no copy). */
   view(rank: number, like: TypedArray, from: number, to: number): TypedArray {
-    const at = this.slotOffset(rank);
-    const elementBytes = like.BYTES_PER_ELEMENT;
-    return decode(encodedType(like), this.bytes.subarray(at + from * elementBytes, at + to * elementBytes), { inPlace: true }) as TypedArray;
+    return typedArrayOver(like, this.buffer, this.slotOffset(rank) + from * like.BYTES_PER_ELEMENT, to - from);
   }
 
-  /** Rank `rank` says what it passed: the kind of its array (a codec type code) and its length. */
-  describe(rank: number, array: TypedArray): void {
+  /** Rank `rank` writes in its line what it passed: the kind of its array (a codec type code) and its length. */
+  setShape(rank: number, array: TypedArray): void {
     this.lines[rank * (LINE_BYTES / 8)] = encodedType(array);
     this.lines[rank * (LINE_BYTES / 8) + 1] = array.length;
   }
 
-  /** What rank `rank` said it passed; read after a barrier that follows its `describe`. */
-  described(rank: number): { type: number; length: number } {
+  /** What rank `rank` wrote in its line; read after a barrier that follows its `setShape`. */
+  shapeOf(rank: number): { type: number; length: number } {
     return { type: this.lines[rank * (LINE_BYTES / 8)]!, length: this.lines[rank * (LINE_BYTES / 8) + 1]! };
   }
 }

@@ -16,7 +16,6 @@
 import type { SharedArena } from './arena.js';
 import { copyAsSent, encodedType, typeName } from './codec.js';
 import type { Comm, ReduceOp } from './comm.js';
-import { WAIT } from './control.js';
 import { copyBytes } from './copy.js';
 import { describe, kindOf } from './describe.js';
 import {
@@ -176,9 +175,10 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
  * with a named op: through the shared arena on the shared transport (arenaAllreduce below: each rank copies its
  * array in and the result out once), or else ring reduce-scatter then ring allgather (ringAllreduce below), which
  * moves 2 (size-1)/size of the array per rank instead of log2(size) whole arrays. Each gives every rank the very
- * same result, bit for bit. Each rank picks the algorithm from its own value, which is one more reason why every rank must pass the same kind and length (ranks
- * that pick differently wait for each other until the deadlock watchdog reports it). Typed arrays with a named op
- * allocate nothing per step: what the others send arrives in scratch arrays kept per Comm.
+ * same result, bit for bit. Each rank picks the algorithm from its own value, which is one more reason why every
+ * rank must pass the same kind and length (ranks that pick differently wait for each other until the deadlock
+ * watchdog reports it). Typed arrays with a named op allocate no array of their size per step: what the others send
+ * arrives in scratch arrays kept per Comm, or lies in the arena (which takes a few small views a piece).
  */
 export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
   const reducer = toReducer(op);
@@ -386,9 +386,12 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
  *     barrier     every share is finished
  *     copy out    every rank: share q of slot q → the result, for every q
  *
- * So each rank copies its array in once and the result out once, and combines 1/size of it, where the ring
- * allreduce copies 2 (size-1)/size of the array into channels and as much out of them, at 2 (size-1) steps. Each
- * share is combined by one rank, in place in its own slot, so every rank gets the same bits (which may differ in the
+ * So each rank copies its array in once and the result out once, and its combine reads 1/size of the array from
+ * each slot; the ring allreduce copies 2 (size-1)/size of the array into channels and as much out of them, at
+ * 2 (size-1) steps. On 2 ranks that is as much copying (the arena still takes one step less, and no channel), and
+ * from 3 ranks up ever more: 1.5x at 4, 1.75x at 8. The barriers are the arena's own (ControlBlock's ARENA_BARRIER),
+ * not barrier()'s: a rank that calls barrier() where the others call allreduce waits there, for the watchdog to
+ * report, instead of releasing them onto slots nobody wrote for this call. Each share is combined by one rank, in place in its own slot, so every rank gets the same bits (which may differ in the
  * last bits from another algorithm's: the operands keep their rank order, but are grouped from the combining rank
  * outwards). On the first piece every rank also writes its array's kind and length into the arena, and after the
  * second barrier every rank checks all of them: a mismatch throws the same error in every rank, lower rank first,
@@ -405,16 +408,16 @@ function arenaAllreduce(comm: Comm, arena: SharedArena, value: TypedArray, name:
   for (let start = 0; start < length; start += perSlot) {
     const count = Math.min(perSlot, length - start);
     const share = (q: number) => [Math.floor((q * count) / size), Math.floor(((q + 1) * count) / size)] as const;
-    comm.barrierInternal(WAIT.arena);
+    comm.arenaBarrierInternal();
     copyBytes(arena.bytes, arena.slotOffset(rank), valueBytes.subarray(start * elementBytes, (start + count) * elementBytes));
-    if (start === 0) arena.describe(rank, value);
-    comm.barrierInternal(WAIT.arena);
-    if (start === 0) checkDescribed(arena, name);
+    if (start === 0) arena.setShape(rank, value);
+    comm.arenaBarrierInternal();
+    if (start === 0) checkShapes(arena, name);
     const [from, to] = share(rank);
     const own = arena.view(rank, value, from, to);
     for (let q = rank - 1; q >= 0; q--) elementwise(name, arena.view(q, value, from, to), own, own); // lower ∘ ours
     for (let q = rank + 1; q < size; q++) elementwise(name, own, arena.view(q, value, from, to), own); // ours ∘ higher
-    comm.barrierInternal(WAIT.arena);
+    comm.arenaBarrierInternal();
     for (let q = 0; q < size; q++) {
       const [lo, hi] = share(q);
       const at = arena.slotOffset(q);
@@ -424,11 +427,11 @@ function arenaAllreduce(comm: Comm, arena: SharedArena, value: TypedArray, name:
   return result;
 }
 
-/** After every rank described its array in the arena: the same error in every rank when two of them differ. */
-function checkDescribed(arena: SharedArena, name: OpName): void {
+/** After every rank wrote its array's shape in the arena: the same error in every rank when two of them differ. */
+function checkShapes(arena: SharedArena, name: OpName): void {
   for (let q = 0; q + 1 < arena.size; q++) {
-    const lower = arena.described(q);
-    const higher = arena.described(q + 1);
+    const lower = arena.shapeOf(q);
+    const higher = arena.shapeOf(q + 1);
     checkOperands(name, typeName(lower.type), lower.length, typeName(higher.type), higher.length);
   }
 }

@@ -10,7 +10,7 @@ import type { SharedArena } from './arena.js';
 import * as collectives from './collectives.js';
 import { encodedType, isBinaryType } from './codec.js';
 import { describe, kindOf } from './describe.js';
-import { ANY_PEER, WAIT, type ControlBlock, type WaitKind } from './control.js';
+import { ANY_PEER, ARENA_BARRIER, BARRIER, WAIT, type ControlBlock, type WaitKind } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';
 import { SharedTransport } from './transport/shared.js';
@@ -163,14 +163,21 @@ export class Comm {
 
   /** Blocks until every rank has called `barrier()`. */
   barrier(): void {
-    this.barrierInternal(WAIT.barrier);
+    this.barrierOf(WAIT.barrier);
   }
 
-  /** @internal A barrier that the deadlock watchdog reports as `kind`: allreduce's turns on the arena as such. */
-  barrierInternal(kind: typeof WAIT.barrier | typeof WAIT.arena): void {
+  /**
+   * @internal The arena's own barrier, for allreduce's turns on it: apart from barrier()'s (control.ts), and reported
+   * to the deadlock watchdog as such.
+   */
+  arenaBarrierInternal(): void {
+    this.barrierOf(WAIT.arena);
+  }
+
+  private barrierOf(kind: typeof WAIT.barrier | typeof WAIT.arena): void {
     this.awaiting(kind, -1);
     try {
-      this.control.barrier(this.waiter, this.rank);
+      this.control.barrier(this.waiter, this.rank, kind === WAIT.barrier ? BARRIER : ARENA_BARRIER);
     } catch (err) {
       throw this.control.translate(err);
     }

@@ -5,7 +5,8 @@
  *   line 0              ABORT (bit 1)  REASON  FAILED_RANK
  *   line 1              BARRIER_ARRIVED                         ranks that reached the current barrier
  *   line 2              BARRIER_GENERATION                      bumped by the last rank in: everyone waits on it
- *   line 3 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER      (one line per rank)
+ *   lines 3, 4          the same two for the arena's barrier    (allreduce's turns on the shared arena)
+ *   line 5 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER      (one line per rank)
  *
  * A rank's DOORBELL is how `recv(ANY_SOURCE)` (and every receive on the postMessage transports) sleeps on one word
  * instead of polling every channel: a sender bumps it, and notifies, only when ASLEEP says the rank is parked.
@@ -19,9 +20,19 @@ const SLOTS_PER_LINE = 16; // Int32 slots in a 64-byte cache line: each rank's w
 const ABORT = 0;
 const REASON = 1;
 const FAILED_RANK = 2;
-const BARRIER_ARRIVED = 1 * SLOTS_PER_LINE;
-const BARRIER_GENERATION = 2 * SLOTS_PER_LINE;
-const FIRST_RANK_LINE = 3;
+/** The words of a barrier: the ranks in it, and its generation. */
+interface BarrierWords {
+  arrived: number;
+  generation: number;
+}
+/**
+ * Comm's barrier(), and the arena's (collectives.ts), apart: a rank in one never releases a rank in the other, so
+ * a program that calls barrier() where another rank calls allreduce waits, and the watchdog reports it, instead of
+ * the two pairing up and allreduce reading slots that nobody wrote for it.
+ */
+export const BARRIER: BarrierWords = { arrived: 1 * SLOTS_PER_LINE, generation: 2 * SLOTS_PER_LINE };
+export const ARENA_BARRIER: BarrierWords = { arrived: 3 * SLOTS_PER_LINE, generation: 4 * SLOTS_PER_LINE };
+const FIRST_RANK_LINE = 5;
 // Offsets inside a rank's line.
 const DOORBELL = 0;
 const ASLEEP = 1;
@@ -100,19 +111,20 @@ export class ControlBlock {
   /**
    * A central counter barrier with a generation number: the last rank to arrive resets the counter and bumps the
    * generation, which releases everyone waiting on it. The generation read *before* arriving is what we wait on,
-   * so a rank that is slow to go to sleep cannot miss the release.
+   * so a rank that is slow to go to sleep cannot miss the release. `which`: BARRIER or ARENA_BARRIER.
    */
-  barrier(waiter: Waiter, rank: number, deadline = Infinity, timeoutMs?: number): void {
+  barrier(waiter: Waiter, rank: number, which = BARRIER, deadline = Infinity, timeoutMs?: number): void {
     const words = this.words;
-    const generation = Atomics.load(words, BARRIER_GENERATION);
-    if (Atomics.add(words, BARRIER_ARRIVED, 1) === this.size - 1) {
-      Atomics.store(words, BARRIER_ARRIVED, 0);
-      Atomics.add(words, BARRIER_GENERATION, 1);
-      Atomics.notify(words, BARRIER_GENERATION);
+    const generation = Atomics.load(words, which.generation);
+    if (Atomics.add(words, which.arrived, 1) === this.size - 1) {
+      Atomics.store(words, which.arrived, 0);
+      Atomics.add(words, which.generation, 1);
+      Atomics.notify(words, which.generation);
       return;
     }
-    // Several ranks sleep on the generation, so the last one always notifies: the flag slot is each rank's own.
-    waiter.wait(BARRIER_GENERATION, generation, this.line(rank) + BARRIER_SLEEPER, deadline, timeoutMs, 'barrier');
+    // Several ranks sleep on the generation, so the last one always notifies: the flag slot is each rank's own (a
+    // rank is in one barrier at a time, so the two barriers share it).
+    waiter.wait(which.generation, generation, this.line(rank) + BARRIER_SLEEPER, deadline, timeoutMs, 'barrier');
   }
 
   // ─── What each rank waits for ───────────────────────────────────────────────────────────────────────────
@@ -151,7 +163,8 @@ export class ControlBlock {
       Atomics.add(this.words, line + DOORBELL, 1);
       Atomics.notify(this.words, line + DOORBELL);
     }
-    Atomics.notify(this.words, BARRIER_GENERATION);
+    Atomics.notify(this.words, BARRIER.generation);
+    Atomics.notify(this.words, ARENA_BARRIER.generation);
   }
 
   get aborted(): boolean {

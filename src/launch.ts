@@ -5,13 +5,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
 import { ABORT_REASON, ANY_PEER, ControlBlock, WAIT } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import { isRankReport, type RankReport } from './rank-report.js';
 import type { RankData } from './rank.js';
 import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
-import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
@@ -262,9 +262,12 @@ function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
       lines.push(`rank ${rank} waits to send to rank ${peer} (channel full)${peerDone}`);
     } else if (kind === WAIT.barrier || kind === WAIT.arena) {
       const gone = finished.flatMap((isDone, other) => (isDone ? [other] : []));
-      const never = gone.length === 0 ? '' : ` (${gone.length === 1 ? `rank ${gone[0]} has` : `ranks ${gone.join(', ')} have`} finished without it)`;
-      const where = kind === WAIT.barrier ? 'barrier' : 'allreduce for every rank (at the shared arena)';
-      lines.push(`rank ${rank} waits in ${where}${never}`);
+      const notes = [
+        ...(kind === WAIT.arena ? ["at the shared arena's barrier"] : []),
+        ...(gone.length === 0 ? [] : [`${gone.length === 1 ? `rank ${gone[0]} has` : `ranks ${gone.join(', ')} have`} finished without it`]),
+      ];
+      const where = kind === WAIT.barrier ? 'barrier' : 'allreduce';
+      lines.push(`rank ${rank} waits in ${where}${notes.length === 0 ? '' : ` (${notes.join('; ')})`}`);
     } else {
       lines.push(`rank ${rank} is running`);
     }

@@ -148,6 +148,12 @@ export function newTypedArray(like: TypedArray, length: number): TypedArray {
   return new Kind(length);
 }
 
+/** A typed array of `like`'s kind (a plain Uint8Array for a Buffer) over `length` elements of `buffer` from `byteOffset`. */
+export function typedArrayOver(like: TypedArray, buffer: ArrayBufferLike, byteOffset: number, length: number): TypedArray {
+  const Kind = (globalThis as unknown as Record<string, new (buffer: ArrayBufferLike, byteOffset: number, length: number) => TypedArray>)[typedArrayKind(like)!]!;
+  return new Kind(buffer, byteOffset, length);
+}
+
 /** A copy of a typed array in memory of its own (`slice` would not do: Buffer's slice is a view). */
 export function copyOf(array: TypedArray): TypedArray {
   const copy = newTypedArray(array, array.length);

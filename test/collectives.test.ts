@@ -187,7 +187,7 @@ for (const transport of TRANSPORTS) {
 
 test('shared: 2 MiB typed arrays through the arena in pieces of an odd slot, and with no arena (ring allreduce)', async () => {
   for (const size of [3, 8]) {
-    await checkLarge(size, 'shared', { arenaBytes: size * 64 * 1094 }); // 70,016-byte slots: 30 pieces, uneven shares
+    await checkLarge(size, 'shared', { arenaBytes: size * 64 * 1094 }); // 70,016-byte slots: 30 pieces (uneven shares on 3 ranks)
     await checkLarge(size, 'shared', { arenaBytes: 0 });
   }
 });
@@ -316,7 +316,7 @@ test('mistakes that meet only in the values: allreduce of large arrays, bcast in
 
 test('allreduce either side of the 64 KiB switch: each rank waits for its own algorithm, none returns', async () => {
   const RING = 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0';
-  const ARENA = 'deadlock: rank 0 waits in allreduce for every rank (at the shared arena); rank 1 waits to receive from rank 0';
+  const ARENA = "deadlock: rank 0 waits in allreduce (at the shared arena's barrier); rank 1 waits to receive from rank 0";
   const settings: [TransportName, number | undefined, string][] = [
     ['shared', undefined, ARENA], ['shared', 0, RING], ['transfer', undefined, RING], ['clone', undefined, RING],
   ];
@@ -337,12 +337,17 @@ test('shared, the arena: a mismatch throws the same error in every rank, and the
   assert.equal(results, [0, 1, 2, 3].map(() => ({ refused, again: [10, 10] })));
 });
 
-test('shared, the arena: ranks that wait there for a rank that has returned are reported', async () => {
-  const err = await launch(CHECKS, { size: 3, transport: 'shared', args: { program: 'skipsArena' }, timeoutMs: 60_000, deadlockMs: 300 })
-    .then(() => null, (e: unknown) => e);
-  assert.instance(err, DeadlockError, String(err));
-  const line = (rank: number) => `rank ${rank} waits in allreduce for every rank (at the shared arena) (rank 1 has finished without it)`;
-  assert.is((err as Error).message, `deadlock: ${line(0)}; ${line(2)}`);
+test('shared, the arena: ranks that wait there for a rank that has returned, or for one in barrier(), are reported', async () => {
+  const deadlock = (size: number, program: string) =>
+    launch(CHECKS, { size, transport: 'shared', args: { program }, timeoutMs: 60_000, deadlockMs: 300 }).then(() => null, (e: unknown) => e);
+  const gone = await deadlock(3, 'skipsArena');
+  assert.instance(gone, DeadlockError, String(gone));
+  const line = (rank: number) => `rank ${rank} waits in allreduce (at the shared arena's barrier; rank 1 has finished without it)`;
+  assert.is((gone as Error).message, `deadlock: ${line(0)}; ${line(2)}`);
+  // Were the two barriers one, rank 1's barrier() would let rank 0's allreduce through with rank 1's old slot.
+  const crossed = await deadlock(2, 'barrierForAllreduce');
+  assert.instance(crossed, DeadlockError, String(crossed));
+  assert.is((crossed as Error).message, "deadlock: rank 0 waits in allreduce (at the shared arena's barrier); rank 1 waits in barrier");
 });
 
 test('shared: every collective is refused on entry while a view is held, so that after release() none finds leftovers', async () => {
