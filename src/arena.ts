@@ -1,6 +1,6 @@
 /**
  * The shared arena: one SharedArrayBuffer that every rank of a launch on the shared transport maps, for allreduce of
- * large typed arrays (collectives.ts, arenaAllreduce). It is MPI's shared-memory collectives in miniature (Open
+ * large typed arrays and bcast of large binary values (collectives.ts, arenaAllreduce and arenaBcast). It is MPI's shared-memory collectives in miniature (Open
  * MPI's coll/sm, MPI_Win_allocate_shared): instead of passing pieces of the array round a ring of channels, copied
  * into a ring and out of it at every hop, each rank copies its array into the arena once, the ranks combine it where
  * it lies, and each copies the result out once.
@@ -46,6 +46,11 @@ export class SharedArena {
     this.slotBytes = slotBytesOf(size, buffer.byteLength - size * LINE_BYTES);
     this.bytes = new Uint8Array(buffer);
     this.lines = new Float64Array(buffer, 0, (size * LINE_BYTES) / 8);
+  }
+
+  /** The slots together, from slotOffset(0): bcast puts a value of up to this many bytes there whole. */
+  get dataBytes(): number {
+    return this.size * this.slotBytes;
   }
 
   /** Where rank `rank`'s slot starts, in bytes from the arena's start. */

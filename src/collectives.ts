@@ -14,7 +14,7 @@
  * caller's `into`.
  */
 import type { SharedArena } from './arena.js';
-import { copyAsSent, encodedType, typeName } from './codec.js';
+import { allocate, copyAsSent, encode, encodedType, TYPE, typeName } from './codec.js';
 import type { Comm, ReduceOp } from './comm.js';
 import { copyBytes } from './copy.js';
 import { describe, kindOf } from './describe.js';
@@ -23,7 +23,7 @@ import {
 } from './reduce-ops.js';
 
 /**
- * Reserved tags, one per collective, and one more for the ring allreduce. User tags are >= 0 and ANY_TAG (-1)
+ * Reserved tags, one per collective, one more for the ring allreduce, and one for bcast's tickets to the arena. User tags are >= 0 and ANY_TAG (-1)
  * matches only those. Each rank chooses its allreduce algorithm from its own value: if two ranks choose differently
  * (arrays of different lengths either side of RING_ALLREDUCE_BYTES), each waits for messages of its own algorithm's
  * tag that never come, and the deadlock watchdog reports it, instead of reading the other algorithm's as its own.
@@ -37,6 +37,7 @@ const TAG = {
   allreduce: -7,
   alltoall: -8,
   allreduceRing: -9,
+  bcastArena: -10,
 } as const;
 
 /**
@@ -53,26 +54,106 @@ const LARGE_ALLREDUCE_BYTES = 64 * 1024;
  *     step 0: 0→1
  *     step 1: 0→2  1→3
  *     step 2: 0→4  1→5  2→6  3→7
+ *
+ * A large binary value on the shared transport goes through the arena instead (arenaBcast below), and only a
+ * 16-byte ticket takes the tree.
  */
 export function bcast<T>(comm: Comm, value: T, root: number): T {
   checkRoot(comm, root);
   const { size } = comm;
   const v = relative(comm.rank, root, size);
+  const arena = size >= ARENA_BCAST_RANKS ? comm.arenaInternal : undefined;
+  const parent = v === 0 ? -1 : absolute(v - highestBit(v), root, size);
+  if (arena !== undefined && (v === 0 ? fitsArena(arena, value, size) : comm.nextTagInternal(parent, TAG.bcast, TAG.bcastArena) === TAG.bcastArena)) {
+    return arenaBcast(comm, arena, value, v, parent, root);
+  }
   let mask = 1;
   if (v > 0) {
-    const highestBit = 1 << (31 - Math.clz32(v));
-    const parent = absolute(v - highestBit, root, size);
     if (ArrayBuffer.isView(value)) {
       receiveBuffer(comm, value, parent); // buffer mode (mpi4py's Bcast(buf)): the root's bytes into the rank's array
     } else {
       value = recv(comm, parent, TAG.bcast) as T;
     }
-    mask = highestBit << 1;
+    mask = highestBit(v) << 1;
   }
   for (; mask < size; mask <<= 1) {
     if (v + mask < size) comm.sendInternal(absolute(v + mask, root, size), value, TAG.bcast);
   }
   return value;
+}
+
+/** v's highest set bit: the step at which rank v (relative to the root) receives, from v minus it. */
+function highestBit(v: number): number {
+  return 1 << (31 - Math.clz32(v));
+}
+
+/**
+ * bcast goes through the arena from 3 ranks, for a value whose copies at the other ranks come to 3 MiB or more
+ * ((size - 1) × its bytes). On 2 ranks the tree's one copy into a channel and one out of it run at once, on two
+ * cores, where the arena's run one after the other; below 3 MiB of copies the barrier that ends an arena bcast costs
+ * more than the copies it saves (the tree's calls overlap, back to back). Crossovers on the Zen 4 VM of
+ * docs/PERFORMANCE.md ("bcast through the arena"): about 1 MiB on 3 ranks, 512 KiB on 4, 384 KiB on 8.
+ */
+const ARENA_BCAST_RANKS = 3;
+const ARENA_BCAST_COPIES_BYTES = 3 * 2 ** 20;
+
+/** The root's value goes through the arena: a binary value large enough (above) that the arena holds whole. */
+function fitsArena(arena: SharedArena, value: unknown, size: number): boolean {
+  if (encodedType(value) === TYPE.serialized) return false;
+  const bytes = value instanceof ArrayBuffer || value instanceof SharedArrayBuffer ? value.byteLength : (value as ArrayBufferView).byteLength;
+  return (size - 1) * bytes >= ARENA_BCAST_COPIES_BYTES && bytes <= arena.dataBytes;
+}
+
+/**
+ * bcast of a large binary value through the shared arena: the root copies it into the arena's slots, then a ticket
+ * (its type code and byte length, 16 bytes on its own tag) goes down the binomial tree in its place, and every other
+ * rank passes the ticket on and copies the value out: one copy in at the root and one copy out a rank, where the
+ * tree copies the value into a channel and out of one at every edge (2 (size-1) copies of it in all, against size).
+ * A rank that passed a buffer gets the bytes in it (its byte length must be the root's); any other gets a new value
+ * of the root's type. Every rank ends at the arena's barrier, after which nobody reads the arena any more: the next
+ * collective on it may write. (A rank that passes no buffer does not know whether the root's value is large, so
+ * every rank below the root first looks at which of the two tags its parent's next message carries.)
+ */
+function arenaBcast<T>(comm: Comm, arena: SharedArena, value: T, v: number, parent: number, root: number): T {
+  const { size } = comm;
+  let ticket = bcastTickets.get(comm);
+  if (ticket === undefined) bcastTickets.set(comm, (ticket = new Float64Array(2)));
+  let result = value;
+  try {
+    if (v === 0) {
+      const { type, bytes } = encode(value); // a view of the value's own bytes
+      copyBytes(arena.bytes, arena.slotOffset(0), bytes);
+      ticket[0] = type;
+      ticket[1] = bytes.length;
+    } else {
+      comm.recvIntoInternal(ticket, parent, TAG.bcastArena);
+    }
+    for (let mask = v === 0 ? 1 : highestBit(v) << 1; mask < size; mask <<= 1) {
+      if (v + mask < size) comm.sendInternal(absolute(v + mask, root, size), ticket, TAG.bcastArena);
+    }
+    if (v !== 0) result = copyFromArena(comm, arena, ticket[0]!, ticket[1]!, value) as T;
+  } finally {
+    comm.arenaBarrierInternal('bcast');
+  }
+  return result;
+}
+
+/** bcast's tickets, a small array kept per Comm. */
+const bcastTickets = new WeakMap<Comm, Float64Array>();
+
+/** The root's value, `byteLength` bytes of codec type `type` from the arena's first slot, into `buffer` or a new value. */
+function copyFromArena(comm: Comm, arena: SharedArena, type: number, byteLength: number, buffer: unknown): unknown {
+  const from = arena.bytes.subarray(arena.slotOffset(0), arena.slotOffset(0) + byteLength);
+  if (ArrayBuffer.isView(buffer)) {
+    if (buffer.byteLength !== byteLength) {
+      throw new RangeError(`bcast(): rank ${comm.rank} passed a ${buffer.byteLength}-byte buffer for the root's ${byteLength}-byte value`);
+    }
+    copyBytes(bytesOf(buffer), 0, from);
+    return buffer;
+  }
+  const fresh = allocate(type, byteLength);
+  copyBytes(fresh.bytes, 0, from);
+  return fresh.value;
 }
 
 /**
@@ -379,12 +460,12 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
  * collectives. The array goes through in pieces of one slot, and the ranks take turns on the arena at three barriers
  * a piece:
  *
- *     barrier     the slots are free (every rank has copied the last piece out)
  *     copy in     rank r: its piece of `value` → slot r
  *     barrier     every slot holds its rank's piece
  *     combine     rank r: share r (its 1/size of the piece) of slot 0 ∘ slot 1 ∘ ... ∘ slot size-1 → share r of slot r
  *     barrier     every share is finished
  *     copy out    every rank: share q of slot q → the result, for every q
+ *     barrier     the slots are free again (every rank has copied the piece out)
  *
  * So each rank copies its array in once and the result out once, and its combine reads 1/size of the array from
  * each slot; the ring allreduce copies 2 (size-1)/size of the array into channels and as much out of them, at
@@ -408,36 +489,45 @@ function arenaAllreduce(comm: Comm, arena: SharedArena, value: TypedArray, name:
   for (let start = 0; start < length; start += perSlot) {
     const count = Math.min(perSlot, length - start);
     const share = (q: number) => [Math.floor((q * count) / size), Math.floor(((q + 1) * count) / size)] as const;
-    comm.arenaBarrierInternal();
     copyBytes(arena.bytes, arena.slotOffset(rank), valueBytes.subarray(start * elementBytes, (start + count) * elementBytes));
     if (start === 0) arena.setShape(rank, value);
-    comm.arenaBarrierInternal();
-    if (start === 0) checkShapes(arena, name);
+    comm.arenaBarrierInternal('allreduce');
+    if (start === 0) checkShapes(comm, arena, name);
     const [from, to] = share(rank);
     const own = arena.view(rank, value, from, to);
     for (let q = rank - 1; q >= 0; q--) elementwise(name, arena.view(q, value, from, to), own, own); // lower ∘ ours
     for (let q = rank + 1; q < size; q++) elementwise(name, own, arena.view(q, value, from, to), own); // ours ∘ higher
-    comm.arenaBarrierInternal();
+    comm.arenaBarrierInternal('allreduce');
     for (let q = 0; q < size; q++) {
       const [lo, hi] = share(q);
       const at = arena.slotOffset(q);
       copyBytes(resultBytes, (start + lo) * elementBytes, arena.bytes.subarray(at + lo * elementBytes, at + hi * elementBytes));
     }
+    comm.arenaBarrierInternal('allreduce');
   }
   return result;
 }
 
-/** After every rank wrote its array's shape in the arena: the same error in every rank when two of them differ. */
-function checkShapes(arena: SharedArena, name: OpName): void {
-  for (let q = 0; q + 1 < arena.size; q++) {
-    const lower = arena.shapeOf(q);
-    const higher = arena.shapeOf(q + 1);
-    checkOperands(name, typeName(lower.type), lower.length, typeName(higher.type), higher.length);
+/**
+ * After every rank wrote its array's shape in the arena: the same error in every rank when two of them differ,
+ * thrown after one more barrier, so that no rank goes on to write its line for the next call while another still
+ * reads the lines of this one.
+ */
+function checkShapes(comm: Comm, arena: SharedArena, name: OpName): void {
+  try {
+    for (let q = 0; q + 1 < arena.size; q++) {
+      const lower = arena.shapeOf(q);
+      const higher = arena.shapeOf(q + 1);
+      checkOperands(name, typeName(lower.type), lower.length, typeName(higher.type), higher.length);
+    }
+  } catch (mismatch) {
+    comm.arenaBarrierInternal('allreduce');
+    throw mismatch;
   }
 }
 
-/** The bytes of a typed array, in place. */
-function bytesOf(array: TypedArray): Uint8Array {
+/** The bytes of a typed array or DataView, in place. */
+function bytesOf(array: ArrayBufferView): Uint8Array {
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 }
 

@@ -10,7 +10,7 @@ import type { SharedArena } from './arena.js';
 import * as collectives from './collectives.js';
 import { encodedType, isBinaryType } from './codec.js';
 import { describe, kindOf } from './describe.js';
-import { ANY_PEER, ARENA_BARRIER, BARRIER, WAIT, type ControlBlock, type WaitKind } from './control.js';
+import { ANY_PEER, ARENA_BARRIER, ARENA_OPS, BARRIER, WAIT, type ControlBlock, type WaitKind } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';
 import { SharedTransport } from './transport/shared.js';
@@ -163,19 +163,19 @@ export class Comm {
 
   /** Blocks until every rank has called `barrier()`. */
   barrier(): void {
-    this.barrierOf(WAIT.barrier);
+    this.barrierOf(WAIT.barrier, -1);
   }
 
   /**
-   * @internal The arena's own barrier, for allreduce's turns on it: apart from barrier()'s (control.ts), and reported
-   * to the deadlock watchdog as such.
+   * @internal The arena's own barrier, for the turns of `op` on it: apart from barrier()'s (control.ts), and reported
+   * to the deadlock watchdog as a wait in `op`.
    */
-  arenaBarrierInternal(): void {
-    this.barrierOf(WAIT.arena);
+  arenaBarrierInternal(op: (typeof ARENA_OPS)[number]): void {
+    this.barrierOf(WAIT.arena, ARENA_OPS.indexOf(op));
   }
 
-  private barrierOf(kind: typeof WAIT.barrier | typeof WAIT.arena): void {
-    this.awaiting(kind, -1);
+  private barrierOf(kind: typeof WAIT.barrier | typeof WAIT.arena, peer: number): void {
+    this.awaiting(kind, peer);
     try {
       this.control.barrier(this.waiter, this.rank, kind === WAIT.barrier ? BARRIER : ARENA_BARRIER);
     } catch (err) {
@@ -184,9 +184,10 @@ export class Comm {
   }
 
   /**
-   * Every rank gets root's `value` (binomial tree). Buffer mode: a non-root rank that passes a typed array of the
-   * root's size gets the bytes in it, in place, and no allocation on the shared transport (mpi4py's `Bcast(buf)`);
-   * a buffer of another size, or a root value that is not binary, throws in that rank, saying so.
+   * Every rank gets root's `value` (binomial tree; on the shared transport, from 3 ranks, a large binary value goes
+   * through the shared arena). Buffer mode: a non-root rank that passes a typed array of the root's size gets the
+   * bytes in it, in place, and no allocation on the shared transport (mpi4py's `Bcast(buf)`); a buffer of another
+   * size, or a root value that is not binary, throws in that rank, saying so.
    */
   bcast<T>(value: T, root = 0): T {
     this.refuseWhileHolding('bcast');
@@ -338,6 +339,26 @@ export class Comm {
     copied.source = message.source;
     copied.tag = message.tag;
     return copied;
+  }
+
+  /**
+   * @internal Which of two collective tags the next message from `source` with either of them carries: waits for one
+   * (on the shared transport), queueing the messages of other tags that come first, as a receive would, and leaves
+   * it where it is. bcast asks it whether its parent sends the value itself or a ticket to the arena.
+   */
+  nextTagInternal(source: number, tag: number, otherTag: number): number {
+    const queue = this.queues[source]!;
+    for (const message of queue) if (message.tag === tag || message.tag === otherTag) return message.tag;
+    try {
+      const receiver = (this.channels as SharedTransport).receiver(source);
+      for (;;) {
+        const next = receiver.peekMeta()!; // null only once a ring is closed, which a rank's rings never are
+        if (next.tag === tag || next.tag === otherTag) return next.tag;
+        queue.push({ ...receiver.recv()!, source });
+      }
+    } catch (err) {
+      throw this.control.translate(err);
+    }
   }
 
   /** @internal Receives a message matching `source` and `tag` (ANY_TAG matches user tags only). */

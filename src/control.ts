@@ -43,8 +43,12 @@ const BARRIER_SLEEPER = 5;
 
 const ABORTED = 1;
 
-/** What a rank waits for; the deadlock watchdog prints these. `arena`: at one of allreduce's barriers (collectives.ts). */
+/**
+ * What a rank waits for; the deadlock watchdog prints these. `arena`: at the shared arena's barrier, in the collective
+ * that WAIT_PEER numbers in ARENA_OPS.
+ */
 export const WAIT = { none: 0, recv: 1, send: 2, barrier: 3, arena: 4 } as const;
+export const ARENA_OPS = ['allreduce', 'bcast'] as const;
 export type WaitKind = (typeof WAIT)[keyof typeof WAIT];
 
 /** Why the launcher aborted the run. */

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
-import { ABORT_REASON, ANY_PEER, ControlBlock, WAIT } from './control.js';
+import { ABORT_REASON, ANY_PEER, ARENA_OPS, ControlBlock, WAIT } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import { isRankReport, type RankReport } from './rank-report.js';
 import type { RankData } from './rank.js';
@@ -33,10 +33,11 @@ export interface LaunchOptions {
    */
   chunkBytes?: number;
   /**
-   * Bytes of the shared arena (shared transport), through which allreduce of typed arrays from 64 KiB goes: every
-   * rank gets a slot of arenaBytes / size (rounded down to a multiple of 64), and a larger array goes through in
-   * pieces of a slot. 0 for none: allreduce then goes round a ring of ranks. Default 16 MiB. Pages that are never
-   * written cost no memory.
+   * Bytes of the shared arena (shared transport), through which allreduce of typed arrays from 64 KiB goes (every
+   * rank gets a slot of arenaBytes / size, rounded down to a multiple of 64, and a larger array goes through in
+   * pieces of a slot), and bcast of a binary value that it holds whole, from 3 ranks, when the other ranks' copies
+   * come to 3 MiB or more. 0 for none: allreduce then goes round a ring of ranks, bcast down its tree. Default
+   * 16 MiB. Pages that are never written cost no memory.
    */
   arenaBytes?: number;
   /** Reject with a TimeoutError (and stop every rank) if the run takes longer. Default: no limit. */
@@ -266,7 +267,7 @@ function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
         ...(kind === WAIT.arena ? ["at the shared arena's barrier"] : []),
         ...(gone.length === 0 ? [] : [`${gone.length === 1 ? `rank ${gone[0]} has` : `ranks ${gone.join(', ')} have`} finished without it`]),
       ];
-      const where = kind === WAIT.barrier ? 'barrier' : 'allreduce';
+      const where = kind === WAIT.barrier ? 'barrier' : (ARENA_OPS[peer] ?? 'a collective');
       lines.push(`rank ${rank} waits in ${where}${notes.length === 0 ? '' : ` (${notes.join('; ')})`}`);
     } else {
       lines.push(`rank ${rank} is running`);

@@ -192,15 +192,20 @@ test('shared: 2 MiB typed arrays through the arena in pieces of an odd slot, and
   }
 });
 
-test('shared: allreduce stress through the arena, seeded kinds, ops, targets and lengths, on 2, 3 and 5 ranks', async () => {
-  const seed = testSeed('arena allreduce stress');
-  const rounds = 30;
-  const slotBytes = 64 * 1094; // 70,016 bytes: pieces and shares end where no power of two does
-  for (const size of [2, 3, 5]) {
+test('shared: allreduce and bcast stress through the arena, seeded kinds, ops, roots, targets and lengths, on 2 to 5 ranks', async () => {
+  const seed = testSeed('arena stress');
+  const rounds = 45;
+  // 70,016-byte slots: pieces and shares end where no power of two does; 4 ranks on 1,280,000-byte slots: the arena
+  // holds a bcast of 1 MiB (3 MiB of copies at the other ranks) and more whole
+  for (const [size, slotBytes] of [[2, 64 * 1094], [3, 64 * 1094], [5, 64 * 1094], [4, 64 * 20_000]] as const) {
     const results = await run(size, 'shared', { program: 'arenaStress', seed, rounds, slotBytes }, { arenaBytes: size * slotBytes });
     let checksum = 0;
     for (let round = 0; round < rounds; round++) {
-      const { kind, op, length } = arenaRound(seed, round, slotBytes);
+      const { collective, root, kind, op, length } = arenaRound(seed, round, slotBytes, size);
+      if (collective === 'bcast') {
+        checksum = digest(checksum, bytesOf(arenaValues(kind, root, round, length)));
+        continue;
+      }
       const expected = arenaValues(kind, 0, round, length);
       const fold = (into: ArrayBufferView, more: ArrayBufferView) => elementwise(op, into as TypedArray, more as TypedArray, into as TypedArray);
       for (let rank = 1; rank < size; rank++) fold(expected, arenaValues(kind, rank, round, length));
@@ -348,6 +353,26 @@ test('shared, the arena: ranks that wait there for a rank that has returned, or 
   const crossed = await deadlock(2, 'barrierForAllreduce');
   assert.instance(crossed, DeadlockError, String(crossed));
   assert.is((crossed as Error).message, "deadlock: rank 0 waits in allreduce (at the shared arena's barrier); rank 1 waits in barrier");
+});
+
+test('shared, the arena: bcast of every binary kind, into a buffer or not; a wrong buffer throws in its rank alone', async () => {
+  const results = await launch(CHECKS, { size: 4, transport: 'shared', args: { program: 'arenaBcast' }, timeoutMs: 60_000 });
+  const BIG = 262_144;
+  const last = (BIG - 1) * 0.5 - 2; // the root's last element
+  assert.equal(results, [0, 1, 2, 3].map((rank) => ({
+    object: ['Float64Array', BIG, last, rank === 2], // the root gets its own array back, the others a copy
+    filled: [true, last],
+    view: ['DataView', BIG * 8 - 8, 0.5 - 2], // the root's DataView from byte 8: its element 1
+    buffer: ['ArrayBuffer', BIG * 8, rank === 2],
+    fromShared: [rank === 2 ? 'SharedArrayBuffer' : 'ArrayBuffer', 7], // a copy, as send makes of one
+    refused: rank === 1 ? "RangeError: bcast(): rank 1 passed a 2097088-byte buffer for the root's 2097152-byte value" : 'not refused',
+    sum: [10, 10],
+  })));
+  const err = await launch(CHECKS, { size: 3, transport: 'shared', args: { program: 'skipsBcast' }, timeoutMs: 60_000, deadlockMs: 300 })
+    .then(() => null, (e: unknown) => e);
+  assert.instance(err, DeadlockError, String(err));
+  const line = (rank: number) => `rank ${rank} waits in bcast (at the shared arena's barrier; rank 1 has finished without it)`;
+  assert.is((err as Error).message, `deadlock: ${line(0)}; ${line(2)}`);
 });
 
 test('shared: every collective is refused on entry while a view is held, so that after release() none finds leftovers', async () => {
