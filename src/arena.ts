@@ -1,16 +1,19 @@
 /**
  * The shared arena: one SharedArrayBuffer that every rank of a launch on the shared transport maps, for allreduce of
- * large typed arrays and bcast of large binary values (collectives.ts, arenaAllreduce and arenaBcast). It is MPI's shared-memory collectives in miniature (Open
- * MPI's coll/sm, MPI_Win_allocate_shared): instead of passing pieces of the array round a ring of channels, copied
- * into a ring and out of it at every hop, each rank copies its array into the arena once, the ranks combine it where
- * it lies, and each copies the result out once.
+ * large typed arrays and bcast of large binary values (collectives.ts, arenaAllreduce and arenaBcast). It is MPI's
+ * shared-memory collectives in miniature (Open MPI's coll/sm, MPI_Win_allocate_shared): instead of passing pieces of
+ * an array round a ring of channels, copied into a ring and out of it at every hop, each rank copies its array into
+ * the arena once, the ranks combine it where it lies, and each copies the result out once (bcast: the root copies
+ * its value in, the others copy it out).
  *
  *     size lines of 64 bytes    rank r's line: the kind (a codec type code) and length of the array it passed
  *     size slots                rank r's slot at 64·size + r·slotBytes; slotBytes is a multiple of 64
  *
- * The arena holds no counters: the ranks take turns on it at a barrier of its own (the control block's
- * ARENA_BARRIER), and every rank calls the collectives in the same order (MPI's rule), so they agree on what each
- * slot holds at every moment. A rank that breaks the rule waits at that barrier, and the watchdog reports it.
+ * The arena holds no counters: the ranks take turns on it at barriers of their own, one per collective (the control
+ * block's ARENA_BARRIERS), and every rank calls the collectives in the same order (MPI's rule), so they agree on what
+ * each slot holds at every moment. Every collective on it ends at its barrier, once nobody reads it any more, so the
+ * next one may write at once. A rank that breaks the rule (barrier() or bcast where the others allreduce) waits at
+ * another barrier than theirs, and the watchdog reports it.
  */
 import { encodedType } from './codec.js';
 import { typedArrayOver, type TypedArray } from './reduce-ops.js';

@@ -23,10 +23,11 @@ import {
 } from './reduce-ops.js';
 
 /**
- * Reserved tags, one per collective, one more for the ring allreduce, and one for bcast's tickets to the arena. User tags are >= 0 and ANY_TAG (-1)
- * matches only those. Each rank chooses its allreduce algorithm from its own value: if two ranks choose differently
- * (arrays of different lengths either side of RING_ALLREDUCE_BYTES), each waits for messages of its own algorithm's
- * tag that never come, and the deadlock watchdog reports it, instead of reading the other algorithm's as its own.
+ * Reserved tags, one per collective, one more for the ring allreduce, and one for bcast's tickets to the arena. User
+ * tags are >= 0 and ANY_TAG (-1) matches only those. Each rank chooses its allreduce algorithm from its own value: if
+ * two ranks choose differently (arrays of different lengths either side of LARGE_ALLREDUCE_BYTES), each waits for
+ * the messages (or at the barrier) of its own algorithm, and the deadlock watchdog reports it, instead of reading the
+ * other algorithm's as its own.
  */
 const TAG = {
   bcast: -2,
@@ -62,23 +63,29 @@ export function bcast<T>(comm: Comm, value: T, root: number): T {
   checkRoot(comm, root);
   const { size } = comm;
   const v = relative(comm.rank, root, size);
-  const arena = size >= ARENA_BCAST_RANKS ? comm.arenaInternal : undefined;
   const parent = v === 0 ? -1 : absolute(v - highestBit(v), root, size);
-  if (arena !== undefined && (v === 0 ? fitsArena(arena, value, size) : comm.nextTagInternal(parent, TAG.bcast, TAG.bcastArena) === TAG.bcastArena)) {
-    return arenaBcast(comm, arena, value, v, parent, root);
-  }
-  let mask = 1;
+  const arena = size >= ARENA_BCAST_RANKS ? comm.arenaInternal : undefined;
+  // The root decides by its value; the others learn it from what their parent sends: the value, or a ticket.
+  const takesArena = arena !== undefined &&
+    (v === 0 ? fitsArena(arena, value, size) : comm.nextTagInternal(parent, TAG.bcast, TAG.bcastArena) === TAG.bcastArena);
+  if (takesArena) return arenaBcast(comm, arena, value, v, parent, root);
+  let passOn: unknown = value;
+  let refused: Error | undefined;
   if (v > 0) {
     if (ArrayBuffer.isView(value)) {
-      receiveBuffer(comm, value, parent); // buffer mode (mpi4py's Bcast(buf)): the root's bytes into the rank's array
+      // buffer mode (mpi4py's Bcast(buf)): the root's bytes into the rank's array. A buffer that does not fit is
+      // refused after the root's value is passed on, so that the ranks below get theirs.
+      const got = comm.recvOperandInternal(value, parent, TAG.bcast, true);
+      refused = got === value ? undefined : fillBuffer(comm, value, got);
+      if (refused !== undefined) passOn = got;
     } else {
-      value = recv(comm, parent, TAG.bcast) as T;
+      value = passOn = recv(comm, parent, TAG.bcast) as T;
     }
-    mask = highestBit(v) << 1;
   }
-  for (; mask < size; mask <<= 1) {
-    if (v + mask < size) comm.sendInternal(absolute(v + mask, root, size), value, TAG.bcast);
+  for (let mask = v === 0 ? 1 : highestBit(v) << 1; mask < size; mask <<= 1) {
+    if (v + mask < size) comm.sendInternal(absolute(v + mask, root, size), passOn, TAG.bcast);
   }
+  if (refused !== undefined) throw refused;
   return value;
 }
 
@@ -97,10 +104,19 @@ function highestBit(v: number): number {
 const ARENA_BCAST_RANKS = 3;
 const ARENA_BCAST_COPIES_BYTES = 3 * 2 ** 20;
 
-/** The root's value goes through the arena: a binary value large enough (above) that the arena holds whole. */
+/**
+ * The root's value goes through the arena: a binary value large enough (above) that the arena holds whole. A
+ * detached one takes the tree, whose send refuses it by the same DataCloneError as on 2 ranks (a DataView over a
+ * detached buffer throws at its byteLength).
+ */
 function fitsArena(arena: SharedArena, value: unknown, size: number): boolean {
   if (encodedType(value) === TYPE.serialized) return false;
-  const bytes = value instanceof ArrayBuffer || value instanceof SharedArrayBuffer ? value.byteLength : (value as ArrayBufferView).byteLength;
+  let bytes: number;
+  try {
+    bytes = value instanceof ArrayBuffer || value instanceof SharedArrayBuffer ? value.byteLength : (value as ArrayBufferView).byteLength;
+  } catch {
+    return false;
+  }
   return (size - 1) * bytes >= ARENA_BCAST_COPIES_BYTES && bytes <= arena.dataBytes;
 }
 
@@ -118,24 +134,25 @@ function arenaBcast<T>(comm: Comm, arena: SharedArena, value: T, v: number, pare
   const { size } = comm;
   let ticket = bcastTickets.get(comm);
   if (ticket === undefined) bcastTickets.set(comm, (ticket = new Float64Array(2)));
-  let result = value;
+  // Up to the tickets, a failure (the root's copy in) throws before anyone waits at the barrier: it is reported as
+  // itself, not as the others' wait for a ticket. From there every rank reaches the barrier, even one whose buffer
+  // does not fit, so that the next collective on the arena finds the ranks together.
+  if (v === 0) {
+    const { type, bytes } = encode(value); // a view of the value's own bytes
+    copyBytes(arena.bytes, arena.slotOffset(0), bytes);
+    ticket[0] = type;
+    ticket[1] = bytes.length;
+  } else {
+    comm.recvIntoInternal(ticket, parent, TAG.bcastArena);
+  }
+  for (let mask = v === 0 ? 1 : highestBit(v) << 1; mask < size; mask <<= 1) {
+    if (v + mask < size) comm.sendInternal(absolute(v + mask, root, size), ticket, TAG.bcastArena);
+  }
   try {
-    if (v === 0) {
-      const { type, bytes } = encode(value); // a view of the value's own bytes
-      copyBytes(arena.bytes, arena.slotOffset(0), bytes);
-      ticket[0] = type;
-      ticket[1] = bytes.length;
-    } else {
-      comm.recvIntoInternal(ticket, parent, TAG.bcastArena);
-    }
-    for (let mask = v === 0 ? 1 : highestBit(v) << 1; mask < size; mask <<= 1) {
-      if (v + mask < size) comm.sendInternal(absolute(v + mask, root, size), ticket, TAG.bcastArena);
-    }
-    if (v !== 0) result = copyFromArena(comm, arena, ticket[0]!, ticket[1]!, value) as T;
+    return v === 0 ? value : (copyFromArena(comm, arena, ticket[0]!, ticket[1]!, value) as T);
   } finally {
     comm.arenaBarrierInternal('bcast');
   }
-  return result;
 }
 
 /** bcast's tickets, a small array kept per Comm. */
@@ -157,23 +174,22 @@ function copyFromArena(comm: Comm, arena: SharedArena, type: number, byteLength:
 }
 
 /**
- * bcast's buffer mode: the root's bytes into `buffer`, in place. A binary value of `buffer`'s byte length, whatever
- * its kind, goes straight from the ring into it (no allocation on the shared transport); anything else is refused
- * by bcast's name, saying what the root sent.
+ * bcast's buffer mode, when the root's value did not go straight from the ring into `buffer` (as a binary value of
+ * its byte length does on the shared transport, whatever its kind, with no allocation): copies `got`'s bytes in,
+ * or returns the error that refuses it by bcast's name, saying what the root sent.
  */
-function receiveBuffer(comm: Comm, buffer: ArrayBufferView, parent: number): void {
-  const got = comm.recvOperandInternal(buffer, parent, TAG.bcast, true);
-  if (got === buffer) return;
+function fillBuffer(comm: Comm, buffer: ArrayBufferView, got: unknown): Error | undefined {
   const bytes =
     ArrayBuffer.isView(got) ? new Uint8Array(got.buffer, got.byteOffset, got.byteLength)
     : got instanceof ArrayBuffer ? new Uint8Array(got)
     : undefined;
   const passed = `bcast(): rank ${comm.rank} passed a ${buffer.byteLength}-byte buffer`;
   if (bytes === undefined) {
-    throw new TypeError(`${passed}, but the root's value is ${kindOf(got)}, not a typed array, DataView or ArrayBuffer`);
+    return new TypeError(`${passed}, but the root's value is ${kindOf(got)}, not a typed array, DataView or ArrayBuffer`);
   }
-  if (bytes.length !== buffer.byteLength) throw new RangeError(`${passed} for the root's ${bytes.length}-byte value`);
+  if (bytes.length !== buffer.byteLength) return new RangeError(`${passed} for the root's ${bytes.length}-byte value`);
   new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).set(bytes); // transports other than 'shared'
+  return undefined;
 }
 
 /**
@@ -470,13 +486,14 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
  * So each rank copies its array in once and the result out once, and its combine reads 1/size of the array from
  * each slot; the ring allreduce copies 2 (size-1)/size of the array into channels and as much out of them, at
  * 2 (size-1) steps. On 2 ranks that is as much copying (the arena still takes one step less, and no channel), and
- * from 3 ranks up ever more: 1.5x at 4, 1.75x at 8. The barriers are the arena's own (ControlBlock's ARENA_BARRIER),
- * not barrier()'s: a rank that calls barrier() where the others call allreduce waits there, for the watchdog to
- * report, instead of releasing them onto slots nobody wrote for this call. Each share is combined by one rank, in place in its own slot, so every rank gets the same bits (which may differ in the
- * last bits from another algorithm's: the operands keep their rank order, but are grouped from the combining rank
+ * from 3 ranks up ever more: 1.5x at 4, 1.75x at 8. The barriers are allreduce's own on the arena (ControlBlock's
+ * ARENA_BARRIERS), not barrier()'s or bcast's: a rank that calls barrier() where the others call allreduce waits
+ * there, for the watchdog to report, instead of releasing them onto slots nobody wrote for this call. Each share is
+ * combined by one rank, in place in its own slot, so every rank gets the same bits (which may differ in the last
+ * bits from another algorithm's: the operands keep their rank order, but are grouped from the combining rank
  * outwards). On the first piece every rank also writes its array's kind and length into the arena, and after the
- * second barrier every rank checks all of them: a mismatch throws the same error in every rank, lower rank first,
- * as elementwise() words it, before anything is combined.
+ * first barrier every rank checks all of them: a mismatch throws the same error in every rank, lower rank first, as
+ * elementwise() words it, before anything is combined.
  */
 function arenaAllreduce(comm: Comm, arena: SharedArena, value: TypedArray, name: OpName, into?: TypedArray): TypedArray {
   const { rank, size } = comm;

@@ -10,7 +10,7 @@ import type { SharedArena } from './arena.js';
 import * as collectives from './collectives.js';
 import { encodedType, isBinaryType } from './codec.js';
 import { describe, kindOf } from './describe.js';
-import { ANY_PEER, ARENA_BARRIER, ARENA_OPS, BARRIER, WAIT, type ControlBlock, type WaitKind } from './control.js';
+import { ANY_PEER, ARENA_BARRIERS, ARENA_OPS, BARRIER, WAIT, type ControlBlock, type WaitKind } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';
 import { SharedTransport } from './transport/shared.js';
@@ -167,8 +167,8 @@ export class Comm {
   }
 
   /**
-   * @internal The arena's own barrier, for the turns of `op` on it: apart from barrier()'s (control.ts), and reported
-   * to the deadlock watchdog as a wait in `op`.
+   * @internal The barrier of `op`'s turns on the shared arena: apart from barrier()'s and from the other arena
+   * collective's (control.ts), and reported to the deadlock watchdog as a wait in `op`.
    */
   arenaBarrierInternal(op: (typeof ARENA_OPS)[number]): void {
     this.barrierOf(WAIT.arena, ARENA_OPS.indexOf(op));
@@ -177,7 +177,7 @@ export class Comm {
   private barrierOf(kind: typeof WAIT.barrier | typeof WAIT.arena, peer: number): void {
     this.awaiting(kind, peer);
     try {
-      this.control.barrier(this.waiter, this.rank, kind === WAIT.barrier ? BARRIER : ARENA_BARRIER);
+      this.control.barrier(this.waiter, this.rank, kind === WAIT.barrier ? BARRIER : ARENA_BARRIERS[peer]);
     } catch (err) {
       throw this.control.translate(err);
     }
@@ -242,7 +242,7 @@ export class Comm {
 
   // ─── Internals, also used by collectives.ts (tags below zero are theirs) ──────────────────────────────────
 
-  /** @internal The shared arena for allreduce of large typed arrays: the shared transport's, if launch made one. */
+  /** @internal The shared arena, for allreduce and bcast of large values: the shared transport's, if launch made one. */
   get arenaInternal(): SharedArena | undefined {
     return this.channels instanceof SharedTransport ? this.channels.arena : undefined;
   }
@@ -349,8 +349,9 @@ export class Comm {
   nextTagInternal(source: number, tag: number, otherTag: number): number {
     const queue = this.queues[source]!;
     for (const message of queue) if (message.tag === tag || message.tag === otherTag) return message.tag;
+    if (!(this.channels instanceof SharedTransport)) throw new Error('nextTagInternal(): the shared transport only');
     try {
-      const receiver = (this.channels as SharedTransport).receiver(source);
+      const receiver = this.channels.receiver(source);
       for (;;) {
         const next = receiver.peekMeta()!; // null only once a ring is closed, which a rank's rings never are
         if (next.tag === tag || next.tag === otherTag) return next.tag;

@@ -5,8 +5,9 @@
  *   line 0              ABORT (bit 1)  REASON  FAILED_RANK
  *   line 1              BARRIER_ARRIVED                         ranks that reached the current barrier
  *   line 2              BARRIER_GENERATION                      bumped by the last rank in: everyone waits on it
- *   lines 3, 4          the same two for the arena's barrier    (allreduce's turns on the shared arena)
- *   line 5 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER      (one line per rank)
+ *   lines 3, 4          the same two for allreduce's barrier on the shared arena
+ *   lines 5, 6          the same two for bcast's barrier on the shared arena
+ *   line 7 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER      (one line per rank)
  *
  * A rank's DOORBELL is how `recv(ANY_SOURCE)` (and every receive on the postMessage transports) sleeps on one word
  * instead of polling every channel: a sender bumps it, and notifies, only when ASLEEP says the rank is parked.
@@ -26,13 +27,19 @@ interface BarrierWords {
   generation: number;
 }
 /**
- * Comm's barrier(), and the arena's (collectives.ts), apart: a rank in one never releases a rank in the other, so
- * a program that calls barrier() where another rank calls allreduce waits, and the watchdog reports it, instead of
- * the two pairing up and allreduce reading slots that nobody wrote for it.
+ * Comm's barrier(), and one for each collective on the shared arena (collectives.ts), apart: a rank in one never
+ * releases a rank in another, so a program that calls barrier() where another rank calls allreduce, or allreduce
+ * where another calls bcast, waits, and the watchdog reports it, instead of the two pairing up and a rank reading
+ * slots that nobody wrote for its call.
  */
 export const BARRIER: BarrierWords = { arrived: 1 * SLOTS_PER_LINE, generation: 2 * SLOTS_PER_LINE };
-export const ARENA_BARRIER: BarrierWords = { arrived: 3 * SLOTS_PER_LINE, generation: 4 * SLOTS_PER_LINE };
-const FIRST_RANK_LINE = 5;
+/** The collectives that take turns on the shared arena, each with a barrier of its own (ARENA_BARRIERS[i]). */
+export const ARENA_OPS = ['allreduce', 'bcast'] as const;
+export const ARENA_BARRIERS: readonly BarrierWords[] = [
+  { arrived: 3 * SLOTS_PER_LINE, generation: 4 * SLOTS_PER_LINE },
+  { arrived: 5 * SLOTS_PER_LINE, generation: 6 * SLOTS_PER_LINE },
+];
+const FIRST_RANK_LINE = 7;
 // Offsets inside a rank's line.
 const DOORBELL = 0;
 const ASLEEP = 1;
@@ -44,11 +51,10 @@ const BARRIER_SLEEPER = 5;
 const ABORTED = 1;
 
 /**
- * What a rank waits for; the deadlock watchdog prints these. `arena`: at the shared arena's barrier, in the collective
+ * What a rank waits for; the deadlock watchdog prints these. `arena`: at the shared arena's barrier of the collective
  * that WAIT_PEER numbers in ARENA_OPS.
  */
 export const WAIT = { none: 0, recv: 1, send: 2, barrier: 3, arena: 4 } as const;
-export const ARENA_OPS = ['allreduce', 'bcast'] as const;
 export type WaitKind = (typeof WAIT)[keyof typeof WAIT];
 
 /** Why the launcher aborted the run. */
@@ -115,7 +121,7 @@ export class ControlBlock {
   /**
    * A central counter barrier with a generation number: the last rank to arrive resets the counter and bumps the
    * generation, which releases everyone waiting on it. The generation read *before* arriving is what we wait on,
-   * so a rank that is slow to go to sleep cannot miss the release. `which`: BARRIER or ARENA_BARRIER.
+   * so a rank that is slow to go to sleep cannot miss the release. `which`: BARRIER or one of ARENA_BARRIERS.
    */
   barrier(waiter: Waiter, rank: number, which = BARRIER, deadline = Infinity, timeoutMs?: number): void {
     const words = this.words;
@@ -127,7 +133,7 @@ export class ControlBlock {
       return;
     }
     // Several ranks sleep on the generation, so the last one always notifies: the flag slot is each rank's own (a
-    // rank is in one barrier at a time, so the two barriers share it).
+    // rank is in one barrier at a time, so the barriers share it).
     waiter.wait(which.generation, generation, this.line(rank) + BARRIER_SLEEPER, deadline, timeoutMs, 'barrier');
   }
 
@@ -167,8 +173,7 @@ export class ControlBlock {
       Atomics.add(this.words, line + DOORBELL, 1);
       Atomics.notify(this.words, line + DOORBELL);
     }
-    Atomics.notify(this.words, BARRIER.generation);
-    Atomics.notify(this.words, ARENA_BARRIER.generation);
+    for (const barrier of [BARRIER, ...ARENA_BARRIERS]) Atomics.notify(this.words, barrier.generation);
   }
 
   get aborted(): boolean {

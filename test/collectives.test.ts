@@ -192,7 +192,7 @@ test('shared: 2 MiB typed arrays through the arena in pieces of an odd slot, and
   }
 });
 
-test('shared: allreduce and bcast stress through the arena, seeded kinds, ops, roots, targets and lengths, on 2 to 5 ranks', async () => {
+test('shared: allreduce and bcast stress through the arena, seeded kinds, ops, roots, targets and lengths (in pieces on 2, 3 and 5 ranks; bcast through the arena on 4)', async () => {
   const seed = testSeed('arena stress');
   const rounds = 45;
   // 70,016-byte slots: pieces and shares end where no power of two does; 4 ranks on 1,280,000-byte slots: the arena
@@ -361,6 +361,7 @@ test('shared, the arena: bcast of every binary kind, into a buffer or not; a wro
   const last = (BIG - 1) * 0.5 - 2; // the root's last element
   assert.equal(results, [0, 1, 2, 3].map((rank) => ({
     object: ['Float64Array', BIG, last, rank === 2], // the root gets its own array back, the others a copy
+    inArena: 0.5 - 2,
     filled: [true, last],
     view: ['DataView', BIG * 8 - 8, 0.5 - 2], // the root's DataView from byte 8: its element 1
     buffer: ['ArrayBuffer', BIG * 8, rank === 2],
@@ -373,6 +374,31 @@ test('shared, the arena: bcast of every binary kind, into a buffer or not; a wro
   assert.instance(err, DeadlockError, String(err));
   const line = (rank: number) => `rank ${rank} waits in bcast (at the shared arena's barrier; rank 1 has finished without it)`;
   assert.is((err as Error).message, `deadlock: ${line(0)}; ${line(2)}`);
+});
+
+test('shared, the arena: bcast and allreduce crossed wait for each other, and are reported, instead of pairing up', async () => {
+  const err = await launch(CHECKS, { size: 3, transport: 'shared', args: { program: 'crossedArena' }, timeoutMs: 60_000, deadlockMs: 300 })
+    .then(() => null, (e: unknown) => e);
+  assert.instance(err, DeadlockError, String(err));
+  const at = "(at the shared arena's barrier)";
+  assert.is((err as Error).message, `deadlock: rank 0 waits in bcast ${at}; rank 1 waits in allreduce ${at}; rank 2 waits in allreduce ${at}`);
+});
+
+test('bcast: a rank with a wrong buffer passes the value on before it throws, through the tree and the arena', async () => {
+  const wrong = (bytes: number) => `RangeError: bcast(): rank 1 passed a ${bytes - 64}-byte buffer for the root's ${bytes}-byte value`;
+  for (const transport of TRANSPORTS) {
+    const results = await launch(CHECKS, { size: 4, transport, args: { program: 'bcastInner' }, timeoutMs: 60_000 });
+    assert.equal(results, [0, 1, 2, 3].map((rank) => rank === 1
+      ? [wrong(80_000), wrong(2_097_152), 'last']
+      : [10_000 - 1 + 10_000, 262_144 - 1 + 262_144, 'last']), transport);
+  }
+  for (const size of [2, 3]) {
+    const err = await launch(CHECKS, { size, transport: 'shared', args: { program: 'bcastDetached' }, timeoutMs: 60_000 })
+      .then(() => null, (e: unknown) => e);
+    assert.instance(err, RankFailedError, String(err));
+    const DETACHED = 'a detached ArrayBuffer cannot be sent: only values that structured clone accepts can travel (its memory was transferred away)';
+    assert.is((err as Error).message, `rank 0 failed: DataCloneError: ${DETACHED}`, `${size} ranks`);
+  }
 });
 
 test('shared: every collective is refused on entry while a view is held, so that after release() none finds leftovers', async () => {

@@ -36,7 +36,7 @@ export interface TransportWiring {
   outgoing?: (SharedArrayBuffer | null)[];
   /** shared: ring buffers from each rank to this rank (null for itself). */
   incoming?: (SharedArrayBuffer | null)[];
-  /** shared: the arena every rank maps, for allreduce of large typed arrays (arena.ts); none for one rank. */
+  /** shared: the arena every rank maps, for allreduce and bcast of large values (arena.ts); none for one rank. */
   arena?: SharedArrayBuffer;
   /** transfer/clone: one MessagePort per peer rank (null for itself). */
   ports?: (MessagePort | null)[];
