@@ -1,10 +1,14 @@
 /**
- * Exercise 4 — broadcast: rank 0 gives the same large Float64Array to every rank. Three ways:
+ * Exercise 4 — broadcast: rank 0 gives the same large Float64Array to every rank. Four ways:
  *
  * 1. linear: rank 0 sends it to rank 1, then rank 2, ... — N-1 sends, all from rank 0, one after the other;
- * 2. binomial tree (`comm.bcast`): whoever has the value passes it on, so the holders double at every step and
- *    everyone has it after log2(N) steps (0→1; 0→2, 1→3; 0→4, 1→5, 2→6, 3→7; ...);
- * 3. shared memory: nobody sends anything. Rank 0 writes the array once into one SharedArrayBuffer, a barrier
+ * 2. binomial tree: whoever has the value passes it on, so the holders double at every step and everyone has it
+ *    after log2(N) steps (0→1; 0→2, 1→3; 0→4, 1→5, 2→6, 3→7; ...);
+ * 3. `comm.bcast`, the library's, into an array that each rank allocated once (mpi4py's `Bcast(buf)`; ways 1 and 2
+ *    receive a new array every time): the same tree, except on the shared transport from 3 ranks, where a value
+ *    this large goes through the shared arena (rank 0 copies it in once, every rank copies it out once, and only a
+ *    16-byte ticket takes the tree);
+ * 4. shared memory: nobody sends anything. Rank 0 writes the array once into one SharedArrayBuffer, a barrier
  *    says "it is written", and every rank reads it in place. (Only threads that share memory can do this; a
  *    barrier is built on Atomics, which also makes rank 0's plain writes visible to the readers.)
  *
@@ -33,7 +37,7 @@ interface Args {
   shared: SharedArrayBuffer; // for way 3: allocated by the launcher, shared with every rank
 }
 
-const WAYS = ['linear', 'tree', 'shared'] as const;
+const WAYS = ['linear', 'tree', 'bcast', 'shared'] as const;
 type Way = (typeof WAYS)[number];
 type PerWay = Record<Way, number>;
 
@@ -56,8 +60,9 @@ export default function broadcastRank(comm: Comm, { elements, rounds, shared }: 
     for (let i = 0; i < elements; i++) value[i] = element(i);
   }
   const inPlace = new Float64Array(shared);
-  const sums = { linear: 0, tree: 0, shared: 0 };
-  const ms = { linear: Infinity, tree: Infinity, shared: Infinity };
+  const into = new Float64Array(elements); // where comm.bcast puts the value, round after round
+  const sums = { linear: 0, tree: 0, bcast: 0, shared: 0 };
+  const ms = { linear: Infinity, tree: Infinity, bcast: Infinity, shared: Infinity };
 
   const ways: Record<Way, () => Float64Array> = {
     linear: () => {
@@ -65,7 +70,16 @@ export default function broadcastRank(comm: Comm, { elements, rounds, shared }: 
       for (let dest = 1; dest < comm.size; dest++) comm.send(dest, value);
       return value!;
     },
-    tree: () => comm.bcast(value)!,
+    tree: () => {
+      // At step k (distance 1, 2, 4, ...) every rank below the distance has the value and sends it that far on.
+      let got = value;
+      for (let distance = 1; distance < comm.size; distance *= 2) {
+        if (comm.rank < distance && comm.rank + distance < comm.size) comm.send(comm.rank + distance, got);
+        else if (comm.rank >= distance && comm.rank < 2 * distance) got = comm.recv<Float64Array>(comm.rank - distance);
+      }
+      return got!;
+    },
+    bcast: () => comm.bcast(comm.rank === 0 ? value : into)!, // buffer mode: into an array each rank keeps
     shared: () => {
       if (comm.rank === 0) inPlace.set(value!); // the one copy; the barrier after it publishes it
       return inPlace;
@@ -104,7 +118,8 @@ export async function run(options: BroadcastOptions = {}): Promise<BroadcastResu
     `${element(0)}, ${element(1)}, ${element(2)}, ...) from rank 0 to ${plural(size, 'rank')} over ${transport}, best of ${rounds}`);
   const label: Record<Way, string> = {
     linear: `linear (rank 0 sends ${plural(size - 1, 'time')})`,
-    tree: `binomial tree (comm.bcast, ${plural(steps, 'step')})`,
+    tree: `binomial tree (${plural(steps, 'step')})`,
+    bcast: 'comm.bcast into a buffer',
     shared: 'one SharedArrayBuffer, read in place',
   };
   const width = Math.max(...WAYS.map((way) => label[way].length));

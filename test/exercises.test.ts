@@ -124,8 +124,8 @@ test('broadcast: every rank gets the same checksum every way', async () => {
   for (const transport of ['shared', 'clone'] as const) {
     const result = await broadcast.run({ ranks: 3, transport, bytes, rounds: 1, out });
     assert.is(result.expected, sum);
-    assert.equal(result.sums, Array.from({ length: 3 }, () => ({ linear: sum, tree: sum, shared: sum })));
-    for (const way of ['linear', 'tree', 'shared'] as const) assert.ok(result.ms[way] >= 0 && result.ms[way] < Infinity);
+    assert.equal(result.sums, Array.from({ length: 3 }, () => ({ linear: sum, tree: sum, bcast: sum, shared: sum })));
+    for (const way of ['linear', 'tree', 'bcast', 'shared'] as const) assert.ok(result.ms[way] >= 0 && result.ms[way] < Infinity);
   }
   assert.ok(lines.includes(`checksum (sum of the elements), every rank, every way: ${sum} (expected ${sum})`), lines.join('\n'));
   assert.ok(lines[0]!.startsWith('broadcast of a Float64Array of 64 KiB (8,192 elements: 0.5, 1.5, 2.5, ...) from rank 0 to 3 ranks'));
@@ -142,9 +142,10 @@ test('broadcast: counts in the singular where they are 1, and the times in one c
     ['to 1 rank', 'to 2 ranks', 'to 3 ranks']);
   const rows = lines.filter((line) => line.startsWith('  '));
   assert.equal(labels(rows), [
-    '  linear (rank 0 sends 0 times)', '  binomial tree (comm.bcast, 0 steps)', '  one SharedArrayBuffer, read in place',
-    '  linear (rank 0 sends 1 time)', '  binomial tree (comm.bcast, 1 step)', '  one SharedArrayBuffer, read in place',
-    '  linear (rank 0 sends 2 times)', '  binomial tree (comm.bcast, 2 steps)', '  one SharedArrayBuffer, read in place',
+    ...[0, 1, 2].flatMap((n) => [
+      `  linear (rank 0 sends ${n} time${n === 1 ? '' : 's'})`, `  binomial tree (${n} step${n === 1 ? '' : 's'})`, '  comm.bcast into a buffer',
+      '  one SharedArrayBuffer, read in place',
+    ]),
   ]);
   for (const row of rows) assert.is(row.indexOf(' ms'), 48, row); // 2 + the longest label (36) + 1 + 9 for the time
   await noWorkerLeft('the exercise returned');
