@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { COLLECTIVE_OPS, TRANSPORTS, parseCollectivesArgs } from '../src/bench/args.js';
 import {
-  collectivesPlan, measureCollectives, oversubscribedLine, runCollectives, type CollectiveStep,
+  collectivesPlan, collectivesTable, measureCollectives, oversubscribedLine, runCollectives, type CollectiveStep,
 } from '../src/bench/collectives.js';
 import { checkResult, makePayload } from '../src/bench/collectives-rank.js';
 import { defaultStrategy } from '../src/launch.js';
@@ -133,6 +133,19 @@ test('--strategy: auto by default, or one named strategy for every launch, refus
   const doc = JSON.parse(stdout.text()) as { rows: Record<string, unknown>[] };
   assert.equal(doc.rows.map((row) => [row.op, row.strategy]), [['barrier', 'park']]);
   await noWorkerLeft('the benchmark returned');
+});
+
+test('the table: sizes, times and rates for people, and the calls grouped by thousands', () => {
+  const rows = [
+    { transport: 'shared', ranks: 2, op: 'barrier', bytes: 0, microsPerCall: 0.166, calls: 1_776_101, strategy: 'spinThenPark' },
+    { transport: 'clone', ranks: 4, op: 'allreduce', bytes: 8 * 2 ** 20, microsPerCall: 13_052, calls: 35, strategy: 'park' },
+  ] as const;
+  const lines = collectivesTable(rows).split('\n');
+  assert.is(lines.length, 5);
+  assert.equal(lines.slice(3).map((line) => line.split(/ {2,}/)), [
+    ['shared', '2', 'barrier', '-', '0.166', '-', '1,776,101'],
+    ['clone', '4', 'allreduce', '8 MiB', '13,052', '643', '35'],
+  ]);
 });
 
 test('the oversubscription note names the rank counts above the cores', () => {

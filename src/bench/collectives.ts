@@ -15,7 +15,7 @@ import { Progress } from '../term.js';
 import type { CollectiveOp, CollectivesOptions, Transport } from './args.js';
 import { formatRatio } from './bandwidth.js';
 import type { CollectivesJob, Measurement, PlannedMeasurement } from './collectives-rank.js';
-import { formatNumber, formatSize } from './format.js';
+import { formatCount, formatNumber, formatSize } from './format.js';
 import { Eta, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput } from './report.js';
 import { renderTable } from './table.js';
 
@@ -171,7 +171,7 @@ export function collectivesTable(rows: readonly CollectiveRow[]): string {
     row.op === 'barrier' ? '-' : formatSize(row.bytes),
     formatNumber(row.microsPerCall),
     row.bytes >= RATE_FROM_BYTES ? formatNumber(row.bytes / row.microsPerCall) : '-', // bytes per µs = MB/s
-    String(row.calls),
+    formatCount(row.calls),
   ]);
   const title = 'Time per call, µs: the slowest rank, calls back to back (lower is better); ' +
     `MB/s = payload bytes / time per call, from ${formatSize(RATE_FROM_BYTES)}`;

@@ -99,6 +99,11 @@ export function formatRate(mbPerSec: number): string {
   return Number.isFinite(mbPerSec) ? `${formatNumber(mbPerSec)} MB/s` : '-';
 }
 
+/** A count for people: "1,776,101" (an integer, grouped by thousands). */
+export function formatCount(count: number): string {
+  return groupThousands(Math.round(count));
+}
+
 // Locale-independent grouping (toLocaleString would print "21.346" in some locales).
 function groupThousands(integer: number): string {
   const digits = String(Math.abs(integer));
