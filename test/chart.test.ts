@@ -135,11 +135,14 @@ test('with color: one escape code per series, and the same picture once the code
   assert.is(stripAnsi(colored), plain);
 });
 
-test('no drawable point: a short note instead of a chart', () => {
+test('no drawable point, or one size only: a short note instead of a chart', () => {
   assert.is(renderChart([], { color: false, yUnit: 'MB/s' }), '(no data to chart)');
   const none = { name: 'none', points: [{ x: 8, y: NaN }] };
   const nothing = renderChart([none], { color: false, yUnit: 'MB/s', title: 'T' });
   assert.is(nothing, 'T\n(no data to chart)');
+  const one = [{ name: 'a', points: [{ x: 1024, y: 5000 }] }, { name: 'b', points: [{ x: 1024, y: 9000 }] }];
+  assert.is(renderChart(one, { color: false, yUnit: 'MB/s', title: 'T' }),
+    'T\n(one size: nothing to draw a line through; the table above has the figures)');
 });
 
 test.run();

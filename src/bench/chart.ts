@@ -120,6 +120,10 @@ export function renderChart(series: readonly ChartSeries[], options: ChartOption
 
   // x: the sizes of any series, ascending. A series without a drawable point at one of them has a gap there.
   const sizes = [...new Set(series.flatMap((s) => s.points.map((p) => p.x)).filter(positive))].sort((a, b) => a - b);
+  if (sizes.length === 1) {
+    lines.push('(one size: nothing to draw a line through; the table above has the figures)');
+    return lines.join('\n');
+  }
   const xMin = sizes[0]!;
   const xMax = sizes[sizes.length - 1]!;
 
