@@ -34,7 +34,7 @@ export interface BroadcastOptions {
 interface Args {
   elements: number;
   rounds: number;
-  shared: SharedArrayBuffer; // for way 3: allocated by the launcher, shared with every rank
+  shared: SharedArrayBuffer; // for way 4: allocated by the launcher, shared with every rank
 }
 
 const WAYS = ['linear', 'tree', 'bcast', 'shared'] as const;

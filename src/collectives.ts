@@ -14,7 +14,7 @@
  * caller's `into`.
  */
 import type { SharedArena } from './arena.js';
-import { allocate, copyAsSent, encode, encodedType, TYPE, typeName } from './codec.js';
+import { allocate, copyAsSent, decode, elementSize, encode, encodedType, TYPE, typeName } from './codec.js';
 import type { Comm, ReduceOp } from './comm.js';
 import { copyBytes } from './copy.js';
 import { describe, kindOf } from './describe.js';
@@ -65,28 +65,44 @@ export function bcast<T>(comm: Comm, value: T, root: number): T {
   const v = relative(comm.rank, root, size);
   const parent = v === 0 ? -1 : absolute(v - highestBit(v), root, size);
   const arena = size >= ARENA_BCAST_RANKS ? comm.arenaInternal : undefined;
-  // The root decides by its value; the others learn it from what their parent sends: the value, or a ticket.
-  const takesArena = arena !== undefined &&
-    (v === 0 ? fitsArena(arena, value, size) : comm.nextTagInternal(parent, TAG.bcast, TAG.bcastArena) === TAG.bcastArena);
-  if (takesArena) return arenaBcast(comm, arena, value, v, parent, root);
-  let passOn: unknown = value;
-  let refused: Error | undefined;
-  if (v > 0) {
-    if (ArrayBuffer.isView(value)) {
-      // buffer mode (mpi4py's Bcast(buf)): the root's bytes into the rank's array. A buffer that does not fit is
-      // refused after the root's value is passed on, so that the ranks below get theirs.
-      const got = comm.recvOperandInternal(value, parent, TAG.bcast, true);
-      refused = got === value ? undefined : fillBuffer(comm, value, got);
-      if (refused !== undefined) passOn = got;
-    } else {
-      value = passOn = recv(comm, parent, TAG.bcast) as T;
-    }
+  if (arena !== undefined) {
+    // The root decides by its value; the others learn it from what their parent sends first, the value or a ticket
+    // (nextTagInternal waits for it, and looks at its tag).
+    const takesArena =
+      v === 0 ? fitsArena(arena, value, size) : comm.nextTagInternal(parent, TAG.bcast, TAG.bcastArena) === TAG.bcastArena;
+    if (takesArena) return arenaBcast(comm, arena, value, v, parent, root);
   }
-  for (let mask = v === 0 ? 1 : highestBit(v) << 1; mask < size; mask <<= 1) {
-    if (v + mask < size) comm.sendInternal(absolute(v + mask, root, size), passOn, TAG.bcast);
+  if (v === 0) {
+    sendToChildren(comm, v, root, value, TAG.bcast);
+    return value;
   }
+  if (!ArrayBuffer.isView(value)) {
+    const got = recv(comm, parent, TAG.bcast) as T;
+    sendToChildren(comm, v, root, got, TAG.bcast);
+    return got;
+  }
+  // Buffer mode (mpi4py's Bcast(buf)): the root's bytes into this rank's array. The ranks below get the root's value,
+  // of the root's kind, whatever this rank's buffer is; one that does not fit is refused after they have it.
+  const got = comm.recvOperandInternal(value, parent, TAG.bcast, true);
+  const refused = got === value ? undefined : fillBuffer(comm, value, got);
+  sendToChildren(comm, v, root, got === value ? asKind(value, comm.operandTypeInternal) : got, TAG.bcast);
   if (refused !== undefined) throw refused;
   return value;
+}
+
+/** Sends `message` to rank v's children in the binomial tree (ranks relative to `root`), the nearest first. */
+function sendToChildren(comm: Comm, v: number, root: number, message: unknown, tag: number): void {
+  const { size } = comm;
+  for (let mask = v === 0 ? 1 : highestBit(v) << 1; mask < size; mask <<= 1) {
+    if (v + mask < size) comm.sendInternal(absolute(v + mask, root, size), message, tag);
+  }
+}
+
+/** `buffer`'s bytes as codec type `type`: itself when it is of that kind, else a view of them (a copy, misaligned). */
+function asKind(buffer: ArrayBufferView, type: number): unknown {
+  if (encodedType(buffer) === type) return buffer;
+  const bytes = bytesOf(buffer);
+  return decode(type, bytes, { inPlace: bytes.byteOffset % elementSize(type) === 0 });
 }
 
 /** v's highest set bit: the step at which rank v (relative to the root) receives, from v minus it. */
@@ -96,10 +112,11 @@ function highestBit(v: number): number {
 
 /**
  * bcast goes through the arena from 3 ranks, for a value whose copies at the other ranks come to 3 MiB or more
- * ((size - 1) × its bytes). On 2 ranks the tree's one copy into a channel and one out of it run at once, on two
- * cores, where the arena's run one after the other; below 3 MiB of copies the barrier that ends an arena bcast costs
- * more than the copies it saves (the tree's calls overlap, back to back). Crossovers on the Zen 4 VM of
- * docs/PERFORMANCE.md ("bcast through the arena"): about 1 MiB on 3 ranks, 512 KiB on 4, 384 KiB on 8.
+ * ((size - 1) × its bytes: 1.5 MiB on 3 ranks, 1 MiB on 4, 438 KiB on 8). On 2 ranks the tree's one copy into a
+ * channel and one out of it run at once, on two cores, where the arena's run one after the other; for small values
+ * the barrier that ends an arena bcast costs more than the copies it saves (the tree's calls overlap, back to back).
+ * The rule sits at or a little above the crossovers measured on the Zen 4 VM of docs/PERFORMANCE.md ("bcast through
+ * the arena"): between 1 and 8 MiB on 3 ranks, about 512 KiB on 4, between 256 and 512 KiB on 8.
  */
 const ARENA_BCAST_RANKS = 3;
 const ARENA_BCAST_COPIES_BYTES = 3 * 2 ** 20;
@@ -113,7 +130,7 @@ function fitsArena(arena: SharedArena, value: unknown, size: number): boolean {
   if (encodedType(value) === TYPE.serialized) return false;
   let bytes: number;
   try {
-    bytes = value instanceof ArrayBuffer || value instanceof SharedArrayBuffer ? value.byteLength : (value as ArrayBufferView).byteLength;
+    bytes = (value as ArrayBufferView | ArrayBufferLike).byteLength;
   } catch {
     return false;
   }
@@ -131,7 +148,6 @@ function fitsArena(arena: SharedArena, value: unknown, size: number): boolean {
  * every rank below the root first looks at which of the two tags its parent's next message carries.)
  */
 function arenaBcast<T>(comm: Comm, arena: SharedArena, value: T, v: number, parent: number, root: number): T {
-  const { size } = comm;
   let ticket = bcastTickets.get(comm);
   if (ticket === undefined) bcastTickets.set(comm, (ticket = new Float64Array(2)));
   // Up to the tickets, a failure (the root's copy in) throws before anyone waits at the barrier: it is reported as
@@ -145,9 +161,7 @@ function arenaBcast<T>(comm: Comm, arena: SharedArena, value: T, v: number, pare
   } else {
     comm.recvIntoInternal(ticket, parent, TAG.bcastArena);
   }
-  for (let mask = v === 0 ? 1 : highestBit(v) << 1; mask < size; mask <<= 1) {
-    if (v + mask < size) comm.sendInternal(absolute(v + mask, root, size), ticket, TAG.bcastArena);
-  }
+  sendToChildren(comm, v, root, ticket, TAG.bcastArena);
   try {
     return v === 0 ? value : (copyFromArena(comm, arena, ticket[0]!, ticket[1]!, value) as T);
   } finally {
@@ -162,9 +176,7 @@ const bcastTickets = new WeakMap<Comm, Float64Array>();
 function copyFromArena(comm: Comm, arena: SharedArena, type: number, byteLength: number, buffer: unknown): unknown {
   const from = arena.bytes.subarray(arena.slotOffset(0), arena.slotOffset(0) + byteLength);
   if (ArrayBuffer.isView(buffer)) {
-    if (buffer.byteLength !== byteLength) {
-      throw new RangeError(`bcast(): rank ${comm.rank} passed a ${buffer.byteLength}-byte buffer for the root's ${byteLength}-byte value`);
-    }
+    if (buffer.byteLength !== byteLength) throw wrongBuffer(comm, buffer, byteLength);
     copyBytes(bytesOf(buffer), 0, from);
     return buffer;
   }
@@ -179,17 +191,21 @@ function copyFromArena(comm: Comm, arena: SharedArena, type: number, byteLength:
  * or returns the error that refuses it by bcast's name, saying what the root sent.
  */
 function fillBuffer(comm: Comm, buffer: ArrayBufferView, got: unknown): Error | undefined {
-  const bytes =
-    ArrayBuffer.isView(got) ? new Uint8Array(got.buffer, got.byteOffset, got.byteLength)
-    : got instanceof ArrayBuffer ? new Uint8Array(got)
-    : undefined;
-  const passed = `bcast(): rank ${comm.rank} passed a ${buffer.byteLength}-byte buffer`;
+  const bytes = ArrayBuffer.isView(got) ? bytesOf(got) : got instanceof ArrayBuffer ? new Uint8Array(got) : undefined;
   if (bytes === undefined) {
-    return new TypeError(`${passed}, but the root's value is ${kindOf(got)}, not a typed array, DataView or ArrayBuffer`);
+    return new TypeError(
+      `bcast(): rank ${comm.rank} passed a ${buffer.byteLength}-byte buffer, but the root's value is ${kindOf(got)}, ` +
+        'not a typed array, DataView or ArrayBuffer',
+    );
   }
-  if (bytes.length !== buffer.byteLength) return new RangeError(`${passed} for the root's ${bytes.length}-byte value`);
-  new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).set(bytes); // transports other than 'shared'
+  if (bytes.length !== buffer.byteLength) return wrongBuffer(comm, buffer, bytes.length);
+  bytesOf(buffer).set(bytes); // transports other than 'shared'
   return undefined;
+}
+
+/** bcast's error for a buffer that is not the size of the root's value. */
+function wrongBuffer(comm: Comm, buffer: ArrayBufferView, rootBytes: number): RangeError {
+  return new RangeError(`bcast(): rank ${comm.rank} passed a ${buffer.byteLength}-byte buffer for the root's ${rootBytes}-byte value`);
 }
 
 /**
@@ -284,7 +300,9 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
   let result: T;
   if (comm.size === 1) result = into === undefined ? ownResult(value) : value;
   else if (reducer.name !== undefined && typedArrayKind(value) !== undefined) {
-    const [array, target, arena] = [value as TypedArray, into as TypedArray | undefined, comm.arenaInternal];
+    const array = value as TypedArray;
+    const target = into as TypedArray | undefined;
+    const arena = comm.arenaInternal;
     if (array.byteLength < LARGE_ALLREDUCE_BYTES) return recursiveDoublingInto(comm, array, reducer.name, target) as T;
     if (arena !== undefined) return arenaAllreduce(comm, arena, array, reducer.name, target) as T;
     return ringAllreduce(comm, array, reducer.name, target) as T;
@@ -510,15 +528,15 @@ function arenaAllreduce(comm: Comm, arena: SharedArena, value: TypedArray, name:
     if (start === 0) arena.setShape(rank, value);
     comm.arenaBarrierInternal('allreduce');
     if (start === 0) checkShapes(comm, arena, name);
-    const [from, to] = share(rank);
-    const own = arena.view(rank, value, from, to);
-    for (let q = rank - 1; q >= 0; q--) elementwise(name, arena.view(q, value, from, to), own, own); // lower ∘ ours
-    for (let q = rank + 1; q < size; q++) elementwise(name, own, arena.view(q, value, from, to), own); // ours ∘ higher
+    const [ownFrom, ownTo] = share(rank);
+    const own = arena.view(rank, value, ownFrom, ownTo);
+    for (let q = rank - 1; q >= 0; q--) elementwise(name, arena.view(q, value, ownFrom, ownTo), own, own); // lower ∘ ours
+    for (let q = rank + 1; q < size; q++) elementwise(name, own, arena.view(q, value, ownFrom, ownTo), own); // ours ∘ higher
     comm.arenaBarrierInternal('allreduce');
     for (let q = 0; q < size; q++) {
-      const [lo, hi] = share(q);
+      const [from, to] = share(q);
       const at = arena.slotOffset(q);
-      copyBytes(resultBytes, (start + lo) * elementBytes, arena.bytes.subarray(at + lo * elementBytes, at + hi * elementBytes));
+      copyBytes(resultBytes, (start + from) * elementBytes, arena.bytes.subarray(at + from * elementBytes, at + to * elementBytes));
     }
     comm.arenaBarrierInternal('allreduce');
   }

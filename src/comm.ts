@@ -10,7 +10,7 @@ import type { SharedArena } from './arena.js';
 import * as collectives from './collectives.js';
 import { encodedType, isBinaryType } from './codec.js';
 import { describe, kindOf } from './describe.js';
-import { ANY_PEER, ARENA_BARRIERS, ARENA_OPS, BARRIER, WAIT, type ControlBlock, type WaitKind } from './control.js';
+import { ANY_PEER, ARENA_BARRIERS, ARENA_OPS, BARRIER, WAIT, type BarrierWords, type ControlBlock, type WaitKind } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';
 import { SharedTransport } from './transport/shared.js';
@@ -54,6 +54,7 @@ export class Comm {
   private readonly copiedInternally: Status<number> = { value: 0, source: 0, tag: 0 }; // the same, collectives'
 
   // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
+  private operandType = 0; // the codec type of the message recvOperandInternal last copied into its target
   private waitKind: WaitKind = WAIT.none;
   private waitPeer = 0;
 
@@ -163,7 +164,7 @@ export class Comm {
 
   /** Blocks until every rank has called `barrier()`. */
   barrier(): void {
-    this.barrierOf(WAIT.barrier, -1);
+    this.barrierOn(BARRIER, WAIT.barrier, -1);
   }
 
   /**
@@ -171,13 +172,15 @@ export class Comm {
    * collective's (control.ts), and reported to the deadlock watchdog as a wait in `op`.
    */
   arenaBarrierInternal(op: (typeof ARENA_OPS)[number]): void {
-    this.barrierOf(WAIT.arena, ARENA_OPS.indexOf(op));
+    const index = ARENA_OPS.indexOf(op);
+    this.barrierOn(ARENA_BARRIERS[index]!, WAIT.arena, index);
   }
 
-  private barrierOf(kind: typeof WAIT.barrier | typeof WAIT.arena, peer: number): void {
+  /** Waits at the barrier of `words`, reported to the watchdog as `kind` (and `peer`: which arena collective). */
+  private barrierOn(words: BarrierWords, kind: typeof WAIT.barrier | typeof WAIT.arena, peer: number): void {
     this.awaiting(kind, peer);
     try {
-      this.control.barrier(this.waiter, this.rank, kind === WAIT.barrier ? BARRIER : ARENA_BARRIERS[peer]);
+      this.control.barrier(this.waiter, this.rank, words);
     } catch (err) {
       throw this.control.translate(err);
     }
@@ -277,7 +280,8 @@ export class Comm {
    * @internal For the reductions: the next message from `source`, copied into `target` when it is a typed array of the same
    * kind and length arriving through a ring (no allocation); otherwise the message itself, for the caller to combine
    * (or to refuse by name: a mismatched kind or length is reported by the reduction, not here). With `anyKind`
-   * (bcast's buffer mode, which takes bytes), any binary message of `target`'s byte length is copied in.
+   * (bcast's buffer mode, which takes bytes), any binary message of `target`'s byte length is copied in, and
+   * `operandTypeInternal` says what kind it was.
    */
   recvOperandInternal(target: ArrayBufferView, source: number, tag: number, anyKind = false): unknown {
     try {
@@ -287,12 +291,18 @@ export class Comm {
         (anyKind ? isBinaryType(next.type) : next.type === encodedType(target));
       if (receiver !== undefined && fits) {
         receiver.recvInto(target);
+        this.operandType = next.type;
         return target;
       }
     } catch (err) {
       throw this.control.translate(err);
     }
     return this.recvInternal(source, tag).value;
+  }
+
+  /** @internal The codec type of the message that recvOperandInternal last copied straight into its target. */
+  get operandTypeInternal(): number {
+    return this.operandType;
   }
 
   /**

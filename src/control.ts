@@ -22,7 +22,7 @@ const ABORT = 0;
 const REASON = 1;
 const FAILED_RANK = 2;
 /** The words of a barrier: the ranks in it, and its generation. */
-interface BarrierWords {
+export interface BarrierWords {
   arrived: number;
   generation: number;
 }

@@ -15,6 +15,11 @@ const RING_BYTES = 65_536;
 const run = <R = unknown>(size: number, transport: TransportName, args: object, extra: object = {}) =>
   launch<R>(PROGRAMS, { size, transport, args, timeoutMs: 60_000, ...extra });
 const ranks = (size: number) => Array.from({ length: size }, (_, rank) => rank);
+/** What a launch rejected with, or null if it resolved. */
+const rejection = (launched: Promise<unknown>): Promise<unknown> => launched.then(() => null, (e: unknown) => e);
+/** A rank program of collectives-checks on the shared transport, with a short deadlockMs: what it rejected with. */
+const deadlockIn = (size: number, args: object) =>
+  rejection(launch(CHECKS, { size, transport: 'shared', args, timeoutMs: 60_000, deadlockMs: 300 }));
 
 // ─── What every rank should get, computed here without the library's algorithms ────────────────────────────
 
@@ -271,7 +276,7 @@ test('bad input is refused in the rank that made the mistake, with what was give
     for (const [call, size, mistaken, failing, name, message] of cases) {
       if (transport !== 'shared' && !meetingCalls.includes(call)) continue;
       const label = `${transport} ${call}`;
-      const err = await run(size, transport, { program: 'bad', call, rank: mistaken }).then(() => null, (e: unknown) => e);
+      const err = await rejection(run(size, transport, { program: 'bad', call, rank: mistaken }));
       assert.instance(err, RankFailedError, `${label}: not a RankFailedError: ${String(err)}`);
       const failed = err as RankFailedError;
       assert.is(failed.message, `rank ${failing} failed: ${name}: ${message}`, label);
@@ -281,7 +286,7 @@ test('bad input is refused in the rank that made the mistake, with what was give
     }
   }
   // Every rank makes the mistake: whichever reports first is named.
-  const err = await run(4, 'shared', { program: 'bad', call: 'op', rank: -1 }).then(() => null, (e: unknown) => e);
+  const err = await rejection(run(4, 'shared', { program: 'bad', call: 'op', rank: -1 }));
   assert.instance(err, RankFailedError);
   assert.match((err as Error).message, new RegExp(`^rank [0-3] failed: TypeError: ${OP.replace(/[()]/g, '\\$&')}$`));
 });
@@ -309,8 +314,7 @@ test('mistakes that meet only in the values: allreduce of large arrays, bcast in
   for (const [transport, arenaBytes] of settings) {
     for (const [call, size, rank, expected] of cases(transport === 'shared' && arenaBytes === undefined)) {
       const label = `${transport}${arenaBytes === 0 ? ' (no arena)' : ''} ${call} on ${size} ranks`;
-      const err = await launch(CHECKS, { size, transport, arenaBytes, args: { program: 'mismatch', call, rank }, timeoutMs: 60_000 })
-        .then(() => null, (e: unknown) => e);
+      const err = await rejection(launch(CHECKS, { size, transport, arenaBytes, args: { program: 'mismatch', call, rank }, timeoutMs: 60_000 }));
       assert.instance(err, RankFailedError, `${label}: not a RankFailedError: ${String(err)}`);
       const failed = err as RankFailedError;
       assert.ok(failed.rank in expected, `${label}: rank ${failed.rank} failed: ${failed.message}`);
@@ -327,9 +331,9 @@ test('allreduce either side of the 64 KiB switch: each rank waits for its own al
   ];
   for (const [transport, arenaBytes, message] of settings) {
     const finished = new SharedArrayBuffer(8);
-    const err = await launch(CHECKS, {
+    const err = await rejection(launch(CHECKS, {
       size: 2, transport, arenaBytes, args: { program: 'mismatch', call: 'algorithms', rank: 1, finished }, timeoutMs: 60_000, deadlockMs: 300,
-    }).then(() => null, (e: unknown) => e);
+    }));
     assert.instance(err, DeadlockError, `${transport}: ${String(err)}`);
     assert.is((err as Error).message, message, transport);
     assert.equal(Array.from(new Int32Array(finished)), [0, 0], `${transport}: a rank returned a result`);
@@ -343,14 +347,12 @@ test('shared, the arena: a mismatch throws the same error in every rank, and the
 });
 
 test('shared, the arena: ranks that wait there for a rank that has returned, or for one in barrier(), are reported', async () => {
-  const deadlock = (size: number, program: string) =>
-    launch(CHECKS, { size, transport: 'shared', args: { program }, timeoutMs: 60_000, deadlockMs: 300 }).then(() => null, (e: unknown) => e);
-  const gone = await deadlock(3, 'skipsArena');
+  const gone = await deadlockIn(3, { program: 'skipsArena', call: 'allreduce' });
   assert.instance(gone, DeadlockError, String(gone));
   const line = (rank: number) => `rank ${rank} waits in allreduce (at the shared arena's barrier; rank 1 has finished without it)`;
   assert.is((gone as Error).message, `deadlock: ${line(0)}; ${line(2)}`);
   // Were the two barriers one, rank 1's barrier() would let rank 0's allreduce through with rank 1's old slot.
-  const crossed = await deadlock(2, 'barrierForAllreduce');
+  const crossed = await deadlockIn(2, { program: 'barrierForAllreduce' });
   assert.instance(crossed, DeadlockError, String(crossed));
   assert.is((crossed as Error).message, "deadlock: rank 0 waits in allreduce (at the shared arena's barrier); rank 1 waits in barrier");
 });
@@ -369,16 +371,14 @@ test('shared, the arena: bcast of every binary kind, into a buffer or not; a wro
     refused: rank === 1 ? "RangeError: bcast(): rank 1 passed a 2097088-byte buffer for the root's 2097152-byte value" : 'not refused',
     sum: [10, 10],
   })));
-  const err = await launch(CHECKS, { size: 3, transport: 'shared', args: { program: 'skipsBcast' }, timeoutMs: 60_000, deadlockMs: 300 })
-    .then(() => null, (e: unknown) => e);
+  const err = await deadlockIn(3, { program: 'skipsArena', call: 'bcast' });
   assert.instance(err, DeadlockError, String(err));
   const line = (rank: number) => `rank ${rank} waits in bcast (at the shared arena's barrier; rank 1 has finished without it)`;
   assert.is((err as Error).message, `deadlock: ${line(0)}; ${line(2)}`);
 });
 
 test('shared, the arena: bcast and allreduce crossed wait for each other, and are reported, instead of pairing up', async () => {
-  const err = await launch(CHECKS, { size: 3, transport: 'shared', args: { program: 'crossedArena' }, timeoutMs: 60_000, deadlockMs: 300 })
-    .then(() => null, (e: unknown) => e);
+  const err = await deadlockIn(3, { program: 'crossedArena' });
   assert.instance(err, DeadlockError, String(err));
   const at = "(at the shared arena's barrier)";
   assert.is((err as Error).message, `deadlock: rank 0 waits in bcast ${at}; rank 1 waits in allreduce ${at}; rank 2 waits in allreduce ${at}`);
@@ -392,9 +392,16 @@ test('bcast: a rank with a wrong buffer passes the value on before it throws, th
       ? [wrong(80_000), wrong(2_097_152), 'last']
       : [10_000 - 1 + 10_000, 262_144 - 1 + 262_144, 'last']), transport);
   }
+  // A rank below a buffer-mode rank gets the root's kind, whatever the buffer's kind and alignment, on every path.
+  for (const transport of TRANSPORTS) {
+    const kinds = await launch<string[]>(CHECKS, { size: 4, transport, args: { program: 'bcastKinds' }, timeoutMs: 60_000 });
+    const small = 'Float64Array 80000 9999';
+    const large = 'Float64Array 2097152 262143';
+    assert.equal(kinds[3], [small, small, large, large], transport);
+    assert.equal(kinds[1], ['Uint8Array 80000 -', 'Uint8Array 80000 -', 'Uint8Array 2097152 -', 'Uint8Array 2097152 -'], transport);
+  }
   for (const size of [2, 3]) {
-    const err = await launch(CHECKS, { size, transport: 'shared', args: { program: 'bcastDetached' }, timeoutMs: 60_000 })
-      .then(() => null, (e: unknown) => e);
+    const err = await rejection(launch(CHECKS, { size, transport: 'shared', args: { program: 'bcastDetached' }, timeoutMs: 60_000 }));
     assert.instance(err, RankFailedError, String(err));
     const DETACHED = 'a detached ArrayBuffer cannot be sent: only values that structured clone accepts can travel (its memory was transferred away)';
     assert.is((err as Error).message, `rank 0 failed: DataCloneError: ${DETACHED}`, `${size} ranks`);
@@ -415,7 +422,7 @@ test('shared: every collective is refused on entry while a view is held, so that
   })));
 });
 
-test('shared: reductions of typed arrays into `into` allocate a scratch array per kind once, then nothing', async () => {
+test('shared: reductions of typed arrays into `into` allocate a scratch array per kind once, then no array memory', async () => {
   setFlagsFromString('--expose-gc'); // for the ranks' gc(), before they start: V8's flags are the process's
   for (const arenaBytes of [undefined, 0]) {
     const results = await launch(CHECKS, { size: 2, transport: 'shared', arenaBytes, args: { program: 'allocations' }, timeoutMs: 60_000 });
