@@ -53,8 +53,8 @@ export class Comm {
   private readonly copied: Status<number> = { value: 0, source: 0, tag: 0 }; // what recvInto answers, reused
   private readonly copiedInternally: Status<number> = { value: 0, source: 0, tag: 0 }; // the same, collectives'
 
-  // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private operandType = 0; // the codec type of the message recvOperandInternal last copied into its target
+  // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private waitKind: WaitKind = WAIT.none;
   private waitPeer = 0;
 

@@ -222,8 +222,8 @@ function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: n
  * when every live rank waits, all of them (whatever they wait for). Otherwise, while some rank still runs (it may
  * yet send, or reach a barrier), the ranks that wait for one named rank, to receive from it or to send to it, where
  * that rank has finished or is one of them; and, once a rank has finished, those in a barrier (or at one of the
- * shared arena's), which it will never reach. A rank awaiting something other than shmcomm (a
- * timer, a promise) counts as running: only `timeoutMs` bounds those.
+ * shared arena's), which it will never reach. A rank awaiting something other than shmcomm (a timer, a promise)
+ * counts as running: only `timeoutMs` bounds those.
  */
 function stuckRanks(control: ControlBlock, finished: boolean[]): Map<number, ReturnType<ControlBlock['waitingOf']>> {
   const live = finished.flatMap((isDone, rank) => (isDone ? [] : [rank]));
