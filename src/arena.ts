@@ -16,7 +16,8 @@
  * another barrier than theirs, and the watchdog reports it.
  */
 import { encodedType } from './codec.js';
-import { typedArrayOver, type TypedArray } from './reduce-ops.js';
+import { elementwise, typedArrayKind, typedArrayOver, type OpName, type TypedArray } from './reduce-ops.js';
+import { sharedMemory, SimdCombiner, type WasmMemory } from './simd.js';
 
 /** The slots' total bytes unless launch is told otherwise (`arenaBytes`): 8 MiB a rank for 2, 4 MiB for 4 ranks. */
 export const DEFAULT_ARENA_BYTES = 16 * 2 ** 20;
@@ -25,7 +26,14 @@ export const MAX_ARENA_BYTES = 2 ** 31;
 
 const LINE_BYTES = 64;
 
+/** What launch hands every rank: the arena's memory (shared WebAssembly.Memory, for the SIMD combine) and slot size. */
+export interface ArenaWiring {
+  readonly memory: WasmMemory;
+  readonly slotBytes: number;
+}
+
 export class SharedArena {
+  readonly wiring: ArenaWiring;
   readonly buffer: SharedArrayBuffer;
   readonly size: number;
   /** Bytes of each rank's slot: the largest piece of an array that one pass of a reduction takes. */
@@ -33,6 +41,7 @@ export class SharedArena {
   /** The whole arena as bytes, for copies into and out of the slots. */
   readonly bytes: Uint8Array;
   private readonly lines: Float64Array;
+  private simd: SimdCombiner | undefined;
 
   /** An arena whose slots share `arenaBytes` (rounded down to a multiple of 64 a slot; at least 64 a slot). */
   static create(size: number, arenaBytes: number): SharedArena {
@@ -40,15 +49,16 @@ export class SharedArena {
     if (slotBytes < LINE_BYTES) {
       throw new RangeError(`An arena of ${arenaBytes} bytes has less than ${LINE_BYTES} bytes a slot for ${size} ranks`);
     }
-    return new SharedArena(new SharedArrayBuffer(size * (LINE_BYTES + slotBytes)), size);
+    return new SharedArena({ memory: sharedMemory(size * (LINE_BYTES + slotBytes)), slotBytes }, size);
   }
 
-  constructor(buffer: SharedArrayBuffer, size: number) {
-    this.buffer = buffer;
+  constructor(wiring: ArenaWiring, size: number) {
+    this.wiring = wiring;
+    this.buffer = wiring.memory.buffer;
     this.size = size;
-    this.slotBytes = slotBytesOf(size, buffer.byteLength - size * LINE_BYTES);
-    this.bytes = new Uint8Array(buffer);
-    this.lines = new Float64Array(buffer, 0, (size * LINE_BYTES) / 8);
+    this.slotBytes = wiring.slotBytes;
+    this.bytes = new Uint8Array(this.buffer);
+    this.lines = new Float64Array(this.buffer, 0, (size * LINE_BYTES) / 8);
   }
 
   /** The slots together, from slotOffset(0): bcast puts a value of up to this many bytes there whole. */
@@ -64,6 +74,24 @@ export class SharedArena {
   /** Elements `from` to `to` of rank `rank`'s slot, seen as a typed array of `like`'s kind (in place, no copy). */
   view(rank: number, like: TypedArray, from: number, to: number): TypedArray {
     return typedArrayOver(like, this.buffer, this.slotOffset(rank) + from * like.BYTES_PER_ELEMENT, to - from);
+  }
+
+  /**
+   * Elements `from` to `to` of rank `rank`'s slot become those of rank `other`'s slot ∘ its own, in `like`'s kind:
+   * lower ∘ higher, as reduce-ops words it (the named ops are commutative element by element, so the SIMD combine's
+   * own ∘ other gives the same bits). 16 bytes a step in WebAssembly SIMD where the kind and op have an instruction;
+   * elementwise() does the rest.
+   */
+  combine(name: OpName, like: TypedArray, rank: number, other: number, from: number, to: number): void {
+    const elementBytes = like.BYTES_PER_ELEMENT;
+    this.simd ??= new SimdCombiner(this.wiring.memory);
+    const at = (q: number) => this.slotOffset(q) + from * elementBytes;
+    from += this.simd.combine(typedArrayKind(like)!, name, at(rank), at(other), (to - from) * elementBytes) / elementBytes;
+    if (from === to) return;
+    const own = this.view(rank, like, from, to);
+    const theirs = this.view(other, like, from, to);
+    if (other < rank) elementwise(name, theirs, own, own);
+    else elementwise(name, own, theirs, own);
   }
 
   /** Rank `rank` writes in its line what it passed: the kind of its array (a codec type code) and its length. */

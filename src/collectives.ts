@@ -529,9 +529,8 @@ function arenaAllreduce(comm: Comm, arena: SharedArena, value: TypedArray, name:
     comm.arenaBarrierInternal('allreduce');
     if (start === 0) checkShapes(comm, arena, name);
     const [ownFrom, ownTo] = share(rank);
-    const own = arena.view(rank, value, ownFrom, ownTo);
-    for (let q = rank - 1; q >= 0; q--) elementwise(name, arena.view(q, value, ownFrom, ownTo), own, own); // lower ∘ ours
-    for (let q = rank + 1; q < size; q++) elementwise(name, own, arena.view(q, value, ownFrom, ownTo), own); // ours ∘ higher
+    for (let q = rank - 1; q >= 0; q--) arena.combine(name, value, rank, q, ownFrom, ownTo); // lower ∘ ours
+    for (let q = rank + 1; q < size; q++) arena.combine(name, value, rank, q, ownFrom, ownTo); // ours ∘ higher
     comm.arenaBarrierInternal('allreduce');
     for (let q = 0; q < size; q++) {
       const [from, to] = share(q);

@@ -298,7 +298,7 @@ function wire(settings: Settings): { wirings: TransportWiring[]; rings: RingBuff
     }
     if (size > 1 && settings.arenaBytes > 0) {
       const arena = SharedArena.create(size, settings.arenaBytes);
-      for (const wiring of wirings) wiring.arena = arena.buffer;
+      for (const wiring of wirings) wiring.arena = arena.wiring;
     }
   } else {
     for (const wiring of wirings) wiring.ports = new Array(size).fill(null);

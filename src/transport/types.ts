@@ -3,6 +3,7 @@
  * queueing and waiting for any source belong to the Comm above it.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { ArenaWiring } from '../arena.js';
 
 export type TransportName = 'shared' | 'transfer' | 'clone';
 export const TRANSPORT_NAMES: readonly TransportName[] = ['shared', 'transfer', 'clone'];
@@ -37,7 +38,7 @@ export interface TransportWiring {
   /** shared: ring buffers from each rank to this rank (null for itself). */
   incoming?: (SharedArrayBuffer | null)[];
   /** shared: the arena every rank maps, for allreduce and bcast of large values (arena.ts); none for one rank. */
-  arena?: SharedArrayBuffer;
+  arena?: ArenaWiring;
   /** transfer/clone: one MessagePort per peer rank (null for itself). */
   ports?: (MessagePort | null)[];
 }

@@ -1,0 +1,208 @@
+/**
+ * The arena's combine in WebAssembly SIMD: dst[i] = dst[i] ∘ src[i] over two runs of elements in the shared arena,
+ * 16 bytes a step (2 Float64, 4 Int32, 16 Uint8), where V8's typed-array loop takes one element a step. One thread,
+ * Float64 'sum' of 256 Ki elements on the Zen 4 VM of docs/PERFORMANCE.md: 0.3 to 0.4 ns an element here, 1.4 in
+ * reduce-ops' elementwise().
+ *
+ * WebAssembly reads and writes only its own memory, so the arena is one: a shared WebAssembly.Memory, whose buffer is
+ * the SharedArrayBuffer that every rank maps (arena.ts). The module is small enough to be written out here, byte by
+ * byte: one function for each SIMD instruction that some kind and op need, each the loop
+ *
+ *     (func (param $dst i32) (param $src i32) (param $end i32)     ;; byte addresses; end - dst a multiple of 16
+ *       block loop                                                  ;; 64 bytes a turn, while they fit
+ *         (br_if 1 (i32.gt_u (i32.add (local.get $dst) (i32.const 64)) (local.get $end)))
+ *         (v128.store offset=0  (local.get $dst) (f64x2.add (v128.load offset=0  (local.get $dst))
+ *                                                           (v128.load offset=0  (local.get $src))))
+ *         ... the same at offsets 16, 32 and 48 ...
+ *         $dst += 64, $src += 64
+ *         (br 0)
+ *       end end
+ *       block loop                                                  ;; then 16 bytes a turn, to the end
+ *         (br_if 1 (i32.ge_u (local.get $dst) (local.get $end)))
+ *         (v128.store (local.get $dst) (f64x2.add (v128.load (local.get $dst)) (v128.load (local.get $src))))
+ *         $dst += 16, $src += 16
+ *         (br 0)
+ *       end end)
+ *
+ * with f64x2.add replaced by the function's instruction. Each gives the bits that storing a ∘ b into the array's kind
+ * gives in JavaScript (reduce-ops.ts): integer lanes wrap, Uint8Clamped's sum saturates (i8x16.add_sat_u), i32x4.mul
+ * keeps the low 32 bits as Math.imul does, and a Float32 sum or product rounded once to float32 is what JavaScript's
+ * double result rounds to (a double holds more than twice float32's bits). The named ops are commutative element by
+ * element, so dst ∘ src serves for either order of the operands. The kinds and ops without an instruction (products
+ * of 8-bit lanes, min and max of 64-bit integers) are left to elementwise(), as is the last bytes % 16 of a run.
+ */
+import type { OpName } from './reduce-ops.js';
+
+/** The SIMD instruction that combines 16 bytes of each kind (typedArrayKind's names) with each op, where there is one. */
+const INSTRUCTIONS: Readonly<Record<string, Partial<Record<OpName, keyof typeof SIMD_OPCODES>>>> = {
+  Float64Array: { sum: 'f64x2.add', prod: 'f64x2.mul', min: 'f64x2.min', max: 'f64x2.max' },
+  Float32Array: { sum: 'f32x4.add', prod: 'f32x4.mul', min: 'f32x4.min', max: 'f32x4.max' },
+  Int32Array: { sum: 'i32x4.add', prod: 'i32x4.mul', min: 'i32x4.min_s', max: 'i32x4.max_s' },
+  Uint32Array: { sum: 'i32x4.add', prod: 'i32x4.mul', min: 'i32x4.min_u', max: 'i32x4.max_u' },
+  Int16Array: { sum: 'i16x8.add', prod: 'i16x8.mul', min: 'i16x8.min_s', max: 'i16x8.max_s' },
+  Uint16Array: { sum: 'i16x8.add', prod: 'i16x8.mul', min: 'i16x8.min_u', max: 'i16x8.max_u' },
+  Int8Array: { sum: 'i8x16.add', min: 'i8x16.min_s', max: 'i8x16.max_s' },
+  Uint8Array: { sum: 'i8x16.add', min: 'i8x16.min_u', max: 'i8x16.max_u' },
+  Uint8ClampedArray: { sum: 'i8x16.add_sat_u', min: 'i8x16.min_u', max: 'i8x16.max_u' },
+  BigInt64Array: { sum: 'i64x2.add', prod: 'i64x2.mul' },
+  BigUint64Array: { sum: 'i64x2.add', prod: 'i64x2.mul' },
+};
+
+/** The SIMD opcodes used (after the 0xfd prefix; WebAssembly's SIMD proposal, "Binary encoding"). */
+const SIMD_OPCODES = {
+  'v128.load': 0x00, 'v128.store': 0x0b,
+  'i8x16.add': 0x6e, 'i8x16.add_sat_u': 0x70, 'i8x16.min_s': 0x76, 'i8x16.min_u': 0x77, 'i8x16.max_s': 0x78, 'i8x16.max_u': 0x79,
+  'i16x8.add': 0x8e, 'i16x8.mul': 0x95, 'i16x8.min_s': 0x96, 'i16x8.min_u': 0x97, 'i16x8.max_s': 0x98, 'i16x8.max_u': 0x99,
+  'i32x4.add': 0xae, 'i32x4.mul': 0xb5, 'i32x4.min_s': 0xb6, 'i32x4.min_u': 0xb7, 'i32x4.max_s': 0xb8, 'i32x4.max_u': 0xb9,
+  'i64x2.add': 0xce, 'i64x2.mul': 0xd5,
+  'f32x4.add': 0xe4, 'f32x4.mul': 0xe6, 'f32x4.min': 0xe8, 'f32x4.max': 0xe9,
+  'f64x2.add': 0xf0, 'f64x2.mul': 0xf2, 'f64x2.min': 0xf4, 'f64x2.max': 0xf5,
+} as const;
+
+/** The plain opcodes used. */
+const OP = {
+  block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d, localGet: 0x20, localSet: 0x21,
+  i32Const: 0x41, i32GtU: 0x4b, i32GeU: 0x4f, i32Add: 0x6a, void: 0x40,
+} as const;
+
+const [DST, SRC, END] = [0, 1, 2]; // the functions' parameters
+const PAGE_BYTES = 65536;
+/** wasm32's largest memory: the module's import accepts any shared memory up to it. */
+const MAX_PAGES = 65536;
+
+/** What we use of a shared WebAssembly.Memory (Node has it; TypeScript's ES libraries do not declare it). */
+export interface WasmMemory {
+  readonly buffer: SharedArrayBuffer;
+}
+
+interface WasmApi {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** A shared memory of at least `bytes` (whole 64 KiB pages), that never grows: its buffer stays the same. */
+export function sharedMemory(bytes: number): WasmMemory {
+  const pages = Math.ceil(bytes / PAGE_BYTES);
+  return new wasm.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+/** Combines runs of elements in one shared memory (every rank makes its own, over the same memory). */
+export class SimdCombiner {
+  private readonly functions: Record<string, unknown>;
+
+  constructor(memory: WasmMemory) {
+    this.functions = new wasm.Instance(compiled(), { env: { memory } }).exports;
+  }
+
+  /**
+   * dst[i] = dst[i] ∘ src[i] over `bytes` bytes at byte addresses `dst` and `src` of the memory, 16 bytes a step.
+   * Returns how many bytes from the start it combined: all but the last bytes % 16, or 0 where the kind and op have
+   * no instruction (the caller combines the rest).
+   */
+  combine(kind: string, name: OpName, dst: number, src: number, bytes: number): number {
+    const instruction = INSTRUCTIONS[kind]?.[name];
+    const whole = bytes - (bytes % 16);
+    if (instruction === undefined || whole === 0) return 0;
+    (this.functions[instruction] as (dst: number, src: number, end: number) => void)(dst, src, dst + whole);
+    return whole;
+  }
+}
+
+let module: object | undefined;
+
+/** The module, compiled once a thread (it is about 1.5 KB). */
+function compiled(): object {
+  module ??= new wasm.Module(moduleBytes());
+  return module;
+}
+
+/** The module's bytes: one function a distinct instruction of INSTRUCTIONS, exported under the instruction's name. */
+function moduleBytes(): Uint8Array {
+  const instructions = [...new Set(Object.values(INSTRUCTIONS).flatMap((ops) => Object.values(ops)))];
+  const i32 = 0x7f;
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d], // "\0asm"
+    ...[0x01, 0x00, 0x00, 0x00], // version 1
+    ...section(1, vector([[0x60, ...vector([[i32], [i32], [i32]]), ...vector([])]])), // type 0: (i32 i32 i32) → ()
+    ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x03, ...unsigned(0), ...unsigned(MAX_PAGES)]])), // shared
+    ...section(3, vector(instructions.map(() => unsigned(0)))), // every function is of type 0
+    ...section(7, vector(instructions.map((instruction, index) => [...name(instruction), 0x00, ...unsigned(index)]))),
+    ...section(10, vector(instructions.map((instruction) => sized([...vector([]), ...loopBody(SIMD_OPCODES[instruction])])))),
+  ]);
+}
+
+/** The function of the header's comment, for one SIMD opcode. */
+function loopBody(opcode: number): number[] {
+  const step = (offset: number) => [
+    OP.localGet, DST,
+    OP.localGet, DST, ...simd(SIMD_OPCODES['v128.load']), ...memarg(offset),
+    OP.localGet, SRC, ...simd(SIMD_OPCODES['v128.load']), ...memarg(offset),
+    ...simd(opcode),
+    ...simd(SIMD_OPCODES['v128.store']), ...memarg(offset),
+  ];
+  const advance = (bytes: number) => [
+    OP.localGet, DST, OP.i32Const, ...signed(bytes), OP.i32Add, OP.localSet, DST,
+    OP.localGet, SRC, OP.i32Const, ...signed(bytes), OP.i32Add, OP.localSet, SRC,
+  ];
+  return [
+    OP.block, OP.void, OP.loop, OP.void,
+    OP.localGet, DST, OP.i32Const, ...signed(64), OP.i32Add, OP.localGet, END, OP.i32GtU, OP.brIf, 1,
+    ...step(0), ...step(16), ...step(32), ...step(48),
+    ...advance(64),
+    OP.br, 0,
+    OP.end, OP.end,
+    OP.block, OP.void, OP.loop, OP.void,
+    OP.localGet, DST, OP.localGet, END, OP.i32GeU, OP.brIf, 1,
+    ...step(0),
+    ...advance(16),
+    OP.br, 0,
+    OP.end, OP.end,
+    OP.end,
+  ];
+}
+
+// ─── The binary format's pieces ─────────────────────────────────────────────────────────────────────────────
+
+function simd(opcode: number): number[] {
+  return [0xfd, ...unsigned(opcode)];
+}
+
+/** A memory access's immediates: alignment 2^4 (a hint: any address works) and a constant offset. */
+function memarg(offset: number): number[] {
+  return [4, ...unsigned(offset)];
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...sized(body)];
+}
+
+function sized(bytes: number[]): number[] {
+  return [...unsigned(bytes.length), ...bytes];
+}
+
+function vector(items: number[][]): number[] {
+  return [...unsigned(items.length), ...items.flat()];
+}
+
+function name(text: string): number[] {
+  return vector([...text].map((character) => [character.charCodeAt(0)]));
+}
+
+/** LEB128 of a non-negative integer: 7 bits a byte, low first, the top bit set on all but the last. */
+function unsigned(value: number): number[] {
+  const bytes: number[] = [];
+  do {
+    const low = value % 128;
+    value = Math.floor(value / 128);
+    bytes.push(value > 0 ? low | 0x80 : low);
+  } while (value > 0);
+  return bytes;
+}
+
+/** Signed LEB128 (i32.const's immediate), of a small non-negative integer: one more byte once bit 6 is set. */
+function signed(value: number): number[] {
+  const bytes = unsigned(value);
+  return (bytes.at(-1)! & 0x40) === 0 ? bytes : [...bytes.slice(0, -1), bytes.at(-1)! | 0x80, 0];
+}

@@ -1,0 +1,94 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SharedArena } from '../src/arena.js';
+import { copyOf, elementwise, typedArrayOver, type OpName, type TypedArray } from '../src/reduce-ops.js';
+import { SimdCombiner } from '../src/simd.js';
+import { prng, testSeed } from './helpers.js';
+
+const KINDS = [
+  Float64Array, Float32Array, Int32Array, Uint32Array, Int16Array, Uint16Array, Int8Array, Uint8Array,
+  Uint8ClampedArray, BigInt64Array, BigUint64Array,
+] as const;
+const OPS: OpName[] = ['sum', 'prod', 'min', 'max'];
+
+/** Values at the edges of each kind, placed among the random ones: what wraps, saturates, rounds or is signed. */
+const EDGES: Record<string, (number | bigint)[]> = {
+  Float64Array: [NaN, -0, 0, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE, 1 / 3, -2.5],
+  Float32Array: [NaN, -0, 0, Infinity, -Infinity, 3.4028234663852886e38, 1.401298464324817e-45, 1 / 3, 16777217],
+  Int32Array: [-(2 ** 31), 2 ** 31 - 1, -1, 0, 65536, 46341],
+  Uint32Array: [2 ** 32 - 1, 2 ** 31, 0, 1, 65536, 46341],
+  Int16Array: [-32768, 32767, -1, 0, 256, 182],
+  Uint16Array: [65535, 32768, 0, 1, 256, 182],
+  Int8Array: [-128, 127, -1, 0, 16],
+  Uint8Array: [255, 128, 0, 1, 16],
+  Uint8ClampedArray: [255, 254, 128, 0, 1],
+  BigInt64Array: [-(2n ** 63n), 2n ** 63n - 1n, -1n, 0n, 2n ** 32n],
+  BigUint64Array: [2n ** 64n - 1n, 2n ** 63n, 0n, 1n, 2n ** 32n],
+};
+
+/** Equal as stored values: NaN equals NaN (its bits may differ), -0 does not equal 0. */
+function same(a: number | bigint, b: number | bigint): boolean {
+  return Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+}
+
+test('the arena combine gives every kind and op the values of elementwise(), at any offset and length, and no more', () => {
+  const seed = testSeed('simd combine');
+  const random = prng(seed);
+  const size = 3;
+  const arena = SharedArena.create(size, size * 4096);
+  for (const Kind of KINDS) for (const name of OPS) {
+    const like = new Kind(0) as unknown as TypedArray;
+    const perSlot = arena.slotBytes / like.BYTES_PER_ELEMENT;
+    for (let round = 0; round < 12; round++) {
+      // Random bytes in every slot (for floats: every exponent, NaNs included), then edge values at random places.
+      crypto.getRandomValues(arena.bytes.subarray(arena.slotOffset(0), arena.slotOffset(size - 1) + arena.slotBytes));
+      const slots = Array.from({ length: size }, (_, q) => arena.view(q, like, 0, perSlot));
+      for (const slot of slots) {
+        for (let i = 0; i < 40; i++) slot[Math.floor(random() * perSlot)] = pick(random, EDGES[Kind.name]!);
+      }
+      // Runs from a random element (16-byte steps start anywhere) of 0 to 80 bytes, then longer ones, some with a tail.
+      const from = Math.floor(random() * 40);
+      const to = Math.min(perSlot, from + Math.floor(((round < 6 ? 80 : arena.slotBytes / 2) * random()) / like.BYTES_PER_ELEMENT));
+      const [rank, other] = round % 2 === 0 ? [1, 0] : [1, 2];
+      const before = slots.map((slot) => copyOf(slot));
+      const expected = copyOf(before[rank]!);
+      const [lower, higher] = other < rank ? [before[other]!, before[rank]!] : [before[rank]!, before[other]!];
+      elementwise(name, lower.subarray(from, to), higher.subarray(from, to), expected.subarray(from, to));
+      arena.combine(name, like, rank, other, from, to);
+      const where = `seed ${seed}: ${Kind.name} ${name}, elements ${from} to ${to} of slot ${rank} with slot ${other}`;
+      for (let i = 0; i < perSlot; i++) {
+        if (!same(slots[rank]![i]!, expected[i]!)) {
+          assert.unreachable(`${where}: element ${i} is ${slots[rank]![i]}, expected ${expected[i]} (${lower[i]} ∘ ${higher[i]})`);
+        }
+      }
+      for (const q of [0, 2].filter((q) => q !== rank)) {
+        assert.ok(Array.from(slots[q]!, (x, i) => same(x, before[q]![i]!)).every(Boolean), `${where}: slot ${q} changed`);
+      }
+    }
+  }
+});
+
+test('the SIMD combine takes whole 16 bytes of the kinds and ops it has an instruction for, and leaves the rest', () => {
+  const arena = SharedArena.create(2, 2 * 4096);
+  const simd = new SimdCombiner(arena.wiring.memory);
+  const [dst, src] = [arena.slotOffset(0), arena.slotOffset(1)];
+  assert.is(simd.combine('Float64Array', 'sum', dst, src, 40), 32);
+  assert.is(simd.combine('Float64Array', 'sum', dst, src, 8), 0);
+  assert.is(simd.combine('Uint8Array', 'max', dst + 3, src + 5, 4005), 4000); // at any address
+  assert.is(simd.combine('Int8Array', 'prod', dst, src, 4096), 0); // no 8-bit multiply in SIMD
+  assert.is(simd.combine('Uint8ClampedArray', 'prod', dst, src, 4096), 0);
+  assert.is(simd.combine('BigInt64Array', 'min', dst, src, 4096), 0); // nor 64-bit min and max
+  assert.is(simd.combine('BigUint64Array', 'prod', dst, src, 4096), 4096);
+  // What it wrote: 1.5 + 2.25 in each of the first 4 Float64 of slot 0, none after.
+  const view = (q: number) => typedArrayOver(new Float64Array(0) as unknown as TypedArray, arena.buffer, arena.slotOffset(q), 6);
+  view(0).set(new Float64Array([1.5, 1.5, 1.5, 1.5, 1.5, 1.5]) as unknown as TypedArray);
+  view(1).set(new Float64Array(6).fill(2.25) as unknown as TypedArray);
+  assert.is(simd.combine('Float64Array', 'sum', dst, src, 36), 32);
+  assert.equal(Array.from(view(0)), [3.75, 3.75, 3.75, 3.75, 1.5, 1.5]);
+});
+
+function pick<T>(random: () => number, items: readonly T[]): T {
+  return items[Math.floor(random() * items.length)]!;
+}
+
+test.run();
