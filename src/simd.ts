@@ -112,7 +112,7 @@ export class SimdCombiner {
 
 let module: object | undefined;
 
-/** The module, compiled once a thread (it is about 1.5 KB). */
+/** The module, compiled once a thread (5 KB: 28 functions of about 190 bytes). */
 function compiled(): object {
   module ??= new wasm.Module(moduleBytes());
   return module;
