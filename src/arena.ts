@@ -1,6 +1,7 @@
 /**
  * The shared arena: one SharedArrayBuffer that every rank of a launch on the shared transport maps, for allreduce of
- * large typed arrays and bcast of large binary values (collectives.ts, arenaAllreduce and arenaBcast). It is MPI's
+ * large typed arrays and bcast of large binary values (collectives.ts, arenaAllreduce and arenaBcast); it is the
+ * buffer of a shared WebAssembly.Memory, so that allreduce's combine can run in WebAssembly SIMD (simd.ts). It is MPI's
  * shared-memory collectives in miniature (Open MPI's coll/sm, MPI_Win_allocate_shared): instead of passing pieces of
  * an array round a ring of channels, copied into a ring and out of it at every hop, each rank copies its array into
  * the arena once, the ranks combine it where it lies, and each copies the result out once (bcast: the root copies
@@ -17,7 +18,7 @@
  */
 import { encodedType } from './codec.js';
 import { elementwise, typedArrayKind, typedArrayOver, type OpName, type TypedArray } from './reduce-ops.js';
-import { sharedMemory, SimdCombiner, type WasmMemory } from './simd.js';
+import { sharedMemory, SimdCombiner, simdModule, type WasmMemory, type WasmModule } from './simd.js';
 
 /** The slots' total bytes unless launch is told otherwise (`arenaBytes`): 8 MiB a rank for 2, 4 MiB for 4 ranks. */
 export const DEFAULT_ARENA_BYTES = 16 * 2 ** 20;
@@ -26,9 +27,14 @@ export const MAX_ARENA_BYTES = 2 ** 31;
 
 const LINE_BYTES = 64;
 
-/** What launch hands every rank: the arena's memory (shared WebAssembly.Memory, for the SIMD combine) and slot size. */
+/**
+ * What launch hands every rank: the arena's memory, a shared WebAssembly.Memory with the SIMD module compiled for it
+ * (simd.ts), or a plain SharedArrayBuffer where the process may not reserve a WebAssembly.Memory (`ulimit -v`); and
+ * the bytes of a slot.
+ */
 export interface ArenaWiring {
-  readonly memory: WasmMemory;
+  readonly memory: WasmMemory | SharedArrayBuffer;
+  readonly module?: WasmModule;
   readonly slotBytes: number;
 }
 
@@ -40,8 +46,9 @@ export class SharedArena {
   readonly slotBytes: number;
   /** The whole arena as bytes, for copies into and out of the slots. */
   readonly bytes: Uint8Array;
+  /** The SIMD combine over this arena; undefined where it is a plain SharedArrayBuffer (elementwise() combines). */
+  readonly simd: SimdCombiner | undefined;
   private readonly lines: Float64Array;
-  private simd: SimdCombiner | undefined;
 
   /** An arena whose slots share `arenaBytes` (rounded down to a multiple of 64 a slot; at least 64 a slot). */
   static create(size: number, arenaBytes: number): SharedArena {
@@ -49,12 +56,17 @@ export class SharedArena {
     if (slotBytes < LINE_BYTES) {
       throw new RangeError(`An arena of ${arenaBytes} bytes has less than ${LINE_BYTES} bytes a slot for ${size} ranks`);
     }
-    return new SharedArena({ memory: sharedMemory(size * (LINE_BYTES + slotBytes)), slotBytes }, size);
+    const bytes = size * (LINE_BYTES + slotBytes);
+    const memory = sharedMemory(bytes);
+    const wiring = memory === undefined ? { memory: new SharedArrayBuffer(bytes), slotBytes } : { memory, module: simdModule(), slotBytes };
+    return new SharedArena(wiring, size);
   }
 
   constructor(wiring: ArenaWiring, size: number) {
+    const { memory, module } = wiring;
     this.wiring = wiring;
-    this.buffer = wiring.memory.buffer;
+    this.buffer = memory instanceof SharedArrayBuffer ? memory : memory.buffer;
+    this.simd = memory instanceof SharedArrayBuffer || module === undefined ? undefined : new SimdCombiner(module, memory);
     this.size = size;
     this.slotBytes = wiring.slotBytes;
     this.bytes = new Uint8Array(this.buffer);
@@ -79,17 +91,17 @@ export class SharedArena {
   /**
    * Elements `from` to `to` of rank `rank`'s slot become those of rank `other`'s slot ∘ its own, in `like`'s kind:
    * lower ∘ higher, as reduce-ops words it (the named ops are commutative element by element, so the SIMD combine's
-   * own ∘ other gives the same bits). 16 bytes a step in WebAssembly SIMD where the kind and op have an instruction;
-   * elementwise() does the rest.
+   * own ∘ other gives the same values). 16 bytes a step in WebAssembly SIMD where the kind and op have an
+   * instruction; elementwise() does the rest.
    */
   combine(name: OpName, like: TypedArray, rank: number, other: number, from: number, to: number): void {
     const elementBytes = like.BYTES_PER_ELEMENT;
-    this.simd ??= new SimdCombiner(this.wiring.memory);
     const at = (q: number) => this.slotOffset(q) + from * elementBytes;
-    from += this.simd.combine(typedArrayKind(like)!, name, at(rank), at(other), (to - from) * elementBytes) / elementBytes;
-    if (from === to) return;
-    const own = this.view(rank, like, from, to);
-    const theirs = this.view(other, like, from, to);
+    const done = this.simd?.combine(typedArrayKind(like)!, name, at(rank), at(other), (to - from) * elementBytes) ?? 0;
+    const rest = from + done / elementBytes;
+    if (rest === to) return;
+    const own = this.view(rank, like, rest, to);
+    const theirs = this.view(other, like, rest, to);
     if (other < rank) elementwise(name, theirs, own, own);
     else elementwise(name, own, theirs, own);
   }

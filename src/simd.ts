@@ -24,12 +24,19 @@
  *         (br 0)
  *       end end)
  *
- * with f64x2.add replaced by the function's instruction. Each gives the bits that storing a ∘ b into the array's kind
- * gives in JavaScript (reduce-ops.ts): integer lanes wrap, Uint8Clamped's sum saturates (i8x16.add_sat_u), i32x4.mul
- * keeps the low 32 bits as Math.imul does, and a Float32 sum or product rounded once to float32 is what JavaScript's
- * double result rounds to (a double holds more than twice float32's bits). The named ops are commutative element by
- * element, so dst ∘ src serves for either order of the operands. The kinds and ops without an instruction (products
- * of 8-bit lanes, min and max of 64-bit integers) are left to elementwise(), as is the last bytes % 16 of a run.
+ * with f64x2.add replaced by the function's instruction. Each gives the value that storing a ∘ b into the array's
+ * kind gives in JavaScript (reduce-ops.ts), bit for bit but for NaN's sign and payload (which V8's own tiers do not
+ * agree on either): integer lanes wrap, Uint8Clamped's sum saturates (i8x16.add_sat_u), i32x4.mul keeps the low 32
+ * bits as Math.imul does, and a Float32 sum or product rounded once to float32 is what JavaScript's double result
+ * rounds to (a double holds more than twice float32's bits). The named ops are commutative element by element, so
+ * dst ∘ src serves for either order of the operands. The kinds and ops without an instruction (products of 8-bit
+ * lanes, min and max of 64-bit integers) are left to elementwise(), as is the last bytes % 16 of a run.
+ *
+ * The thread that launches the ranks compiles the module once (simdModule) and hands it to every rank with the
+ * arena's memory; each rank instantiates it over that memory. A process whose address space is limited (`ulimit -v`)
+ * may not get a WebAssembly.Memory at all: V8 reserves about 10 GiB of addresses for each, of which only the pages
+ * written are ever backed by memory. Then sharedMemory says so, and the arena is a plain SharedArrayBuffer whose
+ * combine is elementwise()'s.
  */
 import type { OpName } from './reduce-ops.js';
 
@@ -62,7 +69,7 @@ const SIMD_OPCODES = {
 /** The plain opcodes used. */
 const OP = {
   block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d, localGet: 0x20, localSet: 0x21,
-  i32Const: 0x41, i32GtU: 0x4b, i32GeU: 0x4f, i32Add: 0x6a, void: 0x40,
+  i32Const: 0x41, i32GtU: 0x4b, i32GeU: 0x4f, i32Add: 0x6a, emptyBlockType: 0x40,
 } as const;
 
 const [DST, SRC, END] = [0, 1, 2]; // the functions' parameters
@@ -74,26 +81,44 @@ const MAX_PAGES = 65536;
 export interface WasmMemory {
   readonly buffer: SharedArrayBuffer;
 }
+/** A compiled WebAssembly.Module: it can be posted to a worker, which instantiates it without compiling it again. */
+export type WasmModule = object & { readonly __wasmModule?: never };
 
 interface WasmApi {
   Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { readonly exports: Record<string, unknown> };
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-/** A shared memory of at least `bytes` (whole 64 KiB pages), that never grows: its buffer stays the same. */
-export function sharedMemory(bytes: number): WasmMemory {
+/**
+ * A shared memory of at least `bytes` (whole 64 KiB pages), that never grows: its buffer stays the same. Undefined
+ * where the process cannot reserve the addresses for one (V8 throws a RangeError: "could not allocate memory").
+ */
+export function sharedMemory(bytes: number): WasmMemory | undefined {
   const pages = Math.ceil(bytes / PAGE_BYTES);
-  return new wasm.Memory({ initial: pages, maximum: pages, shared: true });
+  try {
+    return new wasm.Memory({ initial: pages, maximum: pages, shared: true });
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
+}
+
+let module: WasmModule | undefined;
+
+/** The module, compiled once a thread (5 KB: 28 functions of about 190 bytes). */
+export function simdModule(): WasmModule {
+  module ??= new wasm.Module(moduleBytes());
+  return module;
 }
 
 /** Combines runs of elements in one shared memory (every rank makes its own, over the same memory). */
 export class SimdCombiner {
   private readonly functions: Record<string, unknown>;
 
-  constructor(memory: WasmMemory) {
-    this.functions = new wasm.Instance(compiled(), { env: { memory } }).exports;
+  constructor(module: WasmModule, memory: WasmMemory) {
+    this.functions = new wasm.Instance(module, { env: { memory } }).exports;
   }
 
   /**
@@ -110,80 +135,80 @@ export class SimdCombiner {
   }
 }
 
-let module: object | undefined;
-
-/** The module, compiled once a thread (5 KB: 28 functions of about 190 bytes). */
-function compiled(): object {
-  module ??= new wasm.Module(moduleBytes());
-  return module;
-}
-
 /** The module's bytes: one function a distinct instruction of INSTRUCTIONS, exported under the instruction's name. */
 function moduleBytes(): Uint8Array {
   const instructions = [...new Set(Object.values(INSTRUCTIONS).flatMap((ops) => Object.values(ops)))];
   const i32 = 0x7f;
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d], // "\0asm"
-    ...[0x01, 0x00, 0x00, 0x00], // version 1
-    ...section(1, vector([[0x60, ...vector([[i32], [i32], [i32]]), ...vector([])]])), // type 0: (i32 i32 i32) → ()
-    ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x03, ...unsigned(0), ...unsigned(MAX_PAGES)]])), // shared
-    ...section(3, vector(instructions.map(() => unsigned(0)))), // every function is of type 0
-    ...section(7, vector(instructions.map((instruction, index) => [...name(instruction), 0x00, ...unsigned(index)]))),
-    ...section(10, vector(instructions.map((instruction) => sized([...vector([]), ...loopBody(SIMD_OPCODES[instruction])])))),
-  ]);
+  return new Uint8Array(join(
+    [0x00, 0x61, 0x73, 0x6d], // "\0asm"
+    [0x01, 0x00, 0x00, 0x00], // version 1
+    section(1, vector([join([0x60], vector([[i32], [i32], [i32]]), vector([]))])), // type 0: (i32 i32 i32) → ()
+    section(2, vector([join(name('env'), name('memory'), [0x02, 0x03], unsigned(0), unsigned(MAX_PAGES))])), // shared
+    section(3, vector(instructions.map(() => unsigned(0)))), // every function is of type 0
+    section(7, vector(instructions.map((instruction, index) => join(name(instruction), [0x00], unsigned(index))))),
+    section(10, vector(instructions.map((instruction) => sized(join(vector([]), loopBody(SIMD_OPCODES[instruction])))))),
+  ));
 }
 
 /** The function of the header's comment, for one SIMD opcode. */
 function loopBody(opcode: number): number[] {
-  const step = (offset: number) => [
-    OP.localGet, DST,
-    OP.localGet, DST, ...simd(SIMD_OPCODES['v128.load']), ...memarg(offset),
-    OP.localGet, SRC, ...simd(SIMD_OPCODES['v128.load']), ...memarg(offset),
-    ...simd(opcode),
-    ...simd(SIMD_OPCODES['v128.store']), ...memarg(offset),
-  ];
-  const advance = (bytes: number) => [
-    OP.localGet, DST, OP.i32Const, ...signed(bytes), OP.i32Add, OP.localSet, DST,
-    OP.localGet, SRC, OP.i32Const, ...signed(bytes), OP.i32Add, OP.localSet, SRC,
-  ];
-  return [
-    OP.block, OP.void, OP.loop, OP.void,
-    OP.localGet, DST, OP.i32Const, ...signed(64), OP.i32Add, OP.localGet, END, OP.i32GtU, OP.brIf, 1,
-    ...step(0), ...step(16), ...step(32), ...step(48),
-    ...advance(64),
-    OP.br, 0,
-    OP.end, OP.end,
-    OP.block, OP.void, OP.loop, OP.void,
-    OP.localGet, DST, OP.localGet, END, OP.i32GeU, OP.brIf, 1,
-    ...step(0),
-    ...advance(16),
-    OP.br, 0,
-    OP.end, OP.end,
-    OP.end,
-  ];
+  const load = simd(SIMD_OPCODES['v128.load']);
+  const store = simd(SIMD_OPCODES['v128.store']);
+  const combine = simd(opcode);
+  const step = (offset: number) => join(
+    [OP.localGet, DST],
+    [OP.localGet, DST], load, memarg(offset),
+    [OP.localGet, SRC], load, memarg(offset),
+    combine,
+    store, memarg(offset),
+  );
+  const advance = (bytes: number) => join(
+    [OP.localGet, DST, OP.i32Const], signed(bytes), [OP.i32Add, OP.localSet, DST],
+    [OP.localGet, SRC, OP.i32Const], signed(bytes), [OP.i32Add, OP.localSet, SRC],
+  );
+  return join(
+    [OP.block, OP.emptyBlockType, OP.loop, OP.emptyBlockType],
+    [OP.localGet, DST, OP.i32Const], signed(64), [OP.i32Add, OP.localGet, END, OP.i32GtU, OP.brIf, 1],
+    step(0), step(16), step(32), step(48),
+    advance(64),
+    [OP.br, 0],
+    [OP.end, OP.end],
+    [OP.block, OP.emptyBlockType, OP.loop, OP.emptyBlockType],
+    [OP.localGet, DST, OP.localGet, END, OP.i32GeU, OP.brIf, 1],
+    step(0),
+    advance(16),
+    [OP.br, 0],
+    [OP.end, OP.end],
+    [OP.end],
+  );
 }
 
 // ─── The binary format's pieces ─────────────────────────────────────────────────────────────────────────────
 
 function simd(opcode: number): number[] {
-  return [0xfd, ...unsigned(opcode)];
+  return join([0xfd], unsigned(opcode));
 }
 
 /** A memory access's immediates: alignment 2^4 (a hint: any address works) and a constant offset. */
 function memarg(offset: number): number[] {
-  return [4, ...unsigned(offset)];
+  return join([4], unsigned(offset));
 }
 
 function section(id: number, body: number[]): number[] {
-  return [id, ...sized(body)];
+  return join([id], sized(body));
 }
 
 function sized(bytes: number[]): number[] {
-  return [...unsigned(bytes.length), ...bytes];
+  return join(unsigned(bytes.length), bytes);
 }
 
 function vector(items: number[][]): number[] {
-  return [...unsigned(items.length), ...items.flat()];
+  return join(unsigned(items.length), ...items);
+}
+
+/** The pieces one after the other (concat: spreading kilobytes of them took milliseconds on a cold start). */
+function join(...pieces: number[][]): number[] {
+  return ([] as number[]).concat(...pieces);
 }
 
 function name(text: string): number[] {

@@ -1,8 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { SharedArena } from '../src/arena.js';
 import { copyOf, elementwise, typedArrayOver, type OpName, type TypedArray } from '../src/reduce-ops.js';
-import { SimdCombiner } from '../src/simd.js';
+import { sharedMemory } from '../src/simd.js';
 import { prng, testSeed } from './helpers.js';
 
 const KINDS = [
@@ -26,7 +27,7 @@ const EDGES: Record<string, (number | bigint)[]> = {
   BigUint64Array: [2n ** 64n - 1n, 2n ** 63n, 0n, 1n, 2n ** 32n],
 };
 
-/** Equal as stored values: NaN equals NaN (its bits may differ), -0 does not equal 0. */
+/** Equal as stored values: NaN equals NaN (its sign and payload may differ, as between V8's tiers), -0 is not 0. */
 function same(a: number | bigint, b: number | bigint): boolean {
   return Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
 }
@@ -35,8 +36,12 @@ test('the arena combine gives every kind and op the values of elementwise(), at 
   const seed = testSeed('simd combine');
   const random = prng(seed);
   const size = 3;
-  const arena = SharedArena.create(size, size * 4096);
-  for (const Kind of KINDS) for (const name of OPS) {
+  const withSimd = SharedArena.create(size, size * 4096);
+  assert.ok(withSimd.simd !== undefined);
+  // Where the process cannot have a WebAssembly.Memory, the arena is a SharedArrayBuffer and elementwise() combines.
+  const plain = new SharedArena({ memory: new SharedArrayBuffer(size * (64 + 4096)), slotBytes: 4096 }, size);
+  assert.is(plain.simd, undefined);
+  for (const arena of [withSimd, plain]) for (const Kind of KINDS) for (const name of OPS) {
     const like = new Kind(0) as unknown as TypedArray;
     const perSlot = arena.slotBytes / like.BYTES_PER_ELEMENT;
     for (let round = 0; round < 12; round++) {
@@ -55,7 +60,8 @@ test('the arena combine gives every kind and op the values of elementwise(), at 
       const [lower, higher] = other < rank ? [before[other]!, before[rank]!] : [before[rank]!, before[other]!];
       elementwise(name, lower.subarray(from, to), higher.subarray(from, to), expected.subarray(from, to));
       arena.combine(name, like, rank, other, from, to);
-      const where = `seed ${seed}: ${Kind.name} ${name}, elements ${from} to ${to} of slot ${rank} with slot ${other}`;
+      const where = `seed ${seed}, ${arena === plain ? 'plain' : 'SIMD'} arena: ${Kind.name} ${name}, elements ${from} ` +
+        `to ${to} of slot ${rank} with slot ${other}`;
       for (let i = 0; i < perSlot; i++) {
         if (!same(slots[rank]![i]!, expected[i]!)) {
           assert.unreachable(`${where}: element ${i} is ${slots[rank]![i]}, expected ${expected[i]} (${lower[i]} ∘ ${higher[i]})`);
@@ -70,7 +76,7 @@ test('the arena combine gives every kind and op the values of elementwise(), at 
 
 test('the SIMD combine takes whole 16 bytes of the kinds and ops it has an instruction for, and leaves the rest', () => {
   const arena = SharedArena.create(2, 2 * 4096);
-  const simd = new SimdCombiner(arena.wiring.memory);
+  const simd = arena.simd!;
   const [dst, src] = [arena.slotOffset(0), arena.slotOffset(1)];
   assert.is(simd.combine('Float64Array', 'sum', dst, src, 40), 32);
   assert.is(simd.combine('Float64Array', 'sum', dst, src, 8), 0);
@@ -85,6 +91,26 @@ test('the SIMD combine takes whole 16 bytes of the kinds and ops it has an instr
   view(1).set(new Float64Array(6).fill(2.25) as unknown as TypedArray);
   assert.is(simd.combine('Float64Array', 'sum', dst, src, 36), 32);
   assert.equal(Array.from(view(0)), [3.75, 3.75, 3.75, 3.75, 1.5, 1.5]);
+});
+
+test('where the address space is limited (ulimit -v) and V8 cannot reserve a WebAssembly.Memory, the arena is plain', () => {
+  // V8 reserves about 10 GiB of addresses for every WebAssembly.Memory; under 8 GB a launch still runs, on a plain
+  // SharedArrayBuffer whose combine is elementwise()'s. Rank r holds (r + 1)(i mod 7): 3 ranks sum to 6 (i mod 7).
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const simd = new URL('../src/simd.js', import.meta.url).href;
+  const program = new URL('./fixtures/arena-fallback.js', import.meta.url).href;
+  const script = `import { launch } from '${index}'; import { sharedMemory } from '${simd}';
+    console.log(JSON.stringify({ memory: sharedMemory(1 << 20) !== undefined, ranks: await launch('${program}', { size: 3, timeoutMs: 30000 }) }));`;
+  const child = spawnSync('/bin/sh', ['-c', 'ulimit -v 8000000 && exec "$NODE" --input-type=module -e "$SCRIPT"'], {
+    env: { ...process.env, NODE: process.execPath, SCRIPT: script }, encoding: 'utf8', timeout: 60_000,
+  });
+  assert.is(child.stderr, '');
+  let expected = 0;
+  for (let i = 0; i < 16_384; i++) expected += 6 * (i % 7) * (i % 5);
+  const rank = { arena: true, simd: false, checksum: expected };
+  assert.equal(JSON.parse(child.stdout), { memory: false, ranks: [rank, rank, rank] });
+  assert.is(child.status, 0);
+  assert.ok(sharedMemory(1 << 20) !== undefined, 'without the limit, a WebAssembly.Memory');
 });
 
 function pick<T>(random: () => number, items: readonly T[]): T {
