@@ -4,7 +4,8 @@
  * 1. linear: rank 0 receives from rank 1, 2, ..., N-1 and adds each as it comes: N-1 steps, all on rank 0;
  * 2. tree: at step 1 every odd rank sends its partial sum to its left neighbour, at step 2 every rank that is
  *    2 mod 4 sends to rank - 2, and so on: log2(N) steps, and the additions of one step run in parallel.
- *    `comm.reduce(value, 'sum')` is the library's version of the same tree.
+ *    `comm.reduce(value, 'sum')` is the library's version of the same tree; on the shared transport, a typed array
+ *    of 512 KiB or more goes through its shared arena instead (every rank adds its share of every rank's array).
  *
  * Once with numbers (rank r holds r + 1, so the sum is N(N+1)/2) and once with a large Float64Array added
  * elementwise (element i of rank r is r + i, so element i of the sum is N·i + N(N-1)/2): the results are checked

@@ -1,11 +1,11 @@
 /**
- * The shared arena: one SharedArrayBuffer that every rank of a launch on the shared transport maps, for allreduce of
- * large typed arrays and bcast of large binary values (collectives.ts, arenaAllreduce and arenaBcast); it is the
- * buffer of a shared WebAssembly.Memory, so that allreduce's combine can run in WebAssembly SIMD (simd.ts). It is MPI's
- * shared-memory collectives in miniature (Open MPI's coll/sm, MPI_Win_allocate_shared): instead of passing pieces of
- * an array round a ring of channels, copied into a ring and out of it at every hop, each rank copies its array into
- * the arena once, the ranks combine it where it lies, and each copies the result out once (bcast: the root copies
- * its value in, the others copy it out).
+ * The shared arena: one SharedArrayBuffer that every rank of a launch on the shared transport maps, for allreduce and
+ * reduce of large typed arrays and bcast of large binary values (collectives.ts, arenaReduction and arenaBcast); it is
+ * the buffer of a shared WebAssembly.Memory, so that the reductions can combine in WebAssembly SIMD (simd.ts). It is
+ * MPI's shared-memory collectives in miniature (Open MPI's coll/sm, MPI_Win_allocate_shared): instead of passing pieces
+ * of an array round a ring of channels, copied into a ring and out of it at every hop, each rank copies its array into
+ * the arena once, the ranks combine it where it lies, and each copies the result out once (bcast: the root copies its
+ * value in, the others copy it out).
  *
  *     size lines of 64 bytes    rank r's line: the kind (a codec type code) and length of the array it passed
  *     size slots                rank r's slot at 64·size + r·slotBytes; slotBytes is a multiple of 64

@@ -42,10 +42,18 @@ const TAG = {
 } as const;
 
 /**
- * Typed arrays this large are allreduced through the shared arena (arenaAllreduce) where there is one, and round a
+ * Typed arrays this large are allreduced through the shared arena (arenaReduction) where there is one, and round a
  * ring (least data moved through channels) where there is none; smaller ones by recursive doubling (fewest steps).
  */
 const LARGE_ALLREDUCE_BYTES = 64 * 1024;
+
+/**
+ * reduce goes through the arena (arenaReduction) for typed arrays from 512 KiB. On 2 to 8 ranks of the Zen 4 VM of
+ * docs/PERFORMANCE.md ("reduce through the arena") it was 1.6 to 2.5x faster than its tree at 512 KiB (medians), 1.4
+ * to 2.5x at 1 MiB and 1.3 to 1.6x at 8 MiB; at 256 KiB 0.84 to 1.34x, and at 64 KiB 0.33 to 0.83x: the barriers
+ * hold every rank, where the tree's leaves send and go on.
+ */
+const ARENA_REDUCE_BYTES = 512 * 1024;
 
 /**
  * Binomial tree, in ranks numbered relative to the root. The ranks that hold the value double at every step:
@@ -258,7 +266,8 @@ export function allgather<T>(comm: Comm, value: T): T[] {
  * itself (float sums may then round differently for different roots); a function's tree hangs from rank 0
  * (relative order = rank order), which then passes the result to the root: one more message, for a guarantee that
  * holds for matrix products and string concatenation too. Typed arrays with a named op take treeReduceInto, which
- * allocates nothing per step; `into` receives the root's result.
+ * allocates nothing per step, or from ARENA_REDUCE_BYTES the shared arena (arenaReduction below) where there is one;
+ * `into` receives the root's result.
  */
 export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into?: T): T | undefined {
   checkRoot(comm, root);
@@ -266,7 +275,12 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
   reducer.check(value);
   if (into !== undefined && comm.rank === root) checkInto(value, into);
   if (reducer.name !== undefined && typedArrayKind(value) !== undefined) {
-    return treeReduceInto(comm, value as TypedArray, reducer.name, root, into as TypedArray | undefined) as T | undefined;
+    const [array, target] = [value as TypedArray, into as TypedArray | undefined];
+    const arena = comm.arenaInternal;
+    if (arena !== undefined && array.byteLength >= ARENA_REDUCE_BYTES) {
+      return arenaReduction(comm, arena, 'reduce', array, reducer.name, target, root) as T | undefined;
+    }
+    return treeReduceInto(comm, array, reducer.name, root, target) as T | undefined;
   }
   const combine = reducer.combine as (a: T, b: T, reuse?: T) => T;
   let result: T | undefined;
@@ -285,7 +299,7 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
 
 /**
  * Small values: recursive doubling (recursiveDoubling below), log2(size) steps. Typed arrays of 64 KiB and more
- * with a named op: through the shared arena on the shared transport (arenaAllreduce below: each rank copies its
+ * with a named op: through the shared arena on the shared transport (arenaReduction below: each rank copies its
  * array in and the result out once), or else ring reduce-scatter then ring allgather (ringAllreduce below), which
  * moves 2 (size-1)/size of the array per rank instead of log2(size) whole arrays. Each gives every rank the very
  * same result, bit for bit. Each rank picks the algorithm from its own value, which is one more reason why every
@@ -304,7 +318,7 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
     const target = into as TypedArray | undefined;
     const arena = comm.arenaInternal;
     if (array.byteLength < LARGE_ALLREDUCE_BYTES) return recursiveDoublingInto(comm, array, reducer.name, target) as T;
-    if (arena !== undefined) return arenaAllreduce(comm, arena, array, reducer.name, target) as T;
+    if (arena !== undefined) return arenaReduction(comm, arena, 'allreduce', array, reducer.name, target)! as T;
     return ringAllreduce(comm, array, reducer.name, target) as T;
   } else result = recursiveDoubling(comm, value, reducer.combine as (a: T, b: T, reuse?: T) => T);
   if (into === undefined) return result;
@@ -498,46 +512,53 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
  *     barrier     every slot holds its rank's piece
  *     combine     rank r: share r (its 1/size of the piece) of slot 0 ∘ slot 1 ∘ ... ∘ slot size-1 → share r of slot r
  *     barrier     every share is finished
- *     copy out    every rank: share q of slot q → the result, for every q
+ *     copy out    every rank: share q of slot q → the result, for every q (reduce: the root alone)
  *     barrier     the slots are free again (every rank has copied the piece out)
  *
  * So each rank copies its array in once and the result out once, and its combine reads 1/size of the array from
  * each slot; the ring allreduce copies 2 (size-1)/size of the array into channels and as much out of them, at
  * 2 (size-1) steps. On 2 ranks that is as much copying (the arena still takes one step less, and no channel), and
- * from 3 ranks up ever more: 1.5x at 4, 1.75x at 8. The barriers are allreduce's own on the arena (ControlBlock's
- * ARENA_BARRIERS), not barrier()'s or bcast's: a rank that calls barrier() where the others call allreduce waits
- * there, for the watchdog to report, instead of releasing them onto slots nobody wrote for this call. Each share is
- * combined by one rank, in place in its own slot, so every rank gets the same bits (which may differ in the last
- * bits from another algorithm's: the operands keep their rank order, but are grouped from the combining rank
- * outwards). On the first piece every rank also writes its array's kind and length into the arena, and after the
- * first barrier every rank checks all of them: a mismatch throws the same error in every rank, lower rank first, as
- * elementwise() words it, before anything is combined.
+ * from 3 ranks up ever more: 1.5x at 4, 1.75x at 8. reduce (from ARENA_REDUCE_BYTES) is the same with one copy out,
+ * at the root; its tree sends every rank's partial whole through channels, and its combines run one after another
+ * up the tree, where here every rank combines its share at once, in WebAssembly SIMD (arena.combine). The barriers
+ * are the collective's own on the arena (ControlBlock's ARENA_BARRIERS), not barrier()'s or another collective's: a
+ * rank that calls barrier() where the others call allreduce waits there, for the watchdog to report, instead of
+ * releasing them onto slots nobody wrote for this call. Each share is combined by one rank, in place in its own
+ * slot, so every rank gets the same bits (which may differ in the last bits from another algorithm's: the operands
+ * keep their rank order, but are grouped from the combining rank outwards). On the first piece every rank also
+ * writes its array's kind and length into the arena, and after the first barrier every rank checks all of them: a
+ * mismatch throws the same error in every rank, lower rank first, as elementwise() words it, before anything is
+ * combined.
  */
-function arenaAllreduce(comm: Comm, arena: SharedArena, value: TypedArray, name: OpName, into?: TypedArray): TypedArray {
+function arenaReduction(
+  comm: Comm, arena: SharedArena, op: 'allreduce' | 'reduce', value: TypedArray, name: OpName, into?: TypedArray, root?: number,
+): TypedArray | undefined {
   const { rank, size } = comm;
   const length = value.length;
   const elementBytes = value.BYTES_PER_ELEMENT;
-  const result = into ?? newTypedArray(value, length);
+  const result = op === 'allreduce' || rank === root ? into ?? newTypedArray(value, length) : undefined;
   const valueBytes = bytesOf(value);
-  const resultBytes = bytesOf(result);
   const perSlot = Math.floor(arena.slotBytes / elementBytes);
   for (let start = 0; start < length; start += perSlot) {
     const count = Math.min(perSlot, length - start);
     const share = (q: number) => [Math.floor((q * count) / size), Math.floor(((q + 1) * count) / size)] as const;
     copyBytes(arena.bytes, arena.slotOffset(rank), valueBytes.subarray(start * elementBytes, (start + count) * elementBytes));
     if (start === 0) arena.setShape(rank, value);
-    comm.arenaBarrierInternal('allreduce');
-    if (start === 0) checkShapes(comm, arena, name);
+    comm.arenaBarrierInternal(op);
+    if (start === 0) checkShapes(comm, arena, op, name);
     const [ownFrom, ownTo] = share(rank);
     for (let q = rank - 1; q >= 0; q--) arena.combine(name, value, rank, q, ownFrom, ownTo); // lower ∘ ours
     for (let q = rank + 1; q < size; q++) arena.combine(name, value, rank, q, ownFrom, ownTo); // ours ∘ higher
-    comm.arenaBarrierInternal('allreduce');
-    for (let q = 0; q < size; q++) {
-      const [from, to] = share(q);
-      const at = arena.slotOffset(q);
-      copyBytes(resultBytes, (start + from) * elementBytes, arena.bytes.subarray(at + from * elementBytes, at + to * elementBytes));
+    comm.arenaBarrierInternal(op);
+    if (result !== undefined) {
+      const resultBytes = bytesOf(result);
+      for (let q = 0; q < size; q++) {
+        const [from, to] = share(q);
+        const at = arena.slotOffset(q);
+        copyBytes(resultBytes, (start + from) * elementBytes, arena.bytes.subarray(at + from * elementBytes, at + to * elementBytes));
+      }
     }
-    comm.arenaBarrierInternal('allreduce');
+    comm.arenaBarrierInternal(op);
   }
   return result;
 }
@@ -547,7 +568,7 @@ function arenaAllreduce(comm: Comm, arena: SharedArena, value: TypedArray, name:
  * thrown after one more barrier, so that no rank goes on to write its line for the next call while another still
  * reads the lines of this one.
  */
-function checkShapes(comm: Comm, arena: SharedArena, name: OpName): void {
+function checkShapes(comm: Comm, arena: SharedArena, op: 'allreduce' | 'reduce', name: OpName): void {
   try {
     for (let q = 0; q + 1 < arena.size; q++) {
       const lower = arena.shapeOf(q);
@@ -555,7 +576,7 @@ function checkShapes(comm: Comm, arena: SharedArena, name: OpName): void {
       checkOperands(name, typeName(lower.type), lower.length, typeName(higher.type), higher.length);
     }
   } catch (mismatch) {
-    comm.arenaBarrierInternal('allreduce');
+    comm.arenaBarrierInternal(op);
     throw mismatch;
   }
 }

@@ -7,7 +7,8 @@
  *   line 2              BARRIER_GENERATION                      bumped by the last rank in: everyone waits on it
  *   lines 3, 4          the same two for allreduce's barrier on the shared arena
  *   lines 5, 6          the same two for bcast's barrier on the shared arena
- *   line 7 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER      (one line per rank)
+ *   lines 7, 8          the same two for reduce's barrier on the shared arena
+ *   line 9 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER      (one line per rank)
  *
  * A rank's DOORBELL is how `recv(ANY_SOURCE)` (and every receive on the postMessage transports) sleeps on one word
  * instead of polling every channel: a sender bumps it, and notifies, only when ASLEEP says the rank is parked.
@@ -34,12 +35,13 @@ export interface BarrierWords {
  */
 export const BARRIER: BarrierWords = { arrived: 1 * SLOTS_PER_LINE, generation: 2 * SLOTS_PER_LINE };
 /** The collectives that take turns on the shared arena, each with a barrier of its own (ARENA_BARRIERS[i]). */
-export const ARENA_OPS = ['allreduce', 'bcast'] as const;
+export const ARENA_OPS = ['allreduce', 'bcast', 'reduce'] as const;
 export const ARENA_BARRIERS: readonly BarrierWords[] = [
   { arrived: 3 * SLOTS_PER_LINE, generation: 4 * SLOTS_PER_LINE },
   { arrived: 5 * SLOTS_PER_LINE, generation: 6 * SLOTS_PER_LINE },
+  { arrived: 7 * SLOTS_PER_LINE, generation: 8 * SLOTS_PER_LINE },
 ];
-const FIRST_RANK_LINE = 7;
+const FIRST_RANK_LINE = 9;
 // Offsets inside a rank's line.
 const DOORBELL = 0;
 const ASLEEP = 1;

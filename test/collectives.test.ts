@@ -197,26 +197,29 @@ test('shared: 2 MiB typed arrays through the arena in pieces of an odd slot, and
   }
 });
 
-test('shared: allreduce and bcast stress through the arena, seeded kinds, ops, roots, targets and lengths (in pieces on 2, 3 and 5 ranks; bcast through the arena on 4)', async () => {
+test('shared: allreduce, reduce and bcast stress through the arena, seeded kinds, ops, roots, targets and lengths (in pieces on 2, 3 and 5 ranks; bcast through the arena on 4)', async () => {
   const seed = testSeed('arena stress');
   const rounds = 45;
   // 70,016-byte slots: pieces and shares end where no power of two does; 4 ranks on 1,280,000-byte slots: the arena
   // holds a bcast of 1 MiB (3 MiB of copies at the other ranks) and more whole
   for (const [size, slotBytes] of [[2, 64 * 1094], [3, 64 * 1094], [5, 64 * 1094], [4, 64 * 20_000]] as const) {
     const results = await run(size, 'shared', { program: 'arenaStress', seed, rounds, slotBytes }, { arenaBytes: size * slotBytes });
-    let checksum = 0;
+    const checksums = ranks(size).map(() => 0);
     for (let round = 0; round < rounds; round++) {
       const { collective, root, kind, op, length } = arenaRound(seed, round, slotBytes, size);
-      if (collective === 'bcast') {
-        checksum = digest(checksum, bytesOf(arenaValues(kind, root, round, length)));
-        continue;
+      let bytes: Uint8Array;
+      if (collective === 'bcast') bytes = bytesOf(arenaValues(kind, root, round, length));
+      else {
+        const expected = arenaValues(kind, 0, round, length);
+        const fold = (into: ArrayBufferView, more: ArrayBufferView) => elementwise(op, into as TypedArray, more as TypedArray, into as TypedArray);
+        for (let rank = 1; rank < size; rank++) fold(expected, arenaValues(kind, rank, round, length));
+        bytes = bytesOf(expected);
       }
-      const expected = arenaValues(kind, 0, round, length);
-      const fold = (into: ArrayBufferView, more: ArrayBufferView) => elementwise(op, into as TypedArray, more as TypedArray, into as TypedArray);
-      for (let rank = 1; rank < size; rank++) fold(expected, arenaValues(kind, rank, round, length));
-      checksum = digest(checksum, bytesOf(expected));
+      for (const rank of ranks(size)) {
+        if (collective !== 'reduce' || rank === root) checksums[rank] = digest(checksums[rank]!, bytes);
+      }
     }
-    assert.equal(results, ranks(size).map(() => ({ problems: 0, checksum })), `size ${size}`);
+    assert.equal(results, checksums.map((checksum) => ({ problems: 0, checksum })), `seed ${seed}, size ${size}`);
   }
 });
 
@@ -343,7 +346,8 @@ test('allreduce either side of the 64 KiB switch: each rank waits for its own al
 test('shared, the arena: a mismatch throws the same error in every rank, and the next allreduce works', async () => {
   const results = await launch(CHECKS, { size: 4, transport: 'shared', args: { program: 'arenaMismatch' }, timeoutMs: 60_000 });
   const refused = "RangeError: Expected typed arrays of the same length to reduce with 'sum', got 10000 and 10008";
-  assert.equal(results, [0, 1, 2, 3].map(() => ({ refused, again: [10, 10] })));
+  const reduceRefused = "RangeError: Expected typed arrays of the same length to reduce with 'sum', got 262144 and 262152";
+  assert.equal(results, [0, 1, 2, 3].map((rank) => ({ refused, again: [10, 10], reduceRefused, reduced: rank === 1 ? [10, 10] : undefined })));
 });
 
 test('shared, the arena: ranks that wait there for a rank that has returned, or for one in barrier(), are reported', async () => {
@@ -377,11 +381,16 @@ test('shared, the arena: bcast of every binary kind, into a buffer or not; a wro
   assert.is((err as Error).message, `deadlock: ${line(0)}; ${line(2)}`);
 });
 
-test('shared, the arena: bcast and allreduce crossed wait for each other, and are reported, instead of pairing up', async () => {
-  const err = await deadlockIn(3, { program: 'crossedArena' });
-  assert.instance(err, DeadlockError, String(err));
+test('shared, the arena: bcast or reduce crossed with allreduce wait for each other, and are reported, instead of pairing up', async () => {
   const at = "(at the shared arena's barrier)";
-  assert.is((err as Error).message, `deadlock: rank 0 waits in bcast ${at}; rank 1 waits in allreduce ${at}; rank 2 waits in allreduce ${at}`);
+  for (const call of ['bcast', 'reduce']) {
+    const err = await deadlockIn(3, { program: 'crossedArena', call });
+    assert.instance(err, DeadlockError, String(err));
+    assert.is((err as Error).message, `deadlock: rank 0 waits in ${call} ${at}; rank 1 waits in allreduce ${at}; rank 2 waits in allreduce ${at}`);
+  }
+  const gone = await deadlockIn(3, { program: 'skipsArena', call: 'reduce' });
+  const line = (rank: number) => `rank ${rank} waits in reduce (at the shared arena's barrier; rank 1 has finished without it)`;
+  assert.is((gone as Error).message, `deadlock: ${line(0)}; ${line(2)}`);
 });
 
 test('bcast: a rank with a wrong buffer passes the value on before it throws, through the tree and the arena', async () => {

@@ -170,7 +170,7 @@ const COLLECTIVES_SPECS: OptionSpec[] = [
   },
   {
     name: 'arena', value: 'SIZE', default: formatSize(DEFAULT_ARENA_BYTES).replace(' ', ''),
-    help: 'bytes of the shared arena, through which allreduce from 64 KiB and large bcasts go (shared transport); 0 for none: allreduce then goes round a ring, bcast down its tree',
+    help: 'bytes of the shared arena, through which allreduce from 64 KiB, reduce from 512 KiB and large bcasts go (shared transport); 0 for none: allreduce then goes round a ring, reduce and bcast down their trees',
   },
   ...timeSpecs('op, rank count, size and transport'),
   ...outputSpecs('transport, ranks, op, bytes, microsPerCall'),
