@@ -7,7 +7,8 @@
  * the arena once, the ranks combine it where it lies, and each copies the result out once (bcast: the root copies its
  * value in, the others copy it out).
  *
- *     size lines of 64 bytes    rank r's line: the kind (a codec type code) and length of the array it passed
+ *     size lines of 64 bytes    rank r's line: the kind (a codec type code) and length of the array it passed, and
+ *                               which call of the collective it is in
  *     size slots                rank r's slot at 64·size + r·slotBytes; slotBytes is a multiple of 64
  *
  * The arena holds no counters: the ranks take turns on it at barriers of their own, one per collective (the control
@@ -106,15 +107,21 @@ export class SharedArena {
     else elementwise(name, own, theirs, own);
   }
 
-  /** Rank `rank` writes in its line what it passed: the kind of its array (a codec type code) and its length. */
-  setShape(rank: number, array: TypedArray): void {
-    this.lines[rank * (LINE_BYTES / 8)] = encodedType(array);
-    this.lines[rank * (LINE_BYTES / 8) + 1] = array.length;
+  /**
+   * Rank `rank` writes in its line what it passed, the kind of its array (a codec type code) and its length, and
+   * which call of the collective this is for it (Comm.reductionCallInternal).
+   */
+  setShape(rank: number, array: TypedArray, call: number): void {
+    const at = rank * (LINE_BYTES / 8);
+    this.lines[at] = encodedType(array);
+    this.lines[at + 1] = array.length;
+    this.lines[at + 2] = call;
   }
 
   /** What rank `rank` wrote in its line; read after a barrier that follows its `setShape`. */
-  shapeOf(rank: number): { type: number; length: number } {
-    return { type: this.lines[rank * (LINE_BYTES / 8)]!, length: this.lines[rank * (LINE_BYTES / 8) + 1]! };
+  shapeOf(rank: number): { type: number; length: number; call: number } {
+    const at = rank * (LINE_BYTES / 8);
+    return { type: this.lines[at]!, length: this.lines[at + 1]!, call: this.lines[at + 2]! };
   }
 }
 

@@ -49,9 +49,9 @@ const LARGE_ALLREDUCE_BYTES = 64 * 1024;
 
 /**
  * reduce goes through the arena (arenaReduction) for typed arrays from 512 KiB. On 2 to 8 ranks of the Zen 4 VM of
- * docs/PERFORMANCE.md ("reduce through the arena") it was 1.6 to 2.5x faster than its tree at 512 KiB (medians), 1.4
- * to 2.5x at 1 MiB and 1.3 to 1.6x at 8 MiB; at 256 KiB 0.84 to 1.34x, and at 64 KiB 0.33 to 0.83x: the barriers
- * hold every rank, where the tree's leaves send and go on.
+ * docs/PERFORMANCE.md ("reduce through the arena") it was 1.6 to 2.5x faster than its tree at 512 KiB, 1.4 to 2.6x
+ * at 1 MiB and 1.3 to 1.6x at 8 MiB; at 256 KiB 0.84 to 1.62x (faster on 2 ranks, slower on 3 and 8), and at 64 KiB
+ * 0.33 to 0.83x: the barriers hold every rank, where the tree's leaves send and go on.
  */
 const ARENA_REDUCE_BYTES = 512 * 1024;
 
@@ -543,7 +543,7 @@ function arenaReduction(
     const count = Math.min(perSlot, length - start);
     const share = (q: number) => [Math.floor((q * count) / size), Math.floor(((q + 1) * count) / size)] as const;
     copyBytes(arena.bytes, arena.slotOffset(rank), valueBytes.subarray(start * elementBytes, (start + count) * elementBytes));
-    if (start === 0) arena.setShape(rank, value);
+    if (start === 0) arena.setShape(rank, value, comm.reductionCallInternal(op));
     comm.arenaBarrierInternal(op);
     if (start === 0) checkShapes(comm, arena, op, name);
     const [ownFrom, ownTo] = share(rank);
@@ -566,13 +566,21 @@ function arenaReduction(
 /**
  * After every rank wrote its array's shape in the arena: the same error in every rank when two of them differ,
  * thrown after one more barrier, so that no rank goes on to write its line for the next call while another still
- * reads the lines of this one.
+ * reads the lines of this one. Ranks at different calls of `op` come first: a reduce whose arrays differed in length
+ * took the tree on some ranks and the arena on others, and those on the tree may have gone on to a later call.
  */
 function checkShapes(comm: Comm, arena: SharedArena, op: 'allreduce' | 'reduce', name: OpName): void {
   try {
     for (let q = 0; q + 1 < arena.size; q++) {
       const lower = arena.shapeOf(q);
       const higher = arena.shapeOf(q + 1);
+      if (lower.call !== higher.call) {
+        throw new RangeError(
+          `${op}(): rank ${q} is at its call ${lower.call} of ${op} and rank ${q + 1} at its call ${higher.call}: an ` +
+            `earlier call had arrays of different lengths, which took different ways (typed arrays from ` +
+            `${(op === 'reduce' ? ARENA_REDUCE_BYTES : LARGE_ALLREDUCE_BYTES) / 1024} KiB go through the shared arena)`,
+        );
+      }
       checkOperands(name, typeName(lower.type), lower.length, typeName(higher.type), higher.length);
     }
   } catch (mismatch) {

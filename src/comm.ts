@@ -54,6 +54,8 @@ export class Comm {
   private readonly copiedInternally: Status<number> = { value: 0, source: 0, tag: 0 }; // the same, collectives'
 
   private operandType = 0; // the codec type of the message recvOperandInternal last copied into its target
+  // How many times this rank has called reduce and allreduce: the arena checks that every rank is at the same call.
+  private readonly reductionCalls = { reduce: 0, allreduce: 0 };
   // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private waitKind: WaitKind = WAIT.none;
   private waitPeer = 0;
@@ -169,7 +171,7 @@ export class Comm {
 
   /**
    * @internal The barrier of `op`'s turns on the shared arena: apart from barrier()'s and from the other arena
-   * collective's (control.ts), and reported to the deadlock watchdog as a wait in `op`.
+   * collectives' (control.ts), and reported to the deadlock watchdog as a wait in `op`.
    */
   arenaBarrierInternal(op: (typeof ARENA_OPS)[number]): void {
     const index = ARENA_OPS.indexOf(op);
@@ -224,6 +226,7 @@ export class Comm {
    */
   reduce<T>(value: T, op: ReduceOp, root = 0, into?: T): T | undefined {
     this.refuseWhileHolding('reduce');
+    this.reductionCalls.reduce++;
     return collectives.reduce(this, value, op, root, into);
   }
 
@@ -234,6 +237,7 @@ export class Comm {
    */
   allreduce<T>(value: T, op: ReduceOp, into?: T): T {
     this.refuseWhileHolding('allreduce');
+    this.reductionCalls.allreduce++;
     return collectives.allreduce(this, value, op, into);
   }
 
@@ -245,9 +249,21 @@ export class Comm {
 
   // ─── Internals, also used by collectives.ts (tags below zero are theirs) ──────────────────────────────────
 
-  /** @internal The shared arena, for allreduce and bcast of large values: the shared transport's, if launch made one. */
+  /**
+   * @internal The shared arena, for allreduce, reduce and bcast of large values: the shared transport's, if launch
+   * made one.
+   */
   get arenaInternal(): SharedArena | undefined {
     return this.channels instanceof SharedTransport ? this.channels.arena : undefined;
+  }
+
+  /**
+   * @internal How many times this rank has called `op`, this call included. A reduce whose arrays differ in length
+   * from rank to rank can take the tree on one rank (whose leaves send and return) and the arena on another, and a
+   * later call then meet an earlier one at the arena: the arena compares these numbers, and refuses.
+   */
+  reductionCallInternal(op: 'reduce' | 'allreduce'): number {
+    return this.reductionCalls[op];
   }
 
   /** @internal Sends without validating the tag, so collectives can use reserved (negative) tags. */

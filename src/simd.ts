@@ -89,14 +89,16 @@ interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: object) => { readonly exports: Record<string, unknown> };
 }
-const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 /**
  * A shared memory of at least `bytes` (whole 64 KiB pages), that never grows: its buffer stays the same. Undefined
- * where the process cannot reserve the addresses for one (V8 throws a RangeError: "could not allocate memory").
+ * where the process cannot reserve the addresses for one (V8 throws a RangeError: "could not allocate memory"), or
+ * has no WebAssembly (`node --no-expose-wasm`).
  */
 export function sharedMemory(bytes: number): WasmMemory | undefined {
   const pages = Math.ceil(bytes / PAGE_BYTES);
+  if (wasm === undefined) return undefined; // node --no-expose-wasm
   try {
     return new wasm.Memory({ initial: pages, maximum: pages, shared: true });
   } catch (error) {
@@ -109,7 +111,7 @@ let module: WasmModule | undefined;
 
 /** The module, compiled once a thread (5 KB: 28 functions of about 190 bytes). */
 export function simdModule(): WasmModule {
-  module ??= new wasm.Module(moduleBytes());
+  module ??= new wasm!.Module(moduleBytes());
   return module;
 }
 
@@ -118,7 +120,7 @@ export class SimdCombiner {
   private readonly functions: Record<string, unknown>;
 
   constructor(module: WasmModule, memory: WasmMemory) {
-    this.functions = new wasm.Instance(module, { env: { memory } }).exports;
+    this.functions = new wasm!.Instance(module, { env: { memory } }).exports;
   }
 
   /**

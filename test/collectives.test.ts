@@ -350,6 +350,18 @@ test('shared, the arena: a mismatch throws the same error in every rank, and the
   assert.equal(results, [0, 1, 2, 3].map((rank) => ({ refused, again: [10, 10], reduceRefused, reduced: rank === 1 ? [10, 10] : undefined })));
 });
 
+test('shared, the arena: a reduce whose ranks took the tree and the arena, and then met at different calls, is refused', async () => {
+  // Before, the root of `swapped` got rank 1's second call (1 MiB) as the sum of its first, and its second was off
+  // too; no error anywhere. Now every rank in the arena refuses, with the calls of the two ranks that differ first.
+  const outOfStep = (lower: number, higher: number, calls: [number, number]) =>
+    `RangeError: reduce(): rank ${lower} is at its call ${calls[0]} of reduce and rank ${higher} at its call ${calls[1]}: ` +
+    'an earlier call had arrays of different lengths, which took different ways (typed arrays from 512 KiB go through the shared arena)';
+  const swapped = await launch(CHECKS, { size: 2, transport: 'shared', args: { program: 'reduceOutOfStep', case: 'swapped' }, timeoutMs: 60_000 });
+  assert.equal(swapped, [[outOfStep(0, 1, [1, 2])], [undefined, outOfStep(0, 1, [1, 2])]]);
+  const oneSmall = await launch(CHECKS, { size: 3, transport: 'shared', args: { program: 'reduceOutOfStep', case: 'oneSmall' }, timeoutMs: 60_000 });
+  assert.equal(oneSmall, [[outOfStep(1, 2, [1, 2])], [outOfStep(1, 2, [1, 2])], [undefined, outOfStep(1, 2, [1, 2])]]);
+});
+
 test('shared, the arena: ranks that wait there for a rank that has returned, or for one in barrier(), are reported', async () => {
   const gone = await deadlockIn(3, { program: 'skipsArena', call: 'allreduce' });
   assert.instance(gone, DeadlockError, String(gone));

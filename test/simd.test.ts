@@ -111,6 +111,10 @@ test('where the address space is limited (ulimit -v) and V8 cannot reserve a Web
   assert.equal(JSON.parse(child.stdout), { memory: false, ranks: [rank, rank, rank] });
   assert.is(child.status, 0);
   assert.ok(sharedMemory(1 << 20) !== undefined, 'without the limit, a WebAssembly.Memory');
+  // And with no WebAssembly at all:
+  const noWasm = spawnSync(process.execPath, ['--no-expose-wasm', '--input-type=module', '-e',
+    `import { sharedMemory } from '${simd}'; console.log(sharedMemory(1 << 20) === undefined);`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal([noWasm.stdout, noWasm.stderr], ['true\n', '']);
 });
 
 function pick<T>(random: () => number, items: readonly T[]): T {
