@@ -102,7 +102,7 @@ test('plain output: the table, the shared vs clone line, and --csv writes the ro
       for (const size of ['8 B', '64 KiB']) assert.match(text, new RegExp(`shared\\s+2\\s+${op}\\s+${size}\\s+[\\d.,]+`));
     }
     assert.match(text, /clone\s+2\s+barrier\s+-\s+[\d.,]+/);
-    assert.match(text, /shared vs clone at 64 KiB .*bcast 2 ranks [\d.]+x; allreduce 2 ranks [\d.]+x/);
+    assert.match(text, /shared vs clone at 64 KiB .*bcast 2 ranks [\d.]+x; reduce 2 ranks [\d.]+x; allreduce 2 ranks [\d.]+x/);
     assert.not.match(text, /oversubscribed/); // 2 ranks fit on any machine that runs the tests
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     assert.is(lines[0], 'transport,ranks,op,bytes,microsPerCall,calls,strategy');

@@ -179,15 +179,15 @@ export function collectivesTable(rows: readonly CollectiveRow[]): string {
 }
 
 /**
- * `shared vs clone at 8 MiB (clone's time ÷ shared's): bcast 2 ranks 3.10x, ...; allreduce ...`, or undefined
- * when either transport or both ops are missing from the run.
+ * `shared vs clone at 8 MiB (clone's time ÷ shared's): bcast 2 ranks 3.10x, ...; reduce ...; allreduce ...`, or
+ * undefined when either transport, or all three ops, are missing from the run.
  */
 export function ratioLine(rows: readonly CollectiveRow[], opts: Pick<CollectivesOptions, 'ops' | 'sizes' | 'ranks'>): string | undefined {
   const largest = opts.sizes[opts.sizes.length - 1]!;
   const time = (transport: Transport, ranks: number, op: CollectiveOp): number =>
     rows.find((row) => row.transport === transport && row.ranks === ranks && row.op === op && row.bytes === largest)?.microsPerCall ?? NaN;
   const parts: string[] = [];
-  for (const op of ['bcast', 'allreduce'] as const) {
+  for (const op of ['bcast', 'reduce', 'allreduce'] as const) {
     if (!opts.ops.includes(op)) continue;
     const perRanks = opts.ranks.map((ranks) => `${ranks} ranks ${formatRatio(time('clone', ranks, op) / time('shared', ranks, op))}`);
     parts.push(`${op} ${perRanks.join(', ')}`);
