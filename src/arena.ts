@@ -8,7 +8,7 @@
  * value in, the others copy it out).
  *
  *     size lines of 64 bytes    rank r's line: the kind (a codec type code) and length of the array it passed, and
- *                               which call of the collective it is in
+ *                               which call of reduce or allreduce it is in (bcast writes no line)
  *     size slots                rank r's slot at 64·size + r·slotBytes; slotBytes is a multiple of 64
  *
  * The arena holds no counters: the ranks take turns on it at barriers of their own, one per collective (the control
@@ -29,15 +29,13 @@ export const MAX_ARENA_BYTES = 2 ** 31;
 const LINE_BYTES = 64;
 
 /**
- * What launch hands every rank: the arena's memory, a shared WebAssembly.Memory with the SIMD module compiled for it
- * (simd.ts), or a plain SharedArrayBuffer where the process may not reserve a WebAssembly.Memory (`ulimit -v`); and
- * the bytes of a slot.
+ * What launch hands every rank: the bytes of a slot, and the arena's memory: a shared WebAssembly.Memory with the
+ * SIMD module compiled for it (simd.ts), or, where the process may not reserve a WebAssembly.Memory (`ulimit -v`), a
+ * plain SharedArrayBuffer.
  */
-export interface ArenaWiring {
-  readonly memory: WasmMemory | SharedArrayBuffer;
-  readonly module?: WasmModule;
-  readonly slotBytes: number;
-}
+export type ArenaWiring =
+  | { readonly memory: WasmMemory; readonly module: WasmModule; readonly slotBytes: number }
+  | { readonly memory: SharedArrayBuffer; readonly slotBytes: number };
 
 export class SharedArena {
   readonly wiring: ArenaWiring;
@@ -55,19 +53,21 @@ export class SharedArena {
   static create(size: number, arenaBytes: number): SharedArena {
     const slotBytes = slotBytesOf(size, arenaBytes);
     if (slotBytes < LINE_BYTES) {
-      throw new RangeError(`An arena of ${arenaBytes} bytes has less than ${LINE_BYTES} bytes a slot for ${size} ranks`);
+      throw new RangeError(
+        `An arena of ${arenaBytes} bytes has less than ${LINE_BYTES} bytes a slot for ${size} ranks`,
+      );
     }
     const bytes = size * (LINE_BYTES + slotBytes);
     const memory = sharedMemory(bytes);
-    const wiring = memory === undefined ? { memory: new SharedArrayBuffer(bytes), slotBytes } : { memory, module: simdModule(), slotBytes };
+    const wiring: ArenaWiring =
+      memory === undefined ? { memory: new SharedArrayBuffer(bytes), slotBytes } : { memory, module: simdModule(), slotBytes };
     return new SharedArena(wiring, size);
   }
 
   constructor(wiring: ArenaWiring, size: number) {
-    const { memory, module } = wiring;
     this.wiring = wiring;
-    this.buffer = memory instanceof SharedArrayBuffer ? memory : memory.buffer;
-    this.simd = memory instanceof SharedArrayBuffer || module === undefined ? undefined : new SimdCombiner(module, memory);
+    this.buffer = 'module' in wiring ? wiring.memory.buffer : wiring.memory;
+    this.simd = 'module' in wiring ? new SimdCombiner(wiring.module, wiring.memory) : undefined;
     this.size = size;
     this.slotBytes = wiring.slotBytes;
     this.bytes = new Uint8Array(this.buffer);
@@ -90,10 +90,10 @@ export class SharedArena {
   }
 
   /**
-   * Elements `from` to `to` of rank `rank`'s slot become those of rank `other`'s slot ∘ its own, in `like`'s kind:
-   * lower ∘ higher, as reduce-ops words it (the named ops are commutative element by element, so the SIMD combine's
-   * own ∘ other gives the same values). 16 bytes a step in WebAssembly SIMD where the kind and op have an
-   * instruction; elementwise() does the rest.
+   * Elements `from` to `to` of rank `rank`'s slot become the two slots' elements combined, in `like`'s kind and in
+   * rank order (lower ∘ higher, as reduce-ops words it). The SIMD functions compute own ∘ other: the same values,
+   * since the named ops are commutative element by element. 16 bytes a step in WebAssembly SIMD where the kind and
+   * op have an instruction; elementwise() does the rest.
    */
   combine(name: OpName, like: TypedArray, rank: number, other: number, from: number, to: number): void {
     const elementBytes = like.BYTES_PER_ELEMENT;

@@ -50,7 +50,7 @@ const LARGE_ALLREDUCE_BYTES = 64 * 1024;
 /**
  * reduce goes through the arena (arenaReduction) for typed arrays from 512 KiB. On 2 to 8 ranks of the Zen 4 VM of
  * docs/PERFORMANCE.md ("reduce through the arena") it was 1.6 to 2.5x faster than its tree at 512 KiB, 1.4 to 2.6x
- * at 1 MiB and 1.3 to 1.6x at 8 MiB; at 256 KiB 0.84 to 1.62x (faster on 2 ranks, slower on 3 and 8), and at 64 KiB
+ * at 1 MiB and 1.3 to 1.6x at 8 MiB; at 256 KiB 0.84 to 1.62x (faster on 2 ranks, slower on 8, split on 3 and 4), and at 64 KiB
  * 0.33 to 0.83x: the barriers hold every rank, where the tree's leaves send and go on.
  */
 const ARENA_REDUCE_BYTES = 512 * 1024;
@@ -318,6 +318,7 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
     const target = into as TypedArray | undefined;
     const arena = comm.arenaInternal;
     if (array.byteLength < LARGE_ALLREDUCE_BYTES) return recursiveDoublingInto(comm, array, reducer.name, target) as T;
+    // allreduce's arenaReduction returns the result on every rank: only reduce's is undefined (off its root)
     if (arena !== undefined) return arenaReduction(comm, arena, 'allreduce', array, reducer.name, target)! as T;
     return ringAllreduce(comm, array, reducer.name, target) as T;
   } else result = recursiveDoubling(comm, value, reducer.combine as (a: T, b: T, reuse?: T) => T);
@@ -504,9 +505,9 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
 }
 
 /**
- * Allreduce of a large typed array with a named op through the shared arena (arena.ts): MPI's shared-memory
- * collectives. The array goes through in pieces of one slot, and the ranks take turns on the arena at three barriers
- * a piece:
+ * Allreduce, or reduce to `root`, of a large typed array with a named op through the shared arena (arena.ts): MPI's
+ * shared-memory collectives. The array goes through in pieces of one slot, and the ranks take turns on the arena at
+ * three barriers a piece:
  *
  *     copy in     rank r: its piece of `value` → slot r
  *     barrier     every slot holds its rank's piece
@@ -526,39 +527,47 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
  * releasing them onto slots nobody wrote for this call. Each share is combined by one rank, in place in its own
  * slot, so every rank gets the same bits (which may differ in the last bits from another algorithm's: the operands
  * keep their rank order, but are grouped from the combining rank outwards). On the first piece every rank also
- * writes its array's kind and length into the arena, and after the first barrier every rank checks all of them: a
- * mismatch throws the same error in every rank, lower rank first, as elementwise() words it, before anything is
- * combined.
+ * writes into the arena its array's kind and length and which call of the collective this is for it, and after the
+ * first barrier every rank checks all of them (checkShapes): a mismatch throws the same error in every rank, before
+ * anything is combined. Returns the result: on every rank for allreduce, on the root for reduce (undefined elsewhere).
  */
 function arenaReduction(
-  comm: Comm, arena: SharedArena, op: 'allreduce' | 'reduce', value: TypedArray, name: OpName, into?: TypedArray, root?: number,
+  comm: Comm,
+  arena: SharedArena,
+  collective: 'allreduce' | 'reduce',
+  value: TypedArray,
+  name: OpName,
+  into?: TypedArray,
+  root?: number,
 ): TypedArray | undefined {
   const { rank, size } = comm;
   const length = value.length;
   const elementBytes = value.BYTES_PER_ELEMENT;
-  const result = op === 'allreduce' || rank === root ? into ?? newTypedArray(value, length) : undefined;
+  const result = collective === 'allreduce' || rank === root ? into ?? newTypedArray(value, length) : undefined;
   const valueBytes = bytesOf(value);
   const perSlot = Math.floor(arena.slotBytes / elementBytes);
   for (let start = 0; start < length; start += perSlot) {
     const count = Math.min(perSlot, length - start);
     const share = (q: number) => [Math.floor((q * count) / size), Math.floor(((q + 1) * count) / size)] as const;
-    copyBytes(arena.bytes, arena.slotOffset(rank), valueBytes.subarray(start * elementBytes, (start + count) * elementBytes));
-    if (start === 0) arena.setShape(rank, value, comm.reductionCallInternal(op));
-    comm.arenaBarrierInternal(op);
-    if (start === 0) checkShapes(comm, arena, op, name);
+    const piece = valueBytes.subarray(start * elementBytes, (start + count) * elementBytes);
+    copyBytes(arena.bytes, arena.slotOffset(rank), piece);
+    if (start === 0) arena.setShape(rank, value, comm.reductionCallInternal(collective));
+    comm.arenaBarrierInternal(collective);
+    if (start === 0) checkShapes(comm, arena, collective, name);
     const [ownFrom, ownTo] = share(rank);
     for (let q = rank - 1; q >= 0; q--) arena.combine(name, value, rank, q, ownFrom, ownTo); // lower ∘ ours
     for (let q = rank + 1; q < size; q++) arena.combine(name, value, rank, q, ownFrom, ownTo); // ours ∘ higher
-    comm.arenaBarrierInternal(op);
+    comm.arenaBarrierInternal(collective);
     if (result !== undefined) {
       const resultBytes = bytesOf(result);
       for (let q = 0; q < size; q++) {
         const [from, to] = share(q);
         const at = arena.slotOffset(q);
-        copyBytes(resultBytes, (start + from) * elementBytes, arena.bytes.subarray(at + from * elementBytes, at + to * elementBytes));
+        const finished = arena.bytes.subarray(at + from * elementBytes, at + to * elementBytes);
+        copyBytes(resultBytes, (start + from) * elementBytes, finished);
       }
     }
-    comm.arenaBarrierInternal(op);
+    comm.arenaBarrierInternal(collective);
   }
   return result;
 }
@@ -566,25 +575,27 @@ function arenaReduction(
 /**
  * After every rank wrote its array's shape in the arena: the same error in every rank when two of them differ,
  * thrown after one more barrier, so that no rank goes on to write its line for the next call while another still
- * reads the lines of this one. Ranks at different calls of `op` come first: a reduce whose arrays differed in length
- * took the tree on some ranks and the arena on others, and those on the tree may have gone on to a later call.
+ * reads the lines of this one. Ranks at different calls of the collective come first: a reduce whose arrays differed
+ * in length took the tree on some ranks and the arena on others, and those on the tree may have gone on to a later
+ * call. Then kinds and lengths, lower rank first, as elementwise() words it.
  */
-function checkShapes(comm: Comm, arena: SharedArena, op: 'allreduce' | 'reduce', name: OpName): void {
+function checkShapes(comm: Comm, arena: SharedArena, collective: 'allreduce' | 'reduce', name: OpName): void {
   try {
     for (let q = 0; q + 1 < arena.size; q++) {
       const lower = arena.shapeOf(q);
       const higher = arena.shapeOf(q + 1);
       if (lower.call !== higher.call) {
+        const from = (collective === 'reduce' ? ARENA_REDUCE_BYTES : LARGE_ALLREDUCE_BYTES) / 1024;
         throw new RangeError(
-          `${op}(): rank ${q} is at its call ${lower.call} of ${op} and rank ${q + 1} at its call ${higher.call}: an ` +
-            `earlier call had arrays of different lengths, which took different ways (typed arrays from ` +
-            `${(op === 'reduce' ? ARENA_REDUCE_BYTES : LARGE_ALLREDUCE_BYTES) / 1024} KiB go through the shared arena)`,
+          `${collective}(): rank ${q} is at its call ${lower.call} of ${collective} and rank ${q + 1} at its call ` +
+            `${higher.call}: an earlier call had arrays of different lengths, which took different ways (typed arrays ` +
+            `from ${from} KiB go through the shared arena)`,
         );
       }
       checkOperands(name, typeName(lower.type), lower.length, typeName(higher.type), higher.length);
     }
   } catch (mismatch) {
-    comm.arenaBarrierInternal(op);
+    comm.arenaBarrierInternal(collective);
     throw mismatch;
   }
 }

@@ -221,8 +221,8 @@ export class Comm {
    * Root gets the values of all ranks combined with `op` (typed arrays elementwise); the others get undefined. On the
    * root, `into` (MPI's recvbuf: a typed array of the value's kind and length, or `value` itself) receives the result
    * and is returned (with a named op and the shared transport, nothing of the array's size is allocated, once this
-   * Comm keeps a scratch array of that kind and size: the first such call makes it, on the ranks that receive);
-   * other ranks ignore it.
+   * Comm keeps a scratch array of that kind and size: the first such call makes it, on the ranks that receive; from
+   * 512 KiB, through the shared arena, none is needed); other ranks ignore it.
    */
   reduce<T>(value: T, op: ReduceOp, root = 0, into?: T): T | undefined {
     this.refuseWhileHolding('reduce');

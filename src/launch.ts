@@ -37,7 +37,8 @@ export interface LaunchOptions {
    * 512 KiB go (every rank gets a slot of arenaBytes / size, rounded down to a multiple of 64, and a larger array
    * goes through in pieces of a slot), and bcast of a binary value that it holds whole, from 3 ranks, when the other
    * ranks' copies come to 3 MiB or more. 0 for none: allreduce then goes round a ring of ranks, reduce and bcast down
-   * their trees. Default 16 MiB, in whole 64 KiB pages. Pages that are never written cost no memory.
+   * their trees. Default 16 MiB; the memory behind it is rounded up to whole 64 KiB WebAssembly pages, and pages that
+   * are never written cost no memory.
    */
   arenaBytes?: number;
   /** Reject with a TimeoutError (and stop every rank) if the run takes longer. Default: no limit. */

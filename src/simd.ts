@@ -40,7 +40,7 @@
  */
 import type { OpName } from './reduce-ops.js';
 
-/** The SIMD instruction that combines 16 bytes of each kind (typedArrayKind's names) with each op, where there is one. */
+/** The SIMD instruction that combines 16 bytes of each kind (typedArrayKind's names) with each op, where one does. */
 const INSTRUCTIONS: Readonly<Record<string, Partial<Record<OpName, keyof typeof SIMD_OPCODES>>>> = {
   Float64Array: { sum: 'f64x2.add', prod: 'f64x2.mul', min: 'f64x2.min', max: 'f64x2.max' },
   Float32Array: { sum: 'f32x4.add', prod: 'f32x4.mul', min: 'f32x4.min', max: 'f32x4.max' },
@@ -58,21 +58,31 @@ const INSTRUCTIONS: Readonly<Record<string, Partial<Record<OpName, keyof typeof 
 /** The SIMD opcodes used (after the 0xfd prefix; WebAssembly's SIMD proposal, "Binary encoding"). */
 const SIMD_OPCODES = {
   'v128.load': 0x00, 'v128.store': 0x0b,
-  'i8x16.add': 0x6e, 'i8x16.add_sat_u': 0x70, 'i8x16.min_s': 0x76, 'i8x16.min_u': 0x77, 'i8x16.max_s': 0x78, 'i8x16.max_u': 0x79,
-  'i16x8.add': 0x8e, 'i16x8.mul': 0x95, 'i16x8.min_s': 0x96, 'i16x8.min_u': 0x97, 'i16x8.max_s': 0x98, 'i16x8.max_u': 0x99,
-  'i32x4.add': 0xae, 'i32x4.mul': 0xb5, 'i32x4.min_s': 0xb6, 'i32x4.min_u': 0xb7, 'i32x4.max_s': 0xb8, 'i32x4.max_u': 0xb9,
+  'i8x16.add': 0x6e, 'i8x16.add_sat_u': 0x70,
+  'i8x16.min_s': 0x76, 'i8x16.min_u': 0x77, 'i8x16.max_s': 0x78, 'i8x16.max_u': 0x79,
+  'i16x8.add': 0x8e, 'i16x8.mul': 0x95,
+  'i16x8.min_s': 0x96, 'i16x8.min_u': 0x97, 'i16x8.max_s': 0x98, 'i16x8.max_u': 0x99,
+  'i32x4.add': 0xae, 'i32x4.mul': 0xb5,
+  'i32x4.min_s': 0xb6, 'i32x4.min_u': 0xb7, 'i32x4.max_s': 0xb8, 'i32x4.max_u': 0xb9,
   'i64x2.add': 0xce, 'i64x2.mul': 0xd5,
   'f32x4.add': 0xe4, 'f32x4.mul': 0xe6, 'f32x4.min': 0xe8, 'f32x4.max': 0xe9,
   'f64x2.add': 0xf0, 'f64x2.mul': 0xf2, 'f64x2.min': 0xf4, 'f64x2.max': 0xf5,
 } as const;
 
 /** The plain opcodes used. */
-const OP = {
+const OPCODES = {
   block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d, localGet: 0x20, localSet: 0x21,
-  i32Const: 0x41, i32GtU: 0x4b, i32GeU: 0x4f, i32Add: 0x6a, emptyBlockType: 0x40,
+  i32Const: 0x41, i32GtU: 0x4b, i32GeU: 0x4f, i32Add: 0x6a,
 } as const;
 
-const [DST, SRC, END] = [0, 1, 2]; // the functions' parameters
+/** The binary format's other codes: section ids, types, the kinds of import and export, and the memory's limits. */
+const CODES = {
+  typeSection: 1, importSection: 2, functionSection: 3, exportSection: 7, codeSection: 10,
+  functionType: 0x60, i32: 0x7f, emptyBlockType: 0x40,
+  memoryImport: 0x02, sharedWithMaximum: 0x03, functionExport: 0x00,
+} as const;
+
+const [DST, SRC, END] = [0, 1, 2]; // the functions' parameters, by their local indices
 const PAGE_BYTES = 65536;
 /** wasm32's largest memory: the module's import accepts any shared memory up to it. */
 const MAX_PAGES = 65536;
@@ -107,12 +117,12 @@ export function sharedMemory(bytes: number): WasmMemory | undefined {
   }
 }
 
-let module: WasmModule | undefined;
+let compiledModule: WasmModule | undefined;
 
 /** The module, compiled once a thread (5 KB: 28 functions of about 190 bytes). */
 export function simdModule(): WasmModule {
-  module ??= new wasm!.Module(moduleBytes());
-  return module;
+  compiledModule ??= new wasm!.Module(moduleBytes());
+  return compiledModule;
 }
 
 /** Combines runs of elements in one shared memory (every rank makes its own, over the same memory). */
@@ -140,48 +150,57 @@ export class SimdCombiner {
 /** The module's bytes: one function a distinct instruction of INSTRUCTIONS, exported under the instruction's name. */
 function moduleBytes(): Uint8Array {
   const instructions = [...new Set(Object.values(INSTRUCTIONS).flatMap((ops) => Object.values(ops)))];
-  const i32 = 0x7f;
+  const { i32 } = CODES;
+  const noLocals = vector([]);
   return new Uint8Array(join(
     [0x00, 0x61, 0x73, 0x6d], // "\0asm"
     [0x01, 0x00, 0x00, 0x00], // version 1
-    section(1, vector([join([0x60], vector([[i32], [i32], [i32]]), vector([]))])), // type 0: (i32 i32 i32) → ()
-    section(2, vector([join(name('env'), name('memory'), [0x02, 0x03], unsigned(0), unsigned(MAX_PAGES))])), // shared
-    section(3, vector(instructions.map(() => unsigned(0)))), // every function is of type 0
-    section(7, vector(instructions.map((instruction, index) => join(name(instruction), [0x00], unsigned(index))))),
-    section(10, vector(instructions.map((instruction) => sized(join(vector([]), loopBody(SIMD_OPCODES[instruction])))))),
+    // type 0: (i32 i32 i32) → ()
+    section(CODES.typeSection, vector([join([CODES.functionType], vector([[i32], [i32], [i32]]), vector([]))])),
+    // env.memory: shared, of 0 pages at least and MAX_PAGES at most
+    section(CODES.importSection, vector([join(
+      name('env'), name('memory'), [CODES.memoryImport, CODES.sharedWithMaximum], unsigned(0), unsigned(MAX_PAGES),
+    )])),
+    section(CODES.functionSection, vector(instructions.map(() => unsigned(0)))), // every function is of type 0
+    section(CODES.exportSection, vector(instructions.map((instruction, index) =>
+      join(name(instruction), [CODES.functionExport], unsigned(index))))),
+    section(CODES.codeSection, vector(instructions.map((instruction) =>
+      sized(join(noLocals, loopBody(SIMD_OPCODES[instruction])))))),
   ));
 }
 
 /** The function of the header's comment, for one SIMD opcode. */
 function loopBody(opcode: number): number[] {
+  const { block, loop, end, br, brIf, localGet, localSet, i32Const, i32GtU, i32GeU, i32Add } = OPCODES;
+  const empty = CODES.emptyBlockType;
   const load = simd(SIMD_OPCODES['v128.load']);
   const store = simd(SIMD_OPCODES['v128.store']);
   const combine = simd(opcode);
   const step = (offset: number) => join(
-    [OP.localGet, DST],
-    [OP.localGet, DST], load, memarg(offset),
-    [OP.localGet, SRC], load, memarg(offset),
+    [localGet, DST],
+    [localGet, DST], load, memarg(offset),
+    [localGet, SRC], load, memarg(offset),
     combine,
     store, memarg(offset),
   );
   const advance = (bytes: number) => join(
-    [OP.localGet, DST, OP.i32Const], signed(bytes), [OP.i32Add, OP.localSet, DST],
-    [OP.localGet, SRC, OP.i32Const], signed(bytes), [OP.i32Add, OP.localSet, SRC],
+    [localGet, DST, i32Const], signed(bytes), [i32Add, localSet, DST],
+    [localGet, SRC, i32Const], signed(bytes), [i32Add, localSet, SRC],
   );
   return join(
-    [OP.block, OP.emptyBlockType, OP.loop, OP.emptyBlockType],
-    [OP.localGet, DST, OP.i32Const], signed(64), [OP.i32Add, OP.localGet, END, OP.i32GtU, OP.brIf, 1],
+    [block, empty, loop, empty],
+    [localGet, DST, i32Const], signed(64), [i32Add, localGet, END, i32GtU, brIf, 1],
     step(0), step(16), step(32), step(48),
     advance(64),
-    [OP.br, 0],
-    [OP.end, OP.end],
-    [OP.block, OP.emptyBlockType, OP.loop, OP.emptyBlockType],
-    [OP.localGet, DST, OP.localGet, END, OP.i32GeU, OP.brIf, 1],
+    [br, 0],
+    [end, end],
+    [block, empty, loop, empty],
+    [localGet, DST, localGet, END, i32GeU, brIf, 1],
     step(0),
     advance(16),
-    [OP.br, 0],
-    [OP.end, OP.end],
-    [OP.end],
+    [br, 0],
+    [end, end],
+    [end],
   );
 }
 

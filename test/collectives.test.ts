@@ -401,6 +401,7 @@ test('shared, the arena: bcast or reduce crossed with allreduce wait for each ot
     assert.is((err as Error).message, `deadlock: rank 0 waits in ${call} ${at}; rank 1 waits in allreduce ${at}; rank 2 waits in allreduce ${at}`);
   }
   const gone = await deadlockIn(3, { program: 'skipsArena', call: 'reduce' });
+  assert.instance(gone, DeadlockError, String(gone));
   const line = (rank: number) => `rank ${rank} waits in reduce (at the shared arena's barrier; rank 1 has finished without it)`;
   assert.is((gone as Error).message, `deadlock: ${line(0)}; ${line(2)}`);
 });

@@ -37,7 +37,7 @@ export interface TransportWiring {
   outgoing?: (SharedArrayBuffer | null)[];
   /** shared: ring buffers from each rank to this rank (null for itself). */
   incoming?: (SharedArrayBuffer | null)[];
-  /** shared: the arena every rank maps, for allreduce, reduce and bcast of large values (arena.ts); none for one rank. */
+  /** shared: the arena every rank maps, for allreduce, reduce and bcast of large values (arena.ts); none for 1 rank. */
   arena?: ArenaWiring;
   /** transfer/clone: one MessagePort per peer rank (null for itself). */
   ports?: (MessagePort | null)[];
