@@ -59,8 +59,9 @@ export class SharedArena {
     }
     const bytes = size * (LINE_BYTES + slotBytes);
     const memory = sharedMemory(bytes);
-    const wiring: ArenaWiring =
-      memory === undefined ? { memory: new SharedArrayBuffer(bytes), slotBytes } : { memory, module: simdModule(), slotBytes };
+    const wiring: ArenaWiring = memory === undefined
+      ? { memory: new SharedArrayBuffer(bytes), slotBytes }
+      : { memory, module: simdModule(), slotBytes };
     return new SharedArena(wiring, size);
   }
 

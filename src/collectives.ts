@@ -50,8 +50,8 @@ const LARGE_ALLREDUCE_BYTES = 64 * 1024;
 /**
  * reduce goes through the arena (arenaReduction) for typed arrays from 512 KiB. On 2 to 8 ranks of the Zen 4 VM of
  * docs/PERFORMANCE.md ("reduce through the arena") it was 1.6 to 2.5x faster than its tree at 512 KiB, 1.4 to 2.6x
- * at 1 MiB and 1.3 to 1.6x at 8 MiB; at 256 KiB 0.84 to 1.62x (faster on 2 ranks, slower on 8, split on 3 and 4), and at 64 KiB
- * 0.33 to 0.83x: the barriers hold every rank, where the tree's leaves send and go on.
+ * at 1 MiB and 1.3 to 1.6x at 8 MiB; at 256 KiB 0.84 to 1.62x (faster on 2 ranks, slower on 8, split on 3 and 4),
+ * and at 64 KiB 0.33 to 0.83x: the barriers hold every rank, where the tree's leaves send and go on.
  */
 const ARENA_REDUCE_BYTES = 512 * 1024;
 
@@ -588,8 +588,8 @@ function checkShapes(comm: Comm, arena: SharedArena, collective: 'allreduce' | '
         const from = (collective === 'reduce' ? ARENA_REDUCE_BYTES : LARGE_ALLREDUCE_BYTES) / 1024;
         throw new RangeError(
           `${collective}(): rank ${q} is at its call ${lower.call} of ${collective} and rank ${q + 1} at its call ` +
-            `${higher.call}: an earlier call had arrays of different lengths, which took different ways (typed arrays ` +
-            `from ${from} KiB go through the shared arena)`,
+            `${higher.call}: an earlier call had arrays of different lengths, which took different ways ` +
+            `(typed arrays from ${from} KiB go through the shared arena)`,
         );
       }
       checkOperands(name, typeName(lower.type), lower.length, typeName(higher.type), higher.length);

@@ -1,6 +1,6 @@
 /**
  * The arena's combine in WebAssembly SIMD: dst[i] = dst[i] ∘ src[i] over two runs of elements in the shared arena,
- * 16 bytes a step (2 Float64, 4 Int32, 16 Uint8), where V8's typed-array loop takes one element a step. One thread,
+ * 16 bytes a step (2 Float64, 4 Int32, 16 Uint8), where V8's typed-array loop goes element by element. One thread,
  * Float64 'sum' of 256 Ki elements on the Zen 4 VM of docs/PERFORMANCE.md: 0.3 to 0.4 ns an element here, 1.4 in
  * reduce-ops' elementwise().
  *
