@@ -545,6 +545,7 @@ function arenaReduction(
   const elementBytes = value.BYTES_PER_ELEMENT;
   const result = collective === 'allreduce' || rank === root ? into ?? newTypedArray(value, length) : undefined;
   const valueBytes = bytesOf(value);
+  const resultBytes = result === undefined ? undefined : bytesOf(result);
   const perSlot = Math.floor(arena.slotBytes / elementBytes);
   for (let start = 0; start < length; start += perSlot) {
     const count = Math.min(perSlot, length - start);
@@ -558,8 +559,7 @@ function arenaReduction(
     for (let q = rank - 1; q >= 0; q--) arena.combine(name, value, rank, q, ownFrom, ownTo); // lower ∘ ours
     for (let q = rank + 1; q < size; q++) arena.combine(name, value, rank, q, ownFrom, ownTo); // ours ∘ higher
     comm.arenaBarrierInternal(collective);
-    if (result !== undefined) {
-      const resultBytes = bytesOf(result);
+    if (resultBytes !== undefined) {
       for (let q = 0; q < size; q++) {
         const [from, to] = share(q);
         const at = arena.slotOffset(q);
