@@ -76,7 +76,23 @@ test('--rounds 3: every size three times, by turns, and the median of each in th
   }
   // The text says how many rounds each figure is the median of; one round leaves the field out.
   const stdout = capture();
-  await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'memcpy', '--rounds', '3', '--no-chart']), { stdout, stderr: capture() });
+  const file = join(tmpdir(), `shmcomm-rounds-${process.pid}-${Date.now()}.csv`);
+  try {
+    await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'memcpy', '--rounds', '3', '--no-chart', '--csv', file]), { stdout, stderr: capture() });
+    // The CSV keeps every round: three MB/s apart by spaces, the row's own among them.
+    const csv = readFileSync(file, 'utf8').trim().split('\n');
+    assert.is(csv[0], 'mode,bytes,mbPerSec,messages,seconds,ringBytes,lineMicros,rounds');
+    assert.is(csv.length, 1 + 3);
+    for (const line of csv.slice(1)) {
+      const cells = line.split(',');
+      const rounds = cells[7]!.split(' ').map(Number);
+      assert.is(rounds.length, 3, line);
+      assert.ok(rounds.every(isPositive), line);
+      assert.is(Number(cells[2]), [...rounds].sort((a, b) => a - b)[1], `${line}: mbPerSec is the median round`);
+    }
+  } finally {
+    rmSync(file, { force: true });
+  }
   assert.match(stdout.text(), /0\.02 s per size, median of 3 rounds/);
   const even = capture();
   await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'memcpy', '--rounds', '2', '--no-chart']), { stdout: even, stderr: capture() });
@@ -113,15 +129,16 @@ test('table, ratios and chart in plain text, and --csv writes the rows', async (
     assert.match(text, /Messages\/s at 8 B/);
 
     const lines = readFileSync(file, 'utf8').trim().split('\n');
-    assert.is(lines[0], 'mode,bytes,mbPerSec,messages,seconds,ringBytes,lineMicros');
+    assert.is(lines[0], 'mode,bytes,mbPerSec,messages,seconds,ringBytes,lineMicros,rounds');
     assert.is(lines.length, 1 + 3 * 3);
     for (const line of lines.slice(1)) {
-      const [mode, bytes, mbPerSec, messages, seconds, ringBytes, lineMicros] = line.split(',');
+      const [mode, bytes, mbPerSec, messages, seconds, ringBytes, lineMicros, rounds] = line.split(',');
       assert.ok(['memcpy', 'zerocopy', 'clone'].includes(mode!), line);
       assert.ok(isPositive(Number(bytes)) && isPositive(Number(mbPerSec)), line);
       assert.ok(isPositive(Number(messages)) && isPositive(Number(seconds)), line);
       assert.is(ringBytes, mode === 'zerocopy' ? String(2 ** 20) : '', line); // zerocopy's ring, chosen without a probe
       assert.is(lineMicros, '', line);
+      assert.is(rounds, '', `${line}: one round, no list`);
     }
   } finally {
     rmSync(file, { force: true });

@@ -120,7 +120,8 @@ export interface BandwidthRow {
   rounds?: number[];
 }
 
-export const BANDWIDTH_COLUMNS = ['mode', 'bytes', 'mbPerSec', 'messages', 'seconds', 'ringBytes', 'lineMicros'] as const;
+/** The CSV's columns; `rounds` holds each round's MB/s, in the order they ran, apart by spaces (`--rounds`). */
+export const BANDWIDTH_COLUMNS = ['mode', 'bytes', 'mbPerSec', 'messages', 'seconds', 'ringBytes', 'lineMicros', 'rounds'] as const;
 
 export interface BandwidthEvents {
   /** A mode starts measuring a size. */

@@ -80,8 +80,9 @@ export class OutputError extends Error {
   override name = 'OutputError';
 }
 
+/** One CSV cell: empty for a missing field, a list's items apart by spaces, quoted where CSV needs it. */
 function csvCell(value: unknown): string {
-  const text = String(value ?? '');
+  const text = Array.isArray(value) ? value.join(' ') : String(value ?? '');
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
