@@ -11,12 +11,16 @@
  *   one frame:  type = codec type               aux = 0
  *   chunked:    type = codec type | CHUNKED      aux = total bytes      (first chunk)
  *               type = CONTINUATION              aux = 0                (every later chunk, in order)
+ *
+ * A `timeoutMs` is the whole call's, however many chunks it waits for; a TimeoutError names the call (`send`,
+ * `recv`, ...), not the ring's step that gave up.
  */
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { allocate, decode, encode, isBinaryType, isFixedLength, TYPE, type Encoded } from './codec.js';
 import { CorruptFrameError, TimeoutError } from './errors.js';
 import { describe } from './describe.js';
-import { FRAME_HEADER_BYTES, type BlockingOptions, type FrameMeta, type RingBuffer } from './ring.js';
+import { FRAME_HEADER_BYTES, type BlockingOptions, type Frame, type FrameMeta, type RingBuffer } from './ring.js';
+import { deadlineFor } from './wait.js';
 
 const CHUNKED = 0x80;
 const CONTINUATION = 0x7f;
@@ -130,7 +134,11 @@ export class Sender {
       this.lastValue = keep ? value : undefined;
       this.lastEncoded = keep ? encoded : undefined;
     }
-    this.sendBytes(encoded.type, encoded.bytes, tag, options);
+    try {
+      this.sendBytes(encoded.type, encoded.bytes, tag, options);
+    } catch (error) {
+      throw asCallTimeout(error, 'send', options);
+    }
   }
 
   /** Sends already encoded bytes under a codec type code. */
@@ -152,9 +160,10 @@ export class Sender {
       throw new RangeError(`Expected a message of at most ${MAX_CHANNEL_MESSAGE} bytes, got ${bytes.length}`);
     }
     const chunk = this.chunkBytes;
+    const deadline = deadlineFor(options?.timeoutMs);
     ring.write(bytes.subarray(0, chunk), { type: type | CHUNKED, tag, aux: bytes.length }, options);
     this.onMessage?.();
-    this.sendContinuations(bytes, chunk, bytes.length, tag, options);
+    this.sendContinuations(bytes, chunk, bytes.length, tag, deadline);
   }
 
   /** Bytes of a message that a timeout cut short and `flush` has still to send; 0 when none. */
@@ -164,20 +173,28 @@ export class Sender {
 
   /** Sends the rest of a message that a timeout cut short, if any (a new timeout keeps what is left again). */
   flush(options?: BlockingOptions): void {
+    try {
+      this.sendRest(deadlineFor(options?.timeoutMs));
+    } catch (error) {
+      throw asCallTimeout(error, 'flush', options);
+    }
+  }
+
+  private sendRest(deadline: number): void {
     if (this.unsent === undefined) return;
     const { rest, total, tag } = this.unsent;
-    this.sendContinuations(rest, 0, total, tag, options);
+    this.sendContinuations(rest, 0, total, tag, deadline);
   }
 
   /**
    * Writes the chunks of `bytes` from byte `sent` on, the end of a `total`-byte message; a timeout keeps what is
    * left in `unsent` and throws a TimeoutError that says how much went.
    */
-  private sendContinuations(bytes: Uint8Array, sent: number, total: number, tag: number, options: BlockingOptions | undefined): void {
+  private sendContinuations(bytes: Uint8Array, sent: number, total: number, tag: number, deadline: number): void {
     const chunk = this.chunkBytes;
     try {
       for (; sent < bytes.length; sent += chunk) {
-        this.ring.write(bytes.subarray(sent, sent + chunk), { type: CONTINUATION, tag }, options);
+        this.ring.write(bytes.subarray(sent, sent + chunk), { type: CONTINUATION, tag }, timeLeft(deadline));
       }
       this.unsent = undefined;
     } catch (error) {
@@ -194,8 +211,13 @@ export class Sender {
 
   /** Ends the stream, after the rest of a message a timeout cut short: the receiver drains what was sent, then `recv` returns null. */
   close(options?: BlockingOptions): void {
-    this.flush(options);
-    this.ring.close(options);
+    try {
+      const deadline = deadlineFor(options?.timeoutMs);
+      this.sendRest(deadline);
+      this.ring.close(timeLeft(deadline));
+    } catch (error) {
+      throw asCallTimeout(error, 'close', options);
+    }
   }
 }
 
@@ -222,10 +244,15 @@ export class Receiver {
    */
   recv<T = unknown>(options?: BlockingOptions): Received<T> | null {
     this.refuseWhileHolding('recv');
-    if (this.unfinished !== undefined) return this.finishUnfinished<T>(options);
-    const view = this.ring.peek(options);
-    if (view === null) return null;
-    return this.take<T>(view, options);
+    try {
+      const deadline = deadlineFor(options?.timeoutMs);
+      if (this.unfinished !== undefined) return this.finishUnfinished<T>(deadline);
+      const view = this.ring.peek(options);
+      if (view === null) return null;
+      return this.take<T>(view, deadline);
+    } catch (error) {
+      throw asCallTimeout(error, 'recv', options);
+    }
   }
 
   /**
@@ -237,24 +264,35 @@ export class Receiver {
    */
   recvView<T = unknown>(options?: BlockingOptions): Received<T> | null {
     this.refuseWhileHolding('recvView');
-    if (this.unfinished !== undefined) return this.finishUnfinished<T>(options); // owned: release() is a no-op
+    try {
+      return this.viewNext<T>(options);
+    } catch (error) {
+      throw asCallTimeout(error, 'recvView', options);
+    }
+  }
+
+  private viewNext<T>(options: BlockingOptions | undefined): Received<T> | null {
+    const deadline = deadlineFor(options?.timeoutMs);
+    if (this.unfinished !== undefined) return this.finishUnfinished<T>(deadline); // owned: release() is a no-op
     const ring = this.ring;
     const view = ring.peek(options);
     if (view === null) return null;
-    const { type, tag, aux } = ring.frame;
+    const { type, tag } = ring.frame;
     const codecType = type & ~CHUNKED;
-    if (!isBinaryType(codecType) || codecType === TYPE.bytes || ((type & CHUNKED) !== 0 && aux > ring.maxMessage)) {
-      return this.take<T>(view, options);
+    const chunked = (type & CHUNKED) !== 0;
+    if (!isBinaryType(codecType) || codecType === TYPE.bytes || (chunked && ring.frame.aux > ring.maxMessage)) {
+      return this.take<T>(view, deadline);
     }
     // Decoded before the view is marked lent: a header that does not decode (a corrupt length) throws and lends nothing.
-    if ((type & CHUNKED) === 0) {
+    if (!chunked) {
       const value = decode(codecType, view, { inPlace: true }) as T;
       this.lend(true);
       return { value, tag };
     }
-    if (this.assembly.length < aux) this.assembly = new Uint8Array(aux);
-    this.copyChunks(view, aux, this.assembly, options); // releases each chunk
-    const value = decode(codecType, this.assembly.subarray(0, aux), { inPlace: true }) as T;
+    const total = messageBytes(ring.frame);
+    if (this.assembly.length < total) this.assembly = new Uint8Array(total);
+    this.copyChunks(view, total, this.assembly, deadline); // releases each chunk
+    const value = decode(codecType, this.assembly.subarray(0, total), { inPlace: true }) as T;
     this.lend(false);
     return { value, tag };
   }
@@ -274,22 +312,30 @@ export class Receiver {
    */
   recvInto(target: ArrayBufferView, options?: BlockingOptions): Readonly<Copied> | null {
     this.refuseWhileHolding('recvInto');
+    try {
+      return this.copyNext(target, options);
+    } catch (error) {
+      throw asCallTimeout(error, 'recvInto', options);
+    }
+  }
+
+  private copyNext(target: ArrayBufferView, options: BlockingOptions | undefined): Readonly<Copied> | null {
+    const deadline = deadlineFor(options?.timeoutMs);
     const unfinished = this.unfinished;
     if (unfinished !== undefined) {
       const into = this.intoFor(target, unfinished.type, unfinished.bytes.length); // throws, keeping it, if it does not fit
-      const { bytes, tag } = this.complete(unfinished, options);
+      const { bytes, tag } = this.complete(unfinished, deadline);
       copyRange(into, 0, bytes, bytes.length, NATIVE_COPY_OUT_BYTES);
       return this.answer(bytes.length, tag);
     }
     const ring = this.ring;
-    const length = ring.hold(options); // no view of the slot: copyHeld copies straight out of the ring
-    if (length < 0) return null;
-    const { type, tag, aux } = ring.frame;
+    if (ring.hold(options) < 0) return null; // no view of the slot: copyHeld copies straight out of the ring
+    const { type, tag } = ring.frame;
     if (type === CONTINUATION) throw new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
-    const total = type & CHUNKED ? aux : length;
+    const total = messageBytes(ring.frame);
     const into = this.intoFor(target, type & ~CHUNKED, total);
     if (type & CHUNKED) {
-      this.copyChunks(ring.peek(options)!, total, into, options);
+      this.copyChunks(ring.peek()!, total, into, deadline); // held already: no wait
     } else {
       ring.copyHeld(into);
       ring.release();
@@ -358,7 +404,7 @@ export class Receiver {
    */
   peekMeta(options?: BlockingOptions): Readonly<MessageMeta> | null {
     this.refuseWhileHolding('peekMeta');
-    const meta = this.peeked;
+    const meta = this.meta;
     const unfinished = this.unfinished;
     if (unfinished !== undefined) {
       meta.type = unfinished.type;
@@ -367,15 +413,18 @@ export class Receiver {
       return meta;
     }
     const ring = this.ring;
-    if (ring.hold(options) < 0) return null; // hold, not peek: no view is made just to read the header
-    const { type, tag, length, aux } = ring.frame;
-    meta.type = type & ~CHUNKED;
-    meta.tag = tag;
-    meta.bytes = type & CHUNKED ? aux : length;
+    try {
+      if (ring.hold(options) < 0) return null; // hold, not peek: no view is made just to read the header
+    } catch (error) {
+      throw asCallTimeout(error, 'peekMeta', options);
+    }
+    meta.type = ring.frame.type & ~CHUNKED;
+    meta.tag = ring.frame.tag;
+    meta.bytes = messageBytes(ring.frame);
     return meta;
   }
 
-  private readonly peeked: MessageMeta = { type: 0, tag: 0, bytes: 0 }; // peekMeta's answer, reused
+  private readonly meta: MessageMeta = { type: 0, tag: 0, bytes: 0 }; // peekMeta's answer, reused
 
   /**
    * True when a message (or the end of the stream) can be taken without blocking; can be late. False while a view
@@ -390,9 +439,9 @@ export class Receiver {
   }
 
   /** Decodes the peeked frame (and, for a chunked message, the chunks after it) into an owned value. */
-  private take<T>(view: Uint8Array, options?: BlockingOptions): Received<T> {
+  private take<T>(view: Uint8Array, deadline: number): Received<T> {
     const ring = this.ring;
-    const { type, tag, aux } = ring.frame;
+    const { type, tag } = ring.frame;
     if (type === CONTINUATION) throw new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
     if ((type & CHUNKED) === 0) {
       const value = decode(type, view) as T; // decode copies: the value owns its memory
@@ -400,8 +449,9 @@ export class Receiver {
       return { value, tag };
     }
     const codecType = type & ~CHUNKED;
-    const target = allocate(codecType, aux);
-    this.copyChunks(view, aux, target.bytes, options, 0, true);
+    const total = messageBytes(ring.frame); // checked before it is allocated
+    const target = allocate(codecType, total);
+    this.copyChunks(view, total, target.bytes, deadline, 0, true);
     const value = codecType === TYPE.serialized ? decode(codecType, target.bytes) : target.value;
     return { value: value as T, tag };
   }
@@ -412,13 +462,11 @@ export class Receiver {
    * `into` itself when it is this Receiver's own (`owned`, recv's fresh buffer), else a copy (the caller's target,
    * or recvView's kept buffer, which the next call may reuse).
    */
-  private copyChunks(
-    first: Uint8Array | null, total: number, into: Uint8Array, options?: BlockingOptions, filled = 0, owned = false,
-  ): void {
+  private copyChunks(first: Uint8Array | null, total: number, into: Uint8Array, deadline: number, filled = 0, owned = false): void {
     const ring = this.ring;
     const { type, tag } = ring.frame; // the first chunk's, when `first` is given
     try {
-      for (let chunk = first ?? ring.peek(options); ; chunk = ring.peek(options)) {
+      for (let chunk = first ?? ring.peek(timeLeft(deadline)); ; chunk = ring.peek(timeLeft(deadline))) {
         if (chunk === null) throw new CorruptFrameError(-1, `the stream ended inside a ${total}-byte message`);
         if (filled > 0 && ring.frame.type !== CONTINUATION) {
           throw new CorruptFrameError(-1, `expected a continuation chunk at byte ${filled} of ${total}, got type ${ring.frame.type}`);
@@ -441,15 +489,15 @@ export class Receiver {
   }
 
   /** Copies in the rest of the message a timeout cut short and returns it, no longer kept. */
-  private complete(unfinished: Unfinished, options: BlockingOptions | undefined): Unfinished {
-    this.copyChunks(null, unfinished.bytes.length, unfinished.bytes, options, unfinished.filled);
+  private complete(unfinished: Unfinished, deadline: number): Unfinished {
+    this.copyChunks(null, unfinished.bytes.length, unfinished.bytes, deadline, unfinished.filled);
     this.unfinished = undefined;
     return unfinished;
   }
 
   /** recv's and recvView's answer for the message a timeout cut short: an owned value over its own buffer. */
-  private finishUnfinished<T>(options: BlockingOptions | undefined): Received<T> {
-    const { type, tag, bytes } = this.complete(this.unfinished!, options);
+  private finishUnfinished<T>(deadline: number): Received<T> {
+    const { type, tag, bytes } = this.complete(this.unfinished!, deadline);
     return { value: decode(type, bytes, { inPlace: true }) as T, tag }; // the buffer is the value's alone
   }
 }
@@ -467,4 +515,31 @@ function ownedPrefix(into: Uint8Array, filled: number, total: number): Uint8Arra
   const bytes = new Uint8Array(total);
   bytes.set(into.subarray(0, filled));
   return bytes;
+}
+
+/**
+ * The bytes of the message whose first frame `frame` is: its length, or for a chunked message the total its `aux`
+ * gives. That comes from shared memory, so it is checked before anything of its size is allocated: a chunked message
+ * is longer than its first chunk, and at most MAX_CHANNEL_MESSAGE.
+ */
+function messageBytes({ type, length, aux }: Frame): number {
+  if ((type & CHUNKED) === 0) return length;
+  if (aux <= length || aux > MAX_CHANNEL_MESSAGE) {
+    throw new CorruptFrameError(-1, `a first chunk of ${length} bytes for a message of ${aux} (at most ${MAX_CHANNEL_MESSAGE})`);
+  }
+  return aux;
+}
+
+/** The wait for a call's next chunk: what is left of the call's time (`deadline`), or no limit when it has none. */
+function timeLeft(deadline: number): BlockingOptions | undefined {
+  return deadline === Infinity ? undefined : { timeoutMs: Math.max(0, deadline - performance.now()) };
+}
+
+/**
+ * A TimeoutError of the ring (`write timed out after 3.2 ms`, for the last chunk's time left) as the channel call's
+ * own: its name and its whole `timeoutMs`, and what it had done. Any other error is itself.
+ */
+function asCallTimeout(error: unknown, op: string, options: BlockingOptions | undefined): unknown {
+  if (!(error instanceof TimeoutError) || options?.timeoutMs === undefined) return error;
+  return new TimeoutError(op, options.timeoutMs, error.detail);
 }

@@ -18,10 +18,13 @@ export class ShmcommError extends Error {
 export class TimeoutError extends ShmcommError {
   readonly op: string;
   readonly ms: number;
+  /** What the call had done when it gave up ('3072 of the message's 8000 bytes are sent; ...'), or ''. */
+  readonly detail: string;
   constructor(op: string, ms: number, detail = '') {
     super(`${op} timed out after ${ms} ms${detail ? `: ${detail}` : ''}`, 'SHMCOMM_TIMEOUT');
     this.op = op;
     this.ms = ms;
+    this.detail = detail;
   }
 }
 

@@ -33,7 +33,7 @@
 import { copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { describe } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
-import { Waiter, deadlineFor, type WaitOptions, type WaitStrategy } from './wait.js';
+import { Waiter, checkTimeout, deadlineFor, type WaitOptions, type WaitStrategy } from './wait.js';
 
 const SLOTS_PER_LINE = 16; // Int32 slots in a 64-byte cache line: hot words are this far apart
 const HEAD = 0 * SLOTS_PER_LINE;
@@ -92,7 +92,10 @@ function checkMeta(meta: FrameMeta, op: string): void {
   throw new RangeError(`Expected the frame's \`${field}\` to be ${range}, got ${describe(value)}`);
 }
 
-/** The header fields of the frame that the last `peek`/`hold`/`read` returned; overwritten by the next one. */
+/**
+ * The header fields of the frame that the last `peek`/`hold`/`read` returned; overwritten by the next one, and by a
+ * `hasMessage()` that finds a message (it reads the header it will return).
+ */
 export interface Frame {
   /** Where the payload starts in `ring.data` (always a multiple of 8). */
   offset: number;
@@ -266,6 +269,7 @@ export class RingBuffer {
   private claim(length: number, meta: FrameMeta | undefined, options: BlockingOptions | undefined, op: string): number {
     const frameBytes = this.frameBytesFor(length, op);
     if (meta !== undefined) checkMeta(meta, op);
+    if (options !== undefined) checkTimeout(options.timeoutMs); // now, though there may be room: deadlineFor is later
     if (frameBytes > this.bytesUntilEnd() || this.capacity - ((this.head - this.cachedTail) | 0) < frameBytes) {
       this.makeRoom(frameBytes, options, op);
     }
@@ -489,6 +493,7 @@ export class RingBuffer {
 
   /** Waits for the next frame and holds it: its header's offset, or ENDED. */
   private next(options: BlockingOptions | undefined): number {
+    if (options !== undefined) checkTimeout(options.timeoutMs); // now, though a message may be there already
     if (this.peeked >= 0) return this.peekedAt;
     let deadline = Infinity;
     for (;;) {
@@ -680,7 +685,9 @@ export class RingBuffer {
 
   /**
    * poll's slow path for a header that is not a message's: true at the end of the stream; steps over a wrap marker
-   * (moves TAIL past it and publishes it) and answers false; throws on anything else, which no producer writes.
+   * (moves TAIL past it and publishes it) and answers false; throws on anything else, which no producer writes. A
+   * producer wraps only where a frame does not fit before the end, never at offset 0, and its HEAD is past the
+   * skipped bytes: a marker elsewhere would send TAIL past HEAD (or, at 0, round the ring for ever).
    */
   private endOrStepOver(kind: number, offset: number): boolean {
     if (kind >>> 16 !== FRAME_MAGIC) {
@@ -689,7 +696,13 @@ export class RingBuffer {
     const frameKind = kind & 0xff;
     if (frameKind === KIND_END) return true;
     if (frameKind !== KIND_WRAP) throw new CorruptFrameError(offset, `unknown kind ${frameKind}`);
-    this.tail = (this.tail + this.capacity - offset) | 0;
+    const skipped = this.capacity - offset;
+    const published = (this.cachedHead - this.tail) | 0;
+    if (offset === 0) throw new CorruptFrameError(offset, 'a wrap marker at the start of the ring');
+    if (skipped > published) {
+      throw new CorruptFrameError(offset, `a wrap marker that skips ${skipped} bytes, where ${published} are published`);
+    }
+    this.tail = (this.tail + skipped) | 0;
     this.publishTail();
     return false;
   }

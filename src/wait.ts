@@ -10,7 +10,9 @@
  * notifies when the waiter has raised its flag. The waiter raises the flag, *then* re-reads the word; the mover
  * stores the word, *then* reads the flag. All four are sequentially consistent atomics, so at least one side sees
  * the other's store: either the waiter sees the new value and does not sleep, or the mover sees the flag and
- * notifies. A wake-up can never be lost.
+ * notifies. A wake-up can never be lost. The flag counts its sleepers (each adds 1, and takes it away when it
+ * wakes): one thread may have several async waits pending on one word, and the first to end must not lower the flag
+ * under the others, which would then sleep out their slice unnotified.
  */
 import { AbortedError, TimeoutError } from './errors.js';
 
@@ -23,8 +25,8 @@ export interface WaitOptions {
   /** Default `spinThenPark`. */
   strategy?: WaitStrategy;
   /**
-   * How long `spinThenPark` spins before it parks, in microseconds, and how long any wait lasts before `onWait`
-   * hears of it. Default 30.
+   * How long `spinThenPark` spins before it parks, in microseconds, and how long a spinning wait lasts before
+   * `onWait` hears of it (one that parks is reported as it parks). Default 30.
    */
   spinMicros?: number;
   /**
@@ -62,8 +64,18 @@ export function checkWaitOptions(options: WaitOptions): Required<Omit<WaitOption
 /** Turns an optional `timeoutMs` into an absolute `performance.now()` deadline (Infinity when absent). */
 export function deadlineFor(timeoutMs: number | undefined): number {
   if (timeoutMs === undefined) return Infinity;
-  if (!(timeoutMs >= 0)) throw new RangeError(`Expected \`timeoutMs\` to be a number >= 0, got ${timeoutMs}`);
+  checkTimeout(timeoutMs);
   return performance.now() + timeoutMs;
+}
+
+/**
+ * Throws unless `timeoutMs` is absent or a number >= 0. A blocking call checks it as it starts, before it takes or
+ * writes anything, not only once it has to wait: a bad value must not cut a message in chunks short.
+ */
+export function checkTimeout(timeoutMs: number | undefined): void {
+  if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
+    throw new RangeError(`Expected \`timeoutMs\` to be a number >= 0, got ${timeoutMs}`);
+  }
 }
 
 /**
@@ -113,7 +125,7 @@ export class Waiter {
           if (Atomics.load(words, index) !== seen) return;
         }
         const observeAt = performance.now() + spinMicros / 1000;
-        const spinUntil = strategy === 'spin' ? deadline : observeAt;
+        const spinUntil = strategy === 'spin' ? deadline : Math.min(observeAt, deadline); // then park, or time out
         for (;;) {
           for (let i = 0; i < SPINS_PER_CLOCK_READ; i++) {
             if (Atomics.load(words, index) !== seen) return;
@@ -137,28 +149,28 @@ export class Waiter {
     }
   }
 
-  /** Sleeps in `Atomics.wait` with the sleeper flag up until the word moves from `seen`. */
+  /** Sleeps in `Atomics.wait`, counted in the sleeper flag, until the word moves from `seen`. */
   private park(index: number, seen: number, sleeper: number, deadline: number, timeoutMs: number | undefined, op: string): void {
     const words = this.words;
+    Atomics.add(words, sleeper, 1); // raised before sleepFor's look at the word (the top of this file)
     try {
       for (;;) {
-        const sleepMs = this.sleepFor(index, seen, sleeper, deadline, timeoutMs, op);
+        const sleepMs = this.sleepFor(index, seen, deadline, timeoutMs, op);
         if (sleepMs === 0) return;
         Atomics.wait(words, index, seen, sleepMs);
         if (Atomics.load(words, index) !== seen) return;
       }
     } finally {
-      Atomics.store(words, sleeper, 0);
+      Atomics.sub(words, sleeper, 1);
     }
   }
 
   /**
-   * Raises the sleeper flag, then looks at the word once more (the order that makes a lost wake-up impossible, see
+   * With the sleeper flag raised: looks at the word once more (the order that makes a lost wake-up impossible, see
    * the top of this file) and says how long to sleep: 0 when the word has moved already. Throws once aborted or past
    * the deadline.
    */
-  private sleepFor(index: number, seen: number, sleeper: number, deadline: number, timeoutMs: number | undefined, op: string): number {
-    Atomics.store(this.words, sleeper, 1);
+  private sleepFor(index: number, seen: number, deadline: number, timeoutMs: number | undefined, op: string): number {
     if (Atomics.load(this.words, index) !== seen) return 0;
     if (this.aborted) throw new AbortedError(op);
     const left = deadline - performance.now();
@@ -174,9 +186,10 @@ export class Waiter {
     const words = this.words;
     const keepAlive = setInterval(() => {}, 1 << 30);
     this.onWait?.(true);
+    Atomics.add(words, sleeper, 1);
     try {
       for (;;) {
-        const sleepMs = this.sleepFor(index, seen, sleeper, deadline, timeoutMs, op);
+        const sleepMs = this.sleepFor(index, seen, deadline, timeoutMs, op);
         if (sleepMs === 0) return;
         const result = Atomics.waitAsync(words, index, seen, sleepMs);
         if (result.async) await result.value;
@@ -184,7 +197,7 @@ export class Waiter {
       }
     } finally {
       clearInterval(keepAlive);
-      Atomics.store(words, sleeper, 0);
+      Atomics.sub(words, sleeper, 1);
       this.onWait?.(false);
     }
   }

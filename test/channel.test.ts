@@ -219,18 +219,19 @@ test('a timeout between two chunks: the sender keeps the rest, the receiver what
   const sendTimeout = errorOf(() => sender.send(big, 1, quick)); // three chunks go, the fourth finds the ring full
   assert.instance(sendTimeout, TimeoutError);
   assert.is(sendTimeout.message,
-    "write timed out after 5 ms: 3072 of the message's 8000 bytes are sent; flush() sends the rest");
+    "send timed out after 5 ms: 3072 of the message's 8000 bytes are sent; flush() sends the rest");
   assert.is(sender.pendingBytes, 8000 - 3072);
   big.fill(-1); // the caller may reuse its buffer: the rest was copied
 
   const recvTimeout = errorOf(() => receiver.recv(quick)); // three chunks arrive, the fourth does not
   assert.instance(recvTimeout, TimeoutError);
-  assert.is(recvTimeout.message, "read timed out after 5 ms: 3072 of a 8000-byte message's bytes arrived; the next receive finishes it");
+  assert.is(recvTimeout.message, "recv timed out after 5 ms: 3072 of a 8000-byte message's bytes arrived; the next receive finishes it");
   assert.equal({ ...receiver.peekMeta()! }, { type: TYPE.float64, tag: 1, bytes: 8000 }, 'the unfinished message is next');
   assert.is(errorOf(() => receiver.recvInto(new Float64Array(100))).message,
     'recvInto(): a 8000-byte message does not fit in a 800-byte target');
 
-  assert.instance(errorOf(() => sender.flush(quick)), TimeoutError); // three more chunks, then full again
+  assert.is(errorOf(() => sender.flush(quick)).message, // three more chunks, then full again
+    "flush timed out after 5 ms: 6144 of the message's 8000 bytes are sent; flush() sends the rest");
   assert.is(sender.pendingBytes, 8000 - 6144);
   assert.match(errorOf(() => receiver.recvView(quick)).message, '6144 of a 8000-byte message'); // finishing it, by another kind of receive
 
@@ -254,11 +255,62 @@ test('a send that times out before its first frame sends nothing, and says so', 
   for (let i = 0; i < 4; i++) sender.send(new Uint8Array(1000).fill(i)); // four frames of 1,016 bytes fill the ring
   const err = errorOf(() => sender.send(new Uint8Array(1000), 0, { timeoutMs: 5 }));
   assert.instance(err, TimeoutError);
-  assert.is(err.message, 'write timed out after 5 ms');
+  assert.is(err.message, 'send timed out after 5 ms');
   assert.is(sender.pendingBytes, 0, 'nothing of it went');
   const receiver = new Receiver(RingBuffer.attach(ring.buffer));
   for (let i = 0; i < 4; i++) assert.equal(receiver.recv<Uint8Array>()!.value, new Uint8Array(1000).fill(i));
   assert.is(receiver.hasMessage(), false);
+});
+
+test('a bad timeoutMs is refused before any chunk moves: no message is cut short on either side', () => {
+  const ring = RingBuffer.create(4096);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  const values = () => Float64Array.from({ length: 1000 }, (_, i) => i - 0.5); // 8,000 bytes: 8 chunks of 1 KiB
+  for (const timeoutMs of [-1, NaN]) {
+    const err = errorOf(() => sender.send(values(), 1, { timeoutMs }));
+    assert.instance(err, RangeError);
+    assert.is(err.message, `Expected \`timeoutMs\` to be a number >= 0, got ${timeoutMs}`);
+    assert.is(sender.pendingBytes, 0);
+    assert.is(receiver.hasMessage(), false, 'not one chunk went');
+  }
+  sender.send(Float64Array.of(1.5, 2.5), 2); // one frame
+  for (const call of [() => receiver.recv({ timeoutMs: -1 }), () => receiver.recvInto(new Float64Array(2), { timeoutMs: -1 }),
+    () => receiver.recvView({ timeoutMs: -1 }), () => receiver.peekMeta({ timeoutMs: -1 })]) {
+    assert.is(errorOf(call).message, 'Expected `timeoutMs` to be a number >= 0, got -1');
+  }
+  const got = receiver.recv<Float64Array>()!;
+  assert.equal([got.tag, ...got.value], [2, 1.5, 2.5], 'the message is still there, whole');
+});
+
+test("timeoutMs is the whole call's: a peer that moves a chunk every 100 ms does not keep a 300 ms send or recv going", async () => {
+  // Before, each chunk had its own 300 ms: both calls ran to the end, 800 ms and more.
+  const toRelay = RingBuffer.create(4096); // holds three chunks of 1 KiB
+  const fromRelay = RingBuffer.create(16384);
+  const relay = runWorker<{ forwarded: number }>('frame-relay', { from: toRelay.buffer, to: fromRelay.buffer, frames: 8, pauseMs: 100 });
+  const sender = new Sender(toRelay);
+  const sent = Float64Array.from({ length: 1000 }, (_, i) => i * 3); // 8 chunks
+  const err = errorOf(() => sender.send(sent, 5, { timeoutMs: 300 }));
+  assert.instance(err, TimeoutError);
+  assert.match(err.message, /^send timed out after 300 ms: \d+ of the message's 8000 bytes are sent; flush\(\) sends the rest$/);
+  assert.equal([(err as TimeoutError).op, (err as TimeoutError).ms], ['send', 300]);
+  assert.ok(sender.pendingBytes > 0 && sender.pendingBytes < 8000, String(sender.pendingBytes));
+  sender.flush();
+  assert.equal(await relay, { forwarded: 8 });
+  const arrived = new Receiver(fromRelay).recv<Float64Array>({ timeoutMs: 0 })!;
+  assert.equal([arrived.tag, ...arrived.value], [5, ...sent], 'whole, after flush()');
+
+  const source = RingBuffer.create(16384);
+  const slow = RingBuffer.create(4096);
+  new Sender(source, { chunkBytes: 1024 }).send(sent, 6); // all 8 chunks at once
+  const receiver = new Receiver(slow);
+  const relay2 = runWorker<{ forwarded: number }>('frame-relay', { from: source.buffer, to: slow.buffer, frames: 8, pauseMs: 100 });
+  const recvErr = errorOf(() => receiver.recv({ timeoutMs: 300 }));
+  assert.instance(recvErr, TimeoutError);
+  assert.match(recvErr.message, /^recv timed out after 300 ms: \d+ of a 8000-byte message's bytes arrived; the next receive finishes it$/);
+  const finished = receiver.recv<Float64Array>()!;
+  assert.equal([finished.tag, ...finished.value], [6, ...sent]);
+  assert.equal(await relay2, { forwarded: 8 });
 });
 
 test('a tag the frame cannot hold is refused, and nothing is sent', () => {
@@ -293,6 +345,10 @@ test('frames that break the chunking protocol are CorruptFrameErrors that say ho
     [received([[8, TYPE.uint8 | CHUNKED, 16]]), 'the stream ended inside a 16-byte message'],
     [received([[8, TYPE.uint8 | CHUNKED, 16], [8, TYPE.uint8, 0]]), 'expected a continuation chunk at byte 8 of 16, got type 3'],
     [received([[8, TYPE.uint8 | CHUNKED, 12], [8, CONTINUATION, 0]]), 'chunks overflow the 12-byte message'],
+    // A total that no sender writes is refused before anything of its size is allocated (4 GiB here) or awaited.
+    [received([[16, TYPE.uint8 | CHUNKED, 2 ** 32 - 16]], false), 'a first chunk of 16 bytes for a message of 4294967280 (at most 2147483648)'],
+    [received([[16, TYPE.uint8 | CHUNKED, 16]], false, 'recvInto'), 'a first chunk of 16 bytes for a message of 16 (at most 2147483648)'],
+    [received([[16, TYPE.uint8 | CHUNKED, 8]], false), 'a first chunk of 16 bytes for a message of 8 (at most 2147483648)'],
   ];
   for (const [err, problem] of cases) {
     assert.instance(err, CorruptFrameError, problem);

@@ -573,6 +573,67 @@ test('a corrupted frame header raises CorruptFrameError naming it', () => {
   assert.is(err.message, 'corrupt frame header at ring offset 0: unknown kind 9');
 });
 
+test('a wrap marker where no producer writes one is a corrupt frame, not a loop or a TAIL past HEAD', () => {
+  const wrapWord = (RING_LAYOUT.FRAME_MAGIC << 16) | 2; // KIND_WRAP
+  // At offset 0: a producer never wraps there (every frame fits from the start); stepping over it would go round the
+  // ring for ever, beyond the reach of timeoutMs and abort().
+  const atStart = RingBuffer.create(1024);
+  atStart.write(new Uint8Array(8));
+  new Uint32Array(atStart.buffer, RING_HEADER_BYTES, 2)[1] = wrapWord;
+  let err = errorOf(() => atStart.read({ timeoutMs: 100 }));
+  assert.instance(err, CorruptFrameError);
+  assert.is(err.message, 'corrupt frame header at ring offset 0: a wrap marker at the start of the ring');
+
+  // Further on, skipping more than is published: TAIL would pass HEAD, and the producer would see more room than the
+  // ring has.
+  const pastHead = RingBuffer.create(1024);
+  pastHead.write(new Uint8Array(8));
+  pastHead.read();
+  pastHead.write(new Uint8Array(8)); // a frame of 24 bytes at offset 24, 24 published
+  new Uint32Array(pastHead.buffer, RING_HEADER_BYTES + 24, 2)[1] = wrapWord;
+  err = errorOf(() => pastHead.read());
+  assert.instance(err, CorruptFrameError);
+  assert.is(err.message, 'corrupt frame header at ring offset 24: a wrap marker that skips 1000 bytes, where 24 are published');
+  assert.is(pastHead.bytesFree(), 1024 - 24, 'TAIL did not move');
+});
+
+test('a bad timeoutMs is refused as the call starts, though it would not have to wait', () => {
+  const ring = RingBuffer.create(1024);
+  for (const timeoutMs of [-5, NaN]) {
+    const err = errorOf(() => ring.write(Uint8Array.of(1), undefined, { timeoutMs }));
+    assert.instance(err, RangeError);
+    assert.is(err.message, `Expected \`timeoutMs\` to be a number >= 0, got ${timeoutMs}`);
+  }
+  assert.is(ring.bytesFree(), 1024, 'nothing was written');
+  ring.write(Uint8Array.of(7));
+  assert.is(errorOf(() => ring.read({ timeoutMs: -1 })).message, 'Expected `timeoutMs` to be a number >= 0, got -1');
+  assert.equal([...ring.read({ timeoutMs: 0 })!], [7], 'the message is still there');
+});
+
+test('spinThenPark times out at the deadline, not at the end of a longer spin', () => {
+  const ring = RingBuffer.create(1024, { strategy: 'spinThenPark', spinMicros: 5_000_000 });
+  const started = performance.now();
+  const err = errorOf(() => ring.read({ timeoutMs: 10 }));
+  const elapsed = performance.now() - started;
+  assert.instance(err, TimeoutError);
+  assert.ok(elapsed < 2500, `timed out after ${elapsed.toFixed(0)} ms, within the 5 s spin`); // a bound, not a speed
+});
+
+test('two async reads pending on one consumer: the first to time out leaves the other counted as asleep', async () => {
+  const ring = RingBuffer.create(1024);
+  const words = new Int32Array(ring.buffer);
+  const first = ring.readAsync({ timeoutMs: 20 });
+  const second = ring.readAsync({ timeoutMs: 30_000 });
+  assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 2);
+  assert.instance(await first.catch((error: unknown) => error), TimeoutError);
+  // Before the flag counted, the first lowered it to 0: the producer then skipped notify, and the second slept out
+  // its 25 ms slice.
+  assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 1, 'the second still waits, and says so');
+  ring.write(Uint8Array.of(42));
+  assert.equal([...(await second)!], [42]);
+  assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 0);
+});
+
 test('abort: a blocked call and every later blocking call throw AbortedError', () => {
   const ring = RingBuffer.create(64);
   ring.abort();
