@@ -4,7 +4,7 @@
  * and `timeoutMs` bounds the whole run. Whatever happens, every worker is terminated before `launch` settles.
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
 import { ABORT_REASON, ANY_PEER, ARENA_OPS, ControlBlock, WAIT } from './control.js';
@@ -15,7 +15,7 @@ import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
 import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
-import { workerExecArgv } from './worker-argv.js';
+import { startWorker } from './worker-argv.js';
 
 export interface LaunchOptions {
   /** How many ranks, from 1 to 256. */
@@ -158,9 +158,7 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
           wiring: wirings[rank]!,
           args: settings.args,
         };
-        const worker = new Worker(new URL('./rank.js', import.meta.url), {
-          workerData, transferList: transferLists[rank], execArgv: workerExecArgv(),
-        });
+        const worker = startWorker(new URL('./rank.js', import.meta.url), { workerData, transferList: transferLists[rank] });
         worker.on('message', (message: unknown) => {
           if (isRankReport(message)) onReport(rank, message); // else the program's own postMessage: not ours
         });

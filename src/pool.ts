@@ -6,11 +6,11 @@
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { describe } from './describe.js';
 import { TimeoutError } from './errors.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
-import { workerExecArgv } from './worker-argv.js';
+import { startWorker } from './worker-argv.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {
@@ -116,7 +116,7 @@ export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], op
       }
       for (let id = 0; id < count; id++) {
         const job: PoolJob = { moduleUrl: href, exportName, items, shared: shared.buffer, id };
-        const worker = new Worker(WORKER_URL, { workerData: job, execArgv: workerExecArgv() });
+        const worker = startWorker(WORKER_URL, { workerData: job });
         started.push(worker);
         let done = false;
         worker.on('message', (report: unknown) => {

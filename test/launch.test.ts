@@ -244,17 +244,24 @@ test('holding a view from recvView: a receive from its source is refused until r
   assert.equal(clone, { first: [1, 2], queued: 'read past, queued', refused: [], next: [3, 4] }, 'clone: recvView is recv, nothing is held');
 });
 
-test('launch and map from `node --input-type=module -e`: their workers start without the flag they would refuse', () => {
+test('launch and map under any Node options: `--input-type=module -e`, V8 options, per-process options', () => {
   const index = new URL('../src/index.js', import.meta.url).href;
   const ring = new URL('./fixtures/ranks-ring.js', import.meta.url).href;
   const square = new URL('./fixtures/pool-square.js', import.meta.url).href;
-  const script = `import { launch, map } from '${index}';
-    console.log(JSON.stringify(await launch('${ring}', { size: 3, timeoutMs: 30000 })));
+  const body = `console.log(JSON.stringify(await launch('${ring}', { size: 3, timeoutMs: 30000 })));
     console.log(JSON.stringify((await map('${square}', [1, 2, 3], { workers: 2, timeoutMs: 30000 })).results));`;
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
-  assert.is(child.stderr, '');
-  assert.is(child.stdout, '[3,0,1]\n[1,4,9]\n');
-  assert.is(child.status, 0);
+  const asModule = `import { launch, map } from '${index}';\n${body}`;
+  const asScript = `import('${index}').then(async ({ launch, map }) => {\n${body}\n});`; // -e without --input-type
+  // A worker refuses --input-type (its code is a file), and refuses V8's and per-process options passed explicitly:
+  // before, the second and third threw "Initiated Worker with invalid execArgv flags: --max-old-space-size=512".
+  const vm = ['--max-old-space-size=512', '--expose-gc', '--stack-size=2000', '--title=shmcomm-test'];
+  for (const argv of [['--input-type=module', '-e', asModule], [...vm, '-e', asScript], [...vm, '--input-type=module', '-e', asModule]]) {
+    const child = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 });
+    const label = argv.filter((option) => option.startsWith('--')).join(' ');
+    assert.is(child.stderr, '', label);
+    assert.is(child.stdout, '[3,0,1]\n[1,4,9]\n', label);
+    assert.is(child.status, 0, label);
+  }
 });
 
 test('CommAbortedError names the failed rank', () => {

@@ -10,8 +10,7 @@
  * which state it began in.
  * docs/probes/latency-floor.mjs measures the same, stand-alone and longer (2 million bounces, no warm-up or bound).
  */
-import { Worker } from 'node:worker_threads';
-import { workerExecArgv } from '../worker-argv.js';
+import { startWorker } from '../worker-argv.js';
 
 /** Bounces per measurement (about 10 to 50 ms), and a time bound for when the two threads share one core. */
 const BOUNCES = 100_000;
@@ -29,7 +28,7 @@ export async function measureLineMicros(): Promise<number> {
 async function bounce(): Promise<number> {
   const counters = new Int32Array(new SharedArrayBuffer(192)); // two counters and a ready flag, a line apart each
   const workerData = (side: number) => ({ counters, side, bounces: BOUNCES, maxMs: MAX_MS });
-  const workers = [0, 1].map((side) => new Worker(WORKER_URL, { workerData: workerData(side), execArgv: workerExecArgv() }));
+  const workers = [0, 1].map((side) => startWorker(WORKER_URL, { workerData: workerData(side) }));
   try {
     const results = await Promise.all(workers.map((worker) => new Promise<number>((resolve, reject) => {
       worker.once('message', resolve).once('error', reject);

@@ -7,8 +7,8 @@
  * report says the data was wrong, nothing is heard for `stallMs`), `abort` runs first (it raises the shared abort
  * flags, so workers parked in Atomics.wait wake and stop), then every worker is terminated and every child killed.
  */
-import { Worker, type TransferListItem } from 'node:worker_threads';
-import { workerExecArgv } from '../worker-argv.js';
+import type { TransferListItem, Worker } from 'node:worker_threads';
+import { startWorker } from '../worker-argv.js';
 
 export interface PeerOptions {
   /** Called on failure before the workers are terminated: wake whatever the workers may be blocked on. */
@@ -59,7 +59,7 @@ export class PeerGroup<R extends Report> {
    * `{ type: 'childExit', pid }` report says it has exited.
    */
   start(url: URL, workerData: unknown, transferList: TransferListItem[], onReport: (report: R) => void): void {
-    const worker = new Worker(url, { workerData, transferList, execArgv: workerExecArgv() });
+    const worker = startWorker(url, { workerData, transferList });
     this.workers.push(worker);
     let done = false;
     this.finished.push(new Promise<void>((resolve, reject) => {
