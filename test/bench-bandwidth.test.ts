@@ -190,7 +190,7 @@ test('--ring auto: shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the threads 
   assert.equal(seen[2], { mode: 'ringbuf', bytes: autoRingBytes('ringbuf', startLine), lineMicros: startLine }); // the probe decided
 });
 
-test('a run whose line time crossed 0.25 µs gets a note; a run in one state does not', () => {
+test('a run whose line time crossed 0.25 µs gets a note, one that met a busy machine another; a run in one state none', () => {
   assert.is(stateChangeNote([]), undefined);
   assert.is(stateChangeNote([{ when: 'at the start', lineMicros: 0.12 }, { when: 'at the end', lineMicros: 0.2 }]), undefined);
   assert.is(stateChangeNote([{ when: 'at the start', lineMicros: 0.5 }, { when: 'at the end', lineMicros: 0.55 }]), undefined);
@@ -202,6 +202,13 @@ test('a run whose line time crossed 0.25 µs gets a note; a run in one state doe
       '0.56 µs for shared, 0.59 µs at the end): sizes measured in different states do not compare; the modes of ' +
       'one size do, they ran back to back (docs/PERFORMANCE.md, "this machine has two states").',
   );
+  // From 1 µs the probe's threads took turns on a busy machine: no state, and no claim that the state changed.
+  const busy = 'Note: the machine was busy during the run (a cache line between the threads: 0.10 µs at the start, ' +
+    '2.19 µs at the end): figures met at a busy moment may be low, and sizes measured at different moments do not ' +
+    'compare; the modes of one size do, they ran back to back.';
+  assert.is(stateChangeNote([{ when: 'at the start', lineMicros: 0.1 }, { when: 'at the end', lineMicros: 2.19 }]), busy);
+  assert.match(stateChangeNote([{ when: 'at the start', lineMicros: 4120.69 }, { when: 'at the end', lineMicros: 4000 }])!,
+    /^Note: the machine was busy during the run \(a cache line between the threads: 4120\.69 µs at the start, 4000\.00 µs/);
 });
 
 test('rounds that differ more than 2x get a note naming the rows, six at most', () => {
