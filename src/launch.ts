@@ -15,7 +15,7 @@ import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
 import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
-import { startWorker } from './worker-argv.js';
+import { startWorker, terminateWithin } from './workers.js';
 
 export interface LaunchOptions {
   /** How many ranks, from 1 to 256. */
@@ -75,8 +75,6 @@ const SETTLE_MS = 1000;
  * With SETTLE_MS, `timeoutMs: 500` rejected after 1.5 s.
  */
 const TIMEOUT_SETTLE_MS = 100;
-/** How long terminating the workers may take before the run settles without the ones that did not stop. */
-const TERMINATE_WAIT_MS = 1000;
 
 /**
  * Runs the module at `moduleUrl` on `size` ranks: each imports it and calls its default export with its `Comm`
@@ -108,12 +106,8 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
       }
       const stillRunning = workers.filter((_, rank) => !finished[rank]);
       const settle = error === undefined ? 0 : reason === ABORT_REASON.timeout ? TIMEOUT_SETTLE_MS : SETTLE_MS;
-      // terminate() cannot stop a worker inside a blocking native call (a synchronous child process, a read that
-      // never returns): past TERMINATE_WAIT_MS the run settles anyway (the process, at its exit, still waits for it).
-      const terminateAll = () => Promise.race([
-        Promise.all(workers.map((worker) => worker.terminate())),
-        new Promise((ok) => setTimeout(ok, TERMINATE_WAIT_MS).unref()),
-      ]).then(() => { for (const worker of workers) worker.unref(); });
+      // terminateWithin: a worker stuck in a blocking native call does not hold the run past TERMINATE_WAIT_MS.
+      const terminateAll = () => terminateWithin(workers);
       const exited = Promise.all(stillRunning.map((worker) => new Promise((ok) => worker.once('exit', ok))));
       const settled = new Promise((ok) => setTimeout(ok, settle).unref());
       Promise.race([exited, settled]).then(terminateAll).finally(() => {

@@ -10,7 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import { describe } from './describe.js';
 import { TimeoutError } from './errors.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
-import { startWorker } from './worker-argv.js';
+import { startWorker, terminateWithin } from './workers.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {
@@ -148,8 +148,9 @@ export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], op
     });
   } finally {
     clearTimeout(timer);
-    // terminate() also stops a function stuck in an endless loop, which is what makes timeoutMs a real bound.
-    await Promise.all(started.map((worker) => worker.terminate()));
+    // terminate() also stops a function stuck in an endless loop, which is what makes timeoutMs a real bound; one in
+    // a blocking native call it cannot stop, and map does not wait for that past TERMINATE_WAIT_MS.
+    await terminateWithin(started);
   }
 }
 

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TimeoutError } from '../src/errors.js';
 import { map } from '../src/pool.js';
-import { noWorkerLeft, prng, testSeed } from './helpers.js';
+import { childPids, noWorkerLeft, prng, testSeed } from './helpers.js';
 
 const square = new URL('./fixtures/pool-square.js', import.meta.url);
 const faults = new URL('./fixtures/pool-faults.js', import.meta.url);
@@ -172,6 +172,20 @@ test('timeoutMs stops a function that never returns (a busy loop)', async () => 
   assert.match(timeout.message, /^map timed out after 300 ms: 0 of 2 items done; worker 0 (on item [01]|loading the module), worker 1 (on item [01]|loading the module)$/);
   assert.ok(ms >= 290 && ms < 10_000, `took ${ms.toFixed(0)} ms`);
   await noWorkerLeft('map timed out on a busy loop');
+});
+
+test('timeoutMs bounds map even where terminate() cannot stop a worker (a blocking native call)', async () => {
+  const started = performance.now();
+  const err = await rejection(map(faults, [1], { exportName: 'blocksInNativeCode', timeoutMs: 300 }), 10_000);
+  const ms = performance.now() - started;
+  assert.instance(err, TimeoutError);
+  assert.is(err.message, 'map timed out after 300 ms: 0 of 1 items done; worker 0 on item 0');
+  // Before, map awaited terminate(), which waited for the 5 s sleep; now it waits 1 s for it at most.
+  assert.ok(ms < 4000, `took ${ms.toFixed(0)} ms`);
+  for (const deadline = performance.now() + 15_000; childPids().length > 0 && performance.now() < deadline;) {
+    await new Promise((ok) => setTimeout(ok, 100)); // the sleep ends by itself: no process outlives the test
+  }
+  assert.equal(childPids(), []);
 });
 
 test('a timeout longer than any timer still lets a quick map finish', async () => {

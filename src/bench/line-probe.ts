@@ -10,7 +10,7 @@
  * which state it began in.
  * docs/probes/latency-floor.mjs measures the same, stand-alone and longer (2 million bounces, no warm-up or bound).
  */
-import { startWorker } from '../worker-argv.js';
+import { startWorker } from '../workers.js';
 
 /** Bounces per measurement (about 10 to 50 ms), and a time bound for when the two threads share one core. */
 const BOUNCES = 100_000;

@@ -8,7 +8,7 @@
  * flags, so workers parked in Atomics.wait wake and stop), then every worker is terminated and every child killed.
  */
 import type { TransferListItem, Worker } from 'node:worker_threads';
-import { startWorker } from '../worker-argv.js';
+import { startWorker } from '../workers.js';
 
 export interface PeerOptions {
   /** Called on failure before the workers are terminated: wake whatever the workers may be blocked on. */
