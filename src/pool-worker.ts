@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CURRENT_ITEM, FINISHED, NEXT_ITEM, POOL_REPORT, type PoolJob, type PoolMessage, type PoolReport } from './pool.js';
+import { importProgram } from './load.js';
 import { serializeError } from './thrown.js';
 
 const { moduleUrl, exportName, items, shared: buffer, id } = workerData as PoolJob;
@@ -14,7 +15,7 @@ const post = (report: PoolReport) => port.postMessage({ from: POOL_REPORT, ...re
 async function run(): Promise<void> {
   let fn: unknown;
   try {
-    fn = ((await import(moduleUrl)) as Record<string, unknown>)[exportName];
+    fn = (await importProgram(moduleUrl))[exportName];
   } catch (err) {
     const error = serializeError(err);
     return post({ kind: 'setupFailed', message: `could not load module ${moduleUrl}: ${error.message}`, error });

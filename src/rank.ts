@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Comm } from './comm.js';
 import { ControlBlock } from './control.js';
+import { importProgram } from './load.js';
 import { RANK_REPORT, type RankMessage, type RankReport } from './rank-report.js';
 import { MessagePortTransport } from './transport/message-port.js';
 import { SharedTransport } from './transport/shared.js';
@@ -32,7 +33,7 @@ async function run(data: RankData): Promise<unknown> {
       ? new SharedTransport(data.rank, data.wiring, control, data.strategy, data.chunkBytes)
       : new MessagePortTransport(data.transport, data.wiring, control);
   const comm = new Comm(data.rank, data.size, channels, control, data.strategy);
-  const program = await import(data.moduleUrl);
+  const program = await importProgram(data.moduleUrl);
   if (typeof program.default !== 'function') {
     throw new TypeError(`${data.moduleUrl} has no default export to run as a rank (expected \`export default function main(comm) {...}\`)`);
   }

@@ -1,8 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
-import { CommAbortedError, DeadlockError, launch, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CommAbortedError, DeadlockError, launch, map, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
 import { defaultStrategy } from '../src/launch.js';
 import { noWorkerLeft } from './helpers.js';
 
@@ -129,6 +132,23 @@ test('a module that is missing, fails to load, or has no default export', async 
   assert.match(err.message, /^rank [01] failed: Error: cannot load this module$/);
   err = await failure(launch(new URL('./fixtures/ranks-no-default.js', import.meta.url), { size: 1, timeoutMs: 30_000 }));
   assert.match(err.message, /^rank 0 failed: TypeError: file:.*ranks-no-default\.js has no default export to run as a rank/);
+  // A syntax error says where it is (import() alone says "Unexpected token ';'" and no more), in launch and in map.
+  const dir = mkdtempSync(join(tmpdir(), 'shmcomm-syntax-'));
+  try {
+    const typo = join(dir, 'typo.mjs');
+    writeFileSync(typo, 'export default function main() {\n  return 1 +;\n}\n');
+    err = await failure(launch(pathToFileURL(typo), { size: 2, timeoutMs: 30_000 }));
+    assert.match(err.message, /^rank [01] failed: SyntaxError: Unexpected token ';' \(at .*typo\.mjs:2: return 1 \+;\)$/);
+    err = await failure(map(pathToFileURL(typo), [1], { exportName: 'default', timeoutMs: 30_000 }));
+    assert.match(err.message, /^could not load module file:.*typo\.mjs: Unexpected token ';' \(at .*typo\.mjs:2: return 1 \+;\)$/);
+    // In a module that the program imports: --check finds nothing in the program itself, and the message says so.
+    writeFileSync(join(dir, 'imports-typo.mjs'), "import main from './typo.mjs';\nexport default main;\n");
+    err = await failure(launch(pathToFileURL(join(dir, 'imports-typo.mjs')), { size: 1, timeoutMs: 30_000 }));
+    assert.match(err.message, /^rank 0 failed: SyntaxError: Unexpected token ';' \(in a module that file:.*imports-typo\.mjs imports\)$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await noWorkerLeft('modules that did not load');
 });
 
 test('a return value that cannot be cloned', async () => {
