@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
+import { describe } from './describe.js';
 import { ABORT_REASON, ANY_PEER, ARENA_OPS, ControlBlock, WAIT } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import { isRankReport, type RankReport } from './rank-report.js';
@@ -169,8 +170,11 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
         workers.push(worker);
       }
     } catch (err) {
-      // A worker that cannot even be created (a resource limit at rank 40 of 64): stop the ones already started.
-      finish(asError(err), ABORT_REASON.rankFailed);
+      // A worker that cannot even be created (a resource limit at rank 40 of 64): stop the ones already started. Or
+      // `args` that structured clone refuses, which the first rank's workerData meets.
+      const refused = asError(err).name === 'DataCloneError';
+      finish(refused ? new TypeError(`Expected \`args\` to be a value that structured clone accepts (every rank gets ` +
+        `a copy): ${asError(err).message}`, { cause: err }) : asError(err), ABORT_REASON.rankFailed);
       return;
     }
 
@@ -331,7 +335,7 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
   }
   const { size, transport = 'shared', timeoutMs, args, strategy, deadlockMs = 1000 } = options;
   if (!Number.isInteger(size) || size < 1 || size > MAX_RANKS) {
-    throw new RangeError(`Expected \`size\` to be an integer from 1 to ${MAX_RANKS}, got ${String(size)}`);
+    throw new RangeError(`Expected \`size\` to be an integer from 1 to ${MAX_RANKS}, got ${describe(size)}`);
   }
   if (!TRANSPORT_NAMES.includes(transport)) {
     throw new TypeError(`Expected \`transport\` to be one of ${TRANSPORT_NAMES.join(', ')}, got ${JSON.stringify(transport)}`);
@@ -349,10 +353,12 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
         `to ${MAX_ARENA_BYTES}, got ${String(arenaBytes)}`,
     );
   }
-  if (timeoutMs !== undefined && !(timeoutMs > 0)) {
-    throw new RangeError(`Expected \`timeoutMs\` to be a number of milliseconds > 0, got ${timeoutMs}`);
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
+    throw new RangeError(`Expected \`timeoutMs\` to be a number of milliseconds > 0, got ${describe(timeoutMs)}`);
   }
-  if (!(deadlockMs >= 0)) throw new RangeError(`Expected \`deadlockMs\` to be >= 0 (0 turns the watchdog off), got ${deadlockMs}`);
+  if (!(typeof deadlockMs === 'number' && deadlockMs >= 0)) {
+    throw new RangeError(`Expected \`deadlockMs\` to be a number >= 0 (0 turns the watchdog off), got ${describe(deadlockMs)}`);
+  }
   const url = moduleUrl instanceof URL ? moduleUrl.href : String(moduleUrl);
   if (!/^(file|data):/.test(url)) {
     throw new TypeError(`Expected \`moduleUrl\` to be a file: URL such as import.meta.url, got ${JSON.stringify(url)}`);

@@ -49,7 +49,16 @@ export function reviveError({ name, message, stack, code }: SerializedError): Er
 function messageOf(thrown: unknown): string {
   const message = stringField(thrown, 'message');
   if (message !== undefined) return message;
-  return isError(thrown) ? '' : `non-error thrown: ${describe(thrown)}`;
+  return isError(thrown) ? '' : `non-error thrown: ${describeSafely(thrown)}`;
+}
+
+/** describe(), which reads `name` and `constructor`: either may be a getter that throws, and then it says less. */
+function describeSafely(thrown: unknown): string {
+  try {
+    return describe(thrown);
+  } catch {
+    return typeof thrown === 'function' ? 'a function' : 'an object';
+  }
 }
 
 /** `instanceof Error`, except that a revoked Proxy, on which `instanceof` itself throws, is not one. */
