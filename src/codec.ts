@@ -251,7 +251,9 @@ function serializeOrExplain(value: unknown): Uint8Array {
     // v8 says only "function foo() {} could not be cloned." (source text included, no path). Find the culprit.
     const culprit = findCulprit(value, 'value', new Set());
     if (culprit.path === 'value') throw new DataCloneError(kindOf(value));
-    throw new DataCloneError(`${kindOf(value)} containing ${kindOf(culprit.value)}`, `at ${culprit.path}`);
+    const why = culprit.value instanceof SharedArrayBuffer
+      ? 'a SharedArrayBuffer goes alone or as a view, as a copy of its bytes, not inside another value' : undefined;
+    throw new DataCloneError(`${kindOf(value)} containing ${kindOf(culprit.value)}`, `at ${culprit.path}`, why);
   }
 }
 

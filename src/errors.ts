@@ -55,14 +55,14 @@ export class CorruptFrameError extends ShmcommError {
   }
 }
 
-/** A value that the structured-clone algorithm refuses (a function, a symbol, ...). */
+/**
+ * A value that the structured-clone algorithm refuses (a function, a symbol, ...), or that we do: a SharedArrayBuffer
+ * inside another value (v8.serialize, which the channels use, refuses it; alone, or as a view, it goes as a copy).
+ */
 export class DataCloneError extends ShmcommError {
   readonly valueType: string;
-  constructor(valueType: string, detail = '') {
-    super(
-      `${valueType} cannot be sent: only values that structured clone accepts can travel${detail ? ` (${detail})` : ''}`,
-      'SHMCOMM_DATA_CLONE',
-    );
+  constructor(valueType: string, detail = '', why = 'only values that structured clone accepts can travel') {
+    super(`${valueType} cannot be sent: ${why}${detail ? ` (${detail})` : ''}`, 'SHMCOMM_DATA_CLONE');
     this.valueType = valueType;
   }
 }

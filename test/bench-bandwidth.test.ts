@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { capture, childPids, noWorkerLeft } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
 import {
-  autoRingBytes, describeRings, fewerRoundsNote, measureBandwidth, runBandwidth, spreadNote, stateChangeNote, type BandwidthRow,
+  autoRingBytes, bandwidthTables, describeRings, fewerRoundsNote, measureBandwidth, runBandwidth, spreadNote, stateChangeNote, type BandwidthRow,
   type RingChoice,
   type RingMode,
 } from '../src/bench/bandwidth.js';
@@ -209,6 +209,15 @@ test('a run whose line time crossed 0.25 µs gets a note, one that met a busy ma
   assert.is(stateChangeNote([{ when: 'at the start', lineMicros: 0.1 }, { when: 'at the end', lineMicros: 2.19 }]), busy);
   assert.match(stateChangeNote([{ when: 'at the start', lineMicros: 4120.69 }, { when: 'at the end', lineMicros: 4000 }])!,
     /^Note: the machine was busy during the run \(a cache line between the threads: 4120\.69 µs at the start, 4000\.00 µs/);
+});
+
+test('the MB/s table explains "-" only where a size was skipped', () => {
+  const row = (mode: BandwidthRow['mode'], bytes: number, mbPerSec: number): BandwidthRow => ({ mode, bytes, mbPerSec, messages: 1, seconds: 1 });
+  const whole = bandwidthTables(['shared', 'memcpy'], [8, 64], [row('shared', 8, 1), row('shared', 64, 2), row('memcpy', 8, 3), row('memcpy', 64, 4)]);
+  assert.is(whole.split('\n')[0], 'MB/s (1 MB = 10^6 bytes)');
+  const gap = bandwidthTables(['shared', 'memcpy'], [8, 64], [row('shared', 8, 1), row('memcpy', 8, 3), row('memcpy', 64, 4)]);
+  assert.is(gap.split('\n')[0], 'MB/s (1 MB = 10^6 bytes; - = skipped)');
+  assert.match(gap, /\n64 B\s+-\s+4\.00\n/);
 });
 
 test('rounds that differ more than 2x get a note naming the rows, six at most', () => {

@@ -447,7 +447,8 @@ export function bandwidthTables(modes: readonly BandwidthMode[], sizes: readonly
   const rate = (mode: BandwidthMode, bytes: number): number =>
     rows.find((row) => row.mode === mode && row.bytes === bytes)?.mbPerSec ?? NaN;
   const rateRows = sizes.map((bytes) => [formatSize(bytes), ...modes.map((mode) => formatNumber(rate(mode, bytes)))]);
-  const text = ['MB/s (1 MB = 10^6 bytes; - = skipped)', renderTable(['size', ...modes], rateRows)];
+  const skipped = sizes.some((bytes) => modes.some((mode) => !Number.isFinite(rate(mode, bytes)))); // shown as -
+  const text = [`MB/s (1 MB = 10^6 bytes${skipped ? '; - = skipped' : ''})`, renderTable(['size', ...modes], rateRows)];
   const others = modes.filter((mode) => mode !== 'memcpy');
   if (modes.includes('memcpy') && others.length > 0) {
     const ratioRows = sizes.map((bytes) => [
