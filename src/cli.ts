@@ -38,7 +38,8 @@ export async function main(argv: string[]): Promise<number> {
     return await run(argv);
   } catch (error) {
     if (error instanceof UsageError) {
-      console.error(`shmcomm: ${error.message}\n\n${USAGE}`);
+      const help = helpCommand(argv);
+      console.error(`shmcomm: ${error.message}\n\n${help === undefined ? USAGE : `See ${help} --help.`}`);
       return 2;
     }
     if (error instanceof OutputError) {
@@ -57,10 +58,12 @@ async function run(argv: string[]): Promise<number> {
     case '--help':
     case '-h':
     case 'help':
+      if (rest.length > 0) return run([...rest, '--help']); // `shmcomm help bench latency`
       print(HELP);
       return 0;
     case '--version':
     case '-v':
+      if (rest.length > 0) throw new UsageError(`Unexpected \`${rest[0]}\` after ${command}`, rest[0]);
       print(await version());
       return 0;
     case 'bench': {
@@ -83,6 +86,14 @@ async function run(argv: string[]): Promise<number> {
       if (command.startsWith('-')) throw new UsageError(`Unknown option \`${command}\``, command);
       throw new UsageError(`Unknown command "${command}": expected bench or exercise`);
   }
+}
+
+/** The command whose --help explains a mistake in `argv`: `shmcomm bench latency`, `shmcomm exercise`; else none. */
+function helpCommand(argv: readonly string[]): string | undefined {
+  const [command, sub] = argv;
+  if (command === 'exercise') return 'shmcomm exercise';
+  if (command !== 'bench') return undefined;
+  return ['bandwidth', 'latency', 'collectives'].includes(sub ?? '') ? `shmcomm bench ${sub}` : 'shmcomm bench';
 }
 
 function print(text: string): void {

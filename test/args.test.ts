@@ -98,8 +98,8 @@ test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere (
 
 const BANDWIDTH = 'shmcomm bench bandwidth';
 const BAD_BANDWIDTH: [string[], string][] = [
-  [['--bogus'], `Unknown option \`--bogus\` for \`${BANDWIDTH}\` (see --help)`],
-  [['-x'], `Unknown option \`-x\` for \`${BANDWIDTH}\` (see --help)`],
+  [['--bogus'], `Unknown option \`--bogus\` for \`${BANDWIDTH}\``],
+  [['-x'], `Unknown option \`-x\` for \`${BANDWIDTH}\``],
   [['stray'], `Unexpected argument "stray" for \`${BANDWIDTH}\``],
   [['--json=yes'], 'Option `--json` takes no value, got "--json=yes"'],
   [['--csv'], 'Option `--csv` needs a value (a file path)'],
@@ -150,7 +150,7 @@ test('latency, collectives, exercise: bad values', () => {
     [() => parseLatencyArgs(['--modes', 'spin,nap']),
       'Unknown mode "nap" in `--modes`; valid modes: spin, park, spinThenPark, async, transfer, clone, onmessage, process'],
     [() => parseLatencyArgs(['--window', '8']),
-      'Unknown option `--window` for `shmcomm bench latency` (see --help)'],
+      'Unknown option `--window` for `shmcomm bench latency`'],
     [() => parseLatencyArgs(['--modes', 'clone,spin,async', '--max', '512MiB']), // a ring mode's largest message is 16 bytes less
       'Expected `--max` to be at most 536870896 bytes (half the largest ring, 1 GiB, less a frame header) for spin, async, got 536870912'],
     [() => parseCollectivesArgs(['--ranks', '1,2']),
@@ -289,8 +289,12 @@ test('main: a bad option prints the message and the usage on stderr and returns 
   const { code, stdout, stderr } = await runMain(['bench', '--bogus']);
   assert.is(code, 2);
   assert.is(stdout, '');
-  assert.ok(stderr.startsWith('shmcomm: Unknown option `--bogus` for `shmcomm bench bandwidth` (see --help)'), stderr);
-  assert.ok(stderr.includes('Usage: shmcomm bench'), stderr);
+  assert.is(stderr, 'shmcomm: Unknown option `--bogus` for `shmcomm bench bandwidth`\n\nSee shmcomm bench --help.\n');
+  const collectives = await runMain(['bench', 'collectives', '--ranks', '1']);
+  assert.equal(collectives, { code: 2, stdout: '', stderr: 'shmcomm: Expected every item of `--ranks` to be an integer from 2 to 64, ' +
+    'got "1"\n\nSee shmcomm bench collectives --help.\n' }, 'the help of the command that was wrong');
+  const unknown = await runMain(['frobnicate']);
+  assert.ok(unknown.stderr.includes('Usage: shmcomm bench [bandwidth|latency|collectives] [options]'), 'no command: the usage');
   assert.is((await runMain([])).code, 2);
   assert.is((await runMain(['frobnicate'])).code, 2);
   assert.is((await runMain(['exercise'])).code, 2);
@@ -304,6 +308,10 @@ test('main: --version and a benchmark help', async () => {
   const { version } = JSON.parse(packageJson) as { version: string };
   assert.equal(await runMain(['--version']), { code: 0, stdout: `${version}\n`, stderr: '' });
   assert.equal(await runMain(['bench', 'latency', '--help']), { code: 0, stdout: `${LATENCY_HELP}\n`, stderr: '' });
+  assert.equal(await runMain(['help', 'bench', 'latency']), { code: 0, stdout: `${LATENCY_HELP}\n`, stderr: '' });
+  const extra = await runMain(['--version', '--foo']); // was 0, the version, and --foo unread
+  assert.is(extra.code, 2);
+  assert.ok(extra.stderr.startsWith('shmcomm: Unexpected `--foo` after --version\n'), extra.stderr);
 });
 
 test.run();

@@ -177,8 +177,8 @@ const COLLECTIVES_SPECS: OptionSpec[] = [
 ];
 
 const EXERCISE_SPECS: OptionSpec[] = [
-  { name: 'ranks', value: 'N', help: "number of ranks (default: the exercise's own)" },
-  { name: 'transport', value: 'NAME', default: 'shared', help: `how ranks talk: ${TRANSPORTS.join(', ')}` },
+  { name: 'ranks', value: 'N', help: 'number of ranks, 1 to 64 (default 4; sample 2; gather at least 2; bandwidth always 2)' },
+  { name: 'transport', value: 'NAME', help: `how ranks talk: ${TRANSPORTS.join(', ')} (default shared; bandwidth measures all three)` },
   { name: 'unsafe', help: "gather: also run several producers on one ring without a lock (rank 0's checks catch it)" },
 ];
 
@@ -204,7 +204,7 @@ class OptionReader {
       const equals = token.indexOf('=');
       const option = equals === -1 ? token : token.slice(0, equals);
       const spec = specs.find((s) => `--${s.name}` === option);
-      if (!spec) throw new UsageError(`Unknown option \`${option}\` for \`${command}\` (see --help)`, option);
+      if (!spec) throw new UsageError(`Unknown option \`${option}\` for \`${command}\``, option);
       if (this.given.has(spec.name)) { // the last one would win silently: `--modes spin --modes clone` ran clone alone
         const list = spec.value === 'LIST' ? `, its values with commas between them (--${spec.name} a,b)` : '';
         throw new UsageError(`Option \`${option}\` given twice: give it once${list}`, option);
