@@ -90,6 +90,10 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
   const results: unknown[] = new Array(size);
   const finished: boolean[] = new Array(size).fill(false);
   const workers: Worker[] = [];
+  // Each rank's end: its report (a result or an error) or its worker's exit, whichever comes first. A rank that
+  // returned but left a timer or a socket open has ended for the run, though its worker has not exited.
+  const ends: Promise<unknown>[] = [];
+  const ended: (() => void)[] = [];
   let failure: Error | undefined;
   let done = 0;
 
@@ -105,19 +109,19 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
         control.abort(reason ?? ABORT_REASON.rankFailed, failedRank);
         for (const ring of rings) ring.abort();
       }
-      const stillRunning = workers.filter((_, rank) => !finished[rank]);
+      const stillRunning = ends.filter((_, rank) => !finished[rank]);
       const settle = error === undefined ? 0 : reason === ABORT_REASON.timeout ? TIMEOUT_SETTLE_MS : SETTLE_MS;
       // terminateWithin: a worker stuck in a blocking native call does not hold the run past TERMINATE_WAIT_MS.
       const terminateAll = () => terminateWithin(workers);
-      const exited = Promise.all(stillRunning.map((worker) => new Promise((ok) => worker.once('exit', ok))));
       const settled = new Promise((ok) => setTimeout(ok, settle).unref());
-      Promise.race([exited, settled]).then(terminateAll).finally(() => {
+      Promise.race([Promise.all(stillRunning), settled]).then(terminateAll).finally(() => {
         if (error === undefined) resolve(results as R[]);
         else reject(error);
       });
     };
 
     const onReport = (rank: number, report: RankReport) => {
+      ended[rank]!();
       if (finished[rank]) return;
       finished[rank] = true;
       if (report.kind === 'result') {
@@ -132,7 +136,14 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
     };
 
     const onExit = (rank: number, code: number) => {
-      if (finished[rank] || failure !== undefined) return;
+      ended[rank]!();
+      if (failure !== undefined) return;
+      if (finished[rank]) {
+        // A rank that returned its result, then exited with an error code (process.exit(7) in a timer it left), while
+        // the run goes on: a failure of its program, as a late throw is.
+        if (code !== 0) finish(new RankFailedError(rank, `exited with code ${code} (after returning its result)`), ABORT_REASON.rankFailed, rank);
+        return;
+      }
       finished[rank] = true;
       // Node exits a worker with 13 when its main promise can never settle: nothing is left on its event loop.
       const why = code === 13 ? 'its program\'s promise never settled (nothing was left that could settle it; exit code 13)'
@@ -154,6 +165,7 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
           args: settings.args,
         };
         const worker = startWorker(new URL('./rank.js', import.meta.url), { workerData, transferList: transferLists[rank] });
+        ends.push(new Promise<void>((ok) => ended.push(ok)));
         worker.on('message', (message: unknown) => {
           if (isRankReport(message)) onReport(rank, message); // else the program's own postMessage: not ours
         });

@@ -54,6 +54,25 @@ for (const transport of TRANSPORTS) {
     await noWorkerLeft('launch rejected');
   });
 
+  test(`${transport}: a rank that exits with an error code after returning its result, while the run goes on`, async () => {
+    // Before, the exit was ignored, and launch resolved 30 s later as if nothing had happened.
+    const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'exitsAfterReturning' }, timeoutMs: 20_000 }));
+    assert.instance(err, RankFailedError);
+    assert.is(err.message, 'rank 1 failed: exited with code 7 (after returning its result)');
+    await noWorkerLeft('an exit after returning');
+  });
+
+  test(`${transport}: after a failure, a rank that returns ends the wait for it, though its worker stays alive`, async () => {
+    const thrownAt = new SharedArrayBuffer(8);
+    const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'returnsLeavingATimer', thrownAt }, timeoutMs: 30_000 }));
+    const settledAfter = performance.timeOrigin + performance.now() - new Float64Array(thrownAt)[0]!;
+    assert.is(err.message, 'rank 1 failed: Error: rank 1 fails at once');
+    // Rank 0 returned 100 ms after the throw; launch waited for its worker to exit, which its interval prevented, and
+    // settled only at the end of the 1 s it gives ranks to finish.
+    assert.ok(settledAfter < 800, `settled ${settledAfter.toFixed(0)} ms after the throw`);
+    await noWorkerLeft('a worker kept alive by a timer');
+  });
+
   test(`${transport}: deadlock, both ranks receive first, whatever the wait strategy (spin never parks)`, async () => {
     for (const strategy of ['spinThenPark', 'spin', 'park'] as const) {
       const err = await failure(launch(PROGRAMS, { size: 2, transport, strategy, args: { program: 'recvRecv' }, timeoutMs: 30_000 }));
