@@ -10,7 +10,9 @@ import type { SharedArena } from './arena.js';
 import * as collectives from './collectives.js';
 import { encodedType, isBinaryType } from './codec.js';
 import { describe, kindOf } from './describe.js';
-import { ANY_PEER, ARENA_BARRIERS, ARENA_OPS, BARRIER, WAIT, type BarrierWords, type ControlBlock, type WaitKind } from './control.js';
+import {
+  ANY_PEER, ARENA_BARRIERS, ARENA_OPS, BARRIER, COLLECTIVES, WAIT, type BarrierWords, type Collective, type ControlBlock, type WaitKind,
+} from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';
 import { SharedTransport } from './transport/shared.js';
@@ -59,6 +61,7 @@ export class Comm {
   // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private waitKind: WaitKind = WAIT.none;
   private waitPeer = 0;
+  private within = 0; // the collective this rank is in (its COLLECTIVES index + 1), as the control block says; 0: none
 
   /** @internal Built by the rank entry from what the launcher wired; programs receive it ready-made. */
   constructor(rank: number, size: number, channels: Transport, control: ControlBlock, strategy: WaitStrategy) {
@@ -196,25 +199,45 @@ export class Comm {
    */
   bcast<T>(value: T, root = 0): T {
     this.refuseWhileHolding('bcast');
-    return collectives.bcast(this, value, root);
+    const outer = this.enter('bcast');
+    try {
+      return collectives.bcast(this, value, root);
+    } finally {
+      this.leave(outer);
+    }
   }
 
   /** Root passes `values` (one per rank); each rank gets its own element. */
   scatter<T>(values: readonly T[] | undefined, root = 0): T {
     this.refuseWhileHolding('scatter');
-    return collectives.scatter(this, values, root);
+    const outer = this.enter('scatter');
+    try {
+      return collectives.scatter(this, values, root);
+    } finally {
+      this.leave(outer);
+    }
   }
 
   /** Root gets every rank's value in rank order; the others get undefined. */
   gather<T>(value: T, root = 0): T[] | undefined {
     this.refuseWhileHolding('gather');
-    return collectives.gather(this, value, root);
+    const outer = this.enter('gather');
+    try {
+      return collectives.gather(this, value, root);
+    } finally {
+      this.leave(outer);
+    }
   }
 
   /** Every rank gets every rank's value in rank order. */
   allgather<T>(value: T): T[] {
     this.refuseWhileHolding('allgather');
-    return collectives.allgather(this, value);
+    const outer = this.enter('allgather');
+    try {
+      return collectives.allgather(this, value);
+    } finally {
+      this.leave(outer);
+    }
   }
 
   /**
@@ -227,7 +250,12 @@ export class Comm {
   reduce<T>(value: T, op: ReduceOp, root = 0, into?: T): T | undefined {
     this.refuseWhileHolding('reduce');
     this.reductionCalls.reduce++;
-    return collectives.reduce(this, value, op, root, into);
+    const outer = this.enter('reduce');
+    try {
+      return collectives.reduce(this, value, op, root, into);
+    } finally {
+      this.leave(outer);
+    }
   }
 
   /**
@@ -238,13 +266,23 @@ export class Comm {
   allreduce<T>(value: T, op: ReduceOp, into?: T): T {
     this.refuseWhileHolding('allreduce');
     this.reductionCalls.allreduce++;
-    return collectives.allreduce(this, value, op, into);
+    const outer = this.enter('allreduce');
+    try {
+      return collectives.allreduce(this, value, op, into);
+    } finally {
+      this.leave(outer);
+    }
   }
 
   /** Rank r sends `values[d]` to every rank d and gets back one value from each, in rank order. */
   alltoall<T>(values: readonly T[]): T[] {
     this.refuseWhileHolding('alltoall');
-    return collectives.alltoall(this, values);
+    const outer = this.enter('alltoall');
+    try {
+      return collectives.alltoall(this, values);
+    } finally {
+      this.leave(outer);
+    }
   }
 
   // ─── Internals, also used by collectives.ts (tags below zero are theirs) ──────────────────────────────────
@@ -491,6 +529,27 @@ export class Comm {
    * waitOnDoorbell, viewableReceiver) leave that to them. A helper that took each call as a closure would allocate
    * one per message.
    */
+  /**
+   * Marks this rank as in collective `name`, for the deadlock watchdog ("rank 1 waits to receive from rank 0 in
+   * bcast"), and returns the mark before, which the call puts back as it ends. A collective that another one calls
+   * (allgather's gather and bcast) leaves the outer one's.
+   */
+  private enter(name: Collective): number {
+    const outer = this.within;
+    if (outer === 0) {
+      this.within = COLLECTIVES.indexOf(name) + 1;
+      this.control.setWithin(this.rank, this.within);
+    }
+    return outer;
+  }
+
+  /** Ends what enter() began: back to the mark before. */
+  private leave(outer: number): void {
+    if (outer === this.within) return;
+    this.within = outer;
+    this.control.setWithin(this.rank, outer);
+  }
+
   private awaiting(kind: WaitKind, peer: number): void {
     this.waitKind = kind;
     this.waitPeer = peer;

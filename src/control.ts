@@ -8,12 +8,13 @@
  *   lines 3, 4          the same two for allreduce's barrier on the shared arena
  *   lines 5, 6          the same two for bcast's barrier on the shared arena
  *   lines 7, 8          the same two for reduce's barrier on the shared arena
- *   line 9 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER      (one line per rank)
+ *   line 9 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER  WAIT_IN  (a line per rank)
  *
  * A rank's DOORBELL is how `recv(ANY_SOURCE)` (and every receive on the postMessage transports) sleeps on one word
  * instead of polling every channel: a sender bumps it, and notifies, only when ASLEEP says the rank is parked.
- * WAIT_KIND / WAIT_PEER say what the rank waits for right now and PROGRESS counts waits that ended: from these the
- * launcher tells a deadlock (everyone waits and nothing moves) from a slow computation.
+ * WAIT_KIND / WAIT_PEER say what the rank waits for right now, WAIT_IN in which collective (if any), and PROGRESS
+ * counts waits that ended: from these the launcher tells a deadlock (everyone waits and nothing moves) from a slow
+ * computation, and says where each rank is.
  */
 import { AbortedError, CommAbortedError } from './errors.js';
 import { Waiter, type WaitOptions } from './wait.js';
@@ -49,6 +50,7 @@ const WAIT_KIND = 2;
 const WAIT_PEER = 3;
 const PROGRESS = 4;
 const BARRIER_SLEEPER = 5;
+const WAIT_IN = 6;
 
 const ABORTED = 1;
 
@@ -58,6 +60,10 @@ const ABORTED = 1;
  */
 export const WAIT = { none: 0, recv: 1, send: 2, barrier: 3, arena: 4 } as const;
 export type WaitKind = (typeof WAIT)[keyof typeof WAIT];
+
+/** The collectives a wait can be in (WAIT_IN holds the index + 1; 0: none): a deadlock report names the call. */
+export const COLLECTIVES = ['bcast', 'scatter', 'gather', 'allgather', 'reduce', 'allreduce', 'alltoall'] as const;
+export type Collective = (typeof COLLECTIVES)[number];
 
 /** Why the launcher aborted the run. */
 export const ABORT_REASON = { rankFailed: 1, timeout: 2, deadlock: 3 } as const;
@@ -153,12 +159,18 @@ export class ControlBlock {
     }
   }
 
-  /** Launcher: what `rank` waits for now, and how many waits it has finished. Can be stale at once. */
-  waitingOf(rank: number): { kind: WaitKind; peer: number; progress: number } {
+  /** Rank `rank` enters a collective (`within`: its index + 1 in COLLECTIVES) or leaves them all (0). */
+  setWithin(rank: number, within: number): void {
+    Atomics.store(this.words, this.line(rank) + WAIT_IN, within);
+  }
+
+  /** Launcher: what `rank` waits for now, in which collective, and how many waits it has finished. Can be stale at once. */
+  waitingOf(rank: number): { kind: WaitKind; peer: number; within: Collective | undefined; progress: number } {
     const line = this.line(rank);
     return {
       kind: Atomics.load(this.words, line + WAIT_KIND) as WaitKind,
       peer: Atomics.load(this.words, line + WAIT_PEER),
+      within: COLLECTIVES[Atomics.load(this.words, line + WAIT_IN) - 1],
       progress: Atomics.load(this.words, line + PROGRESS),
     };
   }

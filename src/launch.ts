@@ -259,17 +259,19 @@ function stuckRanks(control: ControlBlock, finished: boolean[]): Map<number, Ret
   return new Map([...stuck].map((rank) => [rank, waits.get(rank)!]));
 }
 
-/** One line per live rank: `rank 0 waits to receive from rank 1`, `rank 2 is running`. */
+/** One line per live rank: `rank 0 waits to receive from rank 1`, `... from rank 0 in bcast`, `rank 2 is running`. */
 function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
   const lines: string[] = [];
   for (let rank = 0; rank < finished.length; rank++) {
     if (finished[rank]) continue;
-    const { kind, peer } = control.waitingOf(rank);
+    const { kind, peer, within } = control.waitingOf(rank);
     const peerDone = peer >= 0 && finished[peer] ? ` (rank ${peer} has finished)` : '';
+    const inCall = within === undefined ? '' : ` in ${within}`; // the collective that sends or receives
     if (kind === WAIT.recv) {
-      lines.push(peer === ANY_PEER ? `rank ${rank} waits to receive from any rank` : `rank ${rank} waits to receive from rank ${peer}${peerDone}`);
+      const from = peer === ANY_PEER ? 'any rank' : `rank ${peer}`;
+      lines.push(`rank ${rank} waits to receive from ${from}${inCall}${peerDone}`);
     } else if (kind === WAIT.send) {
-      lines.push(`rank ${rank} waits to send to rank ${peer} (channel full)${peerDone}`);
+      lines.push(`rank ${rank} waits to send to rank ${peer}${inCall} (channel full)${peerDone}`);
     } else if (kind === WAIT.barrier || kind === WAIT.arena) {
       const gone = finished.flatMap((isDone, other) => (isDone ? [other] : []));
       const notes = [

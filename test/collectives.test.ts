@@ -327,8 +327,8 @@ test('mistakes that meet only in the values: allreduce of large arrays, bcast in
 });
 
 test('allreduce either side of the 64 KiB switch: each rank waits for its own algorithm, none returns', async () => {
-  const RING = 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0';
-  const ARENA = "deadlock: rank 0 waits in allreduce (at the shared arena's barrier); rank 1 waits to receive from rank 0";
+  const RING = 'deadlock: rank 0 waits to receive from rank 1 in allreduce; rank 1 waits to receive from rank 0 in allreduce';
+  const ARENA = "deadlock: rank 0 waits in allreduce (at the shared arena's barrier); rank 1 waits to receive from rank 0 in allreduce";
   const settings: [TransportName, number | undefined, string][] = [
     ['shared', undefined, ARENA], ['shared', 0, RING], ['transfer', undefined, RING], ['clone', undefined, RING],
   ];

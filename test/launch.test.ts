@@ -54,6 +54,14 @@ for (const transport of TRANSPORTS) {
     await noWorkerLeft('launch rejected');
   });
 
+  test(`${transport}: a deadlock inside a collective names the call, not only the receive it waits in`, async () => {
+    const err = await failure(launch(PROGRAMS, { size: 3, transport, args: { program: 'bcastWithoutRoot' }, timeoutMs: 30_000 }));
+    assert.instance(err, DeadlockError);
+    assert.is(err.message, 'deadlock: rank 1 waits to receive from rank 0 in bcast (rank 0 has finished); ' +
+      'rank 2 waits to receive from rank 1 in allgather');
+    await noWorkerLeft('a collective without its root');
+  });
+
   test(`${transport}: a rank that exits with an error code after returning its result, while the run goes on`, async () => {
     // Before, the exit was ignored, and launch resolved 30 s later as if nothing had happened.
     const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'exitsAfterReturning' }, timeoutMs: 20_000 }));
