@@ -18,7 +18,7 @@
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { allocate, decode, encode, isBinaryType, isFixedLength, TYPE, type Encoded } from './codec.js';
 import { CorruptFrameError, TimeoutError } from './errors.js';
-import { describe } from './describe.js';
+import { describe, refuseUnknownOptions } from './describe.js';
 import { FRAME_HEADER_BYTES, type BlockingOptions, type Frame, type FrameMeta, type RingBuffer } from './ring.js';
 import { deadlineFor } from './wait.js';
 
@@ -110,6 +110,7 @@ export class Sender {
    * corked: the doorbell would ring before the message is visible.
    */
   constructor(ring: RingBuffer, options: { onMessage?: () => void; chunkBytes?: number } = {}) {
+    refuseUnknownOptions('Sender', options, ['onMessage', 'chunkBytes']);
     this.ring = ring;
     this.chunkBytes = options.chunkBytes === undefined ? defaultChunkBytes(ring) : checkChunkBytes(options.chunkBytes, ring.capacity);
     this.onMessage = options.onMessage;

@@ -20,6 +20,15 @@ export function describe(value: unknown): string {
 }
 
 /**
+ * Refuses an options object with a key that `what` does not take, a typo that would otherwise be ignored:
+ * ``TypeError: Unknown launch option `ranks`: expected size, transport, ...``.
+ */
+export function refuseUnknownOptions(what: string, options: object, known: readonly string[]): void {
+  const unknown = Object.keys(options).find((name) => !known.includes(name));
+  if (unknown !== undefined) throw new TypeError(`Unknown ${what} option \`${unknown}\`: expected ${known.join(', ')}`);
+}
+
+/**
  * What kind of thing a value is, without its contents: a string, a number, an array, a function (named f), a Map.
  * For a value received or refused, where its contents could be anything, of any size.
  */

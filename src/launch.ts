@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
-import { describe } from './describe.js';
+import { describe, refuseUnknownOptions } from './describe.js';
 import { ABORT_REASON, ANY_PEER, ARENA_OPS, ControlBlock, WAIT } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import { isRankReport, type RankReport } from './rank-report.js';
@@ -343,10 +343,7 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected launch options like { size: 4 }, got ${String(options)}`);
   }
-  const unknown = Object.keys(options).find((name) => !(LAUNCH_OPTIONS as readonly string[]).includes(name));
-  if (unknown !== undefined) {
-    throw new TypeError(`Unknown launch option \`${unknown}\`: expected ${LAUNCH_OPTIONS.join(', ')}`);
-  }
+  refuseUnknownOptions('launch', options, LAUNCH_OPTIONS);
   const { size, transport = 'shared', timeoutMs, args, strategy, deadlockMs = 1000 } = options;
   if (!Number.isInteger(size) || size < 1 || size > MAX_RANKS) {
     throw new RangeError(`Expected \`size\` to be an integer from 1 to ${MAX_RANKS}, got ${describe(size)}`);

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
-import { describe } from './describe.js';
+import { describe, refuseUnknownOptions } from './describe.js';
 import { TimeoutError } from './errors.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
 import { startWorker, terminateWithin } from './workers.js';
@@ -76,8 +76,7 @@ export const POOL_REPORT = 'shmcomm pool report';
  */
 export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], options: MapOptions = {}): Promise<MapResult<R>> {
   if (!Array.isArray(items)) throw new TypeError(`Expected \`items\` to be an array, got ${describe(items)}`);
-  const unknown = Object.keys(options ?? {}).find((name) => !(MAP_OPTIONS as readonly string[]).includes(name));
-  if (unknown !== undefined) throw new TypeError(`Unknown map option \`${unknown}\`: expected ${MAP_OPTIONS.join(', ')}`);
+  refuseUnknownOptions('map', options ?? {}, MAP_OPTIONS);
   const { workers = availableParallelism(), exportName = 'default', timeoutMs } = options;
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
     throw new RangeError(`Expected \`workers\` to be an integer from 1 to ${MAX_WORKERS}, got ${describe(workers)}`);

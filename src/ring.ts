@@ -31,7 +31,7 @@
  * (the codec's type code, the message tag, a chunked message's total length).
  */
 import { copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES } from './copy.js';
-import { describe } from './describe.js';
+import { describe, refuseUnknownOptions } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
 import { Waiter, checkTimeout, deadlineFor, type WaitOptions, type WaitStrategy } from './wait.js';
 
@@ -113,6 +113,8 @@ export interface RingOptions extends WaitOptions {
    */
   corkBytes?: number;
 }
+
+const RING_OPTIONS = ['strategy', 'spinMicros', 'onWait', 'corkBytes'] as const satisfies readonly (keyof RingOptions)[];
 
 export interface BlockingOptions {
   /** Give up after this many milliseconds with a `TimeoutError`. Default: wait for ever. */
@@ -233,6 +235,7 @@ export class RingBuffer {
     this.data = new Uint8Array(buffer, RING_HEADER_BYTES, capacity);
     this.dataWords = new Uint32Array(buffer, RING_HEADER_BYTES, capacity >> 2);
     this.waiter = new Waiter(words, STATE, ABORTED, options);
+    refuseUnknownOptions('ring', options, RING_OPTIONS);
     const corkBytes = options.corkBytes ?? CORK_BYTES;
     if (!Number.isInteger(corkBytes) || corkBytes < 1) {
       throw new RangeError(`Expected \`corkBytes\` to be an integer of at least 1, got ${corkBytes}`);

@@ -313,6 +313,11 @@ test("timeoutMs is the whole call's: a peer that moves a chunk every 100 ms does
   assert.equal(await relay2, { forwarded: 8 });
 });
 
+test('a Sender option it does not take is refused by name, not ignored', () => {
+  assert.is(errorOf(() => new Sender(RingBuffer.create(4096), { chunk: 1024 } as never)).message,
+    'Unknown Sender option `chunk`: expected onMessage, chunkBytes');
+});
+
 test('a tag the frame cannot hold is refused, and nothing is sent', () => {
   const ring = RingBuffer.create(1024);
   const sender = new Sender(ring);

@@ -597,6 +597,13 @@ test('a wrap marker where no producer writes one is a corrupt frame, not a loop 
   assert.is(pastHead.bytesFree(), 1024 - 24, 'TAIL did not move');
 });
 
+test('a ring option it does not take is refused by name, not ignored', () => {
+  assert.is(errorOf(() => RingBuffer.create(1024, { corkbytes: 5 } as never)).message,
+    'Unknown ring option `corkbytes`: expected strategy, spinMicros, onWait, corkBytes');
+  const ring = RingBuffer.create(1024);
+  assert.instance(errorOf(() => RingBuffer.attach(ring.buffer, { stategy: 'spin' } as never)), TypeError);
+});
+
 test('a bad timeoutMs is refused as the call starts, though it would not have to wait', () => {
   const ring = RingBuffer.create(1024);
   for (const timeoutMs of [-5, NaN]) {
