@@ -32,9 +32,17 @@ test('--json: every mode at every size, with positive finite numbers', async () 
   const stdout = capture();
   const stderr = capture();
   await runBandwidth(opts, { stdout, stderr });
-  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; memcpy: string; rows: Record<string, unknown>[] };
-  assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'rows']);
+  const doc = JSON.parse(stdout.text()) as {
+    node: string; cpus: string; memcpy: string; settings: Record<string, unknown>; rows: Record<string, unknown>[]; notes: string[];
+  };
+  assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'settings', 'rows', 'notes']);
   assert.is(doc.node, process.version);
+  // The run's settings as parsed (not --json itself), and the notes the text would end with (a string each).
+  assert.equal(doc.settings, {
+    minBytes: 8, maxBytes: 65536, points: 3, window: 64, seconds: 0.02, warmupSeconds: 0.005,
+    modes: [...BANDWIDTH_MODES], rounds: 1,
+  });
+  assert.ok(Array.isArray(doc.notes) && doc.notes.every((note) => typeof note === 'string' && note.startsWith('Note: ')), String(doc.notes));
   assert.is(doc.memcpy, memcpyText(process.env, host()));
   assert.type(doc.cpus, 'string');
   const sizes = logSizes(8, 65536, 3);

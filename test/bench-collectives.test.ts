@@ -68,12 +68,17 @@ test('measureCollectives: every row, in order, with its events', async () => {
   await noWorkerLeft('the benchmark returned');
 });
 
-test('--json: { node, cpus, memcpy, rows } with every row and nothing on stderr off a terminal', async () => {
+test('--json: { node, cpus, memcpy, settings, rows, notes } with every row and nothing on stderr off a terminal', async () => {
   const stdout = capture();
   const stderr = capture();
   await runCollectives(parseCollectivesArgs([...TINY, '--json']), { stdout, stderr });
-  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; memcpy: string; rows: Record<string, unknown>[] };
-  assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'rows']);
+  const doc = JSON.parse(stdout.text()) as {
+    node: string; cpus: string; memcpy: string; settings: Record<string, unknown>; rows: Record<string, unknown>[]; notes: string[];
+  };
+  assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'settings', 'rows', 'notes']);
+  const { json: _json, csvFile: _csv, ...settings } = parseCollectivesArgs(TINY);
+  assert.equal(doc.settings, JSON.parse(JSON.stringify(settings)), 'the options as parsed (--strategy auto: none)');
+  assert.match(doc.notes[0]!, /^shared vs clone at /, 'the ratio line, as the text prints it');
   assert.is(doc.memcpy, memcpyText(process.env, host()));
   assert.is(doc.node, process.version);
   assert.equal(doc.rows.map(keyOf).sort(), expectedKeys().sort());

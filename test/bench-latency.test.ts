@@ -22,8 +22,9 @@ test('--json: every mode at every size, with positive finite numbers', async () 
   const stdout = capture();
   const stderr = capture();
   await runLatency(parseLatencyArgs([...TINY, '--json']), { stdout, stderr });
-  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; memcpy: string; rows: Record<string, unknown>[] };
-  assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'rows']);
+  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; memcpy: string; settings: object; rows: Record<string, unknown>[]; notes: [] };
+  assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'settings', 'rows', 'notes']);
+  assert.equal(doc.notes, []);
   assert.is(doc.memcpy, memcpyText(process.env, host()));
   const sizes = logSizes(8, 1024, 3);
   assert.is(doc.rows.length, LATENCY_MODES.length * sizes.length);

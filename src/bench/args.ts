@@ -125,7 +125,7 @@ const allOf = (name: string, names: readonly string[], help: string): OptionSpec
 
 /** `--json` and `--csv`; `fields` names the first fields of a row. */
 const outputSpecs = (fields: string): OptionSpec[] => [
-  { name: 'json', help: `print only JSON: { node, cpus, memcpy, rows: [{ ${fields}, ... }] }` },
+  { name: 'json', help: `print only JSON: { node, cpus, memcpy, settings, rows: [{ ${fields}, ... }], notes }` },
   { name: 'csv', value: 'FILE', help: 'also write the rows to FILE as CSV' },
 ];
 /** `--time` and `--warmup`; `each` says what one measurement covers, `warmupNote` anything more of the warm-up. */

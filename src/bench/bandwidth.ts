@@ -410,8 +410,15 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
   }
 
   // The results first, the CSV after: a file that cannot be written then costs no result.
-  output.stdout.write(opts.json ? jsonText(machine(), rows) : bandwidthReport(opts, sizes, rows, rings, timeline, output));
+  output.stdout.write(opts.json
+    ? jsonText(machine(), opts, rows, bandwidthNotes(opts, rows, timeline))
+    : bandwidthReport(opts, sizes, rows, rings, timeline, output));
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, BANDWIDTH_COLUMNS, rows);
+}
+
+/** The notes at the end of a bandwidth run: rounds far apart, rounds skipped, the machine's state. */
+function bandwidthNotes(opts: BandwidthOptions, rows: readonly BandwidthRow[], timeline: readonly { when: string; lineMicros: number }[]): string[] {
+  return [spreadNote(rows), fewerRoundsNote(rows, opts.rounds), stateChangeNote(timeline)].filter((note) => note !== undefined);
 }
 
 /** The tables, chart and notes of a bandwidth run. */
@@ -436,9 +443,7 @@ function bandwidthReport(
     lines.push('', renderChart(series, { color: shouldUseColor(output.stdout), yUnit: 'MB/s', title: 'Bandwidth (log-log)' }));
   }
   lines.push('', smallestLine(opts.modes, sizes[0]!, rows));
-  for (const note of [spreadNote(rows), fewerRoundsNote(rows, opts.rounds), stateChangeNote(timeline)]) {
-    if (note !== undefined) lines.push(note);
-  }
+  lines.push(...bandwidthNotes(opts, rows, timeline));
   return `${lines.join('\n')}\n`;
 }
 

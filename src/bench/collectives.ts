@@ -140,7 +140,7 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
   }
 
   // The results first, the CSV after: a file that cannot be written then costs no result.
-  output.stdout.write(opts.json ? jsonText(machine(), rows) : collectivesReport(opts, rows));
+  output.stdout.write(opts.json ? jsonText(machine(), opts, rows, collectivesNotes(opts, rows)) : collectivesReport(opts, rows));
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, COLLECTIVES_COLUMNS, rows);
 }
 
@@ -154,11 +154,14 @@ function collectivesReport(opts: CollectivesOptions, rows: readonly CollectiveRo
   const settings = `${opts.seconds} s per measurement after ${opts.warmupSeconds} s of warm-up, ${waits}${arena}`;
   const lines = [headerLine('shmcomm bench collectives', m, settings), ''];
   lines.push(collectivesTable(rows));
-  const ratios = ratioLine(rows, opts);
-  if (ratios !== undefined) lines.push('', ratios);
-  const oversubscribed = oversubscribedLine(opts.ranks, availableParallelism(), opts.strategy); // the count defaultStrategy uses
-  if (oversubscribed !== undefined) lines.push('', oversubscribed);
+  for (const note of collectivesNotes(opts, rows)) lines.push('', note);
   return `${lines.join('\n')}\n`;
+}
+
+/** The lines after the table: shared against clone, and a word on more ranks than cores. */
+function collectivesNotes(opts: CollectivesOptions, rows: readonly CollectiveRow[]): string[] {
+  const oversubscribed = oversubscribedLine(opts.ranks, availableParallelism(), opts.strategy); // the count defaultStrategy uses
+  return [ratioLine(rows, opts), oversubscribed].filter((note) => note !== undefined);
 }
 
 /** The table of every row, with its title. */

@@ -116,7 +116,7 @@ export async function runLatency(opts: LatencyOptions, output: BenchOutput = pro
   }
 
   // The results first, the CSV after: a file that cannot be written then costs no result.
-  output.stdout.write(opts.json ? jsonText(machine(), rows) : latencyReport(opts, sizes, rows, output));
+  output.stdout.write(opts.json ? jsonText(machine(), opts, rows) : latencyReport(opts, sizes, rows, output));
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, LATENCY_COLUMNS, rows);
 }
 

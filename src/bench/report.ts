@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { cpuGeneration, readCpuinfo } from '../cpuinfo.js';
 import { host, memcpyText } from '../glibc.js';
 import type { TextStream } from '../term.js';
+import type { OutputOptions } from './args.js';
 import { formatNumber } from './format.js';
 
 /** Where a benchmark writes: results on stdout, the progress line on stderr. Tests pass fakes. */
@@ -55,9 +56,14 @@ export function headerLine(title: string, m: Machine, settings: string): string 
   return [title, `Node ${m.node}`, m.cpuModel, cores, m.memcpy, settings].filter((part) => part !== '').join(' · ');
 }
 
-/** The JSON document of a run: `{ node, cpus, memcpy, rows }`, indented, with a final newline. */
-export function jsonText(m: Machine, rows: readonly object[]): string {
-  return `${JSON.stringify({ node: m.node, cpus: cpusText(m), memcpy: m.memcpy, rows }, null, 2)}\n`;
+/**
+ * The JSON document of a run: `{ node, cpus, memcpy, settings, rows, notes }`, indented, with a final newline.
+ * `settings` are the command's options as it ran (not how it printed: `--json`, `--csv`, `--no-chart`); `notes` the
+ * lines the text prints after its tables (a ratio line, rounds far apart, a machine that changed state), or none.
+ */
+export function jsonText(m: Machine, options: OutputOptions & { chart?: boolean }, rows: readonly object[], notes: readonly string[] = []): string {
+  const { json: _json, csvFile: _csv, chart: _chart, ...settings } = options;
+  return `${JSON.stringify({ node: m.node, cpus: cpusText(m), memcpy: m.memcpy, settings, rows, notes }, null, 2)}\n`;
 }
 
 /** Writes `rows` (objects with the same keys, in `columns` order) to `file` as CSV with a header line. */
