@@ -94,16 +94,19 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
   // returned but left a timer or a socket open has ended for the run, though its worker has not exited.
   const ends: Promise<unknown>[] = [];
   const ended: (() => void)[] = [];
-  let failure: Error | undefined;
+  let over = false; // finish() has run: the run's outcome is decided
   let done = 0;
 
   return new Promise<R[]>((resolve, reject) => {
     const timers: NodeJS.Timeout[] = [];
 
-    /** Ends the run: the first failure wins; ranks get a moment to finish, then every worker is terminated. */
+    /**
+     * Ends the run: the first failure wins (a rank that then fails only because of it, with CommAbortedError, is not
+     * the news); ranks get a moment to finish, then every worker is terminated.
+     */
     const finish = (error?: Error, reason?: number, failedRank = -1) => {
-      if (failure !== undefined) return;
-      failure = error ?? new Error('finished');
+      if (over) return;
+      over = true;
       for (const timer of timers) clearTimeout(timer);
       if (error !== undefined) {
         control.abort(reason ?? ABORT_REASON.rankFailed, failedRank);
@@ -130,14 +133,12 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
         return;
       }
       const original = reviveError(report);
-      // A rank that failed only because another one did is not the news: the first failure is.
-      if (report.code === 'SHMCOMM_COMM_ABORTED' && failure !== undefined) return;
       finish(new RankFailedError(rank, `${report.name}: ${report.message}`, original), ABORT_REASON.rankFailed, rank);
     };
 
     const onExit = (rank: number, code: number) => {
       ended[rank]!();
-      if (failure !== undefined) return;
+      if (over) return;
       if (finished[rank]) {
         // A rank that returned its result, then exited with an error code (process.exit(7) in a timer it left), while
         // the run goes on: a failure of its program, as a late throw is.
@@ -170,7 +171,7 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
           if (isRankReport(message)) onReport(rank, message); // else the program's own postMessage: not ours
         });
         worker.on('error', (thrown: unknown) => {
-          if (failure !== undefined) return;
+          if (over) return;
           // A rank that returned its result may still throw, from a timer it left behind: while the run goes on, that
           // is a failure of its program too.
           const after = finished[rank] ? ' (after returning its result)' : '';

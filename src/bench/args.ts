@@ -139,7 +139,7 @@ const BANDWIDTH_SPECS: OptionSpec[] = [
   { name: 'min', value: 'SIZE', default: '8', help: 'smallest message: a multiple of 8 bytes (B, KiB, MiB, GiB)' },
   { name: 'max', value: 'SIZE', default: '64MiB', help: 'largest message' },
   { name: 'points', value: 'N', default: '20', help: 'number of sizes, log-spaced from --min to --max (fewer where two round to one multiple of 8)' },
-  { name: 'window', value: 'N', default: '64', help: 'messages sent between two acknowledgements, as in osu_bw' },
+  { name: 'window', value: 'N', default: '64', help: 'messages sent between two acknowledgements, as in osu_bw (64 MiB of them at most: fewer above 1 MiB)' },
   ...timeSpecs('mode and size', " (six times that before a mode's first size, while V8 compiles)"),
   allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
   { name: 'ring', value: 'SIZE', default: 'auto', help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the two threads share a cache, 32 MiB when not: measured first)' },
