@@ -463,7 +463,9 @@ export class Receiver {
    * `into` itself when it is this Receiver's own (`owned`, recv's fresh buffer), else a copy (the caller's target,
    * or recvView's kept buffer, which the next call may reuse).
    */
-  private copyChunks(first: Uint8Array | null, total: number, into: Uint8Array, deadline: number, filled = 0, owned = false): void {
+  private copyChunks(
+    first: Uint8Array | null, total: number, into: Uint8Array, deadline: number, filled = 0, owned = false,
+  ): void {
     const ring = this.ring;
     const { type, tag } = ring.frame; // the first chunk's, when `first` is given
     try {
@@ -526,7 +528,8 @@ function ownedPrefix(into: Uint8Array, filled: number, total: number): Uint8Arra
 function messageBytes({ type, length, aux }: Frame): number {
   if ((type & CHUNKED) === 0) return length;
   if (aux <= length || aux > MAX_CHANNEL_MESSAGE) {
-    throw new CorruptFrameError(-1, `a first chunk of ${length} bytes for a message of ${aux} (at most ${MAX_CHANNEL_MESSAGE})`);
+    const problem = `a first chunk of ${length} bytes for a message of ${aux} (at most ${MAX_CHANNEL_MESSAGE})`;
+    throw new CorruptFrameError(-1, problem);
   }
   return aux;
 }

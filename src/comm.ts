@@ -11,7 +11,8 @@ import * as collectives from './collectives.js';
 import { encodedType, isBinaryType } from './codec.js';
 import { describe, kindOf } from './describe.js';
 import {
-  ANY_PEER, ARENA_BARRIERS, ARENA_OPS, BARRIER, COLLECTIVES, WAIT, type BarrierWords, type Collective, type ControlBlock, type WaitKind,
+  ANY_PEER, ARENA_BARRIERS, ARENA_OPS, BARRIER, COLLECTIVES, WAIT,
+  type BarrierWords, type Collective, type ControlBlock, type WaitKind,
 } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';

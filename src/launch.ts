@@ -142,7 +142,8 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
       if (finished[rank]) {
         // A rank that returned its result, then exited with an error code (process.exit(7) in a timer it left), while
         // the run goes on: a failure of its program, as a late throw is.
-        if (code !== 0) finish(new RankFailedError(rank, `exited with code ${code} (after returning its result)`), ABORT_REASON.rankFailed, rank);
+        const late = `exited with code ${code} (after returning its result)`;
+        if (code !== 0) finish(new RankFailedError(rank, late), ABORT_REASON.rankFailed, rank);
         return;
       }
       finished[rank] = true;

@@ -139,7 +139,10 @@ const BANDWIDTH_SPECS: OptionSpec[] = [
   { name: 'min', value: 'SIZE', default: '8', help: 'smallest message: a multiple of 8 bytes (B, KiB, MiB, GiB)' },
   { name: 'max', value: 'SIZE', default: '64MiB', help: 'largest message' },
   { name: 'points', value: 'N', default: '20', help: 'number of sizes, log-spaced from --min to --max (fewer where two round to one multiple of 8)' },
-  { name: 'window', value: 'N', default: '64', help: 'messages sent between two acknowledgements, as in osu_bw (64 MiB of them at most: fewer above 1 MiB)' },
+  {
+    name: 'window', value: 'N', default: '64',
+    help: 'messages sent between two acknowledgements, as in osu_bw (64 MiB of them at most: fewer above 1 MiB)',
+  },
   ...timeSpecs('mode and size', " (six times that before a mode's first size, while V8 compiles)"),
   allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
   { name: 'ring', value: 'SIZE', default: 'auto', help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the two threads share a cache, 32 MiB when not: measured first)' },
@@ -177,8 +180,8 @@ const COLLECTIVES_SPECS: OptionSpec[] = [
 ];
 
 const EXERCISE_SPECS: OptionSpec[] = [
-  { name: 'ranks', value: 'N', help: 'number of ranks, 1 to 64 (default 4; sample 2; gather at least 2; bandwidth always 2)' },
-  { name: 'transport', value: 'NAME', help: `how ranks talk: ${TRANSPORTS.join(', ')} (default shared; bandwidth measures all three)` },
+  { name: 'ranks', value: 'N', help: 'number of ranks, 1 to 64 (default 4; sample 2; gather at least 2; bandwidth 2)' },
+  { name: 'transport', value: 'NAME', help: `how ranks talk: ${TRANSPORTS.join(', ')} (default shared; bandwidth: all)` },
   { name: 'unsafe', help: "gather: also run several producers on one ring without a lock (rank 0's checks catch it)" },
 ];
 

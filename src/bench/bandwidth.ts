@@ -101,7 +101,9 @@ export function describeRings(choices: readonly RingChoice[], fixedBytes: number
     : `rings (auto): ${choices.map(({ mode, bytes }) => `${mode} ${formatSize(bytes)}`).join(', ')}`;
   if (Number.isNaN(lineMicros)) return rings;
   const micros = lineMicros.toFixed(2);
-  if (lineMicros >= BUSY_LINE_MICROS) return `${rings} (the line probe took ${micros} µs a bounce: its threads took turns, the machine is busy)`;
+  if (lineMicros >= BUSY_LINE_MICROS) {
+    return `${rings} (the line probe took ${micros} µs a bounce: its threads took turns, the machine is busy)`;
+  }
   return `${rings} (a line crosses in ${micros} µs: ${sharesCache(lineMicros) ? 'the threads share a cache' : 'they share no cache'})`;
 }
 
@@ -417,8 +419,11 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
 }
 
 /** The notes at the end of a bandwidth run: rounds far apart, rounds skipped, the machine's state. */
-function bandwidthNotes(opts: BandwidthOptions, rows: readonly BandwidthRow[], timeline: readonly { when: string; lineMicros: number }[]): string[] {
-  return [spreadNote(rows), fewerRoundsNote(rows, opts.rounds), stateChangeNote(timeline)].filter((note) => note !== undefined);
+function bandwidthNotes(
+  opts: BandwidthOptions, rows: readonly BandwidthRow[], timeline: readonly { when: string; lineMicros: number }[],
+): string[] {
+  const notes = [spreadNote(rows), fewerRoundsNote(rows, opts.rounds), stateChangeNote(timeline)];
+  return notes.filter((note) => note !== undefined);
 }
 
 /** The tables, chart and notes of a bandwidth run. */

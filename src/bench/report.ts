@@ -61,7 +61,9 @@ export function headerLine(title: string, m: Machine, settings: string): string 
  * `settings` are the command's options as it ran (not how it printed: `--json`, `--csv`, `--no-chart`); `notes` the
  * lines the text prints after its tables (a ratio line, rounds far apart, a machine that changed state), or none.
  */
-export function jsonText(m: Machine, options: OutputOptions & { chart?: boolean }, rows: readonly object[], notes: readonly string[] = []): string {
+export function jsonText(
+  m: Machine, options: OutputOptions & { chart?: boolean }, rows: readonly object[], notes: readonly string[] = [],
+): string {
   const { json: _json, csvFile: _csv, chart: _chart, ...settings } = options;
   return `${JSON.stringify({ node: m.node, cpus: cpusText(m), memcpy: m.memcpy, settings, rows, notes }, null, 2)}\n`;
 }
