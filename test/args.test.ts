@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   BANDWIDTH_HELP, COLLECTIVES_HELP, EXERCISE_HELP, LATENCY_HELP, UsageError,
   parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs,
@@ -201,6 +202,16 @@ test('latency, collectives, exercise: bad values', () => {
       'Expected `--transport` to be one of shared, transfer, clone, got "tcp"'],
   ];
   for (const [parse, message] of cases) assert.is(usageError(parse).message, message);
+  // Where no file can be made though access() says yes (root in /proc), or where the directory is not writable:
+  // refused before the run, not after it.
+  if (existsSync('/proc/self')) {
+    assert.match(usageError(() => parseLatencyArgs(['--csv', '/proc/x.csv'])).message,
+      /^Cannot write the `--csv` file \/proc\/x\.csv: (it cannot be opened \(ENOENT\)|the directory \/proc is not writable)$/);
+  }
+  // A file that can be written and did not exist is not left behind by the check.
+  const fresh = join(tmpdir(), `shmcomm-csv-check-${process.pid}.csv`);
+  assert.is(parseLatencyArgs(['--csv', fresh]).csvFile, fresh);
+  assert.not.ok(existsSync(fresh), 'the check made no file');
 });
 
 test('exercise: an option that took the name as its value, or has none, is the mistake named', () => {

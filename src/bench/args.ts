@@ -7,7 +7,7 @@
  * same table, so the defaults shown are the defaults used. Every mistake is a `UsageError` that names the option,
  * the value given and what is allowed; the CLI prints it with the usage and exits with status 2.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES } from '../arena.js';
 import { FRAME_HEADER_BYTES, MAX_RING_BYTES } from '../ring.js';
@@ -403,8 +403,14 @@ function checkWritable(file: string): void {
   else {
     try {
       accessSync(existing ? file : directory, constants.W_OK);
-    } catch {
-      problem = `${existing ? 'it' : `the directory ${directory}`} is not writable`;
+      // Opened as the end of the run will open it: access() says yes to root in /proc, where no file can be made.
+      // One that did not exist is removed again.
+      closeSync(openSync(file, 'a'));
+      if (!existing) rmSync(file, { force: true });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      problem = code === 'EACCES' || code === 'EPERM' || code === undefined
+        ? `${existing ? 'it' : `the directory ${directory}`} is not writable` : `it cannot be opened (${code})`;
     }
   }
   if (problem !== undefined) throw new UsageError(`Cannot write the \`--csv\` file ${file}: ${problem}`, '--csv');
