@@ -20,7 +20,7 @@ import { allocate, decode, encode, isBinaryType, isFixedLength, TYPE, type Encod
 import { CorruptFrameError, TimeoutError } from './errors.js';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { FRAME_HEADER_BYTES, type BlockingOptions, type Frame, type FrameMeta, type RingBuffer } from './ring.js';
-import { deadlineFor } from './wait.js';
+import { checkTimeout, deadlineFor } from './wait.js';
 
 const CHUNKED = 0x80;
 const CONTINUATION = 0x7f;
@@ -195,7 +195,7 @@ export class Sender {
     const chunk = this.chunkBytes;
     try {
       for (; sent < bytes.length; sent += chunk) {
-        this.ring.write(bytes.subarray(sent, sent + chunk), { type: CONTINUATION, tag }, timeLeft(deadline));
+        this.ring.write(bytes.subarray(sent, sent + chunk), { type: CONTINUATION, tag }, optionsUntil(deadline));
       }
       this.unsent = undefined;
     } catch (error) {
@@ -215,7 +215,7 @@ export class Sender {
     try {
       const deadline = deadlineFor(options?.timeoutMs);
       this.sendRest(deadline);
-      this.ring.close(timeLeft(deadline));
+      this.ring.close(optionsUntil(deadline));
     } catch (error) {
       throw asCallTimeout(error, 'close', options);
     }
@@ -405,6 +405,7 @@ export class Receiver {
    */
   peekMeta(options?: BlockingOptions): Readonly<MessageMeta> | null {
     this.refuseWhileHolding('peekMeta');
+    checkTimeout(options?.timeoutMs); // here too, though an unfinished message is answered without a wait
     const meta = this.meta;
     const unfinished = this.unfinished;
     if (unfinished !== undefined) {
@@ -469,7 +470,7 @@ export class Receiver {
     const ring = this.ring;
     const { type, tag } = ring.frame; // the first chunk's, when `first` is given
     try {
-      for (let chunk = first ?? ring.peek(timeLeft(deadline)); ; chunk = ring.peek(timeLeft(deadline))) {
+      for (let chunk = first ?? ring.peek(optionsUntil(deadline)); ; chunk = ring.peek(optionsUntil(deadline))) {
         if (chunk === null) throw new CorruptFrameError(-1, `the stream ended inside a ${total}-byte message`);
         if (filled > 0 && ring.frame.type !== CONTINUATION) {
           throw new CorruptFrameError(-1, `expected a continuation chunk at byte ${filled} of ${total}, got type ${ring.frame.type}`);
@@ -535,7 +536,7 @@ function messageBytes({ type, length, aux }: Frame): number {
 }
 
 /** The wait for a call's next chunk: what is left of the call's time (`deadline`), or no limit when it has none. */
-function timeLeft(deadline: number): BlockingOptions | undefined {
+function optionsUntil(deadline: number): BlockingOptions | undefined {
   return deadline === Infinity ? undefined : { timeoutMs: Math.max(0, deadline - performance.now()) };
 }
 

@@ -252,7 +252,8 @@ function serializeOrExplain(value: unknown): Uint8Array {
     const culprit = findCulprit(value, 'value', new Set());
     if (culprit.path === 'value') throw new DataCloneError(kindOf(value));
     const why = culprit.value instanceof SharedArrayBuffer
-      ? 'a SharedArrayBuffer goes alone or as a view, as a copy of its bytes, not inside another value' : undefined;
+      ? 'a SharedArrayBuffer travels alone or behind a view (a view may sit anywhere in the value), as a copy of its bytes'
+      : undefined;
     throw new DataCloneError(`${kindOf(value)} containing ${kindOf(culprit.value)}`, `at ${culprit.path}`, why);
   }
 }

@@ -520,20 +520,9 @@ export class Comm {
   }
 
   /**
-   * Says what this rank's next wait on the control block (a barrier, its doorbell) waits for: the deadlock watchdog
-   * is told only if the wait lasts (WaitOptions.onWait). A ring's waits tell it themselves (SharedTransport gives each
-   * ring side its own onWait).
-   *
-   * Errors: every internal method through which a call may block (sendInternal, recvInternal, recvIntoInternal,
-   * recvOperandInternal, recvView, barrier) turns the ring's or doorbell's AbortedError into a CommAbortedError naming
-   * the rank that failed (`control.translate`), in a catch of its own; the helpers they call (pullFrom, pullAny,
-   * waitOnDoorbell, viewableReceiver) leave that to them. A helper that took each call as a closure would allocate
-   * one per message.
-   */
-  /**
    * Marks this rank as in collective `name`, for the deadlock watchdog ("rank 1 waits to receive from rank 0 in
-   * bcast"), and returns the mark before, which the call puts back as it ends. A collective that another one calls
-   * (allgather's gather and bcast) leaves the outer one's.
+   * bcast"), and returns the mark before, which the call puts back as it ends. Should one collective call another,
+   * the outer one's mark stays.
    */
   private enter(name: Collective): number {
     const outer = this.within;
@@ -551,6 +540,17 @@ export class Comm {
     this.control.setWithin(this.rank, outer);
   }
 
+  /**
+   * Says what this rank's next wait on the control block (a barrier, its doorbell) waits for: the deadlock watchdog
+   * is told only if the wait lasts (WaitOptions.onWait). A ring's waits tell it themselves (SharedTransport gives each
+   * ring side its own onWait).
+   *
+   * Errors: every internal method through which a call may block (sendInternal, recvInternal, recvIntoInternal,
+   * recvOperandInternal, recvView, barrier) turns the ring's or doorbell's AbortedError into a CommAbortedError naming
+   * the rank that failed (`control.translate`), in a catch of its own; the helpers they call (pullFrom, pullAny,
+   * waitOnDoorbell, viewableReceiver) leave that to them. A helper that took each call as a closure would allocate
+   * one per message.
+   */
   private awaiting(kind: WaitKind, peer: number): void {
     this.waitKind = kind;
     this.waitPeer = peer;

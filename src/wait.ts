@@ -10,10 +10,12 @@
  * notifies when the waiter has raised its flag. The waiter raises the flag, *then* re-reads the word; the mover
  * stores the word, *then* reads the flag. All four are sequentially consistent atomics, so at least one side sees
  * the other's store: either the waiter sees the new value and does not sleep, or the mover sees the flag and
- * notifies. A wake-up can never be lost. The flag counts its sleepers (each adds 1, and takes it away when it
- * wakes): one thread may have several async waits pending on one word, and the first to end must not lower the flag
- * under the others, which would then sleep out their slice unnotified.
+ * notifies. A wake-up can never be lost. One thread may have several async waits pending on one word: the flag
+ * stays up until the last of them ends (each Waiter counts its own; the first to end must not lower the flag under
+ * the others, which would then sleep out their slice unnotified). It is stored, not added to: a thread terminated
+ * while it slept leaves its flag up, and the next sleeper on that side lowers it for good as it wakes.
  */
+import { describe } from './describe.js';
 import { AbortedError, TimeoutError } from './errors.js';
 
 /** How a blocked call waits: `spin` (lowest latency, burns a core), `park` (sleeps at once), or both in turn. */
@@ -73,8 +75,8 @@ export function deadlineFor(timeoutMs: number | undefined): number {
  * writes anything, not only once it has to wait: a bad value must not cut a message in chunks short.
  */
 export function checkTimeout(timeoutMs: number | undefined): void {
-  if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
-    throw new RangeError(`Expected \`timeoutMs\` to be a number >= 0, got ${timeoutMs}`);
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+    throw new RangeError(`Expected \`timeoutMs\` to be a number >= 0, got ${describe(timeoutMs)}`);
   }
 }
 
@@ -103,7 +105,7 @@ export class Waiter {
   }
 
   /**
-   * Blocks until `Atomics.load(words, index) !== seen`, raising the flag in slot `sleeper` while parked.
+   * Blocks until `Atomics.load(words, index) !== seen`, with the flag in slot `sleeper` up while parked.
    * `deadline` is a `performance.now()` time (Infinity for none); `timeoutMs` only names the budget in the
    * `TimeoutError`. `op` names the call in errors, e.g. `read`.
    *
@@ -149,10 +151,10 @@ export class Waiter {
     }
   }
 
-  /** Sleeps in `Atomics.wait`, counted in the sleeper flag, until the word moves from `seen`. */
+  /** Sleeps in `Atomics.wait`, with the sleeper flag up, until the word moves from `seen`. */
   private park(index: number, seen: number, sleeper: number, deadline: number, timeoutMs: number | undefined, op: string): void {
     const words = this.words;
-    Atomics.add(words, sleeper, 1); // raised before sleepFor's look at the word (the top of this file)
+    this.raise(sleeper); // before sleepFor's look at the word (the top of this file)
     try {
       for (;;) {
         const sleepMs = this.sleepFor(index, seen, deadline, timeoutMs, op);
@@ -161,8 +163,25 @@ export class Waiter {
         if (Atomics.load(words, index) !== seen) return;
       }
     } finally {
-      Atomics.sub(words, sleeper, 1);
+      this.lower(sleeper);
     }
+  }
+
+  /** This thread's waits parked on each sleeper flag (several async ones may be pending at once). */
+  private readonly parked = new Map<number, number>();
+
+  /** Raises the flag in slot `sleeper` for one more wait of ours (sequentially consistent, as the top says). */
+  private raise(sleeper: number): void {
+    const count = this.parked.get(sleeper) ?? 0;
+    this.parked.set(sleeper, count + 1);
+    Atomics.store(this.words, sleeper, 1);
+  }
+
+  /** Lowers the flag in slot `sleeper` once none of our waits is parked on it any more. */
+  private lower(sleeper: number): void {
+    const count = this.parked.get(sleeper)! - 1;
+    this.parked.set(sleeper, count);
+    if (count === 0) Atomics.store(this.words, sleeper, 0);
   }
 
   /**
@@ -186,7 +205,7 @@ export class Waiter {
     const words = this.words;
     const keepAlive = setInterval(() => {}, 1 << 30);
     this.onWait?.(true);
-    Atomics.add(words, sleeper, 1);
+    this.raise(sleeper);
     try {
       for (;;) {
         const sleepMs = this.sleepFor(index, seen, deadline, timeoutMs, op);
@@ -197,7 +216,7 @@ export class Waiter {
       }
     } finally {
       clearInterval(keepAlive);
-      Atomics.sub(words, sleeper, 1);
+      this.lower(sleeper);
       this.onWait?.(false);
     }
   }

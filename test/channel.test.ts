@@ -227,6 +227,7 @@ test('a timeout between two chunks: the sender keeps the rest, the receiver what
   assert.instance(recvTimeout, TimeoutError);
   assert.is(recvTimeout.message, "recv timed out after 5 ms: 3072 of a 8000-byte message's bytes arrived; the next receive finishes it");
   assert.equal({ ...receiver.peekMeta()! }, { type: TYPE.float64, tag: 1, bytes: 8000 }, 'the unfinished message is next');
+  assert.is(errorOf(() => receiver.peekMeta({ timeoutMs: -1 })).message, 'Expected `timeoutMs` to be a number >= 0, got -1');
   assert.is(errorOf(() => receiver.recvInto(new Float64Array(100))).message,
     'recvInto(): a 8000-byte message does not fit in a 800-byte target');
 

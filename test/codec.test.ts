@@ -292,8 +292,8 @@ test('refused values throw DataCloneError naming the type', () => {
       'travel (at value.cause)'],
     [new Proxy({}, {}), 'a Proxy', 'a Proxy cannot be sent: only values that structured clone accepts can travel'],
     [{ shared: new SharedArrayBuffer(8) }, 'an object containing a SharedArrayBuffer',
-      'an object containing a SharedArrayBuffer cannot be sent: a SharedArrayBuffer goes alone or as a view, as a ' +
-      'copy of its bytes, not inside another value (at value.shared)'],
+      'an object containing a SharedArrayBuffer cannot be sent: a SharedArrayBuffer travels alone or behind a view (a ' +
+      'view may sit anywhere in the value), as a copy of its bytes (at value.shared)'],
   ];
   for (const [value, valueType, message] of cases) {
     const err = cloneError(value);

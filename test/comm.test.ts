@@ -138,8 +138,8 @@ test('a message to oneself arrives as one to another rank would, nested SharedAr
   for (const transport of TRANSPORTS) {
     const results = await launch(COPIES, { size: 2, transport, args: { program: 'selfCopies' }, timeoutMs: 60_000 });
     const sharedWhenNested = transport === 'shared'
-      ? 'DataCloneError: an object containing a SharedArrayBuffer cannot be sent: a SharedArrayBuffer goes alone or as ' +
-        'a view, as a copy of its bytes, not inside another value (at value.nested)'
+      ? 'DataCloneError: an object containing a SharedArrayBuffer cannot be sent: a SharedArrayBuffer travels alone or ' +
+        'behind a view (a view may sit anywhere in the value), as a copy of its bytes (at value.nested)'
       : true; // postMessage shares it, and so does the message to oneself
     const expected = { sharedWhenNested, topLevel: ['ArrayBuffer', 0], part: ['Float64Array', [1.5], 0, 8] };
     assert.equal(results, [expected, expected], transport);

@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import { Worker } from 'node:worker_threads';
 import * as assert from 'uvu/assert';
 import { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, RING_LAYOUT } from '../src/ring.js';
 import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from '../src/errors.js';
@@ -606,10 +607,10 @@ test('a ring option it does not take is refused by name, not ignored', () => {
 
 test('a bad timeoutMs is refused as the call starts, though it would not have to wait', () => {
   const ring = RingBuffer.create(1024);
-  for (const timeoutMs of [-5, NaN]) {
-    const err = errorOf(() => ring.write(Uint8Array.of(1), undefined, { timeoutMs }));
+  for (const timeoutMs of [-5, NaN, '200', null]) { // '200' and null passed !(t >= 0): '200' timed out at once
+    const err = errorOf(() => ring.write(Uint8Array.of(1), undefined, { timeoutMs: timeoutMs as number }));
     assert.instance(err, RangeError);
-    assert.is(err.message, `Expected \`timeoutMs\` to be a number >= 0, got ${timeoutMs}`);
+    assert.is(err.message, `Expected \`timeoutMs\` to be a number >= 0, got ${typeof timeoutMs === 'string' ? `"${timeoutMs}"` : timeoutMs}`);
   }
   assert.is(ring.bytesFree(), 1024, 'nothing was written');
   ring.write(Uint8Array.of(7));
@@ -631,13 +632,37 @@ test('two async reads pending on one consumer: the first to time out leaves the 
   const words = new Int32Array(ring.buffer);
   const first = ring.readAsync({ timeoutMs: 20 });
   const second = ring.readAsync({ timeoutMs: 30_000 });
-  assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 2);
+  assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 1);
   assert.instance(await first.catch((error: unknown) => error), TimeoutError);
-  // Before the flag counted, the first lowered it to 0: the producer then skipped notify, and the second slept out
-  // its 25 ms slice.
+  // Before the Waiter counted its waits, the first lowered the flag to 0: the producer then skipped notify, and the
+  // second slept out its 25 ms slice.
   assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 1, 'the second still waits, and says so');
   ring.write(Uint8Array.of(42));
   assert.equal([...(await second)!], [42]);
+  assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 0);
+});
+
+test('a consumer terminated while it slept leaves its flag up; the next one to sleep and wake lowers it', async () => {
+  const ring = RingBuffer.create(1024);
+  const words = new Int32Array(ring.buffer);
+  const ringModule = new URL('../src/ring.js', import.meta.url).href;
+  const sleeper = new Worker(`import('${ringModule}').then(({ RingBuffer }) => {
+    RingBuffer.attach(require('node:worker_threads').workerData, { strategy: 'park' }).read();
+  });`, { eval: true, workerData: ring.buffer });
+  try {
+    for (const deadline = performance.now() + 30_000; Atomics.load(words, RING_LAYOUT.READER_ASLEEP) === 0;) {
+      assert.ok(performance.now() < deadline, 'the worker never parked');
+      await new Promise((ok) => setTimeout(ok, 5));
+    }
+  } finally {
+    await sleeper.terminate();
+  }
+  assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 1, 'no finally ran in the terminated thread');
+  // A flag that counted sleepers (Atomics.add/sub) stayed at 1 from here on, and the producer notified at every message.
+  const consumer = RingBuffer.attach(ring.buffer);
+  const next = consumer.readAsync({ timeoutMs: 30_000 });
+  ring.write(Uint8Array.of(9));
+  assert.equal([...(await next)!], [9]);
   assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 0);
 });
 
