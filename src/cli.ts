@@ -52,15 +52,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+const HELP_WORDS = ['--help', '-h', 'help'];
+
 async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case '--help':
     case '-h':
-    case 'help':
-      if (rest.length > 0) return run([...rest, '--help']); // `shmcomm help bench latency`
+    case 'help': {
+      const topic = rest.filter((word) => !HELP_WORDS.includes(word)); // `shmcomm help bench latency`
+      if (topic.length > 0) return run([...topic, '--help']);
       print(HELP);
       return 0;
+    }
     case '--version':
     case '-v':
       if (rest.length > 0) throw new UsageError(`Unexpected \`${rest[0]}\` after ${command}`, rest[0]);

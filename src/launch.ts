@@ -10,6 +10,7 @@ import { checkChunkBytes } from './channel.js';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { ABORT_REASON, ANY_PEER, ARENA_OPS, ControlBlock, WAIT } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
+import { PARSE_ERROR, withSyntaxErrorAt } from './load.js';
 import { isRankReport, type RankReport } from './rank-report.js';
 import type { RankData } from './rank.js';
 import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
@@ -132,8 +133,11 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
         if (++done === size) finish();
         return;
       }
-      const original = reviveError(report);
-      finish(new RankFailedError(rank, `${report.name}: ${report.message}`, original), ABORT_REASON.rankFailed, rank);
+      if (over) return;
+      // A syntax error in the program: every rank met it, and this thread says where it is, once (load.ts).
+      const message = report.code === PARSE_ERROR ? withSyntaxErrorAt(report.message, settings.moduleUrl) : report.message;
+      const original = reviveError({ ...report, message });
+      finish(new RankFailedError(rank, `${report.name}: ${message}`, original), ABORT_REASON.rankFailed, rank);
     };
 
     const onExit = (rank: number, code: number) => {

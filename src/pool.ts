@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { TimeoutError } from './errors.js';
+import { PARSE_ERROR, withSyntaxErrorAt } from './load.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
 import { startWorker, terminateWithin } from './workers.js';
 
@@ -100,6 +101,7 @@ export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], op
       const itemsPerWorker = new Array<number>(count).fill(0);
       let received = 0;
       let finished = 0;
+      let setupFailed = false;
       // Read by the main thread while workers run, so it may be one item late; good enough to say who is stuck.
       const whereIs = (id: number) => {
         const index = Atomics.load(shared, CURRENT_ITEM + id);
@@ -130,8 +132,11 @@ export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], op
           } else if (report.kind === 'itemFailed') {
             const cause = reviveError(report.error);
             reject(new Error(`item ${report.index} failed in worker ${id}: ${cause.message}`, { cause }));
-          } else {
-            reject(new Error(report.message, report.error && { cause: reviveError(report.error) }));
+          } else if (!setupFailed) {
+            setupFailed = true; // every worker may say so: the first is told, and a syntax error located once
+            const parseError = report.error?.code === PARSE_ERROR;
+            const message = parseError ? withSyntaxErrorAt(report.message, href) : report.message;
+            reject(new Error(message, report.error && { cause: reviveError(report.error) }));
           }
         });
         // Node trap (nodejs/node#51679): a worker that cannot start or calls process.exit() sends no message at

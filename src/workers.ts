@@ -6,7 +6,8 @@
  * refuses when they are passed explicitly. Only one inherited option breaks a worker: `--input-type`, the case of
  * `node --input-type=module -e '...'` ("--input-type can only be used with string input via --eval, --print, or
  * STDIN"), though our workers' code is a file. Then the parent's options go explicitly, without it, and without those
- * Node names as invalid for a worker: V8's and per-process options apply to the whole process anyway.
+ * Node names as invalid for a worker: V8's and per-process options apply to the whole process anyway. Where it comes
+ * from NODE_OPTIONS, which workers read as well, they get an environment without it.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
@@ -14,30 +15,42 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 export const TERMINATE_WAIT_MS = 1000;
 
 /** The options given explicitly, once the parent's have been found to need it; undefined: inherit them. */
-let explicit: string[] | undefined = hasInputType(process.execArgv) ? withoutInputType(process.execArgv) : undefined;
+let explicit: string[] | undefined = process.execArgv.some(isInputType) ? withoutInputType(process.execArgv) : undefined;
+
+/** The environment, where NODE_OPTIONS holds --input-type (which the workers would read there too); else inherited. */
+const env = /(^|\s)--input-type\b/.test(process.env.NODE_OPTIONS ?? '')
+  ? { ...process.env, NODE_OPTIONS: process.env.NODE_OPTIONS!.replace(/(^|\s)--input-type(=\S+|\s+\S+)?/g, ' ').trim() }
+  : undefined;
 
 /** A Worker for `url`, started with the parent's Node options as far as a worker may have them (above). */
 export function startWorker(url: URL, options: WorkerOptions): Worker {
   for (;;) {
     try {
-      return new Worker(url, explicit === undefined ? options : { ...options, execArgv: explicit });
+      return new Worker(url, { ...options, ...(explicit && { execArgv: explicit }), ...(env && { env }) });
     } catch (error) {
+      // Drop what Node names as invalid for a worker, and try again; anything else (or nothing of ours named) throws.
       const refused = explicit === undefined ? [] : refusedOptions(error);
-      if (refused.length === 0) throw error;
-      explicit = explicit!.filter((option) => !refused.includes(option));
+      if (!explicit?.some((option) => refused.includes(option))) throw error;
+      explicit = explicit.filter((option) => !refused.includes(option));
     }
   }
 }
 
-function hasInputType(argv: readonly string[]): boolean {
-  return argv.some((option) => option === '--input-type' || option.startsWith('--input-type='));
+function isInputType(option: string): boolean {
+  return option === '--input-type' || option.startsWith('--input-type=');
 }
 
+/**
+ * The parent's options less --input-type, and less the script of `-e`/`-p` (the worker runs a file: its own
+ * execArgv would otherwise carry a copy of the whole script), each with its value.
+ */
 function withoutInputType(argv: readonly string[]): string[] {
   const kept: string[] = [];
+  const withValue = ['--input-type', '-e', '--eval', '-p', '--print'];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--input-type') i++; // and its value
-    else if (!argv[i]!.startsWith('--input-type=')) kept.push(argv[i]!);
+    const option = argv[i]!;
+    if (withValue.includes(option)) i++; // and its value
+    else if (!withValue.some((name) => option.startsWith(`${name}=`))) kept.push(option);
   }
   return kept;
 }

@@ -320,6 +320,11 @@ test('main: --version and a benchmark help', async () => {
   assert.equal(await runMain(['--version']), { code: 0, stdout: `${version}\n`, stderr: '' });
   assert.equal(await runMain(['bench', 'latency', '--help']), { code: 0, stdout: `${LATENCY_HELP}\n`, stderr: '' });
   assert.equal(await runMain(['help', 'bench', 'latency']), { code: 0, stdout: `${LATENCY_HELP}\n`, stderr: '' });
+  for (const argv of [['--help', '--help'], ['help', 'help'], ['-h', '--help']]) { // once: the stack overflowed
+    const twice = await runMain(argv);
+    assert.is(twice.code, 0, argv.join(' '));
+    assert.ok(twice.stdout.startsWith('shmcomm: zero-copy'), argv.join(' '));
+  }
   const extra = await runMain(['--version', '--foo']); // was 0, the version, and --foo unread
   assert.is(extra.code, 2);
   assert.ok(extra.stderr.startsWith('shmcomm: Unexpected `--foo` after --version\n'), extra.stderr);

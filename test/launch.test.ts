@@ -172,6 +172,14 @@ test('a module that is missing, fails to load, or has no default export', async 
     writeFileSync(join(dir, 'imports-typo.mjs'), "import main from './typo.mjs';\nexport default main;\n");
     err = await failure(launch(pathToFileURL(join(dir, 'imports-typo.mjs')), { size: 1, timeoutMs: 30_000 }));
     assert.match(err.message, /^rank 0 failed: SyntaxError: Unexpected token ';' \(in a module that file:.*imports-typo\.mjs imports\)$/);
+    // CommonJS, on 8 ranks: the launching thread runs one check for all of them (each rank ran its own before).
+    const cjs = join(dir, 'typo.cjs');
+    writeFileSync(cjs, 'module.exports = function main() {\n  return 1 +;\n};\n');
+    err = await failure(launch(pathToFileURL(cjs), { size: 8, timeoutMs: 30_000 }));
+    assert.match(err.message, /^rank \d failed: SyntaxError: Unexpected token ';' \(at .*typo\.cjs:2: return 1 \+;\)$/, err.message);
+    // A program that is not a file keeps Node's message: no URL of its whole source appended.
+    err = await failure(launch('data:text/javascript,export default () => 1 +;', { size: 1, timeoutMs: 30_000 }));
+    assert.is(err.message, "rank 0 failed: SyntaxError: Unexpected token ';'");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -308,9 +316,14 @@ test('launch and map under any Node options: `--input-type=module -e`, V8 option
   // A worker refuses --input-type (its code is a file), and refuses V8's and per-process options passed explicitly:
   // before, the second and third threw "Initiated Worker with invalid execArgv flags: --max-old-space-size=512".
   const vm = ['--max-old-space-size=512', '--expose-gc', '--stack-size=2000', '--title=shmcomm-test'];
-  for (const argv of [['--input-type=module', '-e', asModule], [...vm, '-e', asScript], [...vm, '--input-type=module', '-e', asModule]]) {
-    const child = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 });
-    const label = argv.filter((option) => option.startsWith('--')).join(' ');
+  const runs: [string[], string?][] = [
+    [['--input-type=module', '-e', asModule]], [[...vm, '-e', asScript]], [[...vm, '--input-type=module', '-e', asModule]],
+    [['-e', asModule], '--input-type=module'], // from NODE_OPTIONS, which workers read too
+  ];
+  for (const [argv, nodeOptions] of runs) {
+    const env = nodeOptions === undefined ? process.env : { ...process.env, NODE_OPTIONS: nodeOptions };
+    const child = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 60_000, env });
+    const label = `${argv.filter((option) => option.startsWith('--')).join(' ')} NODE_OPTIONS=${nodeOptions ?? ''}`;
     assert.is(child.stderr, '', label);
     assert.is(child.stdout, '[3,0,1]\n[1,4,9]\n', label);
     assert.is(child.status, 0, label);
