@@ -62,7 +62,6 @@ export class Comm {
   // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private waitKind: WaitKind = WAIT.none;
   private waitPeer = 0;
-  private within = 0; // the collective this rank is in (its COLLECTIVES index + 1), as the control block says; 0: none
 
   /** @internal Built by the rank entry from what the launcher wired; programs receive it ready-made. */
   constructor(rank: number, size: number, channels: Transport, control: ControlBlock, strategy: WaitStrategy) {
@@ -525,19 +524,14 @@ export class Comm {
    * the outer one's mark stays.
    */
   private enter(name: Collective): number {
-    const outer = this.within;
-    if (outer === 0) {
-      this.within = COLLECTIVES.indexOf(name) + 1;
-      this.control.setWithin(this.rank, this.within);
-    }
+    const outer = this.control.within;
+    if (outer === 0) this.control.within = COLLECTIVES.indexOf(name) + 1;
     return outer;
   }
 
   /** Ends what enter() began: back to the mark before. */
   private leave(outer: number): void {
-    if (outer === this.within) return;
-    this.within = outer;
-    this.control.setWithin(this.rank, outer);
+    this.control.within = outer;
   }
 
   /**

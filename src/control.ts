@@ -147,6 +147,13 @@ export class ControlBlock {
 
   // ─── What each rank waits for ───────────────────────────────────────────────────────────────────────────
 
+  /**
+   * The collective this thread's rank is in (its index + 1 in COLLECTIVES; 0: none). A plain field of this thread's
+   * ControlBlock, which setWaiting copies into the rank's line as a wait begins: a store to the line at every call
+   * would take the line from the ranks that read its ASLEEP word as they send (0.15 to 0.2 µs a bcast of 8 bytes).
+   */
+  within = 0;
+
   /** Rank `rank` starts (`kind` != none) or stops waiting; a stop counts as progress. */
   setWaiting(rank: number, kind: WaitKind, peer: number): void {
     const line = this.line(rank);
@@ -155,13 +162,9 @@ export class ControlBlock {
       Atomics.add(this.words, line + PROGRESS, 1);
     } else {
       Atomics.store(this.words, line + WAIT_PEER, peer);
+      Atomics.store(this.words, line + WAIT_IN, this.within);
       Atomics.store(this.words, line + WAIT_KIND, kind);
     }
-  }
-
-  /** Rank `rank` enters a collective (`within`: its index + 1 in COLLECTIVES) or leaves them all (0). */
-  setWithin(rank: number, within: number): void {
-    Atomics.store(this.words, this.line(rank) + WAIT_IN, within);
   }
 
   /** Launcher: what `rank` waits for now, in which collective, and how many waits it has finished. Can be stale at once. */
