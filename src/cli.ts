@@ -60,7 +60,7 @@ async function run(argv: string[]): Promise<number> {
     case '--help':
     case '-h':
     case 'help': {
-      const topic = rest.filter((word) => !HELP_WORDS.includes(word)); // `shmcomm help bench latency`
+      const topic = rest.filter((word) => !HELP_WORDS.includes(word) && !word.startsWith('-')); // `help bench latency`
       if (topic.length > 0) return run([...topic, '--help']);
       print(HELP);
       return 0;

@@ -36,14 +36,23 @@ function isParseError(error: SyntaxError): boolean {
 
 /**
  * `message`, the message of a parse error in the program at `url`, with where `node --check` finds it:
- * `Unexpected token ';' (at /path/prog.mjs:2: return 1 +;)`, or `... (in a module that file:///path/prog.mjs
- * imports)` where the file itself is sound. Unchanged for a program that is not a file.
+ * `Unexpected token ';' (at /path/prog.mjs:2: return 1 +;)`, or `... (node --check finds no mistake in
+ * /path/prog.mjs itself)`: then look in the modules it imports. Unchanged for a program that is not a file.
+ * The check runs without NODE_OPTIONS (a preload or an inspector there would run in it too) and is killed after
+ * CHECK_MS: this thread waits for it, with every timer of the run.
  */
 export function withSyntaxErrorAt(message: string, url: string): string {
   if (!url.startsWith('file:')) return message;
-  const check = spawnSync(process.execPath, ['--check', fileURLToPath(url)], { encoding: 'utf8', timeout: 10_000 });
-  if (check.status === 0) return `${message} (in a module that ${url} imports)`;
+  const path = fileURLToPath(url);
+  const check = spawnSync(process.execPath, ['--check', path], {
+    encoding: 'utf8', timeout: CHECK_MS, killSignal: 'SIGKILL', env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  if (check.status === 0) return `${message} (node --check finds no mistake in ${path} itself)`;
   // stderr: "/path/prog.mjs:2", the line itself, a caret under the mistake, "", "SyntaxError: ..."
   const [where, line] = String(check.stderr).split('\n');
-  return where !== undefined && /:\d+$/.test(where) ? `${message} (at ${where}: ${(line ?? '').trim()})` : message;
+  const found = where !== undefined && where.startsWith(`${path}:`) && /:\d+$/.test(where);
+  return found ? `${message} (at ${where}: ${(line ?? '').trim()})` : message;
 }
+
+/** The most the launching thread waits for `node --check` (it takes 50 ms or so). */
+const CHECK_MS = 3000;

@@ -204,9 +204,13 @@ export class Waiter {
   async waitAsync(index: number, seen: number, sleeper: number, deadline: number, timeoutMs: number | undefined, op: string): Promise<void> {
     const words = this.words;
     const keepAlive = setInterval(() => {}, 1 << 30);
-    this.onWait?.(true);
-    this.raise(sleeper);
+    let told = false; // onWait(true) returned: onWait(false) is owed
+    let raised = false;
     try {
+      this.onWait?.(true); // a user's onWait may throw: the finally still clears the interval
+      told = true;
+      this.raise(sleeper);
+      raised = true;
       for (;;) {
         const sleepMs = this.sleepFor(index, seen, deadline, timeoutMs, op);
         if (sleepMs === 0) return;
@@ -216,8 +220,8 @@ export class Waiter {
       }
     } finally {
       clearInterval(keepAlive);
-      this.lower(sleeper);
-      this.onWait?.(false);
+      if (raised) this.lower(sleeper);
+      if (told) this.onWait?.(false);
     }
   }
 }

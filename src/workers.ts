@@ -17,16 +17,17 @@ export const TERMINATE_WAIT_MS = 1000;
 /** The options given explicitly, once the parent's have been found to need it; undefined: inherit them. */
 let explicit: string[] | undefined = process.execArgv.some(isInputType) ? withoutInputType(process.execArgv) : undefined;
 
-/** The environment, where NODE_OPTIONS holds --input-type (which the workers would read there too); else inherited. */
-const env = /(^|\s)--input-type\b/.test(process.env.NODE_OPTIONS ?? '')
-  ? { ...process.env, NODE_OPTIONS: process.env.NODE_OPTIONS!.replace(/(^|\s)--input-type(=\S+|\s+\S+)?/g, ' ').trim() }
-  : undefined;
+/** NODE_OPTIONS's words, a double-quoted one whole (`--require "/a b/pre.cjs"`), as Node splits them. */
+const nodeOptions = (process.env.NODE_OPTIONS ?? '').match(/(?:[^\s"]+|"(?:\\.|[^"\\])*")+/g) ?? [];
+/** Whether they hold --input-type, which workers would read there too: then each gets an environment without it. */
+const inputTypeInNodeOptions = nodeOptions.some(isInputType);
 
 /** A Worker for `url`, started with the parent's Node options as far as a worker may have them (above). */
 export function startWorker(url: URL, options: WorkerOptions): Worker {
   for (;;) {
     try {
-      return new Worker(url, { ...options, ...(explicit && { execArgv: explicit }), ...(env && { env }) });
+      const env = inputTypeInNodeOptions && { env: { ...process.env, NODE_OPTIONS: withoutInputType(nodeOptions).join(' ') } };
+      return new Worker(url, { ...options, ...(explicit && { execArgv: explicit }), ...env });
     } catch (error) {
       // Drop what Node names as invalid for a worker, and try again; anything else (or nothing of ours named) throws.
       const refused = explicit === undefined ? [] : refusedOptions(error);

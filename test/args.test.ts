@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -212,6 +213,20 @@ test('latency, collectives, exercise: bad values', () => {
   const fresh = join(tmpdir(), `shmcomm-csv-check-${process.pid}.csv`);
   assert.is(parseLatencyArgs(['--csv', fresh]).csvFile, fresh);
   assert.not.ok(existsSync(fresh), 'the check made no file');
+  // A link to a file yet to be made stays a link, and no file is made (the check once removed the link instead); a
+  // FIFO is not opened (that would end its reader's stream, or block here with no reader).
+  const dir = mkdtempSync(join(tmpdir(), 'shmcomm-csv-'));
+  try {
+    const link = join(dir, 'link.csv');
+    symlinkSync(join(dir, 'target.csv'), link);
+    assert.is(parseLatencyArgs(['--csv', link]).csvFile, link);
+    assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still there');
+    assert.not.ok(existsSync(join(dir, 'target.csv')), 'and its target was not made');
+    const fifo = join(dir, 'pipe.csv');
+    if (spawnSync('mkfifo', [fifo]).status === 0) assert.is(parseLatencyArgs(['--csv', fifo]).csvFile, fifo);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('exercise: an option that took the name as its value, or has none, is the mistake named', () => {
@@ -320,7 +335,7 @@ test('main: --version and a benchmark help', async () => {
   assert.equal(await runMain(['--version']), { code: 0, stdout: `${version}\n`, stderr: '' });
   assert.equal(await runMain(['bench', 'latency', '--help']), { code: 0, stdout: `${LATENCY_HELP}\n`, stderr: '' });
   assert.equal(await runMain(['help', 'bench', 'latency']), { code: 0, stdout: `${LATENCY_HELP}\n`, stderr: '' });
-  for (const argv of [['--help', '--help'], ['help', 'help'], ['-h', '--help']]) { // once: the stack overflowed
+  for (const argv of [['--help', '--help'], ['help', 'help'], ['-h', '--help'], ['help', '--version']]) { // once: the stack overflowed
     const twice = await runMain(argv);
     assert.is(twice.code, 0, argv.join(' '));
     assert.ok(twice.stdout.startsWith('shmcomm: zero-copy'), argv.join(' '));

@@ -642,6 +642,16 @@ test('two async reads pending on one consumer: the first to time out leaves the 
   assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 0);
 });
 
+test("an onWait that throws fails the async read, and leaves no timer keeping the process alive", async () => {
+  const timers = () => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+  const before = timers();
+  const ring = RingBuffer.create(1024, { onWait: () => { throw new Error('onWait failed'); } });
+  const err = await ring.readAsync({ timeoutMs: 30_000 }).catch((error: unknown) => error);
+  assert.is((err as Error).message, 'onWait failed');
+  assert.is(timers(), before, 'the keep-alive interval was cleared');
+  assert.is(Atomics.load(new Int32Array(ring.buffer), RING_LAYOUT.READER_ASLEEP), 0);
+});
+
 test('a consumer terminated while it slept leaves its flag up; the next one to sleep and wake lowers it', async () => {
   const ring = RingBuffer.create(1024);
   const words = new Int32Array(ring.buffer);

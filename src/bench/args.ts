@@ -7,7 +7,7 @@
  * same table, so the defaults shown are the defaults used. Every mistake is a `UsageError` that names the option,
  * the value given and what is allowed; the CLI prints it with the usage and exits with status 2.
  */
-import { accessSync, closeSync, constants, openSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES } from '../arena.js';
 import { FRAME_HEADER_BYTES, MAX_RING_BYTES } from '../ring.js';
@@ -403,10 +403,12 @@ function checkWritable(file: string): void {
   else {
     try {
       accessSync(existing ? file : directory, constants.W_OK);
-      // Opened as the end of the run will open it: access() says yes to root in /proc, where no file can be made.
-      // One that did not exist is removed again.
-      closeSync(openSync(file, 'a'));
-      if (!existing) rmSync(file, { force: true });
+      // access() says yes to root in /proc, where no file can be made: a path where nothing is (not even a link) is
+      // made and removed again, and a plain file opened for appending, which changes nothing in it. A FIFO or a
+      // device is left alone (opening a pipe would end its reader's stream).
+      const entry = lstatSync(file, { throwIfNoEntry: false });
+      if (entry === undefined || entry.isFile()) closeSync(openSync(file, 'a'));
+      if (entry === undefined) rmSync(file, { force: true });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       problem = code === 'EACCES' || code === 'EPERM' || code === undefined
