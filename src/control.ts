@@ -150,7 +150,8 @@ export class ControlBlock {
   /**
    * The collective this thread's rank is in (its index + 1 in COLLECTIVES; 0: none). A plain field of this thread's
    * ControlBlock, which setWaiting copies into the rank's line as a wait begins: a store to the line at every call
-   * would take the line from the ranks that read its ASLEEP word as they send (0.15 to 0.2 µs a bcast of 8 bytes).
+   * would take the line from the ranks that read its ASLEEP word as they send (bcast of 8 bytes on 2 ranks: 0.15 µs,
+   * and 0.21 to 0.27 with a store a call; docs/PERFORMANCE.md, "A word on a line that the senders read").
    */
   within = 0;
 
