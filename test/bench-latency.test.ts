@@ -87,6 +87,12 @@ test('--iterations N times exactly N round trips per size', async () => {
   ]));
   assert.is(rows.length, 5 * 2);
   for (const row of rows) assert.is(row.roundTrips, 45, JSON.stringify(row));
+  // The JSON's settings say 45 round trips, and no time per size, which was not used.
+  const stdout = capture();
+  await runLatency(parseLatencyArgs(['--min', '8', '--max', '8', '--iterations', '45', '--modes', 'spin', '--json']), { stdout, stderr: capture() });
+  const { settings } = JSON.parse(stdout.text()) as { settings: Record<string, unknown> };
+  assert.is(settings.iterations, 45);
+  assert.not.ok('seconds' in settings, JSON.stringify(settings));
   assert.equal(childPids(), []);
 });
 

@@ -116,8 +116,15 @@ export async function runLatency(opts: LatencyOptions, output: BenchOutput = pro
   }
 
   // The results first, the CSV after: a file that cannot be written then costs no result.
-  output.stdout.write(opts.json ? jsonText(machine(), opts, rows) : latencyReport(opts, sizes, rows, output));
+  output.stdout.write(opts.json ? jsonText(machine(), settingsOf(opts), rows) : latencyReport(opts, sizes, rows, output));
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, LATENCY_COLUMNS, rows);
+}
+
+/** The options as the JSON tells them: under --iterations, no time per size, which was not used. */
+function settingsOf(opts: LatencyOptions): Omit<LatencyOptions, 'seconds'> {
+  if (opts.iterations === undefined) return opts;
+  const { seconds: _unused, ...settings } = opts;
+  return settings;
 }
 
 /** The table and (unless --no-chart) the chart of a latency run. */
