@@ -154,7 +154,7 @@ test('latency, collectives, exercise: bad values', () => {
     [() => parseLatencyArgs(['--window', '8']),
       'Unknown option `--window` for `shmcomm bench latency`'],
     [() => parseLatencyArgs(['--modes', 'clone,spin,async', '--max', '512MiB']), // a ring mode's largest message is 16 bytes less
-      'Expected `--max` to be at most 536870896 bytes (half the largest ring, 1 GiB, less a frame header) for spin, async, got 536870912'],
+      'Expected `--max` to be at most 536870896 bytes (half the largest ring, 1 GiB, less a frame header) for spin, async, got "512MiB"'],
     [() => parseCollectivesArgs(['--ranks', '1,2']),
       'Expected every item of `--ranks` to be an integer from 2 to 64, got "1" in "1,2"'],
     [() => parseCollectivesArgs(['--ranks', '2,4,100,8']),

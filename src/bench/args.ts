@@ -447,7 +447,7 @@ export function parseLatencyArgs(argv: readonly string[]): LatencyOptions {
   if (ringModes.length > 0 && range.maxBytes > MAX_LATENCY_RING_MESSAGE) {
     throw new UsageError(
       `Expected \`--max\` to be at most ${MAX_LATENCY_RING_MESSAGE} bytes (half the largest ring, 1 GiB, less a frame header) ` +
-        `for ${ringModes.join(', ')}, got ${range.maxBytes}`,
+        `for ${ringModes.join(', ')}, got "${reader.text('max')}"`,
       '--max',
     );
   }
