@@ -76,7 +76,7 @@ test('a --csv file that cannot be written after the run: the results are printed
   const stdout = capture();
   const error = await runLatency(opts, { stdout, stderr: capture() }).then(() => undefined, (e: unknown) => e as Error);
   assert.instance(error, OutputError);
-  assert.match(error!.message, /^Cannot write the --csv file ".*rows\.csv" \(ENOENT: no such file or directory, open '.*rows\.csv'\); the results are above$/);
+  assert.match(error!.message, /^Cannot write the `--csv` file .*rows\.csv \(ENOENT: no such file or directory, open '.*rows\.csv'\); the results are above$/);
   const doc = JSON.parse(stdout.text()) as { rows: unknown[] };
   assert.is(doc.rows.length, 3); // TINY's three sizes
 });

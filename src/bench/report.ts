@@ -79,7 +79,7 @@ export async function writeCsv(file: string, columns: readonly string[], rows: r
     await writeFile(file, `${lines.join('\n')}\n`);
   } catch (error) {
     // --csv was checked before the run, but a disk can fill up or a path go away meanwhile (or be /proc).
-    throw new OutputError(`Cannot write the --csv file ${JSON.stringify(file)} (${(error as Error).message}); the results are above`);
+    throw new OutputError(`Cannot write the \`--csv\` file ${file} (${(error as Error).message}); the results are above`);
   }
 }
 
