@@ -161,7 +161,7 @@ export class Sender {
       throw new RangeError(`Expected a message of at most ${MAX_CHANNEL_MESSAGE} bytes, got ${bytes.length}`);
     }
     const chunk = this.chunkBytes;
-    const deadline = deadlineFor(options?.timeoutMs);
+    const deadline = deadlineFor(options);
     ring.write(bytes.subarray(0, chunk), { type: type | CHUNKED, tag, aux: bytes.length }, options);
     this.onMessage?.();
     this.sendContinuations(bytes, chunk, bytes.length, tag, deadline);
@@ -175,7 +175,7 @@ export class Sender {
   /** Sends the rest of a message that a timeout cut short, if any (a new timeout keeps what is left again). */
   flush(options?: BlockingOptions): void {
     try {
-      this.sendRest(deadlineFor(options?.timeoutMs));
+      this.sendRest(deadlineFor(options));
     } catch (error) {
       throw asCallTimeout(error, 'flush', options);
     }
@@ -213,7 +213,7 @@ export class Sender {
   /** Ends the stream, after the rest of a message a timeout cut short: the receiver drains what was sent, then `recv` returns null. */
   close(options?: BlockingOptions): void {
     try {
-      const deadline = deadlineFor(options?.timeoutMs);
+      const deadline = deadlineFor(options);
       this.sendRest(deadline);
       this.ring.close(optionsUntil(deadline));
     } catch (error) {
@@ -246,7 +246,7 @@ export class Receiver {
   recv<T = unknown>(options?: BlockingOptions): Received<T> | null {
     this.refuseWhileHolding('recv');
     try {
-      const deadline = deadlineFor(options?.timeoutMs);
+      const deadline = deadlineFor(options);
       if (this.unfinished !== undefined) return this.finishUnfinished<T>(deadline);
       const view = this.ring.peek(options);
       if (view === null) return null;
@@ -273,7 +273,7 @@ export class Receiver {
   }
 
   private viewNext<T>(options: BlockingOptions | undefined): Received<T> | null {
-    const deadline = deadlineFor(options?.timeoutMs);
+    const deadline = deadlineFor(options);
     if (this.unfinished !== undefined) return this.finishUnfinished<T>(deadline); // owned: release() is a no-op
     const ring = this.ring;
     const view = ring.peek(options);
@@ -321,7 +321,7 @@ export class Receiver {
   }
 
   private copyNext(target: ArrayBufferView, options: BlockingOptions | undefined): Readonly<Copied> | null {
-    const deadline = deadlineFor(options?.timeoutMs);
+    const deadline = deadlineFor(options);
     const unfinished = this.unfinished;
     if (unfinished !== undefined) {
       const into = this.intoFor(target, unfinished.type, unfinished.bytes.length); // throws, keeping it, if it does not fit
@@ -405,7 +405,7 @@ export class Receiver {
    */
   peekMeta(options?: BlockingOptions): Readonly<MessageMeta> | null {
     this.refuseWhileHolding('peekMeta');
-    checkTimeout(options?.timeoutMs); // here too, though an unfinished message is answered without a wait
+    checkTimeout(options); // here too, though an unfinished message is answered without a wait
     const meta = this.meta;
     const unfinished = this.unfinished;
     if (unfinished !== undefined) {

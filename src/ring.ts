@@ -272,7 +272,7 @@ export class RingBuffer {
   private claim(length: number, meta: FrameMeta | undefined, options: BlockingOptions | undefined, op: string): number {
     const frameBytes = this.frameBytesFor(length, op);
     if (meta !== undefined) checkMeta(meta, op);
-    if (options !== undefined) checkTimeout(options.timeoutMs); // now, though there may be room: deadlineFor is later
+    checkTimeout(options); // now, though there may be room: deadlineFor is later
     if (frameBytes > this.bytesUntilEnd() || this.capacity - ((this.head - this.cachedTail) | 0) < frameBytes) {
       this.makeRoom(frameBytes, options, op);
     }
@@ -285,7 +285,7 @@ export class RingBuffer {
 
   /** The slow path of `claim`: wrap if the frame does not fit before the end, wait while the ring is full. */
   private makeRoom(frameBytes: number, options: BlockingOptions | undefined, op: string): void {
-    const deadline = deadlineFor(options?.timeoutMs);
+    const deadline = deadlineFor(options);
     if (frameBytes > this.bytesUntilEnd()) {
       this.waitForSpace(this.bytesUntilEnd(), deadline, options?.timeoutMs, op);
       this.wrap();
@@ -391,7 +391,7 @@ export class RingBuffer {
     const source = asBytes(bytes);
     const frameBytes = this.frameBytesFor(source.length, 'writeAsync');
     if (meta !== undefined) checkMeta(meta, 'writeAsync'); // now, not after waiting for room
-    const deadline = deadlineFor(options?.timeoutMs);
+    const deadline = deadlineFor(options);
     // Waits asynchronously for each step's room (the wrap marker, then the frame), so that write() never blocks. The
     // ring is looked at afresh after every wait, and write() follows the last look with no await in between: another
     // writeAsync() pending on this producer may have written while this one waited.
@@ -496,7 +496,7 @@ export class RingBuffer {
 
   /** Waits for the next frame and holds it: its header's offset, or ENDED. */
   private next(options: BlockingOptions | undefined): number {
-    if (options !== undefined) checkTimeout(options.timeoutMs); // now, though a message may be there already
+    checkTimeout(options); // now, though a message may be there already
     if (this.peeked >= 0) return this.peekedAt;
     let deadline = Infinity;
     for (;;) {
@@ -507,7 +507,7 @@ export class RingBuffer {
         return offset;
       }
       if (offset === ENDED) return ENDED;
-      if (deadline === Infinity) deadline = deadlineFor(options?.timeoutMs);
+      if (deadline === Infinity) deadline = deadlineFor(options);
       this.waiter.wait(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, 'read');
     }
   }
@@ -592,7 +592,7 @@ export class RingBuffer {
 
   /** Consumer: `read` for code that must keep its event loop; waits with `Atomics.waitAsync`. */
   async readAsync(options?: BlockingOptions): Promise<Uint8Array | null> {
-    const deadline = deadlineFor(options?.timeoutMs);
+    const deadline = deadlineFor(options);
     while (!this.hasMessage()) await this.arrival(deadline, options, 'readAsync');
     return this.read(); // no await since the last look: another pending readAsync() cannot have taken the message
   }
@@ -602,7 +602,7 @@ export class RingBuffer {
    * an allocation of its size; `release()` it when done.
    */
   async peekAsync(options?: BlockingOptions): Promise<Uint8Array | null> {
-    const deadline = deadlineFor(options?.timeoutMs);
+    const deadline = deadlineFor(options);
     while (!this.hasMessage()) await this.arrival(deadline, options, 'peekAsync');
     return this.peek();
   }

@@ -15,7 +15,7 @@
  * the others, which would then sleep out their slice unnotified). It is stored, not added to: a thread terminated
  * while it slept leaves its flag up, and the next sleeper on that side lowers it for good as it wakes.
  */
-import { describe } from './describe.js';
+import { describe, refuseUnknownOptions } from './describe.js';
 import { AbortedError, TimeoutError } from './errors.js';
 
 /** How a blocked call waits: `spin` (lowest latency, burns a core), `park` (sleeps at once), or both in turn. */
@@ -63,19 +63,23 @@ export function checkWaitOptions(options: WaitOptions): Required<Omit<WaitOption
   return { strategy, spinMicros };
 }
 
-/** Turns an optional `timeoutMs` into an absolute `performance.now()` deadline (Infinity when absent). */
-export function deadlineFor(timeoutMs: number | undefined): number {
-  if (timeoutMs === undefined) return Infinity;
-  checkTimeout(timeoutMs);
-  return performance.now() + timeoutMs;
+/** Turns a blocking call's options into an absolute `performance.now()` deadline (Infinity without `timeoutMs`). */
+export function deadlineFor(options: { timeoutMs?: number } | undefined): number {
+  checkTimeout(options);
+  const timeoutMs = options?.timeoutMs;
+  return timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
 }
 
 /**
- * Throws unless `timeoutMs` is absent or a number >= 0. A blocking call checks it as it starts, before it takes or
- * writes anything, not only once it has to wait: a bad value must not cut a message in chunks short.
+ * Throws unless a blocking call's options hold a `timeoutMs` that is a number >= 0, or nothing: `{ timeout: 5 }`, a
+ * typo, would wait for ever. A blocking call checks them as it starts, before it takes or writes anything, not only
+ * once it has to wait: a bad value must not cut a message in chunks short.
  */
-export function checkTimeout(timeoutMs: number | undefined): void {
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+export function checkTimeout(options: { timeoutMs?: number } | undefined): void {
+  if (options === undefined) return;
+  const { timeoutMs } = options;
+  if (timeoutMs === undefined) refuseUnknownOptions('blocking call', options, ['timeoutMs']);
+  else if (!(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
     throw new RangeError(`Expected \`timeoutMs\` to be a number >= 0, got ${describe(timeoutMs)}`);
   }
 }

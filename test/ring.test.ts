@@ -613,7 +613,9 @@ test('a bad timeoutMs is refused as the call starts, though it would not have to
     assert.is(err.message, `Expected \`timeoutMs\` to be a number >= 0, got ${typeof timeoutMs === 'string' ? `"${timeoutMs}"` : timeoutMs}`);
   }
   assert.is(ring.bytesFree(), 1024, 'nothing was written');
-  ring.write(Uint8Array.of(7));
+  // A misspelt timeoutMs would wait for ever: refused by name.
+  assert.is(errorOf(() => ring.read({ timeout: 5 } as never)).message, 'Unknown blocking call option `timeout`: expected timeoutMs');
+  ring.write(Uint8Array.of(7), undefined, {}); // an empty options object is fine
   assert.is(errorOf(() => ring.read({ timeoutMs: -1 })).message, 'Expected `timeoutMs` to be a number >= 0, got -1');
   assert.equal([...ring.read({ timeoutMs: 0 })!], [7], 'the message is still there');
 });
