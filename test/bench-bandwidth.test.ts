@@ -322,7 +322,13 @@ test('payload: a stamp in every 256 KiB catches a chunk that was not moved, or m
     assert.not.ok(messageOk(mixed, 10, elements, samples), `elements ${from} to ${to} not moved`);
   }
   for (let i = 0; i < elements; i += 997) assert.is(moved[i], expectedAt(i, 10, elements), `element ${i}`);
-  assert.is(moved[45_113], 10.375);
+  assert.is(moved[12_345], 10.375);
+  assert.is(moved[45_113], 10.375 + 2 ** 32, 'the second stretch says it is the second');
+  // A stretch of this very message delivered twice, or in another's place, is caught (it was not: every stamp of a
+  // message was seq + 0.375).
+  const twice = moved.slice();
+  twice.copyWithin(STAMP_EVERY, 0, STAMP_EVERY); // stretch 0 where stretch 1 belongs
+  assert.not.ok(messageOk(twice, 10, elements, samples), 'stretch 0 twice');
 });
 
 test('payload: windows carry at most 64 MiB; only slow big sizes are skipped', () => {

@@ -5,11 +5,12 @@
  * Every mode starts from one `Float64Array` in the sender's own (non-shared) memory, filled once with
  * `patternAt(i)`. Before each message the sender writes stamps into it, values derived from the message's sequence
  * number: the first, middle and last elements, and one element in every 256 KiB (`STAMP_EVERY`, the largest chunk a
- * ring mode moves); nothing else changes. The receiver checks the stamps against `expectedAt`, and nothing else:
- * cheap (three loads, plus one per 256 KiB), and it catches a message, or any 256 KiB of one, that was not moved,
- * moved stale (another message's) or truncated, because its stamps belong to another message or are missing. What
- * it cannot catch is damage between two stamps: the bytes there are the same in every message. The zerocopy
- * receiver reads only the stamps of each chunk it holds, which is the point of that mode.
+ * ring mode moves), which also carries the number of its stretch; nothing else changes. The receiver checks the
+ * stamps against `expectedAt`, and nothing else: cheap (three loads, plus one per 256 KiB), and it catches a message,
+ * or any 256 KiB of one, that was not moved, moved stale (another message's), moved twice or out of place, or
+ * truncated, because its stamps belong to another message or another stretch, or are missing. What it cannot catch
+ * is damage between two stamps: the bytes there are the same in every message. The zerocopy receiver reads only the
+ * stamps of each chunk it holds, which is the point of that mode.
  */
 
 /**
@@ -37,14 +38,23 @@ export function expectedAt(index: number, seq: number, elements: number): number
   if (index === 0) return seq + 0.25;
   if (index === elements - 1) return -(seq + 0.75);
   if (index === middleOf(elements)) return seq + 0.125;
-  if (index % STAMP_EVERY === STAMP_OFFSET) return seq + 0.375;
+  if (index % STAMP_EVERY === STAMP_OFFSET) return stretchStamp(index, seq);
   return patternAt(index);
+}
+
+/**
+ * The stamp of message `seq` at `index`, one in each 256 KiB stretch: it holds the stretch's number too, so that a
+ * stretch delivered twice, or where another belongs, is caught. Exact in a double while seq < 2^32 and the message
+ * has fewer than 2^18 stretches (64 GiB).
+ */
+function stretchStamp(index: number, seq: number): number {
+  return seq + 0.375 + Math.floor(index / STAMP_EVERY) * 2 ** 32;
 }
 
 /** Writes message `seq`'s stamps into the sender's source array (in the same precedence as `expectedAt`). */
 export function stamp(source: Float64Array, seq: number): void {
   const elements = source.length;
-  for (let i = STAMP_OFFSET; i < elements; i += STAMP_EVERY) source[i] = seq + 0.375;
+  for (let i = STAMP_OFFSET; i < elements; i += STAMP_EVERY) source[i] = stretchStamp(i, seq);
   source[middleOf(elements)] = seq + 0.125;
   source[elements - 1] = -(seq + 0.75);
   source[0] = seq + 0.25;
