@@ -194,6 +194,10 @@ test("the result check: exact sums and the root's checksum pass, anything else t
   const said = (fn: () => void) => errorOf(fn).message;
   assert.is(said(() => checkResult(fakeComm(1, size), 'allreduce', bytes, makePayload(1, bytes), wrong)),
     'allreduce of 1 KiB on 3 ranks over shared: rank 1 got 465.5 at element 77, expected the exact sum 465');
+  const misplaced = sum.slice(); // a block in the wrong place: with a payload that repeated every 1,024 elements, unseen
+  misplaced.copyWithin(64, 0, 64);
+  assert.match(said(() => checkResult(fakeComm(1, size), 'allreduce', bytes, makePayload(1, bytes), misplaced)),
+    /^allreduce of 1 KiB on 3 ranks over shared: rank 1 got 3 at element 64, expected the exact sum 387$/);
   assert.is(said(() => checkResult(fakeComm(0, size), 'reduce', bytes, makePayload(0, bytes), sum.subarray(1))),
     'reduce of 1 KiB on 3 ranks over shared: rank 0 got a Float64Array of 1016 bytes, expected a Float64Array of 128 elements');
   assert.is(said(() => checkResult(fakeComm(2, size), 'reduce', bytes, makePayload(2, bytes), sum)),
@@ -209,6 +213,10 @@ test("the result check: exact sums and the root's checksum pass, anything else t
   [swapped[0], swapped[1]] = [swapped[1]!, swapped[0]!];
   assert.is(said(() => checkResult(fakeComm(1, size, rootChecksum), 'bcast', bytes, makePayload(1, bytes), swapped)),
     `bcast of 1 KiB on 3 ranks over shared: rank 1 got checksum ${rootChecksum - 1}, the root sent ${rootChecksum}`);
+  const eightApart = root.slice(); // weights that repeated every 8 elements did not see this swap
+  [eightApart[3], eightApart[11]] = [eightApart[11]!, eightApart[3]!];
+  assert.match(said(() => checkResult(fakeComm(1, size, rootChecksum), 'bcast', bytes, makePayload(1, bytes), eightApart)),
+    /^bcast of 1 KiB on 3 ranks over shared: rank 1 got checksum \d+, the root sent \d+$/);
 });
 
 test.run();

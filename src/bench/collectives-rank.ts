@@ -18,9 +18,10 @@
  * bcast, reduce and allreduce are called in buffer mode, as an MPI program calls them: the result lands in an array
  * the rank allocated once (the root's `into` for reduce), so a call allocates nothing of the payload's size.
  *
- * Payloads are Float64Arrays of `bytes` bytes. Element i of rank r is (r + 1) * ((i mod 1024) + 0.5): every
- * partial sum is a small multiple of 0.5, exact in a double, so the sum does not depend on the order in which the
- * algorithm combines the ranks (ring allreduce and trees combine in different orders).
+ * Payloads are Float64Arrays of `bytes` bytes. Element i of rank r is (r + 1) * (i + 0.5): every partial sum is a
+ * multiple of 0.5 below 2^45, exact in a double, so the sum does not depend on the order in which the algorithm
+ * combines the ranks (ring allreduce and trees combine in different orders). No two elements are alike, so a block
+ * delivered to the wrong place is caught too.
  */
 import type { Comm } from '../comm.js';
 import type { CollectiveOp } from './args.js';
@@ -168,7 +169,7 @@ function callOf(comm: Comm, op: CollectiveOp, payload: Float64Array): () => unkn
 
 /** Element i of rank r's payload; see the file comment. */
 export function elementOf(rank: number, index: number): number {
-  return (rank + 1) * ((index % 1024) + 0.5);
+  return (rank + 1) * (index + 0.5);
 }
 
 export function makePayload(rank: number, bytes: number): Float64Array {
@@ -177,10 +178,13 @@ export function makePayload(rank: number, bytes: number): Float64Array {
   return payload;
 }
 
-/** A checksum that also sees elements out of place: each element weighted by its index mod 8, plus one. */
+/**
+ * A checksum that also sees elements out of place: each element weighted by its index, plus one (not exact for large
+ * arrays, but the root and the others compute it in the same order: the same values give the same sum).
+ */
 function checksum(values: Float64Array): number {
   let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i]! * ((i & 7) + 1);
+  for (let i = 0; i < values.length; i++) sum += values[i]! * (i + 1);
   return sum;
 }
 
