@@ -278,6 +278,15 @@ test('measureBandwidth with a window of 1 and a ring smaller than the messages (
   assert.equal(childPids(), []);
 });
 
+test('a size over 16 MiB is not skipped on the word of a tiny one: 8 B predicted 1.9 s for 24 MiB, which took 4 ms', async () => {
+  const rows = await measureBandwidth(parseBandwidthArgs(['--min', '8', '--max', '24MiB', '--points', '2', '--time', '0.02',
+    '--warmup', '0.005', '--modes', 'shared,memcpy', '--ring', '2MiB']));
+  const shared = rows.filter((row) => row.mode === 'shared');
+  assert.equal(shared.map((row) => row.bytes), [8, 24 * 2 ** 20]);
+  assert.ok(shared.every((row) => isPositive(row.mbPerSec)), JSON.stringify(shared)); // measured, not skipped
+  assert.equal(childPids(), []);
+});
+
 test('payload: stamps and samples catch a message that is stale, truncated or not moved', () => {
   for (const elements of [1, 2, 3, 17, 1000]) {
     const source = makeSource(elements * 8);

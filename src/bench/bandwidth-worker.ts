@@ -11,7 +11,7 @@
 import { workerData } from 'node:worker_threads';
 import { copyRange, NATIVE_COPY_BYTES } from '../copy.js';
 import { isRingMode, report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
-import { makeSource, samplesOk, sampleIndices, shouldSkip, stamp, startsRound, windowFor } from './payload.js';
+import { makeSource, PREDICTS_FROM_BYTES, samplesOk, sampleIndices, shouldSkip, stamp, startsRound, windowFor } from './payload.js';
 import { createRingReceiver, createRingSender } from './bandwidth-rings.js';
 import { createPortSender, runPortReceiver, createProcessSender } from './bandwidth-ports.js';
 import { awaitGate } from './signal.js';
@@ -56,7 +56,7 @@ async function drive(job: BandwidthJob, endpoint: SenderEndpoint): Promise<void>
     const messages = seq - warmupMessages;
     const seconds = elapsed / 1000;
     endpoint.end(index);
-    previousRate = (bytes * messages) / seconds / 1e6;
+    previousRate = bytes >= PREDICTS_FROM_BYTES ? (bytes * messages) / seconds / 1e6 : undefined;
     report({ type: 'result', bytes, messages, seconds, sent: seq });
   }
   await endpoint.finish();
