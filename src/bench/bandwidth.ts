@@ -24,7 +24,7 @@ import { renderChart } from './chart.js';
 import { formatNumber, formatSize, logSizes } from './format.js';
 import { PeerGroup, stallMsFor } from './peers.js';
 import {
-  Eta, formatCount, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput,
+  Eta, formatDuration, formatShortCount, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput,
 } from './report.js';
 import { abortControl, createControl, openGate } from './signal.js';
 import { measureLineMicros } from './line-probe.js';
@@ -480,7 +480,7 @@ export function formatRatio(ratio: number): string {
 function smallestLine(modes: readonly BandwidthMode[], bytes: number, rows: readonly BandwidthRow[]): string {
   const parts = modes.map((mode) => {
     const row = rows.find((r) => r.mode === mode && r.bytes === bytes);
-    return `${mode} ${row ? formatCount(row.messages / row.seconds) : '-'}`;
+    return `${mode} ${row ? formatShortCount(row.messages / row.seconds) : '-'}`;
   });
   return `Messages/s at ${formatSize(bytes)}: ${parts.join(', ')}`;
 }

@@ -94,8 +94,8 @@ function csvCell(value: unknown): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** A count for people: 12.3M, 456k, 789. */
-export function formatCount(count: number): string {
+/** A count for people, in three figures: 12.3M, 456k, 789 (format.ts's formatCount gives every digit). */
+export function formatShortCount(count: number): string {
   if (count >= 1e6) return `${formatNumber(count / 1e6)}M`;
   if (count >= 1e3) return `${formatNumber(count / 1e3)}k`;
   return formatNumber(count);
