@@ -30,8 +30,6 @@ import { abortControl, createControl, openGate } from './signal.js';
 import { measureLineMicros } from './line-probe.js';
 import { renderTable } from './table.js';
 
-/** One measurement: `messages` messages of `bytes` bytes in `seconds`. */
-
 /**
  * `--ring auto`: each ring mode at the size it streams best at on this machine (docs/PERFORMANCE.md has the sweeps).
  * shmcomm's modes copy with C's `memcpy` (src/copy.ts). zerocopy, whose receiver reads in place, is fastest on a ring

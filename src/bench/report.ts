@@ -59,7 +59,8 @@ export function headerLine(title: string, m: Machine, settings: string): string 
 /**
  * The JSON document of a run: `{ node, cpus, memcpy, settings, rows, notes }`, indented, with a final newline.
  * `settings` are the command's options as it ran (not how it printed: `--json`, `--csv`, `--no-chart`); `notes` the
- * lines the text prints after its tables (a ratio line, rounds far apart, a machine that changed state), or none.
+ * notes the text prints after its tables (a ratio line, rounds far apart, a machine that changed state), or none:
+ * not its lines of figures, such as bandwidth's messages a second at the smallest size, which the rows hold.
  */
 export function jsonText(
   m: Machine, options: OutputOptions & { chart?: boolean }, rows: readonly object[], notes: readonly string[] = [],
