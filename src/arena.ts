@@ -91,21 +91,19 @@ export class SharedArena {
   }
 
   /**
-   * Elements `from` to `to` of rank `rank`'s slot become the two slots' elements combined, in `like`'s kind and in
-   * rank order (lower ∘ higher, as reduce-ops words it). The SIMD functions compute own ∘ other: the same values,
-   * since the named ops are commutative element by element. 16 bytes a step in WebAssembly SIMD where the kind and
-   * op have an instruction; elementwise() does the rest.
+   * Elements `from` to `to` of slot 0 become every slot's elements combined, in `like`'s kind and from the left in
+   * rank order: slot 0 ∘ slot 1 ∘ ... ∘ slot size-1. One pass over all the slots, 16 bytes a step in WebAssembly SIMD
+   * (simd.ts) where the kind and op have an instruction; elementwise() does the rest, a slot at a time into slot 0,
+   * which is the same fold.
    */
-  combine(name: OpName, like: TypedArray, rank: number, other: number, from: number, to: number): void {
+  combine(name: OpName, like: TypedArray, from: number, to: number): void {
     const elementBytes = like.BYTES_PER_ELEMENT;
-    const at = (q: number) => this.slotOffset(q) + from * elementBytes;
-    const done = this.simd?.combine(typedArrayKind(like)!, name, at(rank), at(other), (to - from) * elementBytes) ?? 0;
+    const start = this.slotOffset(0) + from * elementBytes;
+    const done = this.simd?.fold(typedArrayKind(like)!, name, start, this.slotBytes, this.size, (to - from) * elementBytes) ?? 0;
     const rest = from + done / elementBytes;
     if (rest === to) return;
-    const own = this.view(rank, like, rest, to);
-    const theirs = this.view(other, like, rest, to);
-    if (other < rank) elementwise(name, theirs, own, own);
-    else elementwise(name, own, theirs, own);
+    const result = this.view(0, like, rest, to);
+    for (let q = 1; q < this.size; q++) elementwise(name, result, this.view(q, like, rest, to), result);
   }
 
   /**

@@ -1,36 +1,49 @@
 /**
- * The arena's combine in WebAssembly SIMD: dst[i] = dst[i] ∘ src[i] over two runs of elements in the shared arena,
- * 16 bytes a step (2 Float64, 4 Int32, 16 Uint8), where V8's typed-array loop goes element by element. One thread,
- * Float64 'sum' of 256 Ki elements on the Zen 4 VM of docs/PERFORMANCE.md: 0.3 to 0.4 ns an element here, 1.4 in
- * reduce-ops' elementwise().
+ * The arena's combine in WebAssembly SIMD: a fold of `count` runs of elements in the shared arena, `stride` bytes
+ * apart, into the first, 16 bytes a step (2 Float64, 4 Int32, 16 Uint8), where V8's typed-array loop goes element by
+ * element:
+ *
+ *     dst[i] = dst[i] ∘ dst[i + stride] ∘ ... ∘ dst[i + (count - 1) stride]      (from the left, in that order)
+ *
+ * The arena folds every rank's slot into slot 0 this way (arena.ts), reading each slot once and writing once; two
+ * slots at a time, as it first did, read and wrote the share again for every slot (size - 1 passes). One thread,
+ * Float64 'sum' of 256 Ki elements on the Zen 4 VM of docs/PERFORMANCE.md: 0.3 to 0.4 ns an element a pair of runs,
+ * 1.4 in reduce-ops' elementwise().
  *
  * WebAssembly reads and writes only its own memory, so the arena is one: a shared WebAssembly.Memory, whose buffer is
  * the SharedArrayBuffer that every rank maps (arena.ts). The module is small enough to be written out here, byte by
  * byte: one function for each SIMD instruction that some kind and op need, each the loop
  *
- *     (func (param $dst i32) (param $src i32) (param $end i32)     ;; byte addresses; end - dst a multiple of 16
+ *     (func (param $dst i32) (param $stride i32) (param $count i32) (param $end i32)    ;; end - dst: a multiple of 16
+ *           (local $at i32) (local $left i32) (local $a v128) (local $b v128) (local $c v128) (local $d v128)
  *       block loop                                                  ;; 64 bytes a turn, while they fit
  *         (br_if 1 (i32.gt_u (i32.add (local.get $dst) (i32.const 64)) (local.get $end)))
- *         (v128.store offset=0  (local.get $dst) (f64x2.add (v128.load offset=0  (local.get $dst))
- *                                                           (v128.load offset=0  (local.get $src))))
- *         ... the same at offsets 16, 32 and 48 ...
- *         $dst += 64, $src += 64
+ *         $a = (v128.load offset=0 (local.get $dst)), and $b, $c, $d at offsets 16, 32 and 48
+ *         $at = $dst, $left = $count - 1
+ *         block loop                                                ;; ∘ the same 64 bytes of each next run
+ *           (br_if 1 (i32.eqz (local.get $left)))
+ *           $at += $stride
+ *           $a = (f64x2.add (local.get $a) (v128.load offset=0 (local.get $at))), and $b, $c, $d
+ *           $left -= 1
+ *           (br 0)
+ *         end end
+ *         (v128.store offset=0 (local.get $dst) (local.get $a)), and $b, $c, $d
+ *         $dst += 64
  *         (br 0)
  *       end end
- *       block loop                                                  ;; then 16 bytes a turn, to the end
- *         (br_if 1 (i32.ge_u (local.get $dst) (local.get $end)))
- *         (v128.store (local.get $dst) (f64x2.add (v128.load (local.get $dst)) (v128.load (local.get $src))))
- *         $dst += 16, $src += 16
- *         (br 0)
+ *       block loop                                                  ;; then 16 bytes a turn, to the end: the same
+ *         (br_if 1 (i32.ge_u (local.get $dst) (local.get $end)))    ;; with $a alone
+ *         ...
  *       end end)
  *
- * with f64x2.add replaced by the function's instruction. Each gives the value that storing a ∘ b into the array's
- * kind gives in JavaScript (reduce-ops.ts), bit for bit but for NaN's sign and payload (which V8's own tiers do not
- * agree on either): integer lanes wrap, Uint8Clamped's sum saturates (i8x16.add_sat_u), i32x4.mul keeps the low 32
- * bits as Math.imul does, and a Float32 sum or product rounded once to float32 is what JavaScript's double result
- * rounds to (a double holds more than twice float32's bits). The named ops are commutative element by element, so
- * dst ∘ src serves for either order of the operands. The kinds and ops without an instruction (products of 8-bit
- * lanes, min and max of 64-bit integers) are left to elementwise(), as is the last bytes % 16 of a run.
+ * with f64x2.add replaced by the function's instruction. Addresses wrap at 2^32, as wasm32's do, so a stride may be
+ * negative: a pair of runs anywhere is a fold of 2 with stride src - dst. Each instruction gives the value that
+ * storing a ∘ b into the array's kind gives in JavaScript (reduce-ops.ts), bit for bit but for NaN's sign and payload
+ * (which V8's own tiers do not agree on either): integer lanes wrap, Uint8Clamped's sum saturates (i8x16.add_sat_u),
+ * i32x4.mul keeps the low 32 bits as Math.imul does, and a Float32 sum or product rounded once to float32 is what
+ * JavaScript's double result rounds to (a double holds more than twice float32's bits). The kinds and ops without an
+ * instruction (products of 8-bit lanes, min and max of 64-bit integers) are left to elementwise(), as is the last
+ * bytes % 16 of a run.
  *
  * The thread that launches the ranks compiles the module once (simdModule) and hands it to every rank with the
  * arena's memory; each rank instantiates it over that memory. A process whose address space is limited (`ulimit -v`)
@@ -72,17 +85,19 @@ const SIMD_OPCODES = {
 /** The plain opcodes used. */
 const OPCODES = {
   block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d, localGet: 0x20, localSet: 0x21,
-  i32Const: 0x41, i32GtU: 0x4b, i32GeU: 0x4f, i32Add: 0x6a,
+  i32Const: 0x41, i32Eqz: 0x45, i32GtU: 0x4b, i32GeU: 0x4f, i32Add: 0x6a, i32Sub: 0x6b,
 } as const;
 
 /** The binary format's other codes: section ids, types, the kinds of import and export, and the memory's limits. */
 const CODES = {
   typeSection: 1, importSection: 2, functionSection: 3, exportSection: 7, codeSection: 10,
-  functionType: 0x60, i32: 0x7f, emptyBlockType: 0x40,
+  functionType: 0x60, i32: 0x7f, v128: 0x7b, emptyBlockType: 0x40,
   memoryImport: 0x02, sharedWithMaximum: 0x03, functionExport: 0x00,
 } as const;
 
-const [DST, SRC, END] = [0, 1, 2]; // the functions' parameters, by their local indices
+// The functions' parameters and locals, by their indices: four i32 parameters, two i32 locals, four v128 locals.
+const [DST, STRIDE, COUNT, END, AT, LEFT] = [0, 1, 2, 3, 4, 5];
+const LANES = [6, 7, 8, 9]; // $a, $b, $c, $d: 64 bytes of the fold, in four registers of 16
 const PAGE_BYTES = 65536;
 /** wasm32's largest memory: the module's import accepts any shared memory up to it. */
 const MAX_PAGES = 65536;
@@ -119,11 +134,13 @@ export function sharedMemory(bytes: number): WasmMemory | undefined {
 
 let compiledModule: WasmModule | undefined;
 
-/** The module, compiled once a thread (5 KB: 28 functions of about 190 bytes). */
+/** The module, compiled once a thread (28 functions, one an instruction). */
 export function simdModule(): WasmModule {
   compiledModule ??= new wasm!.Module(moduleBytes());
   return compiledModule;
 }
+
+type Fold = (dst: number, stride: number, count: number, end: number) => void;
 
 /** Combines runs of elements in one shared memory (every rank makes its own, over the same memory). */
 export class SimdCombiner {
@@ -134,15 +151,15 @@ export class SimdCombiner {
   }
 
   /**
-   * dst[i] = dst[i] ∘ src[i] over `bytes` bytes at byte addresses `dst` and `src` of the memory, 16 bytes a step.
-   * Returns how many bytes from the start it combined: all but the last bytes % 16, or 0 where the kind and op have
-   * no instruction (the caller combines the rest).
+   * dst[i] = dst[i] ∘ dst[i + stride] ∘ ... ∘ dst[i + (count - 1) stride] over `bytes` bytes from byte address `dst`
+   * of the memory, 16 bytes a step (the header's loop). Returns how many bytes from the start it combined: all but the
+   * last bytes % 16, or 0 where the kind and op have no instruction (the caller combines the rest).
    */
-  combine(kind: string, name: OpName, dst: number, src: number, bytes: number): number {
+  fold(kind: string, name: OpName, dst: number, stride: number, count: number, bytes: number): number {
     const instruction = INSTRUCTIONS[kind]?.[name];
     const whole = bytes - (bytes % 16);
     if (instruction === undefined || whole === 0) return 0;
-    (this.functions[instruction] as (dst: number, src: number, end: number) => void)(dst, src, dst + whole);
+    (this.functions[instruction] as Fold)(dst, stride, count, dst + whole);
     return whole;
   }
 }
@@ -151,12 +168,12 @@ export class SimdCombiner {
 function moduleBytes(): Uint8Array {
   const instructions = [...new Set(Object.values(INSTRUCTIONS).flatMap((ops) => Object.values(ops)))];
   const { i32 } = CODES;
-  const noLocals = vector([]);
+  const locals = vector([[2, i32], [LANES.length, CODES.v128]]); // $at and $left, then the lanes
   return new Uint8Array(join(
     [0x00, 0x61, 0x73, 0x6d], // "\0asm"
     [0x01, 0x00, 0x00, 0x00], // version 1
-    // type 0: (i32 i32 i32) → ()
-    section(CODES.typeSection, vector([join([CODES.functionType], vector([[i32], [i32], [i32]]), vector([]))])),
+    // type 0: (i32 i32 i32 i32) → ()
+    section(CODES.typeSection, vector([join([CODES.functionType], vector([[i32], [i32], [i32], [i32]]), vector([]))])),
     // env.memory: shared, of 0 pages at least and MAX_PAGES at most
     section(CODES.importSection, vector([join(
       name('env'), name('memory'), [CODES.memoryImport, CODES.sharedWithMaximum], unsigned(0), unsigned(MAX_PAGES),
@@ -165,39 +182,42 @@ function moduleBytes(): Uint8Array {
     section(CODES.exportSection, vector(instructions.map((instruction, index) =>
       join(name(instruction), [CODES.functionExport], unsigned(index))))),
     section(CODES.codeSection, vector(instructions.map((instruction) =>
-      sized(join(noLocals, loopBody(SIMD_OPCODES[instruction])))))),
+      sized(join(locals, foldBody(SIMD_OPCODES[instruction])))))),
   ));
 }
 
 /** The function of the header's comment, for one SIMD opcode. */
-function loopBody(opcode: number): number[] {
-  const { block, loop, end, br, brIf, localGet, localSet, i32Const, i32GtU, i32GeU, i32Add } = OPCODES;
+function foldBody(opcode: number): number[] {
+  const { block, loop, end, br, brIf, localGet, localSet, i32Const, i32Eqz, i32GtU, i32GeU, i32Add, i32Sub } = OPCODES;
   const empty = CODES.emptyBlockType;
   const load = simd(SIMD_OPCODES['v128.load']);
   const store = simd(SIMD_OPCODES['v128.store']);
   const combine = simd(opcode);
-  const step = (offset: number) => join(
-    [localGet, DST],
-    [localGet, DST], load, memarg(offset),
-    [localGet, SRC], load, memarg(offset),
-    combine,
-    store, memarg(offset),
-  );
-  const advance = (bytes: number) => join(
-    [localGet, DST, i32Const], signed(bytes), [i32Add, localSet, DST],
-    [localGet, SRC, i32Const], signed(bytes), [i32Add, localSet, SRC],
+  const add = (local: number, bytes: number[]) => join([localGet, local], bytes, [i32Add, localSet, local]);
+  // The fold of `lanes` registers of 16 bytes from $dst: load them, ∘ the same bytes of each next run, store them.
+  const fold = (lanes: number[]) => join(
+    ...lanes.map((lane, k) => join([localGet, DST], load, memarg(16 * k), [localSet, lane])),
+    [localGet, DST, localSet, AT],
+    [localGet, COUNT, i32Const], signed(1), [i32Sub, localSet, LEFT],
+    [block, empty, loop, empty],
+    [localGet, LEFT, i32Eqz, brIf, 1],
+    add(AT, [localGet, STRIDE]),
+    ...lanes.map((lane, k) => join([localGet, lane, localGet, AT], load, memarg(16 * k), combine, [localSet, lane])),
+    [localGet, LEFT, i32Const], signed(1), [i32Sub, localSet, LEFT],
+    [br, 0],
+    [end, end],
+    ...lanes.map((lane, k) => join([localGet, DST, localGet, lane], store, memarg(16 * k))),
+    add(DST, [i32Const, ...signed(16 * lanes.length)]),
   );
   return join(
     [block, empty, loop, empty],
     [localGet, DST, i32Const], signed(64), [i32Add, localGet, END, i32GtU, brIf, 1],
-    step(0), step(16), step(32), step(48),
-    advance(64),
+    fold(LANES),
     [br, 0],
     [end, end],
     [block, empty, loop, empty],
     [localGet, DST, localGet, END, i32GeU, brIf, 1],
-    step(0),
-    advance(16),
+    fold(LANES.slice(0, 1)),
     [br, 0],
     [end, end],
     [end],

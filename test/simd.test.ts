@@ -32,10 +32,10 @@ function same(a: number | bigint, b: number | bigint): boolean {
   return Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
 }
 
-test('the arena combine gives every kind and op the values of elementwise(), at any offset and length, and no more', () => {
+test('the arena combine folds every slot into slot 0 as elementwise() does, at any offset and length, and no more', () => {
   const seed = testSeed('simd combine');
   const random = prng(seed);
-  const size = 3;
+  const size = 4;
   const withSimd = SharedArena.create(size, size * 4096);
   assert.ok(withSimd.simd !== undefined);
   // Where the process cannot have a WebAssembly.Memory, the arena is a SharedArrayBuffer and elementwise() combines:
@@ -55,22 +55,20 @@ test('the arena combine gives every kind and op the values of elementwise(), at 
       // Runs from a random element (16-byte steps start anywhere) of 0 to 80 bytes, then longer ones, some with a tail.
       const from = Math.floor(random() * 40);
       const to = Math.min(perSlot, from + Math.floor(((round < 6 ? 80 : arena.slotBytes / 2) * random()) / like.BYTES_PER_ELEMENT));
-      const rank = Math.floor(random() * size); // combined into: any slot, the first and last included
-      const other = (rank + 1 + Math.floor(random() * (size - 1))) % size; // a lower or a higher rank's slot
       const before = slots.map((slot) => copyOf(slot));
-      const expected = copyOf(before[rank]!);
-      const [lower, higher] = other < rank ? [before[other]!, before[rank]!] : [before[rank]!, before[other]!];
-      elementwise(name, lower.subarray(from, to), higher.subarray(from, to), expected.subarray(from, to));
-      arena.combine(name, like, rank, other, from, to);
-      const where = `seed ${seed}, ${arena === plain ? 'plain' : 'SIMD'} arena: ${Kind.name} ${name}, elements ${from} ` +
-        `to ${to} of slot ${rank} with slot ${other}`;
+      // From the left: ((slot 0 ∘ slot 1) ∘ slot 2) ∘ slot 3, each step rounded to the kind as JavaScript stores it.
+      const expected = copyOf(before[0]!);
+      const run = expected.subarray(from, to);
+      for (let q = 1; q < size; q++) elementwise(name, run, before[q]!.subarray(from, to), run);
+      arena.combine(name, like, from, to);
+      const where = `seed ${seed}, ${arena === plain ? 'plain' : 'SIMD'} arena: ${Kind.name} ${name}, elements ${from} to ${to}`;
       for (let i = 0; i < perSlot; i++) {
-        if (!same(slots[rank]![i]!, expected[i]!)) {
-          assert.unreachable(`${where}: element ${i} is ${slots[rank]![i]}, expected ${expected[i]} (${lower[i]} ∘ ${higher[i]})`);
+        if (!same(slots[0]![i]!, expected[i]!)) {
+          const operands = before.map((slot) => slot[i]).join(' ∘ ');
+          assert.unreachable(`${where}: element ${i} of slot 0 is ${slots[0]![i]}, expected ${expected[i]} (${operands})`);
         }
       }
-      for (let q = 0; q < size; q++) {
-        if (q === rank) continue;
+      for (let q = 1; q < size; q++) {
         const changed = Array.from(slots[q]!, (x, i) => same(x, before[q]![i]!)).indexOf(false);
         assert.is(changed, -1, `${where}: element ${changed} of slot ${q} changed`);
       }
@@ -78,36 +76,44 @@ test('the arena combine gives every kind and op the values of elementwise(), at 
   }
 });
 
-test('the SIMD combine takes whole 16 bytes of the kinds and ops it has an instruction for, and leaves the rest', () => {
-  const arena = SharedArena.create(2, 2 * 4096);
+test('the SIMD fold takes whole 16 bytes of the kinds and ops it has an instruction for, and leaves the rest', () => {
+  const arena = SharedArena.create(3, 3 * 4096);
   const simd = arena.simd!;
   const [dst, src] = [arena.slotOffset(0), arena.slotOffset(1)];
-  assert.is(simd.combine('Float64Array', 'sum', dst, src, 40), 32);
-  assert.is(simd.combine('Float64Array', 'sum', dst, src, 8), 0);
-  assert.is(simd.combine('Int8Array', 'prod', dst, src, 4096), 0); // no 8-bit multiply in SIMD
-  assert.is(simd.combine('Uint8ClampedArray', 'prod', dst, src, 4096), 0);
-  assert.is(simd.combine('BigInt64Array', 'min', dst, src, 4096), 0); // nor 64-bit min and max
+  const pair = (kind: string, name: OpName, from: number, to: number, bytes: number) =>
+    simd.fold(kind, name, from, to - from, 2, bytes); // two runs anywhere: a fold of 2 with stride to - from
+  assert.is(pair('Float64Array', 'sum', dst, src, 40), 32);
+  assert.is(pair('Float64Array', 'sum', dst, src, 8), 0);
+  assert.is(pair('Int8Array', 'prod', dst, src, 4096), 0); // no 8-bit multiply in SIMD
+  assert.is(pair('Uint8ClampedArray', 'prod', dst, src, 4096), 0);
+  assert.is(pair('BigInt64Array', 'min', dst, src, 4096), 0); // nor 64-bit min and max
   // At any address: bytes 3 to 4002 of slot 0 get the larger of themselves and bytes 5 to 4004 of slot 1; the first
   // 3 and the last 2 of the 4,005 bytes asked for are left (4,000 is the largest multiple of 16).
   const bytes = (q: number) => new Uint8Array(arena.buffer, arena.slotOffset(q), 4096);
   bytes(0).forEach((_, i, array) => (array[i] = (i * 7) & 0xff));
   bytes(1).forEach((_, i, array) => (array[i] = (i * 13 + 5) & 0xff));
   const [mine, theirs] = [bytes(0).slice(), bytes(1).slice()];
-  assert.is(simd.combine('Uint8Array', 'max', dst + 3, src + 5, 4005), 4000);
+  assert.is(pair('Uint8Array', 'max', dst + 3, src + 5, 4005), 4000);
   const wanted = mine.map((x, i) => (i >= 3 && i < 4003 ? Math.max(x, theirs[i + 2]!) : x));
   assert.is(bytes(0).findIndex((x, i) => x !== wanted[i]), -1);
+  // A stride below zero: slot 1's bytes become its own ∘ slot 0's (addresses wrap at 2^32, so src - dst < 0 serves).
+  const before1 = bytes(1).slice();
+  const now0 = bytes(0).slice();
+  assert.is(pair('Uint8Array', 'sum', src, dst, 4096), 4096);
+  assert.is(bytes(1).findIndex((x, i) => x !== ((before1[i]! + now0[i]!) & 0xff)), -1);
   // 64-bit products wrap as BigUint64Array stores them: 2^63 + 3 times 6 is 18 mod 2^64 (and (2^64 - 1) times 6, -6).
   const words = (q: number) => new BigUint64Array(arena.buffer, arena.slotOffset(q), 4);
   words(0).set([2n ** 63n + 3n, 2n ** 64n - 1n, 7n, 1n]);
   words(1).set([6n, 6n, 5n, 2n ** 32n]);
-  assert.is(simd.combine('BigUint64Array', 'prod', dst, src, 32), 32);
+  assert.is(pair('BigUint64Array', 'prod', dst, src, 32), 32);
   assert.equal(Array.from(words(0)), [18n, 2n ** 64n - 6n, 35n, 2n ** 32n]);
-  // What it wrote: 1.5 + 2.25 in each of the first 4 Float64 of slot 0, none after.
-  const view = (q: number) => typedArrayOver(new Float64Array(0) as unknown as TypedArray, arena.buffer, arena.slotOffset(q), 6);
-  view(0).set(new Float64Array([1.5, 1.5, 1.5, 1.5, 1.5, 1.5]) as unknown as TypedArray);
-  view(1).set(new Float64Array(6).fill(2.25) as unknown as TypedArray);
-  assert.is(simd.combine('Float64Array', 'sum', dst, src, 36), 32);
-  assert.equal(Array.from(view(0)), [3.75, 3.75, 3.75, 3.75, 1.5, 1.5]);
+  // A fold of three from the left, in 64-byte steps and then 16-byte ones: 12 Float64 (96 bytes) of slot 0 become
+  // (0.1 + 0.2) + 0.3, which is 0.6000000000000001 (0.1 + (0.2 + 0.3) is 0.6); the 13th, past the run, is left.
+  const view = (q: number) => typedArrayOver(new Float64Array(0) as unknown as TypedArray, arena.buffer, arena.slotOffset(q), 13);
+  [0.1, 0.2, 0.3].forEach((x, q) => view(q).set(new Float64Array(13).fill(x) as unknown as TypedArray));
+  assert.is(simd.fold('Float64Array', 'sum', dst, arena.slotBytes, 3, 13 * 8), 96);
+  assert.equal(Array.from(view(0)), [...Array(12).fill(0.6000000000000001), 0.1]);
+  assert.equal(Array.from(view(2)), Array(13).fill(0.3), 'the other runs are read, not written');
 });
 
 test('where the address space is limited (ulimit -v) and V8 cannot reserve a WebAssembly.Memory, the arena is plain', () => {
