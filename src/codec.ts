@@ -3,18 +3,23 @@
  *
  * Typed arrays (all 11 kinds), `DataView` and `ArrayBuffer` travel as their raw bytes, tagged with their kind, and
  * come back as the same kind. This is the fast path: `encode` hands out a view of the value's own memory (no copy),
- * and `decode` can hand back a view straight into the ring (`inPlace`). Everything else goes through `node:v8`
- * `serialize`/`deserialize`, the structured-clone algorithm, so the shared transport accepts exactly the values
- * `postMessage` accepts; the others are refused with a `DataCloneError` that names what was wrong and where.
+ * and `decode` can hand back a view straight into the ring (`inPlace`). Everything else goes through V8's serializer
+ * (`node:v8`), the structured-clone algorithm that `postMessage` runs; what it refuses is refused with a
+ * `DataCloneError` that names what was wrong and where.
  *
  * Caveats a user may meet:
- * - A Node `Buffer` is a Uint8Array: sent at the top level it comes back as a plain `Uint8Array`.
+ * - A Node `Buffer` is a Uint8Array: it comes back as a plain `Uint8Array`, at the top level or nested.
+ * - A typed array or DataView nested in a value comes back over a buffer of its own bytes alone, as one at the top
+ *   level does: two views of one buffer arrive over two buffers, where postMessage would carry the whole buffer once
+ *   (and, for a Buffer, the 8 KiB pool it was cut from).
  * - A `SharedArrayBuffer`, or a view over one, is sent as a copy of its bytes: it comes back as an `ArrayBuffer`
  *   (or a view over a fresh, non-shared one). Nested inside an object, a view over one is copied too, but
- *   v8.serialize refuses a SharedArrayBuffer itself.
+ *   V8's serializer refuses a SharedArrayBuffer itself.
  * - Class instances arrive as plain objects (structured clone keeps own enumerable data, not prototypes).
+ * - Node's own cloneable objects (a KeyObject, a Blob, a BlockList, ...) travel only by postMessage, which has a
+ *   port to carry them: the 'clone' and 'transfer' transports take them, the shared one refuses them.
  */
-import { deserialize, serialize } from 'node:v8';
+import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 import { types } from 'node:util';
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { kindOf } from './describe.js';
@@ -35,7 +40,7 @@ export const TYPE = {
   bigint64: 11,
   biguint64: 12,
   dataview: 13,
-  serialized: 14, // anything else, as v8.serialize output
+  serialized: 14, // anything else, as V8 serializes it (serialize below)
 } as const;
 
 /** A value ready for the wire: its type code and the payload bytes. */
@@ -85,7 +90,7 @@ export function encodedType(value: unknown): number {
 /**
  * Encodes `value`. For typed arrays, `DataView` and `ArrayBuffer`, `bytes` is a Uint8Array view over the value's
  * own memory (no copy: only its own bytes, even when it is a subarray of a larger buffer), so do not change the
- * value until the bytes are sent. For anything else, `bytes` is the v8.serialize output (a Buffer).
+ * value until the bytes are sent. For anything else, `bytes` is what V8 serializes (serialize below; a Buffer).
  * @throws DataCloneError for values structured clone refuses (functions, symbols, WeakMaps, ...).
  */
 export function encode(value: unknown): Encoded {
@@ -132,13 +137,13 @@ export function copyAsSent(value: unknown): unknown {
  * `bytes` may be reused or overwritten afterwards. With `inPlace: true`, a typed array or DataView is a view
  * straight over `bytes` (no copy; valid only as long as those bytes are), and `bytes.byteOffset` must be a
  * multiple of the element size. An ArrayBuffer and a serialized value are always copies, whatever `inPlace` says:
- * an ArrayBuffer cannot be a window on part of another, and v8.deserialize makes nested typed arrays alias its input.
+ * an ArrayBuffer cannot be a window on part of another, and deserialize() copies every value it reads.
  * @throws RangeError for an unknown type code, a length that is not a multiple of the element size, or a
  *   misaligned in-place view.
  */
 export function decode(type: number, bytes: Uint8Array, options?: { inPlace?: boolean }): unknown {
   checkType(type);
-  if (type === TYPE.serialized) return deserialize(copyOf(bytes));
+  if (type === TYPE.serialized) return deserialize(bytes); // copies what it reads: `bytes` may be reused at once
   if (type === TYPE.bytes) return copyOf(bytes).buffer;
   const inPlace = options?.inPlace === true;
   if (type === TYPE.dataview) {
@@ -241,6 +246,55 @@ function isDetached(buffer: ArrayBufferLike): boolean {
   }
 }
 
+// ---- V8's serializer, with typed arrays and DataViews in our own format ------------------------------------------
+
+/**
+ * Node's DefaultSerializer writes a typed array or DataView nested in a value as a "host object", and its
+ * DefaultDeserializer hands it back as a view into the bytes it reads, or into an 8 KiB Buffer pool where those are
+ * misaligned: a `Float64Array` of 2 nested in a message arrived over a buffer of 1 KiB, the whole message, or over the
+ * pool that `Buffer.from` cuts other strings from. Here each is written as our type code, its byte length and its
+ * bytes, and read back as `decode` reads a message: a copy over a buffer of its own.
+ */
+class ValueSerializer extends DefaultSerializer {
+  _writeHostObject(object: object): void { // called by V8 (@types/node does not declare it)
+    const type = encodedType(object);
+    if (!isBinaryType(type) || type === TYPE.bytes) throw new HostObjectRefused(object); // a KeyObject, a Float16Array
+    const { bytes } = encode(object); // a detached buffer: our DataCloneError
+    this.writeUint32(type);
+    this.writeUint32(bytes.byteLength);
+    this.writeRawBytes(bytes);
+  }
+}
+
+class ValueDeserializer extends DefaultDeserializer {
+  _readHostObject(): unknown {
+    const type = this.readUint32();
+    return decode(type, this.readRawBytes(this.readUint32()));
+  }
+}
+
+/** What V8's serializer gives for `value`: what postMessage would, but for the views above. */
+function serialize(value: unknown): Buffer {
+  const serializer = new ValueSerializer();
+  serializer.writeHeader();
+  serializer.writeValue(value);
+  return serializer.releaseBuffer();
+}
+
+function deserialize(bytes: Uint8Array): unknown {
+  const deserializer = new ValueDeserializer(bytes);
+  deserializer.readHeader();
+  return deserializer.readValue();
+}
+
+/** A Node object that only postMessage carries (a KeyObject, a Blob), or a view of a kind newer than TYPE's. */
+class HostObjectRefused extends Error {
+  override readonly name = 'DataCloneError';
+  constructor(object: object) {
+    super(`${kindOf(object)} could not be cloned.`);
+  }
+}
+
 // ---- refusing what structured clone refuses, with a message that helps -------------------------------------------
 
 function serializeOrExplain(value: unknown): Uint8Array {
@@ -250,12 +304,23 @@ function serializeOrExplain(value: unknown): Uint8Array {
     if (!isCloneFailure(err)) throw err; // a throwing getter, a stack overflow: not ours to rename
     // v8 says only "function foo() {} could not be cloned." (source text included, no path). Find the culprit.
     const culprit = findCulprit(value, 'value', new Set());
-    if (culprit.path === 'value') throw new DataCloneError(kindOf(value));
-    const why = culprit.value instanceof SharedArrayBuffer
-      ? 'a SharedArrayBuffer travels alone or behind a view (a view may sit anywhere in the value), as a copy of its bytes'
-      : undefined;
+    const why = whyRefused(culprit.value);
+    if (culprit.path === 'value') throw new DataCloneError(kindOf(value), undefined, why);
     throw new DataCloneError(`${kindOf(value)} containing ${kindOf(culprit.value)}`, `at ${culprit.path}`, why);
   }
+}
+
+/** Why the shared transport refuses `culprit` where it is not simply a value structured clone refuses. */
+function whyRefused(culprit: unknown): string | undefined {
+  if (culprit instanceof SharedArrayBuffer) {
+    return 'a SharedArrayBuffer travels alone or behind a view (a view may sit anywhere in the value), as a copy of its bytes';
+  }
+  if (serializationError(culprit) instanceof HostObjectRefused) {
+    return "Node's own objects (a KeyObject, a Blob, a BlockList, ...) travel only by postMessage: the 'clone' and " +
+      "'transfer' transports take them, the shared one cannot";
+  }
+  if (ArrayBuffer.isView(culprit)) return 'its ArrayBuffer is detached (its memory was transferred away)'; // encode()'s
+  return undefined;
 }
 
 function isCloneFailure(err: unknown): boolean {
@@ -266,11 +331,16 @@ function isCloneFailure(err: unknown): boolean {
 }
 
 function serializes(value: unknown): boolean {
+  const error = serializationError(value);
+  return error === undefined || !isCloneFailure(error);
+}
+
+function serializationError(value: unknown): unknown {
   try {
     serialize(value);
-    return true;
+    return undefined;
   } catch (err) {
-    return !isCloneFailure(err);
+    return err;
   }
 }
 

@@ -773,9 +773,9 @@ function modulo(n: number, size: number): number {
 }
 
 /**
- * `value` as `send` would deliver it, for a list: a SharedArrayBuffer, or a view over one, copied (inside a list the
- * shared transport's v8.serialize refuses one and postMessage shares it), and so is a view of part of its buffer
- * (inside a list both carry the whole buffer along: 1 MiB for 8 bytes of a 1 MiB array). The codec's copy, as `send`
+ * `value` as `send` would deliver it, for a list: a SharedArrayBuffer, or a view over one, copied (inside a list
+ * V8's serializer refuses one and postMessage shares it), and so is a view of part of its buffer (inside a list
+ * postMessage carries the whole buffer along: 1 MiB for 8 bytes of a 1 MiB array). The codec's copy, as `send`
  * makes it; anything else as it is.
  */
 function asSent<T>(value: T): T {

@@ -56,8 +56,9 @@ export class CorruptFrameError extends ShmcommError {
 }
 
 /**
- * A value that the structured-clone algorithm refuses (a function, a symbol, ...), or that we do: a SharedArrayBuffer
- * inside another value (v8.serialize, which the channels use, refuses it; alone, or as a view, it goes as a copy).
+ * A value that the structured-clone algorithm refuses (a function, a symbol, ...), or that the shared transport does:
+ * a SharedArrayBuffer inside another value (V8's serializer refuses it; alone, or as a view, it goes as a copy), or
+ * Node's own cloneable objects (a KeyObject, a Blob), which only postMessage carries.
  */
 export class DataCloneError extends ShmcommError {
   readonly valueType: string;

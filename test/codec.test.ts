@@ -4,6 +4,7 @@ import {
   TYPE, allocate, decode, elementSize, encode, encodedType, isBinaryType, typeName,
 } from '../src/codec.js';
 import { DataCloneError } from '../src/errors.js';
+import { createSecretKey } from 'node:crypto';
 
 // One sample of every typed-array kind, with the awkward values of each: negatives, limits, NaN, -0, big bigints.
 const SAMPLES: Array<[number, string, ArrayBufferView]> = [
@@ -138,7 +139,7 @@ test('a SharedArrayBuffer, or a view over one, arrives as non-shared bytes', () 
   assert.equal(Array.from(decoded), [0x0403, 0x0605]);
 });
 
-test('structured values round-trip through v8.serialize', () => {
+test('structured values round-trip through V8\'s serializer', () => {
   const sparse = [1, , 3];
   const value = {
     nested: { deep: { list: [1, 'two', { three: 3 }] } },
@@ -192,14 +193,52 @@ test('primitives and errors round-trip', () => {
   assert.is(error.message, 'bad thing');
 });
 
-test('serialized decode copies first: nested typed arrays do not alias the input bytes', () => {
-  const { bytes } = encode({ raw: new Uint8Array([1, 2, 3]) });
+test('serialized decode owns what it returns: nested typed arrays do not alias the input bytes', () => {
+  const { bytes } = encode({ raw: new Uint8Array([1, 2, 3]), text: 'abc', buffer: new ArrayBuffer(2) });
   const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
   shared.set(bytes);
-  const decoded = decode(TYPE.serialized, shared, { inPlace: true }) as { raw: Uint8Array };
-  shared.fill(0);
+  const decoded = decode(TYPE.serialized, shared, { inPlace: true }) as { raw: Uint8Array; text: string; buffer: ArrayBuffer };
+  shared.fill(0xee);
   assert.equal(Array.from(decoded.raw), [1, 2, 3]);
+  assert.is(decoded.text, 'abc');
+  assert.equal(Array.from(new Uint8Array(decoded.buffer)), [0, 0]);
   assert.not.ok(decoded.raw.buffer instanceof SharedArrayBuffer);
+});
+
+test('a view nested in a value arrives over a buffer of its own bytes alone, of its plain kind', () => {
+  // Node's v8.deserialize handed a nested view back over the whole message it read, or over an 8 KiB Buffer pool
+  // where the message placed it at an offset not a multiple of its element size (the 'x' before it does).
+  const whole = new Float64Array([0.5, 1.5, 2.5, 3.5]);
+  const value = {
+    x: 'x', floats: Float64Array.of(1.5, 2.5), middle: whole.subarray(1, 3), text: Buffer.from('hi'),
+    window: new DataView(new ArrayBuffer(16), 4, 8), big: BigInt64Array.of(-1n),
+  };
+  const decoded = decode(TYPE.serialized, encode(value).bytes) as typeof value;
+  const shapes = Object.entries(decoded).filter(([, v]) => ArrayBuffer.isView(v)).map(([key, v]) => {
+    const view = v as ArrayBufferView;
+    return [key, view.constructor.name, view.byteOffset, view.byteLength, view.buffer.byteLength];
+  });
+  assert.equal(shapes, [
+    ['floats', 'Float64Array', 0, 16, 16], ['middle', 'Float64Array', 0, 16, 16], ['text', 'Uint8Array', 0, 2, 2],
+    ['window', 'DataView', 0, 8, 8], ['big', 'BigInt64Array', 0, 8, 8],
+  ]);
+  assert.equal([...decoded.floats, ...decoded.middle], [1.5, 2.5, 1.5, 2.5]);
+  assert.is(new TextDecoder().decode(decoded.text), 'hi');
+  assert.equal([...decoded.big], [-1n]);
+});
+
+test("Node's own cloneable objects and detached views inside a value are refused with what is wrong and where", () => {
+  const key = createSecretKey(Buffer.from('0123456789abcdef'));
+  assert.is(cloneError({ user: { key } }).message,
+    "an object containing a SecretKeyObject cannot be sent: Node's own objects (a KeyObject, a Blob, a BlockList, " +
+    "...) travel only by postMessage: the 'clone' and 'transfer' transports take them, the shared one cannot " +
+    '(at value.user.key)');
+  assert.is(cloneError([new Blob(['hi'])]).message.split(':')[0], 'an array containing a Blob cannot be sent');
+  const detached = new Float64Array(4);
+  structuredClone(detached.buffer, { transfer: [detached.buffer] });
+  assert.is(cloneError({ ok: 1, detached }).message,
+    'an object containing a Float64Array cannot be sent: its ArrayBuffer is detached (its memory was transferred ' +
+    'away) (at value.detached)');
 });
 
 test('inPlace decode is a view sharing memory with the bytes', () => {
