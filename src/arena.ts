@@ -7,8 +7,8 @@
  * the arena once, the ranks combine it where it lies, and each copies the result out once (bcast: the root copies its
  * value in, the others copy it out).
  *
- *     size lines of 64 bytes    rank r's line: the kind (a codec type code) and length of the array it passed, and
- *                               which call of reduce or allreduce it is in (bcast writes no line)
+ *     size lines of 64 bytes    rank r's line: the kind (a codec type code) and length of the array it passed, its
+ *                               op and root, and which call of reduce or allreduce it is in (bcast writes none)
  *     size slots                rank r's slot at 64·size + r·slotBytes; slotBytes is a multiple of 64
  *
  * The arena holds no counters: the ranks take turns on it at barriers of their own, one per collective (the control
@@ -18,7 +18,7 @@
  * another barrier than theirs, and the watchdog reports it.
  */
 import { encodedType } from './codec.js';
-import { elementwise, typedArrayKind, typedArrayOver, type OpName, type TypedArray } from './reduce-ops.js';
+import { elementwise, OP_NAMES, typedArrayKind, typedArrayOver, type OpName, type TypedArray } from './reduce-ops.js';
 import { sharedMemory, SimdCombiner, simdModule, type WasmMemory, type WasmModule } from './simd.js';
 
 /** The slots' total bytes unless launch is told otherwise (`arenaBytes`): 8 MiB a rank for 2, 4 MiB for 4 ranks. */
@@ -107,20 +107,23 @@ export class SharedArena {
   }
 
   /**
-   * Rank `rank` writes in its line what it passed, the kind of its array (a codec type code) and its length, and
-   * which call of the collective this is for it (Comm.reductionCallInternal).
+   * Rank `rank` writes in its line what it passed: the kind of its array (a codec type code) and its length, the op,
+   * the root (-1 for allreduce), and which call of the collective this is for it (Comm.reductionCallInternal).
    */
-  setShape(rank: number, array: TypedArray, call: number): void {
+  setShape(rank: number, array: TypedArray, call: number, name: OpName, root: number): void {
     const at = rank * (LINE_BYTES / 8);
     this.lines[at] = encodedType(array);
     this.lines[at + 1] = array.length;
     this.lines[at + 2] = call;
+    this.lines[at + 3] = OP_NAMES.indexOf(name);
+    this.lines[at + 4] = root;
   }
 
   /** What rank `rank` wrote in its line; read after a barrier that follows its `setShape`. */
-  shapeOf(rank: number): { type: number; length: number; call: number } {
+  shapeOf(rank: number): { type: number; length: number; call: number; name: OpName; root: number } {
     const at = rank * (LINE_BYTES / 8);
-    return { type: this.lines[at]!, length: this.lines[at + 1]!, call: this.lines[at + 2]! };
+    const line = this.lines.subarray(at, at + 5);
+    return { type: line[0]!, length: line[1]!, call: line[2]!, name: OP_NAMES[line[3]!]!, root: line[4]! };
   }
 }
 

@@ -274,6 +274,7 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
   const reducer = toReducer(op);
   reducer.check(value);
   if (into !== undefined && comm.rank === root) checkInto(value, into);
+  comm.beginReductionInternal('reduce');
   if (reducer.name !== undefined && typedArrayKind(value) !== undefined) {
     const [array, target] = [value as TypedArray, into as TypedArray | undefined];
     const arena = comm.arenaInternal;
@@ -282,7 +283,7 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
     }
     return treeReduceInto(comm, array, reducer.name, root, target) as T | undefined;
   }
-  const combine = reducer.combine as (a: T, b: T, reuse?: T) => T;
+  const combine = reducer.combine as (a: T, b: T) => T;
   let result: T | undefined;
   if (reducer.name !== undefined || root === 0) {
     result = treeReduce(comm, value, combine, root, TAG.reduce);
@@ -311,6 +312,7 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
   const reducer = toReducer(op);
   reducer.check(value);
   if (into !== undefined) checkInto(value, into);
+  comm.beginReductionInternal('allreduce');
   let result: T;
   if (comm.size === 1) result = into === undefined ? ownResult(value) : value;
   else if (reducer.name !== undefined && typedArrayKind(value) !== undefined) {
@@ -321,8 +323,8 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
     // allreduce's arenaReduction returns the result on every rank: only reduce's is undefined (off its root)
     if (arena !== undefined) return arenaReduction(comm, arena, 'allreduce', array, reducer.name, target)! as T;
     return ringAllreduce(comm, array, reducer.name, target) as T;
-  } else result = recursiveDoubling(comm, value, reducer.combine as (a: T, b: T, reuse?: T) => T);
-  if (into === undefined) return result;
+  } else result = recursiveDoubling(comm, value, reducer.combine as (a: T, b: T) => T);
+  if (into === undefined) return result === value ? ownResult(value) : result; // a function may answer its `a`
   if (into !== result) (into as TypedArray).set(result as TypedArray);
   return into;
 }
@@ -374,7 +376,7 @@ export function alltoall<T>(comm: Comm, values: readonly T[]): T[] {
  *     step 1: 2→0  6→4
  *     step 2: 4→0
  */
-function treeReduce<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?: T) => T, root: number, tag: number): T | undefined {
+function treeReduce<T>(comm: Comm, value: T, combine: (a: T, b: T) => T, root: number, tag: number): T | undefined {
   const { size } = comm;
   const v = relative(comm.rank, root, size);
   let partial = value;
@@ -385,7 +387,7 @@ function treeReduce<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?: T) =>
     }
     if (v + mask < size) {
       const received = recv(comm, absolute(v + mask, root, size), tag) as T;
-      partial = combine(partial, received, received); // the received value is ours: the result may go into it
+      partial = combine(partial, received);
     }
   }
   return partial;
@@ -437,7 +439,7 @@ function treeReduceInto(comm: Comm, value: TypedArray, name: OpName, root: numbe
  * value to the odd one after it and sits out, the 2^n left renumber 0 .. 2^n - 1 in rank order, and at the end
  * each odd one hands the result back to its even partner.
  */
-function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?: T) => T): T {
+function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T) => T): T {
   const { rank, size } = comm;
   const powerOfTwo = 1 << (31 - Math.clz32(size));
   const extra = size - powerOfTwo;
@@ -449,7 +451,7 @@ function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?
       newRank = -1;
     } else {
       const received = recv(comm, rank - 1, TAG.allreduce) as T;
-      partial = combine(received, partial, received);
+      partial = combine(received, partial);
       newRank = rank >> 1;
     }
   } else {
@@ -460,7 +462,7 @@ function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T, reuse?
       const partnerNew = newRank ^ mask;
       const partner = partnerNew < extra ? 2 * partnerNew + 1 : partnerNew + extra;
       const received = exchange(comm, partner, partial, partner, TAG.allreduce) as T;
-      partial = partner < rank ? combine(received, partial, received) : combine(partial, received, received);
+      partial = partner < rank ? combine(received, partial) : combine(partial, received);
     }
   }
   if (rank < 2 * extra) {
@@ -551,7 +553,7 @@ function arenaReduction(
     const count = Math.min(perSlot, length - start);
     const piece = valueBytes.subarray(start * elementBytes, (start + count) * elementBytes);
     copyBytes(arena.bytes, arena.slotOffset(rank), piece);
-    if (start === 0) arena.setShape(rank, value, comm.reductionCallInternal(collective));
+    if (start === 0) arena.setShape(rank, value, comm.reductionCallInternal(collective), name, root ?? -1);
     comm.arenaBarrierInternal(collective);
     if (start === 0) checkShapes(comm, arena, collective, name);
     arena.combine(name, value, Math.floor((rank * count) / size), Math.floor(((rank + 1) * count) / size));
@@ -570,7 +572,7 @@ function arenaReduction(
  * thrown after one more barrier, so that no rank goes on to write its line for the next call while another still
  * reads the lines of this one. Ranks at different calls of the collective come first: a reduce whose arrays differed
  * in length took the tree on some ranks and the arena on others, and those on the tree may have gone on to a later
- * call. Then kinds and lengths, lower rank first, as elementwise() words it.
+ * call. Then ops and roots, then kinds and lengths, lower rank first, as elementwise() words it.
  */
 function checkShapes(comm: Comm, arena: SharedArena, collective: 'allreduce' | 'reduce', name: OpName): void {
   try {
@@ -585,6 +587,9 @@ function checkShapes(comm: Comm, arena: SharedArena, collective: 'allreduce' | '
             `(typed arrays from ${from} KiB go through the shared arena)`,
         );
       }
+      const pair = `rank ${q} passed`, other = `and rank ${q + 1}`;
+      if (lower.name !== higher.name) throw new RangeError(`${collective}(): ${pair} '${lower.name}' ${other} '${higher.name}'`);
+      if (lower.root !== higher.root) throw new RangeError(`${collective}(): ${pair} root ${lower.root} ${other} root ${higher.root}`);
       checkOperands(name, typeName(lower.type), lower.length, typeName(higher.type), higher.length);
     }
   } catch (mismatch) {

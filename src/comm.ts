@@ -57,7 +57,8 @@ export class Comm {
   private readonly copiedInternally: Status<number> = { value: 0, source: 0, tag: 0 }; // the same, collectives'
 
   private operandType = 0; // the codec type of the message recvOperandInternal last copied into its target
-  // How many times this rank has called reduce and allreduce: the arena checks that every rank is at the same call.
+  // The calls of reduce and allreduce this rank has begun, past the checks of their arguments (a call refused there
+  // moved nothing): the arena checks that every rank is at the same call.
   private readonly reductionCalls = { reduce: 0, allreduce: 0 };
   // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private waitKind: WaitKind = WAIT.none;
@@ -249,7 +250,6 @@ export class Comm {
    */
   reduce<T>(value: T, op: ReduceOp, root = 0, into?: T): T | undefined {
     this.refuseWhileHolding('reduce');
-    this.reductionCalls.reduce++;
     const outer = this.enter('reduce');
     try {
       return collectives.reduce(this, value, op, root, into);
@@ -265,7 +265,6 @@ export class Comm {
    */
   allreduce<T>(value: T, op: ReduceOp, into?: T): T {
     this.refuseWhileHolding('allreduce');
-    this.reductionCalls.allreduce++;
     const outer = this.enter('allreduce');
     try {
       return collectives.allreduce(this, value, op, into);
@@ -296,12 +295,17 @@ export class Comm {
   }
 
   /**
-   * @internal How many times this rank has called `op`, this call included. A reduce whose arrays differ in length
+   * @internal How many calls of `op` this rank has begun (beginReductionInternal), this one included. A reduce whose arrays differ in length
    * from rank to rank can take the tree on one rank (whose leaves send and return) and the arena on another, and a
    * later call then meet an earlier one at the arena: the arena compares these numbers, and refuses.
    */
   reductionCallInternal(op: 'reduce' | 'allreduce'): number {
     return this.reductionCalls[op];
+  }
+
+  /** @internal A call of `op` passed its checks and begins: counted for reductionCallInternal. */
+  beginReductionInternal(op: 'reduce' | 'allreduce'): void {
+    this.reductionCalls[op]++;
   }
 
   /** @internal Sends without validating the tag, so collectives can use reserved (negative) tags. */

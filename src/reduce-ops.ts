@@ -4,14 +4,15 @@
  * Any other `op` is the caller's function `(a, b) => c`, called with the lower ranks' value as `a`.
  *
  * Element results are stored into the array's own kind, so integer arrays wrap (Uint8ClampedArray saturates) exactly
- * as any store into them would; `prod` of 32-bit integers uses Math.imul, because a double product of two large
- * int32 values is already rounded before it wraps.
+ * as any store into them would; `prod` of the integer kinds of 32 bits and less uses Math.imul, whose low 32 bits are
+ * exact, because a double product of two large int32 values is already rounded before it wraps (for 8- and 16-bit
+ * kinds the double product is exact, and Math.imul stores the same).
  */
 import type { ReduceOp } from './comm.js';
 import { describe, withArticle } from './describe.js';
 
 export type OpName = 'sum' | 'prod' | 'min' | 'max';
-const OP_NAMES: readonly string[] = ['sum', 'prod', 'min', 'max'];
+export const OP_NAMES: readonly OpName[] = ['sum', 'prod', 'min', 'max'];
 
 /** Any of the 11 typed-array kinds, seen through what we use (TypeScript's union of them is not callable). */
 export interface TypedArray extends ArrayBufferView {
@@ -27,12 +28,8 @@ export interface TypedArray extends ArrayBufferView {
 export interface Reducer {
   /** The name of a named op (commutative, elementwise on typed arrays); undefined for a function. */
   readonly name: OpName | undefined;
-  /**
-   * a ∘ b, where `a` comes from lower ranks than `b`. `reuse`, when given, is `a` or `b` and belongs to this rank
-   * (a value it received): a named op on typed arrays then writes the result into it instead of allocating, which
-   * on large arrays saves a fresh buffer (and its page faults) at every step of a reduction.
-   */
-  combine(a: unknown, b: unknown, reuse?: unknown): unknown;
+  /** a ∘ b, where `a` comes from lower ranks than `b`. */
+  combine(a: unknown, b: unknown): unknown;
   /** Throws, before any message moves, if this rank's own value cannot be reduced with this op. */
   check(value: unknown): void;
 }
@@ -42,13 +39,13 @@ export function toReducer(op: ReduceOp): Reducer {
   if (typeof op === 'function') {
     return { name: undefined, combine: (a, b) => op(a, b), check: () => {} };
   }
-  if (typeof op !== 'string' || !OP_NAMES.includes(op)) {
+  if (typeof op !== 'string' || !(OP_NAMES as readonly string[]).includes(op)) {
     throw new TypeError(`Expected \`op\` to be 'sum', 'prod', 'min', 'max' or a function, got ${describe(op)}`);
   }
   const name = op as OpName;
   return {
     name,
-    combine: (a, b, reuse) => combineNamed(name, a, b, reuse),
+    combine: (a, b) => combineNamed(name, a, b),
     check(value) {
       if (typeof value !== 'number' && typeof value !== 'bigint' && typedArrayKind(value) === undefined) {
         throw new TypeError(
@@ -73,13 +70,12 @@ const BIGINT_OPS: Record<OpName, (a: bigint, b: bigint) => bigint> = {
   max: (a, b) => (a > b ? a : b),
 };
 
-function combineNamed(name: OpName, a: unknown, b: unknown, reuse: unknown): unknown {
+function combineNamed(name: OpName, a: unknown, b: unknown): unknown {
   if (typeof a === 'number' && typeof b === 'number') return NUMBER_OPS[name](a, b);
   if (typeof a === 'bigint' && typeof b === 'bigint') return BIGINT_OPS[name](a, b);
   if (typedArrayKind(a) !== undefined && typedArrayKind(b) !== undefined) {
     const first = a as TypedArray;
-    const out = reuse === a || reuse === b ? (reuse as TypedArray) : newTypedArray(first, first.length);
-    return elementwise(name, first, b as TypedArray, out);
+    return elementwise(name, first, b as TypedArray, newTypedArray(first, first.length));
   }
   throw new TypeError(`Expected values of the same type to reduce with '${name}', got ${kindName(a)} and ${kindName(b)}`);
 }

@@ -347,7 +347,19 @@ test('shared, the arena: a mismatch throws the same error in every rank, and the
   const results = await launch(CHECKS, { size: 4, transport: 'shared', args: { program: 'arenaMismatch' }, timeoutMs: 60_000 });
   const refused = "RangeError: Expected typed arrays of the same length to reduce with 'sum', got 10000 and 10008";
   const reduceRefused = "RangeError: Expected typed arrays of the same length to reduce with 'sum', got 262144 and 262152";
-  assert.equal(results, [0, 1, 2, 3].map((rank) => ({ refused, again: [10, 10], reduceRefused, reduced: rank === 1 ? [10, 10] : undefined })));
+  const opRefused = "RangeError: allreduce(): rank 0 passed 'sum' and rank 1 'max'";
+  const rootRefused = 'RangeError: reduce(): rank 1 passed root 1 and rank 2 root 2';
+  assert.equal(results, [0, 1, 2, 3].map((rank) => ({
+    refused, again: [10, 10], reduceRefused, reduced: rank === 1 ? [10, 10] : undefined,
+    opRefused, rootRefused, afterRefusals: [10, 10], reducedAfter: rank === 1 ? 10 : undefined,
+  })));
+});
+
+test('allreduce with a function that answers its first operand gives every rank a new array, never its own', async () => {
+  for (const transport of ['shared', 'clone'] as const) {
+    const results = await launch(CHECKS, { size: 3, transport, args: { program: 'firstOperand' }, timeoutMs: 30_000 });
+    assert.equal(results, [0, 1, 2].map(() => ({ isOwn: false, values: [1, 1, 1, 1] })), transport);
+  }
 });
 
 test('shared, the arena: a reduce whose ranks took the tree and the arena, and then met at different calls, is refused', async () => {
