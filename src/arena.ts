@@ -91,19 +91,28 @@ export class SharedArena {
   }
 
   /**
-   * Elements `from` to `to` of slot 0 become every slot's elements combined, in `like`'s kind and from the left in
-   * rank order: slot 0 ∘ slot 1 ∘ ... ∘ slot size-1. One pass over all the slots, 16 bytes a step in WebAssembly SIMD
-   * (simd.ts) where the kind and op have an instruction; elementwise() does the rest, a slot at a time into slot 0,
-   * which is the same fold.
+   * Elements `from` to `to` of rank `rank`'s slot become every slot's elements combined, in `like`'s kind and from the
+   * left in rank order: slot 0 ∘ slot 1 ∘ ... ∘ slot size-1. One pass over all the slots, 16 bytes a step in
+   * WebAssembly SIMD (simd.ts) where the kind and op have an instruction. elementwise() does the rest, the same fold
+   * a slot at a time: into slot 0 up to our own slot (these elements of slot 0 are ours alone to read: every rank
+   * combines its own share), then on into our slot. Our own slot, whose lines our copy in left in our core's cache:
+   * writing the result into slot 0 instead cost 2 ranks a third more time at 1 MiB, each write taking a line from the
+   * other core.
    */
-  combine(name: OpName, like: TypedArray, from: number, to: number): void {
+  combine(name: OpName, like: TypedArray, rank: number, from: number, to: number): void {
     const elementBytes = like.BYTES_PER_ELEMENT;
-    const start = this.slotOffset(0) + from * elementBytes;
-    const done = this.simd?.fold(typedArrayKind(like)!, name, start, this.slotBytes, this.size, (to - from) * elementBytes) ?? 0;
+    const at = (q: number) => this.slotOffset(q) + from * elementBytes;
+    const bytes = (to - from) * elementBytes;
+    const done = this.simd?.fold(typedArrayKind(like)!, name, at(rank), at(0), this.slotBytes, this.size, bytes) ?? 0;
     const rest = from + done / elementBytes;
     if (rest === to) return;
-    const result = this.view(0, like, rest, to);
-    for (let q = 1; q < this.size; q++) elementwise(name, result, this.view(q, like, rest, to), result);
+    const result = this.view(rank, like, rest, to);
+    let partial = this.view(0, like, rest, to);
+    for (let q = 1; q < this.size; q++) {
+      const out = q < rank ? partial : result;
+      elementwise(name, partial, this.view(q, like, rest, to), out);
+      partial = out;
+    }
   }
 
   /**

@@ -513,9 +513,9 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
  *
  *     copy in     rank r: its piece of `value` → slot r
  *     barrier     every slot holds its rank's piece
- *     combine     rank r: share r (its 1/size of the piece) of slot 0 ∘ slot 1 ∘ ... ∘ slot size-1 → share r of slot 0
- *     barrier     every share is finished: slot 0 holds the piece's result
- *     copy out    every rank: slot 0 → the result (reduce: the root alone)
+ *     combine     rank r: share r (its 1/size of the piece) of slot 0 ∘ slot 1 ∘ ... ∘ slot size-1 → share r of slot r
+ *     barrier     every share is finished
+ *     copy out    every rank: share q of slot q → the result, for every q (reduce: the root alone)
  *     barrier     the slots are free again (every rank has copied the piece out)
  *
  * So each rank copies its array in once and the result out once, and its combine reads 1/size of the array from
@@ -527,8 +527,8 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
  * are the collective's own on the arena (ControlBlock's ARENA_BARRIERS), not barrier()'s or another collective's: a
  * rank that calls barrier() where the others call allreduce waits there, for the watchdog to report, instead of
  * releasing them onto slots nobody wrote for this call. Each share is combined by one rank, from the left in rank
- * order, into slot 0 (whose share r only rank r reads), so every rank gets the same bits, which may differ in the
- * last bits from another algorithm's grouping. On the first piece every rank also
+ * order, into its own slot, so every rank gets the same bits, which may differ in the last bits from another
+ * algorithm's grouping. On the first piece every rank also
  * writes into the arena its array's kind and length and which call of the collective this is for it, and after the
  * first barrier every rank checks all of them (checkShapes): a mismatch throws the same error in every rank, before
  * anything is combined. Returns the result: on every rank for allreduce, on the root for reduce (undefined elsewhere).
@@ -551,16 +551,22 @@ function arenaReduction(
   const perSlot = Math.floor(arena.slotBytes / elementBytes);
   for (let start = 0; start < length; start += perSlot) {
     const count = Math.min(perSlot, length - start);
+    const share = (q: number) => [Math.floor((q * count) / size), Math.floor(((q + 1) * count) / size)] as const;
     const piece = valueBytes.subarray(start * elementBytes, (start + count) * elementBytes);
     copyBytes(arena.bytes, arena.slotOffset(rank), piece);
     if (start === 0) arena.setShape(rank, value, comm.reductionCallInternal(collective), name, root ?? -1);
     comm.arenaBarrierInternal(collective);
     if (start === 0) checkShapes(comm, arena, collective, name);
-    arena.combine(name, value, Math.floor((rank * count) / size), Math.floor(((rank + 1) * count) / size));
+    const [ownFrom, ownTo] = share(rank);
+    arena.combine(name, value, rank, ownFrom, ownTo);
     comm.arenaBarrierInternal(collective);
     if (resultBytes !== undefined) {
-      const finished = arena.bytes.subarray(arena.slotOffset(0), arena.slotOffset(0) + count * elementBytes);
-      copyBytes(resultBytes, start * elementBytes, finished);
+      for (let q = 0; q < size; q++) {
+        const [from, to] = share(q);
+        const at = arena.slotOffset(q);
+        const finished = arena.bytes.subarray(at + from * elementBytes, at + to * elementBytes);
+        copyBytes(resultBytes, (start + from) * elementBytes, finished);
+      }
     }
     comm.arenaBarrierInternal(collective);
   }

@@ -1,12 +1,12 @@
 /**
  * The arena's combine in WebAssembly SIMD: a fold of `count` runs of elements in the shared arena, `stride` bytes
- * apart, into the first, 16 bytes a step (2 Float64, 4 Int32, 16 Uint8), where V8's typed-array loop goes element by
- * element:
+ * apart, 16 bytes a step (2 Float64, 4 Int32, 16 Uint8), where V8's typed-array loop goes element by element:
  *
- *     dst[i] = dst[i] ∘ dst[i + stride] ∘ ... ∘ dst[i + (count - 1) stride]      (from the left, in that order)
+ *     dst[i] = src[i] ∘ src[i + stride] ∘ ... ∘ src[i + (count - 1) stride]      (from the left, in that order)
  *
- * The arena folds every rank's slot into slot 0 this way (arena.ts), reading each slot once and writing once; two
- * slots at a time, as it first did, read and wrote the share again for every slot (size - 1 passes). One thread,
+ * where dst may be one of the runs. A rank folds its share of every slot into its own slot this way (arena.ts),
+ * reading each slot once and writing once; two slots at a time, as it first did, read and wrote the share again for
+ * every slot (size - 1 passes). One thread,
  * Float64 'sum' of 256 Ki elements on the Zen 4 VM of docs/PERFORMANCE.md: 0.3 to 0.4 ns an element a pair of runs,
  * 1.4 in reduce-ops' elementwise().
  *
@@ -14,12 +14,12 @@
  * the SharedArrayBuffer that every rank maps (arena.ts). The module is small enough to be written out here, byte by
  * byte: one function for each SIMD instruction that some kind and op need, each the loop
  *
- *     (func (param $dst i32) (param $stride i32) (param $count i32) (param $end i32)    ;; end - dst: a multiple of 16
+ *     (func (param $dst i32) (param $src i32) (param $stride i32) (param $count i32) (param $end i32)
  *           (local $at i32) (local $left i32) (local $a v128) (local $b v128) (local $c v128) (local $d v128)
  *       block loop                                                  ;; 64 bytes a turn, while they fit
- *         (br_if 1 (i32.gt_u (i32.add (local.get $dst) (i32.const 64)) (local.get $end)))
- *         $a = (v128.load offset=0 (local.get $dst)), and $b, $c, $d at offsets 16, 32 and 48
- *         $at = $dst, $left = $count - 1
+ *         (br_if 1 (i32.gt_u (i32.add (local.get $dst) (i32.const 64)) (local.get $end)))   ;; end - dst: 16 k
+ *         $a = (v128.load offset=0 (local.get $src)), and $b, $c, $d at offsets 16, 32 and 48
+ *         $at = $src, $left = $count - 1
  *         block loop                                                ;; ∘ the same 64 bytes of each next run
  *           (br_if 1 (i32.eqz (local.get $left)))
  *           $at += $stride
@@ -27,8 +27,8 @@
  *           $left -= 1
  *           (br 0)
  *         end end
- *         (v128.store offset=0 (local.get $dst) (local.get $a)), and $b, $c, $d
- *         $dst += 64
+ *         (v128.store offset=0 (local.get $dst) (local.get $a)), and $b, $c, $d    ;; after every load of them
+ *         $dst += 64, $src += 64
  *         (br 0)
  *       end end
  *       block loop                                                  ;; then 16 bytes a turn, to the end: the same
@@ -37,7 +37,8 @@
  *       end end)
  *
  * with f64x2.add replaced by the function's instruction. Addresses wrap at 2^32, as wasm32's do, so a stride may be
- * negative: a pair of runs anywhere is a fold of 2 with stride src - dst. Each instruction gives the value that
+ * negative: dst = dst ∘ other, for two runs anywhere, is a fold of 2 from src = dst with stride other - dst. Each
+ * instruction gives the value that
  * storing a ∘ b into the array's kind gives in JavaScript (reduce-ops.ts), bit for bit but for NaN's sign and payload
  * (which V8's own tiers do not agree on either): integer lanes wrap, Uint8Clamped's sum saturates (i8x16.add_sat_u),
  * i32x4.mul keeps the low 32 bits as Math.imul does, and a Float32 sum or product rounded once to float32 is what
@@ -95,9 +96,9 @@ const CODES = {
   memoryImport: 0x02, sharedWithMaximum: 0x03, functionExport: 0x00,
 } as const;
 
-// The functions' parameters and locals, by their indices: four i32 parameters, two i32 locals, four v128 locals.
-const [DST, STRIDE, COUNT, END, AT, LEFT] = [0, 1, 2, 3, 4, 5];
-const LANES = [6, 7, 8, 9]; // $a, $b, $c, $d: 64 bytes of the fold, in four registers of 16
+// The functions' parameters and locals, by their indices: five i32 parameters, two i32 locals, four v128 locals.
+const [DST, SRC, STRIDE, COUNT, END, AT, LEFT] = [0, 1, 2, 3, 4, 5, 6];
+const LANES = [7, 8, 9, 10]; // $a, $b, $c, $d: 64 bytes of the fold, in four registers of 16
 const PAGE_BYTES = 65536;
 /** wasm32's largest memory: the module's import accepts any shared memory up to it. */
 const MAX_PAGES = 65536;
@@ -140,7 +141,7 @@ export function simdModule(): WasmModule {
   return compiledModule;
 }
 
-type Fold = (dst: number, stride: number, count: number, end: number) => void;
+type Fold = (dst: number, src: number, stride: number, count: number, end: number) => void;
 
 /** Combines runs of elements in one shared memory (every rank makes its own, over the same memory). */
 export class SimdCombiner {
@@ -151,15 +152,16 @@ export class SimdCombiner {
   }
 
   /**
-   * dst[i] = dst[i] ∘ dst[i + stride] ∘ ... ∘ dst[i + (count - 1) stride] over `bytes` bytes from byte address `dst`
-   * of the memory, 16 bytes a step (the header's loop). Returns how many bytes from the start it combined: all but the
-   * last bytes % 16, or 0 where the kind and op have no instruction (the caller combines the rest).
+   * dst[i] = src[i] ∘ src[i + stride] ∘ ... ∘ src[i + (count - 1) stride] over `bytes` bytes from byte addresses
+   * `dst` and `src` of the memory, 16 bytes a step (the header's loop); dst may be one of the runs. Returns how many
+   * bytes from the start it combined: all but the last bytes % 16, or 0 where the kind and op have no instruction (the
+   * caller combines the rest).
    */
-  fold(kind: string, name: OpName, dst: number, stride: number, count: number, bytes: number): number {
+  fold(kind: string, name: OpName, dst: number, src: number, stride: number, count: number, bytes: number): number {
     const instruction = INSTRUCTIONS[kind]?.[name];
     const whole = bytes - (bytes % 16);
     if (instruction === undefined || whole === 0) return 0;
-    (this.functions[instruction] as Fold)(dst, stride, count, dst + whole);
+    (this.functions[instruction] as Fold)(dst, src, stride, count, dst + whole);
     return whole;
   }
 }
@@ -172,8 +174,8 @@ function moduleBytes(): Uint8Array {
   return new Uint8Array(join(
     [0x00, 0x61, 0x73, 0x6d], // "\0asm"
     [0x01, 0x00, 0x00, 0x00], // version 1
-    // type 0: (i32 i32 i32 i32) → ()
-    section(CODES.typeSection, vector([join([CODES.functionType], vector([[i32], [i32], [i32], [i32]]), vector([]))])),
+    // type 0: (i32 i32 i32 i32 i32) → ()
+    section(CODES.typeSection, vector([join([CODES.functionType], vector([[i32], [i32], [i32], [i32], [i32]]), vector([]))])),
     // env.memory: shared, of 0 pages at least and MAX_PAGES at most
     section(CODES.importSection, vector([join(
       name('env'), name('memory'), [CODES.memoryImport, CODES.sharedWithMaximum], unsigned(0), unsigned(MAX_PAGES),
@@ -194,10 +196,10 @@ function foldBody(opcode: number): number[] {
   const store = simd(SIMD_OPCODES['v128.store']);
   const combine = simd(opcode);
   const add = (local: number, bytes: number[]) => join([localGet, local], bytes, [i32Add, localSet, local]);
-  // The fold of `lanes` registers of 16 bytes from $dst: load them, ∘ the same bytes of each next run, store them.
+  // The fold of `lanes` registers of 16 bytes: load them from $src, ∘ the same bytes of each next run, store at $dst.
   const fold = (lanes: number[]) => join(
-    ...lanes.map((lane, k) => join([localGet, DST], load, memarg(16 * k), [localSet, lane])),
-    [localGet, DST, localSet, AT],
+    ...lanes.map((lane, k) => join([localGet, SRC], load, memarg(16 * k), [localSet, lane])),
+    [localGet, SRC, localSet, AT],
     [localGet, COUNT, i32Const], signed(1), [i32Sub, localSet, LEFT],
     [block, empty, loop, empty],
     [localGet, LEFT, i32Eqz, brIf, 1],
@@ -208,6 +210,7 @@ function foldBody(opcode: number): number[] {
     [end, end],
     ...lanes.map((lane, k) => join([localGet, DST, localGet, lane], store, memarg(16 * k))),
     add(DST, [i32Const, ...signed(16 * lanes.length)]),
+    add(SRC, [i32Const, ...signed(16 * lanes.length)]),
   );
   return join(
     [block, empty, loop, empty],

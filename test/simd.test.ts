@@ -32,7 +32,7 @@ function same(a: number | bigint, b: number | bigint): boolean {
   return Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
 }
 
-test('the arena combine folds every slot into slot 0 as elementwise() does, at any offset and length, and no more', () => {
+test("the arena combine folds every slot into a rank's own as elementwise() does, at any offset and length, and no more", () => {
   const seed = testSeed('simd combine');
   const random = prng(seed);
   const size = 4;
@@ -55,21 +55,26 @@ test('the arena combine folds every slot into slot 0 as elementwise() does, at a
       // Runs from a random element (16-byte steps start anywhere) of 0 to 80 bytes, then longer ones, some with a tail.
       const from = Math.floor(random() * 40);
       const to = Math.min(perSlot, from + Math.floor(((round < 6 ? 80 : arena.slotBytes / 2) * random()) / like.BYTES_PER_ELEMENT));
+      const rank = Math.floor(random() * size); // combined into: any slot, the first and last included
       const before = slots.map((slot) => copyOf(slot));
       // From the left: ((slot 0 ∘ slot 1) ∘ slot 2) ∘ slot 3, each step rounded to the kind as JavaScript stores it.
-      const expected = copyOf(before[0]!);
+      const expected = copyOf(before[rank]!);
       const run = expected.subarray(from, to);
+      run.set(before[0]!.subarray(from, to));
       for (let q = 1; q < size; q++) elementwise(name, run, before[q]!.subarray(from, to), run);
-      arena.combine(name, like, from, to);
-      const where = `seed ${seed}, ${arena === plain ? 'plain' : 'SIMD'} arena: ${Kind.name} ${name}, elements ${from} to ${to}`;
+      arena.combine(name, like, rank, from, to);
+      const where = `seed ${seed}, ${arena === plain ? 'plain' : 'SIMD'} arena: ${Kind.name} ${name}, elements ${from} ` +
+        `to ${to} into slot ${rank}`;
       for (let i = 0; i < perSlot; i++) {
-        if (!same(slots[0]![i]!, expected[i]!)) {
+        if (!same(slots[rank]![i]!, expected[i]!)) {
           const operands = before.map((slot) => slot[i]).join(' ∘ ');
-          assert.unreachable(`${where}: element ${i} of slot 0 is ${slots[0]![i]}, expected ${expected[i]} (${operands})`);
+          assert.unreachable(`${where}: element ${i} is ${slots[rank]![i]}, expected ${expected[i]} (${operands})`);
         }
       }
-      for (let q = 1; q < size; q++) {
-        const changed = Array.from(slots[q]!, (x, i) => same(x, before[q]![i]!)).indexOf(false);
+      for (let q = 0; q < size; q++) {
+        if (q === rank) continue;
+        // Slot 0's elements from..to are the combining rank's to use (elementwise() keeps its partial fold there).
+        const changed = Array.from(slots[q]!, (x, i) => same(x, before[q]![i]!) || (q === 0 && i >= from && i < to)).indexOf(false);
         assert.is(changed, -1, `${where}: element ${changed} of slot ${q} changed`);
       }
     }
@@ -80,8 +85,8 @@ test('the SIMD fold takes whole 16 bytes of the kinds and ops it has an instruct
   const arena = SharedArena.create(3, 3 * 4096);
   const simd = arena.simd!;
   const [dst, src] = [arena.slotOffset(0), arena.slotOffset(1)];
-  const pair = (kind: string, name: OpName, from: number, to: number, bytes: number) =>
-    simd.fold(kind, name, from, to - from, 2, bytes); // two runs anywhere: a fold of 2 with stride to - from
+  const pair = (kind: string, name: OpName, dst: number, other: number, bytes: number) =>
+    simd.fold(kind, name, dst, dst, other - dst, 2, bytes); // dst = dst ∘ other anywhere: a fold of 2 from dst
   assert.is(pair('Float64Array', 'sum', dst, src, 40), 32);
   assert.is(pair('Float64Array', 'sum', dst, src, 8), 0);
   assert.is(pair('Int8Array', 'prod', dst, src, 4096), 0); // no 8-bit multiply in SIMD
@@ -107,13 +112,13 @@ test('the SIMD fold takes whole 16 bytes of the kinds and ops it has an instruct
   words(1).set([6n, 6n, 5n, 2n ** 32n]);
   assert.is(pair('BigUint64Array', 'prod', dst, src, 32), 32);
   assert.equal(Array.from(words(0)), [18n, 2n ** 64n - 6n, 35n, 2n ** 32n]);
-  // A fold of three from the left, in 64-byte steps and then 16-byte ones: 12 Float64 (96 bytes) of slot 0 become
-  // (0.1 + 0.2) + 0.3, which is 0.6000000000000001 (0.1 + (0.2 + 0.3) is 0.6); the 13th, past the run, is left.
+  // A fold of three from the left into the middle run, in 64-byte steps and then 16-byte ones: 12 Float64 (96 bytes)
+  // of slot 1 become (0.1 + 0.2) + 0.3, which is 0.6000000000000001 (0.1 + (0.2 + 0.3) is 0.6); the 13th is left.
   const view = (q: number) => typedArrayOver(new Float64Array(0) as unknown as TypedArray, arena.buffer, arena.slotOffset(q), 13);
   [0.1, 0.2, 0.3].forEach((x, q) => view(q).set(new Float64Array(13).fill(x) as unknown as TypedArray));
-  assert.is(simd.fold('Float64Array', 'sum', dst, arena.slotBytes, 3, 13 * 8), 96);
-  assert.equal(Array.from(view(0)), [...Array(12).fill(0.6000000000000001), 0.1]);
-  assert.equal(Array.from(view(2)), Array(13).fill(0.3), 'the other runs are read, not written');
+  assert.is(simd.fold('Float64Array', 'sum', arena.slotOffset(1), dst, arena.slotBytes, 3, 13 * 8), 96);
+  assert.equal(Array.from(view(1)), [...Array(12).fill(0.6000000000000001), 0.2]);
+  assert.equal([...Array.from(view(0)), ...Array.from(view(2))], [...Array(13).fill(0.1), ...Array(13).fill(0.3)], 'the other runs are read, not written');
 });
 
 test('where the address space is limited (ulimit -v) and V8 cannot reserve a WebAssembly.Memory, the arena is plain', () => {
