@@ -17,6 +17,7 @@
  * next one may write at once. A rank that breaks the rule (barrier() or bcast where the others allreduce) waits at
  * another barrier than theirs, and the watchdog reports it.
  */
+import { availableParallelism } from 'node:os';
 import { encodedType } from './codec.js';
 import { elementwise, OP_NAMES, typedArrayKind, typedArrayOver, type OpName, type TypedArray } from './reduce-ops.js';
 import { sharedMemory, SimdCombiner, simdModule, type WasmMemory, type WasmModule } from './simd.js';
@@ -70,6 +71,7 @@ export class SharedArena {
     this.buffer = 'module' in wiring ? wiring.memory.buffer : wiring.memory;
     this.simd = 'module' in wiring ? new SimdCombiner(wiring.module, wiring.memory) : undefined;
     this.size = size;
+    this.resultsInSlotZero = size > availableParallelism();
     this.slotBytes = wiring.slotBytes;
     this.bytes = new Uint8Array(this.buffer);
     this.lines = new Float64Array(this.buffer, 0, (size * LINE_BYTES) / 8);
@@ -91,25 +93,37 @@ export class SharedArena {
   }
 
   /**
-   * Elements `from` to `to` of rank `rank`'s slot become every slot's elements combined, in `like`'s kind and from the
-   * left in rank order: slot 0 ∘ slot 1 ∘ ... ∘ slot size-1. One pass over all the slots, 16 bytes a step in
-   * WebAssembly SIMD (simd.ts) where the kind and op have an instruction. elementwise() does the rest, the same fold
-   * a slot at a time: into slot 0 up to our own slot (these elements of slot 0 are ours alone to read: every rank
-   * combines its own share), then on into our slot. Our own slot, whose lines our copy in left in our core's cache:
-   * writing the result into slot 0 instead cost 2 ranks a third more time at 1 MiB, each write taking a line from the
-   * other core.
+   * Where rank r's share of a reduction's result goes: `resultSlot(r)`. Into its own slot while every rank has a core
+   * of its own; into slot 0 when ranks outnumber cores, whence the whole result is copied out in one piece. On the
+   * Zen 4 VM of docs/PERFORMANCE.md ("Where the fold writes"), 2 ranks on 2 cores took a third more time at 1 and 2
+   * MiB with the results in slot 0 (each write takes a line from the other core, whose rank runs at the same time),
+   * and 4 and 8 ranks 15 to 25% less.
    */
-  combine(name: OpName, like: TypedArray, rank: number, from: number, to: number): void {
+  readonly resultsInSlotZero: boolean;
+
+  /** The slot that holds rank `rank`'s share of a reduction's result once it has combined it. */
+  resultSlot(rank: number): number {
+    return this.resultsInSlotZero ? 0 : rank;
+  }
+
+  /**
+   * Elements `from` to `to` of slot `into` become every slot's elements combined, in `like`'s kind and from the left
+   * in rank order: slot 0 ∘ slot 1 ∘ ... ∘ slot size-1. One pass over all the slots, 16 bytes a step in WebAssembly
+   * SIMD (simd.ts) where the kind and op have an instruction. elementwise() does the rest, the same fold a slot at a
+   * time: in slot 0 up to slot `into`, then on in slot `into` (elements `from` to `to` of every slot are the
+   * combining rank's alone: it combines its own share).
+   */
+  combine(name: OpName, like: TypedArray, into: number, from: number, to: number): void {
     const elementBytes = like.BYTES_PER_ELEMENT;
     const at = (q: number) => this.slotOffset(q) + from * elementBytes;
     const bytes = (to - from) * elementBytes;
-    const done = this.simd?.fold(typedArrayKind(like)!, name, at(rank), at(0), this.slotBytes, this.size, bytes) ?? 0;
+    const done = this.simd?.fold(typedArrayKind(like)!, name, at(into), at(0), this.slotBytes, this.size, bytes) ?? 0;
     const rest = from + done / elementBytes;
     if (rest === to) return;
-    const result = this.view(rank, like, rest, to);
+    const result = this.view(into, like, rest, to);
     let partial = this.view(0, like, rest, to);
     for (let q = 1; q < this.size; q++) {
-      const out = q < rank ? partial : result;
+      const out = q < into ? partial : result;
       elementwise(name, partial, this.view(q, like, rest, to), out);
       partial = out;
     }

@@ -513,9 +513,10 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
  *
  *     copy in     rank r: its piece of `value` → slot r
  *     barrier     every slot holds its rank's piece
- *     combine     rank r: share r (its 1/size of the piece) of slot 0 ∘ slot 1 ∘ ... ∘ slot size-1 → share r of slot r
+ *     combine     rank r: share r (its 1/size of the piece) of slot 0 ∘ slot 1 ∘ ... ∘ slot size-1 → share r of slot r,
+ *                 or of slot 0 when ranks outnumber cores (arena.resultSlot)
  *     barrier     every share is finished
- *     copy out    every rank: share q of slot q → the result, for every q (reduce: the root alone)
+ *     copy out    every rank: share q of its slot → the result, for every q (reduce: the root alone)
  *     barrier     the slots are free again (every rank has copied the piece out)
  *
  * So each rank copies its array in once and the result out once, and its combine reads 1/size of the array from
@@ -527,8 +528,8 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
  * are the collective's own on the arena (ControlBlock's ARENA_BARRIERS), not barrier()'s or another collective's: a
  * rank that calls barrier() where the others call allreduce waits there, for the watchdog to report, instead of
  * releasing them onto slots nobody wrote for this call. Each share is combined by one rank, from the left in rank
- * order, into its own slot, so every rank gets the same bits, which may differ in the last bits from another
- * algorithm's grouping. On the first piece every rank also
+ * order, so every rank gets the same bits, which may differ in the last bits from another algorithm's grouping. On
+ * the first piece every rank also
  * writes into the arena its array's kind and length and which call of the collective this is for it, and after the
  * first barrier every rank checks all of them (checkShapes): a mismatch throws the same error in every rank, before
  * anything is combined. Returns the result: on every rank for allreduce, on the root for reduce (undefined elsewhere).
@@ -558,15 +559,15 @@ function arenaReduction(
     comm.arenaBarrierInternal(collective);
     if (start === 0) checkShapes(comm, arena, collective, name);
     const [ownFrom, ownTo] = share(rank);
-    arena.combine(name, value, rank, ownFrom, ownTo);
+    arena.combine(name, value, arena.resultSlot(rank), ownFrom, ownTo);
     comm.arenaBarrierInternal(collective);
     if (resultBytes !== undefined) {
-      for (let q = 0; q < size; q++) {
-        const [from, to] = share(q);
-        const at = arena.slotOffset(q);
-        const finished = arena.bytes.subarray(at + from * elementBytes, at + to * elementBytes);
+      const copyOut = (slot: number, from: number, to: number) => {
+        const finished = arena.bytes.subarray(arena.slotOffset(slot) + from * elementBytes, arena.slotOffset(slot) + to * elementBytes);
         copyBytes(resultBytes, (start + from) * elementBytes, finished);
-      }
+      };
+      if (arena.resultsInSlotZero) copyOut(0, 0, count); // every share: in one piece
+      else for (let q = 0; q < size; q++) copyOut(q, ...share(q));
     }
     comm.arenaBarrierInternal(collective);
   }
