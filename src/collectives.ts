@@ -3,11 +3,13 @@
  * function for ranks 0..7 (`a→b`: a sends to b; the lines are steps, and the messages of one step run in parallel).
  *
  * The rules are MPI's: every rank calls the same collectives in the same order, with the same root and op, and
- * values of matching shape. Each collective sends with its own reserved negative tag, which ANY_TAG never matches,
- * so collective traffic and user messages never take each other's place (allreduce's two algorithms have one each).
- * Messages between two ranks with the same tag arrive in the order they were sent, so back-to-back collectives
- * cannot mix up their messages as long as every rank calls them in the same order. A rank that breaks the rules
- * gets an error, or waits for ever (the launcher's deadlock watchdog then names who waits for whom).
+ * values of matching shape. Each collective sends with reserved negative tags of its own, which ANY_TAG never
+ * matches, so collective traffic and user messages never take each other's place; and each call's tags are its own
+ * (tag() below numbers them by the call), so no call takes the messages of another. A rank that breaks the rules
+ * gets an error where a collective can see it (kinds and lengths where values meet; ops and roots too through the
+ * arena), or waits, and the launcher's deadlock watchdog names who waits for whom. What no rank waits for goes
+ * unseen, as in MPI: ranks that each think themselves bcast's root, or pass different ops to a small reduce, return
+ * what their own calls computed.
  *
  * Values from other ranks always arrive as copies. A rank's own value may come back to it as itself (bcast's
  * root, a rank's own slot in gather, allgather and alltoall); reductions of typed arrays return a new array, or the
@@ -42,6 +44,18 @@ const TAG = {
 } as const;
 
 /**
+ * TAG's `reserved` tag in this rank's current collective call: less 16 for each call it began before, up to 2^20
+ * calls (Comm.beginCollectiveInternal, once a call has passed its checks, sets Comm.tagOffsetInternal). Ranks that
+ * call the same collectives in the same order use the same tags, call by call. A rank that skipped a call, or made another, sends tags that nobody
+ * waits for and waits for tags that nobody sends: the watchdog reports it ("rank 0 waits to receive from rank 1 in
+ * gather (rank 1 has finished)"), where with one tag a collective it had paired up with an earlier call's messages
+ * and returned wrong values.
+ */
+function tag(comm: Comm, reserved: number): number {
+  return reserved - comm.tagOffsetInternal;
+}
+
+/**
  * Typed arrays this large are allreduced through the shared arena (arenaReduction) where there is one, and round a
  * ring (least data moved through channels) where there is none; smaller ones by recursive doubling (fewest steps).
  */
@@ -69,6 +83,7 @@ const ARENA_REDUCE_BYTES = 512 * 1024;
  */
 export function bcast<T>(comm: Comm, value: T, root: number): T {
   checkRoot(comm, root);
+  comm.beginCollectiveInternal();
   const { size } = comm;
   const v = relative(comm.rank, root, size);
   const parent = v === 0 ? -1 : absolute(v - highestBit(v), root, size);
@@ -76,24 +91,24 @@ export function bcast<T>(comm: Comm, value: T, root: number): T {
   if (arena !== undefined) {
     // The root decides by its value; the others learn it from what their parent sends first, the value or a ticket
     // (nextTagInternal waits for it, and looks at its tag).
-    const takesArena =
-      v === 0 ? fitsArena(arena, value, size) : comm.nextTagInternal(parent, TAG.bcast, TAG.bcastArena) === TAG.bcastArena;
+    const ticket = tag(comm, TAG.bcastArena);
+    const takesArena = v === 0 ? fitsArena(arena, value, size) : comm.nextTagInternal(parent, tag(comm, TAG.bcast), ticket) === ticket;
     if (takesArena) return arenaBcast(comm, arena, value, v, parent, root);
   }
   if (v === 0) {
-    sendToChildren(comm, v, root, value, TAG.bcast);
+    sendToChildren(comm, v, root, value, tag(comm, TAG.bcast));
     return value;
   }
   if (!ArrayBuffer.isView(value)) {
-    const got = recv(comm, parent, TAG.bcast) as T;
-    sendToChildren(comm, v, root, got, TAG.bcast);
+    const got = recv(comm, parent, tag(comm, TAG.bcast)) as T;
+    sendToChildren(comm, v, root, got, tag(comm, TAG.bcast));
     return got;
   }
   // Buffer mode (mpi4py's Bcast(buf)): the root's bytes into this rank's array. The ranks below get the root's value,
   // of the root's kind, whatever this rank's buffer is; one that does not fit is refused after they have it.
-  const got = comm.recvOperandInternal(value, parent, TAG.bcast, true);
+  const got = comm.recvOperandInternal(value, parent, tag(comm, TAG.bcast), true);
   const refused = got === value ? undefined : fillBuffer(comm, value, got);
-  sendToChildren(comm, v, root, got === value ? asKind(value, comm.operandTypeInternal) : got, TAG.bcast);
+  sendToChildren(comm, v, root, got === value ? asKind(value, comm.operandTypeInternal) : got, tag(comm, TAG.bcast));
   if (refused !== undefined) throw refused;
   return value;
 }
@@ -167,9 +182,9 @@ function arenaBcast<T>(comm: Comm, arena: SharedArena, value: T, v: number, pare
     ticket[0] = type;
     ticket[1] = bytes.length;
   } else {
-    comm.recvIntoInternal(ticket, parent, TAG.bcastArena);
+    comm.recvIntoInternal(ticket, parent, tag(comm, TAG.bcastArena));
   }
-  sendToChildren(comm, v, root, ticket, TAG.bcastArena);
+  sendToChildren(comm, v, root, ticket, tag(comm, TAG.bcastArena));
   try {
     return v === 0 ? value : (copyFromArena(comm, arena, ticket[0]!, ticket[1]!, value) as T);
   } finally {
@@ -225,11 +240,15 @@ function wrongBuffer(comm: Comm, buffer: ArrayBufferView, rootBytes: number): Ra
  */
 export function scatter<T>(comm: Comm, values: readonly T[] | undefined, root: number): T {
   checkRoot(comm, root);
-  if (comm.rank !== root) return recv(comm, root, TAG.scatter) as T;
+  if (comm.rank !== root) {
+    comm.beginCollectiveInternal();
+    return recv(comm, root, tag(comm, TAG.scatter)) as T;
+  }
   const parts = checkOnePerRank(comm, values);
+  comm.beginCollectiveInternal();
   for (let offset = 1; offset < comm.size; offset++) {
     const dest = (root + offset) % comm.size;
-    comm.sendInternal(dest, parts[dest], TAG.scatter);
+    comm.sendInternal(dest, parts[dest], tag(comm, TAG.scatter));
   }
   return parts[root]!;
 }
@@ -245,7 +264,8 @@ export function gather<T>(comm: Comm, value: T, root: number): T[] | undefined {
   checkRoot(comm, root);
   const concat = (a: T[], b: T[]) => [...a, ...b];
   const own = comm.rank === root ? value : asSent(value); // the root's own value stays itself, as in every collective
-  const inRelativeOrder = treeReduce(comm, [own], concat, root, TAG.gather);
+  comm.beginCollectiveInternal();
+  const inRelativeOrder = treeReduce(comm, [own], concat, root, tag(comm, TAG.gather));
   if (inRelativeOrder === undefined) return undefined;
   const values = new Array<T>(comm.size);
   for (let v = 0; v < comm.size; v++) values[absolute(v, root, comm.size)] = inRelativeOrder[v]!;
@@ -254,9 +274,10 @@ export function gather<T>(comm: Comm, value: T, root: number): T[] | undefined {
 
 /** Ring (ringAllgather below): size - 1 steps, each value crosses each channel of the ring once. */
 export function allgather<T>(comm: Comm, value: T): T[] {
+  comm.beginCollectiveInternal();
   const values = new Array<T>(comm.size);
   values[comm.rank] = value;
-  ringAllgather(comm, values, comm.rank, TAG.allgather);
+  ringAllgather(comm, values, comm.rank, tag(comm, TAG.allgather));
   return values;
 }
 
@@ -274,7 +295,7 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
   const reducer = toReducer(op);
   reducer.check(value);
   if (into !== undefined && comm.rank === root) checkInto(value, into);
-  comm.beginReductionInternal('reduce');
+  comm.beginCollectiveInternal('reduce');
   if (reducer.name !== undefined && typedArrayKind(value) !== undefined) {
     const [array, target] = [value as TypedArray, into as TypedArray | undefined];
     const arena = comm.arenaInternal;
@@ -286,12 +307,12 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
   const combine = reducer.combine as (a: T, b: T) => T;
   let result: T | undefined;
   if (reducer.name !== undefined || root === 0) {
-    result = treeReduce(comm, value, combine, root, TAG.reduce);
+    result = treeReduce(comm, value, combine, root, tag(comm, TAG.reduce));
     if (result === value) result = ownResult(value);
   } else {
-    result = treeReduce(comm, value, combine, 0, TAG.reduce);
-    if (comm.rank === 0) comm.sendInternal(root, result, TAG.reduce);
-    result = comm.rank === root ? (recv(comm, 0, TAG.reduce) as T) : undefined;
+    result = treeReduce(comm, value, combine, 0, tag(comm, TAG.reduce));
+    if (comm.rank === 0) comm.sendInternal(root, result, tag(comm, TAG.reduce));
+    result = comm.rank === root ? (recv(comm, 0, tag(comm, TAG.reduce)) as T) : undefined;
   }
   if (result === undefined || into === undefined || comm.rank !== root) return result;
   (into as TypedArray).set(result as TypedArray);
@@ -312,7 +333,7 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
   const reducer = toReducer(op);
   reducer.check(value);
   if (into !== undefined) checkInto(value, into);
-  comm.beginReductionInternal('allreduce');
+  comm.beginCollectiveInternal('allreduce');
   let result: T;
   if (comm.size === 1) result = into === undefined ? ownResult(value) : value;
   else if (reducer.name !== undefined && typedArrayKind(value) !== undefined) {
@@ -353,13 +374,14 @@ function checkInto(value: unknown, into: unknown): void {
  */
 export function alltoall<T>(comm: Comm, values: readonly T[]): T[] {
   const parts = checkOnePerRank(comm, values);
+  comm.beginCollectiveInternal();
   const { rank, size } = comm;
   const received = new Array<T>(size);
   received[rank] = parts[rank]!;
   for (let k = 1; k < size; k++) {
     const dest = (rank + k) % size;
     const source = (rank - k + size) % size;
-    received[source] = exchange(comm, dest, parts[dest], source, TAG.alltoall) as T;
+    received[source] = exchange(comm, dest, parts[dest], source, tag(comm, TAG.alltoall)) as T;
   }
   return received;
 }
@@ -408,7 +430,7 @@ function treeReduceInto(comm: Comm, value: TypedArray, name: OpName, root: numbe
   let partial = value;
   for (let mask = 1; mask < size; mask <<= 1) {
     if ((v & mask) !== 0) {
-      comm.sendInternal(absolute(v - mask, root, size), partial, TAG.reduce);
+      comm.sendInternal(absolute(v - mask, root, size), partial, tag(comm, TAG.reduce));
       return undefined;
     }
     if (v + mask < size) {
@@ -417,7 +439,7 @@ function treeReduceInto(comm: Comm, value: TypedArray, name: OpName, root: numbe
         received = scratch.subarray(0, length);
         accumulator = v !== 0 ? scratch.subarray(length, 2 * length) : (into ?? newTypedArray(value, length));
       }
-      const operand = comm.recvOperandInternal(received, absolute(v + mask, root, size), TAG.reduce);
+      const operand = comm.recvOperandInternal(received, absolute(v + mask, root, size), tag(comm, TAG.reduce));
       partial = combineInto(name, partial, operand, accumulator!);
     }
   }
@@ -447,10 +469,10 @@ function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T) => T):
   let newRank: number; // this rank's number among the 2^n that take part; -1 if it sits out
   if (rank < 2 * extra) {
     if (rank % 2 === 0) {
-      comm.sendInternal(rank + 1, value, TAG.allreduce);
+      comm.sendInternal(rank + 1, value, tag(comm, TAG.allreduce));
       newRank = -1;
     } else {
-      const received = recv(comm, rank - 1, TAG.allreduce) as T;
+      const received = recv(comm, rank - 1, tag(comm, TAG.allreduce)) as T;
       partial = combine(received, partial);
       newRank = rank >> 1;
     }
@@ -461,13 +483,13 @@ function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T) => T):
     for (let mask = 1; mask < powerOfTwo; mask <<= 1) {
       const partnerNew = newRank ^ mask;
       const partner = partnerNew < extra ? 2 * partnerNew + 1 : partnerNew + extra;
-      const received = exchange(comm, partner, partial, partner, TAG.allreduce) as T;
+      const received = exchange(comm, partner, partial, partner, tag(comm, TAG.allreduce)) as T;
       partial = partner < rank ? combine(received, partial) : combine(partial, received);
     }
   }
   if (rank < 2 * extra) {
-    if (rank % 2 === 1) comm.sendInternal(rank - 1, partial, TAG.allreduce);
-    else partial = recv(comm, rank + 1, TAG.allreduce) as T;
+    if (rank % 2 === 1) comm.sendInternal(rank - 1, partial, tag(comm, TAG.allreduce));
+    else partial = recv(comm, rank + 1, tag(comm, TAG.allreduce)) as T;
   }
   return partial;
 }
@@ -486,23 +508,23 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
   const result = into ?? newTypedArray(value, value.length);
   const newRank = rank < 2 * extra ? (rank % 2 === 0 ? -1 : rank >> 1) : rank - extra; // as in recursiveDoubling
   if (newRank < 0) {
-    comm.sendInternal(rank + 1, value, TAG.allreduce);
-    const got = comm.recvOperandInternal(result, rank + 1, TAG.allreduce);
+    comm.sendInternal(rank + 1, value, tag(comm, TAG.allreduce));
+    const got = comm.recvOperandInternal(result, rank + 1, tag(comm, TAG.allreduce));
     if (got !== result) result.set(got as TypedArray); // of value's kind and length: rank + 1 combined it with value
     return result;
   }
   const received = scratchFor(comm, value, value.length).subarray(0, value.length);
   let partial = value;
   if (rank < 2 * extra) {
-    partial = combineInto(name, comm.recvOperandInternal(received, rank - 1, TAG.allreduce), partial, result);
+    partial = combineInto(name, comm.recvOperandInternal(received, rank - 1, tag(comm, TAG.allreduce)), partial, result);
   }
   for (let mask = 1; mask < powerOfTwo; mask <<= 1) {
     const partnerNew = newRank ^ mask;
     const partner = partnerNew < extra ? 2 * partnerNew + 1 : partnerNew + extra;
-    const operand = exchangeOperand(comm, partner, partial, received, TAG.allreduce);
+    const operand = exchangeOperand(comm, partner, partial, received, tag(comm, TAG.allreduce));
     partial = partner < rank ? combineInto(name, operand, partial, result) : combineInto(name, partial, operand, result);
   }
-  if (rank < 2 * extra) comm.sendInternal(rank - 1, result, TAG.allreduce);
+  if (rank < 2 * extra) comm.sendInternal(rank - 1, result, tag(comm, TAG.allreduce));
   return result; // partial is result by now: with size > 1, every rank that takes part combined at least once
 }
 
@@ -643,14 +665,14 @@ function ringAllreduce(comm: Comm, value: TypedArray, name: OpName, into?: Typed
     const target = segment(result, index);
     const received = scratch.subarray(0, target.length);
     if (step === 0) exchangeFirstSegments(comm, value, name, outgoing, received);
-    else exchangeInto(comm, right, outgoing, left, received, TAG.allreduceRing);
+    else exchangeInto(comm, right, outgoing, left, received, tag(comm, TAG.allreduceRing));
     elementwise(name, received, segment(value, index), target);
   }
   const finished = (rank + 1) % size;
   for (let step = 0; step < size - 1; step++) {
     // The ring allgather below, done in place: pass on the segment got at the previous step, take the next.
     const outgoing = segment(result, modulo(finished - step, size));
-    exchangeInto(comm, right, outgoing, left, segment(result, modulo(finished - step - 1, size)), TAG.allreduceRing);
+    exchangeInto(comm, right, outgoing, left, segment(result, modulo(finished - step - 1, size)), tag(comm, TAG.allreduceRing));
   }
   return result;
 }
@@ -672,18 +694,18 @@ function exchangeFirstSegments(comm: Comm, value: TypedArray, name: OpName, outg
   header.ours[0] = encodedType(value);
   header.ours[1] = value.length;
   if (rank <= right) { // exchangeInto's order, two messages each way
-    comm.sendInternal(right, header.ours, TAG.allreduceRing);
-    comm.sendInternal(right, outgoing, TAG.allreduceRing);
+    comm.sendInternal(right, header.ours, tag(comm, TAG.allreduceRing));
+    comm.sendInternal(right, outgoing, tag(comm, TAG.allreduceRing));
   }
-  comm.recvIntoInternal(header.theirs, left, TAG.allreduceRing);
+  comm.recvIntoInternal(header.theirs, left, tag(comm, TAG.allreduceRing));
   const [ourKind, ourLength] = [typedArrayKind(value)!, value.length];
   const [theirKind, theirLength] = [typeName(header.theirs[0]!), header.theirs[1]!];
   if (left < rank) checkOperands(name, theirKind, theirLength, ourKind, ourLength);
   else checkOperands(name, ourKind, ourLength, theirKind, theirLength);
-  comm.recvIntoInternal(received, left, TAG.allreduceRing);
+  comm.recvIntoInternal(received, left, tag(comm, TAG.allreduceRing));
   if (rank > right) {
-    comm.sendInternal(right, header.ours, TAG.allreduceRing);
-    comm.sendInternal(right, outgoing, TAG.allreduceRing);
+    comm.sendInternal(right, header.ours, tag(comm, TAG.allreduceRing));
+    comm.sendInternal(right, outgoing, tag(comm, TAG.allreduceRing));
   }
 }
 

@@ -25,6 +25,10 @@ export const ANY_SOURCE = -1;
 export const ANY_TAG = -1;
 /** The largest tag a program may use; negative tags are reserved for the collectives. */
 export const MAX_TAG = 2 ** 31 - 1;
+/** Tags a collective call apart: collectives.ts's reserved tags lie between -2 and -16. */
+const TAG_SPAN = 16;
+/** The collective calls that tags tell apart before they repeat: -2 - 16 (2^20 - 1) is still a signed 32-bit tag. */
+const CALLS_IN_TAGS = 2 ** 20;
 
 /** A received message with where it came from. */
 export interface Status<T = unknown> {
@@ -57,8 +61,15 @@ export class Comm {
   private readonly copiedInternally: Status<number> = { value: 0, source: 0, tag: 0 }; // the same, collectives'
 
   private operandType = 0; // the codec type of the message recvOperandInternal last copied into its target
-  // The calls of reduce and allreduce this rank has begun, past the checks of their arguments (a call refused there
-  // moved nothing): the arena checks that every rank is at the same call.
+  // The collective calls this rank has begun, past the checks of their arguments (a call refused there moved nothing):
+  // the collectives number their reserved tags by it, and the arena checks that every rank is at the same call of
+  // reduce or allreduce.
+  private collectiveCalls = 0; // modulo CALLS_IN_TAGS
+  /**
+   * @internal What this call takes off the collectives' reserved tags (collectives.ts, tag()): 16 for each collective
+   * call begun before it, so that each call's tags are its own.
+   */
+  tagOffsetInternal = 0;
   private readonly reductionCalls = { reduce: 0, allreduce: 0 };
   // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private waitKind: WaitKind = WAIT.none;
@@ -303,9 +314,14 @@ export class Comm {
     return this.reductionCalls[op];
   }
 
-  /** @internal A call of `op` passed its checks and begins: counted for reductionCallInternal. */
-  beginReductionInternal(op: 'reduce' | 'allreduce'): void {
-    this.reductionCalls[op]++;
+  /**
+   * @internal A collective call passed its checks and begins: counted for collectiveCallInternal, and a reduce or
+   * allreduce for reductionCallInternal too.
+   */
+  beginCollectiveInternal(reduction?: 'reduce' | 'allreduce'): void {
+    this.collectiveCalls = (this.collectiveCalls + 1) % CALLS_IN_TAGS;
+    this.tagOffsetInternal = TAG_SPAN * this.collectiveCalls;
+    if (reduction !== undefined) this.reductionCalls[reduction]++;
   }
 
   /** @internal Sends without validating the tag, so collectives can use reserved (negative) tags. */

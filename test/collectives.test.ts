@@ -355,6 +355,17 @@ test('shared, the arena: a mismatch throws the same error in every rank, and the
   })));
 });
 
+test('collective messages carry their call: a skipped call is reported, and later calls never take an earlier one\'s', async () => {
+  for (const transport of ['shared', 'clone', 'transfer'] as const) {
+    const err = await launch(CHECKS, { size: 2, transport, args: { program: 'skippedCall' }, timeoutMs: 30_000 }).catch((e: unknown) => e);
+    assert.instance(err, DeadlockError, `${transport}: ${String(err)}`);
+    assert.is((err as Error).message, 'deadlock: rank 0 waits to receive from rank 1 in gather (rank 1 has finished)', transport);
+    // Before, rank 0's reduce took rank 1's 41 from the crossed first call: 141, not 201.
+    const crossed = await launch(CHECKS, { size: 2, transport, args: { program: 'crossedThenAlike' }, timeoutMs: 30_000 });
+    assert.equal(crossed, [['bcast value', 'next bcast', 201], [null, 'next bcast', null]], transport);
+  }
+});
+
 test('allreduce with a function that answers its first operand gives every rank a new array, never its own', async () => {
   for (const transport of ['shared', 'clone'] as const) {
     const results = await launch(CHECKS, { size: 3, transport, args: { program: 'firstOperand' }, timeoutMs: 30_000 });
