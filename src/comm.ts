@@ -451,7 +451,7 @@ export class Comm {
     const queued = this.takeQueued(source, tag);
     if (queued !== undefined) return queued;
     if (source === this.rank) {
-      throw new RangeError(`rank ${this.rank} waits to receive from itself with nothing sent: that would block for ever`);
+      throw new RangeError(`rank ${this.rank} waits to receive from itself ${this.unsentToSelf(tag)}: that would block for ever`);
     }
     try {
       for (;;) {
@@ -462,6 +462,13 @@ export class Comm {
     } catch (err) {
       throw this.control.translate(err);
     }
+  }
+
+  /** What a receive from this rank itself would wait for: "with nothing sent", or a tag none of its messages has. */
+  private unsentToSelf(tag: number): string {
+    const queued = this.queues[this.rank]!.length;
+    if (queued === 0 || tag < 0) return 'with nothing sent';
+    return `with tag ${tag}, which none of the ${queued} message${queued === 1 ? '' : 's'} it sent itself has`;
   }
 
   private takeQueued(source: number, tag: number): Envelope | undefined {

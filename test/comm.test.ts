@@ -129,6 +129,7 @@ test('a view arrives as a plain array of its kind, with a buffer of its own size
       ['Float64Array', [1, 2, 3], 0, 24], // not NaN, 0, 0 from the subclass's constructor given a buffer
       ['Uint8Array', [104, 105], 0, 2], // not the 8 KiB of Node's Buffer pool
       ['Float64Array', [2.5], 0, 8], // not the 1 MiB array it is part of
+      ['resizable', 8, false, 8, false], // on 'clone' too, where postMessage alone kept them resizable
     ], transport);
     assert.equal(warnings, [], `${transport}: warnings printed by the sender`); // no DEP0005 from new Buffer(buffer)
   }
@@ -174,6 +175,8 @@ test('bad input is refused in the rank that made the mistake, with what was give
       '(the rank comes first: send(dest, value))'],
     ['tag', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got -3'],
     ['self', 'rank 1 failed: RangeError: rank 1 waits to receive from itself with nothing sent: that would block for ever'],
+    ['selfOtherTag', 'rank 1 failed: RangeError: rank 1 waits to receive from itself with tag 2, which none of the 1 ' +
+      'message it sent itself has: that would block for ever'],
     ['source', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got 2'],
     ['sendrecvSource', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got -2'],
     ['recvIntoTarget', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got an array of length 2'],

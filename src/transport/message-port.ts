@@ -6,7 +6,9 @@
  * would share that memory, not copy it, and the receiver would read, and write, the sender's array. (Nested inside
  * an object, such memory is shared as postMessage shares it: looking for it would cost every message a walk.)
  * `clone` also copies a view that covers only part of its buffer (a subarray): structured clone would copy the
- * whole buffer under it, 1 MiB for an 8-byte view of a 1 MiB array.
+ * whole buffer under it, 1 MiB for an 8-byte view of a 1 MiB array; and a resizable ArrayBuffer, or a view over one,
+ * which would arrive resizable on 'clone' alone. That is the value sent, not what it holds: a view nested in an
+ * object carries its whole buffer along, as postMessage carries it (a Buffer, the 8 KiB pool it was cut from).
  *
  * A rank blocks in `recv`, so it cannot wait for a 'message' event: it takes messages with
  * `receiveMessageOnPort`, and sleeps on its doorbell in the control block, which a sender rings after posting.
@@ -14,7 +16,7 @@
  */
 import { types } from 'node:util';
 import { receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
-import { copyAsSent, encode } from '../codec.js';
+import { copyAsSent, encode, isFixedLength } from '../codec.js';
 import type { ControlBlock } from '../control.js';
 import type { Envelope, Transport, TransportWiring } from './types.js';
 
@@ -69,10 +71,11 @@ export class MessagePortTransport implements Transport {
       // A DataView is always copied: its byteOffset throws once its buffer is detached, and the codec says why.
       if (transfer || types.isDataView(value)) return copyView(value);
       const buffer = value.buffer;
-      const partial = value.byteOffset !== 0 || value.byteLength !== buffer.byteLength;
-      return partial || buffer instanceof SharedArrayBuffer ? copyView(value) : undefined;
+      const whole = value.byteOffset === 0 && value.byteLength === buffer.byteLength;
+      return whole && buffer instanceof ArrayBuffer && isFixedLength(buffer) ? undefined : copyView(value);
     }
-    if ((transfer && value instanceof ArrayBuffer) || value instanceof SharedArrayBuffer) return copyView(value);
+    if (value instanceof SharedArrayBuffer) return copyView(value);
+    if (value instanceof ArrayBuffer && (transfer || !isFixedLength(value))) return copyView(value);
     return undefined;
   }
 
