@@ -313,7 +313,8 @@ function serializeOrExplain(value: unknown): Uint8Array {
 /** Why the shared transport refuses `culprit` where it is not simply a value structured clone refuses. */
 function whyRefused(culprit: unknown): string | undefined {
   if (culprit instanceof SharedArrayBuffer) {
-    return 'a SharedArrayBuffer travels alone or behind a view (a view may sit anywhere in the value), as a copy of its bytes';
+    return 'a SharedArrayBuffer travels alone or behind a view (a view may sit anywhere in the value), as a copy of ' +
+      'its bytes';
   }
   if (serializationError(culprit) instanceof HostObjectRefused) {
     return "Node's own objects (a KeyObject, a Blob, a BlockList, ...) travel only by postMessage: the 'clone' and " +

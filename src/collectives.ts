@@ -44,12 +44,12 @@ const TAG = {
 } as const;
 
 /**
- * TAG's `reserved` tag in this rank's current collective call: less 16 for each call it began before, up to 2^20
- * calls (Comm.beginCollectiveInternal, once a call has passed its checks, sets Comm.tagOffsetInternal). Ranks that
- * call the same collectives in the same order use the same tags, call by call. A rank that skipped a call, or made another, sends tags that nobody
- * waits for and waits for tags that nobody sends: the watchdog reports it ("rank 0 waits to receive from rank 1 in
- * gather (rank 1 has finished)"), where with one tag a collective it had paired up with an earlier call's messages
- * and returned wrong values.
+ * TAG's `reserved` tag in this rank's current collective call: less 16 for each call it began before, up to 2^20 calls
+ * (Comm.beginCollectiveInternal, once a call has passed its checks, sets Comm.tagOffsetInternal). Ranks that call the
+ * same collectives in the same order use the same tags, call by call. A rank that skipped a call, or made another,
+ * sends tags that nobody waits for and waits for tags that nobody sends: the watchdog reports it ("rank 0 waits to
+ * receive from rank 1 in gather (rank 1 has finished)"), where with one tag a collective it had paired up with an
+ * earlier call's messages and returned wrong values.
  */
 function tag(comm: Comm, reserved: number): number {
   return reserved - comm.tagOffsetInternal;
@@ -92,7 +92,8 @@ export function bcast<T>(comm: Comm, value: T, root: number): T {
     // The root decides by its value; the others learn it from what their parent sends first, the value or a ticket
     // (nextTagInternal waits for it, and looks at its tag).
     const ticket = tag(comm, TAG.bcastArena);
-    const takesArena = v === 0 ? fitsArena(arena, value, size) : comm.nextTagInternal(parent, tag(comm, TAG.bcast), ticket) === ticket;
+    const takesArena =
+      v === 0 ? fitsArena(arena, value, size) : comm.nextTagInternal(parent, tag(comm, TAG.bcast), ticket) === ticket;
     if (takesArena) return arenaBcast(comm, arena, value, v, parent, root);
   }
   if (v === 0) {
@@ -516,7 +517,8 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
   const received = scratchFor(comm, value, value.length).subarray(0, value.length);
   let partial = value;
   if (rank < 2 * extra) {
-    partial = combineInto(name, comm.recvOperandInternal(received, rank - 1, tag(comm, TAG.allreduce)), partial, result);
+    const operand = comm.recvOperandInternal(received, rank - 1, tag(comm, TAG.allreduce));
+    partial = combineInto(name, operand, partial, result);
   }
   for (let mask = 1; mask < powerOfTwo; mask <<= 1) {
     const partnerNew = newRank ^ mask;
@@ -542,8 +544,8 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
  *     barrier     the slots are free again (every rank has copied the piece out)
  *
  * So each rank copies its array in once and the result out once, and its combine reads 1/size of the array from
- * each slot, in one pass; the ring allreduce copies 2 (size-1)/size of the array into channels and as much out of them, at
- * 2 (size-1) steps. On 2 ranks that is as much copying (the arena still takes one step less, and no channel), and
+ * each slot, in one pass; the ring allreduce copies 2 (size-1)/size of the array into channels and as much out of
+ * them, at 2 (size-1) steps. On 2 ranks that is as much copying (the arena still takes one step less, and no channel), and
  * from 3 ranks up ever more: 1.5x at 4, 1.75x at 8. reduce (from ARENA_REDUCE_BYTES) is the same with one copy out,
  * at the root; its tree sends every rank's partial whole through channels, and its combines run one after another
  * up the tree, where here every rank combines its share at once, in WebAssembly SIMD (arena.combine). The barriers
@@ -585,7 +587,8 @@ function arenaReduction(
     comm.arenaBarrierInternal(collective);
     if (resultBytes !== undefined) {
       const copyOut = (slot: number, from: number, to: number) => {
-        const finished = arena.bytes.subarray(arena.slotOffset(slot) + from * elementBytes, arena.slotOffset(slot) + to * elementBytes);
+        const at = arena.slotOffset(slot);
+        const finished = arena.bytes.subarray(at + from * elementBytes, at + to * elementBytes);
         copyBytes(resultBytes, (start + from) * elementBytes, finished);
       };
       if (arena.resultsInSlotZero) copyOut(0, 0, count); // every share: in one piece
@@ -616,9 +619,9 @@ function checkShapes(comm: Comm, arena: SharedArena, collective: 'allreduce' | '
             `(typed arrays from ${from} KiB go through the shared arena)`,
         );
       }
-      const pair = `rank ${q} passed`, other = `and rank ${q + 1}`;
-      if (lower.name !== higher.name) throw new RangeError(`${collective}(): ${pair} '${lower.name}' ${other} '${higher.name}'`);
-      if (lower.root !== higher.root) throw new RangeError(`${collective}(): ${pair} root ${lower.root} ${other} root ${higher.root}`);
+      const [ours, theirs] = [`${collective}(): rank ${q} passed`, `and rank ${q + 1}`];
+      if (lower.name !== higher.name) throw new RangeError(`${ours} '${lower.name}' ${theirs} '${higher.name}'`);
+      if (lower.root !== higher.root) throw new RangeError(`${ours} root ${lower.root} ${theirs} root ${higher.root}`);
       checkOperands(name, typeName(lower.type), lower.length, typeName(higher.type), higher.length);
     }
   } catch (mismatch) {
@@ -672,7 +675,8 @@ function ringAllreduce(comm: Comm, value: TypedArray, name: OpName, into?: Typed
   for (let step = 0; step < size - 1; step++) {
     // The ring allgather below, done in place: pass on the segment got at the previous step, take the next.
     const outgoing = segment(result, modulo(finished - step, size));
-    exchangeInto(comm, right, outgoing, left, segment(result, modulo(finished - step - 1, size)), tag(comm, TAG.allreduceRing));
+    const into = segment(result, modulo(finished - step - 1, size));
+    exchangeInto(comm, right, outgoing, left, into, tag(comm, TAG.allreduceRing));
   }
   return result;
 }

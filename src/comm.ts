@@ -306,9 +306,10 @@ export class Comm {
   }
 
   /**
-   * @internal How many calls of `op` this rank has begun (beginReductionInternal), this one included. A reduce whose arrays differ in length
-   * from rank to rank can take the tree on one rank (whose leaves send and return) and the arena on another, and a
-   * later call then meet an earlier one at the arena: the arena compares these numbers, and refuses.
+   * @internal How many calls of `op` this rank has begun (beginCollectiveInternal), this one included. A reduce whose
+   * arrays differ in length from rank to rank can take the tree on one rank (whose leaves send and return) and the
+   * arena on another, and a later call then meet an earlier one at the arena: the arena compares these numbers, and
+   * refuses.
    */
   reductionCallInternal(op: 'reduce' | 'allreduce'): number {
     return this.reductionCalls[op];
@@ -451,7 +452,8 @@ export class Comm {
     const queued = this.takeQueued(source, tag);
     if (queued !== undefined) return queued;
     if (source === this.rank) {
-      throw new RangeError(`rank ${this.rank} waits to receive from itself ${this.unsentToSelf(tag)}: that would block for ever`);
+      const waits = `rank ${this.rank} waits to receive from itself ${this.unsentToSelf(tag)}`;
+      throw new RangeError(`${waits}: that would block for ever`);
     }
     try {
       for (;;) {

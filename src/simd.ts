@@ -175,7 +175,7 @@ function moduleBytes(): Uint8Array {
     [0x00, 0x61, 0x73, 0x6d], // "\0asm"
     [0x01, 0x00, 0x00, 0x00], // version 1
     // type 0: (i32 i32 i32 i32 i32) → ()
-    section(CODES.typeSection, vector([join([CODES.functionType], vector([[i32], [i32], [i32], [i32], [i32]]), vector([]))])),
+    section(CODES.typeSection, vector([join([CODES.functionType], vector(Array(5).fill([i32])), vector([]))])),
     // env.memory: shared, of 0 pages at least and MAX_PAGES at most
     section(CODES.importSection, vector([join(
       name('env'), name('memory'), [CODES.memoryImport, CODES.sharedWithMaximum], unsigned(0), unsigned(MAX_PAGES),
