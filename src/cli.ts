@@ -9,7 +9,7 @@ import { OutputError } from './bench/report.js';
 import { runBandwidth } from './bench/bandwidth.js';
 import { runCollectives } from './bench/collectives.js';
 import { runLatency } from './bench/latency.js';
-import { runExercise } from './exercises.js';
+import { runExercise, WrongResultError } from './exercises.js';
 import { NO_REP_MOVSB } from './glibc.js';
 
 const USAGE = `Usage: shmcomm bench [bandwidth|latency|collectives] [options]
@@ -42,7 +42,8 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`shmcomm: ${error.message}\n\n${help === undefined ? USAGE : `See ${help} --help.`}`);
       return 2;
     }
-    if (error instanceof OutputError) {
+    // An output we could not write, or an exercise that printed its WRONG line: the message says it all.
+    if (error instanceof OutputError || error instanceof WrongResultError) {
       console.error(`shmcomm: ${error.message}`);
       return 1;
     }

@@ -19,6 +19,14 @@ export interface ExerciseRunOptions {
   out?: (line: string) => void;
 }
 
+/**
+ * An exercise found a wrong result: it has printed what was wrong (a WRONG or NO line), so the command line prints
+ * only this one-line message, without a stack, and exits 1.
+ */
+export class WrongResultError extends Error {
+  override name = 'WrongResultError';
+}
+
 interface ExerciseModule {
   run(options: ExerciseRunOptions): Promise<unknown>;
 }
