@@ -14,6 +14,7 @@
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, map, type Comm, type TransportName } from '../src/index.js';
+import { WrongResultError } from '../src/exercises.js';
 import { plural } from './plural.js';
 
 export interface SampleOptions {
@@ -25,7 +26,6 @@ export interface SampleOptions {
 }
 
 interface Batch {
-  index: number;
   from: number;
   to: number;
 }
@@ -80,11 +80,7 @@ export interface SampleResult {
 
 export async function run(options: SampleOptions = {}): Promise<SampleResult> {
   const { ranks = 2, transport = 'shared', batches: count = 11, batchSize = 20_000, out = console.log } = options;
-  const batches: Batch[] = Array.from({ length: count }, (_, index) => ({
-    index,
-    from: index * batchSize,
-    to: (index + 1) * batchSize,
-  }));
+  const batches: Batch[] = Array.from({ length: count }, (_, i) => ({ from: i * batchSize, to: (i + 1) * batchSize }));
 
   // a) The pool: this module is also the workers' module; they call its `countPrimes` export on each batch.
   const { results, itemsPerWorker } = await map<Batch, number>(import.meta.url, batches, {
@@ -104,8 +100,18 @@ export async function run(options: SampleOptions = {}): Promise<SampleResult> {
   out(`b) ${plural(ranks, 'rank')} (${transport}): rank r takes batches r, r + ${ranks}, ... (a fixed split: the same every run)`);
   out(`   batches per rank, as rank 0 counted them: [${batchesPerRank.join(', ')}] (sum ${sum(batchesPerRank)})`);
   out(`   rank 0 gathered (in batch order): [${gathered.join(', ')}]`);
-  out(`   same as the pool's: ${gathered.every((primes, i) => primes === results[i]) ? 'yes' : 'NO'}; total primes below ${(count * batchSize).toLocaleString('en')}: ${sum(gathered)}`);
+  checkGathered(gathered, results, count * batchSize, out);
   return { results, itemsPerWorker, gathered, batchesPerRank };
+}
+
+/**
+ * Prints whether rank 0 gathered the pool's results, and throws a WrongResultError if not. It walks the pool's
+ * list, which has every batch: rank 0's list has a hole where a batch never arrived, and every() skips holes.
+ */
+export function checkGathered(gathered: number[], results: number[], below: number, out: (line: string) => void): void {
+  const same = gathered.length === results.length && results.every((primes, i) => gathered[i] === primes);
+  out(`   same as the pool's: ${same ? 'yes' : 'NO'}; total primes below ${below.toLocaleString('en')}: ${sum(gathered)}`);
+  if (!same) throw new WrongResultError('sample: rank 0 did not gather the same results as the pool');
 }
 
 function sum(values: number[]): number {

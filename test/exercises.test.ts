@@ -4,14 +4,20 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UsageError } from '../src/bench/args.js';
-import { EXERCISE_NAMES, runExercise } from '../src/exercises.js';
+import { EXERCISE_NAMES, runExercise, WrongResultError } from '../src/exercises.js';
 import * as sample from '../exercises/1-sample.js';
 import * as ring from '../exercises/2-ring.js';
 import * as gather from '../exercises/3-gather.js';
 import * as broadcast from '../exercises/4-broadcast.js';
 import * as reduce from '../exercises/5-reduce.js';
 import * as bandwidth from '../exercises/6-bandwidth.js';
-import { noWorkerLeft } from './helpers.js';
+import { errorOf, noWorkerLeft } from './helpers.js';
+
+/** Asserts that `error` is a WrongResultError with this message. */
+function isWrongResult(error: Error, message: string): void {
+  assert.instance(error, WrongResultError);
+  assert.is(error.message, message);
+}
 
 /** An `out` that keeps the lines. */
 function capture(): { out: (line: string) => void; lines: string[] } {
@@ -22,7 +28,7 @@ function capture(): { out: (line: string) => void; lines: string[] } {
 test('sample: the pool splits 11 batches over its workers, the ranks gather the same results', async () => {
   const { out, lines } = capture();
   const result = await sample.run({ ranks: 2, batchSize: 2000, out });
-  const expected = Array.from({ length: 11 }, (_, i) => sample.countPrimes({ index: i, from: i * 2000, to: (i + 1) * 2000 }));
+  const expected = Array.from({ length: 11 }, (_, i) => sample.countPrimes({ from: i * 2000, to: (i + 1) * 2000 }));
   assert.equal(result.results, expected);
   assert.equal(result.gathered, expected);
   assert.is(result.itemsPerWorker.length, 2);
@@ -49,6 +55,25 @@ test('sample: the pool line counts the workers that ran, and says why when fewer
   assert.is(lines[0], 'a) pool: map(countPrimes, 1 batch of 1 number) on 1 worker');
   assert.is(lines[3], 'b) 1 rank (shared): rank r takes batches r, r + 1, ... (a fixed split: the same every run)');
   await noWorkerLeft('the exercise returned');
+});
+
+test('sample: a batch that never reached rank 0 makes a NO and a WrongResultError, holes included', () => {
+  const { out, lines } = capture();
+  const pool = [5, 7, 9];
+  const holey = new Array<number>(3); // rank 0's list when batch 1 never came
+  holey[0] = 5;
+  holey[2] = 9;
+  for (const gathered of [holey, [5, 7], [5, 7, 9, 11]]) {
+    isWrongResult(errorOf(() => sample.checkGathered(gathered, pool, 300, out)), 'sample: rank 0 did not gather the same results as the pool');
+  }
+  assert.equal(lines, [
+    '   same as the pool\'s: NO; total primes below 300: 14',
+    '   same as the pool\'s: NO; total primes below 300: 12',
+    '   same as the pool\'s: NO; total primes below 300: 32',
+  ]);
+  lines.length = 0;
+  sample.checkGathered([5, 7, 9], pool, 300, out);
+  assert.equal(lines, ['   same as the pool\'s: yes; total primes below 300: 21']);
 });
 
 test('ring: the token visits every rank once and comes back, over exactly N connections', async () => {
