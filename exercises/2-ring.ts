@@ -26,7 +26,6 @@ type End = SharedArrayBuffer | MessagePort;
 interface RankJob {
   exercise: 'ring';
   rank: number;
-  size: number;
   transport: TransportName;
   receiveFrom: End; // the connection from rank - 1
   sendTo: End; // the connection to rank + 1
@@ -105,13 +104,14 @@ export async function run(options: RingOptions = {}): Promise<RingResult> {
     const result = new Promise<number[]>((resolve, reject) => {
       for (let r = 0; r < size; r++) {
         const job: RankJob = {
-          exercise: 'ring', rank: r, size, transport,
+          exercise: 'ring', rank: r, transport,
           receiveFrom: connections[(r - 1 + size) % size]!.receiving,
           sendTo: connections[r]!.sending,
         };
-        // Ports must be transferred to the worker that uses them; SharedArrayBuffers are simply shared.
+        // Ports must be transferred to the worker that uses them; SharedArrayBuffers are simply shared. The two are
+        // always different ports (a port2 to receive on, a port1 to send on), even when 1 rank sends to itself.
         const ports = [job.receiveFrom, job.sendTo].filter((end): end is MessagePort => !(end instanceof SharedArrayBuffer));
-        const worker = new Worker(new URL(import.meta.url), { workerData: job, transferList: [...new Set(ports)] });
+        const worker = new Worker(new URL(import.meta.url), { workerData: job, transferList: ports });
         worker.on('message', resolve); // only rank 0 posts: the finished path
         worker.on('error', (error) => reject(new Error(`ring rank ${r} failed: ${error.message}`, { cause: error })));
         workers.push(worker);
@@ -125,7 +125,9 @@ export async function run(options: RingOptions = {}): Promise<RingResult> {
       : `${plural(size, 'MessageChannel')} (used one way, ${transport})`;
     out(`ring of ${plural(size, 'rank')} over ${channels}: connection i carries rank i → rank (i + 1) % ${size}`);
     out(`token path: ${path.join(' → ')}`);
-    out(`connections: ${size}, one per rank (launch would wire every ordered pair: ${size * (size - 1)})`);
+    out(size === 1
+      ? 'connections: 1, from rank 0 back to itself (launch would wire none: 1 rank makes no pair)'
+      : `connections: ${size}, one per rank (launch would wire every ordered pair: ${size * (size - 1)})`);
     return { path, connections: size };
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));

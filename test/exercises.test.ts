@@ -89,7 +89,13 @@ test('ring: the token visits every rank once and comes back, over exactly N conn
   assert.equal((await ring.run({ ranks: 5, transport: 'transfer', out })).path, [0, 1, 2, 3, 4, 0]);
   lines.length = 0;
   assert.equal((await ring.run({ ranks: 1, out })).path, [0, 0]);
-  assert.is(lines[0], 'ring of 1 rank over 1 one-way shared ring: connection i carries rank i → rank (i + 1) % 1');
+  assert.equal(lines, [
+    'ring of 1 rank over 1 one-way shared ring: connection i carries rank i → rank (i + 1) % 1',
+    'token path: 0 → 0',
+    'connections: 1, from rank 0 back to itself (launch would wire none: 1 rank makes no pair)',
+  ]);
+  // One rank over ports: both ends of the one channel go to it, two different ports in one transfer list.
+  assert.equal((await ring.run({ ranks: 1, transport: 'transfer', out })).path, [0, 0]);
   await noWorkerLeft('the exercise returned');
 });
 
