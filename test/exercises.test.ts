@@ -13,6 +13,13 @@ import * as reduce from '../exercises/5-reduce.js';
 import * as bandwidth from '../exercises/6-bandwidth.js';
 import { errorOf, noWorkerLeft } from './helpers.js';
 
+/** The error a promise rejects with; fails the test if it resolves. */
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(() => {
+    throw new Error('expected a rejection, and it resolved');
+  }, (error: Error) => error);
+}
+
 /** Asserts that `error` is a WrongResultError with this message. */
 function isWrongResult(error: Error, message: string): void {
   assert.instance(error, WrongResultError);
@@ -143,9 +150,31 @@ test('gather: the lock line is worded by the ratio measured', () => {
     ]],
     [1.04, 4, 8, [`${took('1.0')} no cost measured this time.`, 'A draw, as happens on a busy machine: run it again']],
     [0.5, 4, 8, [`${took('0.5')} no cost measured this time.`, 'The lock won, as can happen on a busy machine: run it again']],
-    [1.2, 2, 2, [`${took('1.2')} with one producer nobody contends,`, 'so the difference is the cost of an uncontended lock (or noise)']],
+    [1.2, 2, 2, [
+      `${took('1.2')} with one producer nobody contends, so the difference is`,
+      'an uncontended lock plus a fresh RingBuffer.attach() at every message (or noise)',
+    ]],
   ];
   for (const [ratio, size, cores, lines] of cases) assert.equal(gather.compareLock(ratio, size, cores), lines, `${ratio}x, ${size} ranks`);
+});
+
+test('gather: a safe run that lost messages prints WRONG and is a WrongResultError; messages must be 1 or more', async () => {
+  const { out, lines } = capture();
+  const lost = { received: 599, expected: 600, badChecksum: 1, outOfOrder: 2, error: 'TimeoutError: read timed out after 10000 ms', ms: 5 };
+  isWrongResult(errorOf(() => gather.checkSafe('with a lock', lost, out)), 'gather: the locked run lost or damaged messages');
+  isWrongResult(errorOf(() => gather.checkSafe('one ring per producer', { ...lost, error: '' }, out)),
+    'gather: the run with one ring per producer lost or damaged messages');
+  assert.equal(lines, [
+    '   with a lock:           WRONG: rank 0 got 599 of 600 messages, 1 with a bad checksum, 2 out of sequence,',
+    '                          then TimeoutError: read timed out after 10000 ms',
+    '   one ring per producer: WRONG: rank 0 got 599 of 600 messages, 1 with a bad checksum, 2 out of sequence',
+  ]);
+  lines.length = 0;
+  gather.checkSafe('with a lock', { ...lost, received: 600, badChecksum: 0, outOfOrder: 0, error: '', ms: 3 }, out);
+  assert.equal(lines, ['   with a lock:           all 600 intact and in order, 3.0 ms (5.00 µs a message)']);
+  for (const messages of [0, -1, 2.5]) {
+    assert.is((await rejection(gather.run({ ranks: 2, messages, out }))).message, `Expected \`messages\` to be an integer of at least 1, got ${messages}`);
+  }
 });
 
 test('broadcast: every rank gets the same checksum every way', async () => {
