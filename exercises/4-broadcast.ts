@@ -13,13 +13,14 @@
  *    barrier is built on Atomics, which also makes rank 0's plain writes visible to the readers.)
  *
  * Each time is the best of a few rounds, from a barrier before to a barrier after everyone has the value. Every
- * rank checks what it got: the sum of the elements, whose exact value we know in advance.
+ * rank checks what it got, in every round: the sum of the elements, whose exact value we know in advance.
  *
  * Run: npm run exercise -- broadcast --ranks 4      or      npx shmcomm exercise broadcast --transport clone
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, type Comm, type TransportName } from '../src/index.js';
+import { WrongResultError } from '../src/exercises.js';
 import { formatSize } from '../src/bench/format.js';
 import { plural } from './plural.js';
 
@@ -33,6 +34,7 @@ export interface BroadcastOptions {
 
 interface Args {
   elements: number;
+  expected: number; // the sum every rank must find
   rounds: number;
   shared: SharedArrayBuffer; // for way 4: allocated by the launcher, shared with every rank
 }
@@ -52,8 +54,15 @@ function expectedSum(elements: number): number {
 
 const sumOf = (array: Float64Array) => array.reduce((a, b) => a + b, 0);
 
-/** The rank program: each way `rounds` times; returns this rank's sums and (on rank 0) the best times. */
-export default function broadcastRank(comm: Comm, { elements, rounds, shared }: Args): { sums: PerWay; ms: PerWay } {
+/** What a rank reports: per way, the rounds whose sum was wrong and the sum (the first wrong one, if any). */
+export interface RankReport {
+  wrongRounds: PerWay;
+  sums: PerWay;
+  ms: PerWay; // the best times: only rank 0's are printed
+}
+
+/** The rank program: each way `rounds` times, after a warm-up round; checks the sum it got in every round. */
+export default function broadcastRank(comm: Comm, { elements, expected, rounds, shared }: Args): RankReport {
   let value: Float64Array | undefined;
   if (comm.rank === 0) {
     value = new Float64Array(elements);
@@ -62,6 +71,7 @@ export default function broadcastRank(comm: Comm, { elements, rounds, shared }: 
   const inPlace = new Float64Array(shared);
   const into = new Float64Array(elements); // where comm.bcast puts the value, round after round
   const sums = { linear: 0, tree: 0, bcast: 0, shared: 0 };
+  const wrongRounds = { linear: 0, tree: 0, bcast: 0, shared: 0 };
   const ms = { linear: Infinity, tree: Infinity, bcast: Infinity, shared: Infinity };
 
   const ways: Record<Way, () => Float64Array> = {
@@ -88,34 +98,45 @@ export default function broadcastRank(comm: Comm, { elements, rounds, shared }: 
   // Round 0 only warms up (first sends allocate and compile); the ways take turns, so none runs colder.
   for (let round = 0; round <= rounds; round++) {
     for (const way of WAYS) {
+      // Before the clock, wipe the last round's value where it would stay (bcast's target, the shared buffer), so a
+      // way that stops delivering leaves zeros, not an old right answer. Linear and tree receive a new array anyway.
+      // Rank 0 may clear the shared buffer now: every rank read it before the barriers of the three other ways.
+      if (way === 'bcast' && comm.rank !== 0) into.fill(0);
+      if (way === 'shared' && comm.rank === 0) inPlace.fill(0);
       comm.barrier(); // everyone starts together...
       const started = performance.now();
       const got = ways[way]();
       comm.barrier(); // ...and the clock stops when everyone has the value
       if (round > 0) ms[way] = Math.min(ms[way], performance.now() - started);
-      sums[way] = sumOf(got); // after the clock: checking is not part of broadcasting
+      const sum = sumOf(got); // after the clock: checking is not part of broadcasting
+      if (wrongRounds[way] === 0) sums[way] = sum; // the first wrong sum stays, to be printed
+      if (sum !== expected) wrongRounds[way]++;
     }
   }
-  return { sums, ms };
+  return { wrongRounds, sums, ms };
 }
 
 export interface BroadcastResult {
   expected: number;
   sums: PerWay[]; // per rank
+  wrongRounds: PerWay[]; // per rank
   ms: PerWay; // rank 0's best times
 }
 
 export async function run(options: BroadcastOptions = {}): Promise<BroadcastResult> {
   const { ranks: size = 4, transport = 'shared', bytes = 8 * 2 ** 20, rounds = 3, out = console.log } = options;
-  if (!Number.isInteger(bytes / 8) || bytes < 8) throw new RangeError(`Expected \`bytes\` to be a multiple of 8, got ${bytes}`);
+  if (!Number.isInteger(bytes / 8) || bytes < 8) {
+    throw new RangeError(`Expected \`bytes\` to be a multiple of 8, at least 8, got ${bytes}`);
+  }
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
   const elements = bytes / 8;
-  const args: Args = { elements, rounds, shared: new SharedArrayBuffer(bytes) };
-  const results = await launch<ReturnType<typeof broadcastRank>>(import.meta.url, { size, transport, args, timeoutMs: 120_000 });
-
   const expected = expectedSum(elements);
+  const args: Args = { elements, expected, rounds, shared: new SharedArrayBuffer(bytes) };
+  const results = await launch<RankReport>(import.meta.url, { size, transport, args, timeoutMs: 120_000 });
+
   const steps = Math.ceil(Math.log2(size));
-  out(`broadcast of a Float64Array of ${formatSize(bytes)} (${plural(elements, 'element')}: ` +
-    `${element(0)}, ${element(1)}, ${element(2)}, ...) from rank 0 to ${plural(size, 'rank')} over ${transport}, best of ${rounds}`);
+  out(`broadcast of a Float64Array of ${formatSize(bytes)} (${plural(elements, 'element')}: ${firstElements(elements)}) ` +
+    `from rank 0 to ${plural(size, 'rank')} over ${transport}, best of ${rounds}`);
   const label: Record<Way, string> = {
     linear: `linear (rank 0 sends ${plural(size - 1, 'time')})`,
     tree: `binomial tree (${plural(steps, 'step')})`,
@@ -125,11 +146,26 @@ export async function run(options: BroadcastOptions = {}): Promise<BroadcastResu
   const width = Math.max(...WAYS.map((way) => label[way].length));
   const ms = results[0]!.ms;
   for (const way of WAYS) out(`  ${label[way].padEnd(width)} ${ms[way].toFixed(2).padStart(9)} ms`);
-  const sums = results.map((r) => r.sums);
-  const wrong = sums.flatMap((s, rank) => WAYS.filter((way) => s[way] !== expected).map((way) => `rank ${rank} ${way} ${s[way]}`));
-  out(`checksum (sum of the elements), every rank, every way: ${wrong.length === 0 ? expected : `WRONG: ${wrong.join(', ')}`}` +
+  checkSums(results, expected, rounds, out);
+  return { expected, sums: results.map((r) => r.sums), wrongRounds: results.map((r) => r.wrongRounds), ms };
+}
+
+/** The first elements, up to three, and "..." when there are more: "0.5", "0.5, 1.5, 2.5, ...". */
+export function firstElements(elements: number): string {
+  const shown = Array.from({ length: Math.min(elements, 3) }, (_, i) => element(i));
+  return `${shown.join(', ')}${elements > 3 ? ', ...' : ''}`;
+}
+
+/**
+ * Prints the checksum line from every rank's report; if a rank got a wrong sum in any round (`rounds` timed ones
+ * and the warm-up), the line says WRONG, naming each, and a WrongResultError follows.
+ */
+export function checkSums(reports: Pick<RankReport, 'wrongRounds' | 'sums'>[], expected: number, rounds: number, out: (line: string) => void): void {
+  const wrong = reports.flatMap((report, rank) => WAYS.filter((way) => report.wrongRounds[way] > 0)
+    .map((way) => `rank ${rank} ${way} ${report.sums[way]} (in ${report.wrongRounds[way]} of ${rounds + 1} rounds)`));
+  out(`checksum (sum of the elements), every rank, every way, every round: ${wrong.length === 0 ? expected : `WRONG: ${wrong.join(', ')}`}` +
     ` (expected ${expected})`);
-  return { expected, sums, ms };
+  if (wrong.length > 0) throw new WrongResultError('broadcast: a rank got a wrong array (the checksum line says which)');
 }
 
 // Also runnable on its own: node dist/exercises/4-broadcast.js

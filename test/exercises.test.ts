@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UsageError } from '../src/bench/args.js';
 import { EXERCISE_NAMES, runExercise, WrongResultError } from '../src/exercises.js';
+import type { Comm } from '../src/index.js';
 import * as sample from '../exercises/1-sample.js';
 import * as ring from '../exercises/2-ring.js';
 import * as gather from '../exercises/3-gather.js';
@@ -188,8 +189,59 @@ test('broadcast: every rank gets the same checksum every way', async () => {
     assert.equal(result.sums, Array.from({ length: 3 }, () => ({ linear: sum, tree: sum, bcast: sum, shared: sum })));
     for (const way of ['linear', 'tree', 'bcast', 'shared'] as const) assert.ok(result.ms[way] >= 0 && result.ms[way] < Infinity);
   }
-  assert.ok(lines.includes(`checksum (sum of the elements), every rank, every way: ${sum} (expected ${sum})`), lines.join('\n'));
+  assert.ok(lines.includes(`checksum (sum of the elements), every rank, every way, every round: ${sum} (expected ${sum})`), lines.join('\n'));
   assert.ok(lines[0]!.startsWith('broadcast of a Float64Array of 64 KiB (8,192 elements: 0.5, 1.5, 2.5, ...) from rank 0 to 3 ranks'));
+  await noWorkerLeft('the exercise returned');
+});
+
+test('broadcast: a way that delivers in the warm-up round only is caught in every round after it', () => {
+  // Rank 1 of 2, with a comm whose bcast fills the target the first time only: the old value must not pass again.
+  const elements = 16;
+  const right = Float64Array.from({ length: elements }, (_, i) => (i % 1024) + 0.5);
+  const expected = right.reduce((a, b) => a + b, 0);
+  const shared = new SharedArrayBuffer(elements * 8);
+  new Float64Array(shared).set(right); // as rank 0 would have written it
+  let bcasts = 0;
+  const comm = {
+    rank: 1,
+    size: 2,
+    barrier: () => {},
+    recv: () => right.slice(), // linear and tree: a new array every time
+    bcast: (into: Float64Array) => {
+      if (bcasts++ === 0) into.set(right);
+      return into;
+    },
+  } as unknown as Comm;
+  const report = broadcast.default(comm, { elements, expected, rounds: 2, shared });
+  assert.equal(report.wrongRounds, { linear: 0, tree: 0, bcast: 2, shared: 0 });
+  assert.equal(report.sums, { linear: expected, tree: expected, bcast: 0, shared: expected });
+});
+
+test('broadcast: the checksum line names every wrong rank and way, and a wrong one is a WrongResultError', () => {
+  const { out, lines } = capture();
+  const right = { linear: 0, tree: 0, bcast: 0, shared: 0 };
+  const sums = { linear: 10, tree: 10, bcast: 10, shared: 10 };
+  const reports = [{ wrongRounds: right, sums }, { wrongRounds: { ...right, bcast: 3 }, sums: { ...sums, bcast: 0 } }];
+  isWrongResult(errorOf(() => broadcast.checkSums(reports, 10, 3, out)), 'broadcast: a rank got a wrong array (the checksum line says which)');
+  broadcast.checkSums([reports[0]!], 10, 3, out);
+  assert.equal(lines, [
+    'checksum (sum of the elements), every rank, every way, every round: WRONG: rank 1 bcast 0 (in 3 of 4 rounds) (expected 10)',
+    'checksum (sum of the elements), every rank, every way, every round: 10 (expected 10)',
+  ]);
+});
+
+test('broadcast: rounds and bytes are checked; the first elements listed are the ones there are', async () => {
+  assert.equal([1, 2, 3, 4].map(broadcast.firstElements), ['0.5', '0.5, 1.5', '0.5, 1.5, 2.5', '0.5, 1.5, 2.5, ...']);
+  const { out, lines } = capture();
+  for (const rounds of [0, -1, 1.5]) {
+    assert.is((await rejection(broadcast.run({ ranks: 1, bytes: 8, rounds, out }))).message,
+      `Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
+  }
+  for (const bytes of [0, 12]) {
+    assert.is((await rejection(broadcast.run({ ranks: 1, bytes, out }))).message, `Expected \`bytes\` to be a multiple of 8, at least 8, got ${bytes}`);
+  }
+  await broadcast.run({ ranks: 1, bytes: 8, rounds: 1, out });
+  assert.is(lines[0], 'broadcast of a Float64Array of 8 B (1 element: 0.5) from rank 0 to 1 rank over shared, best of 1');
   await noWorkerLeft('the exercise returned');
 });
 
