@@ -16,6 +16,7 @@
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, type Comm, type TransportName } from '../src/index.js';
+import { WrongResultError } from '../src/exercises.js';
 import { formatSize } from '../src/bench/format.js';
 import { plural } from './plural.js';
 
@@ -54,12 +55,25 @@ function treeSum<T>(comm: Comm, value: T, add: Add<T>): T | undefined {
 }
 
 const WAYS = {
-  linear: <T>(comm: Comm, value: T, add: Add<T>) => linearSum(comm, value, add),
-  tree: <T>(comm: Comm, value: T, add: Add<T>) => treeSum(comm, value, add),
+  linear: linearSum,
+  tree: treeSum,
   'comm.reduce': <T>(comm: Comm, value: T) => comm.reduce(value, 'sum'),
 };
 type Way = keyof typeof WAYS;
-export interface WayResult { way: Way; number: number; ms: number; arrayHead: number[]; arrayWrong: number; arrayMs: number }
+/**
+ * Rank 0's report on one way. `number` is the sum of the numbers and `numberWrong` the rounds that got it wrong;
+ * `arrayHead` is the array sum's first four elements and `arrayWrong` its wrong elements, counted over all rounds.
+ * A wrong round's number and head stay (the first one's), else they are the last round's.
+ */
+export interface WayResult {
+  way: Way;
+  number: number;
+  numberWrong: number;
+  ms: number;
+  arrayHead: number[];
+  arrayWrong: number;
+  arrayMs: number;
+}
 
 const addNumbers: Add<number> = (a, b) => a + b;
 /** Adds `value` into `total`, in place. Each way is handed a copy of `mine`, so `mine` itself never changes. */
@@ -74,7 +88,7 @@ export default function reduceRank(comm: Comm, { elements, rounds }: { elements:
   const mine = new Float64Array(elements);
   for (let i = 0; i < elements; i++) mine[i] = comm.rank + i;
   const results = (Object.keys(WAYS) as Way[]).map(
-    (way): WayResult => ({ way, number: NaN, ms: Infinity, arrayHead: [], arrayWrong: 0, arrayMs: Infinity }),
+    (way): WayResult => ({ way, number: NaN, numberWrong: 0, ms: Infinity, arrayHead: [], arrayWrong: 0, arrayMs: Infinity }),
   );
   // Round 0 only warms up (the JIT compiles the add loops); the ways take turns, so none runs colder than another.
   for (let round = 0; round <= rounds; round++) {
@@ -89,11 +103,15 @@ export default function reduceRank(comm: Comm, { elements, rounds }: { elements:
       const array = WAYS[result.way](comm, copy, addArrays);
       const arrayMs = performance.now() - started;
       if (comm.rank !== 0) continue;
-      if (round > 0) result.ms = Math.min(result.ms, numberMs);
-      if (round > 0) result.arrayMs = Math.min(result.arrayMs, arrayMs);
-      result.number = number!;
-      result.arrayHead = Array.from(array!.subarray(0, 4));
-      result.arrayWrong = 0;
+      if (round > 0) {
+        result.ms = Math.min(result.ms, numberMs);
+        result.arrayMs = Math.min(result.arrayMs, arrayMs);
+      }
+      // Checked in every round, not just the last: a way that went wrong once is wrong. What is shown is the last
+      // round's result, or the first wrong one.
+      if (result.numberWrong === 0) result.number = number!;
+      if (number !== (n * (n + 1)) / 2) result.numberWrong++;
+      if (result.arrayWrong === 0) result.arrayHead = Array.from(array!.subarray(0, 4));
       for (let i = 0; i < elements; i++) if (array![i] !== n * i + (n * (n - 1)) / 2) result.arrayWrong++;
     }
   }
@@ -103,10 +121,21 @@ export default function reduceRank(comm: Comm, { elements, rounds }: { elements:
 export async function run(options: ReduceOptions = {}): Promise<WayResult[]> {
   const { ranks: n = 4, transport = 'shared', bytes = 8 * 2 ** 20, rounds = 3, out = console.log } = options;
   if (!Number.isInteger(bytes / 8) || bytes < 32) throw new RangeError(`Expected \`bytes\` to be a multiple of 8 from 32, got ${bytes}`);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
   const elements = bytes / 8;
   const args = { elements, rounds };
   const results = (await launch<WayResult[]>(import.meta.url, { size: n, transport, args, timeoutMs: 120_000 }))[0]!;
+  report(results, { ranks: n, transport, bytes, rounds }, out);
+  return results;
+}
 
+/** Prints rank 0's results as two tables, each row with its verdict; a WrongResultError if any row is wrong. */
+export function report(
+  results: WayResult[],
+  { ranks: n, transport, bytes, rounds }: { ranks: number; transport: TransportName; bytes: number; rounds: number },
+  out: (line: string) => void,
+): void {
+  const elements = bytes / 8;
   const steps = Math.ceil(Math.log2(n));
   const label: Record<Way, string> = {
     linear: `linear (${plural(n - 1, 'step')})`,
@@ -118,15 +147,22 @@ export async function run(options: ReduceOptions = {}): Promise<WayResult[]> {
   const headWidth = Math.max(...heads.map((head) => head.length)) + 2;
   const ms = (t: number) => `${t.toFixed(2).padStart(8)} ms`;
   out(`reduce: sum onto rank 0 of ${plural(n, 'rank')} over ${transport}, best of ${rounds}`);
-  out(`numbers: rank r holds r + 1; closed form N(N+1)/2 = ${(n * (n + 1)) / 2}`);
-  for (const r of results) out(`  ${label[r.way].padEnd(width)}${String(r.number).padStart(8)} ${ms(r.ms)}`);
+  const sum = (n * (n + 1)) / 2;
+  out(`numbers: rank r holds r + 1; closed form N(N+1)/2 = ${sum}`);
+  for (const r of results) {
+    const verdict = r.numberWrong === 0 ? 'right' : `WRONG (expected ${sum})`;
+    out(`  ${label[r.way].padEnd(width)}${String(r.number).padStart(8)} ${ms(r.ms)}  ${verdict}`);
+  }
   const head = [0, 1, 2, 3].map((i) => n * i + (n * (n - 1)) / 2);
   out(`arrays: rank r holds a Float64Array of ${formatSize(bytes)}, element i = r + i; closed form N·i + N(N-1)/2 = ${head.join(', ')}, ...`);
   for (const [i, r] of results.entries()) {
-    const verdict = r.arrayWrong === 0 ? `all ${plural(elements, 'element')} right` : `${plural(r.arrayWrong, 'element')} WRONG`;
+    const verdict = r.arrayWrong === 0
+      ? `all ${plural(elements, 'element')} right`
+      : `${plural(r.arrayWrong, 'element')} WRONG (over ${plural(rounds + 1, 'round')})`;
     out(`  ${label[r.way].padEnd(width)}${heads[i]!.padStart(headWidth)} ${ms(r.arrayMs)}  ${verdict}`);
   }
-  return results;
+  const wrong = results.filter((r) => r.numberWrong > 0 || r.arrayWrong > 0).map((r) => r.way);
+  if (wrong.length > 0) throw new WrongResultError(`reduce: wrong sums from ${wrong.join(', ')}`);
 }
 
 // Also runnable on its own: node dist/exercises/5-reduce.js

@@ -278,6 +278,7 @@ test('reduce: linear, tree and comm.reduce give the closed forms, for numbers an
   }
   assert.ok(lines.includes('numbers: rank r holds r + 1; closed form N(N+1)/2 = 6'), lines.join('\n'));
   assert.ok(lines.some((line) => /^ {2}tree \(3 steps\) +10, 15, 20, 25, \.\.\. +[\d.]+ ms {2}all 512 elements right$/.test(line)), lines.join('\n'));
+  assert.ok(lines.some((line) => /^ {2}comm\.reduce +15 +[\d.]+ ms {2}right$/.test(line)), lines.join('\n'));
   await noWorkerLeft('the exercise returned');
 });
 
@@ -298,6 +299,58 @@ test('reduce: counts in the singular where they are 1, and each table in its col
   ]);
   assert.ok(rows.slice(3, 6).every((row) => row.endsWith('ms  all 4 elements right')), rows.join('\n'));
   await noWorkerLeft('the exercise returned');
+});
+
+test('reduce: a way that is wrong in one round only stays wrong, for numbers and arrays', () => {
+  // Rank 0 of 2, with a comm whose receives bring wrong values in the warm-up round only (linear and tree receive
+  // a number, then an array, each: four receives a round), and whose comm.reduce is always right.
+  const elements = 8;
+  let receives = 0;
+  const comm = {
+    rank: 0,
+    size: 2,
+    barrier: () => {},
+    recv: () => {
+      const warmUp = receives < 4;
+      const number = receives++ % 2 === 0;
+      if (number) return warmUp ? 0 : 2; // rank 1 holds 2
+      return Float64Array.from({ length: elements }, (_, i) => (warmUp ? 0 : 1 + i)); // rank 1's: 1 + i
+    },
+    reduce: (value: number | Float64Array) => (typeof value === 'number' ? value + 2 : value.map((x, i) => x + 1 + i)),
+  } as unknown as Comm;
+  const results = reduce.default(comm, { elements, rounds: 2 });
+  assert.equal(results.map((r) => [r.way, r.number, r.numberWrong, r.arrayHead, r.arrayWrong]), [
+    ['linear', 1, 1, [0, 1, 2, 3], elements],
+    ['tree', 1, 1, [0, 1, 2, 3], elements],
+    ['comm.reduce', 3, 0, [1, 3, 5, 7], 0],
+  ]);
+});
+
+test('reduce: every row has a verdict, a wrong one says what was expected and is a WrongResultError', async () => {
+  const { out, lines } = capture();
+  const row = { number: 3, numberWrong: 0, ms: 0.1, arrayHead: [1, 3, 5, 7], arrayWrong: 0, arrayMs: 0.2 };
+  const results = [
+    { ...row, way: 'linear' as const, number: 1, numberWrong: 1 },
+    { ...row, way: 'tree' as const, arrayHead: [0, 1, 2, 3], arrayWrong: 5 },
+    { ...row, way: 'comm.reduce' as const },
+  ];
+  isWrongResult(errorOf(() => reduce.report(results, { ranks: 2, transport: 'shared', bytes: 32, rounds: 1 }, out)),
+    'reduce: wrong sums from linear, tree');
+  assert.equal(lines, [
+    'reduce: sum onto rank 0 of 2 ranks over shared, best of 1',
+    'numbers: rank r holds r + 1; closed form N(N+1)/2 = 3',
+    '  linear (1 step)         1     0.10 ms  WRONG (expected 3)',
+    '  tree (1 step)           3     0.10 ms  right',
+    '  comm.reduce             3     0.10 ms  right',
+    'arrays: rank r holds a Float64Array of 32 B, element i = r + i; closed form N·i + N(N-1)/2 = 1, 3, 5, 7, ...',
+    '  linear (1 step)    1, 3, 5, 7, ...     0.20 ms  all 4 elements right',
+    '  tree (1 step)      0, 1, 2, 3, ...     0.20 ms  5 elements WRONG (over 2 rounds)',
+    '  comm.reduce        1, 3, 5, 7, ...     0.20 ms  all 4 elements right',
+  ]);
+  for (const rounds of [0, -1, 1.5]) {
+    assert.is((await rejection(reduce.run({ ranks: 1, bytes: 32, rounds, out }))).message,
+      `Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
+  }
 });
 
 test('bandwidth: the benchmark runs clone, transfer and shared and draws the chart', async () => {
