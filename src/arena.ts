@@ -30,13 +30,15 @@ export const MAX_ARENA_BYTES = 2 ** 31;
 const LINE_BYTES = 64;
 
 /**
- * What launch hands every rank: the bytes of a slot, and the arena's memory: a shared WebAssembly.Memory with the
- * SIMD module compiled for it (simd.ts), or, where the process may not reserve a WebAssembly.Memory (`ulimit -v`), a
- * plain SharedArrayBuffer.
+ * What launch hands every rank: the bytes of a slot, where reductions put their results (`resultsInSlotZero`, decided
+ * once, so that every rank agrees), and the arena's memory: a shared WebAssembly.Memory with the SIMD module compiled
+ * for it (simd.ts), or, where the process may not reserve a WebAssembly.Memory (`ulimit -v`), a plain
+ * SharedArrayBuffer.
  */
-export type ArenaWiring =
-  | { readonly memory: WasmMemory; readonly module: WasmModule; readonly slotBytes: number }
-  | { readonly memory: SharedArrayBuffer; readonly slotBytes: number };
+export type ArenaWiring = { readonly slotBytes: number; readonly resultsInSlotZero: boolean } & (
+  | { readonly memory: WasmMemory; readonly module: WasmModule }
+  | { readonly memory: SharedArrayBuffer }
+);
 
 export class SharedArena {
   readonly wiring: ArenaWiring;
@@ -60,9 +62,10 @@ export class SharedArena {
     }
     const bytes = size * (LINE_BYTES + slotBytes);
     const memory = sharedMemory(bytes);
+    const resultsInSlotZero = size > availableParallelism();
     const wiring: ArenaWiring = memory === undefined
-      ? { memory: new SharedArrayBuffer(bytes), slotBytes }
-      : { memory, module: simdModule(), slotBytes };
+      ? { memory: new SharedArrayBuffer(bytes), slotBytes, resultsInSlotZero }
+      : { memory, module: simdModule(), slotBytes, resultsInSlotZero };
     return new SharedArena(wiring, size);
   }
 
@@ -71,7 +74,7 @@ export class SharedArena {
     this.buffer = 'module' in wiring ? wiring.memory.buffer : wiring.memory;
     this.simd = 'module' in wiring ? new SimdCombiner(wiring.module, wiring.memory) : undefined;
     this.size = size;
-    this.resultsInSlotZero = size > availableParallelism();
+    this.resultsInSlotZero = wiring.resultsInSlotZero;
     this.slotBytes = wiring.slotBytes;
     this.bytes = new Uint8Array(this.buffer);
     this.lines = new Float64Array(this.buffer, 0, (size * LINE_BYTES) / 8);
@@ -95,7 +98,7 @@ export class SharedArena {
   /**
    * Where rank r's share of a reduction's result goes: `resultSlot(r)`. Into its own slot while every rank has a core
    * of its own; into slot 0 when ranks outnumber cores, whence the whole result is copied out in one piece. On the
-   * Zen 4 VM of docs/PERFORMANCE.md ("Where the fold writes"), 2 ranks on 2 cores took a third more time at 1 and 2
+   * Zen 4 VM of docs/PERFORMANCE.md ("The fold in one pass, and where it writes"), 2 ranks on 2 cores took a third more time at 1 and 2
    * MiB with the results in slot 0 (each write takes a line from the other core, whose rank runs at the same time),
    * and 4 and 8 ranks 15 to 25% less.
    */

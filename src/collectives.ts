@@ -44,8 +44,9 @@ const TAG = {
 } as const;
 
 /**
- * TAG's `reserved` tag in this rank's current collective call: less 16 for each call it began before, up to 2^20 calls
- * (Comm.beginCollectiveInternal, once a call has passed its checks, sets Comm.tagOffsetInternal). Ranks that call the
+ * TAG's `reserved` tag in this rank's current collective call: less 16 times the call's number, which counts the calls
+ * begun, this one included, up to 2^20 (Comm.beginCollectiveInternal, once a call has passed its checks, sets
+ * Comm.tagOffsetInternal). Ranks that call the
  * same collectives in the same order use the same tags, call by call. A rank that skipped a call, or made another,
  * sends tags that nobody waits for and waits for tags that nobody sends: the watchdog reports it ("rank 0 waits to
  * receive from rank 1 in gather (rank 1 has finished)"), where with one tag a collective it had paired up with an
@@ -543,20 +544,20 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
  *     copy out    every rank: share q of its slot → the result, for every q (reduce: the root alone)
  *     barrier     the slots are free again (every rank has copied the piece out)
  *
- * So each rank copies its array in once and the result out once, and its combine reads 1/size of the array from
- * each slot, in one pass; the ring allreduce copies 2 (size-1)/size of the array into channels and as much out of
- * them, at 2 (size-1) steps. On 2 ranks that is as much copying (the arena still takes one step less, and no channel), and
- * from 3 ranks up ever more: 1.5x at 4, 1.75x at 8. reduce (from ARENA_REDUCE_BYTES) is the same with one copy out,
- * at the root; its tree sends every rank's partial whole through channels, and its combines run one after another
- * up the tree, where here every rank combines its share at once, in WebAssembly SIMD (arena.combine). The barriers
- * are the collective's own on the arena (ControlBlock's ARENA_BARRIERS), not barrier()'s or another collective's: a
- * rank that calls barrier() where the others call allreduce waits there, for the watchdog to report, instead of
- * releasing them onto slots nobody wrote for this call. Each share is combined by one rank, from the left in rank
- * order, so every rank gets the same bits, which may differ in the last bits from another algorithm's grouping. On
- * the first piece every rank also
- * writes into the arena its array's kind and length and which call of the collective this is for it, and after the
- * first barrier every rank checks all of them (checkShapes): a mismatch throws the same error in every rank, before
- * anything is combined. Returns the result: on every rank for allreduce, on the root for reduce (undefined elsewhere).
+ * So each rank copies its array in once and the result out once, and its combine reads 1/size of the array from each
+ * slot, in one pass; the ring allreduce copies 2 (size-1)/size of the array into channels and as much out of them, at 2
+ * (size-1) steps. On 2 ranks that is as much copying (the arena still takes one step less, and no channel), and from 3
+ * ranks up ever more: 1.5x at 4, 1.75x at 8. reduce (from ARENA_REDUCE_BYTES) is the same with one copy out, at the
+ * root; its tree sends every rank's partial whole through channels, and its combines run one after another up the tree,
+ * where here every rank combines its share at once, in WebAssembly SIMD (arena.combine). The barriers are the
+ * collective's own on the arena (ControlBlock's ARENA_BARRIERS), not barrier()'s or another collective's: a rank that
+ * calls barrier() where the others call allreduce waits there, for the watchdog to report, instead of releasing them
+ * onto slots nobody wrote for this call. Each share is combined by one rank, from the left in rank order, so every rank
+ * gets the same bits, which may differ in the last bits from another algorithm's grouping. On the first piece every
+ * rank also writes into the arena its array's kind and length, its op and root, and which call of the collective this
+ * is for it, and after the first barrier every rank checks all of them (checkShapes): a mismatch throws the same error
+ * in every rank, before anything is combined. Returns the result: on every rank for allreduce, on the root for reduce
+ * (undefined elsewhere).
  */
 function arenaReduction(
   comm: Comm,

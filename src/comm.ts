@@ -25,7 +25,7 @@ export const ANY_SOURCE = -1;
 export const ANY_TAG = -1;
 /** The largest tag a program may use; negative tags are reserved for the collectives. */
 export const MAX_TAG = 2 ** 31 - 1;
-/** Tags a collective call apart: collectives.ts's reserved tags lie between -2 and -16. */
+/** Tags a collective call apart: collectives.ts's reserved tags lie between -2 and -10, within a span of 16. */
 const TAG_SPAN = 16;
 /** The collective calls that tags tell apart before they repeat: -2 - 16 (2^20 - 1) is still a signed 32-bit tag. */
 const CALLS_IN_TAGS = 2 ** 20;
@@ -66,10 +66,13 @@ export class Comm {
   // reduce or allreduce.
   private collectiveCalls = 0; // modulo CALLS_IN_TAGS
   /**
-   * @internal What this call takes off the collectives' reserved tags (collectives.ts, tag()): 16 for each collective
-   * call begun before it, so that each call's tags are its own.
+   * @internal What the current call takes off the collectives' reserved tags (collectives.ts, tag()): 16 times its
+   * number (collectiveCalls, this call included), so that each call's tags are its own.
    */
   tagOffsetInternal = 0;
+  // The offsets of the calls that a collective inside another's op (a function of reduce) interrupted, put back as
+  // it ends (enter and leave).
+  private readonly outerTagOffsets: number[] = [];
   private readonly reductionCalls = { reduce: 0, allreduce: 0 };
   // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private waitKind: WaitKind = WAIT.none;
@@ -316,8 +319,10 @@ export class Comm {
   }
 
   /**
-   * @internal A collective call passed its checks and begins: counted for collectiveCallInternal, and a reduce or
-   * allreduce for reductionCallInternal too.
+   * @internal A collective call passed its checks and begins: it takes the next number, which its tags carry
+   * (tagOffsetInternal), and a reduce or allreduce is counted for reductionCallInternal too. A call refused by its own
+   * checks is not counted: retried, it meets the others' messages; left, its rank is a call behind the ranks that made
+   * it (they did not wait for it: a root refused its `into`), and the first later call that waits is reported.
    */
   beginCollectiveInternal(reduction?: 'reduce' | 'allreduce'): void {
     this.collectiveCalls = (this.collectiveCalls + 1) % CALLS_IN_TAGS;
@@ -555,11 +560,13 @@ export class Comm {
   private enter(name: Collective): number {
     const outer = this.control.within;
     if (outer === 0) this.control.within = COLLECTIVES.indexOf(name) + 1;
+    else this.outerTagOffsets.push(this.tagOffsetInternal); // the outer call goes on with its own tags afterwards
     return outer;
   }
 
-  /** Ends what enter() began: back to the mark before. */
+  /** Ends what enter() began: back to the mark before (and, inside another collective, to its tags). */
   private leave(outer: number): void {
+    if (outer !== 0) this.tagOffsetInternal = this.outerTagOffsets.pop()!;
     this.control.within = outer;
   }
 

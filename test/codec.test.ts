@@ -230,9 +230,14 @@ test('a view nested in a value arrives over a buffer of its own bytes alone, of 
 test("Node's own cloneable objects and detached views inside a value are refused with what is wrong and where", () => {
   const key = createSecretKey(Buffer.from('0123456789abcdef'));
   assert.is(cloneError({ user: { key } }).message,
-    "an object containing a SecretKeyObject cannot be sent: Node's own objects (a KeyObject, a Blob, a BlockList, " +
-    "...) travel only by postMessage: the 'clone' and 'transfer' transports take them, the shared one cannot " +
-    '(at value.user.key)');
+    "an object containing a SecretKeyObject cannot be sent: Node's own objects (a KeyObject, a Blob, a MessagePort, " +
+    "...) cannot go through a ring; postMessage clones some (a KeyObject, a Blob, a BlockList) on the 'clone' and " +
+    "'transfer' transports (at value.user.key)");
+  const { port1, port2 } = new MessageChannel();
+  assert.ok(cloneError({ reply: port1 }).message.startsWith(
+    "an object containing a MessagePort cannot be sent: Node's own objects"), 'a port: refused for what it is');
+  port1.close();
+  port2.close();
   assert.is(cloneError([new Blob(['hi'])]).message.split(':')[0], 'an array containing a Blob cannot be sent');
   const detached = new Float64Array(4);
   structuredClone(detached.buffer, { transfer: [detached.buffer] });

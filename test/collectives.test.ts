@@ -363,6 +363,13 @@ test('collective messages carry their call: a skipped call is reported, and late
     // Before, rank 0's reduce took rank 1's 41 from the crossed first call: 141, not 201.
     const crossed = await launch(CHECKS, { size: 2, transport, args: { program: 'crossedThenAlike' }, timeoutMs: 30_000 });
     assert.equal(crossed, [['bcast value', 'next bcast', 201], [null, 'next bcast', null]], transport);
+    // A collective inside another's op: the outer call goes on with its own tags (it had sent its result with the
+    // inner call's, and waited for ever).
+    const nested = await launch(CHECKS, { size: 2, transport, args: { program: 'nestedInOp' }, timeoutMs: 30_000 });
+    assert.equal(nested, [[null, null], [21, 'from inside the op']], transport);
+    // A call refused by its own checks is not counted: called again, it meets the others' messages.
+    const retried = await launch(CHECKS, { size: 3, transport, args: { program: 'rootRetries' }, timeoutMs: 30_000 });
+    assert.equal(retried, [['RangeError', [6, 3]], null, null], transport);
   }
 });
 

@@ -63,7 +63,7 @@ export class MessagePortTransport implements Transport {
 
   /**
    * The fresh copy that `send` posts instead of a binary value, or undefined when structured clone may have the
-   * value as it is (a whole ArrayBuffer, or a view of all of one, on `clone`; anything not binary).
+   * value as it is (a fixed-length ArrayBuffer, or a view of all of one, on `clone`; anything not binary).
    */
   private copyToPost(value: unknown): ArrayBufferView | ArrayBuffer | undefined {
     const transfer = this.name === 'transfer';
