@@ -97,10 +97,10 @@ export class SharedArena {
 
   /**
    * Where rank r's share of a reduction's result goes: `resultSlot(r)`. Into its own slot while every rank has a core
-   * of its own; into slot 0 when ranks outnumber cores, whence the whole result is copied out in one piece. On the
-   * Zen 4 VM of docs/PERFORMANCE.md ("The fold in one pass, and where it writes"), 2 ranks on 2 cores took a third more time at 1 and 2
-   * MiB with the results in slot 0 (each write takes a line from the other core, whose rank runs at the same time),
-   * and 4 and 8 ranks 15 to 25% less.
+   * of its own; into slot 0 when ranks outnumber cores, whence the whole result is copied out in one piece. On the Zen
+   * 4 VM of docs/PERFORMANCE.md ("The fold in one pass, and where it writes"), 2 ranks on 2 cores took a third more
+   * time at 1 and 2 MiB with the results in slot 0 (each write takes a line from the other core, whose rank runs at the
+   * same time), and 4 and 8 ranks 15 to 25% less.
    */
   readonly resultsInSlotZero: boolean;
 

@@ -287,7 +287,7 @@ function deserialize(bytes: Uint8Array): unknown {
   return deserializer.readValue();
 }
 
-/** A Node object (a KeyObject, a Blob, a MessagePort), which a ring cannot carry, or a view of a kind newer than TYPE's. */
+/** A Node object (a KeyObject, a Blob, a MessagePort), which a ring cannot carry; a view of a kind newer than TYPE's. */
 class HostObjectRefused extends Error {
   override readonly name = 'DataCloneError';
   constructor(object: object) {
@@ -317,8 +317,8 @@ function whyRefused(culprit: unknown): string | undefined {
       'its bytes';
   }
   if (serializationError(culprit) instanceof HostObjectRefused) {
-    return "Node's own objects (a KeyObject, a Blob, a MessagePort, ...) cannot go through a ring; postMessage clones " +
-      "some (a KeyObject, a Blob, a BlockList) on the 'clone' and 'transfer' transports";
+    return "Node's own objects (a KeyObject, a Blob, a MessagePort, ...) cannot go through a ring; postMessage " +
+      "clones some (a KeyObject, a Blob, a BlockList) on the 'clone' and 'transfer' transports";
   }
   if (ArrayBuffer.isView(culprit)) return 'its ArrayBuffer is detached (its memory was transferred away)'; // encode()'s
   return undefined;

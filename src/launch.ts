@@ -378,7 +378,9 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
   }
   const url = moduleUrl instanceof URL ? moduleUrl.href : String(moduleUrl);
   if (!/^(file|data):/.test(url)) {
-    throw new TypeError(`Expected \`moduleUrl\` to be a file: URL such as import.meta.url, got ${JSON.stringify(url)}`);
+    throw new TypeError(
+      `Expected \`moduleUrl\` to be a file: URL such as import.meta.url (or a data: URL), got ${JSON.stringify(url)}`,
+    );
   }
   return {
     moduleUrl: url, size, transport, ringBytes, arenaBytes, chunkBytes, timeoutMs, args,

@@ -233,7 +233,7 @@ test('bad launch options are refused with what was given and allowed', async () 
   }
   assert.is((await failure(launch(PROGRAMS, null as never))).message, 'Expected launch options like { size: 4 }, got null');
   const err = await failure(launch('./relative.js', { size: 1 }));
-  assert.is(err.message, 'Expected `moduleUrl` to be a file: URL such as import.meta.url, got "./relative.js"');
+  assert.is(err.message, 'Expected `moduleUrl` to be a file: URL such as import.meta.url (or a data: URL), got "./relative.js"');
 });
 
 test('chunkBytes: 1 MiB travels in chunks unless told (recvView assembles it), and is lent from the ring as one frame', async () => {
