@@ -14,8 +14,8 @@
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, map, type Comm, type TransportName } from '../src/index.js';
-import { WrongResultError } from '../src/exercises.js';
 import { plural } from './plural.js';
+import { WrongResultError } from './verdict.js';
 
 export interface SampleOptions {
   ranks?: number; // pool workers in a), ranks in b); default 2

@@ -16,9 +16,9 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { launch, RingBuffer, type Comm, type TransportName } from '../src/index.js';
-import { WrongResultError } from '../src/exercises.js';
 import { lock, unlock } from './3-gather-lock.js';
 import { plural } from './plural.js';
+import { WrongResultError } from './verdict.js';
 
 export interface GatherOptions {
   ranks?: number;

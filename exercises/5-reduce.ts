@@ -16,9 +16,9 @@
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, type Comm, type TransportName } from '../src/index.js';
-import { WrongResultError } from '../src/exercises.js';
 import { formatSize } from '../src/bench/format.js';
 import { plural } from './plural.js';
+import { WrongResultError } from './verdict.js';
 
 export interface ReduceOptions {
   ranks?: number;

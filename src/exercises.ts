@@ -8,6 +8,8 @@ import { EXERCISE_NAMES, UsageError, type ExerciseName, type ExerciseOptions } f
 import type { TransportName } from './transport/types.js';
 
 export { EXERCISE_NAMES, type ExerciseName };
+// Defined beside the exercises, which throw it from their rank workers (verdict.ts says why there).
+export { WrongResultError } from '../exercises/verdict.js';
 
 /** What every exercise's `run` accepts; an exercise ignores what does not apply to it. */
 export interface ExerciseRunOptions {
@@ -17,14 +19,6 @@ export interface ExerciseRunOptions {
   unsafe?: boolean;
   /** Where the printout goes, one line at a time. Default console.log. */
   out?: (line: string) => void;
-}
-
-/**
- * An exercise found a wrong result: it has printed what was wrong (a WRONG or NO line), so the command line prints
- * only this one-line message, without a stack, and exits 1.
- */
-export class WrongResultError extends Error {
-  override name = 'WrongResultError';
 }
 
 interface ExerciseModule {

@@ -1,6 +1,7 @@
 // The six exercises, run through their exported run() with small settings: their deterministic output is checked
 // exactly (never their speed), and no worker may outlive a run.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UsageError } from '../src/bench/args.js';
@@ -405,6 +406,26 @@ test('shmcomm exercise: a wrong result prints its WRONG line, then one line on s
   assert.is(child.stdout, '   same as the pool\'s: NO; total primes below 220,000: 17356\n');
   assert.is(child.stderr, 'shmcomm: sample: rank 0 did not gather the same results as the pool\n');
   assert.is(child.status, 1);
+});
+
+/** The files a module loads, itself included: its relative static imports and re-exports, followed through. */
+function staticImports(url: URL, seen = new Set<string>()): Set<string> {
+  if (seen.has(url.href)) return seen;
+  seen.add(url.href);
+  // Built files have one `import ... from "./x.js"` per module (esbuild's output); bare names (node:...) are left out.
+  for (const [, specifier] of readFileSync(url, 'utf8').matchAll(/^\s*(?:import|export)\s[^;]*?from\s*["'](\.[^"']+)["']/gm)) {
+    staticImports(new URL(specifier!, url), seen);
+  }
+  return seen;
+}
+
+test('exercises: a rank worker loads the library and the exercise, not the command line\'s parser', () => {
+  for (const file of ['1-sample', '2-ring', '3-gather', '4-broadcast', '5-reduce', '6-bandwidth']) {
+    const loaded = [...staticImports(new URL(`../exercises/${file}.js`, import.meta.url))];
+    assert.ok(loaded.some((url) => url.endsWith('/dist/src/index.js')), `${file}: the walk found the library`);
+    const parser = loaded.filter((url) => url.endsWith('/dist/src/bench/args.js') || url.endsWith('/dist/src/exercises.js'));
+    assert.equal(parser, [], file);
+  }
 });
 
 test('runExercise: too few ranks for an exercise is a usage error, before anything starts', async () => {
