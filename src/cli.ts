@@ -37,20 +37,27 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(argv);
   } catch (error) {
-    if (error instanceof UsageError) {
-      const help = helpCommand(argv);
-      console.error(`shmcomm: ${error.message}\n\n${help === undefined ? USAGE : `See ${help} --help.`}`);
-      return 2;
-    }
-    // An output we could not write, or an exercise that printed its WRONG line: the message says it all.
-    if (error instanceof OutputError || error instanceof WrongResultError) {
-      console.error(`shmcomm: ${error.message}`);
-      return 1;
-    }
-    // A failure while running: the stack says where, for whoever reports it.
-    console.error(error instanceof Error ? (error.stack ?? error.message) : `shmcomm: ${String(error)}`);
-    return 1;
+    const { message, status } = describeFailure(error, argv);
+    console.error(message);
+    return status;
   }
+}
+
+/**
+ * What `main` prints on stderr for an error that ended the command `argv`, and the exit status it returns: 2 for a
+ * mistake in the command line, 1 for anything else.
+ */
+export function describeFailure(error: unknown, argv: readonly string[]): { message: string; status: 1 | 2 } {
+  if (error instanceof UsageError) {
+    const help = helpCommand(argv);
+    return { message: `shmcomm: ${error.message}\n\n${help === undefined ? USAGE : `See ${help} --help.`}`, status: 2 };
+  }
+  // An output we could not write, or an exercise that printed its WRONG line: the message says it all.
+  if (error instanceof OutputError || error instanceof WrongResultError) {
+    return { message: `shmcomm: ${error.message}`, status: 1 };
+  }
+  // A failure while running: the stack says where, for whoever reports it.
+  return { message: error instanceof Error ? (error.stack ?? error.message) : `shmcomm: ${String(error)}`, status: 1 };
 }
 
 const HELP_WORDS = ['--help', '-h', 'help'];

@@ -8,7 +8,9 @@ import {
   BANDWIDTH_HELP, COLLECTIVES_HELP, EXERCISE_HELP, LATENCY_HELP, UsageError,
   parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs,
 } from '../src/bench/args.js';
-import { main } from '../src/cli.js';
+import { OutputError } from '../src/bench/report.js';
+import { describeFailure, main } from '../src/cli.js';
+import { WrongResultError } from '../src/exercises.js';
 
 const MiB = 2 ** 20;
 
@@ -343,6 +345,20 @@ test('main: --version and a benchmark help', async () => {
   const extra = await runMain(['--version', '--foo']); // was 0, the version, and --foo unread
   assert.is(extra.code, 2);
   assert.ok(extra.stderr.startsWith('shmcomm: Unexpected `--foo` after --version\n'), extra.stderr);
+});
+
+test('describeFailure: a wrong result or an unwritable output is one line and 1, a crash its stack and 1', () => {
+  const exercise = ['exercise', 'sample'];
+  // An exercise has printed its WRONG line already: no stack, which would only say where the check was.
+  assert.equal(describeFailure(new WrongResultError('x'), exercise), { message: 'shmcomm: x', status: 1 });
+  assert.equal(describeFailure(new OutputError('cannot write out.csv'), ['bench']),
+    { message: 'shmcomm: cannot write out.csv', status: 1 });
+  const crash = new Error('boom');
+  assert.ok(crash.stack!.startsWith('Error: boom\n    at '), crash.stack);
+  assert.equal(describeFailure(crash, exercise), { message: crash.stack, status: 1 });
+  assert.equal(describeFailure('not an Error', exercise), { message: 'shmcomm: not an Error', status: 1 });
+  assert.equal(describeFailure(new UsageError('Missing an exercise name'), ['exercise']),
+    { message: 'shmcomm: Missing an exercise name\n\nSee shmcomm exercise --help.', status: 2 });
 });
 
 test.run();

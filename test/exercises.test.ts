@@ -1,6 +1,5 @@
 // The six exercises, run through their exported run() with small settings: their deterministic output is checked
 // exactly (never their speed), and no worker may outlive a run.
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -392,20 +391,6 @@ test('runExercise: names the six exercises when the name is unknown, and runs a 
   assert.is(lines[0], '(--unsafe is for gather only: ignored)');
   assert.is(lines[2], 'token path: 0 → 1 → 0');
   await noWorkerLeft('the exercise returned');
-});
-
-test('shmcomm exercise: a wrong result prints its WRONG line, then one line on stderr without a stack, and exits 1', () => {
-  // The fixture takes the sample exercise's place in a child process and finds its result wrong.
-  const fixture = new URL('./fixtures/exercise-wrong.js', import.meta.url);
-  const bin = new URL('../../bin/shmcomm.js', import.meta.url);
-  const child = spawnSync(process.execPath, ['--import', fixture.href, bin.pathname, 'exercise', 'sample'], {
-    encoding: 'utf8',
-    timeout: 30_000,
-    env: { ...process.env, SHMCOMM_REP_MOVSB: '1' }, // no second process: this one is the command
-  });
-  assert.is(child.stdout, '   same as the pool\'s: NO; total primes below 220,000: 17356\n');
-  assert.is(child.stderr, 'shmcomm: sample: rank 0 did not gather the same results as the pool\n');
-  assert.is(child.status, 1);
 });
 
 /** The files a module loads, itself included: its relative static imports and re-exports, followed through. */
