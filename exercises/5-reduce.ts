@@ -61,17 +61,20 @@ const WAYS = {
 };
 type Way = keyof typeof WAYS;
 /**
- * Rank 0's report on one way. `number` is the sum of the numbers and `numberWrong` the rounds that got it wrong;
- * `arrayHead` is the array sum's first four elements and `arrayWrong` its wrong elements, counted over all rounds.
- * A wrong round's number and head stay (the first one's), else they are the last round's.
+ * Rank 0's report on one way. `number` is the sum of the numbers and `numberWrongRounds` the rounds that got it
+ * wrong; `arrayHead` is the array sum's first four elements, `arrayWrongRounds` the rounds that got any element
+ * wrong, and `arrayWrongElements` how many elements the first of them got wrong. Rounds count the warm-up. What is
+ * shown of a wrong result (the number; the head and its count of wrong elements) is the first wrong round's, else
+ * the last round's.
  */
 export interface WayResult {
   way: Way;
   number: number;
-  numberWrong: number;
+  numberWrongRounds: number;
   ms: number;
   arrayHead: number[];
-  arrayWrong: number;
+  arrayWrongRounds: number;
+  arrayWrongElements: number;
   arrayMs: number;
 }
 
@@ -87,9 +90,16 @@ export default function reduceRank(comm: Comm, { elements, rounds }: { elements:
   const n = comm.size;
   const mine = new Float64Array(elements);
   for (let i = 0; i < elements; i++) mine[i] = comm.rank + i;
-  const results = (Object.keys(WAYS) as Way[]).map(
-    (way): WayResult => ({ way, number: NaN, numberWrong: 0, ms: Infinity, arrayHead: [], arrayWrong: 0, arrayMs: Infinity }),
-  );
+  const results = (Object.keys(WAYS) as Way[]).map((way): WayResult => ({
+    way,
+    number: NaN,
+    numberWrongRounds: 0,
+    ms: Infinity,
+    arrayHead: [],
+    arrayWrongRounds: 0,
+    arrayWrongElements: 0,
+    arrayMs: Infinity,
+  }));
   // Round 0 only warms up (the JIT compiles the add loops); the ways take turns, so none runs colder than another.
   for (let round = 0; round <= rounds; round++) {
     for (const result of results) {
@@ -109,10 +119,15 @@ export default function reduceRank(comm: Comm, { elements, rounds }: { elements:
       }
       // Checked in every round, not just the last: a way that went wrong once is wrong. What is shown is the last
       // round's result, or the first wrong one.
-      if (result.numberWrong === 0) result.number = number!;
-      if (number !== (n * (n + 1)) / 2) result.numberWrong++;
-      if (result.arrayWrong === 0) result.arrayHead = Array.from(array!.subarray(0, 4));
-      for (let i = 0; i < elements; i++) if (array![i] !== n * i + (n * (n - 1)) / 2) result.arrayWrong++;
+      if (result.numberWrongRounds === 0) result.number = number!;
+      if (number !== (n * (n + 1)) / 2) result.numberWrongRounds++;
+      let wrongElements = 0;
+      for (let i = 0; i < elements; i++) if (array![i] !== n * i + (n * (n - 1)) / 2) wrongElements++;
+      if (result.arrayWrongRounds === 0) {
+        result.arrayHead = Array.from(array!.subarray(0, 4));
+        result.arrayWrongElements = wrongElements;
+      }
+      if (wrongElements > 0) result.arrayWrongRounds++;
     }
   }
   return results;
@@ -149,19 +164,21 @@ export function report(
   out(`reduce: sum onto rank 0 of ${plural(n, 'rank')} over ${transport}, best of ${rounds}`);
   const sum = (n * (n + 1)) / 2;
   out(`numbers: rank r holds r + 1; closed form N(N+1)/2 = ${sum}`);
+  // A wrong row says in how many rounds it was wrong, out of every round run: the timed ones and the warm-up.
+  const inRounds = (wrong: number) => `in ${wrong} of ${plural(rounds + 1, 'round')}, warm-up included`;
   for (const r of results) {
-    const verdict = r.numberWrong === 0 ? 'right' : `WRONG (expected ${sum})`;
+    const verdict = r.numberWrongRounds === 0 ? 'right' : `WRONG ${inRounds(r.numberWrongRounds)} (expected ${sum})`;
     out(`  ${label[r.way].padEnd(width)}${String(r.number).padStart(8)} ${ms(r.ms)}  ${verdict}`);
   }
   const head = [0, 1, 2, 3].map((i) => n * i + (n * (n - 1)) / 2);
   out(`arrays: rank r holds a Float64Array of ${formatSize(bytes)}, element i = r + i; closed form N·i + N(N-1)/2 = ${head.join(', ')}, ...`);
   for (const [i, r] of results.entries()) {
-    const verdict = r.arrayWrong === 0
+    const verdict = r.arrayWrongRounds === 0
       ? `all ${plural(elements, 'element')} right`
-      : `${plural(r.arrayWrong, 'element')} WRONG (over ${plural(rounds + 1, 'round')})`;
+      : `${r.arrayWrongElements} of ${plural(elements, 'element')} WRONG ${inRounds(r.arrayWrongRounds)}`;
     out(`  ${label[r.way].padEnd(width)}${heads[i]!.padStart(headWidth)} ${ms(r.arrayMs)}  ${verdict}`);
   }
-  const wrong = results.filter((r) => r.numberWrong > 0 || r.arrayWrong > 0).map((r) => r.way);
+  const wrong = results.filter((r) => r.numberWrongRounds > 0 || r.arrayWrongRounds > 0).map((r) => r.way);
   if (wrong.length > 0) throw new WrongResultError(`reduce: wrong sums from ${wrong.join(', ')}`);
 }
 

@@ -278,7 +278,7 @@ test('reduce: linear, tree and comm.reduce give the closed forms, for numbers an
     for (const r of results) {
       assert.is(r.number, (n * (n + 1)) / 2);
       assert.equal(r.arrayHead, [0, 1, 2, 3].map((i) => n * i + (n * (n - 1)) / 2));
-      assert.is(r.arrayWrong, 0);
+      assert.is(r.arrayWrongRounds, 0);
     }
   }
   assert.ok(lines.includes('numbers: rank r holds r + 1; closed form N(N+1)/2 = 6'), lines.join('\n'));
@@ -306,37 +306,65 @@ test('reduce: counts in the singular where they are 1, and each table in its col
   await noWorkerLeft('the exercise returned');
 });
 
-test('reduce: a way that is wrong in one round only stays wrong, for numbers and arrays', () => {
-  // Rank 0 of 2, with a comm whose receives bring wrong values in the warm-up round only (linear and tree receive
-  // a number, then an array, each: four receives a round), and whose comm.reduce is always right.
-  const elements = 8;
+/**
+ * Rank 0 of 2, with a comm whose receives bring wrong values in the rounds `wrongIn` says (linear and tree receive a
+ * number, then an array, each: four receives a round; a wrong array has its first 3 elements wrong), and whose
+ * comm.reduce is always right.
+ */
+function reduceComm(elements: number, wrongIn: (round: number) => boolean): Comm {
   let receives = 0;
-  const comm = {
+  return {
     rank: 0,
     size: 2,
     barrier: () => {},
     recv: () => {
-      const warmUp = receives < 4;
+      const wrong = wrongIn(Math.floor(receives / 4));
       const number = receives++ % 2 === 0;
-      if (number) return warmUp ? 0 : 2; // rank 1 holds 2
-      return Float64Array.from({ length: elements }, (_, i) => (warmUp ? 0 : 1 + i)); // rank 1's: 1 + i
+      if (number) return wrong ? 0 : 2; // rank 1 holds 2
+      return Float64Array.from({ length: elements }, (_, i) => (wrong && i < 3 ? 0 : 1 + i)); // rank 1's: 1 + i
     },
     reduce: (value: number | Float64Array) => (typeof value === 'number' ? value + 2 : value.map((x, i) => x + 1 + i)),
   } as unknown as Comm;
-  const results = reduce.default(comm, { elements, rounds: 2 });
-  assert.equal(results.map((r) => [r.way, r.number, r.numberWrong, r.arrayHead, r.arrayWrong]), [
-    ['linear', 1, 1, [0, 1, 2, 3], elements],
-    ['tree', 1, 1, [0, 1, 2, 3], elements],
-    ['comm.reduce', 3, 0, [1, 3, 5, 7], 0],
+}
+
+test('reduce: a way that is wrong in one round only stays wrong, for numbers and arrays', () => {
+  const elements = 8;
+  const results = reduce.default(reduceComm(elements, (round) => round === 0), { elements, rounds: 2 });
+  const fields = (r: reduce.WayResult) =>
+    [r.way, r.number, r.numberWrongRounds, r.arrayHead, r.arrayWrongRounds, r.arrayWrongElements];
+  assert.equal(results.map(fields), [
+    ['linear', 1, 1, [0, 1, 2, 7], 1, 3],
+    ['tree', 1, 1, [0, 1, 2, 7], 1, 3],
+    ['comm.reduce', 3, 0, [1, 3, 5, 7], 0, 0],
+  ]);
+});
+
+test('reduce: a way wrong in every round counts its wrong elements once, and its rounds warm-up included', () => {
+  // Was "12 elements WRONG (over 4 rounds)" for an array of 8: the wrong elements were summed over the rounds.
+  const elements = 8;
+  const results = reduce.default(reduceComm(elements, () => true), { elements, rounds: 3 });
+  const { out, lines } = capture();
+  const settings = { ranks: 2, transport: 'shared', bytes: elements * 8, rounds: 3 } as const;
+  isWrongResult(errorOf(() => reduce.report(results, settings, out)), 'reduce: wrong sums from linear, tree');
+  assert.equal(lines.filter((line) => line.startsWith('  ')).map((line) => line.replace(/ +[\d.]+ ms {2}/, ' | ')), [
+    '  linear (1 step)         1 | WRONG in 4 of 4 rounds, warm-up included (expected 3)',
+    '  tree (1 step)           1 | WRONG in 4 of 4 rounds, warm-up included (expected 3)',
+    '  comm.reduce             3 | right',
+    '  linear (1 step)    0, 1, 2, 7, ... | 3 of 8 elements WRONG in 4 of 4 rounds, warm-up included',
+    '  tree (1 step)      0, 1, 2, 7, ... | 3 of 8 elements WRONG in 4 of 4 rounds, warm-up included',
+    '  comm.reduce        1, 3, 5, 7, ... | all 8 elements right',
   ]);
 });
 
 test('reduce: every row has a verdict, a wrong one says what was expected and is a WrongResultError', async () => {
   const { out, lines } = capture();
-  const row = { number: 3, numberWrong: 0, ms: 0.1, arrayHead: [1, 3, 5, 7], arrayWrong: 0, arrayMs: 0.2 };
+  const row = {
+    number: 3, numberWrongRounds: 0, ms: 0.1,
+    arrayHead: [1, 3, 5, 7], arrayWrongRounds: 0, arrayWrongElements: 0, arrayMs: 0.2,
+  };
   const results = [
-    { ...row, way: 'linear' as const, number: 1, numberWrong: 1 },
-    { ...row, way: 'tree' as const, arrayHead: [0, 1, 2, 3], arrayWrong: 5 },
+    { ...row, way: 'linear' as const, number: 1, numberWrongRounds: 1 },
+    { ...row, way: 'tree' as const, arrayHead: [0, 1, 2, 3], arrayWrongRounds: 2, arrayWrongElements: 3 },
     { ...row, way: 'comm.reduce' as const },
   ];
   isWrongResult(errorOf(() => reduce.report(results, { ranks: 2, transport: 'shared', bytes: 32, rounds: 1 }, out)),
@@ -344,12 +372,12 @@ test('reduce: every row has a verdict, a wrong one says what was expected and is
   assert.equal(lines, [
     'reduce: sum onto rank 0 of 2 ranks over shared, best of 1',
     'numbers: rank r holds r + 1; closed form N(N+1)/2 = 3',
-    '  linear (1 step)         1     0.10 ms  WRONG (expected 3)',
+    '  linear (1 step)         1     0.10 ms  WRONG in 1 of 2 rounds, warm-up included (expected 3)',
     '  tree (1 step)           3     0.10 ms  right',
     '  comm.reduce             3     0.10 ms  right',
     'arrays: rank r holds a Float64Array of 32 B, element i = r + i; closed form N·i + N(N-1)/2 = 1, 3, 5, 7, ...',
     '  linear (1 step)    1, 3, 5, 7, ...     0.20 ms  all 4 elements right',
-    '  tree (1 step)      0, 1, 2, 3, ...     0.20 ms  5 elements WRONG (over 2 rounds)',
+    '  tree (1 step)      0, 1, 2, 3, ...     0.20 ms  3 of 4 elements WRONG in 2 of 2 rounds, warm-up included',
     '  comm.reduce        1, 3, 5, 7, ...     0.20 ms  all 4 elements right',
   ]);
   for (const rounds of [0, -1, 1.5]) {
