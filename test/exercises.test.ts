@@ -222,6 +222,34 @@ test('broadcast: a way that delivers in the warm-up round only is caught in ever
   assert.equal(report.sums, { linear: expected, tree: expected, bcast: 0, shared: expected });
 });
 
+test('broadcast: rank 0 clears the shared buffer, so a write that stops working is caught, not an old value', () => {
+  // Rank 0 of 2, with a comm whose barriers undo rank 0's write into the shared buffer after the warm-up round: the
+  // barrier before that write keeps what the buffer holds, the one after puts it back. Had rank 0 not cleared the
+  // buffer, what it puts back would be the warm-up's right array, and every round would pass.
+  const elements = 16;
+  const expected = Array.from({ length: elements }, (_, i) => (i % 1024) + 0.5).reduce((a, b) => a + b, 0);
+  const shared = new SharedArrayBuffer(elements * 8);
+  const inPlace = new Float64Array(shared);
+  let barriers = 0;
+  let before = new Float64Array(elements);
+  const comm = {
+    rank: 0,
+    size: 2,
+    send: () => {}, // linear and tree
+    bcast: (value: Float64Array) => value,
+    barrier: () => {
+      // Two barriers a way, four ways a round, in the order linear, tree, bcast, shared.
+      const round = Math.floor(barriers / 8);
+      const call = barriers++ % 8;
+      if (call === 6) before = inPlace.slice(); // before the shared way: rank 0 is about to write
+      if (call === 7 && round > 0) inPlace.set(before); // after it: the write never happened
+    },
+  } as unknown as Comm;
+  const report = broadcast.default(comm, { elements, expected, rounds: 2, shared });
+  assert.equal(report.wrongRounds, { linear: 0, tree: 0, bcast: 0, shared: 2 });
+  assert.equal(report.sums, { linear: expected, tree: expected, bcast: expected, shared: 0 });
+});
+
 test('broadcast: the checksum line names every wrong rank and way, and a wrong one is a WrongResultError', () => {
   const { out, lines } = capture();
   const right = { linear: 0, tree: 0, bcast: 0, shared: 0 };
