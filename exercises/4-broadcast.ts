@@ -134,20 +134,24 @@ export async function run(options: BroadcastOptions = {}): Promise<BroadcastResu
   const args: Args = { elements, expected, rounds, shared: new SharedArrayBuffer(bytes) };
   const results = await launch<RankReport>(import.meta.url, { size, transport, args, timeoutMs: 120_000 });
 
-  const steps = Math.ceil(Math.log2(size));
   out(`broadcast of a Float64Array of ${formatSize(bytes)} (${plural(elements, 'element')}: ${firstElements(elements)}) ` +
     `from rank 0 to ${plural(size, 'rank')} over ${transport}, best of ${rounds}`);
-  const label: Record<Way, string> = {
-    linear: `linear (rank 0 sends ${plural(size - 1, 'time')})`,
-    tree: `binomial tree (${plural(steps, 'step')})`,
-    bcast: 'comm.bcast into a buffer',
-    shared: 'one SharedArrayBuffer, read in place',
-  };
+  const label = wayLabels(size);
   const width = Math.max(...WAYS.map((way) => label[way].length));
   const ms = results[0]!.ms;
   for (const way of WAYS) out(`  ${label[way].padEnd(width)} ${ms[way].toFixed(2).padStart(9)} ms`);
   checkSums(results, expected, rounds, out);
   return { expected, sums: results.map((r) => r.sums), wrongRounds: results.map((r) => r.wrongRounds), ms };
+}
+
+/** What the table calls each way, for `size` ranks; the checksum line names a wrong way the same. */
+function wayLabels(size: number): Record<Way, string> {
+  return {
+    linear: `linear (rank 0 sends ${plural(size - 1, 'time')})`,
+    tree: `binomial tree (${plural(Math.ceil(Math.log2(size)), 'step')})`,
+    bcast: 'comm.bcast into a buffer',
+    shared: 'one SharedArrayBuffer, read in place',
+  };
 }
 
 /** The first elements, up to three, and "..." when there are more: "0.5", "0.5, 1.5, 2.5, ...". */
@@ -157,14 +161,22 @@ export function firstElements(elements: number): string {
 }
 
 /**
- * Prints the checksum line from every rank's report; if a rank got a wrong sum in any round (`rounds` timed ones
- * and the warm-up), the line says WRONG, naming each, and a WrongResultError follows.
+ * Prints the checksum line from every rank's report (one per rank, in rank order); if a rank got a wrong sum in any
+ * round (`rounds` timed ones and the warm-up), the line says WRONG, naming each rank and way with its first wrong
+ * sum, and a WrongResultError follows.
  */
-export function checkSums(reports: Pick<RankReport, 'wrongRounds' | 'sums'>[], expected: number, rounds: number, out: (line: string) => void): void {
-  const wrong = reports.flatMap((report, rank) => WAYS.filter((way) => report.wrongRounds[way] > 0)
-    .map((way) => `rank ${rank} ${way} ${report.sums[way]} (in ${report.wrongRounds[way]} of ${rounds + 1} rounds)`));
-  out(`checksum (sum of the elements), every rank, every way, every round: ${wrong.length === 0 ? expected : `WRONG: ${wrong.join(', ')}`}` +
-    ` (expected ${expected})`);
+export function checkSums(
+  reports: Pick<RankReport, 'wrongRounds' | 'sums'>[],
+  expected: number,
+  rounds: number,
+  out: (line: string) => void,
+): void {
+  const label = wayLabels(reports.length);
+  const wrong = reports.flatMap((report, rank) => WAYS.filter((way) => report.wrongRounds[way] > 0).map((way) =>
+    `rank ${rank}, ${label[way]}: ${report.sums[way]} in ${report.wrongRounds[way]} of ${rounds + 1} rounds`));
+  // The rounds counted are every round run: the timed ones and the warm-up.
+  const verdict = wrong.length === 0 ? String(expected) : `WRONG: ${wrong.join('; ')}, warm-up included`;
+  out(`checksum (sum of the elements), every rank, every way, every round: ${verdict} (expected ${expected})`);
   if (wrong.length > 0) throw new WrongResultError('broadcast: a rank got a wrong array (the checksum line says which)');
 }
 

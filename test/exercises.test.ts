@@ -255,11 +255,18 @@ test('broadcast: the checksum line names every wrong rank and way, and a wrong o
   const right = { linear: 0, tree: 0, bcast: 0, shared: 0 };
   const sums = { linear: 10, tree: 10, bcast: 10, shared: 10 };
   const reports = [{ wrongRounds: right, sums }, { wrongRounds: { ...right, bcast: 3 }, sums: { ...sums, bcast: 0 } }];
-  isWrongResult(errorOf(() => broadcast.checkSums(reports, 10, 3, out)), 'broadcast: a rank got a wrong array (the checksum line says which)');
+  const message = 'broadcast: a rank got a wrong array (the checksum line says which)';
+  isWrongResult(errorOf(() => broadcast.checkSums(reports, 10, 3, out)), message);
+  // Two wrong ways on 3 ranks: the labels are the table's for 3 ranks.
+  const three = [...reports, { wrongRounds: { ...right, linear: 1 }, sums: { ...sums, linear: 4 } }];
+  isWrongResult(errorOf(() => broadcast.checkSums(three, 10, 3, out)), message);
   broadcast.checkSums([reports[0]!], 10, 3, out);
+  const checksum = 'checksum (sum of the elements), every rank, every way, every round:';
   assert.equal(lines, [
-    'checksum (sum of the elements), every rank, every way, every round: WRONG: rank 1 bcast 0 (in 3 of 4 rounds) (expected 10)',
-    'checksum (sum of the elements), every rank, every way, every round: 10 (expected 10)',
+    `${checksum} WRONG: rank 1, comm.bcast into a buffer: 0 in 3 of 4 rounds, warm-up included (expected 10)`,
+    `${checksum} WRONG: rank 1, comm.bcast into a buffer: 0 in 3 of 4 rounds; rank 2, linear (rank 0 sends 2 times): 4 ` +
+      'in 1 of 4 rounds, warm-up included (expected 10)',
+    `${checksum} 10 (expected 10)`,
   ]);
 });
 
