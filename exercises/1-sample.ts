@@ -107,10 +107,14 @@ export async function run(options: SampleOptions = {}): Promise<SampleResult> {
 /**
  * Prints whether rank 0 gathered the pool's results, and throws a WrongResultError if not. It walks the pool's
  * list, which has every batch: rank 0's list has a hole where a batch never arrived, and every() skips holes.
+ * Only a right list's total is the number of primes below `below`: a wrong one's is rank 0's, beside the pool's.
  */
 export function checkGathered(gathered: number[], results: number[], below: number, out: (line: string) => void): void {
   const same = gathered.length === results.length && results.every((primes, i) => gathered[i] === primes);
-  out(`   same as the pool's: ${same ? 'yes' : 'NO'}; total primes below ${below.toLocaleString('en')}: ${sum(gathered)}`);
+  const total = `total primes below ${below.toLocaleString('en')}`;
+  out(same
+    ? `   same as the pool's: yes; ${total}: ${sum(gathered)}`
+    : `   same as the pool's: NO; rank 0's total: ${sum(gathered)}, the pool's ${total}: ${sum(results)}`);
   if (!same) throw new WrongResultError('sample: rank 0 did not gather the same results as the pool');
 }
 

@@ -75,9 +75,9 @@ test('sample: a batch that never reached rank 0 makes a NO and a WrongResultErro
     isWrongResult(errorOf(() => sample.checkGathered(gathered, pool, 300, out)), 'sample: rank 0 did not gather the same results as the pool');
   }
   assert.equal(lines, [
-    '   same as the pool\'s: NO; total primes below 300: 14',
-    '   same as the pool\'s: NO; total primes below 300: 12',
-    '   same as the pool\'s: NO; total primes below 300: 32',
+    '   same as the pool\'s: NO; rank 0\'s total: 14, the pool\'s total primes below 300: 21',
+    '   same as the pool\'s: NO; rank 0\'s total: 12, the pool\'s total primes below 300: 21',
+    '   same as the pool\'s: NO; rank 0\'s total: 32, the pool\'s total primes below 300: 21',
   ]);
   lines.length = 0;
   sample.checkGathered([5, 7, 9], pool, 300, out);
