@@ -80,6 +80,13 @@ export interface SampleResult {
 
 export async function run(options: SampleOptions = {}): Promise<SampleResult> {
   const { ranks = 2, transport = 'shared', batches: count = 11, batchSize = 20_000, out = console.log } = options;
+  // Checked before any worker starts. `batches: 2.5` would run 2 batches and print a total "below" 2.5 batches'
+  // worth of numbers; a fractional batchSize would give batches fractional bounds.
+  for (const [name, value] of [['batches', count], ['batchSize', batchSize]] as const) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new RangeError(`Expected \`${name}\` to be an integer of at least 1, got ${value}`);
+    }
+  }
   const batches: Batch[] = Array.from({ length: count }, (_, i) => ({ from: i * batchSize, to: (i + 1) * batchSize }));
 
   // a) The pool: this module is also the workers' module; they call its `countPrimes` export on each batch.

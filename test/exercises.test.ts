@@ -65,6 +65,18 @@ test('sample: the pool line counts the workers that ran, and says why when fewer
   await noWorkerLeft('the exercise returned');
 });
 
+test('sample: batches and batchSize must be integers of at least 1', async () => {
+  const { out, lines } = capture();
+  for (const name of ['batches', 'batchSize'] as const) {
+    for (const value of [0, -1, 2.5, NaN]) {
+      assert.is((await rejection(sample.run({ ranks: 1, [name]: value, out }))).message,
+        `Expected \`${name}\` to be an integer of at least 1, got ${value}`);
+    }
+  }
+  assert.equal(lines, []); // refused before anything ran
+  await noWorkerLeft('the exercise refused its options');
+});
+
 test('sample: a batch that never reached rank 0 makes a NO and a WrongResultError, holes included', () => {
   const { out, lines } = capture();
   const pool = [5, 7, 9];
