@@ -172,12 +172,6 @@ export function compareLock(ratio: number, size: number, cores = availableParall
       'an uncontended lock plus a fresh RingBuffer.attach() at every message (or noise)',
     ];
   }
-  if (size === 2) {
-    return [
-      `${took}: no slower, within noise: with one`,
-      'producer nobody contends, and the lock and a fresh RingBuffer.attach() at every message cost little: run it again',
-    ];
-  }
   if (slower) {
     return [
       `${took}: each locked write takes a contended cache line,`,

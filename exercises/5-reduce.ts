@@ -175,7 +175,8 @@ export function report(
   for (const [i, r] of results.entries()) {
     const verdict = r.arrayWrongRounds === 0
       ? `all ${plural(elements, 'element')} right`
-      : `${r.arrayWrongElements} of ${plural(elements, 'element')} WRONG ${inRounds(r.arrayWrongRounds)}`;
+      : `WRONG ${inRounds(r.arrayWrongRounds)} ` +
+        `(${r.arrayWrongElements.toLocaleString('en')} of ${plural(elements, 'element')} in the first)`;
     out(`  ${label[r.way].padEnd(width)}${heads[i]!.padStart(headWidth)} ${ms(r.arrayMs)}  ${verdict}`);
   }
   const wrong = results.filter((r) => r.numberWrongRounds > 0 || r.arrayWrongRounds > 0).map((r) => r.way);

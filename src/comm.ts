@@ -321,8 +321,9 @@ export class Comm {
   /**
    * @internal A collective call passed its checks and begins: it takes the next number, which its tags carry
    * (tagOffsetInternal), and a reduce or allreduce is counted for reductionCallInternal too. A call refused by its own
-   * checks is not counted: retried, it meets the others' messages; left, its rank is a call behind the ranks that made
-   * it (they did not wait for it: a root refused its `into`), and the first later call that waits is reported.
+   * checks is not counted: retried, it meets the others' messages. Left, it leaves its rank a call behind the ranks
+   * that made it, if they went on without it (a leaf of reduce's tree, where the root refused its `into`), and the
+   * first later call that waits is reported; ranks that wait in the call itself (at the arena) are reported there.
    */
   beginCollectiveInternal(reduction?: 'reduce' | 'allreduce'): void {
     this.collectiveCalls = (this.collectiveCalls + 1) % CALLS_IN_TAGS;
@@ -554,13 +555,13 @@ export class Comm {
 
   /**
    * Marks this rank as in collective `name`, for the deadlock watchdog ("rank 1 waits to receive from rank 0 in
-   * bcast"), and returns the mark before, which the call puts back as it ends. Should one collective call another,
-   * the outer one's mark stays.
+   * bcast"), and returns the mark before, which the call puts back as it ends. A collective called inside another
+   * (from reduce's op) marks itself while it runs, where the rank then waits.
    */
   private enter(name: Collective): number {
     const outer = this.control.within;
-    if (outer === 0) this.control.within = COLLECTIVES.indexOf(name) + 1;
-    else this.outerTagOffsets.push(this.tagOffsetInternal); // the outer call goes on with its own tags afterwards
+    this.control.within = COLLECTIVES.indexOf(name) + 1;
+    if (outer !== 0) this.outerTagOffsets.push(this.tagOffsetInternal); // the outer call goes on with its own tags
     return outer;
   }
 

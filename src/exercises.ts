@@ -8,7 +8,8 @@ import { EXERCISE_NAMES, UsageError, type ExerciseName, type ExerciseOptions } f
 import type { TransportName } from './transport/types.js';
 
 export { EXERCISE_NAMES, type ExerciseName };
-// Defined beside the exercises, which throw it from their rank workers (verdict.ts says why there).
+// Defined beside the exercises, which throw it in the main thread once their checks fail; every rank worker loads
+// them, and verdict.ts imports nothing (it says why there).
 export { WrongResultError } from '../exercises/verdict.js';
 
 /** What every exercise's `run` accepts; an exercise ignores what does not apply to it. */

@@ -347,10 +347,12 @@ test('main: --version and a benchmark help', async () => {
   assert.ok(extra.stderr.startsWith('shmcomm: Unexpected `--foo` after --version\n'), extra.stderr);
 });
 
-test('describeFailure: a wrong result or an unwritable output is one line and 1, a crash its stack and 1', () => {
+test('describeFailure: a wrong result or an unwritable output is one line and 1, a crash its stack and 1', async () => {
   const exercise = ['exercise', 'sample'];
   // An exercise has printed its WRONG line already: no stack, which would only say where the check was.
   assert.equal(describeFailure(new WrongResultError('x'), exercise), { message: 'shmcomm: x', status: 1 });
+  // The class the exercises throw is the one the command line knows (one module, exercises/verdict.js).
+  assert.is((await import('../exercises/verdict.js')).WrongResultError, WrongResultError);
   assert.equal(describeFailure(new OutputError('cannot write out.csv'), ['bench']),
     { message: 'shmcomm: cannot write out.csv', status: 1 });
   const crash = new Error('boom');

@@ -367,6 +367,10 @@ test('collective messages carry their call: a skipped call is reported, and late
     // inner call's, and waited for ever).
     const nested = await launch(CHECKS, { size: 2, transport, args: { program: 'nestedInOp' }, timeoutMs: 30_000 });
     assert.equal(nested, [[null, null], [21, 'from inside the op']], transport);
+    // A deadlock in a collective inside another's op names the inner one, where the rank waits.
+    const inner = await launch(CHECKS, { size: 2, transport, args: { program: 'nestedDeadlock' }, timeoutMs: 30_000 }).catch((e: unknown) => e);
+    assert.instance(inner, DeadlockError, `${transport}: ${String(inner)}`);
+    assert.is((inner as Error).message, 'deadlock: rank 0 waits to receive from rank 1 in bcast (rank 1 has finished)', transport);
     // A call refused by its own checks is not counted: called again, it meets the others' messages.
     const retried = await launch(CHECKS, { size: 3, transport, args: { program: 'rootRetries' }, timeoutMs: 30_000 });
     assert.equal(retried, [['RangeError', [6, 3]], null, null], transport);

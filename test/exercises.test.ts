@@ -167,11 +167,9 @@ test('gather: the lock line is worded by the ratio measured', () => {
       `${took('1.2')} with one producer nobody contends, so the difference is`,
       'an uncontended lock plus a fresh RingBuffer.attach() at every message (or noise)',
     ]],
-    // With 2 ranks, a lock no slower than separate rings is noise, not a cost to explain.
-    ...[0.8, 1.04].map((ratio): [number, number, number, string[]] => [ratio, 2, 8, [
-      `${took(ratio.toFixed(1))} no slower, within noise: with one`,
-      'producer nobody contends, and the lock and a fresh RingBuffer.attach() at every message cost little: run it again',
-    ]]),
+    // With 2 ranks, a lock no slower than separate rings is a draw or a win, not a cost to explain.
+    [1.04, 2, 2, [`${took('1.0')} no cost measured this time.`, 'A draw, as happens on a busy machine: run it again']],
+    [0.5, 2, 2, [`${took('0.5')} no cost measured this time.`, 'The lock won, as can happen on a busy machine: run it again']],
   ];
   for (const [ratio, size, cores, lines] of cases) assert.equal(gather.compareLock(ratio, size, cores), lines, `${ratio}x, ${size} ranks`);
 });
@@ -397,8 +395,8 @@ test('reduce: a way wrong in every round counts its wrong elements once, and its
     '  linear (1 step)         1 | WRONG in 4 of 4 rounds, warm-up included (expected 3)',
     '  tree (1 step)           1 | WRONG in 4 of 4 rounds, warm-up included (expected 3)',
     '  comm.reduce             3 | right',
-    '  linear (1 step)    0, 1, 2, 7, ... | 3 of 8 elements WRONG in 4 of 4 rounds, warm-up included',
-    '  tree (1 step)      0, 1, 2, 7, ... | 3 of 8 elements WRONG in 4 of 4 rounds, warm-up included',
+    '  linear (1 step)    0, 1, 2, 7, ... | WRONG in 4 of 4 rounds, warm-up included (3 of 8 elements in the first)',
+    '  tree (1 step)      0, 1, 2, 7, ... | WRONG in 4 of 4 rounds, warm-up included (3 of 8 elements in the first)',
     '  comm.reduce        1, 3, 5, 7, ... | all 8 elements right',
   ]);
 });
@@ -424,7 +422,7 @@ test('reduce: every row has a verdict, a wrong one says what was expected and is
     '  comm.reduce             3     0.10 ms  right',
     'arrays: rank r holds a Float64Array of 32 B, element i = r + i; closed form N·i + N(N-1)/2 = 1, 3, 5, 7, ...',
     '  linear (1 step)    1, 3, 5, 7, ...     0.20 ms  all 4 elements right',
-    '  tree (1 step)      0, 1, 2, 3, ...     0.20 ms  3 of 4 elements WRONG in 2 of 2 rounds, warm-up included',
+    '  tree (1 step)      0, 1, 2, 3, ...     0.20 ms  WRONG in 2 of 2 rounds, warm-up included (3 of 4 elements in the first)',
     '  comm.reduce        1, 3, 5, 7, ...     0.20 ms  all 4 elements right',
   ]);
   for (const rounds of [0, -1, 1.5]) {
