@@ -48,6 +48,14 @@ export class SharedArena {
   readonly slotBytes: number;
   /** The whole arena as bytes, for copies into and out of the slots. */
   readonly bytes: Uint8Array;
+  /**
+   * Where rank r's share of a reduction's result goes: `resultSlot(r)`. Into its own slot while every rank has a core
+   * of its own; into slot 0 when ranks outnumber cores, whence the whole result is copied out in one piece. On the Zen
+   * 4 VM of docs/PERFORMANCE.md ("The fold in one pass, and where it writes"), 2 ranks on 2 cores took a third more
+   * time at 1 and 2 MiB with the results in slot 0 (each write takes a line from the other core, whose rank runs at the
+   * same time), and 4 and 8 ranks 15 to 25% less.
+   */
+  readonly resultsInSlotZero: boolean;
   /** The SIMD combine over this arena; undefined where it is a plain SharedArrayBuffer (elementwise() combines). */
   readonly simd: SimdCombiner | undefined;
   private readonly lines: Float64Array;
@@ -95,15 +103,6 @@ export class SharedArena {
     return typedArrayOver(like, this.buffer, this.slotOffset(rank) + from * like.BYTES_PER_ELEMENT, to - from);
   }
 
-  /**
-   * Where rank r's share of a reduction's result goes: `resultSlot(r)`. Into its own slot while every rank has a core
-   * of its own; into slot 0 when ranks outnumber cores, whence the whole result is copied out in one piece. On the Zen
-   * 4 VM of docs/PERFORMANCE.md ("The fold in one pass, and where it writes"), 2 ranks on 2 cores took a third more
-   * time at 1 and 2 MiB with the results in slot 0 (each write takes a line from the other core, whose rank runs at the
-   * same time), and 4 and 8 ranks 15 to 25% less.
-   */
-  readonly resultsInSlotZero: boolean;
-
   /** The slot that holds rank `rank`'s share of a reduction's result once it has combined it. */
   resultSlot(rank: number): number {
     return this.resultsInSlotZero ? 0 : rank;
@@ -147,9 +146,9 @@ export class SharedArena {
 
   /** What rank `rank` wrote in its line; read after a barrier that follows its `setShape`. */
   shapeOf(rank: number): { type: number; length: number; call: number; name: OpName; root: number } {
-    const at = rank * (LINE_BYTES / 8);
-    const line = this.lines.subarray(at, at + 5);
-    return { type: line[0]!, length: line[1]!, call: line[2]!, name: OP_NAMES[line[3]!]!, root: line[4]! };
+    const [at, lines] = [rank * (LINE_BYTES / 8), this.lines];
+    const name = OP_NAMES[lines[at + 3]!]!;
+    return { type: lines[at]!, length: lines[at + 1]!, call: lines[at + 2]!, name, root: lines[at + 4]! };
   }
 }
 
