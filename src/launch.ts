@@ -10,7 +10,7 @@ import { checkChunkBytes } from './channel.js';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { ABORT_REASON, ANY_PEER, ARENA_OPS, ControlBlock, WAIT } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
-import { PARSE_ERROR, withSyntaxErrorAt } from './load.js';
+import { PARSE_ERROR, refuseWhileImporting, withSyntaxErrorAt } from './load.js';
 import { isRankReport, type RankReport } from './rank-report.js';
 import type { RankData } from './rank.js';
 import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
@@ -83,6 +83,7 @@ const TIMEOUT_SETTLE_MS = 100;
  * and `args`. Resolves with every rank's return value, in rank order; rejects with the first failure.
  */
 export async function launch<R = unknown>(moduleUrl: string | URL, options: LaunchOptions): Promise<R[]> {
+  refuseWhileImporting('launch');
   const settings = checkOptions(moduleUrl, options);
   const { size } = settings;
   const control = ControlBlock.create(size);

@@ -12,14 +12,38 @@ import { fileURLToPath } from 'node:url';
  */
 export const PARSE_ERROR = 'SHMCOMM_PARSE_ERROR';
 
+/**
+ * On globalThis while a worker imports its program (importProgram): the program's URL. A Symbol.for, so that every
+ * copy of shmcomm in the worker sees it (the program may import the package by another path than the worker did).
+ */
+const IMPORTING = Symbol.for('shmcomm.importingProgram');
+
 /** `import(url)`; a SyntaxError of the parser gets the code PARSE_ERROR. */
 export async function importProgram(url: string): Promise<Record<string, unknown>> {
+  const global = globalThis as { [IMPORTING]?: string };
+  global[IMPORTING] = url;
   try {
     return (await import(url)) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof SyntaxError && isParseError(error)) Object.assign(error, { code: PARSE_ERROR });
     throw error;
+  } finally {
+    delete global[IMPORTING];
   }
+}
+
+/**
+ * Throws while a worker imports its program: `call` (launch or map) at the top level of the program's own file, with
+ * no `if (isMainThread)` around it, would start workers that import the file again, and launch again, until memory
+ * runs out.
+ */
+export function refuseWhileImporting(call: 'launch' | 'map'): void {
+  const url = (globalThis as { [IMPORTING]?: string })[IMPORTING];
+  if (url === undefined) return;
+  throw new Error(
+    `${call}() was called as a worker imported ${url}: the file ${call === 'launch' ? 'launches' : 'maps'} itself at ` +
+      `its top level, in every worker it starts; guard that line with \`if (isMainThread)\` (node:worker_threads)`,
+  );
 }
 
 /**

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { TimeoutError } from './errors.js';
-import { PARSE_ERROR, withSyntaxErrorAt } from './load.js';
+import { PARSE_ERROR, refuseWhileImporting, withSyntaxErrorAt } from './load.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
 import { startWorker, terminateWithin } from './workers.js';
 
@@ -76,6 +76,7 @@ export const POOL_REPORT = 'shmcomm pool report';
  * const { results, itemsPerWorker } = await map<number, number>(new URL('./square.js', import.meta.url), [1, 2, 3]);
  */
 export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], options: MapOptions = {}): Promise<MapResult<R>> {
+  refuseWhileImporting('map');
   if (!Array.isArray(items)) throw new TypeError(`Expected \`items\` to be an array, got ${describe(items)}`);
   refuseUnknownOptions('map', options ?? {}, MAP_OPTIONS);
   const { workers = availableParallelism(), exportName = 'default', timeoutMs } = options;

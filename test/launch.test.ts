@@ -186,6 +186,22 @@ test('a module that is missing, fails to load, or has no default export', async 
   await noWorkerLeft('modules that did not load');
 });
 
+test('a program file that launches itself with no isMainThread guard: each rank refuses, instead of launching again', async () => {
+  // Before, every rank imported the file and launched 2 ranks more, and so on, until the heap ran out.
+  const url = new URL('./fixtures/unguarded.js', import.meta.url);
+  const err = await failure(launch(url, { size: 2, timeoutMs: 30_000 }));
+  assert.instance(err, RankFailedError);
+  assert.is(err.message, `rank ${(err as RankFailedError).rank} failed: Error: launch() was called as a worker imported ` +
+    `${url.href}: the file launches itself at its top level, in every worker it starts; guard that line with ` +
+    '`if (isMainThread)` (node:worker_threads)');
+  // map's workers likewise, for a module that maps itself at its top level.
+  const source = "import { map } from '" + new URL('../src/index.js', import.meta.url).href + "';\n" +
+    'export const square = (x) => x * x;\nawait map(import.meta.url, [1], { exportName: "square" });\n';
+  const mapped = await failure(map(`data:text/javascript,${encodeURIComponent(source)}`, [1], { exportName: 'square', timeoutMs: 30_000 }));
+  assert.match(mapped.message, /map\(\) was called as a worker imported data:text\/javascript,.*the file maps itself at its top level/);
+  await noWorkerLeft('an unguarded program');
+});
+
 test('a return value that cannot be cloned', async () => {
   const err = await failure(launch('data:text/javascript,export default () => () => 1', { size: 1, timeoutMs: 30_000 }));
   assert.match(err.message, /^rank 0 failed: TypeError: the return value cannot be sent back to the launcher: .*could not be cloned/);
