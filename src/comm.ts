@@ -79,7 +79,15 @@ export class Comm {
   private waitPeer = 0;
 
   /** @internal Built by the rank entry from what the launcher wired; programs receive it ready-made. */
-  constructor(rank: number, size: number, channels: Transport, control: ControlBlock, strategy: WaitStrategy) {
+  static createInternal(
+    rank: number, size: number, channels: Transport, control: ControlBlock, strategy: WaitStrategy,
+  ): Comm {
+    return new Comm(rank, size, channels, control, strategy);
+  }
+
+  // Private: a program gets its Comm from launch (the declarations show `private constructor()`, so that `new Comm()`
+  // does not type-check and then fail).
+  private constructor(rank: number, size: number, channels: Transport, control: ControlBlock, strategy: WaitStrategy) {
     this.rank = rank;
     this.size = size;
     this.transport = channels.name;
@@ -155,7 +163,7 @@ export class Comm {
    * half the ring less a 16-byte frame header (`maxMessage`), comes back as an ordinary owned value (and `release()`
    * is then harmless). On the other transports this is `recv`.
    */
-  recvView<T extends ArrayBufferView = ArrayBufferView>(source: number, tag = ANY_TAG): T {
+  recvView<T = ArrayBufferView>(source: number, tag = ANY_TAG): T {
     this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
     if (this.viewSource >= 0) throw new Error('recvView() while holding a view: release() it first');

@@ -23,9 +23,9 @@ export interface LaunchOptions {
   /** How many ranks, from 1 to 256. */
   size: number;
   /** 'shared' (rings in shared memory, the default), 'transfer' or 'clone' (postMessage). */
-  transport?: TransportName;
+  transport?: TransportName | undefined;
   /** Data bytes of each ring (shared transport), a power of two. Default: 16 MiB, less for many ranks (all share 256 MiB). */
-  ringBytes?: number;
+  ringBytes?: number | undefined;
   /**
    * The shared transport's largest frame: a message of up to this many bytes travels as one frame, a larger one in
    * chunks of this size. Default: 256 KiB, or a quarter ring when the ranks park or the ring is smaller
@@ -33,7 +33,7 @@ export interface LaunchOptions {
    * lets `recvView` lend every typed array of up to `maxMessage` bytes in place, at the price of slower
    * `recv`/`recvInto` of large messages (docs/PERFORMANCE.md).
    */
-  chunkBytes?: number;
+  chunkBytes?: number | undefined;
   /**
    * Bytes of the shared arena (shared transport), through which allreduce of typed arrays from 64 KiB and reduce from
    * 512 KiB go (every rank gets a slot of arenaBytes / size, rounded down to a multiple of 64, and a larger array
@@ -42,18 +42,18 @@ export interface LaunchOptions {
    * their trees. Default 16 MiB; the memory behind it is rounded up to whole 64 KiB WebAssembly pages, and pages that
    * are never written cost no memory.
    */
-  arenaBytes?: number;
+  arenaBytes?: number | undefined;
   /** Reject with a TimeoutError (and stop every rank) if the run takes longer. Default: no limit. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Passed to every rank's program as its second argument (structured clone). */
-  args?: unknown;
+  args?: unknown | undefined;
   /**
    * How blocked ranks wait. Default: 'spinThenPark' when every rank can have a core of its own, 'park' when there are
    * more ranks than cores (`defaultStrategy`).
    */
-  strategy?: WaitStrategy;
+  strategy?: WaitStrategy | undefined;
   /** How long every rank must wait with nothing moving before it counts as a deadlock. Default 1000 ms. */
-  deadlockMs?: number;
+  deadlockMs?: number | undefined;
 }
 
 export const MAX_RANKS = 256;

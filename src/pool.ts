@@ -16,11 +16,11 @@ import { startWorker, terminateWithin } from './workers.js';
 /** Options of {@link map}. */
 export interface MapOptions {
   /** How many workers to start: 1 to 256, default `os.availableParallelism()`; never more than there are items. */
-  workers?: number;
+  workers?: number | undefined;
   /** The export of the module to call as `(item, index) => R | Promise<R>`; default `'default'`. */
-  exportName?: string;
+  exportName?: string | undefined;
   /** Bounds the whole map: past it, every worker is terminated and `map` rejects with a `TimeoutError`. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** What {@link map} resolves with. */

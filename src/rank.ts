@@ -32,7 +32,7 @@ async function run(data: RankData): Promise<unknown> {
     data.transport === 'shared'
       ? new SharedTransport(data.rank, data.wiring, control, data.strategy, data.chunkBytes)
       : new MessagePortTransport(data.transport, data.wiring, control);
-  const comm = new Comm(data.rank, data.size, channels, control, data.strategy);
+  const comm = Comm.createInternal(data.rank, data.size, channels, control, data.strategy);
   const program = await importProgram(data.moduleUrl);
   if (typeof program.default !== 'function') {
     throw new TypeError(`${data.moduleUrl} has no default export to run as a rank (expected \`export default function main(comm) {...}\`)`);

@@ -25,18 +25,18 @@ export const WAIT_STRATEGIES: readonly WaitStrategy[] = ['spin', 'park', 'spinTh
 
 export interface WaitOptions {
   /** Default `spinThenPark`. */
-  strategy?: WaitStrategy;
+  strategy?: WaitStrategy | undefined;
   /**
    * How long `spinThenPark` spins before it parks, in microseconds, and how long a spinning wait lasts before
    * `onWait` hears of it (one that parks is reported as it parks). Default 30.
    */
-  spinMicros?: number;
+  spinMicros?: number | undefined;
   /**
    * Called with true once a blocking wait has lasted `spinMicros` or parks (a wait that ends sooner is not reported)
    * and with false when that wait ends; `waitAsync` reports every wait, at once. The ranks layer records there what
    * each rank waits for, for the deadlock watchdog.
    */
-  onWait?: (waiting: boolean) => void;
+  onWait?: ((waiting: boolean) => void) | undefined;
 }
 
 export const DEFAULT_SPIN_MICROS = 30;
