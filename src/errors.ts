@@ -4,10 +4,15 @@
  * Plain argument mistakes are the built-in `RangeError` / `TypeError`, with what was given and what was allowed.
  */
 
+/** The `code` of each error class below, one a class: TimeoutError's is 'SHMCOMM_TIMEOUT', and so on. */
+export type ShmcommErrorCode =
+  | 'SHMCOMM_TIMEOUT' | 'SHMCOMM_ABORTED' | 'SHMCOMM_CLOSED' | 'SHMCOMM_CORRUPT_FRAME' | 'SHMCOMM_DATA_CLONE'
+  | 'SHMCOMM_COMM_ABORTED' | 'SHMCOMM_RANK_FAILED' | 'SHMCOMM_DEADLOCK';
+
 /** The base class: every error of ours has a `code`. */
 export class ShmcommError extends Error {
-  readonly code: string;
-  constructor(message: string, code: string, options?: { cause?: unknown }) {
+  readonly code: ShmcommErrorCode;
+  constructor(message: string, code: ShmcommErrorCode, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -16,6 +21,7 @@ export class ShmcommError extends Error {
 
 /** A blocking call did not complete within its `timeoutMs`. */
 export class TimeoutError extends ShmcommError {
+  declare readonly code: 'SHMCOMM_TIMEOUT';
   readonly op: string;
   readonly ms: number;
   /** What the call had done when it gave up ('3072 of the message's 8000 bytes are sent; ...'), or ''. */
@@ -30,6 +36,7 @@ export class TimeoutError extends ShmcommError {
 
 /** The ring (or channel) was aborted while this call waited on it: every waiter wakes and throws this. */
 export class AbortedError extends ShmcommError {
+  declare readonly code: 'SHMCOMM_ABORTED';
   constructor(op: string, reason = 'the channel was aborted') {
     super(`${op} aborted: ${reason}`, 'SHMCOMM_ABORTED');
   }
@@ -37,6 +44,7 @@ export class AbortedError extends ShmcommError {
 
 /** A write to a ring whose producer already called `close()`. */
 export class ClosedError extends ShmcommError {
+  declare readonly code: 'SHMCOMM_CLOSED';
   constructor(op: string) {
     super(`${op} on a closed ring: the producer called close()`, 'SHMCOMM_CLOSED');
   }
@@ -47,6 +55,7 @@ export class ClosedError extends ShmcommError {
  * in the ring, or -1 when the frames are sound one by one but do not make a message (the channel's chunks).
  */
 export class CorruptFrameError extends ShmcommError {
+  declare readonly code: 'SHMCOMM_CORRUPT_FRAME';
   readonly offset: number;
   constructor(offset: number, problem: string) {
     const where = offset >= 0 ? `frame header at ring offset ${offset}` : 'chunked message';
@@ -61,6 +70,7 @@ export class CorruptFrameError extends ShmcommError {
  * Node's own cloneable objects (a KeyObject, a Blob), which only postMessage carries.
  */
 export class DataCloneError extends ShmcommError {
+  declare readonly code: 'SHMCOMM_DATA_CLONE';
   readonly valueType: string;
   constructor(valueType: string, detail = '', why = 'only values that structured clone accepts can travel') {
     super(`${valueType} cannot be sent: ${why}${detail ? ` (${detail})` : ''}`, 'SHMCOMM_DATA_CLONE');
@@ -70,6 +80,7 @@ export class DataCloneError extends ShmcommError {
 
 /** Thrown in a rank that was blocked (or about to block) when another rank failed. */
 export class CommAbortedError extends ShmcommError {
+  declare readonly code: 'SHMCOMM_COMM_ABORTED';
   /** The rank whose failure aborted the run (-1 when the launcher aborted for another reason). */
   readonly rank: number;
   constructor(rank: number, reason: string) {
@@ -78,8 +89,13 @@ export class CommAbortedError extends ShmcommError {
   }
 }
 
-/** A rank threw, exited or could not start; `cause` is the original error, with its stack. */
+/**
+ * A rank threw, exited or could not start. `cause` is its error rebuilt in the launching thread: the name, message,
+ * stack and `code`, in a built-in class (TypeError, RangeError, ...) where it was one, else in Error (our own
+ * classes too: `cause.code` tells them).
+ */
 export class RankFailedError extends ShmcommError {
+  declare readonly code: 'SHMCOMM_RANK_FAILED';
   readonly rank: number;
   constructor(rank: number, message: string, cause?: unknown) {
     super(`rank ${rank} failed: ${message}`, 'SHMCOMM_RANK_FAILED', { cause });
@@ -89,8 +105,9 @@ export class RankFailedError extends ShmcommError {
 
 /** Every live rank waits on another and nothing moved for the grace period. */
 export class DeadlockError extends ShmcommError {
+  declare readonly code: 'SHMCOMM_DEADLOCK';
   /** One line per waiting rank, e.g. `rank 0 waits to receive from rank 1`. */
-  readonly cycle: string[];
+  readonly cycle: readonly string[];
   constructor(cycle: string[]) {
     super(`deadlock: ${cycle.join('; ')}`, 'SHMCOMM_DEADLOCK');
     this.cycle = cycle;

@@ -11,5 +11,5 @@ export { type WaitStrategy, type WaitOptions, WAIT_STRATEGIES } from './wait.js'
 export type { TransportName } from './transport/types.js';
 export {
   ShmcommError, TimeoutError, AbortedError, ClosedError, CorruptFrameError, DataCloneError, CommAbortedError,
-  RankFailedError, DeadlockError,
+  RankFailedError, DeadlockError, type ShmcommErrorCode,
 } from './errors.js';
