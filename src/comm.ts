@@ -32,8 +32,11 @@ const CALLS_IN_TAGS = 2 ** 20;
 
 /** A received message with where it came from. */
 export interface Status<T = unknown> {
+  /** The message (`recvWithStatus`), or the number of bytes received into the target (`recvInto`). */
   value: T;
+  /** The rank it came from. */
   source: number;
+  /** The tag it was sent with. */
   tag: number;
 }
 
