@@ -80,6 +80,11 @@ export class Comm {
   // What this rank is about to wait for, published to the control block only if the wait lasts (see WaitOptions.onWait).
   private waitKind: WaitKind = WAIT.none;
   private waitPeer = 0;
+  // In waitOnDoorbell, the doorbell may wake this rank for messages it does not wait for (another source's on the
+  // postMessage transports): those wakes are not progress, or a rank stuck in a cycle would look like it moves for as
+  // long as others send to it. So one call is one wait, told to the control block once.
+  private inDoorbellWait = false;
+  private doorbellTold = false; // the control block was told of this doorbell wait
 
   /** @internal Built by the rank entry from what the launcher wired; programs receive it ready-made. */
   static createInternal(
@@ -99,7 +104,13 @@ export class Comm {
     this.control = control;
     this.waiter = control.waiter({
       strategy,
-      onWait: (waiting) => control.setWaiting(rank, waiting ? this.waitKind : WAIT.none, this.waitPeer),
+      onWait: (waiting) => {
+        if (this.inDoorbellWait) {
+          if (!waiting) return; // woken for another's message: still the same wait (waitOnDoorbell ends it)
+          this.doorbellTold = true;
+        }
+        control.setWaiting(rank, waiting ? this.waitKind : WAIT.none, this.waitPeer);
+      },
     });
     this.queues = Array.from({ length: size }, () => []);
   }
@@ -537,6 +548,7 @@ export class Comm {
    */
   private waitOnDoorbell(source: number): Envelope {
     this.awaiting(WAIT.recv, source === ANY_SOURCE ? ANY_PEER : source);
+    this.inDoorbellWait = true;
     try {
       for (;;) {
         const seen = this.control.armDoorbell(this.rank);
@@ -545,6 +557,9 @@ export class Comm {
         this.control.waitDoorbell(this.waiter, this.rank, seen, Infinity, undefined, 'recv');
       }
     } finally {
+      this.inDoorbellWait = false;
+      if (this.doorbellTold) this.control.setWaiting(this.rank, WAIT.none, this.waitPeer);
+      this.doorbellTold = false;
       this.control.disarmDoorbell(this.rank);
     }
   }

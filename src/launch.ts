@@ -208,22 +208,25 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
 }
 
 /**
- * The deadlock watchdog: every WATCH_INTERVAL_MS it reads what each live rank waits for and how many waits each
- * has finished. When the ranks that cannot move (`stuckRanks`) and what they wait for have not changed for
- * `graceMs`, nothing can ever move them again.
+ * The deadlock watchdog: every WATCH_INTERVAL_MS it reads what each live rank waits for and how many waits it has
+ * finished. A rank whose wait has not changed for `graceMs` has settled in it; when some settled ranks can be set
+ * moving by no one (`stuckRanks`), nothing will ever move them: that is a deadlock. Each rank is timed on its own,
+ * so that other ranks busy with messages of their own do not hide a cycle between two.
  */
 function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: number, timers: NodeJS.Timeout[],
   onDeadlock: (cycle: string[]) => void): void {
-  let picture = '';
-  let since = performance.now();
+  const seen = finished.map(() => ({ wait: '', since: 0 })); // each rank's wait as last seen, and since when
   const look = () => {
-    const stuck = stuckRanks(control, finished);
     const now = performance.now();
-    const current = stuck.size > 0 ? JSON.stringify([...stuck]) : ''; // who is stuck, on what, after how many waits
-    if (current === '' || current !== picture) {
-      picture = current;
-      since = now;
-    } else if (now - since >= graceMs) {
+    const settled = new Map<number, Wait>();
+    for (let rank = 0; rank < finished.length; rank++) {
+      if (finished[rank]) continue;
+      const wait = control.waitingOf(rank);
+      const key = `${wait.kind}/${wait.peer}/${wait.progress}`;
+      if (key !== seen[rank]!.wait) seen[rank] = { wait: key, since: now };
+      else if (wait.kind !== WAIT.none && now - seen[rank]!.since >= graceMs) settled.set(rank, wait);
+    }
+    if (stuckRanks(settled, finished).size > 0) {
       onDeadlock(describeWaits(control, finished));
       return;
     }
@@ -233,37 +236,39 @@ function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: n
   timers.push(watch);
 }
 
+type Wait = ReturnType<ControlBlock['waitingOf']>;
+
 /**
- * The live ranks that no rank can set moving again, with what each waits for, as far as the control block tells:
- * when every live rank waits, all of them (whatever they wait for). Otherwise, while some rank still runs (it may
- * yet send, or reach a barrier), the ranks that wait for one named rank, to receive from it or to send to it, where
- * that rank has finished or is one of them; and, once a rank has finished, those in a barrier (or at one of the
- * shared arena's), which it will never reach. A rank awaiting something other than shmcomm (a timer, a promise)
- * counts as running: only `timeoutMs` bounds those.
+ * Of the ranks settled in a wait, those that no rank can set moving again: all of them at first, less each that
+ * another rank may yet release, until none is left to drop. A rank that runs, or that waits for something other than
+ * shmcomm (a timer, a promise), is free: it may yet send, receive or come to a barrier (only `timeoutMs` bounds it).
+ * - Waiting to receive from, or to send to, a named rank: released while that rank is live and free.
+ * - Waiting to receive from any rank: released while another live rank is free.
+ * - In a barrier (or at one of the shared arena's): released while no rank has finished (a finished one never comes)
+ *   and every other live rank is free or in the same barrier.
  */
-function stuckRanks(control: ControlBlock, finished: boolean[]): Map<number, ReturnType<ControlBlock['waitingOf']>> {
-  const live = finished.flatMap((isDone, rank) => (isDone ? [] : [rank]));
-  const waits = new Map(live.map((rank) => [rank, control.waitingOf(rank)]));
-  if (live.length > 0 && live.every((rank) => waits.get(rank)!.kind !== WAIT.none)) return waits;
+function stuckRanks(settled: Map<number, Wait>, finished: boolean[]): Set<number> {
+  const stuck = new Set(settled.keys());
+  const free = (rank: number) => !finished[rank] && !stuck.has(rank);
   const anyFinished = finished.some((isDone) => isDone);
-  const waitsOnOne = (kind: number) => kind === WAIT.recv || kind === WAIT.send;
-  const waitsForAll = (kind: number) => kind === WAIT.barrier || kind === WAIT.arena;
-  const stuck = new Set(live.filter((rank) => {
-    const { kind, peer } = waits.get(rank)!;
-    return (waitsOnOne(kind) && peer !== ANY_PEER) || (waitsForAll(kind) && anyFinished);
-  }));
-  // A rank waiting for one that can still move may yet move itself: drop it, until nothing more drops.
+  const released = (rank: number) => {
+    const { kind, peer } = settled.get(rank)!;
+    if (kind === WAIT.recv || kind === WAIT.send) {
+      return peer === ANY_PEER ? finished.some((_, other) => other !== rank && free(other)) : free(peer);
+    }
+    const sameBarrier = (other: number) => settled.get(other)?.kind === kind && settled.get(other)?.peer === peer;
+    return !anyFinished && finished.every((_, other) => other === rank || free(other) || sameBarrier(other));
+  };
   for (let dropped = true; dropped; ) {
     dropped = false;
     for (const rank of stuck) {
-      const { kind, peer } = waits.get(rank)!;
-      if (waitsOnOne(kind) && !finished[peer] && !stuck.has(peer)) {
+      if (released(rank)) {
         stuck.delete(rank);
         dropped = true;
       }
     }
   }
-  return new Map([...stuck].map((rank) => [rank, waits.get(rank)!]));
+  return stuck;
 }
 
 /** One line per live rank: `rank 0 waits to receive from rank 1`, `... from rank 0 in bcast`, `rank 2 is running`. */

@@ -111,6 +111,23 @@ test('a deadlock among some ranks is reported while another keeps running (it us
     assert.is(err.message, message, stuck);
     await noWorkerLeft(`a partial deadlock (${stuck})`);
   }
+  // Each rank is timed on its own: a cycle is reported while others keep moving. Before, a rank in a barrier that
+  // another waited on was never reported while a third ran; on 'clone' each message of another tag to a rank in the
+  // cycle counted as its progress; and two ranks busy with each other, caught waiting now and then, restarted the
+  // watchdog's count for as long as they went on.
+  const cycle = 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0';
+  const more = [
+    ['barrierCycle', 'shared', 3, 'deadlock: rank 0 waits in barrier; rank 1 waits to receive from rank 0; rank 2 is running'],
+    ['sentTo', 'clone', 3, `${cycle}; rank 2 is running`],
+    ['busyOthers', 'shared', 4, `${cycle}; rank 2 `],
+    ['busyOthers', 'clone', 4, `${cycle}; rank 2 `],
+  ] as const;
+  for (const [stuck, transport, size, message] of more) {
+    const err = await failure(launch(PROGRAMS, { size, transport, args: { program: 'partlyStuck', stuck }, timeoutMs: 60_000 }));
+    assert.instance(err, DeadlockError, `${stuck} on ${transport}: ${String(err)}`);
+    assert.ok(err.message.startsWith(message), `${stuck} on ${transport}: ${err.message}`);
+    await noWorkerLeft(`a partial deadlock (${stuck})`);
+  }
 });
 
 test('a rank that throws from a timer after returning its result fails the run, and says so', async () => {
