@@ -52,7 +52,7 @@ export interface LaunchOptions {
    * more ranks than cores (`defaultStrategy`).
    */
   strategy?: WaitStrategy | undefined;
-  /** How long a rank must wait, unchanged, before it counts as settled in a deadlock (the watchdog). Default 1000 ms. */
+  /** How long a rank must wait, unchanged, to count as settled in a deadlock (the watchdog). Default 1000 ms. */
   deadlockMs?: number | undefined;
 }
 
