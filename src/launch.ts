@@ -46,7 +46,7 @@ export interface LaunchOptions {
   /** Reject with a TimeoutError (and stop every rank) if the run takes longer. Default: no limit. */
   timeoutMs?: number | undefined;
   /** Passed to every rank's program as its second argument (structured clone). */
-  args?: unknown | undefined;
+  args?: unknown;
   /**
    * How blocked ranks wait. Default: 'spinThenPark' when every rank can have a core of its own, 'park' when there are
    * more ranks than cores (`defaultStrategy`).
