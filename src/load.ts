@@ -41,8 +41,8 @@ export function refuseWhileImporting(call: 'launch' | 'map'): void {
   const url = (globalThis as { [IMPORTING]?: string })[IMPORTING];
   if (url === undefined) return;
   throw new Error(
-    `${call}() was called as a worker imported ${url}: the file ${call === 'launch' ? 'launches' : 'maps'} itself at ` +
-      `its top level, in every worker it starts; guard that line with \`if (isMainThread)\` (node:worker_threads)`,
+    `${call}() was called as a worker imported ${url}: called at a module's top level, it runs again in every ` +
+      `worker that imports the module; guard that line with \`if (isMainThread)\` (node:worker_threads)`,
   );
 }
 

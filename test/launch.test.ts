@@ -209,13 +209,13 @@ test('a program file that launches itself with no isMainThread guard: each rank 
   const err = await failure(launch(url, { size: 2, timeoutMs: 30_000 }));
   assert.instance(err, RankFailedError);
   assert.is(err.message, `rank ${(err as RankFailedError).rank} failed: Error: launch() was called as a worker imported ` +
-    `${url.href}: the file launches itself at its top level, in every worker it starts; guard that line with ` +
-    '`if (isMainThread)` (node:worker_threads)');
+    `${url.href}: called at a module's top level, it runs again in every worker that imports the module; guard that ` +
+    'line with `if (isMainThread)` (node:worker_threads)');
   // map's workers likewise, for a module that maps itself at its top level.
   const source = "import { map } from '" + new URL('../src/index.js', import.meta.url).href + "';\n" +
     'export const square = (x) => x * x;\nawait map(import.meta.url, [1], { exportName: "square" });\n';
   const mapped = await failure(map(`data:text/javascript,${encodeURIComponent(source)}`, [1], { exportName: 'square', timeoutMs: 30_000 }));
-  assert.match(mapped.message, /map\(\) was called as a worker imported data:text\/javascript,.*the file maps itself at its top level/);
+  assert.match(mapped.message, /map\(\) was called as a worker imported data:text\/javascript,.*called at a module's top level, it runs again/);
   await noWorkerLeft('an unguarded program');
 });
 
