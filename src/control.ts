@@ -8,13 +8,14 @@
  *   lines 3, 4          the same two for allreduce's barrier on the shared arena
  *   lines 5, 6          the same two for bcast's barrier on the shared arena
  *   lines 7, 8          the same two for reduce's barrier on the shared arena
- *   line 9 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER  WAIT_IN  (a line per rank)
+ *   line 9 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER  WAIT_IN  STARTED
+ *                       (a line per rank)
  *
  * A rank's DOORBELL is how `recv(ANY_SOURCE)` (and every receive on the postMessage transports) sleeps on one word
  * instead of polling every channel: a sender bumps it, and notifies, only when ASLEEP says the rank is parked.
  * WAIT_KIND / WAIT_PEER say what the rank waits for right now, WAIT_IN in which collective (if any), and PROGRESS
  * counts waits that ended: from these the launcher tells a deadlock (everyone waits and nothing moves) from a slow
- * computation, and says where each rank is.
+ * computation, and says where each rank is. STARTED is set once the rank's program is imported and called.
  */
 import { AbortedError, CommAbortedError } from './errors.js';
 import { Waiter, type WaitOptions } from './wait.js';
@@ -51,6 +52,7 @@ const WAIT_PEER = 3;
 const PROGRESS = 4;
 const BARRIER_SLEEPER = 5;
 const WAIT_IN = 6;
+const STARTED = 7;
 
 const ABORTED = 1;
 
@@ -166,6 +168,16 @@ export class ControlBlock {
       Atomics.store(this.words, line + WAIT_IN, this.within);
       Atomics.store(this.words, line + WAIT_KIND, kind);
     }
+  }
+
+  /** Rank `rank`: its program is imported, and runs from now on. */
+  markStarted(rank: number): void {
+    Atomics.store(this.words, this.line(rank) + STARTED, 1);
+  }
+
+  /** Launcher: whether `rank` got as far as calling its program (else it is still starting: a worker, an import). */
+  startedOf(rank: number): boolean {
+    return Atomics.load(this.words, this.line(rank) + STARTED) !== 0;
   }
 
   /** Launcher: what `rank` waits for now, in which collective, and how many waits it has finished. Can be stale at once. */

@@ -271,7 +271,10 @@ function stuckRanks(settled: Map<number, Wait>, finished: boolean[]): Set<number
   return stuck;
 }
 
-/** One line per live rank: `rank 0 waits to receive from rank 1`, `... from rank 0 in bcast`, `rank 2 is running`. */
+/**
+ * One line per live rank: `rank 0 waits to receive from rank 1`, `... from rank 0 in bcast`, `rank 2 is running`, or
+ * `rank 3 is starting` when a short `timeoutMs` ends before its program was called.
+ */
 function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
   const lines: string[] = [];
   for (let rank = 0; rank < finished.length; rank++) {
@@ -292,8 +295,10 @@ function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
       ];
       const where = kind === WAIT.barrier ? 'barrier' : (ARENA_OPS[peer] ?? 'a collective');
       lines.push(`rank ${rank} waits in ${where}${notes.length === 0 ? '' : ` (${notes.join('; ')})`}`);
-    } else {
+    } else if (control.startedOf(rank)) {
       lines.push(`rank ${rank} is running`);
+    } else {
+      lines.push(`rank ${rank} is starting (its worker, or the import of its program)`);
     }
   }
   return lines;

@@ -37,6 +37,7 @@ async function run(data: RankData): Promise<unknown> {
   if (typeof program.default !== 'function') {
     throw new TypeError(`${data.moduleUrl} has no default export to run as a rank (expected \`export default function main(comm) {...}\`)`);
   }
+  control.markStarted(data.rank);
   return await program.default(comm, data.args);
 }
 

@@ -159,6 +159,15 @@ test('timeoutMs stops a rank that computes for ever and says what each rank was 
   await noWorkerLeft('a timeout');
 });
 
+test('timeoutMs before the ranks called their program says they are starting, not running', async () => {
+  const slow = new URL('./fixtures/ranks-slow-import.js', import.meta.url);
+  const err = await failure(launch(slow, { size: 2, timeoutMs: 1500 }));
+  assert.instance(err, TimeoutError);
+  const starting = (rank: number) => `rank ${rank} is starting (its worker, or the import of its program)`;
+  assert.is(err.message, `launch timed out after 1500 ms: ${starting(0)}; ${starting(1)}`);
+  await noWorkerLeft('a timeout in the import');
+});
+
 test('deadlockMs: a shorter grace still reports the cycle; 0 turns the watchdog off, and only timeoutMs ends it', async () => {
   const quick = await failure(launch(PROGRAMS, { size: 2, deadlockMs: 200, args: { program: 'recvRecv' }, timeoutMs: 30_000 }));
   assert.instance(quick, DeadlockError);
