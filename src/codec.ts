@@ -22,7 +22,7 @@
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 import { types } from 'node:util';
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
-import { kindOf } from './describe.js';
+import { isDetached, kindOf } from './describe.js';
 import { DataCloneError } from './errors.js';
 
 /** The one-byte type codes of a frame. 0 is never used, so a zeroed (never written) header is detectably bad. */
@@ -235,15 +235,6 @@ function viewOf(buffer: ArrayBufferLike, byteOffset: number, byteLength: number)
 export function isFixedLength(buffer: ArrayBufferLike): boolean {
   const flags = buffer as { resizable?: boolean; growable?: boolean }; // each kind has one of the two
   return flags.resizable !== true && flags.growable !== true;
-}
-
-function isDetached(buffer: ArrayBufferLike): boolean {
-  try {
-    new Uint8Array(buffer); // Node 20 lacks ArrayBuffer.prototype.detached; constructing a view is the test
-    return false;
-  } catch {
-    return true;
-  }
 }
 
 // ---- V8's serializer, with typed arrays and DataViews in our own format ------------------------------------------

@@ -60,3 +60,13 @@ function nameOf(value: object | null): string {
 export function withArticle(noun: string): string {
   return `${/^[aeio]/i.test(noun) ? 'an' : 'a'} ${noun}`;
 }
+
+/** True for an ArrayBuffer whose memory was transferred away (its views read 0 bytes, and a DataView throws). */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  try {
+    new Uint8Array(buffer); // Node 20 lacks ArrayBuffer.prototype.detached; constructing a view is the test
+    return false;
+  } catch {
+    return true;
+  }
+}

@@ -31,7 +31,7 @@
  * (the codec's type code, the message tag, a chunked message's total length).
  */
 import { copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES } from './copy.js';
-import { describe, refuseUnknownOptions } from './describe.js';
+import { describe, isDetached, refuseUnknownOptions } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
 import { Waiter, checkTimeout, deadlineFor, type WaitOptions, type WaitStrategy } from './wait.js';
 
@@ -396,6 +396,9 @@ export class RingBuffer {
     // ring is looked at afresh after every wait, and write() follows the last look with no await in between: another
     // writeAsync() pending on this producer may have written while this one waited.
     for (;;) {
+      // Again after every wait: this producer may have reserved, or closed the ring, meanwhile; a wrap marker now
+      // would land in the reservation's header, or past the end marker.
+      if (this.reserved >= 0 || this.closed) this.frameBytesFor(source.length, 'writeAsync');
       const untilEnd = this.bytesUntilEnd();
       if (this.bytesFree() >= Math.min(frameBytes, untilEnd)) {
         if (frameBytes <= untilEnd) break;
@@ -593,7 +596,10 @@ export class RingBuffer {
   /** Consumer: `read` for code that must keep its event loop; waits with `Atomics.waitAsync`. */
   async readAsync(options?: BlockingOptions): Promise<Uint8Array<ArrayBuffer> | null> {
     const deadline = deadlineFor(options);
-    while (!this.hasMessage()) await this.arrival(deadline, options, 'readAsync');
+    while (!this.hasMessage()) {
+      await this.arrival(deadline, options, 'readAsync');
+      this.refuseHeld('readAsync');
+    }
     return this.read(); // no await since the last look: another pending readAsync() cannot have taken the message
   }
 
@@ -603,7 +609,10 @@ export class RingBuffer {
    */
   async peekAsync(options?: BlockingOptions): Promise<Uint8Array | null> {
     const deadline = deadlineFor(options);
-    while (!this.hasMessage()) await this.arrival(deadline, options, 'peekAsync');
+    while (!this.hasMessage()) {
+      await this.arrival(deadline, options, 'peekAsync');
+      this.refuseHeld('peekAsync');
+    }
     return this.peek();
   }
 
@@ -614,6 +623,18 @@ export class RingBuffer {
    */
   private arrival(deadline: number, options: BlockingOptions | undefined, op: string): Promise<void> {
     return this.waiter.waitAsync(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, op);
+  }
+
+  /**
+   * After an async read's wait: a message held now was taken while it waited, by a peek() or by another pending
+   * peekAsync() whose caller has it still. Taking it too would hand one message out twice, and release it under its
+   * borrower. (A message held before the call began is the call's to take, as a peek again or a read after a peek.)
+   */
+  private refuseHeld(op: string): void {
+    if (this.peeked >= 0) {
+      throw new Error(`${op}(): while it waited, another read took the next message and holds it (peekAsync or peek); ` +
+        'release() it first: each pending async read takes a message of its own');
+    }
   }
 
   /**
@@ -732,10 +753,26 @@ function kindWord(kind: number, type: number): number {
   return ((FRAME_MAGIC << 16) | ((type & 0xff) << 8) | kind) >>> 0;
 }
 
+/** The bytes of a view to write; a view whose buffer was transferred away is refused, not sent as 0 bytes. */
 function asBytes(view: ArrayBufferView): Uint8Array {
-  if (view instanceof Uint8Array) return view;
-  if (!ArrayBuffer.isView(view)) throw new TypeError(`Expected a typed array or DataView to write, got ${describe(view)}`);
-  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  let bytes: Uint8Array;
+  if (view instanceof Uint8Array) {
+    bytes = view;
+  } else if (!ArrayBuffer.isView(view)) {
+    throw new TypeError(`Expected a typed array or DataView to write, got ${describe(view)}`);
+  } else {
+    try {
+      bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength); // a detached DataView throws here
+    } catch (err) {
+      throw isDetached(view.buffer) ? detachedError(view) : err;
+    }
+  }
+  if (bytes.length === 0 && isDetached(bytes.buffer)) throw detachedError(view); // a detached typed array reads 0
+  return bytes;
+}
+
+function detachedError(view: ArrayBufferView): TypeError {
+  return new TypeError(`Expected a view to write, got ${describe(view)} whose ArrayBuffer is detached (its memory was transferred away)`);
 }
 
 /** Exposed for tests that corrupt a header on purpose. */

@@ -188,6 +188,77 @@ test('two writeAsync pending on one producer both finish, without blocking the t
   assert.equal(finished, [368, 496]);
 });
 
+test('a writeAsync pending while its producer reserves, or closes, rejects without wrapping under it', async () => {
+  const producer = RingBuffer.create(128); // maxMessage 48
+  const consumer = RingBuffer.attach(producer.buffer);
+  producer.write(new Uint8Array(48));
+  producer.write(new Uint8Array(0));
+  consumer.read();
+  consumer.read(); // empty, both at offset 80
+  producer.write(new Uint8Array(48).fill(0xaa), { tag: 1 }); // wraps: [0, 64)
+  producer.write(new Uint8Array(0), { tag: 2 }); // [64, 80): full
+  const pending = producer.writeAsync(new Uint8Array(48), { tag: 3 }, { timeoutMs: 5000 }).catch((e: unknown) => e as Error);
+  assert.is(consumer.read()!.length, 48); // room for the pending write, which would wrap at offset 80...
+  producer.reserve(0, { tag: 4 }); // ...where this reservation's header is, before it wakes
+  const refused = await pending;
+  assert.is(refused instanceof Error && refused.message, 'writeAsync() with an open reservation: commit() it first');
+  producer.commit();
+  const tags: number[] = [];
+  for (let message = consumer.read({ timeoutMs: 0 }); ; message = consumer.read({ timeoutMs: 0 })) {
+    assert.is(message!.length, 0);
+    tags.push(consumer.frame.tag);
+    if (tags.length === 2) break;
+  }
+  assert.equal(tags, [2, 4]);
+  assert.instance(errorOf(() => consumer.read({ timeoutMs: 0 })), TimeoutError); // nothing else: no marker, no frame
+
+  // close() while a writeAsync waits for room: the end marker is the last thing the consumer finds.
+  producer.write(new Uint8Array(48)); // at offset 96: wraps, and takes [0, 64); 32 bytes free
+  const late = producer.writeAsync(new Uint8Array(48), undefined, { timeoutMs: 5000 }).catch((e: unknown) => e as Error);
+  assert.is(consumer.read()!.length, 48);
+  producer.close();
+  const closed = await late;
+  assert.instance(closed, ClosedError);
+  assert.is(consumer.read(), null);
+});
+
+test('async reads pending on one consumer never take a message that a peek holds: the second one throws', async () => {
+  const producer = RingBuffer.create(1024);
+  const consumer = RingBuffer.attach(producer.buffer);
+  const expected = 'readAsync(): while it waited, another read took the next message and holds it (peekAsync or peek); ' +
+    'release() it first: each pending async read takes a message of its own';
+  const peeking = consumer.peekAsync({ timeoutMs: 5000 });
+  const reading = consumer.readAsync({ timeoutMs: 5000 }).catch((e: unknown) => e as Error);
+  producer.write(Uint8Array.of(1));
+  producer.write(Uint8Array.of(2));
+  const lent = (await peeking)!;
+  const refused = await reading;
+  assert.is(refused instanceof Error && refused.message, expected);
+  assert.equal(Array.from(lent), [1], 'the lent view still holds its message');
+  consumer.release();
+  assert.equal(Array.from((await consumer.readAsync())!), [2]);
+
+  const twice = [consumer.peekAsync({ timeoutMs: 5000 }), consumer.peekAsync({ timeoutMs: 5000 })];
+  producer.write(Uint8Array.of(3));
+  const settled = await Promise.allSettled(twice);
+  assert.equal(Array.from((settled[0] as PromiseFulfilledResult<Uint8Array>).value), [3]);
+  assert.is(((settled[1] as PromiseRejectedResult).reason as Error).message, expected.replace('readAsync', 'peekAsync'));
+  // Called while a message is held, an async read takes that one, as its blocking twin does.
+  assert.equal(Array.from((await consumer.readAsync())!), [3]);
+});
+
+test('a view whose buffer was transferred away is refused, not written as an empty message', () => {
+  const producer = RingBuffer.create(1024);
+  for (const view of [new Uint8Array(8), new Float64Array(2), new DataView(new ArrayBuffer(8))]) {
+    structuredClone(view.buffer, { transfer: [view.buffer] }); // detaches it
+    const err = errorOf(() => producer.write(view));
+    assert.instance(err, TypeError);
+    const kind = view.constructor.name;
+    assert.is(err.message, `Expected a view to write, got a ${kind} whose ArrayBuffer is detached (its memory was transferred away)`);
+  }
+  assert.is(RingBuffer.attach(producer.buffer).hasMessage(), false);
+});
+
 test('async calls: abort wakes the pending ones, a full ring times writeAsync out, a closed one ends readAsync', async () => {
   const producer = RingBuffer.create(256, { strategy: 'park' });
   const consumer = RingBuffer.attach(producer.buffer, { strategy: 'park' });
