@@ -15,7 +15,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import { launch, type Comm, type TransportName } from '../src/index.js';
+import { launch, type Comm, type Reducible, type Sent, type TransportName } from '../src/index.js';
 import { formatSize } from '../src/bench/format.js';
 import { plural } from './plural.js';
 import { WrongResultError } from './verdict.js';
@@ -28,7 +28,8 @@ export interface ReduceOptions {
   out?: (line: string) => void;
 }
 
-type Add<T> = (total: T, value: T) => T;
+/** Adds `value`, another rank's, into `total`: `Sent<T>` is a T as it arrives (a Float64Array over an ArrayBuffer). */
+type Add<T> = (total: T, value: Sent<T>) => T;
 
 /** Linear: everything goes to rank 0, which adds the values one by one. */
 function linearSum<T>(comm: Comm, value: T, add: Add<T>): T | undefined {
@@ -57,7 +58,9 @@ function treeSum<T>(comm: Comm, value: T, add: Add<T>): T | undefined {
 const WAYS = {
   linear: linearSum,
   tree: treeSum,
-  'comm.reduce': <T>(comm: Comm, value: T) => comm.reduce(value, 'sum'),
+  // The library's tree. Its types give a number for a number and a new Float64Array for a Float64Array (`Reduced`),
+  // which a way generic in T cannot see: hence the casts.
+  'comm.reduce': <T>(comm: Comm, value: T) => comm.reduce(value as T & Reducible, 'sum') as T | undefined,
 };
 type Way = keyof typeof WAYS;
 /**

@@ -16,6 +16,8 @@ import {
 } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';
+import type { OpName } from './reduce-ops.js';
+import type { SameKind, Sent, TypedArray } from './sent.js';
 import { SharedTransport } from './transport/shared.js';
 import type { Envelope, Transport, TransportName } from './transport/types.js';
 
@@ -41,7 +43,15 @@ export interface Status<T = unknown> {
 }
 
 /** `op` of reduce/allreduce: a name, or a function combining two values (it should be associative). */
-export type ReduceOp = 'sum' | 'prod' | 'min' | 'max' | ((a: any, b: any) => any);
+export type ReduceOp = OpName | ReduceFunction;
+/** An `op` of reduce/allreduce that is a function: `a` comes from the lower ranks. */
+export type ReduceFunction = (a: any, b: any) => any;
+/** What the named ops ('sum', 'prod', 'min', 'max') combine: numbers, bigints, and typed arrays elementwise. */
+export type Reducible = number | bigint | TypedArray;
+/** What a named op gives for a value of type `T`: a number, a bigint, or a new typed array of `T`'s kind. */
+export type Reduced<T> = T extends number ? number : T extends bigint ? bigint : Sent<T>;
+/** What `into` of reduce/allreduce may be for a value of type `T`: a typed array of its kind; nothing else. */
+export type IntoFor<T> = T extends TypedArray ? SameKind<T> : never;
 
 export class Comm {
   /** This rank's number, from 0 to size - 1. */
@@ -129,30 +139,34 @@ export class Comm {
     this.sendInternal(dest, value, tag);
   }
 
-  /** The value of the next message from `source` (default any) with `tag` (default any). Blocks until one comes. */
-  recv<T = unknown>(source = ANY_SOURCE, tag = ANY_TAG): T {
+  /**
+   * The value of the next message from `source` (default any) with `tag` (default any). Blocks until one comes.
+   * `T` is what the sender sent; the value is typed as it arrives (`recv<Buffer>()` is a Uint8Array: `Sent`).
+   */
+  recv<T = unknown>(source = ANY_SOURCE, tag = ANY_TAG): Sent<T> {
     return this.recvWithStatus<T>(source, tag).value;
   }
 
   /** Like `recv`, with the rank it came from and its tag: `{ value, source, tag }`. */
-  recvWithStatus<T = unknown>(source = ANY_SOURCE, tag = ANY_TAG): Status<T> {
+  recvWithStatus<T = unknown>(source = ANY_SOURCE, tag = ANY_TAG): Status<Sent<T>> {
     if (source !== ANY_SOURCE) this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
     this.refuseHeldSource(source, tag, 'recv');
-    return this.recvInternal(source, tag) as Status<T>;
+    return this.recvInternal(source, tag) as Status<Sent<T>>;
   }
 
   /**
    * Sends to `dest` and receives from `source` without the deadlock that `send` then `recv` risks when every rank
    * does it with messages larger than a channel: along each edge the lower rank sends first and the higher one
    * receives first, so any cycle of exchanges (a swap, a shift round a ring) has a rank that unblocks it.
+   * `S` is what this rank sends and `R` what `source` sends, by default the same; the value is typed as it arrives.
    */
-  sendrecv<T = unknown>(dest: number, value: unknown, source = dest, tag = 0): T {
+  sendrecv<S = unknown, R = S>(dest: number, value: S, source = dest, tag = 0): Sent<R> {
     this.checkRank(dest, 'dest');
     this.checkRank(source, 'source');
     this.checkTag(tag, 'tag');
     this.refuseHeldSource(source, tag, 'sendrecv');
-    return this.sendrecvInternal(dest, value, source, tag).value as T;
+    return this.sendrecvInternal(dest, value, source, tag).value as Sent<R>;
   }
 
   /**
@@ -233,8 +247,11 @@ export class Comm {
    * through the shared arena). Buffer mode: a non-root rank that passes a typed array of the root's size gets the
    * bytes in it, in place, and no allocation on the shared transport (mpi4py's `Bcast(buf)`); a buffer of another
    * size, or a root value that is not binary, throws in that rank, saying so.
+   *
+   * The root gets its own value back, and so does a rank that passed a buffer; the others get it as it arrives
+   * (`Sent`): hence `T | Sent<T>`, which is `T` but for binary values (a Buffer arrives as a Uint8Array).
    */
-  bcast<T>(value: T, root = 0): T {
+  bcast<T>(value: T, root = 0): T | Sent<T> {
     this.refuseWhileHolding('bcast');
     const outer = this.enter('bcast');
     try {
@@ -244,8 +261,8 @@ export class Comm {
     }
   }
 
-  /** Root passes `values` (one per rank); each rank gets its own element. */
-  scatter<T>(values: readonly T[] | undefined, root = 0): T {
+  /** Root passes `values` (one per rank); each rank gets its own element (the root its own, the others a copy). */
+  scatter<T>(values: readonly T[] | undefined, root = 0): T | Sent<T> {
     this.refuseWhileHolding('scatter');
     const outer = this.enter('scatter');
     try {
@@ -255,8 +272,11 @@ export class Comm {
     }
   }
 
-  /** Root gets every rank's value in rank order; the others get undefined. */
-  gather<T>(value: T, root = 0): T[] | undefined {
+  /**
+   * Root gets every rank's value in rank order (its own as itself, the others' as they arrive); the others get
+   * undefined.
+   */
+  gather<T>(value: T, root = 0): (T | Sent<T>)[] | undefined {
     this.refuseWhileHolding('gather');
     const outer = this.enter('gather');
     try {
@@ -266,8 +286,8 @@ export class Comm {
     }
   }
 
-  /** Every rank gets every rank's value in rank order. */
-  allgather<T>(value: T): T[] {
+  /** Every rank gets every rank's value in rank order (its own as itself, the others' as they arrive). */
+  allgather<T>(value: T): (T | Sent<T>)[] {
     this.refuseWhileHolding('allgather');
     const outer = this.enter('allgather');
     try {
@@ -283,8 +303,16 @@ export class Comm {
    * and is returned (with a named op and the shared transport, nothing of the array's size is allocated, once this
    * Comm keeps a scratch array of that kind and size: the first such call makes it, on the ranks that receive; from
    * 512 KiB, through the shared arena, none is needed); other ranks ignore it.
+   *
+   * The types refuse what the root would: a named op with a value that is not a number, bigint or typed array, and
+   * `into` with a value that is not a typed array, or of another kind. A named op gives a number, a bigint or a new
+   * typed array of the value's kind (`Reduced`); a function's result is typed as the value (`T | Sent<T>`).
    */
-  reduce<T>(value: T, op: ReduceOp, root = 0, into?: T): T | undefined {
+  reduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, root?: number, into?: I):
+    Reduced<T> | I | undefined;
+  reduce<T, I extends IntoFor<T> = never>(value: T, op: ReduceFunction, root?: number, into?: I):
+    T | Sent<T> | I | undefined;
+  reduce(value: unknown, op: ReduceOp, root = 0, into?: unknown): unknown {
     this.refuseWhileHolding('reduce');
     const outer = this.enter('reduce');
     try {
@@ -297,9 +325,11 @@ export class Comm {
   /**
    * Every rank gets the values of all ranks combined with `op`. For a typed array, `into` (MPI's recvbuf: an array of
    * the same kind and length, or `value` itself to reduce in place) receives the result, and no array is allocated
-   * for it.
+   * for it. Typed as `reduce` is.
    */
-  allreduce<T>(value: T, op: ReduceOp, into?: T): T {
+  allreduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, into?: I): Reduced<T> | I;
+  allreduce<T, I extends IntoFor<T> = never>(value: T, op: ReduceFunction, into?: I): T | Sent<T> | I;
+  allreduce(value: unknown, op: ReduceOp, into?: unknown): unknown {
     this.refuseWhileHolding('allreduce');
     const outer = this.enter('allreduce');
     try {
@@ -309,8 +339,11 @@ export class Comm {
     }
   }
 
-  /** Rank r sends `values[d]` to every rank d and gets back one value from each, in rank order. */
-  alltoall<T>(values: readonly T[]): T[] {
+  /**
+   * Rank r sends `values[d]` to every rank d and gets back one value from each, in rank order (its own part as
+   * itself, the others as they arrive).
+   */
+  alltoall<T>(values: readonly T[]): (T | Sent<T>)[] {
     this.refuseWhileHolding('alltoall');
     const outer = this.enter('alltoall');
     try {

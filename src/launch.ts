@@ -14,6 +14,7 @@ import { PARSE_ERROR, refuseWhileImporting, withSyntaxErrorAt } from './load.js'
 import { isRankReport, type RankReport } from './rank-report.js';
 import type { RankData } from './rank.js';
 import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
+import type { ResultOf } from './sent.js';
 import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
@@ -81,8 +82,11 @@ const TIMEOUT_SETTLE_MS = 100;
 /**
  * Runs the module at `moduleUrl` on `size` ranks: each imports it and calls its default export with its `Comm`
  * and `args`. Resolves with every rank's return value, in rank order; rejects with the first failure.
+ *
+ * The type argument is the program's type, `launch<typeof main>`, whose return types the results, or the type of
+ * each result, `launch<number>` (`ResultOf`).
  */
-export async function launch<R = unknown>(moduleUrl: string | URL, options: LaunchOptions): Promise<R[]> {
+export async function launch<P = unknown>(moduleUrl: string | URL, options: LaunchOptions): Promise<ResultOf<P>[]> {
   refuseWhileImporting('launch');
   const settings = checkOptions(moduleUrl, options);
   const { size } = settings;
@@ -99,7 +103,7 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
   let over = false; // finish() has run: the run's outcome is decided
   let done = 0;
 
-  return new Promise<R[]>((resolve, reject) => {
+  return new Promise<ResultOf<P>[]>((resolve, reject) => {
     const timers: NodeJS.Timeout[] = [];
 
     /**
@@ -120,7 +124,7 @@ export async function launch<R = unknown>(moduleUrl: string | URL, options: Laun
       const terminateAll = () => terminateWithin(workers);
       const settled = new Promise((ok) => setTimeout(ok, settle).unref());
       Promise.race([Promise.all(stillRunning), settled]).then(terminateAll).finally(() => {
-        if (error === undefined) resolve(results as R[]);
+        if (error === undefined) resolve(results as ResultOf<P>[]);
         else reject(error);
       });
     };

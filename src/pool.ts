@@ -10,6 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { TimeoutError } from './errors.js';
 import { PARSE_ERROR, refuseWhileImporting, withSyntaxErrorAt } from './load.js';
+import type { ResultOf } from './sent.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
 import { startWorker, terminateWithin } from './workers.js';
 
@@ -62,6 +63,9 @@ export const POOL_REPORT = 'shmcomm pool report';
 /**
  * Calls a module's function on every item, in worker threads, and resolves with the results in input order.
  *
+ * Type arguments: one, the function's type (`map<typeof square>`: the results are typed from what it returns) or the
+ * type of each result (`map<number>`); or two, the items' type and the results' (`map<number, number>`).
+ *
  * `moduleUrl` is a URL (`new URL('./square.js', import.meta.url)`, `import.meta.url`) or a file path (relative
  * ones from the current directory). Each worker
  * imports it, so a module may be its own launcher if it guards its launching code with `isMainThread`.
@@ -73,9 +77,17 @@ export const POOL_REPORT = 'shmcomm pool report';
  * export; when a worker exits early (`process.exit`); with a `TimeoutError` past `timeoutMs`.
  *
  * @example
- * const { results, itemsPerWorker } = await map<number, number>(new URL('./square.js', import.meta.url), [1, 2, 3]);
+ * const { results, itemsPerWorker } = await map<number>(new URL('./square.js', import.meta.url), [1, 2, 3]);
  */
-export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], options: MapOptions = {}): Promise<MapResult<R>> {
+export async function map<R = unknown>(
+  moduleUrl: string | URL, items: readonly unknown[], options?: MapOptions,
+): Promise<MapResult<ResultOf<R>>>;
+export async function map<T, R>(
+  moduleUrl: string | URL, items: readonly T[], options?: MapOptions,
+): Promise<MapResult<R>>;
+export async function map(
+  moduleUrl: string | URL, items: readonly unknown[], options: MapOptions = {},
+): Promise<MapResult<unknown>> {
   refuseWhileImporting('map');
   if (!Array.isArray(items)) throw new TypeError(`Expected \`items\` to be an array, got ${describe(items)}`);
   refuseUnknownOptions('map', options ?? {}, MAP_OPTIONS);
@@ -97,8 +109,8 @@ export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], op
   const started: Worker[] = [];
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await new Promise<MapResult<R>>((resolve, reject) => {
-      const results = new Array<R>(items.length);
+    return await new Promise<MapResult<unknown>>((resolve, reject) => {
+      const results = new Array<unknown>(items.length);
       const itemsPerWorker = new Array<number>(count).fill(0);
       let received = 0;
       let finished = 0;
@@ -124,7 +136,7 @@ export async function map<T, R>(moduleUrl: string | URL, items: readonly T[], op
         worker.on('message', (report: unknown) => {
           if (!isPoolReport(report)) return; // the user's function posted it: not ours
           if (report.kind === 'result') {
-            results[report.index] = report.value as R;
+            results[report.index] = report.value;
             received++;
           } else if (report.kind === 'done') {
             done = true;

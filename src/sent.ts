@@ -1,0 +1,51 @@
+/**
+ * Types only: what a value turns into on its way to another rank (codec.ts does it at run time), and what launch and
+ * map resolve with. Checked in test/types.check.ts.
+ */
+
+/** The 11 typed-array kinds, by the name each reports (its `Symbol.toStringTag`), over a buffer of type `B`. */
+export interface TypedArrayKinds<B extends ArrayBufferLike = ArrayBufferLike> {
+  Int8Array: Int8Array<B>;
+  Uint8Array: Uint8Array<B>;
+  Uint8ClampedArray: Uint8ClampedArray<B>;
+  Int16Array: Int16Array<B>;
+  Uint16Array: Uint16Array<B>;
+  Int32Array: Int32Array<B>;
+  Uint32Array: Uint32Array<B>;
+  Float32Array: Float32Array<B>;
+  Float64Array: Float64Array<B>;
+  BigInt64Array: BigInt64Array<B>;
+  BigUint64Array: BigUint64Array<B>;
+}
+
+/** A typed array of any kind, over any buffer. A `Buffer` is one: its kind is Uint8Array. */
+export type TypedArray = TypedArrayKinds[keyof TypedArrayKinds];
+
+/** A typed array of `T`'s kind over a buffer of type `B`: `SameKind<Buffer, ArrayBuffer>` is a Uint8Array. */
+export type SameKind<T extends TypedArray, B extends ArrayBufferLike = ArrayBufferLike> =
+  TypedArrayKinds<B>[T[typeof Symbol.toStringTag]];
+
+/**
+ * What a value of type `T` is when it arrives at another rank, on every transport (`recv`, and what the collectives
+ * deliver from other ranks). Each message arrives in memory of its own:
+ * - a typed array as a plain one of its kind over an ArrayBuffer: a `Buffer` as a `Uint8Array`, a `Float64Array`
+ *   over a SharedArrayBuffer as a `Float64Array<ArrayBuffer>`;
+ * - a DataView over an ArrayBuffer, and an ArrayBuffer or a SharedArrayBuffer as an ArrayBuffer;
+ * - anything else as structured clone copies it, typed as `T`.
+ *
+ * Only the value itself is mapped, not what it holds. Inside an object or array, a Buffer arrives as a Uint8Array and
+ * a view over a SharedArrayBuffer over an ArrayBuffer on 'shared' but over the same SharedArrayBuffer on 'clone' and
+ * 'transfer'; class instances arrive as plain objects, without their methods. `Sent<T>` leaves those as `T`.
+ */
+export type Sent<T> =
+  T extends TypedArray ? SameKind<T, ArrayBuffer>
+  : T extends DataView ? DataView<ArrayBuffer>
+  : T extends ArrayBufferLike ? ArrayBuffer
+  : T;
+
+/**
+ * What a rank program or a map function gives back, for `launch<P>` and `map<P>`: `P`'s return value (awaited) when `P`
+ * is the function's type (`launch<typeof main>`), else `P` itself (`launch<number>`). Results travel by postMessage,
+ * which hands a returned Buffer back as a Uint8Array.
+ */
+export type ResultOf<P> = P extends (...args: any[]) => infer R ? Awaited<R> : P;
