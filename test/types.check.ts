@@ -34,8 +34,8 @@ is<Equal<Reduced<Buffer>, Uint8Array<ArrayBuffer>>>();
 // ─── Point to point ───────────────────────────────────────────────────────────────────────────────────────────
 
 export function pointToPoint(comm: Comm): void {
-  is<Equal<typeof untyped, unknown>>();
   const untyped = comm.recv(0);
+  is<Equal<typeof untyped, unknown>>();
   const n: number = comm.recv<number>(0);
   const bytes = comm.recv<Buffer>(0);
   is<Equal<typeof bytes, Uint8Array<ArrayBuffer>>>();
@@ -79,8 +79,8 @@ export function collectives(comm: Comm, config: { name: string } | undefined, sh
 export function reductions(comm: Comm, op: ReduceOp, maybe: Float64Array<ArrayBuffer> | undefined): void {
   const sum = comm.allreduce(3, 'sum');
   is<Equal<typeof sum, number>>(); // a number, not the literal 3
-  is<Equal<typeof big, bigint>>();
   const big = comm.allreduce(3n, 'max');
+  is<Equal<typeof big, bigint>>();
   const max = comm.reduce(comm.rank, 'max', 0);
   is<Equal<typeof max, number | undefined>>();
   const summed = comm.allreduce(new Float64Array(4), 'sum');
