@@ -93,6 +93,21 @@ export function visibleWidth(text: string): number {
   return [...stripAnsi(text)].length;
 }
 
+/** A width below this is no terminal's real one: a pty opened without a window size reports 0 columns. */
+const MIN_PLAUSIBLE_COLUMNS = 20;
+/** The width assumed when a terminal's is unknown. */
+export const DEFAULT_COLUMNS = 80;
+
+/**
+ * How many columns a terminal on `stream` has: its `columns` when it is a terminal that reports a plausible width,
+ * else DEFAULT_COLUMNS (a file or a pipe; a pty without a window size, whose `columns` is 0).
+ */
+export function terminalColumns(stream: TextStream): number {
+  const columns = stream.columns;
+  const plausible = stream.isTTY === true && columns !== undefined && columns >= MIN_PLAUSIBLE_COLUMNS;
+  return plausible ? columns : DEFAULT_COLUMNS;
+}
+
 const CLEAR_LINE = '\r\x1b[2K';
 
 /**
@@ -112,7 +127,7 @@ export class Progress {
   /** Replace the progress line with `text`, plain text cut to the terminal width so that it never wraps. */
   update(text: string): void {
     if (!this.enabled) return;
-    const width = this.stream.columns ?? 80;
+    const width = terminalColumns(this.stream);
     const line = [...text].length > width - 1 ? [...text].slice(0, width - 2).join('') + '…' : text;
     this.stream.write(CLEAR_LINE + line);
     this.shown = true;

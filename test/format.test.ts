@@ -5,7 +5,7 @@ import { formatNumber, formatRate, formatSize, logSizes, parseSize } from '../sr
 import { cpuGeneration } from '../src/cpuinfo.js';
 import { headerLine, machine } from '../src/bench/report.js';
 import { renderTable } from '../src/bench/table.js';
-import { Progress, createColors, shouldUseColor, stripAnsi } from '../src/term.js';
+import { Progress, createColors, shouldUseColor, stripAnsi, terminalColumns } from '../src/term.js';
 
 const KiB = 2 ** 10;
 const MiB = 2 ** 20;
@@ -187,6 +187,16 @@ test('Progress writes one self-erasing line on a terminal, and nothing elsewhere
   progress.update('a line much longer than the terminal');
   progress.done();
   assert.equal(written, ['\r\x1b[2Kshared 8 B', '\r\x1b[2Ka line much longer…', '\r\x1b[2K']);
+
+  // A pty without a window size says 0 columns: that is no width, and the line is not cut to nothing.
+  const sizeless: string[] = [];
+  new Progress({ isTTY: true, columns: 0, write: (text: string) => sizeless.push(text) }).update('shared 8 B, ~3 s left');
+  assert.equal(sizeless, ['\r\x1b[2Kshared 8 B, ~3 s left']);
+
+  assert.is(terminalColumns({ isTTY: true, columns: 120, write: () => true }), 120);
+  assert.is(terminalColumns({ isTTY: true, columns: 0, write: () => true }), 80);
+  assert.is(terminalColumns({ isTTY: true, columns: 5, write: () => true }), 80, 'too narrow to be a real width');
+  assert.is(terminalColumns({ isTTY: false, columns: 200, write: () => true }), 80, 'a file has no width');
 
   const silent: string[] = [];
   const pipe = new Progress({ isTTY: false, write: (text: string) => silent.push(text) });
