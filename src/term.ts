@@ -6,7 +6,8 @@
  * - `FORCE_COLOR=0` (or `false`) turns it off, `FORCE_COLOR=1`, `2`, `3` (or `true`) turn it on even when the
  *   output is a file or a pipe; an empty or other value is ignored;
  * - otherwise color is used only when the stream is a terminal (and `TERM` is not `dumb`).
- * Progress goes to stderr and only when stderr is a terminal, so `shmcomm bench --json > out.json` stays clean.
+ * Progress goes to stderr and only when stderr is a terminal (and `TERM` is not `dumb`), so `shmcomm bench --json >
+ * out.json` stays clean.
  */
 
 /** The part of a Node stream that these helpers use; a fake with these fields is enough in tests. */
@@ -112,16 +113,17 @@ const CLEAR_LINE = '\r\x1b[2K';
 
 /**
  * One line of progress on stderr that rewrites itself: `update('shared 64 KiB, 12 s left')` replaces the previous
- * text, `done()` erases the line. On anything that is not a terminal (a file, a pipe, CI logs) it writes nothing.
+ * text, `done()` erases the line. On anything that is not a terminal (a file, a pipe, CI logs) it writes nothing,
+ * nor on a terminal that says it understands no escape codes (`TERM=dumb`): the line rewrites itself with them.
  */
 export class Progress {
   readonly enabled: boolean;
   private readonly stream: TextStream;
   private shown = false;
 
-  constructor(stream: TextStream = process.stderr) {
+  constructor(stream: TextStream = process.stderr, env: Env = process.env) {
     this.stream = stream;
-    this.enabled = stream.isTTY === true;
+    this.enabled = stream.isTTY === true && env.TERM !== 'dumb';
   }
 
   /** Replace the progress line with `text`, plain text cut to the terminal width so that it never wraps. */

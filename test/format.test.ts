@@ -203,6 +203,12 @@ test('Progress writes one self-erasing line on a terminal, and nothing elsewhere
   pipe.update('x');
   pipe.done();
   assert.equal(silent, []);
+  // A terminal without escape codes would show them as text: no progress there either.
+  const dumb = new Progress({ isTTY: true, columns: 80, write: (text: string) => silent.push(text) }, { TERM: 'dumb' });
+  dumb.update('x');
+  dumb.done();
+  assert.equal(silent, []);
+  assert.is(dumb.enabled, false);
 });
 
 test('cpuGeneration reads the first processor\'s family and model from /proc/cpuinfo, and nothing elsewhere', () => {
