@@ -27,7 +27,7 @@ Commands:
   exercise <name>     run one of the exercises
 
 Each command explains its options with --help, for example: shmcomm bench latency --help
-Colors follow NO_COLOR and FORCE_COLOR, and are off when stdout is not a terminal.
+Colors follow NO_COLOR, then FORCE_COLOR as Node reads it, and are off when stdout is not a terminal.
 On an AMD CPU under glibc, shmcomm runs in a second process started with
 GLIBC_TUNABLES=${NO_REP_MOVSB}, so that memcpy never uses rep movsb
 (glibc bug 30994: up to 15x slower for some buffer placements); SHMCOMM_REP_MOVSB=1 keeps glibc's choice.`;

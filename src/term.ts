@@ -1,10 +1,12 @@
 /**
  * Terminal output: whether to use color, tiny ANSI color helpers, and a one-line progress indicator.
  *
- * The rules follow kleur and https://no-color.org:
- * - `NO_COLOR` set to any non-empty value turns color off, whatever else is set (the user asked for it);
- * - `FORCE_COLOR=0` (or `false`) turns it off, `FORCE_COLOR=1`, `2`, `3` (or `true`) turn it on even when the
- *   output is a file or a pipe; an empty or other value is ignored;
+ * The rules are Node's own (`tty.getColorDepth`, which colours Node's warnings and `util.inspect`), but for one:
+ * - `NO_COLOR` set to any non-empty value turns color off, whatever else is set: the user asked for it
+ *   (https://no-color.org). Here shmcomm departs from Node, where FORCE_COLOR wins over NO_COLOR;
+ * - `FORCE_COLOR` set to `1`, `2`, `3`, `true` or nothing (`FORCE_COLOR=`) turns color on, even when the output is
+ *   a file or a pipe; set to anything else (`0`, `false`, `no`) it turns color off;
+ * - `NODE_DISABLE_COLORS`, set to anything, turns it off;
  * - otherwise color is used only when the stream is a terminal (and `TERM` is not `dumb`).
  * Progress goes to stderr and only when stderr is a terminal (and `TERM` is not `dumb`), so `shmcomm bench --json >
  * out.json` stays clean.
@@ -23,8 +25,8 @@ type Env = Record<string, string | undefined>;
 export function shouldUseColor(stream: { isTTY?: boolean } = process.stdout, env: Env = process.env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   const force = env.FORCE_COLOR;
-  if (force === '0' || force === 'false') return false;
-  if (force === '1' || force === '2' || force === '3' || force === 'true') return true;
+  if (force !== undefined) return ['', '1', '2', '3', 'true'].includes(force);
+  if (env.NODE_DISABLE_COLORS !== undefined) return false;
   return stream.isTTY === true && env.TERM !== 'dumb';
 }
 

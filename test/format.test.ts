@@ -162,7 +162,7 @@ test('renderTable: widths from content, numbers right-aligned, color codes not c
   assert.is(forced, 'a b\n1 x');
 });
 
-test('shouldUseColor: NO_COLOR, then FORCE_COLOR, then whether the stream is a terminal', () => {
+test('shouldUseColor: NO_COLOR, then FORCE_COLOR, NODE_DISABLE_COLORS, then whether the stream is a terminal', () => {
   const tty = { isTTY: true };
   const file = { isTTY: false };
   assert.is(shouldUseColor(tty, {}), true);
@@ -174,7 +174,13 @@ test('shouldUseColor: NO_COLOR, then FORCE_COLOR, then whether the stream is a t
   assert.is(shouldUseColor(file, { FORCE_COLOR: '1' }), true);
   assert.is(shouldUseColor(file, { FORCE_COLOR: '3' }), true);
   assert.is(shouldUseColor(tty, { FORCE_COLOR: '0' }), false);
-  assert.is(shouldUseColor(file, { FORCE_COLOR: '' }), false);
+  // FORCE_COLOR's values as Node reads them: set but empty forces color, a value Node does not know turns it off.
+  assert.is(shouldUseColor(file, { FORCE_COLOR: '' }), true);
+  assert.is(shouldUseColor(file, { FORCE_COLOR: 'true' }), true);
+  assert.is(shouldUseColor(tty, { FORCE_COLOR: 'false' }), false);
+  assert.is(shouldUseColor(tty, { FORCE_COLOR: 'no' }), false);
+  assert.is(shouldUseColor(tty, { NODE_DISABLE_COLORS: '' }), false);
+  assert.is(shouldUseColor(file, { NODE_DISABLE_COLORS: '1', FORCE_COLOR: '1' }), true);
   assert.is(createColors(false).red('x'), 'x');
   assert.is(createColors(true).red('x'), '\x1b[31mx\x1b[39m');
 });
