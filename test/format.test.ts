@@ -82,6 +82,10 @@ test('formatSize picks the largest unit and keeps three significant digits', () 
     [1.5 * MiB, '1.5 MiB'],
     [64 * MiB, '64 MiB'],
     [GiB, '1 GiB'],
+    // Rounded to 1024 of a unit: the next unit, as the table of a run from --max 1048568 printed "1024 KiB".
+    [MiB - 8, '1 MiB'],
+    [1023.4 * KiB, '1023 KiB'],
+    [GiB - 1, '1 GiB'],
   ];
   for (const [bytes, text] of cases) assert.is(formatSize(bytes), text, String(bytes));
 });

@@ -58,12 +58,17 @@ const SIZE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
 /**
  * A byte count for people: `8 B`, `1000 B`, `64 KiB`, `1.5 MiB`, `1.32 KiB`. The unit is the largest one the count
- * reaches; the number keeps three significant digits (or all of its integer digits), without trailing zeros.
+ * reaches; the number keeps three significant digits (or all of its integer digits), without trailing zeros. A
+ * count just short of the next unit goes up to it: 1,048,568 bytes (1023.99 KiB) is `1 MiB`, not `1024 KiB`.
  */
 export function formatSize(bytes: number): string {
   let unit = 0;
   let value = bytes;
   while (Math.abs(value) >= 1024 && unit < SIZE_UNITS.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  if (unit > 0 && unit < SIZE_UNITS.length - 1 && Math.abs(Number(trimDecimals(value))) >= 1024) {
     value /= 1024;
     unit++;
   }
