@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatNumber, formatRate, formatSize, logSizes, parseSize } from '../src/bench/format.js';
 import { cpuGeneration } from '../src/cpuinfo.js';
-import { headerLine, machine } from '../src/bench/report.js';
+import { formatDuration, formatShortCount, headerLine, machine } from '../src/bench/report.js';
 import { renderTable } from '../src/bench/table.js';
 import { Progress, createColors, shouldUseColor, stripAnsi, terminalColumns } from '../src/term.js';
 
@@ -219,6 +219,19 @@ test('Progress writes one self-erasing line on a terminal, and nothing elsewhere
   dumb.done();
   assert.equal(silent, []);
   assert.is(dumb.enabled, false);
+});
+
+test('formatShortCount: three figures and the unit they show, formatDuration: seconds, then minutes', () => {
+  const counts: [number, string][] = [
+    [0, '0'], [789, '789'], [999.4, '999'], [999.6, '1.00k'], [1000, '1.00k'], [45_600, '45.6k'], [456_000, '456k'],
+    [999_499, '999k'], [999_999, '1.00M'], [12_340_000, '12.3M'], [NaN, '-'],
+  ];
+  for (const [count, text] of counts) assert.is(formatShortCount(count), text, String(count));
+  const durations: [number, string][] = [
+    [0, '0 s'], [-3, '0 s'], [0.4, '0 s'], [44.6, '45 s'], [59.4, '59 s'], [59.6, '1 min 0 s'], [125, '2 min 5 s'],
+    [3600, '60 min 0 s'],
+  ];
+  for (const [seconds, text] of durations) assert.is(formatDuration(seconds), text, String(seconds));
 });
 
 test('cpuGeneration reads the first processor\'s family and model from /proc/cpuinfo, and nothing elsewhere', () => {

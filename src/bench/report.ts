@@ -95,10 +95,15 @@ function csvCell(value: unknown): string {
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** A count for people, in three figures: 12.3M, 456k, 789 (format.ts's formatCount gives every digit). */
+/**
+ * A count for people, in three figures: 12.3M, 456k, 789 (format.ts's formatCount gives every digit). The unit is
+ * chosen by the count as shown, so 999,999 is 1.00M, not 1,000k.
+ */
 export function formatShortCount(count: number): string {
-  if (count >= 1e6) return `${formatNumber(count / 1e6)}M`;
-  if (count >= 1e3) return `${formatNumber(count / 1e3)}k`;
+  if (!Number.isFinite(count)) return '-';
+  const shown = Number(count.toPrecision(3));
+  if (shown >= 1e6) return `${formatNumber(count / 1e6)}M`;
+  if (shown >= 1e3) return `${formatNumber(count / 1e3)}k`;
   return formatNumber(count);
 }
 
