@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatNumber, formatRate, formatSize, logSizes, parseSize } from '../src/bench/format.js';
 import { cpuGeneration } from '../src/cpuinfo.js';
-import { formatDuration, formatShortCount, headerLine, machine } from '../src/bench/report.js';
+import { Eta, formatDuration, formatShortCount, headerLine, machine } from '../src/bench/report.js';
 import { renderTable } from '../src/bench/table.js';
 import { Progress, createColors, shouldUseColor, stripAnsi, terminalColumns } from '../src/term.js';
 
@@ -232,6 +232,31 @@ test('formatShortCount: three figures and the unit they show, formatDuration: se
     [3600, '60 min 0 s'],
   ];
   for (const [seconds, text] of durations) assert.is(formatDuration(seconds), text, String(seconds));
+});
+
+test('Eta: the budget until a measurement finishes, then the average from the first measurement\'s start', () => {
+  let now = 0;
+  const eta = new Eta(10, 0.1, () => now);
+  assert.is(eta.secondsLeft(), 1); // 10 measurements of 0.1 s
+  now = 5_000; // 5 s of set-up (a line probe, workers starting) before the first measurement
+  eta.start();
+  assert.is(eta.secondsLeft(), 1);
+  now = 5_200;
+  eta.finish();
+  eta.start(); // the second measurement: the clock stays where the first started it
+  assert.is(eta.done, 1);
+  assert.is(eta.secondsLeft(), 9 * 0.2); // 0.2 s a measurement, not 5.2 s
+  now = 5_300;
+  eta.finish();
+  assert.is(eta.secondsLeft(), 8 * 0.15);
+  const quick = new Eta(4, 1, () => now);
+  quick.start();
+  now += 100;
+  quick.finish();
+  assert.is(quick.secondsLeft(), 3, 'never less than the budget of each (1 s, though the first took 0.1)');
+  const unstarted = new Eta(3, 0.5, () => now);
+  unstarted.finish();
+  assert.is(unstarted.secondsLeft(), 1, 'no clock yet: the budget');
 });
 
 test('cpuGeneration reads the first processor\'s family and model from /proc/cpuinfo, and nothing elsewhere', () => {

@@ -398,6 +398,7 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
   try {
     rows = await measureBandwidth(opts, {
       onStart: (mode, bytes) => {
+        eta.start();
         const step = `${eta.done + 1}/${steps}`;
         progress.update(`bandwidth: ${mode} ${formatSize(bytes)} (${step}), ~${formatDuration(eta.secondsLeft())} left`);
       },

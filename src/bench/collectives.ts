@@ -127,6 +127,7 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
   try {
     rows = await measureCollectives(opts, {
       onLaunch: (transport, ranks) => {
+        eta.start(); // each group of ranks starts anew: its start-up belongs to the average
         progress.update(`bench collectives: ${transport}, starting ${ranks} ranks (${eta.done}/${total}), ${formatDuration(eta.secondsLeft())} left`);
       },
       onStart: ({ transport, ranks, op, bytes }) => {

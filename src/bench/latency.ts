@@ -107,6 +107,7 @@ export async function runLatency(opts: LatencyOptions, output: BenchOutput = pro
   try {
     rows = await measureLatency(opts, {
       onStart: (mode, bytes) => {
+        eta.start();
         progress.update(`latency: ${mode} ${formatSize(bytes)} (${eta.done + 1}/${total}), ~${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
