@@ -96,6 +96,14 @@ test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere (
   const ring = parseBenchArgs(['--ring', 'AUTO']);
   assert.ok(ring.command === 'bandwidth' && ring.options.ringBytes === undefined, '--ring AUTO is auto');
   assert.equal(parseExerciseArgs(['--help']), { command: 'help', text: EXERCISE_HELP });
+  // The name after an option: not a stray argument of bandwidth, a name in the wrong place.
+  assert.is(usageError(() => parseBenchArgs(['--json', 'latency'])).message,
+    'The benchmark\'s name must come first: `shmcomm bench latency --json`, got "latency" after `--json`');
+  assert.is(usageError(() => parseBenchArgs(['--points', '4', 'collectives', '--json'])).message,
+    'The benchmark\'s name must come first: `shmcomm bench collectives --points 4 --json`, ' +
+    'got "collectives" after `--points`');
+  const file = parseBenchArgs(['--csv', 'latency', '--json']); // a CSV file named latency, in this directory
+  assert.ok(file.command === 'bandwidth' && file.options.csvFile === 'latency');
   const unknown = usageError(() => parseBenchArgs(['bogus']));
   assert.is(unknown.message, 'Unknown benchmark "bogus": expected bandwidth, latency or collectives');
 });

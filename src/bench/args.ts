@@ -493,6 +493,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchRequest {
   const named = helpFirst || (argv[0] !== undefined && !argv[0].startsWith('-'));
   const name = !named ? 'bandwidth' : helpFirst ? argv[1]! : argv[0]!;
   const options = !named ? argv : helpFirst ? [argv[0]!, ...argv.slice(2)] : argv.slice(1);
+  if (!named) refuseNameAfterOptions(options);
   switch (name) {
     case 'bandwidth':
       if (wantsHelp(options)) return { command: 'help', text: BANDWIDTH_HELP };
@@ -506,6 +507,21 @@ export function parseBenchArgs(argv: readonly string[]): BenchRequest {
     default:
       throw new UsageError(`Unknown benchmark "${name}": expected bandwidth, latency or collectives`);
   }
+}
+
+const BENCHMARKS = ['bandwidth', 'latency', 'collectives'];
+
+/**
+ * `bench --json latency`: a benchmark's name after an option, where it would read as a stray argument of bandwidth
+ * (`Unexpected argument "latency"`). The value of an option is no name: `bench --csv latency` writes a file.
+ */
+function refuseNameAfterOptions(options: readonly string[]): void {
+  const at = nameIndex(options, BANDWIDTH_SPECS);
+  const name = options[at];
+  if (name === undefined || !BENCHMARKS.includes(name)) return;
+  const rest = options.filter((_, index) => index !== at).join(' ');
+  const suggestion = `shmcomm bench ${name} ${rest}`;
+  throw new UsageError(`The benchmark's name must come first: \`${suggestion}\`, got "${name}" after \`${options[0]}\``);
 }
 
 /**
