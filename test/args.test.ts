@@ -164,7 +164,14 @@ test('latency, collectives, exercise: bad values', () => {
     [() => parseLatencyArgs(['--window', '8']),
       'Unknown option `--window` for `shmcomm bench latency`'],
     [() => parseLatencyArgs(['--modes', 'clone,spin,async', '--max', '512MiB']), // a ring mode's largest message is 16 bytes less
-      'Expected `--max` to be at most 536870896 bytes (half the largest ring, 1 GiB, less a frame header) for spin, async, got "512MiB"'],
+      'Expected `--max` to be at most 512 MiB less 16 bytes (half the largest ring, 1 GiB, less a frame header) for spin, ' +
+        'async, got "512MiB"; `--modes clone` leaves the ring modes out'],
+    [() => parseLatencyArgs(['--max', '1GiB']),
+      'Expected `--max` to be at most 512 MiB less 16 bytes (half the largest ring, 1 GiB, less a frame header) for spin, ' +
+        'park, spinThenPark, async, got "1GiB"; `--modes transfer,clone,onmessage,process` leaves the ring modes out'],
+    [() => parseLatencyArgs(['--modes', 'park', '--max', '1GiB']),
+      'Expected `--max` to be at most 512 MiB less 16 bytes (half the largest ring, 1 GiB, less a frame header) for park, ' +
+        'got "1GiB"'],
     [() => parseCollectivesArgs(['--ranks', '1,2']),
       'Expected every item of `--ranks` to be an integer from 2 to 64, got "1" in "1,2"'],
     [() => parseCollectivesArgs(['--ranks', '2,4,100,8']),

@@ -445,9 +445,13 @@ export function parseLatencyArgs(argv: readonly string[]): LatencyOptions {
   const modes = reader.names('modes', LATENCY_MODES, 'mode');
   const ringModes = modes.filter((mode) => LATENCY_RING_MODES.includes(mode));
   if (ringModes.length > 0 && range.maxBytes > MAX_LATENCY_RING_MESSAGE) {
+    // 512 MiB less 16 bytes: a byte count of nine digits says less than the rule it comes from.
+    const limit = `${formatSize(MAX_RING_BYTES / 2)} less ${FRAME_HEADER_BYTES} bytes`;
+    const others = modes.filter((mode) => !LATENCY_RING_MODES.includes(mode));
+    const without = others.length > 0 ? `; \`--modes ${others.join(',')}\` leaves the ring modes out` : '';
     throw new UsageError(
-      `Expected \`--max\` to be at most ${MAX_LATENCY_RING_MESSAGE} bytes (half the largest ring, 1 GiB, less a frame header) ` +
-        `for ${ringModes.join(', ')}, got "${reader.text('max')}"`,
+      `Expected \`--max\` to be at most ${limit} (half the largest ring, ${formatSize(MAX_RING_BYTES)}, less a frame ` +
+        `header) for ${ringModes.join(', ')}, got "${reader.text('max')}"${without}`,
       '--max',
     );
   }
