@@ -294,6 +294,10 @@ test('each help text lists every option of its command, with the defaults', () =
   const defaults = ['8', '64MiB', '20', '64', '0.2', '0.05', 'auto'];
   for (const shown of defaults) assert.ok(BANDWIDTH_HELP.includes(`(default ${shown})`), shown);
   assert.ok(BANDWIDTH_HELP.includes('clone, transfer, transfer-alloc, shared, zerocopy, ringbuf, process, memcpy'));
+  // --window's limit by its rule (payload.ts's windowFor), not as the default window of 64 meets it.
+  assert.ok(BANDWIDTH_HELP.includes('--window N        messages sent between two acknowledgements, as in osu_bw, and 64 ' +
+    'MiB of them at most: messages over 64 MiB / N go fewer at a time (with 64, those over 1 MiB) (default 64)'),
+  BANDWIDTH_HELP);
   assert.ok(COLLECTIVES_HELP.includes('(default 2,4,8)') && COLLECTIVES_HELP.includes('(default 8,64KiB,8MiB)'));
 });
 

@@ -141,7 +141,9 @@ const BANDWIDTH_SPECS: OptionSpec[] = [
   { name: 'points', value: 'N', default: '20', help: 'number of sizes, log-spaced from --min to --max (fewer where two round to one multiple of 8)' },
   {
     name: 'window', value: 'N', default: '64',
-    help: 'messages sent between two acknowledgements, as in osu_bw (64 MiB of them at most: fewer above 1 MiB)',
+    // The rule, not the default's case: with --window 8, messages up to 8 MiB go 8 at a time.
+    help: 'messages sent between two acknowledgements, as in osu_bw, and 64 MiB of them at most: ' +
+      'messages over 64 MiB / N go fewer at a time (with 64, those over 1 MiB)',
   },
   ...timeSpecs('mode and size', " (six times that before a mode's first size, while V8 compiles)"),
   allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
