@@ -158,7 +158,7 @@ test('--no-chart leaves the chart out', async () => {
   await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared', '--no-chart']), { stdout, stderr: capture() });
   assert.match(stdout.text(), /shared/);
   // The header says the ring and the state the run began in.
-  assert.match(stdout.text(), /rings \(auto\): shared 2 MiB \((a line crosses in \d+\.\d\d µs: (the threads share a cache|they share no cache)|the line probe took \d+\.\d\d µs a bounce: its threads took turns, the machine is busy)\)/);
+  assert.match(stdout.text(), /rings \(auto\): shared 2 MiB \((a line crosses in \d+\.\d\d µs: (the threads share a cache|they share no cache)|the line probe took \d+\.\d\d µs a bounce, at a second try too: its threads took turns, the machine is busy)\)/);
   assert.not.match(stdout.text(), /└┬/);
 });
 
@@ -167,6 +167,8 @@ test('--ring auto: shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the threads 
   const modes: RingMode[] = ['zerocopy', 'shared', 'ringbuf'];
   assert.equal(modes.map((mode) => autoRingBytes(mode, 0.1)), [MiB, 2 * MiB, MiB]);
   assert.equal(modes.map((mode) => autoRingBytes(mode, 0.49)), [MiB, 2 * MiB, 32 * MiB]);
+  // From 1 µs the probe's threads took turns: no state, and ringbuf a fixed ring (it got the far state's 32 MiB).
+  assert.equal(modes.map((mode) => autoRingBytes(mode, 4122.3)), [MiB, 2 * MiB, MiB]);
   const choices: RingChoice[] = [
     { mode: 'shared', bytes: 2 * MiB, lineMicros: 0.5 },
     { mode: 'zerocopy', bytes: MiB },
@@ -176,8 +178,16 @@ test('--ring auto: shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the threads 
     'rings (auto): shared 2 MiB, zerocopy 1 MiB, ringbuf 32 MiB (a line crosses in 0.50 µs: they share no cache)');
   assert.is(describeRings(choices.slice(0, 2), undefined, 0.123),
     'rings (auto): shared 2 MiB, zerocopy 1 MiB (a line crosses in 0.12 µs: the threads share a cache)');
-  assert.is(describeRings(choices, undefined, 3746.58),
-    'rings (auto): shared 2 MiB, zerocopy 1 MiB, ringbuf 32 MiB (the line probe took 3746.58 µs a bounce: its threads took turns, the machine is busy)');
+  const busyChoices: RingChoice[] = [
+    { mode: 'shared', bytes: 2 * MiB, lineMicros: 3746.58 },
+    { mode: 'ringbuf', bytes: MiB, lineMicros: 3746.58 },
+  ];
+  assert.is(describeRings(busyChoices, undefined, 3746.58),
+    'rings (auto): shared 2 MiB, ringbuf 1 MiB (the line probe took 3746.58 µs a bounce, at a second try too: its ' +
+      'threads took turns, the machine is busy, so ringbuf runs on its fixed ring, not one chosen by the state)');
+  assert.is(describeRings(busyChoices.slice(0, 1), undefined, 2.5),
+    'rings (auto): shared 2 MiB (the line probe took 2.50 µs a bounce, at a second try too: its threads took turns, ' +
+      'the machine is busy)');
   assert.is(describeRings(choices, 4 * MiB), 'ring 4 MiB');
   // The probe itself: two threads, a positive finite time (never a speed), and no thread left behind.
   const micros = await measureLineMicros();
@@ -196,6 +206,33 @@ test('--ring auto: shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the threads 
   assert.equal(looks, ['start true', 'end true'], 'auto also looks at the start and at the end of the run');
   assert.equal(seen.slice(0, 2), [{ mode: 'shared', bytes: 2 * MiB, lineMicros: startLine }, { mode: 'zerocopy', bytes: MiB }]);
   assert.equal(seen[2], { mode: 'ringbuf', bytes: autoRingBytes('ringbuf', startLine), lineMicros: startLine }); // the probe decided
+});
+
+test('--ring auto: a busy line probe looks once more, and if still busy ringbuf gets its fixed ring', async () => {
+  const MiB = 2 ** 20;
+  /** A run of ringbuf alone with the probe's readings in `readings`; what it chose and what the probe read. */
+  const run = async (readings: number[]) => {
+    const choices: RingChoice[] = [];
+    const looks: string[] = [];
+    const probe = async (): Promise<number> => readings.shift()!;
+    await measureBandwidth(parseBandwidthArgs(['--max', '64', '--points', '2', '--time', '0.005', '--warmup', '0', '--modes', 'ringbuf']), {
+      onRing: (choice) => choices.push(choice),
+      onLine: (when, lineMicros) => looks.push(`${when} ${lineMicros}`),
+    }, probe);
+    assert.equal(readings, [], 'every reading taken');
+    return { choices, looks };
+  };
+  // A busy moment that passed: the second reading chooses (far: 32 MiB), and the first is not the run's.
+  const passed = await run([5, 0.5, 0.45]);
+  assert.equal(passed.choices, [{ mode: 'ringbuf', bytes: 32 * MiB, lineMicros: 0.5 }]);
+  assert.equal(passed.looks, ['start 0.5', 'end 0.45']);
+  // Busy twice: the fixed ring, 1 MiB, and the header says why.
+  const still = await run([5, 3.25, 4]);
+  assert.equal(still.choices, [{ mode: 'ringbuf', bytes: MiB, lineMicros: 3.25 }]);
+  // Not busy: one look at the start, as before.
+  const near = await run([0.1, 0.12]);
+  assert.equal(near.choices, [{ mode: 'ringbuf', bytes: MiB, lineMicros: 0.1 }]);
+  await noWorkerLeft('the ringbuf runs');
 });
 
 test('a run whose line time crossed 0.25 µs gets a note, one that met a busy machine another; a run in one state none', () => {

@@ -42,13 +42,16 @@ import { renderTable } from './table.js';
  * lost 10 to 25% from 64 KiB up. ringbuf.js copies with `set()`, which depends on how far apart the two cores are
  * (line-probe.ts). When a cache line crosses from one to the other in under 0.25 µs, they share a cache, and a 1 MiB
  * ring keeps the whole stream in it. When they do not, a 32 MiB ring is better for it: the receiver reads lines the
- * sender wrote long ago, gone from the sender's cache, instead of pulling dirty lines out of it.
+ * sender wrote long ago, gone from the sender's cache, instead of pulling dirty lines out of it. When the probe finds
+ * the machine busy (BUSY_LINE_MICROS), twice, it tells no state: ringbuf then gets a fixed ring, the near state's 1 MiB,
+ * since threads that take turns on one core share its caches too.
  */
 export const AUTO_RING_BYTES = {
   zerocopy: 2 ** 20,
   shared: 2 * 2 ** 20,
   ringbufNear: 2 ** 20,
   ringbufFar: 32 * 2 ** 20,
+  ringbufBusy: 2 ** 20,
 } as const;
 
 /** Below this one-way line time (µs) the two cores are taken to share a cache. */
@@ -65,10 +68,13 @@ const BUSY_LINE_MICROS = 1;
 
 /** True when a cache line crosses between the two threads fast enough for them to share a cache. */
 const sharesCache = (lineMicros: number): boolean => lineMicros < NEAR_LINE_MICROS;
+/** True when the probe's threads took turns: the reading tells a busy machine, not a state. */
+const busy = (lineMicros: number): boolean => lineMicros >= BUSY_LINE_MICROS;
 
 /** `--ring auto`'s ring for `mode`, given the one-way time of a cache line between the two threads (µs). */
 export function autoRingBytes(mode: RingMode, lineMicros: number): number {
   if (mode !== 'ringbuf') return AUTO_RING_BYTES[mode];
+  if (busy(lineMicros)) return AUTO_RING_BYTES.ringbufBusy;
   return sharesCache(lineMicros) ? AUTO_RING_BYTES.ringbufNear : AUTO_RING_BYTES.ringbufFar;
 }
 
@@ -92,15 +98,18 @@ function chooseRing(mode: RingMode, fixedBytes: number | undefined, lineMicros: 
 
 /**
  * The header's words for the rings of a run: `ring 4 MiB`, or each auto choice, and the line time measured at the
- * start (which says the machine's state, and chose ringbuf's ring).
+ * start (which says the machine's state, and chose ringbuf's ring, unless the machine was busy).
  */
 export function describeRings(choices: readonly RingChoice[], fixedBytes: number | undefined, lineMicros = NaN): string {
   const rings = fixedBytes !== undefined ? `ring ${formatSize(fixedBytes)}`
     : `rings (auto): ${choices.map(({ mode, bytes }) => `${mode} ${formatSize(bytes)}`).join(', ')}`;
   if (Number.isNaN(lineMicros)) return rings;
   const micros = lineMicros.toFixed(2);
-  if (lineMicros >= BUSY_LINE_MICROS) {
-    return `${rings} (the line probe took ${micros} µs a bounce: its threads took turns, the machine is busy)`;
+  if (busy(lineMicros)) {
+    const ringbuf = choices.some(({ mode }) => mode === 'ringbuf')
+      ? ', so ringbuf runs on its fixed ring, not one chosen by the state' : '';
+    return `${rings} (the line probe took ${micros} µs a bounce, at a second try too: its threads took turns, ` +
+      `the machine is busy${ringbuf})`;
   }
   return `${rings} (a line crosses in ${micros} µs: ${sharesCache(lineMicros) ? 'the threads share a cache' : 'they share no cache'})`;
 }
@@ -146,7 +155,9 @@ const CHILD_URL = new URL('./process-peer.js', import.meta.url);
  * one mode at a time measure one size. A machine that changes state mid-run (this project's VM does, within seconds)
  * then moves a few sizes of every mode, not every size of a few modes: the modes of one row still compare.
  */
-export async function measureBandwidth(opts: BandwidthOptions, events: BandwidthEvents = {}): Promise<BandwidthRow[]> {
+export async function measureBandwidth(
+  opts: BandwidthOptions, events: BandwidthEvents = {}, measureLine: () => Promise<number> = measureLineMicros,
+): Promise<BandwidthRow[]> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
   // Every round measures every size, by turns; the next round starts over. A noisy minute then costs each size one
   // round, not all of its rounds.
@@ -155,7 +166,7 @@ export async function measureBandwidth(opts: BandwidthOptions, events: Bandwidth
   // measures it again at the end: the state can change mid-run. It looks whenever a ring mode runs, whose speed the
   // state decides: the header says which state the run began in, the note whether it changed.
   const watching = opts.ringBytes === undefined && opts.modes.some(isRingMode);
-  const startLine = watching ? await measureLineMicros() : NaN; // NaN: no ring is placed by it
+  const startLine = watching ? await lineAtStart(measureLine) : NaN; // NaN: no ring is placed by it
   if (watching) events.onLine?.('start', startLine);
   const turns: ModeTurns[] = [];
   try {
@@ -174,8 +185,18 @@ export async function measureBandwidth(opts: BandwidthOptions, events: Bandwidth
     await Promise.allSettled(turns.map((turn) => turn.finished));
     throw error;
   }
-  if (watching) events.onLine?.('end', await measureLineMicros());
+  if (watching) events.onLine?.('end', await measureLine());
   return turns.flatMap((turn) => turn.rows(sizes.length));
+}
+
+/**
+ * The line time at the start of a run. A busy reading tells no state, only that the probe's threads took turns on a
+ * core; a busy moment may pass, so the probe looks once more before the run settles for it (and for ringbuf's
+ * fixed ring).
+ */
+async function lineAtStart(measureLine: () => Promise<number>): Promise<number> {
+  const first = await measureLine();
+  return busy(first) ? measureLine() : first;
 }
 
 /**
@@ -185,7 +206,7 @@ export async function measureBandwidth(opts: BandwidthOptions, events: Bandwidth
  */
 export function stateChangeNote(timeline: readonly { when: string; lineMicros: number }[]): string | undefined {
   const points = timeline.map(({ when, lineMicros }) => `${lineMicros.toFixed(2)} µs ${when}`).join(', ');
-  if (timeline.some(({ lineMicros }) => lineMicros >= BUSY_LINE_MICROS)) {
+  if (timeline.some(({ lineMicros }) => busy(lineMicros))) {
     return `Note: the machine was busy during the run (a cache line between the threads: ${points}): figures met ` +
       'at a busy moment may be low, and sizes measured at different moments do not compare; the modes of one size ' +
       'do, they ran back to back.';
