@@ -96,6 +96,31 @@ export function visibleWidth(text: string): number {
   return [...stripAnsi(text)].length;
 }
 
+/**
+ * `pieces` joined by `separator` into lines of at most `width` columns: a line breaks between two pieces, never
+ * inside one, and the separator at a break is dropped (a piece wider than `width` gets a line of its own). Escape
+ * codes take no width. `wrap(['── clone', '── shared'], 12, '   ')` gives `['── clone', '── shared']`.
+ */
+export function wrap(pieces: readonly string[], width: number, separator = ' '): string[] {
+  const lines: string[] = [];
+  let line: string | undefined;
+  for (const piece of pieces) {
+    if (line !== undefined && visibleWidth(line) + visibleWidth(separator) + visibleWidth(piece) <= width) {
+      line += separator + piece;
+    } else {
+      if (line !== undefined) lines.push(line);
+      line = piece;
+    }
+  }
+  if (line !== undefined) lines.push(line);
+  return lines;
+}
+
+/** `text` wrapped at its spaces into lines of at most `width` columns, joined by newlines. */
+export function wrapText(text: string, width: number): string {
+  return wrap(text.split(' '), width).join('\n');
+}
+
 /** A width below this is no terminal's real one: a pty opened without a window size reports 0 columns. */
 const MIN_PLAUSIBLE_COLUMNS = 20;
 /** The width assumed when a terminal's is unknown. */

@@ -11,7 +11,8 @@ import * as assert from 'uvu/assert';
 import { capture, childPids, noWorkerLeft } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
 import {
-  autoRingBytes, bandwidthTables, describeRings, fewerRoundsNote, measureBandwidth, runBandwidth, spreadNote, stateChangeNote, type BandwidthRow,
+  autoRingBytes, bandwidthTables, describeRings, fewerRoundsNote, measureBandwidth, runBandwidth, smallestLines,
+  spreadNote, stateChangeNote, type BandwidthRow,
   type RingChoice,
   type RingMode,
 } from '../src/bench/bandwidth.js';
@@ -157,8 +158,10 @@ test('--no-chart leaves the chart out', async () => {
   const stdout = capture();
   await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared', '--no-chart']), { stdout, stderr: capture() });
   assert.match(stdout.text(), /shared/);
-  // The header says the ring and the state the run began in.
-  assert.match(stdout.text(), /rings \(auto\): shared 2 MiB \((a line crosses in \d+\.\d\d µs: (the threads share a cache|they share no cache)|the line probe took \d+\.\d\d µs a bounce, at a second try too: its threads took turns, the machine is busy)\)/);
+  // The header says the ring and the state the run began in (on lines of 80 columns: read as one).
+  const state = '(a line crosses in \\d+\\.\\d\\d µs: (the threads share a cache|they share no cache)|the line probe ' +
+    'took \\d+\\.\\d\\d µs a bounce, at a second try too: its threads took turns, the machine is busy)';
+  assert.match(stdout.text().replace(/\n/g, ' '), new RegExp(`rings \\(auto\\): shared 2 MiB \\(${state}\\)`));
   assert.not.match(stdout.text(), /└┬/);
 });
 
@@ -233,6 +236,17 @@ test('--ring auto: a busy line probe looks once more, and if still busy ringbuf 
   const near = await run([0.1, 0.12]);
   assert.equal(near.choices, [{ mode: 'ringbuf', bytes: MiB, lineMicros: 0.1 }]);
   await noWorkerLeft('the ringbuf runs');
+});
+
+test('messages a second at the smallest size, in lines that keep to the terminal, broken between modes', () => {
+  const modes = ['clone', 'transfer', 'transfer-alloc', 'shared', 'zerocopy', 'ringbuf', 'process', 'memcpy'] as const;
+  const rates = [101e3, 61.4e3, 95.5e3, 48.9e3, 27.6e3, 9.58e3, 9.53e3, 8.45e6];
+  const rows = modes.map((mode, i): BandwidthRow => ({ mode, bytes: 8, mbPerSec: 1, messages: rates[i]!, seconds: 1 }));
+  assert.equal(smallestLines(modes, 8, rows.slice(0, 7), 80), [
+    'Messages/s at 8 B: clone 101k, transfer 61.4k, transfer-alloc 95.5k,',
+    'shared 48.9k, zerocopy 27.6k, ringbuf 9.58k, process 9.53k, memcpy -',
+  ]);
+  assert.equal(smallestLines(['shared', 'memcpy'], 8, rows, 80), ['Messages/s at 8 B: shared 48.9k, memcpy 8.45M']);
 });
 
 test('a run whose line time crossed 0.25 µs gets a note, one that met a busy machine another; a run in one state none', () => {

@@ -125,6 +125,25 @@ test('the legend names every series, in order', () => {
   assert.is(legend, '── memcpy   ── shared   ── clone');
 });
 
+test('the chart keeps to the terminal: 64 columns of plot where they fit, fewer (24 at least) where not', () => {
+  const plotWidth = (chart: string) => parse(chart).axis.split('└')[1]!.length;
+  const widest = (chart: string) => Math.max(...chart.split('\n').map((line) => [...line].length));
+  // 80 columns (a file, or a terminal of unknown width) and more: the default 64 beside the 6 of the y labels.
+  assert.is(plotWidth(renderChart(RUN, { color: false, yUnit: 'MB/s' })), 64);
+  assert.is(plotWidth(renderChart(RUN, { color: false, yUnit: 'MB/s', columns: 200 })), 64);
+  const narrow = renderChart(RUN, { color: false, yUnit: 'MB/s', columns: 50 });
+  assert.is(plotWidth(narrow), 44);
+  assert.is(widest(narrow), 50);
+  // Narrower still: the plot keeps 24 columns, and the legend wraps between its series.
+  const tiny = renderChart(RUN, { color: false, yUnit: 'MB/s', columns: 30 });
+  assert.is(plotWidth(tiny), 24);
+  assert.is(widest(tiny), 30);
+  assert.equal(tiny.split('\n').slice(-2), ['── memcpy   ── shared', '── clone']);
+  assert.is(plotWidth(renderChart(RUN, { color: false, yUnit: 'MB/s', columns: 10 })), 24);
+  // An explicit width is the width, whatever the terminal.
+  assert.is(plotWidth(renderChart(RUN, { color: false, yUnit: 'MB/s', width: WIDTH, columns: 30 })), WIDTH);
+});
+
 test('with color: one escape code per series, and the same picture once the codes are removed', () => {
   const plain = renderChart(RUN, { color: false, yUnit: 'MB/s', width: WIDTH });
   const colored = renderChart(RUN, { color: true, yUnit: 'MB/s', width: WIDTH });

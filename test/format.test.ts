@@ -5,7 +5,7 @@ import { formatNumber, formatRate, formatSize, logSizes, parseSize } from '../sr
 import { cpuGeneration } from '../src/cpuinfo.js';
 import { Eta, formatDuration, formatShortCount, headerLine, machine } from '../src/bench/report.js';
 import { renderTable } from '../src/bench/table.js';
-import { Progress, createColors, shouldUseColor, stripAnsi, terminalColumns } from '../src/term.js';
+import { Progress, createColors, shouldUseColor, stripAnsi, terminalColumns, wrap, wrapText } from '../src/term.js';
 
 const KiB = 2 ** 10;
 const MiB = 2 ** 20;
@@ -257,6 +257,29 @@ test('Eta: the budget until a measurement finishes, then the average from the fi
   const unstarted = new Eta(3, 0.5, () => now);
   unstarted.finish();
   assert.is(unstarted.secondsLeft(), 1, 'no clock yet: the budget');
+});
+
+test('wrap breaks between pieces, never inside one; wrapText between words; escape codes take no width', () => {
+  const legend = ['── clone', '── transfer', '── transfer-alloc', '── shared'];
+  assert.equal(wrap(legend, 40, '   '), ['── clone   ── transfer', '── transfer-alloc   ── shared']);
+  assert.equal(wrap(legend, 200, '   '), ['── clone   ── transfer   ── transfer-alloc   ── shared']);
+  assert.equal(wrap(['a-long-piece', 'b'], 5), ['a-long-piece', 'b'], 'a piece wider than the line has its own');
+  assert.equal(wrap([], 10), []);
+  const red = createColors(true).red;
+  assert.equal(wrap([red('abcd'), red('efgh')], 9), [`${red('abcd')} ${red('efgh')}`]);
+  assert.is(wrapText('Note: the machine was busy during the run', 16), 'Note: the\nmachine was busy\nduring the run');
+  // The header breaks between its parts, and inside one only when that part is longer than a line.
+  const m = { node: 'v20.20.2', cpuModel: 'AMD EPYC (family 25, model 17)', cores: 2,
+    memcpy: 'glibc 2.36, rep movsb off' };
+  const settings = 'window 64, 0.2 s per size, rings (auto): shared 2 MiB, zerocopy 1 MiB, ringbuf 32 MiB (a line ' +
+    'crosses in 0.50 µs: they share no cache)';
+  assert.is(headerLine('shmcomm bench bandwidth', m, settings, 80), [
+    'shmcomm bench bandwidth · Node v20.20.2 · AMD EPYC (family 25, model 17)',
+    '2 cores · glibc 2.36, rep movsb off',
+    'window 64, 0.2 s per size, rings (auto): shared 2 MiB, zerocopy 1 MiB, ringbuf',
+    '32 MiB (a line crosses in 0.50 µs: they share no cache)',
+  ].join('\n'));
+  assert.not.match(headerLine('shmcomm bench bandwidth', m, settings), /\n/, 'no width, one line');
 });
 
 test('cpuGeneration reads the first processor\'s family and model from /proc/cpuinfo, and nothing elsewhere', () => {

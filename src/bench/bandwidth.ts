@@ -16,7 +16,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { RingBuffer } from '../ring.js';
-import { Progress, shouldUseColor } from '../term.js';
+import { Progress, shouldUseColor, terminalColumns, wrap, wrapText } from '../term.js';
 import type { BandwidthMode, BandwidthOptions } from './args.js';
 import { isRingMode, type BandwidthJob, type BandwidthReport, type RingMode } from './bandwidth-job.js';
 import { createRingbufStorage } from './bandwidth-rings.js';
@@ -446,29 +446,34 @@ function bandwidthNotes(
   return notes.filter((note) => note !== undefined);
 }
 
-/** The tables, chart and notes of a bandwidth run. */
+/**
+ * The tables, chart and notes of a bandwidth run. The header, the chart, the line of messages a second and the
+ * notes keep to the terminal's width (80 columns off a terminal); the tables are as wide as their modes.
+ */
 function bandwidthReport(
   opts: BandwidthOptions, sizes: readonly number[], rows: readonly BandwidthRow[], rings: readonly RingChoice[],
   timeline: readonly { when: string; lineMicros: number }[], output: BenchOutput,
 ): string {
   const m = machine();
+  const columns = terminalColumns(output.stdout);
   const startLine = timeline.find(({ when }) => when === 'at the start')?.lineMicros;
   const ringWords = rings.length > 0 ? `, ${describeRings(rings, opts.ringBytes, startLine)}` : '';
   // A measured round, not the mean of two: for an even N the slower of the middle two, and the header says so.
   const median = opts.rounds % 2 === 0 ? 'lower median' : 'median';
   const rounds = opts.rounds > 1 ? `, ${median} of ${opts.rounds} rounds` : '';
   const settings = `window ${opts.window}, ${opts.seconds} s per size${rounds}${ringWords}`;
-  const lines = [headerLine('shmcomm bench bandwidth', m, settings), ''];
+  const lines = [headerLine('shmcomm bench bandwidth', m, settings, columns), ''];
   lines.push(bandwidthTables(opts.modes, sizes, rows));
   if (opts.chart) {
     const series = opts.modes.map((mode) => ({
       name: mode,
       points: rows.filter((row) => row.mode === mode).map((row) => ({ x: row.bytes, y: row.mbPerSec })),
     }));
-    lines.push('', renderChart(series, { color: shouldUseColor(output.stdout), yUnit: 'MB/s', title: 'Bandwidth (log-log)' }));
+    const color = shouldUseColor(output.stdout);
+    lines.push('', renderChart(series, { color, yUnit: 'MB/s', title: 'Bandwidth (log-log)', columns }));
   }
-  lines.push('', smallestLine(opts.modes, sizes[0]!, rows));
-  lines.push(...bandwidthNotes(opts, rows, timeline));
+  lines.push('', ...smallestLines(opts.modes, sizes[0]!, rows, columns));
+  lines.push(...bandwidthNotes(opts, rows, timeline).map((note) => wrapText(note, columns)));
   return `${lines.join('\n')}\n`;
 }
 
@@ -496,11 +501,17 @@ export function formatRatio(ratio: number): string {
   return `${ratio >= 0.1 ? ratio.toFixed(2) : ratio.toPrecision(2)}x`;
 }
 
-/** Messages per second at the smallest size, per mode: what the per-message overhead allows. */
-function smallestLine(modes: readonly BandwidthMode[], bytes: number, rows: readonly BandwidthRow[]): string {
-  const parts = modes.map((mode) => {
+/**
+ * Messages per second at the smallest size, per mode: what the per-message overhead allows. Lines of at most
+ * `columns`, broken between two modes.
+ */
+export function smallestLines(
+  modes: readonly BandwidthMode[], bytes: number, rows: readonly BandwidthRow[], columns: number,
+): string[] {
+  const parts = modes.map((mode, index) => {
     const row = rows.find((r) => r.mode === mode && r.bytes === bytes);
-    return `${mode} ${row ? formatShortCount(row.messages / row.seconds) : '-'}`;
+    const comma = index < modes.length - 1 ? ',' : '';
+    return `${mode} ${row ? formatShortCount(row.messages / row.seconds) : '-'}${comma}`;
   });
-  return `Messages/s at ${formatSize(bytes)}: ${parts.join(', ')}`;
+  return wrap([`Messages/s at ${formatSize(bytes)}:`, ...parts], columns);
 }

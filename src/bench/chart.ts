@@ -35,6 +35,7 @@
 import {
   colored, plot, blue, cyan, green, lightcyan, lightgreen, lightmagenta, lightred, magenta, red, yellow,
 } from 'asciichart';
+import { wrap } from '../term.js';
 import { formatSize } from './format.js';
 
 export interface ChartPoint {
@@ -50,8 +51,13 @@ export interface ChartSeries {
 }
 
 export interface ChartOptions {
-  /** Columns of the plot area, without the y labels (default 64). */
+  /** Columns of the plot area, without the y labels (default 64, or what fits in `columns`). */
   width?: number;
+  /**
+   * The terminal's width (default 80). The chart keeps within it: a terminal too narrow for the default plot gets
+   * a narrower one (MIN_WIDTH columns at least), and the legend wraps between its series.
+   */
+  columns?: number;
   /** Rows of the plot area, roughly: rounded so that powers of ten fall on rows (default 16). */
   height?: number;
   /** ANSI colors (one per series, legend included); false gives plain text without any escape code. */
@@ -63,7 +69,10 @@ export interface ChartOptions {
 }
 
 const DEFAULT_WIDTH = 64;
+/** The narrowest plot a narrow terminal gets: 8 B to 64 MiB still show three size labels. */
+const MIN_WIDTH = 24;
 const DEFAULT_HEIGHT = 16;
+const DEFAULT_COLUMNS = 80;
 
 /** Series colors, in order; the tenth series reuses the first color. */
 export const SERIES_COLORS: readonly string[] = [
@@ -101,7 +110,7 @@ interface Tick {
 
 /** The chart as lines joined by `\n`: title, unit, plot rows, x axis, x labels, legend. */
 export function renderChart(series: readonly ChartSeries[], options: ChartOptions): string {
-  const width = Math.max(2, Math.round(options.width ?? DEFAULT_WIDTH));
+  const columns = options.columns ?? DEFAULT_COLUMNS;
   const height = Math.max(1, Math.round(options.height ?? DEFAULT_HEIGHT));
   const paint = (text: string, seriesIndex: number): string =>
     options.color ? colored(text, SERIES_COLORS[seriesIndex % SERIES_COLORS.length]) : text;
@@ -135,6 +144,17 @@ export function renderChart(series: readonly ChartSeries[], options: ChartOption
   const rowsPerDecade = Math.max(1, Math.round(height / (top - bottom)));
   const rows = (top - bottom) * rowsPerDecade; // asciichart draws rows + 1 lines, top one = `top`
 
+  // The y labels sit on the rows where a power of ten falls; the other rows carry only the axis.
+  const labels: string[] = [];
+  for (let row = 0; row <= rows; row++) {
+    labels.push(row % rowsPerDecade === 0 ? formatPowerOfTen(top - row / rowsPerDecade) : '');
+  }
+  const labelWidth = Math.max(...labels.map((label) => label.length));
+  const gutter = labelWidth + 2; // labels, a space, the axis
+  // The plot takes what the terminal leaves beside the labels, up to the default width.
+  const fitting = Math.min(DEFAULT_WIDTH, Math.max(MIN_WIDTH, columns - gutter));
+  const width = Math.max(2, Math.round(options.width ?? fitting));
+
   const grid: (Cell | undefined)[][] = [];
   for (let row = 0; row <= rows; row++) grid.push(new Array<Cell | undefined>(width).fill(undefined));
 
@@ -146,14 +166,6 @@ export function renderChart(series: readonly ChartSeries[], options: ChartOption
       drawRun(grid, values, start, index, { min: bottom, max: top, rows });
     }
   }
-
-  // The y labels sit on the rows where a power of ten falls; the other rows carry only the axis.
-  const labels: string[] = [];
-  for (let row = 0; row <= rows; row++) {
-    labels.push(row % rowsPerDecade === 0 ? formatPowerOfTen(top - row / rowsPerDecade) : '');
-  }
-  const labelWidth = Math.max(...labels.map((label) => label.length));
-  const gutter = labelWidth + 2; // labels, a space, the axis
 
   lines.push(options.yUnit);
   for (let row = 0; row <= rows; row++) {
@@ -169,7 +181,7 @@ export function renderChart(series: readonly ChartSeries[], options: ChartOption
   for (const tick of ticks) labelLine += ' '.repeat(tick.start - labelLine.length) + tick.label;
   lines.push(labelLine);
 
-  lines.push(series.map((s, index) => `${paint('──', index)} ${s.name}`).join('   '));
+  lines.push(...wrap(series.map((s, index) => `${paint('──', index)} ${s.name}`), columns, '   '));
   return lines.join('\n');
 }
 

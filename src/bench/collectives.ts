@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { defaultStrategy, launch } from '../launch.js';
 import type { WaitStrategy } from '../wait.js';
-import { Progress } from '../term.js';
+import { Progress, terminalColumns, wrapText } from '../term.js';
 import type { CollectiveOp, CollectivesOptions, Transport } from './args.js';
 import { formatRatio } from './bandwidth.js';
 import type { CollectivesJob, Measurement, PlannedMeasurement } from './collectives-rank.js';
@@ -141,21 +141,24 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
   }
 
   // The results first, the CSV after: a file that cannot be written then costs no result.
-  output.stdout.write(opts.json ? jsonText(machine(), opts, rows, collectivesNotes(opts, rows)) : collectivesReport(opts, rows));
+  output.stdout.write(opts.json
+    ? jsonText(machine(), opts, rows, collectivesNotes(opts, rows))
+    : collectivesReport(opts, rows, output));
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, COLLECTIVES_COLUMNS, rows);
 }
 
 /** The table of a collectives run, with its ratios and notes. */
-function collectivesReport(opts: CollectivesOptions, rows: readonly CollectiveRow[]): string {
+function collectivesReport(opts: CollectivesOptions, rows: readonly CollectiveRow[], output: BenchOutput): string {
+  const columns = terminalColumns(output.stdout); // the header and the notes keep to it
   const m = machine();
   const waits = opts.strategy !== undefined
     ? `waits: ${opts.strategy}`
     : `waits (auto): ${opts.ranks.map((ranks) => `${ranks} ranks ${defaultStrategy(ranks)}`).join(', ')}`;
   const arena = !opts.transports.includes('shared') ? '' : `, arena ${opts.arenaBytes === 0 ? 'none' : formatSize(opts.arenaBytes)}`;
   const settings = `${opts.seconds} s per measurement after ${opts.warmupSeconds} s of warm-up, ${waits}${arena}`;
-  const lines = [headerLine('shmcomm bench collectives', m, settings), ''];
+  const lines = [headerLine('shmcomm bench collectives', m, settings, columns), ''];
   lines.push(collectivesTable(rows));
-  for (const note of collectivesNotes(opts, rows)) lines.push('', note);
+  for (const note of collectivesNotes(opts, rows)) lines.push('', wrapText(note, columns));
   return `${lines.join('\n')}\n`;
 }
 

@@ -5,7 +5,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES } from '../ring.js';
-import { Progress, shouldUseColor } from '../term.js';
+import { Progress, shouldUseColor, terminalColumns } from '../term.js';
 import { LATENCY_RING_MODES, MAX_LATENCY_RING_MESSAGE, type LatencyMode, type LatencyOptions } from './args.js';
 import { renderChart } from './chart.js';
 import { formatNumber, formatSize, logSizes } from './format.js';
@@ -132,7 +132,8 @@ function settingsOf(opts: LatencyOptions): Omit<LatencyOptions, 'seconds'> {
 function latencyReport(opts: LatencyOptions, sizes: readonly number[], rows: readonly LatencyRow[], output: BenchOutput): string {
   const m = machine();
   const each = opts.iterations === undefined ? `${opts.seconds} s per size` : `${opts.iterations} round trips per size`;
-  const lines = [headerLine('shmcomm bench latency', m, `${each}, median of batches`), ''];
+  const columns = terminalColumns(output.stdout); // the header and the chart keep to it
+  const lines = [headerLine('shmcomm bench latency', m, `${each}, median of batches`, columns), ''];
   const cell = (mode: LatencyMode, bytes: number): string =>
     formatNumber(rows.find((row) => row.mode === mode && row.bytes === bytes)?.microseconds ?? NaN);
   lines.push('One-way latency, µs (half a round trip; lower is better)');
@@ -142,7 +143,8 @@ function latencyReport(opts: LatencyOptions, sizes: readonly number[], rows: rea
       name: mode,
       points: rows.filter((row) => row.mode === mode).map((row) => ({ x: row.bytes, y: row.microseconds })),
     }));
-    lines.push('', renderChart(series, { color: shouldUseColor(output.stdout), yUnit: 'µs', title: 'One-way latency (log-log)' }));
+    const color = shouldUseColor(output.stdout);
+    lines.push('', renderChart(series, { color, yUnit: 'µs', title: 'One-way latency (log-log)', columns }));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { cpuGeneration, readCpuinfo } from '../cpuinfo.js';
 import { host, memcpyText } from '../glibc.js';
-import type { TextStream } from '../term.js';
+import { wrap, wrapText, type TextStream } from '../term.js';
 import type { OutputOptions } from './args.js';
 import { formatNumber } from './format.js';
 
@@ -49,11 +49,13 @@ export function cpusText(m: Machine): string {
 
 /**
  * `shmcomm bench bandwidth · Node v20.20.2 · AMD EPYC (family 25, model 17) · 2 cores · glibc 2.36, rep movsb off ·
- * window 64, 0.2 s per size`
+ * window 64, 0.2 s per size`, in lines of at most `columns`: broken between two of its parts where it can, and a
+ * part too long for a line of its own (the settings, often) between two words.
  */
-export function headerLine(title: string, m: Machine, settings: string): string {
+export function headerLine(title: string, m: Machine, settings: string, columns = Infinity): string {
   const cores = `${m.cores} ${m.cores === 1 ? 'core' : 'cores'}`;
-  return [title, `Node ${m.node}`, m.cpuModel, cores, m.memcpy, settings].filter((part) => part !== '').join(' · ');
+  const parts = [title, `Node ${m.node}`, m.cpuModel, cores, m.memcpy, settings].filter((part) => part !== '');
+  return wrap(parts, columns, ' · ').map((line) => wrapText(line, columns)).join('\n');
 }
 
 /**
