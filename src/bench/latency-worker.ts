@@ -32,7 +32,9 @@ import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from '
 import { RingBuffer } from '../ring.js';
 import type { LatencyMode } from './args.js';
 import { makeSource, messageOk, sampleIndices, samplesOk, stamp } from './payload.js';
-import { DATA_BELL, DATA_WAITER, SPACE_BELL, SPACE_WAITER, awaitReady, signalReady, waitUntil } from './signal.js';
+import {
+  DATA_BELL, DATA_WAITER, SPACE_BELL, SPACE_WAITER, TRIPS, awaitReady, signalReady, waitUntil,
+} from './signal.js';
 
 export interface LatencyJob {
   role: 'ping' | 'pong';
@@ -92,9 +94,12 @@ async function drive(job: LatencyJob, endpoint: PingEndpoint): Promise<void> {
     let failures = 0;
     // `count` round trips; a synchronous endpoint never awaits inside the loop (a microtask per trip would cost
     // about as much as a spinning ring's whole round trip).
+    // Each trip also shows the main thread's watchdog that the run moves (TRIPS): a plain store, not an atomic one,
+    // the cheapest write there is, read once a second; the count may wrap, it need only change.
     const trips = async (count: number): Promise<void> => {
       for (let k = 0; k < count; k++) {
         const outcome = endpoint.roundTrip(seq++);
+        job.control[TRIPS] = seq;
         if (outcome === true) continue;
         if (outcome === false || !(await outcome)) failures++;
       }

@@ -12,7 +12,7 @@ import { formatNumber, formatSize, logSizes } from './format.js';
 import type { LatencyJob, LatencyReport } from './latency-worker.js';
 import { PeerGroup, stallMsFor } from './peers.js';
 import { Eta, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput } from './report.js';
-import { abortControl, createControl } from './signal.js';
+import { TRIPS, abortControl, createControl } from './signal.js';
 import { renderTable } from './table.js';
 
 /** One measurement: the median one-way latency of `roundTrips` round trips timed over `seconds`. */
@@ -63,7 +63,8 @@ async function measureMode(mode: LatencyMode, sizes: number[], opts: LatencyOpti
       abortControl(control);
       for (const ring of rings) ring.abort();
     },
-    stallMs: stallMsFor(opts.seconds, opts.warmupSeconds, opts.iterations),
+    stallMs: stallMsFor(opts.seconds, opts.warmupSeconds),
+    progress: () => Atomics.load(control, TRIPS), // a slow round trip is no stall: none for a minute is
   });
   const rows: LatencyRow[] = [];
   const onReport = (report: LatencyReport): void => {

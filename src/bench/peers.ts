@@ -18,6 +18,11 @@ export interface PeerOptions {
    * the end of each size, so a caller adds the longest a size may take: `stallMsFor`.
    */
   stallMs?: number;
+  /**
+   * A count the workers raise as they go, read about once a second: while it moves, silence is no stall. The
+   * latency benchmark counts round trips, since `--iterations N` takes as long as N of them, however slow they are.
+   */
+  progress?: () => number;
 }
 
 /** Silence beyond what a size's own measuring takes that counts as no progress. */
@@ -25,11 +30,11 @@ export const STALL_MS = 60_000;
 
 /**
  * The `stallMs` for sizes measured over `seconds` after a warm-up of `warmupSeconds` (six times that for a mode's
- * first size), or over `iterations` round trips, a millisecond each at most: `--time 600` is not a stall.
+ * first size): `--time 600` is not a stall. A size measured by a count (latency's `--iterations`) has no such
+ * bound: its group watches the count move instead (`progress`).
  */
-export function stallMsFor(seconds: number, warmupSeconds: number, iterations?: number): number {
-  const measuring = iterations === undefined ? seconds * 1000 : iterations;
-  return STALL_MS + 6 * warmupSeconds * 1000 + measuring;
+export function stallMsFor(seconds: number, warmupSeconds: number): number {
+  return STALL_MS + 6 * warmupSeconds * 1000 + seconds * 1000;
 }
 
 interface Report {
@@ -102,7 +107,13 @@ export class PeerGroup<R extends Report> {
   /** Resolves when every worker is done; rejects with the first failure. Always cleans up. */
   async run(): Promise<void> {
     const stallMs = this.options.stallMs ?? STALL_MS;
+    let progress = this.options.progress?.();
     const watchdog = setInterval(() => {
+      const now = this.options.progress?.();
+      if (now !== progress) {
+        progress = now;
+        this.lastHeard = performance.now();
+      }
       const silent = performance.now() - this.lastHeard;
       if (!this.idle && silent > stallMs) this.failWith(new Error(`the benchmark made no progress for ${Math.round(silent / 1000)} s`));
     }, Math.min(1000, stallMs));

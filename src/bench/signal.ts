@@ -15,6 +15,7 @@
  *   ABORT          non-zero: every wait throws
  *   GATE           how many sizes the main thread has let the sender start: it runs the modes size by size
  *   GATE_WAITER    the sender is parked on GATE
+ *   TRIPS          latency: round trips the ping has made; the main thread's stall watchdog reads it
  *
  * Why an Int32 counter for the ring modes' acks, rather than a second ring back: an ack carries no data, so one
  * `Atomics.add` plus a notify only when the sender's sleeper flag is up is the cheapest signal there is, and every
@@ -38,7 +39,8 @@ export const READY = 7 * SLOT;
 export const ABORT = 8 * SLOT;
 export const GATE = 9 * SLOT;
 export const GATE_WAITER = 10 * SLOT;
-const WORDS = 11 * SLOT;
+export const TRIPS = 11 * SLOT;
+const WORDS = 12 * SLOT;
 
 const SPIN_MS = DEFAULT_SPIN_MICROS / 1000;
 const SPINS_PER_CLOCK_READ = 64;
