@@ -130,6 +130,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
     };
 
     const onReport = (rank: number, report: RankReport) => {
+      if (report.kind === 'uncaught') return onUncaught(rank, reviveError(report));
       ended[rank]!();
       if (finished[rank]) return;
       finished[rank] = true;
@@ -143,6 +144,18 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
       const message = report.code === PARSE_ERROR ? withSyntaxErrorAt(report.message, settings.moduleUrl) : report.message;
       const original = reviveError({ ...report, message });
       finish(new RankFailedError(rank, `${report.name}: ${message}`, original), ABORT_REASON.rankFailed, rank);
+    };
+
+    /**
+     * An error that nothing caught in a rank (rank.ts posts it), or that its worker died of. A rank that returned its
+     * result may still throw, from a timer it left behind: while the run goes on, that is a failure of its program too.
+     */
+    const onUncaught = (rank: number, err: Error) => {
+      ended[rank]!();
+      if (over) return;
+      const after = finished[rank] ? ' (after returning its result)' : '';
+      finished[rank] = true;
+      finish(new RankFailedError(rank, `${err.name}: ${err.message}${after}`, err), ABORT_REASON.rankFailed, rank);
     };
 
     const onExit = (rank: number, code: number) => {
@@ -180,15 +193,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
         worker.on('message', (message: unknown) => {
           if (isRankReport(message)) onReport(rank, message); // else the program's own postMessage: not ours
         });
-        worker.on('error', (thrown: unknown) => {
-          if (over) return;
-          // A rank that returned its result may still throw, from a timer it left behind: while the run goes on, that
-          // is a failure of its program too.
-          const after = finished[rank] ? ' (after returning its result)' : '';
-          finished[rank] = true;
-          const err = asError(thrown); // an uncaught throw in a timer may be anything, null included
-          finish(new RankFailedError(rank, `${err.name}: ${err.message}${after}`, err), ABORT_REASON.rankFailed, rank);
-        });
+        worker.on('error', (thrown: unknown) => onUncaught(rank, asError(thrown))); // before rank.ts took over
         worker.on('exit', (code) => onExit(rank, code));
         workers.push(worker);
       }

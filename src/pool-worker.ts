@@ -5,12 +5,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CURRENT_ITEM, FINISHED, NEXT_ITEM, POOL_REPORT, type PoolJob, type PoolMessage, type PoolReport } from './pool.js';
 import { importProgram } from './load.js';
-import { serializeError } from './thrown.js';
+import { reportUncaughtErrors, serializeError } from './thrown.js';
 
 const { moduleUrl, exportName, items, shared: buffer, id } = workerData as PoolJob;
 const shared = new Int32Array(buffer);
 const port = parentPort!;
 const post = (report: PoolReport) => port.postMessage({ from: POOL_REPORT, ...report } satisfies PoolMessage);
+
+reportUncaughtErrors((error) => post({ kind: 'uncaught', error }));
 
 async function run(): Promise<void> {
   let fn: unknown;

@@ -51,6 +51,7 @@ export type PoolReport =
   | { kind: 'result'; index: number; value: unknown }
   | { kind: 'itemFailed'; index: number; error: SerializedError }
   | { kind: 'setupFailed'; message: string; error?: SerializedError }
+  | { kind: 'uncaught'; error: SerializedError } // thrown where nothing catches it (a timer)
   | { kind: 'done'; taken: number };
 
 /**
@@ -90,9 +91,12 @@ export async function map(
 ): Promise<MapResult<unknown>> {
   refuseWhileImporting('map');
   if (!Array.isArray(items)) throw new TypeError(`Expected \`items\` to be an array, got ${describe(items)}`);
+  if (typeof moduleUrl !== 'string' && !(moduleUrl instanceof URL)) {
+    throw new TypeError(`Expected \`moduleUrl\` to be a URL (import.meta.url) or a file path, got ${describe(moduleUrl)}`);
+  }
   refuseUnknownOptions('map', options ?? {}, MAP_OPTIONS);
-  const { workers = availableParallelism(), exportName = 'default', timeoutMs } = options;
-  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) {
+  const { workers, exportName = 'default', timeoutMs } = options ?? {};
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
     throw new RangeError(`Expected \`workers\` to be an integer from 1 to ${MAX_WORKERS}, got ${describe(workers)}`);
   }
   if (typeof exportName !== 'string') throw new TypeError(`Expected \`exportName\` to be a string, got ${describe(exportName)}`);
@@ -101,8 +105,9 @@ export async function map(
   }
   if (items.length === 0) return { results: [], itemsPerWorker: [] };
 
-  const count = Math.min(workers, items.length);
-  const isPath = typeof moduleUrl === 'string' && (isAbsolute(moduleUrl) || !URL.canParse(moduleUrl));
+  const count = Math.min(workers ?? Math.min(availableParallelism(), MAX_WORKERS), items.length);
+  // A string is a URL only with a scheme that import() takes: `v2:lib/f.js` is a relative path.
+  const isPath = typeof moduleUrl === 'string' && (isAbsolute(moduleUrl) || !/^(file|data|node):/i.test(moduleUrl));
   const href = isPath ? pathToFileURL(moduleUrl).href : String(moduleUrl);
   const shared = new Int32Array(new SharedArrayBuffer((CURRENT_ITEM + count) * Int32Array.BYTES_PER_ELEMENT));
   shared.fill(LOADING, CURRENT_ITEM);
@@ -130,7 +135,15 @@ export async function map(
       }
       for (let id = 0; id < count; id++) {
         const job: PoolJob = { moduleUrl: href, exportName, items, shared: shared.buffer, id };
-        const worker = startWorker(WORKER_URL, { workerData: job });
+        let worker: Worker;
+        try {
+          worker = startWorker(WORKER_URL, { workerData: job });
+        } catch (err) { // the first worker's workerData meets an item that structured clone refuses
+          const refused = asError(err).name === 'DataCloneError';
+          reject(refused ? new TypeError('Expected `items` to be values that structured clone accepts (every worker ' +
+            `gets a copy of them): ${asError(err).message}`, { cause: err }) : err);
+          return;
+        }
         started.push(worker);
         let done = false;
         worker.on('message', (report: unknown) => {
@@ -142,6 +155,9 @@ export async function map(
             done = true;
             itemsPerWorker[id] = report.taken;
             if (++finished === count) resolve({ results, itemsPerWorker });
+          } else if (report.kind === 'uncaught') {
+            const cause = reviveError(report.error);
+            reject(new Error(`worker ${id} failed: ${cause.message}`, { cause }));
           } else if (report.kind === 'itemFailed') {
             const cause = reviveError(report.error);
             reject(new Error(`item ${report.index} failed in worker ${id}: ${cause.message}`, { cause }));

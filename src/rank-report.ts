@@ -5,7 +5,10 @@
 import type { SerializedError } from './thrown.js';
 
 /** What a rank reports to the launcher, once. */
-export type RankReport = { kind: 'result'; value: unknown } | ({ kind: 'error' } & SerializedError);
+export type RankReport =
+  | { kind: 'result'; value: unknown }
+  | ({ kind: 'error' } & SerializedError) // what its program threw
+  | ({ kind: 'uncaught' } & SerializedError); // thrown where nothing catches it (a timer), maybe after the result
 
 /**
  * A RankReport as posted on `parentPort`: `from` tells it apart from a message that the program posts there itself,

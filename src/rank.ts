@@ -10,7 +10,7 @@ import { RANK_REPORT, type RankMessage, type RankReport } from './rank-report.js
 import { MessagePortTransport } from './transport/message-port.js';
 import { SharedTransport } from './transport/shared.js';
 import type { Transport, TransportName, TransportWiring } from './transport/types.js';
-import { serializeError } from './thrown.js';
+import { reportUncaughtErrors, serializeError } from './thrown.js';
 import type { WaitStrategy } from './wait.js';
 
 /** What the launcher sends each rank in `workerData`. */
@@ -49,6 +49,7 @@ function reportError(thrown: unknown): void {
   report({ kind: 'error', ...serializeError(thrown) }); // strings, whatever was thrown
 }
 
+reportUncaughtErrors((error) => report({ kind: 'uncaught', ...error }));
 try {
   const value = await run(workerData as RankData);
   try {

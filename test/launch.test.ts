@@ -299,6 +299,8 @@ test('whatever a rank throws, from a timer or not, launch names it and settles',
     ['an object whose constructor getter throws', 'rank 1 failed: Error: non-error thrown: an object', undefined],
     ['an object with a message and a code', 'rank 1 failed: Error: plain boom', 'E_PLAIN'],
     ['an Error whose code is a function', 'rank 1 failed: Error: boom with a strange code', undefined],
+    ['an error that is its own cause, from a timer', 'rank 1 failed: Error: round and round', undefined],
+    ['a rejection nobody handles, with a chain of causes', 'rank 1 failed: Error: top', undefined],
   ];
   for (const [what, message, code] of cases) {
     // deadlockMs 0: only the failure itself can end the run (the timeout says otherwise)
@@ -307,6 +309,18 @@ test('whatever a rank throws, from a timer or not, launch names it and settles',
     assert.is(err.message, message, what);
     assert.is((err.cause as { code?: unknown }).code, code, what);
     await noWorkerLeft(what);
+    if (what === 'an error that is its own cause, from a timer') {
+      assert.is(((err.cause as Error).cause as Error).message, '(a cycle: this cause is an error above it)');
+    }
+    if (what === 'a rejection nobody handles, with a chain of causes') {
+      const middle = (err.cause as Error).cause as AggregateError;
+      assert.instance(middle, AggregateError);
+      assert.is(middle.message, 'middle');
+      assert.equal(middle.errors.map((e: Error) => `${e.name}: ${e.message}`), ['TypeError: one', 'Error: non-error thrown: "two"']);
+      const deepest = middle.cause as RangeError & { status: number; code: number; details?: unknown };
+      assert.instance(deepest, RangeError);
+      assert.equal([deepest.message, deepest.status, deepest.code, deepest.details], ['deepest', 404, 42, undefined]);
+    }
   }
 });
 

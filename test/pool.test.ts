@@ -1,4 +1,7 @@
-import { relative } from 'node:path';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { syncBuiltinESMExports } from 'node:module';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -62,11 +65,37 @@ test('the module may be a URL string or a file path', async () => {
   assert.equal((await map(relative(process.cwd(), fileURLToPath(square)), [8])).results, [64]);
 });
 
+test('a relative path whose first part has a colon is a path, not a URL', async () => {
+  const dir = mkdtempSync(join(os.tmpdir(), 'shmcomm-pool-'));
+  const cwd = process.cwd();
+  try {
+    mkdirSync(join(dir, 'v2:lib'));
+    copyFileSync(fileURLToPath(square), join(dir, 'v2:lib', 'square.js'));
+    process.chdir(dir);
+    assert.equal((await map('v2:lib/square.js', [9])).results, [81]);
+  } finally {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the default worker count is capped by the item count', async () => {
   const { itemsPerWorker } = await map(square, [1, 2]);
   assert.ok(itemsPerWorker.length >= 1 && itemsPerWorker.length <= 2, `${itemsPerWorker.length} workers`);
   assert.is(sum(itemsPerWorker), 2);
   assert.is((await map(square, [1, 2, 3], { workers: 8 })).itemsPerWorker.length, 3);
+});
+
+test('on a machine of more than 256 cores, the default count of workers is no RangeError', async () => {
+  const cores = os.availableParallelism;
+  try {
+    os.availableParallelism = () => 384;
+    syncBuiltinESMExports(); // pool.ts's own import of it sees the change
+    assert.is((await map(square, range(3), { timeoutMs: 60_000 })).itemsPerWorker.length, 3); // it threw, with 384
+  } finally {
+    os.availableParallelism = cores;
+    syncBuiltinESMExports();
+  }
 });
 
 test('empty items: no worker started, not even for a module that does not exist', async () => {
@@ -84,6 +113,18 @@ test('a throwing item names the item and the worker, with the original error as 
   assert.is(cause.code, 'E_BOOM');
   assert.match(cause.stack ?? '', /^BoomError: boom\n/);
   assert.match(cause.stack ?? '', /pool-faults/);
+});
+
+test("an item's error keeps its chain of causes, an AggregateError's errors, and fields that hold primitives", async () => {
+  const err = await rejection(map(faults, [1], { exportName: 'rejectsWithCauses' }));
+  assert.is(err.message, 'item 0 failed in worker 0: top');
+  const middle = (err.cause as Error).cause as AggregateError;
+  assert.instance(middle, AggregateError);
+  assert.is(middle.message, 'middle');
+  assert.equal(middle.errors.map((e: Error) => `${e.name}: ${e.message}`), ['TypeError: one']);
+  const deepest = middle.cause as RangeError & { status: number; code: number; details?: unknown };
+  assert.instance(deepest, RangeError);
+  assert.equal([deepest.message, deepest.status, deepest.code, deepest.details], ['deepest', 404, 42, undefined]);
 });
 
 test('a thrown non-Error is still reported', async () => {
@@ -106,6 +147,15 @@ test('an uncaught error in a worker, outside any item', async () => {
   const err = await rejection(map(faults, [1], { exportName: 'throwsLater' }));
   assert.is(err.message, 'worker 0 failed: late boom');
   assert.is((err.cause as Error).message, 'late boom');
+});
+
+test('an error that is its own cause, thrown from a timer, is reported with the cycle cut', async () => {
+  const err = await rejection(map(faults, [1], { exportName: 'throwsItsOwnCauseLater' }));
+  assert.is(err.message, 'worker 0 failed: round and round');
+  const cause = err.cause as Error;
+  assert.is(cause.message, 'round and round');
+  assert.is((cause.cause as Error).message, '(a cycle: this cause is an error above it)');
+  await noWorkerLeft('map rejected');
 });
 
 test('null thrown from a timer, outside any item', async () => {
@@ -155,6 +205,14 @@ test('bad arguments are thrown with what was given', async () => {
   assert.is(badTimeout.message, 'Expected `timeoutMs` to be a positive number, got 0');
   const badExport = await rejection(map(square, [1], { exportName: 7 as unknown as string }));
   assert.is(badExport.message, 'Expected `exportName` to be a string, got 7');
+  const notUrl = await rejection(map(5 as unknown as string, [1]));
+  assert.instance(notUrl, TypeError);
+  assert.is(notUrl.message, 'Expected `moduleUrl` to be a URL (import.meta.url) or a file path, got 5');
+  const notCloneable = await rejection(map(square, [1, () => 2]));
+  assert.instance(notCloneable, TypeError);
+  assert.is(notCloneable.message, 'Expected `items` to be values that structured clone accepts (every worker gets a copy ' +
+    'of them): () => 2 could not be cloned.');
+  assert.equal((await map(square, [3], null as never)).results, [9], 'null options: the defaults');
   const unknown = await rejection(map(square, [1], { worker: 2 } as never));
   assert.instance(unknown, TypeError);
   assert.is(unknown.message, 'Unknown map option `worker`: expected workers, exportName, timeoutMs');
