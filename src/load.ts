@@ -72,10 +72,13 @@ export function withSyntaxErrorAt(message: string, url: string): string {
     encoding: 'utf8', timeout: CHECK_MS, killSignal: 'SIGKILL', env: { ...process.env, NODE_OPTIONS: '' },
   });
   if (check.status === 0) return `${message} (node --check finds no mistake in ${path} itself)`;
-  // stderr: "/path/prog.mjs:2", the line itself, a caret under the mistake, "", "SyntaxError: ..."
-  const [where, line] = String(check.stderr).split('\n');
-  const found = where !== undefined && where.startsWith(`${path}:`) && /:\d+$/.test(where);
-  return found ? `${message} (at ${where}: ${(line ?? '').trim()})` : message;
+  // stderr: "/path/prog.mjs:2", the line itself, a caret under the mistake, "", "SyntaxError: ...", maybe after a
+  // warning: ESM syntax in a .js file that Node reads as CommonJS says how to load an ES module first.
+  const lines = String(check.stderr).split('\n');
+  const at = lines.findIndex((where) => where.startsWith(`${path}:`) && /:\d+$/.test(where));
+  const found = at < 0 ? message : `${message} (at ${lines[at]}: ${(lines[at + 1] ?? '').trim()})`;
+  const commonJs = lines.some((line) => line.includes('To load an ES module'));
+  return commonJs ? `${found}; Node reads ${path} as CommonJS: name it .mjs, or set "type": "module" in its package.json` : found;
 }
 
 /** The most the launching thread waits for `node --check` (it takes 50 ms or so). */

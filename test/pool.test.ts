@@ -1,8 +1,8 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { syncBuiltinESMExports } from 'node:module';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TimeoutError } from '../src/errors.js';
@@ -75,6 +75,20 @@ test('a relative path whose first part has a colon is a path, not a URL', async 
     assert.equal((await map('v2:lib/square.js', [9])).results, [81]);
   } finally {
     process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('ES module syntax in a .js file that Node reads as CommonJS: where, and what to do', async () => {
+  const dir = mkdtempSync(join(os.tmpdir(), 'shmcomm-pool-'));
+  try {
+    writeFileSync(join(dir, 'package.json'), '{ "type": "commonjs" }');
+    writeFileSync(join(dir, 'f.js'), 'export default (x) => x * 5;\n');
+    const file = join(dir, 'f.js');
+    const err = await rejection(map(file, [1]));
+    assert.is(err.message, `could not load module ${pathToFileURL(file).href}: Unexpected token 'export' (at ${file}:1: ` +
+      `export default (x) => x * 5;); Node reads ${file} as CommonJS: name it .mjs, or set "type": "module" in its package.json`);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
