@@ -308,10 +308,10 @@ export class Comm {
    * `into` with a value that is not a typed array, or of another kind. A named op gives a number, a bigint or a new
    * typed array of the value's kind (`Reduced`); a function's result is typed as the value (`T | Sent<T>`).
    */
-  reduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, root?: number, into?: I):
-    Reduced<T> | I | undefined;
   reduce<T, I extends IntoFor<T> = never>(value: T, op: ReduceFunction, root?: number, into?: I):
     T | Sent<T> | I | undefined;
+  reduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, root?: number, into?: I):
+    Reduced<T> | I | undefined;
   reduce(value: unknown, op: ReduceOp, root = 0, into?: unknown): unknown {
     this.refuseWhileHolding('reduce');
     const outer = this.enter('reduce');
@@ -327,8 +327,8 @@ export class Comm {
    * the same kind and length, or `value` itself to reduce in place) receives the result, and no array is allocated
    * for it. Typed as `reduce` is.
    */
-  allreduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, into?: I): Reduced<T> | I;
   allreduce<T, I extends IntoFor<T> = never>(value: T, op: ReduceFunction, into?: I): T | Sent<T> | I;
+  allreduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, into?: I): Reduced<T> | I;
   allreduce(value: unknown, op: ReduceOp, into?: unknown): unknown {
     this.refuseWhileHolding('allreduce');
     const outer = this.enter('allreduce');

@@ -1,4 +1,7 @@
 // The public face of shmcomm: exports only.
+// Its declarations name Node's types (worker_threads, NodeJS.Timeout): TypeScript 6 and later load @types/node only
+// when told, so the reference is kept in the emitted index.d.ts for every program that imports shmcomm.
+/// <reference types="node" preserve="true" />
 export { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, type Frame, type FrameMeta, type RingOptions, type BlockingOptions } from './ring.js';
 export { Sender, Receiver, defaultChunkBytes, MAX_CHUNK_BYTES, type Received, type Copied, type MessageMeta } from './channel.js';
 export { copyBytes } from './copy.js';
