@@ -17,7 +17,7 @@ import {
 import type { Waiter, WaitStrategy } from './wait.js';
 import type { Receiver } from './channel.js';
 import type { OpName } from './reduce-ops.js';
-import type { SameKind, Sent, TypedArray } from './sent.js';
+import type { SameKind, Sent, TypedArray, Widen } from './sent.js';
 import { SharedTransport } from './transport/shared.js';
 import type { Envelope, Transport, TransportName } from './transport/types.js';
 
@@ -306,10 +306,11 @@ export class Comm {
    *
    * The types refuse what the root would: a named op with a value that is not a number, bigint or typed array, and
    * `into` with a value that is not a typed array, or of another kind. A named op gives a number, a bigint or a new
-   * typed array of the value's kind (`Reduced`); a function's result is typed as the value (`T | Sent<T>`).
+   * typed array of the value's kind (`Reduced`); a function's result is typed as the value, widened
+   * (`Widen<T> | Sent<T>`).
    */
   reduce<T, I extends IntoFor<T> = never>(value: T, op: ReduceFunction, root?: number, into?: I):
-    T | Sent<T> | I | undefined;
+    Widen<T> | Sent<T> | I | undefined;
   reduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, root?: number, into?: I):
     Reduced<T> | I | undefined;
   reduce(value: unknown, op: ReduceOp, root = 0, into?: unknown): unknown {
@@ -327,7 +328,7 @@ export class Comm {
    * the same kind and length, or `value` itself to reduce in place) receives the result, and no array is allocated
    * for it. Typed as `reduce` is.
    */
-  allreduce<T, I extends IntoFor<T> = never>(value: T, op: ReduceFunction, into?: I): T | Sent<T> | I;
+  allreduce<T, I extends IntoFor<T> = never>(value: T, op: ReduceFunction, into?: I): Widen<T> | Sent<T> | I;
   allreduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, into?: I): Reduced<T> | I;
   allreduce(value: unknown, op: ReduceOp, into?: unknown): unknown {
     this.refuseWhileHolding('allreduce');

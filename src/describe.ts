@@ -63,6 +63,8 @@ export function withArticle(noun: string): string {
 
 /** True for an ArrayBuffer whose memory was transferred away (its views read 0 bytes, and a DataView throws). */
 export function isDetached(buffer: ArrayBufferLike): boolean {
+  const detached = (buffer as { detached?: unknown }).detached; // from Node 22
+  if (typeof detached === 'boolean') return detached;
   try {
     new Uint8Array(buffer); // Node 20 lacks ArrayBuffer.prototype.detached; constructing a view is the test
     return false;

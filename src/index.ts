@@ -10,7 +10,7 @@ export { encode, decode, TYPE, type Encoded } from './codec.js';
 export {
   Comm, ANY_SOURCE, ANY_TAG, MAX_TAG, type Status, type ReduceOp, type ReduceFunction, type Reducible, type Reduced,
 } from './comm.js';
-export type { Sent, ResultOf, TypedArray } from './sent.js';
+export type { Sent, ResultOf, Posted, Widen, TypedArray } from './sent.js';
 export { launch, defaultStrategy, MAX_RANKS, type LaunchOptions } from './launch.js';
 export { map, MAX_WORKERS, type MapOptions, type MapResult } from './pool.js';
 export { type WaitStrategy, type WaitOptions, WAIT_STRATEGIES } from './wait.js';

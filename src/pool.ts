@@ -3,6 +3,7 @@
  * counter hands out item indices, so a fast worker simply takes more of them (dynamic load balancing), and the
  * results come back by `postMessage` to be put in input order.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -106,8 +107,8 @@ export async function map(
   if (items.length === 0) return { results: [], itemsPerWorker: [] };
 
   const count = Math.min(workers ?? Math.min(availableParallelism(), MAX_WORKERS), items.length);
-  // A string is a URL only with a scheme that import() takes: `v2:lib/f.js` is a relative path.
-  const isPath = typeof moduleUrl === 'string' && (isAbsolute(moduleUrl) || !/^(file|data|node):/i.test(moduleUrl));
+  // A string is a path when it is not a URL, or when such a file exists: `v2:lib/f.js` may be either.
+  const isPath = typeof moduleUrl === 'string' && (isAbsolute(moduleUrl) || !URL.canParse(moduleUrl) || existsSync(moduleUrl));
   const href = isPath ? pathToFileURL(moduleUrl).href : String(moduleUrl);
   const shared = new Int32Array(new SharedArrayBuffer((CURRENT_ITEM + count) * Int32Array.BYTES_PER_ELEMENT));
   shared.fill(LOADING, CURRENT_ITEM);

@@ -767,7 +767,9 @@ function asBytes(view: ArrayBufferView): Uint8Array {
       throw isDetached(view.buffer) ? detachedError(view) : err;
     }
   }
-  if (bytes.length === 0 && isDetached(bytes.buffer)) throw detachedError(view); // a detached typed array reads 0
+  // A detached typed array reads 0 bytes, over a buffer of 0 bytes: only then is it worth asking (Node 20 asks by
+  // making a view, an allocation, which a message of 0 bytes over a buffer of its own pays).
+  if (bytes.length === 0 && bytes.buffer.byteLength === 0 && isDetached(bytes.buffer)) throw detachedError(view);
   return bytes;
 }
 

@@ -45,7 +45,19 @@ export type Sent<T> =
 
 /**
  * What a rank program or a map function gives back, for `launch<P>` and `map<P>`: `P`'s return value (awaited) when `P`
- * is the function's type (`launch<typeof main>`), else `P` itself (`launch<number>`). Results travel by postMessage,
- * which hands a returned Buffer back as a Uint8Array.
+ * is the function's type (`launch<typeof main>`), else `P` itself (`launch<number>`), as postMessage delivers it.
  */
-export type ResultOf<P> = P extends (...args: any[]) => infer R ? Awaited<R> : P;
+export type ResultOf<P> = Posted<P extends (...args: any[]) => infer R ? Awaited<R> : P>;
+
+/**
+ * A value as postMessage (structured clone) delivers it, where that differs from `T` for the value itself: a Buffer
+ * arrives as a Uint8Array. (A view over a SharedArrayBuffer keeps sharing it; what a value holds is left as typed.)
+ */
+export type Posted<T> = T extends Buffer ? Uint8Array<ArrayBuffer> : T;
+
+/**
+ * A literal type widened to its primitive: a function op's result is another value than the one passed, so
+ * `allreduce(3, (a, b) => a + b)` is a `number`, not the type `3`.
+ */
+export type Widen<T> = T extends string ? string : T extends number ? number : T extends bigint ? bigint
+  : T extends boolean ? boolean : T;

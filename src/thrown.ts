@@ -14,9 +14,9 @@ export interface SerializedError {
   code?: string;
   /** The error's other own enumerable fields that hold a primitive (`status: 404`, a numeric `code`). */
   fields?: Record<string, Primitive>;
-  /** Its `cause`: an Error's in turn (CAUSE_DEPTH deep at most, a cycle cut), another value's as it is or described. */
+  /** Its `cause`: an Error's in turn (CAUSE_DEPTH deep at most, a cycle cut), another value as it is or described. */
   cause?: SerializedError | Primitive;
-  /** An AggregateError's `errors`. */
+  /** An AggregateError's `errors` (MAX_ERRORS at most, then a note). */
   errors?: SerializedError[];
 }
 
@@ -24,14 +24,22 @@ type Primitive = string | number | boolean | bigint | null | undefined;
 
 /** How deep a chain of causes (and of AggregateError's errors) is posted back: a deeper one ends in a note. */
 const CAUSE_DEPTH = 8;
+/** How many of an AggregateError's errors are posted back: the rest are counted in a note. */
+const MAX_ERRORS = 100;
 
 /**
  * `thrown` in plain values: an Error's name, message, stack, string `code`, fields that hold primitives, its `cause`
  * and an AggregateError's `errors`; anything else described. Node's own serializer (which an uncaught error in a
  * worker goes through) follows `cause` without looking for cycles, and a cause that is its own cause overflows the
- * launching thread's stack: so workers send their errors through this one (reportUncaughtErrors).
+ * launching thread's stack: so workers send their errors through this one (reportUncaughtErrors). It never throws:
+ * what cannot be read (a getter or a Proxy trap that throws) is left out.
  */
-export function serializeError(thrown: unknown, seen = new Set<unknown>(), depth = 0): SerializedError {
+export function serializeError(thrown: unknown): SerializedError {
+  return serializeWithin(thrown, [], 0);
+}
+
+/** serializeError for an error `depth` causes down, below the errors in `above` (to cut a cycle). */
+function serializeWithin(thrown: unknown, above: unknown[], depth: number): SerializedError {
   const code = stringField(thrown, 'code');
   const stack = isError(thrown) ? stringField(thrown, 'stack') : undefined;
   const serialized: SerializedError = {
@@ -41,29 +49,39 @@ export function serializeError(thrown: unknown, seen = new Set<unknown>(), depth
     ...(code === undefined ? {} : { code }),
   };
   if (!isError(thrown)) return serialized;
-  seen.add(thrown);
   const fields = primitiveFields(thrown);
   if (fields !== undefined) serialized.fields = fields;
-  const cause = field(thrown, 'cause');
-  if (cause.present) serialized.cause = serializeCause(cause.value, seen, depth + 1);
-  const errors = field(thrown, 'errors');
-  if (Array.isArray(errors.value)) {
-    serialized.errors = errors.value.map((error) => serializeCause(error, seen, depth + 1)).map(asSerialized);
-  }
+  const below = [...above, thrown];
+  if (has(thrown, 'cause')) serialized.cause = serializeCause(read(thrown, 'cause'), below, depth + 1);
+  const errors = read(thrown, 'errors');
+  if (Array.isArray(errors)) serialized.errors = serializeErrors(errors, below, depth + 1);
   return serialized;
 }
 
-/** A cause, or one of an AggregateError's errors: an Error in turn, unless it is one seen above or too deep. */
-function serializeCause(cause: unknown, seen: Set<unknown>, depth: number): SerializedError | Primitive {
-  if (!isError(cause)) return isPrimitive(cause) ? cause : serializeError(cause, seen, depth); // a symbol described
-  if (seen.has(cause)) return { name: 'Error', message: '(a cycle: this cause is an error above it)' };
+/** A cause, or one of an AggregateError's errors: an Error in turn, unless it is one above it or too deep. */
+function serializeCause(cause: unknown, above: unknown[], depth: number): SerializedError | Primitive {
+  if (isPrimitive(cause)) return cause;
+  if (!isError(cause)) { // an object: its message, or what it is, and its fields (a symbol: described)
+    const message = stringField(cause, 'message') ?? `a cause that is not an Error: ${describeSafely(cause)}`;
+    const fields = primitiveFields(cause);
+    return { name: 'Error', message, ...(fields === undefined ? {} : { fields }) };
+  }
+  if (above.includes(cause)) return { name: 'Error', message: '(a cycle: this cause is an error above it)' };
   if (depth > CAUSE_DEPTH) return { name: 'Error', message: `(more causes, not sent: ${CAUSE_DEPTH} are)` };
-  return serializeError(cause, seen, depth);
+  return serializeWithin(cause, above, depth);
 }
 
-/** One of an AggregateError's errors, which serializeCause leaves as it is when it is a primitive: as an error. */
-function asSerialized(error: SerializedError | Primitive): SerializedError {
-  return typeof error === 'object' && error !== null ? error : serializeError(error);
+/** An AggregateError's errors, MAX_ERRORS at most; each element read on its own (a getter may throw). */
+function serializeErrors(errors: unknown[], above: unknown[], depth: number): SerializedError[] {
+  const posted: SerializedError[] = [];
+  const count = Math.min(lengthOf(errors), MAX_ERRORS);
+  for (let i = 0; i < count; i++) {
+    const error = serializeCause(read(errors, String(i)), above, depth);
+    posted.push(typeof error === 'object' && error !== null ? error : serializeWithin(error, above, depth));
+  }
+  const more = lengthOf(errors) - count;
+  if (more > 0) posted.push({ name: 'Error', message: `(${more} more errors, not sent)` });
+  return posted;
 }
 
 /** `thrown` itself when it is an Error; else an Error whose message says what was thrown. */
@@ -85,36 +103,40 @@ export function reviveError({ name, message, stack, code, fields, cause, errors 
   Object.assign(error, fields, { name }, stack === undefined ? {} : { stack }, code === undefined ? {} : { code });
   if (errors !== undefined && name !== 'AggregateError') Object.assign(error, { errors: revived });
   if (cause !== undefined) {
-    Object.defineProperty(error, 'cause', { value: isSerialized(cause) ? reviveError(cause) : cause, writable: true, configurable: true });
+    const value = typeof cause === 'object' && cause !== null ? reviveError(cause) : cause;
+    Object.defineProperty(error, 'cause', { value, writable: true, configurable: true });
   }
   return error;
-}
-
-function isSerialized(value: unknown): value is SerializedError {
-  return typeof value === 'object' && value !== null && typeof (value as SerializedError).message === 'string';
 }
 
 /**
  * In a worker: an error that nothing catches (from a timer, an unhandled rejection) is posted by `post`, in plain
  * values (serializeError), and the worker exits with code 1, as it would have. Without this, Node serializes the
- * error itself, and a cause that is its own cause crashes the launching thread.
+ * error itself, and a cause that is its own cause crashed the launching thread. A program that installs a handler of
+ * its own keeps it: the error is then that handler's, and the worker goes on, as it would have.
  */
 export function reportUncaughtErrors(post: (error: SerializedError) => void): void {
-  process.on('uncaughtException', (thrown: unknown) => {
+  const handler = (thrown: unknown) => {
+    if (process.listeners('uncaughtException').some((listener) => listener !== handler)) return;
     try {
       post(serializeError(thrown));
     } finally {
       process.exit(1);
     }
-  });
+  };
+  process.on('uncaughtException', handler);
 }
 
 function isPrimitive(value: unknown): value is Primitive {
   return value === null || ['string', 'number', 'boolean', 'bigint', 'undefined'].includes(typeof value);
 }
 
-/** The own enumerable fields of an error, but for those posted apart, that hold primitives; undefined if none. */
-function primitiveFields(error: Error): Record<string, Primitive> | undefined {
+/**
+ * The own enumerable fields of an error (or of a cause that is an object), but those posted apart, that hold
+ * primitives; undefined if none. A field named as a method of every error (`toString`) is left out: on the rebuilt
+ * error it would shadow the method.
+ */
+function primitiveFields(error: object): Record<string, Primitive> | undefined {
   let fields: Record<string, Primitive> | undefined;
   let keys: string[];
   try {
@@ -123,8 +145,8 @@ function primitiveFields(error: Error): Record<string, Primitive> | undefined {
     return undefined; // a Proxy whose ownKeys trap throws
   }
   for (const key of keys) {
-    if (POSTED_APART.has(key)) continue;
-    const { value } = field(error, key);
+    if (POSTED_APART.has(key) || key in Error.prototype) continue;
+    const value = read(error, key);
     if (key === 'code' && typeof value === 'string') continue; // posted as `code`
     if (isPrimitive(value)) (fields ??= {})[key] = value;
   }
@@ -132,7 +154,7 @@ function primitiveFields(error: Error): Record<string, Primitive> | undefined {
 }
 
 /** Fields that serializeError posts on their own (a `code` that is not a string is posted among the fields). */
-const POSTED_APART = new Set(['name', 'message', 'stack', 'cause', 'errors']);
+const POSTED_APART = new Set(['name', 'message', 'stack', 'cause']);
 
 /**
  * What `thrown` says of itself: its `message` when it is a string (an Error's, or that of a thrown `{ message, code
@@ -164,16 +186,31 @@ function isError(value: unknown): value is Error {
 
 /** `value[key]` when it is a string; undefined otherwise, and when reading it throws (a getter, a Proxy). */
 function stringField(value: unknown, key: string): string | undefined {
-  const read = field(value, key).value;
-  return typeof read === 'string' ? read : undefined;
+  const field = read(value, key);
+  return typeof field === 'string' ? field : undefined;
 }
 
-/** `value[key]`, and whether `value` has it at all; absent when reading it throws (a getter, a Proxy). */
-function field(value: unknown, key: string): { present: boolean; value: unknown } {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return { present: false, value: undefined };
+/** `value[key]`; undefined for a primitive, and when reading it throws (a getter, a Proxy). */
+function read(value: unknown, key: string): unknown {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
   try {
-    return key in value ? { present: true, value: (value as Record<string, unknown>)[key] } : { present: false, value: undefined };
+    return (value as Record<string, unknown>)[key];
   } catch {
-    return { present: false, value: undefined };
+    return undefined;
   }
+}
+
+/** `key in value`; false when asking throws (a Proxy's `has` trap). */
+function has(value: object, key: string): boolean {
+  try {
+    return key in value;
+  } catch {
+    return false;
+  }
+}
+
+/** An array's length; 0 when reading it throws (a Proxy). */
+function lengthOf(array: unknown[]): number {
+  const length = read(array, 'length');
+  return typeof length === 'number' ? length : 0;
 }

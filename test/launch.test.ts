@@ -324,6 +324,11 @@ test('whatever a rank throws, from a timer or not, launch names it and settles',
   }
 });
 
+test('a rank that handles uncaught errors itself keeps them: the run goes on', async () => {
+  const results = await launch(PROGRAMS, { size: 2, args: { program: 'ownHandler' }, timeoutMs: 30_000 });
+  assert.equal(results, ['handled: recoverable on rank 0', 'handled: recoverable on rank 1']);
+});
+
 test("what a rank posts on parentPort itself is not taken for its report", async () => {
   for (const transport of TRANSPORTS) {
     assert.equal(await launch(PROGRAMS, { size: 3, transport, args: { program: 'postsItsOwn' }, timeoutMs: 30_000 }), [6, 6, 6], transport);

@@ -65,7 +65,7 @@ test('the module may be a URL string or a file path', async () => {
   assert.equal((await map(relative(process.cwd(), fileURLToPath(square)), [8])).results, [64]);
 });
 
-test('a relative path whose first part has a colon is a path, not a URL', async () => {
+test('a relative path whose first part has a colon is a path where the file exists, else a URL', async () => {
   const dir = mkdtempSync(join(os.tmpdir(), 'shmcomm-pool-'));
   const cwd = process.cwd();
   try {
@@ -73,6 +73,9 @@ test('a relative path whose first part has a colon is a path, not a URL', async 
     copyFileSync(fileURLToPath(square), join(dir, 'v2:lib', 'square.js'));
     process.chdir(dir);
     assert.equal((await map('v2:lib/square.js', [9])).results, [81]);
+    // No such file: a URL, whose scheme import() then refuses (not a path under the current directory).
+    const err = await rejection(map('https://example.com/f.mjs', [1]));
+    assert.match(err.message, /^could not load module https:\/\/example\.com\/f\.mjs: .*'https:'/);
   } finally {
     process.chdir(cwd);
     rmSync(dir, { recursive: true, force: true });
@@ -170,6 +173,10 @@ test('an error that is its own cause, thrown from a timer, is reported with the 
   assert.is(cause.message, 'round and round');
   assert.is((cause.cause as Error).message, '(a cycle: this cause is an error above it)');
   await noWorkerLeft('map rejected');
+});
+
+test('a function that handles uncaught errors itself keeps them', async () => {
+  assert.equal((await map(faults, [1, 2, 3], { workers: 2, exportName: 'ownHandler' })).results, [2, 4, 6]);
 });
 
 test('null thrown from a timer, outside any item', async () => {

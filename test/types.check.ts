@@ -97,7 +97,9 @@ export function reductions(comm: Comm, op: ReduceOp, maybe: Float64Array<ArrayBu
   comm.allreduce(comm.rank === 0 ? 1 : 2n, 'sum'); // a number on some ranks, a bigint on others: they meet at run time
   comm.allreduce(new Float64Array(4), op); // an op of type ReduceOp, for a value every op takes
   const joined = comm.allreduce('a', (a: string, b: string) => a + b); // a function takes anything
-  is<Equal<typeof joined, 'a'>>(); // (typed as the value)
+  is<Equal<typeof joined, string>>(); // typed as the value, widened: another string than 'a'
+  const added = comm.allreduce(3, (a: number, b: number) => a + b);
+  is<Equal<typeof added, number>>();
   comm.allreduce(new Float64Array(4), (a: Float64Array, b: Float64Array) => a.map((x, i) => x + b[i]!), into);
 
   // @ts-expect-error the named ops combine numbers, bigints and typed arrays
@@ -124,6 +126,8 @@ declare function square(x: number, index: number): number;
 
 is<Equal<ResultOf<typeof main>, number[]>>();
 is<Equal<ResultOf<number>, number>>();
+is<Equal<ResultOf<() => Buffer>, Uint8Array<ArrayBuffer>>>(); // postMessage hands a Buffer back as a Uint8Array
+is<Equal<ResultOf<Buffer>, Uint8Array<ArrayBuffer>>>();
 
 export async function launching(url: string): Promise<void> {
   const typed = await launch<typeof main>(url, { size: 2, args: { n: 1 } });

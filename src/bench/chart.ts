@@ -54,8 +54,9 @@ export interface ChartOptions {
   /** Columns of the plot area, without the y labels (default 64, or what fits in `columns`). */
   width?: number;
   /**
-   * The terminal's width (default 80). The chart keeps within it: a terminal too narrow for the default plot gets
-   * a narrower one (MIN_WIDTH columns at least), and the legend wraps between its series.
+   * The terminal's width (default 80). The chart keeps within it where it can: a terminal too narrow for the default
+   * plot gets a narrower one, but never under MIN_WIDTH columns (with the y labels, about 30 in all), and the legend
+   * wraps between its series.
    */
   columns?: number;
   /** Rows of the plot area, roughly: rounded so that powers of ten fall on rows (default 16). */

@@ -1,0 +1,64 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { reviveError, serializeError } from '../src/thrown.js';
+
+/** What arrives in the launching thread: serialized in the worker, cloned by postMessage, rebuilt. */
+const roundTrip = (thrown: unknown) => reviveError(structuredClone(serializeError(thrown)));
+
+test('an error whose errors cannot be read keeps its own name and message, and what can be read', () => {
+  const errors = [new Error('a')];
+  Object.defineProperty(errors, 1, { get() { throw new Error('getter boom'); }, enumerable: true });
+  const aggregate = new AggregateError([], 'validation failed');
+  Object.defineProperty(aggregate, 'errors', { value: errors });
+  const revived = roundTrip(aggregate) as AggregateError;
+  assert.instance(revived, AggregateError);
+  assert.is(revived.message, 'validation failed');
+  assert.equal(revived.errors.map((e: Error) => e.message), ['a', 'non-error thrown: undefined']);
+
+  const trapped = new AggregateError([], 'trapped');
+  Object.defineProperty(trapped, 'errors', { value: new Proxy([1, 2], { get(target, key) {
+    if (key === 'length') return 2;
+    throw new Error('trap');
+  } }) });
+  assert.is(roundTrip(trapped).message, 'trapped');
+});
+
+test("a Proxy of an error whose has trap throws keeps the error's name, message and stack", () => {
+  const inner = new TypeError('the real message');
+  const proxy = new Proxy(inner, { has() { throw new Error('has trap'); } });
+  const serialized = serializeError(proxy);
+  assert.equal([serialized.name, serialized.message, serialized.stack], ['TypeError', 'the real message', inner.stack]);
+});
+
+test('the same error twice is no cycle; a cause that is its own is cut; a chain ends in a note', () => {
+  const twice = new Error('shared');
+  assert.equal((roundTrip(new AggregateError([twice, twice], 'twice')) as AggregateError).errors.map((e: Error) => e.message),
+    ['shared', 'shared']);
+  const loop = new Error('loop');
+  loop.cause = loop;
+  assert.is((roundTrip(loop).cause as Error).message, '(a cycle: this cause is an error above it)');
+  let chain = new Error('0');
+  for (let i = 1; i <= 20; i++) chain = new Error(String(i), { cause: chain });
+  const messages: string[] = [];
+  for (let e: unknown = roundTrip(chain); e instanceof Error; e = e.cause) messages.push(e.message);
+  assert.equal(messages, ['20', '19', '18', '17', '16', '15', '14', '13', '12', '(more causes, not sent: 8 are)']);
+});
+
+test('fields: primitives kept, objects and methods of every error left out; a cause that is an object described', () => {
+  const err = Object.assign(new Error('fields'), { status: 422, errors: 3, ok: false, big: 5n, nested: { a: 1 }, toString: 'x' });
+  const revived = roundTrip(err) as Error & Record<string, unknown>;
+  assert.equal([revived.status, revived.errors, revived.ok, revived.big, revived.nested], [422, 3, false, 5n, undefined]);
+  assert.is(String(revived), 'Error: fields');
+  const cause = roundTrip(new Error('x', { cause: { status: 500 } })).cause as Error & { status?: number };
+  assert.equal([cause.message, cause.status], ['a cause that is not an Error: an object', 500]);
+  assert.is(roundTrip(new Error('x', { cause: 'why' })).cause, 'why');
+});
+
+test("an AggregateError's errors: 100 sent, the rest counted", () => {
+  const many = new AggregateError(Array.from({ length: 250 }, (_, i) => new Error(String(i))), 'many');
+  const errors = (roundTrip(many) as AggregateError).errors as Error[];
+  assert.is(errors.length, 101);
+  assert.equal([errors[0]!.message, errors[99]!.message, errors[100]!.message], ['0', '99', '(150 more errors, not sent)']);
+});
+
+test.run();
