@@ -310,7 +310,7 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
   let result: T | undefined;
   if (reducer.name !== undefined || root === 0) {
     result = treeReduce(comm, value, combine, root, tag(comm, TAG.reduce));
-    if (result === value) result = ownResult(value);
+    if (Object.is(result, value)) result = ownResult(value); // not ===: a result of -0 is not a rank's own +0
   } else {
     result = treeReduce(comm, value, combine, 0, tag(comm, TAG.reduce));
     if (comm.rank === 0) comm.sendInternal(root, result, tag(comm, TAG.reduce));
@@ -347,7 +347,8 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
     if (arena !== undefined) return arenaReduction(comm, arena, 'allreduce', array, reducer.name, target)! as T;
     return ringAllreduce(comm, array, reducer.name, target) as T;
   } else result = recursiveDoubling(comm, value, reducer.combine as (a: T, b: T) => T);
-  if (into === undefined) return result === value ? ownResult(value) : result; // a function may answer its `a`
+  // A function may answer its `a`. Object.is, not ===: a result of -0 is not a rank's own +0.
+  if (into === undefined) return Object.is(result, value) ? ownResult(value) : result;
   if (into !== result) (into as TypedArray).set(result as TypedArray);
   return into;
 }

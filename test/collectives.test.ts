@@ -223,6 +223,13 @@ test('shared: allreduce, reduce and bcast stress through the arena, seeded kinds
   }
 });
 
+test('a reduction of numbers whose result is -0 gives -0 on every rank, even one that passed +0', async () => {
+  for (const transport of TRANSPORTS) {
+    const got = await run<string[]>(2, transport, { program: 'signedZeros' });
+    assert.equal(got, [['-0', '-0', '0', '-0', 'null'], ['-0', '-0', '0', '-0', '-0']], transport);
+  }
+});
+
 test('elementwise: every length from 0 to 9 (four a turn, then the rest), into a new array, into a, into b', () => {
   // The library's typed arrays are any of the eleven kinds, seen through one interface.
   const combine = <A extends Float64Array | Int32Array>(name: OpName, a: A, b: A, out: A): A =>
