@@ -78,7 +78,8 @@ export function withSyntaxErrorAt(message: string, url: string): string {
   const at = lines.findIndex((where) => where.startsWith(`${path}:`) && /:\d+$/.test(where));
   const found = at < 0 ? message : `${message} (at ${lines[at]}: ${(lines[at + 1] ?? '').trim()})`;
   const commonJs = lines.some((line) => line.includes('To load an ES module'));
-  return commonJs ? `${found}; Node reads ${path} as CommonJS: name it .mjs, or set "type": "module" in its package.json` : found;
+  if (!commonJs) return found;
+  return `${found}; Node reads ${path} as CommonJS: name it .mjs, or set "type": "module" in its package.json`;
 }
 
 /** The most the launching thread waits for `node --check` (it takes 50 ms or so). */

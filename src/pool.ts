@@ -93,7 +93,8 @@ export async function map(
   refuseWhileImporting('map');
   if (!Array.isArray(items)) throw new TypeError(`Expected \`items\` to be an array, got ${describe(items)}`);
   if (typeof moduleUrl !== 'string' && !(moduleUrl instanceof URL)) {
-    throw new TypeError(`Expected \`moduleUrl\` to be a URL (import.meta.url) or a file path, got ${describe(moduleUrl)}`);
+    const got = describe(moduleUrl);
+    throw new TypeError(`Expected \`moduleUrl\` to be a URL (import.meta.url) or a file path, got ${got}`);
   }
   refuseUnknownOptions('map', options ?? {}, MAP_OPTIONS);
   const { workers, exportName = 'default', timeoutMs } = options ?? {};
@@ -108,7 +109,8 @@ export async function map(
 
   const count = Math.min(workers ?? Math.min(availableParallelism(), MAX_WORKERS), items.length);
   // A string is a path when it is not a URL, or when such a file exists: `v2:lib/f.js` may be either.
-  const isPath = typeof moduleUrl === 'string' && (isAbsolute(moduleUrl) || !URL.canParse(moduleUrl) || existsSync(moduleUrl));
+  const isPath = typeof moduleUrl === 'string'
+    && (isAbsolute(moduleUrl) || !URL.canParse(moduleUrl) || existsSync(moduleUrl));
   const href = isPath ? pathToFileURL(moduleUrl).href : String(moduleUrl);
   const shared = new Int32Array(new SharedArrayBuffer((CURRENT_ITEM + count) * Int32Array.BYTES_PER_ELEMENT));
   shared.fill(LOADING, CURRENT_ITEM);

@@ -632,8 +632,8 @@ export class RingBuffer {
    */
   private refuseHeld(op: string): void {
     if (this.peeked >= 0) {
-      throw new Error(`${op}(): while it waited, another read took the next message and holds it (peekAsync or peek); ` +
-        'release() it first: each pending async read takes a message of its own');
+      throw new Error(`${op}(): while it waited, another read took the next message and holds it ` +
+        '(peekAsync or peek); release() it first: each pending async read takes a message of its own');
     }
   }
 
@@ -774,7 +774,8 @@ function asBytes(view: ArrayBufferView): Uint8Array {
 }
 
 function detachedError(view: ArrayBufferView): TypeError {
-  return new TypeError(`Expected a view to write, got ${describe(view)} whose ArrayBuffer is detached (its memory was transferred away)`);
+  const what = describe(view);
+  return new TypeError(`Expected a view to write, got ${what} whose ArrayBuffer is detached (its memory was transferred away)`);
 }
 
 /** Exposed for tests that corrupt a header on purpose. */

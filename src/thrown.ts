@@ -99,7 +99,9 @@ const ERROR_CLASSES = new Map<string, ErrorConstructor>(
  */
 export function reviveError({ name, message, stack, code, fields, cause, errors }: SerializedError): Error {
   const revived = errors?.map(reviveError) ?? [];
-  const error = name === 'AggregateError' ? new AggregateError(revived, message) : new (ERROR_CLASSES.get(name) ?? Error)(message);
+  const error = name === 'AggregateError'
+    ? new AggregateError(revived, message)
+    : new (ERROR_CLASSES.get(name) ?? Error)(message);
   Object.assign(error, fields, { name }, stack === undefined ? {} : { stack }, code === undefined ? {} : { code });
   if (errors !== undefined && name !== 'AggregateError') Object.assign(error, { errors: revived });
   if (cause !== undefined) {

@@ -43,8 +43,8 @@ import { renderTable } from './table.js';
  * (line-probe.ts). When a cache line crosses from one to the other in under 0.25 µs, they share a cache, and a 1 MiB
  * ring keeps the whole stream in it. When they do not, a 32 MiB ring is better for it: the receiver reads lines the
  * sender wrote long ago, gone from the sender's cache, instead of pulling dirty lines out of it. When the probe finds
- * the machine busy (BUSY_LINE_MICROS), twice, it tells no state: ringbuf then gets a fixed ring, the near state's 1 MiB,
- * since threads that take turns on one core share its caches too.
+ * the machine busy (BUSY_LINE_MICROS), twice, it tells no state: ringbuf then gets a fixed ring, the near state's
+ * 1 MiB, since threads that take turns on one core share its caches too.
  */
 export const AUTO_RING_BYTES = {
   zerocopy: 2 ** 20,
