@@ -1,8 +1,8 @@
 /**
  * Whatever a worker throws, on its way to the main thread. JavaScript can throw anything (`null`, a string, an object
  * without a prototype, an error whose `code` is a function), and a report that cannot be cloned, or a handler that
- * reads `err.message` of `null`, would lose the failure or crash the launcher. So workers post plain strings, and
- * the main thread makes an Error of anything an 'error' event hands it.
+ * reads `err.message` of `null`, would lose the failure or crash the launcher. So workers post plain values (strings,
+ * numbers: SerializedError), and the main thread makes an Error of anything an 'error' event hands it.
  */
 import { describe } from './describe.js';
 
@@ -54,7 +54,7 @@ function serializeWithin(thrown: unknown, above: unknown[], depth: number): Seri
   const below = [...above, thrown];
   if (has(thrown, 'cause')) serialized.cause = serializeCause(read(thrown, 'cause'), below, depth + 1);
   const errors = read(thrown, 'errors');
-  if (Array.isArray(errors)) serialized.errors = serializeErrors(errors, below, depth + 1);
+  if (isArray(errors)) serialized.errors = serializeErrors(errors, below, depth + 1);
   return serialized;
 }
 
@@ -206,6 +206,15 @@ function read(value: unknown, key: string): unknown {
 function has(value: object, key: string): boolean {
   try {
     return key in value;
+  } catch {
+    return false;
+  }
+}
+
+/** `Array.isArray`, false where it throws (a revoked Proxy). */
+function isArray(value: unknown): value is unknown[] {
+  try {
+    return Array.isArray(value);
   } catch {
     return false;
   }

@@ -21,6 +21,12 @@ test('an error whose errors cannot be read keeps its own name and message, and w
     throw new Error('trap');
   } }) });
   assert.is(roundTrip(trapped).message, 'trapped');
+
+  const revoked = new AggregateError([], 'revoked');
+  const { proxy, revoke } = Proxy.revocable([], {});
+  revoke();
+  Object.defineProperty(revoked, 'errors', { value: proxy }); // even Array.isArray throws on it
+  assert.is(roundTrip(revoked).message, 'revoked');
 });
 
 test("a Proxy of an error whose has trap throws keeps the error's name, message and stack", () => {
