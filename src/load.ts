@@ -66,17 +66,22 @@ function isParseError(error: SyntaxError): boolean {
  * CHECK_MS: this thread waits for it, with every timer of the run.
  */
 export function withSyntaxErrorAt(message: string, url: string): string {
-  if (!url.startsWith('file:')) return message;
+  return `${message}${syntaxErrorAt(url)}`;
+}
+
+/** What withSyntaxErrorAt adds to a message: ` (at /path/prog.mjs:2: return 1 +;)`, or '' for a program not in a file. */
+export function syntaxErrorAt(url: string): string {
+  if (!url.startsWith('file:')) return '';
   const path = fileURLToPath(url);
   const check = spawnSync(process.execPath, ['--check', path], {
     encoding: 'utf8', timeout: CHECK_MS, killSignal: 'SIGKILL', env: { ...process.env, NODE_OPTIONS: '' },
   });
-  if (check.status === 0) return `${message} (node --check finds no mistake in ${path} itself)`;
+  if (check.status === 0) return ` (node --check finds no mistake in ${path} itself)`;
   // stderr: "/path/prog.mjs:2", the line itself, a caret under the mistake, "", "SyntaxError: ...", maybe after a
   // warning: ESM syntax in a .js file that Node reads as CommonJS says how to load an ES module first.
   const lines = String(check.stderr).split('\n');
   const at = lines.findIndex((where) => where.startsWith(`${path}:`) && /:\d+$/.test(where));
-  const found = at < 0 ? message : `${message} (at ${lines[at]}: ${(lines[at + 1] ?? '').trim()})`;
+  const found = at < 0 ? '' : ` (at ${lines[at]}: ${(lines[at + 1] ?? '').trim()})`;
   const commonJs = lines.some((line) => line.includes('To load an ES module'));
   if (!commonJs) return found;
   return `${found}; Node reads ${path} as CommonJS: name it .mjs, or set "type": "module" in its package.json`;

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { TimeoutError } from './errors.js';
-import { PARSE_ERROR, refuseWhileImporting, withSyntaxErrorAt } from './load.js';
+import { PARSE_ERROR, refuseWhileImporting, syntaxErrorAt } from './load.js';
 import type { ResultOf } from './sent.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
 import { startWorker, terminateWithin } from './workers.js';
@@ -166,9 +166,10 @@ export async function map(
             reject(new Error(`item ${report.index} failed in worker ${id}: ${cause.message}`, { cause }));
           } else if (!setupFailed) {
             setupFailed = true; // every worker may say so: the first is told, and a syntax error located once
-            const parseError = report.error?.code === PARSE_ERROR;
-            const message = parseError ? withSyntaxErrorAt(report.message, href) : report.message;
-            reject(new Error(message, report.error && { cause: reviveError(report.error) }));
+            // A syntax error: where it is, in the message and in its cause, as launch says it.
+            const where = report.error?.code === PARSE_ERROR ? syntaxErrorAt(href) : '';
+            const cause = report.error && reviveError({ ...report.error, message: `${report.error.message}${where}` });
+            reject(new Error(`${report.message}${where}`, cause && { cause }));
           }
         });
         // Node trap (nodejs/node#51679): a worker that cannot start or calls process.exit() sends no message at

@@ -116,9 +116,12 @@ export function wrap(pieces: readonly string[], width: number, separator = ' '):
   return lines;
 }
 
-/** `text` wrapped at its spaces into lines of at most `width` columns, joined by newlines. */
+/**
+ * `text` wrapped at its spaces into lines of at most `width` columns, joined by newlines. A number keeps the word
+ * after it (`0.09 µs`, `2 cores`, `16 MiB`): no line starts with a unit.
+ */
 export function wrapText(text: string, width: number): string {
-  return wrap(text.split(' '), width).join('\n');
+  return wrap(text.split(/(?<!\d) /), width).join('\n');
 }
 
 /** A width below this is no terminal's real one: a pty opened without a window size reports 0 columns. */

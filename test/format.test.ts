@@ -268,6 +268,7 @@ test('wrap breaks between pieces, never inside one; wrapText between words; esca
   const red = createColors(true).red;
   assert.equal(wrap([red('abcd'), red('efgh')], 9), [`${red('abcd')} ${red('efgh')}`]);
   assert.is(wrapText('Note: the machine was busy during the run', 16), 'Note: the\nmachine was busy\nduring the run');
+  assert.is(wrapText('a line crosses in 0.09 µs here', 21), 'a line crosses in\n0.09 µs here', 'a number keeps its unit');
   // The header breaks between its parts, and inside one only when that part is longer than a line.
   const m = { node: 'v20.20.2', cpuModel: 'AMD EPYC (family 25, model 17)', cores: 2,
     memcpy: 'glibc 2.36, rep movsb off' };

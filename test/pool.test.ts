@@ -91,6 +91,8 @@ test('ES module syntax in a .js file that Node reads as CommonJS: where, and wha
     const err = await rejection(map(file, [1]));
     assert.is(err.message, `could not load module ${pathToFileURL(file).href}: Unexpected token 'export' (at ${file}:1: ` +
       `export default (x) => x * 5;); Node reads ${file} as CommonJS: name it .mjs, or set "type": "module" in its package.json`);
+    // The cause says where too, as launch's does.
+    assert.is((err.cause as Error).message, err.message.slice(`could not load module ${pathToFileURL(file).href}: `.length));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { defaultStrategy, launch } from '../launch.js';
 import type { WaitStrategy } from '../wait.js';
-import { Progress, terminalColumns, wrapText } from '../term.js';
+import { DEFAULT_COLUMNS, Progress, terminalColumns, wrapText } from '../term.js';
 import type { CollectiveOp, CollectivesOptions, Transport } from './args.js';
 import { formatRatio } from './bandwidth.js';
 import type { CollectivesJob, Measurement, PlannedMeasurement } from './collectives-rank.js';
@@ -157,7 +157,7 @@ function collectivesReport(opts: CollectivesOptions, rows: readonly CollectiveRo
   const arena = !opts.transports.includes('shared') ? '' : `, arena ${opts.arenaBytes === 0 ? 'none' : formatSize(opts.arenaBytes)}`;
   const settings = `${opts.seconds} s per measurement after ${opts.warmupSeconds} s of warm-up, ${waits}${arena}`;
   const lines = [headerLine('shmcomm bench collectives', m, settings, columns), ''];
-  lines.push(collectivesTable(rows));
+  lines.push(collectivesTable(rows, columns));
   for (const note of collectivesNotes(opts, rows)) lines.push('', wrapText(note, columns));
   return `${lines.join('\n')}\n`;
 }
@@ -169,7 +169,7 @@ function collectivesNotes(opts: CollectivesOptions, rows: readonly CollectiveRow
 }
 
 /** The table of every row, with its title. */
-export function collectivesTable(rows: readonly CollectiveRow[]): string {
+export function collectivesTable(rows: readonly CollectiveRow[], columns = DEFAULT_COLUMNS): string {
   const header = ['transport', 'ranks', 'op', 'size', 'µs/call', 'MB/s', 'calls'];
   const cells = rows.map((row) => [
     row.transport,
@@ -182,7 +182,7 @@ export function collectivesTable(rows: readonly CollectiveRow[]): string {
   ]);
   const title = 'Time per call, µs: the slowest rank, calls back to back (lower is better); ' +
     `MB/s = payload bytes / time per call, from ${formatSize(RATE_FROM_BYTES)}`;
-  return [title, renderTable(header, cells)].join('\n');
+  return [wrapText(title, columns), renderTable(header, cells)].join('\n');
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES } from '../ring.js';
-import { Progress, shouldUseColor, terminalColumns } from '../term.js';
+import { Progress, shouldUseColor, terminalColumns, wrapText } from '../term.js';
 import { LATENCY_RING_MODES, MAX_LATENCY_RING_MESSAGE, type LatencyMode, type LatencyOptions } from './args.js';
 import { renderChart } from './chart.js';
 import { formatNumber, formatSize, logSizes } from './format.js';
@@ -137,7 +137,7 @@ function latencyReport(opts: LatencyOptions, sizes: readonly number[], rows: rea
   const lines = [headerLine('shmcomm bench latency', m, `${each}, median of batches`, columns), ''];
   const cell = (mode: LatencyMode, bytes: number): string =>
     formatNumber(rows.find((row) => row.mode === mode && row.bytes === bytes)?.microseconds ?? NaN);
-  lines.push('One-way latency, µs (half a round trip; lower is better)');
+  lines.push(wrapText('One-way latency, µs (half a round trip; lower is better)', columns));
   lines.push(renderTable(['size', ...opts.modes], sizes.map((bytes) => [formatSize(bytes), ...opts.modes.map((mode) => cell(mode, bytes))])));
   if (opts.chart) {
     const series = opts.modes.map((mode) => ({
