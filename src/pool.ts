@@ -108,8 +108,10 @@ export async function map(
   if (items.length === 0) return { results: [], itemsPerWorker: [] };
 
   const count = Math.min(workers ?? Math.min(availableParallelism(), MAX_WORKERS), items.length);
-  // A string is a path when it is not a URL, or when such a file exists: `v2:lib/f.js` may be either.
-  const isPath = typeof moduleUrl === 'string'
+  // A string is a path when it is not a URL; one of another scheme than import()'s own (`v2:lib/f.js`) is a path too
+  // when such a file exists. A file: or data: URL is one whatever the current directory holds.
+  const ownScheme = typeof moduleUrl === 'string' && /^(file|data|node):/i.test(moduleUrl);
+  const isPath = typeof moduleUrl === 'string' && !ownScheme
     && (isAbsolute(moduleUrl) || !URL.canParse(moduleUrl) || existsSync(moduleUrl));
   const href = isPath ? pathToFileURL(moduleUrl).href : String(moduleUrl);
   const shared = new Int32Array(new SharedArrayBuffer((CURRENT_ITEM + count) * Int32Array.BYTES_PER_ELEMENT));

@@ -53,7 +53,7 @@ export type ResultOf<P> = Posted<P extends (...args: any[]) => infer R ? Awaited
  * A value as postMessage (structured clone) delivers it, where that differs from `T` for the value itself: a Buffer
  * arrives as a Uint8Array. (A view over a SharedArrayBuffer keeps sharing it; what a value holds is left as typed.)
  */
-export type Posted<T> = T extends Buffer ? Uint8Array<ArrayBuffer> : T;
+export type Posted<T> = T extends Buffer<infer B> ? Uint8Array<B> : T;
 
 /**
  * A literal type widened to its primitive: a function op's result is another value than the one passed, so

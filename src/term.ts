@@ -118,10 +118,19 @@ export function wrap(pieces: readonly string[], width: number, separator = ' '):
 
 /**
  * `text` wrapped at its spaces into lines of at most `width` columns, joined by newlines. A number keeps the word
- * after it (`0.09 µs`, `2 cores`, `16 MiB`): no line starts with a unit.
+ * after it (`0.09 µs`, `2 cores`, `16 MiB`), so no line starts with a unit; a list of numbers still breaks anywhere.
  */
 export function wrapText(text: string, width: number): string {
-  return wrap(text.split(/(?<!\d) /), width).join('\n');
+  const words: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = words.length - 1;
+    if (last >= 0 && /\d$/.test(words[last]!) && !words[last]!.includes(' ') && /^[\p{L}µ]/u.test(word)) {
+      words[last] += ` ${word}`;
+    } else {
+      words.push(word);
+    }
+  }
+  return wrap(words, width).join('\n');
 }
 
 /** A width below this is no terminal's real one: a pty opened without a window size reports 0 columns. */

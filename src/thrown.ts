@@ -26,20 +26,32 @@ type Primitive = string | number | boolean | bigint | null | undefined;
 const CAUSE_DEPTH = 8;
 /** How many of an AggregateError's errors are posted back: the rest are counted in a note. */
 const MAX_ERRORS = 100;
+/**
+ * How many errors one report carries in all, causes and errors of errors included: errors that hold others fan out
+ * (ten errors, each holding the next eight times, reach a hundred million paths), so the walk has one budget.
+ */
+const MAX_SENT = 1000;
 
 /**
  * `thrown` in plain values: an Error's name, message, stack, string `code`, fields that hold primitives, its `cause`
  * and an AggregateError's `errors`; anything else described. Node's own serializer (which an uncaught error in a
  * worker goes through) follows `cause` without looking for cycles, and a cause that is its own cause overflows the
  * launching thread's stack: so workers send their errors through this one (reportUncaughtErrors). It never throws:
- * what cannot be read (a getter or a Proxy trap that throws) is left out.
+ * what cannot be read (a getter or a Proxy trap that throws) is left out. Each error is sent once: met again, below
+ * itself or elsewhere, it is a note.
  */
 export function serializeError(thrown: unknown): SerializedError {
-  return serializeWithin(thrown, [], 0);
+  return serializeWithin(thrown, { above: [], sent: new Set() }, 0);
 }
 
-/** serializeError for an error `depth` causes down, below the errors in `above` (to cut a cycle). */
-function serializeWithin(thrown: unknown, above: unknown[], depth: number): SerializedError {
+/** Where a walk is: the errors above the one it serializes (to tell a cycle), and every error it has sent. */
+interface Walk {
+  above: unknown[];
+  sent: Set<unknown>;
+}
+
+/** serializeError for an error `depth` causes down. */
+function serializeWithin(thrown: unknown, walk: Walk, depth: number): SerializedError {
   const code = stringField(thrown, 'code');
   const stack = isError(thrown) ? stringField(thrown, 'stack') : undefined;
   const serialized: SerializedError = {
@@ -49,39 +61,49 @@ function serializeWithin(thrown: unknown, above: unknown[], depth: number): Seri
     ...(code === undefined ? {} : { code }),
   };
   if (!isError(thrown)) return serialized;
+  walk.sent.add(thrown);
   const fields = primitiveFields(thrown);
   if (fields !== undefined) serialized.fields = fields;
-  const below = [...above, thrown];
+  const below = { above: [...walk.above, thrown], sent: walk.sent };
   if (has(thrown, 'cause')) serialized.cause = serializeCause(read(thrown, 'cause'), below, depth + 1);
   const errors = read(thrown, 'errors');
   if (isArray(errors)) serialized.errors = serializeErrors(errors, below, depth + 1);
   return serialized;
 }
 
-/** A cause, or one of an AggregateError's errors: an Error in turn, unless it is one above it or too deep. */
-function serializeCause(cause: unknown, above: unknown[], depth: number): SerializedError | Primitive {
+/**
+ * A cause, or one of an AggregateError's errors: an Error in turn, unless it is one above it (a cycle) or sent
+ * already, too deep, or past the walk's budget.
+ */
+function serializeCause(cause: unknown, walk: Walk, depth: number): SerializedError | Primitive {
   if (isPrimitive(cause)) return cause;
   if (!isError(cause)) { // an object: its message, or what it is, and its fields (a symbol: described)
     const message = stringField(cause, 'message') ?? `a cause that is not an Error: ${describeSafely(cause)}`;
     const fields = primitiveFields(cause);
     return { name: 'Error', message, ...(fields === undefined ? {} : { fields }) };
   }
-  if (above.includes(cause)) return { name: 'Error', message: '(a cycle: this cause is an error above it)' };
-  if (depth > CAUSE_DEPTH) return { name: 'Error', message: `(more causes, not sent: ${CAUSE_DEPTH} are)` };
-  return serializeWithin(cause, above, depth);
+  if (walk.above.includes(cause)) return note('(a cycle: this cause is an error above it)');
+  if (walk.sent.has(cause)) return note(`(the same error as one sent above: ${messageOf(cause)})`);
+  if (depth > CAUSE_DEPTH) return note(`(more causes, not sent: ${CAUSE_DEPTH} are)`);
+  if (walk.sent.size >= MAX_SENT) return note(`(more errors, not sent: ${MAX_SENT} are)`);
+  return serializeWithin(cause, walk, depth);
 }
 
 /** An AggregateError's errors, MAX_ERRORS at most; each element read on its own (a getter may throw). */
-function serializeErrors(errors: unknown[], above: unknown[], depth: number): SerializedError[] {
+function serializeErrors(errors: unknown[], walk: Walk, depth: number): SerializedError[] {
   const posted: SerializedError[] = [];
-  const count = Math.min(lengthOf(errors), MAX_ERRORS);
-  for (let i = 0; i < count; i++) {
-    const error = serializeCause(read(errors, String(i)), above, depth);
-    posted.push(typeof error === 'object' && error !== null ? error : serializeWithin(error, above, depth));
+  const length = lengthOf(errors);
+  let i = 0;
+  for (; i < Math.min(length, MAX_ERRORS) && walk.sent.size < MAX_SENT; i++) {
+    const error = serializeCause(read(errors, String(i)), walk, depth);
+    posted.push(typeof error === 'object' && error !== null ? error : serializeWithin(error, walk, depth));
   }
-  const more = lengthOf(errors) - count;
-  if (more > 0) posted.push({ name: 'Error', message: `(${more} more errors, not sent)` });
+  if (i < length) posted.push(note(`(${length - i} more errors, not sent)`));
   return posted;
+}
+
+function note(message: string): SerializedError {
+  return { name: 'Error', message };
 }
 
 /** `thrown` itself when it is an Error; else an Error whose message says what was thrown. */
@@ -118,8 +140,14 @@ export function reviveError({ name, message, stack, code, fields, cause, errors 
  * its own keeps it: the error is then that handler's, and the worker goes on, as it would have.
  */
 export function reportUncaughtErrors(post: (error: SerializedError) => void): void {
+  // Whether the program listens too, asked as Node announces the error (the monitor event comes first): by the time
+  // our listener runs, Node has removed a `once` listener of the program's that ran before it.
+  let programListens = false;
+  process.on('uncaughtExceptionMonitor', () => {
+    programListens = process.listeners('uncaughtException').some((listener) => listener !== handler);
+  });
   const handler = (thrown: unknown) => {
-    if (process.listeners('uncaughtException').some((listener) => listener !== handler)) return;
+    if (programListens) return;
     try {
       post(serializeError(thrown));
     } finally {

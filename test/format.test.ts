@@ -269,6 +269,8 @@ test('wrap breaks between pieces, never inside one; wrapText between words; esca
   assert.equal(wrap([red('abcd'), red('efgh')], 9), [`${red('abcd')} ${red('efgh')}`]);
   assert.is(wrapText('Note: the machine was busy during the run', 16), 'Note: the\nmachine was busy\nduring the run');
   assert.is(wrapText('a line crosses in 0.09 µs here', 21), 'a line crosses in\n0.09 µs here', 'a number keeps its unit');
+  assert.is(wrapText('sizes 1 2 3 4 5 6 7 8 9', 9), 'sizes 1 2\n3 4 5 6 7\n8 9', 'numbers in a list break as words do');
+  assert.is(wrapText('Node v20.20.2 · AMD', 14), 'Node v20.20.2\n· AMD', 'only a word joins the number before it');
   // The header breaks between its parts, and inside one only when that part is longer than a line.
   const m = { node: 'v20.20.2', cpuModel: 'AMD EPYC (family 25, model 17)', cores: 2,
     memcpy: 'glibc 2.36, rep movsb off' };

@@ -325,8 +325,10 @@ test('whatever a rank throws, from a timer or not, launch names it and settles',
 });
 
 test('a rank that handles uncaught errors itself keeps them: the run goes on', async () => {
-  const results = await launch(PROGRAMS, { size: 2, args: { program: 'ownHandler' }, timeoutMs: 30_000 });
-  assert.equal(results, ['handled: recoverable on rank 0', 'handled: recoverable on rank 1']);
+  for (const once of [false, true]) {
+    const results = await launch(PROGRAMS, { size: 2, args: { program: 'ownHandler', once }, timeoutMs: 30_000 });
+    assert.equal(results, ['handled: recoverable on rank 0', 'handled: recoverable on rank 1'], `once: ${once}`);
+  }
 });
 
 test("what a rank posts on parentPort itself is not taken for its report", async () => {

@@ -73,6 +73,10 @@ test('a relative path whose first part has a colon is a path where the file exis
     copyFileSync(fileURLToPath(square), join(dir, 'v2:lib', 'square.js'));
     process.chdir(dir);
     assert.equal((await map('v2:lib/square.js', [9])).results, [81]);
+    // A data: URL is one, whatever the current directory holds.
+    mkdirSync(join(dir, 'data:text'));
+    writeFileSync(join(dir, 'data:text', 'javascript,export default (x) => x + 1'), 'export default () => "from disk";\n');
+    assert.equal((await map('data:text/javascript,export default (x) => x + 1', [1])).results, [2]);
     // No such file: a URL, whose scheme import() then refuses (not a path under the current directory).
     const err = await rejection(map('https://example.com/f.mjs', [1]));
     assert.match(err.message, /^could not load module https:\/\/example\.com\/f\.mjs: .*'https:'/);

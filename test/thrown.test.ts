@@ -39,7 +39,7 @@ test("a Proxy of an error whose has trap throws keeps the error's name, message 
 test('the same error twice is no cycle; a cause that is its own is cut; a chain ends in a note', () => {
   const twice = new Error('shared');
   assert.equal((roundTrip(new AggregateError([twice, twice], 'twice')) as AggregateError).errors.map((e: Error) => e.message),
-    ['shared', 'shared']);
+    ['shared', '(the same error as one sent above: shared)']);
   const loop = new Error('loop');
   loop.cause = loop;
   assert.is((roundTrip(loop).cause as Error).message, '(a cycle: this cause is an error above it)');
@@ -58,6 +58,27 @@ test('fields: primitives kept, objects and methods of every error left out; a ca
   const cause = roundTrip(new Error('x', { cause: { status: 500 } })).cause as Error & { status?: number };
   assert.equal([cause.message, cause.status], ['a cause that is not an Error: an object', 500]);
   assert.is(roundTrip(new Error('x', { cause: 'why' })).cause, 'why');
+});
+
+test('errors that hold one another many times over are sent once each, and 1,000 at most in all', () => {
+  // Ten errors, each holding the next eight times: 8^10 paths, which a walk that sent each path took hours over.
+  let below = new Error('leaf');
+  for (let i = 0; i < 10; i++) below = new AggregateError(Array(8).fill(below), `level ${i}`);
+  const level9 = roundTrip(below) as AggregateError;
+  const [first, second] = level9.errors as AggregateError[];
+  assert.is(first!.message, 'level 8');
+  assert.is(second!.message, '(the same error as one sent above: level 8)');
+  // Errors that make fresh errors each time they are asked: distinct, so only the budget stops them.
+  class Fresh extends Error {
+    get errors() { return Array.from({ length: 6 }, () => new Fresh('fresh')); }
+  }
+  let sent = 0;
+  const countSent = (e: { message: string; errors?: unknown[] }): void => {
+    if (e.message === 'fresh' || e.message === 'top') sent++; // not a note
+    for (const inner of e.errors ?? []) countSent(inner as typeof e);
+  };
+  countSent(structuredClone(serializeError(new Fresh('top'))));
+  assert.is(sent, 1000);
 });
 
 test("an AggregateError's errors: 100 sent, the rest counted", () => {

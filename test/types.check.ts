@@ -126,8 +126,9 @@ declare function square(x: number, index: number): number;
 
 is<Equal<ResultOf<typeof main>, number[]>>();
 is<Equal<ResultOf<number>, number>>();
-is<Equal<ResultOf<() => Buffer>, Uint8Array<ArrayBuffer>>>(); // postMessage hands a Buffer back as a Uint8Array
-is<Equal<ResultOf<Buffer>, Uint8Array<ArrayBuffer>>>();
+is<Equal<ResultOf<() => Buffer<ArrayBuffer>>, Uint8Array<ArrayBuffer>>>(); // postMessage hands a Buffer back as a Uint8Array
+is<Equal<ResultOf<Buffer<ArrayBuffer>>, Uint8Array<ArrayBuffer>>>();
+is<Equal<ResultOf<Buffer<SharedArrayBuffer>>, Uint8Array<SharedArrayBuffer>>>(); // postMessage keeps sharing it
 
 export async function launching(url: string): Promise<void> {
   const typed = await launch<typeof main>(url, { size: 2, args: { n: 1 } });
