@@ -69,7 +69,10 @@ export function withSyntaxErrorAt(message: string, url: string): string {
   return `${message}${syntaxErrorAt(url)}`;
 }
 
-/** What withSyntaxErrorAt adds to a message: ` (at /path/prog.mjs:2: return 1 +;)`, or '' for a program not in a file. */
+/**
+ * What withSyntaxErrorAt adds to a message: ` (at /path/prog.mjs:2: return 1 +;)`, or '' for a program not in a
+ * file.
+ */
 export function syntaxErrorAt(url: string): string {
   if (!url.startsWith('file:')) return '';
   const path = fileURLToPath(url);

@@ -774,8 +774,8 @@ function asBytes(view: ArrayBufferView): Uint8Array {
 }
 
 function detachedError(view: ArrayBufferView): TypeError {
-  const what = describe(view);
-  return new TypeError(`Expected a view to write, got ${what} whose ArrayBuffer is detached (its memory was transferred away)`);
+  const what = `${describe(view)} whose ArrayBuffer is detached`;
+  return new TypeError(`Expected a view to write, got ${what} (its memory was transferred away)`);
 }
 
 /** Exposed for tests that corrupt a header on purpose. */

@@ -149,8 +149,9 @@ const BANDWIDTH_SPECS: OptionSpec[] = [
   allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
   {
     name: 'ring', value: 'SIZE', default: 'auto',
-    help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB ' +
-      'when the two threads share a cache or the machine is too busy to tell, 32 MiB when not: measured first)',
+    help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (shared 2 MiB, zerocopy 1 MiB; ' +
+      'ringbuf 1 MiB when the two threads share a cache or the machine is too busy to tell, 32 MiB when not: ' +
+      'measured first)',
   },
   { name: 'rounds', value: 'N', default: '1', help: 'measure every size N times, one round of all sizes after another, and show the median of each (an odd N, on a noisy machine; a note names rounds more than 2x apart)' },
   ...outputSpecs('mode, bytes, mbPerSec'),
