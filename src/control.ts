@@ -15,7 +15,7 @@
  * instead of polling every channel: a sender bumps it, and notifies, only when ASLEEP says the rank is parked.
  * WAIT_KIND / WAIT_PEER say what the rank waits for right now, WAIT_IN in which collective (if any), and PROGRESS
  * counts waits that ended: from these the launcher tells a deadlock (everyone waits and nothing moves) from a slow
- * computation, and says where each rank is. STARTED is set once the rank's program is imported and called.
+ * computation, and says where each rank is. STARTED is set once the rank's program is imported, as it is called.
  */
 import { AbortedError, CommAbortedError } from './errors.js';
 import { Waiter, type WaitOptions } from './wait.js';
