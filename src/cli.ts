@@ -4,7 +4,7 @@
  * so tests can call it: 0 done, 1 failed, 2 the command line was wrong (the message and the usage go to stderr).
  */
 import { readFile } from 'node:fs/promises';
-import { parseBenchArgs, parseExerciseArgs, UsageError } from './bench/args.js';
+import { BENCHMARKS, parseBenchArgs, parseExerciseArgs, UsageError } from './bench/args.js';
 import { OutputError } from './bench/report.js';
 import { runBandwidth } from './bench/bandwidth.js';
 import { runCollectives } from './bench/collectives.js';
@@ -105,7 +105,7 @@ function helpCommand(argv: readonly string[]): string | undefined {
   const [command, sub] = argv;
   if (command === 'exercise') return 'shmcomm exercise';
   if (command !== 'bench') return undefined;
-  return ['bandwidth', 'latency', 'collectives'].includes(sub ?? '') ? `shmcomm bench ${sub}` : 'shmcomm bench';
+  return BENCHMARKS.includes(sub ?? '') ? `shmcomm bench ${sub}` : 'shmcomm bench';
 }
 
 function print(text: string): void {

@@ -37,6 +37,7 @@ export const COLLECTIVE_OPS = ['bcast', 'reduce', 'allreduce', 'barrier'] as con
 export const TRANSPORTS = ['shared', 'transfer', 'clone'] as const;
 /** The exercises of `shmcomm exercise`, in course order; src/exercises.ts gives each its file. */
 export const EXERCISE_NAMES = ['sample', 'ring', 'gather', 'broadcast', 'reduce', 'bandwidth'] as const;
+export const BENCHMARKS: readonly string[] = ['bandwidth', 'latency', 'collectives'];
 
 export type BandwidthMode = (typeof BANDWIDTH_MODES)[number];
 export type LatencyMode = (typeof LATENCY_MODES)[number];
@@ -519,8 +520,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchRequest {
       throw new UsageError(`Unknown benchmark "${name}": expected bandwidth, latency or collectives`);
   }
 }
-
-const BENCHMARKS = ['bandwidth', 'latency', 'collectives'];
 
 /**
  * `bench --json latency`: a benchmark's name after an option, where it would read as a stray argument of bandwidth

@@ -35,7 +35,7 @@
 import {
   colored, plot, blue, cyan, green, lightcyan, lightgreen, lightmagenta, lightred, magenta, red, yellow,
 } from 'asciichart';
-import { wrap } from '../term.js';
+import { DEFAULT_COLUMNS, wrap } from '../term.js';
 import { formatSize } from './format.js';
 
 export interface ChartPoint {
@@ -73,7 +73,6 @@ const DEFAULT_WIDTH = 64;
 /** The narrowest plot a narrow terminal gets: 8 B to 64 MiB still show three size labels. */
 const MIN_WIDTH = 24;
 const DEFAULT_HEIGHT = 16;
-const DEFAULT_COLUMNS = 80;
 
 /** Series colors, in order; the tenth series reuses the first color. */
 export const SERIES_COLORS: readonly string[] = [
