@@ -76,18 +76,41 @@ export function withSyntaxErrorAt(message: string, url: string): string {
 export function syntaxErrorAt(url: string): string {
   if (!url.startsWith('file:')) return '';
   const path = fileURLToPath(url);
-  const check = spawnSync(process.execPath, ['--check', path], {
-    encoding: 'utf8', timeout: CHECK_MS, killSignal: 'SIGKILL', env: { ...process.env, NODE_OPTIONS: '' },
-  });
+  let check = nodeCheck(path);
+  if (check.status === 0 && path.endsWith('.js')) {
+    // Node 20.20's --check passes a .js file of a package without "type" that does not parse as CommonJS, has module
+    // syntax, and does not parse as a module either (import() reports that last mistake). Checked as a module, it says
+    // where; a file that parses as CommonJS is left as it was (top-level `return` is no module's syntax). Where Node
+    // has no such flag, it exits 9 ("bad option") and names no line.
+    const asModule = nodeCheck(path, '--experimental-default-type=module');
+    if (locate(path, asModule.stderr) !== '' && nodeCheck(path, '--experimental-default-type=commonjs').status !== 0) {
+      check = asModule;
+    }
+  }
   if (check.status === 0) return ` (node --check finds no mistake in ${path} itself)`;
-  // stderr: "/path/prog.mjs:2", the line itself, a caret under the mistake, "", "SyntaxError: ...", maybe after a
-  // warning: ESM syntax in a .js file that Node reads as CommonJS says how to load an ES module first.
-  const lines = String(check.stderr).split('\n');
-  const at = lines.findIndex((where) => where.startsWith(`${path}:`) && /:\d+$/.test(where));
-  const found = at < 0 ? '' : ` (at ${lines[at]}: ${(lines[at + 1] ?? '').trim()})`;
-  const commonJs = lines.some((line) => line.includes('To load an ES module'));
+  const found = locate(path, check.stderr);
+  // ESM syntax in a .js file that Node reads as CommonJS: a warning on stderr says how to load an ES module.
+  const commonJs = check.stderr.split('\n').some((line) => line.includes('To load an ES module'));
   if (!commonJs) return found;
   return `${found}; Node reads ${path} as CommonJS: name it .mjs, or set "type": "module" in its package.json`;
+}
+
+/** `node [flag] --check path`, without NODE_OPTIONS (a preload or an inspector there would run in it too). */
+function nodeCheck(path: string, ...flags: string[]): { status: number | null; stderr: string } {
+  const check = spawnSync(process.execPath, [...flags, '--check', path], {
+    encoding: 'utf8', timeout: CHECK_MS, killSignal: 'SIGKILL', env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  return { status: check.status, stderr: String(check.stderr) };
+}
+
+/**
+ * Where `node --check`'s stderr puts the mistake: ` (at /path/prog.mjs:2: return 1 +;)`, or ''. Its stderr holds
+ * "/path/prog.mjs:2", the line itself, a caret under the mistake, "", "SyntaxError: ...", maybe after a warning.
+ */
+function locate(path: string, stderr: string): string {
+  const lines = stderr.split('\n');
+  const at = lines.findIndex((where) => where.startsWith(`${path}:`) && /:\d+$/.test(where));
+  return at < 0 ? '' : ` (at ${lines[at]}: ${(lines[at + 1] ?? '').trim()})`;
 }
 
 /** The most the launching thread waits for `node --check` (it takes 50 ms or so). */

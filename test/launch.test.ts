@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -203,6 +203,19 @@ test('a module that is missing, fails to load, or has no default export', async 
     writeFileSync(cjs, 'module.exports = function main() {\n  return 1 +;\n};\n');
     err = await failure(launch(pathToFileURL(cjs), { size: 8, timeoutMs: 30_000 }));
     assert.match(err.message, /^rank \d failed: SyntaxError: Unexpected token ';' \(at .*typo\.cjs:2: return 1 \+;\)$/, err.message);
+    // A .js file in a package without "type", with module syntax and a mistake: Node 20.20's --check passes it (it
+    // parses as no CommonJS, and Node then skips the module parse); checked as a module, it says where.
+    const typeless = join(dir, 'typeless');
+    mkdirSync(typeless);
+    writeFileSync(join(typeless, 'package.json'), '{}\n');
+    writeFileSync(join(typeless, 'typo.js'), 'export default function main() {\n  return 1 +;\n}\n');
+    err = await failure(launch(pathToFileURL(join(typeless, 'typo.js')), { size: 1, timeoutMs: 30_000 }));
+    assert.match(err.message, /^rank 0 failed: SyntaxError: Unexpected token ';' \(at .*typo\.js:2: return 1 \+;\)$/);
+    // ... and one that only imports it is still found to have no mistake of its own.
+    writeFileSync(join(typeless, 'imports-typo.js'), "import main from './typo.js';\nexport default main;\n");
+    err = await failure(launch(pathToFileURL(join(typeless, 'imports-typo.js')), { size: 1, timeoutMs: 30_000 }));
+    assert.match(err.message, /^rank 0 failed: SyntaxError: Unexpected token ';' \(node --check finds no mistake in /);
+    assert.match(err.message, /typeless\/imports-typo\.js itself\)$/);
     // A program that is not a file keeps Node's message: no URL of its whole source appended.
     err = await failure(launch('data:text/javascript,export default () => 1 +;', { size: 1, timeoutMs: 30_000 }));
     assert.is(err.message, "rank 0 failed: SyntaxError: Unexpected token ';'");
