@@ -7,7 +7,7 @@
 /** The `code` of each error class below, one a class: TimeoutError's is 'SHMCOMM_TIMEOUT', and so on. */
 export type ShmcommErrorCode =
   | 'SHMCOMM_TIMEOUT' | 'SHMCOMM_ABORTED' | 'SHMCOMM_CLOSED' | 'SHMCOMM_CORRUPT_FRAME' | 'SHMCOMM_DATA_CLONE'
-  | 'SHMCOMM_COMM_ABORTED' | 'SHMCOMM_RANK_FAILED' | 'SHMCOMM_DEADLOCK';
+  | 'SHMCOMM_COMM_ABORTED' | 'SHMCOMM_RANK_FAILED' | 'SHMCOMM_DEADLOCK' | 'SHMCOMM_WORKER_FAILED';
 
 /** The base class: every error of ours has a `code`. */
 export class ShmcommError extends Error {
@@ -111,5 +111,26 @@ export class DeadlockError extends ShmcommError {
   constructor(cycle: string[]) {
     super(`deadlock: ${cycle.join('; ')}`, 'SHMCOMM_DEADLOCK');
     this.cycle = cycle;
+  }
+}
+
+/**
+ * A worker of `map` failed, and so did the map. `item` is the index of the item whose call threw (or rejected, or
+ * returned a value that cannot be cloned), or -1 when the failure is not one item's: the module could not be loaded
+ * or lacks the export, an error went uncaught (thrown from a timer), or the worker exited before finishing its items
+ * (its message names the item it was on, but a timer may have exited it, not that item's call). `cause` is the error,
+ * where there is one, rebuilt in the calling thread as RankFailedError's is; a missing export and an exit have none.
+ */
+export class WorkerFailedError extends ShmcommError {
+  declare readonly code: 'SHMCOMM_WORKER_FAILED';
+  /** The worker's id, from 0: the one that failed first (every worker meets a module that does not load). */
+  readonly worker: number;
+  /** The index of the item whose call failed; -1 for a failure that is not one item's. */
+  readonly item: number;
+  /** `message` is whole: the messages differ in shape (`item 3 failed in worker 1: boom`, `could not load module`). */
+  constructor(worker: number, item: number, message: string, cause?: unknown) {
+    super(message, 'SHMCOMM_WORKER_FAILED', cause === undefined ? {} : { cause });
+    this.worker = worker;
+    this.item = item;
   }
 }

@@ -17,5 +17,5 @@ export { type WaitStrategy, type WaitOptions, WAIT_STRATEGIES } from './wait.js'
 export type { TransportName } from './transport/types.js';
 export {
   ShmcommError, TimeoutError, AbortedError, ClosedError, CorruptFrameError, DataCloneError, CommAbortedError,
-  RankFailedError, DeadlockError, type ShmcommErrorCode,
+  RankFailedError, DeadlockError, WorkerFailedError, type ShmcommErrorCode,
 } from './errors.js';

@@ -9,7 +9,7 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { describe, refuseUnknownOptions } from './describe.js';
-import { TimeoutError } from './errors.js';
+import { TimeoutError, WorkerFailedError } from './errors.js';
 import { PARSE_ERROR, refuseWhileImporting, syntaxErrorAt } from './load.js';
 import type { ResultOf } from './sent.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
@@ -74,9 +74,11 @@ export const POOL_REPORT = 'shmcomm pool report';
  * Items and results travel by structured clone. Empty `items` resolve at once with no worker started (and so
  * without checking the module).
  *
- * Rejects, after terminating every worker: when the function throws (`item 3 failed in worker 1: boom`, with the
- * original error as `cause`), returns a value that cannot be cloned, or the module cannot be loaded or lacks the
- * export; when a worker exits early (`process.exit`); with a `TimeoutError` past `timeoutMs`.
+ * Rejects, after terminating every worker, with a `WorkerFailedError` (`worker`, `item`, `cause`): when the function
+ * throws (`item 3 failed in worker 1: boom`, with the original error as `cause`) or returns a value that cannot be
+ * cloned; when the module cannot be loaded or lacks the export, an error goes uncaught (in a timer), or a worker exits
+ * early (`process.exit`, or a promise that can never settle: exit code 13), with `item` -1. With a `TimeoutError`
+ * past `timeoutMs`.
  *
  * @example
  * const { results, itemsPerWorker } = await map<number>(new URL('./square.js', import.meta.url), [1, 2, 3]);
@@ -162,26 +164,30 @@ export async function map(
             if (++finished === count) resolve({ results, itemsPerWorker });
           } else if (report.kind === 'uncaught') {
             const cause = reviveError(report.error);
-            reject(new Error(`worker ${id} failed: ${cause.message}`, { cause }));
+            reject(new WorkerFailedError(id, -1, `worker ${id} failed: ${cause.message}`, cause));
           } else if (report.kind === 'itemFailed') {
             const cause = reviveError(report.error);
-            reject(new Error(`item ${report.index} failed in worker ${id}: ${cause.message}`, { cause }));
+            const message = `item ${report.index} failed in worker ${id}: ${cause.message}`;
+            reject(new WorkerFailedError(id, report.index, message, cause));
           } else if (!setupFailed) {
             setupFailed = true; // every worker may say so: the first is told, and a syntax error located once
             // A syntax error: where it is, in the message and in its cause, as launch says it.
             const where = report.error?.code === PARSE_ERROR ? syntaxErrorAt(href) : '';
             const cause = report.error && reviveError({ ...report.error, message: `${report.error.message}${where}` });
-            reject(new Error(`${report.message}${where}`, cause && { cause }));
+            reject(new WorkerFailedError(id, -1, `${report.message}${where}`, cause));
           }
         });
         // Node trap (nodejs/node#51679): a worker that cannot start or calls process.exit() sends no message at
         // all, so 'error' and 'exit' are what stop map from waiting for ever.
         worker.on('error', (thrown: unknown) => { // an uncaught throw in a timer may be anything, null included
           const err = asError(thrown);
-          reject(new Error(`worker ${id} failed: ${err.message}`, { cause: err }));
+          reject(new WorkerFailedError(id, -1, `worker ${id} failed: ${err.message}`, err));
         });
         worker.on('exit', (code) => {
-          if (!done) reject(new Error(`worker ${id} exited with code ${code} before finishing its items (${whereIs(id)})`));
+          if (done) return;
+          const exited = `worker ${id} exited with code ${code} before finishing its items (${whereIs(id)})`;
+          const why = code === 13 ? `: ${neverSettled(Atomics.load(shared, CURRENT_ITEM + id))}` : '';
+          reject(new WorkerFailedError(id, -1, `${exited}${why}`));
         });
       }
     });
@@ -191,6 +197,16 @@ export async function map(
     // a blocking native call it cannot stop, and map does not wait for that past TERMINATE_WAIT_MS.
     await terminateWithin(started);
   }
+}
+
+/**
+ * What a worker's exit code 13 means (launch says it of a rank too): Node exits a worker with 13 when its main promise
+ * can never settle, nothing being left on its event loop (a timer, a socket) that could settle it. Here that promise
+ * is the function's, on the item `at` (the worker's CURRENT_ITEM slot), or the module's import (a top-level await).
+ */
+function neverSettled(at: number): string {
+  const promise = at === LOADING ? "the module's top-level await" : `the function's promise for item ${at}`;
+  return `${promise} never settled (nothing was left that could settle it)`;
 }
 
 function isPoolReport(message: unknown): message is PoolMessage {

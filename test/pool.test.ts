@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TimeoutError } from '../src/errors.js';
+import { ShmcommError, TimeoutError, WorkerFailedError } from '../src/index.js';
 import { map } from '../src/pool.js';
 import { childPids, noWorkerLeft, prng, testSeed } from './helpers.js';
 
@@ -25,6 +25,27 @@ async function rejection(promise: Promise<unknown>, ms = 30_000): Promise<Error 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * `err` is map's WorkerFailedError with these fields and message, and its `cause` is or is not there; `worker` may be
+ * a list of the ids the race allows, and `message` then a function of the id it gave.
+ */
+function assertWorkerFailed(err: Error, expected: {
+  worker: number | number[]; item: number; message: string | ((worker: number) => string); hasCause: boolean;
+}): WorkerFailedError {
+  assert.instance(err, WorkerFailedError);
+  assert.instance(err, ShmcommError);
+  const failed = err as WorkerFailedError;
+  assert.is(failed.name, 'WorkerFailedError');
+  assert.is(failed.code, 'SHMCOMM_WORKER_FAILED');
+  const workers = typeof expected.worker === 'number' ? [expected.worker] : expected.worker;
+  assert.ok(workers.includes(failed.worker), `worker ${failed.worker}, expected one of ${workers.join(', ')}`);
+  assert.is(failed.item, expected.item);
+  const message = typeof expected.message === 'string' ? expected.message : expected.message(failed.worker);
+  assert.is(failed.message, message);
+  assert.is('cause' in failed, expected.hasCause, `cause: ${String(failed.cause)}`);
+  return failed;
 }
 
 test('squares of 0..999 on 3 workers, in input order', async () => {
@@ -93,13 +114,33 @@ test('ES module syntax in a .js file that Node reads as CommonJS: where, and wha
     writeFileSync(join(dir, 'f.js'), 'export default (x) => x * 5;\n');
     const file = join(dir, 'f.js');
     const err = await rejection(map(file, [1]));
-    assert.is(err.message, `could not load module ${pathToFileURL(file).href}: Unexpected token 'export' (at ${file}:1: ` +
-      `export default (x) => x * 5;); Node reads ${file} as CommonJS: name it .mjs, or set "type": "module" in its package.json`);
+    const message = `could not load module ${pathToFileURL(file).href}: Unexpected token 'export' (at ${file}:1: ` +
+      `export default (x) => x * 5;); Node reads ${file} as CommonJS: name it .mjs, or set "type": "module" in its package.json`;
+    assertWorkerFailed(err, { worker: 0, item: -1, hasCause: true, message });
     // The cause says where too, as launch's does.
     assert.is((err.cause as Error).message, err.message.slice(`could not load module ${pathToFileURL(file).href}: `.length));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a syntax error: WorkerFailedError, whose cause is the SyntaxError, both saying where it is', async () => {
+  const dir = mkdtempSync(join(os.tmpdir(), 'shmcomm-pool-'));
+  try {
+    const file = join(dir, 'typo.mjs');
+    writeFileSync(file, 'export default function square(x) {\n  return x *;\n}\n');
+    const err = await rejection(map(file, [1, 2, 3], { workers: 2, timeoutMs: 30_000 }));
+    const where = `Unexpected token ';' (at ${file}:2: return x *;)`;
+    const message = `could not load module ${pathToFileURL(file).href}: ${where}`;
+    assertWorkerFailed(err, { worker: [0, 1], item: -1, hasCause: true, message });
+    const cause = err.cause as SyntaxError & { code?: string };
+    assert.instance(cause, SyntaxError);
+    assert.is(cause.code, 'SHMCOMM_PARSE_ERROR');
+    assert.is(cause.message, where);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await noWorkerLeft('a module with a syntax error');
 });
 
 test('the default worker count is capped by the item count', async () => {
@@ -128,7 +169,8 @@ test('empty items: no worker started, not even for a module that does not exist'
 
 test('a throwing item names the item and the worker, with the original error as cause', async () => {
   const err = await rejection(map(faults, range(8), { workers: 2, exportName: 'throwsOnThree' }));
-  assert.match(err.message, /^item 3 failed in worker [01]: boom$/);
+  const message = (worker: number) => `item 3 failed in worker ${worker}: boom`;
+  assertWorkerFailed(err, { worker: [0, 1], item: 3, hasCause: true, message });
   const cause = err.cause as Error & { code?: string };
   assert.instance(cause, Error);
   assert.is(cause.name, 'BoomError');
@@ -136,11 +178,17 @@ test('a throwing item names the item and the worker, with the original error as 
   assert.is(cause.code, 'E_BOOM');
   assert.match(cause.stack ?? '', /^BoomError: boom\n/);
   assert.match(cause.stack ?? '', /pool-faults/);
+  // One worker: every field is known. Items 0 to 2 came back before it failed; the rejection is item 3's all the same.
+  const alone = await rejection(map(faults, range(8), { workers: 1, exportName: 'throwsOnThree' }));
+  assertWorkerFailed(alone, { worker: 0, item: 3, hasCause: true, message: 'item 3 failed in worker 0: boom' });
+  assert.is((alone.cause as Error).name, 'BoomError');
+  await noWorkerLeft('an item threw');
 });
 
 test("an item's error keeps its chain of causes, an AggregateError's errors, and fields that hold primitives", async () => {
   const err = await rejection(map(faults, [1], { exportName: 'rejectsWithCauses' }));
-  assert.is(err.message, 'item 0 failed in worker 0: top');
+  assertWorkerFailed(err, { worker: 0, item: 0, hasCause: true, message: 'item 0 failed in worker 0: top' });
+  assert.is((err.cause as Error).message, 'top');
   const middle = (err.cause as Error).cause as AggregateError;
   assert.instance(middle, AggregateError);
   assert.is(middle.message, 'middle');
@@ -152,29 +200,64 @@ test("an item's error keeps its chain of causes, an AggregateError's errors, and
 
 test('a thrown non-Error is still reported', async () => {
   const err = await rejection(map(faults, [1], { exportName: 'throwsAString' }));
-  assert.is(err.message, 'item 0 failed in worker 0: non-error thrown: "a string, not an Error"');
+  const message = 'item 0 failed in worker 0: non-error thrown: "a string, not an Error"';
+  assertWorkerFailed(err, { worker: 0, item: 0, hasCause: true, message });
+  assert.instance(err.cause, Error);
+  assert.is((err.cause as Error).message, 'non-error thrown: "a string, not an Error"');
 });
 
 test('a value that cannot be cloned is that item\'s failure', async () => {
   const err = await rejection(map(faults, [1, 2], { workers: 1, exportName: 'returnsAFunction' }));
-  assert.match(err.message, /^item 0 failed in worker 0: [^]*could not be cloned/);
-  assert.is((err.cause as Error).name, 'DataCloneError');
+  const cause = err.cause as Error;
+  assert.is(cause.name, 'DataCloneError');
+  assert.match(cause.message, /could not be cloned/);
+  const message = `item 0 failed in worker 0: ${cause.message}`;
+  assertWorkerFailed(err, { worker: 0, item: 0, hasCause: true, message });
 });
 
-test('process.exit in a worker rejects, naming the worker, the code and the item', async () => {
+test('process.exit in a worker rejects, naming the worker, the code and the item it was on (in the message)', async () => {
   const err = await rejection(map(faults, range(5), { workers: 2, exportName: 'exitsOnTwo' }));
-  assert.match(err.message, /^worker [01] exited with code 3 before finishing its items \(on item 2\)$/);
+  assertWorkerFailed(err, {
+    worker: [0, 1], item: -1, hasCause: false,
+    message: (worker) => `worker ${worker} exited with code 3 before finishing its items (on item 2)`,
+  });
+  await noWorkerLeft('a worker exited');
+});
+
+test('a promise that can never settle: Node exits the worker with code 13, and the message says so', async () => {
+  const err = await rejection(map(faults, range(4), { workers: 1, exportName: 'neverSettlesOnTwo', timeoutMs: 30_000 }));
+  const message = 'worker 0 exited with code 13 before finishing its items (on item 2): ' +
+    "the function's promise for item 2 never settled (nothing was left that could settle it)";
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: false, message });
+  // A top-level await in the module that never settles: the worker never gets to an item.
+  const source = 'await new Promise(() => {});\nexport default (x) => x;\n';
+  const stuck = await rejection(map(`data:text/javascript,${encodeURIComponent(source)}`, [1], { timeoutMs: 30_000 }));
+  const loading = 'worker 0 exited with code 13 before finishing its items (loading the module): ' +
+    "the module's top-level await never settled (nothing was left that could settle it)";
+  assertWorkerFailed(stuck, { worker: 0, item: -1, hasCause: false, message: loading });
+  await noWorkerLeft('promises that never settled');
 });
 
 test('an uncaught error in a worker, outside any item', async () => {
   const err = await rejection(map(faults, [1], { exportName: 'throwsLater' }));
-  assert.is(err.message, 'worker 0 failed: late boom');
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: true, message: 'worker 0 failed: late boom' });
+  assert.instance(err.cause, Error);
   assert.is((err.cause as Error).message, 'late boom');
+  assert.match((err.cause as Error).stack ?? '', /pool-faults/);
+  await noWorkerLeft('an uncaught error');
+});
+
+test("an uncaught error that Node reports itself (the worker's 'error' event): a WorkerFailedError too", async () => {
+  const err = await rejection(map(faults, [1], { exportName: 'dropsTheHandlersThenThrowsLater', timeoutMs: 30_000 }));
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: true, message: 'worker 0 failed: late boom, no handler' });
+  assert.instance(err.cause, Error);
+  assert.is((err.cause as Error).message, 'late boom, no handler');
+  await noWorkerLeft("the worker's error event");
 });
 
 test('an error that is its own cause, thrown from a timer, is reported with the cycle cut', async () => {
   const err = await rejection(map(faults, [1], { exportName: 'throwsItsOwnCauseLater' }));
-  assert.is(err.message, 'worker 0 failed: round and round');
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: true, message: 'worker 0 failed: round and round' });
   const cause = err.cause as Error;
   assert.is(cause.message, 'round and round');
   assert.is((cause.cause as Error).message, '(a cycle: this cause is an error above it)');
@@ -187,7 +270,8 @@ test('a function that handles uncaught errors itself keeps them', async () => {
 
 test('null thrown from a timer, outside any item', async () => {
   const err = await rejection(map(faults, [1], { exportName: 'throwsNullLater' }));
-  assert.is(err.message, 'worker 0 failed: non-error thrown: null');
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: true, message: 'worker 0 failed: non-error thrown: null' });
+  assert.is((err.cause as Error).message, 'non-error thrown: null');
   await noWorkerLeft('map rejected');
 });
 
@@ -200,23 +284,30 @@ test("what a function posts on parentPort itself is not taken for the pool's rep
 test('a module that does not exist', async () => {
   const missing = new URL('./fixtures/pool-no-such-module.js', import.meta.url);
   const err = await rejection(map(missing, [1, 2], { workers: 2 }));
-  assert.is(err.message.split(': ')[0], `could not load module ${missing.href}`);
-  assert.is((err.cause as { code?: string }).code, 'ERR_MODULE_NOT_FOUND');
+  const cause = err.cause as Error & { code?: string };
+  assert.is(cause.code, 'ERR_MODULE_NOT_FOUND');
+  assert.match(cause.message, /^Cannot find module '.*pool-no-such-module\.js'/);
+  const message = `could not load module ${missing.href}: ${cause.message}`;
+  assertWorkerFailed(err, { worker: [0, 1], item: -1, hasCause: true, message });
 });
 
 test('a module that throws while it loads', async () => {
   const broken = new URL('./fixtures/pool-broken.js', import.meta.url);
   const err = await rejection(map(broken, [1]));
-  assert.is(err.message, `could not load module ${broken.href}: pool-broken refuses to load`);
+  const message = `could not load module ${broken.href}: pool-broken refuses to load`;
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: true, message });
   assert.is((err.cause as Error).name, 'SyntaxError');
   assert.instance(err.cause, SyntaxError);
+  assert.is((err.cause as { code?: unknown }).code, undefined, 'thrown as it ran: no SHMCOMM_PARSE_ERROR');
 });
 
 test('a missing export, and an export that is not a function', async () => {
-  let err = await rejection(map(faults, [1, 2]));
-  assert.is(err.message, `module ${faults.href} has no export "default" (a function)`);
+  let err = await rejection(map(faults, [1, 2], { workers: 2 }));
+  const noDefault = `module ${faults.href} has no export "default" (a function)`;
+  assertWorkerFailed(err, { worker: [0, 1], item: -1, hasCause: false, message: noDefault });
   err = await rejection(map(faults, [1], { exportName: 'notAFunction' }));
-  assert.is(err.message, `module ${faults.href} has no export "notAFunction" (a function); it is a number`);
+  const message = `module ${faults.href} has no export "notAFunction" (a function); it is a number`;
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: false, message });
 });
 
 test('bad arguments are thrown with what was given', async () => {
