@@ -98,7 +98,7 @@ export class RankFailedError extends ShmcommError {
   declare readonly code: 'SHMCOMM_RANK_FAILED';
   readonly rank: number;
   constructor(rank: number, message: string, cause?: unknown) {
-    super(`rank ${rank} failed: ${message}`, 'SHMCOMM_RANK_FAILED', { cause });
+    super(`rank ${rank} failed: ${message}`, 'SHMCOMM_RANK_FAILED', cause === undefined ? {} : { cause });
     this.rank = rank;
   }
 }

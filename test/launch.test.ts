@@ -51,6 +51,7 @@ for (const transport of TRANSPORTS) {
     const err = await failure(launch(PROGRAMS, { size: 3, transport, args: { program: 'exits' }, timeoutMs: 30_000 }));
     assert.instance(err, RankFailedError);
     assert.is(err.message, 'rank 2 failed: exited with code 3 before returning a result');
+    assert.not.ok('cause' in err, 'an exit has no cause: none is set, not even undefined'); // as WorkerFailedError
     await noWorkerLeft('launch rejected');
   });
 
