@@ -279,6 +279,48 @@ test('the MB/s table explains "-" only where a size was skipped', () => {
   assert.match(gap, /\n64 B\s+-\s+4\.00\n/);
 });
 
+test('the tables keep to the terminal: all eight modes go in two blocks at 80 columns, one table at 120', () => {
+  const rates = {
+    clone: 1.89, transfer: 1.36, 'transfer-alloc': 1.2, shared: 63.5,
+    zerocopy: 69.2, ringbuf: 19.5, process: 0.63, memcpy: 769,
+  };
+  const rows: BandwidthRow[] = [];
+  for (const mode of BANDWIDTH_MODES) {
+    rows.push({ mode, bytes: 8, mbPerSec: rates[mode], messages: 1, seconds: 1 });
+    rows.push({ mode, bytes: 2 ** 20, mbPerSec: rates[mode] * 1000, messages: 1, seconds: 1 });
+  }
+  const ratios = [
+    'Ratio to memcpy (one copy in one thread)', // 80 columns: it fits, and stays whole
+    ' size    clone  transfer  transfer-alloc  shared  zerocopy  ringbuf   process',
+    '─────  ───────  ────────  ──────────────  ──────  ────────  ───────  ────────',
+    '  8 B  0.0025x   0.0018x         0.0016x  0.083x    0.090x   0.025x  0.00082x',
+    '1 MiB  0.0025x   0.0018x         0.0016x  0.083x    0.090x   0.025x  0.00082x',
+  ];
+  assert.is(bandwidthTables(BANDWIDTH_MODES, [8, 2 ** 20], rows, 80), [
+    'MB/s (1 MB = 10^6 bytes)', // 82 columns in one table
+    ' size  clone  transfer  transfer-alloc  shared',
+    '─────  ─────  ────────  ──────────────  ──────',
+    '  8 B   1.89      1.36            1.20    63.5',
+    '1 MiB  1,890     1,360           1,200  63,500',
+    '',
+    ' size  zerocopy  ringbuf  process   memcpy',
+    '─────  ────────  ───────  ───────  ───────',
+    '  8 B      69.2     19.5    0.630      769',
+    '1 MiB    69,200   19,500      630  769,000',
+    '',
+    ...ratios,
+  ].join('\n'));
+  assert.is(bandwidthTables(BANDWIDTH_MODES, [8, 2 ** 20], rows, 120), [
+    'MB/s (1 MB = 10^6 bytes)',
+    ' size  clone  transfer  transfer-alloc  shared  zerocopy  ringbuf  process   memcpy',
+    '─────  ─────  ────────  ──────────────  ──────  ────────  ───────  ───────  ───────',
+    '  8 B   1.89      1.36            1.20    63.5      69.2     19.5    0.630      769',
+    '1 MiB  1,890     1,360           1,200  63,500    69,200   19,500      630  769,000',
+    '',
+    ...ratios,
+  ].join('\n'));
+});
+
 test('rounds that differ more than 2x get a note naming the rows, six at most', () => {
   const row = (mode: BandwidthRow['mode'], bytes: number, rounds?: number[]): BandwidthRow =>
     ({ mode, bytes, mbPerSec: rounds ? [...rounds].sort((a, b) => a - b)[(rounds.length - 1) >> 1]! : 1, messages: 1, seconds: 1, rounds });

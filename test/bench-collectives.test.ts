@@ -157,6 +157,21 @@ test('the table: sizes, times and rates for people, and the calls grouped by tho
     ['shared', '2', 'barrier', '-', '0.166', '-', '1,776,101'],
     ['clone', '4', 'allreduce', '8 MiB', '13,052', '643', '35'],
   ]);
+  // On a terminal of 50 columns the table goes in two blocks, each with transport, ranks, op and size.
+  assert.is(collectivesTable(rows, 50), [
+    'Time per call, µs: the slowest rank, calls back to',
+    'back (lower is better); MB/s = payload bytes /',
+    'time per call, from 64 KiB',
+    'transport  ranks  op          size  µs/call  MB/s',
+    '─────────  ─────  ─────────  ─────  ───────  ────',
+    'shared         2  barrier        -    0.166     -',
+    'clone          4  allreduce  8 MiB   13,052   643',
+    '',
+    'transport  ranks  op          size      calls',
+    '─────────  ─────  ─────────  ─────  ─────────',
+    'shared         2  barrier        -  1,776,101',
+    'clone          4  allreduce  8 MiB         35',
+  ].join('\n'));
 });
 
 test('the oversubscription note names the rank counts above the cores', () => {

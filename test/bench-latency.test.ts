@@ -69,6 +69,24 @@ test('table and chart in plain text, and --csv writes the rows', async () => {
   }
 });
 
+test('on a terminal too narrow for the table, the table goes in blocks, each with the sizes', async () => {
+  const stdout = { ...capture(), isTTY: true, columns: 24 }; // size, spinThenPark and clone take 25
+  const opts = parseLatencyArgs([
+    '--min', '8', '--max', '8', '--iterations', '20', '--modes', 'spinThenPark,clone', '--no-chart',
+  ]);
+  const saved = process.env.NO_COLOR;
+  process.env.NO_COLOR = '1'; // a terminal, but plain text
+  try {
+    await runLatency(opts, { stdout, stderr: capture() });
+  } finally {
+    if (saved === undefined) delete process.env.NO_COLOR;
+    else process.env.NO_COLOR = saved;
+  }
+  const first = /\nsize  spinThenPark\n────  ────────────\n 8 B +[\d.,]+\n/.source;
+  const second = /\nsize  clone\n────  ─────\n 8 B +[\d.,]+\n$/.source;
+  assert.match(stdout.text(), new RegExp(first + second));
+});
+
 test('a --csv file that cannot be written after the run: the results are printed first, then the error says so', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'shmcomm-csv-'));
   const opts = parseLatencyArgs([...TINY, '--modes', 'spin', '--json', '--csv', join(dir, 'rows.csv')]);

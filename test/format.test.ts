@@ -166,6 +166,119 @@ test('renderTable: widths from content, numbers right-aligned, color codes not c
   assert.is(forced, 'a b\n1 x');
 });
 
+// A table of five columns, 41 wide: size 6, clone 5, transfer 8, shared 6, zerocopy 8, and four gaps of 2.
+const WIDE_HEADER = ['size', 'clone', 'transfer', 'shared', 'zerocopy'];
+const WIDE_ROWS = [['8 B', '1.23', '2.34', '45.6', '50.1'], ['64 KiB', '1,234', '5,678', '12,345', '20,006']];
+const WIDE_TABLE = [
+  '  size  clone  transfer  shared  zerocopy',
+  '──────  ─────  ────────  ──────  ────────',
+  '   8 B   1.23      2.34    45.6      50.1',
+  '64 KiB  1,234     5,678  12,345    20,006',
+].join('\n');
+
+test('renderTable: a table that fits in `width` is printed as without it', () => {
+  assert.is(renderTable(WIDE_HEADER, WIDE_ROWS), WIDE_TABLE);
+  assert.is(renderTable(WIDE_HEADER, WIDE_ROWS, { width: 41 }), WIDE_TABLE);
+  assert.is(renderTable(WIDE_HEADER, WIDE_ROWS, { width: 200 }), WIDE_TABLE);
+});
+
+test('renderTable: a wider table goes in blocks that fit, each with the leading column, as even as they can be', () => {
+  // One column short of fitting: two blocks, split 2 and 2 (the greedy split, 3 and 1, would leave zerocopy alone).
+  assert.is(renderTable(WIDE_HEADER, WIDE_ROWS, { width: 40 }), [
+    '  size  clone  transfer',
+    '──────  ─────  ────────',
+    '   8 B   1.23      2.34',
+    '64 KiB  1,234     5,678',
+    '',
+    '  size  shared  zerocopy',
+    '──────  ──────  ────────',
+    '   8 B    45.6      50.1',
+    '64 KiB  12,345    20,006',
+  ].join('\n'));
+  // 23 columns: clone and transfer fit together (23), shared and zerocopy (24) do not.
+  assert.is(renderTable(WIDE_HEADER, WIDE_ROWS, { width: 23 }), [
+    '  size  clone  transfer',
+    '──────  ─────  ────────',
+    '   8 B   1.23      2.34',
+    '64 KiB  1,234     5,678',
+    '',
+    '  size  shared',
+    '──────  ──────',
+    '   8 B    45.6',
+    '64 KiB  12,345',
+    '',
+    '  size  zerocopy',
+    '──────  ────────',
+    '   8 B      50.1',
+    '64 KiB    20,006',
+  ].join('\n'));
+  // Several leading columns are repeated in every block, and so is the table's rule, or its absence.
+  const table = renderTable(
+    ['transport', 'ranks', 'op', 'µs/call', 'calls'],
+    [['shared', '2', 'barrier', '0.166', '1,776,101'], ['clone', '4', 'allreduce', '13,052', '35']],
+    { width: 38, leading: 3, rule: false },
+  );
+  assert.is(table, [
+    'transport  ranks  op         µs/call',
+    'shared         2  barrier      0.166',
+    'clone          4  allreduce   13,052',
+    '',
+    'transport  ranks  op             calls',
+    'shared         2  barrier    1,776,101',
+    'clone          4  allreduce         35',
+  ].join('\n'));
+});
+
+test('renderTable: widths in blocks are measured on what the terminal shows, not on color codes', () => {
+  const green = createColors(true).green;
+  const colored = WIDE_ROWS.map((row) => row.map((cell, column) => (column === 3 ? green(cell) : cell)));
+  // 41 visible columns fit in 41, whatever the codes add.
+  const whole = renderTable(WIDE_HEADER, colored, { width: 41 });
+  assert.is(stripAnsi(whole), WIDE_TABLE);
+  const split = renderTable(WIDE_HEADER, colored, { width: 40 });
+  assert.is(split, [
+    '  size  clone  transfer',
+    '──────  ─────  ────────',
+    '   8 B   1.23      2.34',
+    '64 KiB  1,234     5,678',
+    '',
+    '  size  shared  zerocopy',
+    '──────  ──────  ────────',
+    '   8 B    \x1b[32m45.6\x1b[39m      50.1',
+    '64 KiB  \x1b[32m12,345\x1b[39m    20,006',
+  ].join('\n'));
+});
+
+test('renderTable: a column too wide to fit beside the leading one gets a block of its own', () => {
+  const alone = [
+    '  size  clone',
+    '──────  ─────',
+    '   8 B   1.23',
+    '64 KiB  1,234',
+    '',
+    '  size  transfer',
+    '──────  ────────',
+    '   8 B      2.34',
+    '64 KiB     5,678',
+    '',
+    '  size  shared',
+    '──────  ──────',
+    '   8 B    45.6',
+    '64 KiB  12,345',
+    '',
+    '  size  zerocopy',
+    '──────  ────────',
+    '   8 B      50.1',
+    '64 KiB    20,006',
+  ].join('\n');
+  for (const width of [10, 4, 0, -1]) {
+    assert.is(renderTable(WIDE_HEADER, WIDE_ROWS, { width }), alone, `width ${width}`);
+  }
+  // Nothing to split: the leading columns alone are wider, and are printed whole.
+  assert.is(renderTable(['size'], [['8 B']], { width: 2 }), 'size\n────\n 8 B');
+  assert.is(renderTable(['size', 'a'], [['8 B', '1']], { width: 2, leading: 2 }), 'size  a\n────  ─\n 8 B  1');
+});
+
 test('shouldUseColor: NO_COLOR, then FORCE_COLOR, NODE_DISABLE_COLORS, then whether the stream is a terminal', () => {
   const tty = { isTTY: true };
   const file = { isTTY: false };

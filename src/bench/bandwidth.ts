@@ -16,7 +16,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { RingBuffer } from '../ring.js';
-import { Progress, shouldUseColor, terminalColumns, wrap, wrapText } from '../term.js';
+import { DEFAULT_COLUMNS, Progress, shouldUseColor, terminalColumns, wrap, wrapText } from '../term.js';
 import type { BandwidthMode, BandwidthOptions } from './args.js';
 import { isRingMode, type BandwidthJob, type BandwidthReport, type RingMode } from './bandwidth-job.js';
 import { createRingbufStorage } from './bandwidth-rings.js';
@@ -447,8 +447,8 @@ function bandwidthNotes(
 }
 
 /**
- * The tables, chart and notes of a bandwidth run. The header, the chart, the line of messages a second and the
- * notes keep to the terminal's width (80 columns off a terminal); the tables are as wide as their modes.
+ * The tables, chart and notes of a bandwidth run. The header, the tables, the chart, the line of messages a second
+ * and the notes keep to the terminal's width (80 columns off a terminal): a table too wide goes in blocks of modes.
  */
 function bandwidthReport(
   opts: BandwidthOptions, sizes: readonly number[], rows: readonly BandwidthRow[], rings: readonly RingChoice[],
@@ -463,7 +463,7 @@ function bandwidthReport(
   const rounds = opts.rounds > 1 ? `, ${median} of ${opts.rounds} rounds` : '';
   const settings = `window ${opts.window}, ${opts.seconds} s per size${rounds}${ringWords}`;
   const lines = [headerLine('shmcomm bench bandwidth', m, settings, columns), ''];
-  lines.push(bandwidthTables(opts.modes, sizes, rows));
+  lines.push(bandwidthTables(opts.modes, sizes, rows, columns));
   if (opts.chart) {
     const series = opts.modes.map((mode) => ({
       name: mode,
@@ -477,20 +477,29 @@ function bandwidthReport(
   return `${lines.join('\n')}\n`;
 }
 
-/** The MB/s table and, when memcpy ran with other modes, the table of ratios to it. */
-export function bandwidthTables(modes: readonly BandwidthMode[], sizes: readonly number[], rows: readonly BandwidthRow[]): string {
+/**
+ * The MB/s table and, when memcpy ran with other modes, the table of ratios to it; a table wider than `columns` goes
+ * in blocks of modes, each with the sizes.
+ */
+export function bandwidthTables(
+  modes: readonly BandwidthMode[], sizes: readonly number[], rows: readonly BandwidthRow[], columns = DEFAULT_COLUMNS,
+): string {
   const rate = (mode: BandwidthMode, bytes: number): number =>
     rows.find((row) => row.mode === mode && row.bytes === bytes)?.mbPerSec ?? NaN;
   const rateRows = sizes.map((bytes) => [formatSize(bytes), ...modes.map((mode) => formatNumber(rate(mode, bytes)))]);
   const skipped = sizes.some((bytes) => modes.some((mode) => !Number.isFinite(rate(mode, bytes)))); // shown as -
-  const text = [`MB/s (1 MB = 10^6 bytes${skipped ? '; - = skipped' : ''})`, renderTable(['size', ...modes], rateRows)];
+  const text = [
+    `MB/s (1 MB = 10^6 bytes${skipped ? '; - = skipped' : ''})`,
+    renderTable(['size', ...modes], rateRows, { width: columns }),
+  ];
   const others = modes.filter((mode) => mode !== 'memcpy');
   if (modes.includes('memcpy') && others.length > 0) {
     const ratioRows = sizes.map((bytes) => [
       formatSize(bytes),
       ...others.map((mode) => formatRatio(rate(mode, bytes) / rate('memcpy', bytes))),
     ]);
-    text.push('', 'Ratio to memcpy (one copy in one thread)', renderTable(['size', ...others], ratioRows));
+    const ratios = renderTable(['size', ...others], ratioRows, { width: columns });
+    text.push('', 'Ratio to memcpy (one copy in one thread)', ratios);
   }
   return text.join('\n');
 }

@@ -149,7 +149,7 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
 
 /** The table of a collectives run, with its ratios and notes. */
 function collectivesReport(opts: CollectivesOptions, rows: readonly CollectiveRow[], output: BenchOutput): string {
-  const columns = terminalColumns(output.stdout); // the header and the notes keep to it
+  const columns = terminalColumns(output.stdout); // the header, the table and the notes keep to it
   const m = machine();
   const waits = opts.strategy !== undefined
     ? `waits: ${opts.strategy}`
@@ -168,7 +168,7 @@ function collectivesNotes(opts: CollectivesOptions, rows: readonly CollectiveRow
   return [ratioLine(rows, opts), oversubscribed].filter((note) => note !== undefined);
 }
 
-/** The table of every row, with its title. */
+/** The table of every row, with its title; wider than `columns`, it repeats the first four columns in each block. */
 export function collectivesTable(rows: readonly CollectiveRow[], columns = DEFAULT_COLUMNS): string {
   const header = ['transport', 'ranks', 'op', 'size', 'µs/call', 'MB/s', 'calls'];
   const cells = rows.map((row) => [
@@ -182,7 +182,7 @@ export function collectivesTable(rows: readonly CollectiveRow[], columns = DEFAU
   ]);
   const title = 'Time per call, µs: the slowest rank, calls back to back (lower is better); ' +
     `MB/s = payload bytes / time per call, from ${formatSize(RATE_FROM_BYTES)}`;
-  return [wrapText(title, columns), renderTable(header, cells)].join('\n');
+  return [wrapText(title, columns), renderTable(header, cells, { width: columns, leading: 4 })].join('\n');
 }
 
 /**

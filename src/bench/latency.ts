@@ -133,12 +133,13 @@ function settingsOf(opts: LatencyOptions): Omit<LatencyOptions, 'seconds'> {
 function latencyReport(opts: LatencyOptions, sizes: readonly number[], rows: readonly LatencyRow[], output: BenchOutput): string {
   const m = machine();
   const each = opts.iterations === undefined ? `${opts.seconds} s per size` : `${opts.iterations} round trips per size`;
-  const columns = terminalColumns(output.stdout); // the header and the chart keep to it
+  const columns = terminalColumns(output.stdout); // the header, the table and the chart keep to it
   const lines = [headerLine('shmcomm bench latency', m, `${each}, median of batches`, columns), ''];
   const cell = (mode: LatencyMode, bytes: number): string =>
     formatNumber(rows.find((row) => row.mode === mode && row.bytes === bytes)?.microseconds ?? NaN);
   lines.push(wrapText('One-way latency, µs (half a round trip; lower is better)', columns));
-  lines.push(renderTable(['size', ...opts.modes], sizes.map((bytes) => [formatSize(bytes), ...opts.modes.map((mode) => cell(mode, bytes))])));
+  const cells = sizes.map((bytes) => [formatSize(bytes), ...opts.modes.map((mode) => cell(mode, bytes))]);
+  lines.push(renderTable(['size', ...opts.modes], cells, { width: columns }));
   if (opts.chart) {
     const series = opts.modes.map((mode) => ({
       name: mode,
