@@ -11,26 +11,49 @@ import { runCollectives } from './bench/collectives.js';
 import { runLatency } from './bench/latency.js';
 import { runExercise, WrongResultError } from './exercises.js';
 import { NO_REP_MOVSB } from './glibc.js';
+import { hangingItem, terminalColumns, words } from './term.js';
 
-const USAGE = `Usage: shmcomm bench [bandwidth|latency|collectives] [options]
-       shmcomm exercise <name> [--ranks N] [--transport shared|transfer|clone] [--unsafe]
-       shmcomm --help | --version`;
+/** The usage, in lines of at most `columns`: a command's arguments wrap under its first word after `shmcomm`. */
+function usage(columns: number): string {
+  return [
+    ...hangingItem('Usage: shmcomm', [['bench', '[bandwidth|latency|collectives]', '[options]']], 15, columns),
+    ...hangingItem('       shmcomm',
+      [['exercise', '<name>', '[--ranks N]', '[--transport shared|transfer|clone]', '[--unsafe]']], 15, columns),
+    ...hangingItem('       shmcomm', [['--help |', '--version']], 15, columns),
+  ].join('\n');
+}
 
-const HELP = `shmcomm: zero-copy shared-memory messaging between worker threads.
+const COMMANDS: [string, string][] = [
+  ['bench bandwidth', 'MB/s per message size and mode: a table and a log-log chart (the default benchmark)'],
+  ['bench latency', 'one-way latency per message size and mode (wait strategies, postMessage, processes)'],
+  ['bench collectives', 'time per call of bcast, reduce, allreduce and barrier'],
+  ['exercise <name>', 'run one of the exercises'],
+];
 
-${USAGE}
+/** The paragraphs after the commands, each a list of the pieces it wraps between. */
+const NOTES: readonly string[][] = [
+  // The command whole, on a line of its own where it does not fit after the words.
+  [...words('Each command explains its options with --help, for example:'), 'shmcomm bench latency --help'],
+  words('Colors follow NO_COLOR, then FORCE_COLOR as Node reads it, and are off when stdout is not a terminal.'),
+  words(`On an AMD CPU under glibc, shmcomm runs in a second process started with GLIBC_TUNABLES=${NO_REP_MOVSB}, ` +
+    'so that memcpy never uses rep movsb (glibc bug 30994: up to 15x slower for some buffer placements); ' +
+    "SHMCOMM_REP_MOVSB=1 keeps glibc's choice."),
+];
 
-Commands:
-  bench bandwidth     MB/s per message size and mode: a table and a log-log chart (the default benchmark)
-  bench latency       one-way latency per message size and mode (wait strategies, postMessage, processes)
-  bench collectives   time per call of bcast, reduce, allreduce and barrier
-  exercise <name>     run one of the exercises
-
-Each command explains its options with --help, for example: shmcomm bench latency --help
-Colors follow NO_COLOR, then FORCE_COLOR as Node reads it, and are off when stdout is not a terminal.
-On an AMD CPU under glibc, shmcomm runs in a second process started with
-GLIBC_TUNABLES=${NO_REP_MOVSB}, so that memcpy never uses rep movsb
-(glibc bug 30994: up to 15x slower for some buffer placements); SHMCOMM_REP_MOVSB=1 keeps glibc's choice.`;
+/**
+ * `shmcomm --help`, in lines of at most `columns` (the terminal's width; 80 off a terminal), with a blank line between
+ * two paragraphs, which wrap.
+ */
+export function shmcommHelp(columns = terminalColumns(process.stdout)): string {
+  const paragraph = (pieces: readonly string[]): string => hangingItem('', [pieces], 0, columns).join('\n');
+  const commands = COMMANDS.flatMap(([command, about]) => hangingItem(`  ${command}`, [words(about)], 22, columns));
+  return [
+    paragraph(words('shmcomm: zero-copy shared-memory messaging between worker threads.')),
+    usage(columns),
+    ['Commands:', ...commands].join('\n'),
+    ...NOTES.map(paragraph),
+  ].join('\n\n');
+}
 
 /** Runs the command in `argv` (the arguments after `shmcomm`) and returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
@@ -50,7 +73,8 @@ export async function main(argv: string[]): Promise<number> {
 export function describeFailure(error: unknown, argv: readonly string[]): { message: string; status: 1 | 2 } {
   if (error instanceof UsageError) {
     const help = helpCommand(argv);
-    return { message: `shmcomm: ${error.message}\n\n${help === undefined ? USAGE : `See ${help} --help.`}`, status: 2 };
+    const next = help === undefined ? usage(terminalColumns(process.stderr)) : `See ${help} --help.`;
+    return { message: `shmcomm: ${error.message}\n\n${next}`, status: 2 };
   }
   // An output we could not write, or an exercise that printed its WRONG line: the message says it all.
   if (error instanceof OutputError || error instanceof WrongResultError) {
@@ -70,7 +94,7 @@ async function run(argv: string[]): Promise<number> {
     case 'help': {
       const topic = rest.filter((word) => !HELP_WORDS.includes(word) && !word.startsWith('-')); // `help bench latency`
       if (topic.length > 0) return run([...topic, '--help']);
-      print(HELP);
+      print(shmcommHelp());
       return 0;
     }
     case '--version':

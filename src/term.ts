@@ -1,5 +1,6 @@
 /**
- * Terminal output: whether to use color, tiny ANSI color helpers, and a one-line progress indicator.
+ * Terminal output: whether to use color, tiny ANSI color helpers, text wrapped to a width, and a one-line progress
+ * indicator.
  *
  * The rules are Node's own (`tty.getColorDepth`, which colours Node's warnings and `util.inspect`), but for one:
  * - `NO_COLOR` set to any non-empty value turns color off, whatever else is set: the user asked for it
@@ -117,20 +118,68 @@ export function wrap(pieces: readonly string[], width: number, separator = ' '):
 }
 
 /**
- * `text` wrapped at its spaces into lines of at most `width` columns, joined by newlines. A number keeps the word
- * after it (`0.09 µs`, `2 cores`, `16 MiB`), so no line starts with a unit; a list of numbers still breaks anywhere.
+ * `text` split at its spaces into the pieces `wrapText` breaks it between: its words, a number kept with the word
+ * after it (`0.09 µs`, `2 cores`, `16 MiB`), so that no line starts with a unit; a list of numbers stays apart.
  */
-export function wrapText(text: string, width: number): string {
-  const words: string[] = [];
+export function words(text: string): string[] {
+  const pieces: string[] = [];
   for (const word of text.split(' ')) {
-    const last = words.length - 1;
-    if (last >= 0 && /\d$/.test(words[last]!) && !words[last]!.includes(' ') && /^[\p{L}µ]/u.test(word)) {
-      words[last] += ` ${word}`;
+    const last = pieces.length - 1;
+    if (last >= 0 && /\d$/.test(pieces[last]!) && !pieces[last]!.includes(' ') && /^[\p{L}µ]/u.test(word)) {
+      pieces[last] += ` ${word}`;
     } else {
-      words.push(word);
+      pieces.push(word);
     }
   }
-  return wrap(words, width).join('\n');
+  return pieces;
+}
+
+/** `pieces`, but each one wider than `width` split at its spaces: kept whole only where it fits on a line. */
+function fitPieces(pieces: readonly string[], width: number): string[] {
+  return pieces.flatMap((piece) => (visibleWidth(piece) > width ? piece.split(' ') : [piece]));
+}
+
+/**
+ * `text` wrapped at its spaces into lines of at most `width` columns, joined by newlines. A number keeps the word
+ * after it (`0.09 µs`, `2 cores`, `16 MiB`) where the two fit on a line; a list of numbers still breaks anywhere.
+ */
+export function wrapText(text: string, width: number): string {
+  return wrap(fitPieces(words(text), width), width).join('\n');
+}
+
+/** Below this many columns for its text, a list item puts the text under its label instead of beside it. */
+const MIN_HANGING_WIDTH = 20;
+/** How much further in than its label a list item's text goes when it goes under the label. */
+const UNDER_LABEL_INDENT = 4;
+
+/**
+ * One item of a list such as a command's options: `label`, then its text from column `column` on, in lines of at most
+ * `width` columns whose continuations start at that column too (a hanging indent):
+ *
+ *   --min SIZE        smallest message: a multiple of 8 bytes (B, KiB, MiB,
+ *                     GiB) (default 8)
+ *
+ * Each paragraph, a list of pieces (`words(text)`, or `['<name>', '[--ranks N]']`), starts a line of its own and
+ * breaks between its pieces; a piece wider than a line breaks at its spaces, and a word wider than a line has one of
+ * its own. When fewer than MIN_HANGING_WIDTH columns would be left for the text, or the label reaches past `column`,
+ * the text goes on the lines under the label, UNDER_LABEL_INDENT columns further in than the label starts (where that
+ * is left of `column`).
+ */
+export function hangingItem(
+  label: string, paragraphs: readonly (readonly string[])[], column: number, width: number,
+): string[] {
+  const labelWidth = visibleWidth(label);
+  const underIndent = label.length - label.trimStart().length + UNDER_LABEL_INDENT;
+  const under = underIndent < column && (width - column < MIN_HANGING_WIDTH || labelWidth > column);
+  const indent = under ? underIndent : labelWidth > column ? labelWidth + 1 : column;
+  const lines: string[] = [];
+  for (const pieces of paragraphs) {
+    lines.push(...wrap(fitPieces(pieces, width - indent), width - indent).map((line) => ' '.repeat(indent) + line));
+  }
+  if (under) return label.trim() === '' ? lines : [label.trimEnd(), ...lines];
+  if (lines.length === 0) return [label.trimEnd()];
+  lines[0] = label + lines[0]!.slice(labelWidth); // the label in place of the indent's first columns
+  return lines;
 }
 
 /** A width below this is no terminal's real one: a pty opened without a window size reports 0 columns. */

@@ -5,11 +5,11 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BANDWIDTH_HELP, COLLECTIVES_HELP, EXERCISE_HELP, LATENCY_HELP, UsageError,
+  UsageError, bandwidthHelp, collectivesHelp, exerciseHelp, latencyHelp,
   parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs,
 } from '../src/bench/args.js';
 import { OutputError } from '../src/bench/report.js';
-import { describeFailure, main } from '../src/cli.js';
+import { describeFailure, main, shmcommHelp } from '../src/cli.js';
 import { WrongResultError } from '../src/exercises.js';
 
 const MiB = 2 ** 20;
@@ -87,15 +87,15 @@ test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere (
   const latency = parseBenchArgs(['latency', '--points', '4']);
   assert.ok(latency.command === 'latency' && latency.options.points === 4);
   assert.is(parseBenchArgs(['collectives']).command, 'collectives');
-  assert.equal(parseBenchArgs(['--help']), { command: 'help', text: BANDWIDTH_HELP });
-  assert.equal(parseBenchArgs(['latency', '--bogus', '-h']), { command: 'help', text: LATENCY_HELP });
-  assert.equal(parseBenchArgs(['collectives', '--help']), { command: 'help', text: COLLECTIVES_HELP });
-  assert.equal(parseBenchArgs(['--help', 'latency']), { command: 'help', text: LATENCY_HELP }); // help, then the name
-  assert.equal(parseBenchArgs(['-h', 'collectives', '--ranks', '2']), { command: 'help', text: COLLECTIVES_HELP });
-  assert.equal(parseBenchArgs(['--help', '--points', '4']), { command: 'help', text: BANDWIDTH_HELP });
+  assert.equal(parseBenchArgs(['--help']), { command: 'help', text: bandwidthHelp() });
+  assert.equal(parseBenchArgs(['latency', '--bogus', '-h']), { command: 'help', text: latencyHelp() });
+  assert.equal(parseBenchArgs(['collectives', '--help']), { command: 'help', text: collectivesHelp() });
+  assert.equal(parseBenchArgs(['--help', 'latency']), { command: 'help', text: latencyHelp() }); // help, then the name
+  assert.equal(parseBenchArgs(['-h', 'collectives', '--ranks', '2']), { command: 'help', text: collectivesHelp() });
+  assert.equal(parseBenchArgs(['--help', '--points', '4']), { command: 'help', text: bandwidthHelp() });
   const ring = parseBenchArgs(['--ring', 'AUTO']);
   assert.ok(ring.command === 'bandwidth' && ring.options.ringBytes === undefined, '--ring AUTO is auto');
-  assert.equal(parseExerciseArgs(['--help']), { command: 'help', text: EXERCISE_HELP });
+  assert.equal(parseExerciseArgs(['--help']), { command: 'help', text: exerciseHelp() });
   // The name after an option: not a stray argument of bandwidth, a name in the wrong place.
   assert.is(usageError(() => parseBenchArgs(['--json', 'latency'])).message,
     'The benchmark\'s name must come first: `shmcomm bench latency --json`, got "latency" after `--json`');
@@ -262,8 +262,8 @@ test('exercise: an option that took the name as its value, or has none, is the m
     assert.is(error.message, message, argv.join(' '));
     assert.is(error.option, option, argv.join(' '));
   }
-  assert.ok(EXERCISE_HELP.includes('\n  sample, ring, gather, broadcast, reduce, bandwidth\n'), EXERCISE_HELP);
-  assert.ok(EXERCISE_HELP.includes("without a lock (rank 0's checks catch it)"), EXERCISE_HELP);
+  assert.ok(exerciseHelp(200).includes('\n  sample, ring, gather, broadcast, reduce, bandwidth\n'), exerciseHelp(200));
+  assert.ok(exerciseHelp(200).includes("without a lock (rank 0's checks catch it)"), exerciseHelp(200));
 });
 
 test('UsageError: name, code, the option at fault', () => {
@@ -276,29 +276,146 @@ test('UsageError: name, code, the option at fault', () => {
 });
 
 test('each help text lists every option of its command, with the defaults', () => {
+  const WIDE = 200; // every option's help on one line
   const expected: [string, string[]][] = [
-    [BANDWIDTH_HELP, [
+    [bandwidthHelp(WIDE), [
       '--min', '--max', '--points', '--window', '--time', '--warmup', '--modes', '--ring', '--json', '--csv',
       '--no-chart', '--help',
     ]],
-    [LATENCY_HELP, [
+    [latencyHelp(WIDE), [
       '--min', '--max', '--points', '--iterations', '--time', '--warmup', '--modes', '--json', '--csv', '--no-chart',
       '--help',
     ]],
-    [COLLECTIVES_HELP, ['--ranks', '--sizes', '--ops', '--transports', '--strategy', '--time', '--warmup', '--json', '--csv', '--help']],
-    [EXERCISE_HELP, ['--ranks', '--transport', '--help']],
+    [collectivesHelp(WIDE), [
+      '--ranks', '--sizes', '--ops', '--transports', '--strategy', '--time', '--warmup', '--json', '--csv', '--help',
+    ]],
+    [exerciseHelp(WIDE), ['--ranks', '--transport', '--help']],
   ];
   for (const [help, options] of expected) {
     for (const option of options) assert.ok(help.includes(`${option} `) || help.endsWith(option), `${option} missing`);
   }
+  const bandwidth = bandwidthHelp(WIDE);
   const defaults = ['8', '64MiB', '20', '64', '0.2', '0.05', 'auto'];
-  for (const shown of defaults) assert.ok(BANDWIDTH_HELP.includes(`(default ${shown})`), shown);
-  assert.ok(BANDWIDTH_HELP.includes('clone, transfer, transfer-alloc, shared, zerocopy, ringbuf, process, memcpy'));
+  for (const shown of defaults) assert.ok(bandwidth.includes(`(default ${shown})`), shown);
+  assert.ok(bandwidth.includes('clone, transfer, transfer-alloc, shared, zerocopy, ringbuf, process, memcpy'));
   // --window's limit by its rule (payload.ts's windowFor), not as the default window of 64 meets it.
-  assert.ok(BANDWIDTH_HELP.includes('--window N        messages sent between two acknowledgements, as in osu_bw, and 64 ' +
+  assert.ok(bandwidth.includes('--window N        messages sent between two acknowledgements, as in osu_bw, and 64 ' +
     'MiB of them at most: messages over 64 MiB / N go fewer at a time (with 64, those over 1 MiB) (default 64)'),
-  BANDWIDTH_HELP);
-  assert.ok(COLLECTIVES_HELP.includes('(default 2,4,8)') && COLLECTIVES_HELP.includes('(default 8,64KiB,8MiB)'));
+  bandwidth);
+  const collectives = collectivesHelp(WIDE);
+  assert.ok(collectives.includes('(default 2,4,8)') && collectives.includes('(default 8,64KiB,8MiB)'));
+});
+
+test("--help wraps at the width given: each option's help in its column, continued under it", () => {
+  assert.is(bandwidthHelp(80), [
+    'Usage: shmcomm bench [bandwidth] [options]',
+    '',
+    'Bandwidth between two worker threads per message size and mode, like OSU osu_bw,',
+    'in MB/s (10^6 bytes/s).',
+    '',
+    'Options:',
+    '  --min SIZE        smallest message: a multiple of 8 bytes (B, KiB, MiB, GiB)',
+    '                    (default 8)',
+    '  --max SIZE        largest message (default 64MiB)',
+    '  --points N        number of sizes, log-spaced from --min to --max (fewer where',
+    '                    two round to one multiple of 8) (default 20)',
+    '  --window N        messages sent between two acknowledgements, as in osu_bw,',
+    '                    and 64 MiB of them at most: messages over 64 MiB / N go',
+    '                    fewer at a time (with 64, those over 1 MiB) (default 64)',
+    '  --time SECONDS    measuring time per mode and size (default 0.2)',
+    '  --warmup SECONDS  unmeasured time before each measurement (six times that',
+    "                    before a mode's first size, while V8 compiles)",
+    '                    (default 0.05)', // whole, on a line of its own
+    '  --modes LIST      modes to run, comma-separated (default all):',
+    '                    clone, transfer, transfer-alloc, shared, zerocopy, ringbuf,',
+    '                    process, memcpy',
+    '  --ring SIZE       ring size for shared, zerocopy, ringbuf: a power of two, or',
+    '                    auto (shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the',
+    '                    two threads share a cache or the machine is too busy to',
+    '                    tell, 32 MiB when not: measured first) (default auto)',
+    '  --rounds N        measure every size N times, one round of all sizes after',
+    '                    another, and show the median of each (an odd N, on a noisy',
+    '                    machine; a note names rounds more than 2x apart) (default 1)',
+    '  --json            print only JSON: { node, cpus, memcpy, settings, rows: [{',
+    '                    mode, bytes, mbPerSec, ... }], notes }',
+    '  --csv FILE        also write the rows to FILE as CSV',
+    '  --no-chart        print the table without the chart',
+    '  -h, --help        show this help',
+    '',
+    'Other benchmarks: shmcomm bench latency, shmcomm bench collectives (each has',
+    '--help).',
+  ].join('\n'));
+  // Under 20 columns left for the help, it goes under each option; the usage wraps under its first word, and the
+  // indented line of the exercises' names keeps its indent.
+  assert.is(exerciseHelp(36), [
+    'Usage: shmcomm exercise <name>',
+    '               [options]',
+    '',
+    'Run one of the exercises of the',
+    'course (exercises/README.md):',
+    '  sample, ring, gather, broadcast,',
+    '  reduce, bandwidth',
+    '',
+    'Options:',
+    '  --ranks N',
+    '      number of ranks, 1 to 64',
+    '      (default 4; sample 2; gather',
+    '      at least 2; bandwidth 2)',
+    '  --transport NAME',
+    '      how ranks talk: shared,',
+    '      transfer, clone (default',
+    '      shared; bandwidth: all)',
+    '  --unsafe',
+    '      gather: also run several',
+    '      producers on one ring without',
+    "      a lock (rank 0's checks catch",
+    '      it)',
+    '  -h, --help',
+    '      show this help',
+  ].join('\n'));
+  assert.is(shmcommHelp(80), [
+    'shmcomm: zero-copy shared-memory messaging between worker threads.',
+    '',
+    'Usage: shmcomm bench [bandwidth|latency|collectives] [options]',
+    '       shmcomm exercise <name> [--ranks N] [--transport shared|transfer|clone]',
+    '               [--unsafe]',
+    '       shmcomm --help | --version',
+    '',
+    'Commands:',
+    '  bench bandwidth     MB/s per message size and mode: a table and a log-log',
+    '                      chart (the default benchmark)',
+    '  bench latency       one-way latency per message size and mode (wait',
+    '                      strategies, postMessage, processes)',
+    '  bench collectives   time per call of bcast, reduce, allreduce and barrier',
+    '  exercise <name>     run one of the exercises',
+    '',
+    'Each command explains its options with --help, for example:',
+    'shmcomm bench latency --help',
+    '',
+    'Colors follow NO_COLOR, then FORCE_COLOR as Node reads it, and are off when',
+    'stdout is not a terminal.',
+    '',
+    'On an AMD CPU under glibc, shmcomm runs in a second process started with',
+    'GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=1073741824, so that memcpy',
+    'never uses rep movsb (glibc bug 30994: up to 15x slower for some buffer',
+    "placements); SHMCOMM_REP_MOVSB=1 keeps glibc's choice.",
+  ].join('\n'));
+});
+
+test('--help keeps to any width from 20 columns: a line is wider only where it is one word', () => {
+  const helps = { bandwidthHelp, latencyHelp, collectivesHelp, exerciseHelp, shmcommHelp };
+  for (const [name, help] of Object.entries(helps)) {
+    const unwrapped = help(1000).split(/\s+/).join(' ');
+    for (let width = 20; width <= 140; width++) {
+      const text = help(width);
+      for (const line of text.split('\n')) {
+        const ok = [...line].length <= width || !line.trim().includes(' ');
+        assert.ok(ok, `${name}(${width}): ${[...line].length} columns: "${line}"`);
+      }
+      // The same words in the same order: only the spaces between them change.
+      assert.is(text.split(/\s+/).join(' '), unwrapped, `${name}(${width})`);
+    }
+  }
 });
 
 /** Runs `main(argv)` with stdout and stderr captured; both are restored afterwards, whatever happens. */
@@ -354,8 +471,8 @@ test('main: --version and a benchmark help', async () => {
   const packageJson = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
   const { version } = JSON.parse(packageJson) as { version: string };
   assert.equal(await runMain(['--version']), { code: 0, stdout: `${version}\n`, stderr: '' });
-  assert.equal(await runMain(['bench', 'latency', '--help']), { code: 0, stdout: `${LATENCY_HELP}\n`, stderr: '' });
-  assert.equal(await runMain(['help', 'bench', 'latency']), { code: 0, stdout: `${LATENCY_HELP}\n`, stderr: '' });
+  assert.equal(await runMain(['bench', 'latency', '--help']), { code: 0, stdout: `${latencyHelp()}\n`, stderr: '' });
+  assert.equal(await runMain(['help', 'bench', 'latency']), { code: 0, stdout: `${latencyHelp()}\n`, stderr: '' });
   for (const argv of [['--help', '--help'], ['help', 'help'], ['-h', '--help'], ['help', '--version']]) { // once: the stack overflowed
     const twice = await runMain(argv);
     assert.is(twice.code, 0, argv.join(' '));

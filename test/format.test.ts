@@ -5,7 +5,9 @@ import { formatNumber, formatRate, formatSize, logSizes, parseSize } from '../sr
 import { cpuGeneration } from '../src/cpuinfo.js';
 import { Eta, formatDuration, formatShortCount, headerLine, machine } from '../src/bench/report.js';
 import { renderTable } from '../src/bench/table.js';
-import { Progress, createColors, shouldUseColor, stripAnsi, terminalColumns, wrap, wrapText } from '../src/term.js';
+import {
+  Progress, createColors, hangingItem, shouldUseColor, stripAnsi, terminalColumns, words, wrap, wrapText,
+} from '../src/term.js';
 
 const KiB = 2 ** 10;
 const MiB = 2 ** 20;
@@ -372,6 +374,38 @@ test('Eta: the budget until a measurement finishes, then the average from the fi
   assert.is(unstarted.secondsLeft(), 1, 'no clock yet: the budget');
 });
 
+test('hangingItem: text beside its label, continued under its first line; under the label where narrow', () => {
+  const help = words('smallest message: a multiple of 8 bytes (B, KiB, MiB, GiB)');
+  assert.equal(hangingItem('  --min SIZE', [[...help, '(default 8)']], 20, 60), [
+    '  --min SIZE        smallest message: a multiple of 8 bytes',
+    '                    (B, KiB, MiB, GiB) (default 8)',
+  ]);
+  // A second paragraph starts a line of its own, in the same column.
+  assert.equal(hangingItem('  --ops LIST', [words('collectives, comma-separated:'), words('bcast, reduce')], 14, 80), [
+    '  --ops LIST  collectives, comma-separated:',
+    '              bcast, reduce',
+  ]);
+  // 19 columns left for the text: it goes under the label, 4 columns further in.
+  assert.equal(hangingItem('  --min SIZE', [help], 20, 39), [
+    '  --min SIZE',
+    '      smallest message: a multiple of',
+    '      8 bytes (B, KiB, MiB, GiB)',
+  ]);
+  // So it does when the label reaches past the column; a label that cannot go further in is followed by a space.
+  assert.equal(hangingItem('  --a-long-option', [['text']], 10, 80), ['  --a-long-option', '      text']);
+  assert.equal(hangingItem('--long', [['text']], 3, 80), ['--long text']);
+  // A piece wider than its line breaks at its spaces; a word wider than its line has one of its own.
+  assert.equal(hangingItem('Usage:', [['[--ranks N]', 'averyveryverylongword']], 7, 14), [
+    'Usage:',
+    '    [--ranks',
+    '    N]',
+    '    averyveryverylongword',
+  ]);
+  // A blank label is an indent; no text, the label alone.
+  assert.equal(hangingItem('  ', [words('sample, ring, gather')], 2, 16), ['  sample, ring,', '  gather']);
+  assert.equal(hangingItem('  -h, --help', [], 20, 80), ['  -h, --help']);
+});
+
 test('wrap breaks between pieces, never inside one; wrapText between words; escape codes take no width', () => {
   const legend = ['── clone', '── transfer', '── transfer-alloc', '── shared'];
   assert.equal(wrap(legend, 40, '   '), ['── clone   ── transfer', '── transfer-alloc   ── shared']);
@@ -384,6 +418,8 @@ test('wrap breaks between pieces, never inside one; wrapText between words; esca
   assert.is(wrapText('a line crosses in 0.09 µs here', 21), 'a line crosses in\n0.09 µs here', 'a number keeps its unit');
   assert.is(wrapText('sizes 1 2 3 4 5 6 7 8 9', 9), 'sizes 1 2\n3 4 5 6 7\n8 9', 'numbers in a list break as words do');
   assert.is(wrapText('Node v20.20.2 · AMD', 14), 'Node v20.20.2\n· AMD', 'only a word joins the number before it');
+  // A number and its word wider than a line together go apart rather than over the line.
+  assert.is(wrapText('SHMCOMM_REP_MOVSB=1 keeps the choice', 20), 'SHMCOMM_REP_MOVSB=1\nkeeps the choice');
   // The header breaks between its parts, and inside one only when that part is longer than a line.
   const m = { node: 'v20.20.2', cpuModel: 'AMD EPYC (family 25, model 17)', cores: 2,
     memcpy: 'glibc 2.36, rep movsb off' };

@@ -11,6 +11,7 @@ import { accessSync, closeSync, constants, lstatSync, openSync, rmSync, statSync
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES } from '../arena.js';
 import { FRAME_HEADER_BYTES, MAX_RING_BYTES } from '../ring.js';
+import { hangingItem, terminalColumns, words } from '../term.js';
 import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
 import { formatSize, parseSize } from './format.js';
 
@@ -355,32 +356,62 @@ class OptionReader {
   }
 }
 
-/** The help of a command, printed from its spec table: the defaults shown are the defaults used. */
-function helpText(usage: string, about: string, specs: readonly OptionSpec[], footer?: string): string {
+/**
+ * The help of a command, printed from its spec table (the defaults shown are the defaults used), in lines of at most
+ * `columns` where its words allow: each option's help wraps in its own column, under its first line. `usage` is the
+ * command line after `shmcomm`.
+ */
+function helpText(
+  usage: string, about: string, specs: readonly OptionSpec[], columns: number, footer?: string,
+): string {
   const left = specs.map((spec) => (spec.value ? `--${spec.name} ${spec.value}` : `--${spec.name}`));
-  const width = Math.max('-h, --help'.length, ...left.map((text) => text.length)) + 2;
-  const lines = [`Usage: ${usage}`, '', about, '', 'Options:'];
+  const column = 2 + Math.max('-h, --help'.length, ...left.map((text) => text.length)) + 2;
+  // A line of `about` that starts with spaces keeps them on every line it wraps into (the exercises' names).
+  const paragraph = (text: string): string[] => {
+    const indent = text.length - text.trimStart().length;
+    return hangingItem(text.slice(0, indent), [words(text.slice(indent))], indent, columns);
+  };
+  // `usage` wraps under its first word, a bracketed group kept whole where it fits.
+  const usageLines = hangingItem('Usage: shmcomm', [usage.match(/\[[^\]]*\]|\S+/g) ?? []], 15, columns);
+  const lines = [...usageLines, '', ...about.split('\n').flatMap(paragraph), '', 'Options:'];
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i]!;
-    const shown = spec.names ? ' (default all):' : spec.default !== undefined ? ` (default ${spec.default})` : '';
-    lines.push(`  ${left[i]!.padEnd(width)}${spec.help}${shown}`);
-    if (spec.names) lines.push(`  ${' '.repeat(width)}${spec.names.join(', ')}`);
+    const shown = spec.names ? '(default all):' : spec.default !== undefined ? `(default ${spec.default})` : undefined;
+    const help = shown === undefined ? words(spec.help) : [...words(spec.help), shown]; // `(default 0.05)` in one piece
+    const names = spec.names ? [words(spec.names.join(', '))] : [];
+    lines.push(...hangingItem(`  ${left[i]!}`, [help, ...names], column, columns));
   }
-  lines.push(`  ${'-h, --help'.padEnd(width)}show this help`);
-  if (footer) lines.push('', footer);
+  lines.push(...hangingItem('  -h, --help', [words('show this help')], column, columns));
+  if (footer) lines.push('', ...paragraph(footer));
   return lines.join('\n');
 }
 
-export const BANDWIDTH_HELP = helpText('shmcomm bench [bandwidth] [options]',
-  'Bandwidth between two worker threads per message size and mode, like OSU osu_bw, in MB/s (10^6 bytes/s).',
-  BANDWIDTH_SPECS, 'Other benchmarks: shmcomm bench latency, shmcomm bench collectives (each has --help).');
-export const LATENCY_HELP = helpText('shmcomm bench latency [options]',
-  'One-way latency between two worker threads per message size and mode, like OSU osu_latency (median, µs).',
-  LATENCY_SPECS);
-export const COLLECTIVES_HELP = helpText('shmcomm bench collectives [options]',
-  'Time per call of each collective, per rank count, message size and transport.', COLLECTIVES_SPECS);
-export const EXERCISE_HELP = helpText('shmcomm exercise <name> [options]',
-  `Run one of the exercises of the course (exercises/README.md):\n  ${EXERCISE_NAMES.join(', ')}`, EXERCISE_SPECS);
+/** `shmcomm bench bandwidth --help`, in lines of at most `columns` (the terminal's width; 80 off a terminal). */
+export function bandwidthHelp(columns = terminalColumns(process.stdout)): string {
+  return helpText('bench [bandwidth] [options]',
+    'Bandwidth between two worker threads per message size and mode, like OSU osu_bw, in MB/s (10^6 bytes/s).',
+    BANDWIDTH_SPECS, columns, 'Other benchmarks: shmcomm bench latency, shmcomm bench collectives (each has --help).');
+}
+
+/** `shmcomm bench latency --help`, in lines of at most `columns`. */
+export function latencyHelp(columns = terminalColumns(process.stdout)): string {
+  return helpText('bench latency [options]',
+    'One-way latency between two worker threads per message size and mode, like OSU osu_latency (median, µs).',
+    LATENCY_SPECS, columns);
+}
+
+/** `shmcomm bench collectives --help`, in lines of at most `columns`. */
+export function collectivesHelp(columns = terminalColumns(process.stdout)): string {
+  return helpText('bench collectives [options]',
+    'Time per call of each collective, per rank count, message size and transport.', COLLECTIVES_SPECS, columns);
+}
+
+/** `shmcomm exercise --help`, in lines of at most `columns`. */
+export function exerciseHelp(columns = terminalColumns(process.stdout)): string {
+  return helpText('exercise <name> [options]',
+    `Run one of the exercises of the course (exercises/README.md):\n  ${EXERCISE_NAMES.join(', ')}`, EXERCISE_SPECS,
+    columns);
+}
 
 /** `--min` and `--max`, the first no larger than the second. */
 function sizeRange(reader: OptionReader): { minBytes: number; maxBytes: number } {
@@ -508,13 +539,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchRequest {
   if (!named) refuseNameAfterOptions(options);
   switch (name) {
     case 'bandwidth':
-      if (wantsHelp(options)) return { command: 'help', text: BANDWIDTH_HELP };
+      if (wantsHelp(options)) return { command: 'help', text: bandwidthHelp() };
       return { command: 'bandwidth', options: parseBandwidthArgs(options) };
     case 'latency':
-      if (wantsHelp(options)) return { command: 'help', text: LATENCY_HELP };
+      if (wantsHelp(options)) return { command: 'help', text: latencyHelp() };
       return { command: 'latency', options: parseLatencyArgs(options) };
     case 'collectives':
-      if (wantsHelp(options)) return { command: 'help', text: COLLECTIVES_HELP };
+      if (wantsHelp(options)) return { command: 'help', text: collectivesHelp() };
       return { command: 'collectives', options: parseCollectivesArgs(options) };
     default:
       throw new UsageError(`Unknown benchmark "${name}": expected bandwidth, latency or collectives`);
@@ -541,7 +572,7 @@ function refuseNameAfterOptions(options: readonly string[]): void {
  * order (`exercise ring --ranks 4` or `exercise --ranks 4 ring`).
  */
 export function parseExerciseArgs(argv: readonly string[]): ExerciseRequest {
-  if (wantsHelp(argv)) return { command: 'help', text: EXERCISE_HELP };
+  if (wantsHelp(argv)) return { command: 'help', text: exerciseHelp() };
   const at = nameIndex(argv, EXERCISE_SPECS);
   const options = at < 0 ? argv : [...argv.slice(0, at), ...argv.slice(at + 1)];
   // The options first: in `exercise --ranks 4 --transport` the name is not missing, the transport is.
