@@ -39,17 +39,23 @@ const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs'] as const satisfies re
 const WORKER_URL = new URL('./pool-worker.js', import.meta.url);
 
 /**
- * @internal Int32 slots of the shared buffer: the next index to hand out, then per worker the item it works on,
- * or LOADING (its module) or FINISHED. Only the counter is contended; the rest is there to say who is stuck where.
+ * @internal The shared buffer, in Int32 slots: on its first cache line the next index to hand out (NEXT_ITEM), the
+ * one word every worker contends for; then a line per worker (`workerLine`), where it says which item it works on,
+ * or LOADING (its module) or FINISHED (CURRENT_ITEM), and how many items it has done (DONE_ITEMS: results go back in
+ * batches, so a timeout counts here). A line each, so that a worker's stores at every item do not take the line from
+ * the others: these words are there to say who is stuck where, and how far map got.
  */
-export const NEXT_ITEM = 0, CURRENT_ITEM = 1, LOADING = -2, FINISHED = -1;
+export const NEXT_ITEM = 0, CURRENT_ITEM = 0, DONE_ITEMS = 1, LOADING = -2, FINISHED = -1;
+const SLOTS_PER_LINE = 16;
+/** @internal The first slot of worker `id`'s line: its CURRENT_ITEM, then its DONE_ITEMS. */
+export const workerLine = (id: number): number => SLOTS_PER_LINE * (1 + id);
 
 /** @internal What a pool worker gets as `workerData`. */
 export interface PoolJob { moduleUrl: string; exportName: string; items: readonly unknown[]; shared: SharedArrayBuffer; id: number }
 
 /** @internal What a pool worker posts back. */
 export type PoolReport =
-  | { kind: 'result'; index: number; value: unknown }
+  | { kind: 'results'; indices: number[]; values: unknown[] } // in batches (pool-worker.ts)
   | { kind: 'itemFailed'; index: number; error: SerializedError }
   | { kind: 'setupFailed'; message: string; error?: SerializedError }
   | { kind: 'uncaught'; error: SerializedError } // thrown where nothing catches it (a timer)
@@ -116,20 +122,19 @@ export async function map(
   const isPath = typeof moduleUrl === 'string' && !ownScheme
     && (isAbsolute(moduleUrl) || !URL.canParse(moduleUrl) || existsSync(moduleUrl));
   const href = isPath ? pathToFileURL(moduleUrl).href : String(moduleUrl);
-  const shared = new Int32Array(new SharedArrayBuffer((CURRENT_ITEM + count) * Int32Array.BYTES_PER_ELEMENT));
-  shared.fill(LOADING, CURRENT_ITEM);
+  const shared = new Int32Array(new SharedArrayBuffer(workerLine(count) * Int32Array.BYTES_PER_ELEMENT));
+  for (let id = 0; id < count; id++) shared[workerLine(id) + CURRENT_ITEM] = LOADING;
   const started: Worker[] = [];
   let timer: NodeJS.Timeout | undefined;
   try {
     return await new Promise<MapResult<unknown>>((resolve, reject) => {
       const results = new Array<unknown>(items.length);
       const itemsPerWorker = new Array<number>(count).fill(0);
-      let received = 0;
       let finished = 0;
       let setupFailed = false;
       // Read by the main thread while workers run, so it may be one item late; good enough to say who is stuck.
       const whereIs = (id: number) => {
-        const index = Atomics.load(shared, CURRENT_ITEM + id);
+        const index = Atomics.load(shared, workerLine(id) + CURRENT_ITEM);
         if (index === LOADING) return 'loading the module';
         return index === FINISHED ? 'finished' : `on item ${index}`;
       };
@@ -137,7 +142,9 @@ export async function map(
       if (timeoutMs !== undefined && timeoutMs <= 2 ** 31 - 1) {
         timer = setTimeout(() => {
           const where = itemsPerWorker.map((_, id) => `worker ${id} ${whereIs(id)}`).join(', ');
-          reject(new TimeoutError('map', timeoutMs, `${received} of ${items.length} items done; ${where}`));
+          let done = 0;
+          for (let id = 0; id < count; id++) done += Atomics.load(shared, workerLine(id) + DONE_ITEMS);
+          reject(new TimeoutError('map', timeoutMs, `${done} of ${items.length} items done; ${where}`));
         }, timeoutMs);
       }
       for (let id = 0; id < count; id++) {
@@ -155,9 +162,9 @@ export async function map(
         let done = false;
         worker.on('message', (report: unknown) => {
           if (!isPoolReport(report)) return; // the user's function posted it: not ours
-          if (report.kind === 'result') {
-            results[report.index] = report.value;
-            received++;
+          if (report.kind === 'results') {
+            const { indices, values } = report;
+            for (let k = 0; k < indices.length; k++) results[indices[k]!] = values[k];
           } else if (report.kind === 'done') {
             done = true;
             itemsPerWorker[id] = report.taken;
@@ -186,7 +193,7 @@ export async function map(
         worker.on('exit', (code) => {
           if (done) return;
           const exited = `worker ${id} exited with code ${code} before finishing its items (${whereIs(id)})`;
-          const why = code === 13 ? `: ${neverSettled(Atomics.load(shared, CURRENT_ITEM + id))}` : '';
+          const why = code === 13 ? `: ${neverSettled(Atomics.load(shared, workerLine(id) + CURRENT_ITEM))}` : '';
           reject(new WorkerFailedError(id, -1, `${exited}${why}`));
         });
       }

@@ -215,6 +215,35 @@ test('a value that cannot be cloned is that item\'s failure', async () => {
   assertWorkerFailed(err, { worker: 0, item: 0, hasCause: true, message });
 });
 
+test('results come back in batches: 5,000 squares on 2 workers, each in its place', async () => {
+  const { results, itemsPerWorker } = await map<number, number>(square, range(5000), { workers: 2 });
+  assert.is(results.length, 5000);
+  for (let i = 0; i < 5000; i++) if (results[i] !== i * i) assert.unreachable(`results[${i}] = ${results[i]}`);
+  assert.is(sum(itemsPerWorker), 5000);
+});
+
+test('a value that cannot be cloned inside a batch is that item\'s failure, before a later item\'s throw', async () => {
+  // Items 0 to 699 are posted; 700's function is refused when its batch goes out, which is when 705 throws.
+  const err = await rejection(map(faults, range(1000), { workers: 1, exportName: 'refusesSevenHundred' }));
+  const cause = err.cause as Error;
+  assert.is(cause.name, 'DataCloneError');
+  assert.match(cause.message, /could not be cloned/);
+  assertWorkerFailed(err, { worker: 0, item: 700, hasCause: true, message: `item 700 failed in worker 0: ${cause.message}` });
+});
+
+test('results of one batch that are one object arrive as one copy of it', async () => {
+  const { results } = await map<{ kept: boolean }>(faults, range(10), { workers: 1, exportName: 'returnsOneObject' });
+  assert.equal(results[0], { kept: true });
+  assert.ok(results.every((result) => result === results[0]), 'one batch, one copy');
+});
+
+test('a timeout counts the items done, though their results wait in a batch', async () => {
+  const err = await rejection(map(faults, range(5), { workers: 1, exportName: 'spinsFromThree', timeoutMs: 4000 }));
+  assert.instance(err, TimeoutError);
+  assert.is(err.message, 'map timed out after 4000 ms: 3 of 5 items done; worker 0 on item 3');
+  await noWorkerLeft('map timed out on item 3');
+});
+
 test('process.exit in a worker rejects, naming the worker, the code and the item it was on (in the message)', async () => {
   const err = await rejection(map(faults, range(5), { workers: 2, exportName: 'exitsOnTwo' }));
   assertWorkerFailed(err, {
