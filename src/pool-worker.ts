@@ -1,6 +1,6 @@
 /**
  * The worker side of `map` (src/pool.ts): import the user's module, then take item indices from the shared counter
- * until they run out, posting the results back in batches (Batch, below).
+ * until they run out, posting the results back: primitives in batches, anything else at once (Batch, below).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { CURRENT_ITEM, DONE_ITEMS, FINISHED, NEXT_ITEM, workerLine, POOL_REPORT, type PoolJob, type PoolMessage, type PoolReport } from './pool.js';
@@ -34,65 +34,54 @@ async function run(): Promise<void> {
   for (let index = Atomics.add(shared, NEXT_ITEM, 1); index < items.length; index = Atomics.add(shared, NEXT_ITEM, 1)) {
     taken++;
     Atomics.store(shared, line + CURRENT_ITEM, index);
-    let value: unknown;
     try {
-      value = await fn(items[index], index);
+      const value: unknown = await fn(items[index], index);
+      // Inside the try: a value that cannot be cloned makes postMessage throw, and that is this item's failure.
+      if (batch.takes(value)) batch.add(index, value);
+      else post({ kind: 'results', indices: [index], values: [value] });
     } catch (err) {
-      // An earlier result of the batch that cannot be cloned failed first.
-      return post(batch.flush() ?? { kind: 'itemFailed', index, error: serializeError(err) });
+      return post({ kind: 'itemFailed', index, error: serializeError(err) });
     }
-    Atomics.store(shared, line + DONE_ITEMS, taken); // for a timeout's count: the results may wait in the batch
-    const refused = batch.add(index, value);
-    if (refused !== undefined) return post(refused);
+    Atomics.store(shared, line + DONE_ITEMS, taken); // for a timeout's count: results may wait in the batch
   }
-  const refused = batch.flush();
-  if (refused !== undefined) return post(refused);
+  batch.flush();
   Atomics.store(shared, line + CURRENT_ITEM, FINISHED);
   post({ kind: 'done', taken });
 }
 
 /**
- * The results not yet posted. A postMessage costs the two threads about 2 µs, which was most of map's time for a quick
- * function (1M squares on 2 workers took 2.3 s): results go back in batches, of BATCH_ITEMS at most, and at least
- * every BATCH_MS, so that a slow function's results (and a timeout's count of the items done) are not held back.
- * Results of one batch are cloned together: two of them that hold one object arrive holding one copy of it.
+ * The results not yet posted. A postMessage costs the two threads a few µs, which was most of map's time for a quick
+ * function (a million squares on 2 workers took 1.6 s): results that are primitives (numbers, strings, bigints,
+ * booleans, null, undefined) go back in batches, of BATCH_ITEMS at most, posted once a result finds the batch full or
+ * BATCH_MS old. Only primitives: they cannot change while they wait, and structured clone takes every one of them. An
+ * object goes at once, on its own, as before: cloned later, it would arrive as the function left it by then (one that
+ * reuses the object it returns would give every item its last state), and one that structured clone refuses must fail
+ * its own item before the function is called on the next.
  */
 class Batch {
   private indices: number[] = [];
   private values: unknown[] = [];
   private started = 0;
 
-  /** Adds a result; posts the batch when it is full or old enough. A report of the item that cannot be cloned, if one. */
-  add(index: number, value: unknown): PoolReport | undefined {
+  /** Whether `value` may wait in the batch: a primitive that structured clone takes (not a symbol). */
+  takes(value: unknown): boolean {
+    return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
+  }
+
+  /** Adds a result; posts the batch when it is full or BATCH_MS old. */
+  add(index: number, value: unknown): void {
     if (this.indices.length === 0) this.started = performance.now();
     this.indices.push(index);
     this.values.push(value);
-    if (this.indices.length < BATCH_ITEMS && performance.now() - this.started < BATCH_MS) return undefined;
-    return this.flush();
+    if (this.indices.length >= BATCH_ITEMS || performance.now() - this.started >= BATCH_MS) this.flush();
   }
 
-  /**
-   * Posts the batch. A value that structured clone refuses makes postMessage throw before it sends anything: then
-   * each result goes on its own, up to the one refused, which is that item's failure.
-   */
-  flush(): PoolReport | undefined {
-    const { indices, values } = this;
-    if (indices.length === 0) return undefined;
+  /** Posts the batch, if it holds anything. */
+  flush(): void {
+    if (this.indices.length === 0) return;
+    post({ kind: 'results', indices: this.indices, values: this.values });
     this.indices = [];
     this.values = [];
-    try {
-      post({ kind: 'results', indices, values });
-      return undefined;
-    } catch {
-      for (let k = 0; k < indices.length; k++) {
-        try {
-          post({ kind: 'results', indices: [indices[k]!], values: [values[k]] });
-        } catch (err) {
-          return { kind: 'itemFailed', index: indices[k]!, error: serializeError(err) };
-        }
-      }
-      return undefined; // not reached: the batch held a value that cannot be cloned
-    }
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * `map`: Python's `Pool.map` for worker threads. Every worker gets the whole item list once; a shared atomic
  * counter hands out item indices, so a fast worker simply takes more of them (dynamic load balancing), and the
- * results come back by `postMessage`, in batches (pool-worker.ts), to be put in input order.
+ * results come back by `postMessage` (primitives in batches: pool-worker.ts), to be put in input order.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -76,9 +76,8 @@ export const POOL_REPORT = 'shmcomm pool report';
  *
  * `moduleUrl` is a URL (`new URL('./square.js', import.meta.url)`, `import.meta.url`) or a file path (relative
  * ones from the current directory). Each worker imports it, so a module may be its own launcher if it guards its
- * launching code with `isMainThread`. Items and results travel by structured clone, results in batches: two results
- * of one batch that are one object arrive as one copy of it. Empty `items` resolve at once with no worker started
- * (and so without checking the module).
+ * launching code with `isMainThread`. Items and results travel by structured clone (results that are primitives in
+ * batches). Empty `items` resolve at once with no worker started (and so without checking the module).
  *
  * Rejects, after terminating every worker, with a `WorkerFailedError` (`worker`, `item`, `cause`): when the function
  * throws (`item 3 failed in worker 1: boom`, with the original error as `cause`) or returns a value that cannot be
