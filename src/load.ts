@@ -3,6 +3,7 @@
  * where a syntax error in it is.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -63,7 +64,7 @@ function isParseError(error: SyntaxError): boolean {
  * `Unexpected token ';' (at /path/prog.mjs:2: return 1 +;)`, or `... (node --check finds no mistake in
  * /path/prog.mjs itself)`: then look in the modules it imports. Unchanged for a program that is not a file.
  * The check runs without NODE_OPTIONS (a preload or an inspector there would run in it too) and is killed after
- * CHECK_MS: this thread waits for it, with every timer of the run.
+ * CHECK_MS: this thread waits for it, with every timer of the run (three checks at most, for a .js file).
  */
 export function withSyntaxErrorAt(message: string, url: string): string {
   return `${message}${syntaxErrorAt(url)}`;
@@ -76,41 +77,57 @@ export function withSyntaxErrorAt(message: string, url: string): string {
 export function syntaxErrorAt(url: string): string {
   if (!url.startsWith('file:')) return '';
   const path = fileURLToPath(url);
-  let check = nodeCheck(path);
-  if (check.status === 0 && path.endsWith('.js')) {
-    // Node 20.20's --check passes a .js file of a package without "type" that does not parse as CommonJS, has module
-    // syntax, and does not parse as a module either (import() reports that last mistake). Checked as a module, it says
-    // where; a file that parses as CommonJS is left as it was (top-level `return` is no module's syntax). Where Node
-    // has no such flag, it exits 9 ("bad option") and names no line.
-    const asModule = nodeCheck(path, '--experimental-default-type=module');
-    if (locate(path, asModule.stderr) !== '' && nodeCheck(path, '--experimental-default-type=commonjs').status !== 0) {
-      check = asModule;
-    }
-  }
-  if (check.status === 0) return ` (node --check finds no mistake in ${path} itself)`;
-  const found = locate(path, check.stderr);
+  const check = nodeCheck(['--check', path]);
+  if (check.status === 0) return path.endsWith('.js') ? asDetectedModule(path) : noMistakeIn(path);
+  const found = locate(check.stderr, path);
   // ESM syntax in a .js file that Node reads as CommonJS: a warning on stderr says how to load an ES module.
   const commonJs = check.stderr.split('\n').some((line) => line.includes('To load an ES module'));
   if (!commonJs) return found;
   return `${found}; Node reads ${path} as CommonJS: name it .mjs, or set "type": "module" in its package.json`;
 }
 
-/** `node [flag] --check path`, without NODE_OPTIONS (a preload or an inspector there would run in it too). */
-function nodeCheck(path: string, ...flags: string[]): { status: number | null; stderr: string } {
-  const check = spawnSync(process.execPath, [...flags, '--check', path], {
-    encoding: 'utf8', timeout: CHECK_MS, killSignal: 'SIGKILL', env: { ...process.env, NODE_OPTIONS: '' },
+const noMistakeIn = (path: string) => ` (node --check finds no mistake in ${path} itself)`;
+
+/**
+ * Node 20.20's `--check` passes a .js file of a package without "type" that does not parse as CommonJS, has module
+ * syntax, and does not parse as a module either, where import() reads it as a module and finds that mistake. So a .js
+ * file that --check passes is checked again from stdin, as a module, and, when that finds a mistake, as CommonJS: a
+ * file that parses as CommonJS was read as CommonJS (top-level `return` is no module's syntax), and --check's answer
+ * stands. From stdin, since Node ignores a default type given by flag for files under node_modules.
+ */
+function asDetectedModule(path: string): string {
+  let source: string;
+  try {
+    source = readFileSync(path, 'utf8');
+  } catch {
+    return noMistakeIn(path);
+  }
+  const asModule = nodeCheck(['--input-type=module', '--check', '-'], source);
+  const found = locate(asModule.stderr, STDIN, path);
+  if (found === '') return noMistakeIn(path);
+  return nodeCheck(['--input-type=commonjs', '--check', '-'], source).status === 0 ? noMistakeIn(path) : found;
+}
+
+/** `node ...args`, with `input` on stdin, without NODE_OPTIONS (a preload or an inspector there runs in it too). */
+function nodeCheck(args: string[], input?: string): { status: number | null; stderr: string } {
+  const check = spawnSync(process.execPath, args, {
+    encoding: 'utf8', input, timeout: CHECK_MS, killSignal: 'SIGKILL', env: { ...process.env, NODE_OPTIONS: '' },
   });
   return { status: check.status, stderr: String(check.stderr) };
 }
 
+/** What node --check calls source it read from stdin. */
+const STDIN = '[stdin]';
+
 /**
- * Where `node --check`'s stderr puts the mistake: ` (at /path/prog.mjs:2: return 1 +;)`, or ''. Its stderr holds
- * "/path/prog.mjs:2", the line itself, a caret under the mistake, "", "SyntaxError: ...", maybe after a warning.
+ * Where `node --check`'s stderr puts the mistake, named after `path`: ` (at /path/prog.mjs:2: return 1 +;)`, or ''.
+ * Its stderr holds "/path/prog.mjs:2" (`[stdin]:2` for source read from stdin), the line itself, a caret under the
+ * mistake, "", "SyntaxError: ...", maybe after a warning.
  */
-function locate(path: string, stderr: string): string {
+function locate(stderr: string, checked: string, path = checked): string {
   const lines = stderr.split('\n');
-  const at = lines.findIndex((where) => where.startsWith(`${path}:`) && /:\d+$/.test(where));
-  return at < 0 ? '' : ` (at ${lines[at]}: ${(lines[at + 1] ?? '').trim()})`;
+  const at = lines.findIndex((where) => where.startsWith(`${checked}:`) && /:\d+$/.test(where));
+  return at < 0 ? '' : ` (at ${path}${lines[at]!.slice(checked.length)}: ${(lines[at + 1] ?? '').trim()})`;
 }
 
 /** The most the launching thread waits for `node --check` (it takes 50 ms or so). */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CommAbortedError, DeadlockError, launch, map, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
 import { defaultStrategy } from '../src/launch.js';
+import { syntaxErrorAt } from '../src/load.js';
 import { noWorkerLeft } from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
@@ -205,18 +206,30 @@ test('a module that is missing, fails to load, or has no default export', async 
     err = await failure(launch(pathToFileURL(cjs), { size: 8, timeoutMs: 30_000 }));
     assert.match(err.message, /^rank \d failed: SyntaxError: Unexpected token ';' \(at .*typo\.cjs:2: return 1 \+;\)$/, err.message);
     // A .js file in a package without "type", with module syntax and a mistake: Node 20.20's --check passes it (it
-    // parses as no CommonJS, and Node then skips the module parse); checked as a module, it says where.
+    // parses as no CommonJS, and Node then skips the module parse); checked as a module, it says where. Where Node
+    // does not detect module syntax (before 20.19), such a file is CommonJS, with the hint of the test below.
     const typeless = join(dir, 'typeless');
-    mkdirSync(typeless);
-    writeFileSync(join(typeless, 'package.json'), '{}\n');
-    writeFileSync(join(typeless, 'typo.js'), 'export default function main() {\n  return 1 +;\n}\n');
-    err = await failure(launch(pathToFileURL(join(typeless, 'typo.js')), { size: 1, timeoutMs: 30_000 }));
-    assert.match(err.message, /^rank 0 failed: SyntaxError: Unexpected token ';' \(at .*typo\.js:2: return 1 \+;\)$/);
-    // ... and one that only imports it is still found to have no mistake of its own.
+    const inNodeModules = join(dir, 'app', 'node_modules', 'pkg');
+    for (const folder of [typeless, inNodeModules]) {
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, 'package.json'), '{}\n');
+      writeFileSync(join(folder, 'typo.js'), 'export default function main() {\n  return 1 +;\n}\n');
+      writeFileSync(join(folder, 'fine.js'), 'export default 1;\n');
+    }
+    const detects = await import(pathToFileURL(join(typeless, 'fine.js')).href).then(() => true, () => false);
+    for (const folder of detects ? [typeless, inNodeModules] : []) { // under node_modules no flag sets the type
+      err = await failure(launch(pathToFileURL(join(folder, 'typo.js')), { size: 1, timeoutMs: 30_000 }));
+      assert.match(err.message, /^rank 0 failed: SyntaxError: Unexpected token ';' \(at .*typo\.js:2: return 1 \+;\)$/);
+    }
+    // ... one that only imports it is still found to have no mistake of its own,
     writeFileSync(join(typeless, 'imports-typo.js'), "import main from './typo.js';\nexport default main;\n");
     err = await failure(launch(pathToFileURL(join(typeless, 'imports-typo.js')), { size: 1, timeoutMs: 30_000 }));
     assert.match(err.message, /^rank 0 failed: SyntaxError: Unexpected token ';' \(node --check finds no mistake in /);
     assert.match(err.message, /typeless\/imports-typo\.js itself\)$/);
+    // ... and a CommonJS file with a top-level return (no module's syntax) keeps --check's answer.
+    const script = join(typeless, 'returns.js');
+    writeFileSync(script, 'if (require) return;\nmodule.exports = 1;\n');
+    assert.is(syntaxErrorAt(pathToFileURL(script).href), ` (node --check finds no mistake in ${script} itself)`);
     // A program that is not a file keeps Node's message: no URL of its whole source appended.
     err = await failure(launch('data:text/javascript,export default () => 1 +;', { size: 1, timeoutMs: 30_000 }));
     assert.is(err.message, "rank 0 failed: SyntaxError: Unexpected token ';'");
