@@ -400,6 +400,22 @@ test("--help wraps at the width given: each option's help in its column, continu
     'never uses rep movsb (glibc bug 30994: up to 15x slower for some buffer',
     "placements); SHMCOMM_REP_MOVSB=1 keeps glibc's choice.",
   ].join('\n'));
+  // Too narrow for the arguments beside `shmcomm`: every form's go under it, at one indent.
+  assert.is(shmcommHelp(30).split('\n').slice(2, 15).join('\n'), [
+    'Usage: shmcomm',
+    '           bench',
+    '           [bandwidth|latency|collectives]',
+    '           [options]',
+    '       shmcomm',
+    '           exercise <name>',
+    '           [--ranks N]',
+    '           [--transport',
+    '           shared|transfer|clone]',
+    '           [--unsafe]',
+    '       shmcomm',
+    '           --help | --version',
+    '',
+  ].join('\n'));
 });
 
 test('--help keeps to any width from 20 columns: a line is wider only where it is one word', () => {
