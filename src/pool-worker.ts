@@ -3,7 +3,9 @@
  * until they run out, posting the results back: primitives in batches, anything else at once (Batch, below).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { CURRENT_ITEM, DONE_ITEMS, FINISHED, NEXT_ITEM, workerLine, POOL_REPORT, type PoolJob, type PoolMessage, type PoolReport } from './pool.js';
+import {
+  CURRENT_ITEM, DONE_ITEMS, FINISHED, NEXT_ITEM, POOL_REPORT, workerLine, type PoolJob, type PoolMessage, type PoolReport,
+} from './pool.js';
 import { importProgram } from './load.js';
 import { reportUncaughtErrors, serializeError } from './thrown.js';
 

@@ -230,7 +230,8 @@ test('a value that cannot be cloned fails its own item at once: the function is 
   const cause = err.cause as Error;
   assert.is(cause.name, 'DataCloneError');
   assert.match(cause.message, /could not be cloned/);
-  assertWorkerFailed(err, { worker: 0, item: 700, hasCause: true, message: `item 700 failed in worker 0: ${cause.message}` });
+  const message = `item 700 failed in worker 0: ${cause.message}`;
+  assertWorkerFailed(err, { worker: 0, item: 700, hasCause: true, message });
 });
 
 test('an object goes back as the function returned it, even one it changes and returns again', async () => {

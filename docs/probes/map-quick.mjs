@@ -18,6 +18,7 @@ if (isMainThread) {
   const ms = performance.now() - started;
   const right = results.length === items.length && results.every((r, i) => r === i * i);
   const mib = (process.resourceUsage().maxRSS / 1024).toFixed(0);
-  console.log(`${n} items: ${ms.toFixed(0)} ms, ${((ms * 1000) / n).toFixed(2)} µs an item, ${right ? 'all right' : 'WRONG'}, ` +
+  const perItem = ((ms * 1000) / n).toFixed(2);
+  console.log(`${n} items: ${ms.toFixed(0)} ms, ${perItem} µs an item, ${right ? 'all right' : 'WRONG'}, ` +
     `split [${itemsPerWorker.join(', ')}], peak RSS ${mib} MiB`);
 }
