@@ -39,7 +39,7 @@ async function run(): Promise<void> {
     try {
       const value: unknown = await fn(items[index], index);
       // Inside the try: a value that cannot be cloned makes postMessage throw, and that is this item's failure.
-      if (batch.takes(value)) batch.add(index, value);
+      if (isPrimitive(value)) batch.add(index, value);
       else post({ kind: 'results', indices: [index], values: [value] });
     } catch (err) {
       return post({ kind: 'itemFailed', index, error: serializeError(err) });
@@ -65,11 +65,6 @@ class Batch {
   private values: unknown[] = [];
   private started = 0;
 
-  /** Whether `value` may wait in the batch: a primitive that structured clone takes (not a symbol). */
-  takes(value: unknown): boolean {
-    return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
-  }
-
   /** Adds a result; posts the batch when it is full or BATCH_MS old. */
   add(index: number, value: unknown): void {
     if (this.indices.length === 0) this.started = performance.now();
@@ -85,6 +80,11 @@ class Batch {
     this.indices = [];
     this.values = [];
   }
+}
+
+/** Whether `value` may wait in a batch: a primitive that structured clone takes (not a symbol). */
+function isPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
 }
 
 /** The most results a batch holds, and the longest it holds them (ms). */
