@@ -11,22 +11,17 @@ import { runCollectives } from './bench/collectives.js';
 import { runLatency } from './bench/latency.js';
 import { runExercise, WrongResultError } from './exercises.js';
 import { NO_REP_MOVSB } from './glibc.js';
-import { hangingItem, terminalColumns, words } from './term.js';
+import { hangingItem, terminalColumns, usageLines, words } from './term.js';
 
-/**
- * The usage, in lines of at most `columns`: a command's arguments wrap under its first word after `shmcomm`, or, on a
- * terminal too narrow for that, under `shmcomm` a little further in, the same for every form.
- */
+/** The usage, in lines of at most `columns`. */
 function usage(columns: number): string {
   const forms = [
     ['bench', '[bandwidth|latency|collectives]', '[options]'],
     ['exercise', '<name>', '[--ranks N]', '[--transport shared|transfer|clone]', '[--unsafe]'],
     ['--help |', '--version'],
   ];
-  const lines = forms.flatMap((pieces) => hangingItem('shmcomm', [pieces], 'shmcomm '.length, columns - USAGE.length));
-  return lines.map((line, index) => (index === 0 ? USAGE : ' '.repeat(USAGE.length)) + line).join('\n');
+  return usageLines('shmcomm', forms, columns).join('\n');
 }
-const USAGE = 'Usage: ';
 
 const COMMANDS: [string, string][] = [
   ['bench bandwidth', 'MB/s per message size and mode: a table and a log-log chart (the default benchmark)'],

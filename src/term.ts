@@ -182,6 +182,17 @@ export function hangingItem(
   return lines;
 }
 
+/**
+ * A command's usage, one form after another (`Usage: shmcomm bench ...`, then `       shmcomm exercise ...`): each
+ * form's pieces wrap under its first word after `command`, or, on a terminal too narrow for that, under `command` a
+ * little further in, the same for every form.
+ */
+export function usageLines(command: string, forms: readonly (readonly string[])[], columns: number): string[] {
+  const prefix = 'Usage: ';
+  const lines = forms.flatMap((pieces) => hangingItem(command, [pieces], command.length + 1, columns - prefix.length));
+  return lines.map((line, index) => (index === 0 ? prefix : ' '.repeat(prefix.length)) + line);
+}
+
 /** A width below this is no terminal's real one: a pty opened without a window size reports 0 columns. */
 const MIN_PLAUSIBLE_COLUMNS = 20;
 /** The width assumed when a terminal's is unknown. */

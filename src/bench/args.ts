@@ -11,7 +11,7 @@ import { accessSync, closeSync, constants, lstatSync, openSync, rmSync, statSync
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES } from '../arena.js';
 import { FRAME_HEADER_BYTES, MAX_RING_BYTES } from '../ring.js';
-import { hangingItem, terminalColumns, words } from '../term.js';
+import { hangingItem, terminalColumns, usageLines, words } from '../term.js';
 import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
 import { formatSize, parseSize } from './format.js';
 
@@ -372,8 +372,8 @@ function helpText(
     return hangingItem(text.slice(0, indent), [words(text.slice(indent))], indent, columns);
   };
   // `usage` wraps under its first word, a bracketed group kept whole where it fits.
-  const usageLines = hangingItem('Usage: shmcomm', [usage.match(/\[[^\]]*\]|\S+/g) ?? []], 15, columns);
-  const lines = [...usageLines, '', ...about.split('\n').flatMap(paragraph), '', 'Options:'];
+  const usageText = usageLines('shmcomm', [usage.match(/\[[^\]]*\]|\S+/g) ?? []], columns);
+  const lines = [...usageText, '', ...about.split('\n').flatMap(paragraph), '', 'Options:'];
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i]!;
     const shown = spec.names ? '(default all):' : spec.default !== undefined ? `(default ${spec.default})` : undefined;
