@@ -226,7 +226,7 @@ test('results come back in batches: 5,000 squares on 2 workers, each in its plac
 
 test('a value that cannot be cloned fails its own item at once: the function is not called again', async () => {
   // 700 returns a function, and 701 would loop for ever: 700's failure is told at once, before 701 is called.
-  const err = await rejection(map(faults, range(1000), { workers: 1, exportName: 'refusesSevenHundred' }));
+  const err = await rejection(map(faults, range(1000), { workers: 1, exportName: 'refusesSevenHundred', timeoutMs: 10_000 }));
   const cause = err.cause as Error;
   assert.is(cause.name, 'DataCloneError');
   assert.match(cause.message, /could not be cloned/);
