@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -78,7 +79,9 @@ export function syntaxErrorAt(url: string): string {
   if (!url.startsWith('file:')) return '';
   const path = fileURLToPath(url);
   const check = nodeCheck(['--check', path]);
-  if (check.status === 0) return path.endsWith('.js') ? asDetectedModule(path) : noMistakeIn(path);
+  if (check.status === 0) {
+    return path.endsWith('.js') && packageType(path) === undefined ? asDetectedModule(path) : noMistakeIn(path);
+  }
   const found = locate(check.stderr, path);
   // ESM syntax in a .js file that Node reads as CommonJS: a warning on stderr says how to load an ES module.
   const commonJs = check.stderr.split('\n').some((line) => line.includes('To load an ES module'));
@@ -108,6 +111,23 @@ function asDetectedModule(path: string): string {
   return nodeCheck(['--input-type=commonjs', '--check', '-'], source).status === 0 ? noMistakeIn(path) : found;
 }
 
+/**
+ * The "type" of the package.json that Node reads for `path`, the nearest above it (not above a node_modules folder),
+ * or undefined where it sets none: only then does Node detect module syntax in a .js file.
+ */
+function packageType(path: string): string | undefined {
+  for (let dir = dirname(path); basename(dir) !== 'node_modules'; dir = dirname(dir)) {
+    try {
+      const { type } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { type?: unknown };
+      return typeof type === 'string' ? type : undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return undefined; // not JSON, say: check again
+    }
+    if (dirname(dir) === dir) break;
+  }
+  return undefined;
+}
+
 /** `node ...args`, with `input` on stdin, without NODE_OPTIONS (a preload or an inspector there runs in it too). */
 function nodeCheck(args: string[], input?: string): { status: number | null; stderr: string } {
   const check = spawnSync(process.execPath, args, {
@@ -127,7 +147,21 @@ const STDIN = '[stdin]';
 function locate(stderr: string, checked: string, path = checked): string {
   const lines = stderr.split('\n');
   const at = lines.findIndex((where) => where.startsWith(`${checked}:`) && /:\d+$/.test(where));
-  return at < 0 ? '' : ` (at ${path}${lines[at]!.slice(checked.length)}: ${(lines[at + 1] ?? '').trim()})`;
+  if (at < 0) return '';
+  return ` (at ${path}${lines[at]!.slice(checked.length)}: ${excerpt(lines[at + 1] ?? '', lines[at + 2] ?? '')})`;
+}
+
+/** The most of a source line that a message shows: a minified file's one line is the whole file. */
+const SHOWN_CHARS = 80;
+
+/** `line` without its indent, or SHOWN_CHARS of it around the caret that `caretLine` puts under the mistake. */
+function excerpt(line: string, caretLine: string): string {
+  const text = line.trim();
+  if (text.length <= SHOWN_CHARS) return text;
+  const caret = Math.max(0, caretLine.indexOf('^') - (line.length - line.trimStart().length));
+  const from = Math.max(0, Math.min(caret - SHOWN_CHARS / 2, text.length - SHOWN_CHARS));
+  const to = from + SHOWN_CHARS;
+  return `${from > 0 ? '…' : ''}${text.slice(from, to)}${to < text.length ? '…' : ''}`;
 }
 
 /** The most the launching thread waits for `node --check` (it takes 50 ms or so). */
