@@ -235,12 +235,14 @@ test('a module that is missing, fails to load, or has no default export', async 
     const source = `export default function main() { const a = [${'1,'.repeat(30_000)}]; return 1 +; }`;
     writeFileSync(minified, `${source}\n`);
     err = await failure(launch(pathToFileURL(minified), { size: 1, timeoutMs: 30_000 }));
-    const shown = /^rank 0 failed: SyntaxError: Unexpected token ';' \(at .*minified\.mjs:1: (.*)\)$/.exec(err.message)?.[1];
+    const located = /^rank 0 failed: SyntaxError: Unexpected token ';' \(at .*minified\.mjs:1: (.*)\)$/;
+    const shown = located.exec(err.message)?.[1];
     assert.ok(shown !== undefined, err.message.slice(0, 300));
     assert.ok(shown.replaceAll('…', '').length === 80 && source.includes(shown.replaceAll('…', '')), shown);
     // A long line where Node puts its caret: the 80 characters around it, the mistake in the middle.
     const long = join(dir, 'long.mjs');
-    const line = `export const a = [${'1,'.repeat(100)}]; export default () => 1 +; export const b = [${'2,'.repeat(100)}];`;
+    const [ones, twos] = ['1,'.repeat(100), '2,'.repeat(100)];
+    const line = `export const a = [${ones}]; export default () => 1 +; export const b = [${twos}];`;
     writeFileSync(long, `${line}\n`);
     const caret = line.indexOf('1 +;') + 3; // under the ';'
     assert.is(syntaxErrorAt(pathToFileURL(long).href), ` (at ${long}:1: …${line.slice(caret - 40, caret + 40)}…)`);
