@@ -97,9 +97,12 @@ export class CommAbortedError extends ShmcommError {
 export class RankFailedError extends ShmcommError {
   declare readonly code: 'SHMCOMM_RANK_FAILED';
   readonly rank: number;
-  constructor(rank: number, message: string, cause?: unknown) {
+  /** The worker's exit code when the rank failed by exiting (`process.exit(7)`: 7), else undefined. */
+  readonly exitCode: number | undefined;
+  constructor(rank: number, message: string, cause?: unknown, exitCode?: number) {
     super(`rank ${rank} failed: ${message}`, 'SHMCOMM_RANK_FAILED', cause === undefined ? {} : { cause });
     this.rank = rank;
+    this.exitCode = exitCode;
   }
 }
 
@@ -127,10 +130,13 @@ export class WorkerFailedError extends ShmcommError {
   readonly worker: number;
   /** The index of the item whose call failed; -1 for a failure that is not one item's. */
   readonly item: number;
+  /** The worker's exit code when it failed by exiting before finishing its items, else undefined. */
+  readonly exitCode: number | undefined;
   /** `message` is whole: the messages differ in shape (`item 3 failed in worker 1: boom`, `could not load module`). */
-  constructor(worker: number, item: number, message: string, cause?: unknown) {
+  constructor(worker: number, item: number, message: string, cause?: unknown, exitCode?: number) {
     super(message, 'SHMCOMM_WORKER_FAILED', cause === undefined ? {} : { cause });
     this.worker = worker;
     this.item = item;
+    this.exitCode = exitCode;
   }
 }

@@ -165,14 +165,14 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
         // A rank that returned its result, then exited with an error code (process.exit(7) in a timer it left), while
         // the run goes on: a failure of its program, as a late throw is.
         const late = `exited with code ${code} (after returning its result)`;
-        if (code !== 0) finish(new RankFailedError(rank, late), ABORT_REASON.rankFailed, rank);
+        if (code !== 0) finish(new RankFailedError(rank, late, undefined, code), ABORT_REASON.rankFailed, rank);
         return;
       }
       finished[rank] = true;
       // Node exits a worker with 13 when its main promise can never settle: nothing is left on its event loop.
       const why = code === 13 ? 'its program\'s promise never settled (nothing was left that could settle it; exit code 13)'
         : `exited with code ${code} before returning a result`;
-      finish(new RankFailedError(rank, why), ABORT_REASON.rankFailed, rank);
+      finish(new RankFailedError(rank, why, undefined, code), ABORT_REASON.rankFailed, rank);
     };
 
     try {

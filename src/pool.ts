@@ -193,7 +193,7 @@ export async function map(
           if (done) return;
           const exited = `worker ${id} exited with code ${code} before finishing its items (${whereIs(id)})`;
           const why = code === 13 ? `: ${neverSettled(Atomics.load(shared, workerLine(id) + CURRENT_ITEM))}` : '';
-          reject(new WorkerFailedError(id, -1, `${exited}${why}`));
+          reject(new WorkerFailedError(id, -1, `${exited}${why}`, undefined, code));
         });
       }
     });

@@ -45,6 +45,7 @@ for (const transport of TRANSPORTS) {
     const err = await failure(launch(PROGRAMS, { size: 5, transport, args: { program: 'throwsWhileBlocked', report }, timeoutMs: 30_000 }));
     assert.instance(err, RankFailedError);
     assert.is(err.message, 'rank 1 failed: Error: boom in rank 1');
+    assert.is((err as RankFailedError).exitCode, undefined, 'a throw is no exit');
     assert.equal(Array.from(new Int32Array(report)), [1, 0, 1, 1, 1]);
   });
 
@@ -53,6 +54,7 @@ for (const transport of TRANSPORTS) {
     assert.instance(err, RankFailedError);
     assert.is(err.message, 'rank 2 failed: exited with code 3 before returning a result');
     assert.not.ok('cause' in err, 'an exit has no cause: none is set, not even undefined'); // as WorkerFailedError
+    assert.is((err as RankFailedError).exitCode, 3);
     await noWorkerLeft('launch rejected');
   });
 
@@ -69,6 +71,7 @@ for (const transport of TRANSPORTS) {
     const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'exitsAfterReturning' }, timeoutMs: 20_000 }));
     assert.instance(err, RankFailedError);
     assert.is(err.message, 'rank 1 failed: exited with code 7 (after returning its result)');
+    assert.is((err as RankFailedError).exitCode, 7);
     await noWorkerLeft('an exit after returning');
   });
 
@@ -143,6 +146,7 @@ test('a rank whose promise can never settle is named as such (Node exits its wor
   const err = await failure(launch(PROGRAMS, { size: 2, args: { program: 'neverSettles' }, timeoutMs: 30_000 }));
   assert.instance(err, RankFailedError);
   assert.is(err.message, "rank 1 failed: its program's promise never settled (nothing was left that could settle it; exit code 13)");
+  assert.is((err as RankFailedError).exitCode, 13);
 });
 
 test('shared: deadlock, both ranks send 64 MiB first', async () => {

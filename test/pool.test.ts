@@ -33,6 +33,7 @@ async function rejection(promise: Promise<unknown>, ms = 30_000): Promise<Error 
  */
 function assertWorkerFailed(err: Error, expected: {
   worker: number | number[]; item: number; message: string | ((worker: number) => string); hasCause: boolean;
+  exitCode?: number;
 }): WorkerFailedError {
   assert.instance(err, WorkerFailedError);
   assert.instance(err, ShmcommError);
@@ -45,6 +46,7 @@ function assertWorkerFailed(err: Error, expected: {
   const message = typeof expected.message === 'string' ? expected.message : expected.message(failed.worker);
   assert.is(failed.message, message);
   assert.is('cause' in failed, expected.hasCause, `cause: ${String(failed.cause)}`);
+  assert.is(failed.exitCode, expected.exitCode, 'the exit code of a worker that exited, else undefined');
   return failed;
 }
 
@@ -250,7 +252,7 @@ test('a timeout counts the items done, though their results wait in a batch', as
 test('process.exit in a worker rejects, naming the worker, the code and the item it was on (in the message)', async () => {
   const err = await rejection(map(faults, range(5), { workers: 2, exportName: 'exitsOnTwo' }));
   assertWorkerFailed(err, {
-    worker: [0, 1], item: -1, hasCause: false,
+    worker: [0, 1], item: -1, hasCause: false, exitCode: 3,
     message: (worker) => `worker ${worker} exited with code 3 before finishing its items (on item 2)`,
   });
   await noWorkerLeft('a worker exited');
@@ -260,13 +262,13 @@ test('a promise that can never settle: Node exits the worker with code 13, and t
   const err = await rejection(map(faults, range(4), { workers: 1, exportName: 'neverSettlesOnTwo', timeoutMs: 30_000 }));
   const message = 'worker 0 exited with code 13 before finishing its items (on item 2): ' +
     "the function's promise for item 2 never settled (nothing was left that could settle it)";
-  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: false, message });
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: false, exitCode: 13, message });
   // A top-level await in the module that never settles: the worker never gets to an item.
   const source = 'await new Promise(() => {});\nexport default (x) => x;\n';
   const stuck = await rejection(map(`data:text/javascript,${encodeURIComponent(source)}`, [1], { timeoutMs: 30_000 }));
   const loading = 'worker 0 exited with code 13 before finishing its items (loading the module): ' +
     "the module's top-level await never settled (nothing was left that could settle it)";
-  assertWorkerFailed(stuck, { worker: 0, item: -1, hasCause: false, message: loading });
+  assertWorkerFailed(stuck, { worker: 0, item: -1, hasCause: false, exitCode: 13, message: loading });
   await noWorkerLeft('promises that never settled');
 });
 
