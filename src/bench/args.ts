@@ -127,7 +127,10 @@ const allOf = (name: string, names: readonly string[], help: string): OptionSpec
 
 /** `--json` and `--csv`; `fields` names the first fields of a row. */
 const outputSpecs = (fields: string): OptionSpec[] => [
-  { name: 'json', help: `print only JSON: { node, cpus, memcpy, settings, rows: [{ ${fields}, ... }], notes }` },
+  {
+    name: 'json',
+    help: `print only JSON: an object of node, cpus, memcpy, settings, notes and rows (each with ${fields} and more)`,
+  },
   { name: 'csv', value: 'FILE', help: 'also write the rows to FILE as CSV' },
 ];
 /** `--time` and `--warmup`; `each` says what one measurement covers, `warmupNote` anything more of the warm-up. */
