@@ -9,6 +9,7 @@ import { OutputError } from './bench/report.js';
 import { runBandwidth } from './bench/bandwidth.js';
 import { runCollectives } from './bench/collectives.js';
 import { runLatency } from './bench/latency.js';
+import { ShmcommError } from './errors.js';
 import { runExercise, WrongResultError } from './exercises.js';
 import { NO_REP_MOVSB } from './glibc.js';
 import { hangingItem, terminalColumns, usageLines, words } from './term.js';
@@ -80,8 +81,17 @@ export function describeFailure(error: unknown, argv: readonly string[]): { mess
   if (error instanceof OutputError || error instanceof WrongResultError) {
     return { message: `shmcomm: ${error.message}`, status: 1 };
   }
-  // A failure while running: the stack says where, for whoever reports it.
+  // A rank that failed, a deadlock, a timeout: the message says what happened, and the stack of the rank's own error
+  // (the cause) where in its program; the stack of the launcher, which only reported it, would say nothing more.
+  if (error instanceof ShmcommError) return { message: `shmcomm: ${error.message}${framesOf(error.cause)}`, status: 1 };
+  // A failure of the command itself: the stack says where, for whoever reports it.
   return { message: error instanceof Error ? (error.stack ?? error.message) : `shmcomm: ${String(error)}`, status: 1 };
+}
+
+/** The `    at ...` lines of an error's stack, each on a line of its own after a newline; '' for anything else. */
+function framesOf(error: unknown): string {
+  const stack = error instanceof Error ? (error.stack ?? '') : '';
+  return stack.split('\n').filter((line) => /^\s+at /.test(line)).map((line) => `\n${line}`).join('');
 }
 
 const HELP_WORDS = ['--help', '-h', 'help'];

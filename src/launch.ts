@@ -187,6 +187,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
           control: control.buffer,
           wiring: wirings[rank]!,
           args: settings.args,
+          sourceMaps: process.sourceMapsEnabled,
         };
         const worker = startWorker(new URL('./rank.js', import.meta.url), { workerData, transferList: transferLists[rank] });
         ends.push(new Promise<void>((ok) => ended.push(ok)));

@@ -51,7 +51,14 @@ const SLOTS_PER_LINE = 16;
 export const workerLine = (id: number): number => SLOTS_PER_LINE * (1 + id);
 
 /** @internal What a pool worker gets as `workerData`. */
-export interface PoolJob { moduleUrl: string; exportName: string; items: readonly unknown[]; shared: SharedArrayBuffer; id: number }
+export interface PoolJob {
+  moduleUrl: string;
+  exportName: string;
+  items: readonly unknown[];
+  shared: SharedArrayBuffer;
+  id: number;
+  sourceMaps: boolean; // the calling thread's process.sourceMapsEnabled (load.ts, importProgram)
+}
 
 /** @internal What a pool worker posts back. */
 export type PoolReport =
@@ -147,7 +154,8 @@ export async function map(
         }, timeoutMs);
       }
       for (let id = 0; id < count; id++) {
-        const job: PoolJob = { moduleUrl: href, exportName, items, shared: shared.buffer, id };
+        const sourceMaps = process.sourceMapsEnabled;
+        const job: PoolJob = { moduleUrl: href, exportName, items, shared: shared.buffer, id, sourceMaps };
         let worker: Worker;
         try {
           worker = startWorker(WORKER_URL, { workerData: job });

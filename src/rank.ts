@@ -24,6 +24,7 @@ export interface RankData {
   control: SharedArrayBuffer;
   wiring: TransportWiring;
   args: unknown;
+  sourceMaps: boolean; // the launching thread's process.sourceMapsEnabled (load.ts, importProgram)
 }
 
 async function run(data: RankData): Promise<unknown> {
@@ -33,7 +34,7 @@ async function run(data: RankData): Promise<unknown> {
       ? new SharedTransport(data.rank, data.wiring, control, data.strategy, data.chunkBytes)
       : new MessagePortTransport(data.transport, data.wiring, control);
   const comm = Comm.createInternal(data.rank, data.size, channels, control, data.strategy);
-  const program = await importProgram(data.moduleUrl);
+  const program = await importProgram(data.moduleUrl, data.sourceMaps);
   if (typeof program.default !== 'function') {
     throw new TypeError(`${data.moduleUrl} has no default export to run as a rank (expected \`export default function main(comm) {...}\`)`);
   }

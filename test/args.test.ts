@@ -11,6 +11,7 @@ import {
 import { OutputError } from '../src/bench/report.js';
 import { describeFailure, main, shmcommHelp } from '../src/cli.js';
 import { WrongResultError } from '../src/exercises.js';
+import { DeadlockError, RankFailedError } from '../src/index.js';
 
 const MiB = 2 ** 20;
 
@@ -515,6 +516,23 @@ test('describeFailure: a wrong result or an unwritable output is one line and 1,
   assert.equal(describeFailure('not an Error', exercise), { message: 'shmcomm: not an Error', status: 1 });
   assert.equal(describeFailure(new UsageError('Missing an exercise name'), ['exercise']),
     { message: 'shmcomm: Missing an exercise name\n\nSee shmcomm exercise --help.', status: 2 });
+});
+
+test("describeFailure: a rank's failure is its message and the rank's own stack, a deadlock its message", () => {
+  const exercise = ['exercise', 'sample'];
+  const cause = new Error('my bug');
+  const frames = '\n    at sampleRank (/x/exercises/1-sample.ts:57:30)\n    at run (file:///x/dist/src/rank.js:18:31)';
+  cause.stack = `Error: my bug${frames}`;
+  // Not the launcher's stack, which only says where launch() reported it.
+  assert.equal(describeFailure(new RankFailedError(1, 'Error: my bug', cause), exercise), {
+    message: `shmcomm: rank 1 failed: Error: my bug${frames}`,
+    status: 1,
+  });
+  assert.equal(describeFailure(new RankFailedError(2, 'exited with code 3 before returning a result'), exercise),
+    { message: 'shmcomm: rank 2 failed: exited with code 3 before returning a result', status: 1 });
+  const cycle = ['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0'];
+  assert.equal(describeFailure(new DeadlockError(cycle), exercise),
+    { message: `shmcomm: deadlock: ${cycle.join('; ')}`, status: 1 });
 });
 
 test.run();
