@@ -134,7 +134,7 @@ test('table, ratios and chart in plain text, and --csv writes the rows', async (
     assert.match(text, /\d\.\d+x/);
     assert.match(text, /64 KiB/);
     assert.match(text, /└┬/, 'the chart x axis');
-    assert.match(text, /── memcpy/, 'the chart legend');
+    assert.match(text, /\n─o─ memcpy   ─x─ zerocopy   ─\+─ clone\n/, 'the chart legend: a mark per series');
     assert.match(text, /Messages\/s at 8 B/);
 
     const lines = readFileSync(file, 'utf8').trim().split('\n');

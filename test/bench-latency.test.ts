@@ -60,7 +60,7 @@ test('table and chart in plain text, and --csv writes the rows', async () => {
     assert.match(text, /size\s+spinThenPark\s+clone/);
     assert.match(text, /µs/);
     assert.match(text, /└┬/);
-    assert.match(text, /── clone/);
+    assert.match(text, /\n─o─ spinThenPark   ─x─ clone\n/, 'the chart legend: a mark per series');
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     assert.is(lines[0], 'mode,bytes,microseconds,roundTrips,seconds');
     assert.is(lines.length, 1 + 2 * 3);

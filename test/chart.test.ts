@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { columnOf, formatPowerOfTen, renderChart, type ChartSeries } from '../src/bench/chart.js';
+import { columnOf, formatPowerOfTen, renderChart, SERIES_MARKS, type ChartSeries } from '../src/bench/chart.js';
 import { logSizes } from '../src/bench/format.js';
 import { stripAnsi } from '../src/term.js';
 
@@ -64,11 +64,32 @@ test('without color: plain text, y labels are the powers of ten that cover the d
   assert.equal(labels, ['100k', '10k', '1k', '100', '10', '1', '0.1']);
 });
 
-test('a series is drawn on the row of its value: 1000 on the 1k row', () => {
+test('a series is drawn on the row of its value: 1000 on the 1k row, its mark at each size, a line between', () => {
   const chart = renderChart([series('flat', () => 1000)], { color: false, yUnit: 'MB/s', width: WIDTH });
   const { plotRows } = parse(chart);
   const row = plotRows.find((line) => line.trimStart().startsWith('1k ┤'))!;
-  assert.ok(row.endsWith('─'.repeat(WIDTH)), row);
+  const expected = Array.from({ length: WIDTH }, () => '─');
+  for (const size of SIZES) expected[columnOf(size, SIZES[0]!, SIZES[SIZES.length - 1]!, WIDTH)] = 'o';
+  assert.ok(row.endsWith(`┤${expected.join('')}`), row);
+  assert.is(expected.filter((char) => char === 'o').length, SIZES.length, 'each size a column of its own');
+});
+
+test('without colors the lines are told apart by their marks: each measured point, on the row of its value', () => {
+  const chart = renderChart(RUN, { color: false, yUnit: 'MB/s', width: WIDTH });
+  const { column, plotRows } = parse(chart);
+  // The top row is 100k (10^5), the 10k row a decade below it: the rows of a decade, counted from the chart itself.
+  const decade = plotRows.findIndex((line) => line.trimStart().startsWith('10k ┤'));
+  const rowOf = (value: number) => Math.round(5 * decade) - Math.round(Math.log10(value) * decade);
+  // memcpy (o) is flat at 20,000, clone (+) rises from 0.5 to 2,000: they never meet.
+  for (const size of SIZES) {
+    const at = column(columnOf(size, SIZES[0]!, SIZES[SIZES.length - 1]!, WIDTH));
+    assert.is(at[rowOf(20_000)], 'o', `memcpy at ${size}`);
+    assert.is(at[rowOf(size / (16 + size / 2000))], '+', `clone at ${size}`);
+  }
+  // Each series has as many marks as it has points, and no other cell holds a mark.
+  const count = (mark: string) => plotRows.join('').split(mark).length - 1;
+  assert.equal(['o', 'x', '+'].map(count), [SIZES.length, SIZES.length, SIZES.length]);
+  assert.equal(SERIES_MARKS.slice(0, 3), ['o', 'x', '+']);
 });
 
 test('x labels: sizes under the axis, each centred on a tick, never touching', () => {
@@ -104,9 +125,9 @@ test('a missing point leaves a gap: nothing drawn in its column, the line resume
   // In the gap's column only memcpy (10k) is drawn; shared (100) is blank there, not dropped to zero.
   const drawn = column(gap).flatMap((char, row) => (char === ' ' ? [] : [row]));
   assert.equal(drawn, [rowOf('10k')]);
-  // Its neighbours' columns, where shared has points, carry its line.
-  assert.is(column(before)[rowOf('100')], '─');
-  assert.is(column(after)[rowOf('100')], '─');
+  // Its neighbours' columns, where shared has points, carry its mark.
+  assert.is(column(before)[rowOf('100')], 'x');
+  assert.is(column(after)[rowOf('100')], 'x');
 });
 
 test('a point that a log scale cannot show (NaN, 0) is a gap too', () => {
@@ -122,7 +143,7 @@ test('a point that a log scale cannot show (NaN, 0) is a gap too', () => {
 
 test('the legend names every series, in order', () => {
   const { legend } = parse(renderChart(RUN, { color: false, yUnit: 'MB/s', width: WIDTH }));
-  assert.is(legend, '── memcpy   ── shared   ── clone');
+  assert.is(legend, '─o─ memcpy   ─x─ shared   ─+─ clone');
 });
 
 test('the chart keeps to the terminal: 64 columns of plot where they fit, fewer (24 at least) where not', () => {
@@ -138,7 +159,7 @@ test('the chart keeps to the terminal: 64 columns of plot where they fit, fewer 
   const tiny = renderChart(RUN, { color: false, yUnit: 'MB/s', columns: 30 });
   assert.is(plotWidth(tiny), 24);
   assert.is(widest(tiny), 30);
-  assert.equal(tiny.split('\n').slice(-2), ['── memcpy   ── shared', '── clone']);
+  assert.equal(tiny.split('\n').slice(-2), ['─o─ memcpy   ─x─ shared', '─+─ clone']);
   assert.is(plotWidth(renderChart(RUN, { color: false, yUnit: 'MB/s', columns: 10 })), 24);
   // An explicit width is the width, whatever the terminal.
   assert.is(plotWidth(renderChart(RUN, { color: false, yUnit: 'MB/s', width: WIDTH, columns: 30 })), WIDTH);
@@ -150,7 +171,7 @@ test('with color: one escape code per series, and the same picture once the code
   assert.ok(colored.includes('\x1b[36m'), 'cyan (series 1) missing');
   assert.ok(colored.includes('\x1b[32m'), 'green (series 2) missing');
   assert.ok(colored.includes('\x1b[33m'), 'yellow (series 3) missing');
-  assert.ok(parse(colored).legend.includes('\x1b[36m──\x1b[0m memcpy'));
+  assert.ok(parse(colored).legend.includes('\x1b[36m─o─\x1b[0m memcpy'));
   assert.is(stripAnsi(colored), plain);
 });
 

@@ -1,20 +1,21 @@
 /**
- * A log-log line chart for the terminal, drawn with asciichart. Here `shared` lacks one size, so its line breaks
- * after `╭────` and resumes further right:
+ * A log-log line chart for the terminal, drawn with asciichart. Each measured point carries its series' mark (`o`,
+ * `x`, ...), the columns between two points a line. Here `shared` lacks 8 KiB, so its line breaks after `╭──x` and
+ * resumes further right:
  *
  *   MB/s
  *   100k ┤
- *        │────────────────────────────────────────
- *    10k ┤                            ────────────
- *        │                 ╭────
- *     1k ┤             ╭───╯
- *        │        ╭────╯
- *    100 ┤     ╭──╯
- *        │ ╭───╯
- *     10 ┤─╯
- *        └┬──────┬────────┬─────────────┬────────┬
- *        8 B   64 B     1 KiB        64 KiB  1 MiB
- *   ── memcpy   ── shared
+ *        │o────o────o────o────o────o────o────o────o──o
+ *    10k ┤                              x────x────x──x
+ *        │                 ╭──x
+ *     1k ┤             ╭─x─╯
+ *        │        ╭─x──╯
+ *    100 ┤    ╭x──╯
+ *        │x───╯
+ *     10 ┤
+ *        └┬───────┬─────────┬──────┬───────┬─────────┬
+ *        8 B    64 B      1 KiB  8 KiB  64 KiB   1 MiB
+ *   ─o─ memcpy   ─x─ shared
  *
  * asciichart draws one value per column and spaces its rows evenly between a min and a max. It knows nothing of
  * logarithms, x values or gaps, so this file does three things around it:
@@ -30,7 +31,9 @@
  *
  * Colors: asciichart can color a series, but then every cell carries escape codes, which makes copying cells
  * awkward. Instead the grid remembers which series drew each cell, and cells are colored when the rows are joined.
- * Where two series cross, the later one in the list is drawn on top.
+ * Where two series cross, the later one in the list is drawn on top, and the marks on top of every line. The marks
+ * tell the lines apart where there are no colors (a pipe, a file, NO_COLOR, this comment), and show with colors too,
+ * where they say which columns were measured and which only drawn between.
  */
 import {
   colored, plot, blue, cyan, green, lightcyan, lightgreen, lightmagenta, lightred, magenta, red, yellow,
@@ -78,6 +81,15 @@ const DEFAULT_HEIGHT = 16;
 export const SERIES_COLORS: readonly string[] = [
   cyan, green, yellow, magenta, blue, red, lightgreen, lightmagenta, lightcyan, lightred,
 ];
+
+/**
+ * Series marks, in order: each series' measured points carry its mark, which the legend repeats (`─o─ clone`), so
+ * that the lines can be told apart without colors too. ASCII, one column wide in every terminal; the eleventh series
+ * reuses the first mark.
+ */
+export const SERIES_MARKS: readonly string[] = ['o', 'x', '+', '*', '#', '@', '%', '&', '$', '='];
+
+const markOf = (series: number): string => SERIES_MARKS[series % SERIES_MARKS.length]!;
 
 /** The column (0 to width - 1) of size `x` when `xMin` is drawn in column 0 and `xMax` in the last column. */
 export function columnOf(x: number, xMin: number, xMax: number, width: number): number {
@@ -167,6 +179,15 @@ export function renderChart(series: readonly ChartSeries[], options: ChartOption
     }
   }
 
+  // The marks on top of every line, so that a later series' line never hides an earlier series' point. Each goes on
+  // the row where asciichart put its value: the same rounding of the same scale (rowsPerDecade rows to a decade).
+  const rowOf = (log: number) => rows - (Math.round(log * rowsPerDecade) - Math.round(bottom * rowsPerDecade));
+  for (let index = 0; index < usable.length; index++) {
+    for (const p of usable[index]!) {
+      grid[rowOf(Math.log10(p.y))]![columnOf(p.x, xMin, xMax, width)] = { char: markOf(index), series: index };
+    }
+  }
+
   lines.push(options.yUnit);
   for (let row = 0; row <= rows; row++) {
     const axis = labels[row] ? '┤' : '│';
@@ -181,7 +202,7 @@ export function renderChart(series: readonly ChartSeries[], options: ChartOption
   for (const tick of ticks) labelLine += ' '.repeat(tick.start - labelLine.length) + tick.label;
   lines.push(labelLine);
 
-  lines.push(...wrap(series.map((s, index) => `${paint('──', index)} ${s.name}`), columns, '   '));
+  lines.push(...wrap(series.map((s, index) => `${paint(`─${markOf(index)}─`, index)} ${s.name}`), columns, '   '));
   return lines.join('\n');
 }
 
