@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, MessageChannel, parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { RingBuffer, type TransportName } from '../src/index.js';
 import { plural } from './plural.js';
+import { WrongResultError } from './verdict.js';
 
 export interface RingOptions {
   ranks?: number;
@@ -124,7 +125,7 @@ export async function run(options: RingOptions = {}): Promise<RingResult> {
       ? plural(size, 'one-way shared ring')
       : `${plural(size, 'MessageChannel')} (used one way, ${transport})`;
     out(`ring of ${plural(size, 'rank')} over ${channels}: connection i carries rank i → rank (i + 1) % ${size}`);
-    out(`token path: ${path.join(' → ')}`);
+    checkPath(path, size, out);
     out(size === 1
       ? 'connections: 1, from rank 0 back to itself (launch would wire none: 1 rank makes no pair)'
       : `connections: ${size}, one per rank (launch would wire every ordered pair: ${size * (size - 1)})`);
@@ -132,6 +133,17 @@ export async function run(options: RingOptions = {}): Promise<RingResult> {
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
+}
+
+/**
+ * Prints the token's path and throws a WrongResultError unless it is 0, 1, ..., size - 1 and back to 0: every rank
+ * once, in order, and home.
+ */
+export function checkPath(path: number[], size: number, out: (line: string) => void): void {
+  const expected = [...Array.from({ length: size }, (_, rank) => rank), 0];
+  const right = path.length === expected.length && expected.every((rank, i) => path[i] === rank);
+  out(`token path: ${path.join(' → ')}${right ? '' : `, WRONG: expected ${expected.join(' → ')}`}`);
+  if (!right) throw new WrongResultError(`ring: the token went ${path.join(' → ')}, not ${expected.join(' → ')}`);
 }
 
 // Also runnable on its own: node dist/exercises/2-ring.js

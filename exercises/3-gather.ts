@@ -230,9 +230,30 @@ export async function run(options: GatherOptions = {}): Promise<GatherResult> {
 
   const results = await launch<ReturnType<typeof gatherRank>>(import.meta.url, { size, transport, timeoutMs: TIMEOUT_MS });
   const { list, gathered } = results[0]!;
-  out(`b) one connection per pair (launch, ${transport}): rank 0 received, from rank 1 up: [${list.join(', ')}]`);
-  out(`   comm.gather (rank 0's own value first): [${gathered!.join(', ')}]`);
+  checkPartB(list, gathered!, size, transport, out);
   return { unsafe: unsafeVerdict, caught: unsafeVerdict !== undefined && problems(unsafeVerdict), locked, rings, list, gathered: gathered! };
+}
+
+/**
+ * Prints part b's two lists and throws a WrongResultError unless they are the squares they must be: rank r sends
+ * r², so rank 0 receives [1, 4, ..., (size-1)²] from rank 1 up, and comm.gather puts rank 0's own 0 in front.
+ */
+export function checkPartB(
+  list: number[], gathered: number[], size: number, transport: TransportName, out: (line: string) => void,
+): void {
+  const squares = Array.from({ length: size }, (_, rank) => rank * rank);
+  const problems: string[] = [];
+  const verdict = (what: string, got: number[], expected: number[]): string => {
+    if (got.length === expected.length && expected.every((value, i) => got[i] === value)) return '';
+    problems.push(`${what} [${got.join(', ')}], not [${expected.join(', ')}]`);
+    return `, WRONG: expected [${expected.join(', ')}]`;
+  };
+  const listVerdict = verdict('rank 0 received', list, squares.slice(1));
+  const gatheredVerdict = verdict('comm.gather gave', gathered, squares);
+  out(`b) one connection per pair (launch, ${transport}): ` +
+    `rank 0 received, from rank 1 up: [${list.join(', ')}]${listVerdict}`);
+  out(`   comm.gather (rank 0's own value first): [${gathered.join(', ')}]${gatheredVerdict}`);
+  if (problems.length > 0) throw new WrongResultError(`gather: ${problems.join('; ')}`);
 }
 
 // Also runnable on its own: node dist/exercises/3-gather.js

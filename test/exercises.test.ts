@@ -119,6 +119,23 @@ test('ring: the token visits every rank once and comes back, over exactly N conn
   await noWorkerLeft('the exercise returned');
 });
 
+test('ring: a path that is not every rank in order and back to 0 is WRONG and a WrongResultError', () => {
+  const { out, lines } = capture();
+  ring.checkPath([0, 1, 2, 0], 3, out);
+  assert.equal(lines, ['token path: 0 → 1 → 2 → 0']);
+  lines.length = 0;
+  isWrongResult(errorOf(() => ring.checkPath([0, 2, 1, 0], 3, out)),
+    'ring: the token went 0 → 2 → 1 → 0, not 0 → 1 → 2 → 0');
+  isWrongResult(errorOf(() => ring.checkPath([0, 1, 2], 3, out)), 'ring: the token went 0 → 1 → 2, not 0 → 1 → 2 → 0');
+  isWrongResult(errorOf(() => ring.checkPath([0, 1, 2, 3, 0], 3, out)),
+    'ring: the token went 0 → 1 → 2 → 3 → 0, not 0 → 1 → 2 → 0');
+  assert.equal(lines, [
+    'token path: 0 → 2 → 1 → 0, WRONG: expected 0 → 1 → 2 → 0',
+    'token path: 0 → 1 → 2, WRONG: expected 0 → 1 → 2 → 0',
+    'token path: 0 → 1 → 2 → 3 → 0, WRONG: expected 0 → 1 → 2 → 0',
+  ]);
+});
+
 test('gather: --unsafe is caught, the lock and one ring per producer deliver everything, rank 0 prints the list', async () => {
   const { out, lines } = capture();
   const result = await gather.run({ ranks: 3, unsafe: true, messages: 300, out });
@@ -191,6 +208,32 @@ test('gather: a safe run that lost messages prints WRONG and is a WrongResultErr
   for (const messages of [0, -1, 2.5]) {
     assert.is((await rejection(gather.run({ ranks: 2, messages, out }))).message, `Expected \`messages\` to be an integer of at least 1, got ${messages}`);
   }
+});
+
+test('gather: part b\'s lists must be the squares, from rank 1 and rank 0; else WRONG, a WrongResultError', () => {
+  const { out, lines } = capture();
+  gather.checkPartB([1, 4, 9], [0, 1, 4, 9], 4, 'clone', out);
+  assert.equal(lines, [
+    'b) one connection per pair (launch, clone): rank 0 received, from rank 1 up: [1, 4, 9]',
+    '   comm.gather (rank 0\'s own value first): [0, 1, 4, 9]',
+  ]);
+  lines.length = 0;
+  isWrongResult(errorOf(() => gather.checkPartB([4, 1], [0, 1, 4], 3, 'shared', out)),
+    'gather: rank 0 received [4, 1], not [1, 4]');
+  isWrongResult(errorOf(() => gather.checkPartB([1], [0, 1, 4], 3, 'shared', out)),
+    'gather: rank 0 received [1], not [1, 4]');
+  isWrongResult(errorOf(() => gather.checkPartB([1, 4], [1, 4], 3, 'shared', out)),
+    'gather: comm.gather gave [1, 4], not [0, 1, 4]');
+  assert.equal(lines, [
+    'b) one connection per pair (launch, shared): rank 0 received, from rank 1 up: [4, 1], WRONG: expected [1, 4]',
+    '   comm.gather (rank 0\'s own value first): [0, 1, 4]',
+    'b) one connection per pair (launch, shared): rank 0 received, from rank 1 up: [1], WRONG: expected [1, 4]',
+    '   comm.gather (rank 0\'s own value first): [0, 1, 4]',
+    'b) one connection per pair (launch, shared): rank 0 received, from rank 1 up: [1, 4]',
+    '   comm.gather (rank 0\'s own value first): [1, 4], WRONG: expected [0, 1, 4]',
+  ]);
+  isWrongResult(errorOf(() => gather.checkPartB([], [], 2, 'shared', out)),
+    'gather: rank 0 received [], not [1]; comm.gather gave [], not [0, 1]');
 });
 
 test('broadcast: every rank gets the same checksum every way', async () => {
