@@ -9,7 +9,7 @@
  *    a fixed split), and the results come back through a channel: every rank sends its results to rank 0, which
  *    gathers them itself (counting how many came from each rank), where the pool collected them for you.
  *
- * Run: npm run exercise -- sample --ranks 2      or      npx shmcomm exercise sample
+ * Run: npm run exercise -- sample      (try --ranks 3)
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
@@ -129,5 +129,6 @@ function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
 
-// Also runnable on its own: node dist/exercises/1-sample.js
+// Also runnable on its own: node dist/exercises/1-sample.js. That runs the last build: after an edit, run
+// npm run exercise -- sample, which builds first.
 if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run();

@@ -6,7 +6,7 @@
  * rank: N. (`launch` wires every ordered pair, N·(N-1), because a general program may talk to anyone.) This file
  * does not use `launch`: it creates exactly those N rings itself and hands each worker the two it uses.
  *
- * Run: npm run exercise -- ring --ranks 4      or      npx shmcomm exercise ring --ranks 4 --transport clone
+ * Run: npm run exercise -- ring --ranks 4      (try --transport clone)
  */
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -146,5 +146,6 @@ export function checkPath(path: number[], size: number, out: (line: string) => v
   if (!right) throw new WrongResultError(`ring: the token went ${path.join(' → ')}, not ${expected.join(' → ')}`);
 }
 
-// Also runnable on its own: node dist/exercises/2-ring.js
+// Also runnable on its own: node dist/exercises/2-ring.js. That runs the last build: after an edit, run
+// npm run exercise -- ring, which builds first.
 if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run();

@@ -256,5 +256,6 @@ export function checkPartB(
   if (problems.length > 0) throw new WrongResultError(`gather: ${problems.join('; ')}`);
 }
 
-// Also runnable on its own: node dist/exercises/3-gather.js
+// Also runnable on its own: node dist/exercises/3-gather.js. That runs the last build: after an edit, run
+// npm run exercise -- gather, which builds first.
 if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run({ unsafe: process.argv.includes('--unsafe') });

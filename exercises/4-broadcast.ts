@@ -15,7 +15,7 @@
  * Each time is the best of a few rounds, from a barrier before to a barrier after everyone has the value. Every
  * rank checks what it got, in every round: the sum of the elements, whose exact value we know in advance.
  *
- * Run: npm run exercise -- broadcast --ranks 4      or      npx shmcomm exercise broadcast --transport clone
+ * Run: npm run exercise -- broadcast --ranks 4      (try --ranks 8 and --transport clone)
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
@@ -180,5 +180,6 @@ export function checkSums(
   if (wrong.length > 0) throw new WrongResultError('broadcast: a rank got a wrong array (the checksum line says which)');
 }
 
-// Also runnable on its own: node dist/exercises/4-broadcast.js
+// Also runnable on its own: node dist/exercises/4-broadcast.js. That runs the last build: after an edit, run
+// npm run exercise -- broadcast, which builds first.
 if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run();

@@ -11,7 +11,7 @@
  * elementwise (element i of rank r is r + i, so element i of the sum is N·i + N(N-1)/2): the results are checked
  * against those closed forms, element by element.
  *
- * Run: npm run exercise -- reduce --ranks 4      or      npx shmcomm exercise reduce --transport clone
+ * Run: npm run exercise -- reduce --ranks 4      (try --ranks 7 and --transport clone)
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
@@ -186,5 +186,6 @@ export function report(
   if (wrong.length > 0) throw new WrongResultError(`reduce: wrong sums from ${wrong.join(', ')}`);
 }
 
-// Also runnable on its own: node dist/exercises/5-reduce.js
+// Also runnable on its own: node dist/exercises/5-reduce.js. That runs the last build: after an edit, run
+// npm run exercise -- reduce, which builds first.
 if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run();

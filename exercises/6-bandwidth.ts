@@ -15,7 +15,7 @@
  * --time 0.1 --warmup 0.02`. The code that moves the messages: src/bench/bandwidth-ports.ts (clone, transfer),
  * src/bench/bandwidth-rings.ts (shared), src/bench/bandwidth-worker.ts (the windows, the clock, the checks).
  *
- * Run: npm run exercise -- bandwidth      or      npx shmcomm exercise bandwidth
+ * Run: npm run exercise -- bandwidth
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
@@ -74,8 +74,9 @@ export async function run(options: BandwidthExerciseOptions = {}): Promise<Bandw
   return { settings, lines };
 }
 
-// Also runnable on its own: node dist/exercises/6-bandwidth.js. On an AMD CPU it then goes on in a second process
-// whose memcpy avoids glibc's slow `rep movsb`, as the `shmcomm` command does (src/glibc.ts).
+// Also runnable on its own: node dist/exercises/6-bandwidth.js. That runs the last build: after an edit, run
+// npm run exercise -- bandwidth, which builds first. On an AMD CPU it then goes on in a second process whose memcpy
+// avoids glibc's slow `rep movsb`, as the `shmcomm` command does (src/glibc.ts).
 if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) {
   await runWithoutRepMovsb();
   await run();
