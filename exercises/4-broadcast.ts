@@ -92,6 +92,8 @@ export default function broadcastRank(comm: Comm, { elements, expected, rounds, 
     bcast: () => comm.bcast(comm.rank === 0 ? value : into)!, // buffer mode: into an array each rank keeps
     shared: () => {
       if (comm.rank === 0) inPlace.set(value!); // the one copy; the barrier after it publishes it
+      // The others first read the array in sumOf, after the clock: pulling its bytes into their caches is not timed
+      // here, where in the other ways over the shared transport each rank copies the value inside the clock.
       return inPlace;
     },
   };
