@@ -161,7 +161,7 @@ const timing = (v: Verdict) => `${v.ms.toFixed(1)} ms (${((v.ms * 1000) / v.expe
 
 /**
  * What the lock's time says, in words that fit the ratio measured (on a busy machine the lock can even win), for
- * `size` ranks on `cores` cores.
+ * `size` ranks on `cores` cores. With 2 ranks there is one producer: a draw is what to expect.
  */
 export function compareLock(ratio: number, size: number, cores = availableParallelism()): string[] {
   const took = `the lock took ${ratio.toFixed(1)}x the time of one ring per producer here`;
@@ -178,6 +178,10 @@ export function compareLock(ratio: number, size: number, cores = availableParall
       'attaches a fresh RingBuffer (new views of the buffer, the shared head re-read) and waits its turn',
       '(parked producers cost a wake-up), while separate rings let all producers write at once',
     ];
+  }
+  if (size === 2) {
+    const expected = 'as expected: with one producer nobody contends for the lock (try --ranks 3 or more)';
+    return [`${took}: no cost measured,`, expected];
   }
   const why = size > cores
     ? `${size} threads take turns on ${plural(cores, 'core')} whichever way they write, and the lock's cost drowns in that`
