@@ -25,7 +25,7 @@ export interface RingOptions {
 type End = SharedArrayBuffer | MessagePort;
 
 interface RankJob {
-  exercise: 'ring';
+  exercise: 'ring'; // marks the workers run() starts: any other worker that imports this file only gets its exports
   rank: number;
   transport: TransportName;
   receiveFrom: End; // the connection from rank - 1
@@ -111,7 +111,8 @@ export async function run(options: RingOptions = {}): Promise<RingResult> {
         };
         // Ports must be transferred to the worker that uses them; SharedArrayBuffers are simply shared. The two are
         // always different ports (a port2 to receive on, a port1 to send on), even when 1 rank sends to itself.
-        const ports = [job.receiveFrom, job.sendTo].filter((end): end is MessagePort => !(end instanceof SharedArrayBuffer));
+        const ends = [job.receiveFrom, job.sendTo];
+        const ports = ends.filter((end): end is MessagePort => !(end instanceof SharedArrayBuffer));
         const worker = new Worker(new URL(import.meta.url), { workerData: job, transferList: ports });
         worker.on('message', resolve); // only rank 0 posts: the finished path
         worker.on('error', (error) => reject(new Error(`ring rank ${r} failed: ${error.message}`, { cause: error })));

@@ -30,8 +30,28 @@ export interface GatherOptions {
 }
 
 type Mode = 'unsafe' | 'locked' | 'rings';
-interface Job { exercise: 'gather'; mode: Mode; rank: number; size: number; messages: number; rings: SharedArrayBuffer[]; lock: SharedArrayBuffer; start: SharedArrayBuffer }
-export interface Verdict { received: number; expected: number; badChecksum: number; outOfOrder: number; error: string; ms: number }
+
+/** What each of part a's workers is told. */
+interface Job {
+  exercise: 'gather'; // marks part a's workers: launch's (part b) load this file too, with workerData of their own
+  mode: Mode;
+  rank: number;
+  size: number;
+  messages: number; // per producer
+  rings: SharedArrayBuffer[]; // one, or one per producer
+  lock: SharedArrayBuffer; // the lock's Int32 (3-gather-lock.ts)
+  start: SharedArrayBuffer; // an Int32 counting the workers ready to start
+}
+
+/** What rank 0 found in part a. */
+export interface Verdict {
+  received: number;
+  expected: number;
+  badChecksum: number;
+  outOfOrder: number; // lost, overwritten or read twice
+  error: string; // what ended the run early, or ''
+  ms: number;
+}
 
 const WORDS = 16; // a message: [rank, seq, 13 words of data, checksum]
 const TIMEOUT_MS = 10_000;
@@ -74,7 +94,8 @@ function produce(job: Job): void {
 
 function consume(job: Job): Verdict {
   const rings = (job.mode === 'rings' ? job.rings : job.rings.slice(0, 1)).map((b) => RingBuffer.attach(b));
-  const verdict = { received: 0, expected: (job.size - 1) * job.messages, badChecksum: 0, outOfOrder: 0, error: '', ms: 0 };
+  const expected = (job.size - 1) * job.messages;
+  const verdict: Verdict = { received: 0, expected, badChecksum: 0, outOfOrder: 0, error: '', ms: 0 };
   const nextSeq = new Array<number>(job.size).fill(0);
   const owed = rings.map(() => verdict.expected / rings.length); // messages still to come on each ring
   let r = 0;
@@ -111,7 +132,9 @@ function consume(job: Job): Verdict {
 function startTogether(job: Job): void {
   const count = new Int32Array(job.start);
   if (Atomics.add(count, 0, 1) + 1 === job.size) Atomics.notify(count, 0);
-  for (let seen = Atomics.load(count, 0); seen < job.size; seen = Atomics.load(count, 0)) Atomics.wait(count, 0, seen, 100);
+  for (let seen = Atomics.load(count, 0); seen < job.size; seen = Atomics.load(count, 0)) {
+    Atomics.wait(count, 0, seen, 100);
+  }
 }
 
 if (!isMainThread && (workerData as Job | undefined)?.exercise === 'gather') {
@@ -132,81 +155,20 @@ export default function gatherRank(comm: Comm): { list: number[]; gathered: numb
 
 // ─── The launcher ───────────────────────────────────────────────────────────────────────────────────────────
 
-async function partA(mode: Mode, size: number, messages: number): Promise<Verdict> {
-  const rings = Array.from({ length: mode === 'rings' ? size - 1 : 1 }, () => RingBuffer.create(1 << 16).buffer);
-  const job = { exercise: 'gather', mode, size, messages, rings, lock: new SharedArrayBuffer(4), start: new SharedArrayBuffer(4) };
-  const workers: Worker[] = [];
-  try {
-    return await new Promise<Verdict>((resolve, reject) => {
-      for (let rank = 0; rank < size; rank++) {
-        const worker = new Worker(new URL(import.meta.url), { workerData: { ...job, rank } });
-        worker.on('message', resolve); // rank 0's verdict
-        // An unsafe producer may trip over the mess it made: that is the point, not a failure of the exercise.
-        worker.on('error', (e) => (mode !== 'unsafe' || rank === 0) && reject(new Error(`gather rank ${rank}: ${e.message}`, { cause: e })));
-        workers.push(worker);
-      }
-      setTimeout(() => reject(new Error(`gather (${mode}): no verdict after ${3 * TIMEOUT_MS} ms`)), 3 * TIMEOUT_MS).unref();
-    });
-  } finally {
-    for (const buffer of rings) RingBuffer.attach(buffer).abort(); // wakes a producer still blocked on the ring
-    await Promise.all(workers.map((worker) => worker.terminate()));
-  }
+export interface GatherResult {
+  unsafe: Verdict | undefined; // undefined unless --unsafe ran
+  caught: boolean; // whether rank 0's checks caught the unsafe run
+  locked: Verdict;
+  rings: Verdict;
+  list: number[]; // part b: what rank 0 received, from rank 1 up
+  gathered: number[]; // part b: comm.gather's list
 }
-
-const problems = (v: Verdict) => v.received !== v.expected || v.badChecksum > 0 || v.outOfOrder > 0 || v.error !== '';
-const describe = (v: Verdict) =>
-  `${v.received.toLocaleString('en')} of ${v.expected.toLocaleString('en')} messages, ${v.badChecksum} with a bad checksum, ` +
-  `${v.outOfOrder} out of sequence${v.error ? `,\n                          then ${v.error}` : ''}`;
-const timing = (v: Verdict) => `${v.ms.toFixed(1)} ms (${((v.ms * 1000) / v.expected).toFixed(2)} µs a message)`;
-
-/**
- * What the lock's time says, in words that fit the ratio measured (on a busy machine the lock can even win), for
- * `size` ranks on `cores` cores. With 2 ranks there is one producer: a draw is what to expect.
- */
-export function compareLock(ratio: number, size: number, cores = availableParallelism()): string[] {
-  const took = `the lock took ${ratio.toFixed(1)}x the time of one ring per producer here`;
-  const slower = Number(ratio.toFixed(1)) > 1; // as printed: 1.04 is "1.0x", no slower
-  if (size === 2 && slower) {
-    return [
-      `${took}: with one producer nobody contends, so the difference is`,
-      'an uncontended lock plus a fresh RingBuffer.attach() at every message (or noise)',
-    ];
-  }
-  if (slower) {
-    return [
-      `${took}: each locked write takes a contended cache line,`,
-      'attaches a fresh RingBuffer (new views of the buffer, the shared head re-read) and waits its turn',
-      '(parked producers cost a wake-up), while separate rings let all producers write at once',
-    ];
-  }
-  if (size === 2) {
-    const expected = 'as expected: with one producer nobody contends for the lock (try --ranks 3 or more)';
-    return [`${took}: no cost measured,`, expected];
-  }
-  const why = size > cores
-    ? `${size} threads take turns on ${plural(cores, 'core')} whichever way they write, and the lock's cost drowns in that`
-    : Number(ratio.toFixed(1)) === 1 ? 'A draw, as happens on a busy machine' : 'The lock won, as can happen on a busy machine';
-  return [`${took}: no cost measured this time.`, `${why}: run it again`];
-}
-
-/**
- * Prints how a safe run (with a lock, or one ring per producer) went. Safe runs must deliver every message intact
- * and in order: if one did not, its line says WRONG and a WrongResultError follows.
- */
-export function checkSafe(name: 'with a lock' | 'one ring per producer', v: Verdict, out: (line: string) => void): void {
-  const label = `${name}:`.padEnd(23);
-  if (problems(v)) {
-    for (const line of `   ${label}WRONG: rank 0 got ${describe(v)}`.split('\n')) out(line);
-    throw new WrongResultError(`gather: ${name === 'with a lock' ? 'the locked run' : 'the run with one ring per producer'} lost or damaged messages`);
-  }
-  out(`   ${label}all ${v.expected.toLocaleString('en')} intact and in order, ${timing(v)}`);
-}
-
-export interface GatherResult { unsafe: Verdict | undefined; caught: boolean; locked: Verdict; rings: Verdict; list: number[]; gathered: number[] }
 
 export async function run(options: GatherOptions = {}): Promise<GatherResult> {
   const { ranks: size = 4, transport = 'shared', unsafe = false, messages = 10_000, out = console.log } = options;
-  if (!Number.isInteger(size) || size < 2) throw new RangeError(`Expected \`ranks\` to be at least 2 for gather, got ${size}`);
+  if (!Number.isInteger(size) || size < 2) {
+    throw new RangeError(`Expected \`ranks\` to be at least 2 for gather, got ${size}`);
+  }
   if (!Number.isInteger(messages) || messages < 1) {
     throw new RangeError(`Expected \`messages\` to be an integer of at least 1, got ${messages}`);
   }
@@ -232,10 +194,106 @@ export async function run(options: GatherOptions = {}): Promise<GatherResult> {
   checkSafe('one ring per producer', rings, out);
   for (const line of compareLock(locked.ms / rings.ms, size)) out(`   ${line}`);
 
-  const results = await launch<ReturnType<typeof gatherRank>>(import.meta.url, { size, transport, timeoutMs: TIMEOUT_MS });
-  const { list, gathered } = results[0]!;
+  type PartB = ReturnType<typeof gatherRank>;
+  const ranks = await launch<PartB>(import.meta.url, { size, transport, timeoutMs: TIMEOUT_MS });
+  const { list, gathered } = ranks[0]!;
   checkPartB(list, gathered!, size, transport, out);
-  return { unsafe: unsafeVerdict, caught: unsafeVerdict !== undefined && problems(unsafeVerdict), locked, rings, list, gathered: gathered! };
+  const caught = unsafeVerdict !== undefined && problems(unsafeVerdict);
+  return { unsafe: unsafeVerdict, caught, locked, rings, list, gathered: gathered! };
+}
+
+/** Runs part a one way: rank 0 consumes, the others produce, each in a plain Worker; resolves with rank 0's verdict. */
+async function partA(mode: Mode, size: number, messages: number): Promise<Verdict> {
+  const rings = Array.from({ length: mode === 'rings' ? size - 1 : 1 }, () => RingBuffer.create(1 << 16).buffer);
+  const lock = new SharedArrayBuffer(4);
+  const start = new SharedArrayBuffer(4);
+  const workers: Worker[] = [];
+  try {
+    return await new Promise<Verdict>((resolve, reject) => {
+      for (let rank = 0; rank < size; rank++) {
+        const job: Job = { exercise: 'gather', mode, rank, size, messages, rings, lock, start };
+        const worker = new Worker(new URL(import.meta.url), { workerData: job });
+        worker.on('message', resolve); // rank 0's verdict
+        worker.on('error', (error) => {
+          // An unsafe producer may trip over the mess it made: that is the point, not a failure of the exercise.
+          if (mode === 'unsafe' && rank !== 0) return;
+          reject(new Error(`gather rank ${rank}: ${error.message}`, { cause: error }));
+        });
+        workers.push(worker);
+      }
+      const ms = 3 * TIMEOUT_MS;
+      setTimeout(() => reject(new Error(`gather (${mode}): no verdict after ${ms} ms`)), ms).unref();
+    });
+  } finally {
+    for (const buffer of rings) RingBuffer.attach(buffer).abort(); // wakes a producer still blocked on the ring
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+// ─── What the printout says ─────────────────────────────────────────────────────────────────────────────────
+
+function problems(v: Verdict): boolean {
+  return v.received !== v.expected || v.badChecksum > 0 || v.outOfOrder > 0 || v.error !== '';
+}
+
+/** "9,590 of 30,000 messages, 0 with a bad checksum, 19 out of sequence", and on a second line the error, if any. */
+function describe(v: Verdict): string {
+  const counts = `${v.received.toLocaleString('en')} of ${v.expected.toLocaleString('en')} messages`;
+  const error = v.error ? `,\n                          then ${v.error}` : '';
+  return `${counts}, ${v.badChecksum} with a bad checksum, ${v.outOfOrder} out of sequence${error}`;
+}
+
+function timing(v: Verdict): string {
+  return `${v.ms.toFixed(1)} ms (${((v.ms * 1000) / v.expected).toFixed(2)} µs a message)`;
+}
+
+/**
+ * Prints how a safe run (with a lock, or one ring per producer) went. Safe runs must deliver every message intact
+ * and in order: if one did not, its line says WRONG and a WrongResultError follows.
+ */
+export function checkSafe(
+  name: 'with a lock' | 'one ring per producer', v: Verdict, out: (line: string) => void,
+): void {
+  const label = `${name}:`.padEnd(23);
+  if (problems(v)) {
+    for (const line of `   ${label}WRONG: rank 0 got ${describe(v)}`.split('\n')) out(line);
+    const which = name === 'with a lock' ? 'the locked run' : 'the run with one ring per producer';
+    throw new WrongResultError(`gather: ${which} lost or damaged messages`);
+  }
+  out(`   ${label}all ${v.expected.toLocaleString('en')} intact and in order, ${timing(v)}`);
+}
+
+/**
+ * What the lock's time says, in words that fit the ratio measured (on a busy machine the lock can even win), for
+ * `size` ranks on `cores` cores. With 2 ranks there is one producer: a draw is what to expect.
+ */
+export function compareLock(ratio: number, size: number, cores = availableParallelism()): string[] {
+  const took = `the lock took ${ratio.toFixed(1)}x the time of one ring per producer here`;
+  const slower = Number(ratio.toFixed(1)) > 1; // as printed: 1.04 is "1.0x", no slower
+  if (size === 2 && slower) {
+    return [
+      `${took}: with one producer nobody contends, so the difference is`,
+      'an uncontended lock plus a fresh RingBuffer.attach() at every message (or noise)',
+    ];
+  }
+  if (slower) {
+    return [
+      `${took}: each locked write takes a contended cache line,`,
+      'attaches a fresh RingBuffer (new views of the buffer, the shared head re-read) and waits its turn',
+      '(parked producers cost a wake-up), while separate rings let all producers write at once',
+    ];
+  }
+  if (size === 2) {
+    const expected = 'as expected: with one producer nobody contends for the lock (try --ranks 3 or more)';
+    return [`${took}: no cost measured,`, expected];
+  }
+  const threads = `${size} threads take turns on ${plural(cores, 'core')}`;
+  const why = size > cores
+    ? `${threads} whichever way they write, and the lock's cost drowns in that`
+    : Number(ratio.toFixed(1)) === 1
+      ? 'A draw, as happens on a busy machine'
+      : 'The lock won, as can happen on a busy machine';
+  return [`${took}: no cost measured this time.`, `${why}: run it again`];
 }
 
 /**
@@ -246,10 +304,10 @@ export function checkPartB(
   list: number[], gathered: number[], size: number, transport: TransportName, out: (line: string) => void,
 ): void {
   const squares = Array.from({ length: size }, (_, rank) => rank * rank);
-  const problems: string[] = [];
+  const wrong: string[] = [];
   const verdict = (what: string, got: number[], expected: number[]): string => {
     if (got.length === expected.length && expected.every((value, i) => got[i] === value)) return '';
-    problems.push(`${what} [${got.join(', ')}], not [${expected.join(', ')}]`);
+    wrong.push(`${what} [${got.join(', ')}], not [${expected.join(', ')}]`);
     return `, WRONG: expected [${expected.join(', ')}]`;
   };
   const listVerdict = verdict('rank 0 received', list, squares.slice(1));
@@ -257,9 +315,11 @@ export function checkPartB(
   out(`b) one connection per pair (launch, ${transport}): ` +
     `rank 0 received, from rank 1 up: [${list.join(', ')}]${listVerdict}`);
   out(`   comm.gather (rank 0's own value first): [${gathered.join(', ')}]${gatheredVerdict}`);
-  if (problems.length > 0) throw new WrongResultError(`gather: ${problems.join('; ')}`);
+  if (wrong.length > 0) throw new WrongResultError(`gather: ${wrong.join('; ')}`);
 }
 
 // Also runnable on its own: node dist/exercises/3-gather.js. That runs the last build: after an edit, run
 // npm run exercise -- gather, which builds first.
-if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) await run({ unsafe: process.argv.includes('--unsafe') });
+if (isMainThread && process.argv[1] === fileURLToPath(import.meta.url)) {
+  await run({ unsafe: process.argv.includes('--unsafe') });
+}
