@@ -4,7 +4,9 @@
  * what it computed (so tests need not read the printout). The modules are imported only when asked for: this file
  * is dist/src/exercises.js, they are dist/exercises/*.js.
  */
-import { EXERCISE_NAMES, UsageError, type ExerciseName, type ExerciseOptions } from './bench/args.js';
+import {
+  EXERCISE_NAMES, exerciseNamed, unknownExercise, UsageError, type ExerciseName, type ExerciseOptions,
+} from './bench/args.js';
 import type { TransportName } from './transport/types.js';
 
 export { EXERCISE_NAMES, type ExerciseName };
@@ -39,15 +41,17 @@ const EXERCISES: Record<ExerciseName, { file: string; minRanks: number }> = {
   bandwidth: { file: '6-bandwidth', minRanks: 1 }, // always 2: it says so, and ignores --ranks
 };
 
-/** Runs the exercise called `name` and resolves with what it returned. */
+/**
+ * Runs the exercise that `text` names, by its name, its number or its file's name (`gather`, `3`, `3-gather`), and
+ * resolves with what it returned.
+ */
 export async function runExercise(
-  name: string,
+  text: string,
   opts: Partial<ExerciseOptions> & { out?: (line: string) => void },
 ): Promise<unknown> {
-  if (!Object.hasOwn(EXERCISES, name)) {
-    throw new UsageError(`Unknown exercise "${name}": expected one of ${EXERCISE_NAMES.join(', ')}`);
-  }
-  const { file, minRanks } = EXERCISES[name as ExerciseName];
+  const name = exerciseNamed(text);
+  if (name === undefined) throw unknownExercise(text);
+  const { file, minRanks } = EXERCISES[name];
   if (opts.ranks !== undefined && opts.ranks < minRanks) {
     throw new UsageError(`Expected \`--ranks\` to be at least ${minRanks} for ${name}, got ${opts.ranks}`, '--ranks');
   }

@@ -5,7 +5,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  UsageError, bandwidthHelp, collectivesHelp, exerciseHelp, latencyHelp,
+  UsageError, bandwidthHelp, collectivesHelp, exerciseHelp, exerciseNamed, latencyHelp,
   parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs,
 } from '../src/bench/args.js';
 import { OutputError } from '../src/bench/report.js';
@@ -72,13 +72,13 @@ test('latency, collectives and exercise defaults', () => {
   assert.is(parseCollectivesArgs(['--arena', '1MiB']).arenaBytes, MiB);
   assert.is(parseCollectivesArgs(['--ranks', '2', '--arena', '128']).arenaBytes, 128);
   assert.equal(parseCollectivesArgs(['--sizes', '1MiB,8']).sizes, [8, MiB]);
-  assert.equal(parseExerciseArgs(['pi']), {
-    command: 'exercise', name: 'pi', options: { ranks: undefined, transport: undefined, unsafe: false },
+  assert.equal(parseExerciseArgs(['ring']), {
+    command: 'exercise', name: 'ring', options: { ranks: undefined, transport: undefined, unsafe: false },
   });
-  const full = { command: 'exercise', name: 'pi', options: { ranks: 4, transport: 'clone', unsafe: true } };
-  assert.equal(parseExerciseArgs(['pi', '--ranks', '4', '--transport', 'clone', '--unsafe']), full);
-  assert.equal(parseExerciseArgs(['--ranks', '4', 'pi', '--transport=clone', '--unsafe']), full, 'options before the name');
-  assert.equal(parseExerciseArgs(['--unsafe', '--ranks=4', '--transport', 'clone', 'pi']), full, 'the name last');
+  const full = { command: 'exercise', name: 'gather', options: { ranks: 4, transport: 'clone', unsafe: true } };
+  assert.equal(parseExerciseArgs(['gather', '--ranks', '4', '--transport', 'clone', '--unsafe']), full);
+  assert.equal(parseExerciseArgs(['--ranks', '4', 'gather', '--transport=clone', '--unsafe']), full, 'options first');
+  assert.equal(parseExerciseArgs(['--unsafe', '--ranks=4', '--transport', 'clone', 'gather']), full, 'the name last');
   assert.equal(parseBandwidthArgs(['--time', '1e-2', '--warmup', '2.5E-3']).seconds, 0.01, 'exponent notation');
 });
 
@@ -213,11 +213,11 @@ test('latency, collectives, exercise: bad values', () => {
       'Missing the exercise name: expected one of sample, ring, gather, broadcast, reduce, bandwidth'],
     [() => parseExerciseArgs(['--ranks', '4', '--unsafe']),
       'Missing the exercise name: expected one of sample, ring, gather, broadcast, reduce, bandwidth'],
-    [() => parseExerciseArgs(['pi', 'ring']),
+    [() => parseExerciseArgs(['sample', 'ring']),
       'Unexpected argument "ring" for `shmcomm exercise`'],
-    [() => parseExerciseArgs(['pi', '--ranks', '0']),
+    [() => parseExerciseArgs(['sample', '--ranks', '0']),
       'Expected `--ranks` to be an integer from 1 to 64, got "0"'],
-    [() => parseExerciseArgs(['pi', '--transport', 'tcp']),
+    [() => parseExerciseArgs(['sample', '--transport', 'tcp']),
       'Expected `--transport` to be one of shared, transfer, clone, got "tcp"'],
   ];
   for (const [parse, message] of cases) assert.is(usageError(parse).message, message);
@@ -247,6 +247,30 @@ test('latency, collectives, exercise: bad values', () => {
   }
 });
 
+test('exercise: by name, number or file name; an unknown one is named with what would do', () => {
+  const aliases: [string, string][] = [
+    ['1', 'sample'], ['1-sample', 'sample'], ['2', 'ring'], ['2-ring', 'ring'], ['3', 'gather'], ['3-gather', 'gather'],
+    ['3-gather-lock', 'gather'], ['4', 'broadcast'], ['4-broadcast', 'broadcast'], ['5', 'reduce'],
+    ['5-reduce', 'reduce'], ['6', 'bandwidth'], ['6-bandwidth', 'bandwidth'], ['bandwidth', 'bandwidth'],
+  ];
+  for (const [text, name] of aliases) {
+    assert.equal(parseExerciseArgs(['--ranks', '3', text]), {
+      command: 'exercise', name, options: { ranks: 3, transport: undefined, unsafe: false },
+    }, text);
+    assert.is(exerciseNamed(text), name, text);
+  }
+  const expected = 'expected one of sample, ring, gather, broadcast, reduce, bandwidth, a number from 1 to 6, ' +
+    'or a file\'s name such as 1-sample';
+  for (const text of ['pi', '0', '7', '01', '1-ring', '3-gather.ts', 'Sample', 'sample-1', '3-lock']) {
+    const error = usageError(() => parseExerciseArgs([text, '--ranks', '2']));
+    assert.is(error.message, `Unknown exercise "${text}": ${expected}`, text);
+    assert.is(exerciseNamed(text), undefined, text);
+  }
+  assert.ok(exerciseHelp(200).includes('\n  sample, ring, gather, broadcast, reduce, bandwidth\n' +
+    'Each also answers to its number, 1 to 6, and to its file\'s name: 1-sample, 2-ring, ' +
+    '3-gather (or 3-gather-lock), 4-broadcast, 5-reduce, 6-bandwidth.\n'), exerciseHelp(200));
+});
+
 test('exercise: an option that took the name as its value, or has none, is the mistake named', () => {
   const cases: [string[], string, string | undefined][] = [
     [['--ranks', 'ring'], 'Option `--ranks` needs a value (an integer), got the exercise name "ring"', '--ranks'],
@@ -257,6 +281,11 @@ test('exercise: an option that took the name as its value, or has none, is the m
     [['ring', '--ranks'], 'Option `--ranks` needs a value (an integer)', '--ranks'],
     [['ring', '--ranks', 'sample'], 'Expected `--ranks` to be an integer from 1 to 64, got "sample"', '--ranks'],
     [['--transport', 'tcp'], 'Missing the exercise name: expected one of sample, ring, gather, broadcast, reduce, bandwidth', undefined],
+    [['--transport', '3-gather'],
+      'Option `--transport` needs a value (a name), got the exercise name "3-gather"', '--transport'],
+    // A number could be an exercise's, but is more likely the ranks wanted.
+    [['--ranks', '3'],
+      'Missing the exercise name: expected one of sample, ring, gather, broadcast, reduce, bandwidth', undefined],
   ];
   for (const [argv, message, option] of cases) {
     const error = usageError(() => parseExerciseArgs(argv));
@@ -265,6 +294,8 @@ test('exercise: an option that took the name as its value, or has none, is the m
   }
   assert.ok(exerciseHelp(200).includes('\n  sample, ring, gather, broadcast, reduce, bandwidth\n'), exerciseHelp(200));
   assert.ok(exerciseHelp(200).includes("without a lock (rank 0's checks catch it)"), exerciseHelp(200));
+  assert.ok(exerciseHelp(200).includes("(default shared; bandwidth: all; gather's part a: always shared)"),
+    exerciseHelp(200));
 });
 
 test('UsageError: name, code, the option at fault', () => {
@@ -356,6 +387,11 @@ test("--help wraps at the width given: each option's help in its column, continu
     'course (exercises/README.md):',
     '  sample, ring, gather, broadcast,',
     '  reduce, bandwidth',
+    'Each also answers to its number,',
+    '1 to 6, and to its file\'s name:',
+    '1-sample, 2-ring, 3-gather (or',
+    '3-gather-lock), 4-broadcast,',
+    '5-reduce, 6-bandwidth.',
     '',
     'Options:',
     '  --ranks N',
@@ -365,7 +401,9 @@ test("--help wraps at the width given: each option's help in its column, continu
     '  --transport NAME',
     '      how ranks talk: shared,',
     '      transfer, clone (default',
-    '      shared; bandwidth: all)',
+    '      shared; bandwidth: all;',
+    '      gather\'s part a: always',
+    '      shared)',
     '  --unsafe',
     '      gather: also run several',
     '      producers on one ring without',

@@ -500,7 +500,8 @@ test('runExercise: names the six exercises when the name is unknown, and runs a 
     assert.unreachable('an unknown exercise ran');
   } catch (error) {
     assert.instance(error, UsageError);
-    assert.is((error as Error).message, 'Unknown exercise "nope": expected one of sample, ring, gather, broadcast, reduce, bandwidth');
+    assert.is((error as Error).message, 'Unknown exercise "nope": expected one of sample, ring, gather, broadcast, ' +
+      'reduce, bandwidth, a number from 1 to 6, or a file\'s name such as 1-sample');
   }
   const { out, lines } = capture();
   assert.equal(await runExercise('ring', { ranks: 3, transport: 'shared', out }), { path: [0, 1, 2, 0], connections: 3 });
@@ -509,6 +510,9 @@ test('runExercise: names the six exercises when the name is unknown, and runs a 
   await runExercise('gather', { ranks: 2, transport: 'shared', unsafe: true, out });
   assert.ok(lines.includes('   no lock: one producer has nothing to race with; --unsafe needs --ranks 3 or more'), lines.join('\n'));
   assert.ok(lines.includes('a) rank 1 sends 10,000 checksummed messages to rank 0 over ONE ring'), lines.join('\n'));
+  lines.length = 0;
+  assert.equal(await runExercise('2', { ranks: 2, out }), { path: [0, 1, 0], connections: 2 }); // by number
+  assert.equal(await runExercise('2-ring', { ranks: 1, out }), { path: [0, 0], connections: 1 }); // by file name
   lines.length = 0;
   await runExercise('ring', { ranks: 2, transport: undefined, unsafe: true, out }); // the exercise's own transport
   assert.is(lines[0], '(--unsafe is for gather only: ignored)');

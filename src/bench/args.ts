@@ -36,7 +36,10 @@ export const LATENCY_RING_MODES: readonly LatencyMode[] = ['spin', 'park', 'spin
 export const MAX_LATENCY_RING_MESSAGE = MAX_RING_BYTES / 2 - FRAME_HEADER_BYTES;
 export const COLLECTIVE_OPS = ['bcast', 'reduce', 'allreduce', 'barrier'] as const;
 export const TRANSPORTS = ['shared', 'transfer', 'clone'] as const;
-/** The exercises of `shmcomm exercise`, in course order; src/exercises.ts gives each its file. */
+/**
+ * The exercises of `shmcomm exercise`, in course order; src/exercises.ts gives each its file, exercises/<n>-<name>.ts
+ * for the n-th (exerciseNamed reads those file names too).
+ */
 export const EXERCISE_NAMES = ['sample', 'ring', 'gather', 'broadcast', 'reduce', 'bandwidth'] as const;
 export const BENCHMARKS: readonly string[] = ['bandwidth', 'latency', 'collectives'];
 
@@ -102,7 +105,7 @@ export type BenchRequest =
   | { command: 'help'; text: string };
 
 export type ExerciseRequest =
-  | { command: 'exercise'; name: string; options: ExerciseOptions }
+  | { command: 'exercise'; name: ExerciseName; options: ExerciseOptions }
   | { command: 'help'; text: string };
 
 /**
@@ -193,7 +196,10 @@ const COLLECTIVES_SPECS: OptionSpec[] = [
 
 const EXERCISE_SPECS: OptionSpec[] = [
   { name: 'ranks', value: 'N', help: 'number of ranks, 1 to 64 (default 4; sample 2; gather at least 2; bandwidth 2)' },
-  { name: 'transport', value: 'NAME', help: `how ranks talk: ${TRANSPORTS.join(', ')} (default shared; bandwidth: all)` },
+  {
+    name: 'transport', value: 'NAME',
+    help: `how ranks talk: ${TRANSPORTS.join(', ')} (default shared; bandwidth: all; gather's part a: always shared)`,
+  },
   { name: 'unsafe', help: "gather: also run several producers on one ring without a lock (rank 0's checks catch it)" },
 ];
 
@@ -411,9 +417,11 @@ export function collectivesHelp(columns = terminalColumns(process.stdout)): stri
 
 /** `shmcomm exercise --help`, in lines of at most `columns`. */
 export function exerciseHelp(columns = terminalColumns(process.stdout)): string {
+  const files = EXERCISE_NAMES.map((name, i) => `${i + 1}-${name}${name === 'gather' ? ` (or ${GATHER_LOCK})` : ''}`);
   return helpText('exercise <name> [options]',
-    `Run one of the exercises of the course (exercises/README.md):\n  ${EXERCISE_NAMES.join(', ')}`, EXERCISE_SPECS,
-    columns);
+    `Run one of the exercises of the course (exercises/README.md):\n  ${EXERCISE_NAMES.join(', ')}\n` +
+    `Each also answers to its number, 1 to ${EXERCISE_NAMES.length}, and to its file's name: ${files.join(', ')}.`,
+    EXERCISE_SPECS, columns);
 }
 
 /** `--min` and `--max`, the first no larger than the second. */
@@ -583,7 +591,30 @@ export function parseExerciseArgs(argv: readonly string[]): ExerciseRequest {
   if (at < 0) throw missingName(reader);
   const ranks = reader.has('ranks') ? reader.integer('ranks', 1, 64) : undefined;
   const transport = reader.has('transport') ? reader.choice('transport', TRANSPORTS) : undefined;
-  return { command: 'exercise', name: argv[at]!, options: { ranks, transport, unsafe: reader.has('unsafe') } };
+  const name = exerciseNamed(argv[at]!);
+  if (name === undefined) throw unknownExercise(argv[at]!);
+  return { command: 'exercise', name, options: { ranks, transport, unsafe: reader.has('unsafe') } };
+}
+
+/** The file of gather's lock: a learner reading it who runs it by that name runs gather. */
+const GATHER_LOCK = '3-gather-lock';
+
+/**
+ * The exercise that `text` names: its name (`sample`), its number in the course (`1`) or its file's name
+ * (`1-sample`, and `3-gather-lock` for gather); undefined if none.
+ */
+export function exerciseNamed(text: string): ExerciseName | undefined {
+  if (text === GATHER_LOCK) return 'gather';
+  return EXERCISE_NAMES.find((name, i) => text === name || text === String(i + 1) || text === `${i + 1}-${name}`);
+}
+
+/** The error for a name that is no exercise's. */
+export function unknownExercise(text: string): UsageError {
+  const count = EXERCISE_NAMES.length;
+  return new UsageError(
+    `Unknown exercise "${text}": expected one of ${EXERCISE_NAMES.join(', ')}, a number from 1 to ${count}, ` +
+    `or a file's name such as 1-sample`,
+  );
 }
 
 /** Where the first argument that is neither an option nor an option's value is, or -1. */
@@ -602,7 +633,8 @@ function missingName(reader: OptionReader): UsageError {
   for (const spec of EXERCISE_SPECS) {
     if (spec.value === undefined || !reader.has(spec.name)) continue;
     const text = reader.text(spec.name)!;
-    if (!EXERCISE_NAMES.some((name) => name === text)) continue;
+    // A number is an exercise's too, but `--ranks 3` with no name is more likely 3 ranks than exercise 3.
+    if (exerciseNamed(text) === undefined || /^\d+$/.test(text)) continue;
     const option = `--${spec.name}`;
     return new UsageError(`Option \`${option}\` needs a value (${WHAT_VALUE[spec.value]}), got the exercise name "${text}"`, option);
   }
