@@ -476,21 +476,59 @@ test('reduce: every row has a verdict, a wrong one says what was expected and is
   }
 });
 
-test('bandwidth: the benchmark runs clone, transfer and shared and draws the chart', async () => {
+test('bandwidth: one rank program over clone, transfer and shared; a row per size, every array checked', async () => {
   const { out, lines } = capture();
-  const result = await bandwidth.run({ minBytes: 8, maxBytes: 4096, points: 3, seconds: 0.01, ranks: 3, transport: 'clone', out });
-  assert.equal(result.settings.modes, ['clone', 'transfer', 'shared']);
-  assert.equal(lines.splice(0, 2), [
+  const result = await bandwidth.run({ minBytes: 8, maxBytes: 700, seconds: 0.01, ranks: 3, transport: 'clone', out });
+  assert.equal(result.sizes, [8, 32, 128, 512]);
+  for (const transport of ['clone', 'transfer', 'shared'] as const) {
+    assert.is(result.mbPerSec[transport].length, 4, transport);
+    for (const mbPerSec of result.mbPerSec[transport]) assert.ok(mbPerSec > 0, `${transport}: ${mbPerSec}`);
+  }
+  assert.is(result.wrong, 0);
+  assert.ok(result.received >= 3 * 4 * 2 * 64, `${result.received} arrays`); // 2 windows or more a size and transport
+  assert.is(lines.length, 2 + 2 + 2 + 4 + 2, lines.join('\n'));
+  assert.equal(lines.slice(0, 4), [
     'bandwidth always runs on 2 ranks (--ranks 3 ignored)',
     'bandwidth measures all three transports (--transport clone ignored)',
+    'bandwidth: rank 0 sends windows of up to 64 Uint8Arrays to rank 1, which checks each and acknowledges',
+    '0.01 s per size and transport; MB/s of arrays received (1 MB = 10^6 bytes)',
   ]);
-  assert.equal(result.lines, lines);
-  assert.ok(lines[0]!.startsWith('shmcomm bench bandwidth · Node '), lines[0]);
-  assert.ok(lines.some((line) => /^\s*size\s+clone\s+transfer\s+shared$/.test(line)), lines.join('\n'));
-  for (const size of ['8 B', '184 B', '4 KiB']) assert.ok(lines.some((line) => line.trimStart().startsWith(`${size} `)), size);
-  assert.ok(lines.includes('Bandwidth (log-log)'));
-  assert.ok(lines.some((line) => line.startsWith('Messages/s at 8 B: clone ')));
+  assert.match(lines[4]!, /^ +size {2}clone {2}transfer {2}shared$/);
+  assert.match(lines[5]!, /^─+( {2}─+){3}$/);
+  const rows = lines.slice(6, 10).map((line) => line.trim().split(/ {2,}/));
+  assert.equal(rows.map((row) => row[0]), ['8 B', '32 B', '128 B', '512 B']);
+  for (const row of rows) {
+    assert.is(row.length, 4, row.join('|'));
+    for (const cell of row.slice(1)) assert.ok(Number(cell.replaceAll(',', '')) > 0, cell);
+  }
+  assert.match(lines[10]!, /^arrays a second at 8 B: clone [\d,]+, transfer [\d,]+, shared [\d,]+$/);
+  const checked = `rank 1 checked ${result.received.toLocaleString('en')} arrays`;
+  assert.is(lines[11], `${checked} (length, first and last byte): all right`);
   await noWorkerLeft('the exercise returned');
+});
+
+test('bandwidth: a wrong array is WRONG and a WrongResultError; its options are checked', async () => {
+  const { out, lines } = capture();
+  isWrongResult(errorOf(() => bandwidth.checkArrays(1000, 3, out)), 'bandwidth: rank 1 received 3 wrong arrays');
+  isWrongResult(errorOf(() => bandwidth.checkArrays(1, 1, out)), 'bandwidth: rank 1 received 1 wrong array');
+  bandwidth.checkArrays(1, 0, out);
+  assert.equal(lines, [
+    'rank 1 checked 1,000 arrays (length, first and last byte): 3 WRONG',
+    'rank 1 checked 1 array (length, first and last byte): 1 WRONG',
+    'rank 1 checked 1 array (length, first and last byte): all right',
+  ]);
+  lines.length = 0;
+  const refused: [Parameters<typeof bandwidth.run>[0], string][] = [
+    [{ minBytes: 0 }, 'Expected `minBytes` to be an integer of at least 1, got 0'],
+    [{ minBytes: 1.5 }, 'Expected `minBytes` to be an integer of at least 1, got 1.5'],
+    [{ minBytes: 64, maxBytes: 8 }, 'Expected `maxBytes` to be an integer of at least minBytes (64), got 8'],
+    [{ seconds: 0 }, 'Expected `seconds` to be more than 0, got 0'],
+    [{ seconds: NaN }, 'Expected `seconds` to be more than 0, got NaN'],
+  ];
+  for (const [options, message] of refused) {
+    assert.is((await rejection(bandwidth.run({ ...options, out }))).message, message);
+  }
+  assert.equal(lines, []); // refused before anything ran
 });
 
 test('runExercise: names the six exercises when the name is unknown, and runs a known one', async () => {
