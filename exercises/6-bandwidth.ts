@@ -11,16 +11,20 @@
  * window, as OSU's osu_bw does, over and over for a fixed time: MB/s = bytes of arrays received / seconds. Small
  * arrays measure what a message costs (MB/s grow with the size), large ones what copying bytes costs (they flatten).
  *
- * Go further: `shmcomm bench bandwidth` measures the same and more (zero-copy, the machine's memcpy ceiling, a
- * log-log chart, medians of several rounds); its code is in src/bench/bandwidth-*.ts.
+ * The table, then the log-log chart of the course (src/bench/chart.ts draws it).
+ *
+ * Go further: `shmcomm bench bandwidth` measures the same and more (zero-copy, the machine's memcpy ceiling, medians
+ * of several rounds); its code is in src/bench/bandwidth-*.ts.
  *
  * Run: npm run exercise -- bandwidth      (about 10 s; always two ranks)
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, runWithoutRepMovsb, type Comm, type TransportName } from '../src/index.js';
+import { renderChart } from '../src/bench/chart.js';
 import { formatCount, formatNumber, formatSize } from '../src/bench/format.js';
 import { renderTable } from '../src/bench/table.js';
+import { shouldUseColor, terminalColumns } from '../src/term.js';
 import { plural } from './plural.js';
 import { WrongResultError } from './verdict.js';
 
@@ -139,6 +143,16 @@ export async function run(options: BandwidthExerciseOptions = {}): Promise<Bandw
   out(`${seconds} s per size and transport; MB/s of arrays received (1 MB = 10^6 bytes)`);
   const rows = sizes.map((bytes, i) => [formatSize(bytes), ...TRANSPORTS.map((t) => formatNumber(mbPerSec[t][i]!))]);
   for (const line of renderTable(['size', ...TRANSPORTS], rows).split('\n')) out(line);
+  // The course's log-log plot: both axes logarithmic, so that the cost per message (the rising left part, MB/s in
+  // proportion to the size) and the cost per byte (the flat right part) show on one chart.
+  if (sizes.length > 1) {
+    const series = TRANSPORTS.map((t) => ({ name: t, points: sizes.map((x, i) => ({ x, y: mbPerSec[t][i]! })) }));
+    const onTerminal = options.out === undefined; // colors only when printing to a terminal
+    const color = onTerminal && shouldUseColor(process.stdout);
+    const columns = onTerminal ? terminalColumns(process.stdout) : undefined;
+    const chart = renderChart(series, { color, columns, yUnit: 'MB/s', title: 'MB/s by size (log-log)' });
+    for (const line of ['', ...chart.split('\n'), '']) out(line);
+  }
   const perSecond = TRANSPORTS.map((t) => `${t} ${formatCount((mbPerSec[t][0]! * 1e6) / sizes[0]!)}`);
   out(`arrays a second at ${formatSize(sizes[0]!)}: ${perSecond.join(', ')}`);
   checkArrays(received, wrong, out);

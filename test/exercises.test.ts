@@ -486,7 +486,6 @@ test('bandwidth: one rank program over clone, transfer and shared; a row per siz
   }
   assert.is(result.wrong, 0);
   assert.ok(result.received >= 3 * 4 * 2 * 64, `${result.received} arrays`); // 2 windows or more a size and transport
-  assert.is(lines.length, 2 + 2 + 2 + 4 + 2, lines.join('\n'));
   assert.equal(lines.slice(0, 4), [
     'bandwidth always runs on 2 ranks (--ranks 3 ignored)',
     'bandwidth measures all three transports (--transport clone ignored)',
@@ -501,9 +500,17 @@ test('bandwidth: one rank program over clone, transfer and shared; a row per siz
     assert.is(row.length, 4, row.join('|'));
     for (const cell of row.slice(1)) assert.ok(Number(cell.replaceAll(',', '')) > 0, cell);
   }
-  assert.match(lines[10]!, /^arrays a second at 8 B: clone [\d,]+, transfer [\d,]+, shared [\d,]+$/);
+  // The course's log-log chart, between blank lines: its title, the sizes under the axis, a legend of the marks.
+  assert.equal(lines.slice(10, 13), ['', 'MB/s by size (log-log)', 'MB/s']);
+  const legend = lines.indexOf('─o─ clone   ─x─ transfer   ─+─ shared');
+  assert.ok(legend > 13, lines.join('\n'));
+  assert.match(lines[legend - 2]!, /^ +└┬[─┬]+┬$/);
+  assert.match(lines[legend - 1]!, /^ +8 B .* 512 B$/);
+  assert.is(lines[legend + 1], '');
+  assert.match(lines[legend + 2]!, /^arrays a second at 8 B: clone [\d,]+, transfer [\d,]+, shared [\d,]+$/);
   const checked = `rank 1 checked ${result.received.toLocaleString('en')} arrays`;
-  assert.is(lines[11], `${checked} (length, first and last byte): all right`);
+  assert.is(lines[legend + 3], `${checked} (length, first and last byte): all right`);
+  assert.is(lines.length, legend + 4, lines.join('\n'));
   await noWorkerLeft('the exercise returned');
 });
 
