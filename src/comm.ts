@@ -378,8 +378,10 @@ export class Comm {
    * @internal A collective call passed its checks and begins: it takes the next number, which its tags carry
    * (tagOffsetInternal), and a reduce or allreduce is counted for reductionCallInternal too. A call refused by its own
    * checks is not counted: retried, it meets the others' messages. Left, it leaves its rank a call behind the ranks
-   * that made it, if they went on without it (a leaf of reduce's tree, where the root refused its `into`), and the
-   * first later call that waits is reported; ranks that wait in the call itself (at the arena) are reported there.
+   * that made it, if they went on without it (a leaf of reduce's tree, where the root refused its `into`). Calls pair
+   * up in order: a later call of another collective waits, and is reported; one of the same collective meets the
+   * others' previous call, as in MPI, except at the arena, which compares the reductionCallInternal numbers. Ranks
+   * that wait in the call itself (at the arena) are reported there.
    */
   beginCollectiveInternal(reduction?: 'reduce' | 'allreduce'): void {
     this.collectiveCalls = (this.collectiveCalls + 1) % CALLS_IN_TAGS;

@@ -287,10 +287,14 @@ function stuckRanks(settled: Map<number, Wait>, finished: boolean[]): Set<number
  */
 function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
   const lines: string[] = [];
+  const gone = finished.flatMap((isDone, other) => (isDone ? [other] : []));
+  const haveFinished = gone.length === 1 ? `rank ${gone[0]} has finished` : `ranks ${gone.join(', ')} have finished`;
   for (let rank = 0; rank < finished.length; rank++) {
     if (finished[rank]) continue;
     const { kind, peer, within } = control.waitingOf(rank);
-    const peerDone = peer >= 0 && finished[peer] ? ` (rank ${peer} has finished)` : '';
+    // The rank it waits on has finished, or, waiting on any rank, those that have.
+    const anyDone = gone.length > 0 ? ` (${haveFinished})` : '';
+    const peerDone = peer === ANY_PEER ? anyDone : peer >= 0 && finished[peer] ? ` (rank ${peer} has finished)` : '';
     const inCall = within === undefined ? '' : ` in ${within}`; // the collective that sends or receives
     if (kind === WAIT.recv) {
       const from = peer === ANY_PEER ? 'any rank' : `rank ${peer}`;
@@ -298,10 +302,9 @@ function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
     } else if (kind === WAIT.send) {
       lines.push(`rank ${rank} waits to send to rank ${peer}${inCall} (channel full)${peerDone}`);
     } else if (kind === WAIT.barrier || kind === WAIT.arena) {
-      const gone = finished.flatMap((isDone, other) => (isDone ? [other] : []));
       const notes = [
         ...(kind === WAIT.arena ? ["at the shared arena's barrier"] : []),
-        ...(gone.length === 0 ? [] : [`${gone.length === 1 ? `rank ${gone[0]} has` : `ranks ${gone.join(', ')} have`} finished without it`]),
+        ...(gone.length === 0 ? [] : [`${haveFinished} without it`]),
       ];
       const where = kind === WAIT.barrier ? 'barrier' : (ARENA_OPS[peer] ?? 'a collective');
       lines.push(`rank ${rank} waits in ${where}${notes.length === 0 ? '' : ` (${notes.join('; ')})`}`);

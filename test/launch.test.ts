@@ -66,6 +66,19 @@ for (const transport of TRANSPORTS) {
     await noWorkerLeft('a collective without its root');
   });
 
+  test(`${transport}: a receive from any rank names the ranks that have finished`, async () => {
+    const args = { program: 'anySourceAfterTheOthersReturn' };
+    const err = await failure(launch(PROGRAMS, { size: 3, transport, args, timeoutMs: 30_000 }));
+    assert.instance(err, DeadlockError);
+    assert.is(err.message, 'deadlock: rank 0 waits to receive from any rank (ranks 1, 2 have finished)');
+    await noWorkerLeft('a receive from any rank');
+  });
+
+  test(`${transport}: a rank that skips a bcast pairs its next one with the call it skipped, as in MPI`, async () => {
+    const results = await launch(PROGRAMS, { size: 2, transport, args: { program: 'skipsABcast' }, timeoutMs: 30_000 });
+    assert.equal(results, [['first', 'second'], 'first']);
+  });
+
   test(`${transport}: a rank that exits with an error code after returning its result, while the run goes on`, async () => {
     // Before, the exit was ignored, and launch resolved 30 s later as if nothing had happened.
     const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'exitsAfterReturning' }, timeoutMs: 20_000 }));
