@@ -23,6 +23,10 @@ import { FRAME_HEADER_BYTES, type BlockingOptions, type Frame, type FrameMeta, t
 import { checkTimeout, deadlineFor } from './wait.js';
 
 const CHUNKED = 0x80;
+/** What recvInto() says it got instead of bytes, for the codes with values of their own (else a serialized value). */
+const NOT_BINARY: Readonly<Record<number, string>> = {
+  [TYPE.number]: 'a number', [TYPE.constant]: 'undefined, null or a boolean', [TYPE.string]: 'a string',
+};
 const CONTINUATION = 0x7f;
 const NO_BYTES = new Uint8Array(0);
 
@@ -131,7 +135,7 @@ export class Sender {
     // keeps the last value sent alive for as long as the Sender.
     if (value !== this.lastValue || encoded === undefined || encoded.bytes.length === 0) {
       encoded = encode(value);
-      const keep = encoded.type !== TYPE.serialized && isFixedLength(encoded.bytes.buffer);
+      const keep = isBinaryType(encoded.type) && isFixedLength(encoded.bytes.buffer);
       this.lastValue = keep ? value : undefined;
       this.lastEncoded = keep ? encoded : undefined;
     }
@@ -347,7 +351,8 @@ export class Receiver {
   /** recvInto's target as bytes, once it is known that a message of this codec type and length may go there. */
   private intoFor(target: ArrayBufferView, codecType: number, total: number): Uint8Array {
     if (codecType < TYPE.bytes || codecType > TYPE.dataview) { // isBinaryType(), for a code that is a byte
-      throw new TypeError('recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
+      const got = NOT_BINARY[codecType] ?? 'a serialized value';
+      throw new TypeError(`recvInto() needs a typed array, DataView or ArrayBuffer message, got ${got}: use recv()`);
     }
     const into = this.bytesOf(target);
     if (total > into.length) {
@@ -454,7 +459,7 @@ export class Receiver {
     const total = messageBytes(ring.frame); // checked before it is allocated
     const target = allocate(codecType, total);
     this.copyChunks(view, total, target.bytes, deadline, 0, true);
-    const value = codecType === TYPE.serialized ? decode(codecType, target.bytes) : target.value;
+    const value = isBinaryType(codecType) ? target.value : decode(codecType, target.bytes);
     return { value: value as T, tag };
   }
 

@@ -16,7 +16,7 @@
  * caller's `into`.
  */
 import type { SharedArena } from './arena.js';
-import { allocate, copyAsSent, decode, elementSize, encode, encodedType, TYPE, typeName } from './codec.js';
+import { allocate, copyAsSent, decode, elementSize, encode, encodedType, isBinaryType, typeName } from './codec.js';
 import type { Comm, ReduceOp } from './comm.js';
 import { copyBytes } from './copy.js';
 import { describe, kindOf } from './describe.js';
@@ -152,7 +152,7 @@ const ARENA_BCAST_COPIES_BYTES = 3 * 2 ** 20;
  * detached buffer throws at its byteLength).
  */
 function fitsArena(arena: SharedArena, value: unknown, size: number): boolean {
-  if (encodedType(value) === TYPE.serialized) return false;
+  if (!isBinaryType(encodedType(value))) return false;
   let bytes: number;
   try {
     bytes = (value as ArrayBufferView | ArrayBufferLike).byteLength;

@@ -45,6 +45,13 @@ test('recvInto copies into a buffer; a message that does not fit stays for recv(
   assert.is(errorOf(() => receiver.recvInto(into)).message,
     'recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
   assert.equal(receiver.recv()!.value, { an: 'object' });
+  const others = [[1.5, 'a number'], [true, 'undefined, null or a boolean'], ['abc', 'a string']] as const;
+  for (const [value, got] of others) {
+    sender.send(value);
+    assert.is(errorOf(() => receiver.recvInto(into)).message,
+      `recvInto() needs a typed array, DataView or ArrayBuffer message, got ${got}: use recv()`);
+    assert.is(receiver.recv()!.value, value);
+  }
 });
 
 test('recvInto into one target again and again: after its buffer is transferred, refused; as it grows, filled whole', () => {

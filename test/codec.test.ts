@@ -182,12 +182,57 @@ test('structured values round-trip through V8\'s serializer', () => {
   assert.equal(Array.from(decoded.floats), [1.5, -2.5]);
 });
 
-test('primitives and errors round-trip', () => {
-  for (const value of [0, -1.5, 'x', '', true, false, null, undefined, 12345678901234567890n]) {
-    const encoded = encode(value);
-    assert.is(encoded.type, TYPE.serialized);
-    assert.is(decode(encoded.type, encoded.bytes), value);
+test('a small typed array decodes into memory of its own, from aligned bytes or not, shared or not', () => {
+  for (const [code, , sample] of SAMPLES) {
+    const { bytes } = encode(sample);
+    if (bytes.length > 64) continue; // V8 keeps up to 64 bytes on its heap: the fast way is for those
+    for (const shared of [false, true]) {
+      for (const offset of [0, 8, 1, 3]) { // a payload in a ring is aligned; decode() takes any bytes
+        const length = offset + bytes.length;
+        const source = shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(length);
+        source.set(bytes, offset);
+        const view = source.subarray(offset, offset + bytes.length);
+        const decoded = decode(code, view) as Uint8Array;
+        const label = `${typeName(code)}, ${shared ? 'shared' : 'plain'}, at ${offset}`;
+        assert.is(decoded.constructor, sample.constructor, label);
+        assert.ok(!(decoded.buffer instanceof SharedArrayBuffer) && decoded.buffer !== source.buffer, label);
+        const before = Array.from(new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength));
+        assert.equal(before, Array.from(bytes), label);
+        view.fill(0xee); // the source's bytes change: the decoded value does not
+        assert.equal(Array.from(new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength)), before, label);
+      }
+    }
   }
+});
+
+test('primitives and errors round-trip', () => {
+  const cases: [unknown, number][] = [
+    [0, TYPE.number], [-1.5, TYPE.number], [-0, TYPE.number], [NaN, TYPE.number], [Infinity, TYPE.number],
+    [Number.MAX_VALUE, TYPE.number], [5e-324, TYPE.number], ['x', TYPE.string], ['', TYPE.string],
+    ['héllo 😀 日本', TYPE.string], ['\ud800 a lone surrogate \udfff', TYPE.string], ['y'.repeat(32), TYPE.string],
+    ['z'.repeat(33), TYPE.serialized], [true, TYPE.constant], [false, TYPE.constant], [null, TYPE.constant],
+    [undefined, TYPE.constant], [12345678901234567890n, TYPE.serialized],
+  ];
+  for (const [value, type] of cases) {
+    const encoded = encode(value);
+    assert.is(encoded.type, type, String(value));
+    assert.is(encodedType(value), type, String(value));
+    assert.ok(Object.is(decode(encoded.type, encoded.bytes), value), String(value)); // -0 and NaN as they were
+  }
+  assert.equal(decode(TYPE.serialized, encode(new Number(3)).bytes), new Number(3)); // an object: serialized
+  // Their codes' payloads: a number's 8 bytes, a constant's one, a short string's two a code unit.
+  assert.equal(Array.from(encode(1.5).bytes), Array.from(new Uint8Array(Float64Array.of(1.5).buffer)));
+  assert.equal([undefined, null, false, true].map((value) => Array.from(encode(value).bytes)), [[0], [1], [2], [3]]);
+  assert.equal(Array.from(encode('A\u0101').bytes), [0x41, 0, 0x01, 0x01]);
+  // Each encoding has bytes of its own: a second one does not change the first.
+  const [one, two] = [encode(1), encode(2)];
+  assert.equal([decode(TYPE.number, one.bytes), decode(TYPE.number, two.bytes)], [1, 2]);
+  // Payloads that are not what their code says are refused, as a corrupt frame would be.
+  assert.is(rangeErrorMessage(() => decode(TYPE.number, new Uint8Array(7))), 'A number needs 8 bytes, got 7');
+  assert.is(rangeErrorMessage(() => decode(TYPE.constant, Uint8Array.of(4))),
+    'A constant needs 1 byte from 0 to 3, got 1 bytes');
+  assert.is(rangeErrorMessage(() => decode(TYPE.string, new Uint8Array(3))),
+    'A short string needs an even number of bytes, 64 at most, got 3');
   const error = decode(TYPE.serialized, encode(new TypeError('bad thing')).bytes) as Error;
   assert.instance(error, TypeError);
   assert.is(error.message, 'bad thing');
@@ -286,21 +331,24 @@ test('a length that is not a multiple of the element size is a RangeError', () =
 });
 
 test('an unknown type code is a RangeError naming the code', () => {
-  for (const code of [0, 15, 255, -1, 1.5]) {
+  for (const code of [0, 18, 255, -1, 1.5]) {
     assert.is(
       rangeErrorMessage(() => decode(code, new Uint8Array(8))),
-      `Unknown codec type code ${code}: expected an integer from 1 to 14`,
+      `Unknown codec type code ${code}: expected an integer from 1 to 17`,
     );
     assert.not.ok(isBinaryType(code));
   }
-  assert.is(rangeErrorMessage(() => typeName(0)), 'Unknown codec type code 0: expected an integer from 1 to 14');
+  assert.is(rangeErrorMessage(() => typeName(0)), 'Unknown codec type code 0: expected an integer from 1 to 17');
 });
 
 test('the type table: names, element sizes, codes', () => {
   assert.equal(TYPE, {
     bytes: 1, int8: 2, uint8: 3, uint8c: 4, int16: 5, uint16: 6, int32: 7, uint32: 8,
-    float32: 9, float64: 10, bigint64: 11, biguint64: 12, dataview: 13, serialized: 14,
+    float32: 9, float64: 10, bigint64: 11, biguint64: 12, dataview: 13, serialized: 14, number: 15, constant: 16,
+    string: 17,
   });
+  assert.equal([TYPE.number, TYPE.constant, TYPE.string].map(typeName), ['number', 'constant', 'string']);
+  assert.equal([TYPE.number, TYPE.constant, TYPE.string].map(isBinaryType), [false, false, false]);
   assert.is(typeName(TYPE.bytes), 'ArrayBuffer');
   assert.is(typeName(TYPE.dataview), 'DataView');
   assert.is(typeName(TYPE.serialized), 'serialized');
@@ -428,7 +476,7 @@ test('allocate gives a fresh value of each type and bytes over its memory', () =
     'Float64Array needs a byte length that is a multiple of 8, got 12',
   );
   assert.is(rangeErrorMessage(() => allocate(TYPE.bytes, -1)), 'Expected `byteLength` to be an integer from 0 and up, got -1');
-  assert.is(rangeErrorMessage(() => allocate(99, 8)), 'Unknown codec type code 99: expected an integer from 1 to 14');
+  assert.is(rangeErrorMessage(() => allocate(99, 8)), 'Unknown codec type code 99: expected an integer from 1 to 17');
 });
 
 test.run();
