@@ -16,7 +16,7 @@
  * Go further: `shmcomm bench bandwidth` measures the same and more (zero-copy, the machine's memcpy ceiling, medians
  * of several rounds); its code is in src/bench/bandwidth-*.ts.
  *
- * Run: npm run exercise -- bandwidth      (about 10 s; always two ranks)
+ * Run: npm run exercise -- bandwidth      (about 8 s; always two ranks)
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
