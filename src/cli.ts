@@ -9,7 +9,7 @@ import { OutputError } from './bench/report.js';
 import { runBandwidth } from './bench/bandwidth.js';
 import { runCollectives } from './bench/collectives.js';
 import { runLatency } from './bench/latency.js';
-import { ShmcommError } from './errors.js';
+import { DeadlockError, RankFailedError } from './errors.js';
 import { runExercise, WrongResultError } from './exercises.js';
 import { NO_REP_MOVSB } from './glibc.js';
 import { hangingItem, terminalColumns, usageLines, words } from './term.js';
@@ -81,11 +81,16 @@ export function describeFailure(error: unknown, argv: readonly string[]): { mess
   if (error instanceof OutputError || error instanceof WrongResultError) {
     return { message: `shmcomm: ${error.message}`, status: 1 };
   }
-  // A rank that failed, a deadlock, a timeout: the message says what happened, and the stack of the rank's own error
-  // (the cause) where in its program; the stack of the launcher, which only reported it, would say nothing more.
-  if (error instanceof ShmcommError) return { message: `shmcomm: ${error.message}${framesOf(error.cause)}`, status: 1 };
-  // A failure of the command itself: the stack says where, for whoever reports it.
-  return { message: error instanceof Error ? (error.stack ?? error.message) : `shmcomm: ${String(error)}`, status: 1 };
+  // A rank that failed, or a deadlock: the message says what happened, and the stack of the rank's own error (the
+  // cause) where in its program; the stack of the launcher, which only reported it, would say nothing more.
+  if (error instanceof RankFailedError || error instanceof DeadlockError) {
+    return { message: `shmcomm: ${error.message}${framesOf(error.cause)}`, status: 1 };
+  }
+  // A failure of the command itself, or of a worker an exercise started: the stack says where, and so does the
+  // cause's (the worker's own error), for whoever reports it.
+  if (!(error instanceof Error)) return { message: `shmcomm: ${String(error)}`, status: 1 };
+  const cause = error.cause instanceof Error ? `\nCaused by: ${error.cause.stack ?? error.cause.message}` : '';
+  return { message: `${error.stack ?? error.message}${cause}`, status: 1 };
 }
 
 /** The `    at ...` lines of an error's stack, each on a line of its own after a newline; '' for anything else. */

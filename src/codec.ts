@@ -308,7 +308,8 @@ function numberOf(bytes: Uint8Array): number {
 
 function constantOf(bytes: Uint8Array): unknown {
   if (bytes.length !== 1 || bytes[0]! >= CONSTANTS.length) {
-    throw new RangeError(`A constant needs 1 byte from 0 to ${CONSTANTS.length - 1}, got ${bytes.length} bytes`);
+    const got = bytes.length === 1 ? `the byte ${bytes[0]}` : `${bytes.length} bytes`;
+    throw new RangeError(`A constant needs 1 byte from 0 to ${CONSTANTS.length - 1}, got ${got}`);
   }
   return CONSTANTS[bytes[0]!];
 }

@@ -117,14 +117,16 @@ const ERROR_CLASSES = new Map<string, ErrorConstructor>(
 
 /**
  * Rebuilds a posted error, of its built-in class where it had one (structured clone would lose `name` and `code`),
- * with its fields, its cause and an AggregateError's errors.
+ * with its fields, its cause and an AggregateError's errors. One posted without a stack (a non-Error thrown) gets a
+ * stack of its first line alone, not the frames of the thread that rebuilds it, which would say nothing of where it
+ * was thrown.
  */
 export function reviveError({ name, message, stack, code, fields, cause, errors }: SerializedError): Error {
   const revived = errors?.map(reviveError) ?? [];
   const error = name === 'AggregateError'
     ? new AggregateError(revived, message)
     : new (ERROR_CLASSES.get(name) ?? Error)(message);
-  Object.assign(error, fields, { name }, stack === undefined ? {} : { stack }, code === undefined ? {} : { code });
+  Object.assign(error, fields, { name, stack: stack ?? `${name}: ${message}` }, code === undefined ? {} : { code });
   if (errors !== undefined && name !== 'AggregateError') Object.assign(error, { errors: revived });
   if (cause !== undefined) {
     const value = typeof cause === 'object' && cause !== null ? reviveError(cause) : cause;

@@ -11,7 +11,7 @@ import {
 import { OutputError } from '../src/bench/report.js';
 import { describeFailure, main, shmcommHelp } from '../src/cli.js';
 import { WrongResultError } from '../src/exercises.js';
-import { DeadlockError, RankFailedError } from '../src/index.js';
+import { DeadlockError, RankFailedError, TimeoutError } from '../src/index.js';
 
 const MiB = 2 ** 20;
 
@@ -571,6 +571,12 @@ test("describeFailure: a rank's failure is its message and the rank's own stack,
   const cycle = ['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0'];
   assert.equal(describeFailure(new DeadlockError(cycle), exercise),
     { message: `shmcomm: deadlock: ${cycle.join('; ')}`, status: 1 });
+  // A worker an exercise started itself: its error is the cause, whose stack follows the command's.
+  const failed = new Error('ring rank 2 failed: my ring bug', { cause });
+  assert.equal(describeFailure(failed, exercise), { message: `${failed.stack}\nCaused by: ${cause.stack}`, status: 1 });
+  // Any other error of the command keeps its own stack, one of ours included.
+  const timeout = new TimeoutError('recv', 100);
+  assert.equal(describeFailure(timeout, exercise), { message: timeout.stack, status: 1 });
 });
 
 test.run();

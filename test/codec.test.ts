@@ -230,7 +230,9 @@ test('primitives and errors round-trip', () => {
   // Payloads that are not what their code says are refused, as a corrupt frame would be.
   assert.is(rangeErrorMessage(() => decode(TYPE.number, new Uint8Array(7))), 'A number needs 8 bytes, got 7');
   assert.is(rangeErrorMessage(() => decode(TYPE.constant, Uint8Array.of(4))),
-    'A constant needs 1 byte from 0 to 3, got 1 bytes');
+    'A constant needs 1 byte from 0 to 3, got the byte 4');
+  assert.is(rangeErrorMessage(() => decode(TYPE.constant, new Uint8Array(2))),
+    'A constant needs 1 byte from 0 to 3, got 2 bytes');
   assert.is(rangeErrorMessage(() => decode(TYPE.string, new Uint8Array(3))),
     'A short string needs an even number of bytes, 64 at most, got 3');
   const error = decode(TYPE.serialized, encode(new TypeError('bad thing')).bytes) as Error;

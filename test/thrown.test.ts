@@ -36,6 +36,14 @@ test("a Proxy of an error whose has trap throws keeps the error's name, message 
   assert.equal([serialized.name, serialized.message, serialized.stack], ['TypeError', 'the real message', inner.stack]);
 });
 
+test("a thrown non-Error comes back with its first line as its stack, not the rebuilding thread's frames", () => {
+  const revived = roundTrip('oops');
+  assert.is(revived.message, 'non-error thrown: "oops"');
+  assert.is(revived.stack, 'Error: non-error thrown: "oops"');
+  const thrown = new RangeError('with frames');
+  assert.is(roundTrip(thrown).stack, thrown.stack, 'an Error keeps its own stack');
+});
+
 test('the same error twice is no cycle; a cause that is its own is cut; a chain ends in a note', () => {
   const twice = new Error('shared');
   assert.equal((roundTrip(new AggregateError([twice, twice], 'twice')) as AggregateError).errors.map((e: Error) => e.message),

@@ -179,7 +179,8 @@ export function renderChart(series: readonly ChartSeries[], options: ChartOption
     }
   }
 
-  // The marks on top of every line, so that a later series' line never hides an earlier series' point. Each goes on
+  // The marks on top of every line, so that a later series' line never hides an earlier series' point (a later
+  // series' mark does, where two points fall on one cell: the legend's order says which shows). Each goes on
   // the row where asciichart put its value: the same rounding of the same scale (rowsPerDecade rows to a decade).
   const rowOf = (log: number) => rows - (Math.round(log * rowsPerDecade) - Math.round(bottom * rowsPerDecade));
   for (let index = 0; index < usable.length; index++) {
