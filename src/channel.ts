@@ -16,7 +16,7 @@
  * `recv`, ...), not the ring's step that gave up.
  */
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
-import { allocate, decode, encode, isBinaryType, isFixedLength, TYPE, type Encoded } from './codec.js';
+import { allocate, decode, encode, isBinaryType, isFixedLength, isKnownType, TYPE, type Encoded } from './codec.js';
 import { CorruptFrameError, TimeoutError } from './errors.js';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { FRAME_HEADER_BYTES, type BlockingOptions, type Frame, type FrameMeta, type RingBuffer } from './ring.js';
@@ -283,7 +283,7 @@ export class Receiver {
     const view = ring.peek(options);
     if (view === null) return null;
     const { type, tag } = ring.frame;
-    const codecType = type & ~CHUNKED;
+    const codecType = codecTypeOf(ring.frame);
     const chunked = (type & CHUNKED) !== 0;
     if (!isBinaryType(codecType) || codecType === TYPE.bytes || (chunked && ring.frame.aux > ring.maxMessage)) {
       return this.take<T>(view, deadline);
@@ -336,9 +336,8 @@ export class Receiver {
     const ring = this.ring;
     if (ring.hold(options) < 0) return null; // no view of the slot: copyHeld copies straight out of the ring
     const { type, tag } = ring.frame;
-    if (type === CONTINUATION) throw new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
     const total = messageBytes(ring.frame);
-    const into = this.intoFor(target, type & ~CHUNKED, total);
+    const into = this.intoFor(target, codecTypeOf(ring.frame), total);
     if (type & CHUNKED) {
       this.copyChunks(ring.peek()!, total, into, deadline); // held already: no wait
     } else {
@@ -449,13 +448,12 @@ export class Receiver {
   private take<T>(view: Uint8Array, deadline: number): Received<T> {
     const ring = this.ring;
     const { type, tag } = ring.frame;
-    if (type === CONTINUATION) throw new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
+    const codecType = codecTypeOf(ring.frame);
     if ((type & CHUNKED) === 0) {
-      const value = decode(type, view) as T; // decode copies: the value owns its memory
+      const value = decode(codecType, view) as T; // decode copies: the value owns its memory
       ring.release();
       return { value, tag };
     }
-    const codecType = type & ~CHUNKED;
     const total = messageBytes(ring.frame); // checked before it is allocated
     const target = allocate(codecType, total);
     this.copyChunks(view, total, target.bytes, deadline, 0, true);
@@ -517,6 +515,19 @@ interface Unfinished {
   tag: number;
   bytes: Uint8Array;
   filled: number;
+}
+
+/**
+ * The codec type of the message whose first frame `frame` is. A continuation chunk there, or a code that no Sender
+ * writes, means a damaged header (or a writer that is no Sender): a CorruptFrameError, before anything is decoded.
+ */
+function codecTypeOf({ type, offset }: Frame): number {
+  if (type === CONTINUATION) throw new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
+  const codecType = type & ~CHUNKED;
+  if (!isKnownType(codecType)) {
+    throw new CorruptFrameError(offset - FRAME_HEADER_BYTES, `a message of the unknown codec type ${codecType}`);
+  }
+  return codecType;
 }
 
 /** A buffer of `total` bytes of its own, starting with the first `filled` bytes of `into`. */

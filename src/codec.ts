@@ -188,6 +188,11 @@ export function decode(type: number, bytes: Uint8Array, options?: { inPlace?: bo
   return new Constructor(bytes.buffer, bytes.byteOffset, bytes.byteLength / size);
 }
 
+/** True for every code `encode` gives (1 to LAST_TYPE): a frame with another was not written by a Sender. */
+export function isKnownType(type: number): boolean {
+  return Number.isInteger(type) && type >= TYPE.bytes && type <= LAST_TYPE;
+}
+
 /** True for the codes whose payload is raw memory (typed arrays, DataView, ArrayBuffer), false for `serialized`. */
 export function isBinaryType(type: number): boolean {
   return Number.isInteger(type) && type >= TYPE.bytes && type <= TYPE.dataview;

@@ -370,6 +370,22 @@ test('frames that break the chunking protocol are CorruptFrameErrors that say ho
   }
 });
 
+test('a frame of a codec type no Sender writes is a CorruptFrameError naming its header, by every receive', () => {
+  for (const type of [18, 99, 0x80 | 18]) {
+    for (const how of ['recv', 'recvInto', 'recvView'] as const) {
+      const ring = RingBuffer.create(4096);
+      ring.write(new Uint8Array(8), { type: 1 }); // an ArrayBuffer of 8 bytes: the bad frame's header is at 24
+      ring.write(new Uint8Array(8), { type, aux: type & 0x80 ? 16 : 0 });
+      const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+      assert.instance(receiver.recv()!.value, ArrayBuffer);
+      const err = errorOf(() => (how === 'recvInto' ? receiver.recvInto(new Uint8Array(64)) : receiver[how]()));
+      assert.instance(err, CorruptFrameError, `${type} by ${how}`);
+      assert.is(err.message, `corrupt frame header at ring offset 24: a message of the unknown codec type ${type & 0x7f}`);
+      assert.is((err as CorruptFrameError).offset, 24);
+    }
+  }
+});
+
 test('two threads: 20,000 seeded messages up to 4x the ring, by recv, recvInto and recvView', async () => {
   const seed = testSeed('channel threads');
   const ring = RingBuffer.create(16384);
