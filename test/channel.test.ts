@@ -380,7 +380,8 @@ test('a frame of a codec type no Sender writes is a CorruptFrameError naming its
       assert.instance(receiver.recv()!.value, ArrayBuffer);
       const err = errorOf(() => (how === 'recvInto' ? receiver.recvInto(new Uint8Array(64)) : receiver[how]()));
       assert.instance(err, CorruptFrameError, `${type} by ${how}`);
-      assert.is(err.message, `corrupt frame header at ring offset 24: a message of the unknown codec type ${type & 0x7f}`);
+      const problem = `a message of the unknown codec type ${type & 0x7f}`;
+      assert.is(err.message, `corrupt frame header at ring offset 24: ${problem}`);
       assert.is((err as CorruptFrameError).offset, 24);
     }
   }
