@@ -23,12 +23,12 @@ import { FRAME_HEADER_BYTES, type BlockingOptions, type Frame, type FrameMeta, t
 import { checkTimeout, deadlineFor } from './wait.js';
 
 const CHUNKED = 0x80;
+const CONTINUATION = 0x7f;
+const NO_BYTES = new Uint8Array(0);
 /** What recvInto() says it got instead of bytes, for the codes with values of their own (else a serialized value). */
 const NOT_BINARY: Readonly<Record<number, string>> = {
   [TYPE.number]: 'a number', [TYPE.constant]: 'undefined, null or a boolean', [TYPE.string]: 'a string',
 };
-const CONTINUATION = 0x7f;
-const NO_BYTES = new Uint8Array(0);
 
 /** The largest message a channel carries: 2 GiB, what a Float64Array can hold on every Node version we support. */
 export const MAX_CHANNEL_MESSAGE = 2 ** 31;

@@ -193,7 +193,7 @@ export function isKnownType(type: number): boolean {
   return Number.isInteger(type) && type >= TYPE.bytes && type <= LAST_TYPE;
 }
 
-/** True for the codes whose payload is raw memory (typed arrays, DataView, ArrayBuffer), false for `serialized`. */
+/** True for the codes whose payload is raw memory (typed arrays, DataView, ArrayBuffer), false for the others. */
 export function isBinaryType(type: number): boolean {
   return Number.isInteger(type) && type >= TYPE.bytes && type <= TYPE.dataview;
 }
@@ -236,7 +236,7 @@ export function allocate(type: number, byteLength: number): { value: unknown; by
 }
 
 function checkType(type: number): void {
-  if (!Number.isInteger(type) || type < TYPE.bytes || type > LAST_TYPE) {
+  if (!isKnownType(type)) {
     throw new RangeError(`Unknown codec type code ${type}: expected an integer from 1 to ${LAST_TYPE}`);
   }
 }
@@ -258,7 +258,7 @@ type Settable = ArrayBufferView & { set(source: ArrayBufferView): void };
 
 /**
  * A fresh typed array of a few bytes, made as V8 makes them fastest (ON_HEAP_BYTES), filled through a view of its
- * kind over `bytes` (a payload in a ring is aligned for any kind), or byte by byte where `bytes` is not aligned.
+ * kind over `bytes` (a payload in a ring is aligned for any kind); where `bytes` is not aligned, made as a larger one.
  */
 function smallCopy(Constructor: TypedArrayConstructor, bytes: Uint8Array): ArrayBufferView {
   const size = Constructor.BYTES_PER_ELEMENT;
