@@ -28,6 +28,7 @@ const NO_BYTES = new Uint8Array(0);
 /** What recvInto() says it got instead of bytes, for the codes with values of their own (else a serialized value). */
 const NOT_BINARY: Readonly<Record<number, string>> = {
   [TYPE.number]: 'a number', [TYPE.constant]: 'undefined, null or a boolean', [TYPE.string]: 'a string',
+  [TYPE.bigint]: 'a bigint',
 };
 
 /** The largest message a channel carries: 2 GiB, what a Float64Array can hold on every Node version we support. */

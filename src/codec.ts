@@ -3,11 +3,11 @@
  *
  * Typed arrays (all 11 kinds), `DataView` and `ArrayBuffer` travel as their raw bytes, tagged with their kind, and
  * come back as the same kind. This is the fast path: `encode` hands out a view of the value's own memory (no copy),
- * and `decode` can hand back a view straight into the ring (`inPlace`). A number, `undefined`, `null`, a boolean and
- * a string of up to SHORT_STRING code units have short codes of their own (a number as its 8 bytes), since V8's
- * serializer costs about 2 µs a value, ten times what the ring costs to move it. Everything else goes through V8's
- * serializer (`node:v8`), the structured-clone algorithm that `postMessage` runs; what it refuses is refused with a
- * `DataCloneError` that names what was wrong and where.
+ * and `decode` can hand back a view straight into the ring (`inPlace`). A number, a bigint that fits in 64 bits,
+ * `undefined`, `null`, a boolean and a string of up to SHORT_STRING code units have short codes of their own (a number
+ * or a bigint as its 8 bytes), since V8's serializer costs about 2 µs a value, ten times what the ring costs to move
+ * it. Everything else goes through V8's serializer (`node:v8`), the structured-clone algorithm that `postMessage`
+ * runs; what it refuses is refused with a `DataCloneError` that names what was wrong and where.
  *
  * Caveats a user may meet:
  * - A Node `Buffer` is a Uint8Array: it comes back as a plain `Uint8Array`, at the top level or nested.
@@ -46,10 +46,11 @@ export const TYPE = {
   number: 15, // a number, as the 8 bytes of a Float64 (-0 and NaN included)
   constant: 16, // undefined, null, false or true: one byte, its index in CONSTANTS
   string: 17, // a string of up to SHORT_STRING code units: each as two bytes, low byte first (lone surrogates too)
+  bigint: 18, // a bigint from -(2^63) to 2^63 - 1, as the 8 bytes of a BigInt64; a larger one is serialized
 } as const;
 
 /** The last type code: codes above it are corrupt. */
-const LAST_TYPE = TYPE.string;
+const LAST_TYPE = TYPE.bigint;
 /** The values TYPE.constant carries, by the byte that stands for each. */
 const CONSTANTS: readonly unknown[] = [undefined, null, false, true];
 /**
@@ -74,12 +75,12 @@ interface TypedArrayConstructor {
 // Tables indexed by type code, built once. Index 0 is the unused code; `null` marks codes that are not typed arrays.
 const CONSTRUCTORS: ReadonlyArray<TypedArrayConstructor | null> = [
   null, null, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array, null, null, null, null, null,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array, null, null, null, null, null, null,
 ];
 const NAMES: readonly string[] = [
   '(unused)', 'ArrayBuffer', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
   'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array', 'DataView',
-  'serialized', 'number', 'constant', 'string',
+  'serialized', 'number', 'constant', 'string', 'bigint',
 ];
 // From a typed array's tag (its kind's name, 'Float64Array') to its code.
 const CODE_BY_TAG = new Map<string, number>();
@@ -94,6 +95,7 @@ const typedArrayTag = Object.getOwnPropertyDescriptor(
 /** The type code `encode` would choose for `value`, without serializing anything. */
 export function encodedType(value: unknown): number {
   if (typeof value === 'number') return TYPE.number;
+  if (typeof value === 'bigint') return BigInt.asIntN(64, value) === value ? TYPE.bigint : TYPE.serialized;
   if (typeof value === 'string') return value.length <= SHORT_STRING ? TYPE.string : TYPE.serialized;
   if (value === undefined || value === null || typeof value === 'boolean') return TYPE.constant;
   if (ArrayBuffer.isView(value)) {
@@ -115,6 +117,7 @@ export function encode(value: unknown): Encoded {
   const type = encodedType(value);
   if (type === TYPE.serialized) return { type, bytes: serializeOrExplain(value) };
   if (type === TYPE.number) return { type, bytes: numberBytes(value as number) };
+  if (type === TYPE.bigint) return { type, bytes: bigintBytes(value as bigint) };
   if (type === TYPE.constant) return { type, bytes: Uint8Array.of(CONSTANTS.indexOf(value)) };
   if (type === TYPE.string) return { type, bytes: stringBytes(value as string) };
   if (type === TYPE.bytes) {
@@ -166,6 +169,7 @@ export function decode(type: number, bytes: Uint8Array, options?: { inPlace?: bo
   checkType(type);
   if (type === TYPE.serialized) return deserialize(bytes); // copies what it reads: `bytes` may be reused at once
   if (type === TYPE.number) return numberOf(bytes);
+  if (type === TYPE.bigint) return bigintOf(bytes);
   if (type === TYPE.constant) return constantOf(bytes);
   if (type === TYPE.string) return stringOf(bytes);
   if (type === TYPE.bytes) return copyOf(bytes).buffer;
@@ -309,6 +313,23 @@ function numberOf(bytes: Uint8Array): number {
   if (bytes.length !== 8) throw new RangeError(`A number needs 8 bytes, got ${bytes.length}`);
   for (let i = 0; i < 8; i++) NUMBER_BYTES[i] = bytes[i]!;
   return NUMBER[0]!;
+}
+
+// A bigint's 8 bytes, as a BigInt64 holds them, in the same way.
+const BIGINT = new BigInt64Array(1);
+const BIGINT_BYTES = new Uint8Array(BIGINT.buffer);
+
+function bigintBytes(value: bigint): Uint8Array {
+  BIGINT[0] = value;
+  const bytes = new Uint8Array(8);
+  for (let i = 0; i < 8; i++) bytes[i] = BIGINT_BYTES[i]!;
+  return bytes;
+}
+
+function bigintOf(bytes: Uint8Array): bigint {
+  if (bytes.length !== 8) throw new RangeError(`A bigint needs 8 bytes, got ${bytes.length}`);
+  for (let i = 0; i < 8; i++) BIGINT_BYTES[i] = bytes[i]!;
+  return BIGINT[0]!;
 }
 
 function constantOf(bytes: Uint8Array): unknown {

@@ -45,7 +45,9 @@ test('recvInto copies into a buffer; a message that does not fit stays for recv(
   assert.is(errorOf(() => receiver.recvInto(into)).message,
     'recvInto() needs a typed array, DataView or ArrayBuffer message, got a serialized value: use recv()');
   assert.equal(receiver.recv()!.value, { an: 'object' });
-  const others = [[1.5, 'a number'], [true, 'undefined, null or a boolean'], ['abc', 'a string']] as const;
+  const others = [
+    [1.5, 'a number'], [true, 'undefined, null or a boolean'], ['abc', 'a string'], [5n, 'a bigint'],
+  ] as const;
   for (const [value, got] of others) {
     sender.send(value);
     assert.is(errorOf(() => receiver.recvInto(into)).message,
@@ -371,7 +373,7 @@ test('frames that break the chunking protocol are CorruptFrameErrors that say ho
 });
 
 test('a frame of a codec type no Sender writes is a CorruptFrameError naming its header, by every receive', () => {
-  for (const type of [18, 99, 0x80 | 18]) {
+  for (const type of [19, 99, 0x80 | 19]) {
     for (const how of ['recv', 'recvInto', 'recvView'] as const) {
       const ring = RingBuffer.create(4096);
       ring.write(new Uint8Array(8), { type: 1 }); // an ArrayBuffer of 8 bytes: the bad frame's header is at 24

@@ -211,7 +211,9 @@ test('primitives and errors round-trip', () => {
     [Number.MAX_VALUE, TYPE.number], [5e-324, TYPE.number], ['x', TYPE.string], ['', TYPE.string],
     ['héllo 😀 日本', TYPE.string], ['\ud800 a lone surrogate \udfff', TYPE.string], ['y'.repeat(32), TYPE.string],
     ['z'.repeat(33), TYPE.serialized], [true, TYPE.constant], [false, TYPE.constant], [null, TYPE.constant],
-    [undefined, TYPE.constant], [12345678901234567890n, TYPE.serialized],
+    [undefined, TYPE.constant], [0n, TYPE.bigint], [-1n, TYPE.bigint], [2n ** 63n - 1n, TYPE.bigint],
+    [-(2n ** 63n), TYPE.bigint], [2n ** 63n, TYPE.serialized], [12345678901234567890n, TYPE.serialized],
+    [-(2n ** 63n) - 1n, TYPE.serialized],
   ];
   for (const [value, type] of cases) {
     const encoded = encode(value);
@@ -229,6 +231,7 @@ test('primitives and errors round-trip', () => {
   assert.equal([decode(TYPE.number, one.bytes), decode(TYPE.number, two.bytes)], [1, 2]);
   // Payloads that are not what their code says are refused, as a corrupt frame would be.
   assert.is(rangeErrorMessage(() => decode(TYPE.number, new Uint8Array(7))), 'A number needs 8 bytes, got 7');
+  assert.is(rangeErrorMessage(() => decode(TYPE.bigint, new Uint8Array(9))), 'A bigint needs 8 bytes, got 9');
   assert.is(rangeErrorMessage(() => decode(TYPE.constant, Uint8Array.of(4))),
     'A constant needs 1 byte from 0 to 3, got the byte 4');
   assert.is(rangeErrorMessage(() => decode(TYPE.constant, new Uint8Array(2))),
@@ -333,24 +336,25 @@ test('a length that is not a multiple of the element size is a RangeError', () =
 });
 
 test('an unknown type code is a RangeError naming the code', () => {
-  for (const code of [0, 18, 255, -1, 1.5]) {
+  for (const code of [0, 19, 255, -1, 1.5]) {
     assert.is(
       rangeErrorMessage(() => decode(code, new Uint8Array(8))),
-      `Unknown codec type code ${code}: expected an integer from 1 to 17`,
+      `Unknown codec type code ${code}: expected an integer from 1 to 18`,
     );
     assert.not.ok(isBinaryType(code));
   }
-  assert.is(rangeErrorMessage(() => typeName(0)), 'Unknown codec type code 0: expected an integer from 1 to 17');
+  assert.is(rangeErrorMessage(() => typeName(0)), 'Unknown codec type code 0: expected an integer from 1 to 18');
 });
 
 test('the type table: names, element sizes, codes', () => {
   assert.equal(TYPE, {
     bytes: 1, int8: 2, uint8: 3, uint8c: 4, int16: 5, uint16: 6, int32: 7, uint32: 8,
     float32: 9, float64: 10, bigint64: 11, biguint64: 12, dataview: 13, serialized: 14, number: 15, constant: 16,
-    string: 17,
+    string: 17, bigint: 18,
   });
-  assert.equal([TYPE.number, TYPE.constant, TYPE.string].map(typeName), ['number', 'constant', 'string']);
-  assert.equal([TYPE.number, TYPE.constant, TYPE.string].map(isBinaryType), [false, false, false]);
+  const short = [TYPE.number, TYPE.constant, TYPE.string, TYPE.bigint];
+  assert.equal(short.map(typeName), ['number', 'constant', 'string', 'bigint']);
+  assert.equal(short.map(isBinaryType), [false, false, false, false]);
   assert.is(typeName(TYPE.bytes), 'ArrayBuffer');
   assert.is(typeName(TYPE.dataview), 'DataView');
   assert.is(typeName(TYPE.serialized), 'serialized');
@@ -478,7 +482,7 @@ test('allocate gives a fresh value of each type and bytes over its memory', () =
     'Float64Array needs a byte length that is a multiple of 8, got 12',
   );
   assert.is(rangeErrorMessage(() => allocate(TYPE.bytes, -1)), 'Expected `byteLength` to be an integer from 0 and up, got -1');
-  assert.is(rangeErrorMessage(() => allocate(99, 8)), 'Unknown codec type code 99: expected an integer from 1 to 17');
+  assert.is(rangeErrorMessage(() => allocate(99, 8)), 'Unknown codec type code 99: expected an integer from 1 to 18');
 });
 
 test.run();
