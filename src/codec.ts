@@ -295,41 +295,46 @@ export function isFixedLength(buffer: ArrayBufferLike): boolean {
   return flags.resizable !== true && flags.growable !== true;
 }
 
-// ---- numbers, constants and short strings, without the serializer --------------------------------------------------
+// ---- numbers, bigints, constants and short strings, without the serializer ----------------------------------------
 
-// A number's 8 bytes, as a Float64 holds them: both ends of a ring are in one process, so in one byte order.
+// A number's and a bigint's 8 bytes, as a Float64 and a BigInt64 hold them: both ends of a ring are in one process,
+// so in one byte order. Each goes through the scratch array's bytes, into a fresh array or out of the payload.
 const NUMBER = new Float64Array(1);
 const NUMBER_BYTES = new Uint8Array(NUMBER.buffer);
-
-/** A number's 8 bytes, in a fresh array (64 bytes or fewer: V8 allocates it on its heap, in tens of ns). */
-function numberBytes(value: number): Uint8Array {
-  NUMBER[0] = value;
-  const bytes = new Uint8Array(8);
-  for (let i = 0; i < 8; i++) bytes[i] = NUMBER_BYTES[i]!;
-  return bytes;
-}
-
-function numberOf(bytes: Uint8Array): number {
-  if (bytes.length !== 8) throw new RangeError(`A number needs 8 bytes, got ${bytes.length}`);
-  for (let i = 0; i < 8; i++) NUMBER_BYTES[i] = bytes[i]!;
-  return NUMBER[0]!;
-}
-
-// A bigint's 8 bytes, as a BigInt64 holds them, in the same way.
 const BIGINT = new BigInt64Array(1);
 const BIGINT_BYTES = new Uint8Array(BIGINT.buffer);
 
+function numberBytes(value: number): Uint8Array {
+  NUMBER[0] = value;
+  return copyOfEight(NUMBER_BYTES);
+}
+
+function numberOf(bytes: Uint8Array): number {
+  copyEight(bytes, NUMBER_BYTES, 'number');
+  return NUMBER[0]!;
+}
+
 function bigintBytes(value: bigint): Uint8Array {
   BIGINT[0] = value;
-  const bytes = new Uint8Array(8);
-  for (let i = 0; i < 8; i++) bytes[i] = BIGINT_BYTES[i]!;
-  return bytes;
+  return copyOfEight(BIGINT_BYTES);
 }
 
 function bigintOf(bytes: Uint8Array): bigint {
-  if (bytes.length !== 8) throw new RangeError(`A bigint needs 8 bytes, got ${bytes.length}`);
-  for (let i = 0; i < 8; i++) BIGINT_BYTES[i] = bytes[i]!;
+  copyEight(bytes, BIGINT_BYTES, 'bigint');
   return BIGINT[0]!;
+}
+
+/** A scratch array's 8 bytes, in a fresh array (64 bytes or fewer: V8 allocates it on its heap, in tens of ns). */
+function copyOfEight(scratch: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(8);
+  for (let i = 0; i < 8; i++) bytes[i] = scratch[i]!;
+  return bytes;
+}
+
+/** A payload's 8 bytes into a scratch array; a payload of another length is not a `kind`'s. */
+function copyEight(bytes: Uint8Array, scratch: Uint8Array, kind: string): void {
+  if (bytes.length !== 8) throw new RangeError(`A ${kind} needs 8 bytes, got ${bytes.length}`);
+  for (let i = 0; i < 8; i++) scratch[i] = bytes[i]!;
 }
 
 function constantOf(bytes: Uint8Array): unknown {
