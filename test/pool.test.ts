@@ -208,13 +208,17 @@ test('a thrown non-Error is still reported', async () => {
   assert.is((err.cause as Error).message, 'non-error thrown: "a string, not an Error"');
 });
 
-test('a value that cannot be cloned is that item\'s failure', async () => {
-  const err = await rejection(map(faults, [1, 2], { workers: 1, exportName: 'returnsAFunction' }));
+/** `err` is worker 0's failure on item `item`, whose result structured clone refused. */
+function assertCloneRefused(err: Error, item: number): void {
   const cause = err.cause as Error;
   assert.is(cause.name, 'DataCloneError');
   assert.match(cause.message, /could not be cloned/);
-  const message = `item 0 failed in worker 0: ${cause.message}`;
-  assertWorkerFailed(err, { worker: 0, item: 0, hasCause: true, message });
+  const message = `item ${item} failed in worker 0: ${cause.message}`;
+  assertWorkerFailed(err, { worker: 0, item, hasCause: true, message });
+}
+
+test('a value that cannot be cloned is that item\'s failure', async () => {
+  assertCloneRefused(await rejection(map(faults, [1, 2], { workers: 1, exportName: 'returnsAFunction' })), 0);
 });
 
 test('results come back in batches: 5,000 squares on 2 workers, each in its place', async () => {
@@ -228,12 +232,8 @@ test('results come back in batches: 5,000 squares on 2 workers, each in its plac
 
 test('a value that cannot be cloned fails its own item at once: the function is not called again', async () => {
   // 700 returns a function, and 701 would loop for ever: 700's failure is told at once, before 701 is called.
-  const err = await rejection(map(faults, range(1000), { workers: 1, exportName: 'refusesSevenHundred', timeoutMs: 10_000 }));
-  const cause = err.cause as Error;
-  assert.is(cause.name, 'DataCloneError');
-  assert.match(cause.message, /could not be cloned/);
-  const message = `item 700 failed in worker 0: ${cause.message}`;
-  assertWorkerFailed(err, { worker: 0, item: 700, hasCause: true, message });
+  const options = { workers: 1, exportName: 'refusesSevenHundred', timeoutMs: 10_000 };
+  assertCloneRefused(await rejection(map(faults, range(1000), options)), 700);
 });
 
 test('an object goes back as the function returned it, even one it changes and returns again', async () => {
