@@ -16,7 +16,10 @@
  * `recv`, ...), not the ring's step that gave up.
  */
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
-import { allocate, decode, encode, isBinaryType, isFixedLength, isKnownType, TYPE, type Encoded } from './codec.js';
+import {
+  allocate, copyOfElements, decode, decodeValueAt, ELEMENTWISE_BYTES, encodeAs, encodedType, isBinaryType,
+  isElementwiseType, isFixedLength, isKnownType, isValueType, TYPE, valueBytes, viewAs, type Encoded, type NumberElements,
+} from './codec.js';
 import { CorruptFrameError, TimeoutError } from './errors.js';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { FRAME_HEADER_BYTES, type BlockingOptions, type Frame, type FrameMeta, type RingBuffer } from './ring.js';
@@ -135,13 +138,22 @@ export class Sender {
     // `byteLength`: on Node 20 a typed array's `byteLength` is a call (9 ns), its `length` is inlined. The cache
     // keeps the last value sent alive for as long as the Sender.
     if (value !== this.lastValue || encoded === undefined || encoded.bytes.length === 0) {
-      encoded = encode(value);
+      const type = encodedType(value);
+      if (isValueType(type)) { // a number, a constant, a short string, a bigint: written from scratch bytes
+        this.sendEncoded(type, valueBytes(type, value), tag, options);
+        return;
+      }
+      encoded = encodeAs(type, value);
       const keep = isBinaryType(encoded.type) && isFixedLength(encoded.bytes.buffer);
       this.lastValue = keep ? value : undefined;
       this.lastEncoded = keep ? encoded : undefined;
     }
+    this.sendEncoded(encoded.type, encoded.bytes, tag, options);
+  }
+
+  private sendEncoded(type: number, bytes: Uint8Array, tag: number, options: BlockingOptions | undefined): void {
     try {
-      this.sendBytes(encoded.type, encoded.bytes, tag, options);
+      this.sendBytes(type, bytes, tag, options);
     } catch (error) {
       throw asCallTimeout(error, 'send', options);
     }
@@ -230,6 +242,9 @@ export class Sender {
 /** The receiving half: owns the consumer side of one ring. */
 export class Receiver {
   readonly ring: RingBuffer;
+  // The data region viewed as each kind that recv copies element by element (isElementwiseType), by its code: made as
+  // the first short message of the kind arrives.
+  private readonly kindViews: (NumberElements | undefined)[] = [];
   private holdingView = false; // a view from recvView() is lent out
   private viewInRing = false; // ... and it lies in the ring (else in `assembly`)
   // Where recvView() assembles a typed array that travelled in chunks: kept and reused, grown to the largest such
@@ -253,9 +268,17 @@ export class Receiver {
     try {
       const deadline = deadlineFor(options);
       if (this.unfinished !== undefined) return this.finishUnfinished<T>(deadline);
-      const view = this.ring.peek(options);
-      if (view === null) return null;
-      return this.take<T>(view, deadline);
+      const ring = this.ring;
+      if (ring.hold(options) < 0) return null;
+      // A short message is read where it lies, with no view of it (the first chunk of a longer one has the CHUNKED
+      // bit in its type, which neither test takes).
+      const { type, tag, offset, length } = ring.frame;
+      if (isValueType(type)) return this.released(decodeValueAt(type, ring.data, offset, length), tag);
+      if (isElementwiseType(type) && length <= ELEMENTWISE_BYTES) {
+        const kind = (this.kindViews[type] ??= viewAs(type, ring.data));
+        return this.released(copyOfElements(type, kind, offset, length), tag);
+      }
+      return this.take<T>(ring.peek()!, deadline); // held already: no wait
     } catch (error) {
       throw asCallTimeout(error, 'recv', options);
     }
@@ -443,6 +466,12 @@ export class Receiver {
 
   private refuseWhileHolding(op: string): void {
     if (this.holdingView) throw new Error(`${op}() while holding a view: release() it first`);
+  }
+
+  /** recv's answer for a message it read where it lies: gives the message's bytes back first. */
+  private released<T>(value: unknown, tag: number): Received<T> {
+    this.ring.release();
+    return { value: value as T, tag };
   }
 
   /** Decodes the peeked frame (and, for a chunked message, the chunks after it) into an owned value. */

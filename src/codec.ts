@@ -114,12 +114,13 @@ export function encodedType(value: unknown): number {
  * @throws DataCloneError for values structured clone refuses (functions, symbols, WeakMaps, ...).
  */
 export function encode(value: unknown): Encoded {
-  const type = encodedType(value);
+  return encodeAs(encodedType(value), value);
+}
+
+/** `encode` of a value whose code `encodedType` gave already. */
+export function encodeAs(type: number, value: unknown): Encoded {
   if (type === TYPE.serialized) return { type, bytes: serializeOrExplain(value) };
-  if (type === TYPE.number) return { type, bytes: numberBytes(value as number) };
-  if (type === TYPE.bigint) return { type, bytes: bigintBytes(value as bigint) };
-  if (type === TYPE.constant) return { type, bytes: Uint8Array.of(CONSTANTS.indexOf(value)) };
-  if (type === TYPE.string) return { type, bytes: stringBytes(value as string) };
+  if (isValueType(type)) return { type, bytes: copyOfScratch(valueBytes(type, value)) };
   if (type === TYPE.bytes) {
     const buffer = value as ArrayBufferLike;
     return { type, bytes: viewOf(buffer, 0, buffer.byteLength) };
@@ -168,10 +169,7 @@ export function copyAsSent(value: unknown): unknown {
 export function decode(type: number, bytes: Uint8Array, options?: { inPlace?: boolean }): unknown {
   checkType(type);
   if (type === TYPE.serialized) return deserialize(bytes); // copies what it reads: `bytes` may be reused at once
-  if (type === TYPE.number) return numberOf(bytes);
-  if (type === TYPE.bigint) return bigintOf(bytes);
-  if (type === TYPE.constant) return constantOf(bytes);
-  if (type === TYPE.string) return stringOf(bytes);
+  if (isValueType(type)) return decodeValueAt(type, bytes, 0, bytes.length);
   if (type === TYPE.bytes) return copyOf(bytes).buffer;
   const inPlace = options?.inPlace === true;
   if (type === TYPE.dataview) {
@@ -297,73 +295,117 @@ export function isFixedLength(buffer: ArrayBufferLike): boolean {
 
 // ---- numbers, bigints, constants and short strings, without the serializer ----------------------------------------
 
-// A number's and a bigint's 8 bytes, as a Float64 and a BigInt64 hold them: both ends of a ring are in one process,
-// so in one byte order. Each goes through the scratch array's bytes, into a fresh array or out of the payload.
-const NUMBER = new Float64Array(1);
-const NUMBER_BYTES = new Uint8Array(NUMBER.buffer);
-const BIGINT = new BigInt64Array(1);
-const BIGINT_BYTES = new Uint8Array(BIGINT.buffer);
+// A value of these codes is written into a scratch array, whose bytes the caller copies at once (into a ring, or into
+// encode's fresh array), and read straight from where its payload lies (a ring's data region, or decode's bytes): no
+// array is made for it either way. A number's and a bigint's 8 bytes are a Float64's and a BigInt64's: both ends of a
+// ring are in one process, so in one byte order.
+const SCRATCH = new ArrayBuffer(2 * SHORT_STRING);
+const SCRATCH_BYTES = new Uint8Array(SCRATCH);
+const NUMBER = new Float64Array(SCRATCH, 0, 1);
+const BIGINT = new BigInt64Array(SCRATCH, 0, 1);
+// The views of the scratch array that valueBytes hands out, by length: one for each length a value may have.
+const SCRATCH_VIEWS = Array.from({ length: 2 * SHORT_STRING + 1 }, (_, length) => new Uint8Array(SCRATCH, 0, length));
 
-function numberBytes(value: number): Uint8Array {
-  NUMBER[0] = value;
-  return copyOfEight(NUMBER_BYTES);
+/** True for the codes whose value is made from its few bytes: a number, a constant, a short string, a bigint. */
+export function isValueType(type: number): boolean {
+  return type >= TYPE.number && type <= TYPE.bigint;
 }
 
-function numberOf(bytes: Uint8Array): number {
-  copyEight(bytes, NUMBER_BYTES, 'number');
-  return NUMBER[0]!;
-}
-
-function bigintBytes(value: bigint): Uint8Array {
-  BIGINT[0] = value;
-  return copyOfEight(BIGINT_BYTES);
-}
-
-function bigintOf(bytes: Uint8Array): bigint {
-  copyEight(bytes, BIGINT_BYTES, 'bigint');
-  return BIGINT[0]!;
-}
-
-/** A scratch array's 8 bytes, in a fresh array (64 bytes or fewer: V8 allocates it on its heap, in tens of ns). */
-function copyOfEight(scratch: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(8);
-  for (let i = 0; i < 8; i++) bytes[i] = scratch[i]!;
-  return bytes;
-}
-
-/** A payload's 8 bytes into a scratch array; a payload of another length is not a `kind`'s. */
-function copyEight(bytes: Uint8Array, scratch: Uint8Array, kind: string): void {
-  if (bytes.length !== 8) throw new RangeError(`A ${kind} needs 8 bytes, got ${bytes.length}`);
-  for (let i = 0; i < 8; i++) scratch[i] = bytes[i]!;
-}
-
-function constantOf(bytes: Uint8Array): unknown {
-  if (bytes.length !== 1 || bytes[0]! >= CONSTANTS.length) {
-    const got = bytes.length === 1 ? `the byte ${bytes[0]}` : `${bytes.length} bytes`;
-    throw new RangeError(`A constant needs 1 byte from 0 to ${CONSTANTS.length - 1}, got ${got}`);
+/**
+ * The bytes of `value`, whose code is `type` (one of isValueType's), in a scratch array that the next call reuses:
+ * copy them before then. A Sender writes them into its ring at once.
+ */
+export function valueBytes(type: number, value: unknown): Uint8Array {
+  if (type === TYPE.number) {
+    NUMBER[0] = value as number;
+    return SCRATCH_VIEWS[8]!;
   }
-  return CONSTANTS[bytes[0]!];
-}
-
-/** A short string's code units, two bytes each, low byte first: exact for any string (lone surrogates too). */
-function stringBytes(text: string): Uint8Array {
-  const bytes = new Uint8Array(2 * text.length);
+  if (type === TYPE.bigint) {
+    BIGINT[0] = value as bigint;
+    return SCRATCH_VIEWS[8]!;
+  }
+  if (type === TYPE.constant) {
+    SCRATCH_BYTES[0] = CONSTANTS.indexOf(value);
+    return SCRATCH_VIEWS[1]!;
+  }
+  const text = value as string; // a short string's code units, two bytes each, low byte first: exact for any string
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
-    bytes[2 * i] = unit & 0xff;
-    bytes[2 * i + 1] = unit >>> 8;
+    SCRATCH_BYTES[2 * i] = unit & 0xff;
+    SCRATCH_BYTES[2 * i + 1] = unit >>> 8;
   }
-  return bytes;
+  return SCRATCH_VIEWS[2 * text.length]!;
 }
 
-function stringOf(bytes: Uint8Array): string {
-  if (bytes.length % 2 !== 0 || bytes.length > 2 * SHORT_STRING) {
+/**
+ * The value of a payload of `length` bytes at `start` in `data`, whose code is `type` (one of isValueType's): a
+ * Receiver reads it where it lies in its ring, with no view of it. A payload of the wrong length is refused.
+ */
+export function decodeValueAt(type: number, data: Uint8Array, start: number, length: number): unknown {
+  if (type === TYPE.number || type === TYPE.bigint) {
+    if (length !== 8) throw new RangeError(`A ${NAMES[type]} needs 8 bytes, got ${length}`);
+    for (let i = 0; i < 8; i++) SCRATCH_BYTES[i] = data[start + i]!;
+    return type === TYPE.number ? NUMBER[0]! : BIGINT[0]!;
+  }
+  if (type === TYPE.constant) {
+    if (length !== 1 || data[start]! >= CONSTANTS.length) {
+      const got = length === 1 ? `the byte ${data[start]}` : `${length} bytes`;
+      throw new RangeError(`A constant needs 1 byte from 0 to ${CONSTANTS.length - 1}, got ${got}`);
+    }
+    return CONSTANTS[data[start]!];
+  }
+  if (length % 2 !== 0 || length > 2 * SHORT_STRING) {
     const most = 2 * SHORT_STRING;
-    throw new RangeError(`A short string needs an even number of bytes, ${most} at most, got ${bytes.length}`);
+    throw new RangeError(`A short string needs an even number of bytes, ${most} at most, got ${length}`);
   }
   let text = '';
-  for (let i = 0; i < bytes.length; i += 2) text += String.fromCharCode(bytes[i]! | (bytes[i + 1]! << 8));
+  for (let i = start; i < start + length; i += 2) text += String.fromCharCode(data[i]! | (data[i + 1]! << 8));
   return text;
+}
+
+/**
+ * The kinds whose elements copy exactly one by one, from a view of the kind to a fresh array of it: the integer kinds
+ * of 8 to 32 bits, and Float64, whose NaNs V8 keeps bit for bit (a Float32 signalling NaN is made quiet on the way, and
+ * a 64-bit integer element becomes a bigint). A Receiver copies a message of one of these kinds, of up to
+ * ELEMENTWISE_BYTES, so: a view of the message and `set()` cost twice as much (Receiver.recv).
+ */
+export function isElementwiseType(type: number): boolean {
+  return (type >= TYPE.int8 && type <= TYPE.uint32) || type === TYPE.float64;
+}
+
+/** The longest message a Receiver copies element by element: what V8 keeps on its heap (ON_HEAP_BYTES). */
+export const ELEMENTWISE_BYTES = 64;
+
+/** An array of isElementwiseType's kinds, as copyOfElements reads and writes it. */
+export interface NumberElements {
+  [index: number]: number;
+}
+
+/** `bytes` viewed as `type`'s kind, one of isElementwiseType's (its byte offset a multiple of the element size). */
+export function viewAs(type: number, bytes: Uint8Array): NumberElements {
+  const Constructor = CONSTRUCTORS[type]!;
+  return new Constructor(bytes.buffer, bytes.byteOffset, bytes.length / Constructor.BYTES_PER_ELEMENT) as unknown as NumberElements;
+}
+
+/**
+ * A fresh array of `type`'s kind (one of isElementwiseType's), copied one element at a time from `byteLength` bytes at
+ * `byteOffset` of the memory that `source` views as that kind (viewAs); `byteOffset` is aligned (a ring's payload).
+ */
+export function copyOfElements(type: number, source: NumberElements, byteOffset: number, byteLength: number): unknown {
+  const Constructor = CONSTRUCTORS[type]!;
+  const size = Constructor.BYTES_PER_ELEMENT;
+  checkMultiple(type, byteLength, size);
+  const count = byteLength / size;
+  const copy = new Constructor(count) as unknown as NumberElements;
+  for (let i = 0, from = byteOffset / size; i < count; i++) copy[i] = source[from + i]!;
+  return copy;
+}
+
+/** A fresh copy of valueBytes' scratch bytes (64 bytes or fewer: V8 allocates it on its heap, in tens of ns). */
+function copyOfScratch(scratch: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(scratch.length);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = scratch[i]!;
+  return bytes;
 }
 
 // ---- V8's serializer, with typed arrays and DataViews in our own format ------------------------------------------

@@ -4,7 +4,7 @@ import { Receiver, Sender } from '../src/channel.js';
 import { TYPE } from '../src/codec.js';
 import { CorruptFrameError, TimeoutError } from '../src/errors.js';
 import { RingBuffer } from '../src/ring.js';
-import { bothOrAbort, errorOf, runWorker, testSeed } from './helpers.js';
+import { bothOrAbort, errorOf, prng, runWorker, testSeed } from './helpers.js';
 
 test('one thread: a message of 3.5 rings in quarter-ring chunks, as the same type', () => {
   const ring = RingBuffer.create(4096);
@@ -53,6 +53,61 @@ test('recvInto copies into a buffer; a message that does not fit stays for recv(
     assert.is(errorOf(() => receiver.recvInto(into)).message,
       `recvInto() needs a typed array, DataView or ArrayBuffer message, got ${got}: use recv()`);
     assert.is(receiver.recv()!.value, value);
+  }
+});
+
+test('recv of short arrays and values, read where they lie: every kind byte for byte, in memory of its own', () => {
+  const seed = testSeed('channel short messages');
+  const random = prng(seed);
+  const ring = RingBuffer.create(1024); // laps many times: messages land at every offset
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  const kinds = [
+    Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array,
+    Float64Array, BigInt64Array, BigUint64Array,
+  ];
+  // Bit patterns a float copy could change: a signalling NaN, a negative NaN with a payload (low word first).
+  const nans = Uint32Array.of(1, 0x7ff00000, 0x12345, 0xfff80000, 0x7f800001, 0x7fc00001);
+  const values: unknown[] = [1.5, -0, NaN, 'a\ud800b', '', 2n ** 63n - 1n, -(2n ** 63n), null, true, undefined, false];
+  for (let round = 0; round < 200; round++) {
+    const Kind = kinds[round % kinds.length]!;
+    const bytes = 8 * Math.floor(random() * 10); // 0 to 72 bytes: copied element by element up to 64, as a view above
+    const sent = new Kind(bytes / Kind.BYTES_PER_ELEMENT);
+    const sentBytes = new Uint8Array(sent.buffer);
+    for (let i = 0; i < bytes; i++) sentBytes[i] = random() * 256;
+    if (bytes >= 24 && round % 3 === 0) sentBytes.set(new Uint8Array(nans.buffer).subarray(0, bytes === 24 ? 16 : 24));
+    const value = values[round % values.length];
+    sender.send(sent, round);
+    sender.send(value, round);
+    const got = receiver.recv<ArrayBufferView>()!;
+    assert.is(got.tag, round);
+    assert.instance(got.value, Kind, `round ${round}`);
+    assert.instance(got.value.buffer, ArrayBuffer, 'not shared');
+    assert.equal(new Uint8Array(got.value.buffer, got.value.byteOffset, got.value.byteLength), sentBytes, `round ${round}: ${Kind.name}`);
+    const other = receiver.recv()!;
+    assert.ok(Object.is(other.value, value), `round ${round}: ${String(value)}`);
+    assert.is(other.tag, round);
+    sender.send(new Uint8Array(bytes).fill(0xee)); // over the bytes the array came from, once the ring laps
+    receiver.recv();
+    assert.equal(new Uint8Array(got.value.buffer, got.value.byteOffset, got.value.byteLength), sentBytes, 'its own');
+  }
+});
+
+test('a short message whose length its kind cannot have is refused by recv, and stays', () => {
+  const cases: [number, number, string][] = [
+    [TYPE.int32, 6, 'Int32Array needs a byte length that is a multiple of 4, got 6'],
+    [TYPE.float64, 12, 'Float64Array needs a byte length that is a multiple of 8, got 12'],
+    [TYPE.number, 7, 'A number needs 8 bytes, got 7'],
+    [TYPE.bigint, 16, 'A bigint needs 8 bytes, got 16'],
+    [TYPE.constant, 2, 'A constant needs 1 byte from 0 to 3, got 2 bytes'],
+    [TYPE.string, 3, 'A short string needs an even number of bytes, 64 at most, got 3'],
+  ];
+  for (const [type, length, message] of cases) {
+    const ring = RingBuffer.create(1024);
+    ring.write(new Uint8Array(length), { type, tag: 5 });
+    const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+    assert.is(errorOf(() => receiver.recv()).message, message);
+    assert.equal(receiver.peekMeta(), { type, tag: 5, bytes: length }, 'still there');
   }
 });
 
