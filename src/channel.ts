@@ -18,7 +18,8 @@
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import {
   allocate, copyOfElements, decode, decodeValueAt, ELEMENTWISE_BYTES, encodeAs, encodedType, isBinaryType,
-  isElementwiseType, isFixedLength, isKnownType, isValueType, TYPE, valueBytes, viewAs, type Encoded, type NumberElements,
+  isElementwiseType, isFixedLength, isKnownType, isValueType, TYPE, ValueBytes, viewAs,
+  type Encoded, type NumberElements,
 } from './codec.js';
 import { CorruptFrameError, TimeoutError } from './errors.js';
 import { describe, refuseUnknownOptions } from './describe.js';
@@ -107,6 +108,7 @@ export class Sender {
   private lastValue: unknown = undefined;
   private lastEncoded: Encoded | undefined;
   private readonly meta: Required<FrameMeta> = { type: 0, tag: 0, aux: 0 }; // reused: the ring reads it at once
+  private readonly valueBytes = new ValueBytes(); // where send writes a number, a constant, a short string, a bigint
   // The rest of a chunked message whose send timed out between two chunks, copied when it did; flush() sends it (and
   // close() flushes first), so the receiver, which has the first chunks already, gets it whole, before any other.
   private unsent: { rest: Uint8Array; total: number; tag: number } | undefined;
@@ -115,7 +117,8 @@ export class Sender {
    * `onMessage` runs once the first frame of each message is published: the ranks layer rings the receiver's
    * doorbell there (after the first frame, not the last, so a receiver asleep on its doorbell starts draining a
    * message larger than the ring while it is still being sent). A Sender with `onMessage` must not have its ring
-   * corked: the doorbell would ring before the message is visible.
+   * corked: the doorbell would ring before the message is visible. `onMessage`, and the ring's `onWait`, may send on
+   * other Senders, but not on this one: they run in the middle of its send.
    */
   constructor(ring: RingBuffer, options: { onMessage?: () => void; chunkBytes?: number } = {}) {
     refuseUnknownOptions('Sender', options, ['onMessage', 'chunkBytes']);
@@ -136,11 +139,11 @@ export class Sender {
     // (the view then reads 0 bytes, and encode() refuses it). Only binary values over fixed-length buffers are kept:
     // an object may have changed, a resizable buffer may have changed length. The view's `length`, not a
     // `byteLength`: on Node 20 a typed array's `byteLength` is a call (9 ns), its `length` is inlined. The cache
-    // keeps the last value sent alive for as long as the Sender.
+    // keeps the last binary value sent alive for as long as the Sender (numbers and the like sent since leave it).
     if (value !== this.lastValue || encoded === undefined || encoded.bytes.length === 0) {
       const type = encodedType(value);
-      if (isValueType(type)) { // a number, a constant, a short string, a bigint: written from scratch bytes
-        this.sendEncoded(type, valueBytes(type, value), tag, options);
+      if (isValueType(type)) { // a number, a constant, a short string, a bigint: written from this Sender's scratch
+        this.sendEncoded(type, this.valueBytes.of(type, value), tag, options);
         return;
       }
       encoded = encodeAs(type, value);
@@ -270,13 +273,13 @@ export class Receiver {
       if (this.unfinished !== undefined) return this.finishUnfinished<T>(deadline);
       const ring = this.ring;
       if (ring.hold(options) < 0) return null;
-      // A short message is read where it lies, with no view of it (the first chunk of a longer one has the CHUNKED
-      // bit in its type, which neither test takes).
+      // A short message is read where it lies, with no view of it. The first chunk of a longer one has the CHUNKED
+      // bit in its type, which neither isValueType nor isElementwiseType takes.
       const { type, tag, offset, length } = ring.frame;
       if (isValueType(type)) return this.released(decodeValueAt(type, ring.data, offset, length), tag);
       if (isElementwiseType(type) && length <= ELEMENTWISE_BYTES) {
-        const kind = (this.kindViews[type] ??= viewAs(type, ring.data));
-        return this.released(copyOfElements(type, kind, offset, length), tag);
+        const copy = copyOfElements(type, (this.kindViews[type] ??= viewAs(type, ring.data)), offset, length);
+        if (copy !== undefined) return this.released(copy, tag); // else a Float64 NaN, which take() copies as bytes
       }
       return this.take<T>(ring.peek()!, deadline); // held already: no wait
     } catch (error) {

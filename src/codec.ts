@@ -120,7 +120,7 @@ export function encode(value: unknown): Encoded {
 /** `encode` of a value whose code `encodedType` gave already. */
 export function encodeAs(type: number, value: unknown): Encoded {
   if (type === TYPE.serialized) return { type, bytes: serializeOrExplain(value) };
-  if (isValueType(type)) return { type, bytes: copyOfScratch(valueBytes(type, value)) };
+  if (isValueType(type)) return { type, bytes: copyOfScratch(ENCODED_VALUE.of(type, value)) };
   if (type === TYPE.bytes) {
     const buffer = value as ArrayBufferLike;
     return { type, bytes: viewOf(buffer, 0, buffer.byteLength) };
@@ -295,46 +295,53 @@ export function isFixedLength(buffer: ArrayBufferLike): boolean {
 
 // ---- numbers, bigints, constants and short strings, without the serializer ----------------------------------------
 
-// A value of these codes is written into a scratch array, whose bytes the caller copies at once (into a ring, or into
-// encode's fresh array), and read straight from where its payload lies (a ring's data region, or decode's bytes): no
-// array is made for it either way. A number's and a bigint's 8 bytes are a Float64's and a BigInt64's: both ends of a
-// ring are in one process, so in one byte order.
-const SCRATCH = new ArrayBuffer(2 * SHORT_STRING);
-const SCRATCH_BYTES = new Uint8Array(SCRATCH);
-const NUMBER = new Float64Array(SCRATCH, 0, 1);
-const BIGINT = new BigInt64Array(SCRATCH, 0, 1);
-// The views of the scratch array that valueBytes hands out, by length: one for each length a value may have.
-const SCRATCH_VIEWS = Array.from({ length: 2 * SHORT_STRING + 1 }, (_, length) => new Uint8Array(SCRATCH, 0, length));
+/**
+ * Where the bytes of a value of isValueType's codes are written: 64 bytes of scratch memory, seen as bytes, as a Float64
+ * and as a BigInt64, and a view of them for each length such a value can have. `of` hands out one of those views, valid
+ * until its next call. Each Sender has one of its own, which it writes into its ring; a user's callback that runs while
+ * the Sender waits for room (`onWait`, `onMessage`) may encode values of its own, on another Sender or with `encode`,
+ * but must not send on the same Sender. A number's and a bigint's 8 bytes are a Float64's and a BigInt64's: both ends
+ * of a ring are in one process, so in one byte order.
+ */
+export class ValueBytes {
+  private readonly bytes = new Uint8Array(2 * SHORT_STRING);
+  private readonly number = new Float64Array(this.bytes.buffer, 0, 1);
+  private readonly bigint = new BigInt64Array(this.bytes.buffer, 0, 1);
+  private readonly views = Array.from({ length: 2 * SHORT_STRING + 1 }, (_, length) => this.bytes.subarray(0, length));
+
+  /** The bytes of `value`, whose code is `type` (one of isValueType's), in this scratch memory. */
+  of(type: number, value: unknown): Uint8Array {
+    if (type === TYPE.number) {
+      this.number[0] = value as number;
+      return this.views[8]!;
+    }
+    if (type === TYPE.bigint) {
+      this.bigint[0] = value as bigint;
+      return this.views[8]!;
+    }
+    if (type === TYPE.constant) {
+      this.bytes[0] = CONSTANTS.indexOf(value);
+      return this.views[1]!;
+    }
+    const text = value as string; // a short string's code units, two bytes each, low byte first: exact for any string
+    for (let i = 0; i < text.length; i++) {
+      const unit = text.charCodeAt(i);
+      this.bytes[2 * i] = unit & 0xff;
+      this.bytes[2 * i + 1] = unit >>> 8;
+    }
+    return this.views[2 * text.length]!;
+  }
+}
+
+// encode's ValueBytes, copied from at once; and the 8 bytes through which decodeValueAt reads a number or a bigint.
+const ENCODED_VALUE = new ValueBytes();
+const DECODED = new Float64Array(1);
+const DECODED_BIGINT = new BigInt64Array(DECODED.buffer);
+const DECODED_BYTES = new Uint8Array(DECODED.buffer);
 
 /** True for the codes whose value is made from its few bytes: a number, a constant, a short string, a bigint. */
 export function isValueType(type: number): boolean {
   return type >= TYPE.number && type <= TYPE.bigint;
-}
-
-/**
- * The bytes of `value`, whose code is `type` (one of isValueType's), in a scratch array that the next call reuses:
- * copy them before then. A Sender writes them into its ring at once.
- */
-export function valueBytes(type: number, value: unknown): Uint8Array {
-  if (type === TYPE.number) {
-    NUMBER[0] = value as number;
-    return SCRATCH_VIEWS[8]!;
-  }
-  if (type === TYPE.bigint) {
-    BIGINT[0] = value as bigint;
-    return SCRATCH_VIEWS[8]!;
-  }
-  if (type === TYPE.constant) {
-    SCRATCH_BYTES[0] = CONSTANTS.indexOf(value);
-    return SCRATCH_VIEWS[1]!;
-  }
-  const text = value as string; // a short string's code units, two bytes each, low byte first: exact for any string
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    SCRATCH_BYTES[2 * i] = unit & 0xff;
-    SCRATCH_BYTES[2 * i + 1] = unit >>> 8;
-  }
-  return SCRATCH_VIEWS[2 * text.length]!;
 }
 
 /**
@@ -344,8 +351,8 @@ export function valueBytes(type: number, value: unknown): Uint8Array {
 export function decodeValueAt(type: number, data: Uint8Array, start: number, length: number): unknown {
   if (type === TYPE.number || type === TYPE.bigint) {
     if (length !== 8) throw new RangeError(`A ${NAMES[type]} needs 8 bytes, got ${length}`);
-    for (let i = 0; i < 8; i++) SCRATCH_BYTES[i] = data[start + i]!;
-    return type === TYPE.number ? NUMBER[0]! : BIGINT[0]!;
+    for (let i = 0; i < 8; i++) DECODED_BYTES[i] = data[start + i]!;
+    return type === TYPE.number ? DECODED[0]! : DECODED_BIGINT[0]!;
   }
   if (type === TYPE.constant) {
     if (length !== 1 || data[start]! >= CONSTANTS.length) {
@@ -364,17 +371,17 @@ export function decodeValueAt(type: number, data: Uint8Array, start: number, len
 }
 
 /**
- * The kinds whose elements copy exactly one by one, from a view of the kind to a fresh array of it: the integer kinds
- * of 8 to 32 bits, and Float64, whose NaNs V8 keeps bit for bit (a Float32 signalling NaN is made quiet on the way, and
- * a 64-bit integer element becomes a bigint). A Receiver copies a message of one of these kinds, of up to
- * ELEMENTWISE_BYTES, so: a view of the message and `set()` cost twice as much (Receiver.recv).
+ * The kinds that Receiver.recv copies out of its ring element by element, for a message of up to ELEMENTWISE_BYTES,
+ * because making a view of the message and calling `set()` costs about twice as much: the integer kinds of 8 to 32
+ * bits, whose elements copy exactly, and Float64 but for NaNs (copyOfElements). Not Float32: x64 quiets a signalling
+ * NaN as it widens a float to a double. Not the 64-bit integer kinds: each element would become a bigint on the way.
  */
 export function isElementwiseType(type: number): boolean {
   return (type >= TYPE.int8 && type <= TYPE.uint32) || type === TYPE.float64;
 }
 
-/** The longest message a Receiver copies element by element: what V8 keeps on its heap (ON_HEAP_BYTES). */
-export const ELEMENTWISE_BYTES = 64;
+/** The longest message that Receiver.recv copies element by element: one V8 keeps on its heap. */
+export const ELEMENTWISE_BYTES = ON_HEAP_BYTES;
 
 /** An array of isElementwiseType's kinds, as copyOfElements reads and writes it. */
 export interface NumberElements {
@@ -384,24 +391,33 @@ export interface NumberElements {
 /** `bytes` viewed as `type`'s kind, one of isElementwiseType's (its byte offset a multiple of the element size). */
 export function viewAs(type: number, bytes: Uint8Array): NumberElements {
   const Constructor = CONSTRUCTORS[type]!;
-  return new Constructor(bytes.buffer, bytes.byteOffset, bytes.length / Constructor.BYTES_PER_ELEMENT) as unknown as NumberElements;
+  const view = new Constructor(bytes.buffer, bytes.byteOffset, bytes.length / Constructor.BYTES_PER_ELEMENT);
+  return view as unknown as NumberElements;
 }
 
 /**
  * A fresh array of `type`'s kind (one of isElementwiseType's), copied one element at a time from `byteLength` bytes at
- * `byteOffset` of the memory that `source` views as that kind (viewAs); `byteOffset` is aligned (a ring's payload).
+ * `byteOffset` (a multiple of the element size, as a payload in a ring is) of the memory that `source` views as that
+ * kind (viewAs); undefined where an element is NaN. ECMAScript lets an engine change a NaN's bits when it reads or
+ * writes an element (V8 11.3 kept them, in every tier we tried), so a message with one is left to `set()`, which copies
+ * bytes.
  */
 export function copyOfElements(type: number, source: NumberElements, byteOffset: number, byteLength: number): unknown {
   const Constructor = CONSTRUCTORS[type]!;
   const size = Constructor.BYTES_PER_ELEMENT;
   checkMultiple(type, byteLength, size);
+  if (byteOffset % size !== 0) throw new RangeError(`copyOfElements(): byte offset ${byteOffset} is not a multiple of ${size}`);
   const count = byteLength / size;
   const copy = new Constructor(count) as unknown as NumberElements;
-  for (let i = 0, from = byteOffset / size; i < count; i++) copy[i] = source[from + i]!;
+  for (let i = 0, from = byteOffset / size; i < count; i++) {
+    const element = source[from + i]!;
+    if (element !== element) return undefined; // NaN
+    copy[i] = element;
+  }
   return copy;
 }
 
-/** A fresh copy of valueBytes' scratch bytes (64 bytes or fewer: V8 allocates it on its heap, in tens of ns). */
+/** A fresh copy of a ValueBytes' bytes (64 bytes or fewer: V8 allocates it on its heap, in tens of ns). */
 function copyOfScratch(scratch: Uint8Array): Uint8Array {
   const bytes = new Uint8Array(scratch.length);
   for (let i = 0; i < bytes.length; i++) bytes[i] = scratch[i]!;

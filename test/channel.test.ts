@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Receiver, Sender } from '../src/channel.js';
-import { TYPE } from '../src/codec.js';
+import { encode, TYPE } from '../src/codec.js';
 import { CorruptFrameError, TimeoutError } from '../src/errors.js';
 import { RingBuffer } from '../src/ring.js';
 import { bothOrAbort, errorOf, prng, runWorker, testSeed } from './helpers.js';
@@ -66,7 +66,8 @@ test('recv of short arrays and values, read where they lie: every kind byte for 
     Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array,
     Float64Array, BigInt64Array, BigUint64Array,
   ];
-  // Bit patterns a float copy could change: a signalling NaN, a negative NaN with a payload (low word first).
+  // Bit patterns that a copy as numbers could change, low word first: two Float64 NaNs (a signalling one, a negative
+  // one with a payload), then two Float32 ones (a signalling one, a quiet one with a payload).
   const nans = Uint32Array.of(1, 0x7ff00000, 0x12345, 0xfff80000, 0x7f800001, 0x7fc00001);
   const values: unknown[] = [1.5, -0, NaN, 'a\ud800b', '', 2n ** 63n - 1n, -(2n ** 63n), null, true, undefined, false];
   for (let round = 0; round < 200; round++) {
@@ -75,7 +76,7 @@ test('recv of short arrays and values, read where they lie: every kind byte for 
     const sent = new Kind(bytes / Kind.BYTES_PER_ELEMENT);
     const sentBytes = new Uint8Array(sent.buffer);
     for (let i = 0; i < bytes; i++) sentBytes[i] = random() * 256;
-    if (bytes >= 24 && round % 3 === 0) sentBytes.set(new Uint8Array(nans.buffer).subarray(0, bytes === 24 ? 16 : 24));
+    if (bytes >= 24 && round % 2 === 0) sentBytes.set(new Uint8Array(nans.buffer).subarray(0, bytes === 24 ? 16 : 24));
     const value = values[round % values.length];
     sender.send(sent, round);
     sender.send(value, round);
@@ -83,14 +84,40 @@ test('recv of short arrays and values, read where they lie: every kind byte for 
     assert.is(got.tag, round);
     assert.instance(got.value, Kind, `round ${round}`);
     assert.instance(got.value.buffer, ArrayBuffer, 'not shared');
-    assert.equal(new Uint8Array(got.value.buffer, got.value.byteOffset, got.value.byteLength), sentBytes, `round ${round}: ${Kind.name}`);
+    const gotBytes = new Uint8Array(got.value.buffer, got.value.byteOffset, got.value.byteLength);
+    assert.equal(gotBytes, sentBytes, `round ${round}: ${Kind.name}`);
     const other = receiver.recv()!;
     assert.ok(Object.is(other.value, value), `round ${round}: ${String(value)}`);
     assert.is(other.tag, round);
     sender.send(new Uint8Array(bytes).fill(0xee)); // over the bytes the array came from, once the ring laps
     receiver.recv();
-    assert.equal(new Uint8Array(got.value.buffer, got.value.byteOffset, got.value.byteLength), sentBytes, 'its own');
+    assert.equal(gotBytes, sentBytes, 'its own');
   }
+});
+
+test("a callback that encodes and sends while a send waits leaves that send's value as it was", () => {
+  const sent = 'abcdefghijklmnopqrstuvwxyz012345'; // 32 code units: 64 bytes, the longest string of its own code
+  // The ring's onWait makes room by receiving (it decodes a number), and sends a string on another ring.
+  const ring = RingBuffer.create(64); // two 24-byte frames fit
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  const other = RingBuffer.create(4096);
+  const otherSender = new Sender(other);
+  const received: unknown[] = [];
+  const onWait = (waiting: boolean) => {
+    if (!waiting) return;
+    received.push(receiver.recv()!.value);
+    otherSender.send('Z'.repeat(32));
+  };
+  const sender = new Sender(RingBuffer.attach(ring.buffer, { strategy: 'park', onWait }));
+  for (const value of [1, 2, 3.5, 2n ** 60n, true]) sender.send(value);
+  while (receiver.hasMessage()) received.push(receiver.recv()!.value);
+  assert.equal(received, [1, 2, 3.5, 2n ** 60n, true]);
+  // onMessage runs after a chunked message's first chunk, before the others are written: it encodes a string.
+  const chunked = new Sender(other, { chunkBytes: 8, onMessage: () => encode('Z'.repeat(32)) });
+  chunked.send(sent, 1);
+  const otherReceiver = new Receiver(RingBuffer.attach(other.buffer));
+  while (otherReceiver.peekMeta()!.tag !== 1) otherReceiver.recv();
+  assert.equal(otherReceiver.recv(), { value: sent, tag: 1 });
 });
 
 test('a short message whose length its kind cannot have is refused by recv, and stays', () => {
