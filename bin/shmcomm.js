@@ -12,9 +12,9 @@ process.stdout.on('error', (error) => {
   throw error;
 });
 
-// An error's stack at the lines of the .ts files: in this thread, and in the programs of the ranks it launches
-// (launch passes the setting on; in a rank, shmcomm's own frames, loaded before, stay at dist/): what a learner who
-// changed an exercise needs to find a mistake.
+// An error's stack at the lines of the .ts files: in this thread, and in the ranks it launches, the program's frames
+// and shmcomm's alike (launch passes the setting on: src/worker-entry.ts): what a learner who changed an exercise
+// needs to find a mistake.
 process.setSourceMapsEnabled(true);
 const { main } = await import('../dist/src/cli.js');
 process.exitCode = await main(process.argv.slice(2));

@@ -18,7 +18,7 @@ import type { ResultOf } from './sent.js';
 import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
-import { startWorker, terminateWithin } from './workers.js';
+import { startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
 
 export interface LaunchOptions {
   /** How many ranks, from 1 to 256. */
@@ -178,6 +178,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
     try {
       for (let rank = 0; rank < size; rank++) {
         const workerData: RankData = {
+          entry: 'rank',
           moduleUrl: settings.moduleUrl,
           rank,
           size,
@@ -189,7 +190,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
           args: settings.args,
           sourceMaps: process.sourceMapsEnabled,
         };
-        const worker = startWorker(new URL('./rank.js', import.meta.url), { workerData, transferList: transferLists[rank] });
+        const worker = startWorker(WORKER_ENTRY, { workerData, transferList: transferLists[rank] });
         ends.push(new Promise<void>((ok) => ended.push(ok)));
         worker.on('message', (message: unknown) => {
           if (isRankReport(message)) onReport(rank, message); // else the program's own postMessage: not ours

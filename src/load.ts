@@ -21,13 +21,10 @@ export const PARSE_ERROR = 'SHMCOMM_PARSE_ERROR';
 const IMPORTING = Symbol.for('shmcomm.importingProgram');
 
 /**
- * `import(url)`; a SyntaxError of the parser gets the code PARSE_ERROR. `sourceMaps`: the launching thread's
- * `process.sourceMapsEnabled`, which a worker does not inherit (it is a thread's own, unless Node was started with
- * `--enable-source-maps`). Turned on here first, it puts a program built with source maps at its own lines (`.ts`) in
- * the stacks of its errors, as it is in the launching thread.
+ * `import(url)`; a SyntaxError of the parser gets the code PARSE_ERROR. (Source maps, where the launching thread has
+ * them, were turned on as the worker started: worker-entry.ts.)
  */
-export async function importProgram(url: string, sourceMaps: boolean): Promise<Record<string, unknown>> {
-  if (sourceMaps && !process.sourceMapsEnabled) process.setSourceMapsEnabled(true);
+export async function importProgram(url: string): Promise<Record<string, unknown>> {
   const global = globalThis as { [IMPORTING]?: string };
   global[IMPORTING] = url;
   try {

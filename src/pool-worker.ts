@@ -9,7 +9,7 @@ import {
 import { importProgram } from './load.js';
 import { reportUncaughtErrors, serializeError } from './thrown.js';
 
-const { moduleUrl, exportName, items, shared: buffer, id, sourceMaps } = workerData as PoolJob;
+const { moduleUrl, exportName, items, shared: buffer, id } = workerData as PoolJob;
 const line = workerLine(id);
 const shared = new Int32Array(buffer);
 const port = parentPort!;
@@ -20,7 +20,7 @@ reportUncaughtErrors((error) => post({ kind: 'uncaught', error }));
 async function run(): Promise<void> {
   let fn: unknown;
   try {
-    fn = (await importProgram(moduleUrl, sourceMaps))[exportName];
+    fn = (await importProgram(moduleUrl))[exportName];
   } catch (err) {
     const error = serializeError(err);
     return post({ kind: 'setupFailed', message: `could not load module ${moduleUrl}: ${error.message}`, error });

@@ -13,7 +13,8 @@ import { TimeoutError, WorkerFailedError } from './errors.js';
 import { PARSE_ERROR, refuseWhileImporting, syntaxErrorAt } from './load.js';
 import type { ResultOf } from './sent.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
-import { startWorker, terminateWithin } from './workers.js';
+import { startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
+import type { WorkerEntryData } from './worker-entry.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {
@@ -36,7 +37,6 @@ export interface MapResult<R> {
 export const MAX_WORKERS = 256;
 /** Every option of MapOptions: another name is a mistake (`worker: 2` would start one per core). */
 const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs'] as const satisfies readonly (keyof MapOptions)[];
-const WORKER_URL = new URL('./pool-worker.js', import.meta.url);
 
 /**
  * @internal The shared buffer, in Int32 slots: on its first cache line the next index to hand out (NEXT_ITEM), the
@@ -50,14 +50,14 @@ const SLOTS_PER_LINE = 16;
 /** @internal The first slot of worker `id`'s line: its CURRENT_ITEM, then its DONE_ITEMS. */
 export const workerLine = (id: number): number => SLOTS_PER_LINE * (1 + id);
 
-/** @internal What a pool worker gets as `workerData`. */
-export interface PoolJob {
+/** @internal What a pool worker gets as `workerData` (worker-entry.ts reads `entry` and `sourceMaps` first). */
+export interface PoolJob extends WorkerEntryData {
+  entry: 'pool';
   moduleUrl: string;
   exportName: string;
   items: readonly unknown[];
   shared: SharedArrayBuffer;
   id: number;
-  sourceMaps: boolean; // the calling thread's process.sourceMapsEnabled (load.ts, importProgram)
 }
 
 /** @internal What a pool worker posts back. */
@@ -155,10 +155,10 @@ export async function map(
       }
       for (let id = 0; id < count; id++) {
         const sourceMaps = process.sourceMapsEnabled;
-        const job: PoolJob = { moduleUrl: href, exportName, items, shared: shared.buffer, id, sourceMaps };
+        const job: PoolJob = { entry: 'pool', moduleUrl: href, exportName, items, shared: shared.buffer, id, sourceMaps };
         let worker: Worker;
         try {
-          worker = startWorker(WORKER_URL, { workerData: job });
+          worker = startWorker(WORKER_ENTRY, { workerData: job });
         } catch (err) { // the first worker's workerData meets an item that structured clone refuses
           const refused = asError(err).name === 'DataCloneError';
           reject(refused ? new TypeError('Expected `items` to be values that structured clone accepts (every worker ' +

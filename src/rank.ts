@@ -12,9 +12,11 @@ import { SharedTransport } from './transport/shared.js';
 import type { Transport, TransportName, TransportWiring } from './transport/types.js';
 import { reportUncaughtErrors, serializeError } from './thrown.js';
 import type { WaitStrategy } from './wait.js';
+import type { WorkerEntryData } from './worker-entry.js';
 
-/** What the launcher sends each rank in `workerData`. */
-export interface RankData {
+/** What the launcher sends each rank in `workerData` (worker-entry.ts reads `entry` and `sourceMaps` first). */
+export interface RankData extends WorkerEntryData {
+  entry: 'rank';
   moduleUrl: string;
   rank: number;
   size: number;
@@ -24,7 +26,6 @@ export interface RankData {
   control: SharedArrayBuffer;
   wiring: TransportWiring;
   args: unknown;
-  sourceMaps: boolean; // the launching thread's process.sourceMapsEnabled (load.ts, importProgram)
 }
 
 async function run(data: RankData): Promise<unknown> {
@@ -34,7 +35,7 @@ async function run(data: RankData): Promise<unknown> {
       ? new SharedTransport(data.rank, data.wiring, control, data.strategy, data.chunkBytes)
       : new MessagePortTransport(data.transport, data.wiring, control);
   const comm = Comm.createInternal(data.rank, data.size, channels, control, data.strategy);
-  const program = await importProgram(data.moduleUrl, data.sourceMaps);
+  const program = await importProgram(data.moduleUrl);
   if (typeof program.default !== 'function') {
     throw new TypeError(`${data.moduleUrl} has no default export to run as a rank (expected \`export default function main(comm) {...}\`)`);
   }

@@ -11,6 +11,9 @@
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
+/** Where launch's ranks and map's workers start: it turns source maps on, then loads rank.js or pool-worker.js. */
+export const WORKER_ENTRY = new URL('./worker-entry.js', import.meta.url);
+
 /** How long terminating workers may take before we go on without the ones that did not stop. */
 export const TERMINATE_WAIT_MS = 1000;
 

@@ -456,37 +456,48 @@ test('launch and map under any Node options: `--input-type=module -e`, V8 option
 
 test("a rank's error and a map function's are at their .ts lines when the launching thread maps sources", () => {
   // Source maps are a thread's own setting: a worker does not inherit the launcher's process.setSourceMapsEnabled(),
-  // so launch and map pass it on (the shmcomm command turns it on for the exercises a learner edits).
+  // so launch and map pass it on (the shmcomm command turns it on for the exercises a learner edits). The workers turn
+  // it on before shmcomm loads (worker-entry.ts), so shmcomm's own frames are at their .ts lines too.
   const index = new URL('../src/index.js', import.meta.url).href;
   const faults = new URL('./fixtures/pool-faults.js', import.meta.url).href;
   const lineOf = (file: string, text: string) => {
-    const source = readFileSync(new URL(`../../test/fixtures/${file}`, import.meta.url), 'utf8');
+    const source = readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8');
     return source.split('\n').findIndex((line) => line.includes(text)) + 1;
   };
-  const rankLine = lineOf('ranks-programs.ts', "throw new Error('boom in rank 1')");
-  const mapLine = lineOf('pool-faults.ts', "throw new BoomError('boom')");
-  assert.ok(rankLine > 0 && mapLine > 0, 'the lines that throw');
+  const rankLine = lineOf('test/fixtures/ranks-programs.ts', "throw new Error('boom in rank 1')");
+  const mapLine = lineOf('test/fixtures/pool-faults.ts', "throw new BoomError('boom')");
+  const sendLine = lineOf('src/comm.ts', "this.checkRank(dest, 'dest');");
+  const encodeLine = lineOf('src/codec.ts', 'return encodeAs(encodedType(value), value);');
+  assert.ok(rankLine > 0 && mapLine > 0 && sendLine > 0 && encodeLine > 0, 'the lines that throw');
   for (const enabled of [true, false]) {
     const script = `import { launch, map } from '${index}';
       process.setSourceMapsEnabled(${enabled});
-      const where = (err) => err.cause.stack.split('\\n').find((line) => line.includes('/fixtures/')).trim();
+      const at = (text) => (err) => err.cause.stack.split('\\n').find((line) => line.includes(text)).trim();
       const report = new SharedArrayBuffer(16);
       const rank = await launch('${PROGRAMS.href}', { size: 4, args: { program: 'throws', report }, timeoutMs: 30000 })
-        .catch(where);
+        .catch(at('/fixtures/'));
       const item = await map('${faults}', [1, 3], { workers: 1, exportName: 'throwsOnThree', timeoutMs: 30000 })
-        .catch(where);
-      console.log(JSON.stringify([rank, item]));`;
+        .catch(at('/fixtures/'));
+      const send = await launch('${PROGRAMS.href}', { size: 2, args: { program: 'sendsToNoRank' }, timeoutMs: 30000 })
+        .catch(at('at Comm.send '));
+      const encode = await map('${faults}', [1], { workers: 1, exportName: 'encodesAFunction', timeoutMs: 30000 })
+        .catch(at('at encode '));
+      console.log(JSON.stringify([rank, item, send, encode]));`;
     // Without --enable-source-maps, which workers would inherit: the setting of the thread is what is passed on.
     const argv = ['--input-type=module', '-e', script];
     const child = spawnSync(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 });
     assert.is(child.status, 0, child.stderr);
-    const [rank, item] = JSON.parse(child.stdout) as [string, string];
+    const [rank, item, send, encode] = JSON.parse(child.stdout) as [string, string, string, string];
     if (enabled) {
       assert.match(rank, new RegExp(`^at failAfter \\(/.*/test/fixtures/ranks-programs\\.ts:${rankLine}:\\d+\\)$`));
       assert.match(item, new RegExp(`^at throwsOnThree \\(/.*/test/fixtures/pool-faults\\.ts:${mapLine}:\\d+\\)$`));
+      assert.match(send, new RegExp(`^at Comm\\.send \\(/.*/src/comm\\.ts:${sendLine}:\\d+\\)$`));
+      assert.match(encode, new RegExp(`^at encode \\(/.*/src/codec\\.ts:${encodeLine}:\\d+\\)$`));
     } else {
       assert.match(rank, /^at failAfter \(file:\/\/\/.*\/dist\/test\/fixtures\/ranks-programs\.js:\d+:\d+\)$/);
       assert.match(item, /^at throwsOnThree \(file:\/\/\/.*\/dist\/test\/fixtures\/pool-faults\.js:\d+:\d+\)$/);
+      assert.match(send, /^at Comm\.send \(file:\/\/\/.*\/dist\/src\/comm\.js:\d+:\d+\)$/);
+      assert.match(encode, /^at encode \(file:\/\/\/.*\/dist\/src\/codec\.js:\d+:\d+\)$/);
     }
   }
 });

@@ -1,0 +1,20 @@
+/**
+ * The first module of every rank's and every map worker's thread. Source maps are a thread's own setting, which a
+ * worker does not inherit from the thread that starts it (unless Node was started with `--enable-source-maps`), and a
+ * module's map is read as the module loads: so the setting of the launching thread (`sourceMaps` in the worker's data)
+ * is turned on here, before anything of shmcomm loads, and then the worker's own module is imported. A rank's error
+ * then shows shmcomm's frames at their `.ts` lines, as well as the program's.
+ */
+import { workerData } from 'node:worker_threads';
+
+/** What this entry reads of a worker's data; RankData (rank.ts) and PoolJob (pool.ts) carry it. */
+export interface WorkerEntryData {
+  /** The module the worker runs. */
+  entry: 'rank' | 'pool';
+  /** The launching thread's `process.sourceMapsEnabled` (Node 20.7 and later; undefined before). */
+  sourceMaps: boolean;
+}
+
+const { entry, sourceMaps } = workerData as WorkerEntryData;
+if (sourceMaps && !process.sourceMapsEnabled) process.setSourceMapsEnabled(true);
+await (entry === 'rank' ? import('./rank.js') : import('./pool-worker.js'));
