@@ -13,8 +13,7 @@ import { TimeoutError, WorkerFailedError } from './errors.js';
 import { PARSE_ERROR, refuseWhileImporting, syntaxErrorAt } from './load.js';
 import type { ResultOf } from './sent.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
-import { startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
-import type { WorkerEntryData } from './worker-entry.js';
+import { startWorker, terminateWithin, WORKER_ENTRY, type WorkerEntryData } from './workers.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {

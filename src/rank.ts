@@ -12,7 +12,7 @@ import { SharedTransport } from './transport/shared.js';
 import type { Transport, TransportName, TransportWiring } from './transport/types.js';
 import { reportUncaughtErrors, serializeError } from './thrown.js';
 import type { WaitStrategy } from './wait.js';
-import type { WorkerEntryData } from './worker-entry.js';
+import type { WorkerEntryData } from './workers.js';
 
 /** What the launcher sends each rank in `workerData` (worker-entry.ts reads `entry` and `sourceMaps` first). */
 export interface RankData extends WorkerEntryData {

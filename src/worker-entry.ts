@@ -6,14 +6,7 @@
  * then shows shmcomm's frames at their `.ts` lines, as well as the program's.
  */
 import { workerData } from 'node:worker_threads';
-
-/** What this entry reads of a worker's data; RankData (rank.ts) and PoolJob (pool.ts) carry it. */
-export interface WorkerEntryData {
-  /** The module the worker runs. */
-  entry: 'rank' | 'pool';
-  /** The launching thread's `process.sourceMapsEnabled` (Node 20.7 and later; undefined before). */
-  sourceMaps: boolean;
-}
+import type { WorkerEntryData } from './workers.js';
 
 const { entry, sourceMaps } = workerData as WorkerEntryData;
 if (sourceMaps && !process.sourceMapsEnabled) process.setSourceMapsEnabled(true);

@@ -14,6 +14,14 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 /** Where launch's ranks and map's workers start: it turns source maps on, then loads rank.js or pool-worker.js. */
 export const WORKER_ENTRY = new URL('./worker-entry.js', import.meta.url);
 
+/** What WORKER_ENTRY reads of a worker's data; RankData (rank.ts) and PoolJob (pool.ts) carry it. */
+export interface WorkerEntryData {
+  /** The module the worker runs. */
+  entry: 'rank' | 'pool';
+  /** The launching thread's `process.sourceMapsEnabled` (Node 20.7 and later; undefined before). */
+  sourceMaps: boolean;
+}
+
 /** How long terminating workers may take before we go on without the ones that did not stop. */
 export const TERMINATE_WAIT_MS = 1000;
 
