@@ -397,10 +397,10 @@ export function viewAs(type: number, bytes: Uint8Array): NumberElements {
 
 /**
  * A fresh array of `type`'s kind (one of isElementwiseType's), copied one element at a time from `byteLength` bytes at
- * * `byteOffset` (a multiple of the element size, as a payload in a ring is) of the memory that `source` views as that
- * * kind (viewAs); undefined where an element is NaN. ECMAScript lets an engine change a NaN's bits when it reads or *
+ * `byteOffset` (a multiple of the element size, as a payload in a ring is) of the memory that `source` views as that
+ * kind (viewAs); undefined where an element is NaN. ECMAScript lets an engine change a NaN's bits when it reads or
  * writes an element (V8 11.3, Node 20's, kept them in every tier we tried), so a message with one is left to `set()`,
- * which copies * bytes.
+ * which copies bytes.
  */
 export function copyOfElements(type: number, source: NumberElements, byteOffset: number, byteLength: number): unknown {
   const Constructor = CONSTRUCTORS[type]!;
