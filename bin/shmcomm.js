@@ -13,8 +13,8 @@ process.stdout.on('error', (error) => {
 });
 
 // An error's stack at the lines of the .ts files: in this thread, and in the ranks it launches, the program's frames
-// and shmcomm's alike (launch passes the setting on: src/worker-entry.ts): what a learner who changed an exercise
-// needs to find a mistake.
+// and shmcomm's alike (launch passes the setting on, from Node 20.7: src/worker-entry.ts): what a learner who changed
+// an exercise needs to find a mistake.
 process.setSourceMapsEnabled(true);
 const { main } = await import('../dist/src/cli.js');
 process.exitCode = await main(process.argv.slice(2));

@@ -139,10 +139,11 @@ export class Sender {
     // (the view then reads 0 bytes, and encode() refuses it). Only binary values over fixed-length buffers are kept:
     // an object may have changed, a resizable buffer may have changed length. The view's `length`, not a
     // `byteLength`: on Node 20 a typed array's `byteLength` is a call (9 ns), its `length` is inlined. The cache
-    // keeps the last binary value sent alive for as long as the Sender (numbers and the like sent since leave it).
+    // keeps the last value sent alive, if binary, until the next send.
     if (value !== this.lastValue || encoded === undefined || encoded.bytes.length === 0) {
       const type = encodedType(value);
       if (isValueType(type)) { // a number, a constant, a short string, a bigint: written from this Sender's scratch
+        this.lastValue = this.lastEncoded = undefined; // the cache keeps nothing alive that is not sent again at once
         this.sendEncoded(type, this.valueBytes.of(type, value), tag, options);
         return;
       }
@@ -276,10 +277,10 @@ export class Receiver {
       // A short message is read where it lies, with no view of it. The first chunk of a longer one has the CHUNKED
       // bit in its type, which neither isValueType nor isElementwiseType takes.
       const { type, tag, offset, length } = ring.frame;
-      if (isValueType(type)) return this.released(decodeValueAt(type, ring.data, offset, length), tag);
+      if (isValueType(type)) return this.releaseAndAnswer(decodeValueAt(type, ring.data, offset, length), tag);
       if (isElementwiseType(type) && length <= ELEMENTWISE_BYTES) {
         const copy = copyOfElements(type, (this.kindViews[type] ??= viewAs(type, ring.data)), offset, length);
-        if (copy !== undefined) return this.released(copy, tag); // else a Float64 NaN, which take() copies as bytes
+        if (copy !== undefined) return this.releaseAndAnswer(copy, tag); // else a NaN, which take() copies as bytes
       }
       return this.take<T>(ring.peek()!, deadline); // held already: no wait
     } catch (error) {
@@ -472,7 +473,7 @@ export class Receiver {
   }
 
   /** recv's answer for a message it read where it lies: gives the message's bytes back first. */
-  private released<T>(value: unknown, tag: number): Received<T> {
+  private releaseAndAnswer<T>(value: unknown, tag: number): Received<T> {
     this.ring.release();
     return { value: value as T, tag };
   }

@@ -297,7 +297,7 @@ export function isFixedLength(buffer: ArrayBufferLike): boolean {
 
 /**
  * Where the bytes of a value of isValueType's codes are written: 64 bytes of scratch memory, seen as bytes, as a Float64
- * and as a BigInt64, and a view of them for each length such a value can have. `of` hands out one of those views, valid
+ * and as a BigInt64, and a view of them for each length such a value has had. `of` hands out one of those views, valid
  * until its next call. Each Sender has one of its own, which it writes into its ring; a user's callback that runs while
  * the Sender waits for room (`onWait`, `onMessage`) may encode values of its own, on another Sender or with `encode`,
  * but must not send on the same Sender. A number's and a bigint's 8 bytes are a Float64's and a BigInt64's: both ends
@@ -307,21 +307,21 @@ export class ValueBytes {
   private readonly bytes = new Uint8Array(2 * SHORT_STRING);
   private readonly number = new Float64Array(this.bytes.buffer, 0, 1);
   private readonly bigint = new BigInt64Array(this.bytes.buffer, 0, 1);
-  private readonly views = Array.from({ length: 2 * SHORT_STRING + 1 }, (_, length) => this.bytes.subarray(0, length));
+  private readonly views: Uint8Array[] = []; // by length, made as a length is first needed (bytesOfLength)
 
   /** The bytes of `value`, whose code is `type` (one of isValueType's), in this scratch memory. */
   of(type: number, value: unknown): Uint8Array {
     if (type === TYPE.number) {
       this.number[0] = value as number;
-      return this.views[8]!;
+      return this.bytesOfLength(8);
     }
     if (type === TYPE.bigint) {
       this.bigint[0] = value as bigint;
-      return this.views[8]!;
+      return this.bytesOfLength(8);
     }
     if (type === TYPE.constant) {
       this.bytes[0] = CONSTANTS.indexOf(value);
-      return this.views[1]!;
+      return this.bytesOfLength(1);
     }
     const text = value as string; // a short string's code units, two bytes each, low byte first: exact for any string
     for (let i = 0; i < text.length; i++) {
@@ -329,7 +329,12 @@ export class ValueBytes {
       this.bytes[2 * i] = unit & 0xff;
       this.bytes[2 * i + 1] = unit >>> 8;
     }
-    return this.views[2 * text.length]!;
+    return this.bytesOfLength(2 * text.length);
+  }
+
+  /** The first `length` bytes, as a view kept for the next time. */
+  private bytesOfLength(length: number): Uint8Array {
+    return (this.views[length] ??= this.bytes.subarray(0, length));
   }
 }
 
@@ -373,11 +378,11 @@ export function decodeValueAt(type: number, data: Uint8Array, start: number, len
 /**
  * The kinds that Receiver.recv copies out of its ring element by element, for a message of up to ELEMENTWISE_BYTES,
  * because making a view of the message and calling `set()` costs about twice as much: the integer kinds of 8 to 32
- * bits, whose elements copy exactly, and Float64 but for NaNs (copyOfElements). Not Float32: x64 quiets a signalling
- * NaN as it widens a float to a double. Not the 64-bit integer kinds: each element would become a bigint on the way.
+ * bits, whose elements copy exactly, and Float32 and Float64 but for NaNs (copyOfElements). Not the 64-bit integer
+ * kinds: each element would become a bigint on the way.
  */
 export function isElementwiseType(type: number): boolean {
-  return (type >= TYPE.int8 && type <= TYPE.uint32) || type === TYPE.float64;
+  return type >= TYPE.int8 && type <= TYPE.float64;
 }
 
 /** The longest message that Receiver.recv copies element by element: one V8 keeps on its heap. */
@@ -398,9 +403,10 @@ export function viewAs(type: number, bytes: Uint8Array): NumberElements {
 /**
  * A fresh array of `type`'s kind (one of isElementwiseType's), copied one element at a time from `byteLength` bytes at
  * `byteOffset` (a multiple of the element size, as a payload in a ring is) of the memory that `source` views as that
- * kind (viewAs); undefined where an element is NaN. ECMAScript lets an engine change a NaN's bits when it reads or
- * writes an element (V8 11.3, Node 20's, kept them in every tier we tried), so a message with one is left to `set()`,
- * which copies bytes.
+ * kind (viewAs); undefined where an element is NaN. A float other than NaN copies exactly, a Float32 through the
+ * double it widens to; a NaN need not: ECMAScript lets an engine change a NaN's bits when it reads or writes an
+ * element, and x64 quiets a Float32 signalling NaN as it widens it (V8 11.3, Node 20's, kept a Float64's bits in every
+ * tier we tried). So a message with a NaN is left to `set()`, which copies bytes.
  */
 export function copyOfElements(type: number, source: NumberElements, byteOffset: number, byteLength: number): unknown {
   const Constructor = CONSTRUCTORS[type]!;

@@ -10,4 +10,6 @@ import type { WorkerEntryData } from './workers.js';
 
 const { entry, sourceMaps } = workerData as WorkerEntryData;
 if (sourceMaps && !process.sourceMapsEnabled) process.setSourceMapsEnabled(true);
-await (entry === 'rank' ? import('./rank.js') : import('./pool-worker.js'));
+if (entry === 'rank') await import('./rank.js');
+else if (entry === 'pool') await import('./pool-worker.js');
+else throw new TypeError(`worker-entry: no worker called ${JSON.stringify(entry)} (expected 'rank' or 'pool')`);

@@ -19,7 +19,7 @@ export interface WorkerEntryData {
   /** The module the worker runs. */
   entry: 'rank' | 'pool';
   /** The launching thread's `process.sourceMapsEnabled` (Node 20.7 and later; undefined before). */
-  sourceMaps: boolean;
+  sourceMaps: boolean | undefined;
 }
 
 /** How long terminating workers may take before we go on without the ones that did not stop. */

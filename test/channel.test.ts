@@ -66,8 +66,9 @@ test('recv of short arrays and values, read where they lie: every kind byte for 
     Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array,
     Float64Array, BigInt64Array, BigUint64Array,
   ];
-  // Bit patterns that a copy as numbers could change, low word first: two Float64 NaNs (a signalling one, a negative
-  // one with a payload), then two Float32 ones (a signalling one, a quiet one with a payload).
+  // Bit patterns that a copy as numbers could change (recv leaves a message with a NaN to set(), which copies bytes),
+  // low word first: two Float64 NaNs (a signalling one, a negative one with a payload), then two Float32 ones (a
+  // signalling one, which x64 quiets as it widens it to a double, and a quiet one with a payload).
   const nans = Uint32Array.of(1, 0x7ff00000, 0x12345, 0xfff80000, 0x7f800001, 0x7fc00001);
   const values: unknown[] = [1.5, -0, NaN, 'a\ud800b', '', 2n ** 63n - 1n, -(2n ** 63n), null, true, undefined, false];
   for (let round = 0; round < 200; round++) {
@@ -109,7 +110,7 @@ test("a callback that encodes and sends while a send waits leaves that send's va
     otherSender.send('Z'.repeat(32));
   };
   const sender = new Sender(RingBuffer.attach(ring.buffer, { strategy: 'park', onWait }));
-  for (const value of [1, 2, 3.5, 2n ** 60n, true]) sender.send(value);
+  for (const value of [1, 2, 3.5, 2n ** 60n, true]) sender.send(value, 0, { timeoutMs: 10_000 }); // fails, not hangs
   while (receiver.hasMessage()) received.push(receiver.recv()!.value);
   assert.equal(received, [1, 2, 3.5, 2n ** 60n, true]);
   // onMessage runs after a chunked message's first chunk, before the others are written: it encodes a string.
