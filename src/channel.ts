@@ -139,11 +139,11 @@ export class Sender {
     // (the view then reads 0 bytes, and encode() refuses it). Only binary values over fixed-length buffers are kept:
     // an object may have changed, a resizable buffer may have changed length. The view's `length`, not a
     // `byteLength`: on Node 20 a typed array's `byteLength` is a call (9 ns), its `length` is inlined. The cache
-    // keeps the last value sent alive, if binary, until the next send.
+    // keeps the last value sent alive, if binary, until another value is sent.
     if (value !== this.lastValue || encoded === undefined || encoded.bytes.length === 0) {
       const type = encodedType(value);
       if (isValueType(type)) { // a number, a constant, a short string, a bigint: written from this Sender's scratch
-        this.lastValue = this.lastEncoded = undefined; // the cache keeps nothing alive that is not sent again at once
+        this.lastValue = this.lastEncoded = undefined; // another value: the cache lets go of the last array
         this.sendEncoded(type, this.valueBytes.of(type, value), tag, options);
         return;
       }
