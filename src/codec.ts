@@ -120,7 +120,7 @@ export function encode(value: unknown): Encoded {
 /** `encode` of a value whose code `encodedType` gave already. */
 export function encodeAs(type: number, value: unknown): Encoded {
   if (type === TYPE.serialized) return { type, bytes: serializeOrExplain(value) };
-  if (isValueType(type)) return { type, bytes: copyOfScratch(ENCODED_VALUE.of(type, value)) };
+  if (isValueType(type)) return { type, bytes: copyOf(ENCODED_VALUE.of(type, value)) };
   if (type === TYPE.bytes) {
     const buffer = value as ArrayBufferLike;
     return { type, bytes: viewOf(buffer, 0, buffer.byteLength) };
@@ -421,13 +421,6 @@ export function copyOfElements(type: number, source: NumberElements, byteOffset:
     copy[i] = element;
   }
   return copy;
-}
-
-/** A fresh copy of a ValueBytes' bytes (64 bytes or fewer: V8 allocates it on its heap, in tens of ns). */
-function copyOfScratch(scratch: Uint8Array): Uint8Array {
-  const bytes = new Uint8Array(scratch.length);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = scratch[i]!;
-  return bytes;
 }
 
 // ---- V8's serializer, with typed arrays and DataViews in our own format ------------------------------------------
