@@ -9,7 +9,7 @@ import { OutputError } from './bench/report.js';
 import { runBandwidth } from './bench/bandwidth.js';
 import { runCollectives } from './bench/collectives.js';
 import { runLatency } from './bench/latency.js';
-import { DeadlockError, RankFailedError } from './errors.js';
+import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import { runExercise, WrongResultError } from './exercises.js';
 import { NO_REP_MOVSB } from './glibc.js';
 import { hangingItem, terminalColumns, usageLines, words } from './term.js';
@@ -77,8 +77,10 @@ export function describeFailure(error: unknown, argv: readonly string[]): { mess
     const next = help === undefined ? usage(terminalColumns(process.stderr)) : `See ${help} --help.`;
     return { message: `shmcomm: ${error.message}\n\n${next}`, status: 2 };
   }
-  // An output we could not write, or an exercise that printed its WRONG line: the message says it all.
-  if (error instanceof OutputError || error instanceof WrongResultError) {
+  // An output we could not write, an exercise that printed its WRONG line, or a launch that ran out of time (what
+  // each rank was doing is in the message; the stack would be the launcher's timer): the message says it all.
+  const launchTimeout = error instanceof TimeoutError && error.op === 'launch';
+  if (error instanceof OutputError || error instanceof WrongResultError || launchTimeout) {
     return { message: `shmcomm: ${error.message}`, status: 1 };
   }
   // A rank that failed, or a deadlock: the message says what happened, and the stack of the rank's own error (the

@@ -72,6 +72,13 @@ test('latency, collectives and exercise defaults', () => {
   assert.is(parseCollectivesArgs(['--arena', '1MiB']).arenaBytes, MiB);
   assert.is(parseCollectivesArgs(['--ranks', '2', '--arena', '128']).arenaBytes, 128);
   assert.equal(parseCollectivesArgs(['--sizes', '1MiB,8']).sizes, [8, MiB]);
+  // What the largest size on the most ranks would hold (3 copies a rank) must fit in the machine's memory.
+  const GiB = 1024 * MiB;
+  assert.equal(parseCollectivesArgs(['--sizes', '1GiB', '--ranks', '2'], 6 * GiB).sizes, [GiB]);
+  const tooBig = usageError(() => parseCollectivesArgs(['--sizes', '8,1GiB', '--ranks', '2,4'], 6 * GiB));
+  assert.is(tooBig.message, '--sizes 1 GiB on 4 ranks needs about 12 GiB of memory (3 copies of the message a rank), ' +
+    "more than this machine's 6 GiB: give smaller --sizes or fewer --ranks");
+  assert.is(tooBig.option, '--sizes');
   assert.equal(parseExerciseArgs(['ring']), {
     command: 'exercise', name: 'ring', options: { ranks: undefined, transport: undefined, unsafe: false },
   });
@@ -548,6 +555,9 @@ test('describeFailure: a wrong result or an unwritable output is one line and 1,
   assert.is((await import('../exercises/verdict.js')).WrongResultError, WrongResultError);
   assert.equal(describeFailure(new OutputError('cannot write out.csv'), ['bench']),
     { message: 'shmcomm: cannot write out.csv', status: 1 });
+  // A launch out of time: what each rank was doing, not the stack of the launcher's timer.
+  assert.equal(describeFailure(new TimeoutError('launch', 500, 'rank 0 is running'), ['bench', 'collectives']),
+    { message: 'shmcomm: launch timed out after 500 ms: rank 0 is running', status: 1 });
   const crash = new Error('boom');
   assert.ok(crash.stack!.startsWith('Error: boom\n    at '), crash.stack);
   assert.equal(describeFailure(crash, exercise), { message: crash.stack, status: 1 });

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { COLLECTIVE_OPS, TRANSPORTS, parseCollectivesArgs } from '../src/bench/args.js';
 import {
-  collectivesPlan, collectivesTable, measureCollectives, oversubscribedLine, runCollectives, type CollectiveStep,
+  collectivesPlan, collectivesTable, launchBoundMs, measureCollectives, oversubscribedLine, runCollectives, type CollectiveStep,
 } from '../src/bench/collectives.js';
 import { checkResult, makePayload } from '../src/bench/collectives-rank.js';
 import { defaultStrategy } from '../src/launch.js';
@@ -47,6 +47,13 @@ test('the plan: ops in order, each at every size, barrier at none', () => {
   assert.equal(collectivesPlan({ ops: ['barrier', 'bcast'], sizes: [8, 1024] }), [
     { op: 'barrier', bytes: 0 }, { op: 'bcast', bytes: 8 }, { op: 'bcast', bytes: 1024 },
   ]);
+});
+
+test("a launch's time bound: slack, ten times the time budget, and six calls' bytes a rank at 50 MB/s", () => {
+  const plan = collectivesPlan({ ops: ['bcast'], sizes: [8, 2 ** 30] });
+  // 60 s, 2 measurements x 0.25 s x 10, and 6 calls x 4 ranks x (8 B + 1 GiB) at 50 MB/s (515.4 s)
+  assert.is(launchBoundMs(plan, 4, { seconds: 0.2, warmupSeconds: 0.05 }), 580_397);
+  assert.is(launchBoundMs(collectivesPlan({ ops: ['barrier'], sizes: [8] }), 8, { seconds: 1, warmupSeconds: 0 }), 70_000);
 });
 
 test('measureCollectives: every row, in order, with its events', async () => {

@@ -9,6 +9,7 @@
  * few times a second for the progress line (the launcher only hears from ranks when they finish).
  */
 import { availableParallelism } from 'node:os';
+import { TimeoutError } from '../errors.js';
 import { defaultStrategy, launch } from '../launch.js';
 import type { WaitStrategy } from '../wait.js';
 import { DEFAULT_COLUMNS, Progress, terminalColumns, wrapText } from '../term.js';
@@ -55,9 +56,15 @@ const RANK_URL = new URL('./collectives-rank.js', import.meta.url);
 const RATE_FROM_BYTES = 64 * 1024;
 /** How often the main thread reads rank 0's progress counter. */
 const POLL_MS = 100;
-/** A launch's time bound: start-up and slack for a loaded machine, plus a generous multiple of the time budget. */
+/**
+ * A launch's time bound, a backstop (the deadlock watchdog reports a hang): start-up and slack for a loaded machine, a
+ * generous multiple of the time budget, and for each measurement the least calls it makes (two warm-up rounds, a timed
+ * one, the check) moving every rank's message at SLOW_BYTES_PER_SECOND, far below clone's 0.1 GB/s at 64 MiB.
+ */
 const LAUNCH_SLACK_MS = 60_000;
 const BUDGET_OVERSHOOT = 10;
+const LEAST_CALLS = 6;
+const SLOW_BYTES_PER_SECOND = 50e6;
 
 /** The (op, size) measurements of one launch, in order: ops as given, each at every size (barrier at none). */
 export function collectivesPlan(opts: Pick<CollectivesOptions, 'ops' | 'sizes'>): PlannedMeasurement[] {
@@ -98,12 +105,17 @@ async function measureLaunch(transport: Transport, ranks: number, opts: Collecti
   events.onLaunch?.(transport, ranks);
   const poller = setInterval(() => announceUpTo(Atomics.load(progress, 0)), POLL_MS);
   let results: Measurement[][];
+  const timeoutMs = launchBoundMs(plan, ranks, opts);
   try {
-    const budgetMs = plan.length * (opts.seconds + opts.warmupSeconds) * 1000 * BUDGET_OVERSHOOT;
     results = await launch<Measurement[]>(RANK_URL, {
-      size: ranks, transport, strategy: opts.strategy, arenaBytes: opts.arenaBytes, args: job,
-      timeoutMs: LAUNCH_SLACK_MS + budgetMs,
+      size: ranks, transport, strategy: opts.strategy, arenaBytes: opts.arenaBytes, args: job, timeoutMs,
     });
+  } catch (error) {
+    if (!(error instanceof TimeoutError)) throw error;
+    const step = stepOf(Math.max(0, Atomics.load(progress, 0) - 1));
+    const what = step.op === 'barrier' ? 'barrier' : `${step.op} of ${formatSize(step.bytes)}`;
+    const advice = 'try smaller --sizes, fewer --ranks or a shorter --time';
+    throw new TimeoutError('launch', timeoutMs, `${what} on ${ranks} ranks (${transport}): ${error.detail}; ${advice}`);
   } finally {
     clearInterval(poller);
   }
@@ -116,6 +128,13 @@ async function measureLaunch(transport: Transport, ranks: number, opts: Collecti
   }
   const strategy = opts.strategy ?? defaultStrategy(ranks);
   return measured.map(({ op, bytes, microsPerCall, calls }) => ({ transport, ranks, op, bytes, microsPerCall, calls, strategy }));
+}
+
+/** How long the launch that runs `plan` on `ranks` ranks may take (LAUNCH_SLACK_MS above). */
+export function launchBoundMs(plan: readonly PlannedMeasurement[], ranks: number, opts: Pick<CollectivesOptions, 'seconds' | 'warmupSeconds'>): number {
+  const budgetMs = plan.length * (opts.seconds + opts.warmupSeconds) * 1000 * BUDGET_OVERSHOOT;
+  const movedBytes = plan.reduce((sum, { bytes }) => sum + LEAST_CALLS * ranks * bytes, 0);
+  return Math.ceil(LAUNCH_SLACK_MS + budgetMs + (movedBytes / SLOW_BYTES_PER_SECOND) * 1000);
 }
 
 /** Runs the collectives benchmark and prints its results: the table, or JSON; CSV on the side. */
