@@ -4,7 +4,7 @@
  * so tests can call it: 0 done, 1 failed, 2 the command line was wrong (the message and the usage go to stderr).
  */
 import { readFile } from 'node:fs/promises';
-import { BENCHMARKS, parseBenchArgs, parseExerciseArgs, UsageError } from './bench/args.js';
+import { BENCHMARKS, parseBenchArgs, parseExerciseArgs, refuseOptionsNpmTook, UsageError } from './bench/args.js';
 import { OutputError } from './bench/report.js';
 import { runBandwidth } from './bench/bandwidth.js';
 import { runCollectives } from './bench/collectives.js';
@@ -120,6 +120,7 @@ async function run(argv: string[]): Promise<number> {
       print(await version());
       return 0;
     case 'bench': {
+      refuseOptionsNpmTook(process.env);
       const request = parseBenchArgs(rest);
       if (request.command === 'help') print(request.text);
       else if (request.command === 'bandwidth') await runBandwidth(request.options);
@@ -128,6 +129,7 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'exercise': {
+      refuseOptionsNpmTook(process.env);
       const request = parseExerciseArgs(rest);
       if (request.command === 'help') print(request.text);
       else await runExercise(request.name, request.options);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   UsageError, bandwidthHelp, collectivesHelp, exerciseHelp, exerciseNamed, latencyHelp,
-  parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs,
+  parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs, refuseOptionsNpmTook,
 } from '../src/bench/args.js';
 import { OutputError } from '../src/bench/report.js';
 import { describeFailure, main, shmcommHelp } from '../src/cli.js';
@@ -545,6 +545,22 @@ test('main: --version and a benchmark help', async () => {
   const extra = await runMain(['--version', '--foo']); // was 0, the version, and --foo unread
   assert.is(extra.code, 2);
   assert.ok(extra.stderr.startsWith('shmcomm: Unexpected `--foo` after --version\n'), extra.stderr);
+});
+
+test("options that npm took for its own (`npm run exercise ring --ranks 3`) are refused, with what to type", () => {
+  // What npm 11 gives the script's environment for `npm run exercise gather --unsafe`, `npm start --time 0.1 --no-chart`
+  const exercise = { npm_lifecycle_event: 'exercise', npm_config_unsafe: 'true' };
+  const unsafe = usageError(() => refuseOptionsNpmTook(exercise));
+  assert.is(unsafe.message, 'npm took --unsafe for itself (a script gets only the arguments after `--`): ' +
+    'type them after `npm run exercise --`');
+  assert.is(unsafe.option, '--unsafe');
+  const start = { npm_lifecycle_event: 'start', npm_config_time: 'true', npm_config_chart: 'false' };
+  assert.is(usageError(() => refuseOptionsNpmTook(start)).message, 'npm took --time, --no-chart for itself ' +
+    '(a script gets only the arguments after `--`): type them after `npm start --`');
+  // Not under npm; npm's own settings (json is one of them, which an .npmrc may set); none of ours
+  refuseOptionsNpmTook({ npm_config_ranks: 'true' });
+  refuseOptionsNpmTook({ npm_lifecycle_event: 'start', npm_config_json: 'true', npm_config_cache: '/root/.npm' });
+  refuseOptionsNpmTook({});
 });
 
 test('describeFailure: a wrong result or an unwritable output is one line and 1, a crash its stack and 1', async () => {

@@ -557,6 +557,28 @@ function refuseBeyondMemory(ranks: readonly number[], sizes: readonly number[], 
   );
 }
 
+/**
+ * Our options that npm took for its own settings: `npm run exercise ring --ranks 3` runs the script with `ring 3`
+ * and keeps `--ranks` as `npm_config_ranks=true` in its environment (a script gets only what follows `--`), and
+ * `--unsafe` would be lost without a word. Under npm (`npm_lifecycle_event` set), a setting named as one of our
+ * options is refused, with what to type. Not `json`, which is a setting of npm's own that an .npmrc may hold.
+ */
+export function refuseOptionsNpmTook(env: NodeJS.ProcessEnv): void {
+  const script = env.npm_lifecycle_event;
+  if (script === undefined) return;
+  const specs = [...BANDWIDTH_SPECS, ...LATENCY_SPECS, ...COLLECTIVES_SPECS, ...EXERCISE_SPECS];
+  const names = new Set(specs.map((spec) => spec.name).filter((name) => name !== 'json'));
+  // npm reads --no-chart as its setting chart=false
+  const taken = [...names].filter((name) => env[`npm_config_${name.replace(/^no-/, '').replaceAll('-', '_')}`] !== undefined);
+  if (taken.length === 0) return;
+  const options = taken.map((name) => `--${name}`).join(', ');
+  const run = script === 'start' ? 'npm start' : `npm run ${script}`;
+  throw new UsageError(
+    `npm took ${options} for itself (a script gets only the arguments after \`--\`): type them after \`${run} --\``,
+    `--${taken[0]}`,
+  );
+}
+
 const wantsHelp = (argv: readonly string[]): boolean => argv.includes('--help') || argv.includes('-h');
 
 /**
