@@ -6,10 +6,12 @@ import { runWithoutRepMovsb } from '../dist/src/glibc.js';
 // says why); this process then only waits for it, and ends as it ends.
 await runWithoutRepMovsb();
 
-// `shmcomm bench | head` closes our stdout early: that is the reader's choice, not an error.
+// `shmcomm bench | head` closes our stdout early: that is the reader's choice, not an error. Any other failure to
+// write (a full disk: `> /dev/full`) ends the command with one line.
 process.stdout.on('error', (error) => {
   if (error.code === 'EPIPE') process.exit(0);
-  throw error;
+  console.error(`shmcomm: cannot write to standard output: ${error.message}`);
+  process.exit(1);
 });
 
 // An error's stack at the lines of the .ts files: in this thread, and in the ranks it launches, the program's frames

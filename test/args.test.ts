@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   UsageError, bandwidthHelp, collectivesHelp, exerciseHelp, exerciseNamed, latencyHelp,
   parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs, refuseOptionsNpmTook,
@@ -561,6 +562,16 @@ test("options that npm took for its own (`npm run exercise ring --ranks 3`) are 
   refuseOptionsNpmTook({ npm_config_ranks: 'true' });
   refuseOptionsNpmTook({ npm_lifecycle_event: 'start', npm_config_json: 'true', npm_config_cache: '/root/.npm' });
   refuseOptionsNpmTook({});
+});
+
+test('standard output: a reader that leaves early ends the command quietly (0), a full disk with one line (1)', () => {
+  const bin = fileURLToPath(new URL('../../bin/shmcomm.js', import.meta.url));
+  // `shmcomm --help | true`: the reader is gone before the command writes (EPIPE); pipefail gives the command's status
+  const early = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" --help | true`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal([early.status, early.stderr], [0, '']);
+  if (!existsSync('/dev/full')) return;
+  const full = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" --help > /dev/full`], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal([full.status, full.stderr], [1, 'shmcomm: cannot write to standard output: ENOSPC: no space left on device, write\n']);
 });
 
 test('describeFailure: a wrong result or an unwritable output is one line and 1, a crash its stack and 1', async () => {
