@@ -12,11 +12,11 @@ import { capture, childPids, noWorkerLeft } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
 import {
   autoRingBytes, bandwidthTables, describeRings, fewerRoundsNote, measureBandwidth, runBandwidth, smallestLines,
-  spreadNote, stateChangeNote, type BandwidthRow,
+  spreadNote, type BandwidthRow,
   type RingChoice,
   type RingMode,
 } from '../src/bench/bandwidth.js';
-import { measureLineMicros } from '../src/bench/line-probe.js';
+import { measureLineMicros, stateChangeNote } from '../src/bench/line-probe.js';
 import { logSizes } from '../src/bench/format.js';
 import {
   expectedAt, makeSource, messageOk, sampleIndices, samplesOk, shouldSkip, stamp, STAMP_EVERY, startsRound, windowFor,
@@ -263,7 +263,7 @@ test('a run whose line time crossed 0.25 µs gets a note, one that met a busy ma
   );
   // From 1 µs the probe's threads took turns on a busy machine: no state, and no claim that the state changed.
   const busy = 'Note: the machine was busy during the run (a cache line between the threads: 0.10 µs at the start, ' +
-    '2.19 µs at the end): figures met at a busy moment may be low, and sizes measured at different moments do not ' +
+    '2.19 µs at the end): figures met at a busy moment may be far off, and sizes measured at different moments do not ' +
     'compare; the modes of one size do, they ran back to back.';
   assert.is(stateChangeNote([{ when: 'at the start', lineMicros: 0.1 }, { when: 'at the end', lineMicros: 2.19 }]), busy);
   assert.match(stateChangeNote([{ when: 'at the start', lineMicros: 4120.69 }, { when: 'at the end', lineMicros: 4000 }])!,

@@ -11,6 +11,7 @@ import { capture, childPids } from './helpers.js';
 import { LATENCY_MODES, parseLatencyArgs } from '../src/bench/args.js';
 import { logSizes } from '../src/bench/format.js';
 import { measureLatency, ringBytesFor, runLatency } from '../src/bench/latency.js';
+import { describeLine, stateChangeNote } from '../src/bench/line-probe.js';
 import { host, memcpyText } from '../src/glibc.js';
 import { OutputError } from '../src/bench/report.js';
 
@@ -22,9 +23,10 @@ test('--json: every mode at every size, with positive finite numbers', async () 
   const stdout = capture();
   const stderr = capture();
   await runLatency(parseLatencyArgs([...TINY, '--json']), { stdout, stderr });
-  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; memcpy: string; settings: object; rows: Record<string, unknown>[]; notes: [] };
+  const doc = JSON.parse(stdout.text()) as { node: string; cpus: string; memcpy: string; settings: object; rows: Record<string, unknown>[]; notes: string[] };
   assert.equal(Object.keys(doc), ['node', 'cpus', 'memcpy', 'settings', 'rows', 'notes']);
-  assert.equal(doc.notes, []);
+  // The notes the text would end with: none, or that the machine was busy or changed state during the run.
+  assert.ok(doc.notes.every((note) => /^Note: the machine (was busy|changed state) during the run/.test(note)), String(doc.notes));
   assert.is(doc.memcpy, memcpyText(process.env, host()));
   const sizes = logSizes(8, 1024, 3);
   assert.is(doc.rows.length, LATENCY_MODES.length * sizes.length);
@@ -58,6 +60,8 @@ test('table and chart in plain text, and --csv writes the rows', async () => {
     assert.not.match(text, /\x1b\[/);
     assert.match(text, /Node v\d+/);
     assert.match(text, /size\s+spinThenPark\s+clone/);
+    // The header says how far apart the cores were as the run began (or that the probe found the machine busy).
+    assert.match(text.replace(/\s+/g, ' '), /median of batches \((a line crosses in \d+\.\d\d µs: (the threads share a cache|they share no cache)|the line probe took .* the machine is busy)\)/);
     assert.match(text, /µs/);
     assert.match(text, /└┬/);
     assert.match(text, /\n─o─ spinThenPark   ─x─ clone\n/, 'the chart legend: a mark per series');
@@ -83,8 +87,12 @@ test('on a terminal too narrow for the table, the table goes in blocks, each wit
     else process.env.NO_COLOR = saved;
   }
   const first = /\nsize  spinThenPark\n────  ────────────\n 8 B +[\d.,]+\n/.source;
-  const second = /\nsize  clone\n────  ─────\n 8 B +[\d.,]+\n$/.source;
-  assert.match(stdout.text(), new RegExp(first + second));
+  const second = /\nsize  clone\n────  ─────\n 8 B +[\d.,]+\n/.source;
+  // then the end, or a note that the machine was busy or changed state, wrapped at 24 columns too
+  const notes = /(\nNote: [^]*)?$/.source;
+  const text = stdout.text();
+  assert.match(text, new RegExp(first + second + notes));
+  assert.ok(text.split('\n').every((line) => line.length <= 24), text);
 });
 
 test('a --csv file that cannot be written after the run: the results are printed first, then the error says so', async () => {
@@ -112,6 +120,29 @@ test('--iterations N times exactly N round trips per size', async () => {
   assert.is(settings.iterations, 45);
   assert.not.ok('seconds' in settings, JSON.stringify(settings));
   assert.equal(childPids(), []);
+});
+
+test("the line probe looks before the first mode and after the last, once more at the start when it finds the machine busy", async () => {
+  const readings = [3746.58, 0.31, 0.09];
+  const seen: string[] = [];
+  const rows = await measureLatency(
+    parseLatencyArgs(['--min', '8', '--max', '8', '--iterations', '5', '--warmup', '0', '--modes', 'spin,clone']),
+    {
+      onLine: (when, micros) => seen.push(`${when} ${micros}`),
+      onStart: (mode) => seen.push(mode),
+    },
+    async () => readings.shift()!,
+  );
+  assert.equal(seen, ['start 0.31', 'spin', 'clone', 'end 0.09']);
+  assert.is(rows.length, 2);
+  assert.is(describeLine(0.31), 'a line crosses in 0.31 µs: they share no cache');
+  assert.is(describeLine(0.05), 'a line crosses in 0.05 µs: the threads share a cache');
+  assert.is(describeLine(2.5), 'the line probe took 2.50 µs a bounce, at a second try too: its threads took turns, the machine is busy');
+  // What the note says of a latency run, whose modes ran one after another, not by turns
+  assert.is(stateChangeNote([{ when: 'at the start', lineMicros: 0.31 }, { when: 'at the end', lineMicros: 0.09 }], 'nor do modes, which ran one after another'),
+    'Note: the machine changed state during the run (a cache line between the threads: 0.31 µs at the start, 0.09 µs ' +
+    'at the end): sizes measured in different states do not compare; nor do modes, which ran one after another ' +
+    '(docs/PERFORMANCE.md, "this machine has two states").');
 });
 
 test('ring sizes hold the largest message', () => {

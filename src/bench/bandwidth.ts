@@ -27,7 +27,7 @@ import {
   Eta, formatDuration, formatShortCount, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput,
 } from './report.js';
 import { abortControl, createControl, openGate } from './signal.js';
-import { measureLineMicros } from './line-probe.js';
+import { busy, describeLine, lineAtStart, measureLineMicros, sharesCache, stateChangeNote } from './line-probe.js';
 import { renderTable } from './table.js';
 
 /**
@@ -54,22 +54,7 @@ export const AUTO_RING_BYTES = {
   ringbufBusy: 2 ** 20,
 } as const;
 
-/** Below this one-way line time (µs) the two cores are taken to share a cache. */
-export const NEAR_LINE_MICROS = 0.25;
-
 export type { RingMode };
-
-/**
- * From this "line time" (µs) the probe did not time a cache line crossing alone: its two threads took turns on a
- * core of a machine busy with something else (3,700 µs measured beside another benchmark, 2.2 µs under a lighter
- * load). Cores apart take 0.4 to 0.6, in either state of docs/PERFORMANCE.md.
- */
-const BUSY_LINE_MICROS = 1;
-
-/** True when a cache line crosses between the two threads fast enough for them to share a cache. */
-const sharesCache = (lineMicros: number): boolean => lineMicros < NEAR_LINE_MICROS;
-/** True when the probe's threads took turns: the reading tells a busy machine, not a state. */
-const busy = (lineMicros: number): boolean => lineMicros >= BUSY_LINE_MICROS;
 
 /** `--ring auto`'s ring for `mode`, given the one-way time of a cache line between the two threads (µs). */
 export function autoRingBytes(mode: RingMode, lineMicros: number): number {
@@ -104,14 +89,9 @@ export function describeRings(choices: readonly RingChoice[], fixedBytes: number
   const rings = fixedBytes !== undefined ? `ring ${formatSize(fixedBytes)}`
     : `rings (auto): ${choices.map(({ mode, bytes }) => `${mode} ${formatSize(bytes)}`).join(', ')}`;
   if (Number.isNaN(lineMicros)) return rings;
-  const micros = lineMicros.toFixed(2);
-  if (busy(lineMicros)) {
-    const ringbuf = choices.some(({ mode }) => mode === 'ringbuf')
-      ? ', so ringbuf runs on its fixed ring, not one chosen by the state' : '';
-    return `${rings} (the line probe took ${micros} µs a bounce, at a second try too: its threads took turns, ` +
-      `the machine is busy${ringbuf})`;
-  }
-  return `${rings} (a line crosses in ${micros} µs: ${sharesCache(lineMicros) ? 'the threads share a cache' : 'they share no cache'})`;
+  const ringbuf = busy(lineMicros) && choices.some(({ mode }) => mode === 'ringbuf')
+    ? ', so ringbuf runs on its fixed ring, not one chosen by the state' : '';
+  return `${rings} (${describeLine(lineMicros)}${ringbuf})`;
 }
 
 export interface BandwidthRow {
@@ -187,35 +167,6 @@ export async function measureBandwidth(
   }
   if (watching) events.onLine?.('end', await measureLine());
   return turns.flatMap((turn) => turn.rows(sizes.length));
-}
-
-/**
- * The line time at the start of a run. A busy reading tells no state, only that the probe's threads took turns on a
- * core; a busy moment may pass, so the probe looks once more before the run settles for it (and for ringbuf's
- * fixed ring).
- */
-async function lineAtStart(measureLine: () => Promise<number>): Promise<number> {
-  const first = await measureLine();
-  return busy(first) ? measureLine() : first;
-}
-
-/**
- * A note for a run whose line time crossed NEAR_LINE_MICROS (`timeline`: each measurement and when it was made):
- * the machine changed state during the run, so some sizes met one machine and some the other. The modes of one
- * size still compare: they ran back to back. A line time from BUSY_LINE_MICROS is no state: the machine was busy.
- */
-export function stateChangeNote(timeline: readonly { when: string; lineMicros: number }[]): string | undefined {
-  const points = timeline.map(({ when, lineMicros }) => `${lineMicros.toFixed(2)} µs ${when}`).join(', ');
-  if (timeline.some(({ lineMicros }) => busy(lineMicros))) {
-    return `Note: the machine was busy during the run (a cache line between the threads: ${points}): figures met ` +
-      'at a busy moment may be low, and sizes measured at different moments do not compare; the modes of one size ' +
-      'do, they ran back to back.';
-  }
-  const near = timeline.filter(({ lineMicros }) => sharesCache(lineMicros)).length;
-  if (near === 0 || near === timeline.length) return undefined;
-  return `Note: the machine changed state during the run (a cache line between the threads: ${points}): sizes ` +
-    'measured in different states do not compare; the modes of one size do, they ran back to back ' +
-    '(docs/PERFORMANCE.md, "this machine has two states").';
 }
 
 /** Rounds whose fastest is more than this many times their slowest: the machine moved under them. */

@@ -10,6 +10,7 @@ import { LATENCY_RING_MODES, MAX_LATENCY_RING_MESSAGE, type LatencyMode, type La
 import { renderChart } from './chart.js';
 import { formatNumber, formatSize, logSizes } from './format.js';
 import type { LatencyJob, LatencyReport } from './latency-worker.js';
+import { describeLine, lineAtStart, measureLineMicros, stateChangeNote } from './line-probe.js';
 import { PeerGroup, stallMsFor } from './peers.js';
 import { Eta, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput } from './report.js';
 import { TRIPS, abortControl, createControl } from './signal.js';
@@ -29,6 +30,8 @@ export const LATENCY_COLUMNS = ['mode', 'bytes', 'microseconds', 'roundTrips', '
 export interface LatencyEvents {
   onStart?: (mode: LatencyMode, bytes: number) => void;
   onFinish?: (mode: LatencyMode, bytes: number) => void;
+  /** The one-way time of a cache line between two threads (line-probe.ts), before the first mode and after the last. */
+  onLine?: (when: 'start' | 'end', lineMicros: number) => void;
 }
 
 const WORKER_URL = new URL('./latency-worker.js', import.meta.url);
@@ -44,13 +47,24 @@ export function ringBytesFor(bytes: number): number {
   return ring;
 }
 
-/** Measures every mode at every size; rows mode by mode, sizes ascending. No worker or child survives the call. */
-export async function measureLatency(opts: LatencyOptions, events: LatencyEvents = {}): Promise<LatencyRow[]> {
+/**
+ * Measures every mode at every size; rows mode by mode, sizes ascending. No worker or child survives the call. The
+ * line probe looks before and after (`onLine`): how far apart the two cores are decides the ring modes' latency, and
+ * a busy machine, whose threads take turns on a core, makes every mode's far off.
+ */
+export async function measureLatency(
+  opts: LatencyOptions, events: LatencyEvents = {}, measureLine: () => Promise<number> = measureLineMicros,
+): Promise<LatencyRow[]> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
+  events.onLine?.('start', await lineAtStart(measureLine));
   const rows: LatencyRow[] = [];
   for (const mode of opts.modes) rows.push(...(await measureMode(mode, sizes, opts, events)));
+  events.onLine?.('end', await measureLine());
   return rows;
 }
+
+/** What still compares in a latency run that met a busy machine or two states: each mode ran all its sizes alone. */
+const MODES_ONE_AFTER_ANOTHER = 'nor do modes, which ran one after another';
 
 async function measureMode(mode: LatencyMode, sizes: number[], opts: LatencyOptions, events: LatencyEvents): Promise<LatencyRow[]> {
   const control = createControl();
@@ -105,6 +119,7 @@ export async function runLatency(opts: LatencyOptions, output: BenchOutput = pro
   const progress = new Progress(output.stderr);
   const eta = new Eta(total, opts.iterations === undefined ? opts.seconds + opts.warmupSeconds : opts.warmupSeconds);
   let rows: LatencyRow[];
+  const timeline: { when: string; lineMicros: number }[] = [];
   try {
     rows = await measureLatency(opts, {
       onStart: (mode, bytes) => {
@@ -112,13 +127,17 @@ export async function runLatency(opts: LatencyOptions, output: BenchOutput = pro
         progress.update(`latency: ${mode} ${formatSize(bytes)} (${eta.done + 1}/${total}), ~${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
+      onLine: (when, lineMicros) => timeline.push({ when: `at the ${when}`, lineMicros }),
     });
   } finally {
     progress.done();
   }
 
   // The results first, the CSV after: a file that cannot be written then costs no result.
-  output.stdout.write(opts.json ? jsonText(machine(), settingsOf(opts), rows) : latencyReport(opts, sizes, rows, output));
+  const notes = [stateChangeNote(timeline, MODES_ONE_AFTER_ANOTHER)].filter((note) => note !== undefined);
+  output.stdout.write(opts.json
+    ? jsonText(machine(), settingsOf(opts), rows, notes)
+    : latencyReport(opts, sizes, rows, timeline[0]!.lineMicros, notes, output));
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, LATENCY_COLUMNS, rows);
 }
 
@@ -129,12 +148,16 @@ function settingsOf(opts: LatencyOptions): Omit<LatencyOptions, 'seconds'> {
   return settings;
 }
 
-/** The table and (unless --no-chart) the chart of a latency run. */
-function latencyReport(opts: LatencyOptions, sizes: readonly number[], rows: readonly LatencyRow[], output: BenchOutput): string {
+/** The table, (unless --no-chart) the chart and the notes of a latency run that began at line time `startLine`. */
+function latencyReport(
+  opts: LatencyOptions, sizes: readonly number[], rows: readonly LatencyRow[], startLine: number, notes: readonly string[],
+  output: BenchOutput,
+): string {
   const m = machine();
   const each = opts.iterations === undefined ? `${opts.seconds} s per size` : `${opts.iterations} round trips per size`;
-  const columns = terminalColumns(output.stdout); // the header, the table and the chart keep to it
-  const lines = [headerLine('shmcomm bench latency', m, `${each}, median of batches`, columns), ''];
+  const columns = terminalColumns(output.stdout); // the header, the table, the chart and the notes keep to it
+  const settings = `${each}, median of batches (${describeLine(startLine)})`;
+  const lines = [headerLine('shmcomm bench latency', m, settings, columns), ''];
   const cell = (mode: LatencyMode, bytes: number): string =>
     formatNumber(rows.find((row) => row.mode === mode && row.bytes === bytes)?.microseconds ?? NaN);
   lines.push(wrapText('One-way latency, µs (half a round trip; lower is better)', columns));
@@ -148,5 +171,6 @@ function latencyReport(opts: LatencyOptions, sizes: readonly number[], rows: rea
     const color = shouldUseColor(output.stdout);
     lines.push('', renderChart(series, { color, yUnit: 'µs', title: 'One-way latency (log-log)', columns }));
   }
+  for (const note of notes) lines.push('', wrapText(note, columns));
   return `${lines.join('\n')}\n`;
 }

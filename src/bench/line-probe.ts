@@ -39,3 +39,59 @@ async function bounce(): Promise<number> {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
 }
+
+/** Below this one-way line time (µs) the two cores are taken to share a cache. */
+export const NEAR_LINE_MICROS = 0.25;
+
+/**
+ * From this "line time" (µs) the probe did not time a cache line crossing alone: its two threads took turns on a
+ * core of a machine busy with something else (3,700 µs measured beside another benchmark, 2.2 µs under a lighter
+ * load). Cores apart take 0.4 to 0.6, in either state of docs/PERFORMANCE.md.
+ */
+const BUSY_LINE_MICROS = 1;
+
+/** True when a cache line crosses between the two threads fast enough for them to share a cache. */
+export const sharesCache = (lineMicros: number): boolean => lineMicros < NEAR_LINE_MICROS;
+/** True when the probe's threads took turns: the reading tells a busy machine, not a state. */
+export const busy = (lineMicros: number): boolean => lineMicros >= BUSY_LINE_MICROS;
+
+/** What a line time at the start of a run tells, for a benchmark's header: the state, or a busy machine. */
+export function describeLine(lineMicros: number): string {
+  const micros = lineMicros.toFixed(2);
+  if (busy(lineMicros)) {
+    return `the line probe took ${micros} µs a bounce, at a second try too: its threads took turns, the machine is busy`;
+  }
+  return `a line crosses in ${micros} µs: ${sharesCache(lineMicros) ? 'the threads share a cache' : 'they share no cache'}`;
+}
+
+/**
+ * The line time at the start of a run. A busy reading tells no state, only that the probe's threads took turns on a
+ * core; a busy moment may pass, so the probe looks once more before the run settles for it (and for ringbuf's
+ * fixed ring).
+ */
+export async function lineAtStart(measureLine: () => Promise<number>): Promise<number> {
+  const first = await measureLine();
+  return busy(first) ? measureLine() : first;
+}
+
+/** What still compares in a run that met a busy machine or two states: bandwidth's modes run size by size, by turns. */
+export const MODES_BY_TURNS = 'the modes of one size do, they ran back to back';
+
+/**
+ * A note for a run whose line time crossed NEAR_LINE_MICROS (`timeline`: each measurement and when it was made):
+ * the machine changed state during the run, so some sizes met one machine and some the other; `compares` says what
+ * still compares. A line time from BUSY_LINE_MICROS is no state: the machine was busy.
+ */
+export function stateChangeNote(
+  timeline: readonly { when: string; lineMicros: number }[], compares = MODES_BY_TURNS,
+): string | undefined {
+  const points = timeline.map(({ when, lineMicros }) => `${lineMicros.toFixed(2)} µs ${when}`).join(', ');
+  if (timeline.some(({ lineMicros }) => busy(lineMicros))) {
+    return `Note: the machine was busy during the run (a cache line between the threads: ${points}): figures met ` +
+      `at a busy moment may be far off, and sizes measured at different moments do not compare; ${compares}.`;
+  }
+  const near = timeline.filter(({ lineMicros }) => sharesCache(lineMicros)).length;
+  if (near === 0 || near === timeline.length) return undefined;
+  return `Note: the machine changed state during the run (a cache line between the threads: ${points}): sizes ` +
+    `measured in different states do not compare; ${compares} (docs/PERFORMANCE.md, "this machine has two states").`;
+}
