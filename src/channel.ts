@@ -17,9 +17,8 @@
  */
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import {
-  allocate, copyOfElements, decode, decodeValueAt, ELEMENTWISE_BYTES, encodeAs, encodedType, isBinaryType,
-  isElementwiseType, isFixedLength, isKnownType, isValueType, TYPE, ValueBytes, viewAs,
-  type Encoded, type NumberElements,
+  allocate, decode, decodeValueAt, encodeAs, encodedType, isBinaryType, isFixedLength, isKnownType, isTypedArrayType,
+  isValueType, SLICED_BYTES, sliceOf, TYPE, ValueBytes, viewAs, type Encoded, type KindView,
 } from './codec.js';
 import { CorruptFrameError, TimeoutError } from './errors.js';
 import { describe, refuseUnknownOptions } from './describe.js';
@@ -246,9 +245,9 @@ export class Sender {
 /** The receiving half: owns the consumer side of one ring. */
 export class Receiver {
   readonly ring: RingBuffer;
-  // The data region viewed as each kind that recv copies element by element (isElementwiseType), by its code: made as
-  // the first short message of the kind arrives.
-  private readonly kindViews: (NumberElements | undefined)[] = [];
+  // The data region viewed as each kind that recv copies with slice() (isTypedArrayType), by its code: made as the
+  // first short message of the kind arrives.
+  private readonly kindViews: (KindView | undefined)[] = [];
   private holdingView = false; // a view from recvView() is lent out
   private viewInRing = false; // ... and it lies in the ring (else in `assembly`)
   // Where recvView() assembles a typed array that travelled in chunks: kept and reused, grown to the largest such
@@ -275,12 +274,12 @@ export class Receiver {
       const ring = this.ring;
       if (ring.hold(options) < 0) return null;
       // A short message is read where it lies, with no view of it. The first chunk of a longer one has the CHUNKED
-      // bit in its type, which neither isValueType nor isElementwiseType takes.
+      // bit in its type, which neither isValueType nor isTypedArrayType takes.
       const { type, tag, offset, length } = ring.frame;
       if (isValueType(type)) return this.releaseAndAnswer(decodeValueAt(type, ring.data, offset, length), tag);
-      if (isElementwiseType(type) && length <= ELEMENTWISE_BYTES) {
-        const copy = copyOfElements(type, (this.kindViews[type] ??= viewAs(type, ring.data)), offset, length);
-        if (copy !== undefined) return this.releaseAndAnswer(copy, tag); // else a NaN, which take() copies as bytes
+      if (isTypedArrayType(type) && length <= SLICED_BYTES) {
+        const copy = sliceOf(type, (this.kindViews[type] ??= viewAs(type, ring.data)), offset, length);
+        return this.releaseAndAnswer(copy, tag);
       }
       return this.take<T>(ring.peek()!, deadline); // held already: no wait
     } catch (error) {

@@ -66,14 +66,14 @@ test('recv of short arrays and values, read where they lie: every kind byte for 
     Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array,
     Float64Array, BigInt64Array, BigUint64Array,
   ];
-  // Bit patterns that a copy as numbers could change (recv leaves a message with a NaN to set(), which copies bytes),
+  // Bit patterns that a copy as numbers could change (recv's slice() copies bytes, as the spec asks of one kind),
   // low word first: two Float64 NaNs (a signalling one, a negative one with a payload), then two Float32 ones (a
   // signalling one, which x64 quiets as it widens it to a double, and a quiet one with a payload).
   const nans = Uint32Array.of(1, 0x7ff00000, 0x12345, 0xfff80000, 0x7f800001, 0x7fc00001);
   const values: unknown[] = [1.5, -0, NaN, 'a\ud800b', '', 2n ** 63n - 1n, -(2n ** 63n), null, true, undefined, false];
   for (let round = 0; round < 200; round++) {
     const Kind = kinds[round % kinds.length]!;
-    const bytes = 8 * Math.floor(random() * 10); // 0 to 72 bytes: copied element by element up to 64, as a view above
+    const bytes = 8 * Math.floor(random() * 10); // 0 to 72 bytes: sliced up to 64, through a view above
     const sent = new Kind(bytes / Kind.BYTES_PER_ELEMENT);
     const sentBytes = new Uint8Array(sent.buffer);
     for (let i = 0; i < bytes; i++) sentBytes[i] = random() * 256;
