@@ -500,11 +500,12 @@ export class Comm {
     for (const message of queue) if (message.tag === tag || message.tag === otherTag) return message.tag;
     if (!(this.channels instanceof SharedTransport)) throw new Error('nextTagInternal(): the shared transport only');
     try {
-      const receiver = this.channels.receiver(source);
+      const channels = this.channels;
+      const receiver = channels.receiver(source);
       for (;;) {
         const next = receiver.peekMeta()!; // null only once a ring is closed, which a rank's rings never are
         if (next.tag === tag || next.tag === otherTag) return next.tag;
-        queue.push({ ...receiver.recv()!, source });
+        queue.push(channels.recvBlocking(source)); // an Envelope as poll makes it (a spread of recv's answer: 0.8 µs)
       }
     } catch (err) {
       throw this.control.translate(err);
@@ -607,11 +608,12 @@ export class Comm {
   private viewableReceiver(source: number, tag: number): Receiver | undefined {
     if (!(this.channels instanceof SharedTransport) || source === this.rank) return undefined;
     if (findMatching(this.queues[source]!, tag) >= 0) return undefined;
-    const receiver = this.channels.receiver(source);
+    const channels = this.channels;
+    const receiver = channels.receiver(source);
     for (;;) {
       const next = receiver.peekMeta();
       if (next === null || matches(next.tag, tag)) return receiver;
-      this.queues[source]!.push({ ...receiver.recv()!, source }); // another tag: queue it, look at the next
+      this.queues[source]!.push(channels.recvBlocking(source)); // another tag: queue it, look at the next
     }
   }
 
