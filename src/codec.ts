@@ -24,7 +24,7 @@
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 import { types } from 'node:util';
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
-import { isDetached, kindOf } from './describe.js';
+import { describe, isDetached, isOutOfBounds, kindOf } from './describe.js';
 import { DataCloneError } from './errors.js';
 
 /** The one-byte type codes of a frame. 0 is never used, so a zeroed (never written) header is detectably bad. */
@@ -127,12 +127,18 @@ export function encodeAs(type: number, value: unknown): Encoded {
   }
   if (type === TYPE.dataview) return { type, bytes: dataViewBytes(value as DataView) };
   const view = value as ArrayBufferView;
+  if (view.byteLength === 0 && isOutOfBounds(view)) throw outOfBoundsError(view); // it reads 0 bytes
   return { type, bytes: viewOf(view.buffer, view.byteOffset, view.byteLength) };
 }
 
+/** What a view outside its resizable ArrayBuffer gets (isOutOfBounds): postMessage refuses one too. */
+function outOfBoundsError(view: ArrayBufferView): DataCloneError {
+  return new DataCloneError(`${describe(view)} out of bounds of its resizable ArrayBuffer`, 'the buffer shrank below it');
+}
+
 /**
- * A DataView's bytes. Unlike a typed array's, whose length reads 0 once its buffer is detached (and viewOf says so),
- * a DataView's byteOffset and byteLength throw a TypeError then: say what happened in the same words.
+ * A DataView's bytes. Unlike a typed array's, whose length reads 0 once its buffer is detached (and viewOf says so) or
+ * shrank below it, a DataView's byteOffset and byteLength throw a TypeError then: say what happened in the same words.
  */
 function dataViewBytes(view: DataView): Uint8Array {
   let byteOffset: number;
@@ -142,7 +148,8 @@ function dataViewBytes(view: DataView): Uint8Array {
     byteLength = view.byteLength;
   } catch (err) {
     if (isDetached(view.buffer)) throw new DataCloneError('a detached ArrayBuffer', 'its memory was transferred away');
-    throw err; // out of bounds of a resizable buffer that shrank: V8's own message says it
+    if (isOutOfBounds(view)) throw outOfBoundsError(view);
+    throw err;
   }
   return viewOf(view.buffer, byteOffset, byteLength);
 }
@@ -488,7 +495,10 @@ function whyRefused(culprit: unknown): string | undefined {
     return "Node's own objects (a KeyObject, a Blob, a MessagePort, ...) cannot go through a ring; postMessage " +
       "clones some (a KeyObject, a Blob, a BlockList) on the 'clone' and 'transfer' transports";
   }
-  if (ArrayBuffer.isView(culprit)) return 'its ArrayBuffer is detached (its memory was transferred away)'; // encode()'s
+  if (ArrayBuffer.isView(culprit)) { // encode()'s refusals
+    if (isOutOfBounds(culprit)) return 'it lies out of bounds of its resizable ArrayBuffer (the buffer shrank below it)';
+    return 'its ArrayBuffer is detached (its memory was transferred away)';
+  }
   return undefined;
 }
 

@@ -61,6 +61,31 @@ export function withArticle(noun: string): string {
   return `${/^[aeio]/i.test(noun) ? 'an' : 'a'} ${noun}`;
 }
 
+const typedArraySlice = (Object.getPrototypeOf(Uint8Array.prototype) as { slice: (start: number, end: number) => unknown }).slice;
+
+/**
+ * True for a view that lies outside its resizable ArrayBuffer, which shrank below it: a typed array then reads 0
+ * elements at offset 0 (as an empty one may), a DataView throws. Only a method that validates the array tells: slice()
+ * throws a TypeError for one out of bounds (or detached).
+ */
+export function isOutOfBounds(view: ArrayBufferView): boolean {
+  const buffer = view.buffer as { resizable?: boolean; growable?: boolean };
+  if (buffer.resizable !== true) return false; // a SharedArrayBuffer only grows: no view falls outside it
+  if (view instanceof DataView) {
+    try {
+      return view.byteLength < 0; // throws when out of bounds
+    } catch {
+      return !isDetached(view.buffer);
+    }
+  }
+  try {
+    typedArraySlice.call(view, 0, 0);
+    return false;
+  } catch {
+    return !isDetached(view.buffer);
+  }
+}
+
 /** True for an ArrayBuffer whose memory was transferred away (its views read 0 bytes, and a DataView throws). */
 export function isDetached(buffer: ArrayBufferLike): boolean {
   const detached = (buffer as { detached?: unknown }).detached; // from Node 22

@@ -31,7 +31,7 @@
  * (the codec's type code, the message tag, a chunked message's total length).
  */
 import { copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES } from './copy.js';
-import { describe, isDetached, refuseUnknownOptions } from './describe.js';
+import { describe, isDetached, isOutOfBounds, refuseUnknownOptions } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
 import { Waiter, checkTimeout, deadlineFor, type WaitOptions, type WaitStrategy } from './wait.js';
 
@@ -764,18 +764,27 @@ function asBytes(view: ArrayBufferView): Uint8Array {
     try {
       bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength); // a detached DataView throws here
     } catch (err) {
-      throw isDetached(view.buffer) ? detachedError(view) : err;
+      if (isDetached(view.buffer)) throw detachedError(view);
+      throw isOutOfBounds(view) ? outOfBoundsError(view) : err; // a DataView outside a resizable buffer throws too
     }
   }
+  if (bytes.length > 0) return bytes;
   // A detached typed array reads 0 bytes, over a buffer of 0 bytes: only then is it worth asking (Node 20 asks by
-  // making a view, an allocation, which a message of 0 bytes over a buffer of its own pays).
-  if (bytes.length === 0 && bytes.buffer.byteLength === 0 && isDetached(bytes.buffer)) throw detachedError(view);
+  // making a view, an allocation, which a message of 0 bytes over a buffer of its own pays). So does one outside its
+  // resizable buffer, which shrank below it.
+  if (bytes.buffer.byteLength === 0 && isDetached(bytes.buffer)) throw detachedError(view);
+  if (isOutOfBounds(view)) throw outOfBoundsError(view);
   return bytes;
 }
 
 function detachedError(view: ArrayBufferView): TypeError {
   const what = `${describe(view)} whose ArrayBuffer is detached`;
   return new TypeError(`Expected a view to write, got ${what} (its memory was transferred away)`);
+}
+
+function outOfBoundsError(view: ArrayBufferView): TypeError {
+  const what = `${describe(view)} out of bounds of its resizable ArrayBuffer`;
+  return new TypeError(`Expected a view to write, got ${what} (the buffer shrank below it)`);
 }
 
 /** Exposed for tests that corrupt a header on purpose. */

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  TYPE, allocate, decode, elementSize, encode, encodedType, isBinaryType, typeName,
+  TYPE, allocate, copyAsSent, decode, elementSize, encode, encodedType, isBinaryType, typeName,
 } from '../src/codec.js';
 import { DataCloneError } from '../src/errors.js';
 import { createSecretKey } from 'node:crypto';
@@ -438,6 +438,26 @@ test('a DataView over a detached ArrayBuffer is refused with the same DataCloneE
     'a detached ArrayBuffer cannot be sent: only values that structured clone accepts can travel ' +
     '(its memory was transferred away)');
   assert.is(encode(new DataView(new ArrayBuffer(0))).bytes.byteLength, 0); // empty is not detached
+});
+
+test('a view outside its resizable ArrayBuffer, which shrank below it, is refused, not sent as an empty array', () => {
+  const buffer = new ArrayBuffer(32, { maxByteLength: 64 });
+  const array = new Float64Array(buffer, 8, 2);
+  const view = new DataView(buffer, 8, 16);
+  const tracking = new Int32Array(buffer, 8); // follows the buffer's length
+  const empty = new Uint8Array(buffer, 0, 0);
+  buffer.resize(8);
+  assert.equal([array.length, array.byteOffset], [0, 0]); // as an empty array at offset 0 reads
+  const why = 'cannot be sent: only values that structured clone accepts can travel (the buffer shrank below it)';
+  assert.is(cloneError(array).message, `a Float64Array out of bounds of its resizable ArrayBuffer ${why}`);
+  assert.is(cloneError(view).message, `a DataView out of bounds of its resizable ArrayBuffer ${why}`);
+  assert.is(cloneError({ array }).message, 'an object containing a Float64Array cannot be sent: it lies out of bounds ' +
+    'of its resizable ArrayBuffer (the buffer shrank below it) (at value.array)');
+  // In bounds, they go: an empty view at offset 0, and a length-tracking one that starts at the buffer's end
+  assert.equal([encode(empty).bytes.byteLength, encode(tracking).bytes.byteLength], [0, 0]);
+  assert.equal(Array.from(copyAsSent(tracking) as Int32Array), []);
+  buffer.resize(24);
+  assert.equal(Array.from(copyAsSent(array) as Float64Array), [0, 0]); // in bounds once more
 });
 
 test('errors that are not clone failures pass through unchanged', () => {

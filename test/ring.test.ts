@@ -247,7 +247,7 @@ test('async reads pending on one consumer never take a message that a peek holds
   assert.equal(Array.from((await consumer.readAsync())!), [3]);
 });
 
-test('a view whose buffer was transferred away is refused, not written as an empty message', () => {
+test('a view whose buffer was transferred away, or that lies outside its resizable one, is refused, not written as an empty message', () => {
   const producer = RingBuffer.create(1024);
   for (const view of [new Uint8Array(8), new Float64Array(2), new DataView(new ArrayBuffer(8))]) {
     structuredClone(view.buffer, { transfer: [view.buffer] }); // detaches it
@@ -257,6 +257,18 @@ test('a view whose buffer was transferred away is refused, not written as an emp
     assert.is(err.message, `Expected a view to write, got a ${kind} whose ArrayBuffer is detached (its memory was transferred away)`);
   }
   assert.is(RingBuffer.attach(producer.buffer).hasMessage(), false);
+  // One outside its resizable buffer, which shrank below it, reads 0 bytes too, and is refused too.
+  const resizable = new ArrayBuffer(32, { maxByteLength: 64 });
+  const outside = [new Float64Array(resizable, 8, 2), new DataView(resizable, 8, 16)];
+  resizable.resize(8);
+  for (const view of outside) {
+    const err = errorOf(() => producer.write(view));
+    assert.instance(err, TypeError);
+    const kind = view.constructor.name;
+    assert.is(err.message, `Expected a view to write, got a ${kind} out of bounds of its resizable ArrayBuffer (the buffer shrank below it)`);
+  }
+  producer.write(new Uint8Array(resizable, 8, 0)); // an empty view at its end is in bounds
+  assert.is(RingBuffer.attach(producer.buffer).read()!.length, 0);
 });
 
 test('async calls: abort wakes the pending ones, a full ring times writeAsync out, a closed one ends readAsync', async () => {
