@@ -108,16 +108,21 @@ export class Sender {
   private lastEncoded: Encoded | undefined;
   private readonly meta: Required<FrameMeta> = { type: 0, tag: 0, aux: 0 }; // reused: the ring reads it at once
   private readonly valueBytes = new ValueBytes(); // where send writes a number, a constant, a short string, a bigint
-  // The rest of a chunked message whose send timed out between two chunks, copied when it did; flush() sends it (and
-  // close() flushes first), so the receiver, which has the first chunks already, gets it whole, before any other.
+  // The rest of a chunked message whose send stopped between two chunks (a timeout, a callback that threw), copied
+  // when it did; flush() sends it (and close() flushes first), so the receiver, which has the first chunks already,
+  // gets it whole, before any other.
   private unsent: { rest: Uint8Array; total: number; tag: number } | undefined;
+  // In send, flush or close: a callback that runs meanwhile (onMessage, the ring's onWait) and sends on this Sender
+  // would put its frames between ours, and its value in the scratch memory ours is in. It is refused.
+  private busy = false;
 
   /**
    * `onMessage` runs once the first frame of each message is published: the ranks layer rings the receiver's
    * doorbell there (after the first frame, not the last, so a receiver asleep on its doorbell starts draining a
    * message larger than the ring while it is still being sent). A Sender with `onMessage` must not have its ring
    * corked: the doorbell would ring before the message is visible. `onMessage`, and the ring's `onWait`, may send on
-   * other Senders, but not on this one: they run in the middle of its send.
+   * other Senders, but not on this one: they run in the middle of its send, and `send`, `flush` and `close` refuse to
+   * run there.
    */
   constructor(ring: RingBuffer, options: { onMessage?: () => void; chunkBytes?: number } = {}) {
     refuseUnknownOptions('Sender', options, ['onMessage', 'chunkBytes']);
@@ -131,8 +136,19 @@ export class Sender {
    * expires before the message's first frame is out sends nothing (`pendingBytes` stays 0: send it again, or not).
    * One that expires between two chunks of a larger message has sent part of it: the rest is kept, a copy of
    * `pendingBytes` bytes, for `flush()` (or `close()`) to send, and until then `send` refuses to start another message.
+   * So is the rest of a message that any other error stopped between two chunks (`onMessage`, or the ring's `onWait`,
+   * that threw): the receiver has its first chunks.
    */
   send(value: unknown, tag = 0, options?: BlockingOptions): void {
+    this.enter('send');
+    try {
+      this.sendValue(value, tag, options);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private sendValue(value: unknown, tag: number, options: BlockingOptions | undefined): void {
     let encoded = this.lastEncoded;
     // The same value as last time: its encoding is the same view of its bytes, unless its buffer was detached since
     // (the view then reads 0 bytes, and encode() refuses it). Only binary values over fixed-length buffers are kept:
@@ -165,7 +181,7 @@ export class Sender {
   /** Sends already encoded bytes under a codec type code. */
   private sendBytes(type: number, bytes: Uint8Array, tag = 0, options?: BlockingOptions): void {
     if (this.unsent !== undefined) {
-      throw new Error(`send() while ${this.unsent.rest.length} bytes of a message that a timeout cut short are still to go: flush() them first`);
+      throw new Error(`send() while ${this.unsent.rest.length} bytes of a message that was cut short are still to go: flush() them first`);
     }
     const ring = this.ring;
     if (bytes.length <= this.chunkBytes) {
@@ -183,21 +199,37 @@ export class Sender {
     const chunk = this.chunkBytes;
     const deadline = deadlineFor(options);
     ring.write(bytes.subarray(0, chunk), { type: type | CHUNKED, tag, aux: bytes.length }, options);
-    this.onMessage?.();
+    try {
+      this.onMessage?.();
+    } catch (error) {
+      this.unsent = { rest: bytes.slice(chunk), total: bytes.length, tag }; // the first chunk is out: keep the rest
+      throw error;
+    }
     this.sendContinuations(bytes, chunk, bytes.length, tag, deadline);
   }
 
-  /** Bytes of a message that a timeout cut short and `flush` has still to send; 0 when none. */
+  /** Marks the Sender busy in `op` (send, flush, close), or refuses a call from a callback inside one (`busy`). */
+  private enter(op: string): void {
+    if (this.busy) {
+      throw new Error(`${op}() on a Sender in the middle of its own send (from its onMessage or its ring's onWait): only other Senders may send there`);
+    }
+    this.busy = true;
+  }
+
+  /** Bytes of a message that was cut short (a timeout, an error) and `flush` has still to send; 0 when none. */
   get pendingBytes(): number {
     return this.unsent?.rest.length ?? 0;
   }
 
-  /** Sends the rest of a message that a timeout cut short, if any (a new timeout keeps what is left again). */
+  /** Sends the rest of a message that was cut short, if any (a new timeout or error keeps what is left again). */
   flush(options?: BlockingOptions): void {
+    this.enter('flush');
     try {
       this.sendRest(deadlineFor(options));
     } catch (error) {
       throw asCallTimeout(error, 'flush', options);
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -208,8 +240,8 @@ export class Sender {
   }
 
   /**
-   * Writes the chunks of `bytes` from byte `sent` on, the end of a `total`-byte message; a timeout keeps what is
-   * left in `unsent` and throws a TimeoutError that says how much went.
+   * Writes the chunks of `bytes` from byte `sent` on, the end of a `total`-byte message. Any error keeps what is left
+   * in `unsent`; a timeout's TimeoutError says how much went.
    */
   private sendContinuations(bytes: Uint8Array, sent: number, total: number, tag: number, deadline: number): void {
     const chunk = this.chunkBytes;
@@ -219,25 +251,25 @@ export class Sender {
       }
       this.unsent = undefined;
     } catch (error) {
-      if (!(error instanceof TimeoutError)) {
-        this.unsent = undefined;
-        throw error;
-      }
       // Copied: the caller may reuse its buffer once send() has returned, even by throwing.
       const rest = bytes.slice(sent);
       this.unsent = { rest, total, tag };
+      if (!(error instanceof TimeoutError)) throw error;
       throw new TimeoutError(error.op, error.ms, `${total - rest.length} of the message's ${total} bytes are sent; flush() sends the rest`);
     }
   }
 
-  /** Ends the stream, after the rest of a message a timeout cut short: the receiver drains what was sent, then `recv` returns null. */
+  /** Ends the stream, after the rest of a message that was cut short: the receiver drains what was sent, then `recv` returns null. */
   close(options?: BlockingOptions): void {
+    this.enter('close');
     try {
       const deadline = deadlineFor(options);
       this.sendRest(deadline);
       this.ring.close(optionsUntil(deadline));
     } catch (error) {
       throw asCallTimeout(error, 'close', options);
+    } finally {
+      this.busy = false;
     }
   }
 }

@@ -121,6 +121,64 @@ test("a callback that encodes and sends while a send waits leaves that send's va
   assert.equal(otherReceiver.recv(), { value: sent, tag: 1 });
 });
 
+test('a callback that throws between two chunks leaves the rest for flush(); one that sends on the same Sender is refused', () => {
+  // onMessage throws after the first chunk is out: the rest is kept, and nothing else goes before it
+  const ring = RingBuffer.create(4096);
+  let broken = true;
+  const onMessage = () => {
+    if (broken) throw new Error('doorbell broke');
+  };
+  const sender = new Sender(ring, { chunkBytes: 64, onMessage });
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  const sent = Float64Array.from({ length: 20 }, (_, i) => i + 0.5); // 160 bytes: 3 chunks
+  assert.is(errorOf(() => sender.send(sent, 3)).message, 'doorbell broke');
+  assert.is(sender.pendingBytes, 96);
+  assert.is(errorOf(() => sender.send(42)).message,
+    'send() while 96 bytes of a message that was cut short are still to go: flush() them first');
+  broken = false;
+  sender.flush();
+  sender.send(42, 4);
+  const got = receiver.recv<Float64Array>()!;
+  assert.equal([Array.from(got.value), got.tag], [Array.from(sent), 3]);
+  assert.equal(receiver.recv(), { value: 42, tag: 4 });
+
+  // The ring's onWait throws while a chunk waits for room: the same. Later waits drain what the ring holds.
+  const small = RingBuffer.create(512);
+  const drain = new Receiver(RingBuffer.attach(small.buffer));
+  let cancel = true;
+  const onWait = (waiting: boolean) => {
+    if (!waiting) return;
+    if (cancel) {
+      cancel = false;
+      throw new Error('cancelled');
+    }
+    const taken = errorOf(() => drain.recv({ timeoutMs: 0 })); // takes the chunks there are, keeps them for later
+    assert.instance(taken, TimeoutError);
+  };
+  const waiting = new Sender(RingBuffer.attach(small.buffer, { onWait }), { chunkBytes: 64 });
+  const bytes = Uint8Array.from({ length: 800 }, (_, i) => i % 251);
+  assert.is(errorOf(() => waiting.send(bytes, 5)).message, 'cancelled');
+  assert.is(waiting.pendingBytes, 800 - 6 * 64); // six 80-byte frames fit in 512 bytes
+  waiting.flush();
+  assert.equal(drain.recv(), { value: bytes, tag: 5 });
+
+  // A callback that sends on the Sender whose send it runs in is refused: its value would take the other's place.
+  const full = RingBuffer.create(64); // two frames of a number
+  const reader = new Receiver(RingBuffer.attach(full.buffer));
+  let inner: Sender | undefined;
+  const reentering = (on: boolean) => {
+    if (on) inner!.send(99);
+  };
+  inner = new Sender(RingBuffer.attach(full.buffer, { strategy: 'park', onWait: reentering }));
+  inner.send(1);
+  inner.send(2);
+  assert.is(errorOf(() => inner!.send(3, 0, { timeoutMs: 10_000 })).message,
+    'send() on a Sender in the middle of its own send (from its onMessage or its ring\'s onWait): only other Senders may send there');
+  assert.equal([reader.recv()!.value, reader.recv()!.value, reader.hasMessage()], [1, 2, false]);
+  inner.send(4); // no longer in a send: it goes
+  assert.equal(reader.recv(), { value: 4, tag: 0 });
+});
+
 test('a short message whose length its kind cannot have is refused by recv, and stays', () => {
   const cases: [number, number, string][] = [
     [TYPE.int32, 6, 'Int32Array needs a byte length that is a multiple of 4, got 6'],
@@ -329,7 +387,7 @@ test('a timeout between two chunks: the sender keeps the rest, the receiver what
   assert.match(errorOf(() => receiver.recvView(quick)).message, '6144 of a 8000-byte message'); // finishing it, by another kind of receive
 
   assert.is(errorOf(() => sender.send(Int32Array.of(7, 8), 2)).message,
-    'send() while 1856 bytes of a message that a timeout cut short are still to go: flush() them first');
+    'send() while 1856 bytes of a message that was cut short are still to go: flush() them first');
   sender.flush(quick); // the last two chunks
   assert.is(sender.pendingBytes, 0);
   sender.send(Int32Array.of(7, 8), 2, quick);
