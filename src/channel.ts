@@ -37,13 +37,23 @@ const NOT_BINARY: Readonly<Record<number, string>> = {
 /** The largest message a channel carries: 2 GiB, what a Float64Array can hold on every Node version we support. */
 export const MAX_CHANNEL_MESSAGE = 2 ** 31;
 
+/** recvInto's refusal of a message that is not binary (`got`: 'a number', 'a serialized value'); Comm's too. */
+export function notBinaryError(got: string): TypeError {
+  return new TypeError(`recvInto() needs a typed array, DataView or ArrayBuffer message, got ${got}: use recv()`);
+}
+
+/** recvInto's refusal of a message of `bytes` bytes for a target of `room`; Comm's too. */
+export function doesNotFitError(bytes: number, room: number): RangeError {
+  return new RangeError(`recvInto(): a ${bytes}-byte message does not fit in a ${room}-byte target`);
+}
+
 /**
  * The largest chunk a Sender makes unless told otherwise (or its ring parks). Bigger frames do not pay: on this
  * 2-core VM, when its two threads share no cache, the shared channel on a 16 MiB ring streamed 1 to 16 MiB messages
  * at 6 to 13 GB/s in frames of up to 4 MiB (one frame each up to half the ring, then quarter-ring chunks) and at 19
  * to 27 GB/s in chunks of 128 KiB to 512 KiB (`shmcomm bench bandwidth --modes shared,memcpy --min 256KiB --max
  * 16MiB --points 4 --ring 16MiB`, docs/PERFORMANCE.md). On the benchmark's rings it is a quarter of zerocopy's 1 MiB
- * and an eighth of shared's 2 MiB (the Zen 4 runs that chose 2 MiB for shared used these chunks).
+ * and an eighth of shared's 2 MiB.
  */
 export const MAX_CHUNK_BYTES = 256 * 1024;
 
@@ -288,6 +298,14 @@ export class Receiver {
   // A chunked message whose receive timed out between two chunks: what arrived, in a buffer of its own. The next
   // receive of any kind finishes it and returns it, before any later message.
   private unfinished: Unfinished | undefined;
+  // recvInto's answer: one object, filled again by every call, so that a message of one frame leaves no garbage (a
+  // fresh one each was about 40 bytes a message, a scavenge every 2 MB in the receiving worker).
+  private readonly received: Copied = { bytes: 0, tag: 0 };
+  // The bytes of the last target of recvInto, kept: a receiver that reuses its buffer makes no view per message. As
+  // in Sender.send, only over a fixed-length buffer, whose view can only shrink to 0 bytes (detached), never grow.
+  // The last target stays alive for as long as the Receiver.
+  private lastTarget: ArrayBufferView | undefined;
+  private lastBytes: Uint8Array | undefined;
 
   constructor(ring: RingBuffer) {
     this.ring = ring;
@@ -408,13 +426,10 @@ export class Receiver {
 
   /** recvInto's target as bytes, once it is known that a message of this codec type and length may go there. */
   private intoFor(target: ArrayBufferView, codecType: number, total: number): Uint8Array {
-    if (codecType < TYPE.bytes || codecType > TYPE.dataview) { // isBinaryType(), for a code that is a byte
-      const got = NOT_BINARY[codecType] ?? 'a serialized value';
-      throw new TypeError(`recvInto() needs a typed array, DataView or ArrayBuffer message, got ${got}: use recv()`);
-    }
+    if (!isBinaryType(codecType)) throw notBinaryError(NOT_BINARY[codecType] ?? 'a serialized value');
     const into = this.bytesOf(target);
     if (total > into.length) {
-      throw new RangeError(`recvInto(): a ${total}-byte message does not fit in a ${into.length}-byte target`);
+      throw doesNotFitError(total, into.length);
     }
     return into;
   }
@@ -426,16 +441,6 @@ export class Receiver {
     received.tag = tag;
     return received;
   }
-
-  // recvInto's answer: one object, filled again by every call (a fresh one per message was the shared path's last
-  // garbage per message of one frame: about 40 bytes a message, a scavenge every 2 MB in the receiving worker).
-  private readonly received: Copied = { bytes: 0, tag: 0 };
-
-  // The bytes of the last target of recvInto, kept: a receiver that reuses its buffer makes no view per message. As
-  // in Sender.send, only over a fixed-length buffer, whose view can only shrink to 0 bytes (detached), never grow.
-  // The last target stays alive for as long as the Receiver.
-  private lastTarget: ArrayBufferView | undefined;
-  private lastBytes: Uint8Array | undefined;
 
   private bytesOf(target: ArrayBufferView): Uint8Array {
     if (target === this.lastTarget) return this.lastBytes!;

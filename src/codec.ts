@@ -54,8 +54,9 @@ const LAST_TYPE = TYPE.bigint;
 /** The values TYPE.constant carries, by the byte that stands for each. */
 const CONSTANTS: readonly unknown[] = [undefined, null, false, true];
 /**
- * The longest string with a code of its own: 32 code units, 64 bytes, which V8 allocates on its heap (fast); a longer
- * one goes through the serializer, whose cost its characters then share.
+ * The longest string with a code of its own: 32 code units, 64 bytes, as long as the short arrays `recv` reads where
+ * they lie (ON_HEAP_BYTES), and the size of a Sender's scratch memory (ValueBytes); a longer one goes through the
+ * serializer, whose cost its characters then share.
  */
 export const SHORT_STRING = 32;
 
@@ -305,9 +306,9 @@ export function isFixedLength(buffer: ArrayBufferLike): boolean {
 /**
  * Where the bytes of a value of isValueType's codes are written: 64 bytes of scratch memory, seen as bytes, as a Float64
  * and as a BigInt64, and a view of them for each length such a value has had. `of` hands out one of those views, valid
- * until its next call. Each Sender has one of its own, which it writes into its ring; a user's callback that runs while
- * the Sender waits for room (`onWait`, `onMessage`) may encode values of its own, on another Sender or with `encode`,
- * but must not send on the same Sender. A number's and a bigint's 8 bytes are a Float64's and a BigInt64's: both ends
+ * until its next call. Each Sender has one of its own, which it writes into its ring; a user's callback that runs in the
+ * middle of a send (the ring's `onWait` while it waits for room, `onMessage` once a message's first frame is out) may
+ * encode values of its own, on another Sender or with `encode`; the same Sender refuses to send there. A number's and a bigint's 8 bytes are a Float64's and a BigInt64's: both ends
  * of a ring are in one process, so in one byte order.
  */
 export class ValueBytes {

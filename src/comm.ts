@@ -15,7 +15,7 @@ import {
   type BarrierWords, type Collective, type ControlBlock, type WaitKind,
 } from './control.js';
 import type { Waiter, WaitStrategy } from './wait.js';
-import type { Receiver } from './channel.js';
+import { doesNotFitError, notBinaryError, type Receiver } from './channel.js';
 import type { OpName } from './reduce-ops.js';
 import type { SameKind, Sent, TypedArray, Widen } from './sent.js';
 import { SharedTransport } from './transport/shared.js';
@@ -185,11 +185,11 @@ export class Comm {
   }
 
   /**
-   * Zero-copy receive (shared transport): the next message from `source` as a typed-array view into the ring,
-   * valid until `release()` (one that travelled in chunks, above `Sender.chunkBytes`, is lent from a buffer the
-   * channel keeps, filled by one copy: `Receiver.recvView`). A message that is not a typed array, or larger than
-   * half the ring less a 16-byte frame header (`maxMessage`), comes back as an ordinary owned value (and `release()`
-   * is then harmless). On the other transports this is `recv`.
+   * Zero-copy receive (shared transport): the next message from `source`, a typed array or a DataView, as a view into
+   * the ring, valid until `release()` (one that travelled in chunks, above `Sender.chunkBytes`, is lent from a buffer
+   * the channel keeps, filled by one copy: `Receiver.recvView`). Any other message (an ArrayBuffer included), or one
+   * larger than half the ring less a 16-byte frame header (`maxMessage`), comes back as an ordinary owned value (and
+   * `release()` is then harmless). On the other transports this is `recv`.
    */
   recvView<T = ArrayBufferView>(source: number, tag = ANY_TAG): T {
     this.checkRank(source, 'source');
@@ -698,9 +698,9 @@ function copyInto(target: ArrayBufferView, value: unknown): number {
     ArrayBuffer.isView(value) ? new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
     : value instanceof ArrayBuffer ? new Uint8Array(value)
     : undefined;
-  if (bytes === undefined) throw new TypeError(`recvInto() needs a typed array, DataView or ArrayBuffer message, got ${kindOf(value)}`);
+  if (bytes === undefined) throw notBinaryError(kindOf(value));
   const room = target.byteLength;
-  if (bytes.length > room) throw new RangeError(`recvInto(): a ${bytes.length}-byte message does not fit in a ${room}-byte target`);
+  if (bytes.length > room) throw doesNotFitError(bytes.length, room);
   if (bytes.length > 0) new Uint8Array(target.buffer, target.byteOffset, room).set(bytes); // a detached target has room 0
   return bytes.length;
 }

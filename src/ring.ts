@@ -134,7 +134,7 @@ const CORK_BYTES = 16 * 1024;
  * A corked producer's first batch after `cork()` is published at 2 KiB, and each next one at twice the last, up to
  * `corkBytes`: a consumer that has caught up (one whose producer resumes after an acknowledgement) starts on the
  * first messages at once instead of idling through a whole batch. The message count (CORK_MESSAGES) still bounds
- * every batch, so frames of up to 128 bytes (payloads up to 112) batch as before. Near, at 1.4 and 2 KiB, the
+ * every batch, so frames of up to 128 bytes (payloads up to 112) batch 16 at a time from the first. Near, at 1.4 and 2 KiB, the
  * receiver's wait per window of 64 about halves, and 2 KiB streams 15% faster (docs/PERFORMANCE.md, "What each
  * optimisation bought").
  */
@@ -172,7 +172,7 @@ export class RingBuffer {
   private readonly dataWords: Uint32Array; // the data region, as words: frame headers are read and written here
   private readonly mask: number;
   private readonly waiter: Waiter;
-  private keptViews: Uint8Array[] = []; // consumer: views kept by copyHeld, one per slot (viewOf), made at first use
+  private keptViews: Uint8Array[] = []; // consumer: views kept by copyHeld, one per slot (keptView), made at first use
   private keptAt = new Int32Array(0); // where each kept view starts, -1 for none
   private readonly keptShift: number; // log2 of a slot's bytes
   private readonly keptFrom: number; // the shortest payload whose view is kept
@@ -553,7 +553,7 @@ export class RingBuffer {
       const data = this.data;
       for (let i = 0; i < length; i++) target[at + i] = data[start + i]!;
     } else {
-      copyRange(target, at, this.viewOf(start, length), length, NATIVE_COPY_OUT_BYTES);
+      copyRange(target, at, this.keptView(start, length), length, NATIVE_COPY_OUT_BYTES);
     }
   }
 
@@ -566,7 +566,7 @@ export class RingBuffer {
    * of mixed sizes, one per frame start for a stream of one size. A payload too short for its own slot gets a view of
    * its own every time.
    */
-  private viewOf(start: number, length: number): Uint8Array {
+  private keptView(start: number, length: number): Uint8Array {
     if (length < this.keptFrom) return new Uint8Array(this.buffer, RING_HEADER_BYTES + start, length);
     if (this.keptAt.length === 0) {
       this.keptViews = new Array<Uint8Array>(this.capacity >>> this.keptShift).fill(NO_VIEW);

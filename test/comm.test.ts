@@ -54,6 +54,7 @@ for (const transport of TRANSPORTS) {
       status: { value: 16, source: 0, tag: 4 },
       values: [1.5, 2.5, 0, 0],
       tooSmall: 'recvInto(): a 64-byte message does not fit in a 8-byte target',
+      notBinary: 'recvInto() needs a typed array, DataView or ArrayBuffer message, got a string: use recv()',
       other: 'a string first, another tag',
       again: { value: 64, source: 0, tag: 5 },
       reused: true,
