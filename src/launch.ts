@@ -3,7 +3,9 @@
  * a rank that throws or exits aborts the others, a run where every rank waits and nothing moves is a deadlock,
  * and `timeoutMs` bounds the whole run. Whatever happens, every worker is terminated before `launch` settles.
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
@@ -406,6 +408,11 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
     throw new TypeError(
       `Expected \`moduleUrl\` to be a file: URL such as import.meta.url (or a data: URL), got ${JSON.stringify(url)}`,
     );
+  }
+  // Here, before any rank starts: each rank's import would fail alike, and blame itself and shmcomm's loader.
+  if (url.startsWith('file:') && !existsSync(fileURLToPath(url))) {
+    const missing = new Error(`Expected \`moduleUrl\` to name a file, got ${JSON.stringify(url)}: there is none`);
+    throw Object.assign(missing, { code: 'ERR_MODULE_NOT_FOUND' });
   }
   return {
     moduleUrl: url, size, transport, ringBytes, arenaBytes, chunkBytes, timeoutMs, args,

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { CommAbortedError, DeadlockError, launch, map, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
-import { noWorkerLeft } from './helpers.js';
+import { noWorkerLeft, startedWorkers } from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
@@ -197,9 +197,23 @@ test('deadlockMs: a shorter grace still reports the cycle; 0 turns the watchdog 
 });
 
 test('a module that is missing, fails to load, or has no default export', async () => {
-  let err = await failure(launch(new URL('./fixtures/no-such-module.js', import.meta.url), { size: 2, timeoutMs: 30_000 }));
-  assert.instance(err, RankFailedError);
-  assert.match(err.message, /^rank [01] failed: Error: Cannot find module '.*no-such-module\.js'/);
+  // A file that is not there is named before any rank starts (each rank's import failed alike, blaming shmcomm's loader).
+  const nowhere = new URL('./fixtures/no-such-module.js', import.meta.url);
+  const before = startedWorkers();
+  let err = await failure(launch(nowhere, { size: 2, timeoutMs: 30_000 }));
+  assert.is(err.message, `Expected \`moduleUrl\` to name a file, got "${nowhere.href}": there is none`);
+  assert.is((err as { code?: string }).code, 'ERR_MODULE_NOT_FOUND');
+  assert.is(startedWorkers(), before);
+  // One the program imports is the rank's failure, as the program's own
+  const importer = mkdtempSync(join(tmpdir(), 'shmcomm-importer-'));
+  try {
+    writeFileSync(join(importer, 'main.mjs'), "import './absent.mjs';\nexport default () => 1;\n");
+    err = await failure(launch(pathToFileURL(join(importer, 'main.mjs')), { size: 1, timeoutMs: 30_000 }));
+    assert.instance(err, RankFailedError);
+    assert.match(err.message, /^rank 0 failed: Error: Cannot find module '.*absent\.mjs' imported from .*main\.mjs/);
+  } finally {
+    rmSync(importer, { recursive: true, force: true });
+  }
   err = await failure(launch(new URL('./fixtures/ranks-load-error.js', import.meta.url), { size: 2, timeoutMs: 30_000 }));
   assert.match(err.message, /^rank [01] failed: Error: cannot load this module$/);
   err = await failure(launch(new URL('./fixtures/ranks-no-default.js', import.meta.url), { size: 1, timeoutMs: 30_000 }));
