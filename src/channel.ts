@@ -20,7 +20,7 @@ import {
   allocate, decode, decodeValueAt, encodeAs, encodedType, isBinaryType, isFixedLength, isKnownType, isTypedArrayType,
   isValueType, SLICED_BYTES, sliceOf, TYPE, ValueBytes, viewAs, type Encoded, type KindView,
 } from './codec.js';
-import { CorruptFrameError, TimeoutError } from './errors.js';
+import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from './errors.js';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { FRAME_HEADER_BYTES, type BlockingOptions, type Frame, type FrameMeta, type RingBuffer } from './ring.js';
 import { checkTimeout, deadlineFor } from './wait.js';
@@ -150,15 +150,6 @@ export class Sender {
    * that threw): the receiver has its first chunks.
    */
   send(value: unknown, tag = 0, options?: BlockingOptions): void {
-    this.enter('send');
-    try {
-      this.sendValue(value, tag, options);
-    } finally {
-      this.busy = false;
-    }
-  }
-
-  private sendValue(value: unknown, tag: number, options: BlockingOptions | undefined): void {
     let encoded = this.lastEncoded;
     // The same value as last time: its encoding is the same view of its bytes, unless its buffer was detached since
     // (the view then reads 0 bytes, and encode() refuses it). Only binary values over fixed-length buffers are kept:
@@ -180,11 +171,18 @@ export class Sender {
     this.sendEncoded(encoded.type, encoded.bytes, tag, options);
   }
 
+  /**
+   * Writes an encoded message. Busy from here (enter): encoding, before, runs no callback of ours, only a value's own
+   * getters, which may send on this Sender as any code may.
+   */
   private sendEncoded(type: number, bytes: Uint8Array, tag: number, options: BlockingOptions | undefined): void {
+    this.enter('send');
     try {
       this.sendBytes(type, bytes, tag, options);
     } catch (error) {
       throw asCallTimeout(error, 'send', options);
+    } finally {
+      this.busy = false;
     }
   }
 
@@ -261,6 +259,11 @@ export class Sender {
       }
       this.unsent = undefined;
     } catch (error) {
+      // An aborted (or closed) ring takes nothing more, for good: there is no rest to keep.
+      if (error instanceof AbortedError || error instanceof ClosedError) {
+        this.unsent = undefined;
+        throw error;
+      }
       // Copied: the caller may reuse its buffer once send() has returned, even by throwing.
       const rest = bytes.slice(sent);
       this.unsent = { rest, total, tag };
@@ -329,7 +332,7 @@ export class Receiver {
       if (isValueType(type)) return this.releaseAndAnswer(decodeValueAt(type, ring.data, offset, length), tag);
       if (isTypedArrayType(type) && length <= SLICED_BYTES) {
         const copy = sliceOf(type, (this.kindViews[type] ??= viewAs(type, ring.data)), offset, length);
-        return this.releaseAndAnswer(copy, tag);
+        if (copy !== undefined) return this.releaseAndAnswer(copy, tag); // else a species of the program's: take()
       }
       return this.take<T>(ring.peek()!, deadline); // held already: no wait
     } catch (error) {
@@ -365,7 +368,8 @@ export class Receiver {
     if (!isBinaryType(codecType) || codecType === TYPE.bytes || (chunked && ring.frame.aux > ring.maxMessage)) {
       return this.take<T>(view, deadline);
     }
-    // Decoded before the view is marked lent: a header that does not decode (a corrupt length) throws and lends nothing.
+    // Decoded before the view is marked lent: a header that does not decode (a corrupt length) throws and lends
+    // nothing.
     if (!chunked) {
       const value = decode(codecType, view, { inPlace: true }) as T;
       this.lend(true);

@@ -120,7 +120,7 @@ async function run(argv: string[]): Promise<number> {
       print(await version());
       return 0;
     case 'bench': {
-      refuseOptionsNpmTook(process.env);
+      refuseOptionsNpmTook(process.env, rest);
       const request = parseBenchArgs(rest);
       if (request.command === 'help') print(request.text);
       else if (request.command === 'bandwidth') await runBandwidth(request.options);
@@ -129,7 +129,7 @@ async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'exercise': {
-      refuseOptionsNpmTook(process.env);
+      refuseOptionsNpmTook(process.env, rest);
       const request = parseExerciseArgs(rest);
       if (request.command === 'help') print(request.text);
       else await runExercise(request.name, request.options);

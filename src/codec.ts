@@ -69,6 +69,7 @@ export interface Encoded {
 // What the table below needs from each of the 11 typed-array constructors.
 interface TypedArrayConstructor {
   readonly BYTES_PER_ELEMENT: number;
+  readonly prototype: { constructor: unknown };
   new (length: number): ArrayBufferView;
   new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): ArrayBufferView;
 }
@@ -127,8 +128,8 @@ export function encodeAs(type: number, value: unknown): Encoded {
     return { type, bytes: viewOf(buffer, 0, buffer.byteLength) };
   }
   if (type === TYPE.dataview) return { type, bytes: dataViewBytes(value as DataView) };
-  const view = value as ArrayBufferView;
-  if (view.byteLength === 0 && isOutOfBounds(view)) throw outOfBoundsError(view); // it reads 0 bytes
+  const view = value as Uint8Array; // any typed array: its `length` is 0 when its byteLength is, and is inlined
+  if (view.length === 0 && isOutOfBounds(view)) throw outOfBoundsError(view); // it reads 0 bytes
   return { type, bytes: viewOf(view.buffer, view.byteOffset, view.byteLength) };
 }
 
@@ -304,12 +305,13 @@ export function isFixedLength(buffer: ArrayBufferLike): boolean {
 // ---- numbers, bigints, constants and short strings, without the serializer ----------------------------------------
 
 /**
- * Where the bytes of a value of isValueType's codes are written: 64 bytes of scratch memory, seen as bytes, as a Float64
- * and as a BigInt64, and a view of them for each length such a value has had. `of` hands out one of those views, valid
- * until its next call. Each Sender has one of its own, which it writes into its ring; a user's callback that runs in the
- * middle of a send (the ring's `onWait` while it waits for room, `onMessage` once a message's first frame is out) may
- * encode values of its own, on another Sender or with `encode`; the same Sender refuses to send there. A number's and a bigint's 8 bytes are a Float64's and a BigInt64's: both ends
- * of a ring are in one process, so in one byte order.
+ * Where the bytes of a value of isValueType's codes are written: 64 bytes of scratch memory, seen as bytes, as a
+ * Float64 and as a BigInt64, and a view of them for each length such a value has had. `of` hands out one of those
+ * views, valid until its next call. Each Sender has one of its own, which it writes into its ring; a user's callback
+ * that runs in the middle of a send (the ring's `onWait` while it waits for room, `onMessage` once a message's first
+ * frame is out) may encode values of its own, on another Sender or with `encode`; the same Sender refuses to send
+ * there. A number's and a bigint's 8 bytes are a Float64's and a BigInt64's: both ends of a ring are in one process, so
+ * in one byte order.
  */
 export class ValueBytes {
   private readonly bytes = new Uint8Array(2 * SHORT_STRING);
@@ -384,11 +386,12 @@ export function decodeValueAt(type: number, data: Uint8Array, start: number, len
 }
 
 /**
- * The kinds that Receiver.recv copies out of its ring with `slice()`, for a message of up to SLICED_BYTES: every typed
- * array kind (not a DataView, which has no `slice()`, nor raw bytes). `slice()` of a view of its own kind makes the copy
- * and copies the bytes, in one call: no view of the message, no `set()`, bits kept (NaNs included, as the spec asks of
- * a copy between arrays of one kind), and one builtin whatever the kind, where a loop of our own over the elements
- * slowed to 760 ns once a program had sent a few kinds (its element accesses no longer knew theirs; 40 ns with one).
+ * The kinds that Receiver.recv copies out of its ring with `slice()`, for a message of up to SLICED_BYTES: every
+ * typed array kind (not a DataView, which has no `slice()`, nor raw bytes). `slice()` of a view of its own kind makes
+ * the copy and copies the bytes, in one call: no view of the message, no `set()`, bits kept (NaNs included, as the
+ * spec asks of a copy between arrays of one kind), and one builtin whatever the kind, where a loop of our own over the
+ * elements slowed to 760 ns once a program had sent a few kinds (its element accesses no longer knew theirs; 40 ns
+ * with one).
  */
 export function isTypedArrayType(type: number): boolean {
   return type >= TYPE.int8 && type <= TYPE.biguint64;
@@ -412,10 +415,14 @@ export function viewAs(type: number, bytes: Uint8Array): KindView {
 
 /**
  * A fresh array of `type`'s kind (one of isTypedArrayType's) holding `byteLength` bytes at `byteOffset` (a multiple of
- * the element size, as a payload in a ring is) of the memory that `source` views as that kind (viewAs).
+ * the element size, as a payload in a ring is) of the memory that `source` views as that kind (viewAs); undefined
+ * where a program has given the kind a species constructor of its own (`Symbol.species`, or `prototype.constructor`),
+ * which `slice()` would make the copy with, so that what came back would be the program's choice, not a plain array.
  */
-export function sliceOf(type: number, source: KindView, byteOffset: number, byteLength: number): ArrayBufferView {
-  const size = source.BYTES_PER_ELEMENT;
+export function sliceOf(type: number, source: KindView, byteOffset: number, byteLength: number): ArrayBufferView | undefined {
+  const Constructor = CONSTRUCTORS[type] as TypedArrayConstructor & { [Symbol.species]?: unknown };
+  if (Constructor.prototype.constructor !== Constructor || Constructor[Symbol.species] !== Constructor) return undefined;
+  const size = Constructor.BYTES_PER_ELEMENT;
   checkMultiple(type, byteLength, size);
   if (byteOffset % size !== 0) throw new RangeError(`sliceOf(): byte offset ${byteOffset} is not a multiple of ${size}`);
   const from = byteOffset / size;

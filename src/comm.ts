@@ -665,8 +665,8 @@ export class Comm {
 
   /**
    * A collective is refused on entry while a view from `recvView()` is held, before anything moves (barrier() uses no
-   * channel and goes ahead): it may need any rank's channel at any of its steps, and some ranks send before they receive, so one refused halfway would leave
-   * messages behind that a retry after release() would take as its own.
+   * channel and goes ahead): it may need any rank's channel at any of its steps, and some ranks send before they
+   * receive, so one refused halfway would leave messages behind that a retry after release() would take as its own.
    */
   private refuseWhileHolding(op: string): void {
     if (this.viewSource >= 0) {

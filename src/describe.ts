@@ -61,27 +61,22 @@ export function withArticle(noun: string): string {
   return `${/^[aeio]/i.test(noun) ? 'an' : 'a'} ${noun}`;
 }
 
-const typedArraySlice = (Object.getPrototypeOf(Uint8Array.prototype) as { slice: (start: number, end: number) => unknown }).slice;
+const typedArrayAt = (Object.getPrototypeOf(Uint8Array.prototype) as { at: (index: number) => unknown }).at;
 
 /**
  * True for a view that lies outside its resizable ArrayBuffer, which shrank below it: a typed array then reads 0
- * elements at offset 0 (as an empty one may), a DataView throws. Only a method that validates the array tells: slice()
- * throws a TypeError for one out of bounds (or detached).
+ * elements at offset 0 (as an empty one may), a DataView throws. Only a method that validates the array tells, and
+ * `at()` does so without making anything (nor asking a species constructor, as `slice()` would): it throws a TypeError
+ * for one out of bounds (or detached).
  */
 export function isOutOfBounds(view: ArrayBufferView): boolean {
-  const buffer = view.buffer as { resizable?: boolean; growable?: boolean };
-  if (buffer.resizable !== true) return false; // a SharedArrayBuffer only grows: no view falls outside it
-  if (view instanceof DataView) {
-    try {
-      return view.byteLength < 0; // throws when out of bounds
-    } catch {
-      return !isDetached(view.buffer);
-    }
-  }
+  if ((view.buffer as { resizable?: boolean }).resizable !== true) return false; // a SharedArrayBuffer only grows
   try {
-    typedArraySlice.call(view, 0, 0);
+    if (types.isDataView(view)) return view.byteLength < 0; // its getter throws when out of bounds
+    typedArrayAt.call(view, 0);
     return false;
-  } catch {
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
     return !isDetached(view.buffer);
   }
 }

@@ -3,7 +3,7 @@
  * a rank that throws or exits aborts the others, a run where every rank waits and nothing moves is a deadlock,
  * and `timeoutMs` bounds the whole run. Whatever happens, every worker is terminated before `launch` settles.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
@@ -372,6 +372,22 @@ interface Settings {
   deadlockMs: number;
 }
 
+/** Refuses a file: URL that names no file (none at all, a directory), or no path on this machine (another host). */
+function refuseNoFile(url: string): void {
+  let path: string;
+  try {
+    path = fileURLToPath(url);
+  } catch (error) {
+    throw new TypeError(`Expected \`moduleUrl\` to be a file: URL of a path here, got ${JSON.stringify(url)}: ${(error as Error).message}`);
+  }
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (stats?.isFile()) return;
+  const what = stats === undefined ? 'there is none' : 'it is not a file';
+  throw Object.assign(new Error(`Expected \`moduleUrl\` to name a file, got ${JSON.stringify(url)}: ${what}`), {
+    code: 'ERR_MODULE_NOT_FOUND',
+  });
+}
+
 function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected launch options like { size: 4 }, got ${String(options)}`);
@@ -410,10 +426,7 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
     );
   }
   // Here, before any rank starts: each rank's import would fail alike, and blame itself and shmcomm's loader.
-  if (url.startsWith('file:') && !existsSync(fileURLToPath(url))) {
-    const missing = new Error(`Expected \`moduleUrl\` to name a file, got ${JSON.stringify(url)}: there is none`);
-    throw Object.assign(missing, { code: 'ERR_MODULE_NOT_FOUND' });
-  }
+  if (url.startsWith('file:')) refuseNoFile(url);
   return {
     moduleUrl: url, size, transport, ringBytes, arenaBytes, chunkBytes, timeoutMs, args,
     strategy: checkWaitOptions({ strategy: strategy ?? defaultStrategy(size) }).strategy, deadlockMs,

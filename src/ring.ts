@@ -132,9 +132,9 @@ const CORK_MESSAGES = 16;
 const CORK_BYTES = 16 * 1024;
 /**
  * A corked producer's first batch after `cork()` is published at 2 KiB, and each next one at twice the last, up to
- * `corkBytes`: a consumer that has caught up (one whose producer resumes after an acknowledgement) starts on the
- * first messages at once instead of idling through a whole batch. The message count (CORK_MESSAGES) still bounds
- * every batch, so frames of up to 128 bytes (payloads up to 112) batch 16 at a time from the first. Near, at 1.4 and 2 KiB, the
+ * `corkBytes`: a consumer that has caught up (one whose producer resumes after an acknowledgement) starts on the first
+ * messages at once instead of idling through a whole batch. The message count (CORK_MESSAGES) still bounds every batch,
+ * so frames of up to 128 bytes (payloads up to 112) batch 16 at a time from the first. Near, at 1.4 and 2 KiB, the
  * receiver's wait per window of 64 about halves, and 2 KiB streams 15% faster (docs/PERFORMANCE.md, "What each
  * optimisation bought").
  */

@@ -78,8 +78,10 @@ test('latency, collectives and exercise defaults', () => {
   assert.equal(parseCollectivesArgs(['--sizes', '1GiB', '--ranks', '2'], 6 * GiB).sizes, [GiB]);
   const tooBig = usageError(() => parseCollectivesArgs(['--sizes', '8,1GiB', '--ranks', '2,4'], 6 * GiB));
   assert.is(tooBig.message, '--sizes 1 GiB on 4 ranks needs about 12 GiB of memory (3 copies of the message a rank), ' +
-    "more than this machine's 6 GiB: give smaller --sizes or fewer --ranks");
+    'more than the 6 GiB this machine has: give smaller --sizes or fewer --ranks');
   assert.is(tooBig.option, '--sizes');
+  // barrier moves no bytes: its sizes are not counted
+  assert.equal(parseCollectivesArgs(['--sizes', '1GiB', '--ranks', '8', '--ops', 'barrier'], 6 * GiB).ops, ['barrier']);
   assert.equal(parseExerciseArgs(['ring']), {
     command: 'exercise', name: 'ring', options: { ranks: undefined, transport: undefined, unsafe: false },
   });
@@ -549,19 +551,28 @@ test('main: --version and a benchmark help', async () => {
 });
 
 test("options that npm took for its own (`npm run exercise ring --ranks 3`) are refused, with what to type", () => {
-  // What npm 11 gives the script's environment for `npm run exercise gather --unsafe`, `npm start --time 0.1 --no-chart`
-  const exercise = { npm_lifecycle_event: 'exercise', npm_config_unsafe: 'true' };
-  const unsafe = usageError(() => refuseOptionsNpmTook(exercise));
+  // What npm 11.19 gives the script: `npm run exercise gather --unsafe`, `npm start --time 0.1 --no-chart`,
+  // `npm test --ranks=3`, `npm exec --ranks=3 -- shmcomm exercise ring`
+  const also = 'or take them out of .npmrc and the environment (npm_config_...)';
+  const exercise = { npm_lifecycle_event: 'exercise', npm_command: 'run', npm_config_unsafe: 'true' };
+  const unsafe = usageError(() => refuseOptionsNpmTook(exercise, ['gather']));
   assert.is(unsafe.message, 'npm took --unsafe for itself (a script gets only the arguments after `--`): ' +
-    'type them after `npm run exercise --`');
+    `type them after \`npm run exercise --\`, ${also}`);
   assert.is(unsafe.option, '--unsafe');
-  const start = { npm_lifecycle_event: 'start', npm_config_time: 'true', npm_config_chart: 'false' };
-  assert.is(usageError(() => refuseOptionsNpmTook(start)).message, 'npm took --time, --no-chart for itself ' +
-    '(a script gets only the arguments after `--`): type them after `npm start --`');
+  const start = { npm_lifecycle_event: 'start', npm_command: 'start', npm_config_time: 'true', npm_config_chart: '' };
+  assert.is(usageError(() => refuseOptionsNpmTook(start, ['0.1'])).message, 'npm took --time, --no-chart for itself ' +
+    `(a script gets only the arguments after \`--\`): type them after \`npm start --\`, ${also}`);
+  const test = { npm_lifecycle_event: 'test', npm_command: 'test', npm_config_ranks: '3' };
+  assert.match(usageError(() => refuseOptionsNpmTook(test, [])).message, 'type them after `npm test --`, ');
+  const exec = { npm_lifecycle_event: 'npx', npm_command: 'exec', npm_config_ranks: '3' };
+  assert.match(usageError(() => refuseOptionsNpmTook(exec, ['ring'])).message, 'type them after the command, behind `npm exec --`, ');
+  // An option given after `--` as well came to us (npm's setting may come from an .npmrc): no refusal
+  refuseOptionsNpmTook({ ...exercise, npm_config_ranks: '3' }, ['gather', '--unsafe', '--ranks', '2']);
+  refuseOptionsNpmTook({ ...exercise, npm_config_ranks: '3' }, ['gather', '--unsafe', '--ranks=2']);
   // Not under npm; npm's own settings (json is one of them, which an .npmrc may set); none of ours
-  refuseOptionsNpmTook({ npm_config_ranks: 'true' });
-  refuseOptionsNpmTook({ npm_lifecycle_event: 'start', npm_config_json: 'true', npm_config_cache: '/root/.npm' });
-  refuseOptionsNpmTook({});
+  refuseOptionsNpmTook({ npm_config_ranks: 'true' }, []);
+  refuseOptionsNpmTook({ npm_lifecycle_event: 'start', npm_config_json: 'true', npm_config_cache: '/root/.npm' }, []);
+  refuseOptionsNpmTook({}, []);
 });
 
 test('standard output: a reader that leaves early ends the command quietly (0), a full disk with one line (1)', () => {

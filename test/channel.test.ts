@@ -179,6 +179,42 @@ test('a callback that throws between two chunks leaves the rest for flush(); one
   assert.equal(reader.recv(), { value: 4, tag: 0 });
 });
 
+test("a send a ring's abort stops keeps nothing; a getter may send on the Sender whose send encodes its object", () => {
+  let ring: RingBuffer | undefined;
+  ring = RingBuffer.create(256, { onWait: (waiting) => waiting && ring!.abort() }); // aborted as a chunk waits
+  const sender = new Sender(ring, { chunkBytes: 64 });
+  assert.is(errorOf(() => sender.send(new Uint8Array(500).fill(1))).name, 'AbortedError');
+  assert.is(sender.pendingBytes, 0); // nothing to flush into a ring that takes nothing more
+  assert.is(errorOf(() => sender.send(1)).name, 'AbortedError');
+  // A value's getter runs as the value is encoded, before this Sender writes anything: it may send on it.
+  const plain = RingBuffer.create(4096);
+  const receiver = new Receiver(RingBuffer.attach(plain.buffer));
+  const sending = new Sender(plain);
+  sending.send({ get x() { sending.send(7, 1); return 2; } }, 2);
+  assert.equal([receiver.recv(), receiver.recv()], [{ value: 7, tag: 1 }, { value: { x: 2 }, tag: 2 }]);
+});
+
+test('recv of a short array is a plain one of its kind even where a program gave the kind a species of its own', () => {
+  const ring = RingBuffer.create(4096);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  class Tracked extends Float64Array {}
+  // slice() makes its copy with the species: a program's may be a subclass, or an array over shared memory
+  const shared = () => new Float64Array(new SharedArrayBuffer(64));
+  for (const species of [Tracked, shared]) {
+    Object.defineProperty(Float64Array, Symbol.species, { value: species, configurable: true });
+    try {
+      sender.send(Float64Array.of(1.5, 2.5));
+      const got = receiver.recv<Float64Array>()!.value;
+      assert.is(Object.getPrototypeOf(got), Float64Array.prototype);
+      assert.instance(got.buffer, ArrayBuffer);
+      assert.equal(Array.from(got), [1.5, 2.5]);
+    } finally {
+      delete (Float64Array as { [Symbol.species]?: unknown })[Symbol.species]; // %TypedArray%'s again
+    }
+  }
+});
+
 test('a short message whose length its kind cannot have is refused by recv, and stays', () => {
   const cases: [number, number, string][] = [
     [TYPE.int32, 6, 'Int32Array needs a byte length that is a multiple of 4, got 6'],

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { runInNewContext } from 'node:vm';
 import {
   TYPE, allocate, copyAsSent, decode, elementSize, encode, encodedType, isBinaryType, typeName,
 } from '../src/codec.js';
@@ -458,6 +459,9 @@ test('a view outside its resizable ArrayBuffer, which shrank below it, is refuse
   assert.equal(Array.from(copyAsSent(tracking) as Int32Array), []);
   buffer.resize(24);
   assert.equal(Array.from(copyAsSent(array) as Float64Array), [0, 0]); // in bounds once more
+  // Views of another realm (a vm context), empty and in bounds: sent, not taken for out of bounds
+  const foreign = runInNewContext('const b = new ArrayBuffer(8, { maxByteLength: 16 }); [new DataView(b, 8), new Uint8Array(b, 8)]');
+  for (const view of foreign as ArrayBufferView[]) assert.is(encode(view).bytes.byteLength, 0);
 });
 
 test('errors that are not clone failures pass through unchanged', () => {

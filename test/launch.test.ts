@@ -203,6 +203,11 @@ test('a module that is missing, fails to load, or has no default export', async 
   let err = await failure(launch(nowhere, { size: 2, timeoutMs: 30_000 }));
   assert.is(err.message, `Expected \`moduleUrl\` to name a file, got "${nowhere.href}": there is none`);
   assert.is((err as { code?: string }).code, 'ERR_MODULE_NOT_FOUND');
+  const folder = new URL('./fixtures/', import.meta.url);
+  err = await failure(launch(folder, { size: 2, timeoutMs: 30_000 }));
+  assert.is(err.message, `Expected \`moduleUrl\` to name a file, got "${folder.href}": it is not a file`);
+  err = await failure(launch('file://elsewhere/program.mjs', { size: 2, timeoutMs: 30_000 }));
+  assert.match(err.message, /^Expected `moduleUrl` to be a file: URL of a path here, got "file:\/\/elsewhere\/program\.mjs": /);
   assert.is(startedWorkers(), before);
   // One the program imports is the rank's failure, as the program's own
   const importer = mkdtempSync(join(tmpdir(), 'shmcomm-importer-'));

@@ -519,16 +519,17 @@ export function parseLatencyArgs(argv: readonly string[]): LatencyOptions {
 }
 
 /** The options of `shmcomm bench collectives`. */
-export function parseCollectivesArgs(argv: readonly string[], memoryBytes = totalmem()): CollectivesOptions {
+export function parseCollectivesArgs(argv: readonly string[], memoryBytes = machineMemory()): CollectivesOptions {
   const reader = new OptionReader('shmcomm bench collectives', COLLECTIVES_SPECS, argv);
   const strategy = reader.choice('strategy', ['auto', ...WAIT_STRATEGIES] as const);
   const ranks = reader.integers('ranks', 2, 64);
   const sizes = reader.sizes('sizes');
-  refuseBeyondMemory(ranks, sizes, memoryBytes);
+  const ops = reader.names('ops', COLLECTIVE_OPS, 'op');
+  if (ops.some((op) => op !== 'barrier')) refuseBeyondMemory(ranks, sizes, memoryBytes); // barrier moves no bytes
   return {
     ranks,
     sizes,
-    ops: reader.names('ops', COLLECTIVE_OPS, 'op'),
+    ops,
     transports: reader.names('transports', TRANSPORTS, 'transport'),
     seconds: reader.seconds('time', 0.001),
     warmupSeconds: reader.seconds('warmup', 0),
@@ -544,6 +545,12 @@ export function parseCollectivesArgs(argv: readonly string[], memoryBytes = tota
  */
 const COPIES_A_RANK = 3;
 
+/** The memory this process may use: the machine's, or less where the system caps it (a container's cgroup). */
+function machineMemory(): number {
+  const capped = process.constrainedMemory?.(); // undefined (Node 20) or 0 (Node 22) when nothing caps it
+  return capped ? Math.min(totalmem(), capped) : totalmem();
+}
+
 /** A run whose largest size on its most ranks would need more memory than the machine has, refused before it starts. */
 function refuseBeyondMemory(ranks: readonly number[], sizes: readonly number[], memoryBytes: number): void {
   const most = Math.max(...ranks);
@@ -552,7 +559,7 @@ function refuseBeyondMemory(ranks: readonly number[], sizes: readonly number[], 
   if (needs <= memoryBytes) return;
   throw new UsageError(
     `--sizes ${formatSize(largest)} on ${most} ranks needs about ${formatSize(needs)} of memory (${COPIES_A_RANK} copies ` +
-    `of the message a rank), more than this machine's ${formatSize(memoryBytes)}: give smaller --sizes or fewer --ranks`,
+    `of the message a rank), more than the ${formatSize(memoryBytes)} this machine has: give smaller --sizes or fewer --ranks`,
     '--sizes',
   );
 }
@@ -563,18 +570,22 @@ function refuseBeyondMemory(ranks: readonly number[], sizes: readonly number[], 
  * `--unsafe` would be lost without a word. Under npm (`npm_lifecycle_event` set), a setting named as one of our
  * options is refused, with what to type. Not `json`, which is a setting of npm's own that an .npmrc may hold.
  */
-export function refuseOptionsNpmTook(env: NodeJS.ProcessEnv): void {
+export function refuseOptionsNpmTook(env: NodeJS.ProcessEnv, argv: readonly string[]): void {
   const script = env.npm_lifecycle_event;
   if (script === undefined) return;
   const specs = [...BANDWIDTH_SPECS, ...LATENCY_SPECS, ...COLLECTIVES_SPECS, ...EXERCISE_SPECS];
-  const names = new Set(specs.map((spec) => spec.name).filter((name) => name !== 'json'));
-  // npm reads --no-chart as its setting chart=false
-  const taken = [...names].filter((name) => env[`npm_config_${name.replace(/^no-/, '').replaceAll('-', '_')}`] !== undefined);
+  const given = (name: string) => argv.some((word) => word === `--${name}` || word.startsWith(`--${name}=`));
+  // npm reads --no-chart as its setting chart (''); one given after `--` too came to us, whatever npm kept
+  const taken = [...new Set(specs.map((spec) => spec.name))].filter((name) =>
+    name !== 'json' && !given(name) && env[`npm_config_${name.replace(/^no-/, '').replaceAll('-', '_')}`] !== undefined);
   if (taken.length === 0) return;
   const options = taken.map((name) => `--${name}`).join(', ');
-  const run = script === 'start' ? 'npm start' : `npm run ${script}`;
+  const command = env.npm_command;
+  const where = command === 'exec' ? 'after the command, behind `npm exec --`'
+    : `after \`${command === 'start' || command === 'test' ? `npm ${command}` : `npm run ${script}`} --\``;
   throw new UsageError(
-    `npm took ${options} for itself (a script gets only the arguments after \`--\`): type them after \`${run} --\``,
+    `npm took ${options} for itself (a script gets only the arguments after \`--\`): type them ${where}, or take ` +
+    'them out of .npmrc and the environment (npm_config_...)',
     `--${taken[0]}`,
   );
 }

@@ -112,8 +112,9 @@ async function measureLaunch(transport: Transport, ranks: number, opts: Collecti
     });
   } catch (error) {
     if (!(error instanceof TimeoutError)) throw error;
-    const step = stepOf(Math.max(0, Atomics.load(progress, 0) - 1));
-    const what = step.op === 'barrier' ? 'barrier' : `${step.op} of ${formatSize(step.bytes)}`;
+    const started = Atomics.load(progress, 0); // measurements rank 0 began: none while the ranks start up
+    const step = stepOf(Math.max(0, started - 1));
+    const what = started === 0 ? 'the start' : step.op === 'barrier' ? 'barrier' : `${step.op} of ${formatSize(step.bytes)}`;
     const advice = 'try smaller --sizes, fewer --ranks or a shorter --time';
     throw new TimeoutError('launch', timeoutMs, `${what} on ${ranks} ranks (${transport}): ${error.detail}; ${advice}`);
   } finally {
