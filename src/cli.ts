@@ -4,7 +4,7 @@
  * so tests can call it: 0 done, 1 failed, 2 the command line was wrong (the message and the usage go to stderr).
  */
 import { readFile } from 'node:fs/promises';
-import { BENCHMARKS, parseBenchArgs, parseExerciseArgs, refuseOptionsNpmTook, UsageError } from './bench/args.js';
+import { BENCHMARKS, didYouMean, parseBenchArgs, parseExerciseArgs, refuseOptionsNpmTook, UsageError } from './bench/args.js';
 import { OutputError } from './bench/report.js';
 import { runBandwidth } from './bench/bandwidth.js';
 import { runCollectives } from './bench/collectives.js';
@@ -139,7 +139,7 @@ async function run(argv: string[]): Promise<number> {
       throw new UsageError('Missing a command');
     default:
       if (command.startsWith('-')) throw new UsageError(`Unknown option \`${command}\``, command);
-      throw new UsageError(`Unknown command "${command}": expected bench or exercise`);
+      throw new UsageError(`Unknown command "${command}"${didYouMean(command, ['bench', 'exercise', 'help'])}: expected bench or exercise`);
   }
 }
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  UsageError, bandwidthHelp, collectivesHelp, exerciseHelp, exerciseNamed, latencyHelp,
+  UsageError, bandwidthHelp, collectivesHelp, didYouMean, exerciseHelp, exerciseNamed, latencyHelp,
   parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs, refuseOptionsNpmTook,
 } from '../src/bench/args.js';
 import { OutputError } from '../src/bench/report.js';
@@ -271,9 +271,11 @@ test('exercise: by name, number or file name; an unknown one is named with what 
   }
   const expected = 'expected one of sample, ring, gather, broadcast, reduce, bandwidth, a number from 1 to 6, ' +
     'or a file\'s name such as 1-sample';
-  for (const text of ['pi', '0', '7', '01', '1-ring', '3-gather.ts', 'Sample', 'sample-1', '3-lock']) {
+  const near: Record<string, string> = { '1-ring': '2-ring', Sample: 'sample', 'sample-1': 'sample', rign: 'ring' };
+  for (const text of ['pi', '0', '7', '01', '1-ring', '3-gather.ts', 'Sample', 'sample-1', '3-lock', 'rign']) {
     const error = usageError(() => parseExerciseArgs([text, '--ranks', '2']));
-    assert.is(error.message, `Unknown exercise "${text}": ${expected}`, text);
+    const guess = near[text] === undefined ? '' : ` (did you mean ${near[text]}?)`;
+    assert.is(error.message, `Unknown exercise "${text}"${guess}: ${expected}`, text);
     assert.is(exerciseNamed(text), undefined, text);
   }
   assert.ok(exerciseHelp(200).includes('\n  sample, ring, gather, broadcast, reduce, bandwidth\n' +
@@ -548,6 +550,28 @@ test('main: --version and a benchmark help', async () => {
   const extra = await runMain(['--version', '--foo']); // was 0, the version, and --foo unread
   assert.is(extra.code, 2);
   assert.ok(extra.stderr.startsWith('shmcomm: Unexpected `--foo` after --version\n'), extra.stderr);
+});
+
+test('a name one slip away from a known one gets a guess; `help` where a name goes is --help', () => {
+  assert.is(didYouMean('rign', ['ring', 'gather']), ' (did you mean ring?)'); // two letters swapped
+  assert.is(didYouMean('bandwith', ['bandwidth']), ' (did you mean bandwidth?)'); // one missing
+  assert.is(didYouMean('sahredd', ['shared']), ''); // two slips in a short word: no guess
+  assert.is(didYouMean('colectivs', ['collectives']), ' (did you mean collectives?)'); // two in a long one
+  assert.is(didYouMean('Clone', ['clone']), ' (did you mean clone?)'); // case
+  assert.is(didYouMean('tcp', ['shared', 'transfer', 'clone']), '');
+  assert.is(usageError(() => parseBenchArgs(['bandwith'])).message,
+    'Unknown benchmark "bandwith" (did you mean bandwidth?): expected bandwidth, latency or collectives');
+  assert.is(usageError(() => parseBenchArgs(['--modes', 'sahred'])).message,
+    'Unknown mode "sahred" (did you mean shared?) in `--modes`; valid modes: clone, transfer, transfer-alloc, shared, ' +
+    'zerocopy, ringbuf, process, memcpy');
+  assert.is(usageError(() => parseBenchArgs(['--widnow', '8'])).message,
+    'Unknown option `--widnow` (did you mean --window?) for `shmcomm bench bandwidth`');
+  for (const argv of [['help'], ['latency', 'help'], ['collectives', 'help']]) {
+    const request = parseBenchArgs(argv);
+    assert.is(request.command, 'help', argv.join(' '));
+  }
+  assert.is((parseBenchArgs(['latency', 'help']) as { text: string }).text, latencyHelp());
+  assert.equal(parseExerciseArgs(['help']), { command: 'help', text: exerciseHelp() });
 });
 
 test("options that npm took for its own (`npm run exercise ring --ranks 3`) are refused, with what to type", () => {

@@ -208,6 +208,35 @@ const WHAT_VALUE = { SIZE: 'a size such as 64KiB', N: 'an integer', SECONDS: 'a 
   LIST: 'a comma-separated list', FILE: 'a file path', NAME: 'a name' } as const;
 
 /** The usual message: ``Expected `--points` to be an integer from 2 to 200, got "abc"``. */
+/**
+ * ` (did you mean ring?)` when `text` is one slip away from one of `names` (letters swapped, one missing, one too many,
+ * one wrong; two for a word of 8 letters or more), else ''. The first name as near as any wins.
+ */
+export function didYouMean(text: string, names: readonly string[]): string {
+  const allowed = text.length >= 8 ? 2 : 1;
+  let best: string | undefined;
+  let bestDistance = allowed + 1;
+  for (const name of names) {
+    const distance = slips(text.toLowerCase(), name.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
+  }
+  return best === undefined ? '' : ` (did you mean ${best}?)`;
+}
+
+/** How many slips (an insertion, a deletion, a substitution, two neighbours swapped) turn `a` into `b`. */
+function slips(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
 function invalid(option: string, expected: string, text: string): UsageError {
   return new UsageError(`Expected \`${option}\` ${expected}, got "${text}"`, option);
 }
@@ -226,7 +255,10 @@ class OptionReader {
       const equals = token.indexOf('=');
       const option = equals === -1 ? token : token.slice(0, equals);
       const spec = specs.find((s) => `--${s.name}` === option);
-      if (!spec) throw new UsageError(`Unknown option \`${option}\` for \`${command}\``, option);
+      if (!spec) {
+        const near = didYouMean(option, specs.map((known) => `--${known.name}`));
+        throw new UsageError(`Unknown option \`${option}\`${near} for \`${command}\``, option);
+      }
       if (this.given.has(spec.name)) { // the last one would win silently: `--modes spin --modes clone` ran clone alone
         const list = spec.value === 'LIST' ? `, its values with commas between them (--${spec.name} a,b)` : '';
         throw new UsageError(`Option \`${option}\` given twice: give it once${list}`, option);
@@ -333,7 +365,8 @@ class OptionReader {
     const items = this.items(name, `to list at least one of ${allowed.join(', ')}`);
     const unknown = items.find((item) => !allowed.some((known) => known === item));
     if (unknown !== undefined) {
-      const message = `Unknown ${noun} "${unknown}" in \`--${name}\`; valid ${noun}s: ${allowed.join(', ')}`;
+      const near = didYouMean(unknown, allowed);
+      const message = `Unknown ${noun} "${unknown}"${near} in \`--${name}\`; valid ${noun}s: ${allowed.join(', ')}`;
       throw new UsageError(message, `--${name}`);
     }
     return items as T[];
@@ -591,6 +624,8 @@ export function refuseOptionsNpmTook(env: NodeJS.ProcessEnv, argv: readonly stri
 }
 
 const wantsHelp = (argv: readonly string[]): boolean => argv.includes('--help') || argv.includes('-h');
+/** The word `help` alone, where a name would be: `bench help`, `exercise help`, `bench latency help`. */
+const isHelpWord = (argv: readonly string[]): boolean => argv.length === 1 && argv[0] === 'help';
 
 /**
  * Everything after `shmcomm bench`: a benchmark name (bandwidth when the options come first), then its options.
@@ -600,8 +635,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchRequest {
   // The benchmark's name comes first, or not at all (bandwidth); `bench --help latency` means `bench latency --help`.
   const helpFirst = (argv[0] === '--help' || argv[0] === '-h') && argv[1] !== undefined && !argv[1].startsWith('-');
   const named = helpFirst || (argv[0] !== undefined && !argv[0].startsWith('-'));
+  // `bench help` is `bench --help`, and `bench latency help` is `bench latency --help`, as `shmcomm help` is --help
+  if (isHelpWord(argv)) return parseBenchArgs(['--help']);
   const name = !named ? 'bandwidth' : helpFirst ? argv[1]! : argv[0]!;
-  const options = !named ? argv : helpFirst ? [argv[0]!, ...argv.slice(2)] : argv.slice(1);
+  const optionsGiven = !named ? argv : helpFirst ? [argv[0]!, ...argv.slice(2)] : argv.slice(1);
+  const options = named && isHelpWord(optionsGiven) ? ['--help'] : optionsGiven;
   if (!named) refuseNameAfterOptions(options);
   switch (name) {
     case 'bandwidth':
@@ -614,7 +652,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchRequest {
       if (wantsHelp(options)) return { command: 'help', text: collectivesHelp() };
       return { command: 'collectives', options: parseCollectivesArgs(options) };
     default:
-      throw new UsageError(`Unknown benchmark "${name}": expected bandwidth, latency or collectives`);
+      throw new UsageError(`Unknown benchmark "${name}"${didYouMean(name, BENCHMARKS)}: expected bandwidth, latency or collectives`);
   }
 }
 
@@ -638,7 +676,7 @@ function refuseNameAfterOptions(options: readonly string[]): void {
  * order (`exercise ring --ranks 4` or `exercise --ranks 4 ring`).
  */
 export function parseExerciseArgs(argv: readonly string[]): ExerciseRequest {
-  if (wantsHelp(argv)) return { command: 'help', text: exerciseHelp() };
+  if (wantsHelp(argv) || isHelpWord(argv)) return { command: 'help', text: exerciseHelp() };
   const at = nameIndex(argv, EXERCISE_SPECS);
   const options = at < 0 ? argv : [...argv.slice(0, at), ...argv.slice(at + 1)];
   // The options first: in `exercise --ranks 4 --transport` the name is not missing, the transport is.
@@ -666,8 +704,9 @@ export function exerciseNamed(text: string): ExerciseName | undefined {
 /** The error for a name that is no exercise's. */
 export function unknownExercise(text: string): UsageError {
   const count = EXERCISE_NAMES.length;
+  const near = didYouMean(text, [...EXERCISE_NAMES, ...EXERCISE_NAMES.map((name, i) => `${i + 1}-${name}`), GATHER_LOCK]);
   return new UsageError(
-    `Unknown exercise "${text}": expected one of ${EXERCISE_NAMES.join(', ')}, a number from 1 to ${count}, ` +
+    `Unknown exercise "${text}"${near}: expected one of ${EXERCISE_NAMES.join(', ')}, a number from 1 to ${count}, ` +
     `or a file's name such as 1-sample`,
   );
 }
