@@ -10,7 +10,7 @@ import {
   parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs, refuseOptionsNpmTook,
 } from '../src/bench/args.js';
 import { OutputError } from '../src/bench/report.js';
-import { describeFailure, main, shmcommHelp } from '../src/cli.js';
+import { describeFailure, main, shmcommHelp, wrapMessage } from '../src/cli.js';
 import { WrongResultError } from '../src/exercises.js';
 import { DeadlockError, RankFailedError, TimeoutError } from '../src/index.js';
 
@@ -626,6 +626,14 @@ test('describeFailure: a wrong result or an unwritable output is one line and 1,
   assert.equal(describeFailure('not an Error', exercise), { message: 'shmcomm: not an Error', status: 1 });
   assert.equal(describeFailure(new UsageError('Missing an exercise name'), ['exercise']),
     { message: 'shmcomm: Missing an exercise name\n\nSee shmcomm exercise --help.', status: 2 });
+});
+
+test("on a terminal, a failure's lines of words wrap to its width; a stack's frames and lines that fit stay whole", () => {
+  const frames = '    at sampleRank (/x/exercises/1-sample.ts:57:30)';
+  const message = `shmcomm: Unknown exercise "rign" (did you mean ring?): expected one of sample, ring\n\nShort.\n${frames}`;
+  assert.is(wrapMessage(message, 40), 'shmcomm: Unknown exercise "rign" (did\nyou mean ring?): expected one of sample,\n' +
+    `ring\n\nShort.\n${frames}`);
+  assert.is(wrapMessage(message, 200), message);
 });
 
 test("describeFailure: a rank's failure is its message and the rank's own stack, a deadlock its message", () => {
