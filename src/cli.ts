@@ -12,7 +12,7 @@ import { runLatency } from './bench/latency.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import { runExercise, WrongResultError } from './exercises.js';
 import { NO_REP_MOVSB } from './glibc.js';
-import { hangingItem, terminalColumns, usageLines, words, wrapText } from './term.js';
+import { hangingItem, terminalColumns, usageLines, visibleWidth, words, wrapText } from './term.js';
 
 /** The usage, in lines of at most `columns`. */
 function usage(columns: number): string {
@@ -72,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
  * (indented) left whole, as are lines that fit. Off a terminal it goes as it is: one line a message, for logs and grep.
  */
 export function wrapMessage(message: string, columns: number): string {
-  return message.split('\n').map((line) => (line.length <= columns || /^\s/.test(line) ? line : wrapText(line, columns))).join('\n');
+  return message.split('\n').map((line) => (visibleWidth(line) <= columns || /^\s/.test(line) ? line : wrapText(line, columns))).join('\n');
 }
 
 /**

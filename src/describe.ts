@@ -62,6 +62,7 @@ export function withArticle(noun: string): string {
 }
 
 const typedArrayAt = (Object.getPrototypeOf(Uint8Array.prototype) as { at: (index: number) => unknown }).at;
+const dataViewByteLength = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteLength')!.get!;
 
 /**
  * True for a view that lies outside its resizable ArrayBuffer, which shrank below it: a typed array then reads 0
@@ -72,7 +73,8 @@ const typedArrayAt = (Object.getPrototypeOf(Uint8Array.prototype) as { at: (inde
 export function isOutOfBounds(view: ArrayBufferView): boolean {
   if ((view.buffer as { resizable?: boolean }).resizable !== true) return false; // a SharedArrayBuffer only grows
   try {
-    if (types.isDataView(view)) return view.byteLength < 0; // its getter throws when out of bounds
+    // This realm's functions, whatever realm the view is of: their TypeError is this realm's
+    if (types.isDataView(view)) return (dataViewByteLength.call(view) as number) < 0; // throws when out of bounds
     typedArrayAt.call(view, 0);
     return false;
   } catch (error) {

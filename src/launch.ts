@@ -380,9 +380,14 @@ function refuseNoFile(url: string): void {
   } catch (error) {
     throw new TypeError(`Expected \`moduleUrl\` to be a file: URL of a path here, got ${JSON.stringify(url)}: ${(error as Error).message}`);
   }
-  const stats = statSync(path, { throwIfNoEntry: false });
-  if (stats?.isFile()) return;
-  const what = stats === undefined ? 'there is none' : 'it is not a file';
+  let what: string;
+  try {
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (stats?.isFile()) return;
+    what = stats === undefined ? 'there is none' : 'it is not a file';
+  } catch (error) { // a path through a file, a loop of links, a folder we may not read, a NUL
+    what = `it cannot be read (${(error as Error).message})`;
+  }
   throw Object.assign(new Error(`Expected \`moduleUrl\` to name a file, got ${JSON.stringify(url)}: ${what}`), {
     code: 'ERR_MODULE_NOT_FOUND',
   });

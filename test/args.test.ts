@@ -559,6 +559,8 @@ test('a name one slip away from a known one gets a guess; `help` where a name go
   assert.is(didYouMean('colectivs', ['collectives']), ' (did you mean collectives?)'); // two in a long one
   assert.is(didYouMean('Clone', ['clone']), ' (did you mean clone?)'); // case
   assert.is(didYouMean('tcp', ['shared', 'transfer', 'clone']), '');
+  assert.is(didYouMean('8', ['1', '2']), ''); // too short to tell a slip from another word
+  assert.is(didYouMean('y'.repeat(100_000), ['bandwidth', 'latency']), ''); // names of other lengths: not compared
   assert.is(usageError(() => parseBenchArgs(['bandwith'])).message,
     'Unknown benchmark "bandwith" (did you mean bandwidth?): expected bandwidth, latency or collectives');
   assert.is(usageError(() => parseBenchArgs(['--modes', 'sahred'])).message,

@@ -462,6 +462,11 @@ test('a view outside its resizable ArrayBuffer, which shrank below it, is refuse
   // Views of another realm (a vm context), empty and in bounds: sent, not taken for out of bounds
   const foreign = runInNewContext('const b = new ArrayBuffer(8, { maxByteLength: 16 }); [new DataView(b, 8), new Uint8Array(b, 8)]');
   for (const view of foreign as ArrayBufferView[]) assert.is(encode(view).bytes.byteLength, 0);
+  // ... and out of bounds: the same refusal (a DataView's getter of that realm throws that realm's TypeError)
+  const outside = runInNewContext('const b = new ArrayBuffer(32, { maxByteLength: 64 }); const v = [new DataView(b, 8, 16), new Int16Array(b, 8, 8)]; b.resize(8); v');
+  for (const [view, kind] of [[(outside as ArrayBufferView[])[0], 'a DataView'], [(outside as ArrayBufferView[])[1], 'an Int16Array']] as const) {
+    assert.is(cloneError(view).message, `${kind} out of bounds of its resizable ArrayBuffer ${why}`);
+  }
 });
 
 test('errors that are not clone failures pass through unchanged', () => {

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CommAbortedError, DeadlockError, launch, map, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
@@ -206,6 +206,10 @@ test('a module that is missing, fails to load, or has no default export', async 
   const folder = new URL('./fixtures/', import.meta.url);
   err = await failure(launch(folder, { size: 2, timeoutMs: 30_000 }));
   assert.is(err.message, `Expected \`moduleUrl\` to name a file, got "${folder.href}": it is not a file`);
+  const through = pathToFileURL(join(fileURLToPath(new URL('.', import.meta.url)), 'launch.test.js', 'program.mjs'));
+  err = await failure(launch(through, { size: 2, timeoutMs: 30_000 })); // a path through a file: stat's ENOTDIR
+  assert.match(err.message, /: it cannot be read \(ENOTDIR: not a directory/);
+  assert.is((err as { code?: string }).code, 'ERR_MODULE_NOT_FOUND');
   err = await failure(launch('file://elsewhere/program.mjs', { size: 2, timeoutMs: 30_000 }));
   assert.match(err.message, /^Expected `moduleUrl` to be a file: URL of a path here, got "file:\/\/elsewhere\/program\.mjs": /);
   assert.is(startedWorkers(), before);

@@ -210,13 +210,16 @@ const WHAT_VALUE = { SIZE: 'a size such as 64KiB', N: 'an integer', SECONDS: 'a 
 /** The usual message: ``Expected `--points` to be an integer from 2 to 200, got "abc"``. */
 /**
  * ` (did you mean ring?)` when `text` is one slip away from one of `names` (letters swapped, one missing, one too many,
- * one wrong; two for a word of 8 letters or more), else ''. The first name as near as any wins.
+ * one wrong; two for a word of 8 letters or more; none for one of 2 letters or fewer), else ''. The first name as near
+ * as any wins.
  */
 export function didYouMean(text: string, names: readonly string[]): string {
+  if (text.length < 3) return ''; // one slip in a word of two letters makes another word, not a typo
   const allowed = text.length >= 8 ? 2 : 1;
   let best: string | undefined;
   let bestDistance = allowed + 1;
   for (const name of names) {
+    if (Math.abs(name.length - text.length) > allowed) continue; // more slips than allowed, whatever the letters
     const distance = slips(text.toLowerCase(), name.toLowerCase());
     if (distance < bestDistance) [best, bestDistance] = [name, distance];
   }
