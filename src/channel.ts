@@ -210,7 +210,8 @@ export class Sender {
     try {
       this.onMessage?.();
     } catch (error) {
-      this.unsent = { rest: bytes.slice(chunk), total: bytes.length, tag }; // the first chunk is out: keep the rest
+      // The first chunk is out: keep the rest, unless the ring takes nothing more (aborted meanwhile)
+      if (!ring.aborted) this.unsent = { rest: bytes.slice(chunk), total: bytes.length, tag };
       throw error;
     }
     this.sendContinuations(bytes, chunk, bytes.length, tag, deadline);

@@ -186,6 +186,11 @@ test("a send a ring's abort stops keeps nothing; a getter may send on the Sender
   assert.is(errorOf(() => sender.send(new Uint8Array(500).fill(1))).name, 'AbortedError');
   assert.is(sender.pendingBytes, 0); // nothing to flush into a ring that takes nothing more
   assert.is(errorOf(() => sender.send(1)).name, 'AbortedError');
+  // An onMessage that aborts the ring and throws, after a message's first chunk: nothing kept either
+  const other = RingBuffer.create(4096);
+  const stopping = new Sender(other, { chunkBytes: 64, onMessage: () => { other.abort(); throw new Error('stop'); } });
+  assert.is(errorOf(() => stopping.send(new Uint8Array(500))).message, 'stop');
+  assert.is(stopping.pendingBytes, 0);
   // A value's getter runs as the value is encoded, before this Sender writes anything: it may send on it.
   const plain = RingBuffer.create(4096);
   const receiver = new Receiver(RingBuffer.attach(plain.buffer));
