@@ -380,10 +380,18 @@ export function decodeValueAt(type: number, data: Uint8Array, start: number, len
     const most = 2 * SHORT_STRING;
     throw new RangeError(`A short string needs an even number of bytes, ${most} at most, got ${length}`);
   }
-  let text = '';
-  for (let i = start; i < start + length; i += 2) text += String.fromCharCode(data[i]! | (data[i + 1]! << 8));
-  return text;
+  const units = STRING_UNITS[length >> 1]!;
+  for (let i = 0, at = start; i < units.length; i++, at += 2) units[i] = data[at]! | (data[at + 1]! << 8);
+  return String.fromCharCode.apply(null, units);
 }
+
+/**
+ * For each length of a short string, an array of its code units, filled by decodeValueAt and made a string by one
+ * call: a string built a unit at a time (`+=`) is a chain of pieces that V8 flattens when it is first read (a 32-unit
+ * string's send and recv, then a read of it, took 490 to 507 ns that way and 290 to 319 this way, 16 units 337 to 370
+ * and 239 to 251; 'abc' alike, 137 to 143: one thread, medians of five runs of 1M, by turns, 2026-11-28).
+ */
+const STRING_UNITS: number[][] = Array.from({ length: SHORT_STRING + 1 }, (_, units) => new Array<number>(units).fill(0));
 
 /**
  * The kinds that Receiver.recv copies out of its ring with `slice()`, for a message of up to SLICED_BYTES: every
