@@ -150,6 +150,7 @@ export class Sender {
    * that threw): the receiver has its first chunks.
    */
   send(value: unknown, tag = 0, options?: BlockingOptions): void {
+    this.refuseWhileBusy('send'); // before a value goes into the scratch memory, which the send under way may be using
     let encoded = this.lastEncoded;
     // The same value as last time: its encoding is the same view of its bytes, unless its buffer was detached since
     // (the view then reads 0 bytes, and encode() refuses it). Only binary values over fixed-length buffers are kept:
@@ -172,11 +173,11 @@ export class Sender {
   }
 
   /**
-   * Writes an encoded message. Busy from here (enter): encoding, before, runs no callback of ours, only a value's own
-   * getters, which may send on this Sender as any code may.
+   * Writes an encoded message, busy meanwhile. Encoding, before, runs no callback of ours, only a value's own getters,
+   * which may send on this Sender as any code may: such a send ends before this one begins to write.
    */
   private sendEncoded(type: number, bytes: Uint8Array, tag: number, options: BlockingOptions | undefined): void {
-    this.enter('send');
+    this.busy = true;
     try {
       this.sendBytes(type, bytes, tag, options);
     } catch (error) {
@@ -217,11 +218,16 @@ export class Sender {
     this.sendContinuations(bytes, chunk, bytes.length, tag, deadline);
   }
 
-  /** Marks the Sender busy in `op` (send, flush, close), or refuses a call from a callback inside one (`busy`). */
-  private enter(op: string): void {
+  /** Refuses `op` (send, flush, close) from a callback that runs in the middle of this Sender's own send (`busy`). */
+  private refuseWhileBusy(op: string): void {
     if (this.busy) {
       throw new Error(`${op}() on a Sender in the middle of its own send (from its onMessage or its ring's onWait): only other Senders may send there`);
     }
+  }
+
+  /** Marks the Sender busy in flush or close, after refusing a call from inside its own send. */
+  private enter(op: string): void {
+    this.refuseWhileBusy(op);
     this.busy = true;
   }
 

@@ -177,6 +177,24 @@ test('a callback that throws between two chunks leaves the rest for flush(); one
   assert.equal([reader.recv()!.value, reader.recv()!.value, reader.hasMessage()], [1, 2, false]);
   inner.send(4); // no longer in a send: it goes
   assert.equal(reader.recv(), { value: 4, tag: 0 });
+  // A callback that catches the refusal: the send under way goes on with its own value, which the refused one did not
+  // get to overwrite
+  const quiet = RingBuffer.create(64);
+  const quietReader = new Receiver(RingBuffer.attach(quiet.buffer));
+  let refusals = 0;
+  let catching: Sender | undefined;
+  const swallowing = (on: boolean) => {
+    if (!on) return;
+    try {
+      catching!.send(99);
+    } catch {
+      refusals++;
+    }
+    quietReader.recv(); // makes room
+  };
+  catching = new Sender(RingBuffer.attach(quiet.buffer, { strategy: 'park', onWait: swallowing }));
+  for (const value of [1, 2, 3]) catching.send(value, 0, { timeoutMs: 10_000 });
+  assert.equal([refusals, quietReader.recv()!.value, quietReader.recv()!.value, quietReader.hasMessage()], [1, 2, 3, false]);
 });
 
 test("a send a ring's abort stops keeps nothing; a getter may send on the Sender whose send encodes its object", () => {
