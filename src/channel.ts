@@ -262,12 +262,14 @@ export class Sender {
     const chunk = this.chunkBytes;
     try {
       for (; sent < bytes.length; sent += chunk) {
+        // A write that finds room does not look for an abort: the rest of a message would go where nobody reads
+        if (this.ring.aborted) throw new AbortedError('write');
         this.ring.write(bytes.subarray(sent, sent + chunk), { type: CONTINUATION, tag }, optionsUntil(deadline));
       }
       this.unsent = undefined;
     } catch (error) {
       // An aborted (or closed) ring takes nothing more, for good: there is no rest to keep.
-      if (error instanceof AbortedError || error instanceof ClosedError) {
+      if (error instanceof AbortedError || error instanceof ClosedError || this.ring.aborted) {
         this.unsent = undefined;
         throw error;
       }
@@ -544,9 +546,9 @@ export class Receiver {
 
   /**
    * Copies a chunked message into `into`, from byte `filled` on, its next chunk `first` (peeked) or, when null, the
-   * next one to arrive; releases every chunk. A timeout while it waits for a chunk keeps what arrived (`unfinished`):
-   * `into` itself when it is this Receiver's own (`owned`, recv's fresh buffer), else a copy (the caller's target,
-   * or recvView's kept buffer, which the next call may reuse).
+   * next one to arrive; releases every chunk. A timeout (or any error but an abort or a corrupt frame) while it waits
+   * for a chunk keeps what arrived (`unfinished`): `into` itself when it is this Receiver's own (`owned`, recv's fresh
+   * buffer), else a copy (the caller's target, or recvView's kept buffer, which the next call may reuse).
    */
   private copyChunks(
     first: Uint8Array | null, total: number, into: Uint8Array, deadline: number, filled = 0, owned = false,
@@ -566,12 +568,15 @@ export class Receiver {
         if (filled === total) return;
       }
     } catch (error) {
-      if (!(error instanceof TimeoutError)) {
+      // A corrupt stream, or a ring aborted for good, has no rest to come: nothing is kept.
+      if (error instanceof CorruptFrameError || error instanceof AbortedError || ring.aborted) {
         this.unfinished = undefined;
         throw error;
       }
-      if (this.unfinished !== undefined) this.unfinished.filled = filled; // timed out again while finishing it
+      // Anything else (a timeout, the ring's onWait that threw) keeps what arrived: the next receive finishes it.
+      if (this.unfinished !== undefined) this.unfinished.filled = filled; // stopped again while finishing it
       else this.unfinished = { type: type & ~CHUNKED, tag, bytes: owned ? into : ownedPrefix(into, filled, total), filled };
+      if (!(error instanceof TimeoutError)) throw error;
       throw new TimeoutError(error.op, error.ms, `${filled} of a ${total}-byte message's bytes arrived; the next receive finishes it`);
     }
   }

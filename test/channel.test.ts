@@ -209,12 +209,39 @@ test("a send a ring's abort stops keeps nothing; a getter may send on the Sender
   const stopping = new Sender(other, { chunkBytes: 64, onMessage: () => { other.abort(); throw new Error('stop'); } });
   assert.is(errorOf(() => stopping.send(new Uint8Array(500))).message, 'stop');
   assert.is(stopping.pendingBytes, 0);
+  // An onMessage that only aborts: the chunks after it are not written where nobody reads (the send says so)
+  const quiet = RingBuffer.create(4096);
+  const aborting = new Sender(quiet, { chunkBytes: 64, onMessage: () => quiet.abort() });
+  assert.is(errorOf(() => aborting.send(new Uint8Array(500))).name, 'AbortedError');
+  assert.is(aborting.pendingBytes, 0);
+  // An onWait that aborts, then throws an error of its own: nothing kept either (a seeded fuzz found 808 bytes kept)
+  let full: RingBuffer | undefined;
+  full = RingBuffer.create(256, { onWait: (waiting) => { if (waiting) { full!.abort(); throw new Error('boom'); } } });
+  const thrower = new Sender(full, { chunkBytes: 64 });
+  assert.is(errorOf(() => thrower.send(new Uint8Array(1000))).message, 'boom');
+  assert.is(thrower.pendingBytes, 0);
   // A value's getter runs as the value is encoded, before this Sender writes anything: it may send on it.
   const plain = RingBuffer.create(4096);
   const receiver = new Receiver(RingBuffer.attach(plain.buffer));
   const sending = new Sender(plain);
   sending.send({ get x() { sending.send(7, 1); return 2; } }, 2);
   assert.equal([receiver.recv(), receiver.recv()], [{ value: 7, tag: 1 }, { value: { x: 2 }, tag: 2 }]);
+});
+
+test("a receive whose ring's onWait throws between two chunks keeps what arrived, as a timeout does", () => {
+  let refuse = false;
+  const ring = RingBuffer.create(1024);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer, { onWait: (waiting) => { if (waiting && refuse) throw new Error('not now'); } }));
+  const sender = new Sender(ring, { chunkBytes: 64 });
+  const bytes = Uint8Array.from({ length: 1000 }, (_, i) => i % 253);
+  assert.is(errorOf(() => sender.send(bytes, 5, { timeoutMs: 5 })).name, 'TimeoutError'); // 12 chunks of 16 went
+  assert.is(sender.pendingBytes, 1000 - 12 * 64);
+  refuse = true;
+  assert.is(errorOf(() => receiver.recv()).message, 'not now'); // took what there was, then waited
+  refuse = false;
+  sender.flush();
+  assert.equal(receiver.recv(), { value: bytes, tag: 5 }); // whole (the stream was wedged: corrupt frames for ever)
+  assert.is(receiver.hasMessage(), false);
 });
 
 test('recv of a short array is a plain one of its kind even where a program gave the kind a species of its own', () => {
