@@ -410,7 +410,6 @@ export const SLICED_BYTES = ON_HEAP_BYTES;
 
 /** A typed array of any kind, as sliceOf reads it. */
 export interface KindView {
-  readonly BYTES_PER_ELEMENT: number;
   slice(start: number, end: number): ArrayBufferView;
 }
 

@@ -207,7 +207,6 @@ const EXERCISE_SPECS: OptionSpec[] = [
 const WHAT_VALUE = { SIZE: 'a size such as 64KiB', N: 'an integer', SECONDS: 'a number of seconds',
   LIST: 'a comma-separated list', FILE: 'a file path', NAME: 'a name' } as const;
 
-/** The usual message: ``Expected `--points` to be an integer from 2 to 200, got "abc"``. */
 /**
  * ` (did you mean ring?)` when `text` is one slip away from one of `names` (letters swapped, one missing, one too many,
  * one wrong; two for a word of 8 letters or more; none for one of 2 letters or fewer), else ''. The first name as near
@@ -216,11 +215,12 @@ const WHAT_VALUE = { SIZE: 'a size such as 64KiB', N: 'an integer', SECONDS: 'a 
 export function didYouMean(text: string, names: readonly string[]): string {
   if (text.length < 3) return ''; // one slip in a word of two letters makes another word, not a typo
   const allowed = text.length >= 8 ? 2 : 1;
+  const typed = text.toLowerCase();
   let best: string | undefined;
   let bestDistance = allowed + 1;
   for (const name of names) {
     if (Math.abs(name.length - text.length) > allowed) continue; // more slips than allowed, whatever the letters
-    const distance = slips(text.toLowerCase(), name.toLowerCase());
+    const distance = slips(typed, name.toLowerCase());
     if (distance < bestDistance) [best, bestDistance] = [name, distance];
   }
   return best === undefined ? '' : ` (did you mean ${best}?)`;
@@ -240,6 +240,7 @@ function slips(a: string, b: string): number {
   return rows[a.length]![b.length]!;
 }
 
+/** The usual message: ``Expected `--points` to be an integer from 2 to 200, got "abc"``. */
 function invalid(option: string, expected: string, text: string): UsageError {
   return new UsageError(`Expected \`${option}\` ${expected}, got "${text}"`, option);
 }
