@@ -75,7 +75,7 @@ export async function lineAtStart(measureLine: () => Promise<number>): Promise<n
 }
 
 /** What still compares in a run that met a busy machine or two states: bandwidth's modes run size by size, by turns. */
-export const MODES_BY_TURNS = 'the modes of one size do, they ran back to back';
+const MODES_BY_TURNS = 'the modes of one size do, they ran back to back';
 
 /**
  * A note for a run whose line time crossed NEAR_LINE_MICROS (`timeline`: each measurement and when it was made):
