@@ -56,21 +56,23 @@ test("a launch's time bound: slack, ten times the time budget, and six calls' by
   assert.is(launchBoundMs(collectivesPlan({ ops: ['barrier'], sizes: [8] }), 8, { seconds: 1, warmupSeconds: 0 }), 70_000);
 });
 
-test('measureCollectives: every row, in order, with its events', async () => {
+test('measureCollectives: every row, in order, with its events; the line probe before the first launch and after the last, twice at the start on a busy machine', async () => {
   const before = startedWorkers();
   const events: string[] = [];
   const stepKey = (step: CollectiveStep): string => `${step.transport} ${step.ranks} ${step.op} ${step.bytes}`;
+  const readings = [3746.58, 0.31, 0.09];
   const rows = await measureCollectives(parseCollectivesArgs(TINY), {
     onStart: (step) => events.push(`start ${stepKey(step)}`),
     onFinish: (step) => events.push(`finish ${stepKey(step)}`),
-  });
+    onLine: (when, micros) => events.push(`${when} ${micros}`),
+  }, async () => readings.shift()!);
   const expected = expectedKeys();
   assert.equal(rows.map((row) => keyOf({ ...row })), expected);
   for (const row of rows) {
     assert.ok(isPositive(row.microsPerCall), `${keyOf({ ...row })}: microsPerCall ${row.microsPerCall}`);
     assert.ok(Number.isInteger(row.calls) && row.calls > 0, `${keyOf({ ...row })}: calls ${row.calls}`);
   }
-  assert.equal(events, expected.flatMap((key) => [`start ${key}`, `finish ${key}`]));
+  assert.equal(events, ['start 0.31', ...expected.flatMap((key) => [`start ${key}`, `finish ${key}`]), 'end 0.09']);
   assert.is(startedWorkers() - before, TRANSPORTS.length * (2 + 3), 'one launch per transport and rank count');
   await noWorkerLeft('the benchmark returned');
 });
@@ -86,6 +88,7 @@ test('--json: { node, cpus, memcpy, settings, rows, notes } with every row and n
   const { json: _json, csvFile: _csv, ...settings } = parseCollectivesArgs(TINY);
   assert.equal(doc.settings, JSON.parse(JSON.stringify(settings)), 'the options as parsed (--strategy auto: none)');
   assert.match(doc.notes[0]!, /^shared vs clone at /, 'the ratio line, as the text prints it');
+  for (const note of doc.notes.slice(1)) assert.match(note, /^Note: (3 ranks on \d+ cores? are oversubscribed|the machine (was busy|changed state))/);
   assert.is(doc.memcpy, memcpyText(process.env, host()));
   assert.is(doc.node, process.version);
   assert.equal(doc.rows.map(keyOf).sort(), expectedKeys().sort());
@@ -110,6 +113,8 @@ test('plain output: the table, the shared vs clone line, and --csv writes the ro
     const text = stdout.text();
     const joined = text.replace(/\n/g, ' '); // header and notes wrap at 80 columns: read them as one line
     assert.match(text, /shmcomm bench collectives · Node v\d+/);
+    const lineState = '(a line crosses in \\d+\\.\\d\\d µs: (the threads share a cache|they share no cache)|the line probe took .* the machine is busy)';
+    assert.match(text.replace(/\s+/g, ' '), new RegExp(`waits \\(auto\\): 2 ranks ${defaultStrategy(2)}, arena [^(]+\\(${lineState}\\)`));
     assert.match(text, /transport\s+ranks\s+op\s+size\s+µs\/call\s+MB\/s\s+calls/);
     for (const op of ['bcast', 'reduce', 'allreduce']) {
       for (const size of ['8 B', '64 KiB']) assert.match(text, new RegExp(`shared\\s+2\\s+${op}\\s+${size}\\s+[\\d.,]+`));

@@ -17,6 +17,7 @@ import type { CollectiveOp, CollectivesOptions, Transport } from './args.js';
 import { formatRatio } from './bandwidth.js';
 import type { CollectivesJob, Measurement, PlannedMeasurement } from './collectives-rank.js';
 import { formatCount, formatNumber, formatSize } from './format.js';
+import { describeLine, lineAtStart, measureLineMicros, stateChangeNote } from './line-probe.js';
 import { Eta, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput } from './report.js';
 import { renderTable } from './table.js';
 
@@ -49,6 +50,8 @@ export interface CollectivesEvents {
   /** A measurement starts. Every step gets one onStart, then one onFinish, in order. */
   onStart?: (step: CollectiveStep) => void;
   onFinish?: (step: CollectiveStep) => void;
+  /** The one-way time of a cache line between two threads (line-probe.ts), before the first launch and after the last. */
+  onLine?: (when: 'start' | 'end', lineMicros: number) => void;
 }
 
 const RANK_URL = new URL('./collectives-rank.js', import.meta.url);
@@ -78,15 +81,24 @@ export function collectivesPlan(opts: Pick<CollectivesOptions, 'ops' | 'sizes'>)
 
 /**
  * Measures every op at every size, for every transport and rank count of `opts`: rows by transport, then rank
- * count, then op and size. Rejects if a launch fails (a wrong result, a timeout); no worker survives the call.
+ * count, then op and size. Rejects if a launch fails (a wrong result, a timeout); no worker survives the call. The
+ * line probe looks before and after (`onLine`): how far apart the two cores are moves two ranks' times, and a busy
+ * machine, whose threads take turns on a core, moves every time.
  */
-export async function measureCollectives(opts: CollectivesOptions, events: CollectivesEvents = {}): Promise<CollectiveRow[]> {
+export async function measureCollectives(
+  opts: CollectivesOptions, events: CollectivesEvents = {}, measureLine: () => Promise<number> = measureLineMicros,
+): Promise<CollectiveRow[]> {
+  events.onLine?.('start', await lineAtStart(measureLine));
   const rows: CollectiveRow[] = [];
   for (const transport of opts.transports) {
     for (const ranks of opts.ranks) rows.push(...(await measureLaunch(transport, ranks, opts, events)));
   }
+  events.onLine?.('end', await measureLine());
   return rows;
 }
+
+/** What still compares in a collectives run that met a busy machine or two states: each launch ran alone. */
+const LAUNCHES_ONE_AFTER_ANOTHER = 'nor do transports and rank counts, each measured in a launch of its own, one after another';
 
 async function measureLaunch(transport: Transport, ranks: number, opts: CollectivesOptions, events: CollectivesEvents): Promise<CollectiveRow[]> {
   const plan = collectivesPlan(opts);
@@ -144,6 +156,7 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
   const progress = new Progress(output.stderr);
   const eta = new Eta(total, opts.seconds + opts.warmupSeconds);
   let rows: CollectiveRow[];
+  const timeline: { when: string; lineMicros: number }[] = [];
   try {
     rows = await measureCollectives(opts, {
       onLaunch: (transport, ranks) => {
@@ -155,37 +168,45 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
         progress.update(`bench collectives: ${transport}, ${ranks} ranks, ${what} (${eta.done + 1}/${total}), ${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
+      onLine: (when, lineMicros) => timeline.push({ when: `at the ${when}`, lineMicros }),
     });
   } finally {
     progress.done();
   }
 
   // The results first, the CSV after: a file that cannot be written then costs no result.
+  const notes = collectivesNotes(opts, rows, timeline);
   output.stdout.write(opts.json
-    ? jsonText(machine(), opts, rows, collectivesNotes(opts, rows))
-    : collectivesReport(opts, rows, output));
+    ? jsonText(machine(), opts, rows, notes)
+    : collectivesReport(opts, rows, timeline[0]!.lineMicros, notes, output));
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, COLLECTIVES_COLUMNS, rows);
 }
 
-/** The table of a collectives run, with its ratios and notes. */
-function collectivesReport(opts: CollectivesOptions, rows: readonly CollectiveRow[], output: BenchOutput): string {
+/** The table of a collectives run that began at line time `startLine`, with its notes (the ratios among them). */
+function collectivesReport(
+  opts: CollectivesOptions, rows: readonly CollectiveRow[], startLine: number, notes: readonly string[], output: BenchOutput,
+): string {
   const columns = terminalColumns(output.stdout); // the header, the table and the notes keep to it
   const m = machine();
   const waits = opts.strategy !== undefined
     ? `waits: ${opts.strategy}`
     : `waits (auto): ${opts.ranks.map((ranks) => `${ranks} ranks ${defaultStrategy(ranks)}`).join(', ')}`;
   const arena = !opts.transports.includes('shared') ? '' : `, arena ${opts.arenaBytes === 0 ? 'none' : formatSize(opts.arenaBytes)}`;
-  const settings = `${opts.seconds} s per measurement after ${opts.warmupSeconds} s of warm-up, ${waits}${arena}`;
+  const settings = `${opts.seconds} s per measurement after ${opts.warmupSeconds} s of warm-up, ${waits}${arena} ` +
+    `(${describeLine(startLine)})`;
   const lines = [headerLine('shmcomm bench collectives', m, settings, columns), ''];
   lines.push(collectivesTable(rows, columns));
-  for (const note of collectivesNotes(opts, rows)) lines.push('', wrapText(note, columns));
+  for (const note of notes) lines.push('', wrapText(note, columns));
   return `${lines.join('\n')}\n`;
 }
 
-/** The lines after the table: shared against clone, and a word on more ranks than cores. */
-function collectivesNotes(opts: CollectivesOptions, rows: readonly CollectiveRow[]): string[] {
+/** The lines after the table: shared against clone, a word on more ranks than cores, and on a busy or changing machine. */
+function collectivesNotes(
+  opts: CollectivesOptions, rows: readonly CollectiveRow[], timeline: readonly { when: string; lineMicros: number }[],
+): string[] {
   const oversubscribed = oversubscribedLine(opts.ranks, availableParallelism(), opts.strategy); // the count defaultStrategy uses
-  return [ratioLine(rows, opts), oversubscribed].filter((note) => note !== undefined);
+  const state = stateChangeNote(timeline, LAUNCHES_ONE_AFTER_ANOTHER);
+  return [ratioLine(rows, opts), oversubscribed, state].filter((note) => note !== undefined);
 }
 
 /** The table of every row, with its title; wider than `columns`, it repeats the first four columns in each block. */
