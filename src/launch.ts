@@ -3,16 +3,14 @@
  * a rank that throws or exits aborts the others, a run where every rank waits and nothing moves is a deadlock,
  * and `timeoutMs` bounds the whole run. Whatever happens, every worker is terminated before `launch` settles.
  */
-import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { ABORT_REASON, ANY_PEER, ARENA_OPS, ControlBlock, WAIT } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
-import { PARSE_ERROR, refuseWhileImporting, withSyntaxErrorAt } from './load.js';
+import { PARSE_ERROR, refuseNoProgramFile, refuseWhileImporting, withSyntaxErrorAt } from './load.js';
 import { isRankReport, type RankReport } from './rank-report.js';
 import type { RankData } from './rank.js';
 import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
@@ -372,27 +370,6 @@ interface Settings {
   deadlockMs: number;
 }
 
-/** Refuses a file: URL that names no file (none at all, a directory), or no path on this machine (another host). */
-function refuseNoFile(url: string): void {
-  let path: string;
-  try {
-    path = fileURLToPath(url);
-  } catch (error) {
-    throw new TypeError(`Expected \`moduleUrl\` to be a file: URL of a path here, got ${JSON.stringify(url)}: ${(error as Error).message}`);
-  }
-  let what: string;
-  try {
-    const stats = statSync(path, { throwIfNoEntry: false });
-    if (stats?.isFile()) return;
-    what = stats === undefined ? 'there is none' : 'it is not a file';
-  } catch (error) { // a path through a file, a loop of links, a folder we may not read, a NUL
-    what = `it cannot be read (${(error as Error).message})`;
-  }
-  throw Object.assign(new Error(`Expected \`moduleUrl\` to name a file, got ${JSON.stringify(url)}: ${what}`), {
-    code: 'ERR_MODULE_NOT_FOUND',
-  });
-}
-
 function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected launch options like { size: 4 }, got ${String(options)}`);
@@ -427,11 +404,11 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
   const url = moduleUrl instanceof URL ? moduleUrl.href : String(moduleUrl);
   if (!/^(file|data):/.test(url)) {
     throw new TypeError(
-      `Expected \`moduleUrl\` to be a file: URL such as import.meta.url (or a data: URL), got ${JSON.stringify(url)}`,
+      `Expected \`moduleUrl\` to be a file: URL such as import.meta.url (or a data: URL), got ${JSON.stringify(url)}; ` +
+        'for a path, pass pathToFileURL(path) (node:url) or new URL(path, import.meta.url)',
     );
   }
-  // Here, before any rank starts: each rank's import would fail alike, and blame itself and shmcomm's loader.
-  if (url.startsWith('file:')) refuseNoFile(url);
+  if (url.startsWith('file:')) refuseNoProgramFile(url);
   return {
     moduleUrl: url, size, transport, ringBytes, arenaBytes, chunkBytes, timeoutMs, args,
     strategy: checkWaitOptions({ strategy: strategy ?? defaultStrategy(size) }).strategy, deadlockMs,

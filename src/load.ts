@@ -3,8 +3,8 @@
  * where a syntax error in it is.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -21,8 +21,36 @@ export const PARSE_ERROR = 'SHMCOMM_PARSE_ERROR';
 const IMPORTING = Symbol.for('shmcomm.importingProgram');
 
 /**
- * `import(url)`; a SyntaxError of the parser gets the code PARSE_ERROR. (Source maps, where the launching thread has
- * them, were turned on as the worker started: worker-entry.ts.)
+ * Refuses, in the launching thread before any worker starts, a file: URL that names no file here (none at all, a
+ * directory, a path of another host): every worker's import would fail alike, and blame shmcomm's loader. `path` is
+ * what the caller gave, when it gave a path (map takes them, relative ones from the current directory).
+ */
+export function refuseNoProgramFile(url: string, path?: string): void {
+  const given = JSON.stringify(path ?? url);
+  let file: string;
+  try {
+    file = fileURLToPath(url);
+  } catch (error) {
+    throw new TypeError(`Expected \`moduleUrl\` to be a file: URL of a path here, got ${given}: ${(error as Error).message}`);
+  }
+  let what: string;
+  try {
+    const stats = statSync(file, { throwIfNoEntry: false });
+    if (stats?.isFile()) return;
+    what = stats === undefined ? 'there is none' : 'it is not a file';
+  } catch (error) { // a path through a file, a loop of links, a folder we may not read, a NUL
+    what = `it cannot be read (${(error as Error).message})`;
+  }
+  const resolved = path !== undefined && !isAbsolute(path) ? ` (${file}, from the current directory)` : '';
+  throw Object.assign(new Error(`Expected \`moduleUrl\` to name a file, got ${given}${resolved}: ${what}`), {
+    code: 'ERR_MODULE_NOT_FOUND',
+  });
+}
+
+/**
+ * `import(url)`; a SyntaxError of the parser gets the code PARSE_ERROR, and a TypeScript file that this Node cannot
+ * run says what to do. (Source maps, where the launching thread has them, were turned on as the worker started:
+ * worker-entry.ts.)
  */
 export async function importProgram(url: string): Promise<Record<string, unknown>> {
   const global = globalThis as { [IMPORTING]?: string };
@@ -31,10 +59,25 @@ export async function importProgram(url: string): Promise<Record<string, unknown
     return (await import(url)) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof SyntaxError && isParseError(error)) Object.assign(error, { code: PARSE_ERROR });
-    throw error;
+    throw isUnrunTypeScript(error, url) ? withTypeScriptAdvice(error) : error;
   } finally {
     delete global[IMPORTING];
   }
+}
+
+/**
+ * True when `import(url)` refused a TypeScript file for its extension: Node 20 runs none (22.6 and later strip the
+ * types, and a loader such as tsx, given to the launching process, reaches the workers too).
+ */
+function isUnrunTypeScript(error: unknown, url: string): error is TypeError & { code: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?ts$/.test(new URL(url).pathname);
+}
+
+function withTypeScriptAdvice(error: TypeError & { code: string }): TypeError {
+  const advice = `Node ${process.version} runs no TypeScript by itself: compile the file with tsc and pass the .js ` +
+    '(README, "A first program")';
+  return Object.assign(new TypeError(`${error.message}: ${advice}`), { code: error.code });
 }
 
 /**

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 import { describe, refuseUnknownOptions } from './describe.js';
 import { TimeoutError, WorkerFailedError } from './errors.js';
-import { PARSE_ERROR, refuseWhileImporting, syntaxErrorAt } from './load.js';
+import { PARSE_ERROR, refuseNoProgramFile, refuseWhileImporting, syntaxErrorAt } from './load.js';
 import type { ResultOf } from './sent.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
 import { startWorker, terminateWithin, WORKER_ENTRY, type WorkerEntryData } from './workers.js';
@@ -83,11 +83,12 @@ export const POOL_REPORT = 'shmcomm pool report';
  * `moduleUrl` is a URL (`new URL('./square.js', import.meta.url)`, `import.meta.url`) or a file path (relative
  * ones from the current directory). Each worker imports it, so a module may be its own launcher if it guards its
  * launching code with `isMainThread`. Items and results travel by structured clone (results that are primitives in
- * batches). Empty `items` resolve at once with no worker started (and so without checking the module).
+ * batches). A file that is not there is refused before any worker starts (an Error, `code` ERR_MODULE_NOT_FOUND);
+ * empty `items` resolve at once, with no worker started.
  *
  * Rejects, after terminating every worker, with a `WorkerFailedError` (`worker`, `item`, `cause`): when the function
  * throws (`item 3 failed in worker 1: boom`, with the original error as `cause`) or returns a value that cannot be
- * cloned; when the module cannot be loaded or lacks the export, an error goes uncaught (in a timer), or a worker exits
+ * cloned; when the module fails to load or lacks the export, an error goes uncaught (in a timer), or a worker exits
  * early (`process.exit`, or a promise that can never settle: exit code 13), with `item` -1. With a `TimeoutError`
  * past `timeoutMs`.
  *
@@ -118,15 +119,16 @@ export async function map(
   if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
     throw new RangeError(`Expected \`timeoutMs\` to be a positive number, got ${describe(timeoutMs)}`);
   }
-  if (items.length === 0) return { results: [], itemsPerWorker: [] };
-
-  const count = Math.min(workers ?? Math.min(availableParallelism(), MAX_WORKERS), items.length);
   // A string is a path when it is not a URL; one of another scheme than import()'s own (`v2:lib/f.js`) is a path too
   // when such a file exists. A file: or data: URL is one whatever the current directory holds.
   const ownScheme = typeof moduleUrl === 'string' && /^(file|data|node):/i.test(moduleUrl);
   const isPath = typeof moduleUrl === 'string' && !ownScheme
     && (isAbsolute(moduleUrl) || !URL.canParse(moduleUrl) || existsSync(moduleUrl));
   const href = isPath ? pathToFileURL(moduleUrl).href : String(moduleUrl);
+  if (href.startsWith('file:')) refuseNoProgramFile(href, isPath ? (moduleUrl as string) : undefined);
+  if (items.length === 0) return { results: [], itemsPerWorker: [] };
+
+  const count = Math.min(workers ?? Math.min(availableParallelism(), MAX_WORKERS), items.length);
   const shared = new Int32Array(new SharedArrayBuffer(workerLine(count) * Int32Array.BYTES_PER_ELEMENT));
   for (let id = 0; id < count; id++) shared[workerLine(id) + CURRENT_ITEM] = LOADING;
   const started: Worker[] = [];

@@ -4,6 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Comm } from './comm.js';
+import { kindOf } from './describe.js';
 import { ControlBlock } from './control.js';
 import { importProgram } from './load.js';
 import { RANK_REPORT, type RankMessage, type RankReport } from './rank-report.js';
@@ -37,7 +38,10 @@ async function run(data: RankData): Promise<unknown> {
   const comm = Comm.createInternal(data.rank, data.size, channels, control, data.strategy);
   const program = await importProgram(data.moduleUrl);
   if (typeof program.default !== 'function') {
-    throw new TypeError(`${data.moduleUrl} has no default export to run as a rank (expected \`export default function main(comm) {...}\`)`);
+    const found = program.default === undefined
+      ? `${data.moduleUrl} has no default export`
+      : `${data.moduleUrl}'s default export is ${kindOf(program.default)}, not a function`;
+    throw new TypeError(`${found} to run as a rank (expected \`export default function main(comm) {...}\`)`);
   }
   control.markStarted(data.rank);
   return await program.default(comm, data.args);

@@ -270,8 +270,8 @@ export class RingBuffer {
 
   /** Opens a reservation for a payload of `length` bytes and returns the offset of its frame header. */
   private claim(length: number, meta: FrameMeta | undefined, options: BlockingOptions | undefined, op: string): number {
+    if (meta !== undefined) checkMeta(meta, op); // the arguments first: a mistake is told as such on a closed ring too
     const frameBytes = this.frameBytesFor(length, op);
-    if (meta !== undefined) checkMeta(meta, op);
     checkTimeout(options); // now, though there may be room: deadlineFor is later
     if (frameBytes > this.bytesUntilEnd() || this.capacity - ((this.head - this.cachedTail) | 0) < frameBytes) {
       this.makeRoom(frameBytes, options, op);
@@ -389,8 +389,8 @@ export class RingBuffer {
   /** Producer: `write` for code that must keep its event loop; waits with `Atomics.waitAsync`. */
   async writeAsync(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): Promise<void> {
     const source = asBytes(bytes);
-    const frameBytes = this.frameBytesFor(source.length, 'writeAsync');
     if (meta !== undefined) checkMeta(meta, 'writeAsync'); // now, not after waiting for room
+    const frameBytes = this.frameBytesFor(source.length, 'writeAsync');
     const deadline = deadlineFor(options);
     // Waits asynchronously for each step's room (the wrap marker, then the frame), so that write() never blocks. The
     // ring is looked at afresh after every wait, and write() follows the last look with no await in between: another
@@ -432,16 +432,16 @@ export class RingBuffer {
     return this.capacity - ((this.head - this.cachedTail) | 0);
   }
 
-  /** The bytes a frame with this payload occupies; validates the payload length. */
+  /** The bytes a frame with this payload occupies; validates the payload length, then the producer's state. */
   private frameBytesFor(length: number, op: string): number {
-    if (this.reserved >= 0) throw new Error(`${op}() with an open reservation: commit() it first`);
-    if (this.closed) throw new ClosedError(op);
     if (!Number.isInteger(length) || length < 0 || length > this.maxMessage) {
       throw new RangeError(
         `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of a ${this.capacity}-byte ring), got ${length}; ` +
-          'larger values are sent in chunks by the channel layer',
+          'a Sender sends larger values over a ring in chunks',
       );
     }
+    if (this.reserved >= 0) throw new Error(`${op}() with an open reservation: commit() it first`);
+    if (this.closed) throw new ClosedError(op);
     return FRAME_HEADER_BYTES + align8(length);
   }
 

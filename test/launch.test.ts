@@ -227,6 +227,27 @@ test('a module that is missing, fails to load, or has no default export', async 
   assert.match(err.message, /^rank [01] failed: Error: cannot load this module$/);
   err = await failure(launch(new URL('./fixtures/ranks-no-default.js', import.meta.url), { size: 1, timeoutMs: 30_000 }));
   assert.match(err.message, /^rank 0 failed: TypeError: file:.*ranks-no-default\.js has no default export to run as a rank/);
+  // TypeScript, where this Node runs none (Node 20; 22.6 and later may strip the types): what to do, in launch and map.
+  if (!(process.features as { typescript?: unknown }).typescript) {
+    const typed = mkdtempSync(join(tmpdir(), 'shmcomm-typed-'));
+    try {
+      const file = join(typed, 'main.ts');
+      writeFileSync(file, 'export default function main(): number {\n  return 1;\n}\n');
+      const advice = `Unknown file extension ".ts" for ${file}: Node ${process.version} runs no TypeScript by itself: ` +
+        'compile the file with tsc and pass the .js (README, "A first program")';
+      err = await failure(launch(pathToFileURL(file), { size: 2, timeoutMs: 30_000 }));
+      assert.match(err.message, /^rank [01] failed: TypeError: /);
+      assert.is(err.message.replace(/^rank [01] failed: TypeError: /, ''), advice);
+      err = await failure(map(file, [1], { timeoutMs: 30_000 }));
+      assert.is(err.message, `could not load module ${pathToFileURL(file).href}: ${advice}`);
+      assert.is((err.cause as { code?: string }).code, 'ERR_UNKNOWN_FILE_EXTENSION');
+    } finally {
+      rmSync(typed, { recursive: true, force: true });
+    }
+  }
+  err = await failure(launch('data:text/javascript,export default 42', { size: 1, timeoutMs: 30_000 }));
+  assert.is(err.message, "rank 0 failed: TypeError: data:text/javascript,export default 42's default export is a number, " +
+    'not a function to run as a rank (expected `export default function main(comm) {...}`)');
   // A syntax error says where it is (import() alone says "Unexpected token ';'" and no more), in launch and in map.
   const dir = mkdtempSync(join(tmpdir(), 'shmcomm-syntax-'));
   try {
@@ -358,7 +379,8 @@ test('bad launch options are refused with what was given and allowed', async () 
   }
   assert.is((await failure(launch(PROGRAMS, null as never))).message, 'Expected launch options like { size: 4 }, got null');
   const err = await failure(launch('./relative.js', { size: 1 }));
-  assert.is(err.message, 'Expected `moduleUrl` to be a file: URL such as import.meta.url (or a data: URL), got "./relative.js"');
+  assert.is(err.message, 'Expected `moduleUrl` to be a file: URL such as import.meta.url (or a data: URL), got "./relative.js"; ' +
+    'for a path, pass pathToFileURL(path) (node:url) or new URL(path, import.meta.url)');
 });
 
 test('chunkBytes: 1 MiB travels in chunks unless told (recvView assembles it), and is lent from the ring as one frame', async () => {

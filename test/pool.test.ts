@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShmcommError, TimeoutError, WorkerFailedError } from '../src/index.js';
 import { map } from '../src/pool.js';
-import { childPids, noWorkerLeft, prng, testSeed } from './helpers.js';
+import { childPids, noWorkerLeft, prng, startedWorkers, testSeed } from './helpers.js';
 
 const square = new URL('./fixtures/pool-square.js', import.meta.url);
 const faults = new URL('./fixtures/pool-faults.js', import.meta.url);
@@ -164,9 +164,10 @@ test('on a machine of more than 256 cores, the default count of workers is no Ra
   }
 });
 
-test('empty items: no worker started, not even for a module that does not exist', async () => {
-  // A worker would have failed to load this module: resolving is the proof that none started.
-  assert.equal(await map('file:///nowhere/at/all.js', []), { results: [], itemsPerWorker: [] });
+test('empty items: no worker started', async () => {
+  const before = startedWorkers();
+  assert.equal(await map(square, []), { results: [], itemsPerWorker: [] });
+  assert.is(startedWorkers(), before);
 });
 
 test('a throwing item names the item and the worker, with the original error as cause', async () => {
@@ -315,14 +316,31 @@ test("what a function posts on parentPort itself is not taken for the pool's rep
   assert.is(sum(itemsPerWorker), 6);
 });
 
-test('a module that does not exist', async () => {
+test('a module that does not exist is refused before any worker starts, with where a relative path led', async () => {
+  const before = startedWorkers();
   const missing = new URL('./fixtures/pool-no-such-module.js', import.meta.url);
-  const err = await rejection(map(missing, [1, 2], { workers: 2 }));
-  const cause = err.cause as Error & { code?: string };
-  assert.is(cause.code, 'ERR_MODULE_NOT_FOUND');
-  assert.match(cause.message, /^Cannot find module '.*pool-no-such-module\.js'/);
-  const message = `could not load module ${missing.href}: ${cause.message}`;
-  assertWorkerFailed(err, { worker: [0, 1], item: -1, hasCause: true, message });
+  let err = await rejection(map(missing, [1, 2], { workers: 2 }));
+  assert.is(err.message, `Expected \`moduleUrl\` to name a file, got "${missing.href}": there is none`);
+  assert.is((err as { code?: string }).code, 'ERR_MODULE_NOT_FOUND');
+  const path = relative(process.cwd(), fileURLToPath(missing));
+  err = await rejection(map(path, [1]));
+  assert.is(err.message, `Expected \`moduleUrl\` to name a file, got "${path}" (${fileURLToPath(missing)}, from the current directory): there is none`);
+  err = await rejection(map(fileURLToPath(missing), []));
+  assert.is(err.message, `Expected \`moduleUrl\` to name a file, got "${fileURLToPath(missing)}": there is none`, 'empty items too');
+  assert.is(startedWorkers(), before);
+  // One the module imports is a worker's failure, as the module's own
+  const importer = mkdtempSync(join(os.tmpdir(), 'shmcomm-pool-'));
+  try {
+    writeFileSync(join(importer, 'main.mjs'), "import './absent.mjs';\nexport default (x) => x;\n");
+    const url = pathToFileURL(join(importer, 'main.mjs'));
+    err = await rejection(map(url, [1, 2], { workers: 2 }));
+    const cause = err.cause as Error & { code?: string };
+    assert.is(cause.code, 'ERR_MODULE_NOT_FOUND');
+    assert.match(cause.message, /^Cannot find module '.*absent\.mjs' imported from .*main\.mjs/);
+    assertWorkerFailed(err, { worker: [0, 1], item: -1, hasCause: true, message: `could not load module ${url.href}: ${cause.message}` });
+  } finally {
+    rmSync(importer, { recursive: true, force: true });
+  }
 });
 
 test('a module that throws while it loads', async () => {

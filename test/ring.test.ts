@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import { Worker } from 'node:worker_threads';
 import * as assert from 'uvu/assert';
-import { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, RING_LAYOUT } from '../src/ring.js';
+import { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, RING_LAYOUT, type FrameMeta } from '../src/ring.js';
 import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from '../src/errors.js';
 import { checkPattern, errorOf, fillPattern, prng, randomSize, testSeed } from './helpers.js';
 
@@ -41,7 +41,7 @@ test('a message larger than maxMessage is a RangeError that says so', () => {
   const err = errorOf(() => ring.write(new Uint8Array(ring.maxMessage + 1)));
   assert.instance(err, RangeError);
   assert.is(err.message, 'Expected a message of 0 to 112 bytes (maxMessage of a 256-byte ring), got 113; ' +
-    'larger values are sent in chunks by the channel layer');
+    'a Sender sends larger values over a ring in chunks');
 });
 
 test('wrap-around at every offset keeps every payload contiguous, aligned and intact', () => {
@@ -631,6 +631,12 @@ test('close: the consumer drains every message, then read() gives null, and keep
   assert.instance(err, ClosedError);
   assert.is(err.message, 'write on a closed ring: the producer called close()');
   assert.is(errorOf(() => ring.close()).message, 'close on a closed ring: the producer called close()');
+  // A mistake in the arguments is told as such on a closed ring too, not as the ring's state.
+  const misplaced = { timeoutMs: 5 } as unknown as FrameMeta;
+  assert.is(errorOf(() => ring.write(Uint8Array.of(5), misplaced)).message,
+    '`timeoutMs` goes in the options after the frame header: write(bytes, meta, { timeoutMs })');
+  assert.is(errorOf(() => ring.reserve(ring.maxMessage + 1)).message,
+    'Expected a message of 0 to 48 bytes (maxMessage of a 128-byte ring), got 49; a Sender sends larger values over a ring in chunks');
 });
 
 test('a corrupted frame header raises CorruptFrameError naming it', () => {
