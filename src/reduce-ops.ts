@@ -1,7 +1,7 @@
 /**
- * The operators of reduce/allreduce. A named op ('sum', 'prod', 'min', 'max') combines two numbers, two bigints, or
- * two typed arrays of the same kind and length element by element (into a new array: inputs are never written).
- * Any other `op` is the caller's function `(a, b) => c`, called with the lower ranks' value as `a`.
+ * The operators of reduce/allreduce. A named op ('sum', 'prod', 'min', 'max') combines two numbers or two bigints
+ * (`combine`), or two typed arrays of the same kind and length element by element (`elementwise`, into an array the
+ * caller gives). Any other `op` is the caller's function `(a, b) => c`, called with the lower ranks' value as `a`.
  *
  * Element results are stored into the array's own kind, so integer arrays wrap (Uint8ClampedArray saturates) exactly
  * as any store into them would; `prod` of the integer kinds of 32 bits and less uses Math.imul, whose low 32 bits are
@@ -70,13 +70,10 @@ const BIGINT_OPS: Record<OpName, (a: bigint, b: bigint) => bigint> = {
   max: (a, b) => (a > b ? a : b),
 };
 
+/** a ∘ b for two numbers or two bigints; anything else (a typed array goes to `elementwise`) is refused. */
 function combineNamed(name: OpName, a: unknown, b: unknown): unknown {
   if (typeof a === 'number' && typeof b === 'number') return NUMBER_OPS[name](a, b);
   if (typeof a === 'bigint' && typeof b === 'bigint') return BIGINT_OPS[name](a, b);
-  if (typedArrayKind(a) !== undefined && typedArrayKind(b) !== undefined) {
-    const first = a as TypedArray;
-    return elementwise(name, first, b as TypedArray, newTypedArray(first, first.length));
-  }
   throw new TypeError(`Expected values of the same type to reduce with '${name}', got ${kindName(a)} and ${kindName(b)}`);
 }
 
@@ -89,8 +86,10 @@ export function elementwise(name: OpName, a: TypedArray, b: TypedArray, out: Typ
   checkOperands(name, kind, a.length, typedArrayKind(b)!, b.length);
   const isBigInt = kind === 'BigInt64Array' || kind === 'BigUint64Array';
   const isFloat = kind === 'Float32Array' || kind === 'Float64Array';
-  const op = isBigInt ? BIGINT_OPS[name] : name === 'prod' && !isFloat ? Math.imul : NUMBER_OPS[name];
-  return applyEach(op, a, b, out);
+  if (isBigInt) BIGINT_LOOPS[name](a as BigInts, b as BigInts, out as BigInts);
+  else if (name === 'prod' && !isFloat) imulEach(a as Numbers, b as Numbers, out as Numbers);
+  else NUMBER_LOOPS[name](a as Numbers, b as Numbers, out as Numbers);
+  return out;
 }
 
 /**
@@ -107,25 +106,89 @@ export function checkOperands(name: OpName, kind: string, length: number, otherK
   }
 }
 
-// The hot loop, kept small and apart. A program that reduces one kind of array gets it optimized for that kind; one
-// that mixes many kinds pays for V8's generic element access (about 10 ns an element). Four elements a turn: on
-// Node 20 a typed-array loop pays a fixed cost per turn, so Float64 'sum' takes 1.2 ns an element where one element
-// a turn takes 1.9 (one thread, 4,096 to 1M elements, the Zen 4 VM of docs/PERFORMANCE.md). Each element is read
-// before it is written, so `out` may be `a` or `b`. (`never` parameters accept the number ops and the bigint ops
-// alike; the arrays hold the matching type.)
-function applyEach(op: (x: never, y: never) => number | bigint, a: TypedArray, b: TypedArray, out: TypedArray): TypedArray {
-  const combine = op as (x: number | bigint, y: number | bigint) => number | bigint;
+// The hot loops: one per op, with the operator written in it. One loop for every op, calling the op as a function,
+// went megamorphic once a program had used a second op: V8 then called it for each element (Float64 'sum' took 10.5
+// ns an element after 'prod', 'min' and 'max' had run, 1.1 ns before). Each loop stays optimized for the array kinds
+// it meets; a program that mixes many kinds pays V8's generic element access (1.8 ns an element with four kinds).
+// Four elements a turn: on Node 20 a typed-array loop pays a fixed cost per turn (Float64 'sum' 1.1 ns an element,
+// 1.9 one element a turn; one thread, 32 Ki elements, the Zen 4 VM of docs/PERFORMANCE.md). Each element is read
+// before it is written, so `out` may be `a` or `b`. The bigint loops are plain: each element allocates a bigint anyway.
+
+/** The number kinds' view of a typed array, and the bigint kinds'. */
+interface Numbers { readonly length: number; [index: number]: number }
+interface BigInts { readonly length: number; [index: number]: bigint }
+
+function sumEach(a: Numbers, b: Numbers, out: Numbers): void {
   const length = a.length;
   let i = 0;
   for (const end = length - 3; i < end; i += 4) {
-    out[i] = combine(a[i]!, b[i]!);
-    out[i + 1] = combine(a[i + 1]!, b[i + 1]!);
-    out[i + 2] = combine(a[i + 2]!, b[i + 2]!);
-    out[i + 3] = combine(a[i + 3]!, b[i + 3]!);
+    out[i] = a[i]! + b[i]!;
+    out[i + 1] = a[i + 1]! + b[i + 1]!;
+    out[i + 2] = a[i + 2]! + b[i + 2]!;
+    out[i + 3] = a[i + 3]! + b[i + 3]!;
   }
-  for (; i < length; i++) out[i] = combine(a[i]!, b[i]!);
-  return out;
+  for (; i < length; i++) out[i] = a[i]! + b[i]!;
 }
+
+function prodEach(a: Numbers, b: Numbers, out: Numbers): void {
+  const length = a.length;
+  let i = 0;
+  for (const end = length - 3; i < end; i += 4) {
+    out[i] = a[i]! * b[i]!;
+    out[i + 1] = a[i + 1]! * b[i + 1]!;
+    out[i + 2] = a[i + 2]! * b[i + 2]!;
+    out[i + 3] = a[i + 3]! * b[i + 3]!;
+  }
+  for (; i < length; i++) out[i] = a[i]! * b[i]!;
+}
+
+/** `prod` of the integer kinds: Math.imul's low 32 bits are exact (see the file comment). */
+function imulEach(a: Numbers, b: Numbers, out: Numbers): void {
+  const length = a.length;
+  let i = 0;
+  for (const end = length - 3; i < end; i += 4) {
+    out[i] = Math.imul(a[i]!, b[i]!);
+    out[i + 1] = Math.imul(a[i + 1]!, b[i + 1]!);
+    out[i + 2] = Math.imul(a[i + 2]!, b[i + 2]!);
+    out[i + 3] = Math.imul(a[i + 3]!, b[i + 3]!);
+  }
+  for (; i < length; i++) out[i] = Math.imul(a[i]!, b[i]!);
+}
+
+function minEach(a: Numbers, b: Numbers, out: Numbers): void {
+  const length = a.length;
+  let i = 0;
+  for (const end = length - 3; i < end; i += 4) {
+    out[i] = Math.min(a[i]!, b[i]!);
+    out[i + 1] = Math.min(a[i + 1]!, b[i + 1]!);
+    out[i + 2] = Math.min(a[i + 2]!, b[i + 2]!);
+    out[i + 3] = Math.min(a[i + 3]!, b[i + 3]!);
+  }
+  for (; i < length; i++) out[i] = Math.min(a[i]!, b[i]!);
+}
+
+function maxEach(a: Numbers, b: Numbers, out: Numbers): void {
+  const length = a.length;
+  let i = 0;
+  for (const end = length - 3; i < end; i += 4) {
+    out[i] = Math.max(a[i]!, b[i]!);
+    out[i + 1] = Math.max(a[i + 1]!, b[i + 1]!);
+    out[i + 2] = Math.max(a[i + 2]!, b[i + 2]!);
+    out[i + 3] = Math.max(a[i + 3]!, b[i + 3]!);
+  }
+  for (; i < length; i++) out[i] = Math.max(a[i]!, b[i]!);
+}
+
+const NUMBER_LOOPS: Record<OpName, (a: Numbers, b: Numbers, out: Numbers) => void> = {
+  sum: sumEach, prod: prodEach, min: minEach, max: maxEach,
+};
+
+const BIGINT_LOOPS: Record<OpName, (a: BigInts, b: BigInts, out: BigInts) => void> = {
+  sum(a, b, out) { for (let i = 0; i < a.length; i++) out[i] = a[i]! + b[i]!; },
+  prod(a, b, out) { for (let i = 0; i < a.length; i++) out[i] = a[i]! * b[i]!; },
+  min(a, b, out) { for (let i = 0; i < a.length; i++) out[i] = a[i]! < b[i]! ? a[i]! : b[i]!; },
+  max(a, b, out) { for (let i = 0; i < a.length; i++) out[i] = a[i]! > b[i]! ? a[i]! : b[i]!; },
+};
 
 // %TypedArray%.prototype[Symbol.toStringTag] names the kind of any typed array ('Float64Array', also for a Buffer)
 // and is undefined for everything else, DataView included.

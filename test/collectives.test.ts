@@ -230,7 +230,7 @@ test('a reduction of numbers whose result is -0 gives -0 on every rank, even one
   }
 });
 
-test('elementwise: every length from 0 to 9 (four a turn, then the rest), into a new array, into a, into b', () => {
+test('elementwise: every op at every length from 0 to 9 (four a turn, then the rest), into a new array, into a, into b, on doubles, int32 and bigints', () => {
   // The library's typed arrays are any of the eleven kinds, seen through one interface.
   const combine = <A extends Float64Array | Int32Array>(name: OpName, a: A, b: A, out: A): A =>
     elementwise(name, a as unknown as TypedArray, b as unknown as TypedArray, out as unknown as TypedArray) as unknown as A;
@@ -255,6 +255,15 @@ test('elementwise: every length from 0 to 9 (four a turn, then the rest), into a
       const product = combine(name, ints, ints.slice(), new Int32Array(length));
       const wrapped = Array.from(ints, (x) => (name === 'prod' ? Math.imul(x, x) : reference[name](x, x) | 0));
       assert.equal(Array.from(product), wrapped, `${name}, ${length} Int32 elements`);
+      // Bigints wrap as stores into their kind do, in place too.
+      const big = BigInt64Array.from({ length }, (_, i) => 2n ** 62n - BigInt(i));
+      const other = BigInt64Array.from({ length }, (_, i) => BigInt(i) - 2n ** 62n - 3n);
+      const bigReference: Record<OpName, (x: bigint, y: bigint) => bigint> = {
+        sum: (x, y) => x + y, prod: (x, y) => x * y, min: (x, y) => (x < y ? x : y), max: (x, y) => (x > y ? x : y),
+      };
+      const bigExpected = Array.from(big, (x, i) => BigInt.asIntN(64, bigReference[name](x, other[i]!)));
+      const bigOut = elementwise(name, big as unknown as TypedArray, other as unknown as TypedArray, big as unknown as TypedArray);
+      assert.equal(Array.from(bigOut as unknown as BigInt64Array), bigExpected, `${name}, ${length} BigInt64 elements, into a`);
     }
   }
 });
