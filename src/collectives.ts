@@ -317,8 +317,7 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
     result = comm.rank === root ? (recv(comm, 0, tag(comm, TAG.reduce)) as T) : undefined;
   }
   if (result === undefined || into === undefined || comm.rank !== root) return result;
-  (into as TypedArray).set(result as TypedArray);
-  return into;
+  return copiedInto(result, into);
 }
 
 /**
@@ -349,8 +348,27 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
   } else result = recursiveDoubling(comm, value, reducer.combine as (a: T, b: T) => T);
   // A function may answer its `a`. Object.is, not ===: a result of -0 is not a rank's own +0.
   if (into === undefined) return Object.is(result, value) ? ownResult(value) : result;
-  if (into !== result) (into as TypedArray).set(result as TypedArray);
+  return copiedInto(result, into);
+}
+
+/**
+ * A function op's result, copied into `into` (checked against the value already): refused unless it is a typed array
+ * of `into`'s kind and length, which `set` would take only in part, or not at all (a number), leaving old contents.
+ */
+function copiedInto<T>(result: T, into: T): T {
+  if (result === into) return into;
+  const target = into as TypedArray;
+  if (typedArrayKind(result) !== typedArrayKind(into) || (result as TypedArray).length !== target.length) {
+    throw new TypeError(
+      `\`into\` takes ${kindName(into)} of ${target.length} elements, but the op returned ${describeResult(result)}`,
+    );
+  }
+  target.set(result as TypedArray);
   return into;
+}
+
+function describeResult(value: unknown): string {
+  return typedArrayKind(value) === undefined ? kindName(value) : `${kindName(value)} of ${(value as TypedArray).length}`;
 }
 
 /** `into` (MPI's recvbuf) must be a typed array of the value's kind and length; it may be the value itself. */

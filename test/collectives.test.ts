@@ -282,6 +282,9 @@ test('bad input is refused in the rank that made the mistake, with what was give
     ['bcastBuffer', 4, 2, 2, 'RangeError', "bcast(): rank 2 passed a 40-byte buffer for the root's 32-byte value"],
     ['intoKind', 4, 1, 1, 'RangeError', 'Expected `into` to be a Float64Array of 3 elements like the value, got an Int32Array of 3'],
     ['intoNumber', 4, 3, 3, 'TypeError', '`into` is for typed-array values, got 1 to reduce'],
+    // A function's result goes into `into` whole or not at all (set() would take part of it, or nothing from a number).
+    ['intoFunctionNumber', 4, 2, 2, 'TypeError', '`into` takes a Float64Array of 2 elements, but the op returned a number'],
+    ['intoFunctionShort', 4, 0, 0, 'TypeError', '`into` takes a Float64Array of 2 elements, but the op returned a Float64Array of 1'],
     ['alltoallNotArray', 4, 1, 1, 'TypeError', `${VALUES}, got "abcd"`],
     ['string', 4, 1, 1, 'TypeError', "Expected a number, bigint or typed array to reduce with 'sum', got a string (pass a function to reduce other values)"],
     // Values that do not go together fail where they meet: at rank 0, which combines rank 1's value with its own.
