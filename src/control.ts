@@ -2,20 +2,21 @@
  * The control block: one SharedArrayBuffer that every rank and the launcher see, whatever the transport.
  * It holds what the ranks need to block and to be woken, and what the launcher needs to watch them:
  *
- *   line 0              ABORT (bit 1)  REASON  FAILED_RANK
+ *   line 0              ABORT (1 once aborted)  REASON  FAILED_RANK
  *   line 1              BARRIER_ARRIVED                         ranks that reached the current barrier
  *   line 2              BARRIER_GENERATION                      bumped by the last rank in: everyone waits on it
  *   lines 3, 4          the same two for allreduce's barrier on the shared arena
  *   lines 5, 6          the same two for bcast's barrier on the shared arena
  *   lines 7, 8          the same two for reduce's barrier on the shared arena
  *   line 9 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER  WAIT_IN  STARTED
- *                       (a line per rank)
+ *                       EXIT_EVENT (a line per rank)
  *
  * A rank's DOORBELL is how `recv(ANY_SOURCE)` (and every receive on the postMessage transports) sleeps on one word
  * instead of polling every channel: a sender bumps it, and notifies, only when ASLEEP says the rank is parked.
  * WAIT_KIND / WAIT_PEER say what the rank waits for right now, WAIT_IN in which collective (if any), and PROGRESS
  * counts waits that ended: from these the launcher tells a deadlock (everyone waits and nothing moves) from a slow
- * computation, and says where each rank is. STARTED is set once the rank's program is imported, as it is called.
+ * computation, and says where each rank is. STARTED is set once the rank's program is imported, as it is called;
+ * EXIT_EVENT holds the code of the rank's 'exit' event, as its worker exits (workers.ts, neverSettled).
  */
 import { AbortedError, CommAbortedError } from './errors.js';
 import { Waiter, type WaitOptions } from './wait.js';
@@ -53,6 +54,7 @@ const PROGRESS = 4;
 const BARRIER_SLEEPER = 5;
 const WAIT_IN = 6;
 const STARTED = 7;
+const EXIT_EVENT = 8;
 
 const ABORTED = 1;
 
@@ -68,7 +70,7 @@ export const COLLECTIVES = ['bcast', 'scatter', 'gather', 'allgather', 'reduce',
 export type Collective = (typeof COLLECTIVES)[number];
 
 /** Why the launcher aborted the run. */
-export const ABORT_REASON = { rankFailed: 1, timeout: 2, deadlock: 3 } as const;
+export const ABORT_REASON = { rankFailed: 1, timeout: 2, deadlock: 3, startFailed: 4 } as const;
 
 /** `WAIT_PEER` value of a receive from any source. */
 export const ANY_PEER = -1;
@@ -180,6 +182,16 @@ export class ControlBlock {
     return Atomics.load(this.words, this.line(rank) + STARTED) !== 0;
   }
 
+  /** Rank `rank`, in its 'exit' event: the code the event carries (0 when Node ends the worker itself). */
+  markExitEvent(rank: number, code: number): void {
+    Atomics.store(this.words, this.line(rank) + EXIT_EVENT, code);
+  }
+
+  /** Launcher: the code of `rank`'s 'exit' event, once its worker has exited (0 before). */
+  exitEventOf(rank: number): number {
+    return Atomics.load(this.words, this.line(rank) + EXIT_EVENT);
+  }
+
   /** Launcher: what `rank` waits for now, in which collective, and how many waits it has finished. Can be stale at once. */
   waitingOf(rank: number): { kind: WaitKind; peer: number; within: Collective | undefined; progress: number } {
     const line = this.line(rank);
@@ -218,6 +230,7 @@ export class ControlBlock {
       reason === ABORT_REASON.rankFailed ? 'it threw or exited'
       : reason === ABORT_REASON.timeout ? 'the launch timed out'
       : reason === ABORT_REASON.deadlock ? 'a deadlock was detected'
+      : reason === ABORT_REASON.startFailed ? "a rank's worker could not be started"
       : 'the launcher stopped the run';
     return new CommAbortedError(failed, text);
   }

@@ -18,7 +18,7 @@ import type { ResultOf } from './sent.js';
 import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
-import { startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
+import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
 
 export interface LaunchOptions {
   /** How many ranks, from 1 to 256. */
@@ -169,8 +169,9 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
         return;
       }
       finished[rank] = true;
-      // Node exits a worker with 13 when its main promise can never settle: nothing is left on its event loop.
-      const why = code === 13 ? 'its program\'s promise never settled (nothing was left that could settle it; exit code 13)'
+      const promise = control.startedOf(rank) ? "its program's promise" : "the import of its program (a top-level await)";
+      const why = neverSettled(code, control.exitEventOf(rank))
+        ? `${promise} never settled (nothing was left that could settle it; exit code 13)`
         : `exited with code ${code} before returning a result`;
       finish(new RankFailedError(rank, why, undefined, code), ABORT_REASON.rankFailed, rank);
     };
@@ -204,7 +205,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
       // `args` that structured clone refuses, which the first rank's workerData meets.
       const refused = asError(err).name === 'DataCloneError';
       finish(refused ? new TypeError(`Expected \`args\` to be a value that structured clone accepts (every rank gets ` +
-        `a copy): ${asError(err).message}`, { cause: err }) : asError(err), ABORT_REASON.rankFailed);
+        `a copy): ${asError(err).message}`, { cause: err }) : asError(err), ABORT_REASON.startFailed);
       return;
     }
 

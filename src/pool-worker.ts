@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import {
-  CURRENT_ITEM, DONE_ITEMS, FINISHED, NEXT_ITEM, POOL_REPORT, workerLine, type PoolJob, type PoolMessage, type PoolReport,
+  CURRENT_ITEM, DONE_ITEMS, EXIT_EVENT, FINISHED, NEXT_ITEM, POOL_REPORT, workerLine, type PoolJob, type PoolMessage, type PoolReport,
 } from './pool.js';
 import { importProgram } from './load.js';
 import { reportUncaughtErrors, serializeError } from './thrown.js';
@@ -16,6 +16,7 @@ const port = parentPort!;
 const post = (report: PoolReport) => port.postMessage({ from: POOL_REPORT, ...report } satisfies PoolMessage);
 
 reportUncaughtErrors((error) => post({ kind: 'uncaught', error }));
+process.on('exit', (code) => Atomics.store(shared, line + EXIT_EVENT, code)); // what an exit code of 13 was: workers.ts
 
 async function run(): Promise<void> {
   let fn: unknown;

@@ -13,7 +13,7 @@ import { TimeoutError, WorkerFailedError } from './errors.js';
 import { PARSE_ERROR, refuseNoProgramFile, refuseWhileImporting, syntaxErrorAt } from './load.js';
 import type { ResultOf } from './sent.js';
 import { asError, reviveError, type SerializedError } from './thrown.js';
-import { startWorker, terminateWithin, WORKER_ENTRY, type WorkerEntryData } from './workers.js';
+import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY, type WorkerEntryData } from './workers.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {
@@ -44,9 +44,13 @@ const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs'] as const satisfies re
  * batches, so a timeout counts here). A line each, so that a worker's stores at every item do not take the line from
  * the others: these words are there to say who is stuck where, and how far map got.
  */
-export const NEXT_ITEM = 0, CURRENT_ITEM = 0, DONE_ITEMS = 1, LOADING = -2, FINISHED = -1;
+export const NEXT_ITEM = 0;
+/** @internal Slots of a worker's line, from `workerLine(id)`; EXIT_EVENT: the code of its 'exit' event (workers.ts). */
+export const CURRENT_ITEM = 0, DONE_ITEMS = 1, EXIT_EVENT = 2;
+/** @internal CURRENT_ITEM while the worker imports the module, and once it has no item left. */
+export const LOADING = -2, FINISHED = -1;
 const SLOTS_PER_LINE = 16;
-/** @internal The first slot of worker `id`'s line: its CURRENT_ITEM, then its DONE_ITEMS. */
+/** @internal The first slot of worker `id`'s line. */
 export const workerLine = (id: number): number => SLOTS_PER_LINE * (1 + id);
 
 /** @internal What a pool worker gets as `workerData` (worker-entry.ts reads `entry` and `sourceMaps` first). */
@@ -201,7 +205,9 @@ export async function map(
         worker.on('exit', (code) => {
           if (done) return;
           const exited = `worker ${id} exited with code ${code} before finishing its items (${whereIs(id)})`;
-          const why = code === 13 ? `: ${neverSettled(Atomics.load(shared, workerLine(id) + CURRENT_ITEM))}` : '';
+          const line = workerLine(id);
+          const why = neverSettled(code, Atomics.load(shared, line + EXIT_EVENT))
+            ? `: ${unsettledPromise(Atomics.load(shared, line + CURRENT_ITEM))}` : '';
           reject(new WorkerFailedError(id, -1, `${exited}${why}`, undefined, code));
         });
       }
@@ -215,11 +221,11 @@ export async function map(
 }
 
 /**
- * What a worker's exit code 13 means (launch says it of a rank too): Node exits a worker with 13 when its main promise
- * can never settle, nothing being left on its event loop (a timer, a socket) that could settle it. Here that promise
+ * What Node's exit code 13 means (workers.ts, neverSettled; launch says it of a rank too): the worker's main promise
+ * could never settle, nothing being left on its event loop (a timer, a socket) that could settle it. Here that promise
  * is the function's, on the item `at` (the worker's CURRENT_ITEM slot), or the module's import (a top-level await).
  */
-function neverSettled(at: number): string {
+function unsettledPromise(at: number): string {
   const promise = at === LOADING ? "the module's top-level await" : `the function's promise for item ${at}`;
   return `${promise} never settled (nothing was left that could settle it)`;
 }

@@ -36,6 +36,7 @@ async function run(data: RankData): Promise<unknown> {
       ? new SharedTransport(data.rank, data.wiring, control, data.strategy, data.chunkBytes)
       : new MessagePortTransport(data.transport, data.wiring, control);
   const comm = Comm.createInternal(data.rank, data.size, channels, control, data.strategy);
+  process.on('exit', (code) => control.markExitEvent(data.rank, code)); // what an exit code of 13 was: workers.ts
   const program = await importProgram(data.moduleUrl);
   if (typeof program.default !== 'function') {
     const found = program.default === undefined

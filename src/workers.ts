@@ -22,6 +22,16 @@ export interface WorkerEntryData {
   sourceMaps: boolean | undefined;
 }
 
+/**
+ * Whether a worker's exit code 13 is Node's own, for a worker whose main promise can never settle (nothing is left on
+ * its event loop that could settle it), and not the program's `process.exit(13)`. The worker's 'exit' event tells
+ * them apart: it carries the code of `process.exit()` (or `process.exitCode`), and 0 when Node ends the worker for
+ * the promise. `eventCode` is the code that event carried, which the worker kept in shared memory as it exited.
+ */
+export function neverSettled(exitCode: number, eventCode: number): boolean {
+  return exitCode === 13 && eventCode !== 13;
+}
+
 /** How long terminating workers may take before we go on without the ones that did not stop. */
 export const TERMINATE_WAIT_MS = 1000;
 

@@ -6,6 +6,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CommAbortedError, DeadlockError, launch, map, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
+import { ABORT_REASON, ControlBlock } from '../src/control.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
 import { noWorkerLeft, startedWorkers } from './helpers.js';
@@ -155,11 +156,32 @@ test('a rank that throws from a timer after returning its result fails the run, 
   await noWorkerLeft('a late throw');
 });
 
-test('a rank whose promise can never settle is named as such (Node exits its worker with code 13)', async () => {
+test("what an aborted rank's CommAbortedError says, for each reason the launcher aborts", () => {
+  const said = (reason: number, failedRank?: number): string => {
+    const control = ControlBlock.create(2);
+    control.abort(reason, failedRank);
+    return control.abortError().message;
+  };
+  assert.is(said(ABORT_REASON.rankFailed, 1), 'aborted because rank 1 failed: it threw or exited');
+  assert.is(said(ABORT_REASON.timeout), 'aborted: the launch timed out');
+  assert.is(said(ABORT_REASON.deadlock), 'aborted: a deadlock was detected');
+  assert.is(said(ABORT_REASON.startFailed), "aborted: a rank's worker could not be started");
+});
+
+test('a rank whose promise, or import, can never settle is named as such (Node exits its worker with code 13), and an exit(13) as an exit', async () => {
   const err = await failure(launch(PROGRAMS, { size: 2, args: { program: 'neverSettles' }, timeoutMs: 30_000 }));
   assert.instance(err, RankFailedError);
   assert.is(err.message, "rank 1 failed: its program's promise never settled (nothing was left that could settle it; exit code 13)");
   assert.is((err as RankFailedError).exitCode, 13);
+  // A top-level await that never settles: the program is never called.
+  const stuck = await failure(launch('data:text/javascript,await new Promise(() => {}); export default () => 1', { size: 1, timeoutMs: 30_000 }));
+  assert.is(stuck.message,
+    'rank 0 failed: the import of its program (a top-level await) never settled (nothing was left that could settle it; exit code 13)');
+  // The program's own process.exit(13) is an exit like any other (its 'exit' event carries the 13; Node's, a 0).
+  const exits = await failure(launch('data:text/javascript,export default () => process.exit(13)', { size: 1, timeoutMs: 30_000 }));
+  assert.is(exits.message, 'rank 0 failed: exited with code 13 before returning a result');
+  assert.is((exits as RankFailedError).exitCode, 13);
+  await noWorkerLeft('promises that never settled');
 });
 
 test('shared: deadlock, both ranks send 64 MiB first', async () => {

@@ -270,6 +270,10 @@ test('a promise that can never settle: Node exits the worker with code 13, and t
   const loading = 'worker 0 exited with code 13 before finishing its items (loading the module): ' +
     "the module's top-level await never settled (nothing was left that could settle it)";
   assertWorkerFailed(stuck, { worker: 0, item: -1, hasCause: false, exitCode: 13, message: loading });
+  // The function's own process.exit(13) is an exit like any other (its 'exit' event carries the 13; Node's, a 0).
+  const exits = await rejection(map('data:text/javascript,export default () => process.exit(13)', [1], { timeoutMs: 30_000 }));
+  const exited = 'worker 0 exited with code 13 before finishing its items (on item 0)';
+  assertWorkerFailed(exits, { worker: 0, item: -1, hasCause: false, exitCode: 13, message: exited });
   await noWorkerLeft('promises that never settled');
 });
 
