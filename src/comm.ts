@@ -516,9 +516,9 @@ export class Comm {
   recvInternal(source: number, tag: number): Envelope {
     const queued = this.takeQueued(source, tag);
     if (queued !== undefined) return queued;
-    if (source === this.rank) {
-      const waits = `rank ${this.rank} waits to receive from itself ${this.unsentToSelf(tag)}`;
-      throw new RangeError(`${waits}: that would block for ever`);
+    if (source === this.rank || (source === ANY_SOURCE && this.size === 1)) { // no other rank could send it
+      const from = source === ANY_SOURCE ? 'any rank, alone,' : 'itself';
+      throw new RangeError(`rank ${this.rank} waits to receive from ${from} ${this.unsentToSelf(tag)}: that would block for ever`);
     }
     try {
       for (;;) {

@@ -106,10 +106,13 @@ export class RankFailedError extends ShmcommError {
   }
 }
 
-/** Every live rank waits on another and nothing moved for the grace period. */
+/**
+ * Ranks that wait for one another, or for a rank that has finished, where nothing moved for `deadlockMs`: every
+ * live rank waiting, or some of them while others still run (launch's watchdog).
+ */
 export class DeadlockError extends ShmcommError {
   declare readonly code: 'SHMCOMM_DEADLOCK';
-  /** One line per waiting rank, e.g. `rank 0 waits to receive from rank 1`. */
+  /** One line per live rank: what it waits for (`rank 0 waits to receive from rank 1`), or `rank 2 is running`. */
   readonly cycle: readonly string[];
   constructor(cycle: string[]) {
     super(`deadlock: ${cycle.join('; ')}`, 'SHMCOMM_DEADLOCK');

@@ -381,19 +381,19 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
     throw new RangeError(`Expected \`size\` to be an integer from 1 to ${MAX_RANKS}, got ${describe(size)}`);
   }
   if (!TRANSPORT_NAMES.includes(transport)) {
-    throw new TypeError(`Expected \`transport\` to be one of ${TRANSPORT_NAMES.join(', ')}, got ${JSON.stringify(transport)}`);
+    throw new TypeError(`Expected \`transport\` to be one of ${TRANSPORT_NAMES.join(', ')}, got ${describe(transport)}`);
   }
   const pairs = Math.max(1, size * (size - 1));
   const ringBytes = options.ringBytes ?? Math.max(4096, Math.min(DEFAULT_RING_BYTES, floorPowerOfTwo(RING_BUDGET_BYTES / pairs)));
   if (!Number.isInteger(ringBytes) || ringBytes < MIN_RING_BYTES || ringBytes > MAX_RING_BYTES || (ringBytes & (ringBytes - 1)) !== 0) {
-    throw new RangeError(`Expected \`ringBytes\` to be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES}, got ${ringBytes}`);
+    throw new RangeError(`Expected \`ringBytes\` to be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES}, got ${describe(ringBytes)}`);
   }
   const chunkBytes = options.chunkBytes === undefined ? undefined : checkChunkBytes(options.chunkBytes, ringBytes);
   const { arenaBytes = DEFAULT_ARENA_BYTES } = options;
   if (!Number.isInteger(arenaBytes) || (arenaBytes !== 0 && (arenaBytes < 64 * size || arenaBytes > MAX_ARENA_BYTES))) {
     throw new RangeError(
       `Expected \`arenaBytes\` to be 0 (no arena) or an integer from 64 bytes a rank (${64 * size} for ${size}) ` +
-        `to ${MAX_ARENA_BYTES}, got ${String(arenaBytes)}`,
+        `to ${MAX_ARENA_BYTES}, got ${describe(arenaBytes)}`,
     );
   }
   if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {

@@ -114,6 +114,9 @@ export async function map(
     const got = describe(moduleUrl);
     throw new TypeError(`Expected \`moduleUrl\` to be a URL (import.meta.url) or a file path, got ${got}`);
   }
+  if (options !== null && typeof options !== 'object') { // null: the defaults, as undefined
+    throw new TypeError(`Expected map options like { workers: 4 }, got ${describe(options)}`);
+  }
   refuseUnknownOptions('map', options ?? {}, MAP_OPTIONS);
   const { workers, exportName = 'default', timeoutMs } = options ?? {};
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {

@@ -194,6 +194,10 @@ test('bad input is refused in the rank that made the mistake, with what was give
       [{ value: 'ok', source: 1, tag: 2 ** 31 - 1 }, 'largest tag sent'], `${transport}: the largest tag`);
     const err = await run(2, transport, { program: 'badInput', call: 'function' }).then(() => null, (e: Error) => e);
     assert.match(err!.message, /^rank 1 failed: DataCloneError: an object containing a function \(named onClick\) cannot be sent/);
+    // Alone, a receive from any rank would wait for ever too (the watchdog reported it a second later).
+    const program = 'data:text/javascript,export default (comm) => comm.recv()';
+    const alone = await launch(program, { size: 1, transport, timeoutMs: 30_000 }).then(() => null, (e: Error) => e);
+    assert.is(alone?.message, 'rank 0 failed: RangeError: rank 0 waits to receive from any rank, alone, with nothing sent: that would block for ever');
   }
 });
 

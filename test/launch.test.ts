@@ -380,6 +380,9 @@ test('bad launch options are refused with what was given and allowed', async () 
     [{ size: '2' }, 'Expected `size` to be an integer from 1 to 256, got "2"'],
     [{ size: 2, transport: 'pigeon' }, 'Expected `transport` to be one of shared, transfer, clone, got "pigeon"'],
     [{ size: 2, ringBytes: 1000 }, 'Expected `ringBytes` to be a power of two from 64 to 1073741824, got 1000'],
+    [{ size: 2, ringBytes: '65536' }, 'Expected `ringBytes` to be a power of two from 64 to 1073741824, got "65536"'],
+    [{ size: 2, transport: 1n }, 'Expected `transport` to be one of shared, transfer, clone, got 1n'],
+    [{ size: 2, arenaBytes: '1024' }, `${ARENA} (128 for 2) to 2147483648, got "1024"`],
     [{ size: 2, timeoutMs: -1 }, 'Expected `timeoutMs` to be a number of milliseconds > 0, got -1'],
     [{ size: 2, timeoutMs: '300' }, 'Expected `timeoutMs` to be a number of milliseconds > 0, got "300"'], // was taken
     [{ size: 2, ringBytes: 4096, chunkBytes: 4096 }, 'Expected `chunkBytes` to be a multiple of 8 from 8 to 2032 (half a 4096-byte ring, less a frame header), got 4096'],

@@ -387,6 +387,8 @@ test('bad arguments are thrown with what was given', async () => {
   assert.is(notCloneable.message, 'Expected `items` to be values that structured clone accepts (every worker gets a copy ' +
     'of them): () => 2 could not be cloned.');
   assert.equal((await map(square, [3], null as never)).results, [9], 'null options: the defaults');
+  const notOptions = await rejection(map(square, [1], 4 as never)); // { workers: 4 } meant: it was ignored
+  assert.is(notOptions.message, 'Expected map options like { workers: 4 }, got 4');
   const unknown = await rejection(map(square, [1], { worker: 2 } as never));
   assert.instance(unknown, TypeError);
   assert.is(unknown.message, 'Unknown map option `worker`: expected workers, exportName, timeoutMs');
