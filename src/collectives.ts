@@ -46,13 +46,12 @@ const TAG = {
 /**
  * TAG's `reserved` tag in this rank's current collective call: less 16 times the call's number, which counts the calls
  * begun, this one included, up to 2^20 (Comm.beginCollectiveInternal, once a call has passed its checks, sets
- * Comm.tagOffsetInternal). Ranks that call the
- * same collectives in the same order use the same tags, call by call. A rank that skipped a call, or made another,
- * sends tags that nobody waits for and waits for tags that nobody sends: the watchdog reports it ("rank 0 waits to
- * receive from rank 1 in gather (rank 1 has finished)"), where with one tag a collective it had paired up with an
- * earlier call's messages and returned wrong values.
+ * Comm.tagOffsetInternal). Ranks that call the same collectives in the same order use the same tags, call by call. A
+ * rank that skipped a call, or made another, sends tags that nobody waits for and waits for tags that nobody sends:
+ * the watchdog reports it ("rank 0 waits to receive from rank 1 in gather (rank 1 has finished)"). With one tag a
+ * collective, it would pair up with an earlier call's messages and return wrong values.
  */
-function tag(comm: Comm, reserved: number): number {
+function callTag(comm: Comm, reserved: number): number {
   return reserved - comm.tagOffsetInternal;
 }
 
@@ -92,25 +91,25 @@ export function bcast<T>(comm: Comm, value: T, root: number): T {
   if (arena !== undefined) {
     // The root decides by its value; the others learn it from what their parent sends first, the value or a ticket
     // (nextTagInternal waits for it, and looks at its tag).
-    const ticket = tag(comm, TAG.bcastArena);
+    const ticket = callTag(comm, TAG.bcastArena);
     const takesArena =
-      v === 0 ? fitsArena(arena, value, size) : comm.nextTagInternal(parent, tag(comm, TAG.bcast), ticket) === ticket;
+      v === 0 ? fitsArena(arena, value, size) : comm.nextTagInternal(parent, callTag(comm, TAG.bcast), ticket) === ticket;
     if (takesArena) return arenaBcast(comm, arena, value, v, parent, root);
   }
   if (v === 0) {
-    sendToChildren(comm, v, root, value, tag(comm, TAG.bcast));
+    sendToChildren(comm, v, root, value, callTag(comm, TAG.bcast));
     return value;
   }
   if (!ArrayBuffer.isView(value)) {
-    const got = recv(comm, parent, tag(comm, TAG.bcast)) as T;
-    sendToChildren(comm, v, root, got, tag(comm, TAG.bcast));
+    const got = recv(comm, parent, callTag(comm, TAG.bcast)) as T;
+    sendToChildren(comm, v, root, got, callTag(comm, TAG.bcast));
     return got;
   }
   // Buffer mode (mpi4py's Bcast(buf)): the root's bytes into this rank's array. The ranks below get the root's value,
   // of the root's kind, whatever this rank's buffer is; one that does not fit is refused after they have it.
-  const got = comm.recvOperandInternal(value, parent, tag(comm, TAG.bcast), true);
+  const got = comm.recvOperandInternal(value, parent, callTag(comm, TAG.bcast), true);
   const refused = got === value ? undefined : fillBuffer(comm, value, got);
-  sendToChildren(comm, v, root, got === value ? asKind(value, comm.operandTypeInternal) : got, tag(comm, TAG.bcast));
+  sendToChildren(comm, v, root, got === value ? asKind(value, comm.operandTypeInternal) : got, callTag(comm, TAG.bcast));
   if (refused !== undefined) throw refused;
   return value;
 }
@@ -184,9 +183,9 @@ function arenaBcast<T>(comm: Comm, arena: SharedArena, value: T, v: number, pare
     ticket[0] = type;
     ticket[1] = bytes.length;
   } else {
-    comm.recvIntoInternal(ticket, parent, tag(comm, TAG.bcastArena));
+    comm.recvIntoInternal(ticket, parent, callTag(comm, TAG.bcastArena));
   }
-  sendToChildren(comm, v, root, ticket, tag(comm, TAG.bcastArena));
+  sendToChildren(comm, v, root, ticket, callTag(comm, TAG.bcastArena));
   try {
     return v === 0 ? value : (copyFromArena(comm, arena, ticket[0]!, ticket[1]!, value) as T);
   } finally {
@@ -244,13 +243,13 @@ export function scatter<T>(comm: Comm, values: readonly T[] | undefined, root: n
   checkRoot(comm, root);
   if (comm.rank !== root) {
     comm.beginCollectiveInternal();
-    return recv(comm, root, tag(comm, TAG.scatter)) as T;
+    return recv(comm, root, callTag(comm, TAG.scatter)) as T;
   }
   const parts = checkOnePerRank(comm, values);
   comm.beginCollectiveInternal();
   for (let offset = 1; offset < comm.size; offset++) {
     const dest = (root + offset) % comm.size;
-    comm.sendInternal(dest, parts[dest], tag(comm, TAG.scatter));
+    comm.sendInternal(dest, parts[dest], callTag(comm, TAG.scatter));
   }
   return parts[root]!;
 }
@@ -267,7 +266,7 @@ export function gather<T>(comm: Comm, value: T, root: number): T[] | undefined {
   const concat = (a: T[], b: T[]) => [...a, ...b];
   const own = comm.rank === root ? value : asSent(value); // the root's own value stays itself, as in every collective
   comm.beginCollectiveInternal();
-  const inRelativeOrder = treeReduce(comm, [own], concat, root, tag(comm, TAG.gather));
+  const inRelativeOrder = treeReduce(comm, [own], concat, root, callTag(comm, TAG.gather));
   if (inRelativeOrder === undefined) return undefined;
   const values = new Array<T>(comm.size);
   for (let v = 0; v < comm.size; v++) values[absolute(v, root, comm.size)] = inRelativeOrder[v]!;
@@ -279,7 +278,7 @@ export function allgather<T>(comm: Comm, value: T): T[] {
   comm.beginCollectiveInternal();
   const values = new Array<T>(comm.size);
   values[comm.rank] = value;
-  ringAllgather(comm, values, comm.rank, tag(comm, TAG.allgather));
+  ringAllgather(comm, values, comm.rank, callTag(comm, TAG.allgather));
   return values;
 }
 
@@ -309,12 +308,12 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
   const combine = reducer.combine as (a: T, b: T) => T;
   let result: T | undefined;
   if (reducer.name !== undefined || root === 0) {
-    result = treeReduce(comm, value, combine, root, tag(comm, TAG.reduce));
+    result = treeReduce(comm, value, combine, root, callTag(comm, TAG.reduce));
     if (Object.is(result, value)) result = ownResult(value); // not ===: a result of -0 is not a rank's own +0
   } else {
-    result = treeReduce(comm, value, combine, 0, tag(comm, TAG.reduce));
-    if (comm.rank === 0) comm.sendInternal(root, result, tag(comm, TAG.reduce));
-    result = comm.rank === root ? (recv(comm, 0, tag(comm, TAG.reduce)) as T) : undefined;
+    result = treeReduce(comm, value, combine, 0, callTag(comm, TAG.reduce));
+    if (comm.rank === 0) comm.sendInternal(root, result, callTag(comm, TAG.reduce));
+    result = comm.rank === root ? (recv(comm, 0, callTag(comm, TAG.reduce)) as T) : undefined;
   }
   if (result === undefined || into === undefined || comm.rank !== root) return result;
   return copiedInto(result, into);
@@ -402,7 +401,7 @@ export function alltoall<T>(comm: Comm, values: readonly T[]): T[] {
   for (let k = 1; k < size; k++) {
     const dest = (rank + k) % size;
     const source = (rank - k + size) % size;
-    received[source] = exchange(comm, dest, parts[dest], source, tag(comm, TAG.alltoall)) as T;
+    received[source] = exchange(comm, dest, parts[dest], source, callTag(comm, TAG.alltoall)) as T;
   }
   return received;
 }
@@ -451,7 +450,7 @@ function treeReduceInto(comm: Comm, value: TypedArray, name: OpName, root: numbe
   let partial = value;
   for (let mask = 1; mask < size; mask <<= 1) {
     if ((v & mask) !== 0) {
-      comm.sendInternal(absolute(v - mask, root, size), partial, tag(comm, TAG.reduce));
+      comm.sendInternal(absolute(v - mask, root, size), partial, callTag(comm, TAG.reduce));
       return undefined;
     }
     if (v + mask < size) {
@@ -460,7 +459,7 @@ function treeReduceInto(comm: Comm, value: TypedArray, name: OpName, root: numbe
         received = scratch.subarray(0, length);
         accumulator = v !== 0 ? scratch.subarray(length, 2 * length) : (into ?? newTypedArray(value, length));
       }
-      const operand = comm.recvOperandInternal(received, absolute(v + mask, root, size), tag(comm, TAG.reduce));
+      const operand = comm.recvOperandInternal(received, absolute(v + mask, root, size), callTag(comm, TAG.reduce));
       partial = combineInto(name, partial, operand, accumulator!);
     }
   }
@@ -490,10 +489,10 @@ function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T) => T):
   let newRank: number; // this rank's number among the 2^n that take part; -1 if it sits out
   if (rank < 2 * extra) {
     if (rank % 2 === 0) {
-      comm.sendInternal(rank + 1, value, tag(comm, TAG.allreduce));
+      comm.sendInternal(rank + 1, value, callTag(comm, TAG.allreduce));
       newRank = -1;
     } else {
-      const received = recv(comm, rank - 1, tag(comm, TAG.allreduce)) as T;
+      const received = recv(comm, rank - 1, callTag(comm, TAG.allreduce)) as T;
       partial = combine(received, partial);
       newRank = rank >> 1;
     }
@@ -504,13 +503,13 @@ function recursiveDoubling<T>(comm: Comm, value: T, combine: (a: T, b: T) => T):
     for (let mask = 1; mask < powerOfTwo; mask <<= 1) {
       const partnerNew = newRank ^ mask;
       const partner = partnerNew < extra ? 2 * partnerNew + 1 : partnerNew + extra;
-      const received = exchange(comm, partner, partial, partner, tag(comm, TAG.allreduce)) as T;
+      const received = exchange(comm, partner, partial, partner, callTag(comm, TAG.allreduce)) as T;
       partial = partner < rank ? combine(received, partial) : combine(partial, received);
     }
   }
   if (rank < 2 * extra) {
-    if (rank % 2 === 1) comm.sendInternal(rank - 1, partial, tag(comm, TAG.allreduce));
-    else partial = recv(comm, rank + 1, tag(comm, TAG.allreduce)) as T;
+    if (rank % 2 === 1) comm.sendInternal(rank - 1, partial, callTag(comm, TAG.allreduce));
+    else partial = recv(comm, rank + 1, callTag(comm, TAG.allreduce)) as T;
   }
   return partial;
 }
@@ -529,24 +528,24 @@ function recursiveDoublingInto(comm: Comm, value: TypedArray, name: OpName, into
   const result = into ?? newTypedArray(value, value.length);
   const newRank = rank < 2 * extra ? (rank % 2 === 0 ? -1 : rank >> 1) : rank - extra; // as in recursiveDoubling
   if (newRank < 0) {
-    comm.sendInternal(rank + 1, value, tag(comm, TAG.allreduce));
-    const got = comm.recvOperandInternal(result, rank + 1, tag(comm, TAG.allreduce));
+    comm.sendInternal(rank + 1, value, callTag(comm, TAG.allreduce));
+    const got = comm.recvOperandInternal(result, rank + 1, callTag(comm, TAG.allreduce));
     if (got !== result) result.set(got as TypedArray); // of value's kind and length: rank + 1 combined it with value
     return result;
   }
   const received = scratchFor(comm, value, value.length).subarray(0, value.length);
   let partial = value;
   if (rank < 2 * extra) {
-    const operand = comm.recvOperandInternal(received, rank - 1, tag(comm, TAG.allreduce));
+    const operand = comm.recvOperandInternal(received, rank - 1, callTag(comm, TAG.allreduce));
     partial = combineInto(name, operand, partial, result);
   }
   for (let mask = 1; mask < powerOfTwo; mask <<= 1) {
     const partnerNew = newRank ^ mask;
     const partner = partnerNew < extra ? 2 * partnerNew + 1 : partnerNew + extra;
-    const operand = exchangeOperand(comm, partner, partial, received, tag(comm, TAG.allreduce));
+    const operand = exchangeOperand(comm, partner, partial, received, callTag(comm, TAG.allreduce));
     partial = partner < rank ? combineInto(name, operand, partial, result) : combineInto(name, partial, operand, result);
   }
-  if (rank < 2 * extra) comm.sendInternal(rank - 1, result, tag(comm, TAG.allreduce));
+  if (rank < 2 * extra) comm.sendInternal(rank - 1, result, callTag(comm, TAG.allreduce));
   return result; // partial is result by now: with size > 1, every rank that takes part combined at least once
 }
 
@@ -688,7 +687,7 @@ function ringAllreduce(comm: Comm, value: TypedArray, name: OpName, into?: Typed
     const target = segment(result, index);
     const received = scratch.subarray(0, target.length);
     if (step === 0) exchangeFirstSegments(comm, value, name, outgoing, received);
-    else exchangeInto(comm, right, outgoing, left, received, tag(comm, TAG.allreduceRing));
+    else exchangeInto(comm, right, outgoing, left, received, callTag(comm, TAG.allreduceRing));
     elementwise(name, received, segment(value, index), target);
   }
   const finished = (rank + 1) % size;
@@ -696,7 +695,7 @@ function ringAllreduce(comm: Comm, value: TypedArray, name: OpName, into?: Typed
     // The ring allgather below, done in place: pass on the segment got at the previous step, take the next.
     const outgoing = segment(result, modulo(finished - step, size));
     const into = segment(result, modulo(finished - step - 1, size));
-    exchangeInto(comm, right, outgoing, left, into, tag(comm, TAG.allreduceRing));
+    exchangeInto(comm, right, outgoing, left, into, callTag(comm, TAG.allreduceRing));
   }
   return result;
 }
@@ -718,18 +717,18 @@ function exchangeFirstSegments(comm: Comm, value: TypedArray, name: OpName, outg
   header.ours[0] = encodedType(value);
   header.ours[1] = value.length;
   if (rank <= right) { // exchangeInto's order, two messages each way
-    comm.sendInternal(right, header.ours, tag(comm, TAG.allreduceRing));
-    comm.sendInternal(right, outgoing, tag(comm, TAG.allreduceRing));
+    comm.sendInternal(right, header.ours, callTag(comm, TAG.allreduceRing));
+    comm.sendInternal(right, outgoing, callTag(comm, TAG.allreduceRing));
   }
-  comm.recvIntoInternal(header.theirs, left, tag(comm, TAG.allreduceRing));
+  comm.recvIntoInternal(header.theirs, left, callTag(comm, TAG.allreduceRing));
   const [ourKind, ourLength] = [typedArrayKind(value)!, value.length];
   const [theirKind, theirLength] = [typeName(header.theirs[0]!), header.theirs[1]!];
   if (left < rank) checkOperands(name, theirKind, theirLength, ourKind, ourLength);
   else checkOperands(name, ourKind, ourLength, theirKind, theirLength);
-  comm.recvIntoInternal(received, left, tag(comm, TAG.allreduceRing));
+  comm.recvIntoInternal(received, left, callTag(comm, TAG.allreduceRing));
   if (rank > right) {
-    comm.sendInternal(right, header.ours, tag(comm, TAG.allreduceRing));
-    comm.sendInternal(right, outgoing, tag(comm, TAG.allreduceRing));
+    comm.sendInternal(right, header.ours, callTag(comm, TAG.allreduceRing));
+    comm.sendInternal(right, outgoing, callTag(comm, TAG.allreduceRing));
   }
 }
 

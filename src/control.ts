@@ -51,7 +51,7 @@ const ASLEEP = 1;
 const WAIT_KIND = 2;
 const WAIT_PEER = 3;
 const PROGRESS = 4;
-const BARRIER_SLEEPER = 5;
+const BARRIER_SLEEPER = 5; // the sleeper flag Waiter.wait takes; a barrier's last rank notifies whatever it says
 const WAIT_IN = 6;
 const STARTED = 7;
 const EXIT_EVENT = 8;
@@ -120,7 +120,7 @@ export class ControlBlock {
    * The message was published before this load, and the receiver raised its flag before it looked for messages:
    * both sequentially consistent, so either it sees our message or we see its flag.
    */
-  ring(rank: number): void {
+  ringDoorbell(rank: number): void {
     const line = this.line(rank);
     if (Atomics.load(this.words, line + ASLEEP) !== 0) {
       Atomics.add(this.words, line + DOORBELL, 1);

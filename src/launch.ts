@@ -1,14 +1,16 @@
 /**
  * launch: start `size` ranks on worker threads, wire their channels, collect their return values, and watch them:
  * a rank that throws or exits aborts the others, a run where every rank waits and nothing moves is a deadlock,
- * and `timeoutMs` bounds the whole run. Whatever happens, every worker is terminated before `launch` settles.
+ * and `timeoutMs` bounds the whole run (the watchdog is in watchdog.ts). Whatever happens, every worker is terminated
+ * before `launch` settles, but one stuck in a blocking native call, which nothing can stop: launch goes on without it
+ * after TERMINATE_WAIT_MS (workers.ts).
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
 import { describe, refuseUnknownOptions } from './describe.js';
-import { ABORT_REASON, ANY_PEER, ARENA_OPS, ControlBlock, WAIT } from './control.js';
+import { ABORT_REASON, ControlBlock } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import { PARSE_ERROR, refuseNoProgramFile, refuseWhileImporting, withSyntaxErrorAt } from './load.js';
 import { isRankReport, type RankReport } from './rank-report.js';
@@ -18,6 +20,7 @@ import type { ResultOf } from './sent.js';
 import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
+import { describeWaits, watchForDeadlock } from './watchdog.js';
 import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
 
 export interface LaunchOptions {
@@ -69,7 +72,6 @@ const LAUNCH_OPTIONS = [
  */
 const RING_BUDGET_BYTES = 256 * 2 ** 20;
 const DEFAULT_RING_BYTES = 16 * 2 ** 20;
-const WATCH_INTERVAL_MS = 100;
 /** After an abort, how long ranks get to notice it and finish on their own before they are terminated. */
 const SETTLE_MS = 1000;
 /**
@@ -217,106 +219,6 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
     if (settings.deadlockMs > 0) watchForDeadlock(control, finished, settings.deadlockMs, timers, (cycle) =>
       finish(new DeadlockError(cycle), ABORT_REASON.deadlock));
   });
-}
-
-/**
- * The deadlock watchdog: every WATCH_INTERVAL_MS it reads what each live rank waits for and how many waits it has
- * finished. A rank whose wait has not changed for `graceMs` has settled in it; when some settled ranks can be set
- * moving by no one (`stuckRanks`), nothing will ever move them: that is a deadlock. Each rank is timed on its own,
- * so that other ranks busy with messages of their own do not hide a cycle between two.
- */
-function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: number, timers: NodeJS.Timeout[],
-  onDeadlock: (cycle: string[]) => void): void {
-  const seen = finished.map(() => ({ wait: '', since: 0 })); // each rank's wait as last seen, and since when
-  const look = () => {
-    const now = performance.now();
-    const settled = new Map<number, Wait>();
-    for (let rank = 0; rank < finished.length; rank++) {
-      if (finished[rank]) continue;
-      const wait = control.waitingOf(rank);
-      const key = `${wait.kind}/${wait.peer}/${wait.progress}`;
-      if (key !== seen[rank]!.wait) seen[rank] = { wait: key, since: now };
-      else if (wait.kind !== WAIT.none && now - seen[rank]!.since >= graceMs) settled.set(rank, wait);
-    }
-    if (stuckRanks(settled, finished).size > 0) {
-      onDeadlock(describeWaits(control, finished));
-      return;
-    }
-    watch.refresh(); // the same timer again: nothing piles up over a long run
-  };
-  const watch = setTimeout(look, WATCH_INTERVAL_MS).unref();
-  timers.push(watch);
-}
-
-type Wait = ReturnType<ControlBlock['waitingOf']>;
-
-/**
- * Of the ranks settled in a wait, those that no rank can set moving again: all of them at first, less each that
- * another rank may yet release, until none is left to drop. A rank that runs, or that waits for something other than
- * shmcomm (a timer, a promise), is free: it may yet send, receive or come to a barrier (only `timeoutMs` bounds it).
- * - Waiting to receive from, or to send to, a named rank: released while that rank is live and free.
- * - Waiting to receive from any rank: released while another live rank is free.
- * - In a barrier (or at one of the shared arena's): released while no rank has finished (a finished one never comes)
- *   and every other live rank is free or in the same barrier.
- */
-function stuckRanks(settled: Map<number, Wait>, finished: boolean[]): Set<number> {
-  const stuck = new Set(settled.keys());
-  const free = (rank: number) => !finished[rank] && !stuck.has(rank);
-  const anyFinished = finished.some((isDone) => isDone);
-  const released = (rank: number) => {
-    const { kind, peer } = settled.get(rank)!;
-    if (kind === WAIT.recv || kind === WAIT.send) {
-      return peer === ANY_PEER ? finished.some((_, other) => other !== rank && free(other)) : free(peer);
-    }
-    const sameBarrier = (other: number) => settled.get(other)?.kind === kind && settled.get(other)?.peer === peer;
-    return !anyFinished && finished.every((_, other) => other === rank || free(other) || sameBarrier(other));
-  };
-  for (let dropped = true; dropped; ) {
-    dropped = false;
-    for (const rank of stuck) {
-      if (released(rank)) {
-        stuck.delete(rank);
-        dropped = true;
-      }
-    }
-  }
-  return stuck;
-}
-
-/**
- * One line per live rank: `rank 0 waits to receive from rank 1`, `... from rank 0 in bcast`, `rank 2 is running`, or
- * `rank 3 is starting` when a short `timeoutMs` ends before its program was called.
- */
-function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
-  const lines: string[] = [];
-  const gone = finished.flatMap((isDone, other) => (isDone ? [other] : []));
-  const haveFinished = gone.length === 1 ? `rank ${gone[0]} has finished` : `ranks ${gone.join(', ')} have finished`;
-  for (let rank = 0; rank < finished.length; rank++) {
-    if (finished[rank]) continue;
-    const { kind, peer, within } = control.waitingOf(rank);
-    // The rank it waits on has finished, or, waiting on any rank, those that have.
-    const anyDone = gone.length > 0 ? ` (${haveFinished})` : '';
-    const peerDone = peer === ANY_PEER ? anyDone : peer >= 0 && finished[peer] ? ` (rank ${peer} has finished)` : '';
-    const inCall = within === undefined ? '' : ` in ${within}`; // the collective that sends or receives
-    if (kind === WAIT.recv) {
-      const from = peer === ANY_PEER ? 'any rank' : `rank ${peer}`;
-      lines.push(`rank ${rank} waits to receive from ${from}${inCall}${peerDone}`);
-    } else if (kind === WAIT.send) {
-      lines.push(`rank ${rank} waits to send to rank ${peer}${inCall} (channel full)${peerDone}`);
-    } else if (kind === WAIT.barrier || kind === WAIT.arena) {
-      const notes = [
-        ...(kind === WAIT.arena ? ["at the shared arena's barrier"] : []),
-        ...(gone.length === 0 ? [] : [`${haveFinished} without it`]),
-      ];
-      const where = kind === WAIT.barrier ? 'barrier' : (ARENA_OPS[peer] ?? 'a collective');
-      lines.push(`rank ${rank} waits in ${where}${notes.length === 0 ? '' : ` (${notes.join('; ')})`}`);
-    } else if (control.startedOf(rank)) {
-      lines.push(`rank ${rank} is running`);
-    } else {
-      lines.push(`rank ${rank} is starting (its worker, or the import of its program)`);
-    }
-  }
-  return lines;
 }
 
 /** Allocates the channels: rings for every ordered pair, or a MessageChannel for every pair. */

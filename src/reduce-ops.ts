@@ -42,7 +42,11 @@ export function toReducer(op: ReduceOp): Reducer {
   if (typeof op !== 'string' || !(OP_NAMES as readonly string[]).includes(op)) {
     throw new TypeError(`Expected \`op\` to be 'sum', 'prod', 'min', 'max' or a function, got ${describe(op)}`);
   }
-  const name = op as OpName;
+  return NAMED_REDUCERS[op as OpName];
+}
+
+/** The Reducer of a named op: made once each, not at every collective call. */
+function namedReducer(name: OpName): Reducer {
   return {
     name,
     combine: (a, b) => combineNamed(name, a, b),
@@ -68,6 +72,10 @@ const BIGINT_OPS: Record<OpName, (a: bigint, b: bigint) => bigint> = {
   prod: (a, b) => a * b,
   min: (a, b) => (a < b ? a : b),
   max: (a, b) => (a > b ? a : b),
+};
+
+const NAMED_REDUCERS: Record<OpName, Reducer> = {
+  sum: namedReducer('sum'), prod: namedReducer('prod'), min: namedReducer('min'), max: namedReducer('max'),
 };
 
 /** a ∘ b for two numbers or two bigints; anything else (a typed array goes to `elementwise`) is refused. */

@@ -46,7 +46,7 @@ export class MessagePortTransport implements Transport {
     } catch (err) {
       throw explained(err, value);
     }
-    this.control.ring(dest);
+    this.control.ringDoorbell(dest);
   }
 
   /**

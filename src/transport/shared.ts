@@ -24,7 +24,7 @@ export class SharedTransport implements Transport {
       control.setWaiting(rank, waiting ? kind : WAIT.none, peer);
     this.senders = (wiring.outgoing ?? []).map((buffer, dest) =>
       buffer === null ? null : new Sender(RingBuffer.attach(buffer, { strategy, onWait: watch(WAIT.send, dest) }), {
-        onMessage: () => control.ring(dest),
+        onMessage: () => control.ringDoorbell(dest),
         chunkBytes,
       }),
     );
