@@ -70,7 +70,7 @@ export const COLLECTIVES = ['bcast', 'scatter', 'gather', 'allgather', 'reduce',
 export type Collective = (typeof COLLECTIVES)[number];
 
 /** Why the launcher aborted the run. */
-export const ABORT_REASON = { rankFailed: 1, timeout: 2, deadlock: 3, startFailed: 4 } as const;
+export const ABORT_REASON = { rankFailed: 1, timeout: 2, deadlock: 3, startFailed: 4, cancelled: 5 } as const;
 
 /** `WAIT_PEER` value of a receive from any source. */
 export const ANY_PEER = -1;
@@ -231,6 +231,7 @@ export class ControlBlock {
       : reason === ABORT_REASON.timeout ? 'the launch timed out'
       : reason === ABORT_REASON.deadlock ? 'a deadlock was detected'
       : reason === ABORT_REASON.startFailed ? "a rank's worker could not be started"
+      : reason === ABORT_REASON.cancelled ? "the launch was cancelled (its AbortSignal)"
       : 'the launcher stopped the run';
     return new CommAbortedError(failed, text);
   }

@@ -19,6 +19,13 @@ export function describe(value: unknown): string {
   return nameOf(value);
 }
 
+/** Refuses a `signal` option that is not an AbortSignal (launch, map). */
+export function checkSignal(signal: unknown): void {
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(`Expected \`signal\` to be an AbortSignal (new AbortController().signal), got ${describe(signal)}`);
+  }
+}
+
 /**
  * Refuses an options object with a key that `what` does not take, a typo that would otherwise be ignored:
  * ``TypeError: Unknown launch option `ranks`: expected size, transport, ...``.

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
-import { describe, refuseUnknownOptions } from './describe.js';
+import { checkSignal, describe, refuseUnknownOptions } from './describe.js';
 import { ABORT_REASON, ControlBlock } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import { PARSE_ERROR, refuseNoProgramFile, refuseWhileImporting, withSyntaxErrorAt } from './load.js';
@@ -58,12 +58,17 @@ export interface LaunchOptions {
   strategy?: WaitStrategy | undefined;
   /** How long a rank must wait, unchanged, to count as settled in a deadlock (the watchdog). Default 1000 ms. */
   deadlockMs?: number | undefined;
+  /**
+   * Cancels the run when it aborts: every rank is stopped, as after `timeoutMs`, and launch rejects with the signal's
+   * `reason` (an `AbortError` DOMException unless you give one); one aborted already rejects before any rank starts.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export const MAX_RANKS = 256;
 /** Every option of LaunchOptions: another name is a mistake (`ranks: 4` for `size: 4` would run one rank). */
 const LAUNCH_OPTIONS = [
-  'size', 'transport', 'ringBytes', 'chunkBytes', 'arenaBytes', 'timeoutMs', 'args', 'strategy', 'deadlockMs',
+  'size', 'transport', 'ringBytes', 'chunkBytes', 'arenaBytes', 'timeoutMs', 'args', 'strategy', 'deadlockMs', 'signal',
 ] as const satisfies readonly (keyof LaunchOptions)[];
 /**
  * Rings of all pairs share this budget by default, so 256 ranks (65,280 rings) still fit in memory; a few ranks get
@@ -91,7 +96,8 @@ const TIMEOUT_SETTLE_MS = 100;
 export async function launch<P = unknown>(moduleUrl: string | URL, options: LaunchOptions): Promise<ResultOf<P>[]> {
   refuseWhileImporting('launch');
   const settings = checkOptions(moduleUrl, options);
-  const { size } = settings;
+  settings.signal?.throwIfAborted();
+  const { size, signal } = settings;
   const control = ControlBlock.create(size);
   const { wirings, rings, transferLists } = wire(settings);
 
@@ -107,21 +113,24 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
 
   return new Promise<ResultOf<P>[]>((resolve, reject) => {
     const timers: NodeJS.Timeout[] = [];
+    const cancel = () => finish(signal!.reason, ABORT_REASON.cancelled);
 
     /**
      * Ends the run: the first failure wins (a rank that then fails only because of it, with CommAbortedError, is not
      * the news); ranks get a moment to finish, then every worker is terminated.
      */
-    const finish = (error?: Error, reason?: number, failedRank = -1) => {
+    const finish = (error?: unknown, reason?: number, failedRank = -1) => {
       if (over) return;
       over = true;
       for (const timer of timers) clearTimeout(timer);
+      signal?.removeEventListener('abort', cancel);
       if (error !== undefined) {
         control.abort(reason ?? ABORT_REASON.rankFailed, failedRank);
         for (const ring of rings) ring.abort();
       }
       const stillRunning = ends.filter((_, rank) => !finished[rank]);
-      const settle = error === undefined ? 0 : reason === ABORT_REASON.timeout ? TIMEOUT_SETTLE_MS : SETTLE_MS;
+      const bounded = reason === ABORT_REASON.timeout || reason === ABORT_REASON.cancelled; // the caller wants out
+      const settle = error === undefined ? 0 : bounded ? TIMEOUT_SETTLE_MS : SETTLE_MS;
       // terminateWithin: a worker stuck in a blocking native call does not hold the run past TERMINATE_WAIT_MS.
       const terminateAll = () => terminateWithin(workers);
       const settled = new Promise((ok) => setTimeout(ok, settle).unref());
@@ -218,6 +227,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
     }
     if (settings.deadlockMs > 0) watchForDeadlock(control, finished, settings.deadlockMs, timers, (cycle) =>
       finish(new DeadlockError(cycle), ABORT_REASON.deadlock));
+    signal?.addEventListener('abort', cancel, { once: true });
   });
 }
 
@@ -271,6 +281,7 @@ interface Settings {
   args: unknown;
   strategy: WaitStrategy;
   deadlockMs: number;
+  signal: AbortSignal | undefined;
 }
 
 function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings {
@@ -278,7 +289,7 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
     throw new TypeError(`Expected launch options like { size: 4 }, got ${String(options)}`);
   }
   refuseUnknownOptions('launch', options, LAUNCH_OPTIONS);
-  const { size, transport = 'shared', timeoutMs, args, strategy, deadlockMs = 1000 } = options;
+  const { size, transport = 'shared', timeoutMs, args, strategy, deadlockMs = 1000, signal } = options;
   if (!Number.isInteger(size) || size < 1 || size > MAX_RANKS) {
     throw new RangeError(`Expected \`size\` to be an integer from 1 to ${MAX_RANKS}, got ${describe(size)}`);
   }
@@ -304,6 +315,7 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
   if (!(typeof deadlockMs === 'number' && deadlockMs >= 0)) {
     throw new RangeError(`Expected \`deadlockMs\` to be a number >= 0 (0 turns the watchdog off), got ${describe(deadlockMs)}`);
   }
+  checkSignal(signal);
   const url = moduleUrl instanceof URL ? moduleUrl.href : String(moduleUrl);
   if (!/^(file|data):/.test(url)) {
     throw new TypeError(
@@ -314,7 +326,7 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
   if (url.startsWith('file:')) refuseNoProgramFile(url);
   return {
     moduleUrl: url, size, transport, ringBytes, arenaBytes, chunkBytes, timeoutMs, args,
-    strategy: checkWaitOptions({ strategy: strategy ?? defaultStrategy(size) }).strategy, deadlockMs,
+    strategy: checkWaitOptions({ strategy: strategy ?? defaultStrategy(size) }).strategy, deadlockMs, signal,
   };
 }
 

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
-import { describe, refuseUnknownOptions } from './describe.js';
+import { checkSignal, describe, refuseUnknownOptions } from './describe.js';
 import { TimeoutError, WorkerFailedError } from './errors.js';
 import { PARSE_ERROR, refuseNoProgramFile, refuseWhileImporting, syntaxErrorAt } from './load.js';
 import type { ResultOf } from './sent.js';
@@ -23,6 +23,8 @@ export interface MapOptions {
   exportName?: string | undefined;
   /** Bounds the whole map: past it, every worker is terminated and `map` rejects with a `TimeoutError`. */
   timeoutMs?: number | undefined;
+  /** Cancels the map when it aborts: every worker is terminated and `map` rejects with the signal's `reason`. */
+  signal?: AbortSignal | undefined;
 }
 
 /** What {@link map} resolves with. */
@@ -35,7 +37,7 @@ export interface MapResult<R> {
 
 export const MAX_WORKERS = 256;
 /** Every option of MapOptions: another name is a mistake (`worker: 2` would start one per core). */
-const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs'] as const satisfies readonly (keyof MapOptions)[];
+const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs', 'signal'] as const satisfies readonly (keyof MapOptions)[];
 
 /**
  * @internal The shared buffer, in Int32 slots: on its first cache line the next index to hand out (NEXT_ITEM), the
@@ -118,7 +120,7 @@ export async function map(
     throw new TypeError(`Expected map options like { workers: 4 }, got ${describe(options)}`);
   }
   refuseUnknownOptions('map', options ?? {}, MAP_OPTIONS);
-  const { workers, exportName = 'default', timeoutMs } = options ?? {};
+  const { workers, exportName = 'default', timeoutMs, signal } = options ?? {};
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
     throw new RangeError(`Expected \`workers\` to be an integer from 1 to ${MAX_WORKERS}, got ${describe(workers)}`);
   }
@@ -126,6 +128,7 @@ export async function map(
   if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
     throw new RangeError(`Expected \`timeoutMs\` to be a positive number, got ${describe(timeoutMs)}`);
   }
+  checkSignal(signal);
   // A string is a path when it is not a URL; one of another scheme than import()'s own (`v2:lib/f.js`) is a path too
   // when such a file exists. A file: or data: URL is one whatever the current directory holds.
   const ownScheme = typeof moduleUrl === 'string' && /^(file|data|node):/i.test(moduleUrl);
@@ -133,6 +136,7 @@ export async function map(
     && (isAbsolute(moduleUrl) || !URL.canParse(moduleUrl) || existsSync(moduleUrl));
   const href = isPath ? pathToFileURL(moduleUrl).href : String(moduleUrl);
   if (href.startsWith('file:')) refuseNoProgramFile(href, isPath ? (moduleUrl as string) : undefined);
+  signal?.throwIfAborted();
   if (items.length === 0) return { results: [], itemsPerWorker: [] };
 
   const count = Math.min(workers ?? Math.min(availableParallelism(), MAX_WORKERS), items.length);
@@ -140,8 +144,11 @@ export async function map(
   for (let id = 0; id < count; id++) shared[workerLine(id) + CURRENT_ITEM] = LOADING;
   const started: Worker[] = [];
   let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
   try {
     return await new Promise<MapResult<unknown>>((resolve, reject) => {
+      cancel = () => reject(signal!.reason);
+      signal?.addEventListener('abort', cancel, { once: true });
       const results = new Array<unknown>(items.length);
       const itemsPerWorker = new Array<number>(count).fill(0);
       let finished = 0;
@@ -217,6 +224,7 @@ export async function map(
     });
   } finally {
     clearTimeout(timer);
+    if (cancel !== undefined) signal?.removeEventListener('abort', cancel);
     // terminate() also stops a function stuck in an endless loop, which is what makes timeoutMs a real bound; one in
     // a blocking native call it cannot stop, and map does not wait for that past TERMINATE_WAIT_MS.
     await terminateWithin(started);

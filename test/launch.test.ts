@@ -166,6 +166,7 @@ test("what an aborted rank's CommAbortedError says, for each reason the launcher
   assert.is(said(ABORT_REASON.timeout), 'aborted: the launch timed out');
   assert.is(said(ABORT_REASON.deadlock), 'aborted: a deadlock was detected');
   assert.is(said(ABORT_REASON.startFailed), "aborted: a rank's worker could not be started");
+  assert.is(said(ABORT_REASON.cancelled), 'aborted: the launch was cancelled (its AbortSignal)');
 });
 
 test('a rank whose promise, or import, can never settle is named as such (Node exits its worker with code 13), and an exit(13) as an exit', async () => {
@@ -198,6 +199,31 @@ test('timeoutMs stops a rank that computes for ever and says what each rank was 
   assert.is(err.message, 'launch timed out after 3000 ms: rank 0 is running; rank 1 waits to receive from rank 0');
   assert.ok(performance.now() - started < 20_000, 'terminated, not left spinning');
   await noWorkerLeft('a timeout');
+});
+
+test("signal: an abort stops every rank and rejects with the signal's reason; one aborted already starts none", async () => {
+  const before = startedWorkers();
+  const early = new AbortController();
+  early.abort(new Error('not now'));
+  const refused = await failure(launch(PROGRAMS, { size: 2, args: { program: 'spins' }, signal: early.signal }));
+  assert.is(refused.message, 'not now');
+  assert.is(startedWorkers(), before);
+  const bad = await failure(launch(PROGRAMS, { size: 2, signal: {} as AbortSignal }));
+  assert.is(bad.message, 'Expected `signal` to be an AbortSignal (new AbortController().signal), got an object');
+  // Rank 0 spins for ever and rank 1 waits for it: only the abort ends the run.
+  for (const reason of [undefined, new RangeError('enough')]) {
+    const controller = new AbortController();
+    const run = failure(launch(PROGRAMS, { size: 2, args: { program: 'spins' }, signal: controller.signal, timeoutMs: 60_000 }));
+    setTimeout(() => controller.abort(reason), 300);
+    const err = await run;
+    if (reason === undefined) {
+      assert.is(err.name, 'AbortError');
+      assert.instance(err, DOMException);
+    } else {
+      assert.is(err, reason);
+    }
+    await noWorkerLeft('the launch was cancelled');
+  }
 });
 
 test('timeoutMs before the ranks called their program says they are starting, not running', async () => {
@@ -396,7 +422,7 @@ test('bad launch options are refused with what was given and allowed', async () 
     [{ size: 2, arenaBytes: 2 ** 31 + 64 }, `${ARENA} (128 for 2) to 2147483648, got 2147483712`],
     [{ size: 2, arenaBytes: 1e6 + 0.5 }, `${ARENA} (128 for 2) to 2147483648, got 1000000.5`],
     [{ size: 2, arenaBytes: -1 }, `${ARENA} (128 for 2) to 2147483648, got -1`],
-    [{ size: 1, ranks: 4 }, 'Unknown launch option `ranks`: expected size, transport, ringBytes, chunkBytes, arenaBytes, timeoutMs, args, strategy, deadlockMs'],
+    [{ size: 1, ranks: 4 }, 'Unknown launch option `ranks`: expected size, transport, ringBytes, chunkBytes, arenaBytes, timeoutMs, args, strategy, deadlockMs, signal'],
   ];
   for (const [options, message] of cases) {
     const err = await failure(launch(PROGRAMS, options as never));

@@ -391,7 +391,23 @@ test('bad arguments are thrown with what was given', async () => {
   assert.is(notOptions.message, 'Expected map options like { workers: 4 }, got 4');
   const unknown = await rejection(map(square, [1], { worker: 2 } as never));
   assert.instance(unknown, TypeError);
-  assert.is(unknown.message, 'Unknown map option `worker`: expected workers, exportName, timeoutMs');
+  assert.is(unknown.message, 'Unknown map option `worker`: expected workers, exportName, timeoutMs, signal');
+});
+
+test("signal: an abort terminates every worker and rejects with the signal's reason; one aborted already starts none", async () => {
+  const before = startedWorkers();
+  const reason = new Error('cancelled by the caller');
+  const err = await rejection(map(faults, [1], { exportName: 'spinsForEver', signal: AbortSignal.abort(reason) }));
+  assert.is(err, reason);
+  assert.is(startedWorkers(), before);
+  const controller = new AbortController();
+  const run = rejection(map(faults, [1, 2], { workers: 2, exportName: 'spinsForEver', signal: controller.signal }));
+  setTimeout(() => controller.abort(), 300);
+  const aborted = await run;
+  assert.is(aborted.name, 'AbortError');
+  await noWorkerLeft('map was cancelled');
+  const bad = await rejection(map(square, [1], { signal: 'stop' as unknown as AbortSignal }));
+  assert.is(bad.message, 'Expected `signal` to be an AbortSignal (new AbortController().signal), got "stop"');
 });
 
 test('timeoutMs stops a function that never returns (a busy loop)', async () => {
