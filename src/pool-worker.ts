@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   CURRENT_ITEM, DONE_ITEMS, EXIT_EVENT, FINISHED, NEXT_ITEM, POOL_REPORT, workerLine, type PoolJob, type PoolMessage, type PoolReport,
-} from './pool.js';
+} from './pool-protocol.js';
 import { importProgram } from './load.js';
 import { reportUncaughtErrors, serializeError } from './thrown.js';
 

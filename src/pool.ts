@@ -12,8 +12,11 @@ import { checkSignal, describe, refuseUnknownOptions } from './describe.js';
 import { TimeoutError, WorkerFailedError } from './errors.js';
 import { PARSE_ERROR, refuseNoProgramFile, refuseWhileImporting, syntaxErrorAt } from './load.js';
 import type { ResultOf } from './sent.js';
-import { asError, reviveError, type SerializedError } from './thrown.js';
-import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY, type WorkerEntryData } from './workers.js';
+import {
+  CURRENT_ITEM, DONE_ITEMS, EXIT_EVENT, FINISHED, isPoolReport, LOADING, workerLine, type PoolJob,
+} from './pool-protocol.js';
+import { asError, reviveError } from './thrown.js';
+import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
 
 /** Options of {@link map}. */
 export interface MapOptions {
@@ -39,46 +42,6 @@ export const MAX_WORKERS = 256;
 /** Every option of MapOptions: another name is a mistake (`worker: 2` would start one per core). */
 const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs', 'signal'] as const satisfies readonly (keyof MapOptions)[];
 
-/**
- * @internal The shared buffer, in Int32 slots: on its first cache line the next index to hand out (NEXT_ITEM), the
- * one word every worker contends for; then a line per worker (`workerLine`), where it says which item it works on,
- * or LOADING (its module) or FINISHED (CURRENT_ITEM), and how many items it has done (DONE_ITEMS: results go back in
- * batches, so a timeout counts here). A line each, so that a worker's stores at every item do not take the line from
- * the others: these words are there to say who is stuck where, and how far map got.
- */
-export const NEXT_ITEM = 0;
-/** @internal Slots of a worker's line, from `workerLine(id)`; EXIT_EVENT: the code of its 'exit' event (workers.ts). */
-export const CURRENT_ITEM = 0, DONE_ITEMS = 1, EXIT_EVENT = 2;
-/** @internal CURRENT_ITEM while the worker imports the module, and once it has no item left. */
-export const LOADING = -2, FINISHED = -1;
-const SLOTS_PER_LINE = 16;
-/** @internal The first slot of worker `id`'s line. */
-export const workerLine = (id: number): number => SLOTS_PER_LINE * (1 + id);
-
-/** @internal What a pool worker gets as `workerData` (worker-entry.ts reads `entry` and `sourceMaps` first). */
-export interface PoolJob extends WorkerEntryData {
-  entry: 'pool';
-  moduleUrl: string;
-  exportName: string;
-  items: readonly unknown[];
-  shared: SharedArrayBuffer;
-  id: number;
-}
-
-/** @internal What a pool worker posts back. */
-export type PoolReport =
-  | { kind: 'results'; indices: number[]; values: unknown[] } // in batches (pool-worker.ts)
-  | { kind: 'itemFailed'; index: number; error: SerializedError }
-  | { kind: 'setupFailed'; message: string; error?: SerializedError }
-  | { kind: 'uncaught'; error: SerializedError } // thrown where nothing catches it (a timer)
-  | { kind: 'done'; taken: number };
-
-/**
- * @internal A PoolReport as posted: `from` tells it apart from a message that the user's function posts on
- * `parentPort` itself, which `map` leaves alone.
- */
-export type PoolMessage = PoolReport & { from: typeof POOL_REPORT };
-export const POOL_REPORT = 'shmcomm pool report';
 
 /**
  * Calls a module's function on every item, in worker threads, and resolves with the results in input order.
@@ -239,9 +202,5 @@ export async function map(
 function unsettledPromise(at: number): string {
   const promise = at === LOADING ? "the module's top-level await" : `the function's promise for item ${at}`;
   return `${promise} never settled (nothing was left that could settle it)`;
-}
-
-function isPoolReport(message: unknown): message is PoolMessage {
-  return typeof message === 'object' && message !== null && (message as { from?: unknown }).from === POOL_REPORT;
 }
 
