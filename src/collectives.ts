@@ -351,13 +351,15 @@ export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
 }
 
 /**
- * A function op's result, copied into `into` (checked against the value already): refused unless it is a typed array
- * of `into`'s kind and length, which `set` would take only in part, or not at all (a number), leaving old contents.
+ * A function op's result, copied into `into` (checked against the value already) by `set`, which converts the
+ * elements of an array or a typed array of another kind: refused unless it is one of `into`'s length, since `set`
+ * takes a shorter one in part, and nothing of a number, leaving old contents where the result belongs.
  */
 function copiedInto<T>(result: T, into: T): T {
   if (result === into) return into;
   const target = into as TypedArray;
-  if (typedArrayKind(result) !== typedArrayKind(into) || (result as TypedArray).length !== target.length) {
+  const isList = Array.isArray(result) || typedArrayKind(result) !== undefined;
+  if (!isList || (result as ArrayLike<unknown>).length !== target.length) {
     throw new TypeError(
       `\`into\` takes ${kindName(into)} of ${target.length} elements, but the op returned ${describeResult(result)}`,
     );
@@ -366,8 +368,10 @@ function copiedInto<T>(result: T, into: T): T {
   return into;
 }
 
+/** `a number`, `an array of length 1`, `a Float32Array of 1`: what a function op returned, for copiedInto's refusal. */
 function describeResult(value: unknown): string {
-  return typedArrayKind(value) === undefined ? kindName(value) : `${kindName(value)} of ${(value as TypedArray).length}`;
+  if (typedArrayKind(value) !== undefined) return `${kindName(value)} of ${(value as TypedArray).length}`;
+  return Array.isArray(value) ? describe(value) : kindOf(value);
 }
 
 /** `into` (MPI's recvbuf) must be a typed array of the value's kind and length; it may be the value itself. */

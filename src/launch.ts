@@ -286,7 +286,7 @@ interface Settings {
 
 function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Expected launch options like { size: 4 }, got ${String(options)}`);
+    throw new TypeError(`Expected launch options like { size: 4 }, got ${describe(options)}`);
   }
   refuseUnknownOptions('launch', options, LAUNCH_OPTIONS);
   const { size, transport = 'shared', timeoutMs, args, strategy, deadlockMs = 1000, signal } = options;

@@ -75,8 +75,8 @@ function isUnrunTypeScript(error: unknown, url: string): error is TypeError & { 
 }
 
 function withTypeScriptAdvice(error: TypeError & { code: string }): TypeError {
-  const advice = `Node ${process.version} runs no TypeScript by itself: compile the file with tsc and pass the .js ` +
-    '(README, "A first program")';
+  const advice = `Node ${process.version} runs TypeScript only with type stripping (from Node 22.6; on by default ` +
+    'from 23.6): compile the file with tsc and pass the .js (README, "A first program")';
   return Object.assign(new TypeError(`${error.message}: ${advice}`), { code: error.code });
 }
 

@@ -39,10 +39,8 @@ async function run(data: RankData): Promise<unknown> {
   process.on('exit', (code) => control.markExitEvent(data.rank, code)); // what an exit code of 13 was: workers.ts
   const program = await importProgram(data.moduleUrl);
   if (typeof program.default !== 'function') {
-    const found = program.default === undefined
-      ? `${data.moduleUrl} has no default export`
-      : `${data.moduleUrl}'s default export is ${kindOf(program.default)}, not a function`;
-    throw new TypeError(`${found} to run as a rank (expected \`export default function main(comm) {...}\`)`);
+    const found = program.default === undefined ? 'no default export' : `a default export of ${kindOf(program.default)}`;
+    throw new TypeError(`${data.moduleUrl} has ${found}, where a rank runs \`export default function main(comm) {...}\``);
   }
   control.markStarted(data.rank);
   return await program.default(comm, data.args);

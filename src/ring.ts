@@ -270,9 +270,10 @@ export class RingBuffer {
 
   /** Opens a reservation for a payload of `length` bytes and returns the offset of its frame header. */
   private claim(length: number, meta: FrameMeta | undefined, options: BlockingOptions | undefined, op: string): number {
-    if (meta !== undefined) checkMeta(meta, op); // the arguments first: a mistake is told as such on a closed ring too
-    const frameBytes = this.frameBytesFor(length, op);
+    // The arguments first, the state after: a mistake is told as such on a closed ring too.
+    if (meta !== undefined) checkMeta(meta, op);
     checkTimeout(options); // now, though there may be room: deadlineFor is later
+    const frameBytes = this.frameBytesFor(length, op);
     if (frameBytes > this.bytesUntilEnd() || this.capacity - ((this.head - this.cachedTail) | 0) < frameBytes) {
       this.makeRoom(frameBytes, options, op);
     }
@@ -390,8 +391,8 @@ export class RingBuffer {
   async writeAsync(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): Promise<void> {
     const source = asBytes(bytes);
     if (meta !== undefined) checkMeta(meta, 'writeAsync'); // now, not after waiting for room
-    const frameBytes = this.frameBytesFor(source.length, 'writeAsync');
     const deadline = deadlineFor(options);
+    const frameBytes = this.frameBytesFor(source.length, 'writeAsync');
     // Waits asynchronously for each step's room (the wrap marker, then the frame), so that write() never blocks. The
     // ring is looked at afresh after every wait, and write() follows the last look with no await in between: another
     // writeAsync() pending on this producer may have written while this one waited.

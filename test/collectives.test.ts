@@ -268,6 +268,18 @@ test('elementwise: every op at every length from 0 to 9 (four a turn, then the r
   }
 });
 
+test("a function op's array, or typed array of another kind, of into's length goes into `into`, converted", async () => {
+  const program = `export default (comm) => {
+    const into = new Float64Array(2);
+    const all = comm.allreduce(new Float64Array([comm.rank + 1, 10]), (a, b) => Array.from(a, (x, i) => x + b[i]), into);
+    const root = comm.rank === 0 ? new Float64Array(2) : undefined;
+    const one = comm.reduce(new Float64Array([1, 2]), (a, b) => Float32Array.from(a, (x, i) => x + b[i]), 0, root);
+    return [all === into, Array.from(into), one === root, one && Array.from(one)];
+  }`;
+  const results = await launch(`data:text/javascript,${encodeURIComponent(program)}`, { size: 2, timeoutMs: 30_000 });
+  assert.equal(results, [[true, [3, 20], true, [2, 4]], [true, [3, 20], true, undefined]]);
+});
+
 test('bad input is refused in the rank that made the mistake, with what was given and allowed', async () => {
   const OP = "Expected `op` to be 'sum', 'prod', 'min', 'max' or a function, got \"avg\"";
   const VALUES = 'Expected `values` to be an array of 4 values (one per rank)';

@@ -274,15 +274,15 @@ test('a module that is missing, fails to load, or has no default export', async 
   err = await failure(launch(new URL('./fixtures/ranks-load-error.js', import.meta.url), { size: 2, timeoutMs: 30_000 }));
   assert.match(err.message, /^rank [01] failed: Error: cannot load this module$/);
   err = await failure(launch(new URL('./fixtures/ranks-no-default.js', import.meta.url), { size: 1, timeoutMs: 30_000 }));
-  assert.match(err.message, /^rank 0 failed: TypeError: file:.*ranks-no-default\.js has no default export to run as a rank/);
+  assert.match(err.message, /^rank 0 failed: TypeError: file:.*ranks-no-default\.js has no default export, where a rank runs `export default function main\(comm\) \{\.\.\.\}`$/);
   // TypeScript, where this Node runs none (Node 20; 22.6 and later may strip the types): what to do, in launch and map.
   if (!(process.features as { typescript?: unknown }).typescript) {
     const typed = mkdtempSync(join(tmpdir(), 'shmcomm-typed-'));
     try {
       const file = join(typed, 'main.ts');
       writeFileSync(file, 'export default function main(): number {\n  return 1;\n}\n');
-      const advice = `Unknown file extension ".ts" for ${file}: Node ${process.version} runs no TypeScript by itself: ` +
-        'compile the file with tsc and pass the .js (README, "A first program")';
+      const advice = `Unknown file extension ".ts" for ${file}: Node ${process.version} runs TypeScript only with type ` +
+        'stripping (from Node 22.6; on by default from 23.6): compile the file with tsc and pass the .js (README, "A first program")';
       err = await failure(launch(pathToFileURL(file), { size: 2, timeoutMs: 30_000 }));
       assert.match(err.message, /^rank [01] failed: TypeError: /);
       assert.is(err.message.replace(/^rank [01] failed: TypeError: /, ''), advice);
@@ -294,8 +294,8 @@ test('a module that is missing, fails to load, or has no default export', async 
     }
   }
   err = await failure(launch('data:text/javascript,export default 42', { size: 1, timeoutMs: 30_000 }));
-  assert.is(err.message, "rank 0 failed: TypeError: data:text/javascript,export default 42's default export is a number, " +
-    'not a function to run as a rank (expected `export default function main(comm) {...}`)');
+  assert.is(err.message, 'rank 0 failed: TypeError: data:text/javascript,export default 42 has a default export of a number, ' +
+    'where a rank runs `export default function main(comm) {...}`');
   // A syntax error says where it is (import() alone says "Unexpected token ';'" and no more), in launch and in map.
   const dir = mkdtempSync(join(tmpdir(), 'shmcomm-syntax-'));
   try {

@@ -635,6 +635,8 @@ test('close: the consumer drains every message, then read() gives null, and keep
   const misplaced = { timeoutMs: 5 } as unknown as FrameMeta;
   assert.is(errorOf(() => ring.write(Uint8Array.of(5), misplaced)).message,
     '`timeoutMs` goes in the options after the frame header: write(bytes, meta, { timeoutMs })');
+  assert.is(errorOf(() => ring.write(Uint8Array.of(5), undefined, { timeoutMs: -1 })).message,
+    'Expected `timeoutMs` to be a number >= 0, got -1');
   assert.is(errorOf(() => ring.reserve(ring.maxMessage + 1)).message,
     'Expected a message of 0 to 48 bytes (maxMessage of a 128-byte ring), got 49; a Sender sends larger values over a ring in chunks');
 });
