@@ -121,6 +121,7 @@ export class Comm {
         }
         control.setWaiting(rank, waiting ? this.waitKind : WAIT.none, this.waitPeer);
       },
+      onStillWaiting: () => control.markLooked(rank),
     });
     this.queues = Array.from({ length: size }, () => []);
   }

@@ -9,13 +9,14 @@
  *   lines 5, 6          the same two for bcast's barrier on the shared arena
  *   lines 7, 8          the same two for reduce's barrier on the shared arena
  *   line 9 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER  WAIT_IN  STARTED
- *                       EXIT_EVENT (a line per rank)
+ *                       EXIT_EVENT  LOOKS (a line per rank)
  *
  * A rank's DOORBELL is how `recv(ANY_SOURCE)` (and every receive on the postMessage transports) sleeps on one word
  * instead of polling every channel: a sender bumps it, and notifies, only when ASLEEP says the rank is parked.
  * WAIT_KIND / WAIT_PEER say what the rank waits for right now, WAIT_IN in which collective (if any), and PROGRESS
- * counts waits that ended: from these the launcher tells a deadlock (everyone waits and nothing moves) from a slow
- * computation, and says where each rank is. STARTED is set once the rank's program is imported, as it is called;
+ * counts waits that ended, LOOKS the times a rank in a wait looked and found nothing (WaitOptions.onStillWaiting):
+ * from these the launcher tells a deadlock (everyone waits and nothing moves) from a slow computation, and from a
+ * rank that had no core to look with, and says where each rank is. STARTED is set once the rank's program is imported, as it is called;
  * EXIT_EVENT holds the code of the rank's 'exit' event, as its worker exits (workers.ts, neverSettled).
  */
 import { AbortedError, CommAbortedError } from './errors.js';
@@ -55,6 +56,7 @@ const BARRIER_SLEEPER = 5; // the sleeper flag Waiter.wait takes; a barrier's la
 const WAIT_IN = 6;
 const STARTED = 7;
 const EXIT_EVENT = 8;
+const LOOKS = 9;
 
 const ABORTED = 1;
 
@@ -192,14 +194,23 @@ export class ControlBlock {
     return Atomics.load(this.words, this.line(rank) + EXIT_EVENT);
   }
 
-  /** Launcher: what `rank` waits for now, in which collective, and how many waits it has finished. Can be stale at once. */
-  waitingOf(rank: number): { kind: WaitKind; peer: number; within: Collective | undefined; progress: number } {
+  /** Rank `rank`, in a wait that goes on: it looked again and found nothing (a Waiter's onStillWaiting). */
+  markLooked(rank: number): void {
+    Atomics.add(this.words, this.line(rank) + LOOKS, 1);
+  }
+
+  /**
+   * Launcher: what `rank` waits for now, in which collective, how many waits it has finished, and how many times it
+   * has looked in vain (`looks`). Can be stale at once.
+   */
+  waitingOf(rank: number): { kind: WaitKind; peer: number; within: Collective | undefined; progress: number; looks: number } {
     const line = this.line(rank);
     return {
       kind: Atomics.load(this.words, line + WAIT_KIND) as WaitKind,
       peer: Atomics.load(this.words, line + WAIT_PEER),
       within: COLLECTIVES[Atomics.load(this.words, line + WAIT_IN) - 1],
       progress: Atomics.load(this.words, line + PROGRESS),
+      looks: Atomics.load(this.words, line + LOOKS),
     };
   }
 

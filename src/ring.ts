@@ -114,7 +114,7 @@ export interface RingOptions extends WaitOptions {
   corkBytes?: number | undefined;
 }
 
-const RING_OPTIONS = ['strategy', 'spinMicros', 'onWait', 'corkBytes'] as const satisfies readonly (keyof RingOptions)[];
+const RING_OPTIONS = ['strategy', 'spinMicros', 'onWait', 'onStillWaiting', 'corkBytes'] as const satisfies readonly (keyof RingOptions)[];
 
 export interface BlockingOptions {
   /** Give up after this many milliseconds with a `TimeoutError`. Default: wait for ever. */

@@ -37,7 +37,16 @@ export interface WaitOptions {
    * each rank waits for, for the deadlock watchdog.
    */
   onWait?: ((waiting: boolean) => void) | undefined;
+  /**
+   * Called while a reported wait goes on, each time the waiter has looked and found nothing: every 25 ms or so, parked
+   * or spinning. The ranks layer counts these looks for the watchdog, which then tells a rank stuck in its wait from
+   * one that has had no core to look with (a machine far oversubscribed).
+   */
+  onStillWaiting?: (() => void) | undefined;
 }
+
+/** The options checkWaitOptions checks: the callbacks take no checking. */
+type CheckedWaitOptions = Required<Omit<WaitOptions, 'onWait' | 'onStillWaiting'>>;
 
 export const DEFAULT_SPIN_MICROS = 30;
 
@@ -46,12 +55,14 @@ export const DEFAULT_SPIN_MICROS = 30;
  * `Atomics.wait`; sleeping in slices bounds how late such a waiter notices (the common case is woken at once).
  */
 const PARK_SLICE_MS = 25;
+/** How often a wait that spins on and on (strategy 'spin') calls onStillWaiting, at most. */
+const STILL_WAITING_MS = 25;
 
 /** Atomics.load calls between two looks at the clock while spinning (a clock read costs ~25 ns). */
 const SPINS_PER_CLOCK_READ = 64;
 
 /** Validates wait options once, where a ring or comm is set up, so the hot path need not. */
-export function checkWaitOptions(options: WaitOptions): Required<Omit<WaitOptions, 'onWait'>> {
+export function checkWaitOptions(options: WaitOptions): CheckedWaitOptions {
   const strategy = options.strategy ?? 'spinThenPark';
   if (!WAIT_STRATEGIES.includes(strategy)) {
     throw new TypeError(`Expected \`strategy\` to be one of ${WAIT_STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);
@@ -90,8 +101,9 @@ export function checkTimeout(options: { timeoutMs?: number } | undefined): void 
  */
 export class Waiter {
   readonly words: Int32Array;
-  readonly options: Required<Omit<WaitOptions, 'onWait'>>;
+  readonly options: CheckedWaitOptions;
   private readonly onWait: ((waiting: boolean) => void) | undefined;
+  private readonly onStillWaiting: (() => void) | undefined;
   private readonly state: number;
   private readonly abortBit: number;
 
@@ -101,6 +113,7 @@ export class Waiter {
     this.abortBit = abortBit;
     this.options = checkWaitOptions(options);
     this.onWait = options.onWait;
+    this.onStillWaiting = options.onStillWaiting;
   }
 
   /** True once the abort bit is set; cheap enough to call before starting a blocking call. */
@@ -132,6 +145,7 @@ export class Waiter {
         }
         const observeAt = performance.now() + spinMicros / 1000;
         const spinUntil = strategy === 'spin' ? deadline : Math.min(observeAt, deadline); // then park, or time out
+        let stillAt = Infinity; // when a wait that spins on tells onStillWaiting next
         for (;;) {
           for (let i = 0; i < SPINS_PER_CLOCK_READ; i++) {
             if (Atomics.load(words, index) !== seen) return;
@@ -142,6 +156,10 @@ export class Waiter {
           if (!observed && now >= observeAt) { // `spin` never parks: its long waits are reported here
             observed = true;
             this.onWait?.(true);
+            stillAt = now + STILL_WAITING_MS;
+          } else if (now >= stillAt) { // after spins that found nothing
+            this.onStillWaiting?.();
+            stillAt = now + STILL_WAITING_MS;
           }
         }
       }
@@ -163,6 +181,7 @@ export class Waiter {
       for (;;) {
         const sleepMs = this.sleepFor(index, seen, deadline, timeoutMs, op);
         if (sleepMs === 0) return;
+        this.onStillWaiting?.(); // sleepFor looked and found nothing
         Atomics.wait(words, index, seen, sleepMs);
         if (Atomics.load(words, index) !== seen) return;
       }
@@ -218,6 +237,7 @@ export class Waiter {
       for (;;) {
         const sleepMs = this.sleepFor(index, seen, deadline, timeoutMs, op);
         if (sleepMs === 0) return;
+        this.onStillWaiting?.();
         const result = Atomics.waitAsync(words, index, seen, sleepMs);
         if (result.async) await result.value;
         if (Atomics.load(words, index) !== seen) return;

@@ -7,25 +7,48 @@ import { ANY_PEER, ARENA_OPS, WAIT, type ControlBlock } from './control.js';
 
 /** How often the watchdog looks. */
 const WATCH_INTERVAL_MS = 100;
+/**
+ * The looks in vain (WaitOptions.onStillWaiting, about every 25 ms) a settled rank must have made since its wait began
+ * or a rank last finished. A rank counts a look once it has found nothing, so the first count may be of a look made
+ * before that moment; the second look began after the first was counted, and so after it.
+ */
+const MIN_LOOKS = 2;
 
 /**
- * The deadlock watchdog: every WATCH_INTERVAL_MS it reads what each live rank waits for and how many waits it has
- * finished. A rank whose wait has not changed for `graceMs` has settled in it; when some settled ranks can be set
- * moving by no one (`stuckRanks`), nothing will ever move them: that is a deadlock. Each rank is timed on its own,
- * so that other ranks busy with messages of their own do not hide a cycle between two.
+ * The deadlock watchdog: every WATCH_INTERVAL_MS it reads what each live rank waits for, how many waits it has
+ * finished and how many times it has looked in vain. A rank whose wait has not changed for `graceMs`, and that has
+ * looked at least twice since (MIN_LOOKS), has settled in it; when some settled ranks can be set moving by no one
+ * (`stuckRanks`), nothing will ever move them: that is a deadlock. Each rank is timed on its own, so that other ranks
+ * busy with messages of their own do not hide a cycle between two.
+ *
+ * The looks are what tell a stuck rank from one that had no core: a rank woken by the message it waited for, on a
+ * machine far oversubscribed, may not run for longer than `graceMs`, and its wait then stays as it was. A look counts
+ * only from the moment the watchdog last saw a rank finish, since a finished rank's messages were all sent by then:
+ * a rank that looked twice after it and still waits found none of them for it.
  */
 export function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: number, timers: NodeJS.Timeout[],
   onDeadlock: (cycle: string[]) => void): void {
-  const seen = finished.map(() => ({ wait: '', since: 0 })); // each rank's wait as last seen, and since when
+  // Each rank's wait as last seen, since when, and its looks then (or when a rank last finished, if later).
+  const seen = finished.map(() => ({ wait: '', since: 0, looks: 0 }));
+  let finishedCount = 0;
   const look = () => {
     const now = performance.now();
     const settled = new Map<number, Wait>();
+    const count = finished.filter((isDone) => isDone).length;
+    const someFinished = count !== finishedCount;
+    finishedCount = count;
     for (let rank = 0; rank < finished.length; rank++) {
       if (finished[rank]) continue;
       const wait = control.waitingOf(rank);
       const key = `${wait.kind}/${wait.peer}/${wait.progress}`;
-      if (key !== seen[rank]!.wait) seen[rank] = { wait: key, since: now };
-      else if (wait.kind !== WAIT.none && now - seen[rank]!.since >= graceMs) settled.set(rank, wait);
+      const last = seen[rank]!;
+      if (key !== last.wait) {
+        seen[rank] = { wait: key, since: now, looks: wait.looks };
+        continue;
+      }
+      if (someFinished) last.looks = wait.looks;
+      const lasted = now - last.since >= graceMs && wait.looks - last.looks >= MIN_LOOKS;
+      if (wait.kind !== WAIT.none && lasted) settled.set(rank, wait);
     }
     if (stuckRanks(settled, finished).size > 0) {
       onDeadlock(describeWaits(control, finished));

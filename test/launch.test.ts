@@ -6,7 +6,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CommAbortedError, DeadlockError, launch, map, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
-import { ABORT_REASON, ControlBlock } from '../src/control.js';
+import { ABORT_REASON, ControlBlock, WAIT } from '../src/control.js';
+import { watchForDeadlock } from '../src/watchdog.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
 import { noWorkerLeft, startedWorkers } from './helpers.js';
@@ -154,6 +155,30 @@ test('a rank that throws from a timer after returning its result fails the run, 
   assert.instance(err, RankFailedError);
   assert.is(err.message, 'rank 1 failed: Error: late (after returning its result)');
   await noWorkerLeft('a late throw');
+});
+
+test('the watchdog reports a rank waiting on a finished one only once it has looked twice since the finish: a rank with no core is not stuck', async () => {
+  const control = ControlBlock.create(2);
+  const finished = [false, false];
+  const timers: NodeJS.Timeout[] = [];
+  const reports: string[][] = [];
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    watchForDeadlock(control, finished, 50, timers, (cycle) => reports.push(cycle));
+    control.setWaiting(0, WAIT.recv, 1); // rank 0 waits for rank 1, and looks three times in vain
+    for (let i = 0; i < 3; i++) control.markLooked(0);
+    await pause(300);
+    finished[1] = true; // rank 1 finishes: the message rank 0 waits for may be on its way
+    control.markLooked(0); // counted before the watchdog's next look: it may be of a look made before the finish
+    await pause(600); // many times graceMs, but no look since: rank 0 may have had no core
+    assert.equal(reports, []);
+    control.markLooked(0);
+    control.markLooked(0); // two looks after the finish, in vain: stuck
+    for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) await pause(50);
+    assert.equal(reports, [['rank 0 waits to receive from rank 1 (rank 1 has finished)']]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
 });
 
 test("what an aborted rank's CommAbortedError says, for each reason the launcher aborts", () => {

@@ -691,7 +691,7 @@ test('a wrap marker where no producer writes one is a corrupt frame, not a loop 
 
 test('a ring option it does not take is refused by name, not ignored', () => {
   assert.is(errorOf(() => RingBuffer.create(1024, { corkbytes: 5 } as never)).message,
-    'Unknown ring option `corkbytes`: expected strategy, spinMicros, onWait, corkBytes');
+    'Unknown ring option `corkbytes`: expected strategy, spinMicros, onWait, onStillWaiting, corkBytes');
   const ring = RingBuffer.create(1024);
   assert.instance(errorOf(() => RingBuffer.attach(ring.buffer, { stategy: 'spin' } as never)), TypeError);
 });

@@ -48,4 +48,26 @@ test('an abort ends a wait with AbortedError: unreported while it spins, reporte
   }
 });
 
+test('a wait that goes on tells onStillWaiting of its looks in vain, about every 25 ms, parked or spinning; a short one does not', () => {
+  for (const strategy of ['spin', 'park', 'spinThenPark'] as const) {
+    const words = new Int32Array(new SharedArrayBuffer(16));
+    const heard: string[] = [];
+    const waiter = new Waiter(words, STATE, ABORT_BIT, {
+      strategy, spinMicros: 30, onWait: (waiting) => heard.push(String(waiting)), onStillWaiting: () => heard.push('look'),
+    });
+    // 260 ms at least (a timeout ends it): 10 looks or so, fewer if the machine is slow, never more than one a 25 ms
+    const started = performance.now();
+    errorOf(() => waiter.wait(WORD, 0, SLEEPER, performance.now() + 260, 260, 'recv'));
+    const ms = performance.now() - started;
+    const looks = heard.filter((what) => what === 'look').length;
+    assert.is(heard[0], 'true', strategy);
+    assert.is(heard[heard.length - 1], 'false', strategy);
+    assert.ok(looks >= 2 && looks <= Math.ceil(ms / 25) + 1, `${strategy}: ${looks} looks in ${ms.toFixed(0)} ms`);
+    words[WORD] = 1; // a word that has moved: no wait, no look
+    heard.length = 0;
+    waiter.wait(WORD, 0, SLEEPER, Infinity, undefined, 'recv');
+    assert.equal(heard, [], strategy);
+  }
+});
+
 test.run();

@@ -20,17 +20,19 @@ export class SharedTransport implements Transport {
 
   constructor(rank: number, wiring: TransportWiring, control: ControlBlock, strategy: WaitStrategy, chunkBytes?: number) {
     // Each ring side records what this rank waits for while a wait on that ring lasts, for the deadlock watchdog.
-    const watch = (kind: typeof WAIT.send | typeof WAIT.recv, peer: number) => (waiting: boolean) =>
-      control.setWaiting(rank, waiting ? kind : WAIT.none, peer);
+    const watch = (kind: typeof WAIT.send | typeof WAIT.recv, peer: number) => ({
+      onWait: (waiting: boolean) => control.setWaiting(rank, waiting ? kind : WAIT.none, peer),
+      onStillWaiting: () => control.markLooked(rank),
+    });
     this.senders = (wiring.outgoing ?? []).map((buffer, dest) =>
-      buffer === null ? null : new Sender(RingBuffer.attach(buffer, { strategy, onWait: watch(WAIT.send, dest) }), {
+      buffer === null ? null : new Sender(RingBuffer.attach(buffer, { strategy, ...watch(WAIT.send, dest) }), {
         onMessage: () => control.ringDoorbell(dest),
         chunkBytes,
       }),
     );
     this.arena = wiring.arena === undefined ? undefined : new SharedArena(wiring.arena, this.senders.length);
     this.receivers = (wiring.incoming ?? []).map((buffer, source) =>
-      buffer === null ? null : new Receiver(RingBuffer.attach(buffer, { strategy, onWait: watch(WAIT.recv, source) })),
+      buffer === null ? null : new Receiver(RingBuffer.attach(buffer, { strategy, ...watch(WAIT.recv, source) })),
     );
   }
 
