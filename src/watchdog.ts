@@ -8,8 +8,8 @@ import { ANY_PEER, ARENA_OPS, WAIT, type ControlBlock } from './control.js';
 /** How often the watchdog looks. */
 const WATCH_INTERVAL_MS = 100;
 /**
- * The looks in vain (WaitOptions.onStillWaiting, about every 25 ms) a settled rank must have made since its wait began
- * or a rank last finished. A rank counts a look once it has found nothing, so the first count may be of a look made
+ * The looks in vain (WaitOptions.onStillWaiting, about every 25 ms) a settled rank must have made since the watchdog
+ * last saw any rank move. A rank counts a look once it has found nothing, so the first count may be of a look made
  * before that moment; the second look began after the first was counted, and so after it.
  */
 const MIN_LOOKS = 2;
@@ -17,38 +17,45 @@ const MIN_LOOKS = 2;
 /**
  * The deadlock watchdog: every WATCH_INTERVAL_MS it reads what each live rank waits for, how many waits it has
  * finished and how many times it has looked in vain. A rank whose wait has not changed for `graceMs`, and that has
- * looked at least twice since (MIN_LOOKS), has settled in it; when some settled ranks can be set moving by no one
- * (`stuckRanks`), nothing will ever move them: that is a deadlock. Each rank is timed on its own, so that other ranks
- * busy with messages of their own do not hide a cycle between two.
+ * looked in vain at least twice (MIN_LOOKS) since the watchdog last saw any rank move, has settled in it; when some
+ * settled ranks can be set moving by no one (`stuckRanks`), nothing will ever move them: that is a deadlock. Each rank
+ * is timed on its own, so that other ranks busy with messages of their own do not hide a cycle between two.
  *
  * The looks are what tell a stuck rank from one that had no core: a rank woken by the message it waited for, on a
- * machine far oversubscribed, may not run for longer than `graceMs`, and its wait then stays as it was. A look counts
- * only from the moment the watchdog last saw a rank finish, since a finished rank's messages were all sent by then:
- * a rank that looked twice after it and still waits found none of them for it.
+ * machine far oversubscribed, may not run for longer than `graceMs`, and its wait then stays as it was. Whoever sent
+ * that message moved after it: it began or ended a wait, and is free at the watchdog's look that sees it (so it
+ * releases the ranks that wait on it), or it finished, and no rank is settled at that look. From the next look on,
+ * a rank must have looked twice since that move: it found no message sent before it.
  */
 export function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: number, timers: NodeJS.Timeout[],
   onDeadlock: (cycle: string[]) => void): void {
-  // Each rank's wait as last seen, since when, and its looks then (or when a rank last finished, if later).
+  // Each rank's wait as last seen, since when, and its looks then, or at the latest look that saw a rank move.
   const seen = finished.map(() => ({ wait: '', since: 0, looks: 0 }));
   let finishedCount = 0;
   const look = () => {
     const now = performance.now();
     const settled = new Map<number, Wait>();
     const count = finished.filter((isDone) => isDone).length;
-    const someFinished = count !== finishedCount;
+    const someFinished = count !== finishedCount; // no rank is settled at this look, as no look was since
     finishedCount = count;
+    let someMoved = someFinished;
     for (let rank = 0; rank < finished.length; rank++) {
       if (finished[rank]) continue;
       const wait = control.waitingOf(rank);
       const key = `${wait.kind}/${wait.peer}/${wait.progress}`;
       const last = seen[rank]!;
-      if (key !== last.wait) {
+      if (key !== last.wait) { // a move: a rank that moves now is free now, and releases the ranks that wait on it
         seen[rank] = { wait: key, since: now, looks: wait.looks };
+        someMoved = true;
         continue;
       }
-      if (someFinished) last.looks = wait.looks;
       const lasted = now - last.since >= graceMs && wait.looks - last.looks >= MIN_LOOKS;
-      if (wait.kind !== WAIT.none && lasted) settled.set(rank, wait);
+      if (wait.kind !== WAIT.none && lasted && !someFinished) settled.set(rank, wait);
+    }
+    if (someMoved) { // from here on, looks count from this moment
+      for (let rank = 0; rank < finished.length; rank++) {
+        if (!finished[rank]) seen[rank]!.looks = control.waitingOf(rank).looks;
+      }
     }
     if (stuckRanks(settled, finished).size > 0) {
       onDeadlock(describeWaits(control, finished));

@@ -181,6 +181,46 @@ test('the watchdog reports a rank waiting on a finished one only once it has loo
   }
 });
 
+test('the watchdog counts looks only from the last move of any rank: one that sent, then began to wait, may have woken the other', async () => {
+  const control = ControlBlock.create(2);
+  const timers: NodeJS.Timeout[] = [];
+  const reports: string[][] = [];
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    watchForDeadlock(control, [false, false], 50, timers, (cycle) => reports.push(cycle));
+    control.setWaiting(0, WAIT.recv, 1); // rank 0 waits for rank 1 and looks in vain, while rank 1 runs
+    for (let i = 0; i < 4; i++) control.markLooked(0);
+    await pause(300);
+    control.setWaiting(1, WAIT.recv, 0); // rank 1 sent to rank 0, then began to wait for it
+    for (let i = 0; i < 4; i++) control.markLooked(1);
+    await pause(600); // rank 0, woken, has had no core: no look since rank 1 moved
+    assert.equal(reports, []);
+    for (let i = 0; i < 2; i++) for (const rank of [0, 1]) control.markLooked(rank); // both look in vain: stuck
+    for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) await pause(50);
+    assert.equal(reports, [['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0']]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+});
+
+test('a deadlock is reported while a third rank keeps waking one of the two with messages, on every transport', async () => {
+  // Ranks 0 and 1 wait for each other; rank 2 sends rank 0 a message every 10 ms for 20 s. Each message wakes rank 0
+  // from its doorbell on clone and transfer (the looks then come from the wakes).
+  const program = `export default (comm) => {
+    if (comm.rank < 2) return comm.recv(1 - comm.rank, 0);
+    const end = performance.now() + 20000;
+    for (let next = 0; performance.now() < end; ) if (performance.now() >= next) { comm.send(0, 1, 5); next = performance.now() + 10; }
+  }`;
+  for (const transport of ['shared', 'clone', 'transfer'] as const) {
+    for (const strategy of ['spin', 'spinThenPark'] as const) {
+      const err = await failure(launch(`data:text/javascript,${encodeURIComponent(program)}`, { size: 3, transport, strategy, timeoutMs: 15_000 }));
+      assert.instance(err, DeadlockError, `${transport} ${strategy}: ${err.message}`);
+      assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0; rank 2 is running');
+    }
+  }
+  await noWorkerLeft('a deadlock beside a busy sender');
+});
+
 test("what an aborted rank's CommAbortedError says, for each reason the launcher aborts", () => {
   const said = (reason: number, failedRank?: number): string => {
     const control = ControlBlock.create(2);
