@@ -16,8 +16,9 @@
  * WAIT_KIND / WAIT_PEER say what the rank waits for right now, WAIT_IN in which collective (if any), and PROGRESS
  * counts waits that ended, LOOKS the times a rank in a wait looked and found nothing (WaitOptions.onStillWaiting):
  * from these the launcher tells a deadlock (everyone waits and nothing moves) from a slow computation, and from a
- * rank that had no core to look with, and says where each rank is. STARTED is set once the rank's program is imported, as it is called;
- * EXIT_EVENT holds the code of the rank's 'exit' event, as its worker exits (workers.ts, neverSettled).
+ * rank that had no core to look with, and says where each rank is (watchdog.ts). STARTED is set once the rank's
+ * program is imported, as it is called; EXIT_EVENT holds the code of the rank's 'exit' event, as its worker exits
+ * (workers.ts, neverSettled).
  */
 import { AbortedError, CommAbortedError } from './errors.js';
 import { Waiter, type WaitOptions } from './wait.js';

@@ -96,8 +96,8 @@ const TIMEOUT_SETTLE_MS = 100;
 export async function launch<P = unknown>(moduleUrl: string | URL, options: LaunchOptions): Promise<ResultOf<P>[]> {
   refuseWhileImporting('launch');
   const settings = checkOptions(moduleUrl, options);
-  settings.signal?.throwIfAborted();
   const { size, signal } = settings;
+  signal?.throwIfAborted();
   const control = ControlBlock.create(size);
   const { wirings, rings, transferLists } = wire(settings);
 

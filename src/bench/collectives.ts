@@ -50,7 +50,7 @@ export interface CollectivesEvents {
   /** A measurement starts. Every step gets one onStart, then one onFinish, in order. */
   onStart?: (step: CollectiveStep) => void;
   onFinish?: (step: CollectiveStep) => void;
-  /** The one-way time of a cache line between two threads (line-probe.ts), before the first launch and after the last. */
+  /** The one-way time of a cache line between two threads (line-probe.ts): before the first launch, after the last. */
   onLine?: (when: 'start' | 'end', lineMicros: number) => void;
 }
 
@@ -200,7 +200,7 @@ function collectivesReport(
   return `${lines.join('\n')}\n`;
 }
 
-/** The lines after the table: shared against clone, a word on more ranks than cores, and on a busy or changing machine. */
+/** The lines after the table: shared against clone, a word on more ranks than cores, on a busy or changing machine. */
 function collectivesNotes(
   opts: CollectivesOptions, rows: readonly CollectiveRow[], timeline: readonly { when: string; lineMicros: number }[],
 ): string[] {
