@@ -1,6 +1,6 @@
 /**
  * The shared arena: one SharedArrayBuffer that every rank of a launch on the shared transport maps, for allreduce and
- * reduce of large typed arrays and bcast of large binary values (collectives.ts, arenaReduction and arenaBcast); it is
+ * reduce of large typed arrays and bcast of large binary values (collectives/, arenaReduction and arenaBcast); it is
  * the buffer of a shared WebAssembly.Memory, so that the reductions can combine in WebAssembly SIMD (simd.ts). It is
  * MPI's shared-memory collectives in miniature (Open MPI's coll/sm, MPI_Win_allocate_shared): instead of passing pieces
  * of an array round a ring of channels, copied into a ring and out of it at every hop, each rank copies its array into

@@ -27,7 +27,7 @@ export const ANY_SOURCE = -1;
 export const ANY_TAG = -1;
 /** The largest tag a program may use; negative tags are reserved for the collectives. */
 export const MAX_TAG = 2 ** 31 - 1;
-/** Tags a collective call apart: collectives.ts's reserved tags lie between -2 and -10, within a span of 16. */
+/** Tags a collective call apart: the reserved tags of collectives/common.ts lie between -2 and -10, within a span of 16. */
 const TAG_SPAN = 16;
 /** The collective calls that tags tell apart before they repeat: -2 - 16 (2^20 - 1) is still a signed 32-bit tag. */
 const CALLS_IN_TAGS = 2 ** 20;
@@ -79,7 +79,7 @@ export class Comm {
   // reduce or allreduce.
   private collectiveCalls = 0; // modulo CALLS_IN_TAGS
   /**
-   * @internal What the current call takes off the collectives' reserved tags (collectives.ts, tag()): 16 times its
+   * @internal What the current call takes off the collectives' reserved tags (collectives/common.ts, callTag()): 16 times its
    * number (collectiveCalls, this call included), so that each call's tags are its own.
    */
   tagOffsetInternal = 0;
@@ -217,7 +217,7 @@ export class Comm {
     receiver.release();
   }
 
-  // ─── Collectives (the algorithms are in collectives.ts) ─────────────────────────────────────────────────
+  // ─── Collectives (the algorithms are in collectives.ts and collectives/) ──────────────────────────────────────
 
   /** Blocks until every rank has called `barrier()`. */
   barrier(): void {
@@ -355,7 +355,7 @@ export class Comm {
     }
   }
 
-  // ─── Internals, also used by collectives.ts (tags below zero are theirs) ──────────────────────────────────
+  // ─── Internals, also used by collectives.ts and collectives/ (tags below zero are theirs) ─────────────────────
 
   /**
    * @internal The shared arena, for allreduce, reduce and bcast of large values: the shared transport's, if launch

@@ -33,7 +33,7 @@ export interface BarrierWords {
   generation: number;
 }
 /**
- * Comm's barrier(), and one for each collective on the shared arena (collectives.ts), apart: a rank in one never
+ * Comm's barrier(), and one for each collective on the shared arena (collectives/), apart: a rank in one never
  * releases a rank in another, so a program that calls barrier() where another rank calls allreduce, or allreduce
  * where another calls bcast, waits, and the watchdog reports it, instead of the two pairing up and a rank reading
  * slots that nobody wrote for its call.

@@ -1,7 +1,7 @@
 // Probe: what allreduce of a Float64Array through the shared arena costs, against the same copies and barriers with
 // no combine. Each rank copies its array into its slot of one shared 16 MiB buffer, in pieces of a slot, and copies
 // every rank's share of the slots out into its result, with three barriers a piece, as arenaReduction does
-// (src/collectives.ts; arenaAllreduce when this probe was written), but adds nothing: what is left is the floor of the
+// (src/collectives/arena-reduction.ts; arenaAllreduce when this probe was written), but adds nothing: what is left is the floor of the
 // method, one copy in and one copy out a rank. Rounds alternate comm.allreduce(value, 'sum', into) and the copies
 // alone; µs per call, the slowest rank.
 // 2026-11-27, docs/PERFORMANCE.md: "allreduce through a shared arena".
