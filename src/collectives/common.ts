@@ -61,6 +61,7 @@ export function exchange(comm: Comm, dest: number, value: unknown, source: numbe
   return comm.sendrecvInternal(dest, value, source, tag).value;
 }
 
+/** The value of the next message from `source` with `tag` (a collective's own: no checks, no status). */
 export function recv(comm: Comm, source: number, tag: number): unknown {
   return comm.recvInternal(source, tag).value;
 }
@@ -133,6 +134,7 @@ export function bytesOf(array: ArrayBufferView): Uint8Array {
 
 // ─── Arguments ────────────────────────────────────────────────────────────────────────────────────────────────
 
+/** `root` of bcast, scatter, gather and reduce: a rank of this Comm. */
 export function checkRoot(comm: Comm, root: number): void {
   const last = comm.size - 1;
   if (!Number.isInteger(root)) {
