@@ -48,12 +48,12 @@ export function doesNotFitError(bytes: number, room: number): RangeError {
 }
 
 /**
- * The largest chunk a Sender makes unless told otherwise (or its ring parks). Bigger frames do not pay: on this
- * 2-core VM, when its two threads share no cache, the shared channel on a 16 MiB ring streamed 1 to 16 MiB messages
- * at 6 to 13 GB/s in frames of up to 4 MiB (one frame each up to half the ring, then quarter-ring chunks) and at 19
- * to 27 GB/s in chunks of 128 KiB to 512 KiB (`shmcomm bench bandwidth --modes shared,memcpy --min 256KiB --max
- * 16MiB --points 4 --ring 16MiB`, docs/PERFORMANCE.md). On the benchmark's rings it is a quarter of zerocopy's 1 MiB
- * and an eighth of shared's 2 MiB.
+ * The largest chunk a Sender makes unless told otherwise (or its ring parks). Bigger frames do not pay: on the first VM
+ * of docs/PERFORMANCE.md (2 cores, 2026-11-26), when its two threads shared no cache, the shared channel on a 16 MiB
+ * ring streamed 1 to 16 MiB messages at 6 to 13 GB/s in frames of up to 4 MiB (one frame each up to half the ring, then
+ * quarter-ring chunks) and at 19 to 27 GB/s in chunks of 128 KiB to 512 KiB (`shmcomm bench bandwidth --modes
+ * shared,memcpy --min 256KiB --max 16MiB --points 4 --ring 16MiB`, docs/PERFORMANCE.md). On the benchmark's rings it is
+ * a quarter of zerocopy's 1 MiB and an eighth of shared's 2 MiB.
  */
 export const MAX_CHUNK_BYTES = 256 * 1024;
 

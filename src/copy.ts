@@ -1,13 +1,14 @@
 /**
  * The copy every path of shmcomm makes: bytes into or out of shared memory.
  *
- * A trap measured on this machine (`node docs/probes/copy-primitive.mjs`): `TypedArray.prototype.set` copies to or
- * from a SharedArrayBuffer with V8's relaxed copy, a word at a time (so that a racing thread can never tear a word),
- * and tops out near 20 GB/s, where the same `set()` between plain ArrayBuffers, or C's `memcpy`, runs 2 to 4x
- * faster. Node's `Buffer.prototype.fill(value, start, end)`, given a `value` of exactly `end - start` bytes, fills
- * the range with one copy of it, and does so with C's `memcpy` (its documented behaviour: `value` repeated over the
- * range, here exactly once). It costs a call into C++ first (about 45 ns), so it pays from about 1.5 KiB on; out of
- * shared memory, one thread, 2026-11-26 08:29: 2 KiB 145 → 106 ns, 16 KiB 821 → 289 ns, 256 KiB 12.9 → 2.9 µs.
+ * A trap measured on the first VM of docs/PERFORMANCE.md (`node docs/probes/copy-primitive.mjs`):
+ * `TypedArray.prototype.set` copies to or from a SharedArrayBuffer with V8's relaxed copy, a word at a time (so that a
+ * racing thread can never tear a word), and tops out near 20 GB/s, where the same `set()` between plain ArrayBuffers,
+ * or C's `memcpy`, runs 2 to 4x faster. Node's `Buffer.prototype.fill(value, start, end)`, given a `value` of exactly
+ * `end - start` bytes, fills the range with one copy of it, and does so with C's `memcpy` (its documented behaviour:
+ * `value` repeated over the range, here exactly once). It costs a call into C++ first (about 45 ns), so it pays from
+ * about 1.5 KiB on; out of shared memory, one thread, 2026-11-26 08:29: 2 KiB 145 → 106 ns, 16 KiB 821 → 289 ns, 256
+ * KiB 12.9 → 2.9 µs.
  *
  * A plain `memcpy` is safe here because the rings never let two threads touch the same bytes at once: a byte is
  * written by the producer before HEAD is published and read by the consumer after it loads HEAD (ring.ts explains
@@ -22,9 +23,10 @@ export const SMALL_COPY_BYTES = 32;
 export const NATIVE_COPY_BYTES = 1536;
 /**
  * The same for a copy out of a ring, whose lines the other core has just written: they arrive no faster for a faster
- * copy, so the call into C++ pays later. Two threads, near state (`shmcomm bench bandwidth --modes
- * shared,zerocopy,ringbuf --min 1KiB --max 4KiB --points 4`, six runs of each build by turns): at 1.59 KiB shared made
- * 9.7 GB/s copying out with `set()` against 8.3 with `memcpy`; at 2.52 KiB 11.9 against 14.1.
+ * copy, so the call into C++ pays later. Two threads, the first VM of docs/PERFORMANCE.md, near state, 2026-11-26
+ * (`shmcomm bench bandwidth --modes shared,zerocopy,ringbuf --min 1KiB --max 4KiB --points 4`, six runs of each build
+ * by turns): at 1.59 KiB shared made 9.7 GB/s copying out with `set()` against 8.3 with `memcpy`; at 2.52 KiB 11.9
+ * against 14.1.
  */
 export const NATIVE_COPY_OUT_BYTES = 2048;
 

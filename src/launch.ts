@@ -332,11 +332,11 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
 
 /**
  * How ranks wait unless told: spin, then park, while every rank can have a core of its own (a message that arrives
- * within the spin costs no system call); park at once when there are more ranks than cores, since a spinning rank
- * then holds a core that the rank it waits for may need. On 2 cores (`shmcomm bench collectives --ranks 4,8 --sizes
- * 8,64KiB --transports shared --strategy park`, against `spinThenPark`): 8 ranks 1.06 to 1.64x faster parked, 4 ranks
- * from 7% slower (bcast, reduce) to 1.9x faster (allreduce of 64 KiB); 2 ranks: allreduce of 8 bytes 5.5 µs
- * spinning, 40 µs parked.
+ * within the spin costs no system call); park at once when there are more ranks than cores, since a spinning rank then
+ * holds a core that the rank it waits for may need. On 2 cores (`shmcomm bench collectives --ranks 4,8 --sizes 8,64KiB
+ * --transports shared --time 0.5 --warmup 0.3 --strategy park`, against `spinThenPark`; the first VM of
+ * docs/PERFORMANCE.md, 2026-11-26, far state): 8 ranks 1.06 to 1.64x faster parked, 4 ranks from 7% slower (bcast,
+ * reduce) to 1.9x faster (allreduce of 64 KiB); 2 ranks: allreduce of 8 bytes 5.5 µs spinning, 40 µs parked.
  */
 export function defaultStrategy(size: number, cores = availableParallelism()): WaitStrategy {
   return size > cores ? 'park' : 'spinThenPark';

@@ -559,13 +559,13 @@ export class RingBuffer {
   }
 
   /**
-   * A view of `length` bytes at `start` in the data region, to copy from (`set()` and `fill()` take whole arrays).
-   * A view costs 13 ns and an allocation (1 KiB copied out, one thread: 68 ns with a fresh view, 55 with one kept;
-   * `subarray()` costs more than the constructor), and a fresh view per message is garbage per message. Messages of
-   * one size land on the same offsets lap after lap, so the views are kept, one per slot (MAX_KEPT_VIEWS above): the
-   * table is made at the first copy, and holds up to 32,768 views (about 2.6 MB at some 80 bytes a view) for a stream
-   * of mixed sizes, one per frame start for a stream of one size. A payload too short for its own slot gets a view of
-   * its own every time.
+   * A view of `length` bytes at `start` in the data region, to copy from (`set()` and `fill()` take whole arrays). A
+   * view costs 13 ns and an allocation (1 KiB copied out, one thread, the first VM of docs/PERFORMANCE.md, 2026-11-26:
+   * 68 ns with a fresh view, 55 with one kept; `subarray()` costs more than the constructor), and a fresh view per
+   * message is garbage per message. Messages of one size land on the same offsets lap after lap, so the views are kept,
+   * one per slot (MAX_KEPT_VIEWS above): the table is made at the first copy, and holds up to 32,768 views (about 2.6
+   * MB at some 80 bytes a view) for a stream of mixed sizes, one per frame start for a stream of one size. A payload
+   * too short for its own slot gets a view of its own every time.
    */
   private keptView(start: number, length: number): Uint8Array {
     if (length < this.keptFrom) return new Uint8Array(this.buffer, RING_HEADER_BYTES + start, length);
@@ -587,7 +587,8 @@ export class RingBuffer {
   read(options?: BlockingOptions): Uint8Array<ArrayBuffer> | null {
     const offset = this.next(options);
     if (offset === ENDED) return null;
-    // Allocate and set: `slice()` of a view over shared memory copies 4x slower (30 µs against 8 µs for 64 KiB).
+    // Allocate and set: `slice()` of a view over shared memory copied 4x slower (30 µs against 8 µs for 64 KiB, the
+    // first VM of docs/PERFORMANCE.md, 2026-11-25).
     const copy = new Uint8Array(this.frame.length);
     this.copyHeld(copy);
     this.release();

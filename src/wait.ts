@@ -1,10 +1,12 @@
 /**
  * Waiting for a shared Int32 word to change: spin a little, then park in `Atomics.wait`.
  *
- * Why both: a spinning thread sees a change within nanoseconds but burns its core; a parked thread costs
- * nothing but needs the other side to call `Atomics.notify`, and the wake-up takes 7–17 µs on this kind of
- * machine. On two cores the other thread may even be scheduled on *our* core, so an unbounded spin can starve the
- * very thread it waits for: every spin has a time budget, then parks (unless the caller asked for pure `spin`).
+ * Why both: a spinning thread sees a change within nanoseconds but burns its core; a parked thread costs nothing but
+ * needs the other side to call `Atomics.notify`, and the wake-up costs a futex and a context switch (a bare parked
+ * ping-pong, `node docs/probes/park-floor.mjs`: 12 to 14 µs on the first VM of docs/PERFORMANCE.md, 23 to 35 on the Zen
+ * 4 VM most of the time). On two cores the other thread may even be scheduled on *our* core, so an unbounded spin can
+ * starve the very thread it waits for: every spin has a time budget, then parks (unless the caller asked for pure
+ * `spin`).
  *
  * The sleeper flag: `Atomics.notify` costs ~50 ns even when nobody sleeps, so the side that moves an index only
  * notifies when the waiter has raised its flag. The waiter raises the flag, *then* re-reads the word; the mover

@@ -76,7 +76,7 @@ function warmupFor(index: number, seconds: number): number {
 /**
  * The ceiling: one thread copies a plain ArrayBuffer into a SharedArrayBuffer of the same size, again and again for
  * the time budget (clock read once per window of copies, like the other modes' acks), with the copy the rings make
- * (`copyRange`: C's `memcpy` from 1.5 KiB, 1.4 to 4.4x faster than `set()` into shared memory from 2 KiB to 4 MiB,
+ * (`copyRange`: C's `memcpy` from 1.5 KiB, 1.3 to 4.5x faster than `set()` into shared memory from 2 KiB to 4 MiB,
  * src/copy.ts).
  */
 function runMemcpy(job: BandwidthJob): void {

@@ -293,8 +293,9 @@ async function startMode(
       shmRing = RingBuffer.create(ringChoice.bytes);
       ring = shmRing.buffer;
     }
-    // Touch every page of the data region now: this VM faults fresh memory in at about 0.5 GB/s
-    // (docs/probes/fresh-memory.mjs), and the first lap round a 32 MiB ring would be measured at that speed.
+    // Touch every page of the data region now: a VM may fault fresh memory in at 0.55 GB/s (the first VM of
+    // docs/PERFORMANCE.md; 6.2 on the Zen 4 VM: docs/probes/fresh-memory.mjs), and the first lap round a 32 MiB ring
+    // would be measured at that speed.
     new Uint8Array(ring).fill(0, ring.byteLength - ringChoice.bytes);
     group.start(WORKER_URL, { ...job, role: 'receiver', ring }, [], onReport);
     group.start(WORKER_URL, { ...job, ring }, [], onReport);

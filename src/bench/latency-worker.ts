@@ -16,11 +16,11 @@
  * - `transfer`: one pooled Float64Array; the ping copies the source into it and transfers it, the pong transfers
  *   it back. `clone`: the source is cloned there and the clone is cloned back.
  *   Both receive synchronously: `receiveMessageOnPort` after a doorbell (an Int32 the sender bumps after each
- *   postMessage, waited on as shmcomm waits: spin 30 µs, then park). Both ways were measured on this machine
- *   (2 cores, Node 20, other jobs running): through the event loop ('message' events) a one-way trip took
- *   20-25 µs at 8 B to 64 KiB whatever the load; with the doorbell it took 3-5 µs whenever the two threads had a
- *   core each, and 44 µs when the load put them on one core (the 30 µs spin is then wasted, exactly as for the
- *   spinThenPark ring). The doorbell is kept: it is the faster one on a machine that is not oversubscribed, and
+ *   postMessage, waited on as shmcomm waits: spin 30 µs, then park). Both ways were measured on the first VM of
+ *   docs/PERFORMANCE.md (2 cores, Node 20, other jobs running, 2026-11-25): through the event loop ('message' events) a
+ *   one-way trip took 20-25 µs at 8 B to 64 KiB whatever the load; with the doorbell it took 3-5 µs whenever the two
+ *   threads had a core each, and 44 µs when the load put them on one core (the 30 µs spin is then wasted, exactly as
+ *   for the spinThenPark ring). The doorbell is kept: it is the faster one on a machine that is not oversubscribed, and
  *   it waits the way the ring modes wait, so postMessage gets its best case and the same handicap.
  * - `onmessage`: postMessage the way most code uses it, structured clone both ways, each side receiving through a
  *   'message' listener on its event loop: the baseline the other modes are measured against.

@@ -100,8 +100,9 @@ export function exchangeOperand(comm: Comm, partner: number, value: unknown, tar
 /**
  * A scratch array of `like`'s kind with at least `length` elements, kept per Comm and kind from call to call
  * (ringAllreduce, recursiveDoublingInto and treeReduceInto use it, one call at a time; it never leaves them): fresh
- * memory is expensive (page faults at well under 1 GB/s on this kind of VM), and a program that reduces two kinds
- * by turns keeps one of each. It may be longer than asked: take a subarray of what you need.
+ * memory is expensive (page faults: 0.55 GB/s on the first VM of docs/PERFORMANCE.md, 6.2 on the Zen 4 VM, `node
+ * docs/probes/fresh-memory.mjs`), and a program that reduces two kinds by turns keeps one of each. It may be longer
+ * than asked: take a subarray of what you need.
  */
 const scratchArrays = new WeakMap<Comm, Map<string, TypedArray>>();
 export function scratchFor(comm: Comm, like: TypedArray, length: number): TypedArray {
