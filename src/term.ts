@@ -1,6 +1,6 @@
 /**
- * Terminal output: whether to use color, tiny ANSI color helpers, text wrapped to a width, and a one-line progress
- * indicator.
+ * Terminal output: whether to use color, text wrapped to a width, and a one-line progress indicator. (The chart's
+ * colors are asciichart's: chart.ts.)
  *
  * The rules are Node's own (`tty.getColorDepth`, which colours Node's warnings and `util.inspect`), but for one:
  * - `NO_COLOR` set to any non-empty value turns color off, whatever else is set: the user asked for it
@@ -29,59 +29,6 @@ export function shouldUseColor(stream: { isTTY?: boolean } = process.stdout, env
   if (force !== undefined) return ['', '1', '2', '3', 'true'].includes(force);
   if (env.NODE_DISABLE_COLORS !== undefined) return false;
   return stream.isTTY === true && env.TERM !== 'dumb';
-}
-
-/** A function that wraps text in one ANSI style, or returns it unchanged when color is off. */
-export type Style = (text: string) => string;
-
-export interface Colors {
-  readonly enabled: boolean;
-  readonly bold: Style;
-  readonly dim: Style;
-  readonly red: Style;
-  readonly green: Style;
-  readonly yellow: Style;
-  readonly blue: Style;
-  readonly magenta: Style;
-  readonly cyan: Style;
-  readonly gray: Style;
-}
-
-// Each style is an opening code and the code that closes only that style (so styles can nest).
-const STYLES = {
-  bold: [1, 22],
-  dim: [2, 22],
-  red: [31, 39],
-  green: [32, 39],
-  yellow: [33, 39],
-  blue: [34, 39],
-  magenta: [35, 39],
-  cyan: [36, 39],
-  gray: [90, 39],
-} as const;
-
-function style(enabled: boolean, open: number, close: number): Style {
-  if (!enabled) return (text) => text;
-  return (text) => `\x1b[${open}m${text}\x1b[${close}m`;
-}
-
-/**
- * The color helpers, on or off. `createColors()` decides from stdout and the environment;
- * `createColors(false)` gives helpers that return their input unchanged.
- */
-export function createColors(enabled: boolean = shouldUseColor()): Colors {
-  return {
-    enabled,
-    bold: style(enabled, ...STYLES.bold),
-    dim: style(enabled, ...STYLES.dim),
-    red: style(enabled, ...STYLES.red),
-    green: style(enabled, ...STYLES.green),
-    yellow: style(enabled, ...STYLES.yellow),
-    blue: style(enabled, ...STYLES.blue),
-    magenta: style(enabled, ...STYLES.magenta),
-    cyan: style(enabled, ...STYLES.cyan),
-    gray: style(enabled, ...STYLES.gray),
-  };
 }
 
 // CSI sequences: ESC [ parameters final-byte. Covers colors (`m`) and cursor/erase codes (`K`, `G`, ...).
@@ -161,16 +108,17 @@ const UNDER_LABEL_INDENT = 4;
  *
  * Each paragraph, a list of pieces (`words(text)`, or `['<name>', '[--ranks N]']`), starts a line of its own and
  * breaks between its pieces; a piece wider than a line breaks at its spaces, and a word wider than a line has one of
- * its own. When fewer than MIN_HANGING_WIDTH columns would be left for the text, or the label reaches past `column`,
- * the text goes on the lines under the label, UNDER_LABEL_INDENT columns further in than the label starts (where that
- * is left of `column`).
+ * its own. When fewer than MIN_HANGING_WIDTH columns would be left for the text, or than its widest word needs, or the
+ * label reaches past `column`, the text goes on the lines under the label, UNDER_LABEL_INDENT columns further in than
+ * the label starts (where that is left of `column`): `under` decides it for the caller that wants several items alike.
  */
 export function hangingItem(
   label: string, paragraphs: readonly (readonly string[])[], column: number, width: number,
+  under = goesUnderLabel(label, paragraphs, column, width),
 ): string[] {
   const labelWidth = visibleWidth(label);
   const underIndent = label.length - label.trimStart().length + UNDER_LABEL_INDENT;
-  const under = underIndent < column && (width - column < MIN_HANGING_WIDTH || labelWidth > column);
+  if (underIndent >= column) under = false; // no room left of `column` to go under
   const indent = under ? underIndent : labelWidth > column ? labelWidth + 1 : column;
   const lines: string[] = [];
   for (const pieces of paragraphs) {
@@ -182,6 +130,16 @@ export function hangingItem(
   return lines;
 }
 
+/** Whether hangingItem puts the text of this item under its label (its comment says when). */
+export function goesUnderLabel(
+  label: string, paragraphs: readonly (readonly string[])[], column: number, width: number,
+): boolean {
+  const underIndent = label.length - label.trimStart().length + UNDER_LABEL_INDENT;
+  const widestWord = Math.max(0, ...paragraphs.flat().flatMap((piece) => piece.split(' ')).map(visibleWidth));
+  const besideWidth = width - column;
+  return underIndent < column && (besideWidth < MIN_HANGING_WIDTH || besideWidth < widestWord || visibleWidth(label) > column);
+}
+
 /**
  * A command's usage, one form after another (`Usage: shmcomm bench ...`, then `       shmcomm exercise ...`): each
  * form's pieces wrap under its first word after `command`, or, on a terminal too narrow for that, under `command` a
@@ -189,7 +147,9 @@ export function hangingItem(
  */
 export function usageLines(command: string, forms: readonly (readonly string[])[], columns: number): string[] {
   const prefix = 'Usage: ';
-  const lines = forms.flatMap((pieces) => hangingItem(command, [pieces], command.length + 1, columns - prefix.length));
+  const [column, width] = [command.length + 1, columns - prefix.length];
+  const under = forms.some((pieces) => goesUnderLabel(command, [pieces], column, width)); // every form alike
+  const lines = forms.flatMap((pieces) => hangingItem(command, [pieces], column, width, under));
   return lines.map((line, index) => (index === 0 ? prefix : ' '.repeat(prefix.length)) + line);
 }
 

@@ -69,6 +69,7 @@ test('latency, collectives and exercise defaults', () => {
     arenaBytes: 16 * MiB, json: false, csvFile: undefined,
   });
   assert.equal(parseCollectivesArgs(['--ranks', '8,2,2', '--sizes', '1MiB,8']).ranks, [2, 8]);
+  assert.equal(parseCollectivesArgs(['--ranks', '2,02,4']).ranks, [2, 4], 'repeats are counted by number, not text');
   assert.is(parseCollectivesArgs(['--arena', '0']).arenaBytes, 0);
   assert.is(parseCollectivesArgs(['--arena', '1MiB']).arenaBytes, MiB);
   assert.is(parseCollectivesArgs(['--ranks', '2', '--arena', '128']).arenaBytes, 128);
@@ -104,6 +105,20 @@ test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere (
   assert.equal(parseBenchArgs(['--help', 'latency']), { command: 'help', text: latencyHelp() }); // help, then the name
   assert.equal(parseBenchArgs(['-h', 'collectives', '--ranks', '2']), { command: 'help', text: collectivesHelp() });
   assert.equal(parseBenchArgs(['--help', '--points', '4']), { command: 'help', text: bandwidthHelp() });
+  // help wins over a name after an option, and the word help asks for it before the name or alone after it
+  assert.equal(parseBenchArgs(['--json', '--help', 'latency']), { command: 'help', text: latencyHelp() });
+  assert.equal(parseBenchArgs(['--csv', 'out.csv', '-h']), { command: 'help', text: bandwidthHelp() });
+  assert.equal(parseBenchArgs(['help', 'latency']), { command: 'help', text: latencyHelp() });
+  assert.equal(parseBenchArgs(['help']), { command: 'help', text: bandwidthHelp() });
+  assert.equal(parseBenchArgs(['collectives', 'help']), { command: 'help', text: collectivesHelp() });
+  assert.is(usageError(() => parseBenchArgs(['help', 'latncy'])).message,
+    'Unknown benchmark "latncy" (did you mean latency?): expected bandwidth, latency or collectives');
+  assert.is(usageError(() => parseBenchArgs(['--help', 'latncy'])).message,
+    'Unknown benchmark "latncy" (did you mean latency?): expected bandwidth, latency or collectives');
+  assert.equal(parseExerciseArgs(['help', 'ring']), { command: 'help', text: exerciseHelp() });
+  assert.equal(parseExerciseArgs(['ring', 'help']), { command: 'help', text: exerciseHelp() });
+  assert.is(usageError(() => parseExerciseArgs(['ring', '--transport', 'help'])).message,
+    'Expected `--transport` to be one of shared, transfer, clone, got "help"');
   const ring = parseBenchArgs(['--ring', 'AUTO']);
   assert.ok(ring.command === 'bandwidth' && ring.options.ringBytes === undefined, '--ring AUTO is auto');
   assert.equal(parseExerciseArgs(['--help']), { command: 'help', text: exerciseHelp() });
@@ -133,7 +148,9 @@ const BAD_BANDWIDTH: [string[], string][] = [
   [['--min', '0'], 'Expected `--min` to be a positive size, got "0"'],
   [['--min', '-8'], 'Expected `--min` to be a positive size, got "-8"'],
   [['--min', '12'], 'Expected `--min` to be a multiple of 8 bytes (payloads are Float64Arrays), got "12"'],
-  [['--max', '2GiB'], 'Expected `--max` to be a size from 8 B to 1 GiB, got "2GiB"'],
+  [['--max', '2GiB'], 'Expected `--max` to be at most 1 GiB, got "2GiB"'],
+  [['--max', '10000000000000000'], 'Expected `--max` to be at most 1 GiB, got "10000000000000000"'],
+  [['--min', '99999999999 GiB'], 'Expected `--min` to be at most 1 GiB, got "99999999999 GiB"'],
   [['--min', '64KiB', '--max', '8KiB'], 'Expected `--min` (64 KiB) to be at most `--max` (8 KiB)'],
   [['--points', '1'], 'Expected `--points` to be an integer from 2 to 200, got "1"'],
   [['--points', '2.5'], 'Expected `--points` to be an integer from 2 to 200, got "2.5"'],
@@ -471,14 +488,17 @@ test("--help wraps at the width given: each option's help in its column, continu
   ].join('\n'));
 });
 
-test('--help keeps to any width from 20 columns: a line is wider only where it is one word', () => {
+test('--help keeps to any width from 20 columns: a line is wider only where it is one word, under its label', () => {
   const helps = { bandwidthHelp, latencyHelp, collectivesHelp, exerciseHelp, shmcommHelp };
   for (const [name, help] of Object.entries(helps)) {
     const unwrapped = help(1000).split(/\s+/).join(' ');
     for (let width = 20; width <= 140; width++) {
       const text = help(width);
       for (const line of text.split('\n')) {
-        const ok = [...line].length <= width || !line.trim().includes(' ');
+        // A word too wide for the line goes under its label (at most 11 columns in: `Usage: shmcomm` and 4), where
+        // it has the most room, not beside it (at 45 columns `[bandwidth|latency|collectives]` went past the edge)
+        const word = line.trim();
+        const ok = [...line].length <= width || (!word.includes(' ') && line.length - line.trimStart().length <= 11);
         assert.ok(ok, `${name}(${width}): ${[...line].length} columns: "${line}"`);
       }
       // The same words in the same order: only the spaces between them change.

@@ -137,6 +137,9 @@ test("the line probe looks before the first mode and after the last, once more a
   assert.is(rows.length, 2);
   assert.is(describeLine(0.31), 'a line crosses in 0.31 µs: they share no cache');
   assert.is(describeLine(0.05), 'a line crosses in 0.05 µs: the threads share a cache');
+  assert.is(describeLine(0.2496), 'a line crosses in 0.249 µs: the threads share a cache', 'below 0.25, said so');
+  assert.is(describeLine(0.2549), 'a line crosses in 0.25 µs: they share no cache');
+  assert.is(describeLine(0.9999), 'a line crosses in 0.999 µs: they share no cache');
   assert.is(describeLine(2.5), 'the line probe took 2.50 µs a bounce, at a second try too: its threads took turns, the machine is busy');
   // What the note says of a latency run, whose modes ran one after another, not by turns
   assert.is(stateChangeNote([{ when: 'at the start', lineMicros: 0.31 }, { when: 'at the end', lineMicros: 0.09 }], 'nor do modes, which ran one after another'),

@@ -65,7 +65,7 @@ export interface BandwidthOptions extends OutputOptions {
   window: number; // --window 64: messages per acknowledgement
   seconds: number; // --time 0.2: measuring time per mode and size
   warmupSeconds: number; // --warmup 0.05
-  modes: BandwidthMode[]; // --modes: all, in the order of BANDWIDTH_MODES
+  modes: BandwidthMode[]; // --modes: all by default, in the order of BANDWIDTH_MODES; else in the order given
   ringBytes: number | undefined; // --ring auto: undefined, each ring mode at its own best size
   rounds: number; // --rounds 1: how many times every size is measured; the table shows the median
   chart: boolean; // --no-chart turns it off
@@ -297,7 +297,7 @@ class OptionReader {
     const option = `--${name}`;
     let bytes: number;
     try {
-      bytes = parseSize(text, option);
+      bytes = parseSize(text, option, { max: MAX_SIZE });
     } catch (error) {
       throw new UsageError((error as Error).message, option, { cause: error });
     }
@@ -386,7 +386,7 @@ class OptionReader {
       const where = items.length > 1 ? ` in "${text}"` : ''; // "1" in "1" says nothing twice
       throw new UsageError(`Expected every item of \`--${name}\` to be an integer from ${min} to ${max}, got "${bad}"${where}`, `--${name}`);
     }
-    return items.map(Number).sort((a, b) => a - b);
+    return [...new Set(items.map(Number))].sort((a, b) => a - b); // `2,02` is one rank count
   }
 
   /** A comma-separated list of message sizes, ascending, without repeats. */
@@ -628,23 +628,25 @@ export function refuseOptionsNpmTook(env: NodeJS.ProcessEnv, argv: readonly stri
 }
 
 const wantsHelp = (argv: readonly string[]): boolean => argv.includes('--help') || argv.includes('-h');
-/** The word `help` alone, where a name would be: `bench help`, `exercise help`, `bench latency help`. */
-const isHelpWord = (argv: readonly string[]): boolean => argv.length === 1 && argv[0] === 'help';
 
 /**
  * Everything after `shmcomm bench`: a benchmark name (bandwidth when the options come first), then its options.
- * `--help` or `-h` anywhere asks for that benchmark's help instead, whatever else is there.
+ * `--help` or `-h` anywhere asks for that benchmark's help instead, whatever else is there, and so does the word
+ * `help` before the name or alone after it (`bench help latency`, `bench latency help`), as `shmcomm help` does.
  */
 export function parseBenchArgs(argv: readonly string[]): BenchRequest {
-  // The benchmark's name comes first, or not at all (bandwidth); `bench --help latency` means `bench latency --help`.
-  const helpFirst = (argv[0] === '--help' || argv[0] === '-h') && argv[1] !== undefined && !argv[1].startsWith('-');
-  const named = helpFirst || (argv[0] !== undefined && !argv[0].startsWith('-'));
-  // `bench help` is `bench --help`, and `bench latency help` is `bench latency --help`, as `shmcomm help` is --help
-  if (isHelpWord(argv)) return parseBenchArgs(['--help']);
-  const name = !named ? 'bandwidth' : helpFirst ? argv[1]! : argv[0]!;
-  const optionsGiven = !named ? argv : helpFirst ? [argv[0]!, ...argv.slice(2)] : argv.slice(1);
-  const options = named && isHelpWord(optionsGiven) ? ['--help'] : optionsGiven;
-  if (!named) refuseNameAfterOptions(options);
+  if (argv[0] === 'help') return parseBenchArgs([...argv.slice(1), '--help']);
+  // The benchmark's name comes first, or not at all (bandwidth).
+  const named = argv[0] !== undefined && !argv[0].startsWith('-');
+  if (!named && wantsHelp(argv)) {
+    // Help wins over a name in the wrong place: `bench --help latency`, `bench --json -h latency` ask for latency's
+    // (and `bench --help latncy` is refused as an unknown benchmark, with a guess)
+    const late = argv[nameIndex(argv, BANDWIDTH_SPECS)];
+    if (late !== undefined) return parseBenchArgs([late, '--help']);
+  }
+  const name = named ? argv[0]! : 'bandwidth';
+  const options = !named ? argv : argv.length === 2 && argv[1] === 'help' ? ['--help'] : argv.slice(1);
+  if (!named && !wantsHelp(options)) refuseNameAfterOptions(options);
   switch (name) {
     case 'bandwidth':
       if (wantsHelp(options)) return { command: 'help', text: bandwidthHelp() };
@@ -680,7 +682,9 @@ function refuseNameAfterOptions(options: readonly string[]): void {
  * order (`exercise ring --ranks 4` or `exercise --ranks 4 ring`).
  */
 export function parseExerciseArgs(argv: readonly string[]): ExerciseRequest {
-  if (wantsHelp(argv) || isHelpWord(argv)) return { command: 'help', text: exerciseHelp() };
+  // `--help` anywhere, and the word `help` before the name or alone after it, as for bench
+  const helpWord = argv[0] === 'help' || (argv.length === 2 && !argv[0]!.startsWith('-') && argv[1] === 'help');
+  if (wantsHelp(argv) || helpWord) return { command: 'help', text: exerciseHelp() };
   const at = nameIndex(argv, EXERCISE_SPECS);
   const options = at < 0 ? argv : [...argv.slice(0, at), ...argv.slice(at + 1)];
   // The options first: in `exercise --ranks 4 --transport` the name is not missing, the transport is.

@@ -77,7 +77,7 @@ const DEFAULT_WIDTH = 64;
 const MIN_WIDTH = 24;
 const DEFAULT_HEIGHT = 16;
 
-/** Series colors, in order; the tenth series reuses the first color. */
+/** Series colors, in order; the eleventh series reuses the first color. */
 export const SERIES_COLORS: readonly string[] = [
   cyan, green, yellow, magenta, blue, red, lightgreen, lightmagenta, lightcyan, lightred,
 ];

@@ -227,7 +227,7 @@ export function collectivesTable(rows: readonly CollectiveRow[], columns = DEFAU
 }
 
 /**
- * `shared vs clone at 8 MiB (clone's time ÷ shared's): bcast 2 ranks 3.10x, ...; reduce ...; allreduce ...`, or
+ * `shared vs clone at 8 MiB (clone's time per call ÷ shared's; above 1x shared is faster): bcast 2 ranks 3.10x, ...`, or
  * undefined when either transport, or all three ops, are missing from the run.
  */
 export function ratioLine(rows: readonly CollectiveRow[], opts: Pick<CollectivesOptions, 'ops' | 'sizes' | 'ranks'>): string | undefined {

@@ -26,6 +26,8 @@ const SIZE_PATTERN = /^([+-]?)(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)$/i;
 export interface ParseSizeOptions {
   /** Accept 0 bytes (default false: message sizes and rings are never empty). */
   allowZero?: boolean;
+  /** The largest size the caller takes, if it has a limit: a larger one is refused by it, however large. */
+  max?: number;
 }
 
 /**
@@ -33,7 +35,7 @@ export interface ParseSizeOptions {
  * `name` is the option the text came from; it appears in the message of the `RangeError` thrown for anything else:
  * ``Expected `--max` to be a size such as 64KiB or 8MiB, got "abc"``.
  */
-export function parseSize(text: string, name = 'size', { allowZero = false }: ParseSizeOptions = {}): number {
+export function parseSize(text: string, name = 'size', { allowZero = false, max }: ParseSizeOptions = {}): number {
   const given = text.trim();
   const match = SIZE_PATTERN.exec(given);
   const unit = match ? match[3]!.toLowerCase() : '';
@@ -48,6 +50,7 @@ export function parseSize(text: string, name = 'size', { allowZero = false }: Pa
   if (!Number.isInteger(bytes)) {
     throw new RangeError(`Expected \`${name}\` to be a whole number of bytes, got "${text}" (${bytes} bytes)`);
   }
+  if (max !== undefined && bytes > max) throw new RangeError(`Expected \`${name}\` to be at most ${formatSize(max)}, got "${text}"`);
   if (!Number.isSafeInteger(bytes)) {
     throw new RangeError(`Expected \`${name}\` to be at most ${formatSize(Number.MAX_SAFE_INTEGER)}, got "${text}"`);
   }
@@ -97,11 +100,6 @@ export function formatNumber(value: number): string {
   if (magnitude >= 10) return rounded.toFixed(1);
   if (magnitude >= 1) return rounded.toFixed(2);
   return rounded.toPrecision(3);
-}
-
-/** A bandwidth in decimal megabytes per second, for people: "21,346 MB/s", "0.512 MB/s"; "-" when unknown. */
-export function formatRate(mbPerSec: number): string {
-  return Number.isFinite(mbPerSec) ? `${formatNumber(mbPerSec)} MB/s` : '-';
 }
 
 /** A count for people: "1,776,101" (an integer, grouped by thousands). */

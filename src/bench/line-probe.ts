@@ -55,9 +55,20 @@ export const sharesCache = (lineMicros: number): boolean => lineMicros < NEAR_LI
 /** True when the probe's threads took turns: the reading tells a busy machine, not a state. */
 export const busy = (lineMicros: number): boolean => lineMicros >= BUSY_LINE_MICROS;
 
+/**
+ * A line time in two decimals, or, where those would round it up onto a threshold it is below, in three, cut rather
+ * than rounded: 0.2496 is `0.249` (it shares a cache), not `0.25`, which the threshold would put in the other state.
+ */
+function microsText(lineMicros: number): string {
+  const roundsOntoThreshold = [NEAR_LINE_MICROS, BUSY_LINE_MICROS].some(
+    (threshold) => lineMicros < threshold && lineMicros.toFixed(2) === threshold.toFixed(2),
+  );
+  return roundsOntoThreshold ? (Math.floor(lineMicros * 1000) / 1000).toFixed(3) : lineMicros.toFixed(2);
+}
+
 /** What a line time at the start of a run tells, for a benchmark's header: the state, or a busy machine. */
 export function describeLine(lineMicros: number): string {
-  const micros = lineMicros.toFixed(2);
+  const micros = microsText(lineMicros);
   if (busy(lineMicros)) {
     return `the line probe took ${micros} µs a bounce, at a second try too: its threads took turns, the machine is busy`;
   }
@@ -85,7 +96,7 @@ const MODES_BY_TURNS = 'the modes of one size do, they ran back to back';
 export function stateChangeNote(
   timeline: readonly { when: string; lineMicros: number }[], compares = MODES_BY_TURNS,
 ): string | undefined {
-  const points = timeline.map(({ when, lineMicros }) => `${lineMicros.toFixed(2)} µs ${when}`).join(', ');
+  const points = timeline.map(({ when, lineMicros }) => `${microsText(lineMicros)} µs ${when}`).join(', ');
   if (timeline.some(({ lineMicros }) => busy(lineMicros))) {
     return `Note: the machine was busy during the run (a cache line between the threads: ${points}): figures met ` +
       `at a busy moment may be far off, and sizes measured at different moments do not compare; ${compares}.`;
