@@ -34,7 +34,10 @@ const NOT_BINARY: Readonly<Record<number, string>> = {
   [TYPE.bigint]: 'a bigint',
 };
 
-/** The largest message a channel carries: 2 GiB, what a Float64Array can hold on every Node version we support. */
+/**
+ * The largest message a channel carries: 2 GiB, a bound of our choosing, inside what a frame's `aux` (a u32) can state
+ * and what Node 20's buffers hold (4 GiB each). A receiver takes a first chunk that claims more for a corrupt frame.
+ */
 export const MAX_CHANNEL_MESSAGE = 2 ** 31;
 
 /** recvInto's refusal of a message that is not binary (`got`: 'a number', 'a serialized value'); Comm's too. */
@@ -268,7 +271,7 @@ export class Sender {
       }
       this.unsent = undefined;
     } catch (error) {
-      // An aborted (or closed) ring takes nothing more, for good: there is no rest to keep.
+      // An aborted (or closed) ring is read no more, for good: there is no rest worth keeping for flush().
       if (error instanceof AbortedError || error instanceof ClosedError || this.ring.aborted) {
         this.unsent = undefined;
         throw error;

@@ -1,8 +1,9 @@
 /**
  * A lock-free single-producer / single-consumer ring of messages on one SharedArrayBuffer.
  *
- * Layout of the SharedArrayBuffer (each header word that a thread writes often sits alone on a 64-byte cache line,
- * so the producer's stores never invalidate the line the consumer keeps reading, and vice versa):
+ * Layout of the SharedArrayBuffer (each header word that a thread writes often sits alone on a 64-byte cache line, so
+ * that a store to one never takes another's line from the other core: no false sharing. The consumer still loses HEAD's
+ * line at every publish, and the producer TAIL's: that is how the news travels):
  *
  *   byte 0    64        128             192             256                    320                     320+capacity
  *   +---------+---------+---------------+---------------+----------------------+-------------------------+
@@ -13,8 +14,8 @@
  * HEAD counts the bytes ever written and TAIL the bytes ever read. Both are free-running Int32 counters: they wrap
  * at 2^32 and `(head - tail) | 0` is still the number of bytes in use, because the capacity is at most 2^30.
  * Each side's private copy is kept as an Int32 too (`| 0` after every addition): a copy that grew past 2^31 as a
- * plain number would never again compare equal to the value read back from shared memory (4 GiB in, the ring
- * would think it is never empty).
+ * plain number would no longer equal the value read back from shared memory, which is negative from there (2 GiB in,
+ * the consumer would misjudge what the ring holds and meet a CorruptFrameError at once).
  * A byte's place in the data region is `counter & mask`. Only the producer stores HEAD, only the consumer stores
  * TAIL: that single-writer rule is what makes the ring lock-free.
  *
@@ -224,7 +225,8 @@ export class RingBuffer {
   private constructor(buffer: SharedArrayBuffer, options: RingOptions) {
     const words = new Int32Array(buffer, 0, Math.min(RING_HEADER_BYTES, buffer.byteLength) >> 2);
     const capacity = words[CAPACITY] ?? 0;
-    if (words[LAYOUT] !== LAYOUT_MAGIC || buffer.byteLength !== RING_HEADER_BYTES + capacity) {
+    const isRingSize = capacity >= MIN_RING_BYTES && capacity <= MAX_RING_BYTES && (capacity & (capacity - 1)) === 0;
+    if (words[LAYOUT] !== LAYOUT_MAGIC || !isRingSize || buffer.byteLength !== RING_HEADER_BYTES + capacity) {
       throw new TypeError('Expected a SharedArrayBuffer made by RingBuffer.create(), got one with another layout');
     }
     this.buffer = buffer;

@@ -9,13 +9,17 @@
  * `spin`).
  *
  * The sleeper flag: `Atomics.notify` costs ~50 ns even when nobody sleeps, so the side that moves an index only
- * notifies when the waiter has raised its flag. The waiter raises the flag, *then* re-reads the word; the mover
- * stores the word, *then* reads the flag. All four are sequentially consistent atomics, so at least one side sees
- * the other's store: either the waiter sees the new value and does not sleep, or the mover sees the flag and
- * notifies. A wake-up can never be lost. One thread may have several async waits pending on one word: the flag
- * stays up until the last of them ends (each Waiter counts its own; the first to end must not lower the flag under
- * the others, which would then sleep out their slice unnotified). It is stored, not added to: a thread terminated
- * while it slept leaves its flag up, and the next sleeper on that side lowers it for good as it wakes.
+ * notifies when the waiter has raised its flag. The waiter raises the flag, *then* re-reads the word; the mover stores
+ * the word, *then* reads the flag. All four are sequentially consistent atomics, so at least one side sees the other's
+ * store: either the waiter sees the new value and does not sleep, or the mover sees the flag and notifies. That notify
+ * may come before the waiter is inside `Atomics.wait`, and is not lost either: `Atomics.wait(words, index, seen)`
+ * compares the word with `seen` and goes to sleep as one step, as far as `notify` can tell, and returns 'not-equal' at
+ * once if the word has moved. So a wake-up that follows a moved word can never be lost: the flag only makes it safe to
+ * skip `notify`. (A notify that leaves the watched word as it was, as an abort's, can come just before the sleep and be
+ * missed: so a park sleeps in slices, PARK_SLICE_MS below.) One thread may have several async waits pending on one
+ * word: the flag stays up until the last of them ends (each Waiter counts its own; the first to end must not lower the
+ * flag under the others, which would then sleep out their slice unnotified). It is stored, not added to: a thread
+ * terminated while it slept leaves its flag up, and the next sleeper on that side lowers it for good as it wakes.
  */
 import { describe, refuseUnknownOptions } from './describe.js';
 import { AbortedError, TimeoutError } from './errors.js';

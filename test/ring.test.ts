@@ -34,6 +34,13 @@ test('attach refuses what create did not make', () => {
     'Expected a SharedArrayBuffer made by RingBuffer.create(), got an ArrayBuffer');
   assert.is(errorOf(() => RingBuffer.attach(new SharedArrayBuffer(1024))).message,
     'Expected a SharedArrayBuffer made by RingBuffer.create(), got one with another layout');
+  // The right magic, but a capacity that create() never makes, with a buffer of the length it implies
+  const forged = RingBuffer.create(64).buffer;
+  const bigger = new SharedArrayBuffer(RING_HEADER_BYTES + 96);
+  new Uint8Array(bigger).set(new Uint8Array(forged, 0, RING_HEADER_BYTES));
+  new Int32Array(bigger)[RING_LAYOUT.STATE + 1] = 96; // CAPACITY, the word after STATE
+  assert.is(errorOf(() => RingBuffer.attach(bigger)).message,
+    'Expected a SharedArrayBuffer made by RingBuffer.create(), got one with another layout');
 });
 
 test('a message larger than maxMessage is a RangeError that says so', () => {
@@ -816,9 +823,14 @@ test('single thread: seeded random sizes round the ring many times, full rings t
 });
 
 test('counters wrap past 2^31 and 2^32: an empty ring stays empty, every byte arrives', () => {
+  // Just below 2^31, the Int32 maximum: the counters turn negative soon. Just below 2^32 (-3000 as an Int32): they
+  // pass -1 to 0 soon.
+  for (const start of [2 ** 31 - 3000, -3000]) countersFrom(start);
+});
+
+function countersFrom(start: number): void {
   const ring = RingBuffer.create(4096);
   const header = new Int32Array(ring.buffer, 0, RING_HEADER_BYTES / 4);
-  const start = 2 ** 31 - 3000; // just below the Int32 maximum: the counters wrap to negative soon
   header[RING_LAYOUT.HEAD] = start | 0;
   header[RING_LAYOUT.TAIL] = start | 0;
   const producer = RingBuffer.attach(ring.buffer);
@@ -835,8 +847,9 @@ test('counters wrap past 2^31 and 2^32: an empty ring stays empty, every byte ar
     assert.is(consumer.hasMessage(), false, `message ${seq}: the ring should be empty`);
     bytes += payload.length;
   }
-  assert.ok(bytes > 2 ** 21, 'the counters went past 2^31');
-  assert.ok(header[RING_LAYOUT.HEAD]! < 0, 'HEAD wrapped to a negative Int32');
-});
+  assert.ok(bytes > 2 ** 21, 'the counters went a long way');
+  if (start > 0) assert.ok(header[RING_LAYOUT.HEAD]! < 0, 'HEAD passed 2^31: a negative Int32');
+  else assert.ok(header[RING_LAYOUT.HEAD]! > 0, 'HEAD passed 2^32: from -1 to 0 and on');
+}
 
 test.run();
