@@ -1,10 +1,12 @@
 /**
- * The `shmcomm` command line. It only parses and delegates: the options are read in `bench/args.ts`, the
- * benchmarks live in `bench/`, the exercises in `exercises.ts`. `main` returns the exit status instead of exiting,
- * so tests can call it: 0 done, 1 failed, 2 the command line was wrong (the message and the usage go to stderr).
+ * The `shmcomm` command line. It only parses and delegates: the options are read in `bench/args.ts` (by the reader of
+ * `bench/options.ts`), the benchmarks live in `bench/`, the exercises in `exercises.ts`. `main` returns the exit status
+ * instead of exiting, so tests can call it: 0 done, 1 failed, 2 the command line was wrong (the message and the usage
+ * go to stderr).
  */
 import { readFile } from 'node:fs/promises';
-import { BENCHMARKS, didYouMean, parseBenchArgs, parseExerciseArgs, refuseOptionsNpmTook, UsageError } from './bench/args.js';
+import { BENCHMARKS, parseBenchArgs, parseExerciseArgs, refuseOptionsNpmTook } from './bench/args.js';
+import { didYouMean, UsageError } from './bench/options.js';
 import { OutputError } from './bench/report.js';
 import { runBandwidth } from './bench/bandwidth.js';
 import { runCollectives } from './bench/collectives.js';

@@ -4,9 +4,8 @@
  * what it computed (so tests need not read the printout). The modules are imported only when asked for: this file
  * is dist/src/exercises.js, they are dist/exercises/*.js.
  */
-import {
-  EXERCISE_NAMES, exerciseNamed, unknownExercise, UsageError, type ExerciseName, type ExerciseOptions,
-} from './bench/args.js';
+import { EXERCISE_NAMES, exerciseNamed, unknownExercise, type ExerciseName, type ExerciseOptions } from './bench/args.js';
+import { UsageError } from './bench/options.js';
 import type { TransportName } from './transport/types.js';
 
 export { EXERCISE_NAMES, type ExerciseName };

@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  UsageError, bandwidthHelp, collectivesHelp, didYouMean, exerciseHelp, exerciseNamed, latencyHelp,
-  parseBandwidthArgs, parseBenchArgs, parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs, refuseOptionsNpmTook,
+  bandwidthHelp, collectivesHelp, exerciseHelp, exerciseNamed, latencyHelp, parseBandwidthArgs, parseBenchArgs,
+  parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs, refuseOptionsNpmTook,
 } from '../src/bench/args.js';
+import { didYouMean, UsageError } from '../src/bench/options.js';
 import { OutputError } from '../src/bench/report.js';
 import { describeFailure, main, shmcommHelp, wrapMessage } from '../src/cli.js';
 import { WrongResultError } from '../src/exercises.js';

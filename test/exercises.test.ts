@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UsageError } from '../src/bench/args.js';
+import { UsageError } from '../src/bench/options.js';
 import { EXERCISE_NAMES, runExercise, WrongResultError } from '../src/exercises.js';
 import type { Comm } from '../src/index.js';
 import * as sample from '../exercises/1-sample.js';
