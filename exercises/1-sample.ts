@@ -21,7 +21,7 @@ export interface SampleOptions {
   ranks?: number; // pool workers in a), ranks in b); default 2
   transport?: TransportName;
   batches?: number; // default 11
-  batchSize?: number; // numbers per batch, default 20,000
+  batchSize?: number; // numbers per batch, default 100,000
   out?: (line: string) => void;
 }
 
@@ -79,7 +79,7 @@ export interface SampleResult {
 }
 
 export async function run(options: SampleOptions = {}): Promise<SampleResult> {
-  const { ranks = 2, transport = 'shared', batches: count = 11, batchSize = 20_000, out = console.log } = options;
+  const { ranks = 2, transport = 'shared', batches: count = 11, batchSize = 100_000, out = console.log } = options;
   // Checked before any worker starts. `batches: 2.5` would run 2 batches and print a total "below" 2.5 batches'
   // worth of numbers; a fractional batchSize would give batches fractional bounds.
   for (const [name, value] of [['batches', count], ['batchSize', batchSize]] as const) {
