@@ -13,7 +13,8 @@
  *    barrier is built on Atomics, which also makes rank 0's plain writes visible to the readers.)
  *
  * Each time is the best of a few rounds, from a barrier before to a barrier after everyone has the value. Every
- * rank checks what it got, in every round: the sum of the elements, whose exact value we know in advance.
+ * rank checks what it got, in every round: every element, each of which is different (element i is i + 0.5), so an
+ * array whose pieces arrived in the wrong places, or one piece copied everywhere, is caught (a sum would not be).
  *
  * Run: npm run exercise -- broadcast --ranks 4      (try --ranks 8 and --transport clone)
  */
@@ -34,7 +35,6 @@ export interface BroadcastOptions {
 
 interface Args {
   elements: number;
-  expected: number; // the sum every rank must find
   rounds: number;
   shared: SharedArrayBuffer; // for way 4: allocated by the launcher, shared with every rank
 }
@@ -43,26 +43,27 @@ const WAYS = ['linear', 'tree', 'bcast', 'shared'] as const;
 type Way = (typeof WAYS)[number];
 type PerWay = Record<Way, number>;
 
-/** Element i is (i mod 1024) + 0.5: every partial sum is exact in a double, so all ranks must agree exactly. */
-const element = (i: number) => (i % 1024) + 0.5;
+/** Element i is i + 0.5: no two alike (and each exact in a double), so every element can be checked at its place. */
+const element = (i: number) => i + 0.5;
 
-function expectedSum(elements: number): number {
-  const full = Math.floor(elements / 1024);
-  const rest = elements % 1024;
-  return (full * 1023 * 1024) / 2 + (rest * (rest - 1)) / 2 + elements / 2;
+/** The first thing wrong with `array`, for the check line (`element 1024 is 0.5, not 1024.5`); '' when nothing is. */
+export function firstWrong(array: Float64Array, elements: number): string {
+  if (array.length !== elements) return `${plural(array.length, 'element')}, not ${elements.toLocaleString('en')}`;
+  for (let i = 0; i < elements; i++) {
+    if (array[i] !== element(i)) return `element ${i} is ${array[i]}, not ${element(i)}`;
+  }
+  return '';
 }
 
-const sumOf = (array: Float64Array) => array.reduce((a, b) => a + b, 0);
-
-/** What a rank reports: per way, the rounds whose sum was wrong and the sum (the first wrong one, if any). */
+/** What a rank reports: per way, the rounds whose array was wrong, and what was wrong in the first of them. */
 export interface RankReport {
   wrongRounds: PerWay;
-  sums: PerWay;
+  firstWrong: Record<Way, string>; // '' for a way that was right in every round
   ms: PerWay; // the best times: only rank 0's are printed
 }
 
-/** The rank program: each way `rounds` times, after a warm-up round; checks the sum it got in every round. */
-export default function broadcastRank(comm: Comm, { elements, expected, rounds, shared }: Args): RankReport {
+/** The rank program: each way `rounds` times, after a warm-up round; checks every element it got in every round. */
+export default function broadcastRank(comm: Comm, { elements, rounds, shared }: Args): RankReport {
   let value: Float64Array | undefined;
   if (comm.rank === 0) {
     value = new Float64Array(elements);
@@ -70,7 +71,7 @@ export default function broadcastRank(comm: Comm, { elements, expected, rounds, 
   }
   const inPlace = new Float64Array(shared);
   const into = new Float64Array(elements); // where comm.bcast puts the value, round after round
-  const sums = { linear: 0, tree: 0, bcast: 0, shared: 0 };
+  const wrong = { linear: '', tree: '', bcast: '', shared: '' };
   const wrongRounds = { linear: 0, tree: 0, bcast: 0, shared: 0 };
   const ms = { linear: Infinity, tree: Infinity, bcast: Infinity, shared: Infinity };
 
@@ -92,8 +93,8 @@ export default function broadcastRank(comm: Comm, { elements, expected, rounds, 
     bcast: () => comm.bcast(comm.rank === 0 ? value : into)!, // buffer mode: into an array each rank keeps
     shared: () => {
       if (comm.rank === 0) inPlace.set(value!); // the one copy; the barrier after it publishes it
-      // The others first read the array in sumOf, after the clock: pulling its bytes into their caches is not timed
-      // here, where in the other ways over the shared transport each rank copies the value inside the clock.
+      // The others first read the array in the check, after the clock: pulling its bytes into their caches is not
+      // timed here, where in the other ways over the shared transport each rank copies the value inside the clock.
       return inPlace;
     },
   };
@@ -101,7 +102,7 @@ export default function broadcastRank(comm: Comm, { elements, expected, rounds, 
   for (let round = 0; round <= rounds; round++) {
     for (const way of WAYS) {
       // Before the clock, wipe the last round's value where it would stay (bcast's target, the shared buffer), so a
-      // way that stops delivering leaves zeros, not an old right answer. Linear and tree receive a new array anyway.
+      // way that stops delivering leaves zeros, not an old right array. Linear and tree receive a new array anyway.
       // Rank 0 may clear the shared buffer now: every rank read it before the barriers of the three other ways.
       if (way === 'bcast' && comm.rank !== 0) into.fill(0);
       if (way === 'shared' && comm.rank === 0) inPlace.fill(0);
@@ -110,18 +111,17 @@ export default function broadcastRank(comm: Comm, { elements, expected, rounds, 
       const got = ways[way]();
       comm.barrier(); // ...and the clock stops when everyone has the value
       if (round > 0) ms[way] = Math.min(ms[way], performance.now() - started);
-      const sum = sumOf(got); // after the clock: checking is not part of broadcasting
-      if (wrongRounds[way] === 0) sums[way] = sum; // the first wrong sum stays, to be printed
-      if (sum !== expected) wrongRounds[way]++;
+      const problem = firstWrong(got, elements); // after the clock: checking is not part of broadcasting
+      if (problem === '') continue;
+      if (wrongRounds[way]++ === 0) wrong[way] = problem; // the first round's problem stays, to be printed
     }
   }
-  return { wrongRounds, sums, ms };
+  return { wrongRounds, firstWrong: wrong, ms };
 }
 
 export interface BroadcastResult {
-  expected: number;
-  sums: PerWay[]; // per rank
   wrongRounds: PerWay[]; // per rank
+  firstWrong: Record<Way, string>[]; // per rank
   ms: PerWay; // rank 0's best times
 }
 
@@ -132,8 +132,7 @@ export async function run(options: BroadcastOptions = {}): Promise<BroadcastResu
   }
   if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
   const elements = bytes / 8;
-  const expected = expectedSum(elements);
-  const args: Args = { elements, expected, rounds, shared: new SharedArrayBuffer(bytes) };
+  const args: Args = { elements, rounds, shared: new SharedArrayBuffer(bytes) };
   const results = await launch<RankReport>(import.meta.url, { size, transport, args, timeoutMs: 120_000 });
 
   out(`broadcast of a Float64Array of ${formatSize(bytes)} (${plural(elements, 'element')}: ${firstElements(elements)}) ` +
@@ -142,11 +141,11 @@ export async function run(options: BroadcastOptions = {}): Promise<BroadcastResu
   const width = Math.max(...WAYS.map((way) => label[way].length));
   const ms = results[0]!.ms;
   for (const way of WAYS) out(`  ${label[way].padEnd(width)} ${ms[way].toFixed(2).padStart(9)} ms`);
-  checkSums(results, expected, rounds, out);
-  return { expected, sums: results.map((r) => r.sums), wrongRounds: results.map((r) => r.wrongRounds), ms };
+  checkArrays(results, rounds, out);
+  return { wrongRounds: results.map((r) => r.wrongRounds), firstWrong: results.map((r) => r.firstWrong), ms };
 }
 
-/** What the table calls each way, for `size` ranks; the checksum line names a wrong way the same. */
+/** What the table calls each way, for `size` ranks; the check line names a wrong way the same. */
 function wayLabels(size: number): Record<Way, string> {
   return {
     linear: `linear (rank 0 sends ${plural(size - 1, 'time')})`,
@@ -163,23 +162,22 @@ export function firstElements(elements: number): string {
 }
 
 /**
- * Prints the checksum line from every rank's report (one per rank, in rank order); if a rank got a wrong sum in any
- * round (`rounds` timed ones and the warm-up), the line says WRONG, naming each rank and way with its first wrong
- * sum, and a WrongResultError follows.
+ * Prints the check line from every rank's report (one per rank, in rank order); if a rank got a wrong array in any
+ * round (`rounds` timed ones and the warm-up), the line says WRONG, naming each rank and way with what was wrong the
+ * first time, and a WrongResultError follows.
  */
-export function checkSums(
-  reports: Pick<RankReport, 'wrongRounds' | 'sums'>[],
-  expected: number,
+export function checkArrays(
+  reports: Pick<RankReport, 'wrongRounds' | 'firstWrong'>[],
   rounds: number,
   out: (line: string) => void,
 ): void {
   const label = wayLabels(reports.length);
   const wrong = reports.flatMap((report, rank) => WAYS.filter((way) => report.wrongRounds[way] > 0).map((way) =>
-    `rank ${rank}, ${label[way]}: ${report.sums[way]} in ${report.wrongRounds[way]} of ${rounds + 1} rounds`));
+    `rank ${rank}, ${label[way]}: ${report.firstWrong[way]}, in ${report.wrongRounds[way]} of ${rounds + 1} rounds`));
   // The rounds counted are every round run: the timed ones and the warm-up.
-  const verdict = wrong.length === 0 ? String(expected) : `WRONG: ${wrong.join('; ')}, warm-up included`;
-  out(`checksum (sum of the elements), every rank, every way, every round: ${verdict} (expected ${expected})`);
-  if (wrong.length > 0) throw new WrongResultError('broadcast: a rank got a wrong array (the checksum line says which)');
+  const verdict = wrong.length === 0 ? 'yes' : `WRONG: ${wrong.join('; ')}, warm-up included`;
+  out(`every element in its place, every rank, every way, every round: ${verdict}`);
+  if (wrong.length > 0) throw new WrongResultError('broadcast: a rank got a wrong array (the check line says which)');
 }
 
 // Also runnable on its own: node dist/exercises/4-broadcast.js. That runs the last build: after an edit, run

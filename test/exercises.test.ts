@@ -238,18 +238,17 @@ test('gather: part b\'s lists must be the squares, from rank 1 and rank 0; else 
     'gather: rank 0 received [], not [1]; comm.gather gave [], not [0, 1]');
 });
 
-test('broadcast: every rank gets the same checksum every way', async () => {
+test('broadcast: every rank gets every element in its place, every way', async () => {
   const { out, lines } = capture();
   const bytes = 64 * 1024;
-  let sum = 0;
-  for (let i = 0; i < bytes / 8; i++) sum += (i % 1024) + 0.5;
+  const none = { linear: 0, tree: 0, bcast: 0, shared: 0 };
   for (const transport of ['shared', 'clone'] as const) {
     const result = await broadcast.run({ ranks: 3, transport, bytes, rounds: 1, out });
-    assert.is(result.expected, sum);
-    assert.equal(result.sums, Array.from({ length: 3 }, () => ({ linear: sum, tree: sum, bcast: sum, shared: sum })));
+    assert.equal(result.wrongRounds, [none, none, none]);
+    assert.equal(result.firstWrong, Array.from({ length: 3 }, () => ({ linear: '', tree: '', bcast: '', shared: '' })));
     for (const way of ['linear', 'tree', 'bcast', 'shared'] as const) assert.ok(result.ms[way] >= 0 && result.ms[way] < Infinity);
   }
-  assert.ok(lines.includes(`checksum (sum of the elements), every rank, every way, every round: ${sum} (expected ${sum})`), lines.join('\n'));
+  assert.ok(lines.includes('every element in its place, every rank, every way, every round: yes'), lines.join('\n'));
   assert.ok(lines[0]!.startsWith('broadcast of a Float64Array of 64 KiB (8,192 elements: 0.5, 1.5, 2.5, ...) from rank 0 to 3 ranks'));
   await noWorkerLeft('the exercise returned');
 });
@@ -257,8 +256,7 @@ test('broadcast: every rank gets the same checksum every way', async () => {
 test('broadcast: a way that delivers in the warm-up round only is caught in every round after it', () => {
   // Rank 1 of 2, with a comm whose bcast fills the target the first time only: the old value must not pass again.
   const elements = 16;
-  const right = Float64Array.from({ length: elements }, (_, i) => (i % 1024) + 0.5);
-  const expected = right.reduce((a, b) => a + b, 0);
+  const right = Float64Array.from({ length: elements }, (_, i) => i + 0.5);
   const shared = new SharedArrayBuffer(elements * 8);
   new Float64Array(shared).set(right); // as rank 0 would have written it
   let bcasts = 0;
@@ -272,9 +270,9 @@ test('broadcast: a way that delivers in the warm-up round only is caught in ever
       return into;
     },
   } as unknown as Comm;
-  const report = broadcast.default(comm, { elements, expected, rounds: 2, shared });
+  const report = broadcast.default(comm, { elements, rounds: 2, shared });
   assert.equal(report.wrongRounds, { linear: 0, tree: 0, bcast: 2, shared: 0 });
-  assert.equal(report.sums, { linear: expected, tree: expected, bcast: 0, shared: expected });
+  assert.equal(report.firstWrong, { linear: '', tree: '', bcast: 'element 0 is 0, not 0.5', shared: '' });
 });
 
 test('broadcast: rank 0 clears the shared buffer, so a write that stops working is caught, not an old value', () => {
@@ -282,7 +280,6 @@ test('broadcast: rank 0 clears the shared buffer, so a write that stops working 
   // barrier before that write keeps what the buffer holds, the one after puts it back. Had rank 0 not cleared the
   // buffer, what it puts back would be the warm-up's right array, and every round would pass.
   const elements = 16;
-  const expected = Array.from({ length: elements }, (_, i) => (i % 1024) + 0.5).reduce((a, b) => a + b, 0);
   const shared = new SharedArrayBuffer(elements * 8);
   const inPlace = new Float64Array(shared);
   let barriers = 0;
@@ -300,28 +297,42 @@ test('broadcast: rank 0 clears the shared buffer, so a write that stops working 
       if (call === 7 && round > 0) inPlace.set(before); // after it: the write never happened
     },
   } as unknown as Comm;
-  const report = broadcast.default(comm, { elements, expected, rounds: 2, shared });
+  const report = broadcast.default(comm, { elements, rounds: 2, shared });
   assert.equal(report.wrongRounds, { linear: 0, tree: 0, bcast: 0, shared: 2 });
-  assert.equal(report.sums, { linear: expected, tree: expected, bcast: expected, shared: 0 });
+  assert.equal(report.firstWrong, { linear: '', tree: '', bcast: '', shared: 'element 0 is 0, not 0.5' });
+});
+
+test('broadcast: an array with its pieces in the wrong places is caught, though its sum is right', () => {
+  const right = Float64Array.from({ length: 8 }, (_, i) => i + 0.5);
+  assert.is(broadcast.firstWrong(right, 8), '');
+  const swapped = Float64Array.from([...right.subarray(4), ...right.subarray(0, 4)]); // the same sum
+  assert.is(broadcast.firstWrong(swapped, 8), 'element 0 is 4.5, not 0.5');
+  assert.is(broadcast.firstWrong(right.subarray(0, 7), 8), '7 elements, not 8');
+  assert.is(broadcast.firstWrong(new Float64Array(1), 1), 'element 0 is 0, not 0.5');
 });
 
 test('broadcast: the checksum line names every wrong rank and way, and a wrong one is a WrongResultError', () => {
   const { out, lines } = capture();
   const right = { linear: 0, tree: 0, bcast: 0, shared: 0 };
-  const sums = { linear: 10, tree: 10, bcast: 10, shared: 10 };
-  const reports = [{ wrongRounds: right, sums }, { wrongRounds: { ...right, bcast: 3 }, sums: { ...sums, bcast: 0 } }];
-  const message = 'broadcast: a rank got a wrong array (the checksum line says which)';
-  isWrongResult(errorOf(() => broadcast.checkSums(reports, 10, 3, out)), message);
+  const nothing = { linear: '', tree: '', bcast: '', shared: '' };
+  const zeros = 'element 0 is 0, not 0.5';
+  const reports = [
+    { wrongRounds: right, firstWrong: nothing },
+    { wrongRounds: { ...right, bcast: 3 }, firstWrong: { ...nothing, bcast: zeros } },
+  ];
+  const message = 'broadcast: a rank got a wrong array (the check line says which)';
+  isWrongResult(errorOf(() => broadcast.checkArrays(reports, 3, out)), message);
   // Two wrong ways on 3 ranks: the labels are the table's for 3 ranks.
-  const three = [...reports, { wrongRounds: { ...right, linear: 1 }, sums: { ...sums, linear: 4 } }];
-  isWrongResult(errorOf(() => broadcast.checkSums(three, 10, 3, out)), message);
-  broadcast.checkSums([reports[0]!], 10, 3, out);
-  const checksum = 'checksum (sum of the elements), every rank, every way, every round:';
+  const shifted = 'element 4 is 0.5, not 4.5';
+  const three = [...reports, { wrongRounds: { ...right, linear: 1 }, firstWrong: { ...nothing, linear: shifted } }];
+  isWrongResult(errorOf(() => broadcast.checkArrays(three, 3, out)), message);
+  broadcast.checkArrays([reports[0]!], 3, out);
+  const check = 'every element in its place, every rank, every way, every round:';
   assert.equal(lines, [
-    `${checksum} WRONG: rank 1, comm.bcast into a buffer: 0 in 3 of 4 rounds, warm-up included (expected 10)`,
-    `${checksum} WRONG: rank 1, comm.bcast into a buffer: 0 in 3 of 4 rounds; rank 2, linear (rank 0 sends 2 times): 4 ` +
-      'in 1 of 4 rounds, warm-up included (expected 10)',
-    `${checksum} 10 (expected 10)`,
+    `${check} WRONG: rank 1, comm.bcast into a buffer: ${zeros}, in 3 of 4 rounds, warm-up included`,
+    `${check} WRONG: rank 1, comm.bcast into a buffer: ${zeros}, in 3 of 4 rounds; rank 2, linear (rank 0 sends 2 ` +
+      `times): ${shifted}, in 1 of 4 rounds, warm-up included`,
+    `${check} yes`,
   ]);
 });
 
