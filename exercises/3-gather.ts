@@ -278,9 +278,9 @@ export function compareLock(ratio: number, size: number, cores = availableParall
   }
   if (slower) {
     return [
-      `${took}: each locked write takes a contended cache line,`,
-      'attaches a fresh RingBuffer (new views of the buffer, the shared head re-read) and waits its turn',
-      '(parked producers cost a wake-up), while separate rings let all producers write at once',
+      `${took}: each locked write takes the lock,`,
+      'attaches a fresh RingBuffer (new views of the buffer, the shared head re-read), and waits while another',
+      'producer holds the lock; separate rings let all producers write at once (--ranks 2: the lock alone)',
     ];
   }
   if (size === 2) {

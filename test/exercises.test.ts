@@ -171,9 +171,9 @@ test('gather: the lock line is worded by the ratio measured', () => {
   const expected = 'as expected: with one producer nobody contends for the lock (try --ranks 3 or more)';
   const cases: [ratio: number, size: number, cores: number, lines: string[]][] = [
     [1.43, 4, 2, [
-      `${took('1.4')} each locked write takes a contended cache line,`,
-      'attaches a fresh RingBuffer (new views of the buffer, the shared head re-read) and waits its turn',
-      '(parked producers cost a wake-up), while separate rings let all producers write at once',
+      `${took('1.4')} each locked write takes the lock,`,
+      'attaches a fresh RingBuffer (new views of the buffer, the shared head re-read), and waits while another',
+      'producer holds the lock; separate rings let all producers write at once (--ranks 2: the lock alone)',
     ]],
     [0.94, 4, 2, [
       `${took('0.9')} no cost measured this time.`,
