@@ -40,8 +40,8 @@ async function rank(job: RankJob): Promise<void> {
   const { send, receive } = connect(job);
   if (job.rank === 0) {
     send([0]); // rank 0 starts the token...
-    const path = await receive(); // ...and gets it back once it went all the way round
-    parentPort!.postMessage([...path, 0]);
+    const path = await receive(); // ...and gets it back, from rank size - 1, once it went all the way round
+    parentPort!.postMessage([...path, 0]); // home: rank 0 writes the last step itself
     return;
   }
   const path = await receive();
@@ -55,8 +55,9 @@ function connect(job: RankJob): { send(path: number[]): void; receive(): Promise
     const inbox = RingBuffer.attach(job.receiveFrom as SharedArrayBuffer); // and this ring's one consumer
     return {
       send: (path) => out.write(Int32Array.from(path)),
+      // async only to match the ports' receive: the read blocks this worker until the token comes (fine in a worker)
       receive: async () => {
-        const bytes = inbox.read({ timeoutMs: TIMEOUT_MS })!; // blocks: fine in a worker
+        const bytes = inbox.read({ timeoutMs: TIMEOUT_MS })!; // null only if the ring was closed: never here
         return Array.from(new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4));
       },
     };
