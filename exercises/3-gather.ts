@@ -97,7 +97,8 @@ function consume(job: Job): Verdict {
   const expected = (job.size - 1) * job.messages;
   const verdict: Verdict = { received: 0, expected, badChecksum: 0, outOfOrder: 0, error: '', ms: 0 };
   const nextSeq = new Array<number>(job.size).fill(0);
-  const owed = rings.map(() => verdict.expected / rings.length); // messages still to come on each ring
+  // Messages still to come on each ring: everyone's on the one ring, or one producer's (job.messages) on each of its own
+  const owed = rings.map(() => verdict.expected / rings.length);
   let r = 0;
   startTogether(job);
   const started = performance.now();
@@ -110,6 +111,7 @@ function consume(job: Job): Verdict {
         if (owed[next]! > 0 && rings[next]!.hasMessage()) { r = next; break; }
       }
       while (owed[r] === 0) r = (r + 1) % rings.length;
+      // Never null: read returns null only on a ring that was closed, and nobody closes these (a timeout throws)
       const bytes = rings[r]!.read({ timeoutMs: job.mode === 'unsafe' ? SILENCE_MS : TIMEOUT_MS })!;
       owed[r]!--;
       verdict.received++;
@@ -195,8 +197,8 @@ export async function run(options: GatherOptions = {}): Promise<GatherResult> {
   for (const line of compareLock(locked.ms / rings.ms, size)) out(`   ${line}`);
 
   type PartB = ReturnType<typeof gatherRank>;
-  const ranks = await launch<PartB>(import.meta.url, { size, transport, timeoutMs: TIMEOUT_MS });
-  const { list, gathered } = ranks[0]!;
+  const perRank = await launch<PartB>(import.meta.url, { size, transport, timeoutMs: TIMEOUT_MS });
+  const { list, gathered } = perRank[0]!;
   checkPartB(list, gathered!, size, transport, out);
   const caught = unsafeVerdict !== undefined && problems(unsafeVerdict);
   return { unsafe: unsafeVerdict, caught, locked, rings, list, gathered: gathered! };
