@@ -43,10 +43,11 @@ function linearSum<T>(comm: Comm, value: T, add: Add<T>): T | undefined {
 }
 
 /**
- * Tree: at distance 1, 2, 4, ... a rank with that bit set hands its partial sum down and is done. It is exercise 4's
- * broadcast tree run backwards: there the holders double at each step, here they halve. `comm.rank & distance` tests
- * that bit: at distance 1 the odd ranks send (1→0, 3→2, ...), at distance 2 those whose second bit is set (2→0, 6→4),
- * and so on, until rank 0 alone holds the sum of everyone's values.
+ * Tree: at distance 1, 2, 4, ... a rank with that bit set hands its partial sum down and is done. Like exercise 4's
+ * broadcast tree it takes log2 N steps, at the same distances, the other way round: there the ranks that hold the value
+ * double at each step, here the ranks still holding a partial sum halve. `comm.rank & distance` tests that bit: at
+ * distance 1 the odd ranks send (1→0, 3→2, ...), at distance 2 those whose second bit is set (2→0, 6→4), and so on,
+ * until rank 0 alone holds the sum of everyone's values.
  */
 function treeSum<T>(comm: Comm, value: T, add: Add<T>): T | undefined {
   let total = value;

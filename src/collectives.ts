@@ -15,7 +15,7 @@
  * rank's own slot in gather, allgather and alltoall); reductions of typed arrays return a new array, or the caller's
  * `into`.
  */
-import { copyAsSent } from './codec.js';
+import { copyAsSent, isFixedLength } from './codec.js';
 import type { Comm, ReduceOp } from './comm.js';
 import { describe, kindOf } from './describe.js';
 import { copyOf, kindName, toReducer, typedArrayKind, type TypedArray } from './reduce-ops.js';
@@ -211,15 +211,16 @@ export function alltoall<T>(comm: Comm, values: readonly T[]): T[] {
 /**
  * `value` as `send` would deliver it, for a list: a SharedArrayBuffer, or a view over one, copied (inside a list
  * V8's serializer refuses one and postMessage shares it), and so is a view of part of its buffer (inside a list
- * postMessage carries the whole buffer along: 1 MiB for 8 bytes of a 1 MiB array). The codec's copy, as `send`
- * makes it; anything else as it is.
+ * postMessage carries the whole buffer along: 1 MiB for 8 bytes of a 1 MiB array), and a resizable ArrayBuffer or a
+ * view over one (inside a list it would arrive resizable, where `send` delivers a fixed one). The codec's copy, as
+ * `send` makes it; anything else as it is.
  */
 function asSent<T>(value: T): T {
   if (ArrayBuffer.isView(value)) {
     const { buffer } = value;
     const whole = value.byteOffset === 0 && value.byteLength === buffer.byteLength;
-    if (whole && !(buffer instanceof SharedArrayBuffer)) return value;
-  } else if (!(value instanceof SharedArrayBuffer)) {
+    if (whole && buffer instanceof ArrayBuffer && isFixedLength(buffer)) return value;
+  } else if (!(value instanceof SharedArrayBuffer) && !(value instanceof ArrayBuffer && !isFixedLength(value))) {
     return value;
   }
   return copyAsSent(value) as T;

@@ -108,6 +108,12 @@ test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere (
   assert.equal(parseBenchArgs(['--help', '--points', '4']), { command: 'help', text: bandwidthHelp() });
   // help wins over a name after an option, and the word help asks for it before the name or alone after it
   assert.equal(parseBenchArgs(['--json', '--help', 'latency']), { command: 'help', text: latencyHelp() });
+  // ...after another benchmark's option and its value too, which is no benchmark's name
+  assert.equal(parseBenchArgs(['--iterations', '100', '--help', 'latency']), { command: 'help', text: latencyHelp() });
+  assert.equal(parseBenchArgs(['--ranks', '2,4', '-h', 'collectives']), { command: 'help', text: collectivesHelp() });
+  assert.equal(parseBenchArgs(['--iterations', '100', '--help']), { command: 'help', text: bandwidthHelp() });
+  assert.is(usageError(() => parseBenchArgs(['--iterations', '100', 'latency'])).message,
+    'The benchmark\'s name must come first: `shmcomm bench latency --iterations 100`, got "latency" after `--iterations`');
   assert.equal(parseBenchArgs(['--csv', 'out.csv', '-h']), { command: 'help', text: bandwidthHelp() });
   assert.equal(parseBenchArgs(['help', 'latency']), { command: 'help', text: latencyHelp() });
   assert.equal(parseBenchArgs(['help']), { command: 'help', text: bandwidthHelp() });

@@ -527,7 +527,7 @@ test('shared: reductions of typed arrays into `into` allocate a scratch array pe
   }
 });
 
-test('gather delivers what send would: a SharedArrayBuffer or a view over one copied, a view of part of a buffer alone', async () => {
+test('gather delivers what send would: a SharedArrayBuffer or a view over one copied, a view of part of a buffer alone, a resizable buffer fixed', async () => {
   for (const transport of TRANSPORTS) {
     const results = await launch(CHECKS, { size: 2, transport, args: { program: 'gatherShared' }, timeoutMs: 60_000 });
     // Each rank fills its own memory with 99 afterwards: only its own slot (the value itself) shows it.
@@ -536,10 +536,12 @@ test('gather delivers what send would: a SharedArrayBuffer or a view over one co
       {
         gathered: [own, 'ArrayBuffer 2,2,2,2,2,2,2,2'], gatheredViews: undefined, allgathered: [own, 'ArrayBuffer 2,2,2,2,2,2,2,2'],
         parts: ['Float64Array 5 with 1 MiB', 'Float64Array 6 alone'], // the root's own part is itself
+        resizables: ['ArrayBuffer resizable 8', 'ArrayBuffer fixed 8'], // rank 1's arrives as send delivers it
+        resizableViews: ['Float32Array resizable 8', 'Float32Array fixed 8'],
       },
       {
         gathered: undefined, gatheredViews: ['Int32Array 10,10', 'Int32Array 99,99'], allgathered: ['ArrayBuffer 1,1,1,1,1,1,1,1', own],
-        parts: undefined,
+        parts: undefined, resizables: undefined, resizableViews: undefined,
       },
     ], transport);
   }

@@ -176,6 +176,12 @@ const EXERCISE_SPECS: OptionSpec[] = [
   { name: 'unsafe', help: "gather: also run several producers on one ring without a lock (rank 0's checks catch it)" },
 ];
 
+/**
+ * Every benchmark's options, to tell an option's value from a benchmark's name out of place: `bench --iterations 100
+ * --help latency` names latency, not "100", though --iterations is latency's and not bandwidth's.
+ */
+const ALL_BENCH_SPECS = [...BANDWIDTH_SPECS, ...LATENCY_SPECS, ...COLLECTIVES_SPECS];
+
 /** `shmcomm bench bandwidth --help`, in lines of at most `columns` (the terminal's width; 80 off a terminal). */
 export function bandwidthHelp(columns = terminalColumns(process.stdout)): string {
   return helpText('bench [bandwidth] [options]',
@@ -384,7 +390,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchRequest {
   if (!named && wantsHelp(argv)) {
     // Help wins over a name in the wrong place: `bench --help latency`, `bench --json -h latency` ask for latency's
     // (and `bench --help latncy` is refused as an unknown benchmark, with a guess)
-    const late = argv[nameIndex(argv, BANDWIDTH_SPECS)];
+    const late = argv[nameIndex(argv, ALL_BENCH_SPECS)];
     if (late !== undefined) return parseBenchArgs([late, '--help']);
   }
   const name = named ? argv[0]! : 'bandwidth';
@@ -410,7 +416,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchRequest {
  * (`Unexpected argument "latency"`). The value of an option is no name: `bench --csv latency` writes a file.
  */
 function refuseNameAfterOptions(options: readonly string[]): void {
-  const at = nameIndex(options, BANDWIDTH_SPECS);
+  const at = nameIndex(options, ALL_BENCH_SPECS);
   const name = options[at];
   if (name === undefined || !BENCHMARKS.includes(name)) return;
   const rest = options.filter((_, index) => index !== at).join(' ');
