@@ -657,7 +657,8 @@ export class RingBuffer {
 
   /**
    * Anyone: aborts the ring for good. Every waiter on either side wakes and throws `AbortedError`, and so does every
-   * later call that would block.
+   * later call that would block. A call that need not block still does its work (a write that finds room writes, a
+   * read of a message already there reads it): an abort is for waking threads that would otherwise wait for good.
    */
   abort(): void {
     Atomics.or(this.words, STATE, ABORTED);

@@ -785,6 +785,19 @@ test('abort: a blocked call and every later blocking call throw AbortedError', (
   assert.is(err.message, 'read aborted: the channel was aborted');
 });
 
+test('abort: a call that need not block still does its work; the first that would block throws', () => {
+  const producer = RingBuffer.create(64); // two frames of a short message (16 + 8 bytes each) fill it
+  const consumer = RingBuffer.attach(producer.buffer);
+  producer.write(Uint8Array.of(1, 2, 3));
+  producer.abort();
+  producer.write(Uint8Array.of(4)); // finds room: writes
+  assert.instance(errorOf(() => producer.write(Uint8Array.of(5), undefined, { timeoutMs: 1000 })), AbortedError);
+  assert.equal(Array.from(consumer.read()!), [1, 2, 3]); // messages already there are read
+  assert.equal(Array.from(consumer.read()!), [4]);
+  assert.instance(errorOf(() => consumer.read({ timeoutMs: 1000 })), AbortedError);
+  assert.instance(errorOf(() => consumer.hasMessage()), AbortedError);
+});
+
 test('single thread: seeded random sizes round the ring many times, full rings time out cleanly', () => {
   const seed = testSeed('single thread');
   const random = prng(seed);
