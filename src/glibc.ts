@@ -106,15 +106,14 @@ export function memcpyText(env: NodeJS.ProcessEnv, h: Host): string {
  *     await runWithoutRepMovsb(); // returns here at once, or in the second process; the first only waits
  *
  * It returns at once (and the program goes on in this process) in a worker thread, in the second process itself,
- * where nothing is to be gained or SHMCOMM_REP_MOVSB=1 asks to keep glibc's choice, under a debugger (`--inspect`
- * would attach to the first process, which only waits), without a script to run again (`node -e`, the REPL), and
- * if the second process cannot start. Meanwhile the first process passes SIGINT, SIGTERM and SIGHUP on, and the
- * second ends if the first is killed outright.
+ * where nothing is to be gained or SHMCOMM_REP_MOVSB=1 asks to keep glibc's choice, where this process could not be
+ * started again as it was (canRunAgain below), and if the second process cannot start. Meanwhile the first process
+ * passes SIGINT, SIGTERM and SIGHUP on, and the second ends if the first is killed outright.
  */
 export async function runWithoutRepMovsb(): Promise<void> {
   if (!isMainThread) return;
   if (process.env[SECOND_PROCESS] === '1') return endWithFirstProcess();
-  if (process.argv[1] === undefined || process.execArgv.some((flag) => flag.startsWith('--inspect'))) return;
+  if (!canRunAgain()) return;
   const env = environmentWithoutRepMovsb(process.env, host());
   if (env === null) return;
   const status = await runAgain(env);
@@ -122,8 +121,27 @@ export async function runWithoutRepMovsb(): Promise<void> {
   process.exit(status);
 }
 
-/** The second process: ends with the first, even when it was killed outright (SIGKILL) and could pass nothing on. */
+/**
+ * Whether a second process would run this program as this one does: it has a script file to run again (not `node -e`
+ * or `-p`, nor a script read from stdin, which the first process has read already), no debugger (`--inspect`, on the
+ * command line or in NODE_OPTIONS, would stay with the first process, which only waits), and no IPC channel to a parent
+ * that forked it (`process.send` would go to the first process, which would drop it).
+ */
+function canRunAgain(): boolean {
+  const script = process.argv[1];
+  if (script === undefined || script === '-' || process.channel !== undefined) return false;
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  const evaluates = flags.some((flag) => ['-e', '-p', '-pe', '-ep'].includes(flag) || /^--(eval|print)(=|$)/.test(flag));
+  return !evaluates && !flags.some((flag) => flag.startsWith('--inspect'));
+}
+
+/**
+ * The second process: ends with the first, even when it was killed outright (SIGKILL) and could pass nothing on (once
+ * its event loop turns: a program busy in a loop ends when it next waits). Its marker goes: a program it starts is no
+ * second process (GLIBC_TUNABLES, which it inherits, keeps that one from starting itself again).
+ */
 function endWithFirstProcess(): void {
+  delete process.env[SECOND_PROCESS];
   if (process.channel === undefined) return;
   process.channel.unref(); // the channel must not keep this process alive once its work is done
   process.once('disconnect', () => process.exit(1));

@@ -2,7 +2,7 @@
  * glibc's `memcpy` on AMD (src/glibc.ts): which hosts the `shmcomm` command starts again without `rep movsb`, the
  * environment it starts them with, what the benchmarks say of it, and the command itself doing so, end to end.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
@@ -124,19 +124,31 @@ test('the command runs in a process started with the tunable where it applies, a
   assert.ok(wrong.stderr.startsWith('shmcomm: Expected `--points` to be an integer from 2 to 200, got "many"\n'), wrong.stderr);
 });
 
+const RERUN_PROGRAM = fileURLToPath(new URL('./fixtures/rerun-program.js', import.meta.url));
+
+/** What test/fixtures/rerun-program.ts prints. */
+interface Said {
+  pid: number;
+  second: string | null;
+  tunables: string | null;
+  workerSawChildren: number;
+  childSawMarker: string;
+}
+
 test("runWithoutRepMovsb: a program goes on in a second process started so, with its exit status; a worker's call returns", () => {
-  const program = fileURLToPath(new URL('./fixtures/rerun-program.js', import.meta.url));
+  const program = RERUN_PROGRAM;
   const env = freshEnv();
   const run = (extra: NodeJS.ProcessEnv) => {
     const child = spawnSync(process.execPath, [program], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 60_000 });
     assert.is(child.status, 7, child.stderr);
     const lines = child.stdout.trim().split('\n');
     assert.is(lines.length, 1, child.stdout); // the program ran once, in one process
-    return { pid: child.pid, said: JSON.parse(lines[0]!) as { pid: number; second: string | null; tunables: string | null; workerSawChildren: number } };
+    return { pid: child.pid, said: JSON.parse(lines[0]!) as Said };
   };
   const twice = environmentWithoutRepMovsb(env, host()) !== null;
   const { pid, said } = run({});
   assert.is(said.workerSawChildren, 0);
+  assert.is(said.childSawMarker, 'unset', 'a process the program starts is no second process');
   if (twice) {
     assert.is.not(said.pid, pid);
     assert.is(said.second, '1');
@@ -146,6 +158,32 @@ test("runWithoutRepMovsb: a program goes on in a second process started so, with
   }
   const kept = run({ SHMCOMM_REP_MOVSB: '1' });
   assert.equal([kept.said.pid, kept.said.second, kept.said.tunables], [kept.pid, null, null]);
+});
+
+test('runWithoutRepMovsb stays in this process where a second would not run the program as it was', async () => {
+  const env = freshEnv();
+  // Forked, with an IPC channel to its parent: its messages must reach the parent, so it goes on where it was started.
+  const forked = fork(RERUN_PROGRAM, [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const exited = new Promise<number | null>((resolve) => forked.once('exit', resolve));
+  const sent = await Promise.race([
+    new Promise<{ pid: number }>((resolve) => forked.once('message', (message) => resolve(message as { pid: number }))),
+    exited.then(() => undefined),
+  ]);
+  assert.equal(sent, { pid: forked.pid }, 'the forked program sent its pid from the process its parent started');
+  assert.is(await exited, 7);
+  // A script from -e or from stdin: the second process would not get it (stdin is read already).
+  const library = JSON.stringify(new URL('../src/index.js', import.meta.url).href);
+  const code = `import(${library}).then(async (m) => { await m.runWithoutRepMovsb(); console.log(process.pid); })`;
+  const evaluated = spawnSync(process.execPath, ['-e', code, 'an-argument'], { env, encoding: 'utf8', timeout: 60_000 });
+  assert.is(evaluated.stdout.trim(), String(evaluated.pid), evaluated.stderr);
+  const piped = spawnSync(process.execPath, ['-', 'an-argument'], { env, input: code, encoding: 'utf8', timeout: 60_000 });
+  assert.is(piped.stdout.trim(), String(piped.pid), piped.stderr);
+  // --inspect in NODE_OPTIONS: the debugger is the first process's (port 0: any free one)
+  const inspected = spawnSync(process.execPath, [RERUN_PROGRAM], {
+    env: { ...env, NODE_OPTIONS: '--inspect=127.0.0.1:0' }, encoding: 'utf8', timeout: 60_000,
+  });
+  assert.is(inspected.status, 7, inspected.stderr);
+  assert.is((JSON.parse(inspected.stdout.trim()) as Said).pid, inspected.pid);
 });
 
 /** Polls `check` every 50 ms until it is true or `ms` have passed; returns its last answer. */
