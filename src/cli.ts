@@ -96,13 +96,41 @@ export function describeFailure(error: unknown, argv: readonly string[]): { mess
   // A rank that failed, or a deadlock: the message says what happened, and the stack of the rank's own error (the
   // cause) where in its program; the stack of the launcher, which only reported it, would say nothing more.
   if (error instanceof RankFailedError || error instanceof DeadlockError) {
-    return { message: `shmcomm: ${error.message}${framesOf(error.cause)}`, status: 1 };
+    return { message: `shmcomm: ${error.message}${framesOf(error.cause)}${causesOf(error.cause)}`, status: 1 };
   }
   // A failure of the command itself, or of a worker an exercise started: the stack says where, and so does the
   // cause's (the worker's own error), for whoever reports it.
   if (!(error instanceof Error)) return { message: `shmcomm: ${String(error)}`, status: 1 };
   const cause = error.cause instanceof Error ? `\nCaused by: ${error.cause.stack ?? error.cause.message}` : '';
   return { message: `${error.stack ?? error.message}${cause}`, status: 1 };
+}
+
+/** How many errors of an AggregateError causesOf names; it counts the rest. */
+const AGGREGATED_SHOWN = 10;
+
+/**
+ * What a rank's error says beneath its own message: `Caused by: RangeError: port 99999 out of range` for each cause
+ * in its chain, and an AggregateError's errors, one a line (`  [0] Error: x`); '' when there are none. The rank's
+ * error is rebuilt in this thread with its causes and errors (thrown.ts), which would otherwise go unprinted.
+ */
+function causesOf(error: unknown): string {
+  let text = '';
+  for (let at = error, depth = 0; at instanceof Error && depth < 10; depth++) {
+    if (at instanceof AggregateError) {
+      const errors = at.errors.slice(0, AGGREGATED_SHOWN).map((each, i) => `\n  [${i}] ${oneLine(each)}`).join('');
+      const more = at.errors.length > AGGREGATED_SHOWN ? `\n  and ${at.errors.length - AGGREGATED_SHOWN} more` : '';
+      text += errors + more;
+    }
+    if (!Object.hasOwn(at, 'cause')) break;
+    at = at.cause;
+    text += `\nCaused by: ${oneLine(at)}`;
+  }
+  return text;
+}
+
+/** `RangeError: port 99999 out of range`: an error's name and message, or any other value as text. */
+function oneLine(value: unknown): string {
+  return value instanceof Error ? `${value.name}: ${value.message}` : String(value);
 }
 
 /** The `    at ...` lines of an error's stack, each on a line of its own after a newline; '' for anything else. */

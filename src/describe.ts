@@ -56,11 +56,16 @@ function nameOf(value: object | null): string {
   if (value === null) return 'null';
   if (types.isProxy(value)) return 'a Proxy'; // before anything that would read through it (a revoked one throws)
   if (typeof value === 'function') {
-    const kind = /^class\b/.test(Function.prototype.toString.call(value)) ? 'class' : 'function';
+    const kind = isClass(value) ? 'class' : 'function';
     return value.name ? `a ${kind} (named ${value.name})` : `an anonymous ${kind}`;
   }
   const name = (value.constructor as { name?: unknown } | undefined)?.name;
   return withArticle(typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'object');
+}
+
+/** A class: a function, but one that only `new` may call (its source begins with `class`). */
+export function isClass(value: unknown): boolean {
+  return typeof value === 'function' && /^class\b/.test(Function.prototype.toString.call(value));
 }
 
 /** 'a Float64Array', 'an Int32Array', 'an object'; no 'an' before a 'u': a Uint8Array, said "you-". */

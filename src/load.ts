@@ -132,7 +132,9 @@ export function syntaxErrorAt(url: string): string {
   // ESM syntax in a .js file that Node reads as CommonJS: a warning on stderr says how to load an ES module.
   const commonJs = check.stderr.split('\n').some((line) => line.includes('To load an ES module'));
   if (!commonJs) return found;
-  return `${found}; Node reads ${path} as CommonJS: name it .mjs, or set "type": "module" in its package.json`;
+  // A .cjs file is CommonJS whatever its package.json says: only its name can change that
+  const fix = path.endsWith('.cjs') ? 'name it .mjs' : 'name it .mjs, or set "type": "module" in its package.json';
+  return `${found}; Node reads ${path} as CommonJS: ${fix}`;
 }
 
 const noMistakeIn = (path: string) => ` (node --check finds no mistake in ${path} itself)`;

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import {
   CURRENT_ITEM, DONE_ITEMS, EXIT_EVENT, FINISHED, NEXT_ITEM, POOL_REPORT, workerLine, type PoolJob, type PoolMessage, type PoolReport,
 } from './pool-protocol.js';
-import { kindOf } from './describe.js';
+import { isClass, kindOf } from './describe.js';
 import { importProgram } from './load.js';
 import { reportUncaughtErrors, serializeError } from './thrown.js';
 
@@ -27,7 +27,7 @@ async function run(): Promise<void> {
     const error = serializeError(err);
     return post({ kind: 'setupFailed', message: `could not load module ${moduleUrl}: ${error.message}`, error });
   }
-  if (typeof fn !== 'function') {
+  if (typeof fn !== 'function' || isClass(fn)) {
     const found = fn === undefined ? '' : `; it is ${kindOf(fn)}`;
     return post({ kind: 'setupFailed', message: `module ${moduleUrl} has no export "${exportName}" (a function)${found}` });
   }

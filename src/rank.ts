@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Comm } from './comm.js';
-import { kindOf } from './describe.js';
+import { isClass, kindOf } from './describe.js';
 import { ControlBlock } from './control.js';
 import { importProgram } from './load.js';
 import { RANK_REPORT, type RankMessage, type RankReport } from './rank-report.js';
@@ -38,7 +38,7 @@ async function run(data: RankData): Promise<unknown> {
   const comm = Comm.createInternal(data.rank, data.size, channels, control, data.strategy);
   process.on('exit', (code) => control.markExitEvent(data.rank, code)); // what an exit code of 13 was: workers.ts
   const program = await importProgram(data.moduleUrl);
-  if (typeof program.default !== 'function') {
+  if (typeof program.default !== 'function' || isClass(program.default)) {
     const found = program.default === undefined ? 'no default export' : `a default export of ${kindOf(program.default)}`;
     throw new TypeError(`${data.moduleUrl} has ${found}, where a rank runs \`export default function main(comm) {...}\``);
   }

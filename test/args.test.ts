@@ -675,6 +675,21 @@ test("describeFailure: a rank's failure is its message and the rank's own stack,
     message: `shmcomm: rank 1 failed: Error: my bug${frames}`,
     status: 1,
   });
+  // The rank's error's own causes, and an AggregateError's errors, which the message alone does not name
+  const parse = new Error('could not parse config', { cause: new RangeError('port 99999 out of range', { cause: 'x' }) });
+  parse.stack = `Error: could not parse config${frames}`;
+  assert.equal(describeFailure(new RankFailedError(1, 'Error: could not parse config', parse), exercise), {
+    message: `shmcomm: rank 1 failed: Error: could not parse config${frames}\nCaused by: RangeError: port 99999 out of ` +
+      'range\nCaused by: x',
+    status: 1,
+  });
+  const many = new AggregateError(Array.from({ length: 12 }, (_, i) => new TypeError(`bad ${i}`)), 'all failed');
+  const { message } = describeFailure(new RankFailedError(0, 'AggregateError: all failed', many), exercise);
+  assert.is(message.split('\n').filter((line) => !/^\s+at /.test(line)).join('\n'), [
+    'shmcomm: rank 0 failed: AggregateError: all failed',
+    ...Array.from({ length: 10 }, (_, i) => `  [${i}] TypeError: bad ${i}`),
+    '  and 2 more',
+  ].join('\n'));
   assert.equal(describeFailure(new RankFailedError(2, 'exited with code 3 before returning a result'), exercise),
     { message: 'shmcomm: rank 2 failed: exited with code 3 before returning a result', status: 1 });
   const cycle = ['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0'];

@@ -361,6 +361,11 @@ test('a module that is missing, fails to load, or has no default export', async 
   err = await failure(launch('data:text/javascript,export default 42', { size: 1, timeoutMs: 30_000 }));
   assert.is(err.message, 'rank 0 failed: TypeError: data:text/javascript,export default 42 has a default export of a number, ' +
     'where a rank runs `export default function main(comm) {...}`');
+  // A class is a function only `new` may call: refused by name, not with V8's "cannot be invoked without 'new'"
+  const aClass = 'data:text/javascript,export default class Main {}';
+  err = await failure(launch(aClass, { size: 1, timeoutMs: 30_000 }));
+  assert.is(err.message, `rank 0 failed: TypeError: ${aClass} has a default export of a class (named Main), ` +
+    'where a rank runs `export default function main(comm) {...}`');
   // A syntax error says where it is (import() alone says "Unexpected token ';'" and no more), in launch and in map.
   const dir = mkdtempSync(join(tmpdir(), 'shmcomm-syntax-'));
   try {

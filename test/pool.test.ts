@@ -121,6 +121,12 @@ test('ES module syntax in a .js file that Node reads as CommonJS: where, and wha
     assertWorkerFailed(err, { worker: 0, item: -1, hasCause: true, message });
     // The cause says where too, as launch's does.
     assert.is((err.cause as Error).message, err.message.slice(`could not load module ${pathToFileURL(file).href}: `.length));
+    // A .cjs file is CommonJS whatever its package.json says: only its name helps
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }');
+    const cjs = join(dir, 'f.cjs');
+    writeFileSync(cjs, 'export default (x) => x * 5;\n');
+    const refused = await rejection(map(cjs, [1]));
+    assert.match(refused.message, new RegExp(`; Node reads ${cjs.replace(/[.]/g, '\\.')} as CommonJS: name it \\.mjs$`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -364,6 +370,10 @@ test('a missing export, and an export that is not a function', async () => {
   err = await rejection(map(faults, [1], { exportName: 'notAFunction' }));
   const message = `module ${faults.href} has no export "notAFunction" (a function); it is a number`;
   assertWorkerFailed(err, { worker: 0, item: -1, hasCause: false, message });
+  const aClass = 'data:text/javascript,export class Square {}';
+  err = await rejection(map(aClass, [1], { exportName: 'Square' }));
+  const classMessage = `module ${aClass} has no export "Square" (a function); it is a class (named Square)`;
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: false, message: classMessage });
 });
 
 test('bad arguments are thrown with what was given', async () => {
