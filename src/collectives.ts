@@ -120,10 +120,11 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
  * 64 KiB and more with a named op: through the shared arena on the shared transport (arenaReduction: each rank copies
  * its array in and the result out once), or else ring reduce-scatter then ring allgather (ringAllreduce, in
  * collectives/ring.ts), which moves 2 (size-1)/size of the array per rank instead of log2(size) whole arrays. Each
- * gives every rank the very same result, bit for bit. Each rank picks the algorithm from its own value, which is one
- * more reason why every rank must pass the same kind and length (ranks that pick differently wait for each other until
- * the deadlock watchdog reports it). Typed arrays with a named op allocate no array of their size per step: what the
- * others send arrives in scratch arrays kept per Comm, or lies in the arena (which takes a few small views a piece).
+ * gives every rank the very same result, bit for bit (but for a NaN's sign and payload by recursive doubling, whose
+ * partners each compute it: doubling.ts). Each rank picks the algorithm from its own value, which is one more reason
+ * why every rank must pass the same kind and length (ranks that pick differently wait for each other until the deadlock
+ * watchdog reports it). Typed arrays with a named op allocate no array of their size per step: what the others send
+ * arrives in scratch arrays kept per Comm, or lies in the arena (which takes a few small views a piece).
  */
 export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
   const reducer = toReducer(op);

@@ -10,7 +10,9 @@ import { callTag, combineInto, exchange, exchangeOperand, recv, scratchFor, TAG 
  * Recursive doubling: at step k every rank swaps its partial result with the rank whose number differs in bit k,
  * and both compute combine(lower ranks' partial, higher ranks' partial). The two partners combine the same two
  * operands in the same order, so after log2(size) steps every rank holds the same bits, even for float sums and
- * for a function that is not commutative (operands stay in rank order).
+ * for a function that is not commutative (operands stay in rank order). NaNs aside: both partners compute each NaN, and
+ * V8's tiers do not agree on a NaN's sign and payload (a fuzz met NaNs of other bits on 2 ranks of 6, Float32 sums),
+ * where the arena and the ring compute each element on one rank and copy it.
  *
  *     step 0: 0↔1 2↔3 4↔5 6↔7     step 1: 0↔2 1↔3 4↔6 5↔7     step 2: 0↔4 1↔5 2↔6 3↔7
  *
