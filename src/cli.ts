@@ -117,9 +117,13 @@ function causesOf(error: unknown): string {
   let text = '';
   for (let at = error, depth = 0; at instanceof Error && depth < 10; depth++) {
     if (at instanceof AggregateError) {
-      const errors = at.errors.slice(0, AGGREGATED_SHOWN).map((each, i) => `\n  [${i}] ${oneLine(each)}`).join('');
-      const more = at.errors.length > AGGREGATED_SHOWN ? `\n  and ${at.errors.length - AGGREGATED_SHOWN} more` : '';
-      text += errors + more;
+      // thrown.ts sends 100 errors at most, then a note of how many it left out: the note ends the list as it is
+      const last: unknown = at.errors.at(-1);
+      const note = isNote(last) ? `\n  ${last.message}` : '';
+      const listed = note === '' ? at.errors : at.errors.slice(0, -1);
+      const errors = listed.slice(0, AGGREGATED_SHOWN).map((each, i) => `\n  [${i}] ${oneLine(each)}`).join('');
+      const more = listed.length > AGGREGATED_SHOWN ? `\n  and ${listed.length - AGGREGATED_SHOWN} more` : '';
+      text += errors + more + note;
     }
     if (!Object.hasOwn(at, 'cause')) break;
     at = at.cause;
@@ -128,9 +132,15 @@ function causesOf(error: unknown): string {
   return text;
 }
 
-/** `RangeError: port 99999 out of range`: an error's name and message, or any other value as text. */
+/** `RangeError: port 99999 out of range`: an error's name and message (a note of thrown.ts's as it is), or the text. */
 function oneLine(value: unknown): string {
+  if (isNote(value)) return value.message;
   return value instanceof Error ? `${value.name}: ${value.message}` : String(value);
+}
+
+/** A note thrown.ts puts where it left something out: `(a cycle: ...)`, `(4900 more errors, not sent)`. */
+function isNote(value: unknown): value is Error {
+  return value instanceof Error && value.name === 'Error' && /^\(.*\)$/.test(value.message);
 }
 
 /** The `    at ...` lines of an error's stack, each on a line of its own after a newline; '' for anything else. */

@@ -690,6 +690,10 @@ test("describeFailure: a rank's failure is its message and the rank's own stack,
     ...Array.from({ length: 10 }, (_, i) => `  [${i}] TypeError: bad ${i}`),
     '  and 2 more',
   ].join('\n'));
+  // thrown.ts's note of the errors it did not send ends the list as it is, and the count is of those it sent
+  const sent = [...Array.from({ length: 100 }, (_, i) => new Error(`e${i}`)), new Error('(4900 more errors, not sent)')];
+  const huge = describeFailure(new RankFailedError(0, 'AggregateError: many', new AggregateError(sent, 'many')), exercise);
+  assert.ok(huge.message.endsWith('\n  [9] Error: e9\n  and 90 more\n  (4900 more errors, not sent)'), huge.message);
   assert.equal(describeFailure(new RankFailedError(2, 'exited with code 3 before returning a result'), exercise),
     { message: 'shmcomm: rank 2 failed: exited with code 3 before returning a result', status: 1 });
   const cycle = ['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0'];
