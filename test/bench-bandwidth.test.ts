@@ -41,7 +41,7 @@ test('--json: every mode at every size, with positive finite numbers', async () 
   // The run's settings as parsed (not --json itself), and the notes the text would end with (a string each).
   assert.equal(doc.settings, {
     minBytes: 8, maxBytes: 65536, points: 3, window: 64, seconds: 0.02, warmupSeconds: 0.005,
-    modes: [...BANDWIDTH_MODES], rounds: 1,
+    modes: [...BANDWIDTH_MODES], rounds: 1, ringBytes: null, // --ring auto: every option has its key
   });
   assert.ok(Array.isArray(doc.notes) && doc.notes.every((note) => typeof note === 'string' && note.startsWith('Note: ')), String(doc.notes));
   assert.is(doc.memcpy, memcpyText(process.env, host()));

@@ -60,14 +60,17 @@ export function headerLine(title: string, m: Machine, settings: string, columns 
 
 /**
  * The JSON document of a run: `{ node, cpus, memcpy, settings, rows, notes }`, indented, with a final newline.
- * `settings` are the command's options as it ran (not how it printed: `--json`, `--csv`, `--no-chart`); `notes` the
- * notes the text prints after its tables (a ratio line, rounds far apart, a machine that changed state), or none:
- * not its lines of figures, such as bandwidth's messages a second at the smallest size, which the rows hold.
+ * `settings` are the command's options as it ran (not how it printed: `--json`, `--csv`, `--no-chart`), null where one
+ * was left to its automatic choice; `notes` the notes the text prints after its tables (a ratio line, rounds far apart,
+ * a machine that changed state), or none: not its lines of figures, such as bandwidth's messages a second at the
+ * smallest size, which the rows hold.
  */
 export function jsonText(
   m: Machine, options: OutputOptions & { chart?: boolean }, rows: readonly object[], notes: readonly string[] = [],
 ): string {
-  const { json: _json, csvFile: _csv, chart: _chart, ...settings } = options;
+  const { json: _json, csvFile: _csv, chart: _chart, ...given } = options;
+  // Every option has its key: null for one left to its automatic choice (`--ring auto`, no `--strategy`)
+  const settings = Object.fromEntries(Object.entries(given).map(([name, value]) => [name, value ?? null]));
   return `${JSON.stringify({ node: m.node, cpus: cpusText(m), memcpy: m.memcpy, settings, rows, notes }, null, 2)}\n`;
 }
 
