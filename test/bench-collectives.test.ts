@@ -184,6 +184,12 @@ test('the table: sizes, times and rates for people, and the calls grouped by tho
     'shared         2  barrier        -  1,776,101',
     'clone          4  allreduce  8 MiB         35',
   ].join('\n'));
+  // A table of barriers alone has no number for size and MB/s: its '-' still stand where numbers would
+  assert.equal(collectivesTable(rows.slice(0, 1)).split('\n').slice(2), [
+    'transport  ranks  op       size  µs/call  MB/s      calls',
+    '─────────  ─────  ───────  ────  ───────  ────  ─────────',
+    'shared         2  barrier     -    0.166     -  1,776,101',
+  ]);
 });
 
 test('the oversubscription note names the rank counts above the cores', () => {

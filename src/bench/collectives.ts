@@ -223,7 +223,9 @@ export function collectivesTable(rows: readonly CollectiveRow[], columns = DEFAU
   ]);
   const title = 'Time per call, µs: the slowest rank, calls back to back (lower is better); ' +
     `MB/s = payload bytes / time per call, from ${formatSize(RATE_FROM_BYTES)}`;
-  return [wrapText(title, columns), renderTable(header, cells, { width: columns, leading: 4 })].join('\n');
+  // Numbers to the right, whether or not a column holds one (a table of barriers has only '-' for size and MB/s)
+  const align = ['left', 'right', 'left', 'right', 'right', 'right', 'right'] as const;
+  return [wrapText(title, columns), renderTable(header, cells, { width: columns, leading: 4, align })].join('\n');
 }
 
 /**
