@@ -12,7 +12,7 @@ import { COLLECTIVE_OPS, TRANSPORTS, parseCollectivesArgs } from '../src/bench/a
 import {
   collectivesPlan, collectivesTable, launchBoundMs, measureCollectives, oversubscribedLine, runCollectives, type CollectiveStep,
 } from '../src/bench/collectives.js';
-import { checkResult, makePayload } from '../src/bench/collectives-rank.js';
+import { checkFreshCall, checkResult, makePayload } from '../src/bench/collectives-rank.js';
 import { defaultStrategy } from '../src/launch.js';
 import { host, memcpyText } from '../src/glibc.js';
 import type { Comm } from '../src/comm.js';
@@ -218,6 +218,22 @@ function sumOfPayloads(size: number, bytes: number): Float64Array {
   }
   return sum;
 }
+
+test('the fresh call after the clock: a call that moved nothing, leaving the last answer in place, is caught', () => {
+  const bytes = 1024;
+  const size = 3;
+  const into = sumOfPayloads(size, bytes); // what the timed calls left: right, for the payload they had
+  const noop = () => into; // an allreduce that returns its recvbuf untouched
+  assert.is(errorOf(() => checkFreshCall(fakeComm(1, size), 'allreduce', bytes, makePayload(1, bytes), noop, into)).message,
+    'allreduce of 1 KiB on 3 ranks over shared: rank 1 got NaN at element 0, expected the exact sum 9');
+  const stale = () => sumOfPayloads(size, bytes); // a call that delivers the answer for the old payloads
+  assert.match(errorOf(() => checkFreshCall(fakeComm(1, size), 'allreduce', bytes, makePayload(1, bytes), stale, into)).message,
+    /rank 1 got 3 at element 0, expected the exact sum 9$/);
+  // A call that combines what it is given passes: every rank tripled its payload.
+  const tripled = () => sumOfPayloads(size, bytes).map((x) => x * 3);
+  checkFreshCall(fakeComm(1, size), 'allreduce', bytes, makePayload(1, bytes), tripled, into);
+  checkFreshCall(fakeComm(1, size), 'barrier', 0, makePayload(1, 0), () => undefined, undefined);
+});
 
 test("the result check: exact sums and the root's checksum pass, anything else throws", () => {
   const bytes = 1024;

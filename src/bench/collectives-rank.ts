@@ -12,8 +12,11 @@
  *    collective the others skipped. Warm-up rounds (two at least; 1 call, then at most twice as many each time)
  *    until `warmupSeconds` have passed, then timed rounds (four at most) until the slowest rank has spent
  *    `seconds` in them. Time per call = the slowest rank's time in the timed rounds / the calls it made;
- * 3. the result of the last call is checked on every rank, after the clock has stopped: bcast must deliver the
- *    root's checksum, reduce and allreduce the exact elementwise sum. A wrong result throws, which fails the launch.
+ * 3. after the clock has stopped, the result of the last timed call is checked on every rank: bcast must deliver the
+ *    root's checksum, reduce and allreduce the exact elementwise sum. The payload is the same in every call, so a
+ *    call that moved nothing would leave an earlier call's right answer in place: one more call follows, with every
+ *    payload tripled and every result array emptied (NaN) first, and is checked too. A wrong result throws, which
+ *    fails the launch.
  *
  * bcast, reduce and allreduce are called in buffer mode, as an MPI program calls them: the result lands in an array
  * the rank allocated once (the root's `into` for reduce), so a call allocates nothing of the payload's size.
@@ -125,6 +128,7 @@ function measure(comm: Comm, op: CollectiveOp, bytes: number, job: CollectivesJo
   }
 
   checkResult(comm, op, bytes, payload, last);
+  checkFreshCall(comm, op, bytes, payload, call, last);
   if (comm.rank !== 0) return undefined;
   return { op, bytes, microsPerCall: (spentMs * 1000) / totalCalls, calls: totalCalls };
 }
@@ -179,6 +183,20 @@ export function makePayload(rank: number, bytes: number): Float64Array {
 }
 
 /**
+ * One more call, untimed and checked, after the payload (every rank's) is tripled and `lastResult`, the array the
+ * timed calls left their result in, is emptied: it must hold the new answer, not the old one. Collective. Exported for
+ * its tests.
+ */
+export function checkFreshCall(
+  comm: Comm, op: CollectiveOp, bytes: number, payload: Float64Array, call: () => unknown, lastResult: unknown,
+): void {
+  if (op === 'barrier') return;
+  for (let i = 0; i < payload.length; i++) payload[i]! *= 3; // still multiples of 0.5, sums still exact
+  if (lastResult instanceof Float64Array && lastResult !== payload) lastResult.fill(NaN); // bcast's root sends it
+  checkResult(comm, op, bytes, payload, call());
+}
+
+/**
  * A checksum that also sees elements out of place: each element weighted by its index, plus one (not exact for large
  * arrays, but the root and the others compute it in the same order: the same values give the same sum).
  */
@@ -207,9 +225,11 @@ export function checkResult(comm: Comm, op: CollectiveOp, bytes: number, payload
     return;
   }
   if (!isFloat64Array(last, elements)) throw new Error(`${where} got ${describe(last)}, expected a Float64Array of ${elements} elements`);
-  const ranksTotal = (comm.size * (comm.size + 1)) / 2; // sum over ranks of (rank + 1)
+  // Rank r's element i is (r + 1) times one base value, the same on every rank (x 3 in the fresh call): the sum over
+  // ranks is that base times 1 + 2 + ... + size. The division is exact: the quotient is a double.
+  const ranksTotal = (comm.size * (comm.size + 1)) / 2;
   for (let i = 0; i < elements; i++) {
-    const expected = ranksTotal * elementOf(0, i);
+    const expected = ranksTotal * (payload[i]! / (comm.rank + 1));
     if (last[i] !== expected) throw new Error(`${where} got ${last[i]} at element ${i}, expected the exact sum ${expected}`);
   }
 }
