@@ -159,8 +159,8 @@ test('--no-chart leaves the chart out', async () => {
   await runBandwidth(parseBandwidthArgs([...TINY, '--modes', 'shared', '--no-chart']), { stdout, stderr: capture() });
   assert.match(stdout.text(), /shared/);
   // The header says the ring and the state the run began in (on lines of 80 columns: read as one).
-  const state = '(a line crosses in \\d+\\.\\d\\d µs: (the threads share a cache|they share no cache)|the line probe ' +
-    'took \\d+\\.\\d\\d µs a bounce, at a second try too: its threads took turns, the machine is busy)';
+  const state = '(a line crosses in \\d+\\.\\d{2,3} µs: (the threads share a cache|they share no cache)|the line probe ' +
+    'took \\d+\\.\\d{2,3} µs a bounce, at a second try too: its threads took turns, the machine is busy)';
   assert.match(stdout.text().replace(/\n/g, ' '), new RegExp(`rings \\(auto\\): shared 2 MiB \\(${state}\\)`));
   assert.not.match(stdout.text(), /└┬/);
 });

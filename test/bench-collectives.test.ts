@@ -113,7 +113,7 @@ test('plain output: the table, the shared vs clone line, and --csv writes the ro
     const text = stdout.text();
     const joined = text.replace(/\n/g, ' '); // header and notes wrap at 80 columns: read them as one line
     assert.match(text, /shmcomm bench collectives · Node v\d+/);
-    const lineState = '(a line crosses in \\d+\\.\\d\\d µs: (the threads share a cache|they share no cache)|the line probe took .* the machine is busy)';
+    const lineState = '(a line crosses in \\d+\\.\\d{2,3} µs: (the threads share a cache|they share no cache)|the line probe took .* the machine is busy)';
     assert.match(text.replace(/\s+/g, ' '), new RegExp(`waits \\(auto\\): 2 ranks ${defaultStrategy(2)}, arena [^(]+\\(${lineState}\\)`));
     assert.match(text, /transport\s+ranks\s+op\s+size\s+µs\/call\s+MB\/s\s+calls/);
     for (const op of ['bcast', 'reduce', 'allreduce']) {
