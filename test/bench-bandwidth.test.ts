@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { capture, childPids, noWorkerLeft } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
 import {
-  autoRingBytes, bandwidthTables, describeRings, fewerRoundsNote, measureBandwidth, runBandwidth, smallestLines,
+  autoRingBytes, bandwidthTables, describeRings, fewerRoundsNote, handoffNote, measureBandwidth, runBandwidth, smallestLines,
   spreadNote, type BandwidthRow,
   type RingChoice,
   type RingMode,
@@ -268,6 +268,15 @@ test('a run whose line time crossed 0.25 µs gets a note, one that met a busy ma
   assert.is(stateChangeNote([{ when: 'at the start', lineMicros: 0.1 }, { when: 'at the end', lineMicros: 2.19 }]), busy);
   assert.match(stateChangeNote([{ when: 'at the start', lineMicros: 4120.69 }, { when: 'at the end', lineMicros: 4000 }])!,
     /^Note: the machine was busy during the run \(a cache line between the threads: 4120\.69 µs at the start, 4000\.00 µs/);
+});
+
+test('the modes whose receivers read only the stamps get a note saying so, named; the copying modes none', () => {
+  assert.is(handoffNote(['clone', 'shared', 'ringbuf', 'process', 'memcpy']), undefined);
+  assert.is(handoffNote(['shared', 'zerocopy']), "Note: zerocopy's receiver reads only each message's stamps (a few " +
+    "words in every 256 KiB), where it lies: its figure is what handing a message over costs, its bytes left in the " +
+    "sender's cache; a receiver that reads every byte pays for pulling them to its core (docs/PERFORMANCE.md, \"Method\").");
+  assert.match(handoffNote(BANDWIDTH_MODES)!, /^Note: the receivers of transfer, transfer-alloc and zerocopy read only .* their figures are /);
+  assert.match(handoffNote(['transfer', 'zerocopy'])!, /^Note: the receivers of transfer and zerocopy read /);
 });
 
 test('the MB/s table explains "-" only where a size was skipped', () => {

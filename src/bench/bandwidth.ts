@@ -8,6 +8,9 @@
  * - every mode starts from the same filled Float64Array in the sender's own memory and ends when the receiver
  *   has checked the message's stamps, one at each end, one in the middle and one in every 256 KiB (payload.ts): no
  *   mode can skip or reuse a message, or any 256 KiB of one;
+ * - the receivers of clone, shared, ringbuf and process end with a copy of every byte of the message, pulled to
+ *   their core; those of zerocopy, transfer and transfer-alloc read only the stamps where the message lies, so
+ *   their figures are the handoff, the bytes left in the sender's cache (a note under the table says so);
  * - the sender times from before its first measured window to after its last acknowledgement;
  * - acknowledgements: one Int32 counter for the three ring modes (shared, zerocopy, ringbuf), the transport itself
  *   for the postMessage and process modes (signal.ts says why);
@@ -390,12 +393,32 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, BANDWIDTH_COLUMNS, rows);
 }
 
-/** The notes at the end of a bandwidth run: rounds far apart, rounds skipped, the machine's state. */
+/** The notes at the end of a bandwidth run: what the handoff modes measure, rounds far apart or skipped, the state. */
 function bandwidthNotes(
   opts: BandwidthOptions, rows: readonly BandwidthRow[], timeline: readonly { when: string; lineMicros: number }[],
 ): string[] {
-  const notes = [spreadNote(rows), fewerRoundsNote(rows, opts.rounds), stateChangeNote(timeline)];
+  const notes = [handoffNote(opts.modes), spreadNote(rows), fewerRoundsNote(rows, opts.rounds), stateChangeNote(timeline)];
   return notes.filter((note) => note !== undefined);
+}
+
+/**
+ * What the figures of zerocopy and the transfer modes are: their receivers read only each message's stamps, where it
+ * lies, so the payload's lines never cross to the receiver's core. A reader of the table should not take them for a
+ * delivery of every byte, which is what the copying modes' receivers (and Open MPI's) end with.
+ */
+export function handoffNote(modes: readonly BandwidthMode[]): string | undefined {
+  const named = modes.filter((mode) => mode === 'zerocopy' || mode === 'transfer' || mode === 'transfer-alloc');
+  if (named.length === 0) return undefined;
+  const whose = named.length === 1 ? `${named[0]}'s receiver reads` : `the receivers of ${listed(named)} read`;
+  const their = named.length === 1 ? 'its figure is' : 'their figures are';
+  return `Note: ${whose} only each message's stamps (a few words in every 256 KiB), where it lies: ${their} what ` +
+    "handing a message over costs, its bytes left in the sender's cache; a receiver that reads every byte pays for " +
+    'pulling them to its core (docs/PERFORMANCE.md, "Method").';
+}
+
+/** `a`, `a and b`, `a, b and c`. */
+function listed(words: readonly string[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
 }
 
 /**
