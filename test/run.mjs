@@ -37,6 +37,19 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
+/** Whether a process of `child`'s group is still there 2 s after it ended (one it killed may take a moment to go). */
+async function groupOutlives(child) {
+  for (let waited = 0; ; waited += 50) {
+    try {
+      process.kill(-child.pid, 0);
+    } catch {
+      return false; // no such group: every process of it has ended
+    }
+    if (waited >= 2000) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now();
@@ -47,18 +60,28 @@ function runFile(file) {
     child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk); });
     child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk); });
     const timer = setTimeout(() => {
-      output += `\n${file}: killed after ${FILE_TIMEOUT_MS} ms\n`;
+      console.error(`\n${file}: killed after ${FILE_TIMEOUT_MS} ms (SHMCOMM_TEST_TIMEOUT_MS)`);
       killGroup(child);
     }, FILE_TIMEOUT_MS);
-    child.on('close', (code, signal) => {
+    child.on('close', async (code, signal) => {
       clearTimeout(timer);
-      running = undefined;
       const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
       let failed = total - passed - skipped;
-      // A crash, a kill or a non-zero exit with nothing counted is still a failure.
+      // A crash, a kill or a non-zero exit with nothing counted is still a failure, and so is a file that ran no test.
       if ((code !== 0 || signal) && failed === 0) failed = 1;
+      if (total === 0 && failed === 0) {
+        console.error(`\n${file}: ran no test (does it call test.run()?)`);
+        failed = 1;
+      }
+      // A process the file started and left running outlives it in its group: a failure, and it is killed.
+      if (await groupOutlives(child)) {
+        console.error(`\n${file}: left a process running after it ended; killed`);
+        killGroup(child);
+        failed += 1;
+      }
+      running = undefined;
       resolve({ file, passed, failed, skipped, ms: Date.now() - started, code, signal });
     });
   });
