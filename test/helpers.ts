@@ -59,13 +59,18 @@ export async function runWorker<T>(fixture: string, workerData: unknown, timeout
 
 /**
  * Both peers' answers. When one fails, the ring is aborted so that the other, perhaps blocked on it, ends too: no
- * worker outlives the test.
+ * worker outlives the test. A peer that answered with `problems` (a consumer that found messages wrong, and aborted
+ * the ring to stop) is reported before the other's failure, which that abort caused.
  */
 export async function bothOrAbort<A, B>(ring: { abort(): void }, peers: [Promise<A>, Promise<B>]): Promise<[A, B]> {
   const settled = await Promise.allSettled(peers.map((peer) => peer.catch((err: unknown) => {
     ring.abort();
     throw err;
   })));
+  for (const outcome of settled) {
+    const problems = outcome.status === 'fulfilled' ? (outcome.value as { problems?: unknown }).problems : undefined;
+    if (Array.isArray(problems) && problems.length > 0) throw new Error(`a peer found problems:\n${problems.join('\n')}`);
+  }
   for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
   return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as [A, B];
 }
