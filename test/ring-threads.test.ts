@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RingBuffer } from '../src/ring.js';
+import { RING_LAYOUT, RingBuffer } from '../src/ring.js';
 import { bothOrAbort, runWorker, testSeed } from './helpers.js';
 
 interface ConsumerReport { received: number; bytes: number; problems: string[] }
@@ -60,7 +60,13 @@ for (const role of ['blockedReader', 'blockedWriter'] as const) {
   test(`abort wakes a ${role === 'blockedReader' ? 'reader blocked on an empty' : 'writer blocked on a full'} ring`, async () => {
     const ring = RingBuffer.create(1024, { strategy: 'park' });
     const result = runWorker<{ error: string; message: string; at: number }>('ring-peer', { buffer: ring.buffer, role, style: 'copy', seed: 0, count: 0 });
-    await new Promise((resolve) => setTimeout(resolve, 300)); // long enough to be parked
+    // Abort only once the worker is parked (its flag up), so that it is a blocked call the abort wakes
+    const asleep = role === 'blockedReader' ? RING_LAYOUT.READER_ASLEEP : RING_LAYOUT.WRITER_ASLEEP;
+    const words = new Int32Array(ring.buffer);
+    for (const deadline = performance.now() + 30_000; Atomics.load(words, asleep) === 0;) {
+      assert.ok(performance.now() < deadline, 'the worker never parked');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const abortedAt = performance.timeOrigin + performance.now();
     ring.abort();
     const report = await result; // without a wake it would wait for ever (no timeout): runWorker's 60 s bound fails it
