@@ -532,7 +532,8 @@ test("timeoutMs is the whole call's: a peer that moves a chunk every 100 ms does
   assert.match(err.message, /^send timed out after 300 ms: \d+ of the message's 8000 bytes are sent; flush\(\) sends the rest$/);
   assert.equal([(err as TimeoutError).op, (err as TimeoutError).ms], ['send', 300]);
   assert.ok(sender.pendingBytes > 0 && sender.pendingBytes < 8000, String(sender.pendingBytes));
-  sender.flush();
+  // Bounded: a blocked main thread would keep runWorker's own timer from firing, were the relay to die
+  sender.flush({ timeoutMs: 30_000 });
   assert.equal(await relay, { forwarded: 8 });
   const arrived = new Receiver(fromRelay).recv<Float64Array>({ timeoutMs: 0 })!;
   assert.equal([arrived.tag, ...arrived.value], [5, ...sent], 'whole, after flush()');
@@ -545,7 +546,7 @@ test("timeoutMs is the whole call's: a peer that moves a chunk every 100 ms does
   const recvErr = errorOf(() => receiver.recv({ timeoutMs: 300 }));
   assert.instance(recvErr, TimeoutError);
   assert.match(recvErr.message, /^recv timed out after 300 ms: \d+ of a 8000-byte message's bytes arrived; the next receive finishes it$/);
-  const finished = receiver.recv<Float64Array>()!;
+  const finished = receiver.recv<Float64Array>({ timeoutMs: 30_000 })!;
   assert.equal([finished.tag, ...finished.value], [6, ...sent]);
   assert.equal(await relay2, { forwarded: 8 });
 });
