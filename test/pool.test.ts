@@ -439,7 +439,8 @@ test('timeoutMs bounds map even where terminate() cannot stop a worker (a blocki
   const err = await rejection(map(faults, [1], { exportName: 'blocksInNativeCode', timeoutMs: 300 }), 10_000);
   const ms = performance.now() - started;
   assert.instance(err, TimeoutError);
-  assert.is(err.message, 'map timed out after 300 ms: 0 of 1 items done; worker 0 on item 0');
+  // On a loaded machine the worker may still be loading its module at 300 ms, as the test above allows
+  assert.match(err.message, /^map timed out after 300 ms: 0 of 1 items done; worker 0 (on item 0|loading the module)$/);
   // Before, map awaited terminate(), which waited for the 5 s sleep; now it waits 1 s for it at most.
   assert.ok(ms < 4000, `took ${ms.toFixed(0)} ms`);
   for (const deadline = performance.now() + 15_000; childPids().length > 0 && performance.now() < deadline;) {
