@@ -24,7 +24,7 @@ import type { BandwidthMode, BandwidthOptions } from './args.js';
 import { isRingMode, type BandwidthJob, type BandwidthReport, type RingMode } from './bandwidth-job.js';
 import { createRingbufStorage } from './bandwidth-rings.js';
 import { renderChart } from './chart.js';
-import { formatNumber, formatSize, logSizes } from './format.js';
+import { formatNumber, formatSize, listed, logSizes } from './format.js';
 import { PeerGroup, stallMsFor } from './peers.js';
 import {
   Eta, formatDuration, formatShortCount, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput,
@@ -414,11 +414,6 @@ export function handoffNote(modes: readonly BandwidthMode[]): string | undefined
   return `Note: ${whose} only each message's stamps (a few words in every 256 KiB), where it lies: ${their} what ` +
     "handing a message over costs, its bytes left in the sender's cache; a receiver that reads every byte pays for " +
     'pulling them to its core (docs/PERFORMANCE.md, "Method").';
-}
-
-/** `a`, `a and b`, `a, b and c`. */
-function listed(words: readonly string[]): string {
-  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
 }
 
 /**

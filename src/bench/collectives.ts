@@ -16,7 +16,7 @@ import { DEFAULT_COLUMNS, Progress, terminalColumns, wrapText } from '../term.js
 import type { CollectiveOp, CollectivesOptions, Transport } from './args.js';
 import { formatRatio } from './bandwidth.js';
 import type { CollectivesJob, Measurement, PlannedMeasurement } from './collectives-rank.js';
-import { formatCount, formatNumber, formatSize } from './format.js';
+import { formatCount, formatNumber, formatSize, listed } from './format.js';
 import { describeLine, lineAtStart, measureLineMicros, stateChangeNote } from './line-probe.js';
 import { Eta, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput } from './report.js';
 import { renderTable } from './table.js';
@@ -251,12 +251,11 @@ export function ratioLine(rows: readonly CollectiveRow[], opts: Pick<Collectives
 export function oversubscribedLine(rankCounts: readonly number[], cores: number, strategy?: WaitStrategy): string | undefined {
   const over = rankCounts.filter((ranks) => ranks > cores);
   if (over.length === 0) return undefined;
-  const list = over.length === 1 ? `${over[0]}` : `${over.slice(0, -1).join(', ')} and ${over[over.length - 1]}`;
   const waits =
     strategy === undefined ? 'they park at once when they wait (Atomics.wait: launch\'s choice when ranks outnumber cores)'
     : strategy === 'park' ? 'they park at once when they wait (Atomics.wait)'
     : strategy === 'spinThenPark' ? 'they spin, then park, when they wait'
     : 'they spin when they wait, holding a core the rank they wait for may need';
-  return `Note: ${list} ranks on ${cores} ${cores === 1 ? 'core' : 'cores'} are oversubscribed (expected): ${waits}; ` +
+  return `Note: ${listed(over)} ranks on ${cores} ${cores === 1 ? 'core' : 'cores'} are oversubscribed (expected): ${waits}; ` +
     'the runs complete, but their times include waiting for a core.';
 }

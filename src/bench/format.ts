@@ -145,3 +145,8 @@ export function logSizes(min: number, max: number, points: number): number[] {
   sizes.push(max);
   return sizes;
 }
+
+/** `a`, `a and b`, `a, b and c`: words (or numbers) in a sentence. */
+export function listed(words: readonly (string | number)[]): string {
+  return words.length < 2 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words.at(-1)}`;
+}
