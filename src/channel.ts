@@ -137,7 +137,7 @@ export class Sender {
    * other Senders, but not on this one: they run in the middle of its send, and `send`, `flush` and `close` refuse to
    * run there.
    */
-  constructor(ring: RingBuffer, options: { onMessage?: () => void; chunkBytes?: number } = {}) {
+  constructor(ring: RingBuffer, options: { onMessage?: (() => void) | undefined; chunkBytes?: number | undefined } = {}) {
     refuseUnknownOptions('Sender', options, ['onMessage', 'chunkBytes']);
     this.ring = ring;
     this.chunkBytes = options.chunkBytes === undefined ? defaultChunkBytes(ring) : checkChunkBytes(options.chunkBytes, ring.capacity);

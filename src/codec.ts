@@ -175,7 +175,7 @@ export function copyAsSent(value: unknown): unknown {
  * @throws RangeError for an unknown type code, a length that is not a multiple of the element size, or a
  *   misaligned in-place view.
  */
-export function decode(type: number, bytes: Uint8Array, options?: { inPlace?: boolean }): unknown {
+export function decode(type: number, bytes: Uint8Array, options?: { inPlace?: boolean | undefined }): unknown {
   checkType(type);
   if (type === TYPE.serialized) return deserialize(bytes); // copies what it reads: `bytes` may be reused at once
   if (isValueType(type)) return decodeValueAt(type, bytes, 0, bytes.length);

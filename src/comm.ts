@@ -163,7 +163,7 @@ export class Comm {
    * `S` is what this rank sends and `R` what `source` sends, by default the same; the value is typed as it arrives.
    */
   sendrecv<S = unknown, R = S>(dest: number, value: S, source = dest, tag = 0): Sent<R> {
-    this.checkRank(dest, 'dest');
+    this.checkRank(dest, 'dest', 'sendrecv');
     this.checkRank(source, 'source');
     this.checkTag(tag, 'tag');
     this.refuseHeldSource(source, tag, 'sendrecv');
@@ -310,6 +310,7 @@ export class Comm {
    * typed array of the value's kind (`Reduced`); a function's result is typed as the value, widened
    * (`Widen<T> | Sent<T>`).
    */
+  reduce<T extends Reducible, I extends IntoFor<T>>(value: T, op: ReduceOp, root: number, into: I): I | undefined;
   reduce<T, I extends IntoFor<T> = never>(value: T, op: ReduceFunction, root?: number, into?: I):
     Widen<T> | Sent<T> | I | undefined;
   reduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, root?: number, into?: I):
@@ -329,6 +330,7 @@ export class Comm {
    * the same kind and length, or `value` itself to reduce in place) receives the result, and no array is allocated
    * for it. Typed as `reduce` is.
    */
+  allreduce<T extends Reducible, I extends IntoFor<T>>(value: T, op: ReduceOp, into: I): I;
   allreduce<T, I extends IntoFor<T> = never>(value: T, op: ReduceFunction, into?: I): Widen<T> | Sent<T> | I;
   allreduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, into?: I): Reduced<T> | I;
   allreduce(value: unknown, op: ReduceOp, into?: unknown): unknown {
@@ -678,10 +680,11 @@ export class Comm {
     }
   }
 
-  private checkRank(value: number, name: string): void {
+  private checkRank(value: number, name: string, call = 'send'): void {
     if (!Number.isInteger(value)) {
       // mpi4py's order is send(value, dest): an array or an object where the rank belongs is the likely mistake.
-      const hint = name === 'dest' && typeof value === 'object' && value !== null ? ' (the rank comes first: send(dest, value))' : '';
+      const swapped = name === 'dest' && typeof value === 'object' && value !== null;
+      const hint = swapped ? ` (the rank comes first: ${call}(dest, value))` : '';
       throw new TypeError(`Expected \`${name}\` to be an integer rank from 0 to ${this.size - 1}, got ${describe(value)}${hint}`);
     }
     if (value < 0 || value >= this.size) {

@@ -69,7 +69,7 @@ export async function map<R = unknown>(
 ): Promise<MapResult<ResultOf<R>>>;
 export async function map<T, R>(
   moduleUrl: string | URL, items: readonly T[], options?: MapOptions,
-): Promise<MapResult<R>>;
+): Promise<MapResult<ResultOf<R>>>;
 export async function map(
   moduleUrl: string | URL, items: readonly unknown[], options: MapOptions = {},
 ): Promise<MapResult<unknown>> {

@@ -65,11 +65,11 @@ export const MAX_RING_BYTES = 1 << 30;
 /** What the layer above stores in a frame's header besides the payload. */
 export interface FrameMeta {
   /** One byte for the layer above (the codec's type code). Default 0. */
-  type?: number;
+  type?: number | undefined;
   /** A signed 32-bit tag (the message tag). Default 0. */
-  tag?: number;
+  tag?: number | undefined;
   /** An unsigned 32-bit word (a chunked message's total length). Default 0. */
-  aux?: number;
+  aux?: number | undefined;
 }
 
 /**

@@ -174,6 +174,8 @@ test('bad input is refused in the rank that made the mistake, with what was give
     ['fraction', 'rank 1 failed: TypeError: Expected `dest` to be an integer rank from 0 to 1, got 0.5'],
     ['swapped', 'rank 1 failed: TypeError: Expected `dest` to be an integer rank from 0 to 1, got a Float64Array ' +
       '(the rank comes first: send(dest, value))'],
+    ['swappedSendrecv', 'rank 1 failed: TypeError: Expected `dest` to be an integer rank from 0 to 1, got a Float64Array ' +
+      '(the rank comes first: sendrecv(dest, value))'],
     ['tag', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got -3'],
     ['self', 'rank 1 failed: RangeError: rank 1 waits to receive from itself with nothing sent: that would block for ever'],
     ['selfOtherTag', 'rank 1 failed: RangeError: rank 1 waits to receive from itself with tag 2, which none of the 1 ' +

@@ -90,8 +90,10 @@ export function reductions(comm: Comm, op: ReduceOp, maybe: Float64Array<ArrayBu
   const ofBuffer = comm.allreduce(Buffer.from('ab'), 'max');
   is<Equal<typeof ofBuffer, Uint8Array<ArrayBuffer>>>();
   const into = new Float64Array(new SharedArrayBuffer(32));
-  const inPlace = comm.allreduce(new Float64Array(4), 'sum', into); // `into` is returned
-  is<Equal<typeof inPlace, Float64Array<ArrayBuffer> | Float64Array<SharedArrayBuffer>>>();
+  const inPlace = comm.allreduce(new Float64Array(4), 'sum', into); // `into` is returned, and typed as it is
+  is<Equal<typeof inPlace, Float64Array<SharedArrayBuffer>>>();
+  const atRoot = comm.reduce(new Float64Array(4), 'sum', 0, into); // `into` at the root, undefined elsewhere
+  is<Equal<typeof atRoot, Float64Array<SharedArrayBuffer> | undefined>>();
   comm.reduce(new Float64Array(4), 'sum', 0, maybe);
   comm.allreduce(Buffer.alloc(4), 'sum', new Uint8Array(4)); // a Buffer's kind is Uint8Array
   comm.allreduce(comm.rank === 0 ? 1 : 2n, 'sum'); // a number on some ranks, a bigint on others: they meet at run time
@@ -150,6 +152,8 @@ export async function launching(url: string): Promise<void> {
   is<Equal<typeof fromFunction.results, number[]>>();
   const two = await map<number, string>(url, [1, 2]); // as before: items, then results
   is<Equal<typeof two.results, string[]>>();
+  const buffers = await map<number, Buffer>(url, [1, 2]); // a Buffer arrives as postMessage delivers it
+  is<Equal<typeof buffers.results, Uint8Array<ArrayBufferLike>[]>>();
   // @ts-expect-error with two, the first is the items' type
   await map<string, number>(url, [1, 2]);
   const none = await map(url, [1, 2]);
