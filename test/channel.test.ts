@@ -520,35 +520,56 @@ test('a bad timeoutMs is refused before any chunk moves: no message is cut short
   assert.equal([got.tag, ...got.value], [2, 1.5, 2.5], 'the message is still there, whole');
 });
 
+/**
+ * Runs `body` beside a frame-relay worker that moves `from`'s frames to `to`. On a failure both rings are aborted,
+ * which wakes the relay wherever it waits, and the relay is awaited (runWorker terminates it): it never outlives the
+ * test, nor rejects later, unheard.
+ */
+async function besideRelay(from: RingBuffer, to: RingBuffer, body: (relay: Promise<{ forwarded: number }>) => Promise<void>) {
+  const relay = runWorker<{ forwarded: number }>('frame-relay', { from: from.buffer, to: to.buffer, frames: 8, pauseMs: 100 });
+  try {
+    await body(relay);
+  } catch (err) {
+    from.abort();
+    to.abort();
+    await relay.catch((relayErr: { code?: string }) => {
+      if (relayErr.code !== 'SHMCOMM_ABORTED') console.error('  the relay failed too:', relayErr); // not by our abort
+    });
+    throw err;
+  }
+}
+
 test("timeoutMs is the whole call's: a peer that moves a chunk every 100 ms does not keep a 300 ms send or recv going", async () => {
   // Before, each chunk had its own 300 ms: both calls ran to the end, 800 ms and more.
+  const sent = Float64Array.from({ length: 1000 }, (_, i) => i * 3); // 8 chunks
   const toRelay = RingBuffer.create(4096); // holds three chunks of 1 KiB
   const fromRelay = RingBuffer.create(16384);
-  const relay = runWorker<{ forwarded: number }>('frame-relay', { from: toRelay.buffer, to: fromRelay.buffer, frames: 8, pauseMs: 100 });
-  const sender = new Sender(toRelay);
-  const sent = Float64Array.from({ length: 1000 }, (_, i) => i * 3); // 8 chunks
-  const err = errorOf(() => sender.send(sent, 5, { timeoutMs: 300 }));
-  assert.instance(err, TimeoutError);
-  assert.match(err.message, /^send timed out after 300 ms: \d+ of the message's 8000 bytes are sent; flush\(\) sends the rest$/);
-  assert.equal([(err as TimeoutError).op, (err as TimeoutError).ms], ['send', 300]);
-  assert.ok(sender.pendingBytes > 0 && sender.pendingBytes < 8000, String(sender.pendingBytes));
-  // Bounded: a blocked main thread would keep runWorker's own timer from firing, were the relay to die
-  sender.flush({ timeoutMs: 30_000 });
-  assert.equal(await relay, { forwarded: 8 });
-  const arrived = new Receiver(fromRelay).recv<Float64Array>({ timeoutMs: 0 })!;
-  assert.equal([arrived.tag, ...arrived.value], [5, ...sent], 'whole, after flush()');
+  await besideRelay(toRelay, fromRelay, async (relay) => {
+    const sender = new Sender(toRelay);
+    const err = errorOf(() => sender.send(sent, 5, { timeoutMs: 300 }));
+    assert.instance(err, TimeoutError);
+    assert.match(err.message, /^send timed out after 300 ms: \d+ of the message's 8000 bytes are sent; flush\(\) sends the rest$/);
+    assert.equal([(err as TimeoutError).op, (err as TimeoutError).ms], ['send', 300]);
+    assert.ok(sender.pendingBytes > 0 && sender.pendingBytes < 8000, String(sender.pendingBytes));
+    // Bounded: a blocked main thread would keep runWorker's own timer from firing, were the relay to die
+    sender.flush({ timeoutMs: 30_000 });
+    assert.equal(await relay, { forwarded: 8 });
+    const arrived = new Receiver(fromRelay).recv<Float64Array>({ timeoutMs: 0 })!;
+    assert.equal([arrived.tag, ...arrived.value], [5, ...sent], 'whole, after flush()');
+  });
 
   const source = RingBuffer.create(16384);
   const slow = RingBuffer.create(4096);
   new Sender(source, { chunkBytes: 1024 }).send(sent, 6); // all 8 chunks at once
-  const receiver = new Receiver(slow);
-  const relay2 = runWorker<{ forwarded: number }>('frame-relay', { from: source.buffer, to: slow.buffer, frames: 8, pauseMs: 100 });
-  const recvErr = errorOf(() => receiver.recv({ timeoutMs: 300 }));
-  assert.instance(recvErr, TimeoutError);
-  assert.match(recvErr.message, /^recv timed out after 300 ms: \d+ of a 8000-byte message's bytes arrived; the next receive finishes it$/);
-  const finished = receiver.recv<Float64Array>({ timeoutMs: 30_000 })!;
-  assert.equal([finished.tag, ...finished.value], [6, ...sent]);
-  assert.equal(await relay2, { forwarded: 8 });
+  await besideRelay(source, slow, async (relay) => {
+    const receiver = new Receiver(slow);
+    const recvErr = errorOf(() => receiver.recv({ timeoutMs: 300 }));
+    assert.instance(recvErr, TimeoutError);
+    assert.match(recvErr.message, /^recv timed out after 300 ms: \d+ of a 8000-byte message's bytes arrived; the next receive finishes it$/);
+    const finished = receiver.recv<Float64Array>({ timeoutMs: 30_000 })!;
+    assert.equal([finished.tag, ...finished.value], [6, ...sent]);
+    assert.equal(await relay, { forwarded: 8 });
+  });
 });
 
 test('a Sender option it does not take is refused by name, not ignored', () => {

@@ -59,21 +59,37 @@ test('main thread as an async consumer while a worker produces', async () => {
 for (const role of ['blockedReader', 'blockedWriter'] as const) {
   test(`abort wakes a ${role === 'blockedReader' ? 'reader blocked on an empty' : 'writer blocked on a full'} ring`, async () => {
     const ring = RingBuffer.create(1024, { strategy: 'park' });
-    const result = runWorker<{ error: string; message: string; at: number }>('ring-peer', { buffer: ring.buffer, role, style: 'copy', seed: 0, count: 0 });
-    // Abort only once the worker is parked (its flag up), so that it is a blocked call the abort wakes
+    const result = runWorker<{ error: string; message: string; ms: number; at: number }>('ring-peer', { buffer: ring.buffer, role, style: 'copy', seed: 0, count: 0 });
     const asleep = role === 'blockedReader' ? RING_LAYOUT.READER_ASLEEP : RING_LAYOUT.WRITER_ASLEEP;
     const words = new Int32Array(ring.buffer);
-    for (const deadline = performance.now() + 30_000; Atomics.load(words, asleep) === 0;) {
-      assert.ok(performance.now() < deadline, 'the worker never parked');
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    const now = () => performance.timeOrigin + performance.now(); // the worker's clock too: it reports such times
+    let parkedAt: number;
+    try {
+      // Abort only once the worker is parked (its flag up), so that it is a blocked call the abort wakes; a worker that
+      // started after the abort would pass the checks below all the same.
+      for (const deadline = performance.now() + 30_000; Atomics.load(words, asleep) === 0;) {
+        assert.ok(performance.now() < deadline, 'the worker never parked');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      parkedAt = now();
+      await new Promise((resolve) => setTimeout(resolve, 50)); // nothing but the abort may wake it from here
+      assert.is(Atomics.load(words, asleep), 1, 'the worker woke before the abort');
+    } catch (err) {
+      ring.abort(); // the worker, parked or about to be, ends: no worker outlives the test
+      await result.catch(() => {});
+      throw err;
     }
-    const abortedAt = performance.timeOrigin + performance.now();
+    const abortedAt = now();
     ring.abort();
     const report = await result; // without a wake it would wait for ever (no timeout): runWorker's 60 s bound fails it
     assert.is(report.error, 'AbortedError');
     assert.is(report.message, `${role === 'blockedReader' ? 'read' : 'write'} aborted: the channel was aborted`);
-    // No bound on how soon: on a loaded machine the woken thread may wait for a core. Only that it was after.
+    // The call it reports blocked from before the worker was seen parked until after the abort (5 ms for the two
+    // threads' clocks). No bound on how soon it woke: on a loaded machine the woken thread may wait for a core.
+    const calledAt = report.at - report.ms;
+    assert.ok(calledAt <= parkedAt + 5, `called at ${calledAt.toFixed(1)}, seen parked at ${parkedAt.toFixed(1)}`);
     assert.ok(report.at >= abortedAt - 5, `woke at ${report.at.toFixed(1)}, the abort was at ${abortedAt.toFixed(1)}`);
+    assert.is(Atomics.load(words, asleep), 0, 'the woken worker lowered its flag');
   });
 }
 
