@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { childPidsOf } from './helpers.js';
+import { childPidsOf, within } from './helpers.js';
 import { cpuVendor } from '../src/cpuinfo.js';
 import { environmentWithoutRepMovsb, host, memcpyText, NO_REP_MOVSB, thresholdSet, type Host } from '../src/glibc.js';
 
@@ -223,6 +223,7 @@ async function startLongBench(): Promise<{ command: ChildProcess; second: number
     await new Promise((resolve) => setTimeout(resolve, 1000)); // its benchmark under way
     const children = childPidsOf(command.pid!);
     assert.is(children.length, twice ? 1 : 0, `second processes: ${children.join(', ')}`);
+    if (!twice) console.log('  no second process on this host (not AMD with glibc 2.33+): only the command is checked');
     return { command, second: children[0], exited };
   } catch (error) {
     for (const pid of childPidsOf(command.pid!)) process.kill(pid, 'SIGKILL'); // neither outlives a failed start
@@ -234,7 +235,6 @@ async function startLongBench(): Promise<{ command: ChildProcess; second: number
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   test(`${signal} to the command ends the second process too, and the command dies of it`, async () => {
     const { command, second, exited } = await startLongBench();
-    if (second === undefined) console.log('  no second process on this host (not AMD with glibc 2.33+): only the command is checked');
     try {
       command.kill(signal);
       assert.is(await within(exited, 60_000, `the command after ${signal}`), signal);
@@ -249,7 +249,6 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
 
 test('a command killed outright (SIGKILL) takes its second process with it', async () => {
   const { command, second, exited } = await startLongBench();
-  if (second === undefined) console.log('  no second process on this host (not AMD with glibc 2.33+): only the command is checked');
   try {
     command.kill('SIGKILL');
     assert.is(await within(exited, 60_000, 'the command after SIGKILL'), 'SIGKILL');
@@ -258,14 +257,5 @@ test('a command killed outright (SIGKILL) takes its second process with it', asy
     if (second !== undefined && alive(second)) process.kill(second, 'SIGKILL');
   }
 });
-
-/** `promise`, or a failure naming `what` once `ms` have passed: a child that never answers fails its test, in time. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 test.run();

@@ -57,6 +57,15 @@ export async function runWorker<T>(fixture: string, workerData: unknown, timeout
   }
 }
 
+/** `promise`, or a failure naming `what` once `ms` have passed: a peer that never answers fails its test, in time. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Both peers' answers. When one fails, the ring is aborted so that the other, perhaps blocked on it, ends too: no
  * worker outlives the test. A peer that answered with `problems` (a consumer that found messages wrong, and aborted

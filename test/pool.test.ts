@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShmcommError, TimeoutError, WorkerFailedError } from '../src/index.js';
 import { map } from '../src/pool.js';
-import { childPids, noWorkerLeft, prng, startedWorkers, testSeed } from './helpers.js';
+import { childPids, noWorkerLeft, prng, startedWorkers, testSeed, within } from './helpers.js';
 
 const square = new URL('./fixtures/pool-square.js', import.meta.url);
 const faults = new URL('./fixtures/pool-faults.js', import.meta.url);
@@ -16,15 +16,9 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** The rejection of `promise`, which must come within `ms`. */
 async function rejection(promise: Promise<unknown>, ms = 30_000): Promise<Error & { cause?: unknown }> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no rejection in ${ms} ms`)), ms); });
-  try {
-    const outcome = await Promise.race([promise.then(() => 'a result', (err: unknown) => err), late]);
-    assert.instance(outcome, Error, `expected a rejection, got ${String(outcome)}`);
-    return outcome as Error;
-  } finally {
-    clearTimeout(timer);
-  }
+  const outcome = await within(promise.then(() => 'a result', (err: unknown) => err), ms, 'a rejection');
+  assert.instance(outcome, Error, `expected a rejection, got ${String(outcome)}`);
+  return outcome as Error;
 }
 
 /**
