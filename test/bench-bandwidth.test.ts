@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { capture, childPids, noWorkerLeft } from './helpers.js';
 import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
 import {
-  autoRingBytes, bandwidthTables, describeRings, fewerRoundsNote, handoffNote, measureBandwidth, runBandwidth, smallestLines,
+  autoRingBytes, bandwidthTables, ratioToMemcpy, describeRings, fewerRoundsNote, handoffNote, measureBandwidth, runBandwidth, smallestLines,
   spreadNote, type BandwidthRow,
   type RingChoice,
   type RingMode,
@@ -328,6 +328,26 @@ test('the tables keep to the terminal: all eight modes go in two blocks at 80 co
     '',
     ...ratios,
   ].join('\n'));
+});
+
+test('over rounds, a ratio to memcpy is the median of the rounds\' own ratios; over skipped rounds, of the medians', () => {
+  const row = (mode: BandwidthRow['mode'], rounds: number[]): BandwidthRow =>
+    ({ mode, bytes: 64, mbPerSec: [...rounds].sort((a, b) => a - b)[(rounds.length - 1) >> 1]!, messages: 1, seconds: 1, rounds });
+  // Round 2 found the machine fast for both. The rounds' ratios are 0.6, 0.6 and 0.47; the medians, shared's 30 from
+  // round 1 and memcpy's 60 from round 3, would give 0.5.
+  const shared = row('shared', [30, 60, 28]), memcpy = row('memcpy', [50, 100, 60]);
+  assert.is(ratioToMemcpy(shared, memcpy, 3), 0.6);
+  assert.is(shared.mbPerSec / memcpy.mbPerSec, 0.5);
+  const table = bandwidthTables(['shared', 'memcpy'], [64], [shared, memcpy], 80, 3).split('\n');
+  assert.is(table[5], "Ratio to memcpy (one copy in one thread, median of the rounds' own ratios)");
+  assert.is(table[8], '64 B   0.60x');
+  // Four rounds (0.6, 0.6, 0.47, 0.33): the lower of the middle two, as the rows' medians are.
+  assert.is(ratioToMemcpy(row('shared', [30, 60, 28, 33]), row('memcpy', [50, 100, 60, 100]), 4), 28 / 60);
+  assert.match(bandwidthTables(['shared', 'memcpy'], [64], [shared, memcpy], 80, 4), /lower median of the rounds' own ratios/);
+  // A round skipped: the rounds no longer pair up, so the medians divide.
+  assert.is(ratioToMemcpy(row('shared', [30, 60]), memcpy, 3), 0.5);
+  assert.ok(Number.isNaN(ratioToMemcpy(shared, undefined, 3)));
+  assert.is(bandwidthTables(['shared', 'memcpy'], [64], [shared, memcpy], 80).split('\n')[5], 'Ratio to memcpy (one copy in one thread)');
 });
 
 test('rounds that differ more than 2x get a note naming the rows, six at most', () => {

@@ -433,7 +433,7 @@ function bandwidthReport(
   const rounds = opts.rounds > 1 ? `, ${median} of ${opts.rounds} rounds` : '';
   const settings = `window ${opts.window}, ${opts.seconds} s per size${rounds}${ringWords}`;
   const lines = [headerLine('shmcomm bench bandwidth', m, settings, columns), ''];
-  lines.push(bandwidthTables(opts.modes, sizes, rows, columns));
+  lines.push(bandwidthTables(opts.modes, sizes, rows, columns, opts.rounds));
   if (opts.chart) {
     const series = opts.modes.map((mode) => ({
       name: mode,
@@ -448,14 +448,16 @@ function bandwidthReport(
 }
 
 /**
- * The MB/s table and, when memcpy ran with other modes, the table of ratios to it; a table wider than `columns` goes
- * in blocks of modes, each with the sizes.
+ * The MB/s table and, when memcpy ran with other modes, the table of ratios to it (ratioToMemcpy, for a run of
+ * `rounds` rounds); a table wider than `columns` goes in blocks of modes, each with the sizes.
  */
 export function bandwidthTables(
   modes: readonly BandwidthMode[], sizes: readonly number[], rows: readonly BandwidthRow[], columns = DEFAULT_COLUMNS,
+  rounds = 1,
 ): string {
-  const rate = (mode: BandwidthMode, bytes: number): number =>
-    rows.find((row) => row.mode === mode && row.bytes === bytes)?.mbPerSec ?? NaN;
+  const rowOf = (mode: BandwidthMode, bytes: number): BandwidthRow | undefined =>
+    rows.find((row) => row.mode === mode && row.bytes === bytes);
+  const rate = (mode: BandwidthMode, bytes: number): number => rowOf(mode, bytes)?.mbPerSec ?? NaN;
   const rateRows = sizes.map((bytes) => [formatSize(bytes), ...modes.map((mode) => formatNumber(rate(mode, bytes)))]);
   const skipped = sizes.some((bytes) => modes.some((mode) => !Number.isFinite(rate(mode, bytes)))); // shown as -
   const text = [
@@ -466,12 +468,28 @@ export function bandwidthTables(
   if (modes.includes('memcpy') && others.length > 0) {
     const ratioRows = sizes.map((bytes) => [
       formatSize(bytes),
-      ...others.map((mode) => formatRatio(rate(mode, bytes) / rate('memcpy', bytes))),
+      ...others.map((mode) => formatRatio(ratioToMemcpy(rowOf(mode, bytes), rowOf('memcpy', bytes), rounds))),
     ]);
     const ratios = renderTable(['size', ...others], ratioRows, { width: columns });
-    text.push('', 'Ratio to memcpy (one copy in one thread)', ratios);
+    const which = rounds > 1 ? `, ${rounds % 2 === 0 ? 'lower median' : 'median'} of the rounds' own ratios` : '';
+    text.push('', wrapText(`Ratio to memcpy (one copy in one thread${which})`, columns), ratios);
   }
   return text.join('\n');
+}
+
+/**
+ * A mode's ratio to memcpy at one size. Where both ran all `rounds` rounds, the median of each round's own ratio:
+ * the modes take turns within a round, seconds apart, so a round's two figures met the same machine, and a round in
+ * which the machine changed state (this VM's do, "two states" in docs/PERFORMANCE.md) moves both. The ratio of the two
+ * medians could pair one mode's fast round with memcpy's slow one. Otherwise (one round, or a round skipped) the ratio
+ * of the two rows' figures; NaN where either has no row.
+ */
+export function ratioToMemcpy(row: BandwidthRow | undefined, memcpy: BandwidthRow | undefined, rounds: number): number {
+  if (row === undefined || memcpy === undefined) return NaN;
+  const mine = row.rounds, its = memcpy.rounds;
+  if (rounds < 2 || mine?.length !== rounds || its?.length !== rounds) return row.mbPerSec / memcpy.mbPerSec;
+  const ratios = mine.map((rate, round) => rate / its[round]!).sort((a, b) => a - b);
+  return ratios[(rounds - 1) >> 1]!; // as the rows' median: for an even count the lower of the middle two
 }
 
 /** `0.62x`, `1.05x`, `0.0031x`; `-` when unknown. */
