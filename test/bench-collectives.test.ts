@@ -16,7 +16,8 @@ import { checkFreshCall, checkResult, makePayload } from '../src/bench/collectiv
 import { defaultStrategy } from '../src/launch.js';
 import { host, memcpyText } from '../src/glibc.js';
 import type { Comm } from '../src/comm.js';
-import { errorOf, noWorkerLeft, startedWorkers } from './helpers.js';
+import { RankFailedError } from '../src/errors.js';
+import { errorOf, noWorkerLeft, startedWorkers, within } from './helpers.js';
 
 const TINY = ['--ranks', '2,3', '--sizes', '8,64KiB', '--time', '0.01', '--warmup', '0.002'];
 const SIZES = [8, 65536];
@@ -56,12 +57,27 @@ test("a launch's time bound: slack, ten times the time budget, and six calls' by
   assert.is(launchBoundMs(collectivesPlan({ ops: ['barrier'], sizes: [8] }), 8, { seconds: 1, warmupSeconds: 0 }), 70_000);
 });
 
-test('measureCollectives: every row, in order, with its events; the line probe before the first launch and after the last, twice at the start on a busy machine', async () => {
+/** The events of a TINY run: for each rank count, its launches, then each op and size on every transport in turn. */
+function expectedEvents(): string[] {
+  const events: string[] = [];
+  for (const ranks of RANKS) {
+    events.push(...TRANSPORTS.map((transport) => `launch ${transport} ${ranks}`));
+    for (const op of COLLECTIVE_OPS) {
+      for (const bytes of op === 'barrier' ? [0] : SIZES) {
+        for (const transport of TRANSPORTS) events.push(`start ${transport} ${ranks} ${op} ${bytes}`, `finish ${transport} ${ranks} ${op} ${bytes}`);
+      }
+    }
+  }
+  return events;
+}
+
+test('measureCollectives: every row, in order, with its events, the transports by turns; the line probe before the first launch and after the last, twice at the start on a busy machine', async () => {
   const before = startedWorkers();
   const events: string[] = [];
   const stepKey = (step: CollectiveStep): string => `${step.transport} ${step.ranks} ${step.op} ${step.bytes}`;
   const readings = [3746.58, 0.31, 0.09];
   const rows = await measureCollectives(parseCollectivesArgs(TINY), {
+    onLaunch: (transport, ranks) => events.push(`launch ${transport} ${ranks}`),
     onStart: (step) => events.push(`start ${stepKey(step)}`),
     onFinish: (step) => events.push(`finish ${stepKey(step)}`),
     onLine: (when, micros) => events.push(`${when} ${micros}`),
@@ -72,9 +88,32 @@ test('measureCollectives: every row, in order, with its events; the line probe b
     assert.ok(isPositive(row.microsPerCall), `${keyOf({ ...row })}: microsPerCall ${row.microsPerCall}`);
     assert.ok(Number.isInteger(row.calls) && row.calls > 0, `${keyOf({ ...row })}: calls ${row.calls}`);
   }
-  assert.equal(events, ['start 0.31', ...expected.flatMap((key) => [`start ${key}`, `finish ${key}`]), 'end 0.09']);
+  assert.equal(events, ['start 0.31', ...expectedEvents(), 'end 0.09']);
   assert.is(startedWorkers() - before, TRANSPORTS.length * (2 + 3), 'one launch per transport and rank count');
   await noWorkerLeft('the benchmark returned');
+});
+
+test('a wrong result on one launch fails the run on its turn, and the launches waiting for theirs end too', async () => {
+  const before = startedWorkers();
+  const events: string[] = [];
+  const started = performance.now();
+  const faulty = new URL('./fixtures/collectives-faulty.js', import.meta.url);
+  const opts = parseCollectivesArgs(['--ranks', '2', '--sizes', '64', '--ops', 'bcast,allreduce', ...TINY.slice(4)]);
+  const run = measureCollectives(opts, {
+    onStart: (step) => events.push(`start ${step.transport} ${step.op}`),
+    onFinish: (step) => events.push(`finish ${step.transport} ${step.op}`),
+  }, async () => 0.05, faulty);
+  const error = await within(run.then(() => undefined, (err: unknown) => err as Error), 60_000, 'the faulty run');
+  assert.instance(error, RankFailedError);
+  assert.is(error?.message, 'rank 1 failed: Error: allreduce of 64 B on 2 ranks over transfer: rank 1 got -1 at element 0, expected the exact sum 1.5');
+  // bcast on every transport, then allreduce on shared, then transfer's, which failed: clone's turn never came.
+  assert.equal(events, [
+    'start shared bcast', 'finish shared bcast', 'start transfer bcast', 'finish transfer bcast',
+    'start clone bcast', 'finish clone bcast', 'start shared allreduce', 'finish shared allreduce', 'start transfer allreduce',
+  ]);
+  assert.is(startedWorkers() - before, 3 * 2, 'one launch of 2 ranks per transport');
+  await noWorkerLeft('a launch failed while the others waited for their turns');
+  assert.ok(performance.now() - started < 30_000, 'ended in a bounded time'); // generous: 1 s is typical
 });
 
 test('--json: { node, cpus, memcpy, settings, rows, notes } with every row and nothing on stderr off a terminal', async () => {

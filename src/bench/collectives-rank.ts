@@ -1,6 +1,8 @@
 /**
  * The rank program of `shmcomm bench collectives`: one launch per transport and rank count runs every (op, size)
- * measurement of the run, one after the other, so worker start-up is paid once per launch.
+ * measurement of the run, one after the other, so worker start-up is paid once per launch. The launches of one rank
+ * count run at once and take turns (collectives.ts): before each measurement every rank waits, parked, until the main
+ * thread opens the gate of its launch (`turns`), and after it, once every rank is done with it, rank 0 says so.
  *
  * One measurement, on every rank at once:
  * 1. rounds: a barrier (a common start line), then the op called `calls` times back to back, with no barrier
@@ -36,9 +38,19 @@ export interface CollectivesJob {
   plan: PlannedMeasurement[];
   seconds: number;
   warmupSeconds: number;
-  /** Over a SharedArrayBuffer: rank 0 stores in element 0 how many measurements it has started (for progress). */
-  progress: Int32Array;
+  /** Over a SharedArrayBuffer of TURN_SLOTS Int32s: the launch's turns, at TURN_GATE, TURN_DONE and TURN_READY. */
+  turns: Int32Array;
 }
+
+/** The main thread stores here how many measurements the launch may have started (TURNS_STOPPED: none more). */
+export const TURN_GATE = 0;
+/** Rank 0 stores here how many measurements the launch has finished, every rank done with them. */
+export const TURN_DONE = 1;
+/** Every rank adds 1 here once it is ready for the first measurement. */
+export const TURN_READY = 2;
+export const TURN_SLOTS = 3;
+/** The gate's value once another launch has failed: every rank waiting at it throws, and the launch ends. */
+export const TURNS_STOPPED = -1;
 
 /** One (op, size); `bytes` is 0 for barrier, which moves no payload. */
 export interface PlannedMeasurement {
@@ -68,14 +80,37 @@ const MIN_CALL_MS = 1e-6;
 
 /** Rank 0 returns one Measurement per planned one, in plan order; the other ranks return []. */
 export default function collectivesRank(comm: Comm, job: CollectivesJob): Measurement[] {
+  const { turns } = job;
+  Atomics.add(turns, TURN_READY, 1);
+  Atomics.notify(turns, TURN_READY);
   const measurements: Measurement[] = [];
   for (let index = 0; index < job.plan.length; index++) {
-    if (comm.rank === 0) Atomics.store(job.progress, 0, index + 1);
+    awaitTurn(turns, index);
     const { op, bytes } = job.plan[index]!;
     const measured = measure(comm, op, bytes, job);
     if (measured !== undefined) measurements.push(measured);
+    // The last checks are each rank's own (an 8 MiB result compared element by element): the next turn, perhaps
+    // another launch's, begins on idle cores only once every rank is through them.
+    comm.barrier();
+    if (comm.rank === 0) {
+      Atomics.store(turns, TURN_DONE, index + 1);
+      Atomics.notify(turns, TURN_DONE);
+    }
   }
   return measurements;
+}
+
+/**
+ * Waits, parked, until the main thread lets measurement `index` begin. Not in a shmcomm call: a rank that spins when
+ * it waits (`--strategy spin`) would otherwise hold a core through another launch's turn.
+ */
+function awaitTurn(turns: Int32Array, index: number): void {
+  for (;;) {
+    const gate = Atomics.load(turns, TURN_GATE);
+    if (gate === TURNS_STOPPED) throw new Error('stopped: another launch of the benchmark failed');
+    if (gate > index) return;
+    Atomics.wait(turns, TURN_GATE, gate);
+  }
 }
 
 function measure(comm: Comm, op: CollectiveOp, bytes: number, job: CollectivesJob): Measurement | undefined {

@@ -2,11 +2,8 @@
  * `shmcomm bench collectives`: time per call of bcast, reduce, allreduce and barrier, per transport, rank count and
  * message size. This file is the main thread's part: one `launch` per (transport, rank count) runs every (op, size)
  * of the run inside it (collectives-rank.ts, where the method is described: warm-up, a repetition count decided by
- * rank 0 and broadcast, back-to-back calls with no barrier between them, the slowest rank's time, a checked result);
- * then the table, or JSON; CSV on the side.
- *
- * While a launch runs, rank 0 counts the measurements it has started in a shared Int32; the main thread reads it a
- * few times a second for the progress line (the launcher only hears from ranks when they finish).
+ * rank 0 and broadcast, back-to-back calls with no barrier between them, the slowest rank's time, a checked result),
+ * the transports of a rank count by turns (measureCollectives); then the table, or JSON; CSV on the side.
  */
 import { availableParallelism } from 'node:os';
 import { TimeoutError } from '../errors.js';
@@ -15,7 +12,9 @@ import type { WaitStrategy } from '../wait.js';
 import { DEFAULT_COLUMNS, Progress, terminalColumns, wrapText } from '../term.js';
 import type { CollectiveOp, CollectivesOptions, Transport } from './args.js';
 import { formatRatio } from './bandwidth.js';
-import type { CollectivesJob, Measurement, PlannedMeasurement } from './collectives-rank.js';
+import {
+  TURN_DONE, TURN_GATE, TURN_READY, TURN_SLOTS, TURNS_STOPPED, type CollectivesJob, type Measurement, type PlannedMeasurement,
+} from './collectives-rank.js';
 import { formatCount, formatNumber, formatSize, listed } from './format.js';
 import { describeLine, lineAtStart, measureLineMicros, stateChangeNote } from './line-probe.js';
 import { Eta, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput } from './report.js';
@@ -57,8 +56,8 @@ export interface CollectivesEvents {
 const RANK_URL = new URL('./collectives-rank.js', import.meta.url);
 /** From this size up, the table also shows MB/s: below it, a call's time is mostly fixed costs. */
 const RATE_FROM_BYTES = 64 * 1024;
-/** How often the main thread reads rank 0's progress counter. */
-const POLL_MS = 100;
+/** The longest the main thread waits for a turn's word before it looks again (reach). */
+const REACH_WAIT_MS = 1000;
 /**
  * A launch's time bound, a backstop (the deadlock watchdog reports a hang): start-up and slack for a loaded machine, a
  * generous multiple of the time budget, and for each measurement the least calls it makes (two warm-up rounds, a timed
@@ -84,63 +83,106 @@ export function collectivesPlan(opts: Pick<CollectivesOptions, 'ops' | 'sizes'>)
  * count, then op and size. Rejects if a launch fails (a wrong result, a timeout); no worker survives the call. The
  * line probe looks before and after (`onLine`): how far apart the two cores are moves two ranks' times, and a busy
  * machine, whose threads take turns on a core, moves every time.
+ *
+ * The transports take turns, as the bandwidth benchmark's modes do: for each rank count, one launch per transport
+ * starts, and once all their ranks are ready, each (op, size) is measured on every transport in turn, back to back,
+ * while the other launches' ranks wait parked. This VM changes state within seconds (docs/PERFORMANCE.md, "two
+ * states"): measured one launch after another, shared and clone could meet different machines, and the ratio between
+ * them moved with it. Rank counts still run one after another, so at most one launch per transport is alive at once.
  */
 export async function measureCollectives(
   opts: CollectivesOptions, events: CollectivesEvents = {}, measureLine: () => Promise<number> = measureLineMicros,
+  rankUrl: URL = RANK_URL, // tests pass a rank program with a fault
 ): Promise<CollectiveRow[]> {
   events.onLine?.('start', await lineAtStart(measureLine));
-  const rows: CollectiveRow[] = [];
-  for (const transport of opts.transports) {
-    for (const ranks of opts.ranks) rows.push(...(await measureLaunch(transport, ranks, opts, events)));
+  const measured = new Map<string, CollectiveRow[]>(); // by `${transport} ${ranks}`
+  for (const ranks of opts.ranks) {
+    const rows = await measureByTurns(opts.transports, ranks, opts, events, rankUrl);
+    opts.transports.forEach((transport, index) => measured.set(`${transport} ${ranks}`, rows[index]!));
   }
   events.onLine?.('end', await measureLine());
-  return rows;
+  return opts.transports.flatMap((transport) => opts.ranks.flatMap((ranks) => measured.get(`${transport} ${ranks}`)!));
 }
 
-/** What still compares in a collectives run that met a busy machine or two states: each launch ran alone. */
-const LAUNCHES_ONE_AFTER_ANOTHER = 'nor do transports and rank counts, each measured in a launch of its own, one after another';
+/** What still compares in a collectives run that met a busy machine or two states. */
+const TRANSPORTS_BY_TURNS =
+  'the transports of one op, size and rank count do, measured by turns, back to back (rank counts ran one after another)';
 
-async function measureLaunch(transport: Transport, ranks: number, opts: CollectivesOptions, events: CollectivesEvents): Promise<CollectiveRow[]> {
+/** One launch of the benchmark's ranks, taking its turns (collectives-rank.ts). */
+interface TurnTaker {
+  transport: Transport;
+  turns: Int32Array;
+  results: Promise<Measurement[][]>;
+}
+
+/**
+ * Runs the plan on `ranks` ranks of every transport in `transports`, by turns: one launch each, started together;
+ * resolves with each launch's rows, in the order of `transports`.
+ */
+async function measureByTurns(
+  transports: readonly Transport[], ranks: number, opts: CollectivesOptions, events: CollectivesEvents, rankUrl: URL,
+): Promise<CollectiveRow[][]> {
   const plan = collectivesPlan(opts);
-  const progress = new Int32Array(new SharedArrayBuffer(4));
-  const job: CollectivesJob = { plan, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, progress };
-  const stepOf = (index: number): CollectiveStep => ({ transport, ranks, ...plan[index]! });
-
-  // Turns the counter into onStart/onFinish events; a measurement too quick to be seen still gets both.
-  let announced = 0;
-  const announceUpTo = (started: number): void => {
-    for (; announced < started; announced++) {
-      if (announced > 0) events.onFinish?.(stepOf(announced - 1));
-      events.onStart?.(stepOf(announced));
-    }
-  };
-  events.onLaunch?.(transport, ranks);
-  const poller = setInterval(() => announceUpTo(Atomics.load(progress, 0)), POLL_MS);
-  let results: Measurement[][];
-  const timeoutMs = launchBoundMs(plan, ranks, opts);
-  try {
-    results = await launch<Measurement[]>(RANK_URL, {
+  // A launch waits through the other launches' turns too: its bound is theirs together.
+  const timeoutMs = transports.length * launchBoundMs(plan, ranks, opts);
+  const launches: TurnTaker[] = transports.map((transport) => {
+    events.onLaunch?.(transport, ranks);
+    const turns = new Int32Array(new SharedArrayBuffer(TURN_SLOTS * Int32Array.BYTES_PER_ELEMENT));
+    const job: CollectivesJob = { plan, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, turns };
+    const results = launch<Measurement[]>(rankUrl, {
       size: ranks, transport, strategy: opts.strategy, arenaBytes: opts.arenaBytes, args: job, timeoutMs,
     });
-  } catch (error) {
-    if (!(error instanceof TimeoutError)) throw error;
-    const started = Atomics.load(progress, 0); // measurements rank 0 began: none while the ranks start up
-    const step = stepOf(Math.max(0, started - 1));
-    const what = started === 0 ? 'the start' : step.op === 'barrier' ? 'barrier' : `${step.op} of ${formatSize(step.bytes)}`;
-    const advice = 'try smaller --sizes, fewer --ranks or a shorter --time';
-    throw new TimeoutError('launch', timeoutMs, `${what} on ${ranks} ranks (${transport}): ${error.detail}; ${advice}`);
-  } finally {
-    clearInterval(poller);
-  }
-  announceUpTo(plan.length);
-  events.onFinish?.(stepOf(plan.length - 1));
+    return { transport, turns, results };
+  });
+  const failed = new Promise<never>((_, reject) => { for (const { results } of launches) results.catch(reject); });
+  failed.catch(() => {}); // raced below; a failure between two waits is not unhandled
 
-  const measured = results[0]!;
-  if (measured.length !== plan.length) {
-    throw new Error(`${transport}, ${ranks} ranks: ${plan.length} measurements planned, rank 0 returned ${measured.length}`);
+  let current: { transport: Transport; step: number } | undefined; // the turn under way, for a timeout's message
+  try {
+    for (const { turns } of launches) await reach(turns, TURN_READY, ranks, failed);
+    for (let step = 0; step < plan.length; step++) {
+      for (const { transport, turns } of launches) {
+        current = { transport, step };
+        events.onStart?.({ transport, ranks, ...plan[step]! });
+        Atomics.store(turns, TURN_GATE, step + 1);
+        Atomics.notify(turns, TURN_GATE);
+        await reach(turns, TURN_DONE, step + 1, failed);
+        events.onFinish?.({ transport, ranks, ...plan[step]! });
+      }
+    }
+  } catch (error) {
+    for (const { turns } of launches) { // the ranks waiting at their gates throw, and their launches end
+      Atomics.store(turns, TURN_GATE, TURNS_STOPPED);
+      Atomics.notify(turns, TURN_GATE);
+    }
+    await Promise.allSettled(launches.map(({ results }) => results));
+    if (!(error instanceof TimeoutError)) throw error;
+    const step = current === undefined ? undefined : plan[current.step]!;
+    const what = step === undefined ? 'the start' : step.op === 'barrier' ? 'barrier' : `${step.op} of ${formatSize(step.bytes)}`;
+    const where = `${ranks} ranks (${current?.transport ?? transports.join(', ')})`;
+    const advice = 'try smaller --sizes, fewer --ranks or a shorter --time';
+    throw new TimeoutError('launch', timeoutMs, `${what} on ${where}: ${error.detail}; ${advice}`);
   }
+
   const strategy = opts.strategy ?? defaultStrategy(ranks);
-  return measured.map(({ op, bytes, microsPerCall, calls }) => ({ transport, ranks, op, bytes, microsPerCall, calls, strategy }));
+  return Promise.all(launches.map(async ({ transport, results }) => {
+    const measured = (await results)[0]!;
+    if (measured.length !== plan.length) {
+      throw new Error(`${transport}, ${ranks} ranks: ${plan.length} measurements planned, rank 0 returned ${measured.length}`);
+    }
+    return measured.map(({ op, bytes, microsPerCall, calls }) => ({ transport, ranks, op, bytes, microsPerCall, calls, strategy }));
+  }));
+}
+
+/** Resolves once `turns[slot]` has reached `value` (ranks store it), or rejects with the first launch that failed. */
+async function reach(turns: Int32Array, slot: number, value: number, failed: Promise<never>): Promise<void> {
+  for (;;) {
+    const seen = Atomics.load(turns, slot);
+    if (seen >= value) return;
+    // A bounded wait: one left pending would outlive a run that failed meanwhile
+    const wait = Atomics.waitAsync(turns, slot, seen, REACH_WAIT_MS);
+    if (wait.async) await Promise.race([wait.value, failed]);
+  }
 }
 
 /** How long the launch that runs `plan` on `ranks` ranks may take (LAUNCH_SLACK_MS above). */
@@ -205,7 +247,7 @@ function collectivesNotes(
   opts: CollectivesOptions, rows: readonly CollectiveRow[], timeline: readonly { when: string; lineMicros: number }[],
 ): string[] {
   const oversubscribed = oversubscribedLine(opts.ranks, availableParallelism(), opts.strategy); // the count defaultStrategy uses
-  const state = stateChangeNote(timeline, LAUNCHES_ONE_AFTER_ANOTHER);
+  const state = stateChangeNote(timeline, TRANSPORTS_BY_TURNS);
   return [ratioLine(rows, opts), oversubscribed, state].filter((note) => note !== undefined);
 }
 
