@@ -199,7 +199,8 @@ export function latencyHelp(columns = terminalColumns(process.stdout)): string {
 /** `shmcomm bench collectives --help`, in lines of at most `columns`. */
 export function collectivesHelp(columns = terminalColumns(process.stdout)): string {
   return helpText('bench collectives [options]',
-    'Time per call of each collective, per rank count, message size and transport.', COLLECTIVES_SPECS, columns);
+    'Time per call of each collective, per rank count, message size and transport. The transports take turns: each ' +
+    'op and size is measured on every transport back to back.', COLLECTIVES_SPECS, columns);
 }
 
 /** `shmcomm exercise --help`, in lines of at most `columns`. */
