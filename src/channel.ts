@@ -51,12 +51,12 @@ export function doesNotFitError(bytes: number, room: number): RangeError {
 }
 
 /**
- * The largest chunk a Sender makes unless told otherwise (or its ring parks). Bigger frames do not pay: on the first VM
- * of docs/PERFORMANCE.md (2 cores, 2026-11-26), when its two threads shared no cache, the shared channel on a 16 MiB
- * ring streamed 1 to 16 MiB messages at 6 to 13 GB/s in frames of up to 4 MiB (one frame each up to half the ring, then
- * quarter-ring chunks) and at 19 to 27 GB/s in chunks of 128 KiB to 512 KiB (`shmcomm bench bandwidth --modes
- * shared,memcpy --min 256KiB --max 16MiB --points 4 --ring 16MiB`, docs/PERFORMANCE.md). On the benchmark's rings it is
- * a quarter of zerocopy's 1 MiB and an eighth of shared's 2 MiB.
+ * 256 KiB: the largest chunk a Sender makes unless told otherwise (or its ring parks). Bigger frames do not pay: on the
+ * first VM of docs/PERFORMANCE.md (2 cores, 2026-11-26), when its two threads shared no cache, the shared channel on a
+ * 16 MiB ring streamed 1 to 16 MiB messages at 6 to 13 GB/s in frames of up to 4 MiB (one frame each up to half the
+ * ring, then quarter-ring chunks) and at 19 to 27 GB/s in chunks of 128 KiB to 512 KiB (`shmcomm bench bandwidth
+ * --modes shared,memcpy --min 256KiB --max 16MiB --points 4 --ring 16MiB`, docs/PERFORMANCE.md). On the benchmark's
+ * rings it is a quarter of zerocopy's 1 MiB and an eighth of shared's 2 MiB.
  */
 export const MAX_CHUNK_BYTES = 256 * 1024;
 
@@ -85,27 +85,40 @@ export function checkChunkBytes(chunkBytes: number, ringBytes: number): number {
   return chunkBytes;
 }
 
-/** A message as it arrived: the value and the tag it was sent with. */
+/** A message as it arrived (`Receiver.recv`, `recvView`): the value and the tag it was sent with. */
 export interface Received<T = unknown> {
+  /** The value: an owned copy from `recv`; from `recvView`, a view lent until `release()` where it could be one. */
   value: T;
+  /** The tag it was sent with (`Sender.send`'s `tag`). */
   tag: number;
 }
 
 /** What `recvInto` copied: the message's length in bytes and its tag. */
 export interface Copied {
+  /** How many bytes of the target the message filled, from its start. */
   bytes: number;
+  /** The tag it was sent with. */
   tag: number;
 }
 
 /** What `peekMeta` sees of the next message: its codec type, its tag and its length in bytes. */
 export interface MessageMeta {
+  /** The codec's type code (`TYPE`): `TYPE.float64` for a Float64Array, `TYPE.serialized` for a serialized value, ... */
   type: number;
+  /** The tag it was sent with. */
   tag: number;
+  /** The encoded message's length in bytes, all chunks together (for a typed array, its `byteLength`). */
   bytes: number;
 }
 
-/** The sending half: owns the producer side of one ring. */
+/**
+ * The sending half of a channel: owns the producer side of one ring, and sends values of any size over it (one frame up
+ * to `chunkBytes`, larger ones in chunks). Call it from the producer's thread only, and write to its ring through it
+ * alone. Every blocking call takes `{ timeoutMs }` last, and throws `AbortedError` once the ring is aborted where it
+ * would wait, or before a message's next chunk.
+ */
 export class Sender {
+  /** The ring whose producer side this Sender is: read its properties, but write to it only through the Sender. */
   readonly ring: RingBuffer;
   /**
    * The largest frame's payload: a message of up to this many bytes travels as one frame, a larger one in chunks of
@@ -136,8 +149,18 @@ export class Sender {
    * corked: the doorbell would ring before the message is visible. `onMessage`, and the ring's `onWait`, may send on
    * other Senders, but not on this one: they run in the middle of its send, and `send`, `flush` and `close` refuse to
    * run there.
+   * @throws `TypeError` for an unknown option; `RangeError` for a `chunkBytes` that is not a multiple of 8 from 8 to
+   *   `ring.maxMessage`.
    */
-  constructor(ring: RingBuffer, options: { onMessage?: (() => void) | undefined; chunkBytes?: number | undefined } = {}) {
+  constructor(ring: RingBuffer, options: {
+    /** Called after the first frame of each message is published (the ranks ring a doorbell there). Default: none. */
+    onMessage?: (() => void) | undefined;
+    /**
+     * The largest frame's payload, in bytes: a multiple of 8 from 8 to `ring.maxMessage`. Default
+     * `defaultChunkBytes(ring)`: 256 KiB, or a quarter of a ring under 1 MiB or of one that parks.
+     */
+    chunkBytes?: number | undefined;
+  } = {}) {
     refuseUnknownOptions('Sender', options, ['onMessage', 'chunkBytes']);
     this.ring = ring;
     this.chunkBytes = options.chunkBytes === undefined ? defaultChunkBytes(ring) : checkChunkBytes(options.chunkBytes, ring.capacity);
@@ -150,7 +173,10 @@ export class Sender {
    * One that expires between two chunks of a larger message has sent part of it: the rest is kept, a copy of
    * `pendingBytes` bytes, for `flush()` (or `close()`) to send, and until then `send` refuses to start another message.
    * So is the rest of a message that any other error stopped between two chunks (`onMessage`, or the ring's `onWait`,
-   * that threw): the receiver has its first chunks.
+   * that threw): the receiver has its first chunks. Producer side.
+   * @throws `DataCloneError` for a value structured clone refuses; `RangeError` for a `tag` that is not a signed 32-bit
+   *   integer or a message over 2 GiB; `Error` while `pendingBytes` wait for `flush()`, or from this Sender's own
+   *   callbacks; `TimeoutError`; `AbortedError`; `ClosedError` after `close()`.
    */
   send(value: unknown, tag = 0, options?: BlockingOptions): void {
     this.refuseWhileBusy('send'); // before a value goes into the scratch memory, which the send under way may be using
@@ -234,12 +260,16 @@ export class Sender {
     this.busy = true;
   }
 
-  /** Bytes of a message that was cut short (a timeout, an error) and `flush` has still to send; 0 when none. */
+  /** Producer side: bytes of a message cut short (a timeout, an error) that `flush` has still to send; 0 when none. */
   get pendingBytes(): number {
     return this.unsent?.rest.length ?? 0;
   }
 
-  /** Sends the rest of a message that was cut short, if any (a new timeout or error keeps what is left again). */
+  /**
+   * Producer side: sends the rest of a message that was cut short, if any (a new timeout or error keeps what is left
+   * again). Blocks while the ring is full.
+   * @throws `TimeoutError`; `AbortedError`; `Error` from this Sender's own callbacks.
+   */
   flush(options?: BlockingOptions): void {
     this.enter('flush');
     try {
@@ -284,7 +314,11 @@ export class Sender {
     }
   }
 
-  /** Ends the stream, after the rest of a message that was cut short: the receiver drains what was sent, then `recv` returns null. */
+  /**
+   * Producer side: ends the stream, after the rest of a message that was cut short: the receiver drains what was sent,
+   * then `recv` returns null. Blocks while the ring is full.
+   * @throws `ClosedError` when closed already; `TimeoutError`; `AbortedError`; `Error` from this Sender's callbacks.
+   */
   close(options?: BlockingOptions): void {
     this.enter('close');
     try {
@@ -299,8 +333,14 @@ export class Sender {
   }
 }
 
-/** The receiving half: owns the consumer side of one ring. */
+/**
+ * The receiving half of a channel: owns the consumer side of one ring, and takes what a `Sender` sent, assembling
+ * chunked messages. Call it from the consumer's thread only, and read its ring through it alone. Every blocking call
+ * takes `{ timeoutMs }` last; all throw `AbortedError` once the ring is aborted with nothing left to read, and
+ * `CorruptFrameError` for frames no Sender writes.
+ */
 export class Receiver {
+  /** The ring whose consumer side this Receiver is: read its properties, but read from it only through the Receiver. */
   readonly ring: RingBuffer;
   // The data region viewed as each kind that recv copies with slice() (isTypedArrayType), by its code: made as the
   // first short message of the kind arrives.
@@ -322,6 +362,7 @@ export class Receiver {
   private lastTarget: ArrayBufferView | undefined;
   private lastBytes: Uint8Array | undefined;
 
+  /** Takes over the consumer side of `ring` (one made by `RingBuffer.create` or `attach`, in this thread). */
   constructor(ring: RingBuffer) {
     this.ring = ring;
   }
@@ -329,7 +370,8 @@ export class Receiver {
   /**
    * The next message as an owned value (a fresh copy), or null once the sender closed the channel. Every receive
    * takes `{ timeoutMs }`; one that expires between two chunks of a large message keeps what arrived, and the next
-   * receive finishes that message first.
+   * receive finishes that message first. Consumer side; blocks while the ring is empty.
+   * @throws `Error` while a view from `recvView` is held; `TimeoutError`; `AbortedError`; `CorruptFrameError`.
    */
   recv<T = unknown>(options?: BlockingOptions): Received<T> | null {
     this.refuseWhileHolding('recv');
@@ -357,7 +399,7 @@ export class Receiver {
    * back as a view into the ring, valid until `release()`. One that travelled in chunks, of up to `ring.maxMessage`
    * bytes, is copied once into a buffer this Receiver keeps for the purpose and comes back as a view of it, valid
    * until `release()` too (no allocation of its size after the first). Anything else comes back as an owned value
-   * (release() is then a no-op).
+   * (release() is then a no-op). Consumer side; blocks while the ring is empty; throws as `recv` does.
    */
   recvView<T = unknown>(options?: BlockingOptions): Received<T> | null {
     this.refuseWhileHolding('recvView');
@@ -406,7 +448,8 @@ export class Receiver {
    * Returns how many bytes arrived and the tag, or null once the sender closed the channel; the answer is one object
    * per Receiver, filled again by the next call (read it, or copy its two fields, before then). The message must be
    * binary (a typed array, DataView or ArrayBuffer) and fit in `target`; otherwise this throws and leaves the
-   * message where it is, for `recv()`.
+   * message where it is, for `recv()`. Consumer side; blocks while the ring is empty.
+   * @throws `TypeError` for a message that is not binary; `RangeError` for one larger than `target`; else as `recv`.
    */
   recvInto(target: ArrayBufferView, options?: BlockingOptions): Readonly<Copied> | null {
     this.refuseWhileHolding('recvInto');
@@ -470,14 +513,14 @@ export class Receiver {
     return bytes;
   }
 
-  /** Gives the view from `recvView()` back; the view must not be used after. A no-op without one. */
+  /** Consumer side: gives the view from `recvView()` back; the view must not be used after. A no-op without one. */
   release(): void {
     if (!this.holdingView) return;
     this.holdingView = false;
     if (this.viewInRing) this.ring.release(); // an assembled message's chunks went back as they were copied
   }
 
-  /** True while a view from `recvView()` is held. */
+  /** Consumer side: true while a view from `recvView()` is held (this object's own state). */
   get holding(): boolean {
     return this.holdingView;
   }
@@ -485,7 +528,8 @@ export class Receiver {
   /**
    * Codec type, tag and length of the next message without taking it (blocks while empty; null once closed).
    * A later `recv`/`recvView`/`recvInto` takes this same message. The answer is one object per Receiver, filled
-   * again by the next call, as recvInto's is (Comm peeks before every receive into a buffer).
+   * again by the next call, as recvInto's is (Comm peeks before every receive into a buffer). Consumer side; throws
+   * as `recv` does.
    */
   peekMeta(options?: BlockingOptions): Readonly<MessageMeta> | null {
     this.refuseWhileHolding('peekMeta');
@@ -513,8 +557,9 @@ export class Receiver {
   private readonly meta: MessageMeta = { type: 0, tag: 0, bytes: 0 }; // peekMeta's answer, reused
 
   /**
-   * True when a message (or the end of the stream) can be taken without blocking; can be late. False while a view
-   * is held: the held message is taken already.
+   * Consumer side: true when a message (or the end of the stream) can be taken without blocking; can be late (the
+   * sender may publish just after a false). False while a view is held: the held message is taken already.
+   * @throws `AbortedError` on an aborted ring with nothing left to read; `CorruptFrameError`.
    */
   hasMessage(): boolean {
     return !this.holdingView && this.ring.hasMessage();

@@ -27,26 +27,50 @@ import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { describe, isDetached, isOutOfBounds, kindOf } from './describe.js';
 import { DataCloneError } from './errors.js';
 
-/** The one-byte type codes of a frame. 0 is never used, so a zeroed (never written) header is detectably bad. */
+/**
+ * The one-byte type codes of a frame (`Encoded.type`, `decode`'s `type`, `MessageMeta.type`), by what they carry. 0 is
+ * never used, so a zeroed (never written) header is detectably bad.
+ */
 export const TYPE = {
-  bytes: 1, // a raw ArrayBuffer (or SharedArrayBuffer, sent as a copy)
+  /** An ArrayBuffer's bytes (or a SharedArrayBuffer's, sent as a copy): decodes to an ArrayBuffer. */
+  bytes: 1,
+  /** An Int8Array's bytes. */
   int8: 2,
+  /** A Uint8Array's bytes (a Buffer's too: it decodes to a plain Uint8Array). */
   uint8: 3,
+  /** A Uint8ClampedArray's bytes. */
   uint8c: 4,
+  /** An Int16Array's bytes. */
   int16: 5,
+  /** A Uint16Array's bytes. */
   uint16: 6,
+  /** An Int32Array's bytes. */
   int32: 7,
+  /** A Uint32Array's bytes. */
   uint32: 8,
+  /** A Float32Array's bytes. */
   float32: 9,
+  /** A Float64Array's bytes. */
   float64: 10,
+  /** A BigInt64Array's bytes. */
   bigint64: 11,
+  /** A BigUint64Array's bytes. */
   biguint64: 12,
+  /** A DataView's bytes. */
   dataview: 13,
-  serialized: 14, // anything else, as V8 serializes it (serialize below)
-  number: 15, // a number, as the 8 bytes of a Float64 (-0 and NaN included)
-  constant: 16, // undefined, null, false or true: one byte, its index in CONSTANTS
-  string: 17, // a string of up to SHORT_STRING code units: each as two bytes, low byte first (lone surrogates too)
-  bigint: 18, // a bigint from -(2^63) to 2^63 - 1, as the 8 bytes of a BigInt64; a larger one is serialized
+  /** Anything else, as V8 serializes it (`node:v8`, the structured-clone algorithm: serialize below). */
+  serialized: 14,
+  /** A number, as the 8 bytes of a Float64 (-0 and NaN included). */
+  number: 15,
+  /** `undefined`, `null`, `false` or `true`: one byte, its index in that list (CONSTANTS). */
+  constant: 16,
+  /**
+   * A string of up to 32 code units (SHORT_STRING): each as two bytes, low byte first (lone surrogates too); a longer
+   * one is serialized.
+   */
+  string: 17,
+  /** A bigint from -(2^63) to 2^63 - 1, as the 8 bytes of a BigInt64; a larger one is serialized. */
+  bigint: 18,
 } as const;
 
 /** The last type code: codes above it are corrupt. */
@@ -60,9 +84,11 @@ const CONSTANTS: readonly unknown[] = [undefined, null, false, true];
  */
 export const SHORT_STRING = 32;
 
-/** A value ready for the wire: its type code and the payload bytes. */
+/** A value ready for the wire (`encode`'s answer): its type code and the payload bytes. */
 export interface Encoded {
+  /** The type code, one of `TYPE`'s. */
   type: number;
+  /** The payload: for a binary value a view of its own memory (no copy), else fresh bytes. */
   bytes: Uint8Array;
 }
 
@@ -112,8 +138,11 @@ export function encodedType(value: unknown): number {
 /**
  * Encodes `value`. For typed arrays, `DataView` and `ArrayBuffer`, `bytes` is a Uint8Array view over the value's
  * own memory (no copy: only its own bytes, even when it is a subarray of a larger buffer), so do not change the
- * value until the bytes are sent. For anything else, `bytes` is what V8 serializes (serialize below; a Buffer).
- * @throws DataCloneError for values structured clone refuses (functions, symbols, WeakMaps, ...).
+ * value until the bytes are sent. A number, a bigint that fits in 64 bits, `undefined`, `null`, a boolean and a string
+ * of up to 32 code units get fresh bytes under a code of their own (`TYPE`); anything else is what V8 serializes
+ * (serialize below; a Buffer).
+ * @throws DataCloneError for values structured clone refuses (functions, symbols, WeakMaps, ...), and for a view whose
+ *   memory is gone (detached, or out of bounds of a resizable buffer that shrank).
  */
 export function encode(value: unknown): Encoded {
   return encodeAs(encodedType(value), value);
@@ -175,7 +204,10 @@ export function copyAsSent(value: unknown): unknown {
  * @throws RangeError for an unknown type code, a length that is not a multiple of the element size, or a
  *   misaligned in-place view.
  */
-export function decode(type: number, bytes: Uint8Array, options?: { inPlace?: boolean | undefined }): unknown {
+export function decode(type: number, bytes: Uint8Array, options?: {
+  /** View a typed array or DataView straight over `bytes` rather than copy it. Default false. */
+  inPlace?: boolean | undefined;
+}): unknown {
   checkType(type);
   if (type === TYPE.serialized) return deserialize(bytes); // copies what it reads: `bytes` may be reused at once
   if (isValueType(type)) return decodeValueAt(type, bytes, 0, bytes.length);

@@ -25,7 +25,7 @@ import type { Envelope, Transport, TransportName } from './transport/types.js';
 export const ANY_SOURCE = -1;
 /** Receive a message whatever its (user) tag. */
 export const ANY_TAG = -1;
-/** The largest tag a program may use; negative tags are reserved for the collectives. */
+/** The largest tag a program may use, 2^31 - 1 (tags run from 0); negative tags are reserved for the collectives. */
 export const MAX_TAG = 2 ** 31 - 1;
 /** Tags a collective call apart: the reserved tags of collectives/common.ts lie between -2 and -10, within a span of 16. */
 const TAG_SPAN = 16;
@@ -53,6 +53,14 @@ export type Reduced<T> = T extends number ? number : T extends bigint ? bigint :
 /** What `into` of reduce/allreduce may be for a value of type `T`: a typed array of its kind; nothing else. */
 export type IntoFor<T> = T extends TypedArray ? SameKind<T> : never;
 
+/**
+ * What a rank program gets from `launch` as its first argument: its rank, the size, and MPI-style messages. Every call
+ * is blocking, with MPI's semantics (non-overtaking per source and tag; collectives called by every rank in the same
+ * order), and belongs to this rank's own thread. Calls check their arguments first and throw `TypeError`/`RangeError`
+ * in the rank that made the mistake, with what was given. When another rank fails (or the run times out, deadlocks or
+ * is cancelled), a call that waits, or would wait, throws `CommAbortedError`. Comm sets no timeouts of its own:
+ * `launch`'s `timeoutMs` bounds the run.
+ */
 export class Comm {
   /** This rank's number, from 0 to size - 1. */
   readonly rank: number;
@@ -132,7 +140,10 @@ export class Comm {
    * Sends `value` (anything structured clone accepts; typed arrays travel as raw bytes) to rank `dest`.
    * Returns once the value is copied out of your hands: you may change it right after. Blocks while the channel
    * is full, so two ranks that both send large messages first and receive second wait on each other for ever:
-   * use `sendrecv` for exchanges (the deadlock watchdog reports the cycle if you don't).
+   * use `sendrecv` for exchanges (the deadlock watchdog reports the cycle if you don't). A send to this rank itself
+   * is queued for its own `recv` and never blocks. `tag` is an integer from 0 to `MAX_TAG`, default 0.
+   * @throws `TypeError`/`RangeError` for a `dest` that is not a rank or a bad `tag`; `DataCloneError` for a value
+   *   structured clone refuses; `CommAbortedError`.
    */
   send(dest: number, value: unknown, tag = 0): void {
     this.checkRank(dest, 'dest');
@@ -141,14 +152,18 @@ export class Comm {
   }
 
   /**
-   * The value of the next message from `source` (default any) with `tag` (default any). Blocks until one comes.
-   * `T` is what the sender sent; the value is typed as it arrives (`recv<Buffer>()` is a Uint8Array: `Sent`).
+   * The value of the next message from `source` (default `ANY_SOURCE`) with `tag` (default `ANY_TAG`, any user tag).
+   * Blocks until one comes. `T` is what the sender sent; the value is typed as it arrives (`recv<Buffer>()` is a
+   * Uint8Array: `Sent`).
+   * @throws `TypeError`/`RangeError` for a bad `source` or `tag`; `RangeError` for a receive from this rank itself (or
+   *   from any rank, alone) that nothing it sent matches; `Error` from the source whose view `recvView` lends;
+   *   `CommAbortedError`.
    */
   recv<T = unknown>(source = ANY_SOURCE, tag = ANY_TAG): Sent<T> {
     return this.recvWithStatus<T>(source, tag).value;
   }
 
-  /** Like `recv`, with the rank it came from and its tag: `{ value, source, tag }`. */
+  /** Like `recv` (same defaults, same errors), with the rank it came from and its tag: `{ value, source, tag }`. */
   recvWithStatus<T = unknown>(source = ANY_SOURCE, tag = ANY_TAG): Status<Sent<T>> {
     if (source !== ANY_SOURCE) this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
@@ -161,6 +176,8 @@ export class Comm {
    * does it with messages larger than a channel: along each edge the lower rank sends first and the higher one
    * receives first, so any cycle of exchanges (a swap, a shift round a ring) has a rank that unblocks it.
    * `S` is what this rank sends and `R` what `source` sends, by default the same; the value is typed as it arrives.
+   * `source` defaults to `dest` (a swap); `tag`, default 0, is both the send's and the receive's.
+   * @throws as `send` and `recv` do (`source` must be a rank: no `ANY_SOURCE`).
    */
   sendrecv<S = unknown, R = S>(dest: number, value: S, source = dest, tag = 0): Sent<R> {
     this.checkRank(dest, 'dest', 'sendrecv');
@@ -175,7 +192,9 @@ export class Comm {
    * or DataView of at least its size, and returns how many bytes arrived: MPI's `Recv` into a buffer (mpi4py's
    * buffer mode). On the shared transport, from a given source, the bytes go from the ring straight into `target`,
    * with no allocation: the answer `{ value: bytes, source, tag }` is one object per Comm, filled again by the next
-   * `recvInto` (as MPI fills a status you pass it), so read it before then.
+   * `recvInto` (as MPI fills a status you pass it), so read it before then. `source` and `tag` default to any.
+   * @throws `TypeError` for a `target` that is not a view, or a message that is not binary; `RangeError` for one larger
+   *   than `target` (either way the message stays, for the next receive); else as `recv`.
    */
   recvInto(target: ArrayBufferView, source = ANY_SOURCE, tag = ANY_TAG): Readonly<Status<number>> {
     if (!ArrayBuffer.isView(target)) throw new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}`);
@@ -190,7 +209,8 @@ export class Comm {
    * the ring, valid until `release()` (one that travelled in chunks, above `Sender.chunkBytes`, is lent from a buffer
    * the channel keeps, filled by one copy: `Receiver.recvView`). Any other message (an ArrayBuffer included), or one
    * larger than half the ring less a 16-byte frame header (`maxMessage`), comes back as an ordinary owned value (and
-   * `release()` is then harmless). On the other transports this is `recv`.
+   * `release()` is then harmless). On the other transports this is `recv`. `tag` defaults to any.
+   * @throws `Error` while a view is held already; else as `recv`.
    */
   recvView<T = ArrayBufferView>(source: number, tag = ANY_TAG): T {
     this.checkRank(source, 'source');
@@ -209,7 +229,10 @@ export class Comm {
     return this.recvInternal(source, tag).value as T;
   }
 
-  /** Gives the view from `recvView()` back to the channel. Using the view after this reads someone else's data. */
+  /**
+   * Gives the view from `recvView()` back to the channel. Using the view after this reads someone else's data. A no-op
+   * when no view is held; never blocks.
+   */
   release(): void {
     if (this.viewSource < 0) return;
     const receiver = (this.channels as SharedTransport).receiver(this.viewSource);
@@ -219,7 +242,11 @@ export class Comm {
 
   // ─── Collectives (the algorithms are in collectives.ts and collectives/) ──────────────────────────────────────
 
-  /** Blocks until every rank has called `barrier()`. */
+  /**
+   * Blocks until every rank has called `barrier()` (a shared counter with a generation number; allowed while a view
+   * is held).
+   * @throws `CommAbortedError`.
+   */
   barrier(): void {
     this.barrierOn(BARRIER, WAIT.barrier, -1);
   }
@@ -250,7 +277,10 @@ export class Comm {
    * size, or a root value that is not binary, throws in that rank, saying so.
    *
    * The root gets its own value back, and so does a rank that passed a buffer; the others get it as it arrives
-   * (`Sent`): hence `T | Sent<T>`, which is `T` but for binary values (a Buffer arrives as a Uint8Array).
+   * (`Sent`): hence `T | Sent<T>`, which is `T` but for binary values (a Buffer arrives as a Uint8Array). `root`
+   * defaults to 0.
+   * @throws `TypeError`/`RangeError` for a bad `root` or buffer; `DataCloneError`; `Error` while a view from `recvView`
+   *   is held; `CommAbortedError`.
    */
   bcast<T>(value: T, root = 0): T | Sent<T> {
     this.refuseWhileHolding('bcast');
@@ -262,7 +292,12 @@ export class Comm {
     }
   }
 
-  /** Root passes `values` (one per rank); each rank gets its own element (the root its own, the others a copy). */
+  /**
+   * Root passes `values` (one per rank; other ranks' `values` are ignored); each rank gets its own element (the root
+   * its own, the others a copy). `root` defaults to 0.
+   * @throws `TypeError`/`RangeError` for a bad `root`, or on the root for `values` that are not one per rank;
+   *   `DataCloneError`; `Error` while a view from `recvView` is held; `CommAbortedError`.
+   */
   scatter<T>(values: readonly T[] | undefined, root = 0): T | Sent<T> {
     this.refuseWhileHolding('scatter');
     const outer = this.enter('scatter');
@@ -275,7 +310,9 @@ export class Comm {
 
   /**
    * Root gets every rank's value in rank order (its own as itself, the others' as they arrive); the others get
-   * undefined.
+   * undefined. `root` defaults to 0.
+   * @throws `TypeError`/`RangeError` for a bad `root`; `DataCloneError`; `Error` while a view from `recvView` is held;
+   *   `CommAbortedError`.
    */
   gather<T>(value: T, root = 0): (T | Sent<T>)[] | undefined {
     this.refuseWhileHolding('gather');
@@ -287,7 +324,10 @@ export class Comm {
     }
   }
 
-  /** Every rank gets every rank's value in rank order (its own as itself, the others' as they arrive). */
+  /**
+   * Every rank gets every rank's value in rank order (its own as itself, the others' as they arrive).
+   * @throws `DataCloneError`; `Error` while a view from `recvView` is held; `CommAbortedError`.
+   */
   allgather<T>(value: T): (T | Sent<T>)[] {
     this.refuseWhileHolding('allgather');
     const outer = this.enter('allgather');
@@ -309,10 +349,28 @@ export class Comm {
    * `into` with a value that is not a typed array, or of another kind. A named op gives a number, a bigint or a new
    * typed array of the value's kind (`Reduced`); a function's result is typed as the value, widened
    * (`Widen<T> | Sent<T>`).
+   *
+   * This form: with `into`, the root gets `into` back, filled.
+   * @throws `TypeError` for an unknown `op` or values it cannot combine; `RangeError` for typed arrays of different
+   *   lengths; `TypeError`/`RangeError` for a bad `root` or `into`; `Error` while a view is held; `CommAbortedError`.
    */
   reduce<T extends Reducible, I extends IntoFor<T>>(value: T, op: ReduceOp, root: number, into: I): I | undefined;
+  /**
+   * Root gets the values of all ranks combined by the function `op(a, b)` (`a` from the lower ranks; it should be
+   * associative), typed as the value, widened; the others get undefined. `root` defaults to 0; `into`, on the root,
+   * receives a typed-array result.
+   * @throws what `op` throws; `TypeError`/`RangeError` for a bad `root` or `into`; `DataCloneError` for a value
+   *   structured clone refuses; `Error` while a view is held; `CommAbortedError`.
+   */
   reduce<T, I extends IntoFor<T> = never>(value: T, op: ReduceFunction, root?: number, into?: I):
     Widen<T> | Sent<T> | I | undefined;
+  /**
+   * Root gets the values of all ranks combined with a named op, `'sum'`, `'prod'`, `'min'` or `'max'` (typed arrays
+   * elementwise): a number, a bigint or a new typed array of the value's kind (`Reduced`); the others get undefined.
+   * `root` defaults to 0.
+   * @throws `TypeError` for an unknown `op` or values it cannot combine; `RangeError` for typed arrays of different
+   *   lengths; `TypeError`/`RangeError` for a bad `root` or `into`; `Error` while a view is held; `CommAbortedError`.
+   */
   reduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, root?: number, into?: I):
     Reduced<T> | I | undefined;
   reduce(value: unknown, op: ReduceOp, root = 0, into?: unknown): unknown {
@@ -329,9 +387,25 @@ export class Comm {
    * Every rank gets the values of all ranks combined with `op`. For a typed array, `into` (MPI's recvbuf: an array of
    * the same kind and length, or `value` itself to reduce in place) receives the result, and no array is allocated
    * for it. Typed as `reduce` is.
+   *
+   * This form: with `into`, every rank gets `into` back, filled.
+   * @throws `TypeError` for an unknown `op` or values it cannot combine; `RangeError` for typed arrays of different
+   *   lengths; `TypeError`/`RangeError` for a bad `into`; `Error` while a view is held; `CommAbortedError`.
    */
   allreduce<T extends Reducible, I extends IntoFor<T>>(value: T, op: ReduceOp, into: I): I;
+  /**
+   * Every rank gets the values of all ranks combined by the function `op(a, b)` (`a` from the lower ranks; it should
+   * be associative), typed as the value, widened; `into` receives a typed-array result.
+   * @throws what `op` throws; `TypeError`/`RangeError` for a bad `into`; `DataCloneError` for a value structured clone
+   *   refuses; `Error` while a view is held; `CommAbortedError`.
+   */
   allreduce<T, I extends IntoFor<T> = never>(value: T, op: ReduceFunction, into?: I): Widen<T> | Sent<T> | I;
+  /**
+   * Every rank gets the values of all ranks combined with a named op, `'sum'`, `'prod'`, `'min'` or `'max'` (typed
+   * arrays elementwise): a number, a bigint or a new typed array of the value's kind (`Reduced`).
+   * @throws `TypeError` for an unknown `op` or values it cannot combine; `RangeError` for typed arrays of different
+   *   lengths; `TypeError`/`RangeError` for a bad `into`; `Error` while a view is held; `CommAbortedError`.
+   */
   allreduce<T extends Reducible, I extends IntoFor<T> = never>(value: T, op: ReduceOp, into?: I): Reduced<T> | I;
   allreduce(value: unknown, op: ReduceOp, into?: unknown): unknown {
     this.refuseWhileHolding('allreduce');
@@ -346,6 +420,8 @@ export class Comm {
   /**
    * Rank r sends `values[d]` to every rank d and gets back one value from each, in rank order (its own part as
    * itself, the others as they arrive).
+   * @throws `TypeError`/`RangeError` for `values` that are not one per rank; `DataCloneError`; `Error` while a view
+   *   from `recvView` is held; `CommAbortedError`.
    */
   alltoall<T>(values: readonly T[]): (T | Sent<T>)[] {
     this.refuseWhileHolding('alltoall');

@@ -23,17 +23,26 @@ import { checkWaitOptions, type WaitStrategy } from './wait.js';
 import { describeWaits, watchForDeadlock } from './watchdog.js';
 import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
 
+/**
+ * The second argument of `launch`: only `size` is required. Each option is checked before any rank starts, and `launch`
+ * rejects with a `TypeError` or `RangeError` that names it, as it does for a name not listed here (``Unknown launch
+ * option `ranks` ...``).
+ */
 export interface LaunchOptions {
-  /** How many ranks, from 1 to 256. */
+  /** How many ranks: an integer from 1 to 256 (`MAX_RANKS`). */
   size: number;
-  /** 'shared' (rings in shared memory, the default), 'transfer' or 'clone' (postMessage). */
+  /** How messages travel: 'shared' (rings in shared memory), 'transfer' or 'clone' (postMessage). Default 'shared'. */
   transport?: TransportName | undefined;
-  /** Data bytes of each ring (shared transport), a power of two. Default: 16 MiB, less for many ranks (all share 256 MiB). */
+  /**
+   * Data bytes of each ring (shared transport): a power of two from 64 B to 1 GiB. Default: the largest power of two
+   * within 256 MiB / (size × (size - 1)), since all rings share that budget, at most 16 MiB and at least 4 KiB: 16 MiB
+   * up to 4 ranks, 4 MiB for 8.
+   */
   ringBytes?: number | undefined;
   /**
    * The shared transport's largest frame: a message of up to this many bytes travels as one frame, a larger one in
-   * chunks of this size. Default: 256 KiB, or a quarter ring when the ranks park or the ring is smaller
-   * (`defaultChunkBytes`, exported). A multiple of 8, at most half the ring less 16 bytes (`maxMessage`); that much
+   * chunks of this size. Default: 256 KiB, or a quarter ring when the ranks park or on rings under 1 MiB
+   * (`defaultChunkBytes`, exported). A multiple of 8 from 8 to half the ring less 16 bytes (`maxMessage`); that much
    * lets `recvView` lend every typed array of up to `maxMessage` bytes in place, at the price of slower
    * `recv`/`recvInto` of large messages (docs/PERFORMANCE.md).
    */
@@ -43,28 +52,40 @@ export interface LaunchOptions {
    * 512 KiB go (every rank gets a slot of arenaBytes / size, rounded down to a multiple of 64, and a larger array
    * goes through in pieces of a slot), and bcast of a binary value that it holds whole, from 3 ranks, when the other
    * ranks' copies come to 3 MiB or more. 0 for none: allreduce then goes round a ring of ranks, reduce and bcast down
-   * their trees. Default 16 MiB; the memory behind it is rounded up to whole 64 KiB WebAssembly pages, and pages that
-   * are never written cost no memory.
+   * their trees. Default 16 MiB; else an integer from 64 bytes a rank to 2 GiB. The memory behind it is rounded up to
+   * whole 64 KiB WebAssembly pages, and pages that are never written cost no memory.
    */
   arenaBytes?: number | undefined;
-  /** Reject with a TimeoutError (and stop every rank) if the run takes longer. Default: no limit. */
+  /**
+   * Milliseconds (a number > 0) after which the run is stopped and `launch` rejects with a `TimeoutError` saying what
+   * each rank was doing, up to about 100 ms later (ranks not blocked in shmcomm get that long to end). Default, or
+   * above 2^31 - 1: no limit.
+   */
   timeoutMs?: number | undefined;
-  /** Passed to every rank's program as its second argument (structured clone). */
+  /**
+   * Passed to every rank's program as its second argument, a structured-clone copy each (a value structured clone
+   * refuses is a `TypeError`). Default undefined.
+   */
   args?: unknown;
   /**
    * How blocked ranks wait. Default: 'spinThenPark' when every rank can have a core of its own, 'park' when there are
-   * more ranks than cores (`defaultStrategy`).
+   * more ranks than cores (`defaultStrategy`). Another name is a `TypeError`.
    */
   strategy?: WaitStrategy | undefined;
-  /** How long a rank must wait, unchanged, to count as settled in a deadlock (the watchdog). Default 1000 ms. */
+  /**
+   * How long, in milliseconds, a rank must wait, unchanged, to count as settled in a deadlock (the watchdog, which then
+   * rejects with a `DeadlockError`). Default 1000; a number >= 0, and 0 turns the watchdog off.
+   */
   deadlockMs?: number | undefined;
   /**
    * Cancels the run when it aborts: every rank is stopped, as after `timeoutMs`, and launch rejects with the signal's
    * `reason` (an `AbortError` DOMException unless you give one); one aborted already rejects before any rank starts.
+   * Default: none; anything but an `AbortSignal` is a `TypeError`.
    */
   signal?: AbortSignal | undefined;
 }
 
+/** The largest `size` that `launch` takes: 256 ranks (65,280 rings on the shared transport). */
 export const MAX_RANKS = 256;
 /** Every option of LaunchOptions: another name is a mistake (`ranks: 4` for `size: 4` would run one rank). */
 const LAUNCH_OPTIONS = [
@@ -91,7 +112,14 @@ const TIMEOUT_SETTLE_MS = 100;
  * and `args`. Resolves with every rank's return value, in rank order; rejects with the first failure.
  *
  * The type argument is the program's type, `launch<typeof main>`, whose return types the results, or the type of
- * each result, `launch<number>` (`ResultOf`).
+ * each result, `launch<number>` (`ResultOf`). `moduleUrl` is a `file:` or `data:` URL (`import.meta.url`), not a path;
+ * guard the call with `isMainThread` in a file that is its own program.
+ *
+ * Rejects with `RankFailedError` (a rank threw, exited or could not start; `cause` is its error), `DeadlockError`,
+ * `TimeoutError` (`timeoutMs`), or the `signal`'s reason; every worker is stopped before it settles. Bad arguments
+ * reject too, before any rank starts: a `TypeError` or `RangeError` for an option, or for a `moduleUrl` that is not
+ * such a URL; an `Error` with `code` `ERR_MODULE_NOT_FOUND` for a `file:` URL that names no file; an `Error` when
+ * called as a worker imports its program.
  */
 export async function launch<P = unknown>(moduleUrl: string | URL, options: LaunchOptions): Promise<ResultOf<P>[]> {
   refuseWhileImporting('launch');

@@ -18,26 +18,39 @@ import {
 import { asError, reviveError } from './thrown.js';
 import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
 
-/** Options of {@link map}. */
+/**
+ * Options of {@link map}, all optional. Each is checked before any worker starts, and `map` rejects with a `TypeError`
+ * or `RangeError` that names it, as it does for a name not listed here (``Unknown map option `worker` ...``).
+ */
 export interface MapOptions {
-  /** How many workers to start: 1 to 256, default `os.availableParallelism()`; never more than there are items. */
+  /**
+   * How many workers to start: an integer from 1 to 256 (`MAX_WORKERS`). Default `os.availableParallelism()`, 256 at
+   * most; never more than there are items.
+   */
   workers?: number | undefined;
-  /** The export of the module to call as `(item, index) => R | Promise<R>`; default `'default'`. */
+  /** The export of the module to call as `(item, index) => R | Promise<R>`, a string; default `'default'`. */
   exportName?: string | undefined;
-  /** Bounds the whole map: past it, every worker is terminated and `map` rejects with a `TimeoutError`. */
+  /**
+   * Bounds the whole map, in milliseconds (a number > 0): past it, every worker is terminated and `map` rejects with a
+   * `TimeoutError` saying where each worker was. Default, or above 2^31 - 1: no limit.
+   */
   timeoutMs?: number | undefined;
-  /** Cancels the map when it aborts: every worker is terminated and `map` rejects with the signal's `reason`. */
+  /**
+   * Cancels the map when it aborts: every worker is terminated and `map` rejects with the signal's `reason`; one
+   * aborted already starts no worker. Default: none; anything but an `AbortSignal` is a `TypeError`.
+   */
   signal?: AbortSignal | undefined;
 }
 
-/** What {@link map} resolves with. */
+/** What {@link map} resolves with: the results in input order, and how the items were shared out. */
 export interface MapResult<R> {
-  /** `results[i]` is the function's value for `items[i]`. */
+  /** `results[i]` is the function's value for `items[i]`, as structured clone delivers it. */
   results: R[];
   /** How many items each worker took; it sums to `items.length`, and the split is uneven by design. */
   itemsPerWorker: number[];
 }
 
+/** The most workers `map` starts: 256 (`MapOptions.workers` above it is a `RangeError`). */
 export const MAX_WORKERS = 256;
 /** Every option of MapOptions: another name is a mistake (`worker: 2` would start one per core). */
 const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs', 'signal'] as const satisfies readonly (keyof MapOptions)[];
@@ -59,7 +72,10 @@ const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs', 'signal'] as const sa
  * throws (`item 3 failed in worker 1: boom`, with the original error as `cause`) or returns a value that cannot be
  * cloned; when the module fails to load or lacks the export, an error goes uncaught (in a timer), or a worker exits
  * early (`process.exit`, or a promise that can never settle: exit code 13), with `item` -1. With a `TimeoutError`
- * past `timeoutMs`.
+ * past `timeoutMs`, or the `signal`'s reason. Bad arguments reject too, before any worker starts: a `TypeError` or
+ * `RangeError` for `items` that are not an array, a `moduleUrl` that is neither a URL nor a path, or an option.
+ *
+ * This form takes one type argument: the function's type or each result's.
  *
  * @example
  * const { results, itemsPerWorker } = await map<number>(new URL('./square.js', import.meta.url), [1, 2, 3]);
@@ -67,6 +83,13 @@ const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs', 'signal'] as const sa
 export async function map<R = unknown>(
   moduleUrl: string | URL, items: readonly unknown[], options?: MapOptions,
 ): Promise<MapResult<ResultOf<R>>>;
+/**
+ * `map` with two type arguments, the items' type `T` and the results' `R` (`map<number, number>(url, [1, 2, 3])`), so
+ * that `items` are checked too: calls the module's function on every item in worker threads, and resolves with the
+ * results in input order and how many items each worker took. Rejects, after terminating every worker, with a
+ * `WorkerFailedError` when an item's call or a worker fails, a `TimeoutError` past `timeoutMs`, the `signal`'s reason,
+ * or a `TypeError`/`RangeError` for bad arguments (before any worker starts).
+ */
 export async function map<T, R>(
   moduleUrl: string | URL, items: readonly T[], options?: MapOptions,
 ): Promise<MapResult<ResultOf<R>>>;

@@ -44,7 +44,7 @@ const WRITER_ASLEEP = 3 * SLOTS_PER_LINE;
 const STATE = 4 * SLOTS_PER_LINE;
 const CAPACITY = STATE + 1;
 const LAYOUT = STATE + 2;
-/** Bytes before the data region: five cache lines, so the data starts on a line of its own. */
+/** Bytes before the data region: 320, five cache lines, so the data starts on a line of its own. */
 export const RING_HEADER_BYTES = 5 * 64;
 const LAYOUT_MAGIC = 0x52494e47; // 'RING': attach() refuses a buffer that create() did not lay out
 
@@ -62,13 +62,17 @@ const MESSAGE_KIND = kindWord(KIND_MESSAGE, 0) | 0; // a message's kind word, ty
 export const MIN_RING_BYTES = 64;
 export const MAX_RING_BYTES = 1 << 30;
 
-/** What the layer above stores in a frame's header besides the payload. */
+/**
+ * What a producer stores in a frame's header besides the payload (the second argument of `write`, `writeAsync`,
+ * `reserve` and `reserveOffset`); the consumer reads it back in `ring.frame`. A field its word cannot hold as given is
+ * a `RangeError`, and a `timeoutMs` here a `TypeError` (it goes in the options after).
+ */
 export interface FrameMeta {
-  /** One byte for the layer above (the codec's type code). Default 0. */
+  /** One byte for the layer above (the codec's type code): an integer from 0 to 255. Default 0. */
   type?: number | undefined;
-  /** A signed 32-bit tag (the message tag). Default 0. */
+  /** A signed 32-bit integer (the message tag). Default 0. */
   tag?: number | undefined;
-  /** An unsigned 32-bit word (a chunked message's total length). Default 0. */
+  /** An unsigned 32-bit integer (a chunked message's total length). Default 0. */
   aux?: number | undefined;
 }
 
@@ -94,31 +98,49 @@ function checkMeta(meta: FrameMeta, op: string): void {
 }
 
 /**
- * The header fields of the frame that the last `peek`/`hold`/`read` returned; overwritten by the next one, and by a
- * `hasMessage()` that finds a message (it reads the header it will return).
+ * The header fields of the frame that the last `peek`/`hold`/`read` returned (`ring.frame`, consumer side); overwritten
+ * by the next one, and by a `hasMessage()` that finds a message (it reads the header it will return). It is this
+ * object's copy, not shared memory: only this side's own calls change it.
  */
 export interface Frame {
   /** Where the payload starts in `ring.data` (always a multiple of 8). */
   offset: number;
+  /** The payload's length in bytes (the frame's padding not included). */
   length: number;
+  /** The producer's `FrameMeta.type`: one byte, 0 to 255. */
   type: number;
+  /** The producer's `FrameMeta.tag`: a signed 32-bit integer. */
   tag: number;
+  /** The producer's `FrameMeta.aux`: an unsigned 32-bit integer. */
   aux: number;
 }
 
+/**
+ * Options of `RingBuffer.create` and `RingBuffer.attach`: how this side waits (`WaitOptions`) and batches
+ * (`corkBytes`). Each side sets its own; a name not listed here is a `TypeError` (``Unknown ring option `corkbytes`
+ * ...``).
+ */
 export interface RingOptions extends WaitOptions {
   /**
    * A corked side (`cork()`) publishes every 16 messages or every `corkBytes` bytes, whichever comes first. Default
-   * 16 KiB; a quarter of the ring at most (larger values are capped there). A producer whose consumer does little
-   * with each message (reads it in place) streams faster with a quarter ring: it then publishes less often.
+   * 16 KiB; a quarter of the ring at most (larger values are capped there); an integer below 1 is a `RangeError`. A
+   * producer whose consumer does little with each message (reads it in place) streams faster with a quarter ring: it
+   * then publishes less often.
    */
   corkBytes?: number | undefined;
 }
 
 const RING_OPTIONS = ['strategy', 'spinMicros', 'onWait', 'onStillWaiting', 'corkBytes'] as const satisfies readonly (keyof RingOptions)[];
 
+/**
+ * The last argument of every call that may block (on a ring, a `Sender` or a `Receiver`). Checked as the call starts,
+ * before it moves anything: another name is a `TypeError` (``Unknown blocking call option `timeout` ...``).
+ */
 export interface BlockingOptions {
-  /** Give up after this many milliseconds with a `TimeoutError`. Default: wait for ever. */
+  /**
+   * Give up after this many milliseconds with a `TimeoutError`: a number >= 0 (else a `RangeError`), the whole call's
+   * time however many frames it waits for; 0 gives up as soon as the call would have to wait. Default: wait for ever.
+   */
   timeoutMs?: number | undefined;
 }
 
@@ -153,14 +175,31 @@ const MIN_KEPT_SLOT_SHIFT = 6;
 const LOOP_COPY_OUT_BYTES = (1 << MIN_KEPT_SLOT_SHIFT) - FRAME_HEADER_BYTES;
 const NO_VIEW = new Uint8Array(0);
 
+/**
+ * A lock-free single-producer, single-consumer ring of messages (frames) on one SharedArrayBuffer. One thread makes it
+ * (`RingBuffer.create`) and posts its `buffer`; the other opens it (`RingBuffer.attach`). Each method says which side
+ * may call it: the producer's methods from one object in one thread only, the consumer's likewise (one object may be
+ * both, in one thread). Nothing checks that: a second producer or consumer corrupts the ring silently.
+ *
+ * Blocking calls wait as the side's `strategy` says, take `{ timeoutMs }` last (`TimeoutError`), and throw
+ * `AbortedError` once the ring is aborted and they would wait. Answers about the other side's progress (`bytesFree`,
+ * `hasMessage`, `aborted`) can be stale as soon as they are given. The layout and the memory-ordering argument are
+ * at the top of src/ring.ts; `Sender`/`Receiver` carry values of any size over a ring.
+ */
 export class RingBuffer {
-  /** The SharedArrayBuffer to hand to the other thread (`postMessage(ring.buffer)`, then `RingBuffer.attach`). */
+  /** Either side: the SharedArrayBuffer to hand to the other thread (`postMessage(ring.buffer)`, then `attach`). */
   readonly buffer: SharedArrayBuffer;
-  /** Bytes in the data region, a power of two. */
+  /** Either side: bytes in the data region, a power of two from 64 to 2^30. */
   readonly capacity: number;
-  /** The largest payload one frame carries: half the data region less a header, so two frames are in flight. */
+  /**
+   * Either side: the largest payload one frame carries, in bytes: half the data region less a 16-byte header, so two
+   * frames are in flight. A longer `write` or `reserve` is a `RangeError`.
+   */
   readonly maxMessage: number;
-  /** Header fields of the message the last `peek`/`hold`/`read` returned (consumer side). */
+  /**
+   * Consumer: header fields of the message the last `peek`/`hold`/`read` returned. This object's own copy, filled by
+   * its reads (and by a `hasMessage()` that finds a message), not shared memory.
+   */
   readonly frame: Frame = { offset: 0, length: 0, type: 0, tag: 0, aux: 0 };
   /**
    * Either side: the data region as bytes. Payloads live here: at `reserveOffset()`'s answer for the producer, at
@@ -200,7 +239,12 @@ export class RingBuffer {
   private publishedTail = 0; // TAIL as last stored: `tail - publishedTail` bytes are freed but not yet given back
   private unreleased = 0; // messages released since
 
-  /** Allocates a ring with `bytes` of data (a power of two from 64 B to 1 GiB). */
+  /**
+   * Allocates a ring with `bytes` of data (a power of two from 64 B to 1 GiB; the SharedArrayBuffer is 320 bytes
+   * more) and opens it for the calling side, producer or consumer.
+   * @throws `RangeError` for another size, or a `corkBytes` or `spinMicros` out of range; `TypeError` for an unknown
+   *   option or `strategy`.
+   */
   static create(bytes: number, options: RingOptions = {}): RingBuffer {
     if (!Number.isInteger(bytes) || bytes < MIN_RING_BYTES || bytes > MAX_RING_BYTES || (bytes & (bytes - 1)) !== 0) {
       throw new RangeError(
@@ -214,7 +258,12 @@ export class RingBuffer {
     return new RingBuffer(buffer, options);
   }
 
-  /** Opens, in another thread, a ring made by `RingBuffer.create` from its `buffer`. */
+  /**
+   * Opens, in another thread, a ring made by `RingBuffer.create` from its `buffer`, for the side that thread plays. A
+   * side that attaches late starts where the shared counters are.
+   * @throws `TypeError` for anything but a SharedArrayBuffer laid out by `create`, an unknown option or `strategy`;
+   *   `RangeError` for a `corkBytes` or `spinMicros` out of range.
+   */
   static attach(buffer: SharedArrayBuffer, options: RingOptions = {}): RingBuffer {
     if (!(buffer instanceof SharedArrayBuffer)) {
       throw new TypeError(`Expected a SharedArrayBuffer made by RingBuffer.create(), got ${describe(buffer)}`);
@@ -256,6 +305,9 @@ export class RingBuffer {
   /**
    * Producer: reserves room for a payload of `length` bytes and returns a view of it, to fill in place; `commit()`
    * publishes it. Blocks while the ring is full. Only one reservation may be open at a time.
+   * @throws `RangeError` for a length outside 0 to `maxMessage`, or a `meta` field or `timeoutMs` out of range;
+   *   `TypeError` for an unknown option; `Error` while a reservation is open; `ClosedError` after `close()`;
+   *   `TimeoutError`; `AbortedError` once aborted, if it must wait for room.
    */
   reserve(length: number, meta?: FrameMeta, options?: BlockingOptions): Uint8Array {
     const offset = this.claim(length, meta, options, 'reserve');
@@ -264,7 +316,7 @@ export class RingBuffer {
 
   /**
    * Producer: `reserve()` without the view: returns where the payload goes in `data` (a multiple of 8), to fill
-   * there, then `commit()`.
+   * there, then `commit()`. Throws as `reserve` does.
    */
   reserveOffset(length: number, meta?: FrameMeta, options?: BlockingOptions): number {
     return this.claim(length, meta, options, 'reserveOffset') + FRAME_HEADER_BYTES;
@@ -297,7 +349,9 @@ export class RingBuffer {
   }
 
   /**
-   * Producer: publishes the open reservation. `length` may shrink it (a producer that wrote less than it reserved).
+   * Producer: publishes the open reservation (corked: gathers it into the batch). `length`, in bytes, may shrink it (a
+   * producer that wrote less than it reserved); default the length reserved. Never blocks.
+   * @throws `Error` without an open reservation; `RangeError` for a `length` outside 0 to the length reserved.
    */
   commit(length = this.reservedLength): void {
     const offset = this.reserved;
@@ -351,7 +405,7 @@ export class RingBuffer {
     this.batchBytes = Math.min(FIRST_BATCH_BYTES, this.corkBytes);
   }
 
-  /** Either side: publishes what `cork()` held back and goes back to publishing every step. */
+  /** Either side: publishes what `cork()` held back and goes back to publishing every step. Never blocks. */
   uncork(): void {
     this.corked = false;
     this.publishHeldBack();
@@ -370,17 +424,22 @@ export class RingBuffer {
     return messages || room;
   }
 
-  /** True between `cork()` and `uncork()`. */
+  /** Either side: true between `cork()` and `uncork()` (this object's own state). */
   get isCorked(): boolean {
     return this.corked;
   }
 
-  /** How this side waits when it blocks: its `strategy` option. */
+  /** Either side: how this side waits when it blocks, its `strategy` option (default `'spinThenPark'`). */
   get strategy(): WaitStrategy {
     return this.waiter.options.strategy;
   }
 
-  /** Producer: copies one message in. Blocks while the ring is full; `RangeError` above `maxMessage`. */
+  /**
+   * Producer: copies one message (the bytes of any typed array or DataView) in, with `meta` in its header. Blocks
+   * while the ring is full.
+   * @throws `TypeError` for a value that is not a view, or one whose memory is gone (detached, out of bounds);
+   *   otherwise as `reserve`: `RangeError` above `maxMessage`, `ClosedError`, `TimeoutError`, `AbortedError`, ...
+   */
   write(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): void {
     const source = asBytes(bytes);
     const length = source.length; // read once: a view of a growable buffer could grow while we copy
@@ -389,7 +448,10 @@ export class RingBuffer {
     this.seal(offset, length, meta); // commit() without its checks: the length is the one claimed
   }
 
-  /** Producer: `write` for code that must keep its event loop; waits with `Atomics.waitAsync`. */
+  /**
+   * Producer: `write` for code that must keep its event loop; waits with `Atomics.waitAsync`, never blocking the
+   * thread. Several may be pending; each writes once there is room. Rejects with what `write` throws.
+   */
   async writeAsync(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): Promise<void> {
     const source = asBytes(bytes);
     if (meta !== undefined) checkMeta(meta, 'writeAsync'); // now, not after waiting for room
@@ -417,6 +479,7 @@ export class RingBuffer {
   /**
    * Producer: ends the stream. The consumer still reads every message written before, then `read()` returns null.
    * The end marker is a frame, so it is ordered with the data (this blocks like a write while the ring is full).
+   * @throws `ClosedError` when closed already; `Error` while a reservation is open; `TimeoutError`; `AbortedError`.
    */
   close(options?: BlockingOptions): void {
     const offset = this.claim(0, undefined, options, 'close');
@@ -429,7 +492,10 @@ export class RingBuffer {
   }
 
 
-  /** Producer: bytes free for frames now. The answer can be stale at once (the consumer frees more). */
+  /**
+   * Producer: bytes free for frames now (a frame takes its payload, padded to 8, plus 16). The answer can be stale at
+   * once: the consumer may free more just after.
+   */
   bytesFree(): number {
     this.cachedTail = Atomics.load(this.words, TAIL);
     return this.capacity - ((this.head - this.cachedTail) | 0);
@@ -494,6 +560,8 @@ export class RingBuffer {
    * Consumer: a view of the next message's payload in place, without copying; `release()` gives its bytes back to
    * the producer, after which the view must not be used. Blocks while the ring is empty; null once closed and
    * drained. `frame` describes the message. Peeking again before `release()` returns the same message.
+   * @throws `TimeoutError`; `AbortedError` once aborted with nothing left to read; `CorruptFrameError` for a frame
+   *   header no producer writes; `TypeError` or `RangeError` for bad options.
    */
   peek(options?: BlockingOptions): Uint8Array | null {
     const offset = this.next(options);
@@ -522,7 +590,11 @@ export class RingBuffer {
     return new Uint8Array(this.buffer, RING_HEADER_BYTES + offset + FRAME_HEADER_BYTES, this.frame.length);
   }
 
-  /** Consumer: gives the peeked message's bytes back to the producer. */
+  /**
+   * Consumer: gives the held message's bytes (from `peek`, `hold` or their async forms) back to the producer; any view
+   * of them must not be used after. Never blocks.
+   * @throws `Error` when no message is held.
+   */
   release(): void {
     if (this.peeked < 0) throw new Error('release() without a message: peek() first');
     this.tail = (this.tail + this.peeked) | 0;
@@ -535,15 +607,16 @@ export class RingBuffer {
   /**
    * Consumer: waits for the next message and holds it, as `peek()` does, without making a view of it: returns its
    * length (and fills `frame`), or -1 once the ring is closed and drained. Copy it out with `copyHeld`, or read it
-   * in place at `data[frame.offset]` onwards, then `release()`.
+   * in place at `data[frame.offset]` onwards, then `release()`. Throws as `peek` does.
    */
   hold(options?: BlockingOptions): number {
     return this.next(options) === ENDED ? -1 : this.frame.length;
   }
 
   /**
-   * Consumer: copies the held message's payload into `target`, from byte `at` on; a RangeError, and nothing copied,
-   * when it does not fit there.
+   * Consumer: copies the held message's payload into `target`, from byte `at` on (default 0); the message stays held
+   * until `release()`. Never blocks.
+   * @throws `Error` when no message is held; `RangeError`, and nothing copied, when it does not fit there.
    */
   copyHeld(target: Uint8Array, at = 0): void {
     if (this.peeked < 0) throw new Error('copyHeld() without a message: hold() or peek() first');
@@ -585,7 +658,10 @@ export class RingBuffer {
     return view;
   }
 
-  /** Consumer: the next message as a fresh, non-shared copy; null once the ring is closed and drained. */
+  /**
+   * Consumer: the next message as a fresh, non-shared copy (its header in `frame`), already released; null once the
+   * ring is closed and drained. Blocks while the ring is empty. Throws as `peek` does.
+   */
   read(options?: BlockingOptions): Uint8Array<ArrayBuffer> | null {
     const offset = this.next(options);
     if (offset === ENDED) return null;
@@ -597,7 +673,11 @@ export class RingBuffer {
     return copy;
   }
 
-  /** Consumer: `read` for code that must keep its event loop; waits with `Atomics.waitAsync`. */
+  /**
+   * Consumer: `read` for code that must keep its event loop; waits with `Atomics.waitAsync`, never blocking the
+   * thread. Several may be pending, each for a message of its own. Rejects with what `read` throws, and with an
+   * `Error` when, while it waited, a `peek` or `peekAsync` took the next message and holds it.
+   */
   async readAsync(options?: BlockingOptions): Promise<Uint8Array<ArrayBuffer> | null> {
     const deadline = deadlineFor(options);
     while (!this.hasMessage()) {
@@ -609,7 +689,7 @@ export class RingBuffer {
 
   /**
    * Consumer: `peek` for code that must keep its event loop: a view of the next message in place, without a copy or
-   * an allocation of its size; `release()` it when done.
+   * an allocation of its size; `release()` it when done. Rejects as `readAsync` does.
    */
   async peekAsync(options?: BlockingOptions): Promise<Uint8Array | null> {
     const deadline = deadlineFor(options);
@@ -644,13 +724,17 @@ export class RingBuffer {
   /**
    * Consumer: true when a message (or the end of the stream) can be taken without blocking.
    * The answer can be late: the producer may publish a message just after it said false.
+   * @throws `AbortedError` on an aborted ring with nothing left to read; `CorruptFrameError` for a bad frame header.
    */
   hasMessage(): boolean {
     if (this.peeked >= 0) return true;
     return this.poll() !== EMPTY;
   }
 
-  /** True once `abort()` was called, by either side or by a third party. */
+  /**
+   * Anyone: true once `abort()` was called, by either side or by a third party. A false can be stale at once; a true
+   * stays true.
+   */
   get aborted(): boolean {
     return this.waiter.aborted;
   }

@@ -27,26 +27,34 @@ import { AbortedError, TimeoutError } from './errors.js';
 /** How a blocked call waits: `spin` (lowest latency, burns a core), `park` (sleeps at once), or both in turn. */
 export type WaitStrategy = 'spin' | 'park' | 'spinThenPark';
 
+/** Every `WaitStrategy`, in order: `['spin', 'park', 'spinThenPark']` (for a CLI's choices, or to validate input). */
 export const WAIT_STRATEGIES: readonly WaitStrategy[] = ['spin', 'park', 'spinThenPark'];
 
+/** How one side of a ring waits when it blocks: the part of `RingOptions` that is not `corkBytes`. */
 export interface WaitOptions {
-  /** Default `spinThenPark`. */
+  /**
+   * `'spin'` (lowest latency, holds a core), `'park'` (sleeps in `Atomics.wait` at once) or `'spinThenPark'` (spins
+   * `spinMicros`, then parks). Default `'spinThenPark'` (`launch` picks its own: `defaultStrategy`); another name is a
+   * `TypeError`.
+   */
   strategy?: WaitStrategy | undefined;
   /**
    * How long `spinThenPark` spins before it parks, in microseconds, and how long a spinning wait lasts before
-   * `onWait` hears of it (one that parks is reported as it parks). Default 30.
+   * `onWait` hears of it (one that parks is reported as it parks). Default 30; a finite number >= 0, else a
+   * `RangeError`.
    */
   spinMicros?: number | undefined;
   /**
    * Called with true once a blocking wait has lasted `spinMicros` or parks (a wait that ends sooner is not reported)
-   * and with false when that wait ends; `waitAsync` reports every wait, at once. The ranks layer records there what
-   * each rank waits for, for the deadlock watchdog.
+   * and with false when that wait ends; an async wait (`readAsync`, ...) reports every wait, at once. The ranks layer
+   * records there what each rank waits for, for the deadlock watchdog. What it throws ends the wait and reaches the
+   * caller. Default: none.
    */
   onWait?: ((waiting: boolean) => void) | undefined;
   /**
    * Called while a reported wait goes on, each time the waiter has looked and found nothing: every 25 ms or so, parked
    * or spinning. The ranks layer counts these looks for the watchdog, which then tells a rank stuck in its wait from
-   * one that has had no core to look with (a machine far oversubscribed).
+   * one that has had no core to look with (a machine far oversubscribed). Default: none.
    */
   onStillWaiting?: (() => void) | undefined;
 }

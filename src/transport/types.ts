@@ -5,6 +5,12 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ArenaWiring } from '../arena.js';
 
+/**
+ * How messages travel between ranks (`launch`'s `transport`, `comm.transport`): `'shared'` through rings in shared
+ * memory (the default; typed arrays as raw bytes, everything else as V8 serializes it); `'transfer'` by `postMessage`,
+ * a binary value copied into a fresh buffer that is transferred (the sender keeps its own); `'clone'` by
+ * `postMessage`, structured clone.
+ */
 export type TransportName = 'shared' | 'transfer' | 'clone';
 export const TRANSPORT_NAMES: readonly TransportName[] = ['shared', 'transfer', 'clone'];
 
