@@ -29,6 +29,10 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: true,
+  // The maps point at the .ts files, which ship beside dist/ (package.json "files"): Node's --enable-source-maps, a
+  // debugger and the declaration maps' go-to-definition read them there, so a copy of each inside its map would only
+  // double what a package installs.
+  sourcesContent: false,
   logLevel: 'warning',
 });
 if (!process.argv.includes('--quiet')) {
