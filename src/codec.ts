@@ -24,7 +24,7 @@
 import { DefaultDeserializer, DefaultSerializer } from 'node:v8';
 import { types } from 'node:util';
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
-import { describe, isDetached, isOutOfBounds, kindOf } from './describe.js';
+import { describe, isDetached, isOutOfBounds, kindOf, refuseUnknownOptions } from './describe.js';
 import { DataCloneError } from './errors.js';
 
 /**
@@ -202,13 +202,15 @@ export function copyAsSent(value: unknown): unknown {
  * multiple of the element size. An ArrayBuffer and a serialized value are always copies, whatever `inPlace` says:
  * an ArrayBuffer cannot be a window on part of another, and deserialize() copies every value it reads.
  * @throws RangeError for an unknown type code, a length that is not a multiple of the element size, or a
- *   misaligned in-place view.
+ *   misaligned in-place view; TypeError for an option other than `inPlace` (`{ inplace: true }` would copy).
  */
 export function decode(type: number, bytes: Uint8Array, options?: {
   /** View a typed array or DataView straight over `bytes` rather than copy it. Default false. */
   inPlace?: boolean | undefined;
 }): unknown {
   checkType(type);
+  // Looked at only without inPlace, as checkTimeout does: the channel's calls, once per message, always give it
+  if (options !== undefined && options.inPlace === undefined) refuseUnknownOptions('decode', options, ['inPlace']);
   if (type === TYPE.serialized) return deserialize(bytes); // copies what it reads: `bytes` may be reused at once
   if (isValueType(type)) return decodeValueAt(type, bytes, 0, bytes.length);
   if (type === TYPE.bytes) return copyOf(bytes).buffer;

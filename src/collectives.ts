@@ -88,7 +88,7 @@ export function allgather<T>(comm: Comm, value: T): T[] {
  * where there is one; `into` receives the root's result.
  */
 export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into?: T): T | undefined {
-  checkRoot(comm, root);
+  checkRoot(comm, root, 'reduce');
   const reducer = toReducer(op);
   reducer.check(value);
   if (into !== undefined && comm.rank === root) checkInto(value, into);

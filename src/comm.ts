@@ -146,6 +146,8 @@ export class Comm {
    *   structured clone refuses; `CommAbortedError`.
    */
   send(dest: number, value: unknown, tag = 0): void {
+    // undefined is a value like any other (send(dest, undefined) sends it); a call with no value at all is a slip
+    if (value === undefined && arguments.length < 2) throw new TypeError(`Expected a value to send: send(dest, value), got send(${describe(dest)})`);
     this.checkRank(dest, 'dest');
     this.checkTag(tag, 'tag');
     this.sendInternal(dest, value, tag);
@@ -197,7 +199,11 @@ export class Comm {
    *   than `target` (either way the message stays, for the next receive); else as `recv`.
    */
   recvInto(target: ArrayBufferView, source = ANY_SOURCE, tag = ANY_TAG): Readonly<Status<number>> {
-    if (!ArrayBuffer.isView(target)) throw new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}`);
+    if (!ArrayBuffer.isView(target)) {
+      // recv's order is (source, tag): a rank where the buffer belongs, with a buffer after it, is the likely mistake
+      const hint = typeof target === 'number' && ArrayBuffer.isView(source) ? ' (the buffer comes first: recvInto(target, source))' : '';
+      throw new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}${hint}`);
+    }
     if (source !== ANY_SOURCE) this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
     this.refuseHeldSource(source, tag, 'recvInto');

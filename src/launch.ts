@@ -19,7 +19,7 @@ import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
 import type { ResultOf } from './sent.js';
 import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
-import { checkWaitOptions, type WaitStrategy } from './wait.js';
+import { checkRunTimeout, checkWaitOptions, type WaitStrategy } from './wait.js';
 import { describeWaits, watchForDeadlock } from './watchdog.js';
 import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
 
@@ -313,8 +313,10 @@ interface Settings {
 }
 
 function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Expected launch options like { size: 4 }, got ${describe(options)}`);
+  if (typeof options !== 'object' || options === null || options instanceof URL) {
+    const swapped = typeof moduleUrl === 'object' && moduleUrl !== null && !(moduleUrl instanceof URL);
+    const hint = swapped ? ' (the module comes first: launch(moduleUrl, options))' : '';
+    throw new TypeError(`Expected launch options like { size: 4 }, got ${describe(options)}${hint}`);
   }
   refuseUnknownOptions('launch', options, LAUNCH_OPTIONS);
   const { size, transport = 'shared', timeoutMs, args, strategy, deadlockMs = 1000, signal } = options;
@@ -337,9 +339,7 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
         `to ${MAX_ARENA_BYTES}, got ${describe(arenaBytes)}`,
     );
   }
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
-    throw new RangeError(`Expected \`timeoutMs\` to be a number of milliseconds > 0, got ${describe(timeoutMs)}`);
-  }
+  checkRunTimeout(timeoutMs);
   if (!(typeof deadlockMs === 'number' && deadlockMs >= 0)) {
     throw new RangeError(`Expected \`deadlockMs\` to be a number >= 0 (0 turns the watchdog off), got ${describe(deadlockMs)}`);
   }

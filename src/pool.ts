@@ -16,6 +16,7 @@ import {
   CURRENT_ITEM, DONE_ITEMS, EXIT_EVENT, FINISHED, isPoolReport, LOADING, workerLine, type PoolJob,
 } from './pool-protocol.js';
 import { asError, reviveError } from './thrown.js';
+import { checkRunTimeout } from './wait.js';
 import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
 
 /**
@@ -111,9 +112,7 @@ export async function map(
     throw new RangeError(`Expected \`workers\` to be an integer from 1 to ${MAX_WORKERS}, got ${describe(workers)}`);
   }
   if (typeof exportName !== 'string') throw new TypeError(`Expected \`exportName\` to be a string, got ${describe(exportName)}`);
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0)) {
-    throw new RangeError(`Expected \`timeoutMs\` to be a positive number, got ${describe(timeoutMs)}`);
-  }
+  checkRunTimeout(timeoutMs);
   checkSignal(signal);
   // A string is a path when it is not a URL; one of another scheme than import()'s own (`v2:lib/f.js`) is a path too
   // when such a file exists. A file: or data: URL is one whatever the current directory holds.

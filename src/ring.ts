@@ -248,7 +248,7 @@ export class RingBuffer {
   static create(bytes: number, options: RingOptions = {}): RingBuffer {
     if (!Number.isInteger(bytes) || bytes < MIN_RING_BYTES || bytes > MAX_RING_BYTES || (bytes & (bytes - 1)) !== 0) {
       throw new RangeError(
-        `Expected the ring size to be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES} bytes, got ${bytes}`,
+        `Expected the ring size to be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES} bytes, got ${describe(bytes)}`,
       );
     }
     const buffer = new SharedArrayBuffer(RING_HEADER_BYTES + bytes);
@@ -289,7 +289,7 @@ export class RingBuffer {
     refuseUnknownOptions('ring', options, RING_OPTIONS);
     const corkBytes = options.corkBytes ?? CORK_BYTES;
     if (!Number.isInteger(corkBytes) || corkBytes < 1) {
-      throw new RangeError(`Expected \`corkBytes\` to be an integer of at least 1, got ${corkBytes}`);
+      throw new RangeError(`Expected \`corkBytes\` to be an integer of at least 1, got ${describe(corkBytes)}`);
     }
     this.corkBytes = Math.min(corkBytes, capacity / 4);
     this.batchBytes = this.corkBytes;
@@ -357,7 +357,7 @@ export class RingBuffer {
     const offset = this.reserved;
     if (offset < 0) throw new Error('commit() without an open reserve()');
     if (!Number.isInteger(length) || length < 0 || length > this.reservedLength) {
-      throw new RangeError(`Expected commit() of 0 to ${this.reservedLength} reserved bytes, got ${length}`);
+      throw new RangeError(`Expected commit() of 0 to ${this.reservedLength} reserved bytes, got ${describe(length)}`);
     }
     this.seal(offset, length, this.reservedMeta);
   }

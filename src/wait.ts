@@ -83,7 +83,7 @@ export function checkWaitOptions(options: WaitOptions): CheckedWaitOptions {
   }
   const spinMicros = options.spinMicros ?? DEFAULT_SPIN_MICROS;
   if (!(spinMicros >= 0 && Number.isFinite(spinMicros))) {
-    throw new RangeError(`Expected \`spinMicros\` to be a finite number >= 0, got ${spinMicros}`);
+    throw new RangeError(`Expected \`spinMicros\` to be a finite number >= 0, got ${describe(spinMicros)}`);
   }
   return { strategy, spinMicros };
 }
@@ -107,6 +107,16 @@ export function checkTimeout(options: { timeoutMs?: number } | undefined): void 
   else if (!(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
     throw new RangeError(`Expected \`timeoutMs\` to be a number >= 0, got ${describe(timeoutMs)}`);
   }
+}
+
+/**
+ * Throws unless the `timeoutMs` of a whole run (launch, map) is a number > 0, or undefined (no limit). Unlike a
+ * blocking call's, 0 is refused: there it means "only what needs no wait", here a run that times out as it starts.
+ */
+export function checkRunTimeout(timeoutMs: unknown): void {
+  if (timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs > 0)) return;
+  const zero = timeoutMs === 0 ? ' (0 would time out as the run starts; leave it out for no limit)' : '';
+  throw new RangeError(`Expected \`timeoutMs\` to be a number of milliseconds > 0, got ${describe(timeoutMs)}${zero}`);
 }
 
 /**

@@ -6,6 +6,7 @@ import {
 } from '../src/codec.js';
 import { DataCloneError } from '../src/errors.js';
 import { createSecretKey } from 'node:crypto';
+import { errorOf } from './helpers.js';
 
 // One sample of every typed-array kind, with the awkward values of each: negatives, limits, NaN, -0, big bigints.
 const SAMPLES: Array<[number, string, ArrayBufferView]> = [
@@ -77,6 +78,16 @@ test('encode is a view over the value\'s own memory; decode owns fresh, exactly 
   assert.ok(decoded.buffer instanceof ArrayBuffer);
   source[0] = 99;
   assert.is(decoded[0], 1);
+});
+
+test('decode refuses an option it does not know, which would otherwise copy where a view was asked for', () => {
+  const encoded = encode(new Float64Array([1.5, 2.5]));
+  const err = errorOf(() => decode(encoded.type, encoded.bytes, { inplace: true } as never));
+  assert.instance(err, TypeError);
+  assert.is(err.message, 'Unknown decode option `inplace`: expected inPlace');
+  const view = decode(encoded.type, encoded.bytes, { inPlace: true }) as Float64Array;
+  assert.is(view.buffer, encoded.bytes.buffer); // in place: over the same memory
+  assert.equal([...view], [1.5, 2.5]);
 });
 
 test('a subarray encodes only its own bytes', () => {

@@ -183,6 +183,11 @@ test('bad input is refused in the rank that made the mistake, with what was give
     ['source', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got 2'],
     ['sendrecvSource', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got -2'],
     ['recvIntoTarget', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got an array of length 2'],
+    ['recvIntoSwapped', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got 0 ' +
+      '(the buffer comes first: recvInto(target, source))'],
+    ['sendNoValue', 'rank 1 failed: TypeError: Expected a value to send: send(dest, value), got send(0)'],
+    ['reduceIntoForRoot', 'rank 1 failed: TypeError: Expected `root` to be an integer rank from 0 to 1, got a Float64Array ' +
+      '(the root comes before `into`: reduce(value, op, root, into))'],
     ['tagTooLarge', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got 2147483648'],
   ];
   for (const transport of TRANSPORTS) {

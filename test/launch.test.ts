@@ -502,6 +502,12 @@ test('bad launch options are refused with what was given and allowed', async () 
     assert.is(err.message, message);
   }
   assert.is((await failure(launch(PROGRAMS, null as never))).message, 'Expected launch options like { size: 4 }, got null');
+  assert.is((await failure(launch({ size: 2 } as never, PROGRAMS as never))).message,
+    'Expected launch options like { size: 4 }, got a URL (the module comes first: launch(moduleUrl, options))');
+  assert.is((await failure(launch({ size: 2 } as never, 'file:///ranks.js' as never))).message,
+    'Expected launch options like { size: 4 }, got "file:///ranks.js" (the module comes first: launch(moduleUrl, options))');
+  assert.is((await failure(launch(PROGRAMS, { size: 2, timeoutMs: 0 }))).message,
+    'Expected `timeoutMs` to be a number of milliseconds > 0, got 0 (0 would time out as the run starts; leave it out for no limit)');
   const err = await failure(launch('./relative.js', { size: 1 }));
   assert.is(err.message, 'Expected `moduleUrl` to be a file: URL such as import.meta.url (or a data: URL), got "./relative.js"; ' +
     'for a path, pass pathToFileURL(path) (node:url) or new URL(path, import.meta.url)');

@@ -380,7 +380,7 @@ test('bad arguments are thrown with what was given', async () => {
   assert.instance(notArray, TypeError);
   assert.is(notArray.message, 'Expected `items` to be an array, got "abc"');
   const badTimeout = await rejection(map(square, [1], { timeoutMs: 0 }));
-  assert.is(badTimeout.message, 'Expected `timeoutMs` to be a positive number, got 0');
+  assert.is(badTimeout.message, 'Expected `timeoutMs` to be a number of milliseconds > 0, got 0 (0 would time out as the run starts; leave it out for no limit)');
   const badExport = await rejection(map(square, [1], { exportName: 7 as unknown as string }));
   assert.is(badExport.message, 'Expected `exportName` to be a string, got 7');
   const notUrl = await rejection(map(5 as unknown as string, [1]));

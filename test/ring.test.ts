@@ -12,6 +12,8 @@ test('create validates the size with the numbers', () => {
     assert.instance(err, RangeError);
     assert.is(err.message, expected(String(bad)));
   }
+  // A string is shown as one: "got 1024" would look like a valid size
+  assert.is(errorOf(() => RingBuffer.create('1024' as never)).message, expected('"1024"'));
   const ring = RingBuffer.create(1024);
   assert.is(ring.capacity, 1024);
   assert.is(ring.maxMessage, 512 - FRAME_HEADER_BYTES);

@@ -135,11 +135,13 @@ export function bytesOf(array: ArrayBufferView): Uint8Array {
 
 // ─── Arguments ────────────────────────────────────────────────────────────────────────────────────────────────
 
-/** `root` of bcast, scatter, gather and reduce: a rank of this Comm. */
-export function checkRoot(comm: Comm, root: number): void {
+/** `root` of bcast, scatter, gather and reduce (`call`, for a hint): a rank of this Comm. */
+export function checkRoot(comm: Comm, root: number, call?: 'reduce'): void {
   const last = comm.size - 1;
   if (!Number.isInteger(root)) {
-    throw new TypeError(`Expected \`root\` to be an integer rank from 0 to ${last}, got ${describe(root)}`);
+    // allreduce(value, op, into) has no root; reduce's `into` comes after it, and is easily put in its place
+    const hint = call === 'reduce' && ArrayBuffer.isView(root) ? ' (the root comes before `into`: reduce(value, op, root, into))' : '';
+    throw new TypeError(`Expected \`root\` to be an integer rank from 0 to ${last}, got ${describe(root)}${hint}`);
   }
   if (root < 0 || root > last) throw new RangeError(`Expected \`root\` to be a rank from 0 to ${last}, got ${root}`);
 }
