@@ -20,7 +20,8 @@
 import { availableParallelism } from 'node:os';
 import { encodedType } from './codec.js';
 import { elementwise, OP_NAMES, typedArrayKind, typedArrayOver, type OpName, type TypedArray } from './reduce-ops.js';
-import { sharedMemory, SimdCombiner, simdModule, type WasmMemory, type WasmModule } from './simd.js';
+import { SimdCombiner, simdModule } from './simd.js';
+import { sharedMemory, type WasmMemory, type WasmModule } from './wasm.js';
 
 /** The slots' total bytes unless launch is told otherwise (`arenaBytes`): 8 MiB a rank for 2, 4 MiB for 4 ranks. */
 export const DEFAULT_ARENA_BYTES = 16 * 2 ** 20;

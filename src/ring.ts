@@ -11,6 +11,9 @@
  *   +---------+---------+---------------+---------------+----------------------+-------------------------+
  *     producer  consumer  consumer        producer        anyone / create()      frames, back to back
  *
+ * `createIn` lays the same layout out at the start of a larger SharedArrayBuffer made elsewhere (a shared
+ * WebAssembly.Memory's, whose length is whole 64 KiB pages): the bytes after `320+capacity` are not the ring's.
+ *
  * HEAD counts the bytes ever written and TAIL the bytes ever read. Both are free-running Int32 counters: they wrap
  * at 2^32 and `(head - tail) | 0` is still the number of bytes in use, because the capacity is at most 2^30.
  * Each side's private copy is kept as an Int32 too (`| 0` after every addition): a copy that grew past 2^31 as a
@@ -246,23 +249,39 @@ export class RingBuffer {
    *   option or `strategy`.
    */
   static create(bytes: number, options: RingOptions = {}): RingBuffer {
-    if (!Number.isInteger(bytes) || bytes < MIN_RING_BYTES || bytes > MAX_RING_BYTES || (bytes & (bytes - 1)) !== 0) {
-      throw new RangeError(
-        `Expected the ring size to be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES} bytes, got ${describe(bytes)}`,
-      );
-    }
+    checkRingSize(bytes);
     const buffer = new SharedArrayBuffer(RING_HEADER_BYTES + bytes);
-    const words = new Int32Array(buffer, 0, RING_HEADER_BYTES / 4);
-    words[CAPACITY] = bytes;
-    words[LAYOUT] = LAYOUT_MAGIC;
+    layOut(buffer, bytes);
     return new RingBuffer(buffer, options);
   }
 
   /**
-   * Opens, in another thread, a ring made by `RingBuffer.create` from its `buffer`, for the side that thread plays. A
-   * side that attaches late starts where the shared counters are.
-   * @throws `TypeError` for anything but a SharedArrayBuffer laid out by `create`, an unknown option or `strategy`;
-   *   `RangeError` for a `corkBytes` or `spinMicros` out of range.
+   * Lays a ring with `bytes` of data (as `create`'s) out at the start of `buffer`, a SharedArrayBuffer made elsewhere
+   * of at least RING_HEADER_BYTES + bytes, and opens it: the buffer of a shared WebAssembly.Memory, say, so that
+   * WebAssembly reads the payloads where they lie (a payload is at address RING_HEADER_BYTES + `frame.offset`). The
+   * bytes after the ring stay the caller's. The header is written afresh, so no other thread may use a ring there
+   * meanwhile; the data region is left as it is. `ring.buffer` is `buffer`, which `attach` opens in another thread.
+   * @throws `TypeError` for a buffer that is not a SharedArrayBuffer; `RangeError` for a size as `create` refuses it,
+   *   or a buffer too short for it; as `create` for the options.
+   */
+  static createIn(buffer: SharedArrayBuffer, bytes: number, options: RingOptions = {}): RingBuffer {
+    if (!(buffer instanceof SharedArrayBuffer)) {
+      throw new TypeError(`Expected a SharedArrayBuffer to lay the ring out in, got ${describe(buffer)}`);
+    }
+    checkRingSize(bytes);
+    if (buffer.byteLength < RING_HEADER_BYTES + bytes) {
+      throw new RangeError(`A ring of ${bytes} bytes takes ${RING_HEADER_BYTES + bytes} bytes with its header, ` +
+        `more than the ${buffer.byteLength} of the buffer given`);
+    }
+    layOut(buffer, bytes);
+    return new RingBuffer(buffer, options);
+  }
+
+  /**
+   * Opens, in another thread, a ring made by `RingBuffer.create` (or `createIn`) from its `buffer`, for the side that
+   * thread plays. A side that attaches late starts where the shared counters are.
+   * @throws `TypeError` for anything but a SharedArrayBuffer laid out by `create` or `createIn`, an unknown option or
+   *   `strategy`; `RangeError` for a `corkBytes` or `spinMicros` out of range.
    */
   static attach(buffer: SharedArrayBuffer, options: RingOptions = {}): RingBuffer {
     if (!(buffer instanceof SharedArrayBuffer)) {
@@ -275,7 +294,8 @@ export class RingBuffer {
     const words = new Int32Array(buffer, 0, Math.min(RING_HEADER_BYTES, buffer.byteLength) >> 2);
     const capacity = words[CAPACITY] ?? 0;
     const isRingSize = capacity >= MIN_RING_BYTES && capacity <= MAX_RING_BYTES && (capacity & (capacity - 1)) === 0;
-    if (words[LAYOUT] !== LAYOUT_MAGIC || !isRingSize || buffer.byteLength !== RING_HEADER_BYTES + capacity) {
+    // Longer than the ring is allowed: createIn's buffers are (create's are exactly as long).
+    if (words[LAYOUT] !== LAYOUT_MAGIC || !isRingSize || buffer.byteLength < RING_HEADER_BYTES + capacity) {
       throw new TypeError('Expected a SharedArrayBuffer made by RingBuffer.create(), got one with another layout');
     }
     this.buffer = buffer;
@@ -837,6 +857,23 @@ export class RingBuffer {
 
 const EMPTY = -1;
 const ENDED = -2;
+
+/** Refuses a ring size that is not a power of two from MIN_RING_BYTES to MAX_RING_BYTES. */
+function checkRingSize(bytes: number): void {
+  if (!Number.isInteger(bytes) || bytes < MIN_RING_BYTES || bytes > MAX_RING_BYTES || (bytes & (bytes - 1)) !== 0) {
+    throw new RangeError(
+      `Expected the ring size to be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES} bytes, got ${describe(bytes)}`,
+    );
+  }
+}
+
+/** Writes a fresh header for a ring of `bytes` at the start of `buffer`: counters, flags and state zero. */
+function layOut(buffer: SharedArrayBuffer, bytes: number): void {
+  const words = new Int32Array(buffer, 0, RING_HEADER_BYTES / 4);
+  words.fill(0);
+  words[CAPACITY] = bytes;
+  words[LAYOUT] = LAYOUT_MAGIC;
+}
 
 function kindWord(kind: number, type: number): number {
   return ((FRAME_MAGIC << 16) | ((type & 0xff) << 8) | kind) >>> 0;

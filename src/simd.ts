@@ -47,12 +47,13 @@
  * bytes % 16 of a run.
  *
  * The thread that launches the ranks compiles the module once (simdModule) and hands it to every rank with the
- * arena's memory; each rank instantiates it over that memory. A process whose address space is limited (`ulimit -v`)
- * may not get a WebAssembly.Memory at all: V8 reserves about 10 GiB of addresses for each, of which only the pages
- * written are ever backed by memory. Then sharedMemory says so, and the arena is a plain SharedArrayBuffer whose
- * combine is elementwise()'s.
+ * arena's memory; each rank instantiates it over that memory. Where the process cannot have a WebAssembly.Memory
+ * (wasm.ts's sharedMemory says why), the arena is a plain SharedArrayBuffer whose combine is elementwise()'s.
  */
 import type { OpName } from './reduce-ops.js';
+import {
+  CODES, compile, instantiate, join, memarg, memoryModule, OPCODES, signed, simd, type WasmMemory, type WasmModule,
+} from './wasm.js';
 
 /** The SIMD instruction that combines 16 bytes of each kind (typedArrayKind's names) with each op, where one does. */
 const INSTRUCTIONS: Readonly<Record<string, Partial<Record<OpName, keyof typeof SIMD_OPCODES>>>> = {
@@ -83,61 +84,15 @@ const SIMD_OPCODES = {
   'f64x2.add': 0xf0, 'f64x2.mul': 0xf2, 'f64x2.min': 0xf4, 'f64x2.max': 0xf5,
 } as const;
 
-/** The plain opcodes used. */
-const OPCODES = {
-  block: 0x02, loop: 0x03, end: 0x0b, br: 0x0c, brIf: 0x0d, localGet: 0x20, localSet: 0x21,
-  i32Const: 0x41, i32Eqz: 0x45, i32GtU: 0x4b, i32GeU: 0x4f, i32Add: 0x6a, i32Sub: 0x6b,
-} as const;
-
-/** The binary format's other codes: section ids, types, the kinds of import and export, and the memory's limits. */
-const CODES = {
-  typeSection: 1, importSection: 2, functionSection: 3, exportSection: 7, codeSection: 10,
-  functionType: 0x60, i32: 0x7f, v128: 0x7b, emptyBlockType: 0x40,
-  memoryImport: 0x02, sharedWithMaximum: 0x03, functionExport: 0x00,
-} as const;
-
 // The functions' parameters and locals, by their indices: five i32 parameters, two i32 locals, four v128 locals.
 const [DST, SRC, STRIDE, COUNT, END, AT, LEFT] = [0, 1, 2, 3, 4, 5, 6];
 const LANES = [7, 8, 9, 10]; // $a, $b, $c, $d: 64 bytes of the fold, in four registers of 16
-const PAGE_BYTES = 65536;
-/** wasm32's largest memory: the module's import accepts any shared memory up to it. */
-const MAX_PAGES = 65536;
-
-/** What we use of a shared WebAssembly.Memory (Node has it; TypeScript's ES libraries do not declare it). */
-export interface WasmMemory {
-  readonly buffer: SharedArrayBuffer;
-}
-/** A compiled WebAssembly.Module: it can be posted to a worker, which instantiates it without compiling it again. */
-export type WasmModule = object & { readonly __wasmModule?: never };
-
-interface WasmApi {
-  Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { readonly exports: Record<string, unknown> };
-}
-const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-
-/**
- * A shared memory of at least `bytes` (whole 64 KiB pages), that never grows: its buffer stays the same. Undefined
- * where the process cannot reserve the addresses for one (V8 throws a RangeError: "could not allocate memory"), or
- * has no WebAssembly (`node --no-expose-wasm`).
- */
-export function sharedMemory(bytes: number): WasmMemory | undefined {
-  const pages = Math.ceil(bytes / PAGE_BYTES);
-  if (wasm === undefined) return undefined; // node --no-expose-wasm
-  try {
-    return new wasm.Memory({ initial: pages, maximum: pages, shared: true });
-  } catch (error) {
-    if (error instanceof RangeError) return undefined;
-    throw error;
-  }
-}
 
 let compiledModule: WasmModule | undefined;
 
 /** The module, compiled once a thread (28 functions, one an instruction). */
 export function simdModule(): WasmModule {
-  compiledModule ??= new wasm!.Module(moduleBytes());
+  compiledModule ??= compile(moduleBytes());
   return compiledModule;
 }
 
@@ -148,7 +103,7 @@ export class SimdCombiner {
   private readonly functions: Record<string, unknown>;
 
   constructor(module: WasmModule, memory: WasmMemory) {
-    this.functions = new wasm!.Instance(module, { env: { memory } }).exports;
+    this.functions = instantiate(module, memory);
   }
 
   /**
@@ -169,23 +124,14 @@ export class SimdCombiner {
 /** The module's bytes: one function a distinct instruction of INSTRUCTIONS, exported under the instruction's name. */
 function moduleBytes(): Uint8Array {
   const instructions = [...new Set(Object.values(INSTRUCTIONS).flatMap((ops) => Object.values(ops)))];
-  const { i32 } = CODES;
-  const locals = vector([[2, i32], [LANES.length, CODES.v128]]); // $at and $left, then the lanes
-  return new Uint8Array(join(
-    [0x00, 0x61, 0x73, 0x6d], // "\0asm"
-    [0x01, 0x00, 0x00, 0x00], // version 1
-    // type 0: (i32 i32 i32 i32 i32) → ()
-    section(CODES.typeSection, vector([join([CODES.functionType], vector(Array(5).fill([i32])), vector([]))])),
-    // env.memory: shared, of 0 pages at least and MAX_PAGES at most
-    section(CODES.importSection, vector([join(
-      name('env'), name('memory'), [CODES.memoryImport, CODES.sharedWithMaximum], unsigned(0), unsigned(MAX_PAGES),
-    )])),
-    section(CODES.functionSection, vector(instructions.map(() => unsigned(0)))), // every function is of type 0
-    section(CODES.exportSection, vector(instructions.map((instruction, index) =>
-      join(name(instruction), [CODES.functionExport], unsigned(index))))),
-    section(CODES.codeSection, vector(instructions.map((instruction) =>
-      sized(join(locals, foldBody(SIMD_OPCODES[instruction])))))),
-  ));
+  const { i32, v128 } = CODES;
+  return memoryModule(instructions.map((instruction) => ({
+    name: instruction,
+    params: [i32, i32, i32, i32, i32], // $dst $src $stride $count $end
+    results: [],
+    locals: [[2, i32], [LANES.length, v128]], // $at and $left, then the lanes
+    body: foldBody(SIMD_OPCODES[instruction]),
+  })));
 }
 
 /** The function of the header's comment, for one SIMD opcode. */
@@ -223,55 +169,5 @@ function foldBody(opcode: number): number[] {
     fold(LANES.slice(0, 1)),
     [br, 0],
     [end, end],
-    [end],
   );
-}
-
-// ─── The binary format's pieces ─────────────────────────────────────────────────────────────────────────────
-
-function simd(opcode: number): number[] {
-  return join([0xfd], unsigned(opcode));
-}
-
-/** A memory access's immediates: alignment 2^4 (a hint: any address works) and a constant offset. */
-function memarg(offset: number): number[] {
-  return join([4], unsigned(offset));
-}
-
-function section(id: number, body: number[]): number[] {
-  return join([id], sized(body));
-}
-
-function sized(bytes: number[]): number[] {
-  return join(unsigned(bytes.length), bytes);
-}
-
-function vector(items: number[][]): number[] {
-  return join(unsigned(items.length), ...items);
-}
-
-/** The pieces one after the other (concat: spreading kilobytes of them took milliseconds on a cold start). */
-function join(...pieces: number[][]): number[] {
-  return ([] as number[]).concat(...pieces);
-}
-
-function name(text: string): number[] {
-  return vector([...text].map((character) => [character.charCodeAt(0)]));
-}
-
-/** LEB128 of a non-negative integer: 7 bits a byte, low first, the top bit set on all but the last. */
-function unsigned(value: number): number[] {
-  const bytes: number[] = [];
-  do {
-    const low = value % 128;
-    value = Math.floor(value / 128);
-    bytes.push(value > 0 ? low | 0x80 : low);
-  } while (value > 0);
-  return bytes;
-}
-
-/** Signed LEB128 (i32.const's immediate), of a small non-negative integer: one more byte once bit 6 is set. */
-function signed(value: number): number[] {
-  const bytes = unsigned(value);
-  return (bytes.at(-1)! & 0x40) === 0 ? bytes : [...bytes.slice(0, -1), bytes.at(-1)! | 0x80, 0];
 }

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import * as assert from 'uvu/assert';
 import { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, RING_LAYOUT, type FrameMeta } from '../src/ring.js';
 import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from '../src/errors.js';
+import { sharedMemory } from '../src/wasm.js';
 import { checkPattern, errorOf, fillPattern, prng, randomSize, testSeed } from './helpers.js';
 
 test('create validates the size with the numbers', () => {
@@ -42,6 +43,43 @@ test('attach refuses what create did not make', () => {
   new Uint8Array(bigger).set(new Uint8Array(forged, 0, RING_HEADER_BYTES));
   new Int32Array(bigger)[RING_LAYOUT.STATE + 1] = 96; // CAPACITY, the word after STATE
   assert.is(errorOf(() => RingBuffer.attach(bigger)).message,
+    'Expected a SharedArrayBuffer made by RingBuffer.create(), got one with another layout');
+});
+
+test('createIn lays a ring out at the start of a larger buffer (a WebAssembly.Memory), validated, the rest left alone', () => {
+  const memory = sharedMemory(RING_HEADER_BYTES + 1024)!; // one 64 KiB page
+  const buffer = memory.buffer;
+  const bytes = new Uint8Array(buffer);
+  bytes.fill(0xee); // the caller's bytes, and stale ones where the header goes
+  const producer = RingBuffer.createIn(buffer, 1024);
+  assert.is(producer.buffer, buffer);
+  assert.is(producer.capacity, 1024);
+  assert.is(producer.data.byteOffset, RING_HEADER_BYTES);
+  const consumer = RingBuffer.attach(buffer);
+  for (let k = 0; k < 3; k++) producer.write(new Uint8Array(100).fill(0xaa)); // left unread
+  assert.ok(consumer.hasMessage());
+  const ring = RingBuffer.createIn(buffer, 1024); // afresh: counters zero again, whatever was there
+  const peer = RingBuffer.attach(buffer);
+  for (let k = 0; k < 40; k++) {
+    ring.write(new Uint8Array(100).fill(k), { tag: k }); // 40 frames of 120 bytes: about 5 laps, wraps included
+    const got = peer.read()!;
+    assert.is(peer.frame.tag, k);
+    assert.ok(got.length === 100 && got.every((x) => x === k), `message ${k}`);
+  }
+  assert.ok(bytes.subarray(RING_HEADER_BYTES + 1024).every((x) => x === 0xee), 'the bytes after the ring are untouched');
+  assert.is(consumer.capacity, 1024);
+  // Validated as create is, plus the buffer's length, with the numbers.
+  assert.is(errorOf(() => RingBuffer.createIn(new ArrayBuffer(2048) as never, 1024)).message,
+    'Expected a SharedArrayBuffer to lay the ring out in, got an ArrayBuffer');
+  assert.is(errorOf(() => RingBuffer.createIn(buffer, 1000)).message,
+    'Expected the ring size to be a power of two from 64 to 1073741824 bytes, got 1000');
+  const short = errorOf(() => RingBuffer.createIn(new SharedArrayBuffer(1024), 1024));
+  assert.instance(short, RangeError);
+  assert.is(short.message, 'A ring of 1024 bytes takes 1344 bytes with its header, more than the 1024 of the buffer given');
+  // attach takes a buffer longer than the ring, not one shorter than its header says.
+  const cut = new SharedArrayBuffer(RING_HEADER_BYTES + 512);
+  new Uint8Array(cut).set(bytes.subarray(0, RING_HEADER_BYTES));
+  assert.is(errorOf(() => RingBuffer.attach(cut)).message,
     'Expected a SharedArrayBuffer made by RingBuffer.create(), got one with another layout');
 });
 

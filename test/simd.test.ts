@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { SharedArena } from '../src/arena.js';
 import { copyOf, elementwise, typedArrayOver, type OpName, type TypedArray } from '../src/reduce-ops.js';
-import { sharedMemory } from '../src/simd.js';
+import { sharedMemory } from '../src/wasm.js';
 import { prng, testSeed } from './helpers.js';
 
 const KINDS = [
@@ -126,9 +126,9 @@ test('where the address space is limited (ulimit -v) and V8 cannot reserve a Web
   // V8 reserves about 10 GiB of addresses for every WebAssembly.Memory; under 8 GB a launch still runs, on a plain
   // SharedArrayBuffer whose combine is elementwise()'s. Rank r holds (r + 1)(i mod 7): 3 ranks sum to 6 (i mod 7).
   const index = new URL('../src/index.js', import.meta.url).href;
-  const simd = new URL('../src/simd.js', import.meta.url).href;
+  const wasm = new URL('../src/wasm.js', import.meta.url).href;
   const program = new URL('./fixtures/arena-fallback.js', import.meta.url).href;
-  const script = `import { launch } from '${index}'; import { sharedMemory } from '${simd}';
+  const script = `import { launch } from '${index}'; import { sharedMemory } from '${wasm}';
     console.log(JSON.stringify({ memory: sharedMemory(1 << 20) !== undefined, ranks: await launch('${program}', { size: 3, timeoutMs: 30000 }) }));`;
   const child = spawnSync('/bin/sh', ['-c', 'ulimit -v 8000000 && exec "$NODE" --input-type=module -e "$SCRIPT"'], {
     env: { ...process.env, NODE: process.execPath, SCRIPT: script }, encoding: 'utf8', timeout: 60_000,
@@ -142,7 +142,7 @@ test('where the address space is limited (ulimit -v) and V8 cannot reserve a Web
   assert.ok(sharedMemory(1 << 20) !== undefined, 'without the limit, a WebAssembly.Memory');
   // And with no WebAssembly at all:
   const noWasm = spawnSync(process.execPath, ['--no-expose-wasm', '--input-type=module', '-e',
-    `import { sharedMemory } from '${simd}'; console.log(sharedMemory(1 << 20) === undefined);`], { encoding: 'utf8', timeout: 60_000 });
+    `import { sharedMemory } from '${wasm}'; console.log(sharedMemory(1 << 20) === undefined);`], { encoding: 'utf8', timeout: 60_000 });
   assert.equal([noWasm.stdout, noWasm.stderr], ['true\n', '']);
 });
 
