@@ -398,7 +398,7 @@ test("--help wraps at the width given: each option's help in its column, continu
     '                    clone, transfer, transfer-alloc, shared, zerocopy, ringbuf,',
     '                    process, memcpy',
     '  --ring SIZE       ring size for shared, zerocopy, ringbuf: a power of two, or',
-    '                    auto (shared 2 MiB, zerocopy 1 MiB; ringbuf 1 MiB when the',
+    '                    auto (shared 2 MiB, zerocopy 4 MiB; ringbuf 1 MiB when the',
     '                    two threads share a cache or the machine is too busy to',
     '                    tell, 32 MiB when not: measured first) (default auto)',
     '  --rounds N        measure every size N times, one round of all sizes after',

@@ -130,7 +130,7 @@ const BANDWIDTH_SPECS: OptionSpec[] = [
   allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
   {
     name: 'ring', value: 'SIZE', default: 'auto',
-    help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (shared 2 MiB, zerocopy 1 MiB; ' +
+    help: 'ring size for shared, zerocopy, ringbuf: a power of two, or auto (shared 2 MiB, zerocopy 4 MiB; ' +
       'ringbuf 1 MiB when the two threads share a cache or the machine is too busy to tell, 32 MiB when not: ' +
       'measured first)',
   },

@@ -3,6 +3,7 @@
  * reports back, and the shape of a mode's sending end.
  */
 import { parentPort, type MessagePort } from 'node:worker_threads';
+import type { WasmMemory } from '../wasm.js';
 import type { BandwidthMode } from './args.js';
 
 /** The modes that run over a ring in shared memory: shmcomm's two and ringbuf.js. */
@@ -23,6 +24,11 @@ export interface BandwidthJob {
   control: Int32Array;
   /** shared, zerocopy: the shmcomm ring's buffer; ringbuf: ringbuf.js's storage. */
   ring?: SharedArrayBuffer;
+  /**
+   * zerocopy: the shared WebAssembly.Memory whose buffer `ring` is (the receiver reads in WebAssembly); absent where
+   * the process could not reserve one (the ring is then a plain SharedArrayBuffer, read in JavaScript).
+   */
+  memory?: WasmMemory;
   /** clone, transfer, transfer-alloc: this end of the MessageChannel between the two workers. */
   port?: MessagePort;
   /** process: the child script's file URL. */
@@ -35,7 +41,7 @@ export type BandwidthReport =
   | { type: 'start'; bytes: number }
   | { type: 'result'; bytes: number; messages: number; seconds: number; sent: number }
   | { type: 'skip'; bytes: number }
-  | { type: 'verified'; bytes: number; count: number; failures: number }
+  | { type: 'verified'; bytes: number; count: number; failures: number; firstFailure?: string }
   | { type: 'child'; pid: number }
   | { type: 'childExit'; pid: number }
   | { type: 'done' };

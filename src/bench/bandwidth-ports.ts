@@ -5,7 +5,11 @@
  *   array out of the sender (synchronously, inside postMessage) and into a fresh array in the receiver.
  * - `transfer`: the sender copies the source into one of `window` pooled Float64Arrays (the one copy every mode
  *   pays: the data starts in the sender's own memory, which it keeps) and transfers its ArrayBuffer; the receiver
- *   verifies it and sends the window's buffers back with the acknowledgement, so nothing is allocated per message.
+ *   compares every byte of it with what message seq should hold (C's memcmp against a source of its own) and sends
+ *   the window's buffers back with the acknowledgement, so nothing is allocated per message. The source's bytes
+ *   change from message to message (payload-whole.ts): a recycled array that was not written again fails. Reading
+ *   every byte so costs transfer nothing measurable from 64 KiB to 4 MiB and 35 to 42% at 16 MiB, where the receiver's
+ *   copy comes from memory (docs/PERFORMANCE.md, "Method"); a JavaScript loop over the words cost it 3.5 to 4x.
  * - `transfer-alloc`: the same, but each message is a freshly allocated array (as code that cannot recycle buffers
  *   must do); the receiver drops it and the garbage collector takes it.
  * - `process`: two processes over `child_process.fork` IPC with `serialization: 'advanced'` (typed arrays go by
@@ -20,6 +24,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
 import { makeSource, messageOk, sampleIndices, stamp, windowFor } from './payload.js';
+import { firstDifference, sameBytes, VaryingSource } from './payload-whole.js';
 
 /** Control messages; data messages are Float64Arrays. */
 export const READY = 'ready';
@@ -57,6 +62,7 @@ export async function createPortSender(job: BandwidthJob): Promise<SenderEndpoin
   const acks = new AckWaiter();
   let pool: Float64Array<ArrayBuffer>[] = [];
   let source = NO_ELEMENTS;
+  let varying: VaryingSource | undefined; // transfer, transfer-alloc
   let signalReady!: () => void;
   const ready = new Promise<void>((resolve) => { signalReady = resolve; });
   port.on('message', (message: unknown) => {
@@ -67,18 +73,23 @@ export async function createPortSender(job: BandwidthJob): Promise<SenderEndpoin
   await ready;
   return {
     begin: (bytes) => {
-      source = makeSource(bytes);
       pool = [];
+      if (mode === 'clone') {
+        source = makeSource(bytes);
+        return;
+      }
+      varying = new VaryingSource(bytes);
       if (mode === 'transfer') for (let k = 0; k < windowFor(bytes, job.window); k++) pool.push(new Float64Array(bytes / 8));
     },
     send: (seq) => {
-      stamp(source, seq);
       if (mode === 'clone') {
+        stamp(source, seq);
         port.postMessage(source);
         return;
       }
-      const message = mode === 'transfer' ? pool.pop()! : new Float64Array(source.length);
-      message.set(source);
+      const window = varying!.windows[varying!.prepare(seq)]!; // message seq, stamped
+      const message = mode === 'transfer' ? pool.pop()! : new Float64Array(window.length);
+      message.set(window);
       port.postMessage(message, [message.buffer]);
     },
     awaitAck: () => acks.next(),
@@ -88,12 +99,13 @@ export async function createPortSender(job: BandwidthJob): Promise<SenderEndpoin
 }
 
 /**
- * The receiving end of clone, transfer and transfer-alloc: verifies every message as it arrives; resolves after
- * the last size's end marker.
+ * The receiving end of clone, transfer and transfer-alloc: verifies every message as it arrives (clone's stamps, the
+ * transfer modes' every byte); resolves after the last size's end marker.
  */
 export function runPortReceiver(job: BandwidthJob): Promise<void> {
   const port = job.port!;
   const giveBack = job.mode === 'transfer';
+  const everyByte = job.mode !== 'clone';
   return new Promise((resolve, reject) => {
     let index = 0;
     let bytes = job.sizes[0]!;
@@ -102,11 +114,13 @@ export function runPortReceiver(job: BandwidthJob): Promise<void> {
     let window = windowFor(bytes, job.window);
     let seq = 0;
     let failures = 0;
+    let firstFailure: string | undefined;
+    let expected: VaryingSource | undefined; // the transfer modes: what each message should hold
     let back: Float64Array<ArrayBuffer>[] = [];
     port.on('message', (message: unknown) => {
       try {
         if (message === END) {
-          report({ type: 'verified', bytes, count: seq, failures });
+          report({ type: 'verified', bytes, count: seq, failures, ...(firstFailure === undefined ? {} : { firstFailure }) });
           if (++index === job.sizes.length) {
             port.close();
             resolve();
@@ -118,9 +132,16 @@ export function runPortReceiver(job: BandwidthJob): Promise<void> {
           window = windowFor(bytes, job.window);
           seq = 0;
           failures = 0;
+          firstFailure = undefined;
+          expected = undefined;
           return;
         }
-        if (!messageOk(message, seq, elements, samples)) failures++;
+        const why = !messageOk(message, seq, elements, samples) ? `its length or stamps are not message ${seq}'s`
+          : everyByte ? differenceFrom((expected ??= new VaryingSource(bytes)), message as Float64Array, seq) : undefined;
+        if (why !== undefined) {
+          failures++;
+          firstFailure ??= `message ${seq}: ${why}`;
+        }
         seq++;
         if (giveBack) back.push(message as Float64Array<ArrayBuffer>);
         if (seq % window !== 0) return;
@@ -136,6 +157,16 @@ export function runPortReceiver(job: BandwidthJob): Promise<void> {
     });
     port.postMessage(READY);
   });
+}
+
+/**
+ * What is wrong with `message` as message `seq` of `expected`'s size, every byte compared (C's memcmp), or undefined
+ * when nothing is.
+ */
+export function differenceFrom(expected: VaryingSource, message: Float64Array, seq: number): string | undefined {
+  const received = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+  const wanted = expected.bytesOf(expected.prepare(seq));
+  return sameBytes(received, wanted) ? undefined : `byte ${firstDifference(received, wanted)} is not what was sent`;
 }
 
 /** The reports the child process sends back besides acknowledgements. */

@@ -6,10 +6,21 @@
  *   buffer, reused from message to message (MPI's `Recv` into a buffer, mpi4py's buffer mode): two copies and no
  *   allocation per message. (`recv()`, which allocates a fresh array per message, runs at the speed of fresh-page
  *   faults: 0.2-0.5 GB/s at 10-64 MiB.)
- * - `zerocopy`: the sender copies the source into the ring (`RingBuffer.write`, in the same chunks), the receiver
- *   checks each chunk's stamps where it lies (`hold`, `frame.offset`, `release`): one copy, the unavoidable one out of the
- *   sender's private memory. The receiver works through offsets into `ring.data`: no view, no allocation per
- *   message. (A producer that builds its message in the ring, `reserveOffset`/`commit`, would not even copy.)
+ * - `zerocopy`: the sender copies the source into the ring (`RingBuffer.write`, in the same chunks), and the receiver
+ *   reads every byte of each chunk where it lies (`hold`, `frame.offset`, `release`) and lets it go: one copy, the
+ *   unavoidable one out of the sender's private memory, and every byte pulled to the receiver's core, which copies
+ *   none out. Its read is a sum of the chunk's 32-bit words in WebAssembly SIMD (word-sum.ts), which reads only its
+ *   own memory: so the ring lies in a shared WebAssembly.Memory, laid out at its start by `RingBuffer.createIn`, and
+ *   a payload is at address RING_HEADER_BYTES + `frame.offset` of it (where the process cannot reserve a
+ *   WebAssembly.Memory, `ulimit -v`, the ring is a plain SharedArrayBuffer and the sum a JavaScript loop, 2 to 4x
+ *   slower). The sum must be the one the sender's message has, and the bytes change from message to message
+ *   (payload-whole.ts): a message not moved whole, moved from another message, changed on the way, or not read,
+ *   fails. The stamps are checked too: they catch a chunk out of place, which a sum does not. On the Zen 4 VM, near,
+ *   the whole read made zerocopy 31 to 40 GB/s from 64 KiB to 4 MiB on a 4 MiB ring (`--ring auto`, bandwidth.ts),
+ *   0.74x what reading only the stamps made at 64 KiB and 0.89 to 1.0x from 256 KiB to 16 MiB, and 1.0 to 1.3x
+ *   shared (docs/PERFORMANCE.md, "Method"). The receiver works through offsets into the ring's buffer: no view, no
+ *   allocation per message. (A producer that builds its message in the ring, `reserveOffset`/`commit`, would not
+ *   even copy.)
  * - `ringbuf`: ringbuf.js (npm, MPL-2.0, used as a dependency) on its own SharedArrayBuffer, typed Float64Array so
  *   that each of its element-wise copy loops moves 8 bytes a step (its fastest use for this payload). The sender
  *   pushes the same chunks as shared (its `push` then copies with one `set` unless the chunk wraps), the receiver
@@ -20,21 +31,23 @@
  * All three acknowledge windows through the same Int32 counter (signal.ts). shared and zerocopy cork both ends of
  * their ring, as a streaming shmcomm user would (`RingBuffer.cork`): the sender for each window (it publishes every
  * 16 messages or 16 KiB, a quarter of the ring if less, and before waiting for the acknowledgement; zerocopy's every
- * 16 messages or a quarter of the ring, `corkBytes`, since its receiver only looks), the receiver for
+ * 16 messages or a quarter of the ring, `corkBytes`, since its receiver gives each chunk back whole), the receiver for
  * the whole run (it gives the room it read back as often, at a wrap, and whenever it finds the ring empty; it never
  * waits for anything else). ringbuf.js has no such batching: it publishes at every push and every pop.
  */
 import { RingBuffer as RingBufJs } from 'ringbuf.js';
 import { defaultChunkBytes, MAX_CHUNK_BYTES, Receiver, Sender } from '../channel.js';
-import { RingBuffer } from '../ring.js';
+import { RING_HEADER_BYTES, RingBuffer } from '../ring.js';
 import { report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
 import { makeSource, messageOk, sampleIndices, samplesOk, stamp, windowFor } from './payload.js';
+import { MessageSums, stampWords, VaryingSource } from './payload-whole.js';
+import { wordSumOver, type WordSum } from './word-sum.js';
 import {
   AckCounter, DATA_BELL, DATA_WAITER, ENDED, SPACE_BELL, SPACE_WAITER, awaitReady, ring, signalReady, waitUntil,
 } from './signal.js';
 
 /** The tag of the frame that ends a size (shared, zerocopy); data frames carry tag 0. */
-const END_TAG = 1;
+export const END_TAG = 1;
 const END_META = { tag: END_TAG } as const;
 const NO_ELEMENTS = new Float64Array(0) as Float64Array<ArrayBuffer>;
 const NO_BYTES = new Uint8Array(0);
@@ -102,19 +115,20 @@ export function createRingSender(job: BandwidthJob): SenderEndpoint {
   }
 
   if (job.mode === 'zerocopy') {
-    // Its receiver only looks at each message: publishing costs the sender more than waiting costs the receiver, so
-    // it publishes a quarter ring at a time (`corkBytes` is capped there).
+    // Its receiver reads each message where it lies, and lets the whole chunk go at once: publishing less often costs
+    // the sender less, so it publishes a quarter ring at a time (`corkBytes` is capped there).
     const rb = RingBuffer.attach(job.ring!, { corkBytes: job.ring!.byteLength });
     const chunkBytes = defaultChunkBytes(rb); // the chunks a Sender would make
-    let chunks: Uint8Array<ArrayBuffer>[] = [];
+    let varying: VaryingSource | undefined;
+    let chunks: Uint8Array<ArrayBuffer>[][] = []; // the chunks of each window of the source
     return corkedSender(rb, acks, {
       begin: (bytes) => {
-        source = makeSource(bytes);
-        chunks = chunksOf(new Uint8Array(source.buffer), chunkBytes);
+        varying = new VaryingSource(bytes);
+        chunks = varying.windows.map((_, index) => chunksOf(varying!.bytesOf(index), chunkBytes));
       },
       send: (seq) => {
-        stamp(source, seq);
-        for (let c = 0; c < chunks.length; c++) rb.write(chunks[c]!); // the one copy, out of the sender's memory
+        const message = chunks[varying!.prepare(seq)]!; // message seq's window, stamped
+        for (let c = 0; c < message.length; c++) rb.write(message[c]!); // the one copy, out of the sender's memory
       },
       end: () => rb.write(NO_BYTES, END_META),
     });
@@ -182,43 +196,15 @@ export function createRingReceiver(job: BandwidthJob): () => void {
   }
 
   if (job.mode === 'zerocopy') {
-    const rb = RingBuffer.attach(job.ring!);
+    const buffer = job.memory?.buffer ?? job.ring!; // the same buffer: the memory's, where there is one
+    const rb = RingBuffer.attach(buffer);
     rb.cork();
-    // One Float64 view over the data region, made once: a payload at `frame.offset` is element offset / 8 of it
-    // (payloads are 8-byte aligned), so checking a chunk in place allocates nothing.
-    const elementsOfRing = new Float64Array(rb.data.buffer, rb.data.byteOffset, rb.capacity / 8);
+    const reader = new InPlaceReader(rb, wordSumOver(buffer, job.memory));
     return () => {
       signalReady(control);
       for (const bytes of job.sizes) {
-        const elements = bytes / 8;
-        const samples = sampleIndices(elements);
-        const window = windowFor(bytes, job.window);
-        let seq = 0;
-        let failures = 0;
-        for (let ended = false; !ended; ) {
-          let got = 0;
-          let ok = true;
-          while (got < elements) {
-            const length = rb.hold(); // the next chunk, held in place: rb.frame says where it is
-            if (length < 0) throw new Error('the zerocopy ring closed in the middle of the run');
-            if (rb.frame.tag === END_TAG) {
-              rb.release();
-              if (got !== 0) failures++; // the size ended inside a message
-              ended = true;
-              break;
-            }
-            const count = length >> 3;
-            if ((length & 7) !== 0 || got + count > elements) ok = false;
-            else if (!samplesOk(elementsOfRing, rb.frame.offset >> 3, got, count, seq, elements, samples)) ok = false;
-            got += count;
-            rb.release();
-          }
-          if (ended) break;
-          if (!ok) failures++;
-          seq++;
-          if (seq % window === 0) acks.acknowledge();
-        }
-        report({ type: 'verified', bytes, count: seq, failures });
+        const verified = reader.receiveSize(bytes, windowFor(bytes, job.window), () => acks.acknowledge());
+        report({ type: 'verified', bytes, ...verified });
       }
     };
   }
@@ -260,4 +246,88 @@ export function createRingReceiver(job: BandwidthJob): () => void {
       report({ type: 'verified', bytes, count: seq, failures });
     }
   };
+}
+
+/** What a receiver found of one size: how many messages, how many failed, and what the first failure was. */
+export interface Verified {
+  count: number;
+  failures: number;
+  firstFailure?: string;
+}
+
+/**
+ * zerocopy's receiving end: reads every message of a size where it lies in the ring, every byte of it (`WordSum`),
+ * checks its stamps and its sum (payload-whole.ts), and gives each chunk back as soon as it has read it. It works
+ * through offsets into the ring's buffer: no view, no allocation per message.
+ */
+export class InPlaceReader {
+  private readonly rb: RingBuffer;
+  private readonly words: WordSum;
+  /** Float64 and Int32 views over the data region: a payload at `frame.offset` is element offset / 8 of the first. */
+  private readonly elementsOfRing: Float64Array;
+  private readonly wordsOfRing: Int32Array;
+  private readonly sums = new Map<number, MessageSums>(); // by size: each round comes back to the same sizes
+
+  constructor(rb: RingBuffer, words: WordSum) {
+    this.rb = rb;
+    this.words = words;
+    this.elementsOfRing = new Float64Array(rb.data.buffer, rb.data.byteOffset, rb.capacity / 8);
+    this.wordsOfRing = new Int32Array(rb.data.buffer, rb.data.byteOffset, rb.capacity / 4);
+  }
+
+  /**
+   * Receives messages of `bytes` bytes until the size's end marker, calling `acknowledge` after every `window` of
+   * them; throws if the ring closes first.
+   */
+  receiveSize(bytes: number, window: number, acknowledge: () => void): Verified {
+    const rb = this.rb;
+    const elements = bytes / 8;
+    const samples = sampleIndices(elements);
+    let sums = this.sums.get(bytes);
+    if (sums === undefined) this.sums.set(bytes, (sums = new MessageSums(bytes)));
+    const verified: Verified = { count: 0, failures: 0 };
+    const fail = (why: string): void => {
+      verified.failures++;
+      verified.firstFailure ??= `message ${verified.count}: ${why}`;
+    };
+    for (;;) {
+      let got = 0; // elements of the message so far
+      let sum = 0; // of its words, less its stamps'
+      let stampsOk = true;
+      let fits = true;
+      while (got < elements) {
+        const length = rb.hold(); // the next chunk, held in place: rb.frame says where it is
+        if (length < 0) throw new Error('the zerocopy ring closed in the middle of the run');
+        if (rb.frame.tag === END_TAG) {
+          rb.release();
+          if (got !== 0) fail(`the size ended ${got * 8} bytes into it`);
+          return verified;
+        }
+        const count = length >> 3;
+        if ((length & 7) !== 0 || got + count > elements) {
+          fits = false;
+        } else {
+          const at = rb.frame.offset >> 3;
+          if (!samplesOk(this.elementsOfRing, at, got, count, verified.count, elements, samples)) stampsOk = false;
+          sum = (sum + this.words.sum(RING_HEADER_BYTES + rb.frame.offset, length)) | 0; // every byte, where it lies
+          sum = (sum - stampWords(this.wordsOfRing, at, got, count, samples)) | 0;
+        }
+        got += count;
+        rb.release();
+      }
+      if (!fits) fail(`its chunks do not add up to ${bytes} bytes`);
+      else if (!stampsOk) fail(`its stamps are not message ${verified.count}'s`);
+      else if (sum !== sums.unstamped(verified.count)) { // the stamps are right: their words are the expected ones
+        const expected = sums.expected(verified.count);
+        fail(`its bytes sum to ${hex((sum + expected - sums.unstamped(verified.count)) | 0)}, not ${hex(expected)}`);
+      }
+      verified.count++;
+      if (verified.count % window === 0) acknowledge();
+    }
+  }
+}
+
+/** A sum as 8 hex digits: `0x0000abcd`. */
+function hex(sum: number): string {
+  return `0x${(sum >>> 0).toString(16).padStart(8, '0')}`;
 }

@@ -5,12 +5,14 @@
  * and prints the table and the chart.
  *
  * Fairness, in one place (the details are in the files of each mode):
- * - every mode starts from the same filled Float64Array in the sender's own memory and ends when the receiver
- *   has checked the message's stamps, one at each end, one in the middle and one in every 256 KiB (payload.ts): no
- *   mode can skip or reuse a message, or any 256 KiB of one;
- * - the receivers of clone, shared, ringbuf and process end with a copy of every byte of the message, pulled to
- *   their core; those of zerocopy, transfer and transfer-alloc read only the stamps where the message lies, so
- *   their figures are the handoff, the bytes left in the sender's cache (a note under the table says so);
+ * - every mode starts from a filled Float64Array in the sender's own memory and ends when the receiver has checked
+ *   the message's stamps, one at each end, one in the middle and one in every 256 KiB (payload.ts): no mode can skip
+ *   or reuse a message, or any 256 KiB of one;
+ * - every receiver ends with every byte of the message pulled to its core: those of clone, shared, ringbuf and
+ *   process with a copy of it; zerocopy's reads it where it lies in the ring (a WebAssembly SIMD sum), the transfer
+ *   modes' compare the array they were handed with what was sent, and none of these copies it out (a note under the
+ *   table says so). For these three the bytes change from message to message (payload-whole.ts), so that a message
+ *   made of an earlier one's bytes fails too;
  * - the sender times from before its first measured window to after its last acknowledgement;
  * - acknowledgements: one Int32 counter for the three ring modes (shared, zerocopy, ringbuf), the transport itself
  *   for the postMessage and process modes (signal.ts says why);
@@ -18,7 +20,8 @@
  * - a window carries at most 64 MiB (payload.ts), so 64 MiB messages go one per acknowledgement in every mode.
  */
 import { MessageChannel } from 'node:worker_threads';
-import { RingBuffer } from '../ring.js';
+import { RING_HEADER_BYTES, RingBuffer } from '../ring.js';
+import { sharedMemory, type WasmMemory } from '../wasm.js';
 import { DEFAULT_COLUMNS, Progress, shouldUseColor, terminalColumns, wrap, wrapText } from '../term.js';
 import type { BandwidthMode, BandwidthOptions } from './args.js';
 import { isRingMode, type BandwidthJob, type BandwidthReport, type RingMode } from './bandwidth-job.js';
@@ -35,13 +38,15 @@ import { renderTable } from './table.js';
 
 /**
  * `--ring auto`: each ring mode at the size it streams best at on this machine (docs/PERFORMANCE.md has the sweeps).
- * shmcomm's modes copy with C's `memcpy` (src/copy.ts). zerocopy, whose receiver reads in place, is fastest on a ring
- * that stays in the cores' caches: 1 MiB, whatever the state of the machine. shared copies out of the ring too, and its
- * sender, copying faster than the receiver, keeps the ring nearly full: the receiver reads lines written about a ring
- * ago. On a ring no larger than a core's L2 (1 MiB on these EPYCs) those lines are still dirty in the sender's L2, and
- * each must be pulled out of it; on 2 MiB they have gone to the L3 the cores share. On a 2-core Zen 4 VM (cpu family
- * 25) with its two threads 0.03 to 0.06 µs apart, shared streamed 22 to 31 GB/s at 128 KiB on 2 MiB against 10 to 14
- * on 1 MiB, eight runs by turns; on the family-26 VM in its far state rings of 256 KiB to 2 MiB had tied, and 32 MiB
+ * shmcomm's modes copy with C's `memcpy` (src/copy.ts). zerocopy's receiver reads every byte in place, and is fastest
+ * on 4 MiB: on the Zen 4 VM, 64 KiB to 16 MiB, four runs by turns near (2026-11-29), 38 to 39 GB/s from 256 KiB to
+ * 4 MiB on 4 MiB, 32 to 35 on 8, 20 to 25 on 2 and 9 on 1 MiB, whose lines the receiver must pull out of the sender's
+ * L2 (a receiver that read only the stamps was fastest on 1 MiB, which stayed in the caches). shared copies out of
+ * the ring, and its sender, copying faster than the receiver, keeps the ring nearly full: the receiver reads lines
+ * written about a ring ago. On a ring no larger than a core's L2 (1 MiB on these EPYCs) those lines are still dirty
+ * in the sender's L2, and each must be pulled out of it; on 2 MiB they have gone to the L3 the cores share. On a
+ * 2-core Zen 4 VM (cpu family 25) with its two threads 0.03 to 0.06 µs apart, shared streamed 22 to 31 GB/s at 128 KiB
+ * on 2 MiB against 10 to 14 on 1 MiB, eight runs by turns; on the family-26 VM in its far state rings of 256 KiB to 2 MiB had tied, and 32 MiB
  * lost 10 to 25% from 64 KiB up. ringbuf.js copies with `set()`, which depends on how far apart the two cores are
  * (line-probe.ts). When a cache line crosses from one to the other in under 0.25 µs, they share a cache, and a 1 MiB
  * ring keeps the whole stream in it. When they do not, a 32 MiB ring is better for it: the receiver reads lines the
@@ -50,7 +55,7 @@ import { renderTable } from './table.js';
  * 1 MiB, since threads that take turns on one core share its caches too.
  */
 export const AUTO_RING_BYTES = {
-  zerocopy: 2 ** 20,
+  zerocopy: 4 * 2 ** 20,
   shared: 2 * 2 ** 20,
   ringbufNear: 2 ** 20,
   ringbufFar: 32 * 2 ** 20,
@@ -71,6 +76,8 @@ export interface RingChoice {
   mode: RingMode;
   bytes: number;
   lineMicros?: number;
+  /** zerocopy, where the process could not reserve a WebAssembly.Memory: its receiver reads in JavaScript. */
+  readInJs?: true;
 }
 
 /**
@@ -203,6 +210,18 @@ export function fewerRoundsNote(rows: readonly BandwidthRow[], rounds: number): 
   return `Note: measured in fewer of the ${rounds} rounds (skipped as too slow in the others): ${named.join(', ')}.`;
 }
 
+/**
+ * The error of a size whose messages failed the receiver's checks: how many, and the first one's failure where the
+ * receiver says (zerocopy's: `zerocopy: 2 of 40 messages of 64 KiB failed verification; the first, message 3: its
+ * bytes sum to 0x1e0a33c0, not 0x1e0a3380`).
+ */
+export function verificationError(
+  mode: BandwidthMode, report: { bytes: number; count: number; failures: number; firstFailure?: string },
+): string {
+  const first = report.firstFailure === undefined ? '' : `; the first, ${report.firstFailure}`;
+  return `${mode}: ${report.failures} of ${report.count} messages of ${formatSize(report.bytes)} failed verification${first}`;
+}
+
 interface SizeOutcome {
   result?: { messages: number; seconds: number; sent: number };
   verified?: { count: number; failures: number };
@@ -273,11 +292,7 @@ async function startMode(
       else outcome.skipped = true;
       events.onFinish?.(mode, report.bytes);
     } else if (report.type === 'verified') {
-      if (report.failures > 0) {
-        throw new Error(
-          `${mode}: ${report.failures} of ${report.count} messages of ${formatSize(report.bytes)} failed verification`,
-        );
-      }
+      if (report.failures > 0) throw new Error(verificationError(mode, report));
       outcomeFor(report.bytes, (o) => o.verified === undefined).verified = report;
     }
     if (sizeDone(turn)) turnDone?.();
@@ -288,19 +303,25 @@ async function startMode(
   } else if (mode === 'process') {
     group.start(WORKER_URL, { ...job, childUrl: CHILD_URL.href }, [], onReport);
   } else if (ringChoice !== undefined) {
-    events.onRing?.(ringChoice);
     let ring: SharedArrayBuffer;
-    if (mode === 'ringbuf') {
-      ring = createRingbufStorage(ringChoice.bytes);
-    } else {
-      shmRing = RingBuffer.create(ringChoice.bytes);
-      ring = shmRing.buffer;
-    }
+    let memory: WasmMemory | undefined;
     // Touch every page of the data region now: a VM may fault fresh memory in at 0.55 GB/s (the first VM of
     // docs/PERFORMANCE.md; 6.2 on the Zen 4 VM: docs/probes/fresh-memory.mjs), and the first lap round a 32 MiB ring
     // would be measured at that speed.
-    new Uint8Array(ring).fill(0, ring.byteLength - ringChoice.bytes);
-    group.start(WORKER_URL, { ...job, role: 'receiver', ring }, [], onReport);
+    if (mode === 'ringbuf') {
+      ring = createRingbufStorage(ringChoice.bytes);
+      new Uint8Array(ring).fill(0, ring.byteLength - ringChoice.bytes);
+    } else {
+      // zerocopy's receiver reads every byte in WebAssembly, which reads only its own memory: its ring lies in one,
+      // where the process can reserve one (else in a plain SharedArrayBuffer, read in JavaScript: `readInJs`).
+      memory = mode === 'zerocopy' ? sharedMemory(RING_HEADER_BYTES + ringChoice.bytes) : undefined;
+      shmRing = memory === undefined ? RingBuffer.create(ringChoice.bytes) : RingBuffer.createIn(memory.buffer, ringChoice.bytes);
+      ring = shmRing.buffer;
+      shmRing.data.fill(0);
+      if (mode === 'zerocopy' && memory === undefined) ringChoice.readInJs = true;
+    }
+    events.onRing?.(ringChoice);
+    group.start(WORKER_URL, { ...job, role: 'receiver', ring, memory }, [], onReport);
     group.start(WORKER_URL, { ...job, ring }, [], onReport);
   } else {
     const { port1, port2 } = new MessageChannel();
@@ -388,32 +409,47 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
 
   // The results first, the CSV after: a file that cannot be written then costs no result.
   output.stdout.write(opts.json
-    ? jsonText(machine(), opts, rows, bandwidthNotes(opts, rows, timeline))
+    ? jsonText(machine(), opts, rows, bandwidthNotes(opts, rows, timeline, rings))
     : bandwidthReport(opts, sizes, rows, rings, timeline, output));
   if (opts.csvFile !== undefined) await writeCsv(opts.csvFile, BANDWIDTH_COLUMNS, rows);
 }
 
-/** The notes at the end of a bandwidth run: what the handoff modes measure, rounds far apart or skipped, the state. */
+/** The notes at the end of a bandwidth run: what the in-place modes read, rounds far apart or skipped, the state. */
 function bandwidthNotes(
   opts: BandwidthOptions, rows: readonly BandwidthRow[], timeline: readonly { when: string; lineMicros: number }[],
+  rings: readonly RingChoice[],
 ): string[] {
-  const notes = [handoffNote(opts.modes), spreadNote(rows), fewerRoundsNote(rows, opts.rounds), stateChangeNote(timeline)];
+  const zerocopyInJs = rings.some((ring) => ring.readInJs === true);
+  const notes = [readingNote(opts.modes, zerocopyInJs), spreadNote(rows), fewerRoundsNote(rows, opts.rounds), stateChangeNote(timeline)];
   return notes.filter((note) => note !== undefined);
 }
 
 /**
- * What the figures of zerocopy and the transfer modes are: their receivers read only each message's stamps, where it
- * lies, so the payload's lines never cross to the receiver's core. A reader of the table should not take them for a
- * delivery of every byte, which is what the copying modes' receivers (and Open MPI's) end with.
+ * What the receivers of zerocopy and the transfer modes do with a message, which they do not copy out: read every byte
+ * of it where it lies, and check it. Their figures are then deliveries of every byte to the receiver's core, as the
+ * copying modes' (and Open MPI's) are; before 2026-11-29 these receivers read only the stamps, and their figures were
+ * what handing a message over costs, its bytes left in the sender's cache (docs/PERFORMANCE.md, "Method").
+ * `zerocopyInJs`: this process could not reserve a WebAssembly.Memory, and zerocopy's receiver sums in JavaScript.
  */
-export function handoffNote(modes: readonly BandwidthMode[]): string | undefined {
-  const named = modes.filter((mode) => mode === 'zerocopy' || mode === 'transfer' || mode === 'transfer-alloc');
-  if (named.length === 0) return undefined;
-  const whose = named.length === 1 ? `${named[0]}'s receiver reads` : `the receivers of ${listed(named)} read`;
-  const their = named.length === 1 ? 'its figure is' : 'their figures are';
-  return `Note: ${whose} only each message's stamps (a few words in every 256 KiB), where it lies: ${their} what ` +
-    "handing a message over costs, its bytes left in the sender's cache; a receiver that reads every byte pays for " +
-    'pulling them to its core (docs/PERFORMANCE.md, "Method").';
+export function readingNote(modes: readonly BandwidthMode[], zerocopyInJs = false): string | undefined {
+  const transfers = modes.filter((mode) => mode === 'transfer' || mode === 'transfer-alloc');
+  const parts: string[] = [];
+  if (modes.includes('zerocopy')) {
+    const how = zerocopyInJs
+      ? 'a sum in JavaScript, as this process could not reserve a WebAssembly.Memory: a few times slower than the WebAssembly SIMD one'
+      : 'a WebAssembly SIMD sum';
+    parts.push(`zerocopy's receiver reads every byte of each message where it lies in the ring (${how}, checked) and copies none out`);
+  }
+  if (transfers.length > 0) {
+    const whose = transfers.length === 1 ? `the receiver of ${transfers[0]} compares` : `the receivers of ${listed(transfers)} compare`;
+    const arrays = transfers.length === 1 ? 'the array it is' : 'the arrays they are';
+    parts.push(`${whose} every byte of ${arrays} handed with what was sent (memcmp)`);
+  }
+  if (parts.length === 0) return undefined;
+  const one = parts.length === 1 && transfers.length < 2;
+  const figures = one ? 'its figure is a delivery' : 'their figures are deliveries';
+  return `Note: ${parts.join(', and ')}: ${figures} to the receiver's core, not ${one ? 'a handoff' : 'handoffs'} ` +
+    '(docs/PERFORMANCE.md, "Method").';
 }
 
 /**
@@ -443,7 +479,7 @@ function bandwidthReport(
     lines.push('', renderChart(series, { color, yUnit: 'MB/s', title: 'Bandwidth (log-log)', columns }));
   }
   lines.push('', ...smallestLines(opts.modes, sizes[0]!, rows, columns));
-  lines.push(...bandwidthNotes(opts, rows, timeline).map((note) => wrapText(note, columns)));
+  lines.push(...bandwidthNotes(opts, rows, timeline, rings).map((note) => wrapText(note, columns)));
   return `${lines.join('\n')}\n`;
 }
 

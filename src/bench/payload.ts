@@ -9,8 +9,9 @@
  * stamps against `expectedAt`, and nothing else: cheap (three loads, plus one per 256 KiB), and it catches a message,
  * or any 256 KiB of one, that was not moved, moved stale (another message's), moved twice or out of place, or
  * truncated, because its stamps belong to another message or another stretch, or are missing. What it cannot catch
- * is damage between two stamps: the bytes there are the same in every message. The zerocopy receiver reads only the
- * stamps of each chunk it holds, which is the point of that mode.
+ * is damage between two stamps: the bytes there are the same in every message. The receivers that hold the message
+ * where it lies, zerocopy's and the transfer modes', check every byte besides, of a source whose bytes change from
+ * message to message (payload-whole.ts); the others end with a copy of every byte (clone's, process's deserialized).
  */
 
 /**

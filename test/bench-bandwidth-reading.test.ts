@@ -1,0 +1,231 @@
+/**
+ * The bandwidth benchmark's receivers that read every byte in place: zerocopy's sum (word-sum.ts) over a ring in a
+ * WebAssembly.Memory or, without one, in JavaScript; the source whose bytes change from message to message and the
+ * sums each message must have (payload-whole.ts); zerocopy's receiver catching a byte changed in the middle of a
+ * message, a stale message and a message made of an earlier one's bytes with its own stamps, with the error the run
+ * then fails with; the transfer modes' byte-for-byte comparison; and a run where no WebAssembly.Memory can be had.
+ */
+import { spawnSync } from 'node:child_process';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { RING_HEADER_BYTES, RingBuffer } from '../src/ring.js';
+import { sharedMemory } from '../src/wasm.js';
+import { verificationError } from '../src/bench/bandwidth.js';
+import { END_TAG, InPlaceReader, type Verified } from '../src/bench/bandwidth-rings.js';
+import { differenceFrom } from '../src/bench/bandwidth-ports.js';
+import { expectedAt, makeSource, sampleIndices, stamp } from '../src/bench/payload.js';
+import { MessageSums, sameBytes, SHIFT_STEP, SHIFTS, VaryingSource, windowOf } from '../src/bench/payload-whole.js';
+import { sumWords, wordSumOver } from '../src/bench/word-sum.js';
+import { prng, testSeed } from './helpers.js';
+
+const KiB = 1024;
+const MiB = 2 ** 20;
+const hex = (sum: number) => `0x${(sum >>> 0).toString(16).padStart(8, '0')}`;
+
+test('the WebAssembly SIMD sum equals the JavaScript one at any address and length, and reads no further', () => {
+  const random = prng(testSeed('word sum'));
+  const memory = sharedMemory(MiB)!;
+  const words = new Int32Array(memory.buffer);
+  for (let i = 0; i < words.length; i++) words[i] = (random() * 2 ** 32) | 0;
+  const simd = wordSumOver(memory.buffer, memory);
+  const js = wordSumOver(memory.buffer, undefined);
+  assert.ok(simd.inWasm && !js.inWasm);
+  // Lengths across every loop of the pass: two pages at a time, 64 bytes, 16 bytes, words; addresses 4-byte aligned.
+  const lengths = [0, 4, 8, 12, 16, 60, 64, 68, 8188, 8192, 8196, 16384 + 64 + 16 + 8, 256 * KiB, 256 * KiB + 40];
+  for (const length of lengths) {
+    for (let k = 0; k < 20; k++) {
+      const at = 4 * Math.floor(random() * ((memory.buffer.byteLength - length) / 4));
+      const expected = sumWords(words, at / 4, (at + length) / 4);
+      assert.is(simd.sum(at, length), expected, `${length} bytes at ${at}`);
+      assert.is(js.sum(at, length), expected, `${length} bytes at ${at}, JavaScript`);
+    }
+  }
+  // The words just outside the range do not count.
+  words.fill(0, 0, 8192 / 4);
+  words[0] = 5;
+  words[100] = 7;
+  words[103] = 11;
+  assert.is(simd.sum(4, 400), 7); // words 1 to 100
+  assert.is(simd.sum(0, 412), 12); // words 0 to 102
+  assert.is(simd.sum(4, 412), 18); // words 1 to 103
+  assert.throws(() => wordSumOver(new SharedArrayBuffer(64), memory), /the buffer of the WebAssembly.Memory given/);
+});
+
+test('the source: each message its own window, stamped, the last stamps undone; its sum as MessageSums says', () => {
+  for (const bytes of [8, 16, 24, 1000 * 8, 64 * KiB, 2 * 256 * KiB + 4000 * 8]) {
+    const elements = bytes / 8;
+    const source = new VaryingSource(bytes);
+    const sums = new MessageSums(bytes);
+    for (const seq of [0, 1, 2, 3, 41, 1000, 2 ** 20 + 7]) {
+      const index = source.prepare(seq);
+      assert.is(index, windowOf(seq));
+      const window = source.windows[index]!;
+      // The pattern from the window's start, with message seq's stamps, and nothing of the last message's.
+      const wanted = makeSource(bytes + index * SHIFT_STEP * 8).subarray(index * SHIFT_STEP);
+      stamp(wanted, seq);
+      assert.ok(sameBytes(source.bytesOf(index), new Uint8Array(wanted.buffer, wanted.byteOffset, bytes)), `${bytes} B, message ${seq}`);
+      for (const sample of sampleIndices(elements)) assert.is(window[sample], expectedAt(sample, seq, elements));
+      assert.is(sumWords(new Int32Array(window.buffer, window.byteOffset, 2 * elements), 0, 2 * elements), sums.expected(seq));
+    }
+  }
+  // Every window is used, and none falls into step with a ring's laps: over 16,000 messages, message seq and seq - P
+  // share a window about once in 16, for every P up to 64 (Fibonacci hashing shared it nearly half the time at P = 13).
+  const used = new Set<number>();
+  for (let seq = 0; seq < 16_000; seq++) used.add(windowOf(seq));
+  assert.is(used.size, SHIFTS);
+  for (let period = 1; period <= 64; period++) {
+    let same = 0;
+    for (let seq = period; seq < 16_000; seq++) if (windowOf(seq) === windowOf(seq - period)) same++;
+    assert.ok(same / 16_000 < 0.09, `period ${period}: ${same} of 16,000 share a window`);
+  }
+});
+
+/** What a test sender does to message `seq`, in `send`. */
+type Fault = 'none' | 'byte' | 'stale' | 'stamps only';
+
+/**
+ * Writes messages of `bytes` bytes into `ring` as zerocopy's sender does (its chunks, from a VaryingSource), each
+ * with the fault `faults[seq]`, then the size's end marker; returns what the bytes of each message summed to.
+ *
+ * - byte: one byte of the message changed after its copy, in the middle, where no stamp is;
+ * - stale: the message before it again, every byte;
+ * - stamps only: the bytes of the message before it, with this message's stamps written over them (a sender that
+ *   wrote only the stamps into a ring that held the last message).
+ */
+function send(ring: RingBuffer, bytes: number, faults: Fault[], chunkBytes = 256 * KiB): number[] {
+  const source = new VaryingSource(bytes);
+  const elements = bytes / 8;
+  const sums: number[] = [];
+  let last = new Uint8Array(0);
+  for (let seq = 0; seq < faults.length; seq++) {
+    const fault = faults[seq]!;
+    let message = source.bytesOf(source.prepare(seq)).slice();
+    if (fault === 'stale') message = last.slice();
+    if (fault === 'stamps only') {
+      message = last.slice();
+      const asElements = new Float64Array(message.buffer);
+      for (const sample of sampleIndices(elements)) asElements[sample] = expectedAt(sample, seq, elements);
+    }
+    if (fault === 'byte') message[8 * ((elements >> 1) + 5) + 3] ^= 0x10; // byte 3 of an element past the middle one
+    last = source.bytesOf(windowOf(seq)).slice(); // message seq as it should have been
+    for (let at = 0; at < bytes; at += chunkBytes) {
+      const chunk = message.subarray(at, Math.min(bytes, at + chunkBytes));
+      const offset = ring.reserveOffset(chunk.length);
+      ring.data.set(chunk, offset);
+      ring.commit();
+    }
+    sums.push(sumWords(new Int32Array(message.buffer), 0, bytes / 4));
+  }
+  ring.write(new Uint8Array(0), { tag: END_TAG });
+  return sums;
+}
+
+/** A ring of `bytes` in a WebAssembly.Memory (read in WebAssembly) or in a plain SharedArrayBuffer (in JavaScript). */
+function rings(bytes: number): { name: string; producer: RingBuffer; reader: InPlaceReader }[] {
+  const memory = sharedMemory(RING_HEADER_BYTES + bytes)!;
+  const inWasm = RingBuffer.createIn(memory.buffer, bytes);
+  const plain = RingBuffer.create(bytes);
+  return [
+    { name: 'WebAssembly', producer: inWasm, reader: new InPlaceReader(RingBuffer.attach(inWasm.buffer), wordSumOver(inWasm.buffer, memory)) },
+    { name: 'JavaScript', producer: plain, reader: new InPlaceReader(RingBuffer.attach(plain.buffer), wordSumOver(plain.buffer, undefined)) },
+  ];
+}
+
+test('zerocopy catches a byte changed in the middle of a message, a stale message, and one with only its stamps new', () => {
+  const bytes = 300 * KiB; // two chunks: 256 KiB and 44 KiB
+  const elements = bytes / 8;
+  assert.not.ok(sampleIndices(elements).includes((elements >> 1) + 5), 'the changed byte is not at a stamp');
+  assert.is.not(windowOf(2), windowOf(3), 'messages 2 and 3 have windows of their own');
+  const sums = new MessageSums(bytes);
+  for (const { name, producer, reader } of rings(4 * MiB)) {
+    const run = (faults: Fault[]): { verified: Verified; sent: number[] } => {
+      const sent = send(producer, bytes, faults);
+      let acknowledged = 0;
+      const verified = reader.receiveSize(bytes, 2, () => acknowledged++);
+      assert.is(acknowledged, Math.floor(faults.length / 2), `${name}: an acknowledgement every 2 messages`);
+      return { verified, sent };
+    };
+    const error = (verified: Verified) => verificationError('zerocopy', { bytes, ...verified });
+
+    assert.equal(run(['none', 'none', 'none', 'none', 'none']).verified, { count: 5, failures: 0 }, `${name}: all well`);
+
+    const changed = run(['none', 'none', 'byte', 'none', 'none']);
+    assert.is(error(changed.verified), 'zerocopy: 1 of 5 messages of 300 KiB failed verification; the first, message 2: ' +
+      `its bytes sum to ${hex(changed.sent[2]!)}, not ${hex(sums.expected(2))}`, name);
+    // The byte's bit 4, in the top byte of its 32-bit word: the sum moves by 2^28 one way or the other.
+    assert.is(Math.abs((changed.sent[2]! - sums.expected(2)) | 0), 2 ** 28, name);
+
+    const stale = run(['none', 'none', 'stale', 'none']);
+    assert.is(error(stale.verified), "zerocopy: 1 of 4 messages of 300 KiB failed verification; the first, message 2: its " +
+      "stamps are not message 2's", name);
+
+    const stampsOnly = run(['none', 'none', 'none', 'stamps only', 'none', 'none']);
+    assert.is(error(stampsOnly.verified), 'zerocopy: 1 of 6 messages of 300 KiB failed verification; the first, message ' +
+      `3: its bytes sum to ${hex(stampsOnly.sent[3]!)}, not ${hex(sums.expected(3))}`, name);
+
+    // Every fault at once: each message counted once, the first named.
+    const all = run(['none', 'byte', 'stale', 'stamps only', 'none', 'none']);
+    assert.equal([all.verified.count, all.verified.failures], [6, 3], name);
+    assert.match(all.verified.firstFailure!, /^message 1: its bytes sum to /, name);
+  }
+});
+
+test('zerocopy: a size that ends inside a message, or chunks that overrun it, fail with what happened', () => {
+  const bytes = 64 * KiB;
+  for (const { name, producer, reader } of rings(MiB)) {
+    send(producer, bytes, ['none']);
+    // Half a message of the same size, then the end marker.
+    const half = new VaryingSource(bytes).bytesOf(0).subarray(0, bytes / 2);
+    producer.write(half);
+    producer.write(new Uint8Array(0), { tag: END_TAG });
+    // (send() ended the first size already: read it, then the next)
+    assert.equal(reader.receiveSize(bytes, 64, () => {}), { count: 1, failures: 0 }, name);
+    assert.equal(reader.receiveSize(bytes, 64, () => {}), {
+      count: 0, failures: 1, firstFailure: 'message 0: the size ended 32768 bytes into it',
+    }, name);
+    // A message of 64 KiB sent as 40 KiB and 40 KiB: more than the message.
+    const chunked = new VaryingSource(80 * KiB).bytesOf(0);
+    producer.write(chunked.subarray(0, 40 * KiB));
+    producer.write(chunked.subarray(40 * KiB));
+    producer.write(new Uint8Array(0), { tag: END_TAG });
+    const overrun = reader.receiveSize(bytes, 64, () => {});
+    assert.is(overrun.firstFailure, 'message 0: its chunks do not add up to 65536 bytes', name);
+  }
+});
+
+test('transfer: the array handed over is compared with what was sent, every byte', () => {
+  const bytes = 100 * KiB;
+  const sender = new VaryingSource(bytes);
+  const receiver = new VaryingSource(bytes);
+  for (let seq = 0; seq < 5; seq++) {
+    const message = sender.windows[sender.prepare(seq)]!.slice();
+    assert.is(differenceFrom(receiver, message, seq), undefined, `message ${seq}`);
+  }
+  const message = sender.windows[sender.prepare(5)]!.slice();
+  new Uint8Array(message.buffer)[51_203] ^= 1; // in the middle, not at a stamp
+  assert.is(differenceFrom(receiver, message, 5), 'byte 51203 is not what was sent');
+  // A recycled array that was not written again but for the stamps holds another window's bytes (or the same
+  // one's, once in SHIFTS): message 6's, stamped as the next message with a window of its own.
+  const stale = sender.windows[sender.prepare(6)]!.slice();
+  let seq = 7;
+  while (windowOf(seq) === windowOf(6)) seq++;
+  for (const sample of sampleIndices(bytes / 8)) stale[sample] = expectedAt(sample, seq, bytes / 8);
+  assert.match(differenceFrom(receiver, stale, seq)!, /^byte \d+ is not what was sent$/);
+});
+
+test('where no WebAssembly.Memory can be reserved (ulimit -v), zerocopy reads in JavaScript, and says so', () => {
+  const bin = new URL('../../bin/shmcomm.js', import.meta.url).pathname;
+  const run = spawnSync('/bin/sh', ['-c', 'ulimit -v 8000000 && exec "$NODE" "$BIN" bench bandwidth --modes zerocopy ' +
+    '--min 64KiB --max 128KiB --points 2 --time 0.02 --warmup 0.005 --json'], {
+    env: { ...process.env, NODE: process.execPath, BIN: bin }, encoding: 'utf8', timeout: 60_000,
+  });
+  assert.is(run.stderr, '');
+  assert.is(run.status, 0);
+  const doc = JSON.parse(run.stdout) as { rows: { mode: string; mbPerSec: number }[]; notes: string[] };
+  assert.equal(doc.rows.map((row) => row.mode), ['zerocopy', 'zerocopy']);
+  assert.ok(doc.rows.every((row) => row.mbPerSec > 0));
+  assert.ok(doc.notes.some((note) => note.includes('a sum in JavaScript, as this process could not reserve a WebAssembly.Memory')),
+    doc.notes.join('\n'));
+});
+
+test.run();
