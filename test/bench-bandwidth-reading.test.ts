@@ -14,7 +14,7 @@ import { verificationError } from '../src/bench/bandwidth.js';
 import { END_TAG, InPlaceReader, type Verified } from '../src/bench/bandwidth-rings.js';
 import { differenceFrom } from '../src/bench/bandwidth-ports.js';
 import { expectedAt, makeSource, sampleIndices, stamp } from '../src/bench/payload.js';
-import { MessageSums, sameBytes, SHIFT_STEP, SHIFTS, VaryingSource, windowOf } from '../src/bench/payload-whole.js';
+import { MessageSums, sameBytes, SHIFT_STEP, SHIFTS, stampWords, VaryingSource, windowOf } from '../src/bench/payload-whole.js';
 import { sumWords, wordSumOver } from '../src/bench/word-sum.js';
 import { prng, testSeed } from './helpers.js';
 
@@ -66,6 +66,18 @@ test('the source: each message its own window, stamped, the last stamps undone; 
       assert.ok(sameBytes(source.bytesOf(index), new Uint8Array(wanted.buffer, wanted.byteOffset, bytes)), `${bytes} B, message ${seq}`);
       for (const sample of sampleIndices(elements)) assert.is(window[sample], expectedAt(sample, seq, elements));
       assert.is(sumWords(new Int32Array(window.buffer, window.byteOffset, 2 * elements), 0, 2 * elements), sums.expected(seq));
+      // Chunk by chunk (of 1 element, fewer than a window's step, and of 16 KiB): each chunk's words less its stamps'.
+      for (const chunkElements of elements <= 1000 ? [1, 2048] : [2048]) {
+        let total = 0;
+        for (let first = 0, index = 0; first < elements; first += chunkElements, index++) {
+          const count = Math.min(chunkElements, elements - first);
+          const words = new Int32Array(window.buffer, window.byteOffset + 8 * first, 2 * count);
+          const read = (sumWords(words, 0, 2 * count) - stampWords(words, 0, first, count, sampleIndices(elements))) | 0;
+          assert.is(sums.chunkSums(index, first, count)[windowOf(seq)], read, `${bytes} B, message ${seq}, chunk ${index}`);
+          total = (total + read) | 0;
+        }
+        assert.is(total, sums.unstamped(seq));
+      }
     }
   }
   // Every window is used, and none falls into step with a ring's laps: over 16,000 messages, message seq and seq - P
@@ -81,7 +93,7 @@ test('the source: each message its own window, stamped, the last stamps undone; 
 });
 
 /** What a test sender does to message `seq`, in `send`. */
-type Fault = 'none' | 'byte' | 'stale' | 'stamps only';
+type Fault = 'none' | 'byte' | 'stale' | 'stamps only' | 'swapped';
 
 /**
  * Writes messages of `bytes` bytes into `ring` as zerocopy's sender does (its chunks, from a VaryingSource), each
@@ -90,7 +102,8 @@ type Fault = 'none' | 'byte' | 'stale' | 'stamps only';
  * - byte: one byte of the message changed after its copy, in the middle, where no stamp is;
  * - stale: the message before it again, every byte;
  * - stamps only: the bytes of the message before it, with this message's stamps written over them (a sender that
- *   wrote only the stamps into a ring that held the last message).
+ *   wrote only the stamps into a ring that held the last message);
+ * - swapped: its chunks 1 and 2 sent in each other's place (with 16 KiB chunks of 128 KiB, neither holds a stamp).
  */
 function send(ring: RingBuffer, bytes: number, faults: Fault[], chunkBytes = 256 * KiB): number[] {
   const source = new VaryingSource(bytes);
@@ -109,7 +122,9 @@ function send(ring: RingBuffer, bytes: number, faults: Fault[], chunkBytes = 256
     if (fault === 'byte') message[8 * ((elements >> 1) + 5) + 3] ^= 0x10; // byte 3 of an element past the middle one
     last = source.bytesOf(windowOf(seq)).slice(); // message seq as it should have been
     for (let at = 0; at < bytes; at += chunkBytes) {
-      const chunk = message.subarray(at, Math.min(bytes, at + chunkBytes));
+      const from = fault !== 'swapped' || at < chunkBytes || at >= 3 * chunkBytes ? at
+        : at < 2 * chunkBytes ? at + chunkBytes : at - chunkBytes;
+      const chunk = message.subarray(from, Math.min(bytes, from + chunkBytes));
       const offset = ring.reserveOffset(chunk.length);
       ring.data.set(chunk, offset);
       ring.commit();
@@ -167,6 +182,24 @@ test('zerocopy catches a byte changed in the middle of a message, a stale messag
     const all = run(['none', 'byte', 'stale', 'stamps only', 'none', 'none']);
     assert.equal([all.verified.count, all.verified.failures], [6, 3], name);
     assert.match(all.verified.firstFailure!, /^message 1: its bytes sum to /, name);
+  }
+});
+
+test('zerocopy catches two chunks of a message in each other\'s place, where neither holds a stamp', () => {
+  const bytes = 128 * KiB;
+  const chunkBytes = 16 * KiB; // a 64 KiB ring's quarter: zerocopy's chunks on \`--ring 64KiB\`
+  const samples = sampleIndices(bytes / 8);
+  for (const chunk of [1, 2]) {
+    const stamped = [...samples].filter((index) => Math.floor((8 * index) / chunkBytes) === chunk);
+    assert.equal(stamped, [], `chunk ${chunk} holds no stamp`);
+  }
+  for (const { name, producer, reader } of rings(MiB)) { // every message fits: one thread writes, then reads
+    send(producer, bytes, ['none', 'none'], chunkBytes);
+    assert.equal(reader.receiveSize(bytes, 64, () => {}), { count: 2, failures: 0 }, `${name}: all well`);
+    send(producer, bytes, ['none', 'swapped', 'none'], chunkBytes);
+    assert.equal(reader.receiveSize(bytes, 64, () => {}), {
+      count: 3, failures: 1, firstFailure: 'message 1: its bytes 16384 to 32768 are not its own there (chunk 1 out of place)',
+    }, name);
   }
 });
 

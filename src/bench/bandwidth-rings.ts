@@ -6,21 +6,21 @@
  *   buffer, reused from message to message (MPI's `Recv` into a buffer, mpi4py's buffer mode): two copies and no
  *   allocation per message. (`recv()`, which allocates a fresh array per message, runs at the speed of fresh-page
  *   faults: 0.2-0.5 GB/s at 10-64 MiB.)
- * - `zerocopy`: the sender copies the source into the ring (`RingBuffer.write`, in the same chunks), and the receiver
- *   reads every byte of each chunk where it lies (`hold`, `frame.offset`, `release`) and lets it go: one copy, the
- *   unavoidable one out of the sender's private memory, and every byte pulled to the receiver's core, which copies
- *   none out. Its read is a sum of the chunk's 32-bit words in WebAssembly SIMD (word-sum.ts), which reads only its
- *   own memory: so the ring lies in a shared WebAssembly.Memory, laid out at its start by `RingBuffer.createIn`, and
- *   a payload is at address RING_HEADER_BYTES + `frame.offset` of it (where the process cannot reserve a
- *   WebAssembly.Memory, `ulimit -v`, the ring is a plain SharedArrayBuffer and the sum a JavaScript loop, 2 to 4x
- *   slower). The sum must be the one the sender's message has, and the bytes change from message to message
- *   (payload-whole.ts): a message not moved whole, moved from another message, changed on the way, or not read,
- *   fails. The stamps are checked too: they catch a chunk out of place, which a sum does not. On the Zen 4 VM, near,
- *   the whole read made zerocopy 31 to 40 GB/s from 64 KiB to 4 MiB on a 4 MiB ring (`--ring auto`, bandwidth.ts),
- *   0.74x what reading only the stamps made at 64 KiB and 0.89 to 1.0x from 256 KiB to 16 MiB, and 1.0 to 1.3x
- *   shared (docs/PERFORMANCE.md, "Method"). The receiver works through offsets into the ring's buffer: no view, no
- *   allocation per message. (A producer that builds its message in the ring, `reserveOffset`/`commit`, would not
- *   even copy.)
+ * - `zerocopy`: the sender copies the source into the ring (`RingBuffer.write`, in the same chunks), and the
+ *   receiver reads every byte of each chunk where it lies (`hold`, `frame.offset`, `release`) and lets it go: one
+ *   copy, the unavoidable one out of the sender's private memory, and every byte pulled to the receiver's core,
+ *   which copies none out. Its read is a sum of the chunk's 32-bit words in WebAssembly SIMD (word-sum.ts), which
+ *   reads only its own memory: so the ring lies in a shared WebAssembly.Memory, laid out at its start by
+ *   `RingBuffer.createIn`, and a payload is at address RING_HEADER_BYTES + `frame.offset` of it (where the process
+ *   cannot reserve a WebAssembly.Memory, `ulimit -v`, the ring is a plain SharedArrayBuffer and the sum a
+ *   JavaScript loop, 2 to 4x slower). The sum must be the one the sender's message has, and the bytes change from
+ *   message to message (payload-whole.ts): a message not moved whole, moved from another message, changed on the
+ *   way, or not read, fails. A sum does not see order: each chunk's sum is compared with its place's too, and the
+ *   stamps are checked. On the Zen 4 VM, near, the whole read made zerocopy 31 to 40 GB/s from 64 KiB to 4 MiB on a
+ *   4 MiB ring (`--ring auto`, bandwidth.ts), 0.74x what reading only the stamps made at 64 KiB and 0.89 to 1.0x
+ *   from 256 KiB to 16 MiB, and 1.0 to 1.3x shared (docs/PERFORMANCE.md, "Method"). The receiver works through
+ *   offsets into the ring's buffer: no view, no allocation per message. (A producer that builds its message in the
+ *   ring, `reserveOffset`/`commit`, would not even copy.)
  * - `ringbuf`: ringbuf.js (npm, MPL-2.0, used as a dependency) on its own SharedArrayBuffer, typed Float64Array so
  *   that each of its element-wise copy loops moves 8 bytes a step (its fastest use for this payload). The sender
  *   pushes the same chunks as shared (its `push` then copies with one `set` unless the chunk wraps), the receiver
@@ -40,7 +40,7 @@ import { defaultChunkBytes, MAX_CHUNK_BYTES, Receiver, Sender } from '../channel
 import { RING_HEADER_BYTES, RingBuffer } from '../ring.js';
 import { report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
 import { makeSource, messageOk, sampleIndices, samplesOk, stamp, windowFor } from './payload.js';
-import { MessageSums, stampWords, VaryingSource } from './payload-whole.js';
+import { MessageSums, stampWords, VaryingSource, windowOf } from './payload-whole.js';
 import { wordSumOver, type WordSum } from './word-sum.js';
 import {
   AckCounter, DATA_BELL, DATA_WAITER, ENDED, SPACE_BELL, SPACE_WAITER, awaitReady, ring, signalReady, waitUntil,
@@ -295,6 +295,9 @@ export class InPlaceReader {
       let sum = 0; // of its words, less its stamps'
       let stampsOk = true;
       let fits = true;
+      const shift = windowOf(verified.count); // which of the sender's windows the message is: its chunks' sums
+      let chunk = 0; // the chunk's place in the message
+      let misplaced = ''; // the first chunk whose sum is not its place's, for the failure's message
       while (got < elements) {
         const length = rb.hold(); // the next chunk, held in place: rb.frame says where it is
         if (length < 0) throw new Error('the zerocopy ring closed in the middle of the run');
@@ -309,10 +312,15 @@ export class InPlaceReader {
         } else {
           const at = rb.frame.offset >> 3;
           if (!samplesOk(this.elementsOfRing, at, got, count, verified.count, elements, samples)) stampsOk = false;
-          sum = (sum + this.words.sum(RING_HEADER_BYTES + rb.frame.offset, length)) | 0; // every byte, where it lies
-          sum = (sum - stampWords(this.wordsOfRing, at, got, count, samples)) | 0;
+          const read = this.words.sum(RING_HEADER_BYTES + rb.frame.offset, length); // every byte, where it lies
+          const chunkSum = (read - stampWords(this.wordsOfRing, at, got, count, samples)) | 0;
+          if (misplaced === '' && chunkSum !== sums.chunkSums(chunk, got, count)[shift]) {
+            misplaced = `its bytes ${got * 8} to ${(got + count) * 8} are not its own there (chunk ${chunk} out of place)`;
+          }
+          sum = (sum + chunkSum) | 0;
         }
         got += count;
+        chunk++;
         rb.release();
       }
       if (!fits) fail(`its chunks do not add up to ${bytes} bytes`);
@@ -320,6 +328,8 @@ export class InPlaceReader {
       else if (sum !== sums.unstamped(verified.count)) { // the stamps are right: their words are the expected ones
         const expected = sums.expected(verified.count);
         fail(`its bytes sum to ${hex((sum + expected - sums.unstamped(verified.count)) | 0)}, not ${hex(expected)}`);
+      } else if (misplaced !== '') {
+        fail(misplaced); // every byte is there, some not in its place: a sum does not see the order, the chunks' do
       }
       verified.count++;
       if (verified.count % window === 0) acknowledge();

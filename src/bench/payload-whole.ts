@@ -88,11 +88,25 @@ export class VaryingSource {
   }
 }
 
-/** The receiver's side: the sum of the 32-bit words of each message of `bytes` bytes. */
+/** What each window's chunk at one place of a message sums to (MessageSums.chunkSums). */
+interface ChunkSums {
+  first: number;
+  count: number;
+  sums: Int32Array;
+}
+
+/**
+ * The receiver's side: the sum of the 32-bit words of each message of `bytes` bytes, and of each chunk of it. A sum
+ * does not depend on the order of the words, so two chunks of a message in each other's place sum as the message
+ * does; where neither holds a stamp (zerocopy's chunks are a quarter of the ring: 16 KiB on a 64 KiB ring, and the
+ * stamps are 256 KiB apart) nothing else would see it. The chunk sums do: the pattern grows with the index, so the
+ * bytes of one place sum differently from those of another.
+ */
 export class MessageSums {
   private readonly base = new Int32Array(SHIFTS);
   private readonly samples: Int32Array;
   private readonly elements: number;
+  private readonly chunks: (ChunkSums | undefined)[] = []; // by the chunk's place in the message: 0, 1, 2, ...
 
   constructor(bytes: number) {
     const elements = bytes / 8;
@@ -118,6 +132,32 @@ export class MessageSums {
    */
   unstamped(seq: number): number {
     return this.base[windowOf(seq)]!;
+  }
+
+  /**
+   * The sums of the chunk of `count` elements from element `first` of a message, one per window (`windowOf(seq)`),
+   * less the words under its stamps: what the chunk's words sum to, less those of the stamps read in it
+   * (`stampWords`), once its stamps are right. Computed the first time a chunk is seen at place `index` of a message,
+   * then kept while the chunks there keep their place and length: a sender's chunks are the same in every message.
+   */
+  chunkSums(index: number, first: number, count: number): Int32Array {
+    const known = this.chunks[index];
+    if (known !== undefined && known.first === first && known.count === count) return known.sums;
+    const sums = new Int32Array(SHIFTS);
+    let sum = 0; // the pattern's words over the chunk of window 0, then of each next window, a step on
+    for (let i = first; i < first + count; i++) sum = (sum + wordsOf(patternAt(i))) | 0;
+    for (let k = 0; k < SHIFTS; k++) {
+      const start = k * SHIFT_STEP + first; // where the chunk of window k begins in the source
+      let chunk = sum;
+      for (let s = 0; s < this.samples.length; s++) {
+        const sample = this.samples[s]!;
+        if (sample >= first && sample < first + count) chunk = (chunk - wordsOf(patternAt(k * SHIFT_STEP + sample))) | 0;
+      }
+      sums[k] = chunk;
+      for (let i = start; i < start + SHIFT_STEP; i++) sum = (sum - wordsOf(patternAt(i)) + wordsOf(patternAt(i + count))) | 0;
+    }
+    this.chunks[index] = { first, count, sums };
+    return sums;
   }
 
   /** The sum message `seq` has: its window's, with its stamps in. */

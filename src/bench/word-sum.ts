@@ -3,7 +3,8 @@
  * words, mod 2^32, chunk by chunk, and compares the sum with the one the sender's message has (payload.ts,
  * MessageSums). A sum is the cheapest pass that depends on every byte: a byte changed by d, at byte b of its word,
  * moves the sum by d * 2^(8b), never a multiple of 2^32. Two changes that cancel, or words swapped within a message,
- * it does not see; the stamps, checked beside it, catch pieces of a message out of place.
+ * it does not see; each chunk's own sum, compared with its place's (MessageSums.chunkSums), and the stamps catch pieces
+ * of a message out of place.
  *
  * The pass is a WebAssembly SIMD loop where the ring lies in a shared WebAssembly.Memory (bandwidth.ts puts it in one,
  * RingBuffer.createIn): WebAssembly reads only its own memory, and a ring placed in one is read where it lies, 16 bytes
