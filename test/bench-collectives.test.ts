@@ -116,6 +116,24 @@ test('a wrong result on one launch fails the run on its turn, and the launches w
   assert.ok(performance.now() - started < 30_000, 'ended in a bounded time'); // generous: 1 s is typical
 });
 
+test('a launch that fails at start-up fails the run before any turn, and the launches ready for theirs end too', async () => {
+  const before = startedWorkers();
+  const events: string[] = [];
+  const started = performance.now();
+  const faulty = new URL('./fixtures/collectives-startup-fault.js', import.meta.url);
+  const opts = parseCollectivesArgs(['--ranks', '2', '--sizes', '64', '--ops', 'bcast', ...TINY.slice(4)]);
+  const run = measureCollectives(opts, {
+    onStart: (step) => events.push(`start ${step.transport} ${step.op}`),
+  }, async () => 0.05, faulty);
+  const error = await within(run.then(() => undefined, (err: unknown) => err as Error), 60_000, 'the run failing at start-up');
+  assert.instance(error, RankFailedError);
+  assert.is(error?.message, 'rank 1 failed: Error: clone rank 1 failed at start-up');
+  assert.equal(events, [], 'no turn began: clone never became ready');
+  assert.is(startedWorkers() - before, 3 * 2, 'one launch of 2 ranks per transport');
+  await noWorkerLeft('a launch failed at start-up while the others waited at their gates');
+  assert.ok(performance.now() - started < 30_000, 'ended in a bounded time');
+});
+
 test('--json: { node, cpus, memcpy, settings, rows, notes } with every row and nothing on stderr off a terminal', async () => {
   const stdout = capture();
   const stderr = capture();
