@@ -93,17 +93,27 @@ test('measureCollectives: every row, in order, with its events, the transports b
   await noWorkerLeft('the benchmark returned');
 });
 
-test('a wrong result on one launch fails the run on its turn, and the launches waiting for theirs end too', async () => {
+/**
+ * A run of 2 ranks on every transport whose rank program is `fixture`, one with a fault: the error it failed with, the
+ * turns it began and finished, and how long it took. No worker may outlive it.
+ */
+async function faultyRun(fixture: string, ops: string): Promise<{ error: Error | undefined; events: string[]; ms: number }> {
   const before = startedWorkers();
   const events: string[] = [];
   const started = performance.now();
-  const faulty = new URL('./fixtures/collectives-faulty.js', import.meta.url);
-  const opts = parseCollectivesArgs(['--ranks', '2', '--sizes', '64', '--ops', 'bcast,allreduce', ...TINY.slice(4)]);
+  const opts = parseCollectivesArgs(['--ranks', '2', '--sizes', '64', '--ops', ops, ...TINY.slice(4)]);
   const run = measureCollectives(opts, {
     onStart: (step) => events.push(`start ${step.transport} ${step.op}`),
     onFinish: (step) => events.push(`finish ${step.transport} ${step.op}`),
-  }, async () => 0.05, faulty);
-  const error = await within(run.then(() => undefined, (err: unknown) => err as Error), 60_000, 'the faulty run');
+  }, async () => 0.05, new URL(`./fixtures/${fixture}`, import.meta.url));
+  const error = await within(run.then(() => undefined, (err: unknown) => err as Error), 60_000, `the run of ${fixture}`);
+  assert.is(startedWorkers() - before, 3 * 2, 'one launch of 2 ranks per transport');
+  await noWorkerLeft(`${fixture} failed while the other launches waited at their gates`);
+  return { error, events, ms: performance.now() - started };
+}
+
+test('a wrong result on one launch fails the run on its turn, and the launches waiting for theirs end too', async () => {
+  const { error, events, ms } = await faultyRun('collectives-faulty.js', 'bcast,allreduce');
   assert.instance(error, RankFailedError);
   assert.is(error?.message, 'rank 1 failed: Error: allreduce of 64 B on 2 ranks over transfer: rank 1 got -1 at element 0, expected the exact sum 1.5');
   // bcast on every transport, then allreduce on shared, then transfer's, which failed: clone's turn never came.
@@ -111,27 +121,15 @@ test('a wrong result on one launch fails the run on its turn, and the launches w
     'start shared bcast', 'finish shared bcast', 'start transfer bcast', 'finish transfer bcast',
     'start clone bcast', 'finish clone bcast', 'start shared allreduce', 'finish shared allreduce', 'start transfer allreduce',
   ]);
-  assert.is(startedWorkers() - before, 3 * 2, 'one launch of 2 ranks per transport');
-  await noWorkerLeft('a launch failed while the others waited for their turns');
-  assert.ok(performance.now() - started < 30_000, 'ended in a bounded time'); // generous: 1 s is typical
+  assert.ok(ms < 30_000, 'ended in a bounded time'); // generous: 1 s is typical
 });
 
 test('a launch that fails at start-up fails the run before any turn, and the launches ready for theirs end too', async () => {
-  const before = startedWorkers();
-  const events: string[] = [];
-  const started = performance.now();
-  const faulty = new URL('./fixtures/collectives-startup-fault.js', import.meta.url);
-  const opts = parseCollectivesArgs(['--ranks', '2', '--sizes', '64', '--ops', 'bcast', ...TINY.slice(4)]);
-  const run = measureCollectives(opts, {
-    onStart: (step) => events.push(`start ${step.transport} ${step.op}`),
-  }, async () => 0.05, faulty);
-  const error = await within(run.then(() => undefined, (err: unknown) => err as Error), 60_000, 'the run failing at start-up');
+  const { error, events, ms } = await faultyRun('collectives-startup-fault.js', 'bcast');
   assert.instance(error, RankFailedError);
   assert.is(error?.message, 'rank 1 failed: Error: clone rank 1 failed at start-up');
   assert.equal(events, [], 'no turn began: clone never became ready');
-  assert.is(startedWorkers() - before, 3 * 2, 'one launch of 2 ranks per transport');
-  await noWorkerLeft('a launch failed at start-up while the others waited at their gates');
-  assert.ok(performance.now() - started < 30_000, 'ended in a bounded time');
+  assert.ok(ms < 30_000, 'ended in a bounded time');
 });
 
 test('--json: { node, cpus, memcpy, settings, rows, notes } with every row and nothing on stderr off a terminal', async () => {
