@@ -17,7 +17,7 @@
  */
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import {
-  allocate, decode, decodeValueAt, encodeAs, encodedType, isBinaryType, isFixedLength, isKnownType, isTypedArrayType,
+  allocate, decodeBytes, decodeValueAt, encodeAs, encodedType, isBinaryType, isFixedLength, isKnownType, isTypedArrayType,
   isValueType, SLICED_BYTES, sliceOf, TYPE, ValueBytes, viewAs, type Encoded, type KindView,
 } from './codec.js';
 import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from './errors.js';
@@ -83,6 +83,18 @@ export function checkChunkBytes(chunkBytes: number, ringBytes: number): number {
       `(half a ${ringBytes}-byte ring, less a frame header), got ${describe(chunkBytes)}`);
   }
   return chunkBytes;
+}
+
+/**
+ * A Sender or Receiver is made on a RingBuffer, not on its SharedArrayBuffer (which it failed on at the first call,
+ * `ring.write is not a function`, with a chunkBytes of NaN). By its methods, not instanceof: a ring of another copy of
+ * this package works.
+ */
+function checkRing(ring: unknown, what: 'Sender' | 'Receiver'): void {
+  const method = what === 'Sender' ? 'write' : 'hold';
+  if (typeof (ring as Record<string, unknown> | null | undefined)?.[method] === 'function') return;
+  const hint = ring instanceof SharedArrayBuffer ? ' (pass the RingBuffer, not its buffer; in another thread, RingBuffer.attach(buffer) opens it)' : '';
+  throw new TypeError(`Expected \`ring\` to be a RingBuffer, got ${describe(ring)}${hint}`);
 }
 
 /** A message as it arrived (`Receiver.recv`, `recvView`): the value and the tag it was sent with. */
@@ -161,6 +173,8 @@ export class Sender {
      */
     chunkBytes?: number | undefined;
   } = {}) {
+    checkRing(ring, 'Sender');
+    options ??= {}; // null: none, as for the ring's
     refuseUnknownOptions('Sender', options, ['onMessage', 'chunkBytes']);
     this.ring = ring;
     this.chunkBytes = options.chunkBytes === undefined ? defaultChunkBytes(ring) : checkChunkBytes(options.chunkBytes, ring.capacity);
@@ -210,6 +224,10 @@ export class Sender {
     try {
       this.sendBytes(type, bytes, tag, options);
     } catch (error) {
+      // send(value, { timeoutMs }): the ring refused the tag, before anything went; say where the options go
+      if (error instanceof RangeError && typeof tag === 'object' && tag !== null && 'timeoutMs' in tag) {
+        throw new TypeError('`timeoutMs` goes in the options after the tag: send(value, tag, { timeoutMs })');
+      }
       throw asCallTimeout(error, 'send', options);
     } finally {
       this.busy = false;
@@ -364,6 +382,7 @@ export class Receiver {
 
   /** Takes over the consumer side of `ring` (one made by `RingBuffer.create` or `attach`, in this thread). */
   constructor(ring: RingBuffer) {
+    checkRing(ring, 'Receiver');
     this.ring = ring;
   }
 
@@ -425,14 +444,14 @@ export class Receiver {
     // Decoded before the view is marked lent: a header that does not decode (a corrupt length) throws and lends
     // nothing.
     if (!chunked) {
-      const value = decode(codecType, view, { inPlace: true }) as T;
+      const value = decodeBytes(codecType, view, true) as T;
       this.lend(true);
       return { value, tag };
     }
     const total = messageBytes(ring.frame);
     if (this.assembly.length < total) this.assembly = new Uint8Array(total);
     this.copyChunks(view, total, this.assembly, deadline); // releases each chunk
-    const value = decode(codecType, this.assembly.subarray(0, total), { inPlace: true }) as T;
+    const value = decodeBytes(codecType, this.assembly.subarray(0, total), true) as T;
     this.lend(false);
     return { value, tag };
   }
@@ -581,14 +600,14 @@ export class Receiver {
     const { type, tag } = ring.frame;
     const codecType = codecTypeOf(ring.frame);
     if ((type & CHUNKED) === 0) {
-      const value = decode(codecType, view) as T; // decode copies: the value owns its memory
+      const value = decodeBytes(codecType, view) as T; // decodeBytes copies: the value owns its memory
       ring.release();
       return { value, tag };
     }
     const total = messageBytes(ring.frame); // checked before it is allocated
     const target = allocate(codecType, total);
     this.copyChunks(view, total, target.bytes, deadline, 0, true);
-    const value = isBinaryType(codecType) ? target.value : decode(codecType, target.bytes);
+    const value = isBinaryType(codecType) ? target.value : decodeBytes(codecType, target.bytes);
     return { value: value as T, tag };
   }
 
@@ -639,7 +658,7 @@ export class Receiver {
   /** recv's and recvView's answer for the message a timeout cut short: an owned value over its own buffer. */
   private finishUnfinished<T>(deadline: number): Received<T> {
     const { type, tag, bytes } = this.complete(this.unfinished!, deadline);
-    return { value: decode(type, bytes, { inPlace: true }) as T, tag }; // the buffer is the value's alone
+    return { value: decodeBytes(type, bytes, true) as T, tag }; // the buffer is the value's alone
   }
 }
 

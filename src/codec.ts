@@ -192,7 +192,7 @@ function dataViewBytes(view: DataView): Uint8Array {
  */
 export function copyAsSent(value: unknown): unknown {
   const { type, bytes } = encode(value); // a view of the value's own bytes, no copy yet
-  return decode(type, bytes);
+  return decodeBytes(type, bytes);
 }
 
 /**
@@ -202,19 +202,50 @@ export function copyAsSent(value: unknown): unknown {
  * multiple of the element size. An ArrayBuffer and a serialized value are always copies, whatever `inPlace` says:
  * an ArrayBuffer cannot be a window on part of another, and deserialize() copies every value it reads.
  * @throws RangeError for an unknown type code, a length that is not a multiple of the element size, or a
- *   misaligned in-place view; TypeError for an option other than `inPlace` (`{ inplace: true }` would copy).
+ *   misaligned in-place view; TypeError for arguments of the wrong kind (the type code first, then a Uint8Array) and
+ *   for options other than `{ inPlace: boolean }`, an unknown one by name (`{ inplace: true }` would copy).
  */
 export function decode(type: number, bytes: Uint8Array, options?: {
   /** View a typed array or DataView straight over `bytes` rather than copy it. Default false. */
   inPlace?: boolean | undefined;
 }): unknown {
+  if (typeof type !== 'number') throw typeArgumentError(type);
+  if (typedArrayTag.call(bytes) !== 'Uint8Array') { // a Buffer is one; another realm's too, which instanceof is not
+    throw new TypeError(`Expected \`bytes\` to be a Uint8Array, got ${describe(bytes)}`);
+  }
+  // As a blocking call's { timeoutMs }: the options are looked at whole only when `inPlace` is not a boolean, so
+  // that a decode per message pays one typeof for them.
+  const inPlace = options?.inPlace;
+  if (typeof inPlace !== 'boolean' && options != null) checkDecodeOptions(options); // null: none, as before
+  return decodeBytes(type, bytes, inPlace === true);
+}
+
+/** decode(type, bytes) called with something else first: an Encoded whole, or the bytes, which come second. */
+function typeArgumentError(type: unknown): TypeError {
+  const expected = `Expected \`type\` to be a codec type code from ${TYPE.bytes} to ${LAST_TYPE}, got ${describe(type)}`;
+  const isObject = typeof type === 'object' && type !== null;
+  const hint = isObject && ArrayBuffer.isView(type) ? ' (the type code comes first: decode(type, bytes, options))'
+    : isObject && 'type' in type && 'bytes' in type ? ' (pass its fields: decode(encoded.type, encoded.bytes))'
+    : '';
+  return new TypeError(expected + hint);
+}
+
+function checkDecodeOptions(options: unknown): void {
+  if (typeof options !== 'object') throw new TypeError(`Expected decode options like { inPlace: true }, got ${describe(options)}`);
+  refuseUnknownOptions('decode', options!, ['inPlace']);
+  const { inPlace } = options as { inPlace?: unknown };
+  if (inPlace !== undefined) throw new TypeError(`Expected \`inPlace\` to be a boolean, got ${describe(inPlace)}`);
+}
+
+/**
+ * `decode` with its arguments' kinds taken as given, for this library's own callers (a message's bytes as a ring or a
+ * serializer hands them over). The type code is checked still: it comes from shared memory.
+ */
+export function decodeBytes(type: number, bytes: Uint8Array, inPlace = false): unknown {
   checkType(type);
-  // Looked at only without inPlace, as checkTimeout does: the channel's calls, once per message, always give it
-  if (options !== undefined && options.inPlace === undefined) refuseUnknownOptions('decode', options, ['inPlace']);
   if (type === TYPE.serialized) return deserialize(bytes); // copies what it reads: `bytes` may be reused at once
   if (isValueType(type)) return decodeValueAt(type, bytes, 0, bytes.length);
   if (type === TYPE.bytes) return copyOf(bytes).buffer;
-  const inPlace = options?.inPlace === true;
   if (type === TYPE.dataview) {
     return inPlace ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new DataView(copyOf(bytes).buffer);
   }
@@ -260,7 +291,7 @@ export function elementSize(type: number): number {
  * its memory to fill chunk by chunk. Once `bytes` is full, `value` is the message: a typed array of
  * `byteLength / elementSize` elements, an ArrayBuffer or a DataView.
  * For `TYPE.serialized` there is nothing to build before the bytes are in: `value` is `undefined`, and once `bytes`
- * is full the caller calls `decode(TYPE.serialized, bytes)` to get the message.
+ * is full the caller calls `decodeBytes(TYPE.serialized, bytes)` to get the message.
  * @throws RangeError for an unknown type code or a `byteLength` that is not a multiple of the element size.
  */
 export function allocate(type: number, byteLength: number): { value: unknown; bytes: Uint8Array } {
@@ -282,7 +313,7 @@ export function allocate(type: number, byteLength: number): { value: unknown; by
 
 function checkType(type: number): void {
   if (!isKnownType(type)) {
-    throw new RangeError(`Unknown codec type code ${type}: expected an integer from 1 to ${LAST_TYPE}`);
+    throw new RangeError(`Unknown codec type code ${describe(type)}: expected an integer from 1 to ${LAST_TYPE}`);
   }
 }
 
@@ -493,7 +524,7 @@ class ValueSerializer extends DefaultSerializer {
 class ValueDeserializer extends DefaultDeserializer {
   _readHostObject(): unknown {
     const type = this.readUint32();
-    return decode(type, this.readRawBytes(this.readUint32()));
+    return decodeBytes(type, this.readRawBytes(this.readUint32()));
   }
 }
 

@@ -35,7 +35,7 @@ export { bcast } from './collectives/bcast.js';
  *     0→1  0→2  0→3  ...  0→7
  */
 export function scatter<T>(comm: Comm, values: readonly T[] | undefined, root: number): T {
-  checkRoot(comm, root);
+  checkRoot(comm, root, 'scatter');
   if (comm.rank !== root) {
     comm.beginCollectiveInternal();
     return recv(comm, root, callTag(comm, TAG.scatter)) as T;
@@ -58,7 +58,7 @@ export function scatter<T>(comm: Comm, values: readonly T[] | undefined, root: n
  * through `send`.
  */
 export function gather<T>(comm: Comm, value: T, root: number): T[] | undefined {
-  checkRoot(comm, root);
+  checkRoot(comm, root, 'gather');
   const concat = (a: T[], b: T[]) => [...a, ...b];
   const own = comm.rank === root ? value : asSent(value); // the root's own value stays itself, as in every collective
   comm.beginCollectiveInternal();
@@ -89,9 +89,9 @@ export function allgather<T>(comm: Comm, value: T): T[] {
  */
 export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into?: T): T | undefined {
   checkRoot(comm, root, 'reduce');
-  const reducer = toReducer(op);
+  const reducer = toReducer(op, value, 'reduce');
   reducer.check(value);
-  if (into !== undefined && comm.rank === root) checkInto(value, into);
+  if (into !== undefined && comm.rank === root) checkInto(value, into, 'reduce');
   comm.beginCollectiveInternal('reduce');
   if (reducer.name !== undefined && typedArrayKind(value) !== undefined) {
     const [array, target] = [value as TypedArray, into as TypedArray | undefined];
@@ -127,9 +127,9 @@ export function reduce<T>(comm: Comm, value: T, op: ReduceOp, root: number, into
  * arrives in scratch arrays kept per Comm, or lies in the arena (which takes a few small views a piece).
  */
 export function allreduce<T>(comm: Comm, value: T, op: ReduceOp, into?: T): T {
-  const reducer = toReducer(op);
+  const reducer = toReducer(op, value, 'allreduce');
   reducer.check(value);
-  if (into !== undefined) checkInto(value, into);
+  if (into !== undefined) checkInto(value, into, 'allreduce');
   comm.beginCollectiveInternal('allreduce');
   let result: T;
   if (comm.size === 1) result = into === undefined ? ownResult(value) : value;
@@ -171,19 +171,34 @@ function describeResult(value: unknown): string {
   return Array.isArray(value) ? describe(value) : kindOf(value);
 }
 
-/** `into` (MPI's recvbuf) must be a typed array of the value's kind and length; it may be the value itself. */
-function checkInto(value: unknown, into: unknown): void {
-  if (typedArrayKind(value) === undefined) {
-    throw new TypeError(`\`into\` is for typed-array values, got ${describe(value)} to reduce`);
-  }
+/**
+ * `into` (MPI's recvbuf) must be a typed array of the value's kind and length; it may be the value itself. On the way
+ * to a refusal (not before: an allreduce into a buffer runs this every call), two slips are named first, whatever the
+ * value: an options object (`{ into }`), and for allreduce a number, a root as reduce takes one there.
+ */
+function checkInto(value: unknown, into: unknown, call: 'reduce' | 'allreduce'): void {
   const kind = typedArrayKind(into);
-  if (kind === undefined) throw new TypeError(`Expected \`into\` to be a typed array, got ${describe(into)}`);
-  if (kind !== typedArrayKind(value) || (into as TypedArray).length !== (value as TypedArray).length) {
+  const valueKind = typedArrayKind(value);
+  if (kind === undefined || valueKind === undefined) {
+    const hint = intoHint(into, call);
+    if (hint !== '') throw new TypeError(`Expected \`into\` to be a typed array, got ${describe(into)} (${hint})`);
+    if (valueKind === undefined) throw new TypeError(`\`into\` is for typed-array values, got ${describe(value)} to reduce`);
+    throw new TypeError(`Expected \`into\` to be a typed array, got ${describe(into)}`);
+  }
+  if (kind !== valueKind || (into as TypedArray).length !== (value as TypedArray).length) {
     throw new RangeError(
       `Expected \`into\` to be ${kindName(value)} of ${(value as TypedArray).length} elements like the value, ` +
         `got ${kindName(into)} of ${(into as TypedArray).length}`,
     );
   }
+}
+
+/** What an `into` that is no typed array likely means, with what to write; '' for no guess. */
+function intoHint(into: unknown, call: 'reduce' | 'allreduce'): string {
+  const args = call === 'reduce' ? 'reduce(value, op, root, into)' : 'allreduce(value, op, into)';
+  if (typeof into === 'object' && into !== null && 'into' in into) return `\`into\` is an argument, not an option: ${args}`;
+  if (call === 'allreduce' && typeof into === 'number') return `allreduce takes no root: ${args}`;
+  return '';
 }
 
 /**

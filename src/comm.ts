@@ -140,14 +140,15 @@ export class Comm {
    * Sends `value` (anything structured clone accepts; typed arrays travel as raw bytes) to rank `dest`.
    * Returns once the value is copied out of your hands: you may change it right after. Blocks while the channel
    * is full, so two ranks that both send large messages first and receive second wait on each other for ever:
-   * use `sendrecv` for exchanges (the deadlock watchdog reports the cycle if you don't). A send to this rank itself
-   * is queued for its own `recv` and never blocks. `tag` is an integer from 0 to `MAX_TAG`, default 0.
+   * use `sendrecv` for exchanges (the deadlock watchdog reports the cycle if you don't). `undefined` is a value like
+   * any other when passed (`send(1, undefined)`); a call with no value at all (`send(1)`) is refused.
    * @throws `TypeError`/`RangeError` for a `dest` that is not a rank or a bad `tag`; `DataCloneError` for a value
    *   structured clone refuses; `CommAbortedError`.
    */
   send(dest: number, value: unknown, tag = 0): void {
-    // undefined is a value like any other (send(dest, undefined) sends it); a call with no value at all is a slip
-    if (value === undefined && arguments.length < 2) throw new TypeError(`Expected a value to send: send(dest, value), got send(${describe(dest)})`);
+    // undefined is a message like any other, when passed; a call with no value at all is a slip (`send(1)`). The
+    // count of arguments is read only for undefined, and TurboFan reads it without making the arguments object.
+    if (value === undefined && arguments.length < 2) throw noValueError('send', dest);
     this.checkRank(dest, 'dest');
     this.checkTag(tag, 'tag');
     this.sendInternal(dest, value, tag);
@@ -182,6 +183,7 @@ export class Comm {
    * @throws as `send` and `recv` do (`source` must be a rank: no `ANY_SOURCE`).
    */
   sendrecv<S = unknown, R = S>(dest: number, value: S, source = dest, tag = 0): Sent<R> {
+    if (value === undefined && arguments.length < 2) throw noValueError('sendrecv', dest);
     this.checkRank(dest, 'dest', 'sendrecv');
     this.checkRank(source, 'source');
     this.checkTag(tag, 'tag');
@@ -199,11 +201,7 @@ export class Comm {
    *   than `target` (either way the message stays, for the next receive); else as `recv`.
    */
   recvInto(target: ArrayBufferView, source = ANY_SOURCE, tag = ANY_TAG): Readonly<Status<number>> {
-    if (!ArrayBuffer.isView(target)) {
-      // recv's order is (source, tag): a rank where the buffer belongs, with a buffer after it, is the likely mistake
-      const hint = typeof target === 'number' && ArrayBuffer.isView(source) ? ' (the buffer comes first: recvInto(target, source))' : '';
-      throw new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}${hint}`);
-    }
+    if (!ArrayBuffer.isView(target)) throw notATargetError(target);
     if (source !== ANY_SOURCE) this.checkRank(source, 'source');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
     this.refuseHeldSource(source, tag, 'recvInto');
@@ -779,6 +777,29 @@ export class Comm {
       throw new RangeError(`Expected \`${name}\` to be an integer from 0 to ${MAX_TAG}, got ${describe(value)}`);
     }
   }
+}
+
+/**
+ * send() or sendrecv() called with a rank and nothing else. Sending undefined is allowed (it is a value, with a short
+ * code of its own), but only when passed: the types require the value too.
+ */
+function noValueError(call: string, dest: unknown): TypeError {
+  const rank = typeof dest === 'number' ? String(dest) : 'dest';
+  return new TypeError(
+    `Expected a value after the rank: ${call}(dest, value), got ${call}(${describe(dest)}) with none ` +
+      `(undefined is sent when passed: ${call}(${rank}, undefined))`,
+  );
+}
+
+/**
+ * recvInto's refusal of a `target` that is no view. A number there is a rank given first (the buffer comes first, as
+ * in MPI's Recv(buf, source)); an ArrayBuffer needs a view over it.
+ */
+function notATargetError(target: unknown): TypeError {
+  const hint = typeof target === 'number' ? ' (the buffer comes first: recvInto(buffer, source, tag))'
+    : target instanceof ArrayBuffer || target instanceof SharedArrayBuffer ? ' (pass a view of it: new Uint8Array(buffer))'
+    : '';
+  return new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}${hint}`);
 }
 
 /** Copies a received binary value into `target`; the bytes copied. */

@@ -27,10 +27,26 @@ export function checkSignal(signal: unknown): void {
 }
 
 /**
- * Refuses an options object with a key that `what` does not take, a typo that would otherwise be ignored:
- * ``TypeError: Unknown launch option `ranks`: expected size, transport, ...``.
+ * launch's and map's `timeoutMs`: undefined or a number > 0 (Infinity, or anything above 2^31 - 1 ms, is no limit).
+ * 0 is refused with why, and what to write for either meaning it may have had: a ring call's 0 does not wait, but a
+ * run cannot end before its first `worker` starts; and elsewhere 0 often means "no limit" (`deadlockMs: 0` turns the
+ * watchdog off), which it would not here.
  */
-export function refuseUnknownOptions(what: string, options: object, known: readonly string[]): void {
+export function checkRunTimeout(timeoutMs: unknown, worker: 'rank' | 'worker'): void {
+  if (timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs > 0)) return;
+  const why = timeoutMs === 0 ? ` (0 would time out before any ${worker} starts; leave timeoutMs out, or pass Infinity, for no limit)` : '';
+  throw new RangeError(`Expected \`timeoutMs\` to be a number of milliseconds > 0, got ${describe(timeoutMs)}${why}`);
+}
+
+/**
+ * Refuses an options object with a key that `what` does not take, a typo that would otherwise be ignored:
+ * ``TypeError: Unknown launch option `ranks`: expected size, transport, ...``; and options that are no object
+ * (`new Sender(ring, 4096)`, which has no keys to refuse, and was taken for none).
+ */
+export function refuseUnknownOptions(what: string, options: unknown, known: readonly string[]): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected ${what} options to be an object (${known.join(', ')}), got ${describe(options)}`);
+  }
   const unknown = Object.keys(options).find((name) => !known.includes(name));
   if (unknown !== undefined) throw new TypeError(`Unknown ${what} option \`${unknown}\`: expected ${known.join(', ')}`);
 }

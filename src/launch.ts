@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
-import { checkSignal, describe, refuseUnknownOptions } from './describe.js';
+import { checkRunTimeout, checkSignal, describe, refuseUnknownOptions } from './describe.js';
 import { ABORT_REASON, ControlBlock } from './control.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import { PARSE_ERROR, refuseNoProgramFile, refuseWhileImporting, withSyntaxErrorAt } from './load.js';
@@ -19,7 +19,7 @@ import { MAX_RING_BYTES, MIN_RING_BYTES, RingBuffer } from './ring.js';
 import type { ResultOf } from './sent.js';
 import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
-import { checkRunTimeout, checkWaitOptions, type WaitStrategy } from './wait.js';
+import { checkWaitOptions, type WaitStrategy } from './wait.js';
 import { describeWaits, watchForDeadlock } from './watchdog.js';
 import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
 
@@ -57,9 +57,9 @@ export interface LaunchOptions {
    */
   arenaBytes?: number | undefined;
   /**
-   * Milliseconds (a number > 0) after which the run is stopped and `launch` rejects with a `TimeoutError` saying what
-   * each rank was doing, up to about 100 ms later (ranks not blocked in shmcomm get that long to end). Default, or
-   * above 2^31 - 1: no limit.
+   * Reject with a TimeoutError (and stop every rank) if the run takes longer. Default, and `Infinity` (or anything
+   * above 2^31 - 1 ms): no limit. 0 is refused, unlike a ring call's 0 (do not wait): no run ends before its workers
+   * start, and 0 for "no limit" (as `deadlockMs: 0` turns the watchdog off) would be taken the other way.
    */
   timeoutMs?: number | undefined;
   /**
@@ -313,10 +313,17 @@ interface Settings {
 }
 
 function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings {
-  if (typeof options !== 'object' || options === null || options instanceof URL) {
-    const swapped = typeof moduleUrl === 'object' && moduleUrl !== null && !(moduleUrl instanceof URL);
-    const hint = swapped ? ' (the module comes first: launch(moduleUrl, options))' : '';
-    throw new TypeError(`Expected launch options like { size: 4 }, got ${describe(options)}${hint}`);
+  // The module before the options: launch(options, url) is told so, not that a string is no options object (and
+  // launch({ size }, new URL(...)) not that the URL has no `size`).
+  if (typeof moduleUrl !== 'string' && !(moduleUrl instanceof URL)) {
+    const swapped = typeof moduleUrl === 'object' && moduleUrl !== null && (typeof options === 'string' || (options as unknown) instanceof URL);
+    throw new TypeError(
+      `Expected \`moduleUrl\` to be a file: URL such as import.meta.url (or a data: URL), got ${describe(moduleUrl)}` +
+        (swapped ? ' (the module comes first: launch(moduleUrl, options))' : ''),
+    );
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected launch options like { size: 4 }, got ${describe(options)}`);
   }
   refuseUnknownOptions('launch', options, LAUNCH_OPTIONS);
   const { size, transport = 'shared', timeoutMs, args, strategy, deadlockMs = 1000, signal } = options;
@@ -339,12 +346,12 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
         `to ${MAX_ARENA_BYTES}, got ${describe(arenaBytes)}`,
     );
   }
-  checkRunTimeout(timeoutMs);
+  checkRunTimeout(timeoutMs, 'rank');
   if (!(typeof deadlockMs === 'number' && deadlockMs >= 0)) {
     throw new RangeError(`Expected \`deadlockMs\` to be a number >= 0 (0 turns the watchdog off), got ${describe(deadlockMs)}`);
   }
   checkSignal(signal);
-  const url = moduleUrl instanceof URL ? moduleUrl.href : String(moduleUrl);
+  const url = moduleUrl instanceof URL ? moduleUrl.href : moduleUrl;
   if (!/^(file|data):/.test(url)) {
     throw new TypeError(
       `Expected \`moduleUrl\` to be a file: URL such as import.meta.url (or a data: URL), got ${JSON.stringify(url)}; ` +

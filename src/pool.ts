@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
-import { checkSignal, describe, refuseUnknownOptions } from './describe.js';
+import { checkRunTimeout, checkSignal, describe, refuseUnknownOptions } from './describe.js';
 import { TimeoutError, WorkerFailedError } from './errors.js';
 import { PARSE_ERROR, refuseNoProgramFile, refuseWhileImporting, syntaxErrorAt } from './load.js';
 import type { ResultOf } from './sent.js';
@@ -16,7 +16,6 @@ import {
   CURRENT_ITEM, DONE_ITEMS, EXIT_EVENT, FINISHED, isPoolReport, LOADING, workerLine, type PoolJob,
 } from './pool-protocol.js';
 import { asError, reviveError } from './thrown.js';
-import { checkRunTimeout } from './wait.js';
 import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
 
 /**
@@ -32,8 +31,8 @@ export interface MapOptions {
   /** The export of the module to call as `(item, index) => R | Promise<R>`, a string; default `'default'`. */
   exportName?: string | undefined;
   /**
-   * Bounds the whole map, in milliseconds (a number > 0): past it, every worker is terminated and `map` rejects with a
-   * `TimeoutError` saying where each worker was. Default, or above 2^31 - 1: no limit.
+   * Bounds the whole map: past it, every worker is terminated and `map` rejects with a `TimeoutError`. Default, and
+   * `Infinity` (or anything above 2^31 - 1 ms): no limit. 0 is refused, as launch's is.
    */
   timeoutMs?: number | undefined;
   /**
@@ -56,6 +55,18 @@ export const MAX_WORKERS = 256;
 /** Every option of MapOptions: another name is a mistake (`worker: 2` would start one per core). */
 const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs', 'signal'] as const satisfies readonly (keyof MapOptions)[];
 
+
+/**
+ * What `items` that are no array likely mean: the module and the items swapped (`map(items, url)`), or the options
+ * given where the items go (`map(url, { workers: 2 })`).
+ */
+function itemsHint(moduleUrl: unknown, items: unknown): string {
+  if (Array.isArray(moduleUrl) && (typeof items === 'string' || items instanceof URL)) {
+    return ' (the module comes first: map(moduleUrl, items, options))';
+  }
+  const isOptions = typeof items === 'object' && items !== null && Object.keys(items).some((key) => (MAP_OPTIONS as readonly string[]).includes(key));
+  return isOptions ? ' (the items come before the options: map(moduleUrl, items, options))' : '';
+}
 
 /**
  * Calls a module's function on every item, in worker threads, and resolves with the results in input order.
@@ -98,7 +109,7 @@ export async function map(
   moduleUrl: string | URL, items: readonly unknown[], options: MapOptions = {},
 ): Promise<MapResult<unknown>> {
   refuseWhileImporting('map');
-  if (!Array.isArray(items)) throw new TypeError(`Expected \`items\` to be an array, got ${describe(items)}`);
+  if (!Array.isArray(items)) throw new TypeError(`Expected \`items\` to be an array, got ${describe(items)}${itemsHint(moduleUrl, items)}`);
   if (typeof moduleUrl !== 'string' && !(moduleUrl instanceof URL)) {
     const got = describe(moduleUrl);
     throw new TypeError(`Expected \`moduleUrl\` to be a URL (import.meta.url) or a file path, got ${got}`);
@@ -112,7 +123,7 @@ export async function map(
     throw new RangeError(`Expected \`workers\` to be an integer from 1 to ${MAX_WORKERS}, got ${describe(workers)}`);
   }
   if (typeof exportName !== 'string') throw new TypeError(`Expected \`exportName\` to be a string, got ${describe(exportName)}`);
-  checkRunTimeout(timeoutMs);
+  checkRunTimeout(timeoutMs, 'worker');
   checkSignal(signal);
   // A string is a path when it is not a URL; one of another scheme than import()'s own (`v2:lib/f.js`) is a path too
   // when such a file exists. A file: or data: URL is one whatever the current directory holds.

@@ -34,13 +34,18 @@ export interface Reducer {
   check(value: unknown): void;
 }
 
-/** Turns `op` into a Reducer, or throws the TypeError that says what was wrong. */
-export function toReducer(op: ReduceOp): Reducer {
+/**
+ * Turns `op` into a Reducer, or throws the TypeError that says what was wrong. `value` and `call`, when given, name the
+ * likely slip: the op's name passed first (`allreduce('sum', x)`).
+ */
+export function toReducer(op: ReduceOp, value?: unknown, call?: 'reduce' | 'allreduce'): Reducer {
   if (typeof op === 'function') {
     return { name: undefined, combine: (a, b) => op(a, b), check: () => {} };
   }
   if (typeof op !== 'string' || !(OP_NAMES as readonly string[]).includes(op)) {
-    throw new TypeError(`Expected \`op\` to be 'sum', 'prod', 'min', 'max' or a function, got ${describe(op)}`);
+    const swapped = call !== undefined && typeof value === 'string' && (OP_NAMES as readonly string[]).includes(value);
+    const hint = swapped ? ` (the value comes first: ${call}(value, '${value as string}'))` : '';
+    throw new TypeError(`Expected \`op\` to be 'sum', 'prod', 'min', 'max' or a function, got ${describe(op)}${hint}`);
   }
   return NAMED_REDUCERS[op as OpName];
 }

@@ -141,8 +141,9 @@ const RING_OPTIONS = ['strategy', 'spinMicros', 'onWait', 'onStillWaiting', 'cor
  */
 export interface BlockingOptions {
   /**
-   * Give up after this many milliseconds with a `TimeoutError`: a number >= 0 (else a `RangeError`), the whole call's
-   * time however many frames it waits for; 0 gives up as soon as the call would have to wait. Default: wait for ever.
+   * Give up after this many milliseconds with a `TimeoutError`. 0 does not wait: the call does what it can do at once
+   * (a read of a message that is there, a write that finds room), else throws the TimeoutError at once. Default, and
+   * `Infinity`: wait for ever. A negative number, NaN or a non-number is a RangeError.
    */
   timeoutMs?: number | undefined;
 }
@@ -305,8 +306,9 @@ export class RingBuffer {
     this.words = words;
     this.data = new Uint8Array(buffer, RING_HEADER_BYTES, capacity);
     this.dataWords = new Uint32Array(buffer, RING_HEADER_BYTES, capacity >> 2);
+    options ??= {}; // null: none, as for map and a blocking call (a plain JavaScript caller's)
+    refuseUnknownOptions('ring', options, RING_OPTIONS); // before the Waiter reads them
     this.waiter = new Waiter(words, STATE, ABORTED, options);
-    refuseUnknownOptions('ring', options, RING_OPTIONS);
     const corkBytes = options.corkBytes ?? CORK_BYTES;
     if (!Number.isInteger(corkBytes) || corkBytes < 1) {
       throw new RangeError(`Expected \`corkBytes\` to be an integer of at least 1, got ${describe(corkBytes)}`);
@@ -525,7 +527,7 @@ export class RingBuffer {
   private frameBytesFor(length: number, op: string): number {
     if (!Number.isInteger(length) || length < 0 || length > this.maxMessage) {
       throw new RangeError(
-        `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of a ${this.capacity}-byte ring), got ${length}; ` +
+        `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of a ${this.capacity}-byte ring), got ${describe(length)}; ` +
           'a Sender sends larger values over a ring in chunks',
       );
     }

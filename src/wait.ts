@@ -79,7 +79,7 @@ const SPINS_PER_CLOCK_READ = 64;
 export function checkWaitOptions(options: WaitOptions): CheckedWaitOptions {
   const strategy = options.strategy ?? 'spinThenPark';
   if (!WAIT_STRATEGIES.includes(strategy)) {
-    throw new TypeError(`Expected \`strategy\` to be one of ${WAIT_STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`);
+    throw new TypeError(`Expected \`strategy\` to be one of ${WAIT_STRATEGIES.join(', ')}, got ${describe(strategy)}`);
   }
   const spinMicros = options.spinMicros ?? DEFAULT_SPIN_MICROS;
   if (!(spinMicros >= 0 && Number.isFinite(spinMicros))) {
@@ -97,26 +97,25 @@ export function deadlineFor(options: { timeoutMs?: number } | undefined): number
 
 /**
  * Throws unless a blocking call's options hold a `timeoutMs` that is a number >= 0, or nothing: `{ timeout: 5 }`, a
- * typo, would wait for ever. A blocking call checks them as it starts, before it takes or writes anything, not only
- * once it has to wait: a bad value must not cut a message in chunks short.
+ * typo, would wait for ever, and so would `read(100)`, a number where the options go. A blocking call checks them as it
+ * starts, before it takes or writes anything, not only once it has to wait: a bad value must not cut a message in
+ * chunks short. The rule (README, "RingBuffer"): undefined and Infinity wait for ever, 0 does not wait (a TimeoutError
+ * at once where the call would have to), and anything else that is not a number >= 0 is refused. Options without a
+ * `timeoutMs` are looked at whole (their type, their keys); with one, only it is, so a call per message pays a typeof.
  */
 export function checkTimeout(options: { timeoutMs?: number } | undefined): void {
   if (options === undefined) return;
-  const { timeoutMs } = options;
-  if (timeoutMs === undefined) refuseUnknownOptions('blocking call', options, ['timeoutMs']);
-  else if (!(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
+  const timeoutMs = options?.timeoutMs; // `?.`: null options are none, as map's are
+  if (timeoutMs === undefined) {
+    if (options === null) return;
+    if (typeof options !== 'object') {
+      const example = typeof options === 'number' ? options : 100;
+      throw new TypeError(`Expected a blocking call's options like { timeoutMs: ${example} }, got ${describe(options)}`);
+    }
+    refuseUnknownOptions('blocking call', options, ['timeoutMs']);
+  } else if (!(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
     throw new RangeError(`Expected \`timeoutMs\` to be a number >= 0, got ${describe(timeoutMs)}`);
   }
-}
-
-/**
- * Throws unless the `timeoutMs` of a whole run (launch, map) is a number > 0, or undefined (no limit). Unlike a
- * blocking call's, 0 is refused: there it means "only what needs no wait", here a run that times out as it starts.
- */
-export function checkRunTimeout(timeoutMs: unknown): void {
-  if (timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs > 0)) return;
-  const zero = timeoutMs === 0 ? ' (0 would time out as the run starts; leave it out for no limit)' : '';
-  throw new RangeError(`Expected \`timeoutMs\` to be a number of milliseconds > 0, got ${describe(timeoutMs)}${zero}`);
 }
 
 /**

@@ -516,8 +516,42 @@ test('a bad timeoutMs is refused before any chunk moves: no message is cut short
     () => receiver.recvView({ timeoutMs: -1 }), () => receiver.peekMeta({ timeoutMs: -1 })]) {
     assert.is(errorOf(call).message, 'Expected `timeoutMs` to be a number >= 0, got -1');
   }
+  // A bare number where the options go waited for ever; each call refuses it (the sender's large message, 8 chunks,
+  // before one goes)
+  for (const call of [() => receiver.recv(50 as never), () => receiver.recvInto(new Float64Array(2), 50 as never),
+    () => receiver.recvView(50 as never), () => receiver.peekMeta(50 as never), () => sender.send(values(), 1, 50 as never)]) {
+    const err = errorOf(call);
+    assert.instance(err, TypeError);
+    assert.is(err.message, "Expected a blocking call's options like { timeoutMs: 50 }, got 50");
+  }
+  assert.is(sender.pendingBytes, 0);
   const got = receiver.recv<Float64Array>()!;
   assert.equal([got.tag, ...got.value], [2, 1.5, 2.5], 'the message is still there, whole');
+});
+
+test('a Sender or Receiver on something else than a ring, options that are no object, timeoutMs in the tag: refused by name', () => {
+  const ring = RingBuffer.create(1 << 16);
+  // On the ring's buffer: the Sender was made (chunkBytes NaN), then 'ring.write is not a function' at its first send
+  const RING = 'Expected `ring` to be a RingBuffer, got a SharedArrayBuffer (pass the RingBuffer, not its buffer; in another ' +
+    'thread, RingBuffer.attach(buffer) opens it)';
+  for (const make of [() => new Sender(ring.buffer as never), () => new Receiver(ring.buffer as never)]) {
+    const err = errorOf(make);
+    assert.instance(err, TypeError);
+    assert.is(err.message, RING);
+  }
+  assert.is(errorOf(() => new Sender(undefined as never)).message, 'Expected `ring` to be a RingBuffer, got undefined');
+  // chunkBytes passed bare was ignored (a number has no keys to refuse)
+  const bare = errorOf(() => new Sender(ring, 4096 as never));
+  assert.instance(bare, TypeError);
+  assert.is(bare.message, 'Expected Sender options to be an object (onMessage, chunkBytes), got 4096');
+  const sender = new Sender(ring, null as never); // null: none
+  assert.is(sender.chunkBytes, 16384);
+  // send(value, { timeoutMs }): the options in the tag's place, refused before anything goes
+  const inTag = errorOf(() => sender.send(1.5, { timeoutMs: 5 } as never));
+  assert.instance(inTag, TypeError);
+  assert.is(inTag.message, '`timeoutMs` goes in the options after the tag: send(value, tag, { timeoutMs })');
+  assert.is(errorOf(() => sender.send(new Float64Array(5000), { timeoutMs: 5 } as never)).message, inTag.message); // chunked
+  assert.is(new Receiver(ring).hasMessage(), false, 'nothing was sent');
 });
 
 /**

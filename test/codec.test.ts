@@ -358,6 +358,39 @@ test('an unknown type code is a RangeError naming the code', () => {
   assert.is(rangeErrorMessage(() => typeName(0)), 'Unknown codec type code 0: expected an integer from 1 to 18');
 });
 
+test("decode's arguments: the type code first, then a Uint8Array, then { inPlace }, each refused by name", () => {
+  const typeError = (fn: () => unknown) => {
+    const err = thrown(fn);
+    assert.instance(err, TypeError);
+    return (err as TypeError).message;
+  };
+  const encoded = encode(Float64Array.of(1.5));
+  const TYPE_CODE = 'Expected `type` to be a codec type code from 1 to 18';
+  // The bytes first, as in decode(bytes, options): it said 'Unknown codec type code 0,0,0,0,0,0,248,63: ...'
+  assert.is(typeError(() => decode(encoded.bytes as never, { inPlace: true } as never)),
+    `${TYPE_CODE}, got a Uint8Array (the type code comes first: decode(type, bytes, options))`);
+  // An Encoded whole: it said 'Unknown codec type code [object Object]: ...'
+  assert.is(typeError(() => decode(encoded as never, undefined as never)),
+    `${TYPE_CODE}, got an object (pass its fields: decode(encoded.type, encoded.bytes))`);
+  assert.is(typeError(() => decode(null as never, encoded.bytes)), `${TYPE_CODE}, got null`);
+  // Not a Uint8Array: an array decoded to an empty ArrayBuffer, with no error
+  assert.is(typeError(() => decode(TYPE.bytes, [1, 2] as never)), 'Expected `bytes` to be a Uint8Array, got an array of length 2');
+  assert.is(typeError(() => decode(TYPE.float64, new Float64Array(1) as never)), 'Expected `bytes` to be a Uint8Array, got a Float64Array');
+  // Options, checked as launch's and the ring's are: a misspelt one copied where a view was asked for, 1 was false
+  assert.is(typeError(() => decode(encoded.type, encoded.bytes, { inplace: true } as never)), 'Unknown decode option `inplace`: expected inPlace');
+  assert.is(typeError(() => decode(encoded.type, encoded.bytes, { inPlace: 1 } as never)), 'Expected `inPlace` to be a boolean, got 1');
+  assert.is(typeError(() => decode(encoded.type, encoded.bytes, true as never)), 'Expected decode options like { inPlace: true }, got true');
+  // What is allowed: no options, {}, null (as before), inPlace either way, a Buffer, and another realm's Uint8Array
+  for (const options of [undefined, {}, null, { inPlace: false }, { inPlace: undefined }]) {
+    assertSameElements(decode(encoded.type, encoded.bytes, options as never) as Float64Array, [1.5]);
+  }
+  const inPlace = decode(encoded.type, encoded.bytes, { inPlace: true }) as Float64Array;
+  assert.is(inPlace.buffer, encoded.bytes.buffer);
+  assert.is(decode(TYPE.string, Buffer.from([104, 0, 105, 0])), 'hi');
+  const foreign = runInNewContext('new Uint8Array([104, 0])') as Uint8Array;
+  assert.is(decode(TYPE.string, foreign), 'h');
+});
+
 test('the type table: names, element sizes, codes', () => {
   assert.equal(TYPE, {
     bytes: 1, int8: 2, uint8: 3, uint8c: 4, int16: 5, uint16: 6, int32: 7, uint32: 8,
@@ -523,6 +556,7 @@ test('allocate gives a fresh value of each type and bytes over its memory', () =
   );
   assert.is(rangeErrorMessage(() => allocate(TYPE.bytes, -1)), 'Expected `byteLength` to be an integer from 0 and up, got -1');
   assert.is(rangeErrorMessage(() => allocate(99, 8)), 'Unknown codec type code 99: expected an integer from 1 to 18');
+  assert.is(rangeErrorMessage(() => allocate('1' as never, 8)), 'Unknown codec type code "1": expected an integer from 1 to 18');
 });
 
 test.run();

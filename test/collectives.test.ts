@@ -298,6 +298,24 @@ test('bad input is refused in the rank that made the mistake, with what was give
     ['intoFunctionNumber', 4, 2, 2, 'TypeError', '`into` takes a Float64Array of 2 elements, but the op returned a number'],
     ['intoFunctionShort', 4, 0, 0, 'TypeError', '`into` takes a Float64Array of 2 elements, but the op returned a Float64Array of 1'],
     ['alltoallNotArray', 4, 1, 1, 'TypeError', `${VALUES}, got "abcd"`],
+    // Slips with `into` and the root: reduce takes `into` fourth, after the root; allreduce third, and no root
+    ['reduceIntoAsRoot', 4, 2, 2, 'TypeError', 'Expected `root` to be an integer rank from 0 to 3, got a Float64Array ' +
+      '(`into` comes after the root: reduce(value, op, root, into))'],
+    ['reduceIntoOption', 4, 1, 1, 'TypeError', 'Expected `root` to be an integer rank from 0 to 3, got an object ' +
+      '(`into` is an argument, not an option: reduce(value, op, root, into))'],
+    ['reduceIntoOptionAfterRoot', 4, 0, 0, 'TypeError', 'Expected `into` to be a typed array, got an object ' +
+      '(`into` is an argument, not an option: reduce(value, op, root, into))'],
+    ['allreduceIntoOption', 4, 3, 3, 'TypeError', 'Expected `into` to be a typed array, got an object ' +
+      '(`into` is an argument, not an option: allreduce(value, op, into))'],
+    ['allreduceRoot', 4, 1, 1, 'TypeError', 'Expected `into` to be a typed array, got 0 (allreduce takes no root: allreduce(value, op, into))'],
+    ['allreduceRootNumber', 4, 2, 2, 'TypeError', 'Expected `into` to be a typed array, got 0 (allreduce takes no root: allreduce(value, op, into))'],
+    ['bcastSwapped', 4, 1, 1, 'TypeError', 'Expected `root` to be an integer rank from 0 to 3, got an object (the value comes first: bcast(value, root))'],
+    ['reduceSwapped', 4, 2, 2, 'TypeError', "Expected `op` to be 'sum', 'prod', 'min', 'max' or a function, got 1 " +
+      "(the value comes first: reduce(value, 'sum'))"],
+    ['allreduceSwapped', 4, 1, 1, 'TypeError', "Expected `op` to be 'sum', 'prod', 'min', 'max' or a function, got 1 " +
+      "(the value comes first: allreduce(value, 'max'))"],
+    ['scatterSwapped', 4, 3, 3, 'TypeError', 'Expected `root` to be an integer rank from 0 to 3, got an array of length 4 ' +
+      '(the values come first: scatter(values, root))'],
     ['string', 4, 1, 1, 'TypeError', "Expected a number, bigint or typed array to reduce with 'sum', got a string (pass a function to reduce other values)"],
     // Values that do not go together fail where they meet: at rank 0, which combines rank 1's value with its own.
     ['mixed', 2, 1, 0, 'TypeError', "Expected values of the same type to reduce with 'sum', got a number and a bigint"],

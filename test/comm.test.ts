@@ -183,12 +183,15 @@ test('bad input is refused in the rank that made the mistake, with what was give
     ['source', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got 2'],
     ['sendrecvSource', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got -2'],
     ['recvIntoTarget', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got an array of length 2'],
-    ['recvIntoSwapped', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got 0 ' +
-      '(the buffer comes first: recvInto(target, source))'],
-    ['sendNoValue', 'rank 1 failed: TypeError: Expected a value to send: send(dest, value), got send(0)'],
-    ['reduceIntoForRoot', 'rank 1 failed: TypeError: Expected `root` to be an integer rank from 0 to 1, got a Float64Array ' +
-      '(the root comes before `into`: reduce(value, op, root, into))'],
     ['tagTooLarge', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got 2147483648'],
+    ['recvIntoSwapped', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got 0 ' +
+      '(the buffer comes first: recvInto(buffer, source, tag))'],
+    ['recvIntoArrayBuffer', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got an ArrayBuffer ' +
+      '(pass a view of it: new Uint8Array(buffer))'],
+    ['sendNoValue', 'rank 1 failed: TypeError: Expected a value after the rank: send(dest, value), got send(0) with none ' +
+      '(undefined is sent when passed: send(0, undefined))'],
+    ['sendrecvNoValue', 'rank 1 failed: TypeError: Expected a value after the rank: sendrecv(dest, value), got sendrecv(0) ' +
+      'with none (undefined is sent when passed: sendrecv(0, undefined))'],
   ];
   for (const transport of TRANSPORTS) {
     for (const [call, message] of cases) {
@@ -196,9 +199,12 @@ test('bad input is refused in the rank that made the mistake, with what was give
       assert.ok(err, `${transport} ${call}: no error`);
       assert.is(err!.message, message, `${transport} ${call}`);
       assert.is((err as { rank?: number }).rank, 1);
+      assert.is(((err as Error).cause as Error).name, message.split(':')[1]!.trim(), `${transport} ${call}: the class`);
     }
     assert.equal(await run(2, transport, { program: 'badInput', call: 'largestTag' }),
       [{ value: 'ok', source: 1, tag: 2 ** 31 - 1 }, 'largest tag sent'], `${transport}: the largest tag`);
+    assert.equal(await run(2, transport, { program: 'badInput', call: 'sendUndefined' }),
+      [{ value: undefined, source: 1, tag: 0 }, 'undefined sent'], `${transport}: undefined, passed, is a value`);
     const err = await run(2, transport, { program: 'badInput', call: 'function' }).then(() => null, (e: Error) => e);
     assert.match(err!.message, /^rank 1 failed: DataCloneError: an object containing a function \(named onClick\) cannot be sent/);
     // Alone, a receive from any rank would wait for ever too (the watchdog reported it a second later).

@@ -484,6 +484,10 @@ test('bad launch options are refused with what was given and allowed', async () 
     [{ size: 2, arenaBytes: '1024' }, `${ARENA} (128 for 2) to 2147483648, got "1024"`],
     [{ size: 2, timeoutMs: -1 }, 'Expected `timeoutMs` to be a number of milliseconds > 0, got -1'],
     [{ size: 2, timeoutMs: '300' }, 'Expected `timeoutMs` to be a number of milliseconds > 0, got "300"'], // was taken
+    [{ size: 2, timeoutMs: NaN }, 'Expected `timeoutMs` to be a number of milliseconds > 0, got NaN'],
+    // 0 is a ring call's "do not wait", and elsewhere often "no limit": here it would only time out, so it says why
+    [{ size: 2, timeoutMs: 0 }, 'Expected `timeoutMs` to be a number of milliseconds > 0, got 0 ' +
+      '(0 would time out before any rank starts; leave timeoutMs out, or pass Infinity, for no limit)'],
     [{ size: 2, ringBytes: 4096, chunkBytes: 4096 }, 'Expected `chunkBytes` to be a multiple of 8 from 8 to 2032 (half a 4096-byte ring, less a frame header), got 4096'],
     [{ size: 2, chunkBytes: 4 }, 'Expected `chunkBytes` to be a multiple of 8 from 8 to 8388592 (half a 16777216-byte ring, less a frame header), got 4'],
     [{ size: 2, chunkBytes: 1001 }, 'Expected `chunkBytes` to be a multiple of 8 from 8 to 8388592 (half a 16777216-byte ring, less a frame header), got 1001'],
@@ -502,15 +506,19 @@ test('bad launch options are refused with what was given and allowed', async () 
     assert.is(err.message, message);
   }
   assert.is((await failure(launch(PROGRAMS, null as never))).message, 'Expected launch options like { size: 4 }, got null');
-  assert.is((await failure(launch({ size: 2 } as never, PROGRAMS as never))).message,
-    'Expected launch options like { size: 4 }, got a URL (the module comes first: launch(moduleUrl, options))');
-  assert.is((await failure(launch({ size: 2 } as never, 'file:///ranks.js' as never))).message,
-    'Expected launch options like { size: 4 }, got "file:///ranks.js" (the module comes first: launch(moduleUrl, options))');
-  assert.is((await failure(launch(PROGRAMS, { size: 2, timeoutMs: 0 }))).message,
-    'Expected `timeoutMs` to be a number of milliseconds > 0, got 0 (0 would time out as the run starts; leave it out for no limit)');
   const err = await failure(launch('./relative.js', { size: 1 }));
   assert.is(err.message, 'Expected `moduleUrl` to be a file: URL such as import.meta.url (or a data: URL), got "./relative.js"; ' +
     'for a path, pass pathToFileURL(path) (node:url) or new URL(path, import.meta.url)');
+  // The arguments swapped, as a URL and as a string: named before the options are looked at (a URL has no `size`)
+  const MODULE = 'Expected `moduleUrl` to be a file: URL such as import.meta.url (or a data: URL)';
+  for (const url of [PROGRAMS, PROGRAMS.href]) {
+    const swapped = await failure(launch({ size: 2 } as never, url as never));
+    assert.instance(swapped, TypeError);
+    assert.is(swapped.message, `${MODULE}, got an object (the module comes first: launch(moduleUrl, options))`);
+  }
+  const notUrl = await failure(launch(5 as never, { size: 1 }));
+  assert.instance(notUrl, TypeError);
+  assert.is(notUrl.message, `${MODULE}, got 5`); // it said got "5"; an object was "[object Object]"
 });
 
 test('chunkBytes: 1 MiB travels in chunks unless told (recvView assembles it), and is lent from the ring as one frame', async () => {

@@ -379,8 +379,21 @@ test('bad arguments are thrown with what was given', async () => {
   const notArray = await rejection(map(square, 'abc' as unknown as string[]));
   assert.instance(notArray, TypeError);
   assert.is(notArray.message, 'Expected `items` to be an array, got "abc"');
+  const swapped = await rejection(map([1] as never, square as never));
+  assert.instance(swapped, TypeError);
+  assert.is(swapped.message, 'Expected `items` to be an array, got a URL (the module comes first: map(moduleUrl, items, options))');
+  const optionsAsItems = await rejection(map(square, { workers: 2 } as never));
+  assert.instance(optionsAsItems, TypeError);
+  assert.is(optionsAsItems.message, 'Expected `items` to be an array, got an object (the items come before the options: map(moduleUrl, items, options))');
   const badTimeout = await rejection(map(square, [1], { timeoutMs: 0 }));
-  assert.is(badTimeout.message, 'Expected `timeoutMs` to be a number of milliseconds > 0, got 0 (0 would time out as the run starts; leave it out for no limit)');
+  assert.instance(badTimeout, RangeError);
+  assert.is(badTimeout.message, 'Expected `timeoutMs` to be a number of milliseconds > 0, got 0 ' +
+    '(0 would time out before any worker starts; leave timeoutMs out, or pass Infinity, for no limit)');
+  for (const [timeoutMs, shown] of [[-1, '-1'], [NaN, 'NaN'], ['300', '"300"']] as const) {
+    const err = await rejection(map(square, [1], { timeoutMs: timeoutMs as number }));
+    assert.instance(err, RangeError);
+    assert.is(err.message, `Expected \`timeoutMs\` to be a number of milliseconds > 0, got ${shown}`); // as launch's
+  }
   const badExport = await rejection(map(square, [1], { exportName: 7 as unknown as string }));
   assert.is(badExport.message, 'Expected `exportName` to be a string, got 7');
   const notUrl = await rejection(map(5 as unknown as string, [1]));

@@ -13,8 +13,10 @@ test('create validates the size with the numbers', () => {
     assert.instance(err, RangeError);
     assert.is(err.message, expected(String(bad)));
   }
-  // A string is shown as one: "got 1024" would look like a valid size
-  assert.is(errorOf(() => RingBuffer.create('1024' as never)).message, expected('"1024"'));
+  // A string is shown quoted: `got 1024` would read as a valid size
+  const err = errorOf(() => RingBuffer.create('1024' as never));
+  assert.instance(err, RangeError);
+  assert.is(err.message, expected('"1024"'));
   const ring = RingBuffer.create(1024);
   assert.is(ring.capacity, 1024);
   assert.is(ring.maxMessage, 512 - FRAME_HEADER_BYTES);
@@ -25,6 +27,15 @@ test('wait options and a value that is not bytes are refused with what was given
   assert.is(errorOf(() => RingBuffer.create(1024, { strategy: 'nap' as never })).message,
     'Expected `strategy` to be one of spin, park, spinThenPark, got "nap"');
   assert.is(errorOf(() => RingBuffer.create(1024, { spinMicros: -1 })).message, 'Expected `spinMicros` to be a finite number >= 0, got -1');
+  // Strings quoted, and a bigint named rather than thrown at by JSON.stringify ('Do not know how to serialize a BigInt')
+  assert.is(errorOf(() => RingBuffer.create(1024, { spinMicros: '30' as never })).message,
+    'Expected `spinMicros` to be a finite number >= 0, got "30"');
+  const bigintStrategy = errorOf(() => RingBuffer.create(1024, { strategy: 1n as never }));
+  assert.instance(bigintStrategy, TypeError);
+  assert.is(bigintStrategy.message, 'Expected `strategy` to be one of spin, park, spinThenPark, got 1n');
+  const corkErr = errorOf(() => RingBuffer.create(1024, { corkBytes: '8' as never }));
+  assert.instance(corkErr, RangeError);
+  assert.is(corkErr.message, 'Expected `corkBytes` to be an integer of at least 1, got "8"');
   const ring = RingBuffer.create(1024);
   assert.is(errorOf(() => ring.read({ timeoutMs: -5 })).message, 'Expected `timeoutMs` to be a number >= 0, got -5');
   const err = errorOf(() => ring.write([1, 2, 3] as never));
@@ -88,6 +99,10 @@ test('a message larger than maxMessage is a RangeError that says so', () => {
   const err = errorOf(() => ring.write(new Uint8Array(ring.maxMessage + 1)));
   assert.instance(err, RangeError);
   assert.is(err.message, 'Expected a message of 0 to 112 bytes (maxMessage of a 256-byte ring), got 113; ' +
+    'a Sender sends larger values over a ring in chunks');
+  const asString = errorOf(() => ring.reserve('8' as never));
+  assert.instance(asString, RangeError);
+  assert.is(asString.message, 'Expected a message of 0 to 112 bytes (maxMessage of a 256-byte ring), got "8"; ' +
     'a Sender sends larger values over a ring in chunks');
 });
 
@@ -405,6 +420,7 @@ test('commit may shrink a reservation, reserve/peek misuse is refused', () => {
   ring.reserve(100).fill(9);
   assert.is(errorOf(() => ring.reserve(1)).message, 'reserve() with an open reservation: commit() it first');
   assert.is(errorOf(() => ring.commit(101)).message, 'Expected commit() of 0 to 100 reserved bytes, got 101');
+  assert.is(errorOf(() => ring.commit('10' as never)).message, 'Expected commit() of 0 to 100 reserved bytes, got "10"');
   ring.commit(10);
   assert.is(errorOf(() => ring.commit()).message, 'commit() without an open reserve()');
   const view = ring.peek()!;
@@ -741,6 +757,11 @@ test('a ring option it does not take is refused by name, not ignored', () => {
     'Unknown ring option `corkbytes`: expected strategy, spinMicros, onWait, onStillWaiting, corkBytes');
   const ring = RingBuffer.create(1024);
   assert.instance(errorOf(() => RingBuffer.attach(ring.buffer, { stategy: 'spin' } as never)), TypeError);
+  // Options that are no object had no keys to refuse, and were taken for none; null is none (it threw at .strategy)
+  const bare = errorOf(() => RingBuffer.attach(ring.buffer, 'park' as never));
+  assert.instance(bare, TypeError);
+  assert.is(bare.message, 'Expected ring options to be an object (strategy, spinMicros, onWait, onStillWaiting, corkBytes), got "park"');
+  assert.is(RingBuffer.create(1024, null as never).strategy, 'spinThenPark');
 });
 
 test('a bad timeoutMs is refused as the call starts, though it would not have to wait', () => {
@@ -756,6 +777,29 @@ test('a bad timeoutMs is refused as the call starts, though it would not have to
   ring.write(Uint8Array.of(7), undefined, {}); // an empty options object is fine
   assert.is(errorOf(() => ring.read({ timeoutMs: -1 })).message, 'Expected `timeoutMs` to be a number >= 0, got -1');
   assert.equal([...ring.read({ timeoutMs: 0 })!], [7], 'the message is still there');
+});
+
+test('the timeoutMs rule: 0 does not wait, Infinity and none wait for ever, a bare number where the options go is refused', () => {
+  const ring = RingBuffer.create(1024);
+  // 0: a try. Nothing there: a TimeoutError at once; a message there: taken
+  const none = errorOf(() => ring.read({ timeoutMs: 0 }));
+  assert.instance(none, TimeoutError);
+  assert.is(none.message, 'read timed out after 0 ms');
+  ring.write(Uint8Array.of(1), undefined, { timeoutMs: 0 });
+  assert.equal([...ring.read({ timeoutMs: 0 })!], [1]);
+  ring.write(Uint8Array.of(2), undefined, { timeoutMs: Infinity });
+  assert.equal([...ring.read({ timeoutMs: Infinity })!], [2]);
+  // read(100) and read(0), the number where { timeoutMs } goes, waited for ever: nothing refused it
+  for (const call of [() => ring.read(100 as never), () => ring.peek(0 as never), () => ring.write(Uint8Array.of(3), undefined, 100 as never)]) {
+    const err = errorOf(call);
+    assert.instance(err, TypeError);
+    assert.match(err.message, /^Expected a blocking call's options like \{ timeoutMs: (100|0) \}, got (100|0)$/);
+  }
+  assert.is(errorOf(() => ring.read('100' as never)).message, 'Expected a blocking call\'s options like { timeoutMs: 100 }, got "100"');
+  assert.is(ring.bytesFree(), 1024, 'nothing was written');
+  // null options are none, as map's are (they threw "Cannot destructure property 'timeoutMs' of 'options'")
+  ring.write(Uint8Array.of(4), undefined, null as never);
+  assert.equal([...ring.read(null as never)!], [4]);
 });
 
 test('spinThenPark times out at the deadline, not at the end of a longer spin', () => {

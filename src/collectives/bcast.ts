@@ -2,7 +2,7 @@
  * bcast: down a binomial tree, or for a large binary value through the shared arena, with a ticket down the tree.
  */
 import type { SharedArena } from '../arena.js';
-import { allocate, decode, elementSize, encode, encodedType, isBinaryType } from '../codec.js';
+import { allocate, decodeBytes, elementSize, encode, encodedType, isBinaryType } from '../codec.js';
 import type { Comm } from '../comm.js';
 import { copyBytes } from '../copy.js';
 import { kindOf } from '../describe.js';
@@ -21,7 +21,7 @@ import { absolute, bytesOf, callTag, checkRoot, recv, relative, TAG } from './co
  * 16-byte ticket takes the tree.
  */
 export function bcast<T>(comm: Comm, value: T, root: number): T {
-  checkRoot(comm, root);
+  checkRoot(comm, root, 'bcast');
   comm.beginCollectiveInternal();
   const { size } = comm;
   const v = relative(comm.rank, root, size);
@@ -70,7 +70,7 @@ function highestBit(v: number): number {
 function asKind(buffer: ArrayBufferView, type: number): unknown {
   if (encodedType(buffer) === type) return buffer;
   const bytes = bytesOf(buffer);
-  return decode(type, bytes, { inPlace: bytes.byteOffset % elementSize(type) === 0 });
+  return decodeBytes(type, bytes, bytes.byteOffset % elementSize(type) === 0);
 }
 
 /**

@@ -135,13 +135,26 @@ export function bytesOf(array: ArrayBufferView): Uint8Array {
 
 // ─── Arguments ────────────────────────────────────────────────────────────────────────────────────────────────
 
-/** `root` of bcast, scatter, gather and reduce (`call`, for a hint): a rank of this Comm. */
-export function checkRoot(comm: Comm, root: number, call?: 'reduce'): void {
+/** `root` of bcast, scatter, gather and reduce (`call`): a rank of this Comm. */
+export function checkRoot(comm: Comm, root: number, call: 'bcast' | 'scatter' | 'gather' | 'reduce'): void {
   const last = comm.size - 1;
   if (!Number.isInteger(root)) {
-    // allreduce(value, op, into) has no root; reduce's `into` comes after it, and is easily put in its place
-    const hint = call === 'reduce' && ArrayBuffer.isView(root) ? ' (the root comes before `into`: reduce(value, op, root, into))' : '';
-    throw new TypeError(`Expected \`root\` to be an integer rank from 0 to ${last}, got ${describe(root)}${hint}`);
+    throw new TypeError(`Expected \`root\` to be an integer rank from 0 to ${last}, got ${describe(root)}${rootHint(root, call)}`);
   }
   if (root < 0 || root > last) throw new RangeError(`Expected \`root\` to be a rank from 0 to ${last}, got ${root}`);
+}
+
+/**
+ * What an object where the root belongs likely means: for reduce, an `into` given in the root's place (allreduce takes
+ * it third) or in an options object; for the others, the arguments swapped (`bcast(0, value)`). A string or a number
+ * gets no guess: it may be a root read from text.
+ */
+function rootHint(root: unknown, call: 'bcast' | 'scatter' | 'gather' | 'reduce'): string {
+  if (typeof root !== 'object' || root === null) return '';
+  if (call === 'reduce') {
+    if (ArrayBuffer.isView(root)) return ' (`into` comes after the root: reduce(value, op, root, into))';
+    if ('into' in root) return ' (`into` is an argument, not an option: reduce(value, op, root, into))';
+    return '';
+  }
+  return call === 'scatter' ? ' (the values come first: scatter(values, root))' : ` (the value comes first: ${call}(value, root))`;
 }
