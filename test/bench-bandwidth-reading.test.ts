@@ -13,7 +13,9 @@ import { sharedMemory } from '../src/wasm.js';
 import { verificationError } from '../src/bench/bandwidth.js';
 import { END_TAG, InPlaceReader, type Verified } from '../src/bench/bandwidth-rings.js';
 import { differenceFrom } from '../src/bench/bandwidth-ports.js';
-import { expectedAt, makeSource, sampleIndices, stamp } from '../src/bench/payload.js';
+import {
+  copyFailure, expectedAt, makeSource, patternAt, rovingAt, RovingStamps, sampleIndices, stamp,
+} from '../src/bench/payload.js';
 import { MessageSums, sameBytes, SHIFT_STEP, SHIFTS, stampWords, VaryingSource, windowOf } from '../src/bench/payload-whole.js';
 import { sumWords, wordSumOver } from '../src/bench/word-sum.js';
 import { prng, testSeed } from './helpers.js';
@@ -245,6 +247,79 @@ test('transfer: the array handed over is compared with what was sent, every byte
   for (const sample of sampleIndices(bytes / 8)) stale[sample] = expectedAt(sample, seq, bytes / 8);
   assert.match(differenceFrom(receiver, stale, seq)!, /^byte \d+ is not what was sent$/);
 });
+
+test('shared and ringbuf: roving stamps catch the last message\'s bytes under new fixed stamps, and part of one not moved', () => {
+  let placed = 0; // roving stamps in the messages of 1,000 elements and more
+  for (const bytes of [8, 24, 32, 8 * 1000, 64 * KiB, 300 * KiB, 2 * MiB]) {
+    const elements = bytes / 8;
+    const samples = sampleIndices(elements);
+    const source = makeSource(bytes);
+    const sender = new RovingStamps(elements);
+    const receiver = new RovingStamps(elements);
+    let last = new Float64Array(0);
+    for (let seq = 0; seq < 300; seq++) {
+      sender.move(source, seq);
+      stamp(source, seq);
+      // Only the fixed and roving stamps of message seq differ from the pattern: none of the last message's is left.
+      // Two roving ones in each 256 KiB, fewer where they fall on one place, or on a fixed stamp, which wins.
+      const roving = rovingPlaces(source, samples);
+      assert.ok(roving.length <= (elements > 3 ? 2 * Math.ceil(elements / (256 * KiB / 8)) : 0), `${bytes} B, message ${seq}`);
+      assert.ok(roving.every((index) => source[index] === rovingAt(index, seq)), `${bytes} B, message ${seq}`);
+      if (elements >= 1000) placed += roving.length;
+      const copy = source.slice(); // what a receiver copied out: the message
+      assert.is(copyFailure(copy, seq, samples, receiver), '', `${bytes} B, message ${seq}`);
+      if (seq > 0) {
+        assert.is(copyFailure(last, seq, samples, receiver), `its stamps are not message ${seq}'s`); // the last, again
+        const fixedOnly = last.slice();
+        stamp(fixedOnly, seq); // the last message's bytes under message seq's fixed stamps: its roving ones not moved
+        const index = receiver.mismatch(fixedOnly, seq);
+        if (roving.length === 0) assert.is(index, -1, 'no roving stamp: nothing between the fixed ones to lose');
+        else {
+          assert.ok(roving.includes(index), `${bytes} B, message ${seq}: caught at a roving stamp`);
+          assert.is(copyFailure(fixedOnly, seq, samples, receiver), `its element ${index} is ${fixedOnly[index]}, not ${rovingAt(index, seq)}`);
+        }
+      }
+      last = copy;
+    }
+  }
+  assert.is(placed, ROVING_PLACED, 'two a stretch: 2 + 2 + 4 + 16 a message, but where they fell on one place');
+  // A fault in every message over a small part of it: 4 KiB of 64 KiB not moved (the last message's bytes left there).
+  // Two roving stamps land in it in 1 - (15/16)^2 of the messages, 12%, each caught.
+  const bytes = 64 * KiB;
+  const elements = bytes / 8;
+  const samples = sampleIndices(elements);
+  const source = makeSource(bytes);
+  const sender = new RovingStamps(elements);
+  const receiver = new RovingStamps(elements);
+  const copy = new Float64Array(elements);
+  let caught = 0;
+  let first = -1;
+  for (let seq = 0; seq < 2000; seq++) {
+    sender.move(source, seq);
+    stamp(source, seq);
+    copy.set(source.subarray(0, 3000));
+    copy.set(source.subarray(3512), 3512); // elements 3000 to 3511 keep the last message's
+    const failure = copyFailure(copy, seq, samples, receiver);
+    if (failure !== '') {
+      caught++;
+      if (first < 0) first = seq;
+      const index = receiver.mismatch(copy, seq);
+      assert.ok(index >= 3000 && index < 3512, `message ${seq}: element ${index}`);
+      assert.is(failure, `its element ${index} is ${copy[index]}, not ${rovingAt(index, seq)}`);
+    }
+  }
+  assert.is(caught, ROVING_CAUGHT, 'the places are a hash of seq: the same in every run');
+  assert.ok(first >= 0 && first < 40, `the first caught at message ${first}`);
+});
+
+/** The elements of `message` that differ from the pattern and are not fixed stamps (`samples`), ascending. */
+function rovingPlaces(message: Float64Array, samples: Int32Array): number[] {
+  const places: number[] = [];
+  for (let i = 0; i < message.length; i++) if (message[i] !== patternAt(i) && !samples.includes(i)) places.push(i);
+  return places;
+}
+const ROVING_CAUGHT = 242; // of 2000: 12.1%, as expected
+const ROVING_PLACED = 7190; // of 300 x 24: 10 fell on one place, or on a fixed stamp
 
 test('where no WebAssembly.Memory can be reserved (ulimit -v), zerocopy reads in JavaScript, and says so', () => {
   const bin = new URL('../../bin/shmcomm.js', import.meta.url).pathname;

@@ -5,7 +5,8 @@
  *   ring, 256 KiB at most, when it is large), `Receiver.recvInto(buffer)` copies it out into the receiver's own
  *   buffer, reused from message to message (MPI's `Recv` into a buffer, mpi4py's buffer mode): two copies and no
  *   allocation per message. (`recv()`, which allocates a fresh array per message, runs at the speed of fresh-page
- *   faults: 0.2-0.5 GB/s at 10-64 MiB.)
+ *   faults: 0.2-0.5 GB/s at 10-64 MiB.) The receiver checks its copy's stamps, fixed and roving (payload.ts): the
+ *   sender sends one array, as a stream from one buffer does, and moves two stamps in each 256 KiB of it a message.
  * - `zerocopy`: the sender copies the source into the ring (`RingBuffer.write`, in the same chunks), and the
  *   receiver reads every byte of each chunk where it lies (`hold`, `frame.offset`, `release`) and lets it go: one
  *   copy, the unavoidable one out of the sender's private memory, and every byte pulled to the receiver's core,
@@ -24,9 +25,9 @@
  * - `ringbuf`: ringbuf.js (npm, MPL-2.0, used as a dependency) on its own SharedArrayBuffer, typed Float64Array so
  *   that each of its element-wise copy loops moves 8 bytes a step (its fastest use for this payload). The sender
  *   pushes the same chunks as shared (its `push` then copies with one `set` unless the chunk wraps), the receiver
- *   pops into a preallocated array of the message's size and verifies it there. ringbuf.js cannot wait, so both
- *   ends wait as shmcomm does: spin 30 µs, then park on a doorbell that the other side rings only when the sleeper
- *   flag is up (signal.ts). Its end-of-size marker is the ENDED word, since a raw element stream has no frames.
+ *   pops into a preallocated array of the message's size and checks it there as shared's does. ringbuf.js cannot
+ *   wait, so both ends wait as shmcomm does: spin 30 µs, then park on a doorbell that the other side rings only when
+ *   the sleeper flag is up (signal.ts). Its end-of-size marker is the ENDED word, since a raw element stream has no frames.
  *
  * All three acknowledge windows through the same Int32 counter (signal.ts). shared and zerocopy cork both ends of
  * their ring, as a streaming shmcomm user would (`RingBuffer.cork`): the sender for each window (it publishes every
@@ -39,7 +40,7 @@ import { RingBuffer as RingBufJs } from 'ringbuf.js';
 import { defaultChunkBytes, MAX_CHUNK_BYTES, Receiver, Sender } from '../channel.js';
 import { RING_HEADER_BYTES, RingBuffer } from '../ring.js';
 import { report, type BandwidthJob, type SenderEndpoint } from './bandwidth-job.js';
-import { makeSource, messageOk, sampleIndices, samplesOk, stamp, windowFor } from './payload.js';
+import { copyFailure, makeSource, RovingStamps, sampleIndices, samplesOk, stamp, windowFor } from './payload.js';
 import { MessageSums, stampWords, VaryingSource, windowOf } from './payload-whole.js';
 import { wordSumOver, type WordSum } from './word-sum.js';
 import {
@@ -102,13 +103,16 @@ export function createRingSender(job: BandwidthJob): SenderEndpoint {
   if (job.mode === 'shared') {
     const rb = RingBuffer.attach(job.ring!);
     const sender = new Sender(rb);
+    let roving = new RovingStamps(0);
     return corkedSender(rb, acks, {
       begin: (bytes) => {
         source = makeSource(bytes);
+        roving = new RovingStamps(bytes / 8);
       },
       send: (seq) => {
+        roving.move(source, seq);
         stamp(source, seq);
-        sender.send(source);
+        sender.send(source); // the same array every time: the Sender keeps its view of the bytes
       },
       end: () => sender.send(NO_ELEMENTS, END_TAG),
     });
@@ -137,15 +141,18 @@ export function createRingSender(job: BandwidthJob): SenderEndpoint {
   // ringbuf
   const ringbuf = new RingBufJs(job.ring!, Float64Array);
   const chunkElements = ringbufChunkElements(ringbuf);
+  let roving = new RovingStamps(0);
   let chunks: Float64Array<ArrayBuffer>[] = [];
   let wanted = 0;
   const roomForChunk = (): boolean => ringbuf.availableWrite() >= wanted;
   return {
     begin: (bytes) => {
       source = makeSource(bytes);
+      roving = new RovingStamps(bytes / 8);
       chunks = chunksOf(source, chunkElements);
     },
     send: (seq) => {
+      roving.move(source, seq);
       stamp(source, seq);
       for (let c = 0; c < chunks.length; c++) {
         const chunk = chunks[c]!;
@@ -179,18 +186,18 @@ export function createRingReceiver(job: BandwidthJob): () => void {
         const elements = bytes / 8;
         const samples = sampleIndices(elements);
         const window = windowFor(bytes, job.window);
-        let seq = 0;
-        let failures = 0;
+        const roving = new RovingStamps(elements); // where message seq's roving stamps are, and what they hold
+        const tally = new Tally();
         const into = new Float64Array(elements); // the receiver's own buffer, reused: MPI's Recv into a buffer
         for (;;) {
           const message = receiver.recvInto(into);
           if (message === null) throw new Error('the shared ring closed in the middle of the run');
           if (message.tag === END_TAG) break;
-          if (message.bytes !== bytes || !messageOk(into, seq, elements, samples)) failures++;
-          seq++;
-          if (seq % window === 0) acks.acknowledge();
+          const wrongSize = message.bytes !== bytes;
+          tally.add(wrongSize ? `it is ${message.bytes} bytes, not ${bytes}` : copyFailure(into, tally.count, samples, roving));
+          if (tally.count % window === 0) acks.acknowledge();
         }
-        report({ type: 'verified', bytes, count: seq, failures });
+        report({ type: 'verified', bytes, ...tally.result() });
       }
     };
   }
@@ -221,8 +228,8 @@ export function createRingReceiver(job: BandwidthJob): () => void {
       const samples = sampleIndices(elements);
       const window = windowFor(bytes, job.window);
       const message = new Float64Array(elements);
-      let seq = 0;
-      let failures = 0;
+      const roving = new RovingStamps(elements);
+      const tally = new Tally();
       for (;;) {
         // ENDED is stored after the last acknowledgement and before the next size's first push, so at a message
         // boundary it is looked at before any data: data seen after it belongs to the next size.
@@ -239,11 +246,10 @@ export function createRingReceiver(job: BandwidthJob): () => void {
           ring(control, SPACE_BELL, SPACE_WAITER);
         }
         if (got === 0) break; // the size ended
-        if (!messageOk(message, seq, elements, samples)) failures++;
-        seq++;
-        if (seq % window === 0) acks.acknowledge();
+        tally.add(copyFailure(message, tally.count, samples, roving));
+        if (tally.count % window === 0) acks.acknowledge();
       }
-      report({ type: 'verified', bytes, count: seq, failures });
+      report({ type: 'verified', bytes, ...tally.result() });
     }
   };
 }
@@ -253,6 +259,30 @@ export interface Verified {
   count: number;
   failures: number;
   firstFailure?: string;
+}
+
+/** A receiver's tally of one size, message by message: a `Verified` in the making. */
+class Tally {
+  count = 0;
+  private failures = 0;
+  private firstFailure: string | undefined;
+
+  /** Counts the next message, as failed where `why` says what is wrong with it ('' where nothing is). */
+  add(why: string): void {
+    if (why !== '') this.fail(why);
+    this.count++;
+  }
+
+  /** Counts a failure of the message in hand, not the message: one the size ended in the middle of. */
+  fail(why: string): void {
+    this.failures++;
+    this.firstFailure ??= `message ${this.count}: ${why}`;
+  }
+
+  result(): Verified {
+    const { count, failures, firstFailure } = this;
+    return firstFailure === undefined ? { count, failures } : { count, failures, firstFailure };
+  }
 }
 
 /**
@@ -285,17 +315,13 @@ export class InPlaceReader {
     const samples = sampleIndices(elements);
     let sums = this.sums.get(bytes);
     if (sums === undefined) this.sums.set(bytes, (sums = new MessageSums(bytes)));
-    const verified: Verified = { count: 0, failures: 0 };
-    const fail = (why: string): void => {
-      verified.failures++;
-      verified.firstFailure ??= `message ${verified.count}: ${why}`;
-    };
+    const tally = new Tally();
     for (;;) {
       let got = 0; // elements of the message so far
       let sum = 0; // of its words, less its stamps'
       let stampsOk = true;
       let fits = true;
-      const shift = windowOf(verified.count); // which of the sender's windows the message is: its chunks' sums
+      const shift = windowOf(tally.count); // which of the sender's windows the message is: its chunks' sums
       let chunk = 0; // the chunk's place in the message
       let misplaced = ''; // the first chunk whose sum is not its place's, for the failure's message
       while (got < elements) {
@@ -303,15 +329,15 @@ export class InPlaceReader {
         if (length < 0) throw new Error('the zerocopy ring closed in the middle of the run');
         if (rb.frame.tag === END_TAG) {
           rb.release();
-          if (got !== 0) fail(`the size ended ${got * 8} bytes into it`);
-          return verified;
+          if (got !== 0) tally.fail(`the size ended ${got * 8} bytes into it`);
+          return tally.result();
         }
         const count = length >> 3;
         if ((length & 7) !== 0 || got + count > elements) {
           fits = false;
         } else {
           const at = rb.frame.offset >> 3;
-          if (!samplesOk(this.elementsOfRing, at, got, count, verified.count, elements, samples)) stampsOk = false;
+          if (!samplesOk(this.elementsOfRing, at, got, count, tally.count, elements, samples)) stampsOk = false;
           const read = this.words.sum(RING_HEADER_BYTES + rb.frame.offset, length); // every byte, where it lies
           const chunkSum = (read - stampWords(this.wordsOfRing, at, got, count, samples)) | 0;
           if (misplaced === '' && chunkSum !== sums.chunkSums(chunk, got, count)[shift]) {
@@ -323,16 +349,16 @@ export class InPlaceReader {
         chunk++;
         rb.release();
       }
-      if (!fits) fail(`its chunks do not add up to ${bytes} bytes`);
-      else if (!stampsOk) fail(`its stamps are not message ${verified.count}'s`);
-      else if (sum !== sums.unstamped(verified.count)) { // the stamps are right: their words are the expected ones
-        const expected = sums.expected(verified.count);
-        fail(`its bytes sum to ${hex((sum + expected - sums.unstamped(verified.count)) | 0)}, not ${hex(expected)}`);
-      } else if (misplaced !== '') {
-        fail(misplaced); // every byte is there, some not in its place: a sum does not see the order, the chunks' do
+      const seq = tally.count;
+      if (!fits) tally.add(`its chunks do not add up to ${bytes} bytes`);
+      else if (!stampsOk) tally.add(`its stamps are not message ${seq}'s`);
+      else if (sum !== sums.unstamped(seq)) { // the stamps are right: their words are the expected ones
+        const expected = sums.expected(seq);
+        tally.add(`its bytes sum to ${hex((sum + expected - sums.unstamped(seq)) | 0)}, not ${hex(expected)}`);
+      } else {
+        tally.add(misplaced); // '', or every byte is there, some not in its place: a sum does not see order, chunks' do
       }
-      verified.count++;
-      if (verified.count % window === 0) acknowledge();
+      if (tally.count % window === 0) acknowledge();
     }
   }
 }

@@ -6,12 +6,14 @@
  * `patternAt(i)`. Before each message the sender writes stamps into it, values derived from the message's sequence
  * number: the first, middle and last elements, and one element in every 256 KiB (`STAMP_EVERY`, the largest chunk a
  * ring mode moves), which also carries the number of its stretch; nothing else changes. The receiver checks the
- * stamps against `expectedAt`, and nothing else: cheap (three loads, plus one per 256 KiB), and it catches a message,
- * or any 256 KiB of one, that was not moved, moved stale (another message's), moved twice or out of place, or
- * truncated, because its stamps belong to another message or another stretch, or are missing. What it cannot catch
- * is damage between two stamps: the bytes there are the same in every message. The receivers that hold the message
- * where it lies, zerocopy's and the transfer modes', check every byte besides, of a source whose bytes change from
- * message to message (payload-whole.ts); the others end with a copy of every byte (clone's, process's deserialized).
+ * stamps against `expectedAt`: cheap (three loads, plus one per 256 KiB), and it catches a message, or any 256 KiB
+ * of one, that was not moved, moved stale (another message's), moved twice or out of place, or truncated, because its
+ * stamps belong to another message or another stretch, or are missing. What these stamps cannot catch is damage
+ * between them, where the bytes are the same in every message. So the modes whose receivers copy the message out of
+ * a ring, shared and ringbuf, add roving stamps (`RovingStamps`): two in each 256 KiB, at places that move from message
+ * to message. The receivers that hold the message where it lies, zerocopy's and the transfer modes', check every byte,
+ * of a source whose bytes change from message to message (payload-whole.ts). clone's and process's end with a copy of
+ * every byte that structured clone, or deserializing, made.
  */
 
 /**
@@ -68,6 +70,105 @@ export function makeSource(bytes: number): Float64Array<ArrayBuffer> {
   return source;
 }
 
+/** Whether element `index` of a message of `elements` elements holds one of its fixed stamps (`expectedAt`). */
+function isStamp(index: number, elements: number): boolean {
+  return index === 0 || index === elements - 1 || index === middleOf(elements) || index % STAMP_EVERY === STAMP_OFFSET;
+}
+
+/** Roving stamps in each 256 KiB stretch of a message (`RovingStamps`): two, one for each half of a 32-bit hash. */
+export const ROVING = 2;
+
+/**
+ * Stamps that move: ROVING in each 256 KiB stretch of a message, at places a hash of the message's sequence number
+ * picks, each holding a value of its place and message (`rovingAt`). The sender undoes the last message's and writes
+ * the next one's (`move`) before its fixed stamps, which win where the two fall on one place; the receiver of a copy
+ * looks at this message's places (`mismatch`). A hash and a few stores or loads a stretch, and no pass over it.
+ *
+ * What they catch that the fixed stamps do not: part of a message not moved (the receiver's buffer, or the ring,
+ * still holding an earlier message's bytes there), moved from the wrong place, or moved twice, wherever it lies, once
+ * a roving stamp lands in it: a fault that comes back message after message is caught within a few, in proportion to
+ * its size (4 KiB of a 64 KiB message: one message in eight). A single stray byte, seldom. Messages of 3 elements or
+ * fewer are all fixed stamps, and have none.
+ */
+export class RovingStamps {
+  private readonly places: Int32Array; // the last message's: two a stretch
+  private readonly elements: number;
+
+  constructor(elements: number) {
+    this.elements = elements;
+    this.places = new Int32Array(elements > 3 ? ROVING * Math.ceil(elements / STAMP_EVERY) : 0);
+  }
+
+  /**
+   * In the sender's `source`: puts the pattern back at the last message's places, then stamps message `seq`'s. Its
+   * fixed stamps (`stamp`) go in after: they win where the two fall on one place, and they are back where this put the
+   * pattern over one (before the first message, `places` is all 0: element 0, a fixed stamp).
+   */
+  move(source: Float64Array, seq: number): void {
+    const places = this.places;
+    const elements = this.elements;
+    for (let p = 0, first = 0; p < places.length; p += ROVING, first += STAMP_EVERY) {
+      const last0 = places[p]!;
+      const last1 = places[p + 1]!;
+      source[last0] = patternAt(last0);
+      source[last1] = patternAt(last1);
+      const h = placeHash(seq, p);
+      const length = Math.min(STAMP_EVERY, elements - first);
+      const place0 = first + place(h & 0xffff, length);
+      const place1 = first + place(h >>> 16, length);
+      places[p] = place0;
+      places[p + 1] = place1;
+      source[place0] = rovingAt(place0, seq);
+      source[place1] = rovingAt(place1, seq);
+    }
+  }
+
+  /**
+   * In a copy of message `seq` the receiver made: the first roving place that does not hold what it should, or -1.
+   * A place that is a fixed stamp's is left to `samplesOk`.
+   */
+  mismatch(message: Float64Array, seq: number): number {
+    const stretches = this.places.length;
+    const elements = this.elements;
+    for (let p = 0, first = 0; p < stretches; p += ROVING, first += STAMP_EVERY) {
+      const h = placeHash(seq, p);
+      const length = Math.min(STAMP_EVERY, elements - first);
+      const place0 = first + place(h & 0xffff, length);
+      const place1 = first + place(h >>> 16, length);
+      if (message[place0] !== rovingAt(place0, seq) && !isStamp(place0, elements)) return place0;
+      if (message[place1] !== rovingAt(place1, seq) && !isStamp(place1, elements)) return place1;
+    }
+    return -1;
+  }
+}
+
+/** A mix of message `seq` and stretch `p` / ROVING: murmur3's last step, as payload-whole.ts's windowOf. */
+function placeHash(seq: number, p: number): number {
+  let h = Math.imul(seq, 0x9e3779b1) ^ p;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * A 16-bit hash scaled to a place from 0 to `length` - 1 (at most 2^15: the product fits in 31 bits): a multiply and
+ * a shift, where `%` would divide.
+ */
+function place(half: number, length: number): number {
+  return (half * length) >>> 16;
+}
+
+/**
+ * What a roving stamp of message `seq` holds at element `index`: negative, where the pattern is positive, and exact
+ * for any index below 2^42 (the index, and 10 bits of seq as a fraction), so that it differs from the value of any
+ * other place, and of the 1,023 messages before at its own.
+ */
+export function rovingAt(index: number, seq: number): number {
+  return -(index + 1) - (seq & 1023) * (1 / 1024);
+}
+
 /** The element indices the receiver checks in a message of `elements` elements, its stamps: ascending, no repeats. */
 export function sampleIndices(elements: number): Int32Array<ArrayBuffer> {
   const picked = new Set<number>([0, middleOf(elements), elements - 1]);
@@ -97,6 +198,16 @@ export function samplesOk(
     if (view[at + index - first] !== expectedAt(index, seq, elements)) return false;
   }
   return true;
+}
+
+/**
+ * What is wrong with message `seq` that a receiver copied whole into `message`, for the run's error: its fixed
+ * stamps (`samples`), then its roving ones; '' where nothing is.
+ */
+export function copyFailure(message: Float64Array, seq: number, samples: Int32Array, roving: RovingStamps): string {
+  if (!messageOk(message, seq, message.length, samples)) return `its stamps are not message ${seq}'s`;
+  const index = roving.mismatch(message, seq);
+  return index < 0 ? '' : `its element ${index} is ${message[index]}, not ${rovingAt(index, seq)}`;
 }
 
 /** A whole message that arrived as its own array: right length and right samples. */
