@@ -6,7 +6,8 @@
  *   buffer, reused from message to message (MPI's `Recv` into a buffer, mpi4py's buffer mode): two copies and no
  *   allocation per message. (`recv()`, which allocates a fresh array per message, runs at the speed of fresh-page
  *   faults: 0.2-0.5 GB/s at 10-64 MiB.) The receiver checks its copy's stamps, fixed and roving (payload.ts): the
- *   sender sends one array, as a stream from one buffer does, and moves two stamps in each 256 KiB of it a message.
+ *   sender sends one array, as a stream from one buffer does, and puts two stamps in each 256 KiB of it at new
+ *   places for each message.
  * - `zerocopy`: the sender copies the source into the ring (`RingBuffer.write`, in the same chunks), and the
  *   receiver reads every byte of each chunk where it lies (`hold`, `frame.offset`, `release`) and lets it go: one
  *   copy, the unavoidable one out of the sender's private memory, and every byte pulled to the receiver's core,
@@ -110,7 +111,7 @@ export function createRingSender(job: BandwidthJob): SenderEndpoint {
         roving = new RovingStamps(bytes / 8);
       },
       send: (seq) => {
-        roving.move(source, seq);
+        roving.restamp(source, seq);
         stamp(source, seq);
         sender.send(source); // the same array every time: the Sender keeps its view of the bytes
       },
@@ -152,7 +153,7 @@ export function createRingSender(job: BandwidthJob): SenderEndpoint {
       chunks = chunksOf(source, chunkElements);
     },
     send: (seq) => {
-      roving.move(source, seq);
+      roving.restamp(source, seq);
       stamp(source, seq);
       for (let c = 0; c < chunks.length; c++) {
         const chunk = chunks[c]!;
@@ -273,7 +274,9 @@ class Tally {
     this.count++;
   }
 
-  /** Counts a failure of the message in hand, not the message: one the size ended in the middle of. */
+  /**
+   * Counts a failure without counting a message: the size ended in the middle of one, which is then not counted.
+   */
   fail(why: string): void {
     this.failures++;
     this.firstFailure ??= `message ${this.count}: ${why}`;

@@ -79,16 +79,17 @@ function isStamp(index: number, elements: number): boolean {
 export const ROVING = 2;
 
 /**
- * Stamps that move: ROVING in each 256 KiB stretch of a message, at places a hash of the message's sequence number
- * picks, each holding a value of its place and message (`rovingAt`). The sender undoes the last message's and writes
- * the next one's (`move`) before its fixed stamps, which win where the two fall on one place; the receiver of a copy
- * looks at this message's places (`mismatch`). A hash and a few stores or loads a stretch, and no pass over it.
+ * Stamps that change place: ROVING in each 256 KiB stretch of a message, at places a hash of the message's sequence
+ * number picks, each holding a value of its place and message (`rovingAt`). The sender undoes the last message's and
+ * writes the next one's (`restamp`) before its fixed stamps, which win where the two fall on one place; the receiver of
+ * a copy looks at this message's places (`mismatch`). A hash and a few stores or loads a stretch, and no pass over it.
  *
  * What they catch that the fixed stamps do not: part of a message not moved (the receiver's buffer, or the ring,
  * still holding an earlier message's bytes there), moved from the wrong place, or moved twice, wherever it lies, once
  * a roving stamp lands in it: a fault that comes back message after message is caught within a few, in proportion to
  * its size (4 KiB of a 64 KiB message: one message in eight). A single stray byte, seldom. Messages of 3 elements or
- * fewer are all fixed stamps, and have none.
+ * fewer (8 to 24 bytes) are all fixed stamps, and have none; at 4 elements only element 1 is free, and most messages'
+ * two places fall on the fixed stamps.
  */
 export class RovingStamps {
   private readonly places: Int32Array; // the last message's: two a stretch
@@ -104,7 +105,7 @@ export class RovingStamps {
    * fixed stamps (`stamp`) go in after: they win where the two fall on one place, and they are back where this put the
    * pattern over one (before the first message, `places` is all 0: element 0, a fixed stamp).
    */
-  move(source: Float64Array, seq: number): void {
+  restamp(source: Float64Array, seq: number): void {
     const places = this.places;
     const elements = this.elements;
     for (let p = 0, first = 0; p < places.length; p += ROVING, first += STAMP_EVERY) {
@@ -142,9 +143,13 @@ export class RovingStamps {
   }
 }
 
-/** A mix of message `seq` and stretch `p` / ROVING: murmur3's last step, as payload-whole.ts's windowOf. */
+/**
+ * A mix of message `seq` and `p`, the index in `places` of a stretch's first place (ROVING times the stretch's
+ * number): murmur3's last step, as payload-whole.ts's windowOf. seq + 1, since the mix of 0 is 0: message 0's two
+ * places in the first stretch would both be element 0, a fixed stamp.
+ */
 function placeHash(seq: number, p: number): number {
-  let h = Math.imul(seq, 0x9e3779b1) ^ p;
+  let h = Math.imul(seq + 1, 0x9e3779b1) ^ p;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -162,8 +167,9 @@ function place(half: number, length: number): number {
 
 /**
  * What a roving stamp of message `seq` holds at element `index`: negative, where the pattern is positive, and exact
- * for any index below 2^42 (the index, and 10 bits of seq as a fraction), so that it differs from the value of any
- * other place, and of the 1,023 messages before at its own.
+ * for any index below 2^42 (the index, and 10 bits of seq as a fraction), so that it differs from any other place's
+ * roving stamp, and from those of the 1,023 messages before at its own. (It may equal a fixed stamp's value, the last
+ * element's of another message: harmless, as a check compares a place with what that place should hold.)
  */
 export function rovingAt(index: number, seq: number): number {
   return -(index + 1) - (seq & 1023) * (1 / 1024);
