@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { BENCHMARKS, parseBenchArgs, parseExerciseArgs, refuseOptionsNpmTook } from './bench/args.js';
 import { didYouMean, UsageError } from './bench/options.js';
-import { OutputError } from './bench/report.js';
+import { OutputError, VerificationError } from './bench/report.js';
 import { runBandwidth } from './bench/bandwidth.js';
 import { runCollectives } from './bench/collectives.js';
 import { runLatency } from './bench/latency.js';
@@ -87,10 +87,12 @@ export function describeFailure(error: unknown, argv: readonly string[]): { mess
     const next = help === undefined ? usage(terminalColumns(process.stderr)) : `See ${help} --help.`;
     return { message: `shmcomm: ${error.message}\n\n${next}`, status: 2 };
   }
-  // An output we could not write, an exercise that printed its WRONG line, or a launch that ran out of time (what
-  // each rank was doing is in the message; the stack would be the launcher's timer): the message says it all.
+  // An output we could not write, an exercise that printed its WRONG line, a benchmark's messages that arrived wrong,
+  // or a launch that ran out of time (what each rank was doing is in the message; the stack would be the launcher's
+  // timer): the message says it all.
   const launchTimeout = error instanceof TimeoutError && error.op === 'launch';
-  if (error instanceof OutputError || error instanceof WrongResultError || launchTimeout) {
+  const known = error instanceof OutputError || error instanceof WrongResultError || error instanceof VerificationError;
+  if (known || launchTimeout) {
     return { message: `shmcomm: ${error.message}`, status: 1 };
   }
   // A rank that failed, or a deadlock: the message says what happened, and the stack of the rank's own error (the

@@ -10,7 +10,7 @@ import {
   parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs, refuseOptionsNpmTook,
 } from '../src/bench/args.js';
 import { didYouMean, UsageError } from '../src/bench/options.js';
-import { OutputError } from '../src/bench/report.js';
+import { OutputError, VerificationError } from '../src/bench/report.js';
 import { describeFailure, main, shmcommHelp, wrapMessage } from '../src/cli.js';
 import { WrongResultError } from '../src/exercises.js';
 import { DeadlockError, RankFailedError, TimeoutError } from '../src/index.js';
@@ -646,6 +646,9 @@ test('describeFailure: a wrong result or an unwritable output is one line and 1,
   assert.is((await import('../exercises/verdict.js')).WrongResultError, WrongResultError);
   assert.equal(describeFailure(new OutputError('cannot write out.csv'), ['bench']),
     { message: 'shmcomm: cannot write out.csv', status: 1 });
+  // Messages that arrived wrong: which, and how; the stack would be where the benchmark read its receiver's report.
+  const wrong = 'shared: 2 of 40 messages of 64 KiB failed verification; the first, message 3: its element 7 is 7.5, not -8';
+  assert.equal(describeFailure(new VerificationError(wrong), ['bench']), { message: `shmcomm: ${wrong}`, status: 1 });
   // A launch out of time: what each rank was doing, not the stack of the launcher's timer.
   assert.equal(describeFailure(new TimeoutError('launch', 500, 'rank 0 is running'), ['bench', 'collectives']),
     { message: 'shmcomm: launch timed out after 500 ms: rank 0 is running', status: 1 });

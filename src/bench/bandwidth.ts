@@ -30,7 +30,8 @@ import { renderChart } from './chart.js';
 import { formatNumber, formatSize, listed, logSizes } from './format.js';
 import { PeerGroup, stallMsFor } from './peers.js';
 import {
-  Eta, formatDuration, formatShortCount, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput,
+  Eta, formatDuration, formatShortCount, headerLine, jsonText, machine, processOutput, VerificationError, writeCsv,
+  type BenchOutput,
 } from './report.js';
 import { abortControl, createControl, openGate } from './signal.js';
 import { busy, describeLine, lineAtStart, measureLineMicros, sharesCache, stateChangeNote } from './line-probe.js';
@@ -292,7 +293,7 @@ async function startMode(
       else outcome.skipped = true;
       events.onFinish?.(mode, report.bytes);
     } else if (report.type === 'verified') {
-      if (report.failures > 0) throw new Error(verificationError(mode, report));
+      if (report.failures > 0) throw new VerificationError(verificationError(mode, report));
       outcomeFor(report.bytes, (o) => o.verified === undefined).verified = report;
     }
     if (sizeDone(turn)) turnDone?.();

@@ -12,7 +12,9 @@ import { formatNumber, formatSize, logSizes } from './format.js';
 import type { LatencyJob, LatencyReport } from './latency-worker.js';
 import { describeLine, lineAtStart, measureLineMicros, stateChangeNote } from './line-probe.js';
 import { PeerGroup, stallMsFor } from './peers.js';
-import { Eta, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput } from './report.js';
+import {
+  Eta, formatDuration, headerLine, jsonText, machine, processOutput, VerificationError, writeCsv, type BenchOutput,
+} from './report.js';
 import { TRIPS, abortControl, createControl } from './signal.js';
 import { renderTable } from './table.js';
 
@@ -85,7 +87,7 @@ async function measureMode(mode: LatencyMode, sizes: number[], opts: LatencyOpti
     if (report.type === 'start') events.onStart?.(mode, report.bytes);
     if (report.type !== 'result') return;
     if (report.failures > 0) {
-      throw new Error(`${mode}: ${report.failures} of ${report.roundTrips} echoes of ${formatSize(report.bytes)} came back wrong`);
+      throw new VerificationError(`${mode}: ${report.failures} of ${report.roundTrips} echoes of ${formatSize(report.bytes)} came back wrong`);
     }
     const { bytes, microseconds, roundTrips, seconds } = report;
     rows.push({ mode, bytes, microseconds, roundTrips, seconds });

@@ -94,6 +94,14 @@ export class OutputError extends Error {
   override name = 'OutputError';
 }
 
+/**
+ * Messages of a benchmark that arrived wrong: the message says which mode, how many of how many, and what was wrong
+ * with the first; the command says so without a stack, which would be the benchmark's own, where it read the report.
+ */
+export class VerificationError extends Error {
+  override name = 'VerificationError';
+}
+
 /** One CSV cell: empty for a missing field, a list's items apart by spaces, quoted where CSV needs it. */
 function csvCell(value: unknown): string {
   const text = Array.isArray(value) ? value.join(' ') : String(value ?? '');
