@@ -132,6 +132,22 @@ test('a launch that fails at start-up fails the run before any turn, and the lau
   assert.ok(ms < 30_000, 'ended in a bounded time');
 });
 
+test('an onLaunch callback that throws fails the run before any launch starts: no worker is started or left', async () => {
+  const before = startedWorkers();
+  const announced: string[] = [];
+  const run = measureCollectives(parseCollectivesArgs(TINY), {
+    onLaunch: (transport, ranks) => {
+      announced.push(`${transport} ${ranks}`);
+      if (announced.length === 2) throw new Error('the progress line could not be drawn');
+    },
+  }, async () => 0.05);
+  const error = await within(run.then(() => undefined, (err: unknown) => err as Error), 30_000, 'the run');
+  assert.is(error?.message, 'the progress line could not be drawn');
+  assert.equal(announced, [`${TRANSPORTS[0]} 2`, `${TRANSPORTS[1]} 2`]);
+  assert.is(startedWorkers() - before, 0, 'no launch began');
+  await noWorkerLeft('the callback threw');
+});
+
 test('--json: { node, cpus, memcpy, settings, rows, notes } with every row and nothing on stderr off a terminal', async () => {
   const stdout = capture();
   const stderr = capture();

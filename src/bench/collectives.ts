@@ -125,8 +125,9 @@ async function measureByTurns(
   const plan = collectivesPlan(opts);
   // A launch waits through the other launches' turns too: its bound is theirs together.
   const timeoutMs = transports.length * launchBoundMs(plan, ranks, opts);
+  // Announced before any launch starts: a callback that throws then leaves no launch running, ungated.
+  for (const transport of transports) events.onLaunch?.(transport, ranks);
   const launches: TurnTaker[] = transports.map((transport) => {
-    events.onLaunch?.(transport, ranks);
     const turns = new Int32Array(new SharedArrayBuffer(TURN_SLOTS * Int32Array.BYTES_PER_ELEMENT));
     const job: CollectivesJob = { plan, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds, turns };
     const results = launch<Measurement[]>(rankUrl, {
