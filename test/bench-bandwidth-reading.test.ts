@@ -9,7 +9,6 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RING_HEADER_BYTES, RingBuffer } from '../src/ring.js';
-import { sharedMemory } from '../src/wasm.js';
 import { verificationError } from '../src/bench/bandwidth.js';
 import { END_TAG, InPlaceReader, type Verified } from '../src/bench/bandwidth-rings.js';
 import { differenceFrom } from '../src/bench/bandwidth-ports.js';
@@ -18,7 +17,7 @@ import {
 } from '../src/bench/payload.js';
 import { MessageSums, sameBytes, SHIFT_STEP, SHIFTS, stampWords, VaryingSource, windowOf } from '../src/bench/payload-whole.js';
 import { sumWords, wordSumOver } from '../src/bench/word-sum.js';
-import { prng, testSeed } from './helpers.js';
+import { prng, testSeed, wasmMemory } from './helpers.js';
 
 const KiB = 1024;
 const MiB = 2 ** 20;
@@ -26,7 +25,7 @@ const hex = (sum: number) => `0x${(sum >>> 0).toString(16).padStart(8, '0')}`;
 
 test('the WebAssembly SIMD sum equals the JavaScript one at any address and length, and reads no further', () => {
   const random = prng(testSeed('word sum'));
-  const memory = sharedMemory(MiB)!;
+  const memory = wasmMemory(MiB);
   const words = new Int32Array(memory.buffer);
   for (let i = 0; i < words.length; i++) words[i] = (random() * 2 ** 32) | 0;
   const simd = wordSumOver(memory.buffer, memory);
@@ -139,7 +138,7 @@ function send(ring: RingBuffer, bytes: number, faults: Fault[], chunkBytes = 256
 
 /** A ring of `bytes` in a WebAssembly.Memory (read in WebAssembly) or in a plain SharedArrayBuffer (in JavaScript). */
 function rings(bytes: number): { name: string; producer: RingBuffer; reader: InPlaceReader }[] {
-  const memory = sharedMemory(RING_HEADER_BYTES + bytes)!;
+  const memory = wasmMemory(RING_HEADER_BYTES + bytes);
   const inWasm = RingBuffer.createIn(memory.buffer, bytes);
   const plain = RingBuffer.create(bytes);
   return [

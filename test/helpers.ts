@@ -1,6 +1,7 @@
 /** Shared test helpers: a seeded PRNG, message patterns, and workers that are always terminated. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { sharedMemory, type WasmMemory } from '../src/wasm.js';
 
 /** mulberry32: a tiny seeded PRNG, so every randomized test can be replayed from the seed it prints. */
 export function prng(seed: number): () => number {
@@ -110,6 +111,19 @@ export async function noWorkerLeft(after = 'the call returned'): Promise<void> {
 }
 
 /** The error `fn` throws; fails the test if it throws none. */
+/**
+ * A shared WebAssembly.Memory of at least `bytes`, for a test that needs one; where the process cannot reserve it
+ * (`ulimit -v` under about 10 GB: src/wasm.ts), an error that says so, not a TypeError on `undefined` further on.
+ */
+export function wasmMemory(bytes: number): WasmMemory {
+  const memory = sharedMemory(bytes);
+  if (memory === undefined) {
+    throw new Error(`This test needs a shared WebAssembly.Memory of ${bytes} bytes, and none could be reserved (is the ` +
+      'address space limited, ulimit -v?); the command falls back without one, the test cannot');
+  }
+  return memory;
+}
+
 export function errorOf(fn: () => unknown): Error {
   try {
     fn();

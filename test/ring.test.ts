@@ -3,8 +3,7 @@ import { Worker } from 'node:worker_threads';
 import * as assert from 'uvu/assert';
 import { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, RING_LAYOUT, type FrameMeta } from '../src/ring.js';
 import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from '../src/errors.js';
-import { sharedMemory } from '../src/wasm.js';
-import { checkPattern, errorOf, fillPattern, prng, randomSize, testSeed } from './helpers.js';
+import { checkPattern, errorOf, fillPattern, prng, randomSize, testSeed, wasmMemory } from './helpers.js';
 
 test('create validates the size with the numbers', () => {
   const expected = (got: string) => `Expected the ring size to be a power of two from 64 to 1073741824 bytes, got ${got}`;
@@ -58,7 +57,7 @@ test('attach refuses what create did not make', () => {
 });
 
 test('createIn lays a ring out at the start of a larger buffer (a WebAssembly.Memory), validated, the rest left alone', () => {
-  const memory = sharedMemory(RING_HEADER_BYTES + 1024)!; // one 64 KiB page
+  const memory = wasmMemory(RING_HEADER_BYTES + 1024); // one 64 KiB page
   const buffer = memory.buffer;
   const bytes = new Uint8Array(buffer);
   bytes.fill(0xee); // the caller's bytes, and stale ones where the header goes
