@@ -146,6 +146,7 @@ export class Sender {
   private lastEncoded: Encoded | undefined;
   private readonly meta: Required<FrameMeta> = { type: 0, tag: 0, aux: 0 }; // reused: the ring reads it at once
   private readonly valueBytes = new ValueBytes(); // where send writes a number, a constant, a short string, a bigint
+  private readonly scratch: Encoded = { type: 0, bytes: NO_BYTES }; // encode()'s answer for such a value, reused
   // The rest of a chunked message whose send stopped between two chunks (a timeout, a callback that threw), copied
   // when it did; flush() sends it (and close() flushes first), so the receiver, which has the first chunks already,
   // gets it whole, before any other.
@@ -194,25 +195,33 @@ export class Sender {
    */
   send(value: unknown, tag = 0, options?: BlockingOptions): void {
     this.refuseWhileBusy('send'); // before a value goes into the scratch memory, which the send under way may be using
-    let encoded = this.lastEncoded;
     // The same value as last time: its encoding is the same view of its bytes, unless its buffer was detached since
-    // (the view then reads 0 bytes, and encode() refuses it). Only binary values over fixed-length buffers are kept:
-    // an object may have changed, a resizable buffer may have changed length. The view's `length`, not a
-    // `byteLength`: on Node 20 a typed array's `byteLength` is a call (9 ns), its `length` is inlined. The cache
-    // keeps the last value sent alive, if binary, until another value is sent.
-    if (value !== this.lastValue || encoded === undefined || encoded.bytes.length === 0) {
-      const type = encodedType(value);
-      if (isValueType(type)) { // a number, a constant, a short string, a bigint: written from this Sender's scratch
-        this.lastValue = this.lastEncoded = undefined; // another value: the cache lets go of the last array
-        this.sendEncoded(type, this.valueBytes.of(type, value), tag, options);
-        return;
-      }
-      encoded = encodeAs(type, value);
-      const keep = isBinaryType(encoded.type) && isFixedLength(encoded.bytes.buffer);
-      this.lastValue = keep ? value : undefined;
-      this.lastEncoded = keep ? encoded : undefined;
-    }
+    // (the view then reads 0 bytes, and encode() refuses it). The view's `length`, not a `byteLength`: on Node 20 a
+    // typed array's `byteLength` is a call (9 ns), its `length` is inlined.
+    const cached = this.lastEncoded;
+    const encoded = value === this.lastValue && cached !== undefined && cached.bytes.length !== 0 ? cached : this.encode(value);
     this.sendEncoded(encoded.type, encoded.bytes, tag, options);
+  }
+
+  /**
+   * send's encoding of a value that is not the last one sent. Only binary values over fixed-length buffers are kept
+   * for next time: an object may have changed, a resizable buffer may have changed length. The cache keeps the last
+   * value sent alive, if binary, until another value is sent.
+   */
+  private encode(value: unknown): Encoded {
+    const type = encodedType(value);
+    if (isValueType(type)) { // a number, a constant, a short string, a bigint: written from this Sender's scratch
+      this.lastValue = this.lastEncoded = undefined; // another value: the cache lets go of the last array
+      const scratch = this.scratch;
+      scratch.type = type;
+      scratch.bytes = this.valueBytes.of(type, value);
+      return scratch;
+    }
+    const encoded = encodeAs(type, value);
+    const keep = isBinaryType(encoded.type) && isFixedLength(encoded.bytes.buffer);
+    this.lastValue = keep ? value : undefined;
+    this.lastEncoded = keep ? encoded : undefined;
+    return encoded;
   }
 
   /**
@@ -224,34 +233,32 @@ export class Sender {
     try {
       this.sendBytes(type, bytes, tag, options);
     } catch (error) {
-      // send(value, { timeoutMs }): the ring refused the tag, before anything went; say where the options go
-      if (error instanceof RangeError && typeof tag === 'object' && tag !== null && 'timeoutMs' in tag) {
-        throw new TypeError('`timeoutMs` goes in the options after the tag: send(value, tag, { timeoutMs })');
-      }
-      throw asCallTimeout(error, 'send', options);
+      throw sendError(error, tag, options);
     } finally {
       this.busy = false;
     }
   }
 
-  /** Sends already encoded bytes under a codec type code. */
-  private sendBytes(type: number, bytes: Uint8Array, tag = 0, options?: BlockingOptions): void {
-    if (this.unsent !== undefined) {
-      throw new Error(`send() while ${this.unsent.rest.length} bytes of a message that was cut short are still to go: flush() them first`);
-    }
-    const ring = this.ring;
-    if (bytes.length <= this.chunkBytes) {
-      const meta = this.meta;
-      meta.type = type;
-      meta.tag = tag;
-      meta.aux = 0;
-      ring.write(bytes, meta, options);
-      this.onMessage?.();
+  /** Sends already encoded bytes under a codec type code: one frame, or chunks when they are more than a chunk. */
+  private sendBytes(type: number, bytes: Uint8Array, tag: number, options: BlockingOptions | undefined): void {
+    if (this.unsent !== undefined) throw this.unsentError();
+    if (bytes.length > this.chunkBytes) {
+      this.sendChunked(type, bytes, tag, options);
       return;
     }
+    const meta = this.meta;
+    meta.type = type;
+    meta.tag = tag;
+    meta.aux = 0;
+    this.ring.write(bytes, meta, options);
+    this.onMessage?.();
+  }
+
+  private sendChunked(type: number, bytes: Uint8Array, tag: number, options: BlockingOptions | undefined): void {
     if (bytes.length > MAX_CHANNEL_MESSAGE) {
       throw new RangeError(`Expected a message of at most ${MAX_CHANNEL_MESSAGE} bytes, got ${bytes.length}`);
     }
+    const ring = this.ring;
     const chunk = this.chunkBytes;
     const deadline = deadlineFor(options);
     ring.write(bytes.subarray(0, chunk), { type: type | CHUNKED, tag, aux: bytes.length }, options);
@@ -263,6 +270,10 @@ export class Sender {
       throw error;
     }
     this.sendContinuations(bytes, chunk, bytes.length, tag, deadline);
+  }
+
+  private unsentError(): Error {
+    return new Error(`send() while ${this.unsent!.rest.length} bytes of a message that was cut short are still to go: flush() them first`);
   }
 
   /** Refuses `op` (send, flush, close) from a callback that runs in the middle of this Sender's own send (`busy`). */
@@ -480,26 +491,28 @@ export class Receiver {
   }
 
   private copyNext(target: ArrayBufferView, options: BlockingOptions | undefined): Readonly<Copied> | null {
-    const deadline = deadlineFor(options);
-    const unfinished = this.unfinished;
-    if (unfinished !== undefined) {
-      const into = this.intoFor(target, unfinished.type, unfinished.bytes.length); // throws, keeping it, if it does not fit
-      const { bytes, tag } = this.complete(unfinished, deadline);
-      copyRange(into, 0, bytes, bytes.length, NATIVE_COPY_OUT_BYTES);
-      return this.answer(bytes.length, tag);
-    }
+    if (this.unfinished !== undefined) return this.copyUnfinished(target, deadlineFor(options));
     const ring = this.ring;
     if (ring.hold(options) < 0) return null; // no view of the slot: copyHeld copies straight out of the ring
     const { type, tag } = ring.frame;
     const total = messageBytes(ring.frame);
     const into = this.intoFor(target, codecTypeOf(ring.frame), total);
     if (type & CHUNKED) {
-      this.copyChunks(ring.peek()!, total, into, deadline); // held already: no wait
+      this.copyChunks(ring.peek()!, total, into, deadlineFor(options)); // held already: no wait
     } else {
       ring.copyHeld(into);
       ring.release();
     }
     return this.answer(total, tag);
+  }
+
+  /** recvInto of a message a timeout cut short: it is finished first, then copied. */
+  private copyUnfinished(target: ArrayBufferView, deadline: number): Readonly<Copied> {
+    const unfinished = this.unfinished!;
+    const into = this.intoFor(target, unfinished.type, unfinished.bytes.length); // throws, keeping it, if it does not fit
+    const { bytes, tag } = this.complete(unfinished, deadline);
+    copyRange(into, 0, bytes, bytes.length, NATIVE_COPY_OUT_BYTES);
+    return this.answer(bytes.length, tag);
   }
 
   /** recvInto's target as bytes, once it is known that a message of this codec type and length may go there. */
@@ -674,13 +687,15 @@ interface Unfinished {
  * The codec type of the message whose first frame `frame` is. A continuation chunk there, or a code that no Sender
  * writes, means a damaged header (or a writer that is no Sender): a CorruptFrameError, before anything is decoded.
  */
-function codecTypeOf({ type, offset }: Frame): number {
-  if (type === CONTINUATION) throw new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
-  const codecType = type & ~CHUNKED;
-  if (!isKnownType(codecType)) {
-    throw new CorruptFrameError(offset - FRAME_HEADER_BYTES, `a message of the unknown codec type ${codecType}`);
-  }
-  return codecType;
+function codecTypeOf(frame: Frame): number {
+  const codecType = frame.type & ~CHUNKED;
+  if (frame.type !== CONTINUATION && isKnownType(codecType)) return codecType;
+  throw unknownTypeError(frame);
+}
+
+function unknownTypeError({ type, offset }: Frame): CorruptFrameError {
+  if (type === CONTINUATION) return new CorruptFrameError(-1, 'a continuation chunk without its first chunk');
+  return new CorruptFrameError(offset - FRAME_HEADER_BYTES, `a message of the unknown codec type ${type & ~CHUNKED}`);
 }
 
 /** A buffer of `total` bytes of its own, starting with the first `filled` bytes of `into`. */
@@ -695,8 +710,11 @@ function ownedPrefix(into: Uint8Array, filled: number, total: number): Uint8Arra
  * gives. That comes from shared memory, so it is checked before anything of its size is allocated: a chunked message
  * is longer than its first chunk, and at most MAX_CHANNEL_MESSAGE.
  */
-function messageBytes({ type, length, aux }: Frame): number {
-  if ((type & CHUNKED) === 0) return length;
+function messageBytes(frame: Frame): number {
+  return (frame.type & CHUNKED) === 0 ? frame.length : chunkedBytes(frame);
+}
+
+function chunkedBytes({ length, aux }: Frame): number {
   if (aux <= length || aux > MAX_CHANNEL_MESSAGE) {
     const problem = `a first chunk of ${length} bytes for a message of ${aux} (at most ${MAX_CHANNEL_MESSAGE})`;
     throw new CorruptFrameError(-1, problem);
@@ -707,6 +725,17 @@ function messageBytes({ type, length, aux }: Frame): number {
 /** The wait for a call's next chunk: what is left of the call's time (`deadline`), or no limit when it has none. */
 function optionsUntil(deadline: number): BlockingOptions | undefined {
   return deadline === Infinity ? undefined : { timeoutMs: Math.max(0, deadline - performance.now()) };
+}
+
+/**
+ * What send throws for `error`: a RangeError from the ring about the tag, where the tag is options, says where the
+ * options go (`send(value, { timeoutMs })`); else as any channel call (asCallTimeout).
+ */
+function sendError(error: unknown, tag: unknown, options: BlockingOptions | undefined): unknown {
+  if (error instanceof RangeError && typeof tag === 'object' && tag !== null && 'timeoutMs' in tag) {
+    return new TypeError('`timeoutMs` goes in the options after the tag: send(value, tag, { timeoutMs })');
+  }
+  return asCallTimeout(error, 'send', options);
 }
 
 /**

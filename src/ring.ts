@@ -525,15 +525,21 @@ export class RingBuffer {
 
   /** The bytes a frame with this payload occupies; validates the payload length, then the producer's state. */
   private frameBytesFor(length: number, op: string): number {
+    if (!Number.isInteger(length) || length < 0 || length > this.maxMessage || this.reserved >= 0 || this.closed) {
+      throw this.refusal(length, op);
+    }
+    return FRAME_HEADER_BYTES + align8(length);
+  }
+
+  /** frameBytesFor's error: the payload length first, then the producer's state. */
+  private refusal(length: number, op: string): Error {
     if (!Number.isInteger(length) || length < 0 || length > this.maxMessage) {
-      throw new RangeError(
+      return new RangeError(
         `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of a ${this.capacity}-byte ring), got ${describe(length)}; ` +
           'a Sender sends larger values over a ring in chunks',
       );
     }
-    if (this.reserved >= 0) throw new Error(`${op}() with an open reservation: commit() it first`);
-    if (this.closed) throw new ClosedError(op);
-    return FRAME_HEADER_BYTES + align8(length);
+    return this.reserved >= 0 ? new Error(`${op}() with an open reservation: commit() it first`) : new ClosedError(op);
   }
 
   private bytesUntilEnd(): number {
@@ -594,16 +600,23 @@ export class RingBuffer {
   private next(options: BlockingOptions | undefined): number {
     checkTimeout(options); // now, though a message may be there already
     if (this.peeked >= 0) return this.peekedAt;
-    let deadline = Infinity;
-    for (;;) {
-      const offset = this.poll();
-      if (offset >= 0) {
-        this.peeked = this.polled;
-        this.peekedAt = offset;
-        return offset;
-      }
+    const offset = this.poll();
+    return offset >= 0 ? this.holdAt(offset) : this.waitForFrame(offset, options);
+  }
+
+  /** Holds the frame poll() found at `offset`, and returns it. */
+  private holdAt(offset: number): number {
+    this.peeked = this.polled;
+    this.peekedAt = offset;
+    return offset;
+  }
+
+  /** next()'s slow path, after a poll that found no frame (`found`, EMPTY or ENDED): waits until one comes. */
+  private waitForFrame(found: number, options: BlockingOptions | undefined): number {
+    const deadline = deadlineFor(options);
+    for (let offset = found; ; offset = this.poll()) {
+      if (offset >= 0) return this.holdAt(offset);
       if (offset === ENDED) return ENDED;
-      if (deadline === Infinity) deadline = deadlineFor(options);
       this.waiter.wait(HEAD, this.cachedHead, READER_ASLEEP, deadline, options?.timeoutMs, 'read');
     }
   }
@@ -641,18 +654,24 @@ export class RingBuffer {
    * @throws `Error` when no message is held; `RangeError`, and nothing copied, when it does not fit there.
    */
   copyHeld(target: Uint8Array, at = 0): void {
-    if (this.peeked < 0) throw new Error('copyHeld() without a message: hold() or peek() first');
-    const start = this.peekedAt + FRAME_HEADER_BYTES;
     const length = this.frame.length;
-    if (!Number.isInteger(at) || at < 0 || at + length > target.length) {
-      throw new RangeError(`copyHeld(): a ${length}-byte message does not fit in a ${target.length}-byte target at byte ${at}`);
+    if (this.peeked < 0 || !Number.isInteger(at) || at < 0 || at + length > target.length) {
+      throw this.copyHeldRefusal(target, at);
     }
+    const start = this.peekedAt + FRAME_HEADER_BYTES;
     if (length <= LOOP_COPY_OUT_BYTES) { // a loop straight from `data`: no view for a short payload
       const data = this.data;
       for (let i = 0; i < length; i++) target[at + i] = data[start + i]!;
     } else {
       copyRange(target, at, this.keptView(start, length), length, NATIVE_COPY_OUT_BYTES);
     }
+  }
+
+  /** copyHeld's error: no message held, or a target it does not fit in. */
+  private copyHeldRefusal(target: Uint8Array, at: number): Error {
+    if (this.peeked < 0) return new Error('copyHeld() without a message: hold() or peek() first');
+    const length = this.frame.length;
+    return new RangeError(`copyHeld(): a ${length}-byte message does not fit in a ${target.length}-byte target at byte ${at}`);
   }
 
   /**
@@ -883,6 +902,10 @@ function kindWord(kind: number, type: number): number {
 
 /** The bytes of a view to write; a view whose buffer was transferred away is refused, not sent as 0 bytes. */
 function asBytes(view: ArrayBufferView): Uint8Array {
+  return view instanceof Uint8Array && view.length > 0 ? view : bytesOfView(view); // the common case, inlined
+}
+
+function bytesOfView(view: ArrayBufferView): Uint8Array {
   let bytes: Uint8Array;
   if (view instanceof Uint8Array) {
     bytes = view;

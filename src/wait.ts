@@ -90,7 +90,8 @@ export function checkWaitOptions(options: WaitOptions): CheckedWaitOptions {
 
 /** Turns a blocking call's options into an absolute `performance.now()` deadline (Infinity without `timeoutMs`). */
 export function deadlineFor(options: { timeoutMs?: number } | undefined): number {
-  checkTimeout(options);
+  if (options === undefined) return Infinity;
+  checkGivenTimeout(options);
   const timeoutMs = options?.timeoutMs;
   return timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
 }
@@ -104,7 +105,12 @@ export function deadlineFor(options: { timeoutMs?: number } | undefined): number
  * `timeoutMs` are looked at whole (their type, their keys); with one, only it is, so a call per message pays a typeof.
  */
 export function checkTimeout(options: { timeoutMs?: number } | undefined): void {
-  if (options === undefined) return;
+  // The call per message passes no options: that case alone is kept small enough to be inlined (docs/PERFORMANCE.md,
+  // "Errors out of line").
+  if (options !== undefined) checkGivenTimeout(options);
+}
+
+function checkGivenTimeout(options: { timeoutMs?: number } | null): void {
   const timeoutMs = options?.timeoutMs; // `?.`: null options are none, as map's are
   if (timeoutMs === undefined) {
     if (options === null) return;
