@@ -41,6 +41,8 @@ for (const transport of TRANSPORTS) {
       const options = { size, transport, args, ringBytes, chunkBytes, timeoutMs: 60_000 };
       const results = await launch<FuzzResult>(FUZZ, options);
       assert.equal(results.map((r) => r.ids), expectedIds(args, size), `seed ${args.seed}, ${size} ranks`);
+      // Once every message of a round is sent, a receive from any source (and tag) takes the ranks in turns.
+      assert.equal(results.map((r) => r.outOfTurn), results.map(() => []), `seed ${args.seed}, ${size} ranks: turns`);
       for (const r of results) {
         for (const [kind, n] of Object.entries(r.requests)) {
           const call = kind.split(' ')[0]!;
