@@ -566,11 +566,13 @@ export class Comm {
       message = queue.splice(at, 1)[0]!;
       if (source === ANY_SOURCE) this.nextAnySource = (queuedFrom + 1) % this.size;
     } else {
+      const turn = this.nextAnySource;
       message = this.recvInternal(source, tag);
       try {
         copied.value = copyInto(target, message.value);
       } catch (err) {
         this.queues[message.source]!.push(message);
+        this.nextAnySource = turn; // nothing was received: from any source, it is still the same source's turn
         throw err;
       }
     }
