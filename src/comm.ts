@@ -77,6 +77,7 @@ export class Comm {
   /** Messages taken off a channel before anyone asked for them, per source (this rank's own sends included). */
   private readonly queues: Envelope[][];
   private nextAnySource = 0; // where recv(ANY_SOURCE) starts looking, so that no source starves
+  private polled: Envelope | undefined; // a match that anyTurn read from a channel, for its caller
   private viewSource = -1; // the source whose message recvView() lends, -1 when none
   private readonly copied: Status<number> = { value: 0, source: 0, tag: 0 }; // what recvInto answers, reused
   private readonly copiedInternally: Status<number> = { value: 0, source: 0, tag: 0 }; // the same, collectives'
@@ -552,7 +553,12 @@ export class Comm {
     // it: one queued already is copied before it leaves the queue; one from the channel, the newest from its source,
     // goes to the end of its source's queue, behind the older ones.
     let message: Envelope;
-    const queuedFrom = this.queuedSource(source, tag);
+    let queuedFrom: number;
+    try {
+      queuedFrom = this.queuedSource(source, tag); // from any source, this reads the channels too
+    } catch (err) {
+      throw this.control.translate(err);
+    }
     if (queuedFrom >= 0) {
       const queue = this.queues[queuedFrom]!;
       const at = findMatching(queue, tag);
@@ -560,11 +566,13 @@ export class Comm {
       message = queue.splice(at, 1)[0]!;
       if (source === ANY_SOURCE) this.nextAnySource = (queuedFrom + 1) % this.size;
     } else {
+      const turn = this.nextAnySource;
       message = this.recvInternal(source, tag);
       try {
         copied.value = copyInto(target, message.value);
       } catch (err) {
         this.queues[message.source]!.push(message);
+        this.nextAnySource = turn; // nothing was received: from any source, it is still the same source's turn
         throw err;
       }
     }
@@ -597,7 +605,12 @@ export class Comm {
 
   /** @internal Receives a message matching `source` and `tag` (ANY_TAG matches user tags only). */
   recvInternal(source: number, tag: number): Envelope {
-    const queued = this.takeQueued(source, tag);
+    let queued: Envelope | undefined;
+    try {
+      queued = this.takeQueued(source, tag); // from any source, this reads the channels too
+    } catch (err) {
+      throw this.control.translate(err);
+    }
     if (queued !== undefined) return queued;
     if (source === this.rank || (source === ANY_SOURCE && this.size === 1)) { // no other rank could send it
       const from = source === ANY_SOURCE ? 'any rank, alone,' : 'itself';
@@ -621,20 +634,57 @@ export class Comm {
     return `with tag ${tag}, which none of the ${queued} message${queued === 1 ? '' : 's'} it sent itself has`;
   }
 
+  /**
+   * The message a receive from `source` with `tag` takes without waiting, or undefined: from a rank, its oldest queued
+   * match; from any source, the match of the source whose turn it is (anyTurn).
+   */
   private takeQueued(source: number, tag: number): Envelope | undefined {
     if (source !== ANY_SOURCE) return takeMatching(this.queues[source]!, tag);
-    const from = this.queuedSource(source, tag);
+    const from = this.anyTurn(tag);
     if (from < 0) return undefined;
-    this.nextAnySource = (from + 1) % this.size; // queued messages take turns too
-    return takeMatching(this.queues[from]!, tag);
+    this.nextAnySource = (from + 1) % this.size;
+    const polled = this.polled;
+    this.polled = undefined;
+    return polled ?? takeMatching(this.queues[from]!, tag);
   }
 
-  /** The source whose queue holds the message a receive from `source` with `tag` would take first, or -1. */
+  /**
+   * The source whose queue holds the message a receive from `source` with `tag` would take first, or -1. From any
+   * source, a match that anyTurn found on a channel is queued first, at the end of its source's queue (the newest).
+   */
   private queuedSource(source: number, tag: number): number {
     if (source !== ANY_SOURCE) return findMatching(this.queues[source]!, tag) >= 0 ? source : -1;
-    for (let i = 0; i < this.size; i++) {
-      const from = (this.nextAnySource + i) % this.size;
-      if (findMatching(this.queues[from]!, tag) >= 0) return from;
+    const from = this.anyTurn(tag);
+    if (this.polled !== undefined) this.queues[from]!.push(this.polled);
+    this.polled = undefined;
+    return from;
+  }
+
+  /**
+   * Whose turn it is, for a receive from any source with `tag` that does not wait: the first source from nextAnySource
+   * on whose next message (its oldest queued match, or else the message at the head of its channel) matches, or -1.
+   * A source's queued messages are not preferred to another's channel, before it in turn: a rank whose messages get
+   * queued (by receives of another tag from it) would starve the others. A look at a source reads at most one message
+   * of its channel; one that does not match is queued, and the looks go round again while some channel had one, so
+   * that a source streaming other tags is not drained into its queue while another source has a match (with none, it
+   * is, as before). A match read from a channel is left in `polled`.
+   */
+  private anyTurn(tag: number): number {
+    for (let read = true; read;) {
+      read = false;
+      for (let i = 0; i < this.size; i++) {
+        const from = (this.nextAnySource + i) % this.size;
+        if (findMatching(this.queues[from]!, tag) >= 0) return from;
+        if (from === this.rank) continue;
+        const message = this.channels.poll(from); // nothing while recvView lends that channel's last message
+        if (message === undefined) continue;
+        if (matches(message.tag, tag)) {
+          this.polled = message;
+          return from;
+        }
+        this.queues[from]!.push(message);
+        read = true;
+      }
     }
     return -1;
   }

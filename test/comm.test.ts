@@ -168,6 +168,21 @@ test('recv from any source takes the ranks in turns: none starves while another 
   }
 });
 
+test('recv from any source does not pass over a message on its channel for another rank\'s queued ones', async () => {
+  for (const transport of TRANSPORTS) {
+    // Turns from rank 1's b0: rank 2 (its x on its channel) comes before rank 1 again, though b1 is queued by then.
+    const [got] = await run(3, transport, { program: 'anyPassesNoChannel' });
+    assert.equal(got, ['b0', 'x', 'b1', 'b2'], transport);
+  }
+});
+
+test('a recvInto from any source that fails leaves the turn where it was, as it leaves the message', async () => {
+  for (const transport of TRANSPORTS) {
+    const [got] = await run(3, transport, { program: 'anyTurnAfterFailedRecvInto' });
+    assert.equal(got, [1, 2], transport);
+  }
+});
+
 test('bad input is refused in the rank that made the mistake, with what was given and allowed', async () => {
   const cases: [string, string][] = [
     ['dest', 'rank 1 failed: RangeError: Expected `dest` to be a rank from 0 to 1, got 4'],
