@@ -491,14 +491,15 @@ export class Receiver {
   }
 
   private copyNext(target: ArrayBufferView, options: BlockingOptions | undefined): Readonly<Copied> | null {
-    if (this.unfinished !== undefined) return this.copyUnfinished(target, deadlineFor(options));
+    const deadline = deadlineFor(options); // the whole call's, the wait for its first frame included
+    if (this.unfinished !== undefined) return this.copyUnfinished(target, deadline);
     const ring = this.ring;
     if (ring.hold(options) < 0) return null; // no view of the slot: copyHeld copies straight out of the ring
     const { type, tag } = ring.frame;
     const total = messageBytes(ring.frame);
     const into = this.intoFor(target, codecTypeOf(ring.frame), total);
     if (type & CHUNKED) {
-      this.copyChunks(ring.peek()!, total, into, deadlineFor(options)); // held already: no wait
+      this.copyChunks(ring.peek()!, total, into, deadline); // held already: no wait
     } else {
       ring.copyHeld(into);
       ring.release();
