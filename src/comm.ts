@@ -563,7 +563,7 @@ export class Comm {
       const queue = this.queues[queuedFrom]!;
       const at = findMatching(queue, tag);
       copied.value = copyInto(target, queue[at]!.value);
-      message = queue.splice(at, 1)[0]!;
+      message = removeAt(queue, at);
       if (source === ANY_SOURCE) this.nextAnySource = (queuedFrom + 1) % this.size;
     } else {
       const turn = this.nextAnySource;
@@ -872,7 +872,12 @@ function matches(messageTag: number, wanted: number): boolean {
 
 function takeMatching(queue: Envelope[], tag: number): Envelope | undefined {
   const at = findMatching(queue, tag);
-  return at < 0 ? undefined : queue.splice(at, 1)[0];
+  return at < 0 ? undefined : removeAt(queue, at);
+}
+
+/** Takes `queue[at]` out; the first with shift(), which makes no array, where splice() makes one of what it took. */
+function removeAt(queue: Envelope[], at: number): Envelope {
+  return at === 0 ? queue.shift()! : queue.splice(at, 1)[0]!;
 }
 
 /** Where the first message of `queue` that `tag` matches is, or -1. */
