@@ -145,7 +145,10 @@ export class RankFailedError extends ShmcommError {
 export class DeadlockError extends ShmcommError {
   /** Always `'SHMCOMM_DEADLOCK'`. */
   declare readonly code: 'SHMCOMM_DEADLOCK';
-  /** One line per live rank: what it waits for (`rank 0 waits to receive from rank 1`), or `rank 2 is running`. */
+  /**
+   * One line per live rank: what it waits for (`rank 0 waits to receive from rank 1`), or `rank 2 is running` (also
+   * said of a rank outside the deadlock caught in a passing wait, on a rank that is not stuck).
+   */
   readonly cycle: readonly string[];
   /** Made by `launch`'s watchdog: the message is `deadlock: ` and the lines of `cycle`, joined by `; `. */
   constructor(cycle: string[]) {

@@ -35,6 +35,8 @@ export function watchForDeadlock(control: ControlBlock, finished: boolean[], gra
   const look = () => {
     const now = performance.now();
     const settled = new Map<number, Wait>();
+    const waits = new Map<number, Wait>(); // each live rank's wait as this look reads it
+    const recent = new Set<number>(); // the ranks in a wait that began within graceMs
     const count = finished.filter((isDone) => isDone).length;
     const someFinished = count !== finishedCount; // no rank is settled at this look, as no look was since
     finishedCount = count;
@@ -42,13 +44,16 @@ export function watchForDeadlock(control: ControlBlock, finished: boolean[], gra
     for (let rank = 0; rank < finished.length; rank++) {
       if (finished[rank]) continue;
       const wait = control.waitingOf(rank);
+      waits.set(rank, wait);
       const key = `${wait.kind}/${wait.peer}/${wait.progress}`;
       const last = seen[rank]!;
       if (key !== last.wait) { // a move: a rank that moves now is free now, and releases the ranks that wait on it
         seen[rank] = { wait: key, since: now, looks: wait.looks };
         someMoved = true;
+        if (wait.kind !== WAIT.none) recent.add(rank);
         continue;
       }
+      if (wait.kind !== WAIT.none && now - last.since < graceMs) recent.add(rank);
       const lasted = now - last.since >= graceMs && wait.looks - last.looks >= MIN_LOOKS;
       if (wait.kind !== WAIT.none && lasted && !someFinished) settled.set(rank, wait);
     }
@@ -57,8 +62,10 @@ export function watchForDeadlock(control: ControlBlock, finished: boolean[], gra
         if (!finished[rank]) seen[rank]!.looks = control.waitingOf(rank).looks;
       }
     }
-    if (stuckRanks(settled, finished).size > 0) {
-      onDeadlock(describeWaits(control, finished));
+    const stuck = stuckRanks(settled, finished);
+    if (stuck.size > 0) {
+      // Described as judged: a rank's wait as this look read it, not as it may be a moment later
+      onDeadlock(describeWaits(control, finished, waits, movingRanks(stuck, waits, recent, finished)));
       return;
     }
     watch.refresh(); // the same timer again: nothing piles up over a long run
@@ -81,19 +88,10 @@ type Wait = ReturnType<ControlBlock['waitingOf']>;
 function stuckRanks(settled: Map<number, Wait>, finished: boolean[]): Set<number> {
   const stuck = new Set(settled.keys());
   const free = (rank: number) => !finished[rank] && !stuck.has(rank);
-  const anyFinished = finished.some((isDone) => isDone);
-  const released = (rank: number) => {
-    const { kind, peer } = settled.get(rank)!;
-    if (kind === WAIT.recv || kind === WAIT.send) {
-      return peer === ANY_PEER ? finished.some((_, other) => other !== rank && free(other)) : free(peer);
-    }
-    const sameBarrier = (other: number) => settled.get(other)?.kind === kind && settled.get(other)?.peer === peer;
-    return !anyFinished && finished.every((_, other) => other === rank || free(other) || sameBarrier(other));
-  };
   for (let dropped = true; dropped; ) {
     dropped = false;
     for (const rank of stuck) {
-      if (released(rank)) {
+      if (released(rank, settled, free, finished)) {
         stuck.delete(rank);
         dropped = true;
       }
@@ -102,17 +100,55 @@ function stuckRanks(settled: Map<number, Wait>, finished: boolean[]): Set<number
   return stuck;
 }
 
+/** Whether rank `rank`, in its wait in `waits`, may be set moving by the ranks that are `free` (stuckRanks' rules). */
+function released(rank: number, waits: Map<number, Wait>, free: (rank: number) => boolean, finished: boolean[]): boolean {
+  const { kind, peer } = waits.get(rank)!;
+  if (kind === WAIT.recv || kind === WAIT.send) {
+    return peer === ANY_PEER ? finished.some((_, other) => other !== rank && free(other)) : free(peer);
+  }
+  const sameBarrier = (other: number) => waits.get(other)?.kind === kind && waits.get(other)?.peer === peer;
+  return !finished.some((isDone) => isDone) &&
+    finished.every((_, other) => other === rank || free(other) || sameBarrier(other));
+}
+
+/**
+ * The ranks outside a deadlock that are on the move: caught in a wait that began within `graceMs` (in `recent`) on a
+ * rank that is free. Two ranks exchanging messages beside a cycle are caught waiting now and then, each for the other:
+ * a DeadlockError says they are running, not what they waited for at that instant. A rank that has waited long, or has
+ * just begun to wait on a stuck rank (or on one that waits on a stuck rank, and so on), is described by its wait.
+ */
+function movingRanks(stuck: Set<number>, waits: Map<number, Wait>, recent: Set<number>, finished: boolean[]): Set<number> {
+  const bound = new Set(stuck);
+  const free = (rank: number) => !finished[rank] && !bound.has(rank);
+  for (let added = true; added; ) {
+    added = false;
+    for (const rank of recent) {
+      if (!bound.has(rank) && !released(rank, waits, free, finished)) {
+        bound.add(rank);
+        added = true;
+      }
+    }
+  }
+  return new Set([...recent].filter((rank) => !bound.has(rank)));
+}
+
 /**
  * One line per live rank: `rank 0 waits to receive from rank 1`, `... from rank 0 in bcast`, `rank 2 is running`, or
- * `rank 3 is starting` when a short `timeoutMs` ends before its program was called.
+ * `rank 3 is starting` when a short `timeoutMs` ends before its program was called. Each rank's wait is read now, or
+ * taken from `waits`; the ranks in `moving` are running, whatever wait they are in.
  */
-export function describeWaits(control: ControlBlock, finished: boolean[]): string[] {
+export function describeWaits(control: ControlBlock, finished: boolean[], waits?: ReadonlyMap<number, Wait>,
+  moving: ReadonlySet<number> = new Set()): string[] {
   const lines: string[] = [];
   const gone = finished.flatMap((isDone, other) => (isDone ? [other] : []));
   const haveFinished = gone.length === 1 ? `rank ${gone[0]} has finished` : `ranks ${gone.join(', ')} have finished`;
   for (let rank = 0; rank < finished.length; rank++) {
     if (finished[rank]) continue;
-    const { kind, peer, within } = control.waitingOf(rank);
+    if (moving.has(rank)) {
+      lines.push(`rank ${rank} is running`);
+      continue;
+    }
+    const { kind, peer, within } = waits?.get(rank) ?? control.waitingOf(rank);
     // The rank it waits on has finished, or, waiting on any rank, those that have.
     const anyDone = gone.length > 0 ? ` (${haveFinished})` : '';
     const peerDone = peer === ANY_PEER ? anyDone : peer >= 0 && finished[peer] ? ` (rank ${peer} has finished)` : '';
