@@ -567,7 +567,7 @@ export class Comm {
       if (source === ANY_SOURCE) this.nextAnySource = (queuedFrom + 1) % this.size;
     } else {
       const turn = this.nextAnySource;
-      message = this.recvInternal(source, tag);
+      message = this.awaitMessage(source, tag); // queuedSource has looked at the queues (and the channels) already
       try {
         copied.value = copyInto(target, message.value);
       } catch (err) {
@@ -611,7 +611,11 @@ export class Comm {
     } catch (err) {
       throw this.control.translate(err);
     }
-    if (queued !== undefined) return queued;
+    return queued ?? this.awaitMessage(source, tag);
+  }
+
+  /** The next message from `source` with `tag` off the channels, when none is queued: blocks until one comes. */
+  private awaitMessage(source: number, tag: number): Envelope {
     if (source === this.rank || (source === ANY_SOURCE && this.size === 1)) { // no other rank could send it
       const from = source === ANY_SOURCE ? 'any rank, alone,' : 'itself';
       throw new RangeError(`rank ${this.rank} waits to receive from ${from} ${this.unsentToSelf(tag)}: that would block for ever`);
