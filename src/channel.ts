@@ -45,6 +45,14 @@ export function notBinaryError(got: string): TypeError {
   return new TypeError(`recvInto() needs a typed array, DataView or ArrayBuffer message, got ${got}: use recv()`);
 }
 
+/** Receiver.recvInto's refusal of a `target` that is no view (Comm's own names its `source` and `tag`). */
+function notATargetError(target: unknown): TypeError {
+  const hint = target instanceof ArrayBuffer || target instanceof SharedArrayBuffer ? ' (pass a view of it: new Uint8Array(buffer))'
+    : typeof target === 'object' && target !== null && 'timeoutMs' in target ? ' (the target comes first: recvInto(target, { timeoutMs }))'
+    : '';
+  return new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}${hint}`);
+}
+
 /** recvInto's refusal of a message of `bytes` bytes for a target of `room`; Comm's too. */
 export function doesNotFitError(bytes: number, room: number): RangeError {
   return new RangeError(`recvInto(): a ${bytes}-byte message does not fit in a ${room}-byte target`);
@@ -479,9 +487,11 @@ export class Receiver {
    * per Receiver, filled again by the next call (read it, or copy its two fields, before then). The message must be
    * binary (a typed array, DataView or ArrayBuffer) and fit in `target`; otherwise this throws and leaves the
    * message where it is, for `recv()`. Consumer side; blocks while the ring is empty.
-   * @throws `TypeError` for a message that is not binary; `RangeError` for one larger than `target`; else as `recv`.
+   * @throws `TypeError` for a `target` that is no view (before any wait), or a message that is not binary; `RangeError`
+   *   for one larger than `target`; else as `recv`.
    */
   recvInto(target: ArrayBufferView, options?: BlockingOptions): Readonly<Copied> | null {
+    if (!ArrayBuffer.isView(target)) throw notATargetError(target); // before any wait: the options given first waited
     this.refuseWhileHolding('recvInto');
     try {
       return this.copyNext(target, options);

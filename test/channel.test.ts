@@ -529,6 +529,32 @@ test('a bad timeoutMs is refused before any chunk moves: no message is cut short
   assert.equal([got.tag, ...got.value], [2, 1.5, 2.5], 'the message is still there, whole');
 });
 
+test('Receiver.recvInto refuses a target that is no view as the call starts, not after a wait for a message', () => {
+  // It took the target only once a message had come: on an empty ring `recvInto({ timeoutMs: 0 })` (the options where
+  // the target goes) waited for ever, and with a message there it failed inside ('Cannot read properties of undefined
+  // (reading 'resizable')'). Found reading README's API sections against the code (the README audit).
+  const ring = RingBuffer.create(4096);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  const TARGET = 'Expected `target` to be a typed array or DataView, got ';
+  const empty = errorOf(() => receiver.recvInto(5 as never, { timeoutMs: 0 }));
+  assert.instance(empty, TypeError);
+  assert.is(empty.message, `${TARGET}5`);
+  sender.send(Int32Array.of(7, 8), 3);
+  for (const [target, message] of [
+    [{ timeoutMs: 0 }, `${TARGET}an object (the target comes first: recvInto(target, { timeoutMs }))`],
+    [new ArrayBuffer(8), `${TARGET}an ArrayBuffer (pass a view of it: new Uint8Array(buffer))`],
+    [null, `${TARGET}null`],
+  ] as const) {
+    const err = errorOf(() => receiver.recvInto(target as never));
+    assert.instance(err, TypeError);
+    assert.is(err.message, message);
+  }
+  const into = new Int32Array(2);
+  assert.equal({ ...receiver.recvInto(into)! }, { bytes: 8, tag: 3 }, 'the message stayed');
+  assert.equal(Array.from(into), [7, 8]);
+});
+
 test('a Sender or Receiver on something else than a ring, options that are no object, timeoutMs in the tag: refused by name', () => {
   const ring = RingBuffer.create(1 << 16);
   // On the ring's buffer: the Sender was made (chunkBytes NaN), then 'ring.write is not a function' at its first send
