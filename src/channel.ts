@@ -53,6 +53,11 @@ function notATargetError(target: unknown): TypeError {
   return new TypeError(`Expected \`target\` to be a typed array or DataView, got ${describe(target)}${hint}`);
 }
 
+/** A receive's refusal while a view from recvView() is held. */
+function holdingError(op: string): Error {
+  return new Error(`${op}() while holding a view: release() it first`);
+}
+
 /** recvInto's refusal of a message of `bytes` bytes for a target of `room`; Comm's too. */
 export function doesNotFitError(bytes: number, room: number): RangeError {
   return new RangeError(`recvInto(): a ${bytes}-byte message does not fit in a ${room}-byte target`);
@@ -491,8 +496,9 @@ export class Receiver {
    *   for one larger than `target`; else as `recv`.
    */
   recvInto(target: ArrayBufferView, options?: BlockingOptions): Readonly<Copied> | null {
-    if (!ArrayBuffer.isView(target)) throw notATargetError(target); // before any wait: the options given first waited
-    this.refuseWhileHolding('recvInto');
+    // Before any wait (options passed where the target goes waited), in one test: the call per message stays small
+    // enough to be inlined (docs/PERFORMANCE.md, "Errors out of line")
+    if (this.holdingView || !ArrayBuffer.isView(target)) throw this.recvIntoRefusal(target);
     try {
       return this.copyNext(target, options);
     } catch (error) {
@@ -609,7 +615,12 @@ export class Receiver {
   }
 
   private refuseWhileHolding(op: string): void {
-    if (this.holdingView) throw new Error(`${op}() while holding a view: release() it first`);
+    if (this.holdingView) throw holdingError(op);
+  }
+
+  /** Why recvInto refuses its call: a view is held, or `target` is no view. */
+  private recvIntoRefusal(target: unknown): Error {
+    return this.holdingView ? holdingError('recvInto') : notATargetError(target);
   }
 
   /** recv's answer for a message it read where it lies: gives the message's bytes back first. */
