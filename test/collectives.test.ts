@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { setFlagsFromString } from 'node:v8';
 import { DeadlockError, launch, RankFailedError, type TransportName } from '../src/index.js';
 import {
-  arenaRound, arenaValues, bytesOf, digest, inputs, large, matmul, OPS, rootsFor, stressSeq, stressSize, type Matrix,
+  ARENA_PERIOD, arenaRound, arenaValues, bytesOf, digest, inputs, large, matmul, OPS, rootsFor, stressSeq, stressSize, tiled, type Matrix,
 } from './fixtures/collectives-programs.js';
 import { fillPattern, testSeed } from './helpers.js';
 import { elementwise, type OpName, type TypedArray } from '../src/reduce-ops.js';
@@ -210,10 +210,15 @@ test('shared: allreduce, reduce and bcast stress through the arena, seeded kinds
       let bytes: Uint8Array;
       if (collective === 'bcast') bytes = bytesOf(arenaValues(kind, root, round, length));
       else {
-        const expected = arenaValues(kind, 0, round, length);
+        // Every rank's values repeat every ARENA_PERIOD elements, and so does their elementwise fold: fold one period
+        // (the library's elementwise, in rank order, as before on the whole arrays), then repeat it to the length.
+        const period = Math.min(length, ARENA_PERIOD);
+        const head = arenaValues(kind, 0, round, period);
         const fold = (into: ArrayBufferView, more: ArrayBufferView) => elementwise(op, into as TypedArray, more as TypedArray, into as TypedArray);
-        for (let rank = 1; rank < size; rank++) fold(expected, arenaValues(kind, rank, round, length));
-        bytes = bytesOf(expected);
+        for (let rank = 1; rank < size; rank++) fold(head, arenaValues(kind, rank, round, period));
+        const expected = new kind(length);
+        expected.set(head as never);
+        bytes = bytesOf(tiled(expected, period));
       }
       for (const rank of ranks(size)) {
         if (collective !== 'reduce' || rank === root) checksums[rank] = digest(checksums[rank]!, bytes);
@@ -406,7 +411,10 @@ test('shared, the arena: a mismatch throws the same error in every rank, and the
 
 test('collective messages carry their call: a skipped call is reported, and later calls never take an earlier one\'s', async () => {
   for (const transport of ['shared', 'clone', 'transfer'] as const) {
-    const err = await launch(CHECKS, { size: 2, transport, args: { program: 'skippedCall' }, timeoutMs: 30_000 }).catch((e: unknown) => e);
+    // deadlockMs 300, as deadlockIn: each report names one stuck rank and a finished one, the same whenever it comes
+    // (the default grace of 1000 ms was most of this test's time).
+    const err = await launch(CHECKS, { size: 2, transport, args: { program: 'skippedCall' }, timeoutMs: 30_000, deadlockMs: 300 })
+      .catch((e: unknown) => e);
     assert.instance(err, DeadlockError, `${transport}: ${String(err)}`);
     assert.is((err as Error).message, 'deadlock: rank 0 waits to receive from rank 1 in gather (rank 1 has finished)', transport);
     // Before, rank 0's reduce took rank 1's 41 from the crossed first call: 141, not 201.
@@ -417,7 +425,8 @@ test('collective messages carry their call: a skipped call is reported, and late
     const nested = await launch(CHECKS, { size: 2, transport, args: { program: 'nestedInOp' }, timeoutMs: 30_000 });
     assert.equal(nested, [[null, null], [21, 'from inside the op']], transport);
     // A deadlock in a collective inside another's op names the inner one, where the rank waits.
-    const inner = await launch(CHECKS, { size: 2, transport, args: { program: 'nestedDeadlock' }, timeoutMs: 30_000 }).catch((e: unknown) => e);
+    const inner = await launch(CHECKS, { size: 2, transport, args: { program: 'nestedDeadlock' }, timeoutMs: 30_000, deadlockMs: 300 })
+      .catch((e: unknown) => e);
     assert.instance(inner, DeadlockError, `${transport}: ${String(inner)}`);
     assert.is((inner as Error).message, 'deadlock: rank 0 waits to receive from rank 1 in bcast (rank 1 has finished)', transport);
     // A call refused by its own checks is not counted: called again, it meets the others' messages.

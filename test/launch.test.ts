@@ -14,6 +14,16 @@ import { noWorkerLeft, startedWorkers } from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
+/**
+ * The deadlock watchdog's grace (deadlockMs) for runs that only wait for a deadlock to be reported, instead of the
+ * default 1000 ms, which each such run waited out. What keeps a slow machine from seeing a deadlock that is none is not
+ * the grace but the looks: a rank is taken as stuck only once it has looked in vain twice since any rank last moved
+ * (watchdog.ts, MIN_LOOKS), so a rank with no core is never reported, whatever the grace. Used where every line of the
+ * report is a rank of the deadlock or one that has finished (or a rank that has told the others it runs), so that it
+ * reads the same whenever it comes; the collectives tests run their deadlocks at 300 ms too. The default grace stays
+ * covered by the deadlock inside a collective below, whose rank 2 may reach its wait later than rank 1 is stuck.
+ */
+const GRACE_MS = 300;
 
 async function failure(promise: Promise<unknown>): Promise<Error & { rank?: number; code?: string; cycle?: string[] }> {
   try {
@@ -70,7 +80,8 @@ for (const transport of TRANSPORTS) {
 
   test(`${transport}: a receive from any rank names the ranks that have finished`, async () => {
     const args = { program: 'anySourceAfterTheOthersReturn' };
-    const err = await failure(launch(PROGRAMS, { size: 3, transport, args, timeoutMs: 30_000 }));
+    // Rank 0 is stuck only once no other rank may send: both have finished.
+    const err = await failure(launch(PROGRAMS, { size: 3, transport, args, deadlockMs: GRACE_MS, timeoutMs: 30_000 }));
     assert.instance(err, DeadlockError);
     assert.is(err.message, 'deadlock: rank 0 waits to receive from any rank (ranks 1, 2 have finished)');
     await noWorkerLeft('a receive from any rank');
@@ -106,7 +117,9 @@ for (const transport of TRANSPORTS) {
 
   test(`${transport}: deadlock, both ranks receive first, whatever the wait strategy (spin never parks)`, async () => {
     for (const strategy of ['spinThenPark', 'spin', 'park'] as const) {
-      const err = await failure(launch(PROGRAMS, { size: 2, transport, strategy, args: { program: 'recvRecv' }, timeoutMs: 30_000 }));
+      const err = await failure(launch(PROGRAMS, {
+        size: 2, transport, strategy, args: { program: 'recvRecv' }, deadlockMs: GRACE_MS, timeoutMs: 30_000,
+      }));
       assert.instance(err, DeadlockError, strategy);
       assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0', strategy);
       assert.equal(err.cycle, ['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0'], strategy);
@@ -115,7 +128,7 @@ for (const transport of TRANSPORTS) {
   });
 
   test(`${transport}: a rank waits for one that has finished`, async () => {
-    const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'peerFinished' }, timeoutMs: 30_000 }));
+    const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'peerFinished' }, deadlockMs: GRACE_MS, timeoutMs: 30_000 }));
     assert.instance(err, DeadlockError);
     assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1 (rank 1 has finished)');
   });
@@ -128,8 +141,10 @@ test('a deadlock among some ranks is reported while another keeps running (it us
     ['barrier', 'deadlock: rank 0 waits in barrier (rank 1 has finished without it); rank 2 is running'],
   ] as const;
   for (const [stuck, message] of cases) {
-    // A long timeout: only the watchdog can end these runs in time, the running rank never stops on its own.
-    const err = await failure(launch(PROGRAMS, { size: 3, args: { program: 'partlyStuck', stuck }, timeoutMs: 60_000 }));
+    // A long timeout: only the watchdog can end these runs in time, the running rank never stops on its own. GRACE_MS:
+    // rank 2 has told the others it runs before they get stuck, so that the report finds it running.
+    const args = { program: 'partlyStuck', stuck, stopped: new SharedArrayBuffer(4) };
+    const err = await failure(launch(PROGRAMS, { size: 3, args, deadlockMs: GRACE_MS, timeoutMs: 60_000 }));
     assert.instance(err, DeadlockError, stuck);
     assert.is(err.message, message, stuck);
     await noWorkerLeft(`a partial deadlock (${stuck})`);
@@ -146,7 +161,8 @@ test('a deadlock among some ranks is reported while another keeps running (it us
     ['busyOthers', 'clone', 4, `${cycle}; rank 2 is running; rank 3 is running`],
   ] as const;
   for (const [stuck, transport, size, message] of more) {
-    const err = await failure(launch(PROGRAMS, { size, transport, args: { program: 'partlyStuck', stuck }, timeoutMs: 60_000 }));
+    const args = { program: 'partlyStuck', stuck, stopped: new SharedArrayBuffer(4) };
+    const err = await failure(launch(PROGRAMS, { size, transport, args, deadlockMs: GRACE_MS, timeoutMs: 60_000 }));
     assert.instance(err, DeadlockError, `${stuck} on ${transport}: ${String(err)}`);
     assert.is(err.message, message, `${stuck} on ${transport}`);
     await noWorkerLeft(`a partial deadlock (${stuck})`);
@@ -242,15 +258,33 @@ test('a DeadlockError says that ranks caught in passing waits beside the cycle a
 
 test('a deadlock is reported while a third rank keeps waking one of the two with messages, on every transport', async () => {
   // Ranks 0 and 1 wait for each other; rank 2 sends rank 0 a message every 10 ms for 20 s. Each message wakes rank 0
-  // from its doorbell on clone and transfer (the looks then come from the wakes).
-  const program = `export default (comm) => {
-    if (comm.rank < 2) return comm.recv(1 - comm.rank, 0);
+  // from its doorbell on clone and transfer (the looks then come from the wakes). Rank 2 first tells the two that it
+  // runs (tag 9), and they take that before they get stuck: the report, whenever it comes (GRACE_MS), finds it running.
+  // It stops once the abort that follows the report has woken rank 0 or 1 (they set the flag in `args`); before, launch gave it
+  // the second it gives ranks to notice an abort, and then terminated it.
+  const program = `export default (comm, stopped) => {
+    const flag = new Int32Array(stopped);
+    if (comm.rank < 2) {
+      try {
+        comm.recv(2, 9);
+        return comm.recv(1 - comm.rank, 0);
+      } catch (err) {
+        Atomics.store(flag, 0, 1);
+        throw err;
+      }
+    }
+    comm.send(0, 'running', 9);
+    comm.send(1, 'running', 9);
     const end = performance.now() + 20000;
-    for (let next = 0; performance.now() < end; ) if (performance.now() >= next) { comm.send(0, 1, 5); next = performance.now() + 10; }
+    for (let next = 0; performance.now() < end && Atomics.load(flag, 0) === 0; ) {
+      if (performance.now() >= next) { comm.send(0, 1, 5); next = performance.now() + 10; }
+    }
   }`;
   for (const transport of ['shared', 'clone', 'transfer'] as const) {
     for (const strategy of ['spin', 'spinThenPark'] as const) {
-      const err = await failure(launch(`data:text/javascript,${encodeURIComponent(program)}`, { size: 3, transport, strategy, timeoutMs: 15_000 }));
+      const err = await failure(launch(`data:text/javascript,${encodeURIComponent(program)}`, {
+        size: 3, transport, strategy, args: new SharedArrayBuffer(4), deadlockMs: GRACE_MS, timeoutMs: 15_000,
+      }));
       assert.instance(err, DeadlockError, `${transport} ${strategy}: ${err.message}`);
       assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0; rank 2 is running');
     }
@@ -288,7 +322,7 @@ test('a rank whose promise, or import, can never settle is named as such (Node e
 });
 
 test('shared: deadlock, both ranks send 64 MiB first', async () => {
-  const err = await failure(launch(PROGRAMS, { size: 2, args: { program: 'sendSend' }, timeoutMs: 30_000 }));
+  const err = await failure(launch(PROGRAMS, { size: 2, args: { program: 'sendSend' }, deadlockMs: GRACE_MS, timeoutMs: 30_000 }));
   assert.instance(err, DeadlockError);
   assert.is(err.message, 'deadlock: rank 0 waits to send to rank 1 (channel full); rank 1 waits to send to rank 0 (channel full)');
 });
