@@ -2,7 +2,11 @@
 // - stream: rank 0 sends windows of 64 values, then waits for rank 1's acknowledgement (as exercise 6 does); messages a
 //   second, for a plain number and for an 8-byte Uint8Array (received with recv(), a fresh array each);
 // - calls: allreduce(number, 'sum'), bcast(number) and sendrecv(number) in a loop; calls a second.
-// Each figure is the best of three launches of 0.3 s. Until the commit that added this probe (2026-11-27), a number
+// Each figure is the best of three launches, each measuring 0.3 s after a warm-up of its own: every measurement is run
+// once and thrown away first. Figures from before 2026-11-29 include the warm-up, and compare only with each other:
+// three runs by turns on the Zen 3 VM (08:37) streamed numbers at 3.58 to 4.38M a second warm against 0.90 to 1.36M
+// (the first 0.3 s of code not yet optimized; it parks no more than the rest), 8-byte arrays 2.20 to 2.58M against
+// 1.60 to 1.87M, and ran allreduce 0.81 to 1.04M against 0.55 to 0.62M. Until the commit that added this probe (2026-11-27), a number
 // went through V8's serializer (about 2 µs a value), and an array of 64 bytes or fewer was decoded through an
 // ArrayBuffer of its own (about 0.4 µs): docs/PERFORMANCE.md, "Small values without V8's serializer".
 // Run: node docs/probes/comm-small.mjs   (needs `npm run build`)
@@ -55,13 +59,15 @@ function stream(comm, value) {
 
 export default function main(comm) {
   const other = 1 - comm.rank;
-  return {
+  const measure = () => ({
     'stream number': stream(comm, 1.5),
     'stream Uint8Array(8)': stream(comm, new Uint8Array(8)),
     'allreduce number': rate(comm, () => comm.allreduce(comm.rank + 0.5, 'sum')),
     'bcast number': rate(comm, () => comm.bcast(comm.rank === 0 ? 42 : undefined)),
     'sendrecv number': rate(comm, () => comm.sendrecv(other, comm.rank, other)),
-  };
+  });
+  measure(); // the warm-up
+  return measure();
 }
 
 if (isMainThread) {
