@@ -6,9 +6,10 @@
 // once and thrown away first. Figures from before 2026-11-29 include the warm-up, and compare only with each other:
 // three runs by turns on the Zen 3 VM (08:37) streamed numbers at 3.58 to 4.38M a second warm against 0.90 to 1.36M
 // (the first 0.3 s of code not yet optimized; it parks no more than the rest), 8-byte arrays 2.20 to 2.58M against
-// 1.60 to 1.87M, and ran allreduce 0.81 to 1.04M against 0.55 to 0.62M. Until the commit that added this probe (2026-11-27), a number
-// went through V8's serializer (about 2 µs a value), and an array of 64 bytes or fewer was decoded through an
-// ArrayBuffer of its own (about 0.4 µs): docs/PERFORMANCE.md, "Small values without V8's serializer".
+// 1.60 to 1.87M, and ran allreduce 0.81 to 1.04M against 0.55 to 0.62M. Until the commit that added this probe
+// (2026-11-27), a number went through V8's serializer (about 2 µs a value), and an array of 64 bytes or fewer was
+// decoded through an ArrayBuffer of its own (about 0.4 µs): docs/PERFORMANCE.md, "Small values without V8's
+// serializer".
 // Run: node docs/probes/comm-small.mjs   (needs `npm run build`)
 import { isMainThread } from 'node:worker_threads';
 
