@@ -37,7 +37,7 @@ if (isMainThread) {
       best.one = Math.max(best.one, await run({ kind: 'one', size, slots }));
       best.two = Math.max(best.two, await run({ kind: 'two', size, slots }));
     }
-    const label = size >= 1 << 20 ? `${size >> 20} MiB` : `${size >> 10} KiB`;
+    const label = size >= 1 << 20 ? `${+(size / 2 ** 20).toFixed(3)} MiB` : `${+(size / 1024).toFixed(3)} KiB`; // 1.375 KiB
     const ratio = (x) => `${x.toFixed(2)}x`.padStart(10);
     console.log(`${label.padStart(8)}  ${mb(best.memcpy)}  ${mb(best.one)}     ${mb(best.two)}  ${ratio(best.one / best.two)}  ${ratio(best.one / best.memcpy)}  ${ratio(best.two / best.memcpy)}`);
   }
