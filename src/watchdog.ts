@@ -36,7 +36,7 @@ export function watchForDeadlock(control: ControlBlock, finished: boolean[], gra
     const now = performance.now();
     const settled = new Map<number, Wait>();
     const waits = new Map<number, Wait>(); // each live rank's wait as this look reads it
-    const recent = new Set<number>(); // the ranks in a wait that began within graceMs
+    const recent = new Set<number>(); // the ranks in a wait that began since the last look
     const count = finished.filter((isDone) => isDone).length;
     const someFinished = count !== finishedCount; // no rank is settled at this look, as no look was since
     finishedCount = count;
@@ -53,7 +53,6 @@ export function watchForDeadlock(control: ControlBlock, finished: boolean[], gra
         if (wait.kind !== WAIT.none) recent.add(rank);
         continue;
       }
-      if (wait.kind !== WAIT.none && now - last.since < graceMs) recent.add(rank);
       const lasted = now - last.since >= graceMs && wait.looks - last.looks >= MIN_LOOKS;
       if (wait.kind !== WAIT.none && lasted && !someFinished) settled.set(rank, wait);
     }
@@ -112,9 +111,10 @@ function released(rank: number, waits: Map<number, Wait>, free: (rank: number) =
 }
 
 /**
- * The ranks outside a deadlock that are on the move: caught in a wait that began within `graceMs` (in `recent`) on a
- * rank that is free. Two ranks exchanging messages beside a cycle are caught waiting now and then, each for the other:
- * a DeadlockError says they are running, not what they waited for at that instant. A rank that has waited long, or has
+ * The ranks outside a deadlock that are on the move: caught in a wait that began since the last look (in `recent`) on
+ * a rank that is free. Two ranks exchanging messages beside a cycle are caught waiting now and then, each for the other:
+ * a DeadlockError says they are running, not what they waited for at that instant. A rank whose wait has lasted since
+ * the last look (two that have just deadlocked with each other, one that waits on a rank that computes), or that has
  * just begun to wait on a stuck rank (or on one that waits on a stuck rank, and so on), is described by its wait.
  */
 function movingRanks(stuck: Set<number>, waits: Map<number, Wait>, recent: Set<number>, finished: boolean[]): Set<number> {
