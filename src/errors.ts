@@ -147,8 +147,8 @@ export class DeadlockError extends ShmcommError {
   declare readonly code: 'SHMCOMM_DEADLOCK';
   /**
    * One line per live rank: what it waits for (`rank 0 waits to receive from rank 1`), or `rank 2 is running` (also
-   * said of a rank outside the deadlock caught in a wait that began since the watchdog's last look, on a rank that is
-   * not stuck).
+   * said of a rank outside the deadlock caught in a wait on a rank that is not stuck, which began since the watchdog's
+   * last look or in which it has not looked in vain twice).
    */
   readonly cycle: readonly string[];
   /** Made by `launch`'s watchdog: the message is `deadlock: ` and the lines of `cycle`, joined by `; `. */

@@ -29,14 +29,15 @@ const MIN_LOOKS = 2;
  */
 export function watchForDeadlock(control: ControlBlock, finished: boolean[], graceMs: number, timers: NodeJS.Timeout[],
   onDeadlock: (cycle: string[]) => void): void {
-  // Each rank's wait as last seen, since when, and its looks then, or at the latest look that saw a rank move.
-  const seen = finished.map(() => ({ wait: '', since: 0, looks: 0 }));
+  // Each rank's wait as last seen, since when, and its looks then, or at the latest look that saw a rank move; and its
+  // looks as that wait began.
+  const seen = finished.map(() => ({ wait: '', since: 0, looks: 0, began: 0 }));
   let finishedCount = 0;
   const look = () => {
     const now = performance.now();
     const settled = new Map<number, Wait>();
     const waits = new Map<number, Wait>(); // each live rank's wait as this look reads it
-    const recent = new Set<number>(); // the ranks in a wait that began since the last look
+    const recent = new Set<number>(); // the ranks in a wait that may be passing: they have not looked in vain twice
     const count = finished.filter((isDone) => isDone).length;
     const someFinished = count !== finishedCount; // no rank is settled at this look, as no look was since
     finishedCount = count;
@@ -48,11 +49,12 @@ export function watchForDeadlock(control: ControlBlock, finished: boolean[], gra
       const key = `${wait.kind}/${wait.peer}/${wait.progress}`;
       const last = seen[rank]!;
       if (key !== last.wait) { // a move: a rank that moves now is free now, and releases the ranks that wait on it
-        seen[rank] = { wait: key, since: now, looks: wait.looks };
+        seen[rank] = { wait: key, since: now, looks: wait.looks, began: wait.looks };
         someMoved = true;
         if (wait.kind !== WAIT.none) recent.add(rank);
         continue;
       }
+      if (wait.kind !== WAIT.none && wait.looks - last.began < MIN_LOOKS) recent.add(rank);
       const lasted = now - last.since >= graceMs && wait.looks - last.looks >= MIN_LOOKS;
       if (wait.kind !== WAIT.none && lasted && !someFinished) settled.set(rank, wait);
     }
@@ -111,11 +113,12 @@ function released(rank: number, waits: Map<number, Wait>, free: (rank: number) =
 }
 
 /**
- * The ranks outside a deadlock that are on the move: caught in a wait that began since the last look (in `recent`) on
- * a rank that is free. Two ranks exchanging messages beside a cycle are caught waiting now and then, each for the other:
- * a DeadlockError says they are running, not what they waited for at that instant. A rank whose wait has lasted since
- * the last look (two that have just deadlocked with each other, one that waits on a rank that computes), or that has
- * just begun to wait on a stuck rank (or on one that waits on a stuck rank, and so on), is described by its wait.
+ * The ranks outside a deadlock that are on the move: in a wait that began since the last look, or in which they have
+ * not yet looked in vain twice (a rank with no core), on a rank that is free (`recent`). Two ranks exchanging messages
+ * beside a cycle are caught waiting now and then, each for the other: a DeadlockError says they are running, not what
+ * they waited for at that instant. A rank that has looked in vain twice in its wait (two that have just deadlocked with
+ * each other, one that waits on a rank that computes), or that has just begun to wait on a stuck rank (or on one that
+ * waits on a stuck rank, and so on), is described by its wait.
  */
 function movingRanks(stuck: Set<number>, waits: Map<number, Wait>, recent: Set<number>, finished: boolean[]): Set<number> {
   const bound = new Set(stuck);
