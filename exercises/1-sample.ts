@@ -99,7 +99,8 @@ export async function run(options: SampleOptions = {}): Promise<SampleResult> {
   const fewer = workers < ranks ? ` (${ranks} asked: map starts at most one worker per batch)` : '';
   out(`a) pool: map(countPrimes, ${plural(count, 'batch', 'batches')} of ${plural(batchSize, 'number')}) on ${plural(workers, 'worker')}${fewer}`);
   out(`   primes per batch (in input order): [${results.join(', ')}]`);
-  out(`   batches per worker: [${itemsPerWorker.join(', ')}] (sum ${sum(itemsPerWorker)}; the split depends on timing: run it again)`);
+  const split = workers === 1 ? 'one worker takes them all, every run' : 'the split depends on timing: run it again';
+  out(`   batches per worker: [${itemsPerWorker.join(', ')}] (sum ${sum(itemsPerWorker)}; ${split})`);
 
   // b) Manual ranks: a fixed split, and results gathered by hand through the channels.
   const perRank = await launch<Gathered | null>(import.meta.url, { size: ranks, transport, args: batches, timeoutMs: 60_000 });

@@ -51,7 +51,7 @@ test('sample: the pool splits 11 batches over its workers, the ranks gather the 
   await noWorkerLeft('the exercise returned');
 });
 
-test('sample: the pool line counts the workers that ran, and says why when fewer than asked; singulars', async () => {
+test('sample: the pool counts its workers, says why when fewer than asked, and that one has no split to vary', async () => {
   const { out, lines } = capture();
   const fewer = await sample.run({ ranks: 4, batches: 3, batchSize: 100, out });
   assert.is(fewer.itemsPerWorker.length, 3);
@@ -61,7 +61,12 @@ test('sample: the pool line counts the workers that ran, and says why when fewer
   lines.length = 0;
   await sample.run({ ranks: 1, batches: 1, batchSize: 1, out });
   assert.is(lines[0], 'a) pool: map(countPrimes, 1 batch of 1 number) on 1 worker');
+  assert.is(lines[2], '   batches per worker: [1] (sum 1; one worker takes them all, every run)');
   assert.is(lines[3], 'b) 1 rank (shared): rank r takes batches r, r + 1, ... (a fixed split: the same every run)');
+  // One worker has no split that timing could change: the line says so, not "run it again".
+  lines.length = 0;
+  await sample.run({ ranks: 1, batches: 3, batchSize: 10, out });
+  assert.is(lines[2], '   batches per worker: [3] (sum 3; one worker takes them all, every run)');
   await noWorkerLeft('the exercise returned');
 });
 
