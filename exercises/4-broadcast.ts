@@ -3,7 +3,7 @@
  *
  * 1. linear: rank 0 sends it to rank 1, then rank 2, ... — N-1 sends, all from rank 0, one after the other;
  * 2. binomial tree: whoever has the value passes it on, so the holders double at every step and everyone has it
- *    after log2(N) steps (0→1; 0→2, 1→3; 0→4, 1→5, 2→6, 3→7; ...);
+ *    after ⌈log2 N⌉ steps (0→1; 0→2, 1→3; 0→4, 1→5, 2→6, 3→7; ...);
  * 3. `comm.bcast`, the library's, into an array that each rank allocated once (mpi4py's `Bcast(buf)`; ways 1 and 2
  *    receive a new array every time): the same tree, except on the shared transport from 3 ranks, where a value
  *    this large goes through the shared arena (rank 0 copies it in once, every rank copies it out once, and only a

@@ -3,7 +3,7 @@
  *
  * 1. linear: rank 0 receives from rank 1, 2, ..., N-1 and adds each as it comes: N-1 steps, all on rank 0;
  * 2. tree: at step 1 every odd rank sends its partial sum to its left neighbour, at step 2 every rank that is
- *    2 mod 4 sends to rank - 2, and so on: log2(N) steps, and the additions of one step run in parallel.
+ *    2 mod 4 sends to rank - 2, and so on: ⌈log2 N⌉ steps, and the additions of one step run in parallel.
  *    `comm.reduce(value, 'sum')` is the library's version of the same tree; on the shared transport, a typed array
  *    of 512 KiB or more goes through its shared arena instead (every rank adds its share of every rank's array).
  *
@@ -44,10 +44,10 @@ function linearSum<T>(comm: Comm, value: T, add: Add<T>): T | undefined {
 
 /**
  * Tree: at distance 1, 2, 4, ... a rank with that bit set hands its partial sum down and is done. Like exercise 4's
- * broadcast tree it takes log2 N steps, at the same distances, the other way round: there the ranks that hold the value
- * double at each step, here the ranks still holding a partial sum halve. `comm.rank & distance` tests that bit: at
- * distance 1 the odd ranks send (1→0, 3→2, ...), at distance 2 those whose second bit is set (2→0, 6→4), and so on,
- * until rank 0 alone holds the sum of everyone's values.
+ * broadcast tree it takes ⌈log2 N⌉ steps, at the same distances, the other way round: there the ranks that hold the
+ * value double at each step, here the ranks still holding a partial sum halve. `comm.rank & distance` tests that bit:
+ * at distance 1 the odd ranks send (1→0, 3→2, ...), at distance 2 those whose second bit is set (2→0, 6→4), and so
+ * on, until rank 0 alone holds the sum of everyone's values.
  */
 function treeSum<T>(comm: Comm, value: T, add: Add<T>): T | undefined {
   let total = value;
