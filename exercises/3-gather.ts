@@ -97,7 +97,8 @@ function consume(job: Job): Verdict {
   const expected = (job.size - 1) * job.messages;
   const verdict: Verdict = { received: 0, expected, badChecksum: 0, outOfOrder: 0, error: '', ms: 0 };
   const nextSeq = new Array<number>(job.size).fill(0);
-  // Messages still to come on each ring: everyone's on the one ring, or one producer's (job.messages) on each of its own
+  // Messages still to come on each ring: everyone's on the one ring, or one producer's (job.messages) on each of
+  // its own
   const owed = rings.map(() => verdict.expected / rings.length);
   let r = 0;
   startTogether(job);

@@ -130,13 +130,15 @@ export async function run(options: BroadcastOptions = {}): Promise<BroadcastResu
   if (!Number.isInteger(bytes / 8) || bytes < 8) {
     throw new RangeError(`Expected \`bytes\` to be a multiple of 8, at least 8, got ${bytes}`);
   }
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new RangeError(`Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
+  }
   const elements = bytes / 8;
   const args: Args = { elements, rounds, shared: new SharedArrayBuffer(bytes) };
   const results = await launch<RankReport>(import.meta.url, { size, transport, args, timeoutMs: 120_000 });
 
-  out(`broadcast of a Float64Array of ${formatSize(bytes)} (${plural(elements, 'element')}: ${firstElements(elements)}) ` +
-    `from rank 0 to ${plural(size, 'rank')} over ${transport}, best of ${rounds}`);
+  const array = `a Float64Array of ${formatSize(bytes)} (${plural(elements, 'element')}: ${firstElements(elements)})`;
+  out(`broadcast of ${array} from rank 0 to ${plural(size, 'rank')} over ${transport}, best of ${rounds}`);
   const label = wayLabels(size);
   const width = Math.max(...WAYS.map((way) => label[way].length));
   const ms = results[0]!.ms;

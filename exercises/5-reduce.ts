@@ -95,7 +95,9 @@ const addArrays: Add<Float64Array> = (total, value) => {
 };
 
 /** The rank program. Only rank 0's report means anything: it holds the results. */
-export default function reduceRank(comm: Comm, { elements, rounds }: { elements: number; rounds: number }): WayResult[] {
+export default function reduceRank(
+  comm: Comm, { elements, rounds }: { elements: number; rounds: number },
+): WayResult[] {
   const n = comm.size;
   const mine = new Float64Array(elements);
   for (let i = 0; i < elements; i++) mine[i] = comm.rank + i;
@@ -144,8 +146,12 @@ export default function reduceRank(comm: Comm, { elements, rounds }: { elements:
 
 export async function run(options: ReduceOptions = {}): Promise<WayResult[]> {
   const { ranks: n = 4, transport = 'shared', bytes = 8 * 2 ** 20, rounds = 3, out = console.log } = options;
-  if (!Number.isInteger(bytes / 8) || bytes < 32) throw new RangeError(`Expected \`bytes\` to be a multiple of 8 from 32, got ${bytes}`);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
+  if (!Number.isInteger(bytes / 8) || bytes < 32) {
+    throw new RangeError(`Expected \`bytes\` to be a multiple of 8 from 32, got ${bytes}`);
+  }
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new RangeError(`Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
+  }
   const elements = bytes / 8;
   const args = { elements, rounds };
   const results = (await launch<WayResult[]>(import.meta.url, { size: n, transport, args, timeoutMs: 120_000 }))[0]!;
@@ -180,7 +186,8 @@ export function report(
     out(`  ${label[r.way].padEnd(width)}${String(r.number).padStart(8)} ${ms(r.ms)}  ${verdict}`);
   }
   const head = [0, 1, 2, 3].map((i) => n * i + (n * (n - 1)) / 2);
-  out(`arrays: rank r holds a Float64Array of ${formatSize(bytes)}, element i = r + i; closed form N·i + N(N-1)/2 = ${head.join(', ')}, ...`);
+  out(`arrays: rank r holds a Float64Array of ${formatSize(bytes)}, element i = r + i; ` +
+    `closed form N·i + N(N-1)/2 = ${head.join(', ')}, ...`);
   for (const [i, r] of results.entries()) {
     const verdict = r.arrayWrongRounds === 0
       ? `all ${plural(elements, 'element')} right`
