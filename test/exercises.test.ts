@@ -316,7 +316,7 @@ test('broadcast: an array with its pieces in the wrong places is caught, though 
   assert.is(broadcast.firstWrong(new Float64Array(1), 1), 'element 0 is 0, not 0.5');
 });
 
-test('broadcast: the checksum line names every wrong rank and way, and a wrong one is a WrongResultError', () => {
+test('broadcast: the check line names every wrong rank and way, and a wrong one is a WrongResultError', () => {
   const { out, lines } = capture();
   const right = { linear: 0, tree: 0, bcast: 0, shared: 0 };
   const nothing = { linear: '', tree: '', bcast: '', shared: '' };
