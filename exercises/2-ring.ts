@@ -51,10 +51,10 @@ async function rank(job: RankJob): Promise<void> {
 /** The token travels as an Int32Array of the ranks it visited: raw bytes in a ring, a message on a port. */
 function connect(job: RankJob): { send(path: number[]): void; receive(): Promise<number[]> } {
   if (job.transport === 'shared') {
-    const out = RingBuffer.attach(job.sendTo as SharedArrayBuffer); // we are this ring's one producer
+    const outbox = RingBuffer.attach(job.sendTo as SharedArrayBuffer); // we are this ring's one producer
     const inbox = RingBuffer.attach(job.receiveFrom as SharedArrayBuffer); // and this ring's one consumer
     return {
-      send: (path) => out.write(Int32Array.from(path)),
+      send: (path) => outbox.write(Int32Array.from(path)),
       // async only to match the ports' receive: the read blocks this worker until the token comes (fine in a worker)
       receive: async () => {
         const bytes = inbox.read({ timeoutMs: TIMEOUT_MS })!; // null only if the ring was closed: never here
@@ -62,12 +62,12 @@ function connect(job: RankJob): { send(path: number[]): void; receive(): Promise
       },
     };
   }
-  const out = job.sendTo as MessagePort;
+  const outbox = job.sendTo as MessagePort;
   const inbox = job.receiveFrom as MessagePort;
   return {
     send: (path) => {
       const token = Int32Array.from(path);
-      out.postMessage(token, job.transport === 'transfer' ? [token.buffer] : []);
+      outbox.postMessage(token, job.transport === 'transfer' ? [token.buffer] : []);
     },
     receive: async () => {
       const [token] = (await once(inbox, 'message')) as [Int32Array];
