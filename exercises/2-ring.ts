@@ -101,6 +101,11 @@ export async function run(options: RingOptions = {}): Promise<RingResult> {
     }
   }
 
+  // A worker does not inherit this thread's source maps (the shmcomm command turns them on): asked for, an error in a
+  // rank names the lines of this .ts file, as in launch's ranks, not those of dist/'s build. Only when node runs with
+  // no options of its own: a worker given execArgv inherits none of them, and refuses some (--max-old-space-size).
+  const sourceMaps = process.sourceMapsEnabled && process.execArgv.length === 0;
+  const execArgv = sourceMaps ? ['--enable-source-maps'] : undefined;
   const workers: Worker[] = [];
   try {
     const result = new Promise<number[]>((resolve, reject) => {
@@ -114,7 +119,7 @@ export async function run(options: RingOptions = {}): Promise<RingResult> {
         // always different ports (a port2 to receive on, a port1 to send on), even when 1 rank sends to itself.
         const ends = [job.receiveFrom, job.sendTo];
         const ports = ends.filter((end): end is MessagePort => !(end instanceof SharedArrayBuffer));
-        const worker = new Worker(new URL(import.meta.url), { workerData: job, transferList: ports });
+        const worker = new Worker(new URL(import.meta.url), { workerData: job, transferList: ports, execArgv });
         worker.on('message', resolve); // only rank 0 posts: the finished path
         worker.on('error', (error) => reject(new Error(`ring rank ${r} failed: ${error.message}`, { cause: error })));
         workers.push(worker);
