@@ -97,14 +97,22 @@ export async function run(options: SampleOptions = {}): Promise<SampleResult> {
   });
   const workers = itemsPerWorker.length; // map starts no more workers than there are batches
   const fewer = workers < ranks ? ` (${ranks} asked: map starts at most one worker per batch)` : '';
-  out(`a) pool: map(countPrimes, ${plural(count, 'batch', 'batches')} of ${plural(batchSize, 'number')}) on ${plural(workers, 'worker')}${fewer}`);
+  const what = `${plural(count, 'batch', 'batches')} of ${plural(batchSize, 'number')}`;
+  out(`a) pool: map(countPrimes, ${what}) on ${plural(workers, 'worker')}${fewer}`);
   out(`   primes per batch (in input order): [${results.join(', ')}]`);
-  out(`   batches per worker: [${itemsPerWorker.join(', ')}] (sum ${sum(itemsPerWorker)}; the split depends on timing: run it again)`);
+  const split = workers === 1 ? 'one worker takes them all, every run' : 'the split depends on timing: run it again';
+  out(`   batches per worker: [${itemsPerWorker.join(', ')}] (sum ${sum(itemsPerWorker)}; ${split})`);
 
   // b) Manual ranks: a fixed split, and results gathered by hand through the channels.
-  const perRank = await launch<Gathered | null>(import.meta.url, { size: ranks, transport, args: batches, timeoutMs: 60_000 });
+  const perRank = await launch<Gathered | null>(import.meta.url, {
+    size: ranks,
+    transport,
+    args: batches,
+    timeoutMs: 60_000,
+  });
   const { results: gathered, batchesPerRank } = perRank[0]!;
-  out(`b) ${plural(ranks, 'rank')} (${transport}): rank r takes batches r, r + ${ranks}, ... (a fixed split: the same every run)`);
+  out(`b) ${plural(ranks, 'rank')} (${transport}): rank r takes batches r, r + ${ranks}, ... ` +
+    '(a fixed split: the same every run)');
   out(`   batches per rank, as rank 0 counted them: [${batchesPerRank.join(', ')}] (sum ${sum(batchesPerRank)})`);
   out(`   rank 0 gathered (in batch order): [${gathered.join(', ')}]`);
   checkGathered(gathered, results, count * batchSize, out);

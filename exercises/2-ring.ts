@@ -51,10 +51,10 @@ async function rank(job: RankJob): Promise<void> {
 /** The token travels as an Int32Array of the ranks it visited: raw bytes in a ring, a message on a port. */
 function connect(job: RankJob): { send(path: number[]): void; receive(): Promise<number[]> } {
   if (job.transport === 'shared') {
-    const out = RingBuffer.attach(job.sendTo as SharedArrayBuffer); // we are this ring's one producer
+    const outbox = RingBuffer.attach(job.sendTo as SharedArrayBuffer); // we are this ring's one producer
     const inbox = RingBuffer.attach(job.receiveFrom as SharedArrayBuffer); // and this ring's one consumer
     return {
-      send: (path) => out.write(Int32Array.from(path)),
+      send: (path) => outbox.write(Int32Array.from(path)),
       // async only to match the ports' receive: the read blocks this worker until the token comes (fine in a worker)
       receive: async () => {
         const bytes = inbox.read({ timeoutMs: TIMEOUT_MS })!; // null only if the ring was closed: never here
@@ -62,12 +62,12 @@ function connect(job: RankJob): { send(path: number[]): void; receive(): Promise
       },
     };
   }
-  const out = job.sendTo as MessagePort;
+  const outbox = job.sendTo as MessagePort;
   const inbox = job.receiveFrom as MessagePort;
   return {
     send: (path) => {
       const token = Int32Array.from(path);
-      out.postMessage(token, job.transport === 'transfer' ? [token.buffer] : []);
+      outbox.postMessage(token, job.transport === 'transfer' ? [token.buffer] : []);
     },
     receive: async () => {
       const [token] = (await once(inbox, 'message')) as [Int32Array];
@@ -101,6 +101,11 @@ export async function run(options: RingOptions = {}): Promise<RingResult> {
     }
   }
 
+  // A worker does not inherit this thread's source maps (the shmcomm command turns them on): asked for, an error in a
+  // rank names the lines of this .ts file, as in launch's ranks, not those of dist/'s build. Only when node runs with
+  // no options of its own: a worker given execArgv inherits none of them, and refuses some (--max-old-space-size).
+  const sourceMaps = process.sourceMapsEnabled && process.execArgv.length === 0;
+  const execArgv = sourceMaps ? ['--enable-source-maps'] : undefined;
   const workers: Worker[] = [];
   try {
     const result = new Promise<number[]>((resolve, reject) => {
@@ -114,7 +119,7 @@ export async function run(options: RingOptions = {}): Promise<RingResult> {
         // always different ports (a port2 to receive on, a port1 to send on), even when 1 rank sends to itself.
         const ends = [job.receiveFrom, job.sendTo];
         const ports = ends.filter((end): end is MessagePort => !(end instanceof SharedArrayBuffer));
-        const worker = new Worker(new URL(import.meta.url), { workerData: job, transferList: ports });
+        const worker = new Worker(new URL(import.meta.url), { workerData: job, transferList: ports, execArgv });
         worker.on('message', resolve); // only rank 0 posts: the finished path
         worker.on('error', (error) => reject(new Error(`ring rank ${r} failed: ${error.message}`, { cause: error })));
         workers.push(worker);

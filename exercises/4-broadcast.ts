@@ -3,7 +3,7 @@
  *
  * 1. linear: rank 0 sends it to rank 1, then rank 2, ... — N-1 sends, all from rank 0, one after the other;
  * 2. binomial tree: whoever has the value passes it on, so the holders double at every step and everyone has it
- *    after log2(N) steps (0→1; 0→2, 1→3; 0→4, 1→5, 2→6, 3→7; ...);
+ *    after ⌈log2 N⌉ steps (0→1; 0→2, 1→3; 0→4, 1→5, 2→6, 3→7; ...);
  * 3. `comm.bcast`, the library's, into an array that each rank allocated once (mpi4py's `Bcast(buf)`; ways 1 and 2
  *    receive a new array every time): the same tree, except on the shared transport from 3 ranks, where a value
  *    this large goes through the shared arena (rank 0 copies it in once, every rank copies it out once, and only a
@@ -130,13 +130,15 @@ export async function run(options: BroadcastOptions = {}): Promise<BroadcastResu
   if (!Number.isInteger(bytes / 8) || bytes < 8) {
     throw new RangeError(`Expected \`bytes\` to be a multiple of 8, at least 8, got ${bytes}`);
   }
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new RangeError(`Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
+  }
   const elements = bytes / 8;
   const args: Args = { elements, rounds, shared: new SharedArrayBuffer(bytes) };
   const results = await launch<RankReport>(import.meta.url, { size, transport, args, timeoutMs: 120_000 });
 
-  out(`broadcast of a Float64Array of ${formatSize(bytes)} (${plural(elements, 'element')}: ${firstElements(elements)}) ` +
-    `from rank 0 to ${plural(size, 'rank')} over ${transport}, best of ${rounds}`);
+  const array = `a Float64Array of ${formatSize(bytes)} (${plural(elements, 'element')}: ${firstElements(elements)})`;
+  out(`broadcast of ${array} from rank 0 to ${plural(size, 'rank')} over ${transport}, best of ${rounds}`);
   const label = wayLabels(size);
   const width = Math.max(...WAYS.map((way) => label[way].length));
   const ms = results[0]!.ms;

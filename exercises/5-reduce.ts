@@ -3,7 +3,7 @@
  *
  * 1. linear: rank 0 receives from rank 1, 2, ..., N-1 and adds each as it comes: N-1 steps, all on rank 0;
  * 2. tree: at step 1 every odd rank sends its partial sum to its left neighbour, at step 2 every rank that is
- *    2 mod 4 sends to rank - 2, and so on: log2(N) steps, and the additions of one step run in parallel.
+ *    2 mod 4 sends to rank - 2, and so on: ⌈log2 N⌉ steps, and the additions of one step run in parallel.
  *    `comm.reduce(value, 'sum')` is the library's version of the same tree; on the shared transport, a typed array
  *    of 512 KiB or more goes through its shared arena instead (every rank adds its share of every rank's array).
  *
@@ -44,10 +44,10 @@ function linearSum<T>(comm: Comm, value: T, add: Add<T>): T | undefined {
 
 /**
  * Tree: at distance 1, 2, 4, ... a rank with that bit set hands its partial sum down and is done. Like exercise 4's
- * broadcast tree it takes log2 N steps, at the same distances, the other way round: there the ranks that hold the value
- * double at each step, here the ranks still holding a partial sum halve. `comm.rank & distance` tests that bit: at
- * distance 1 the odd ranks send (1→0, 3→2, ...), at distance 2 those whose second bit is set (2→0, 6→4), and so on,
- * until rank 0 alone holds the sum of everyone's values.
+ * broadcast tree it takes ⌈log2 N⌉ steps, at the same distances, the other way round: there the ranks that hold the
+ * value double at each step, here the ranks still holding a partial sum halve. `comm.rank & distance` tests that bit:
+ * at distance 1 the odd ranks send (1→0, 3→2, ...), at distance 2 those whose second bit is set (2→0, 6→4), and so
+ * on, until rank 0 alone holds the sum of everyone's values.
  */
 function treeSum<T>(comm: Comm, value: T, add: Add<T>): T | undefined {
   let total = value;
@@ -95,7 +95,9 @@ const addArrays: Add<Float64Array> = (total, value) => {
 };
 
 /** The rank program. Only rank 0's report means anything: it holds the results. */
-export default function reduceRank(comm: Comm, { elements, rounds }: { elements: number; rounds: number }): WayResult[] {
+export default function reduceRank(
+  comm: Comm, { elements, rounds }: { elements: number; rounds: number },
+): WayResult[] {
   const n = comm.size;
   const mine = new Float64Array(elements);
   for (let i = 0; i < elements; i++) mine[i] = comm.rank + i;
@@ -144,8 +146,12 @@ export default function reduceRank(comm: Comm, { elements, rounds }: { elements:
 
 export async function run(options: ReduceOptions = {}): Promise<WayResult[]> {
   const { ranks: n = 4, transport = 'shared', bytes = 8 * 2 ** 20, rounds = 3, out = console.log } = options;
-  if (!Number.isInteger(bytes / 8) || bytes < 32) throw new RangeError(`Expected \`bytes\` to be a multiple of 8 from 32, got ${bytes}`);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new RangeError(`Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
+  if (!Number.isInteger(bytes / 8) || bytes < 32) {
+    throw new RangeError(`Expected \`bytes\` to be a multiple of 8 from 32, got ${bytes}`);
+  }
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new RangeError(`Expected \`rounds\` to be an integer of at least 1, got ${rounds}`);
+  }
   const elements = bytes / 8;
   const args = { elements, rounds };
   const results = (await launch<WayResult[]>(import.meta.url, { size: n, transport, args, timeoutMs: 120_000 }))[0]!;
@@ -180,7 +186,8 @@ export function report(
     out(`  ${label[r.way].padEnd(width)}${String(r.number).padStart(8)} ${ms(r.ms)}  ${verdict}`);
   }
   const head = [0, 1, 2, 3].map((i) => n * i + (n * (n - 1)) / 2);
-  out(`arrays: rank r holds a Float64Array of ${formatSize(bytes)}, element i = r + i; closed form N·i + N(N-1)/2 = ${head.join(', ')}, ...`);
+  out(`arrays: rank r holds a Float64Array of ${formatSize(bytes)}, element i = r + i; ` +
+    `closed form N·i + N(N-1)/2 = ${head.join(', ')}, ...`);
   for (const [i, r] of results.entries()) {
     const verdict = r.arrayWrongRounds === 0
       ? `all ${plural(elements, 'element')} right`

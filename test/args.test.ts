@@ -295,8 +295,13 @@ test('exercise: by name, number or file name; an unknown one is named with what 
   }
   const expected = 'expected one of sample, ring, gather, broadcast, reduce, bandwidth, a number from 1 to 6, ' +
     'or a file\'s name such as 1-sample';
-  const near: Record<string, string> = { '1-ring': '2-ring', Sample: 'sample', 'sample-1': 'sample', rign: 'ring' };
-  for (const text of ['pi', '0', '7', '01', '1-ring', '3-gather.ts', 'Sample', 'sample-1', '3-lock', 'rign']) {
+  const near: Record<string, string> = {
+    '1-ring': '2-ring', Sample: 'sample', 'sample-1': 'sample', rign: 'ring',
+    // A file's name with its extension, or its path (tab-completed): the name is the guess
+    '3-gather.ts': '3-gather', 'exercises/2-ring.ts': '2-ring', './exercises/3-gather-lock.ts': '3-gather-lock',
+    'dist/exercises/6-bandwidth.js': '6-bandwidth', 'exercises\\5-reduce.ts': '5-reduce',
+  };
+  for (const text of ['pi', '0', '7', '01', '3-lock', 'exercises/7-scan.ts', 'x.ts', ...Object.keys(near)]) {
     const error = usageError(() => parseExerciseArgs([text, '--ranks', '2']));
     const guess = near[text] === undefined ? '' : ` (did you mean ${near[text]}?)`;
     assert.is(error.message, `Unknown exercise "${text}"${guess}: ${expected}`, text);

@@ -1,6 +1,9 @@
 // The six exercises, run through their exported run() with small settings: their deterministic output is checked
 // exactly (never their speed), and no worker may outlive a run.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { UsageError } from '../src/bench/options.js';
@@ -51,7 +54,7 @@ test('sample: the pool splits 11 batches over its workers, the ranks gather the 
   await noWorkerLeft('the exercise returned');
 });
 
-test('sample: the pool line counts the workers that ran, and says why when fewer than asked; singulars', async () => {
+test('sample: the pool counts its workers, says why when fewer than asked, and that one has no split to vary', async () => {
   const { out, lines } = capture();
   const fewer = await sample.run({ ranks: 4, batches: 3, batchSize: 100, out });
   assert.is(fewer.itemsPerWorker.length, 3);
@@ -61,7 +64,12 @@ test('sample: the pool line counts the workers that ran, and says why when fewer
   lines.length = 0;
   await sample.run({ ranks: 1, batches: 1, batchSize: 1, out });
   assert.is(lines[0], 'a) pool: map(countPrimes, 1 batch of 1 number) on 1 worker');
+  assert.is(lines[2], '   batches per worker: [1] (sum 1; one worker takes them all, every run)');
   assert.is(lines[3], 'b) 1 rank (shared): rank r takes batches r, r + 1, ... (a fixed split: the same every run)');
+  // One worker has no split that timing could change: the line says so, not "run it again".
+  lines.length = 0;
+  await sample.run({ ranks: 1, batches: 3, batchSize: 10, out });
+  assert.is(lines[2], '   batches per worker: [3] (sum 3; one worker takes them all, every run)');
   await noWorkerLeft('the exercise returned');
 });
 
@@ -311,7 +319,7 @@ test('broadcast: an array with its pieces in the wrong places is caught, though 
   assert.is(broadcast.firstWrong(new Float64Array(1), 1), 'element 0 is 0, not 0.5');
 });
 
-test('broadcast: the checksum line names every wrong rank and way, and a wrong one is a WrongResultError', () => {
+test('broadcast: the check line names every wrong rank and way, and a wrong one is a WrongResultError', () => {
   const { out, lines } = capture();
   const right = { linear: 0, tree: 0, bcast: 0, shared: 0 };
   const nothing = { linear: '', tree: '', bcast: '', shared: '' };
@@ -595,6 +603,49 @@ test('exercises: a rank worker loads the library and the exercise, not the comma
     const parsers = ['/dist/src/bench/args.js', '/dist/src/bench/options.js', '/dist/src/exercises.js'];
     const parser = loaded.filter((url) => parsers.some((file) => url.endsWith(file)));
     assert.equal(parser, [], file);
+  }
+});
+
+test('ring, gather: an error in a rank of their own Workers is at its .ts line when the thread maps sources', () => {
+  // The shmcomm command maps sources; a worker does not inherit that, so ring and gather ask for it as launch does.
+  // A child process (with no node options, as the command has) swaps in a Worker that gives every rank a buffer that
+  // is no ring, so the first rank to attach one fails, in the exercise's own code.
+  const lineOf = (file: string, text: string) => {
+    const source = readFileSync(new URL(`../../exercises/${file}`, import.meta.url), 'utf8');
+    return source.split('\n').findIndex((line) => line.includes(text)) + 1;
+  };
+  const ringLine = lineOf('2-ring.ts', 'const inbox = RingBuffer.attach(job.receiveFrom');
+  const gatherLine = lineOf('3-gather.ts', '.map((b) => RingBuffer.attach(b));');
+  assert.ok(ringLine > 0 && gatherLine > 0, 'the lines that attach');
+  const exercise = (file: string) => new URL(`../exercises/${file}.js`, import.meta.url).href;
+  const script = `import workerThreads from 'node:worker_threads';
+    import { syncBuiltinESMExports } from 'node:module';
+    process.setSourceMapsEnabled(true);
+    const Original = workerThreads.Worker;
+    workerThreads.Worker = class extends Original {
+      constructor(url, options) {
+        const noRing = new SharedArrayBuffer(64);
+        super(url, { ...options, workerData: { ...options.workerData, receiveFrom: noRing, rings: [noRing] } });
+      }
+    };
+    syncBuiltinESMExports();
+    const at = (file) => (error) => error.cause.stack.split('\\n').find((line) => line.includes(file)).trim();
+    const ring = await import('${exercise('2-ring')}');
+    const gather = await import('${exercise('3-gather')}');
+    const quiet = () => {};
+    const ringAt = await ring.run({ ranks: 2, out: quiet }).catch(at('2-ring'));
+    const gatherAt = await gather.run({ ranks: 2, messages: 1, out: quiet }).catch(at('3-gather'));
+    console.log(JSON.stringify([ringAt, gatherAt]));`;
+  const dir = mkdtempSync(join(tmpdir(), 'shmcomm-exercise-'));
+  try {
+    writeFileSync(join(dir, 'maps.mjs'), script);
+    const child = spawnSync(process.execPath, [join(dir, 'maps.mjs')], { encoding: 'utf8', timeout: 60_000 });
+    assert.is(child.status, 0, child.stderr);
+    const [ringAt, gatherAt] = JSON.parse(child.stdout) as [string, string];
+    assert.match(ringAt, new RegExp(`^at connect \\(/.*/exercises/2-ring\\.ts:${ringLine}:\\d+\\)$`));
+    assert.match(gatherAt, new RegExp(`^at <anonymous> \\(/.*/exercises/3-gather\\.ts:${gatherLine}:\\d+\\)$`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -459,10 +459,16 @@ export function exerciseNamed(text: string): ExerciseName | undefined {
   return EXERCISE_NAMES.find((name, i) => text === name || text === String(i + 1) || text === `${i + 1}-${name}`);
 }
 
-/** The error for a name that is no exercise's. */
+/**
+ * The error for a name that is no exercise's. A learner with the file open may type its path (`exercises/2-ring.ts`,
+ * tab-completed): that is the file's name with more around it, so it is the guess.
+ */
 export function unknownExercise(text: string): UsageError {
   const count = EXERCISE_NAMES.length;
-  const near = didYouMean(text, [...EXERCISE_NAMES, ...EXERCISE_NAMES.map((name, i) => `${i + 1}-${name}`), GATHER_LOCK]);
+  const fileName = text.replace(/^.*[\\/]/, '').replace(/\.[jt]s$/, '');
+  const near = fileName !== text && exerciseNamed(fileName) !== undefined
+    ? ` (did you mean ${fileName}?)`
+    : didYouMean(text, [...EXERCISE_NAMES, ...EXERCISE_NAMES.map((name, i) => `${i + 1}-${name}`), GATHER_LOCK]);
   return new UsageError(
     `Unknown exercise "${text}"${near}: expected one of ${EXERCISE_NAMES.join(', ')}, a number from 1 to ${count}, ` +
     `or a file's name such as 1-sample`,
