@@ -476,16 +476,20 @@ export class RingBuffer {
    */
   async writeAsync(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): Promise<void> {
     const source = asBytes(bytes);
+    // Read once, as write() reads it: the room awaited is for this many bytes. A view of a resizable buffer may grow
+    // while the call waits, and write() would then claim a larger frame than the room found, and block the thread
+    // (for ever, when its consumer is on this thread's event loop) where this call promised to await.
+    const length = source.length;
     if (meta !== undefined) checkMeta(meta, 'writeAsync'); // now, not after waiting for room
     const deadline = deadlineFor(options);
-    const frameBytes = this.frameBytesFor(source.length, 'writeAsync');
+    const frameBytes = this.frameBytesFor(length, 'writeAsync');
     // Waits asynchronously for each step's room (the wrap marker, then the frame), so that write() never blocks. The
     // ring is looked at afresh after every wait, and write() follows the last look with no await in between: another
     // writeAsync() pending on this producer may have written while this one waited.
     for (;;) {
       // Again after every wait: this producer may have reserved, or closed the ring, meanwhile; a wrap marker now
       // would land in the reservation's header, or past the end marker.
-      if (this.reserved >= 0 || this.closed) this.frameBytesFor(source.length, 'writeAsync');
+      if (this.reserved >= 0 || this.closed) this.frameBytesFor(length, 'writeAsync');
       const untilEnd = this.bytesUntilEnd();
       if (this.bytesFree() >= Math.min(frameBytes, untilEnd)) {
         if (frameBytes <= untilEnd) break;
@@ -495,7 +499,8 @@ export class RingBuffer {
       this.publishHeldBack();
       await this.waiter.waitAsync(TAIL, this.cachedTail, WRITER_ASLEEP, deadline, options?.timeoutMs, 'writeAsync');
     }
-    this.write(source, meta);
+    // The bytes it was called with (a subarray with an end is of fixed length); a view that shrank is written as it is
+    this.write(source.length > length ? source.subarray(0, length) : source, meta);
   }
 
   /**

@@ -249,6 +249,33 @@ test('two writeAsync pending on one producer both finish, without blocking the t
   assert.equal(finished, [368, 496]);
 });
 
+test('a writeAsync whose view grows while it waits writes the bytes it was called with, and never blocks the thread', async () => {
+  // Every wait of the producer is reported; a second one is the synchronous wait of a write() that found its frame
+  // larger than the room it had awaited: with the consumer on this thread, that wait would last for ever.
+  const waits: boolean[] = [];
+  const onWait = (waiting: boolean) => {
+    if (waiting && waits.includes(true)) throw new Error('writeAsync blocked the thread in a second wait');
+    waits.push(waiting);
+  };
+  const producer = RingBuffer.create(256, { strategy: 'park', onWait }); // maxMessage 112
+  const consumer = RingBuffer.attach(producer.buffer);
+  for (const length of [16, 112, 64]) producer.write(new Uint8Array(length).fill(length)); // frames 32 + 128 + 80
+  const growable = new ArrayBuffer(16, { maxByteLength: 112 });
+  const view = new Uint8Array(growable); // tracks the buffer's length
+  view.fill(7);
+  // 16 bytes free before the end: the pending write wraps there, then waits for 32 bytes from offset 0
+  const pending = producer.writeAsync(view, { tag: 9 }, { timeoutMs: 5000 }).then(() => 'written', (e: Error) => e.message);
+  growable.resize(112); // a frame of 128 now, which the 32 bytes the write awaits would not hold
+  new Uint8Array(growable, 16).fill(8);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.is(consumer.read()!.length, 16); // frees the 32 bytes at offset 0
+  assert.is(await pending, 'written');
+  assert.equal(waits, [true, false]);
+  assert.equal([consumer.read()!.length, consumer.read()!.length], [112, 64]);
+  const written = consumer.read({ timeoutMs: 0 })!;
+  assert.equal([written.length, consumer.frame.tag, written.every((byte) => byte === 7)], [16, 9, true]);
+});
+
 test('a writeAsync pending while its producer reserves, or closes, rejects without wrapping under it', async () => {
   const producer = RingBuffer.create(128); // maxMessage 48
   const consumer = RingBuffer.attach(producer.buffer);
