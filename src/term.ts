@@ -170,18 +170,41 @@ export function terminalColumns(stream: TextStream): number {
 
 const CLEAR_LINE = '\r\x1b[2K';
 
+/** The signals that end the command where it stands: Ctrl-C, `kill`, a closed terminal. */
+const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** The part of `process` that Progress uses to erase its line when a signal ends the command; a fake in tests. */
+export interface SignalTarget {
+  readonly pid: number;
+  on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  listenerCount(signal: NodeJS.Signals): number;
+  kill(pid: number, signal: NodeJS.Signals): unknown;
+}
+
 /**
  * One line of progress on stderr that rewrites itself: `update('shared 64 KiB, 12 s left')` replaces the previous
  * text, `done()` erases the line. On anything that is not a terminal (a file, a pipe, CI logs) it writes nothing,
  * nor on a terminal that says it understands no escape codes (`TERM=dumb`): the line rewrites itself with them.
+ *
+ * While the line shows, a signal that ends the command (Ctrl-C's SIGINT, SIGTERM, SIGHUP) erases it first: the
+ * command then dies of that signal as it would have, but leaves no half line before the shell's next prompt.
  */
 export class Progress {
   readonly enabled: boolean;
   private readonly stream: TextStream;
+  private readonly signals: SignalTarget;
   private shown = false;
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.done();
+    // With no listener left, the signal's default action is back: sent again, it ends the process as it would have.
+    // Where the program listens for it itself, the program decides.
+    if (this.signals.listenerCount(signal) === 0) this.signals.kill(this.signals.pid, signal);
+  };
 
-  constructor(stream: TextStream = process.stderr, env: Env = process.env) {
+  constructor(stream: TextStream = process.stderr, env: Env = process.env, signals: SignalTarget = process) {
     this.stream = stream;
+    this.signals = signals;
     this.enabled = stream.isTTY === true && env.TERM !== 'dumb';
   }
 
@@ -191,6 +214,7 @@ export class Progress {
     const width = terminalColumns(this.stream);
     const line = [...text].length > width - 1 ? [...text].slice(0, width - 2).join('') + '…' : text;
     this.stream.write(CLEAR_LINE + line);
+    if (!this.shown) for (const signal of ENDING_SIGNALS) this.signals.on(signal, this.onSignal);
     this.shown = true;
   }
 
@@ -198,6 +222,7 @@ export class Progress {
   done(): void {
     if (!this.shown) return;
     this.stream.write(CLEAR_LINE);
+    for (const signal of ENDING_SIGNALS) this.signals.off(signal, this.onSignal);
     this.shown = false;
   }
 }

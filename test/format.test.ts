@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatNumber, formatSize, logSizes, parseSize } from '../src/bench/format.js';
@@ -6,7 +8,7 @@ import { cpuGeneration } from '../src/cpuinfo.js';
 import { Eta, formatDuration, formatShortCount, headerLine, machine } from '../src/bench/report.js';
 import { renderTable } from '../src/bench/table.js';
 import {
-  Progress, hangingItem, shouldUseColor, stripAnsi, terminalColumns, words, wrap, wrapText,
+  Progress, hangingItem, type SignalTarget, shouldUseColor, stripAnsi, terminalColumns, words, wrap, wrapText,
 } from '../src/term.js';
 
 const KiB = 2 ** 10;
@@ -329,6 +331,56 @@ test('Progress writes one self-erasing line on a terminal, and nothing elsewhere
   dumb.done();
   assert.equal(silent, []);
   assert.is(dumb.enabled, false);
+});
+
+test('Ctrl-C while the progress line shows erases it, then the process dies of the signal; done() stops listening', () => {
+  const written: string[] = [];
+  const terminal = { isTTY: true, columns: 40, write: (text: string) => written.push(text) };
+  const kills: string[] = [];
+  const events = new EventEmitter();
+  const fake: SignalTarget = {
+    pid: 4242,
+    on: (signal, listener) => events.on(signal, listener),
+    off: (signal, listener) => events.off(signal, listener),
+    listenerCount: (signal) => events.listenerCount(signal),
+    kill: (pid, signal) => kills.push(`${pid} ${signal}`),
+  };
+  const progress = new Progress(terminal, {}, fake);
+  assert.is(events.listenerCount('SIGINT'), 0, 'nothing to erase before the first update');
+  progress.update('latency: spin 4 KiB (4/32)');
+  progress.update('latency: spin 8 KiB (5/32)');
+  assert.equal(['SIGINT', 'SIGTERM', 'SIGHUP'].map((signal) => events.listenerCount(signal)), [1, 1, 1]);
+  events.emit('SIGINT', 'SIGINT');
+  assert.equal(written, ['\r\x1b[2Klatency: spin 4 KiB (4/32)', '\r\x1b[2Klatency: spin 8 KiB (5/32)', '\r\x1b[2K']);
+  assert.equal(kills, ['4242 SIGINT']);
+  assert.equal(['SIGINT', 'SIGTERM', 'SIGHUP'].map((signal) => events.listenerCount(signal)), [0, 0, 0]);
+
+  // A program that listens for the signal itself decides what it does: the line is erased, the process not killed.
+  const own = (): void => {};
+  events.on('SIGTERM', own);
+  progress.update('bandwidth: shared 8 B');
+  events.emit('SIGTERM', 'SIGTERM');
+  assert.equal(kills, ['4242 SIGINT']);
+  assert.is(written.at(-1), '\r\x1b[2K');
+  events.off('SIGTERM', own);
+
+  progress.update('bandwidth: shared 64 B');
+  progress.done();
+  assert.equal(['SIGINT', 'SIGTERM', 'SIGHUP'].map((signal) => events.listenerCount(signal)), [0, 0, 0]);
+});
+
+test('a real SIGINT while the line shows: the line is erased and the process dies of SIGINT, as without a line', () => {
+  // The terminal is this child's stdout, a pipe here, posing as one; it sends itself SIGINT as Ctrl-C would.
+  const term = new URL('../src/term.js', import.meta.url).href;
+  const code = `import { writeSync } from 'node:fs';
+    const { Progress } = await import(${JSON.stringify(term)});
+    const stream = { isTTY: true, columns: 80, write: (text) => writeSync(1, text) };
+    new Progress(stream, {}).update('bandwidth: clone 8 B (1/48), ~7 s left');
+    process.kill(process.pid, 'SIGINT');
+    setTimeout(() => writeSync(1, ' still running'), 2000);`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+  assert.is(child.stdout, '\r\x1b[2Kbandwidth: clone 8 B (1/48), ~7 s left\r\x1b[2K');
+  assert.is(child.signal, 'SIGINT');
 });
 
 test('formatShortCount: three figures and the unit they show, formatDuration: seconds, then minutes', () => {
