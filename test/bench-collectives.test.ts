@@ -80,6 +80,7 @@ test('measureCollectives: every row, in order, with its events, the transports b
     onLaunch: (transport, ranks) => events.push(`launch ${transport} ${ranks}`),
     onStart: (step) => events.push(`start ${stepKey(step)}`),
     onFinish: (step) => events.push(`finish ${stepKey(step)}`),
+    onProbe: (when) => events.push(`probe ${when}`),
     onLine: (when, micros) => events.push(`${when} ${micros}`),
   }, async () => readings.shift()!);
   const expected = expectedKeys();
@@ -88,7 +89,7 @@ test('measureCollectives: every row, in order, with its events, the transports b
     assert.ok(isPositive(row.microsPerCall), `${keyOf({ ...row })}: microsPerCall ${row.microsPerCall}`);
     assert.ok(Number.isInteger(row.calls) && row.calls > 0, `${keyOf({ ...row })}: calls ${row.calls}`);
   }
-  assert.equal(events, ['start 0.31', ...expectedEvents(), 'end 0.09']);
+  assert.equal(events, ['probe start', 'start 0.31', ...expectedEvents(), 'probe end', 'end 0.09']);
   assert.is(startedWorkers() - before, TRANSPORTS.length * (2 + 3), 'one launch per transport and rank count');
   await noWorkerLeft('the benchmark returned');
 });
