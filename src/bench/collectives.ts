@@ -207,9 +207,11 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
   try {
     rows = await measureCollectives(opts, {
       onProbe: (when) => progress.update(probeProgress('bench collectives', when)),
-      onLaunch: (transport, ranks) => {
+      // The launches of one rank count start together, one a transport: the line names them all, not the last
+      onLaunch: (_transport, ranks) => {
         eta.start(); // each group of ranks starts anew: its start-up belongs to the average
-        progress.update(`bench collectives: ${transport}, starting ${ranks} ranks (${eta.done}/${total}), ${formatDuration(eta.secondsLeft())} left`);
+        const launches = `${opts.transports.join(', ')}, ${ranks} ranks each`;
+        progress.update(`bench collectives: starting ${launches} (${eta.done}/${total}), ${formatDuration(eta.secondsLeft())} left`);
       },
       onStart: ({ transport, ranks, op, bytes }) => {
         const what = op === 'barrier' ? op : `${op} ${formatSize(bytes)}`;
