@@ -94,6 +94,40 @@ export function wrapText(text: string, width: number): string {
   return wrap(fitPieces(words(text), width), width).join('\n');
 }
 
+/**
+ * One line of printout for a terminal `columns` wide: as it is where it fits (a table's row, a chart's), else
+ * wrapped at its spaces, each further line UNDER_LABEL_INDENT columns further in than the line itself starts, so that
+ * it reads as one item and not as the next (`   primes per batch: [9592, 8392,` then `       8013, 7863]`).
+ */
+export function wrapLine(line: string, columns: number): string {
+  if (visibleWidth(line) <= columns) return line;
+  const indent = line.length - line.trimStart().length;
+  const further = indent + UNDER_LABEL_INDENT;
+  const lines: string[] = [];
+  let current = ' '.repeat(indent);
+  let empty = true; // no word on `current` yet
+  // A run of spaces (a column's padding) gives empty pieces: kept within a line, dropped where the line breaks
+  for (const piece of fitPieces(words(line.slice(indent)), columns - further)) {
+    if (empty && piece === '') continue;
+    if (!empty && visibleWidth(current) + 1 + visibleWidth(piece) > columns) {
+      lines.push(current.trimEnd()); // the padding before the break, if any
+      [current, empty] = [' '.repeat(further), true];
+    }
+    current += (empty ? '' : ' ') + piece;
+    empty = false;
+  }
+  lines.push(current);
+  return lines.join('\n');
+}
+
+/**
+ * `console.log(line)`, but on a terminal a line wider than it wraps at its spaces (wrapLine) instead of at its edge,
+ * mid-word: the exercises print with it. Off a terminal a line goes as it is, for logs and grep.
+ */
+export function printLine(line: string): void {
+  console.log(process.stdout.isTTY === true ? wrapLine(line, terminalColumns(process.stdout)) : line);
+}
+
 /** Below this many columns for its text, a list item puts the text under its label instead of beside it. */
 const MIN_HANGING_WIDTH = 20;
 /** How much further in than its label a list item's text goes when it goes under the label. */

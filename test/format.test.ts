@@ -8,7 +8,7 @@ import { cpuGeneration } from '../src/cpuinfo.js';
 import { Eta, formatDuration, formatShortCount, headerLine, machine } from '../src/bench/report.js';
 import { renderTable } from '../src/bench/table.js';
 import {
-  Progress, hangingItem, type SignalTarget, shouldUseColor, stripAnsi, terminalColumns, words, wrap, wrapText,
+  Progress, hangingItem, type SignalTarget, wrapLine, shouldUseColor, stripAnsi, terminalColumns, words, wrap, wrapText,
 } from '../src/term.js';
 
 const KiB = 2 ** 10;
@@ -451,6 +451,37 @@ test('hangingItem: text beside its label, continued under its first line; under 
   // A blank label is an indent; no text, the label alone.
   assert.equal(hangingItem('  ', [words('sample, ring, gather')], 2, 16), ['  sample, ring,', '  gather']);
   assert.equal(hangingItem('  -h, --help', [], 20, 80), ['  -h, --help']);
+});
+
+test('wrapLine: a line too wide wraps at its spaces, the rest 4 columns further in; a line that fits stays', () => {
+  // An exercise's lines as printed at 60 columns, where the terminal had cut them mid-word (`best o` / `f 3`)
+  const broadcast = 'broadcast of a Float64Array of 8 MiB (1,048,576 elements: 0.5, 1.5, 2.5, ...) from rank 0 to 4 ' +
+    'ranks over shared, best of 3';
+  assert.is(wrapLine(broadcast, 60), 'broadcast of a Float64Array of 8 MiB (1,048,576 elements:\n' +
+    '    0.5, 1.5, 2.5, ...) from rank 0 to 4 ranks over shared,\n' +
+    '    best of 3');
+  const primes = '   primes per batch (in input order): [9592, 8392, 8013, 7863, 7678, 7560, 7445, 7408, 7323, 7224, ' +
+    '7216]';
+  assert.is(wrapLine(primes, 60), '   primes per batch (in input order): [9592, 8392, 8013,\n' +
+    '       7863, 7678, 7560, 7445, 7408, 7323, 7224, 7216]');
+  // A column's padding stays where the line does not break
+  const row = '  linear (3 steps)    6, 10, 14, 18, ...    24.40 ms  all 1,048,576 elements right';
+  assert.is(wrapLine(row, 60),
+    '  linear (3 steps)    6, 10, 14, 18, ...    24.40 ms  all\n      1,048,576 elements right');
+  assert.is(wrapLine(row, 46), '  linear (3 steps)    6, 10, 14, 18, ...\n      24.40 ms  all 1,048,576 elements right',
+    'no padding left at the end of a line');
+  // Lines that fit, a table's and a chart's among them, are left as they are, spaces and all
+  for (const fits of ['  comm.bcast into a buffer                  7.36 ms', ' 1k ┤   ╭──+──╯╮  ╭────x', '']) {
+    assert.is(wrapLine(fits, 60), fits);
+  }
+  // A word wider than the terminal gets a line of its own, whole
+  assert.is(wrapLine(`see ${'x'.repeat(30)} here`, 24), `see\n    ${'x'.repeat(30)}\n    here`);
+  // Every line keeps to the width, and no word is lost or cut
+  for (const columns of [40, 60, 80]) {
+    const wrapped = wrapLine(broadcast, columns);
+    for (const line of wrapped.split('\n')) assert.ok([...line].length <= columns, `${columns}: "${line}"`);
+    assert.is(wrapped.split(/\s+/).join(' '), broadcast);
+  }
 });
 
 test('wrap breaks between pieces, never inside one; wrapText between words; escape codes take no width', () => {
