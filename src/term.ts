@@ -203,6 +203,8 @@ export function terminalColumns(stream: TextStream): number {
 }
 
 const CLEAR_LINE = '\r\x1b[2K';
+/** Columns the progress line leaves free at its end: the `^C` that Ctrl-C echoes (2) and the cursor's. */
+const PROGRESS_MARGIN = 3;
 
 /** The signals that end the command where it stands: Ctrl-C, `kill`, a closed terminal. */
 const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -242,11 +244,15 @@ export class Progress {
     this.enabled = stream.isTTY === true && env.TERM !== 'dumb';
   }
 
-  /** Replace the progress line with `text`, plain text cut to the terminal width so that it never wraps. */
+  /**
+   * Replace the progress line with `text`, plain text cut to the terminal width so that it never wraps: short of it by
+   * PROGRESS_MARGIN columns, the cursor's and the `^C` that the terminal echoes after the text at Ctrl-C, which
+   * would otherwise wrap onto a line of its own and leave this one standing when the line is erased.
+   */
   update(text: string): void {
     if (!this.enabled) return;
-    const width = terminalColumns(this.stream);
-    const line = [...text].length > width - 1 ? [...text].slice(0, width - 2).join('') + '…' : text;
+    const room = terminalColumns(this.stream) - PROGRESS_MARGIN;
+    const line = [...text].length > room ? [...text].slice(0, room - 1).join('') + '…' : text;
     this.stream.write(CLEAR_LINE + line);
     if (!this.shown) for (const signal of ENDING_SIGNALS) this.signals.on(signal, this.onSignal);
     this.shown = true;

@@ -307,8 +307,15 @@ test('Progress writes one self-erasing line on a terminal, and nothing elsewhere
   const progress = new Progress(terminal);
   progress.update('shared 8 B');
   progress.update('a line much longer than the terminal');
+  // 17 columns at most on 20: Ctrl-C's echoed `^C` and the cursor after it stay on the line (at 19 the `C` wrapped
+  // onto a line of its own, which was erased, and left this one on the terminal)
+  progress.update('seventeen columns');
+  progress.update('eighteen columns!!');
   progress.done();
-  assert.equal(written, ['\r\x1b[2Kshared 8 B', '\r\x1b[2Ka line much longer…', '\r\x1b[2K']);
+  assert.equal(written, [
+    '\r\x1b[2Kshared 8 B', '\r\x1b[2Ka line much long…', '\r\x1b[2Kseventeen columns', '\r\x1b[2Keighteen columns…',
+    '\r\x1b[2K',
+  ]);
 
   // A pty without a window size says 0 columns: that is no width, and the line is not cut to nothing.
   const sizeless: string[] = [];
