@@ -601,10 +601,10 @@ test('main: --version and a benchmark help', async () => {
   // An option before any command: a guess where it is one slip from one (as the commands' options get), what goes there
   const slip = await runMain(['--verison']);
   assert.is(slip.code, 2);
-  assert.ok(slip.stderr.startsWith('shmcomm: Unknown option `--verison` (did you mean --version?): expected a command, ' +
-    '--help or --version\n\nUsage: shmcomm bench'), slip.stderr);
-  assert.ok((await runMain(['--json'])).stderr.startsWith('shmcomm: Unknown option `--json`: expected a command, --help ' +
-    'or --version\n'));
+  assert.ok(slip.stderr.startsWith('shmcomm: Unknown option `--verison` (did you mean --version?): expected a ' +
+    'command, --help or --version\n\nUsage: shmcomm bench'), slip.stderr);
+  const json = await runMain(['--json']);
+  assert.ok(json.stderr.startsWith('shmcomm: Unknown option `--json`: expected a command, --help or --version\n'));
   const extra = await runMain(['--version', '--foo']); // was 0, the version, and --foo unread
   assert.is(extra.code, 2);
   assert.ok(extra.stderr.startsWith('shmcomm: Unexpected `--foo` after --version\n'), extra.stderr);

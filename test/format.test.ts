@@ -340,7 +340,7 @@ test('Progress writes one self-erasing line on a terminal, and nothing elsewhere
   assert.is(dumb.enabled, false);
 });
 
-test('Ctrl-C while the progress line shows erases it, then the process dies of the signal; done() stops listening', () => {
+test('Ctrl-C while the progress line shows erases it, then the process dies of it; done() stops listening', () => {
   const written: string[] = [];
   const terminal = { isTTY: true, columns: 40, write: (text: string) => written.push(text) };
   const kills: string[] = [];

@@ -211,7 +211,8 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
       onLaunch: (_transport, ranks) => {
         eta.start(); // each group of ranks starts anew: its start-up belongs to the average
         const launches = `${opts.transports.join(', ')}, ${ranks} ranks each`;
-        progress.update(`bench collectives: starting ${launches} (${eta.done}/${total}), ${formatDuration(eta.secondsLeft())} left`);
+        const left = `(${eta.done}/${total}), ${formatDuration(eta.secondsLeft())} left`;
+        progress.update(`bench collectives: starting ${launches} ${left}`);
       },
       onStart: ({ transport, ranks, op, bytes }) => {
         const what = op === 'barrier' ? op : `${op} ${formatSize(bytes)}`;
