@@ -184,14 +184,14 @@ test('plain output: the table, the shared vs clone line, and --csv writes the ro
     ]);
     await runCollectives(opts, { stdout, stderr });
     // On a terminal, the progress line: the probe, both launches starting together (named both, not the last), ...
-    const progress = stderr.text().split('\r\x1b[2K').slice(1).map((line) => line.replace(/, \d+ s left$/, ''));
+    const progress = stderr.text().split('\r\x1b[2K').slice(1).map((line) => line.replace(/, ~\d+ s left$/, ''));
     assert.equal(progress.slice(0, 3), [
-      "bench collectives: probing the machine's state",
-      'bench collectives: starting shared, clone, 2 ranks each (0/14)',
-      'bench collectives: starting shared, clone, 2 ranks each (0/14)',
+      "collectives: probing the machine's state",
+      'collectives: starting shared, clone, 2 ranks each (0/14)',
+      'collectives: starting shared, clone, 2 ranks each (0/14)',
     ]);
-    assert.is(progress[3], 'bench collectives: shared, 2 ranks, bcast 8 B (1/14)');
-    assert.equal(progress.slice(-2), ["bench collectives: probing the machine's state at the end", '']);
+    assert.is(progress[3], 'collectives: shared, 2 ranks, bcast 8 B (1/14)');
+    assert.equal(progress.slice(-2), ["collectives: probing the machine's state at the end", '']);
     const text = stdout.text();
     const joined = text.replace(/\n/g, ' '); // header and notes wrap at 80 columns: read them as one line
     assert.match(text, /shmcomm bench collectives · Node v\d+/);

@@ -206,17 +206,18 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
   const timeline: { when: string; lineMicros: number }[] = [];
   try {
     rows = await measureCollectives(opts, {
-      onProbe: (when) => progress.update(probeProgress('bench collectives', when)),
+      onProbe: (when) => progress.update(probeProgress('collectives', when)),
       // The launches of one rank count start together, one a transport: the line names them all, not the last
       onLaunch: (_transport, ranks) => {
         eta.start(); // each group of ranks starts anew: its start-up belongs to the average
-        const launches = `${opts.transports.join(', ')}, ${ranks} ranks each`;
-        const left = `(${eta.done}/${total}), ${formatDuration(eta.secondsLeft())} left`;
-        progress.update(`bench collectives: starting ${launches} ${left}`);
+        const launches = `${opts.transports.join(', ')}, ${ranks} ranks each (${eta.done}/${total})`;
+        progress.update(`collectives: starting ${launches}, ~${formatDuration(eta.secondsLeft())} left`);
       },
       onStart: ({ transport, ranks, op, bytes }) => {
         const what = op === 'barrier' ? op : `${op} ${formatSize(bytes)}`;
-        progress.update(`bench collectives: ${transport}, ${ranks} ranks, ${what} (${eta.done + 1}/${total}), ${formatDuration(eta.secondsLeft())} left`);
+        // `collectives:`, as the others' `bandwidth:` and `latency:`: at 60 columns `bench ` cut off the time left
+        const step = `${transport}, ${ranks} ranks, ${what} (${eta.done + 1}/${total})`;
+        progress.update(`collectives: ${step}, ~${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
       onLine: (when, lineMicros) => timeline.push({ when: `at the ${when}`, lineMicros }),
