@@ -14,6 +14,7 @@
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, map, type Comm, type TransportName } from '../src/index.js';
+import { printLine } from '../src/term.js';
 import { plural } from './plural.js';
 import { WrongResultError } from './verdict.js';
 
@@ -79,7 +80,7 @@ export interface SampleResult {
 }
 
 export async function run(options: SampleOptions = {}): Promise<SampleResult> {
-  const { ranks = 2, transport = 'shared', batches: count = 11, batchSize = 100_000, out = console.log } = options;
+  const { ranks = 2, transport = 'shared', batches: count = 11, batchSize = 100_000, out = printLine } = options;
   // Checked before any worker starts. `batches: 2.5` would run 2 batches and print a total "below" 2.5 batches'
   // worth of numbers; a fractional batchSize would give batches fractional bounds.
   for (const [name, value] of [['batches', count], ['batchSize', batchSize]] as const) {

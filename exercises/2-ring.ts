@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, MessageChannel, parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
 import { RingBuffer, type TransportName } from '../src/index.js';
+import { printLine } from '../src/term.js';
 import { plural } from './plural.js';
 import { WrongResultError } from './verdict.js';
 
@@ -86,7 +87,7 @@ export interface RingResult {
 }
 
 export async function run(options: RingOptions = {}): Promise<RingResult> {
-  const { ranks: size = 4, transport = 'shared', out = console.log } = options;
+  const { ranks: size = 4, transport = 'shared', out = printLine } = options;
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`Expected \`ranks\` to be at least 1, got ${size}`);
 
   // Exactly N one-way connections: connection i carries the token from rank i to rank (i + 1) % N.

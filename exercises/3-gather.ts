@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { launch, RingBuffer, type Comm, type TransportName } from '../src/index.js';
 import { lock, unlock } from './3-gather-lock.js';
+import { printLine } from '../src/term.js';
 import { plural } from './plural.js';
 import { WrongResultError } from './verdict.js';
 
@@ -168,7 +169,7 @@ export interface GatherResult {
 }
 
 export async function run(options: GatherOptions = {}): Promise<GatherResult> {
-  const { ranks: size = 4, transport = 'shared', unsafe = false, messages = 10_000, out = console.log } = options;
+  const { ranks: size = 4, transport = 'shared', unsafe = false, messages = 10_000, out = printLine } = options;
   if (!Number.isInteger(size) || size < 2) {
     throw new RangeError(`Expected \`ranks\` to be at least 2 for gather, got ${size}`);
   }

@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, type Comm, type TransportName } from '../src/index.js';
 import { formatSize } from '../src/bench/format.js';
+import { printLine } from '../src/term.js';
 import { plural } from './plural.js';
 import { WrongResultError } from './verdict.js';
 
@@ -126,7 +127,7 @@ export interface BroadcastResult {
 }
 
 export async function run(options: BroadcastOptions = {}): Promise<BroadcastResult> {
-  const { ranks: size = 4, transport = 'shared', bytes = 8 * 2 ** 20, rounds = 3, out = console.log } = options;
+  const { ranks: size = 4, transport = 'shared', bytes = 8 * 2 ** 20, rounds = 3, out = printLine } = options;
   if (!Number.isInteger(bytes / 8) || bytes < 8) {
     throw new RangeError(`Expected \`bytes\` to be a multiple of 8, at least 8, got ${bytes}`);
   }

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { launch, type Comm, type Reducible, type Sent, type TransportName } from '../src/index.js';
 import { formatSize } from '../src/bench/format.js';
+import { printLine } from '../src/term.js';
 import { plural } from './plural.js';
 import { WrongResultError } from './verdict.js';
 
@@ -145,7 +146,7 @@ export default function reduceRank(
 }
 
 export async function run(options: ReduceOptions = {}): Promise<WayResult[]> {
-  const { ranks: n = 4, transport = 'shared', bytes = 8 * 2 ** 20, rounds = 3, out = console.log } = options;
+  const { ranks: n = 4, transport = 'shared', bytes = 8 * 2 ** 20, rounds = 3, out = printLine } = options;
   if (!Number.isInteger(bytes / 8) || bytes < 32) {
     throw new RangeError(`Expected \`bytes\` to be a multiple of 8 from 32, got ${bytes}`);
   }

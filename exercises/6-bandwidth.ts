@@ -24,7 +24,7 @@ import { launch, runWithoutRepMovsb, type Comm, type TransportName } from '../sr
 import { renderChart } from '../src/bench/chart.js';
 import { formatCount, formatNumber, formatSize } from '../src/bench/format.js';
 import { renderTable } from '../src/bench/table.js';
-import { shouldUseColor, terminalColumns } from '../src/term.js';
+import { printLine, shouldUseColor, terminalColumns } from '../src/term.js';
 import { plural } from './plural.js';
 import { WrongResultError } from './verdict.js';
 
@@ -112,7 +112,7 @@ export interface BandwidthExerciseResult {
 }
 
 export async function run(options: BandwidthExerciseOptions = {}): Promise<BandwidthExerciseResult> {
-  const { minBytes = 8, maxBytes = 8 * 2 ** 20, seconds = 0.2, out = console.log } = options;
+  const { minBytes = 8, maxBytes = 8 * 2 ** 20, seconds = 0.2, out = printLine } = options;
   if (!Number.isInteger(minBytes) || minBytes < 1) {
     throw new RangeError(`Expected \`minBytes\` to be an integer of at least 1, got ${minBytes}`);
   }

@@ -188,7 +188,10 @@ async function run(argv: string[]): Promise<number> {
     case undefined:
       throw new UsageError('Missing a command');
     default:
-      if (command.startsWith('-')) throw new UsageError(`Unknown option \`${command}\``, command);
+      if (command.startsWith('-')) {
+        const near = didYouMean(command, ['--help', '--version']); // as the commands' options get
+        throw new UsageError(`Unknown option \`${command}\`${near}: expected a command, --help or --version`, command);
+      }
       throw new UsageError(`Unknown command "${command}"${didYouMean(command, ['bench', 'exercise', 'help'])}: expected bench or exercise`);
   }
 }

@@ -6,6 +6,7 @@
  */
 import { EXERCISE_NAMES, exerciseNamed, unknownExercise, type ExerciseName, type ExerciseOptions } from './bench/args.js';
 import { UsageError } from './bench/options.js';
+import { printLine } from './term.js';
 import type { TransportName } from './transport/types.js';
 
 export { EXERCISE_NAMES, type ExerciseName };
@@ -19,7 +20,7 @@ export interface ExerciseRunOptions {
   transport?: TransportName;
   /** gather: also run the unsafe version (several producers on one ring, no lock). */
   unsafe?: boolean;
-  /** Where the printout goes, one line at a time. Default console.log. */
+  /** Where the printout goes, one line at a time. Default printLine: console.log, wrapped to a terminal's width. */
   out?: (line: string) => void;
 }
 
@@ -54,7 +55,7 @@ export async function runExercise(
   if (opts.ranks !== undefined && opts.ranks < minRanks) {
     throw new UsageError(`Expected \`--ranks\` to be at least ${minRanks} for ${name}, got ${opts.ranks}`, '--ranks');
   }
-  if (opts.unsafe === true && name !== 'gather') (opts.out ?? console.log)(`(--unsafe is for gather only: ignored)`);
+  if (opts.unsafe === true && name !== 'gather') (opts.out ?? printLine)(`(--unsafe is for gather only: ignored)`);
   const url = new URL(`../exercises/${file}.js`, import.meta.url);
   const exercise = (await import(url.href)) as ExerciseModule;
   return exercise.run({

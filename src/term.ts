@@ -94,6 +94,40 @@ export function wrapText(text: string, width: number): string {
   return wrap(fitPieces(words(text), width), width).join('\n');
 }
 
+/**
+ * One line of printout for a terminal `columns` wide: as it is where it fits (a table's row, a chart's), else
+ * wrapped at its spaces, each further line UNDER_LABEL_INDENT columns further in than the line itself starts, so that
+ * it reads as one item and not as the next (`   primes per batch: [9592, 8392,` then `       8013, 7863]`).
+ */
+export function wrapLine(line: string, columns: number): string {
+  if (visibleWidth(line) <= columns) return line;
+  const indent = line.length - line.trimStart().length;
+  const further = indent + UNDER_LABEL_INDENT;
+  const lines: string[] = [];
+  let current = ' '.repeat(indent);
+  let empty = true; // no word on `current` yet
+  // A run of spaces (a column's padding) gives empty pieces: kept within a line, dropped where the line breaks
+  for (const piece of fitPieces(words(line.slice(indent)), columns - further)) {
+    if (empty && piece === '') continue;
+    if (!empty && visibleWidth(current) + 1 + visibleWidth(piece) > columns) {
+      lines.push(current.trimEnd()); // the padding before the break, if any
+      [current, empty] = [' '.repeat(further), true];
+    }
+    current += (empty ? '' : ' ') + piece;
+    empty = false;
+  }
+  lines.push(current);
+  return lines.join('\n');
+}
+
+/**
+ * `console.log(line)`, but on a terminal a line wider than it wraps at its spaces (wrapLine) instead of at its edge,
+ * mid-word: the exercises print with it. Off a terminal a line goes as it is, for logs and grep.
+ */
+export function printLine(line: string): void {
+  console.log(process.stdout.isTTY === true ? wrapLine(line, terminalColumns(process.stdout)) : line);
+}
+
 /** Below this many columns for its text, a list item puts the text under its label instead of beside it. */
 const MIN_HANGING_WIDTH = 20;
 /** How much further in than its label a list item's text goes when it goes under the label. */
@@ -169,28 +203,58 @@ export function terminalColumns(stream: TextStream): number {
 }
 
 const CLEAR_LINE = '\r\x1b[2K';
+/** Columns the progress line leaves free at its end: the `^C` that Ctrl-C echoes (2) and the cursor's. */
+const PROGRESS_MARGIN = 3;
+
+/** The signals that end the command where it stands: Ctrl-C, `kill`, a closed terminal. */
+const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** The part of `process` that Progress uses to erase its line when a signal ends the command; a fake in tests. */
+export interface SignalTarget {
+  readonly pid: number;
+  on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  listenerCount(signal: NodeJS.Signals): number;
+  kill(pid: number, signal: NodeJS.Signals): unknown;
+}
 
 /**
  * One line of progress on stderr that rewrites itself: `update('shared 64 KiB, 12 s left')` replaces the previous
  * text, `done()` erases the line. On anything that is not a terminal (a file, a pipe, CI logs) it writes nothing,
  * nor on a terminal that says it understands no escape codes (`TERM=dumb`): the line rewrites itself with them.
+ *
+ * While the line shows, a signal that ends the command (Ctrl-C's SIGINT, SIGTERM, SIGHUP) erases it first: the
+ * command then dies of that signal as it would have, but leaves no half line before the shell's next prompt.
  */
 export class Progress {
   readonly enabled: boolean;
   private readonly stream: TextStream;
+  private readonly signals: SignalTarget;
   private shown = false;
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.done();
+    // With no listener left, the signal's default action is back: sent again, it ends the process as it would have.
+    // Where the program listens for it itself, the program decides.
+    if (this.signals.listenerCount(signal) === 0) this.signals.kill(this.signals.pid, signal);
+  };
 
-  constructor(stream: TextStream = process.stderr, env: Env = process.env) {
+  constructor(stream: TextStream = process.stderr, env: Env = process.env, signals: SignalTarget = process) {
     this.stream = stream;
+    this.signals = signals;
     this.enabled = stream.isTTY === true && env.TERM !== 'dumb';
   }
 
-  /** Replace the progress line with `text`, plain text cut to the terminal width so that it never wraps. */
+  /**
+   * Replace the progress line with `text`, plain text cut to the terminal width so that it never wraps: short of it by
+   * PROGRESS_MARGIN columns, the cursor's and the `^C` that the terminal echoes after the text at Ctrl-C, which
+   * would otherwise wrap onto a line of its own and leave this one standing when the line is erased.
+   */
   update(text: string): void {
     if (!this.enabled) return;
-    const width = terminalColumns(this.stream);
-    const line = [...text].length > width - 1 ? [...text].slice(0, width - 2).join('') + '…' : text;
+    const room = terminalColumns(this.stream) - PROGRESS_MARGIN;
+    const line = [...text].length > room ? [...text].slice(0, room - 1).join('') + '…' : text;
     this.stream.write(CLEAR_LINE + line);
+    if (!this.shown) for (const signal of ENDING_SIGNALS) this.signals.on(signal, this.onSignal);
     this.shown = true;
   }
 
@@ -198,6 +262,7 @@ export class Progress {
   done(): void {
     if (!this.shown) return;
     this.stream.write(CLEAR_LINE);
+    for (const signal of ENDING_SIGNALS) this.signals.off(signal, this.onSignal);
     this.shown = false;
   }
 }

@@ -16,6 +16,8 @@ import { WrongResultError } from '../src/exercises.js';
 import { DeadlockError, RankFailedError, TimeoutError } from '../src/index.js';
 
 const MiB = 2 ** 20;
+/** The hint to an item of a list typed after a space. */
+const LIST = 'a list is one word, its items apart by commas,';
 
 /** The UsageError that `parse` throws (a failed assertion when it throws nothing, or something else). */
 function usageError(parse: () => unknown): UsageError {
@@ -84,6 +86,14 @@ test('latency, collectives and exercise defaults', () => {
   assert.is(tooBig.option, '--sizes');
   // barrier moves no bytes: its sizes are not counted
   assert.equal(parseCollectivesArgs(['--sizes', '1GiB', '--ranks', '8', '--ops', 'barrier'], 6 * GiB).ops, ['barrier']);
+  // Lists of numbers and sizes typed with spaces: the stray item says how to write the list
+  const COLLECTIVES = 'shmcomm bench collectives';
+  assert.is(usageError(() => parseCollectivesArgs(['--ranks', '2', '4'])).message,
+    `Unexpected argument "4" for \`${COLLECTIVES}\`: ${LIST} \`--ranks 2,4\``);
+  assert.is(usageError(() => parseCollectivesArgs(['--sizes', '8,', '64KiB,', '8MiB'])).message,
+    `Unexpected argument "64KiB," for \`${COLLECTIVES}\`: ${LIST} \`--sizes 8,64KiB,8MiB\``);
+  assert.is(usageError(() => parseCollectivesArgs(['--arena', '8', 'MiB'])).message,
+    `Unexpected argument "MiB" for \`${COLLECTIVES}\`: a size is one word, \`--arena 8MiB\``);
   assert.equal(parseExerciseArgs(['ring']), {
     command: 'exercise', name: 'ring', options: { ranks: undefined, transport: undefined, unsafe: false },
   });
@@ -146,6 +156,20 @@ const BAD_BANDWIDTH: [string[], string][] = [
   [['--bogus'], `Unknown option \`--bogus\` for \`${BANDWIDTH}\``],
   [['-x'], `Unknown option \`-x\` for \`${BANDWIDTH}\``],
   [['stray'], `Unexpected argument "stray" for \`${BANDWIDTH}\``],
+  // A size typed as the output writes it, with a space: the stray unit says how to write it
+  [['--max', '1', 'MiB'], `Unexpected argument "MiB" for \`${BANDWIDTH}\`: a size is one word, \`--max 1MiB\``],
+  [['--min', '1.5', 'KiB', '--max', '8MiB'],
+    `Unexpected argument "KiB" for \`${BANDWIDTH}\`: a size is one word, \`--min 1.5KiB\``],
+  [['--ring', '4', 'MiB'], `Unexpected argument "MiB" for \`${BANDWIDTH}\`: a size is one word, \`--ring 4MiB\``],
+  [['--points', '6', 'sizes'], `Unexpected argument "sizes" for \`${BANDWIDTH}\``],
+  // ... and a list typed with spaces, after its commas or instead of them
+  [['--modes', 'shared,', 'clone,', 'memcpy', '--max', '1MiB'],
+    `Unexpected argument "clone," for \`${BANDWIDTH}\`: ${LIST} \`--modes shared,clone,memcpy\``],
+  [['--modes', 'shared', 'clone'],
+    `Unexpected argument "clone" for \`${BANDWIDTH}\`: ${LIST} \`--modes shared,clone\``],
+  [['--modes', 'shared', ',clone'],
+    `Unexpected argument ",clone" for \`${BANDWIDTH}\`: ${LIST} \`--modes shared,clone\``],
+  [['--modes', 'shared', 'fast'], `Unexpected argument "fast" for \`${BANDWIDTH}\``],
   [['--json=yes'], 'Option `--json` takes no value, got "--json=yes"'],
   [['--csv'], 'Option `--csv` needs a value (a file path)'],
   [['--csv', '--json'], 'Option `--csv` needs a value (a file path)'],
@@ -579,6 +603,13 @@ test('main: --version and a benchmark help', async () => {
     assert.is(twice.code, 0, argv.join(' '));
     assert.ok(twice.stdout.startsWith('shmcomm: zero-copy'), argv.join(' '));
   }
+  // An option before any command: a guess where it is one slip from one (as the commands' options get), what goes there
+  const slip = await runMain(['--verison']);
+  assert.is(slip.code, 2);
+  assert.ok(slip.stderr.startsWith('shmcomm: Unknown option `--verison` (did you mean --version?): expected a ' +
+    'command, --help or --version\n\nUsage: shmcomm bench'), slip.stderr);
+  const json = await runMain(['--json']);
+  assert.ok(json.stderr.startsWith('shmcomm: Unknown option `--json`: expected a command, --help or --version\n'));
   const extra = await runMain(['--version', '--foo']); // was 0, the version, and --foo unread
   assert.is(extra.code, 2);
   assert.ok(extra.stderr.startsWith('shmcomm: Unexpected `--foo` after --version\n'), extra.stderr);

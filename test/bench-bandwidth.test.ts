@@ -18,7 +18,7 @@ import {
   type RingMode,
 } from '../src/bench/bandwidth.js';
 import { measureLineMicros, stateChangeNote } from '../src/bench/line-probe.js';
-import { logSizes } from '../src/bench/format.js';
+import { formatSize, logSizes } from '../src/bench/format.js';
 import {
   expectedAt, makeSource, messageOk, sampleIndices, samplesOk, shouldSkip, stamp, STAMP_EVERY, startsRound, windowFor,
 } from '../src/bench/payload.js';
@@ -166,6 +166,21 @@ test('--no-chart leaves the chart out', async () => {
   assert.not.match(stdout.text(), /└┬/);
 });
 
+test('on a terminal the progress line tells each step: probe, each mode starting, each size, probe', async () => {
+  const stderr = { ...capture(), isTTY: true, columns: 200 };
+  const opts = parseBandwidthArgs([...TINY, '--modes', 'memcpy,shared', '--no-chart']);
+  await runBandwidth(opts, { stdout: capture(), stderr });
+  const lines = stderr.text().split('\r\x1b[2K').slice(1); // each update, and the erasing at the end
+  assert.equal(lines.slice(0, 3), [
+    "bandwidth: probing the machine's state", 'bandwidth: starting memcpy (1/2 modes)',
+    'bandwidth: starting shared (2/2 modes)',
+  ]);
+  const sizes = logSizes(8, 65536, 3).flatMap((bytes) => ['memcpy', 'shared'].map((mode) => `${mode} ${formatSize(bytes)}`));
+  const steps = lines.slice(3, -2).map((line) => line.replace(/ \(\d+\/6\), ~\d+ s left$/, ''));
+  assert.equal(steps, sizes.map((size) => `bandwidth: ${size}`));
+  assert.equal(lines.slice(-2), ["bandwidth: probing the machine's state at the end", '']);
+});
+
 test('--ring auto: shared 2 MiB, zerocopy 4 MiB; ringbuf 1 MiB when the threads share a cache, 32 MiB when not', async () => {
   const MiB = 2 ** 20;
   const modes: RingMode[] = ['zerocopy', 'shared', 'ringbuf'];
@@ -221,6 +236,8 @@ test('--ring auto: a busy line probe looks once more, and if still busy ringbuf 
     const probe = async (): Promise<number> => readings.shift()!;
     await measureBandwidth(parseBandwidthArgs(['--max', '64', '--points', '2', '--time', '0.005', '--warmup', '0', '--modes', 'ringbuf']), {
       onRing: (choice) => choices.push(choice),
+      onProbe: (when) => looks.push(`probe ${when}`),
+      onLaunch: (mode) => looks.push(`launch ${mode}`),
       onLine: (when, lineMicros) => looks.push(`${when} ${lineMicros}`),
     }, probe);
     assert.equal(readings, [], 'every reading taken');
@@ -229,7 +246,7 @@ test('--ring auto: a busy line probe looks once more, and if still busy ringbuf 
   // A busy moment that passed: the second reading chooses (far: 32 MiB), and the first is not the run's.
   const passed = await run([5, 0.5, 0.45]);
   assert.equal(passed.choices, [{ mode: 'ringbuf', bytes: 32 * MiB, lineMicros: 0.5 }]);
-  assert.equal(passed.looks, ['start 0.5', 'end 0.45']);
+  assert.equal(passed.looks, ['probe start', 'start 0.5', 'launch ringbuf', 'probe end', 'end 0.45']);
   // Busy twice: the fixed ring, 1 MiB, and the header says why.
   const still = await run([5, 3.25, 4]);
   assert.equal(still.choices, [{ mode: 'ringbuf', bytes: MiB, lineMicros: 3.25 }]);
@@ -388,12 +405,18 @@ test('a size measured in fewer rounds than the run had gets a note naming it and
 test('the modes take turns size by size, and the rows still come mode by mode', async () => {
   const events: string[] = [];
   const rows = await measureBandwidth(parseBandwidthArgs([...TINY, '--modes', 'memcpy,shared,clone', '--ring', '64KiB']), {
+    onLaunch: (mode) => events.push(`launch ${mode}`),
+    onProbe: (when) => events.push(`probe ${when}`), // none: a fixed ring, which no state places
     onStart: (mode, bytes) => events.push(`start ${mode} ${bytes}`),
     onFinish: (mode, bytes) => events.push(`finish ${mode} ${bytes}`),
   });
   const sizes = logSizes(8, 65536, 3);
   const modes = ['memcpy', 'shared', 'clone'];
-  assert.equal(events, sizes.flatMap((bytes) => modes.flatMap((mode) => [`start ${mode} ${bytes}`, `finish ${mode} ${bytes}`])));
+  // Every mode's workers start before the first size, each announced (the progress line says so meanwhile)
+  assert.equal(events, [
+    ...modes.map((mode) => `launch ${mode}`),
+    ...sizes.flatMap((bytes) => modes.flatMap((mode) => [`start ${mode} ${bytes}`, `finish ${mode} ${bytes}`])),
+  ]);
   assert.equal(rows.map((row) => `${row.mode} ${row.bytes}`), modes.flatMap((mode) => sizes.map((bytes) => `${mode} ${bytes}`)));
   assert.equal(childPids(), []);
 });

@@ -80,6 +80,7 @@ test('measureCollectives: every row, in order, with its events, the transports b
     onLaunch: (transport, ranks) => events.push(`launch ${transport} ${ranks}`),
     onStart: (step) => events.push(`start ${stepKey(step)}`),
     onFinish: (step) => events.push(`finish ${stepKey(step)}`),
+    onProbe: (when) => events.push(`probe ${when}`),
     onLine: (when, micros) => events.push(`${when} ${micros}`),
   }, async () => readings.shift()!);
   const expected = expectedKeys();
@@ -88,7 +89,7 @@ test('measureCollectives: every row, in order, with its events, the transports b
     assert.ok(isPositive(row.microsPerCall), `${keyOf({ ...row })}: microsPerCall ${row.microsPerCall}`);
     assert.ok(Number.isInteger(row.calls) && row.calls > 0, `${keyOf({ ...row })}: calls ${row.calls}`);
   }
-  assert.equal(events, ['start 0.31', ...expectedEvents(), 'end 0.09']);
+  assert.equal(events, ['probe start', 'start 0.31', ...expectedEvents(), 'probe end', 'end 0.09']);
   assert.is(startedWorkers() - before, TRANSPORTS.length * (2 + 3), 'one launch per transport and rank count');
   await noWorkerLeft('the benchmark returned');
 });
@@ -177,10 +178,20 @@ test('plain output: the table, the shared vs clone line, and --csv writes the ro
   const file = join(tmpdir(), `shmcomm-collectives-${process.pid}-${Date.now()}.csv`);
   try {
     const stdout = capture();
+    const stderr = { ...capture(), isTTY: true, columns: 200 };
     const opts = parseCollectivesArgs([
       '--ranks', '2', '--sizes', '8,64KiB', '--transports', 'shared,clone', '--time', '0.01', '--warmup', '0.002', '--csv', file,
     ]);
-    await runCollectives(opts, { stdout, stderr: capture() });
+    await runCollectives(opts, { stdout, stderr });
+    // On a terminal, the progress line: the probe, both launches starting together (named both, not the last), ...
+    const progress = stderr.text().split('\r\x1b[2K').slice(1).map((line) => line.replace(/, ~\d+ s left$/, ''));
+    assert.equal(progress.slice(0, 3), [
+      "collectives: probing the machine's state",
+      'collectives: starting shared, clone, 2 ranks each (0/14)',
+      'collectives: starting shared, clone, 2 ranks each (0/14)',
+    ]);
+    assert.is(progress[3], 'collectives: shared, 2 ranks, bcast 8 B (1/14)');
+    assert.equal(progress.slice(-2), ["collectives: probing the machine's state at the end", '']);
     const text = stdout.text();
     const joined = text.replace(/\n/g, ' '); // header and notes wrap at 80 columns: read them as one line
     assert.match(text, /shmcomm bench collectives · Node v\d+/);

@@ -11,7 +11,7 @@ import { capture, childPids } from './helpers.js';
 import { LATENCY_MODES, parseLatencyArgs } from '../src/bench/args.js';
 import { logSizes } from '../src/bench/format.js';
 import { measureLatency, ringBytesFor, runLatency } from '../src/bench/latency.js';
-import { describeLine, stateChangeNote } from '../src/bench/line-probe.js';
+import { describeLine, probeProgress, stateChangeNote } from '../src/bench/line-probe.js';
 import { host, memcpyText } from '../src/glibc.js';
 import { OutputError } from '../src/bench/report.js';
 
@@ -128,12 +128,16 @@ test("the line probe looks before the first mode and after the last, once more a
   const rows = await measureLatency(
     parseLatencyArgs(['--min', '8', '--max', '8', '--iterations', '5', '--warmup', '0', '--modes', 'spin,clone']),
     {
+      onProbe: (when) => seen.push(`probe ${when}`),
       onLine: (when, micros) => seen.push(`${when} ${micros}`),
       onStart: (mode) => seen.push(mode),
     },
     async () => readings.shift()!,
   );
-  assert.equal(seen, ['start 0.31', 'spin', 'clone', 'end 0.09']);
+  // The progress line says what runs before the first size and after the last: the probe, seconds on a busy machine
+  assert.equal(seen, ['probe start', 'start 0.31', 'spin', 'clone', 'probe end', 'end 0.09']);
+  assert.is(probeProgress('latency', 'start'), "latency: probing the machine's state");
+  assert.is(probeProgress('latency', 'end'), "latency: probing the machine's state at the end");
   assert.is(rows.length, 2);
   assert.is(describeLine(0.31), 'a line crosses in 0.31 µs: they share no cache');
   assert.is(describeLine(0.05), 'a line crosses in 0.05 µs: the threads share a cache');

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { formatNumber, formatSize, logSizes, parseSize } from '../src/bench/format.js';
@@ -6,7 +8,7 @@ import { cpuGeneration } from '../src/cpuinfo.js';
 import { Eta, formatDuration, formatShortCount, headerLine, machine } from '../src/bench/report.js';
 import { renderTable } from '../src/bench/table.js';
 import {
-  Progress, hangingItem, shouldUseColor, stripAnsi, terminalColumns, words, wrap, wrapText,
+  Progress, hangingItem, type SignalTarget, wrapLine, shouldUseColor, stripAnsi, terminalColumns, words, wrap, wrapText,
 } from '../src/term.js';
 
 const KiB = 2 ** 10;
@@ -305,8 +307,15 @@ test('Progress writes one self-erasing line on a terminal, and nothing elsewhere
   const progress = new Progress(terminal);
   progress.update('shared 8 B');
   progress.update('a line much longer than the terminal');
+  // 17 columns at most on 20: Ctrl-C's echoed `^C` and the cursor after it stay on the line (at 19 the `C` wrapped
+  // onto a line of its own, which was erased, and left this one on the terminal)
+  progress.update('seventeen columns');
+  progress.update('eighteen columns!!');
   progress.done();
-  assert.equal(written, ['\r\x1b[2Kshared 8 B', '\r\x1b[2Ka line much longer…', '\r\x1b[2K']);
+  assert.equal(written, [
+    '\r\x1b[2Kshared 8 B', '\r\x1b[2Ka line much long…', '\r\x1b[2Kseventeen columns', '\r\x1b[2Keighteen columns…',
+    '\r\x1b[2K',
+  ]);
 
   // A pty without a window size says 0 columns: that is no width, and the line is not cut to nothing.
   const sizeless: string[] = [];
@@ -329,6 +338,56 @@ test('Progress writes one self-erasing line on a terminal, and nothing elsewhere
   dumb.done();
   assert.equal(silent, []);
   assert.is(dumb.enabled, false);
+});
+
+test('Ctrl-C while the progress line shows erases it, then the process dies of it; done() stops listening', () => {
+  const written: string[] = [];
+  const terminal = { isTTY: true, columns: 40, write: (text: string) => written.push(text) };
+  const kills: string[] = [];
+  const events = new EventEmitter();
+  const fake: SignalTarget = {
+    pid: 4242,
+    on: (signal, listener) => events.on(signal, listener),
+    off: (signal, listener) => events.off(signal, listener),
+    listenerCount: (signal) => events.listenerCount(signal),
+    kill: (pid, signal) => kills.push(`${pid} ${signal}`),
+  };
+  const progress = new Progress(terminal, {}, fake);
+  assert.is(events.listenerCount('SIGINT'), 0, 'nothing to erase before the first update');
+  progress.update('latency: spin 4 KiB (4/32)');
+  progress.update('latency: spin 8 KiB (5/32)');
+  assert.equal(['SIGINT', 'SIGTERM', 'SIGHUP'].map((signal) => events.listenerCount(signal)), [1, 1, 1]);
+  events.emit('SIGINT', 'SIGINT');
+  assert.equal(written, ['\r\x1b[2Klatency: spin 4 KiB (4/32)', '\r\x1b[2Klatency: spin 8 KiB (5/32)', '\r\x1b[2K']);
+  assert.equal(kills, ['4242 SIGINT']);
+  assert.equal(['SIGINT', 'SIGTERM', 'SIGHUP'].map((signal) => events.listenerCount(signal)), [0, 0, 0]);
+
+  // A program that listens for the signal itself decides what it does: the line is erased, the process not killed.
+  const own = (): void => {};
+  events.on('SIGTERM', own);
+  progress.update('bandwidth: shared 8 B');
+  events.emit('SIGTERM', 'SIGTERM');
+  assert.equal(kills, ['4242 SIGINT']);
+  assert.is(written.at(-1), '\r\x1b[2K');
+  events.off('SIGTERM', own);
+
+  progress.update('bandwidth: shared 64 B');
+  progress.done();
+  assert.equal(['SIGINT', 'SIGTERM', 'SIGHUP'].map((signal) => events.listenerCount(signal)), [0, 0, 0]);
+});
+
+test('a real SIGINT while the line shows: the line is erased and the process dies of SIGINT, as without a line', () => {
+  // The terminal is this child's stdout, a pipe here, posing as one; it sends itself SIGINT as Ctrl-C would.
+  const term = new URL('../src/term.js', import.meta.url).href;
+  const code = `import { writeSync } from 'node:fs';
+    const { Progress } = await import(${JSON.stringify(term)});
+    const stream = { isTTY: true, columns: 80, write: (text) => writeSync(1, text) };
+    new Progress(stream, {}).update('bandwidth: clone 8 B (1/48), ~7 s left');
+    process.kill(process.pid, 'SIGINT');
+    setTimeout(() => writeSync(1, ' still running'), 2000);`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 20_000 });
+  assert.is(child.stdout, '\r\x1b[2Kbandwidth: clone 8 B (1/48), ~7 s left\r\x1b[2K');
+  assert.is(child.signal, 'SIGINT');
 });
 
 test('formatShortCount: three figures and the unit they show, formatDuration: seconds, then minutes', () => {
@@ -399,6 +458,37 @@ test('hangingItem: text beside its label, continued under its first line; under 
   // A blank label is an indent; no text, the label alone.
   assert.equal(hangingItem('  ', [words('sample, ring, gather')], 2, 16), ['  sample, ring,', '  gather']);
   assert.equal(hangingItem('  -h, --help', [], 20, 80), ['  -h, --help']);
+});
+
+test('wrapLine: a line too wide wraps at its spaces, the rest 4 columns further in; a line that fits stays', () => {
+  // An exercise's lines as printed at 60 columns, where the terminal had cut them mid-word (`best o` / `f 3`)
+  const broadcast = 'broadcast of a Float64Array of 8 MiB (1,048,576 elements: 0.5, 1.5, 2.5, ...) from rank 0 to 4 ' +
+    'ranks over shared, best of 3';
+  assert.is(wrapLine(broadcast, 60), 'broadcast of a Float64Array of 8 MiB (1,048,576 elements:\n' +
+    '    0.5, 1.5, 2.5, ...) from rank 0 to 4 ranks over shared,\n' +
+    '    best of 3');
+  const primes = '   primes per batch (in input order): [9592, 8392, 8013, 7863, 7678, 7560, 7445, 7408, 7323, 7224, ' +
+    '7216]';
+  assert.is(wrapLine(primes, 60), '   primes per batch (in input order): [9592, 8392, 8013,\n' +
+    '       7863, 7678, 7560, 7445, 7408, 7323, 7224, 7216]');
+  // A column's padding stays where the line does not break
+  const row = '  linear (3 steps)    6, 10, 14, 18, ...    24.40 ms  all 1,048,576 elements right';
+  assert.is(wrapLine(row, 60),
+    '  linear (3 steps)    6, 10, 14, 18, ...    24.40 ms  all\n      1,048,576 elements right');
+  assert.is(wrapLine(row, 46), '  linear (3 steps)    6, 10, 14, 18, ...\n      24.40 ms  all 1,048,576 elements right',
+    'no padding left at the end of a line');
+  // Lines that fit, a table's and a chart's among them, are left as they are, spaces and all
+  for (const fits of ['  comm.bcast into a buffer                  7.36 ms', ' 1k ┤   ╭──+──╯╮  ╭────x', '']) {
+    assert.is(wrapLine(fits, 60), fits);
+  }
+  // A word wider than the terminal gets a line of its own, whole
+  assert.is(wrapLine(`see ${'x'.repeat(30)} here`, 24), `see\n    ${'x'.repeat(30)}\n    here`);
+  // Every line keeps to the width, and no word is lost or cut
+  for (const columns of [40, 60, 80]) {
+    const wrapped = wrapLine(broadcast, columns);
+    for (const line of wrapped.split('\n')) assert.ok([...line].length <= columns, `${columns}: "${line}"`);
+    assert.is(wrapped.split(/\s+/).join(' '), broadcast);
+  }
 });
 
 test('wrap breaks between pieces, never inside one; wrapText between words; escape codes take no width', () => {

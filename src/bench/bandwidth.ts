@@ -34,7 +34,9 @@ import {
   type BenchOutput,
 } from './report.js';
 import { abortControl, createControl, openGate } from './signal.js';
-import { busy, describeLine, lineAtStart, measureLineMicros, sharesCache, stateChangeNote } from './line-probe.js';
+import {
+  busy, describeLine, lineAtStart, measureLineMicros, probeProgress, sharesCache, stateChangeNote,
+} from './line-probe.js';
 import { renderTable } from './table.js';
 
 /**
@@ -129,6 +131,10 @@ export interface BandwidthEvents {
   onStart?: (mode: BandwidthMode, bytes: number) => void;
   /** A mode finished a size (measured, or skipped as too slow). */
   onFinish?: (mode: BandwidthMode, bytes: number) => void;
+  /** A mode starts its workers (and the process mode its child), before any mode measures: once a mode. */
+  onLaunch?: (mode: BandwidthMode) => void;
+  /** The line probe starts a look, at the start of the run or at its end (its result comes in onLine). */
+  onProbe?: (when: 'start' | 'end') => void;
   /** A ring mode's ring, chosen before any worker starts. */
   onRing?: (choice: RingChoice) => void;
   /** `--ring auto` measured the line time at the start of the run (which places ringbuf's ring) or at its end. */
@@ -157,11 +163,13 @@ export async function measureBandwidth(
   // measures it again at the end: the state can change mid-run. It looks whenever a ring mode runs, whose speed the
   // state decides: the header says which state the run began in, the note whether it changed.
   const watching = opts.ringBytes === undefined && opts.modes.some(isRingMode);
+  if (watching) events.onProbe?.('start');
   const startLine = watching ? await lineAtStart(measureLine) : NaN; // NaN: no ring is placed by it
   if (watching) events.onLine?.('start', startLine);
   const turns: ModeTurns[] = [];
   try {
     for (const mode of opts.modes) {
+      events.onLaunch?.(mode);
       const ring = isRingMode(mode) ? chooseRing(mode, opts.ringBytes, startLine) : undefined;
       turns.push(await startMode(mode, turnSizes, opts, ring, events));
     }
@@ -176,7 +184,10 @@ export async function measureBandwidth(
     await Promise.allSettled(turns.map((turn) => turn.finished));
     throw error;
   }
-  if (watching) events.onLine?.('end', await measureLine());
+  if (watching) {
+    events.onProbe?.('end');
+    events.onLine?.('end', await measureLine());
+  }
   return turns.flatMap((turn) => turn.rows(sizes.length));
 }
 
@@ -394,7 +405,11 @@ export async function runBandwidth(opts: BandwidthOptions, output: BenchOutput =
   const rings: RingChoice[] = [];
   const timeline: { when: string; lineMicros: number }[] = [];
   try {
+    let launched = 0;
     rows = await measureBandwidth(opts, {
+      // Until the first size starts: the line probe, then the modes' workers, each started in turn (seconds, together)
+      onProbe: (when) => progress.update(probeProgress('bandwidth', when)),
+      onLaunch: (mode) => progress.update(`bandwidth: starting ${mode} (${++launched}/${opts.modes.length} modes)`),
       onStart: (mode, bytes) => {
         eta.start();
         const step = `${eta.done + 1}/${steps}`;

@@ -16,7 +16,7 @@ import {
   TURN_DONE, TURN_GATE, TURN_READY, TURN_SLOTS, TURNS_STOPPED, type CollectivesJob, type Measurement, type PlannedMeasurement,
 } from './collectives-rank.js';
 import { formatCount, formatNumber, formatSize, listed } from './format.js';
-import { describeLine, lineAtStart, measureLineMicros, stateChangeNote } from './line-probe.js';
+import { describeLine, lineAtStart, measureLineMicros, probeProgress, stateChangeNote } from './line-probe.js';
 import { Eta, formatDuration, headerLine, jsonText, machine, processOutput, writeCsv, type BenchOutput } from './report.js';
 import { renderTable } from './table.js';
 
@@ -49,6 +49,8 @@ export interface CollectivesEvents {
   /** A measurement starts. Every step gets one onStart, then one onFinish, in order. */
   onStart?: (step: CollectiveStep) => void;
   onFinish?: (step: CollectiveStep) => void;
+  /** The line probe starts a look, before the first launch or after the last (its result comes in onLine). */
+  onProbe?: (when: 'start' | 'end') => void;
   /** The one-way time of a cache line between two threads (line-probe.ts): before the first launch, after the last. */
   onLine?: (when: 'start' | 'end', lineMicros: number) => void;
 }
@@ -94,12 +96,14 @@ export async function measureCollectives(
   opts: CollectivesOptions, events: CollectivesEvents = {}, measureLine: () => Promise<number> = measureLineMicros,
   rankUrl: URL = RANK_URL, // tests pass a rank program with a fault
 ): Promise<CollectiveRow[]> {
+  events.onProbe?.('start');
   events.onLine?.('start', await lineAtStart(measureLine));
   const measured = new Map<string, CollectiveRow[]>(); // by `${transport} ${ranks}`
   for (const ranks of opts.ranks) {
     const rows = await measureByTurns(opts.transports, ranks, opts, events, rankUrl);
     opts.transports.forEach((transport, index) => measured.set(`${transport} ${ranks}`, rows[index]!));
   }
+  events.onProbe?.('end');
   events.onLine?.('end', await measureLine());
   return opts.transports.flatMap((transport) => opts.ranks.flatMap((ranks) => measured.get(`${transport} ${ranks}`)!));
 }
@@ -202,13 +206,18 @@ export async function runCollectives(opts: CollectivesOptions, output: BenchOutp
   const timeline: { when: string; lineMicros: number }[] = [];
   try {
     rows = await measureCollectives(opts, {
-      onLaunch: (transport, ranks) => {
+      onProbe: (when) => progress.update(probeProgress('collectives', when)),
+      // The launches of one rank count start together, one a transport: the line names them all, not the last
+      onLaunch: (_transport, ranks) => {
         eta.start(); // each group of ranks starts anew: its start-up belongs to the average
-        progress.update(`bench collectives: ${transport}, starting ${ranks} ranks (${eta.done}/${total}), ${formatDuration(eta.secondsLeft())} left`);
+        const launches = `${opts.transports.join(', ')}, ${ranks} ranks each (${eta.done}/${total})`;
+        progress.update(`collectives: starting ${launches}, ~${formatDuration(eta.secondsLeft())} left`);
       },
       onStart: ({ transport, ranks, op, bytes }) => {
         const what = op === 'barrier' ? op : `${op} ${formatSize(bytes)}`;
-        progress.update(`bench collectives: ${transport}, ${ranks} ranks, ${what} (${eta.done + 1}/${total}), ${formatDuration(eta.secondsLeft())} left`);
+        // `collectives:`, as the others' `bandwidth:` and `latency:`: at 60 columns `bench ` cut off the time left
+        const step = `${transport}, ${ranks} ranks, ${what} (${eta.done + 1}/${total})`;
+        progress.update(`collectives: ${step}, ~${formatDuration(eta.secondsLeft())} left`);
       },
       onFinish: () => eta.finish(),
       onLine: (when, lineMicros) => timeline.push({ when: `at the ${when}`, lineMicros }),

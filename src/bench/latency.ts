@@ -10,7 +10,7 @@ import { LATENCY_RING_MODES, MAX_LATENCY_RING_MESSAGE, type LatencyMode, type La
 import { renderChart } from './chart.js';
 import { formatNumber, formatSize, logSizes } from './format.js';
 import type { LatencyJob, LatencyReport } from './latency-worker.js';
-import { describeLine, lineAtStart, measureLineMicros, stateChangeNote } from './line-probe.js';
+import { describeLine, lineAtStart, measureLineMicros, probeProgress, stateChangeNote } from './line-probe.js';
 import { PeerGroup, stallMsFor } from './peers.js';
 import {
   Eta, formatDuration, headerLine, jsonText, machine, processOutput, VerificationError, writeCsv, type BenchOutput,
@@ -32,6 +32,8 @@ export const LATENCY_COLUMNS = ['mode', 'bytes', 'microseconds', 'roundTrips', '
 export interface LatencyEvents {
   onStart?: (mode: LatencyMode, bytes: number) => void;
   onFinish?: (mode: LatencyMode, bytes: number) => void;
+  /** The line probe starts a look, before the first mode or after the last (its result comes in onLine). */
+  onProbe?: (when: 'start' | 'end') => void;
   /** The one-way time of a cache line between two threads (line-probe.ts), before the first mode and after the last. */
   onLine?: (when: 'start' | 'end', lineMicros: number) => void;
 }
@@ -58,9 +60,11 @@ export async function measureLatency(
   opts: LatencyOptions, events: LatencyEvents = {}, measureLine: () => Promise<number> = measureLineMicros,
 ): Promise<LatencyRow[]> {
   const sizes = logSizes(opts.minBytes, opts.maxBytes, opts.points);
+  events.onProbe?.('start');
   events.onLine?.('start', await lineAtStart(measureLine));
   const rows: LatencyRow[] = [];
   for (const mode of opts.modes) rows.push(...(await measureMode(mode, sizes, opts, events)));
+  events.onProbe?.('end');
   events.onLine?.('end', await measureLine());
   return rows;
 }
@@ -124,6 +128,7 @@ export async function runLatency(opts: LatencyOptions, output: BenchOutput = pro
   const timeline: { when: string; lineMicros: number }[] = [];
   try {
     rows = await measureLatency(opts, {
+      onProbe: (when) => progress.update(probeProgress('latency', when)),
       onStart: (mode, bytes) => {
         eta.start();
         progress.update(`latency: ${mode} ${formatSize(bytes)} (${eta.done + 1}/${total}), ~${formatDuration(eta.secondsLeft())} left`);

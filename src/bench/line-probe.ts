@@ -40,6 +40,14 @@ async function bounce(): Promise<number> {
   }
 }
 
+/**
+ * The progress line while the line probe runs, at the start of a run or at its end (`bandwidth: probing the machine's
+ * state`): each look starts two workers three times, which takes seconds on a busy machine.
+ */
+export function probeProgress(benchmark: string, when: 'start' | 'end'): string {
+  return `${benchmark}: probing the machine's state${when === 'end' ? ' at the end' : ''}`;
+}
+
 /** Below this one-way line time (µs) the two cores are taken to share a cache. */
 export const NEAR_LINE_MICROS = 0.25;
 

@@ -81,6 +81,29 @@ function invalid(option: string, expected: string, text: string): UsageError {
 }
 
 /**
+ * The hint to a stray argument `argv[at]` that is the rest of the option value before it, typed with a space: a size's
+ * unit, as the output writes sizes (`--max 1 MiB`: ': a size is one word, `--max 1MiB`'), or more items of a list
+ * (`--modes shared, clone`, `--modes shared clone`, `--ranks 2 4`: ': a list is one word, its items apart by commas,
+ * `--modes shared,clone`'); else ''.
+ */
+function spacedValue(specs: readonly OptionSpec[], argv: readonly string[], at: number): string {
+  const [option, value, token] = [argv[at - 2] ?? '', argv[at - 1] ?? '', argv[at]!];
+  const spec = specs.find((known) => `--${known.name}` === option);
+  if (spec?.value === 'SIZE' && /^(\d+\.?\d*|\.\d+)$/.test(value) && /^[a-z]+$/i.test(token)) {
+    return `: a size is one word, \`${option} ${value}${token}\``;
+  }
+  const item = token.replace(/,$/, '');
+  // Another item: after a comma, one of the list's names, or for a list of numbers and sizes, a number or a size
+  const another = spec?.names === undefined ? /^(\d+\.?\d*|\.\d+)[a-z]*$/i.test(item) : spec.names.includes(item);
+  const listed = value.endsWith(',') || token.startsWith(',') || another;
+  if (spec?.value !== 'LIST' || !listed) return '';
+  let end = at;
+  while (end < argv.length && !argv[end]!.startsWith('-')) end++;
+  const items = argv.slice(at - 1, end).join(',').split(',').filter((item) => item !== '');
+  return `: a list is one word, its items apart by commas, \`${option} ${items.join(',')}\``;
+}
+
+/**
  * One command line checked against a spec table. The constructor refuses unknown options, missing values and
  * stray arguments; the typed readers (`size`, `integer`, ...) read the value given, or else the default.
  */
@@ -90,7 +113,9 @@ export class OptionReader {
   constructor(command: string, private readonly specs: readonly OptionSpec[], argv: readonly string[]) {
     for (let i = 0; i < argv.length; i++) {
       const token = argv[i]!;
-      if (!token.startsWith('-')) throw new UsageError(`Unexpected argument "${token}" for \`${command}\``);
+      if (!token.startsWith('-')) {
+        throw new UsageError(`Unexpected argument "${token}" for \`${command}\`${spacedValue(specs, argv, i)}`);
+      }
       const equals = token.indexOf('=');
       const option = equals === -1 ? token : token.slice(0, equals);
       const spec = specs.find((s) => `--${s.name}` === option);
