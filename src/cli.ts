@@ -100,11 +100,15 @@ export function describeFailure(error: unknown, argv: readonly string[]): { mess
   if (error instanceof RankFailedError || error instanceof DeadlockError) {
     return { message: `shmcomm: ${error.message}${framesOf(error.cause)}${causesOf(error.cause)}`, status: 1 };
   }
-  // A failure of the command itself, or of a worker an exercise started: the stack says where, and so does the
-  // cause's (the worker's own error), for whoever reports it.
   if (!(error instanceof Error)) return { message: `shmcomm: ${String(error)}`, status: 1 };
-  const cause = error.cause instanceof Error ? `\nCaused by: ${error.cause.stack ?? error.cause.message}` : '';
-  return { message: `${error.stack ?? error.message}${cause}`, status: 1 };
+  // An error that reports another, as an exercise reports the error of a worker it started (`ring rank 2 failed:`):
+  // the cause's stack says where it happened; the report's would say where the 'error' event reached the reporter,
+  // in Node's internals.
+  if (error.cause instanceof Error) {
+    return { message: `shmcomm: ${error.message}\nCaused by: ${error.cause.stack ?? error.cause.message}`, status: 1 };
+  }
+  // A failure of the command itself: the stack says where.
+  return { message: error.stack ?? error.message, status: 1 };
 }
 
 /** How many errors of an AggregateError causesOf names; it counts the rest. */
