@@ -3,9 +3,11 @@
  * size, the table and chart in plain text, the CSV file; the verification helpers; and a failing worker that takes
  * the whole group down. Speed is never asserted.
  */
+import { fork } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { capture, childPids, noWorkerLeft } from './helpers.js';
@@ -13,10 +15,11 @@ import { BANDWIDTH_MODES, parseBandwidthArgs } from '../src/bench/args.js';
 import {
   autoRingBytes, bandwidthTables, ratioToMemcpy, describeRings, fewerRoundsNote, measureBandwidth, readingNote, runBandwidth,
   smallestLines,
-  spreadNote, type BandwidthRow,
+  spreadNote, verificationError, type BandwidthRow,
   type RingChoice,
   type RingMode,
 } from '../src/bench/bandwidth.js';
+import { ACK, END } from '../src/bench/bandwidth-ports.js';
 import { measureLineMicros, stateChangeNote } from '../src/bench/line-probe.js';
 import { formatSize, logSizes } from '../src/bench/format.js';
 import {
@@ -492,6 +495,48 @@ test('payload: a stamp in every 256 KiB catches a chunk that was not moved, or m
   const twice = moved.slice();
   twice.copyWithin(STAMP_EVERY, 0, STAMP_EVERY); // stretch 0 where stretch 1 belongs
   assert.not.ok(messageOk(twice, 10, elements, samples), 'stretch 0 twice');
+});
+
+test('process: the child names the first message that failed, as the other receivers do, each size anew', async () => {
+  const child = fork(fileURLToPath(new URL('../src/bench/process-peer.js', import.meta.url)), ['bandwidth'], {
+    serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try {
+    const reports: unknown[] = [];
+    const finished = new Promise<void>((resolve, reject) => {
+      child.on('message', (message: unknown) => {
+        if (message === ACK) return;
+        reports.push(message);
+        if ((message as { type: string }).type === 'finished') resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`the child exited (code ${code})`)));
+    });
+    const message = (seq: number, stampedAs = seq, elements = 8): Float64Array => {
+      const source = makeSource(64);
+      stamp(source, stampedAs);
+      return source.subarray(0, elements);
+    };
+    child.send({ sizes: [64, 64], window: 2 });
+    // The first size: message 1 is message 0 again (stale), message 3 is cut short
+    for (const sent of [message(0), message(1, 0), message(2), message(3, 3, 7)]) child.send(sent);
+    child.send(END);
+    child.send(message(0)); // the second size: one message, right
+    child.send(END);
+    await finished;
+    const first = "message 1: its length or stamps are not message 1's";
+    assert.equal(reports, [
+      { type: 'ready' },
+      { type: 'verified', bytes: 64, count: 4, failures: 2, firstFailure: first },
+      { type: 'verified', bytes: 64, count: 1, failures: 0 },
+      { type: 'finished' },
+    ]);
+    // The run's error, as the other modes' say it
+    const failed = reports[1] as { bytes: number; count: number; failures: number; firstFailure: string };
+    const error = `process: 2 of 4 messages of 64 B failed verification; the first, ${first}`;
+    assert.is(verificationError('process', failed), error);
+  } finally {
+    child.kill();
+  }
 });
 
 test('payload: windows carry at most 64 MiB; only slow big sizes are skipped', () => {

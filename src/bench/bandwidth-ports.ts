@@ -172,7 +172,7 @@ export function differenceFrom(expected: VaryingSource, message: Float64Array, s
 /** The reports the child process sends back besides acknowledgements. */
 export type ChildReport =
   | { type: 'ready' }
-  | { type: 'verified'; bytes: number; count: number; failures: number }
+  | { type: 'verified'; bytes: number; count: number; failures: number; firstFailure?: string }
   | { type: 'finished' };
 
 /** The sender of the process mode: forks the receiver, and forwards its verification reports to the main thread. */

@@ -2,8 +2,8 @@
  * The child process of the `process` modes, forked with `serialization: 'advanced'` by a benchmark worker:
  *
  * - `bandwidth`: the receiver. It gets `{ sizes, window }`, answers 'ready', then verifies every Float64Array that
- *   arrives, acknowledges each window with 'ack', reports each size when its end marker comes, and says 'finished'
- *   after the last one.
+ *   arrives, acknowledges each window with 'ack', reports each size when its end marker comes (with the first
+ *   message that failed, as the other receivers do), and says 'finished' after the last one.
  * - `latency`: the echo. Every message goes straight back.
  *
  * It exits when the parent disconnects or dies (the IPC channel closes), so it never outlives the benchmark.
@@ -25,6 +25,7 @@ function bandwidth(): void {
   let perAck = 1;
   let seq = 0;
   let failures = 0;
+  let firstFailure: string | undefined; // in the words of the other receivers (bandwidth-ports.ts)
   const startSize = (): void => {
     bytes = sizes[index]!;
     elements = bytes / 8;
@@ -32,6 +33,7 @@ function bandwidth(): void {
     perAck = windowFor(bytes, window);
     seq = 0;
     failures = 0;
+    firstFailure = undefined;
   };
   process.on('message', (message: unknown) => {
     if (index < 0) {
@@ -42,12 +44,16 @@ function bandwidth(): void {
       return;
     }
     if (message === END) {
-      send({ type: 'verified', bytes, count: seq, failures } satisfies ChildReport);
+      const first = firstFailure === undefined ? {} : { firstFailure };
+      send({ type: 'verified', bytes, count: seq, failures, ...first } satisfies ChildReport);
       if (++index === sizes.length) send({ type: 'finished' } satisfies ChildReport);
       else startSize();
       return;
     }
-    if (!messageOk(message, seq, elements, samples)) failures++;
+    if (!messageOk(message, seq, elements, samples)) {
+      failures++;
+      firstFailure ??= `message ${seq}: its length or stamps are not message ${seq}'s`;
+    }
     seq++;
     if (seq % perAck === 0) send(ACK);
   });
