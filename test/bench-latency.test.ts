@@ -10,7 +10,10 @@ import * as assert from 'uvu/assert';
 import { capture, childPids } from './helpers.js';
 import { LATENCY_MODES, parseLatencyArgs } from '../src/bench/args.js';
 import { logSizes } from '../src/bench/format.js';
-import { measureLatency, ringBytesFor, runLatency } from '../src/bench/latency.js';
+import { echoError, measureLatency, ringBytesFor, runLatency } from '../src/bench/latency.js';
+import { drive } from '../src/bench/latency-drive.js';
+import type { LatencyJob, LatencyReport } from '../src/bench/latency-worker.js';
+import { createControl } from '../src/bench/signal.js';
 import { describeLine, probeProgress, stateChangeNote } from '../src/bench/line-probe.js';
 import { host, memcpyText } from '../src/glibc.js';
 import { OutputError } from '../src/bench/report.js';
@@ -150,6 +153,30 @@ test("the line probe looks before the first mode and after the last, once more a
     'Note: the machine changed state during the run (a cache line between the threads: 0.31 µs at the start, 0.09 µs ' +
     'at the end): sizes measured in different states do not compare; nor do modes, which ran one after another ' +
     '(docs/PERFORMANCE.md, "this machine has two states").');
+});
+
+test('echoes that come back wrong: the error counts them of every echo checked, the warm-up\'s too', async () => {
+  // No warm-up time: one warm-up trip, then --iterations 10 timed ones. Every echo of 8 B is wrong, half of 64 B's.
+  const job: LatencyJob = {
+    role: 'ping', mode: 'spin', sizes: [8, 64], iterations: 10, seconds: 0.2, warmupSeconds: 0,
+    control: createControl(),
+  };
+  let bytes = 0;
+  const reports: LatencyReport[] = [];
+  const endpoint = {
+    begin: (size: number) => { bytes = size; },
+    roundTrip: (seq: number) => bytes === 64 && seq % 2 === 1,
+    finish: () => {},
+  };
+  await drive(job, endpoint, (report) => reports.push(report));
+  const results = reports.filter((report) => report.type === 'result');
+  const counts = results.map(({ bytes, roundTrips, failures, checked }) => ({ bytes, roundTrips, failures, checked }));
+  assert.equal(counts, [
+    { bytes: 8, roundTrips: 10, failures: 11, checked: 11 },
+    { bytes: 64, roundTrips: 10, failures: 6, checked: 11 }, // seq 0, 2, ..., 10
+  ]);
+  assert.is(echoError('spin', results[0]!), 'spin: 11 of 11 echoes of 8 B came back wrong');
+  assert.is(echoError('spin', results[1]!), 'spin: 6 of 11 echoes of 64 B came back wrong');
 });
 
 test('ring sizes hold the largest message', () => {

@@ -2,7 +2,7 @@
  * One end of a latency measurement, run in a worker thread: `ping` sends a message and waits for it to come back
  * (and times it), `pong` sends back whatever arrives. Like osu_latency: one-way latency is half a round trip.
  *
- * Round trips are timed in batches (about half a millisecond each, sized from the warm-up), and the reported
+ * Round trips are timed in batches (latency-drive.ts; about half a millisecond each, sized from the warm-up), and the
  * figure is the median of the batches' per-trip times, so a few batches hit by a scheduler hiccup or a GC do not
  * move it. With `--iterations N`, exactly N round trips are timed, in about 20 batches.
  *
@@ -31,9 +31,10 @@ import { fileURLToPath } from 'node:url';
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { RingBuffer } from '../ring.js';
 import type { LatencyMode } from './args.js';
+import { drive, type PingEndpoint } from './latency-drive.js';
 import { makeSource, messageOk, sampleIndices, samplesOk, stamp } from './payload.js';
 import {
-  DATA_BELL, DATA_WAITER, SPACE_BELL, SPACE_WAITER, TRIPS, awaitReady, signalReady, waitUntil,
+  DATA_BELL, DATA_WAITER, SPACE_BELL, SPACE_WAITER, awaitReady, signalReady, waitUntil,
 } from './signal.js';
 
 export interface LatencyJob {
@@ -55,20 +56,16 @@ export interface LatencyJob {
 
 export type LatencyReport =
   | { type: 'start'; bytes: number }
-  | { type: 'result'; bytes: number; microseconds: number; roundTrips: number; seconds: number; failures: number }
+  | {
+    type: 'result'; bytes: number; microseconds: number; roundTrips: number; seconds: number;
+    /** Echoes that came back wrong, of `checked`: every round trip of the size, the warm-up's too. */
+    failures: number; checked: number;
+  }
   | { type: 'child'; pid: number }
   | { type: 'childExit'; pid: number }
   | { type: 'done' };
 
 const report = (message: LatencyReport): void => parentPort!.postMessage(message);
-
-/** The ping's side of one mode. Only `roundTrip` and `finish` may be asynchronous. */
-interface PingEndpoint {
-  begin(bytes: number): void;
-  /** Sends message `seq`, waits for it to come back and checks it; false when it came back wrong. */
-  roundTrip(seq: number): boolean | Promise<boolean>;
-  finish(): void | Promise<void>;
-}
 
 // The doorbells of the postMessage modes: the pong's is DATA_BELL, the ping's is SPACE_BELL.
 const PONG_BELL = DATA_BELL;
@@ -76,60 +73,6 @@ const PONG_WAITER = DATA_WAITER;
 const PING_BELL = SPACE_BELL;
 const PING_WAITER = SPACE_WAITER;
 const END = 'end';
-
-const TARGET_BATCH_MS = 0.5;
-const ITERATION_BATCHES = 20;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-async function drive(job: LatencyJob, endpoint: PingEndpoint): Promise<void> {
-  for (const bytes of job.sizes) {
-    report({ type: 'start', bytes });
-    endpoint.begin(bytes);
-    let seq = 0;
-    let failures = 0;
-    // `count` round trips; a synchronous endpoint never awaits inside the loop (a microtask per trip would cost
-    // about as much as a spinning ring's whole round trip).
-    // Each trip also shows the main thread's watchdog that the run moves (TRIPS): a plain store, not an atomic one,
-    // the cheapest write there is, read once a second; the count may wrap, it need only change.
-    const trips = async (count: number): Promise<void> => {
-      for (let k = 0; k < count; k++) {
-        const outcome = endpoint.roundTrip(seq++);
-        job.control[TRIPS] = seq;
-        if (outcome === true) continue;
-        if (outcome === false || !(await outcome)) failures++;
-      }
-    };
-    // Warm up (one trip at least), and learn how long a trip takes to size the batches.
-    const warmStart = performance.now();
-    const warmUntil = warmStart + job.warmupSeconds * 1000;
-    do await trips(1); while (performance.now() < warmUntil);
-    const tripMs = (performance.now() - warmStart) / seq;
-    let batch = Math.max(1, Math.min(100_000, Math.round(TARGET_BATCH_MS / tripMs)));
-    if (job.iterations !== undefined) batch = Math.max(1, Math.floor(job.iterations / ITERATION_BATCHES));
-    const oneWay: number[] = [];
-    let roundTrips = 0;
-    let measuredMs = 0;
-    const budget = job.seconds * 1000;
-    for (;;) {
-      const count = job.iterations === undefined ? batch : Math.min(batch, job.iterations - roundTrips);
-      if (count <= 0) break;
-      const started = performance.now();
-      await trips(count);
-      const elapsed = performance.now() - started;
-      oneWay.push((elapsed * 1000) / count / 2);
-      roundTrips += count;
-      measuredMs += elapsed;
-      if (job.iterations === undefined && measuredMs >= budget) break;
-    }
-    report({ type: 'result', bytes, microseconds: median(oneWay), roundTrips, seconds: measuredMs / 1000, failures });
-  }
-  await endpoint.finish();
-}
 
 function ringPing(job: LatencyJob): PingEndpoint {
   const options = { strategy: job.mode === 'async' ? undefined : (job.mode as 'spin' | 'park' | 'spinThenPark') };
@@ -355,7 +298,7 @@ function pong(job: LatencyJob): void | Promise<void> {
 }
 
 async function main(job: LatencyJob): Promise<void> {
-  if (job.role === 'ping') await drive(job, await pingFor(job));
+  if (job.role === 'ping') await drive(job, await pingFor(job), report);
   else await pong(job);
   report({ type: 'done' });
 }
