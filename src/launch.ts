@@ -131,6 +131,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
 
   const results: unknown[] = new Array(size);
   const finished: boolean[] = new Array(size).fill(false);
+  const unreadable: (Error | undefined)[] = new Array(size); // each rank's latest message that we could not read: why
   const workers: Worker[] = [];
   // Each rank's end: its report (a result or an error) or its worker's exit, whichever comes first. A rank that
   // returned but left a timer or a socket open has ended for the run, though its worker has not exited.
@@ -170,6 +171,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
 
     const onReport = (rank: number, report: RankReport) => {
       if (report.kind === 'uncaught') return onUncaught(rank, reviveError(report));
+      if (report.kind === 'resultPosted') return onResultPosted(rank);
       ended[rank]!();
       if (finished[rank]) return;
       finished[rank] = true;
@@ -195,6 +197,23 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
       const after = finished[rank] ? ' (after returning its result)' : '';
       finished[rank] = true;
       finish(new RankFailedError(rank, `${err.name}: ${err.message}${after}`, err), ABORT_REASON.rankFailed, rank);
+    };
+
+    /**
+     * The rank posted its result just before this report (rank.ts): if the result has not come, this thread could not
+     * read it, and Node dropped it with a 'messageerror' (a value nested deeper than this thread's stack allows, which
+     * the worker's larger stack could write). Before, launch waited for the worker's exit, and then said that the rank
+     * exited before returning; or, a timer keeping the worker, for ever.
+     */
+    const onResultPosted = (rank: number) => {
+      if (finished[rank]) return; // its result came
+      ended[rank]!();
+      finished[rank] = true;
+      if (over) return;
+      const err = unreadable[rank];
+      const why = err === undefined ? 'its return value was posted but never reached the launching thread'
+        : `the launching thread could not read its return value: ${err.name}: ${err.message}`;
+      finish(new RankFailedError(rank, why, err), ABORT_REASON.rankFailed, rank);
     };
 
     const onExit = (rank: number, code: number) => {
@@ -235,6 +254,9 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
         worker.on('message', (message: unknown) => {
           if (isRankReport(message)) onReport(rank, message); // else the program's own postMessage: not ours
         });
+        // A message this thread cannot read: one the program posted, or the rank's result (onResultPosted tells: the
+        // result's error is then the latest, as nothing is posted between the result and that report).
+        worker.on('messageerror', (err: unknown) => { unreadable[rank] = asError(err); });
         worker.on('error', (thrown: unknown) => onUncaught(rank, asError(thrown))); // before rank.ts took over
         worker.on('exit', (code) => onExit(rank, code));
         workers.push(worker);

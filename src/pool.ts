@@ -82,8 +82,9 @@ function itemsHint(moduleUrl: unknown, items: unknown): string {
  *
  * Rejects, after terminating every worker, with a `WorkerFailedError` (`worker`, `item`, `cause`): when the function
  * throws (`item 3 failed in worker 1: boom`, with the original error as `cause`) or returns a value that cannot be
- * cloned; when the module fails to load or lacks the export, an error goes uncaught (in a timer), or a worker exits
- * early (`process.exit`, or a promise that can never settle: exit code 13), with `item` -1. With a `TimeoutError`
+ * cloned, or that this thread cannot read (nested deeper than its stack allows); when the module fails to load or
+ * lacks the export, an error goes uncaught (in a timer), or a worker exits early (`process.exit`, or a promise that
+ * can never settle: exit code 13), with `item` -1. With a `TimeoutError`
  * past `timeoutMs`, or the `signal`'s reason. Bad arguments reject too, before any worker starts: a `TypeError` or
  * `RangeError` for `items` that are not an array, a `moduleUrl` that is neither a URL nor a path, or an option.
  *
@@ -149,6 +150,15 @@ export async function map(
       const itemsPerWorker = new Array<number>(count).fill(0);
       let finished = 0;
       let setupFailed = false;
+      // Which results came, how many from each worker, and the error of each worker's latest message that this thread
+      // could not read: a result nested deeper than this thread's stack allows (a worker's is larger) is dropped by
+      // Node with a 'messageerror', which cannot say whose message it was. A worker's 'done' comes after all its
+      // results: one that took more items than sent results that came lost some (`short`), and once every worker is
+      // done, the items without a result are the lost ones.
+      const came = new Uint8Array(items.length);
+      const received = new Array<number>(count).fill(0);
+      const unreadable = new Array<Error | undefined>(count);
+      const short: number[] = [];
       // Read by the main thread while workers run, so it may be one item late; good enough to say who is stuck.
       const whereIs = (id: number) => {
         const index = Atomics.load(shared, workerLine(id) + CURRENT_ITEM);
@@ -182,11 +192,22 @@ export async function map(
           if (!isPoolReport(report)) return; // the user's function posted it: not ours
           if (report.kind === 'results') {
             const { indices, values } = report;
-            for (let k = 0; k < indices.length; k++) results[indices[k]!] = values[k];
+            for (let k = 0; k < indices.length; k++) {
+              results[indices[k]!] = values[k];
+              came[indices[k]!] = 1;
+            }
+            received[id] += indices.length;
           } else if (report.kind === 'done') {
             done = true;
             itemsPerWorker[id] = report.taken;
-            if (++finished === count) resolve({ results, itemsPerWorker });
+            if (received[id]! < report.taken) short.push(id);
+            if (++finished < count) return;
+            if (short.length === 0) return resolve({ results, itemsPerWorker });
+            // The first lost item, and the worker that lost it when one did (when several did, the first of them).
+            const [lost, err] = [came.indexOf(0), unreadable[short[0]!]];
+            const why = err === undefined ? 'its result never reached the main thread'
+              : `the main thread could not read its result: ${err.message}`;
+            reject(new WorkerFailedError(short[0]!, lost, `item ${lost} failed in worker ${short[0]}: ${why}`, err));
           } else if (report.kind === 'uncaught') {
             const cause = reviveError(report.error);
             reject(new WorkerFailedError(id, -1, `worker ${id} failed: ${cause.message}`, cause));
@@ -202,6 +223,8 @@ export async function map(
             reject(new WorkerFailedError(id, -1, `${report.message}${where}`, cause));
           }
         });
+        // A message this thread cannot read: a result (a 'done' then tells), or one the function posted itself.
+        worker.on('messageerror', (err: unknown) => { unreadable[id] = asError(err); });
         // Node trap (nodejs/node#51679): a worker that cannot start or calls process.exit() sends no message at
         // all, so 'error' and 'exit' are what stop map from waiting for ever.
         worker.on('error', (thrown: unknown) => { // an uncaught throw in a timer may be anything, null included

@@ -4,11 +4,12 @@
  */
 import type { SerializedError } from './thrown.js';
 
-/** What a rank reports to the launcher, once. */
+/** What a rank reports to the launcher: its result (then 'resultPosted') or its error, once; and an uncaught error. */
 export type RankReport =
   | { kind: 'result'; value: unknown }
   | ({ kind: 'error' } & SerializedError) // what its program threw
-  | ({ kind: 'uncaught' } & SerializedError); // thrown where nothing catches it (a timer), maybe after the result
+  | ({ kind: 'uncaught' } & SerializedError) // thrown where nothing catches it (a timer), maybe after the result
+  | { kind: 'resultPosted' }; // right after 'result': if that one did not come, this thread could not read it
 
 /**
  * A RankReport as posted on `parentPort`: `from` tells it apart from a message that the program posts there itself,

@@ -59,6 +59,10 @@ try {
   const value = await run(workerData as RankData);
   try {
     report({ kind: 'result', value });
+    // A value this thread could post may still be one the launching thread cannot read (nested deeper than its
+    // smaller stack allows): Node then drops the message, with a 'messageerror' that cannot say whose it was. This
+    // report, which any thread can read, comes next: the launcher that has no result by then knows it was lost.
+    report({ kind: 'resultPosted' });
   } catch (err) {
     reportError(new TypeError(`the return value cannot be sent back to the launcher: ${serializeError(err).message}`));
   }

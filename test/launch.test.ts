@@ -11,6 +11,7 @@ import { watchForDeadlock } from '../src/watchdog.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
 import { noWorkerLeft, startedWorkers } from './helpers.js';
+import { nestedList } from './fixtures/ranks-programs.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
@@ -524,6 +525,30 @@ test('a program file that launches itself with no isMainThread guard: each rank 
 test('a return value that cannot be cloned', async () => {
   const err = await failure(launch('data:text/javascript,export default () => () => 1', { size: 1, timeoutMs: 30_000 }));
   assert.match(err.message, /^rank 0 failed: TypeError: the return value cannot be sent back to the launcher: .*could not be cloned/);
+});
+
+test('a return value the launching thread cannot read fails its rank at once, even with a timer left', async () => {
+  // 6,000 deep: a worker's 4 MiB stack posts it, this thread's smaller stack cannot read it (structured clone here
+  // gives up near 2,000), so the report comes as a 'messageerror' and is dropped. Before, launch said `exited with code
+  // 0 before returning a result`, or, with an interval left in the rank, waited for the timeout ("rank 1 is running").
+  assert.throws(() => structuredClone(nestedList(6000)), /Maximum call stack size exceeded/);
+  for (const keepAlive of [false, true]) {
+    const started = performance.now();
+    const args = { program: 'nestsDeeply', depth: 6000, keepAlive };
+    const err = await failure(launch(PROGRAMS, { size: 2, args, timeoutMs: 20_000 }));
+    assert.instance(err, RankFailedError, `keepAlive: ${keepAlive}`);
+    assert.is(err.message, 'rank 1 failed: the launching thread could not read its return value: RangeError: ' +
+      'Maximum call stack size exceeded', `keepAlive: ${keepAlive}`);
+    assert.instance(err.cause, RangeError);
+    assert.ok(performance.now() - started < 10_000, `settled after ${(performance.now() - started).toFixed(0)} ms`);
+    await noWorkerLeft(`an unreadable return value (keepAlive: ${keepAlive})`);
+  }
+  // What a rank posts itself that this thread cannot read is still not its report: the run goes on.
+  const source = "import { parentPort } from 'node:worker_threads';\n" +
+    'export default () => {\n  let l = null;\n  for (let i = 0; i < 6000; i++) l = { next: l };\n' +
+    '  parentPort.postMessage(l);\n  return 1;\n};\n';
+  const own = `data:text/javascript,${encodeURIComponent(source)}`;
+  assert.equal(await launch(own, { size: 2, timeoutMs: 20_000 }), [1, 1]);
 });
 
 test('ranks spin, then park, while each can have a core; with more ranks than cores they park at once', async () => {

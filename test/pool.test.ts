@@ -231,6 +231,22 @@ test('results come back in batches: 5,000 squares on 2 workers, each in its plac
   assert.equal(mixed.results, range(3000).map((x) => (x % 2 === 0 ? x * x : String(x * x))));
 });
 
+test('a result the main thread cannot read fails its item: a result is never silently missing', async () => {
+  // Item 2's result is nested 6,000 deep: the worker posts it, the main thread's smaller stack cannot read it, and
+  // Node drops the message ('messageerror'). Before, map resolved with results[2] undefined.
+  const err = await rejection(map(faults, range(5), { workers: 2, exportName: 'nestsDeeplyOnTwo' }));
+  assertWorkerFailed(err, {
+    worker: [0, 1], item: 2, hasCause: true,
+    message: (worker) => `item 2 failed in worker ${worker}: the main thread could not read its result: ` +
+      'Maximum call stack size exceeded',
+  });
+  assert.instance(err.cause, RangeError);
+  await noWorkerLeft('an unreadable result');
+  // What the function posts itself that the main thread cannot read is not map's: the results are all there.
+  const { results } = await map<number, number>(faults, range(4), { workers: 2, exportName: 'postsUnreadable' });
+  assert.equal(results, range(4));
+});
+
 test('a value that cannot be cloned fails its own item at once: the function is not called again', async () => {
   // 700 returns a function, and 701 would loop for ever: 700's failure is told at once, before 701 is called.
   const options = { workers: 1, exportName: 'refusesSevenHundred', timeoutMs: 10_000 };
