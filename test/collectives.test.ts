@@ -430,10 +430,12 @@ test('collective messages carry their call: a skipped call is reported, and late
     assert.instance(inner, DeadlockError, `${transport}: ${String(inner)}`);
     assert.is((inner as Error).message, 'deadlock: rank 0 waits to receive from rank 1 in bcast (rank 1 has finished)', transport);
     // One that fails after them has counted, though it sent nothing: the root's retry is a call ahead of rank 1.
-    const ahead = await launch(CHECKS, { size: 2, transport, args: { program: 'cloneRefusedRetry' }, timeoutMs: 30_000, deadlockMs: 300 })
+    const args = { program: 'cloneRefusedRetry' };
+    const ahead = await launch(CHECKS, { size: 2, transport, args, timeoutMs: 30_000, deadlockMs: 300 })
       .catch((e: unknown) => e);
     assert.instance(ahead, DeadlockError, `${transport}: ${String(ahead)}`);
-    assert.is((ahead as Error).message, 'deadlock: rank 1 waits to receive from rank 0 in bcast (rank 0 has finished)', transport);
+    const behind = 'deadlock: rank 1 waits to receive from rank 0 in bcast (rank 0 has finished)';
+    assert.is((ahead as Error).message, behind, transport);
     // A call refused by its own checks is not counted: called again, it meets the others' messages.
     const retried = await launch(CHECKS, { size: 3, transport, args: { program: 'rootRetries' }, timeoutMs: 30_000 });
     assert.equal(retried, [['RangeError', [6, 3]], null, null], transport);
