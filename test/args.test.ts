@@ -421,8 +421,8 @@ test("--help wraps at the width given: each option's help in its column, continu
     '                    fewer at a time (with 64, those over 1 MiB) (default 64)',
     '  --time SECONDS    measuring time per mode and size (default 0.2)',
     '  --warmup SECONDS  unmeasured time before each measurement (six times that',
-    "                    before a mode's first size, while V8 compiles)",
-    '                    (default 0.05)', // whole, on a line of its own
+    "                    before a mode's first size, while V8 compiles; with 0 the",
+    "                    modes' set-up is timed too) (default 0.05)",
     '  --modes LIST      modes to run, comma-separated (default all):',
     '                    clone, transfer, transfer-alloc, shared, zerocopy, ringbuf,',
     '                    process, memcpy',

@@ -126,7 +126,10 @@ const BANDWIDTH_SPECS: OptionSpec[] = [
     help: 'messages sent between two acknowledgements, as in osu_bw, and 64 MiB of them at most: ' +
       'messages over 64 MiB / N go fewer at a time (with 64, those over 1 MiB)',
   },
-  ...timeSpecs('mode and size', " (six times that before a mode's first size, while V8 compiles)"),
+  // With 0, what the warm-up hides is timed: each mode's first window then holds its set-up too (transfer's receiver
+  // builds its reference copy there, 125 ms at 64 MiB on the Zen 3 VM of docs/PERFORMANCE.md)
+  ...timeSpecs('mode and size',
+    " (six times that before a mode's first size, while V8 compiles; with 0 the modes' set-up is timed too)"),
   allOf('modes', BANDWIDTH_MODES, 'modes to run, comma-separated'),
   {
     name: 'ring', value: 'SIZE', default: 'auto',
