@@ -5,11 +5,11 @@
  * that a store to one never takes another's line from the other core: no false sharing. The consumer still loses HEAD's
  * line at every publish, and the producer TAIL's: that is how the news travels):
  *
- *   byte 0    64        128             192             256                    320                     320+capacity
- *   +---------+---------+---------------+---------------+----------------------+-------------------------+
- *   | HEAD    | TAIL    | READER_ASLEEP | WRITER_ASLEEP | STATE CAPACITY MAGIC | data (capacity bytes)    |
- *   +---------+---------+---------------+---------------+----------------------+-------------------------+
- *     producer  consumer  consumer        producer        anyone / create()      frames, back to back
+ *   byte 0    64        128             192             256                     320                      320+capacity
+ *   +---------+---------+---------------+---------------+-----------------------+------------------------+
+ *   | HEAD    | TAIL    | READER_ASLEEP | WRITER_ASLEEP | STATE CAPACITY LAYOUT | data (capacity bytes)  |
+ *   +---------+---------+---------------+---------------+-----------------------+------------------------+
+ *     producer  consumer  consumer        producer        anyone / create()       frames, back to back
  *
  * `createIn` lays the same layout out at the start of a larger SharedArrayBuffer made elsewhere (a shared
  * WebAssembly.Memory's, whose length is whole 64 KiB pages): the bytes after `320+capacity` are not the ring's.
@@ -25,14 +25,16 @@
  * A frame is a 16-byte header and its payload, padded to a multiple of 8 bytes so that the next header, and any
  * payload, starts 8-byte aligned (a Float64Array can be laid over a payload in place):
  *
- *   +--------------+----------------------------+-----------+-----------+---------------------+
- *   | length (u32) | kind u8 | type u8 | 'SC' | tag (i32) | aux (u32) | payload, padded to 8 |
- *   +--------------+----------------------------+-----------+-----------+---------------------+
+ *   byte 0         4                                     8           12          16
+ *   +--------------+-------------------------------------+-----------+-----------+----------------------+
+ *   | length (u32) | kind u8 | type u8 | FRAME_MAGIC u16 | tag (i32) | aux (u32) | payload, padded to 8 |
+ *   +--------------+-------------------------------------+-----------+-----------+----------------------+
  *
  * A frame never straddles the end of the data region. When one does not fit before the end, the producer writes a
  * WRAP marker there (kind only: the 8 bytes always left are enough) and starts the frame at offset 0, so every
- * payload is one contiguous range that can be viewed in place. `type`, `tag` and `aux` belong to the layer above
- * (the codec's type code, the message tag, a chunked message's total length).
+ * payload is one contiguous range that can be viewed in place. `length` is the payload's, before padding (the kind
+ * word's low byte tells a message from a WRAP or END marker). `type`, `tag` and `aux` belong to the layer above (the
+ * codec's type code, the message tag, a chunked message's total length).
  */
 import { copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import { describe, isDetached, isOutOfBounds, refuseUnknownOptions } from './describe.js';
@@ -187,8 +189,8 @@ const NO_VIEW = new Uint8Array(0);
  *
  * Blocking calls wait as the side's `strategy` says, take `{ timeoutMs }` last (`TimeoutError`), and throw
  * `AbortedError` once the ring is aborted and they would wait. Answers about the other side's progress (`bytesFree`,
- * `hasMessage`, `aborted`) can be stale as soon as they are given. The layout and the memory-ordering argument are
- * at the top of src/ring.ts; `Sender`/`Receiver` carry values of any size over a ring.
+ * `hasMessage`, `aborted`) can be stale as soon as they are given. The layout is at the top of src/ring.ts, the
+ * memory-ordering argument at `publishHead`; `Sender`/`Receiver` carry values of any size over a ring.
  */
 export class RingBuffer {
   /** Either side: the SharedArrayBuffer to hand to the other thread (`postMessage(ring.buffer)`, then `attach`). */
@@ -579,18 +581,21 @@ export class RingBuffer {
   /**
    * Makes everything written so far visible to the consumer.
    *
-   * The memory-ordering argument, once: the payload and header bytes above were written with plain stores. The
-   * JavaScript memory model makes `Atomics.store(HEAD)` a release of everything this thread wrote before it, and
-   * the consumer's `Atomics.load(HEAD)` that reads the new value synchronizes with it: every plain store that came
-   * before our store happens-before every plain load the consumer makes after its load. So the consumer never sees
-   * a new HEAD with an old payload. The same edge runs the other way through TAIL: the producer only reuses bytes
-   * after it has loaded a TAIL that the consumer stored once it had finished reading them.
+   * The memory-ordering argument, once: the frames' payload and header bytes were written before this call (by
+   * `write`, `commit`, `close` or `wrap`) with plain stores. The JavaScript memory model makes `Atomics.store(HEAD)` a
+   * release of everything this thread wrote before it, and the consumer's `Atomics.load(HEAD)` that reads the new
+   * value synchronizes with it: every plain store that came before our store happens-before every plain load the
+   * consumer makes after its load. So the consumer never sees a new HEAD with an old payload. The same edge runs the
+   * other way through TAIL: the producer only reuses bytes after it has loaded a TAIL that the consumer stored once
+   * it had finished reading them, so the consumer's reads happen-before the producer's new writes: a payload is never
+   * overwritten while it is read (or viewed in place, until `release()`).
    */
   private publishHead(): void {
     if (this.batchBytes < this.corkBytes) this.batchBytes = Math.min(2 * this.batchBytes, this.corkBytes);
     this.published = this.head;
     this.unpublished = 0;
     Atomics.store(this.words, HEAD, this.head);
+    // The flag is read after the store, never before: the order that makes a lost wake-up impossible (src/wait.ts)
     if (Atomics.load(this.words, READER_ASLEEP) !== 0) Atomics.notify(this.words, HEAD);
   }
 
@@ -799,6 +804,8 @@ export class RingBuffer {
    */
   abort(): void {
     Atomics.or(this.words, STATE, ABORTED);
+    // Whatever the sleeper flags say: a rare call. The woken find HEAD and TAIL unmoved and look at STATE; a waiter
+    // that this notify misses, as it comes just before the sleep, notices within a slice (src/wait.ts, PARK_SLICE_MS).
     Atomics.notify(this.words, HEAD);
     Atomics.notify(this.words, TAIL);
   }
