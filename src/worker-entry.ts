@@ -13,3 +13,11 @@ if (sourceMaps && !process.sourceMapsEnabled) process.setSourceMapsEnabled(true)
 if (entry === 'rank') await import('./rank.js');
 else if (entry === 'pool') await import('./pool-worker.js');
 else throw new TypeError(`worker-entry: no worker called ${JSON.stringify(entry)} (expected 'rank' or 'pool')`);
+
+// The worker has posted all it will (a rank's result or error, a map worker's 'done'), and stays, idle, until the
+// thread that started it terminates it (launch and map terminate every worker they start). Node trap: a worker that
+// exits leaves its unread messages to a drain that stops at the first one the starting thread cannot read (a value
+// nested deeper than that thread's stack allows: a 'messageerror'), and the messages after it are lost; a worker that
+// stays has them read as usual (docs/probes/exit-drain.mjs). Lost were a result behind an unreadable message of the
+// program's own, the 'resultPosted' behind an unreadable result, and map's 'done'.
+setInterval(() => {}, 2 ** 31 - 1);

@@ -68,6 +68,41 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 }
 
 /**
+ * A handshake that keeps this thread from reading a worker's messages until the worker has exited, the moment Node
+ * drains what is left of them (docs/probes/exit-drain.mjs). The worker calls `readyToFinish` just before it posts its
+ * last messages; this thread calls `readNothingUntilExit` while the call it tests is under way. Slots of `flag`: 0,
+ * then READY (the worker waits), BLOCKING (this thread blocks: the worker goes on), EXITED (its process 'exit').
+ */
+const READY = 1;
+const BLOCKING = 2;
+const EXITED = 3;
+
+/** A flag for the handshake: pass it to the worker (in `args` or an item; it is shared, not copied). */
+export function exitFlag(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+}
+
+/** The worker's side: says it is ready, waits (30 s at most) until the other thread blocks, and says when it exits. */
+export function readyToFinish(flag: Int32Array): void {
+  process.on('exit', () => { Atomics.store(flag, 0, EXITED); Atomics.notify(flag, 0); });
+  Atomics.store(flag, 0, READY);
+  Atomics.notify(flag, 0);
+  Atomics.wait(flag, 0, READY, 30_000);
+}
+
+/**
+ * This thread's side: waits for the worker to be ready (30 s at most, reading messages meanwhile), then blocks, reading
+ * none, until the worker exits or `ms` pass.
+ */
+export async function readNothingUntilExit(flag: Int32Array, ms = 1000): Promise<void> {
+  for (let i = 0; i < 3000 && Atomics.load(flag, 0) !== READY; i++) await new Promise((ok) => setTimeout(ok, 10));
+  if (Atomics.load(flag, 0) !== READY) throw new Error('the worker never became ready to finish (30 s)');
+  Atomics.store(flag, 0, BLOCKING);
+  Atomics.notify(flag, 0);
+  Atomics.wait(flag, 0, BLOCKING, ms);
+}
+
+/**
  * Both peers' answers. When one fails, the ring is aborted so that the other, perhaps blocked on it, ends too: no
  * worker outlives the test. A peer that answered with `problems` (a consumer that found messages wrong, and aborted
  * the ring to stop) is reported before the other's failure, which that abort caused.

@@ -10,7 +10,7 @@ import { ABORT_REASON, ControlBlock, WAIT } from '../src/control.js';
 import { watchForDeadlock } from '../src/watchdog.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
-import { noWorkerLeft, startedWorkers } from './helpers.js';
+import { exitFlag, noWorkerLeft, readNothingUntilExit, startedWorkers } from './helpers.js';
 import { nestedList } from './fixtures/ranks-programs.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
@@ -549,6 +549,24 @@ test('a return value the launching thread cannot read fails its rank at once, ev
     '  parentPort.postMessage(l);\n  return 1;\n};\n';
   const own = `data:text/javascript,${encodeURIComponent(source)}`;
   assert.equal(await launch(own, { size: 2, timeoutMs: 20_000 }), [1, 1]);
+});
+
+test("what follows a message the launching thread cannot read still comes, though it reads nothing until the end", async () => {
+  // Node trap (docs/probes/exit-drain.mjs): had the rank's worker exited, Node's drain of its messages would stop at
+  // the unreadable one, and the reports after it would be lost: the result (launch said "exited with code 0 before
+  // returning a result") or 'resultPosted'. The worker stays until launch terminates it.
+  const flag = exitFlag();
+  const own = launch(PROGRAMS, { size: 1, args: { program: 'postsUnreadable', flag }, timeoutMs: 30_000 });
+  await readNothingUntilExit(flag);
+  assert.equal(await own, ['rank 0']);
+  const deep = exitFlag();
+  const result = failure(launch(PROGRAMS, { size: 2, args: { program: 'nestsDeeply', depth: 6000, flag: deep }, timeoutMs: 30_000 }));
+  await readNothingUntilExit(deep);
+  const err = await result;
+  assert.instance(err, RankFailedError);
+  assert.is(err.message, 'rank 1 failed: the launching thread could not read its return value: RangeError: ' +
+    'Maximum call stack size exceeded');
+  await noWorkerLeft('a message the launching thread could not read');
 });
 
 test('ranks spin, then park, while each can have a core; with more ranks than cores they park at once', async () => {

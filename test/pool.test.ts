@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShmcommError, TimeoutError, WorkerFailedError } from '../src/index.js';
 import { map } from '../src/pool.js';
-import { childPids, noWorkerLeft, prng, startedWorkers, testSeed, within } from './helpers.js';
+import { childPids, exitFlag, noWorkerLeft, prng, readNothingUntilExit, startedWorkers, testSeed, within } from './helpers.js';
 
 const square = new URL('./fixtures/pool-square.js', import.meta.url);
 const faults = new URL('./fixtures/pool-faults.js', import.meta.url);
@@ -245,6 +245,20 @@ test('a result the main thread cannot read fails its item: a result is never sil
   // What the function posts itself that the main thread cannot read is not map's: the results are all there.
   const { results } = await map<number, number>(faults, range(4), { workers: 2, exportName: 'postsUnreadable' });
   assert.equal(results, range(4));
+});
+
+test("what follows a message the main thread cannot read still comes, though it reads nothing until the end", async () => {
+  // Node trap (docs/probes/exit-drain.mjs): had the worker exited, Node's drain of its messages would stop at the
+  // unreadable one, and the results and 'done' after it would be lost ("worker 0 exited with code 0 before finishing
+  // its items (finished)", which CI met once). The worker stays until map terminates it.
+  const flag = exitFlag();
+  const mapped = map<{ x: number; flag: Int32Array }, number>(faults, range(4).map((x) => ({ x, flag })),
+    { workers: 1, exportName: 'postsUnreadableLast', timeoutMs: 30_000 });
+  await readNothingUntilExit(flag);
+  const { results, itemsPerWorker } = await mapped;
+  assert.equal(results, range(4));
+  assert.equal(itemsPerWorker, [4]);
+  await noWorkerLeft('a message the main thread could not read');
 });
 
 test('a value that cannot be cloned fails its own item at once: the function is not called again', async () => {
