@@ -35,8 +35,9 @@ const fill = Buffer.prototype.fill;
 /**
  * Copies all of `source` into `target` from byte `at` on, as `target.set(source, at)` would, by the fastest means for
  * its length: a loop up to 32 bytes, `set()` below 1.5 KiB, C's `memcpy` from there. Both must be Uint8Arrays, the
- * bytes must fit, and the two ranges must not overlap (`memcpy` does not handle overlap; `set()` does). Throws a
- * TypeError or RangeError that says which rule was broken.
+ * bytes must fit, and the two ranges must not overlap in one buffer (the loop copies forwards, and `memcpy` does not
+ * handle overlap; `set()` does). Throws a TypeError or RangeError that says which rule was broken. Two
+ * SharedArrayBuffer objects over the same memory (one that came back in a message) are two buffers to it.
  */
 export function copyBytes(target: Uint8Array, at: number, source: Uint8Array): void {
   if (!(target instanceof Uint8Array) || !(source instanceof Uint8Array)) {
@@ -44,6 +45,11 @@ export function copyBytes(target: Uint8Array, at: number, source: Uint8Array): v
   }
   if (!Number.isInteger(at) || at < 0 || at + source.length > target.length) {
     throw new RangeError(`copyBytes(): ${source.length} bytes do not fit in a ${target.length}-byte target at byte ${at}`);
+  }
+  const from = source.byteOffset, to = target.byteOffset + at, length = source.length;
+  if (target.buffer === source.buffer && length > 0 && from < to + length && to < from + length) {
+    throw new RangeError(`copyBytes(): the source, bytes ${from} to ${from + length} of its buffer, overlaps ` +
+      `the target's bytes ${to} to ${to + length} of the same buffer`);
   }
   copyRange(target, at, source, source.length, NATIVE_COPY_BYTES);
 }

@@ -100,6 +100,34 @@ test('copyBytes, the public one, refuses what it cannot copy, and says why', () 
   }
 });
 
+test('copyBytes refuses overlapping ranges of one buffer, by each way of copying, and leaves their bytes alone', () => {
+  // The loop copies forwards, so a target one byte after its source would repeat the first byte (8 bytes 0 1 2 ...
+  // became 0 0 0 ...); memcpy's result with overlap is undefined. Each way of copying, both directions, and the view's
+  // own offset counted (the target is a view from byte 16 of the buffer).
+  for (const length of [8, SMALL_COPY_BYTES + 8, NATIVE_COPY_BYTES + 8]) {
+    for (const [sourceAt, at] of [[20, 5], [21, 4], [16, 0], [16 + length - 1, 0], [16, length - 1]] as const) {
+      const memory = new SharedArrayBuffer(4 * length);
+      const bytes = new Uint8Array(memory);
+      bytes.forEach((_, i) => (bytes[i] = i & 0xff));
+      const before = bytes.slice();
+      const err = errorOf(() => copyBytes(new Uint8Array(memory, 16), at, new Uint8Array(memory, sourceAt, length)));
+      assert.instance(err, RangeError);
+      assert.is(err.message, `copyBytes(): the source, bytes ${sourceAt} to ${sourceAt + length} of its buffer, ` +
+        `overlaps the target's bytes ${16 + at} to ${16 + at + length} of the same buffer`);
+      const where = `${length} bytes from byte ${sourceAt} to byte ${16 + at}`;
+      assert.is(bytes.findIndex((x, i) => x !== before[i]), -1, `${where}: nothing copied`);
+    }
+    // Ranges of one buffer that meet but do not overlap are copied: the target right after the source, then before it.
+    const memory = new SharedArrayBuffer(3 * length);
+    const bytes = new Uint8Array(memory);
+    bytes.forEach((_, i) => (bytes[i] = i % 251));
+    copyBytes(bytes, length, bytes.subarray(0, length));
+    copyBytes(bytes, 2 * length, bytes.subarray(length, 2 * length));
+    assert.is(bytes.findIndex((x, i) => x !== (i % length) % 251), -1, `${length} bytes copied next to themselves`);
+  }
+  copyBytes(new Uint8Array(8), 8, new Uint8Array(0)); // 0 bytes at the very end: nothing to overlap, nothing to copy
+});
+
 test('copyHeld refuses a target it does not fit in, and says where', () => {
   const producer = RingBuffer.create(1 << 14);
   const consumer = RingBuffer.attach(producer.buffer);
