@@ -6,8 +6,10 @@
  * Each module imports its memory as `env.memory`, shared, of 0 pages at least and wasm32's 65,536 at most, so that one
  * compiled module fits any shared memory: a thread compiles it once and instantiates it over the memory it was handed.
  * A process whose address space is limited (`ulimit -v`) may not get a WebAssembly.Memory at all: V8 reserves about
- * 10 GiB of addresses for each, of which only the pages written are ever backed by memory. Then sharedMemory says so
- * (undefined), and the caller works on a plain SharedArrayBuffer without WebAssembly.
+ * 10 GiB of addresses for each, of which only the pages written are ever backed by memory. Both modules use SIMD, which
+ * V8 on x64 runs only on a CPU with SSE4.1 (QEMU's default CPU model, qemu64, has none): elsewhere a module with a
+ * SIMD instruction does not compile ("Wasm SIMD unsupported"). In either case sharedMemory says so (undefined), and
+ * the caller works on a plain SharedArrayBuffer without WebAssembly.
  */
 
 /** What we use of a shared WebAssembly.Memory (Node has it; TypeScript's ES libraries do not declare it). */
@@ -21,6 +23,7 @@ interface WasmApi {
   Memory: new (descriptor: { initial: number; maximum: number; shared: true }) => WasmMemory;
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: object) => { readonly exports: Record<string, unknown> };
+  validate: (bytes: Uint8Array) => boolean;
 }
 const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
@@ -30,18 +33,31 @@ const MAX_PAGES = 65536;
 
 /**
  * A shared memory of at least `bytes` (whole 64 KiB pages), that never grows: its buffer stays the same. Undefined
- * where the process cannot reserve the addresses for one (V8 throws a RangeError: "could not allocate memory"), or
- * has no WebAssembly (`node --no-expose-wasm`).
+ * where the process cannot reserve the addresses for one (V8 throws a RangeError: "could not allocate memory"), has no
+ * WebAssembly (`node --no-expose-wasm`), or cannot run the SIMD modules made for it (an x64 CPU without SSE4.1, or
+ * `node --no-enable-sse4-1`): a memory no module can be compiled for would only fail later.
  */
 export function sharedMemory(bytes: number): WasmMemory | undefined {
   const pages = Math.ceil(bytes / PAGE_BYTES);
   if (wasm === undefined) return undefined; // node --no-expose-wasm
+  if (!runsSimd()) return undefined;
   try {
     return new wasm.Memory({ initial: pages, maximum: pages, shared: true });
   } catch (error) {
     if (error instanceof RangeError) return undefined;
     throw error;
   }
+}
+
+let simdRuns: boolean | undefined;
+
+/** Whether this thread's V8 compiles WebAssembly SIMD: it validates a module of one i32x4.add (asked once). */
+function runsSimd(): boolean {
+  const { localGet, localSet } = OPCODES;
+  const i32x4Add = simd(0xae);
+  const body = [localGet, 0, localGet, 0, ...i32x4Add, localSet, 0]; // $a = $a + $a, with a v128 local $a
+  simdRuns ??= wasm!.validate(memoryModule([{ name: 'probe', params: [], results: [], locals: [[1, CODES.v128]], body }]));
+  return simdRuns;
 }
 
 /** Compiles a module's bytes (made by memoryModule). Only where sharedMemory gave a memory. */

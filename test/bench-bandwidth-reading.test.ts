@@ -339,4 +339,19 @@ test('where no WebAssembly.Memory can be reserved (ulimit -v), zerocopy reads in
     doc.notes.join('\n'));
 });
 
+test('where V8 has no WebAssembly SIMD (x64 without SSE4.1), zerocopy reads in JavaScript, and says so', () => {
+  const bin = new URL('../../bin/shmcomm.js', import.meta.url).pathname;
+  const run = spawnSync(process.execPath, ['--no-enable-sse4-1', bin, 'bench', 'bandwidth', '--modes', 'zerocopy',
+    '--min', '64KiB', '--max', '128KiB', '--points', '2', '--time', '0.02', '--warmup', '0.005', '--json'], {
+    encoding: 'utf8', timeout: 60_000,
+  });
+  assert.is(run.stderr, '');
+  assert.is(run.status, 0);
+  const doc = JSON.parse(run.stdout) as { rows: { mode: string; mbPerSec: number }[]; notes: string[] };
+  assert.equal(doc.rows.map((row) => row.mode), ['zerocopy', 'zerocopy']);
+  assert.ok(doc.rows.every((row) => row.mbPerSec > 0));
+  assert.ok(doc.notes.some((note) => note.includes('a sum in JavaScript, as this process could not reserve a ' +
+    'WebAssembly.Memory or run WebAssembly SIMD: a few times slower')), doc.notes.join('\n'));
+});
+
 test.run();

@@ -297,9 +297,9 @@ test('the modes that read every byte in place get a note saying how, named; the 
     "lies in the ring (a WebAssembly SIMD sum, checked) and copies none out: its figure is a delivery to the receiver's " +
     'core, not a handoff (docs/PERFORMANCE.md, "Method").');
   assert.is(readingNote(['zerocopy'], true), "Note: zerocopy's receiver reads every byte of each message where it lies " +
-    'in the ring (a sum in JavaScript, as this process could not reserve a WebAssembly.Memory: a few times slower than ' +
-    "the WebAssembly SIMD one, checked) and copies none out: its figure is a delivery to the receiver's core, not a " +
-    'handoff (docs/PERFORMANCE.md, "Method").');
+    'in the ring (a sum in JavaScript, as this process could not reserve a WebAssembly.Memory or run WebAssembly SIMD: ' +
+    "a few times slower than the WebAssembly SIMD one, checked) and copies none out: its figure is a delivery to the " +
+    'receiver\'s core, not a handoff (docs/PERFORMANCE.md, "Method").');
   assert.is(readingNote(['transfer', 'shared']), 'Note: the receiver of transfer compares every byte of the array it is ' +
     "handed with what was sent (memcmp): its figure is a delivery to the receiver's core, not a handoff " +
     '(docs/PERFORMANCE.md, "Method").');

@@ -146,6 +146,25 @@ test('where the address space is limited (ulimit -v) and V8 cannot reserve a Web
   assert.equal([noWasm.stdout, noWasm.stderr], ['true\n', '']);
 });
 
+test('where V8 has no WebAssembly SIMD (an x64 CPU without SSE4.1), the arena is plain and its reductions right', () => {
+  // `--no-enable-sse4-1` makes V8 act as on such a CPU: a module with a SIMD instruction does not compile ("Wasm SIMD
+  // unsupported"; SharedArena.create threw that). Rank r holds (r + 1)(i mod 7): 3 ranks sum to 6 (i mod 7).
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const wasm = new URL('../src/wasm.js', import.meta.url).href;
+  const program = new URL('./fixtures/arena-fallback.js', import.meta.url).href;
+  const script = `import { launch } from '${index}'; import { sharedMemory } from '${wasm}';
+    console.log(JSON.stringify({ memory: sharedMemory(1 << 20) !== undefined, ranks: await launch('${program}', { size: 3, timeoutMs: 30000 }) }));`;
+  const child = spawnSync(process.execPath, ['--no-enable-sse4-1', '--input-type=module', '-e', script], {
+    encoding: 'utf8', timeout: 60_000,
+  });
+  assert.is(child.stderr, '');
+  let expected = 0;
+  for (let i = 0; i < 16_384; i++) expected += 6 * (i % 7) * (i % 5);
+  const rank = { arena: true, simd: false, checksum: expected };
+  assert.equal(JSON.parse(child.stdout), { memory: false, ranks: [rank, rank, rank] });
+  assert.is(child.status, 0);
+});
+
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
 }

@@ -26,7 +26,7 @@ export interface BandwidthJob {
   ring?: SharedArrayBuffer;
   /**
    * zerocopy: the shared WebAssembly.Memory whose buffer `ring` is (the receiver reads in WebAssembly); absent where
-   * the process could not reserve one (the ring is then a plain SharedArrayBuffer, read in JavaScript).
+   * sharedMemory gave none (wasm.ts says why; the ring is then a plain SharedArrayBuffer, read in JavaScript).
    */
   memory?: WasmMemory;
   /** clone, transfer, transfer-alloc: this end of the MessageChannel between the two workers. */

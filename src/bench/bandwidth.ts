@@ -79,7 +79,7 @@ export interface RingChoice {
   mode: RingMode;
   bytes: number;
   lineMicros?: number;
-  /** zerocopy, where the process could not reserve a WebAssembly.Memory: its receiver reads in JavaScript. */
+  /** zerocopy, where sharedMemory gave no WebAssembly.Memory (wasm.ts says why): its receiver reads in JavaScript. */
   readInJs?: true;
 }
 
@@ -445,14 +445,16 @@ function bandwidthNotes(
  * of it where it lies, and check it. Their figures are then deliveries of every byte to the receiver's core, as the
  * copying modes' (and Open MPI's) are; before 2026-11-29 these receivers read only the stamps, and their figures were
  * what handing a message over costs, its bytes left in the sender's cache (docs/PERFORMANCE.md, "Method").
- * `zerocopyInJs`: this process could not reserve a WebAssembly.Memory, and zerocopy's receiver sums in JavaScript.
+ * `zerocopyInJs`: this process could not reserve a WebAssembly.Memory or run WebAssembly SIMD (wasm.ts's sharedMemory),
+ * and zerocopy's receiver sums in JavaScript.
  */
 export function readingNote(modes: readonly BandwidthMode[], zerocopyInJs = false): string | undefined {
   const transfers = modes.filter((mode) => mode === 'transfer' || mode === 'transfer-alloc');
   const parts: string[] = [];
   if (modes.includes('zerocopy')) {
     const how = zerocopyInJs
-      ? 'a sum in JavaScript, as this process could not reserve a WebAssembly.Memory: a few times slower than the WebAssembly SIMD one'
+      ? 'a sum in JavaScript, as this process could not reserve a WebAssembly.Memory or run WebAssembly SIMD: ' +
+        'a few times slower than the WebAssembly SIMD one'
       : 'a WebAssembly SIMD sum';
     parts.push(`zerocopy's receiver reads every byte of each message where it lies in the ring (${how}, checked) and copies none out`);
   }
