@@ -19,7 +19,7 @@
  *
  *     GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=1073741824 node app.js
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { isMainThread } from 'node:worker_threads';
 import { cpuVendor, readCpuinfo } from './cpuinfo.js';
 
@@ -150,12 +150,20 @@ function endWithFirstProcess(): void {
 
 /**
  * Runs this program again with `env`, passing SIGINT, SIGTERM and SIGHUP on; resolves to its exit status, after
- * dying of the signal it died of, if any. Resolves to undefined if it could not start.
+ * dying of the signal it died of, if any. Resolves to undefined if it could not start: spawn() reports some failures
+ * with an 'error' event (a missing executable: ENOENT) and throws the others (an environment string over Linux's 128
+ * KiB: E2BIG; ENOMEM).
  */
 function runAgain(env: NodeJS.ProcessEnv): Promise<number | undefined> {
   return new Promise((resolve) => {
     const args = [...process.execArgv, ...process.argv.slice(1)];
-    const child = spawn(process.execPath, args, { env, stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, args, { env, stdio: ['inherit', 'inherit', 'inherit', 'ipc'] });
+    } catch {
+      resolve(undefined);
+      return;
+    }
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
     const forward = (signal: NodeJS.Signals): boolean => child.kill(signal);
     for (const signal of signals) process.on(signal, forward);

@@ -160,6 +160,20 @@ test("runWithoutRepMovsb: a program goes on in a second process started so, with
   assert.equal([kept.said.pid, kept.said.second, kept.said.tunables], [kept.pid, null, null]);
 });
 
+test('runWithoutRepMovsb goes on in this process where the second cannot start, even when spawn() throws', () => {
+  // Linux takes no environment string over 128 KiB (MAX_ARG_STRLEN): GLIBC_TUNABLES of 131,040 bytes starts this
+  // process, and with NO_REP_MOVSB added (46 more) not the second: spawn() throws E2BIG, where a missing executable
+  // would emit 'error' instead. Unknown tunables glibc skips.
+  const tunables = `glibc.malloc.check=3:${'x'.repeat(131_040 - 21)}`;
+  assert.is(tunables.length, 131_040);
+  const env = { ...freshEnv(), GLIBC_TUNABLES: tunables };
+  const child = spawnSync(process.execPath, [RERUN_PROGRAM], { env, encoding: 'utf8', timeout: 60_000 });
+  assert.is(child.stderr, '');
+  assert.is(child.status, 7);
+  const said = JSON.parse(child.stdout) as Said;
+  assert.equal([said.pid, said.second, said.tunables === tunables], [child.pid, null, true]);
+});
+
 test('runWithoutRepMovsb stays in this process where a second would not run the program as it was', async () => {
   const env = freshEnv();
   // Forked, with an IPC channel to its parent: its messages must reach the parent, so it goes on where it was started.
