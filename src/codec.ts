@@ -575,6 +575,8 @@ function whyRefused(culprit: unknown): string | undefined {
     return "Node's own objects (a KeyObject, a Blob, a MessagePort, ...) cannot go through a ring; postMessage " +
       "clones some (a KeyObject, a Blob, a BlockList) on the 'clone' and 'transfer' transports";
   }
+  // Structured clone refuses a detached ArrayBuffer, and "an object containing an ArrayBuffer" alone would not say why.
+  if (culprit instanceof ArrayBuffer && isDetached(culprit)) return 'it is detached (its memory was transferred away)';
   if (ArrayBuffer.isView(culprit)) { // encode()'s refusals
     if (isOutOfBounds(culprit)) return 'it lies out of bounds of its resizable ArrayBuffer (the buffer shrank below it)';
     return 'its ArrayBuffer is detached (its memory was transferred away)';

@@ -9,12 +9,18 @@ import {
 import { isClass, kindOf } from './describe.js';
 import { importProgram } from './load.js';
 import { reportUncaughtErrors, serializeError } from './thrown.js';
+import { stdioFlushed } from './worker-stdio.js';
 
 const { moduleUrl, exportName, items, shared: buffer, id } = workerData as PoolJob;
 const line = workerLine(id);
 const shared = new Int32Array(buffer);
 const port = parentPort!;
 const post = (report: PoolReport) => port.postMessage({ from: POOL_REPORT, ...report } satisfies PoolMessage);
+/** Posts a report after which map may terminate this worker: once what the function printed has gone (stdioFlushed). */
+const postLast = async (report: PoolReport) => {
+  await stdioFlushed();
+  post(report);
+};
 
 reportUncaughtErrors((error) => post({ kind: 'uncaught', error }));
 process.on('exit', (code) => Atomics.store(shared, line + EXIT_EVENT, code)); // what an exit code of 13 was: workers.ts
@@ -25,11 +31,11 @@ async function run(): Promise<void> {
     fn = (await importProgram(moduleUrl))[exportName];
   } catch (err) {
     const error = serializeError(err);
-    return post({ kind: 'setupFailed', message: `could not load module ${moduleUrl}: ${error.message}`, error });
+    return postLast({ kind: 'setupFailed', message: `could not load module ${moduleUrl}: ${error.message}`, error });
   }
   if (typeof fn !== 'function' || isClass(fn)) {
     const found = fn === undefined ? '' : `; it is ${kindOf(fn)}`;
-    return post({ kind: 'setupFailed', message: `module ${moduleUrl} has no export "${exportName}" (a function)${found}` });
+    return postLast({ kind: 'setupFailed', message: `module ${moduleUrl} has no export "${exportName}" (a function)${found}` });
   }
 
   let taken = 0;
@@ -44,13 +50,13 @@ async function run(): Promise<void> {
       if (isPrimitive(value)) batch.add(index, value);
       else post({ kind: 'results', indices: [index], values: [value] });
     } catch (err) {
-      return post({ kind: 'itemFailed', index, error: serializeError(err) });
+      return postLast({ kind: 'itemFailed', index, error: serializeError(err) });
     }
     Atomics.store(shared, line + DONE_ITEMS, taken); // for a timeout's count: results may wait in the batch
   }
   batch.flush();
   Atomics.store(shared, line + CURRENT_ITEM, FINISHED);
-  post({ kind: 'done', taken });
+  await postLast({ kind: 'done', taken });
 }
 
 /**

@@ -14,6 +14,7 @@ import type { Transport, TransportName, TransportWiring } from './transport/type
 import { reportUncaughtErrors, serializeError } from './thrown.js';
 import type { WaitStrategy } from './wait.js';
 import type { WorkerEntryData } from './workers.js';
+import { stdioFlushed } from './worker-stdio.js';
 
 /** What the launcher sends each rank in `workerData` (worker-entry.ts reads `entry` and `sourceMaps` first). */
 export interface RankData extends WorkerEntryData {
@@ -57,6 +58,7 @@ function reportError(thrown: unknown): void {
 reportUncaughtErrors((error) => report({ kind: 'uncaught', ...error }));
 try {
   const value = await run(workerData as RankData);
+  await stdioFlushed(); // what the rank printed, before the report after which launch may terminate its worker
   try {
     report({ kind: 'result', value });
     // A value this thread could post may still be one the launching thread cannot read (nested deeper than its
@@ -67,5 +69,6 @@ try {
     reportError(new TypeError(`the return value cannot be sent back to the launcher: ${serializeError(err).message}`));
   }
 } catch (err) {
+  await stdioFlushed();
   reportError(err);
 }

@@ -289,7 +289,7 @@ test('a view nested in a value arrives over a buffer of its own bytes alone, of 
   assert.equal([...decoded.big], [-1n]);
 });
 
-test("Node's own cloneable objects and detached views inside a value are refused with what is wrong and where", () => {
+test("Node's own cloneable objects, detached views and buffers inside a value are refused with what is wrong and where", () => {
   const key = createSecretKey(Buffer.from('0123456789abcdef'));
   assert.is(cloneError({ user: { key } }).message,
     "an object containing a SecretKeyObject cannot be sent: Node's own objects (a KeyObject, a Blob, a MessagePort, " +
@@ -306,6 +306,11 @@ test("Node's own cloneable objects and detached views inside a value are refused
   assert.is(cloneError({ ok: 1, detached }).message,
     'an object containing a Float64Array cannot be sent: its ArrayBuffer is detached (its memory was transferred ' +
     'away) (at value.detached)');
+  const buffer = new ArrayBuffer(8);
+  structuredClone(buffer, { transfer: [buffer] });
+  assert.is(cloneError({ ok: 1, buffer }).message,
+    'an object containing an ArrayBuffer cannot be sent: it is detached (its memory was transferred away) (at ' +
+    'value.buffer)');
 });
 
 test('inPlace decode is a view sharing memory with the bytes', () => {

@@ -58,6 +58,22 @@ export async function runWorker<T>(fixture: string, workerData: unknown, timeout
   }
 }
 
+/**
+ * How many lines each writer printed in `text`, for lines `<writer> <i>` that `line` matches (the writer's i-th line,
+ * from 0); a writer whose lines are not 0, 1, 2, ... in that order counts -1. Other lines are left out.
+ */
+export function linesPerWriter(text: string, line: RegExp): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const printed of text.split('\n')) {
+    if (!line.test(printed)) continue;
+    const at = printed.lastIndexOf(' ');
+    const writer = printed.slice(0, at);
+    const count = counts[writer] ?? 0;
+    counts[writer] = count >= 0 && Number(printed.slice(at + 1)) === count ? count + 1 : -1;
+  }
+  return counts;
+}
+
 /** `promise`, or a failure naming `what` once `ms` have passed: a peer that never answers fails its test, in time. */
 export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

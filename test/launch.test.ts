@@ -10,7 +10,7 @@ import { ABORT_REASON, ControlBlock, WAIT } from '../src/control.js';
 import { watchForDeadlock } from '../src/watchdog.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
-import { exitFlag, noWorkerLeft, readNothingUntilExit, startedWorkers } from './helpers.js';
+import { exitFlag, linesPerWriter, noWorkerLeft, readNothingUntilExit, startedWorkers } from './helpers.js';
 import { nestedList } from './fixtures/ranks-programs.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
@@ -567,6 +567,28 @@ test("what follows a message the launching thread cannot read still comes, thoug
   assert.is(err.message, 'rank 1 failed: the launching thread could not read its return value: RangeError: ' +
     'Maximum call stack size exceeded');
   await noWorkerLeft('a message the launching thread could not read');
+});
+
+test('what ranks print comes out whole, though launch terminates their workers as soon as they report', () => {
+  // Node trap (src/worker-stdio.ts): a worker's stdout and stderr post their chunks to the launching thread a batch at
+  // a time, and terminating the worker dropped what they still held: of 10,000 lines a rank printed, often 1 came out.
+  // A rank reports once its output has gone, whether it returned or threw.
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const lines = 10_000;
+  const script = `import { launch } from '${index}';
+    const run = (label, throwOn) => launch('${PROGRAMS.href}', { size: 2, timeoutMs: 30000,
+      args: { program: 'prints', label, lines: ${lines}, throwOn } });
+    const returned = await run('returned');
+    const threw = await run('threw', 1).catch((err) => err.message);
+    console.log(JSON.stringify([returned, threw]));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script],
+    { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 2 ** 20 });
+  assert.is(child.status, 0, child.stderr.slice(-2000));
+  assert.is(child.stdout.trimEnd().split('\n').at(-1), '[[0,1],"rank 1 failed: Error: rank 1 printed, then threw"]');
+  const each = (stream: string) => Object.fromEntries(['returned', 'threw'].flatMap((label) =>
+    [0, 1].map((rank) => [`${label} rank ${rank} ${stream}`, lines])));
+  assert.equal(linesPerWriter(child.stdout, /^(returned|threw) rank \d out \d+$/), each('out'));
+  assert.equal(linesPerWriter(child.stderr, /^(returned|threw) rank \d err \d+$/), each('err'));
 });
 
 test('ranks spin, then park, while each can have a core; with more ranks than cores they park at once', async () => {

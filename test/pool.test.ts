@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { syncBuiltinESMExports } from 'node:module';
@@ -7,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShmcommError, TimeoutError, WorkerFailedError } from '../src/index.js';
 import { map } from '../src/pool.js';
-import { childPids, exitFlag, noWorkerLeft, prng, readNothingUntilExit, startedWorkers, testSeed, within } from './helpers.js';
+import { childPids, exitFlag, linesPerWriter, noWorkerLeft, prng, readNothingUntilExit, startedWorkers, testSeed, within } from './helpers.js';
 
 const square = new URL('./fixtures/pool-square.js', import.meta.url);
 const faults = new URL('./fixtures/pool-faults.js', import.meta.url);
@@ -259,6 +260,27 @@ test("what follows a message the main thread cannot read still comes, though it 
   assert.equal(results, range(4));
   assert.equal(itemsPerWorker, [4]);
   await noWorkerLeft('a message the main thread could not read');
+});
+
+test('what the function prints comes out whole, though map terminates its workers as soon as they report', () => {
+  // Node trap (src/worker-stdio.ts): a worker's stdout and stderr post their chunks to the main thread a batch at a
+  // time, and terminating the worker dropped what they still held: of 10,000 lines an item printed, often 1 came out.
+  // A worker posts 'done', or an item's failure, once its output has gone.
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const lines = 10_000;
+  const script = `import { map } from '${index}';
+    const run = (xs, workers) => map('${faults.href}', xs.map((x) => ({ x, lines: ${lines} })),
+      { workers, exportName: 'printsThenThrowsOnThree', timeoutMs: 30000 });
+    const { results } = await run([1, 2], 2);
+    const threw = await run([3], 1).catch((err) => err.message);
+    console.log(JSON.stringify([results, threw]));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script],
+    { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 2 ** 20 });
+  assert.is(child.status, 0, child.stderr.slice(-2000));
+  assert.is(child.stdout.trimEnd().split('\n').at(-1), '[[1,2],"item 0 failed in worker 0: item 3 printed, then threw"]');
+  const each = (stream: string) => Object.fromEntries([1, 2, 3].map((x) => [`item ${x} ${stream}`, lines]));
+  assert.equal(linesPerWriter(child.stdout, /^item \d out \d+$/), each('out'));
+  assert.equal(linesPerWriter(child.stderr, /^item \d err \d+$/), each('err'));
 });
 
 test('a value that cannot be cloned fails its own item at once: the function is not called again', async () => {
