@@ -131,7 +131,9 @@ export function encodedType(value: unknown): number {
     if (tag === undefined) return TYPE.dataview;
     return CODE_BY_TAG.get(tag) ?? TYPE.serialized; // a kind newer than this table (Float16Array) takes the slow path
   }
-  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return TYPE.bytes;
+  // Not `instanceof`, which another realm's buffers (a vm context's) fail: they would be serialized, and refused
+  // when shared.
+  if (types.isAnyArrayBuffer(value)) return TYPE.bytes;
   return TYPE.serialized;
 }
 
@@ -567,7 +569,7 @@ function serializeOrExplain(value: unknown): Uint8Array {
 
 /** Why the shared transport refuses `culprit` where it is not simply a value structured clone refuses. */
 function whyRefused(culprit: unknown): string | undefined {
-  if (culprit instanceof SharedArrayBuffer) {
+  if (types.isSharedArrayBuffer(culprit)) {
     return 'a SharedArrayBuffer travels alone or behind a view (a view may sit anywhere in the value), as a copy of ' +
       'its bytes';
   }
@@ -617,20 +619,23 @@ function findCulprit(value: unknown, path: string, onPath: Set<object>): { value
   return { value, path };
 }
 
-/** The parts of a container that structured clone copies, each with its path segment. */
+/**
+ * The parts of a container that structured clone copies, each with its path segment. Its kind is told as structured
+ * clone tells it, by brand (`types`), not by `instanceof`, which another realm's Map or Error fails.
+ */
 function childrenOf(value: object): Array<[string, unknown]> {
   const children: Array<[string, unknown]> = [];
-  if (value instanceof Map) {
+  if (types.isMap(value)) {
     let i = 0;
     for (const [key, entry] of value) {
       children.push([`[map key #${i}]`, key], [`[map value #${i}]`, entry]);
       i++;
     }
-  } else if (value instanceof Set) {
+  } else if (types.isSet(value)) {
     let i = 0;
     for (const entry of value) children.push([`[set entry #${i++}]`, entry]);
-  } else if (value instanceof Error) {
-    if (Object.hasOwn(value, 'cause')) children.push(['.cause', value.cause]);
+  } else if (types.isNativeError(value)) {
+    if (Object.hasOwn(value, 'cause')) children.push(['.cause', (value as Error).cause]);
   } else {
     const isArray = Array.isArray(value);
     for (const key of Object.keys(value)) {

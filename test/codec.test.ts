@@ -449,6 +449,32 @@ test('refused values throw DataCloneError naming the type', () => {
   assert.is(encodedType(foo), TYPE.serialized);
 });
 
+test("another realm's buffers travel as this realm's do, and its Map, Set and Error are looked into for the culprit", () => {
+  // A vm context (or an iframe's) has constructors of its own: `instanceof ArrayBuffer` is false for its buffers.
+  const [buffer, shared] = runInNewContext(
+    'const b = new ArrayBuffer(3); new Uint8Array(b).set([1, 2, 3]); [b, new SharedArrayBuffer(2)]',
+  ) as [ArrayBuffer, SharedArrayBuffer];
+  const encodedBuffer = encode(buffer);
+  assert.is(encodedBuffer.type, TYPE.bytes);
+  assert.equal(Array.from(new Uint8Array(decode(TYPE.bytes, encodedBuffer.bytes) as ArrayBuffer)), [1, 2, 3]);
+  assert.is(encode(shared).type, TYPE.bytes);
+  const nestedShared = cloneError(runInNewContext('({ shared: new SharedArrayBuffer(8) })'));
+  assert.is(
+    nestedShared.message,
+    'an object containing a SharedArrayBuffer cannot be sent: a SharedArrayBuffer travels alone or behind a view (a ' +
+      'view may sit anywhere in the value), as a copy of its bytes (at value.shared)',
+  );
+  const cases: Array<[string, string]> = [
+    ["new Map([['k', Symbol('s')]])", 'a Map containing a symbol cannot be sent: only values that structured clone ' +
+      'accepts can travel (at value[map value #0])'],
+    ["new Set([1, Symbol('s')])", 'a Set containing a symbol cannot be sent: only values that structured clone ' +
+      'accepts can travel (at value[set entry #1])'],
+    ["new Error('failed', { cause: Symbol('s') })", 'an Error containing a symbol cannot be sent: only values that ' +
+      'structured clone accepts can travel (at value.cause)'],
+  ];
+  for (const [source, message] of cases) assert.is(cloneError(runInNewContext(source)).message, message);
+});
+
 test('a cycle around an uncloneable value is still explained', () => {
   const cyclic: Record<string, unknown> = {};
   cyclic.self = cyclic;
