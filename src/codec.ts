@@ -639,7 +639,10 @@ function childrenOf(value: object): Array<[string, unknown]> {
   } else {
     const isArray = Array.isArray(value);
     for (const key of Object.keys(value)) {
-      const segment = isArray || !/^[A-Za-z_$][\w$]*$/.test(key) ? `[${isArray ? key : JSON.stringify(key)}]` : `.${key}`;
+      // value[2] for an array's element; value.onClick, value["odd key"] for any other property, an array's too
+      const segment = isArray && /^\d+$/.test(key) ? `[${key}]`
+        : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}`
+        : `[${JSON.stringify(key)}]`;
       children.push([segment, (value as Record<string, unknown>)[key]]);
     }
   }

@@ -427,6 +427,12 @@ test('refused values throw DataCloneError naming the type', () => {
     [[1, 2, Symbol('x')], 'an array containing a symbol',
       'an array containing a symbol cannot be sent: only values that structured clone accepts can travel ' +
       '(at value[2])'],
+    [Object.assign([1], { onClick: foo, 'odd key': Symbol('s') }), 'an array containing a function (named foo)',
+      'an array containing a function (named foo) cannot be sent: only values that structured clone accepts can ' +
+      'travel (at value.onClick)'],
+    [Object.assign([1], { 'odd key': Symbol('s') }), 'an array containing a symbol',
+      'an array containing a symbol cannot be sent: only values that structured clone accepts can travel ' +
+      '(at value["odd key"])'],
     [new Map([['k', { 'odd key': new WeakSet() }]]), 'a Map containing a WeakSet',
       'a Map containing a WeakSet cannot be sent: only values that structured clone accepts can travel ' +
       '(at value[map value #0]["odd key"])'],
