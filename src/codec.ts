@@ -525,8 +525,25 @@ class ValueSerializer extends DefaultSerializer {
 
 class ValueDeserializer extends DefaultDeserializer {
   _readHostObject(): unknown {
+    // The bytes may be anything (a corrupt ring, a user's decode): say so, rather than leave V8's words ("ReadRawBytes()
+    // failed", "readHostObject must return an object"), or nest serialized values in each other as deep as they go.
     const type = this.readUint32();
-    return decodeBytes(type, this.readRawBytes(this.readUint32()));
+    if (!isBinaryType(type) || type === TYPE.bytes) {
+      const name = isKnownType(type) ? NAMES[type] : 'unknown';
+      throw new RangeError(
+        `Corrupt serialized value: a nested view has the type code ${type} (${name}), where a typed array's or a ` +
+          `DataView's (${TYPE.int8} to ${TYPE.dataview}) belongs`,
+      );
+    }
+    const byteLength = this.readUint32();
+    let bytes: Uint8Array;
+    try {
+      bytes = this.readRawBytes(byteLength);
+    } catch {
+      const claim = `a nested ${NAMES[type]} claims ${byteLength} bytes`;
+      throw new RangeError(`Corrupt serialized value: ${claim}, more than are left`);
+    }
+    return decodeBytes(type, bytes);
   }
 }
 

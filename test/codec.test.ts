@@ -358,6 +358,32 @@ test('an unknown type code is a RangeError naming the code', () => {
   assert.is(rangeErrorMessage(() => typeName(0)), 'Unknown codec type code 0: expected an integer from 1 to 18');
 });
 
+test('a serialized value whose nested view is corrupt or cut short is a RangeError saying so', () => {
+  const encoded = encode({ f: new Float64Array([1, 2]) });
+  assert.is(encoded.type, TYPE.serialized);
+  // header ff 0f, '{' 6f, "f" 22 01 66, the host object 5c with its type 0a (10, Float64Array), length 10 (16), bytes
+  assert.equal(Array.from(encoded.bytes.subarray(0, 10)), [0xff, 0x0f, 0x6f, 0x22, 0x01, 0x66, 0x5c, 0x0a, 0x10, 0]);
+  assert.is(
+    rangeErrorMessage(() => decode(TYPE.serialized, encoded.bytes.subarray(0, 20))),
+    'Corrupt serialized value: a nested Float64Array claims 16 bytes, more than are left',
+  );
+  const withType = (code: number) => {
+    const bytes = Uint8Array.from(encoded.bytes);
+    bytes[7] = code;
+    return bytes;
+  };
+  // A code that the encoder never writes there: a number would be a primitive where V8 wants an object, a nested
+  // serialized value could nest again and again, an ArrayBuffer travels as V8's own.
+  for (const [code, name] of [[TYPE.number, 'number'], [TYPE.serialized, 'serialized'], [TYPE.bytes, 'ArrayBuffer'],
+    [52, 'unknown']] as const) {
+    assert.is(
+      rangeErrorMessage(() => decode(TYPE.serialized, withType(code))),
+      `Corrupt serialized value: a nested view has the type code ${code} (${name}), where a typed array's or a ` +
+        "DataView's (2 to 13) belongs",
+    );
+  }
+});
+
 test("decode's arguments: the type code first, then a Uint8Array, then { inPlace }, each refused by name", () => {
   const typeError = (fn: () => unknown) => {
     const err = thrown(fn);
@@ -467,8 +493,8 @@ test("another realm's buffers travel as this realm's do, and its Map, Set and Er
   const nestedShared = cloneError(runInNewContext('({ shared: new SharedArrayBuffer(8) })'));
   assert.is(
     nestedShared.message,
-    'an object containing a SharedArrayBuffer cannot be sent: a SharedArrayBuffer travels alone or behind a view (a ' +
-      'view may sit anywhere in the value), as a copy of its bytes (at value.shared)',
+    'an object containing a SharedArrayBuffer cannot be sent: a SharedArrayBuffer travels alone or behind a view ' +
+      '(a view may sit anywhere in the value), as a copy of its bytes (at value.shared)',
   );
   const cases: Array<[string, string]> = [
     ["new Map([['k', Symbol('s')]])", 'a Map containing a symbol cannot be sent: only values that structured clone ' +
