@@ -203,9 +203,11 @@ export function copyAsSent(value: unknown): unknown {
  * straight over `bytes` (no copy; valid only as long as those bytes are), and `bytes.byteOffset` must be a
  * multiple of the element size. An ArrayBuffer and a serialized value are always copies, whatever `inPlace` says:
  * an ArrayBuffer cannot be a window on part of another, and deserialize() copies every value it reads.
- * @throws RangeError for an unknown type code, a length that is not a multiple of the element size, or a
- *   misaligned in-place view; TypeError for arguments of the wrong kind (the type code first, then a Uint8Array) and
- *   for options other than `{ inPlace: boolean }`, an unknown one by name (`{ inplace: true }` would copy).
+ * @throws RangeError for an unknown type code, a payload of the wrong length for its code (not a multiple of the
+ *   element size, not 8 bytes for a number), a misaligned in-place view, or a serialized value whose nested view is
+ *   corrupt; V8's Error ("Unable to deserialize cloned data.") for serialized bytes that are otherwise corrupt;
+ *   TypeError for arguments of the wrong kind (the type code first, then a Uint8Array) and for options other than
+ *   `{ inPlace: boolean }`, an unknown one by name (`{ inplace: true }` would copy).
  */
 export function decode(type: number, bytes: Uint8Array, options?: {
   /** View a typed array or DataView straight over `bytes` rather than copy it. Default false. */

@@ -6,7 +6,7 @@ import {
 } from '../src/codec.js';
 import { DataCloneError } from '../src/errors.js';
 import { createSecretKey } from 'node:crypto';
-import { errorOf } from './helpers.js';
+import { errorOf, prng, testSeed } from './helpers.js';
 
 // One sample of every typed-array kind, with the awkward values of each: negatives, limits, NaN, -0, big bigints.
 const SAMPLES: Array<[number, string, ArrayBufferView]> = [
@@ -382,6 +382,44 @@ test('a serialized value whose nested view is corrupt or cut short is a RangeErr
         "DataView's (2 to 13) belongs",
     );
   }
+});
+
+test('corrupt or truncated bytes of any code decode to a value or throw, at once and without a large allocation', () => {
+  const random = prng(testSeed('corrupt bytes'));
+  const samples: unknown[] = [
+    { list: [1, 'a string longer than thirty-two code units', -0], f: new Float64Array([1, NaN]), map: new Map() },
+    [new Int16Array([1, -2]), new DataView(new ArrayBuffer(3)), new ArrayBuffer(4), 2n ** 100n, -(2n ** 70n)],
+    { deep: { deeper: [[[new Set(['x'])]]] }, when: new Date(0), error: new RangeError('e') },
+    new BigInt64Array([-1n]), 3.5, 'short', -5n, true,
+  ];
+  const encoded = samples.map((sample) => encode(sample)).map(({ type, bytes }) => ({ type, bytes: bytes.slice() }));
+  const started = performance.now();
+  const heapBefore = process.memoryUsage().arrayBuffers;
+  const failures = new Set<string>();
+  for (let round = 0; round < 5000; round++) {
+    const { type, bytes: original } = encoded[round % encoded.length]!;
+    // Half the time cut short, half the time one to four bytes overwritten (at random, 0xff, or a varint's high bit).
+    let bytes = original.subarray(0, Math.floor(random() * original.length));
+    if (random() < 0.5) {
+      bytes = Uint8Array.from(original);
+      for (let k = Math.floor(random() * 4); k >= 0; k--) {
+        const r = random();
+        const value = r < 0.3 ? 0xff : r < 0.6 ? 0x80 | Math.floor(random() * 128) : Math.floor(random() * 256);
+        bytes[Math.floor(random() * bytes.length)] = value;
+      }
+    }
+    try {
+      decode(type, bytes);
+    } catch (err) {
+      // RangeError: the codec's checks; Error: V8's "Unable to deserialize cloned data." (nothing else, no TypeError)
+      const kind = (err as Error).constructor;
+      assert.ok(kind === RangeError || kind === Error, `round ${round}: ${String(err)}`);
+      failures.add(kind.name);
+    }
+  }
+  assert.ok(performance.now() - started < 10_000, `5000 decodes took ${performance.now() - started} ms`);
+  assert.ok(process.memoryUsage().arrayBuffers - heapBefore < 64 * 2 ** 20, 'no large buffer was allocated');
+  assert.equal([...failures].sort(), ['Error', 'RangeError']);
 });
 
 test("decode's arguments: the type code first, then a Uint8Array, then { inPlace }, each refused by name", () => {
