@@ -7,6 +7,7 @@ import {
 import { DataCloneError } from '../src/errors.js';
 import { createSecretKey } from 'node:crypto';
 import { errorOf, prng, testSeed } from './helpers.js';
+import { compile } from '../src/wasm.js';
 
 // One sample of every typed-array kind, with the awkward values of each: negatives, limits, NaN, -0, big bigints.
 const SAMPLES: Array<[number, string, ArrayBufferView]> = [
@@ -543,6 +544,17 @@ test("another realm's buffers travel as this realm's do, and its Map, Set and Er
       'structured clone accepts can travel (at value.cause)'],
   ];
   for (const [source, message] of cases) assert.is(cloneError(runInNewContext(source)).message, message);
+});
+
+test('a WebAssembly.Module, which V8 would serialize as nothing at all, is refused', () => {
+  // The 8 bytes of an empty module: the magic "\0asm" and version 1.
+  const module = compile(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+  const err = cloneError(module);
+  assert.is(err.valueType, 'a WebAssembly.Module');
+  assert.is(
+    err.message,
+    "a WebAssembly.Module cannot be sent: only postMessage carries one, on the 'clone' and 'transfer' transports",
+  );
 });
 
 test('a cycle around an uncloneable value is still explained', () => {
