@@ -527,8 +527,8 @@ class ValueSerializer extends DefaultSerializer {
 
 class ValueDeserializer extends DefaultDeserializer {
   _readHostObject(): unknown {
-    // The bytes may be anything (a corrupt ring, a user's decode): say so, rather than leave V8's words ("ReadRawBytes()
-    // failed", "readHostObject must return an object"), or nest serialized values in each other as deep as they go.
+    // The bytes may be anything (a corrupt ring, a user's decode): say so, rather than leave V8's words
+    // ("ReadRawBytes() failed", "readHostObject must return an object"), or nest serialized values as deep as they go.
     const type = this.readUint32();
     if (!isBinaryType(type) || type === TYPE.bytes) {
       const name = isKnownType(type) ? NAMES[type] : 'unknown';

@@ -385,7 +385,7 @@ test('a serialized value whose nested view is corrupt or cut short is a RangeErr
   }
 });
 
-test('corrupt or truncated bytes of any code decode to a value or throw, at once and without a large allocation', () => {
+test('corrupt or cut bytes of any code decode to a value or throw, at once and with no large allocation', () => {
   const random = prng(testSeed('corrupt bytes'));
   const samples: unknown[] = [
     { list: [1, 'a string longer than thirty-two code units', -0], f: new Float64Array([1, NaN]), map: new Map() },
@@ -520,7 +520,7 @@ test('refused values throw DataCloneError naming the type', () => {
   assert.is(encodedType(foo), TYPE.serialized);
 });
 
-test("another realm's buffers travel as this realm's do, and its Map, Set and Error are looked into for the culprit", () => {
+test("another realm's buffers travel as this realm's, and its Map, Set and Error are searched for the culprit", () => {
   // A vm context (or an iframe's) has constructors of its own: `instanceof ArrayBuffer` is false for its buffers.
   const [buffer, shared] = runInNewContext(
     'const b = new ArrayBuffer(3); new Uint8Array(b).set([1, 2, 3]); [b, new SharedArrayBuffer(2)]',
