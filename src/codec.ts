@@ -131,7 +131,9 @@ export function encodedType(value: unknown): number {
     if (tag === undefined) return TYPE.dataview;
     return CODE_BY_TAG.get(tag) ?? TYPE.serialized; // a kind newer than this table (Float16Array) takes the slow path
   }
-  if (value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return TYPE.bytes;
+  // Not `instanceof`, which another realm's buffers (a vm context's) fail: they would be serialized, and refused
+  // when shared.
+  if (types.isAnyArrayBuffer(value)) return TYPE.bytes;
   return TYPE.serialized;
 }
 
@@ -201,9 +203,11 @@ export function copyAsSent(value: unknown): unknown {
  * straight over `bytes` (no copy; valid only as long as those bytes are), and `bytes.byteOffset` must be a
  * multiple of the element size. An ArrayBuffer and a serialized value are always copies, whatever `inPlace` says:
  * an ArrayBuffer cannot be a window on part of another, and deserialize() copies every value it reads.
- * @throws RangeError for an unknown type code, a length that is not a multiple of the element size, or a
- *   misaligned in-place view; TypeError for arguments of the wrong kind (the type code first, then a Uint8Array) and
- *   for options other than `{ inPlace: boolean }`, an unknown one by name (`{ inplace: true }` would copy).
+ * @throws RangeError for an unknown type code, a payload of the wrong length for its code (not a multiple of the
+ *   element size, not 8 bytes for a number), a misaligned in-place view, or a serialized value whose nested view is
+ *   corrupt; V8's Error ("Unable to deserialize cloned data.") for serialized bytes that are otherwise corrupt;
+ *   TypeError for arguments of the wrong kind (the type code first, then a Uint8Array) and for options other than
+ *   `{ inPlace: boolean }`, an unknown one by name (`{ inplace: true }` would copy).
  */
 export function decode(type: number, bytes: Uint8Array, options?: {
   /** View a typed array or DataView straight over `bytes` rather than copy it. Default false. */
@@ -523,8 +527,25 @@ class ValueSerializer extends DefaultSerializer {
 
 class ValueDeserializer extends DefaultDeserializer {
   _readHostObject(): unknown {
+    // The bytes may be anything (a corrupt ring, a user's decode): say so, rather than leave V8's words
+    // ("ReadRawBytes() failed", "readHostObject must return an object"), or nest serialized values as deep as they go.
     const type = this.readUint32();
-    return decodeBytes(type, this.readRawBytes(this.readUint32()));
+    if (!isBinaryType(type) || type === TYPE.bytes) {
+      const name = isKnownType(type) ? NAMES[type] : 'unknown';
+      throw new RangeError(
+        `Corrupt serialized value: a nested view has the type code ${type} (${name}), where a typed array's or a ` +
+          `DataView's (${TYPE.int8} to ${TYPE.dataview}) belongs`,
+      );
+    }
+    const byteLength = this.readUint32();
+    let bytes: Uint8Array;
+    try {
+      bytes = this.readRawBytes(byteLength);
+    } catch {
+      const claim = `a nested ${NAMES[type]} claims ${byteLength} bytes`;
+      throw new RangeError(`Corrupt serialized value: ${claim}, more than are left`);
+    }
+    return decodeBytes(type, bytes);
   }
 }
 
@@ -553,6 +574,10 @@ class HostObjectRefused extends Error {
 // ---- refusing what structured clone refuses, with a message that helps -------------------------------------------
 
 function serializeOrExplain(value: unknown): Uint8Array {
+  if (isWasmModule(value)) {
+    const why = "only postMessage carries one, on the 'clone' and 'transfer' transports";
+    throw new DataCloneError('a WebAssembly.Module', undefined, why);
+  }
   try {
     return serialize(value); // a Buffer, which is a Uint8Array: used as is
   } catch (err) {
@@ -565,9 +590,21 @@ function serializeOrExplain(value: unknown): Uint8Array {
   }
 }
 
+const wasmModule = (globalThis as { WebAssembly?: { Module: abstract new (...args: never[]) => object } }).WebAssembly
+  ?.Module; // undefined under `node --no-expose-wasm`
+
+/**
+ * V8's serializer, asked by Node for a WebAssembly.Module's transfer id, which only postMessage gives, writes nothing
+ * for it and reports no error: the bytes then fail to deserialize, at the receiver. Refused here at the top level;
+ * one nested in a value is not seen (finding it would take a walk of every value sent).
+ */
+function isWasmModule(value: unknown): boolean {
+  return wasmModule !== undefined && value instanceof wasmModule;
+}
+
 /** Why the shared transport refuses `culprit` where it is not simply a value structured clone refuses. */
 function whyRefused(culprit: unknown): string | undefined {
-  if (culprit instanceof SharedArrayBuffer) {
+  if (types.isSharedArrayBuffer(culprit)) {
     return 'a SharedArrayBuffer travels alone or behind a view (a view may sit anywhere in the value), as a copy of ' +
       'its bytes';
   }
@@ -619,24 +656,30 @@ function findCulprit(value: unknown, path: string, onPath: Set<object>): { value
   return { value, path };
 }
 
-/** The parts of a container that structured clone copies, each with its path segment. */
+/**
+ * The parts of a container that structured clone copies, each with its path segment. Its kind is told as structured
+ * clone tells it, by brand (`types`), not by `instanceof`, which another realm's Map or Error fails.
+ */
 function childrenOf(value: object): Array<[string, unknown]> {
   const children: Array<[string, unknown]> = [];
-  if (value instanceof Map) {
+  if (types.isMap(value)) {
     let i = 0;
     for (const [key, entry] of value) {
       children.push([`[map key #${i}]`, key], [`[map value #${i}]`, entry]);
       i++;
     }
-  } else if (value instanceof Set) {
+  } else if (types.isSet(value)) {
     let i = 0;
     for (const entry of value) children.push([`[set entry #${i++}]`, entry]);
-  } else if (value instanceof Error) {
-    if (Object.hasOwn(value, 'cause')) children.push(['.cause', value.cause]);
+  } else if (types.isNativeError(value)) {
+    if (Object.hasOwn(value, 'cause')) children.push(['.cause', (value as Error).cause]);
   } else {
     const isArray = Array.isArray(value);
     for (const key of Object.keys(value)) {
-      const segment = isArray || !/^[A-Za-z_$][\w$]*$/.test(key) ? `[${isArray ? key : JSON.stringify(key)}]` : `.${key}`;
+      // value[2] for an array's element; value.onClick, value["odd key"] for any other property, an array's too
+      const segment = isArray && /^\d+$/.test(key) ? `[${key}]`
+        : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}`
+        : `[${JSON.stringify(key)}]`;
       children.push([segment, (value as Record<string, unknown>)[key]]);
     }
   }

@@ -6,7 +6,8 @@ import {
 } from '../src/codec.js';
 import { DataCloneError } from '../src/errors.js';
 import { createSecretKey } from 'node:crypto';
-import { errorOf } from './helpers.js';
+import { errorOf, prng, testSeed } from './helpers.js';
+import { compile } from '../src/wasm.js';
 
 // One sample of every typed-array kind, with the awkward values of each: negatives, limits, NaN, -0, big bigints.
 const SAMPLES: Array<[number, string, ArrayBufferView]> = [
@@ -363,6 +364,70 @@ test('an unknown type code is a RangeError naming the code', () => {
   assert.is(rangeErrorMessage(() => typeName(0)), 'Unknown codec type code 0: expected an integer from 1 to 18');
 });
 
+test('a serialized value whose nested view is corrupt or cut short is a RangeError saying so', () => {
+  const encoded = encode({ f: new Float64Array([1, 2]) });
+  assert.is(encoded.type, TYPE.serialized);
+  // header ff 0f, '{' 6f, "f" 22 01 66, the host object 5c with its type 0a (10, Float64Array), length 10 (16), bytes
+  assert.equal(Array.from(encoded.bytes.subarray(0, 10)), [0xff, 0x0f, 0x6f, 0x22, 0x01, 0x66, 0x5c, 0x0a, 0x10, 0]);
+  assert.is(
+    rangeErrorMessage(() => decode(TYPE.serialized, encoded.bytes.subarray(0, 20))),
+    'Corrupt serialized value: a nested Float64Array claims 16 bytes, more than are left',
+  );
+  const withType = (code: number) => {
+    const bytes = Uint8Array.from(encoded.bytes);
+    bytes[7] = code;
+    return bytes;
+  };
+  // A code that the encoder never writes there: a number would be a primitive where V8 wants an object, a nested
+  // serialized value could nest again and again, an ArrayBuffer travels as V8's own.
+  for (const [code, name] of [[TYPE.number, 'number'], [TYPE.serialized, 'serialized'], [TYPE.bytes, 'ArrayBuffer'],
+    [52, 'unknown']] as const) {
+    assert.is(
+      rangeErrorMessage(() => decode(TYPE.serialized, withType(code))),
+      `Corrupt serialized value: a nested view has the type code ${code} (${name}), where a typed array's or a ` +
+        "DataView's (2 to 13) belongs",
+    );
+  }
+});
+
+test('corrupt or cut bytes of any code decode to a value or throw, at once and with no large allocation', () => {
+  const random = prng(testSeed('corrupt bytes'));
+  const samples: unknown[] = [
+    { list: [1, 'a string longer than thirty-two code units', -0], f: new Float64Array([1, NaN]), map: new Map() },
+    [new Int16Array([1, -2]), new DataView(new ArrayBuffer(3)), new ArrayBuffer(4), 2n ** 100n, -(2n ** 70n)],
+    { deep: { deeper: [[[new Set(['x'])]]] }, when: new Date(0), error: new RangeError('e') },
+    new BigInt64Array([-1n]), 3.5, 'short', -5n, true,
+  ];
+  const encoded = samples.map((sample) => encode(sample)).map(({ type, bytes }) => ({ type, bytes: bytes.slice() }));
+  const started = performance.now();
+  const heapBefore = process.memoryUsage().arrayBuffers;
+  const failures = new Set<string>();
+  for (let round = 0; round < 5000; round++) {
+    const { type, bytes: original } = encoded[round % encoded.length]!;
+    // Half the time cut short, half the time one to four bytes overwritten (at random, 0xff, or a varint's high bit).
+    let bytes = original.subarray(0, Math.floor(random() * original.length));
+    if (random() < 0.5) {
+      bytes = Uint8Array.from(original);
+      for (let k = Math.floor(random() * 4); k >= 0; k--) {
+        const r = random();
+        const value = r < 0.3 ? 0xff : r < 0.6 ? 0x80 | Math.floor(random() * 128) : Math.floor(random() * 256);
+        bytes[Math.floor(random() * bytes.length)] = value;
+      }
+    }
+    try {
+      decode(type, bytes);
+    } catch (err) {
+      // RangeError: the codec's checks; Error: V8's "Unable to deserialize cloned data." (nothing else, no TypeError)
+      const kind = (err as Error).constructor;
+      assert.ok(kind === RangeError || kind === Error, `round ${round}: ${String(err)}`);
+      failures.add(kind.name);
+    }
+  }
+  assert.ok(performance.now() - started < 10_000, `5000 decodes took ${performance.now() - started} ms`);
+  assert.ok(process.memoryUsage().arrayBuffers - heapBefore < 64 * 2 ** 20, 'no large buffer was allocated');
+  assert.equal([...failures].sort(), ['Error', 'RangeError']);
+});
+
 test("decode's arguments: the type code first, then a Uint8Array, then { inPlace }, each refused by name", () => {
   const typeError = (fn: () => unknown) => {
     const err = thrown(fn);
@@ -432,6 +497,12 @@ test('refused values throw DataCloneError naming the type', () => {
     [[1, 2, Symbol('x')], 'an array containing a symbol',
       'an array containing a symbol cannot be sent: only values that structured clone accepts can travel ' +
       '(at value[2])'],
+    [Object.assign([1], { onClick: foo, 'odd key': Symbol('s') }), 'an array containing a function (named foo)',
+      'an array containing a function (named foo) cannot be sent: only values that structured clone accepts can ' +
+      'travel (at value.onClick)'],
+    [Object.assign([1], { 'odd key': Symbol('s') }), 'an array containing a symbol',
+      'an array containing a symbol cannot be sent: only values that structured clone accepts can travel ' +
+      '(at value["odd key"])'],
     [new Map([['k', { 'odd key': new WeakSet() }]]), 'a Map containing a WeakSet',
       'a Map containing a WeakSet cannot be sent: only values that structured clone accepts can travel ' +
       '(at value[map value #0]["odd key"])'],
@@ -452,6 +523,43 @@ test('refused values throw DataCloneError naming the type', () => {
   }
   // The cheap type query never throws: it does not look inside.
   assert.is(encodedType(foo), TYPE.serialized);
+});
+
+test("another realm's buffers travel as this realm's, and its Map, Set and Error are searched for the culprit", () => {
+  // A vm context (or an iframe's) has constructors of its own: `instanceof ArrayBuffer` is false for its buffers.
+  const [buffer, shared] = runInNewContext(
+    'const b = new ArrayBuffer(3); new Uint8Array(b).set([1, 2, 3]); [b, new SharedArrayBuffer(2)]',
+  ) as [ArrayBuffer, SharedArrayBuffer];
+  const encodedBuffer = encode(buffer);
+  assert.is(encodedBuffer.type, TYPE.bytes);
+  assert.equal(Array.from(new Uint8Array(decode(TYPE.bytes, encodedBuffer.bytes) as ArrayBuffer)), [1, 2, 3]);
+  assert.is(encode(shared).type, TYPE.bytes);
+  const nestedShared = cloneError(runInNewContext('({ shared: new SharedArrayBuffer(8) })'));
+  assert.is(
+    nestedShared.message,
+    'an object containing a SharedArrayBuffer cannot be sent: a SharedArrayBuffer travels alone or behind a view ' +
+      '(a view may sit anywhere in the value), as a copy of its bytes (at value.shared)',
+  );
+  const cases: Array<[string, string]> = [
+    ["new Map([['k', Symbol('s')]])", 'a Map containing a symbol cannot be sent: only values that structured clone ' +
+      'accepts can travel (at value[map value #0])'],
+    ["new Set([1, Symbol('s')])", 'a Set containing a symbol cannot be sent: only values that structured clone ' +
+      'accepts can travel (at value[set entry #1])'],
+    ["new Error('failed', { cause: Symbol('s') })", 'an Error containing a symbol cannot be sent: only values that ' +
+      'structured clone accepts can travel (at value.cause)'],
+  ];
+  for (const [source, message] of cases) assert.is(cloneError(runInNewContext(source)).message, message);
+});
+
+test('a WebAssembly.Module, which V8 would serialize as nothing at all, is refused', () => {
+  // The 8 bytes of an empty module: the magic "\0asm" and version 1.
+  const module = compile(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+  const err = cloneError(module);
+  assert.is(err.valueType, 'a WebAssembly.Module');
+  assert.is(
+    err.message,
+    "a WebAssembly.Module cannot be sent: only postMessage carries one, on the 'clone' and 'transfer' transports",
+  );
 });
 
 test('a cycle around an uncloneable value is still explained', () => {
