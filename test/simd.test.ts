@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { SharedArena } from '../src/arena.js';
 import { copyOf, elementwise, typedArrayOver, type OpName, type TypedArray } from '../src/reduce-ops.js';
 import { sharedMemory } from '../src/wasm.js';
@@ -124,46 +124,45 @@ test('the SIMD fold takes whole 16 bytes of the kinds and ops it has an instruct
 
 test('where the address space is limited (ulimit -v) and V8 cannot reserve a WebAssembly.Memory, the arena is plain', () => {
   // V8 reserves about 10 GiB of addresses for every WebAssembly.Memory; under 8 GB a launch still runs, on a plain
-  // SharedArrayBuffer whose combine is elementwise()'s. Rank r holds (r + 1)(i mod 7): 3 ranks sum to 6 (i mod 7).
-  const index = new URL('../src/index.js', import.meta.url).href;
-  const wasm = new URL('../src/wasm.js', import.meta.url).href;
-  const program = new URL('./fixtures/arena-fallback.js', import.meta.url).href;
-  const script = `import { launch } from '${index}'; import { sharedMemory } from '${wasm}';
-    console.log(JSON.stringify({ memory: sharedMemory(1 << 20) !== undefined, ranks: await launch('${program}', { size: 3, timeoutMs: 30000 }) }));`;
-  const child = spawnSync('/bin/sh', ['-c', 'ulimit -v 8000000 && exec "$NODE" --input-type=module -e "$SCRIPT"'], {
+  // SharedArrayBuffer whose combine is elementwise()'s.
+  assertPlainArena((script) => spawnSync('/bin/sh', ['-c', 'ulimit -v 8000000 && exec "$NODE" --input-type=module -e "$SCRIPT"'], {
     env: { ...process.env, NODE: process.execPath, SCRIPT: script }, encoding: 'utf8', timeout: 60_000,
-  });
-  assert.is(child.stderr, '');
-  let expected = 0;
-  for (let i = 0; i < 16_384; i++) expected += 6 * (i % 7) * (i % 5);
-  const rank = { arena: true, simd: false, checksum: expected };
-  assert.equal(JSON.parse(child.stdout), { memory: false, ranks: [rank, rank, rank] });
-  assert.is(child.status, 0);
+  }));
   assert.ok(sharedMemory(1 << 20) !== undefined, 'without the limit, a WebAssembly.Memory');
   // And with no WebAssembly at all:
   const noWasm = spawnSync(process.execPath, ['--no-expose-wasm', '--input-type=module', '-e',
-    `import { sharedMemory } from '${wasm}'; console.log(sharedMemory(1 << 20) === undefined);`], { encoding: 'utf8', timeout: 60_000 });
+    `import { sharedMemory } from '${WASM}'; console.log(sharedMemory(1 << 20) === undefined);`], { encoding: 'utf8', timeout: 60_000 });
   assert.equal([noWasm.stdout, noWasm.stderr], ['true\n', '']);
 });
 
 test('where V8 has no WebAssembly SIMD (an x64 CPU without SSE4.1), the arena is plain and its reductions right', () => {
   // `--no-enable-sse4-1` makes V8 act as on such a CPU: a module with a SIMD instruction does not compile ("Wasm SIMD
-  // unsupported"; SharedArena.create threw that). Rank r holds (r + 1)(i mod 7): 3 ranks sum to 6 (i mod 7).
-  const index = new URL('../src/index.js', import.meta.url).href;
-  const wasm = new URL('../src/wasm.js', import.meta.url).href;
-  const program = new URL('./fixtures/arena-fallback.js', import.meta.url).href;
-  const script = `import { launch } from '${index}'; import { sharedMemory } from '${wasm}';
-    console.log(JSON.stringify({ memory: sharedMemory(1 << 20) !== undefined, ranks: await launch('${program}', { size: 3, timeoutMs: 30000 }) }));`;
-  const child = spawnSync(process.execPath, ['--no-enable-sse4-1', '--input-type=module', '-e', script], {
+  // unsupported"; SharedArena.create threw that).
+  assertPlainArena((script) => spawnSync(process.execPath, ['--no-enable-sse4-1', '--input-type=module', '-e', script], {
     encoding: 'utf8', timeout: 60_000,
-  });
+  }));
+});
+
+const WASM = new URL('../src/wasm.js', import.meta.url).href;
+
+/**
+ * Runs, in the process that `run` starts with the script it is given, a launch of 3 ranks whose reductions use the
+ * arena (test/fixtures/arena-fallback.ts), and checks that the process had no WebAssembly.Memory and that every rank's
+ * checksum is right: rank r holds (r + 1)(i mod 7), so 3 ranks sum to 6 (i mod 7).
+ */
+function assertPlainArena(run: (script: string) => SpawnSyncReturns<string>): void {
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const program = new URL('./fixtures/arena-fallback.js', import.meta.url).href;
+  const script = `import { launch } from '${index}'; import { sharedMemory } from '${WASM}';
+    console.log(JSON.stringify({ memory: sharedMemory(1 << 20) !== undefined, ranks: await launch('${program}', { size: 3, timeoutMs: 30000 }) }));`;
+  const child = run(script);
   assert.is(child.stderr, '');
   let expected = 0;
   for (let i = 0; i < 16_384; i++) expected += 6 * (i % 7) * (i % 5);
   const rank = { arena: true, simd: false, checksum: expected };
   assert.equal(JSON.parse(child.stdout), { memory: false, ranks: [rank, rank, rank] });
   assert.is(child.status, 0);
-});
+}
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
