@@ -380,6 +380,16 @@ test('mistakes that meet only in the values: allreduce of large arrays, bcast in
   }
 });
 
+test('round the ring, both ranks of a mismatched pair refuse it, and the next allreduce works', async () => {
+  const refused = "TypeError: Expected typed arrays of the same kind to reduce with 'sum', got Float64Array and Int32Array";
+  const settings: [TransportName, number | undefined][] = [['shared', 0], ['transfer', undefined], ['clone', undefined]];
+  for (const [transport, arenaBytes] of settings) {
+    const launched = launch(CHECKS, { size: 2, transport, arenaBytes, args: { program: 'ringMismatch' }, timeoutMs: 60_000, deadlockMs: 300 });
+    const results = await launched.catch((err: unknown) => String(err));
+    assert.equal(results, [{ refused, again: 3 }, { refused, again: 3 }], transport);
+  }
+});
+
 test('allreduce either side of the 64 KiB switch: each rank waits for its own algorithm, none returns', async () => {
   const RING = 'deadlock: rank 0 waits to receive from rank 1 in allreduce; rank 1 waits to receive from rank 0 in allreduce';
   const ARENA = "deadlock: rank 0 waits in allreduce (at the shared arena's barrier); rank 1 waits to receive from rank 0 in allreduce";

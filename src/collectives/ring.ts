@@ -101,8 +101,15 @@ function exchangeFirstSegments(
   comm.recvIntoInternal(header.theirs, left, callTag(comm, TAG.allreduceRing));
   const [ourKind, ourLength] = [typedArrayKind(value)!, value.length];
   const [theirKind, theirLength] = [typeName(header.theirs[0]!), header.theirs[1]!];
-  if (left < rank) checkOperands(name, theirKind, theirLength, ourKind, ourLength);
-  else checkOperands(name, ourKind, ourLength, theirKind, theirLength);
+  try {
+    if (left < rank) checkOperands(name, theirKind, theirLength, ourKind, ourLength);
+    else checkOperands(name, ourKind, ourLength, theirKind, theirLength);
+  } catch (mismatch) {
+    // The last rank receives before it sends: refusing, it sends its header on first, or rank 0 (its right
+    // neighbour) would wait for it and never meet the mismatch itself when it is theirs (on 2 ranks, always).
+    if (rank > right) comm.sendInternal(right, header.ours, callTag(comm, TAG.allreduceRing));
+    throw mismatch;
+  }
   comm.recvIntoInternal(received, left, callTag(comm, TAG.allreduceRing));
   if (rank > right) {
     comm.sendInternal(right, header.ours, callTag(comm, TAG.allreduceRing));
