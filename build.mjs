@@ -1,8 +1,8 @@
 // Transpile src/, exercises/ and test/ into dist/ file by file (no bundling), so that worker entry files and
 // module URLs keep the layout they have in the source tree. Types are checked separately by `tsc --noEmit`.
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const roots = ['src', 'exercises', 'test'];
 
@@ -17,11 +17,11 @@ function sources(dir) {
 }
 
 const started = performance.now();
-// Files are overwritten in place (a build never leaves dist/ half-empty for a test that runs meanwhile);
+// Files are replaced in place (a build never leaves dist/ half-empty for a test that runs meanwhile);
 // `node build.mjs --clean` starts from an empty dist/.
 if (process.argv.includes('--clean')) rmSync('dist', { recursive: true, force: true });
 const entryPoints = roots.flatMap(sources);
-await build({
+const { outputFiles } = await build({
   entryPoints,
   outdir: 'dist',
   outbase: '.',
@@ -34,7 +34,17 @@ await build({
   // double what a package installs.
   sourcesContent: false,
   logLevel: 'warning',
+  write: false,
 });
+// Each file is written beside its old self, then renamed over it: a worker that imports it meanwhile reads the old
+// file or the new one, whole. esbuild's own writes truncate, then fill: a rank that started during a rebuild could read
+// a module empty (launches failed with "does not provide an export named ...", or "exited with code 0").
+for (const file of outputFiles) {
+  mkdirSync(dirname(file.path), { recursive: true });
+  const next = `${file.path}.${process.pid}.tmp`;
+  writeFileSync(next, file.contents);
+  renameSync(next, file.path);
+}
 if (!process.argv.includes('--quiet')) {
   const ms = Math.round(performance.now() - started);
   console.error(`build: ${entryPoints.length} files into dist/ in ${ms} ms`);
