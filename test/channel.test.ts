@@ -283,6 +283,22 @@ test('a short message whose length its kind cannot have is refused by recv, and 
   }
 });
 
+test('a value nested deeper than this thread can read is taken all the same: the next recv gets the next message', () => {
+  // V8 writes plain objects about 3,000 deep and reads about 1,900 (this thread's stack): the first recv throws, and,
+  // as on the postMessage transports, the message is gone. Before, it stayed, and every recv threw again.
+  let deep: unknown = null;
+  for (let i = 0; i < 2500; i++) deep = { i, next: deep };
+  for (const ringBytes of [1 << 20, 64 * 1024]) { // one frame; three chunks of 16 KiB, all in the ring at once
+    const ring = RingBuffer.create(ringBytes);
+    const sender = new Sender(ring);
+    const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+    sender.send(deep, 1);
+    sender.send('next', 2);
+    assert.is(errorOf(() => receiver.recv()).message, 'Maximum call stack size exceeded', `${ringBytes}-byte ring`);
+    assert.equal(receiver.recv(), { value: 'next', tag: 2 }, `${ringBytes}-byte ring`);
+  }
+});
+
 test('recvInto into one target again and again: after its buffer is transferred, refused; as it grows, filled whole', () => {
   const ring = RingBuffer.create(4096);
   const sender = new Sender(ring);

@@ -123,6 +123,14 @@ test('a recvInto that fails leaves the message where it was: the order of messag
   }
 });
 
+test('a value nested deeper than the receiver can read: recv throws, and the next recv gets the next message', async () => {
+  // A rank writes plain objects about 12,000 deep and reads about 7,500: 10,000 is between, with room either way.
+  for (const transport of TRANSPORTS) {
+    const got = await launch(PROGRAMS, { size: 2, transport, args: { program: 'sendsTooDeep', depth: 10_000 }, timeoutMs: 60_000 });
+    assert.equal(got, ['sent', ['RangeError: Maximum call stack size exceeded', 'after']], transport);
+  }
+});
+
 test('a view arrives as a plain array of its kind, with a buffer of its own size: subclass, Buffer, subarray', async () => {
   for (const transport of TRANSPORTS) {
     const [warnings, views] = await launch(COPIES, { size: 2, transport, args: { program: 'viewKinds' }, timeoutMs: 60_000 });
