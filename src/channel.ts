@@ -635,18 +635,17 @@ export class Receiver {
     const { type, tag } = ring.frame;
     const codecType = codecTypeOf(ring.frame);
     if ((type & CHUNKED) === 0) {
-      // A serialized value this thread cannot read (nested deeper than its stack allows: V8 writes plain objects about
-      // 3,000 deep, and reads about 1,900) is taken all the same, as a chunked one is, and as postMessage's transports
-      // take it: the next receive gets the next message. A binary payload that does not decode is a malformed frame,
-      // and stays.
-      if (codecType === TYPE.serialized) {
-        try {
-          return { value: decodeBytes(codecType, view) as T, tag }; // decodeBytes copies: the value owns its memory
-        } finally {
-          ring.release();
-        }
+      let value: T;
+      try {
+        value = decodeBytes(codecType, view) as T; // decodeBytes copies: the value owns its memory
+      } catch (error) {
+        // A serialized value this thread cannot read (nested deeper than its stack allows: V8 writes plain objects
+        // about 3,000 deep, and reads about 1,900) is taken all the same, as a chunked one is, and as postMessage's
+        // transports take it: the next receive gets the next message. A binary payload that does not decode is a
+        // malformed frame, and stays.
+        if (codecType === TYPE.serialized) ring.release();
+        throw error;
       }
-      const value = decodeBytes(codecType, view) as T;
       ring.release();
       return { value, tag };
     }

@@ -53,10 +53,11 @@ let simdRuns: boolean | undefined;
 
 /** Whether this thread's V8 compiles WebAssembly SIMD: it validates a module of one i32x4.add (asked once). */
 function runsSimd(): boolean {
-  const { localGet, localSet } = OPCODES;
-  const i32x4Add = simd(0xae);
-  const body = [localGet, 0, localGet, 0, ...i32x4Add, localSet, 0]; // $a = $a + $a, with a v128 local $a
-  simdRuns ??= wasm!.validate(memoryModule([{ name: 'probe', params: [], results: [], locals: [[1, CODES.v128]], body }]));
+  if (simdRuns === undefined) {
+    const { localGet, localSet } = OPCODES;
+    const body = [localGet, 0, localGet, 0, ...simd(0xae), localSet, 0]; // $a = i32x4.add($a, $a), a v128 local $a
+    simdRuns = wasm!.validate(memoryModule([{ name: 'probe', params: [], results: [], locals: [[1, CODES.v128]], body }]));
+  }
   return simdRuns;
 }
 

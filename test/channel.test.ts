@@ -4,7 +4,7 @@ import { Receiver, Sender } from '../src/channel.js';
 import { encode, TYPE } from '../src/codec.js';
 import { CorruptFrameError, TimeoutError } from '../src/errors.js';
 import { RingBuffer } from '../src/ring.js';
-import { bothOrAbort, errorOf, prng, runWorker, testSeed } from './helpers.js';
+import { bothOrAbort, errorOf, nestedList, prng, runWorker, testSeed } from './helpers.js';
 
 test('one thread: a message of 3.5 rings in quarter-ring chunks, as the same type', () => {
   const ring = RingBuffer.create(4096);
@@ -286,8 +286,7 @@ test('a short message whose length its kind cannot have is refused by recv, and 
 test('a value nested deeper than this thread can read is taken all the same: the next recv gets the next message', () => {
   // V8 writes plain objects about 3,000 deep and reads about 1,900 (this thread's stack): the first recv throws, and,
   // as on the postMessage transports, the message is gone. Before, it stayed, and every recv threw again.
-  let deep: unknown = null;
-  for (let i = 0; i < 2500; i++) deep = { i, next: deep };
+  const deep = nestedList(2500);
   for (const ringBytes of [1 << 20, 64 * 1024]) { // one frame; three chunks of 16 KiB, all in the ring at once
     const ring = RingBuffer.create(ringBytes);
     const sender = new Sender(ring);

@@ -84,6 +84,16 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
 }
 
 /**
+ * `{ i, next }` objects nested `depth` deep: past about 1,900 the main thread cannot read what a worker (4 MiB of stack)
+ * can write, and past about 7,500 a worker cannot read what another can write (up to about 12,000).
+ */
+export function nestedList(depth: number): unknown {
+  let list: unknown = null;
+  for (let i = 0; i < depth; i++) list = { i, next: list };
+  return list;
+}
+
+/**
  * A handshake that keeps this thread from reading a worker's messages until the worker has exited, the moment Node
  * drains what is left of them (docs/probes/exit-drain.mjs). The worker calls `readyToFinish` just before it posts its
  * last messages; this thread calls `readNothingUntilExit` while the call it tests is under way. Slots of `flag`: 0,

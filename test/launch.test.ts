@@ -10,8 +10,7 @@ import { ABORT_REASON, ControlBlock, WAIT } from '../src/control.js';
 import { watchForDeadlock } from '../src/watchdog.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
-import { exitFlag, linesPerWriter, noWorkerLeft, readNothingUntilExit, startedWorkers } from './helpers.js';
-import { nestedList } from './fixtures/ranks-programs.js';
+import { exitFlag, linesPerWriter, nestedList, noWorkerLeft, readNothingUntilExit, startedWorkers } from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
