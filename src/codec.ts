@@ -549,12 +549,71 @@ class ValueDeserializer extends DefaultDeserializer {
   }
 }
 
-/** What V8's serializer gives for `value`: what postMessage would, but for the views above. */
+/** What V8's serializer gives for `value`: what postMessage would, but for the views above and Node's objects below. */
 function serialize(value: unknown): Buffer {
+  const nodeObject = nodeCloneMethod === undefined ? undefined : nodeCloneableIn(value, nodeCloneMethod);
+  if (nodeObject !== undefined) throw new HostObjectRefused(nodeObject);
+  return v8Serialize(value);
+}
+
+function v8Serialize(value: unknown): Buffer {
   const serializer = new ValueSerializer();
   serializer.writeHeader();
   serializer.writeValue(value);
   return serializer.releaseBuffer();
+}
+
+/**
+ * Node 22 and later clone some objects of their own (a Blob, a File, a BlockList, a SocketAddress, a DOMException) by
+ * a method under a symbol of Node's, which postMessage calls; Node 20 made them host objects, which V8's serializer
+ * refuses. The serializer knows nothing of that method and writes such an object as its own enumerable properties:
+ * `{}` for a Blob, its bytes lost without a word. Where this Node's serializer does so, nodeCloneMethod is that symbol,
+ * and serialize() looks for such an object in a value first, to refuse it as Node 20 did.
+ */
+const nodeCloneMethod = ((): symbol | undefined => {
+  if (typeof Blob !== 'function') return undefined;
+  const symbol = Object.getOwnPropertySymbols(Blob.prototype).find((s) => s.description === 'messaging_clone_symbol');
+  try {
+    v8Serialize(new Blob([]));
+    return symbol;
+  } catch {
+    return undefined; // refused: a host object, as on Node 20
+  }
+})();
+
+/**
+ * The first object in `value` with Node's clone method, found where structured clone goes (an array's elements, an
+ * object's own enumerable properties, a Map's keys and values, a Set's entries, an Error's cause); undefined if none.
+ * A walk of every object of the value, without recursion (a value may be nested deeper than a stack of calls allows);
+ * a getter among the properties runs twice, here and in the serializer.
+ */
+function nodeCloneableIn(value: unknown, method: symbol): object | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const seen = new Set<object>();
+  const pending: object[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    if (seen.has(next) || types.isProxy(next)) continue;
+    seen.add(next);
+    if ((next as Record<symbol, unknown>)[method] !== undefined) return next;
+    if (ArrayBuffer.isView(next) || types.isAnyArrayBuffer(next)) continue;
+    if (Array.isArray(next)) {
+      for (let i = 0; i < next.length; i++) pushObject(pending, next[i]);
+    } else if (types.isMap(next)) {
+      for (const [key, entry] of next) pushObject(pending, key), pushObject(pending, entry);
+    } else if (types.isSet(next)) {
+      for (const entry of next) pushObject(pending, entry);
+    } else if (types.isNativeError(next)) {
+      if (Object.hasOwn(next, 'cause')) pushObject(pending, (next as Error).cause);
+    } else {
+      for (const key of Object.keys(next)) pushObject(pending, (next as Record<string, unknown>)[key]);
+    }
+  }
+  return undefined;
+}
+
+function pushObject(pending: object[], value: unknown): void {
+  if (typeof value === 'object' && value !== null) pending.push(value);
 }
 
 function deserialize(bytes: Uint8Array): unknown {
@@ -607,6 +666,11 @@ function whyRefused(culprit: unknown): string | undefined {
   if (types.isSharedArrayBuffer(culprit)) {
     return 'a SharedArrayBuffer travels alone or behind a view (a view may sit anywhere in the value), as a copy of ' +
       'its bytes';
+  }
+  if (ArrayBuffer.isView(culprit) && encodedType(culprit) === TYPE.serialized) { // a Float16Array (Node 24)
+    const kind = typedArrayTag.call(culprit)!;
+    return `shmcomm carries the typed arrays of Node 20, and ${kind} is newer: send its bytes as a Uint8Array (new ` +
+      `Uint8Array(view.buffer, view.byteOffset, view.byteLength)) and view them as a ${kind} where they arrive`;
   }
   if (serializationError(culprit) instanceof HostObjectRefused) {
     return "Node's own objects (a KeyObject, a Blob, a MessagePort, ...) cannot go through a ring; postMessage " +

@@ -6,6 +6,7 @@ import {
 } from '../src/codec.js';
 import { DataCloneError } from '../src/errors.js';
 import { createSecretKey } from 'node:crypto';
+import { BlockList, SocketAddress } from 'node:net';
 import { errorOf, prng, testSeed } from './helpers.js';
 import { compile } from '../src/wasm.js';
 
@@ -312,6 +313,40 @@ test("Node's own cloneable objects, detached views and buffers inside a value ar
   assert.is(cloneError({ ok: 1, buffer }).message,
     'an object containing an ArrayBuffer cannot be sent: it is detached (its memory was transferred away) (at ' +
     'value.buffer)');
+});
+
+test("Node's objects that Node 22 and later clone by a method of their own are refused wherever they sit, not sent as {}", () => {
+  // V8's serializer writes a Blob as {} where Node clones it by that method (Node 22 and later), and refuses it as a
+  // host object on Node 20: the same refusals on both.
+  const refusal = "cannot be sent: Node's own objects (a KeyObject, a Blob, a MessagePort, ...) cannot go through a ring";
+  for (const [object, kind] of [
+    [new Blob(['bytes']), 'a Blob'], [new File(['x'], 'f.txt'), 'a File'], [new BlockList(), 'a BlockList'],
+    [new SocketAddress({}), 'a SocketAddress'],
+  ] as const) {
+    assert.ok(cloneError(object).message.startsWith(`${kind} ${refusal}`), kind);
+  }
+  const blob = new Blob(['bytes']);
+  const cycle: Record<string, unknown> = { name: 'cycle' };
+  cycle['self'] = cycle;
+  cycle['blob'] = blob;
+  const where = (value: unknown): string => cloneError(value).message.replace(/.*\(at (.*)\)$/, '$1');
+  assert.is(where({ files: new Map<string, unknown>([['a', 1], ['b', { blob }]]) }), 'value.files[map value #1].blob');
+  assert.is(where([1, new Set(['x', blob])]), 'value[1][set entry #1]');
+  assert.is(where({ error: new Error('failed', { cause: [blob] }) }), 'value.error.cause[0]');
+  assert.is(where({ cycle }), 'value.cycle.blob');
+  let deep: unknown = blob;
+  for (let i = 0; i < 2000; i++) deep = [deep];
+  assert.is(where(deep), `value${'[0]'.repeat(2000)}`);
+});
+
+const Float16 = (globalThis as { Float16Array?: new (values: number[]) => ArrayBufferView }).Float16Array;
+
+(Float16 === undefined ? test.skip : test)('a Float16Array (Node 24) is refused saying how to send it', () => {
+  const half = new Float16!([1.5, -2]);
+  const how = "shmcomm carries the typed arrays of Node 20, and Float16Array is newer: send its bytes as a Uint8Array " +
+    '(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)) and view them as a Float16Array where they arrive';
+  assert.is(cloneError(half).message, `a Float16Array cannot be sent: ${how}`);
+  assert.is(cloneError({ half }).message, `an object containing a Float16Array cannot be sent: ${how} (at value.half)`);
 });
 
 test('inPlace decode is a view sharing memory with the bytes', () => {
