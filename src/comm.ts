@@ -181,7 +181,8 @@ export class Comm {
    * receives first, so any cycle of exchanges (a swap, a shift round a ring) has a rank that unblocks it.
    * `S` is what this rank sends and `R` what `source` sends, by default the same; the value is typed as it arrives.
    * `source` defaults to `dest` (a swap); `tag`, default 0, is both the send's and the receive's.
-   * @throws as `send` and `recv` do (`source` must be a rank: no `ANY_SOURCE`).
+   * @throws as `send` and `recv` do (`source` must be a rank: no `ANY_SOURCE`). A send that throws exchanges nothing,
+   *   on either rank of the edge: a message received already stays, for the next receive.
    */
   sendrecv<S = unknown, R = S>(dest: number, value: S, source = dest, tag = 0): Sent<R> {
     if (value === undefined && arguments.length < 2) throw noValueError('sendrecv', dest);
@@ -488,14 +489,26 @@ export class Comm {
     }
   }
 
-  /** @internal `sendrecv` without validation, for the collectives' reserved tags. Sending to yourself never blocks. */
+  /**
+   * @internal `sendrecv` without validation, for the collectives' reserved tags. Sending to yourself never blocks. A
+   * send that throws (a value structured clone refuses) exchanges nothing, whichever goes first: the higher rank puts
+   * the message it received back where it was, queued or, newest from its source, at the end of its queue.
+   */
   sendrecvInternal(dest: number, value: unknown, source: number, tag: number): Envelope {
     if (this.rank <= dest) {
       this.sendInternal(dest, value, tag);
       return this.recvInternal(source, tag);
     }
+    const queue = this.queues[source]!;
+    const queuedAt = findMatching(queue, tag);
     const received = this.recvInternal(source, tag);
-    this.sendInternal(dest, value, tag);
+    try {
+      this.sendInternal(dest, value, tag);
+    } catch (err) {
+      if (queuedAt >= 0) queue.splice(queuedAt, 0, received);
+      else queue.push(received);
+      throw err;
+    }
     return received;
   }
 

@@ -98,6 +98,14 @@ for (const transport of TRANSPORTS) {
     assert.equal(await run(2, transport, { program: 'selfSend' }), [[0, 7, 'to myself from 0'], [1, 7, 'to myself from 1']]);
   });
 
+  test(`${transport}: a sendrecv whose send is refused after it received leaves the message where it was`, async () => {
+    assert.equal(await run(2, transport, { program: 'sendrecvRefused' }), [
+      ['DataCloneError', 'to 0', 'DataCloneError', 'to 0 again'],
+      ['x', 'DataCloneError', 'first', 'second', 'third',
+        'DataCloneError', { value: 'y', source: 0, tag: 3 }, 'fourth', 'fifth'],
+    ]);
+  });
+
   test(`${transport}: all-to-all stress, seeded random sizes up to 4x the ring, checked byte by byte`, async () => {
     const seed = testSeed(`${transport} stress`);
     const results = await run<{ problems: number; checksum: number }>(4, transport,
