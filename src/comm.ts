@@ -841,7 +841,8 @@ export class Comm {
 
   private checkTag(value: number, name: string): void {
     if (!Number.isInteger(value) || value < 0 || value > MAX_TAG) {
-      throw new RangeError(`Expected \`${name}\` to be an integer from 0 to ${MAX_TAG}, got ${describe(value)}`);
+      const message = `Expected \`${name}\` to be an integer from 0 to ${MAX_TAG}, got ${describe(value)}`;
+      throw Number.isInteger(value) ? new RangeError(message) : new TypeError(message); // as checkRank: a type, or a range
     }
   }
 }

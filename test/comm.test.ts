@@ -214,6 +214,8 @@ test('bad input is refused in the rank that made the mistake, with what was give
     ['source', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got 2'],
     ['sendrecvSource', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got -2'],
     ['recvIntoTarget', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got an array of length 2'],
+    ['tagString', 'rank 1 failed: TypeError: Expected `tag` to be an integer from 0 to 2147483647, got "3"'],
+    ['recvTagFraction', 'rank 1 failed: TypeError: Expected `tag` to be an integer from 0 to 2147483647, got 1.5'],
     ['tagTooLarge', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got 2147483648'],
     ['recvIntoSwapped', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got 0 ' +
       '(the buffer comes first: recvInto(buffer, source, tag))'],
