@@ -187,7 +187,7 @@ export class Comm {
   sendrecv<S = unknown, R = S>(dest: number, value: S, source = dest, tag = 0): Sent<R> {
     if (value === undefined && arguments.length < 2) throw noValueError('sendrecv', dest);
     this.checkRank(dest, 'dest', 'sendrecv');
-    this.checkRank(source, 'source');
+    this.checkRank(source, 'source', 'sendrecv');
     this.checkTag(tag, 'tag');
     this.refuseHeldSource(source, tag, 'sendrecv');
     return this.sendrecvInternal(dest, value, source, tag).value as Sent<R>;
@@ -219,7 +219,7 @@ export class Comm {
    * @throws `Error` while a view is held already; else as `recv`.
    */
   recvView<T = ArrayBufferView>(source: number, tag = ANY_TAG): T {
-    this.checkRank(source, 'source');
+    this.checkRank(source, 'source', 'recvView');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
     if (this.viewSource >= 0) throw new Error('recvView() while holding a view: release() it first');
     try {
@@ -835,14 +835,19 @@ export class Comm {
       throw new TypeError(`Expected \`${name}\` to be an integer rank from 0 to ${this.size - 1}, got ${describe(value)}${hint}`);
     }
     if (value < 0 || value >= this.size) {
-      throw new RangeError(`Expected \`${name}\` to be a rank from 0 to ${this.size - 1}, got ${value}`);
+      // recv, recvWithStatus and recvInto take ANY_SOURCE (-1) before they check a source: sendrecv and recvView don't.
+      const anySource = value === ANY_SOURCE && name === 'source';
+      const hint = anySource ? ` (ANY_SOURCE: ${call}() receives from a given rank)` : '';
+      throw new RangeError(`Expected \`${name}\` to be a rank from 0 to ${this.size - 1}, got ${value}${hint}`);
     }
   }
 
   private checkTag(value: number, name: string): void {
     if (!Number.isInteger(value) || value < 0 || value > MAX_TAG) {
-      const message = `Expected \`${name}\` to be an integer from 0 to ${MAX_TAG}, got ${describe(value)}`;
-      throw Number.isInteger(value) ? new RangeError(message) : new TypeError(message); // as checkRank: a type, or a range
+      // Only send and sendrecv check ANY_TAG (-1): a message goes with a tag of its own.
+      const hint = value === ANY_TAG ? ' (ANY_TAG matches a receive, but a message is sent with a tag of its own)' : '';
+      const message = `Expected \`${name}\` to be an integer from 0 to ${MAX_TAG}, got ${describe(value)}${hint}`;
+      throw Number.isInteger(value) ? new RangeError(message) : new TypeError(message); // as checkRank's: type, range
     }
   }
 }

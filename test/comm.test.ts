@@ -216,6 +216,12 @@ test('bad input is refused in the rank that made the mistake, with what was give
     ['recvIntoTarget', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got an array of length 2'],
     ['tagString', 'rank 1 failed: TypeError: Expected `tag` to be an integer from 0 to 2147483647, got "3"'],
     ['recvTagFraction', 'rank 1 failed: TypeError: Expected `tag` to be an integer from 0 to 2147483647, got 1.5'],
+    ['sendrecvAnySource', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got -1 ' +
+      '(ANY_SOURCE: sendrecv() receives from a given rank)'],
+    ['recvViewAnySource', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got -1 ' +
+      '(ANY_SOURCE: recvView() receives from a given rank)'],
+    ['sendAnyTag', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got -1 ' +
+      '(ANY_TAG matches a receive, but a message is sent with a tag of its own)'],
     ['tagTooLarge', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got 2147483648'],
     ['recvIntoSwapped', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got 0 ' +
       '(the buffer comes first: recvInto(buffer, source, tag))'],
