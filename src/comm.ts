@@ -181,12 +181,13 @@ export class Comm {
    * receives first, so any cycle of exchanges (a swap, a shift round a ring) has a rank that unblocks it.
    * `S` is what this rank sends and `R` what `source` sends, by default the same; the value is typed as it arrives.
    * `source` defaults to `dest` (a swap); `tag`, default 0, is both the send's and the receive's.
-   * @throws as `send` and `recv` do (`source` must be a rank: no `ANY_SOURCE`).
+   * @throws as `send` and `recv` do (`source` must be a rank: no `ANY_SOURCE`). A send that throws exchanges nothing,
+   *   on either rank of the edge: a message received already stays, for the next receive.
    */
   sendrecv<S = unknown, R = S>(dest: number, value: S, source = dest, tag = 0): Sent<R> {
     if (value === undefined && arguments.length < 2) throw noValueError('sendrecv', dest);
     this.checkRank(dest, 'dest', 'sendrecv');
-    this.checkRank(source, 'source');
+    this.checkRank(source, 'source', 'sendrecv');
     this.checkTag(tag, 'tag');
     this.refuseHeldSource(source, tag, 'sendrecv');
     return this.sendrecvInternal(dest, value, source, tag).value as Sent<R>;
@@ -218,7 +219,7 @@ export class Comm {
    * @throws `Error` while a view is held already; else as `recv`.
    */
   recvView<T = ArrayBufferView>(source: number, tag = ANY_TAG): T {
-    this.checkRank(source, 'source');
+    this.checkRank(source, 'source', 'recvView');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
     if (this.viewSource >= 0) throw new Error('recvView() while holding a view: release() it first');
     try {
@@ -488,14 +489,26 @@ export class Comm {
     }
   }
 
-  /** @internal `sendrecv` without validation, for the collectives' reserved tags. Sending to yourself never blocks. */
+  /**
+   * @internal `sendrecv` without validation, for the collectives' reserved tags. Sending to yourself never blocks. A
+   * send that throws (a value structured clone refuses) exchanges nothing, whichever goes first: the higher rank puts
+   * the message it received back where it was, queued or, newest from its source, at the end of its queue.
+   */
   sendrecvInternal(dest: number, value: unknown, source: number, tag: number): Envelope {
     if (this.rank <= dest) {
       this.sendInternal(dest, value, tag);
       return this.recvInternal(source, tag);
     }
+    const queue = this.queues[source]!;
+    const queuedAt = findMatching(queue, tag);
     const received = this.recvInternal(source, tag);
-    this.sendInternal(dest, value, tag);
+    try {
+      this.sendInternal(dest, value, tag);
+    } catch (err) {
+      if (queuedAt >= 0) queue.splice(queuedAt, 0, received);
+      else queue.push(received);
+      throw err;
+    }
     return received;
   }
 
@@ -822,13 +835,19 @@ export class Comm {
       throw new TypeError(`Expected \`${name}\` to be an integer rank from 0 to ${this.size - 1}, got ${describe(value)}${hint}`);
     }
     if (value < 0 || value >= this.size) {
-      throw new RangeError(`Expected \`${name}\` to be a rank from 0 to ${this.size - 1}, got ${value}`);
+      // recv, recvWithStatus and recvInto take ANY_SOURCE (-1) before they check a source: sendrecv and recvView don't.
+      const anySource = value === ANY_SOURCE && name === 'source';
+      const hint = anySource ? ` (ANY_SOURCE: ${call}() receives from a given rank)` : '';
+      throw new RangeError(`Expected \`${name}\` to be a rank from 0 to ${this.size - 1}, got ${value}${hint}`);
     }
   }
 
   private checkTag(value: number, name: string): void {
     if (!Number.isInteger(value) || value < 0 || value > MAX_TAG) {
-      throw new RangeError(`Expected \`${name}\` to be an integer from 0 to ${MAX_TAG}, got ${describe(value)}`);
+      // Only send and sendrecv check ANY_TAG (-1): a message goes with a tag of its own.
+      const hint = value === ANY_TAG ? ' (ANY_TAG matches a receive, but a message is sent with a tag of its own)' : '';
+      const message = `Expected \`${name}\` to be an integer from 0 to ${MAX_TAG}, got ${describe(value)}${hint}`;
+      throw Number.isInteger(value) ? new RangeError(message) : new TypeError(message); // as checkRank's: type, range
     }
   }
 }

@@ -98,6 +98,14 @@ for (const transport of TRANSPORTS) {
     assert.equal(await run(2, transport, { program: 'selfSend' }), [[0, 7, 'to myself from 0'], [1, 7, 'to myself from 1']]);
   });
 
+  test(`${transport}: a sendrecv whose send is refused after it received leaves the message where it was`, async () => {
+    assert.equal(await run(2, transport, { program: 'sendrecvRefused' }), [
+      ['DataCloneError', 'to 0', 'DataCloneError', 'to 0 again'],
+      ['x', 'DataCloneError', 'first', 'second', 'third',
+        'DataCloneError', { value: 'y', source: 0, tag: 3 }, 'fourth', 'fifth'],
+    ]);
+  });
+
   test(`${transport}: all-to-all stress, seeded random sizes up to 4x the ring, checked byte by byte`, async () => {
     const seed = testSeed(`${transport} stress`);
     const results = await run<{ problems: number; checksum: number }>(4, transport,
@@ -206,6 +214,14 @@ test('bad input is refused in the rank that made the mistake, with what was give
     ['source', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got 2'],
     ['sendrecvSource', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got -2'],
     ['recvIntoTarget', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got an array of length 2'],
+    ['tagString', 'rank 1 failed: TypeError: Expected `tag` to be an integer from 0 to 2147483647, got "3"'],
+    ['recvTagFraction', 'rank 1 failed: TypeError: Expected `tag` to be an integer from 0 to 2147483647, got 1.5'],
+    ['sendrecvAnySource', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got -1 ' +
+      '(ANY_SOURCE: sendrecv() receives from a given rank)'],
+    ['recvViewAnySource', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got -1 ' +
+      '(ANY_SOURCE: recvView() receives from a given rank)'],
+    ['sendAnyTag', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got -1 ' +
+      '(ANY_TAG matches a receive, but a message is sent with a tag of its own)'],
     ['tagTooLarge', 'rank 1 failed: RangeError: Expected `tag` to be an integer from 0 to 2147483647, got 2147483648'],
     ['recvIntoSwapped', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got 0 ' +
       '(the buffer comes first: recvInto(buffer, source, tag))'],
