@@ -1,8 +1,8 @@
 // Transpile src/, exercises/ and test/ into dist/ file by file (no bundling), so that worker entry files and
 // module URLs keep the layout they have in the source tree. Types are checked separately by `tsc --noEmit`.
 import { build } from 'esbuild';
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
 const roots = ['src', 'exercises', 'test'];
 
@@ -44,6 +44,22 @@ for (const file of outputFiles) {
   const next = `${file.path}.${process.pid}.tmp`;
   writeFileSync(next, file.contents);
   renameSync(next, file.path);
+}
+
+// What dist/ holds of a source since renamed or deleted goes too (esbuild's output and tsc's declarations): npm test
+// ran the old copy of a test that no longer existed, and npm pack shipped modules that no longer existed.
+const OUTPUT = /\.(js|js\.map|d\.ts|d\.ts\.map)$/;
+function removeOrphans(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) removeOrphans(path);
+    else if (OUTPUT.test(entry.name) && !existsSync(relative('dist', path).replace(OUTPUT, '.ts'))) {
+      rmSync(path, { force: true });
+    }
+  }
+}
+for (const root of roots) {
+  if (existsSync(join('dist', root))) removeOrphans(join('dist', root));
 }
 if (!process.argv.includes('--quiet')) {
   const ms = Math.round(performance.now() - started);
