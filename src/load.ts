@@ -35,11 +35,12 @@ export function refuseNoProgramFile(url: string, path?: string): void {
   }
   let what: string;
   try {
-    const stats = statSync(file, { throwIfNoEntry: false });
-    if (stats?.isFile()) return;
-    what = stats === undefined ? 'there is none' : 'it is not a file';
-  } catch (error) { // a path through a file, a loop of links, a folder we may not read, a NUL
-    what = `it cannot be read (${(error as Error).message})`;
+    if (statSync(file).isFile()) return;
+    what = 'it is not a file';
+  } catch (error) { // none, or a path through a file, a loop of links, a folder we may not read, a NUL
+    // By its code, not by `throwIfNoEntry: false`, which Node 24 lets hide a path through a file too (ENOTDIR, #56993).
+    const none = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    what = none ? 'there is none' : `it cannot be read (${(error as Error).message})`;
   }
   const resolved = path !== undefined && !isAbsolute(path) ? ` (${file}, from the current directory)` : '';
   throw Object.assign(new Error(`Expected \`moduleUrl\` to name a file, got ${given}${resolved}: ${what}`), {
