@@ -98,12 +98,12 @@ export function refuseWhileImporting(call: 'launch' | 'map'): void {
 /**
  * True for a SyntaxError of the parser, whose stack holds only Node's module loader (and our own import() above); one
  * that the module's code threw as it ran (JSON.parse, `throw new SyntaxError`) has a frame of that code, which says
- * where already.
+ * where already. Node's frames are any of its built-in modules: Node 24's loader runs through node:diagnostics_channel.
  */
 function isParseError(error: SyntaxError): boolean {
   const frames = (error.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at '));
   // Our own frame by its function's name: with --enable-source-maps it names load.ts, not this file's URL.
-  const ours = (frame: string) => frame.includes('node:internal') || frame.includes(' importProgram ');
+  const ours = (frame: string) => /[( ]node:/.test(frame) || frame.includes(' importProgram ');
   return frames.length > 0 && frames.every(ours);
 }
 
