@@ -130,8 +130,9 @@ export function syntaxErrorAt(url: string): string {
     return path.endsWith('.js') && packageType(path) === undefined ? asDetectedModule(path) : noMistakeIn(path);
   }
   const found = locate(check.stderr, path);
-  // ESM syntax in a .js file that Node reads as CommonJS: a warning on stderr says how to load an ES module.
-  const commonJs = check.stderr.split('\n').some((line) => line.includes('To load an ES module'));
+  // ESM syntax in a .js file that Node reads as CommonJS: a warning on stderr says how to load an ES module (Node 20:
+  // "To load an ES module, set ...", Node 24: "Failed to load the ES module: /path/f.js. Make sure to set ...").
+  const commonJs = check.stderr.split('\n').some((line) => /To load an ES module|Failed to load the ES module/.test(line));
   if (!commonJs) return found;
   // A .cjs file is CommonJS whatever its package.json says: only its name can change that
   const fix = path.endsWith('.cjs') ? 'name it .mjs' : 'name it .mjs, or set "type": "module" in its package.json';
