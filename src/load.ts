@@ -35,11 +35,12 @@ export function refuseNoProgramFile(url: string, path?: string): void {
   }
   let what: string;
   try {
-    const stats = statSync(file, { throwIfNoEntry: false });
-    if (stats?.isFile()) return;
-    what = stats === undefined ? 'there is none' : 'it is not a file';
-  } catch (error) { // a path through a file, a loop of links, a folder we may not read, a NUL
-    what = `it cannot be read (${(error as Error).message})`;
+    if (statSync(file).isFile()) return;
+    what = 'it is not a file';
+  } catch (error) { // none, or a path through a file, a loop of links, a folder we may not read, a NUL
+    // By its code, not by `throwIfNoEntry: false`, which Node 24 lets hide a path through a file too (ENOTDIR, #56993).
+    const none = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    what = none ? 'there is none' : `it cannot be read (${(error as Error).message})`;
   }
   const resolved = path !== undefined && !isAbsolute(path) ? ` (${file}, from the current directory)` : '';
   throw Object.assign(new Error(`Expected \`moduleUrl\` to name a file, got ${given}${resolved}: ${what}`), {
@@ -97,12 +98,12 @@ export function refuseWhileImporting(call: 'launch' | 'map'): void {
 /**
  * True for a SyntaxError of the parser, whose stack holds only Node's module loader (and our own import() above); one
  * that the module's code threw as it ran (JSON.parse, `throw new SyntaxError`) has a frame of that code, which says
- * where already.
+ * where already. Node's frames are any of its built-in modules: Node 24's loader runs through node:diagnostics_channel.
  */
 function isParseError(error: SyntaxError): boolean {
   const frames = (error.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at '));
   // Our own frame by its function's name: with --enable-source-maps it names load.ts, not this file's URL.
-  const ours = (frame: string) => frame.includes('node:internal') || frame.includes(' importProgram ');
+  const ours = (frame: string) => /[( ]node:/.test(frame) || frame.includes(' importProgram ');
   return frames.length > 0 && frames.every(ours);
 }
 
@@ -129,8 +130,9 @@ export function syntaxErrorAt(url: string): string {
     return path.endsWith('.js') && packageType(path) === undefined ? asDetectedModule(path) : noMistakeIn(path);
   }
   const found = locate(check.stderr, path);
-  // ESM syntax in a .js file that Node reads as CommonJS: a warning on stderr says how to load an ES module.
-  const commonJs = check.stderr.split('\n').some((line) => line.includes('To load an ES module'));
+  // ESM syntax in a .js file that Node reads as CommonJS: a warning on stderr says how to load an ES module (Node 20:
+  // "To load an ES module, set ...", Node 24: "Failed to load the ES module: /path/f.js. Make sure to set ...").
+  const commonJs = check.stderr.split('\n').some((line) => /To load an ES module|Failed to load the ES module/.test(line));
   if (!commonJs) return found;
   // A .cjs file is CommonJS whatever its package.json says: only its name can change that
   const fix = path.endsWith('.cjs') ? 'name it .mjs' : 'name it .mjs, or set "type": "module" in its package.json';

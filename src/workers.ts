@@ -23,12 +23,12 @@ export interface WorkerEntryData {
 }
 
 /**
- * Whether a worker's exit code 13 is Node's own, for a worker whose main promise can never settle (nothing is left on
- * its event loop that could settle it), and not the program's `process.exit(13)`. The worker's 'exit' event tells
- * them apart: it carries the code of `process.exit()` (or `process.exitCode`), and 0 when Node ends the worker for
- * the promise. `eventCode` is the code that event carried, which the worker kept in shared memory as it exited. A
- * program that removes the worker's 'exit' listeners, or sets `process.exitCode = 13` in one of its own after the
- * event, is still read as a promise that never settled.
+ * Whether a worker's exit code 13 says that its program's promise can never settle (nothing is left on its event loop
+ * that could settle it: worker-entry.ts then sets Node's code for that), and not the program's `process.exit(13)`.
+ * The worker's 'exit' event tells them apart: it carries the code of `process.exit()` (or `process.exitCode`), and 0
+ * when the worker ends for the promise. `eventCode` is the code that event carried, which the worker kept in shared
+ * memory as it exited. A program that removes the worker's 'exit' listeners, or sets `process.exitCode = 13` in one
+ * of its own after the event, is still read as a promise that never settled.
  */
 export function neverSettled(exitCode: number, eventCode: number): boolean {
   return exitCode === 13 && eventCode !== 13;

@@ -319,6 +319,13 @@ test('a rank whose promise, or import, can never settle is named as such (Node e
   assert.is(exits.message, 'rank 0 failed: exited with code 13 before returning a result');
   assert.is((exits as RankFailedError).exitCode, 13);
   await noWorkerLeft('promises that never settled');
+  // Nothing else on stderr: Node 24 printed `Warning: Detected unsettled top-level await` at a line of shmcomm's own.
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const script = `import { launch } from '${index}';
+    console.log(await launch('${PROGRAMS.href}', { size: 2, args: { program: 'neverSettles' } }).catch((err) => err.message));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(child.stdout, `${err.message}\n`, child.stderr);
+  assert.is(child.stderr, '');
 });
 
 test('shared: deadlock, both ranks send 64 MiB first', async () => {

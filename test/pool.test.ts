@@ -327,6 +327,14 @@ test('a promise that can never settle: Node exits the worker with code 13, and t
   const exited = 'worker 0 exited with code 13 before finishing its items (on item 0)';
   assertWorkerFailed(exits, { worker: 0, item: -1, hasCause: false, exitCode: 13, message: exited });
   await noWorkerLeft('promises that never settled');
+  // Nothing else on stderr: Node 24 printed `Warning: Detected unsettled top-level await` at a line of shmcomm's own.
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const script = `import { map } from '${index}';
+    const options = { workers: 1, exportName: 'neverSettlesOnTwo' };
+    console.log(await map('${faults.href}', [0, 1, 2, 3], options).catch((err) => err.message));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(child.stdout, `${message}\n`, child.stderr);
+  assert.is(child.stderr, '');
 });
 
 test('an uncaught error in a worker, outside any item', async () => {
