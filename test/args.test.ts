@@ -631,6 +631,11 @@ test('a name one slip away from a known one gets a guess; `help` where a name go
     'zerocopy, ringbuf, process, memcpy');
   assert.is(usageError(() => parseBenchArgs(['--widnow', '8'])).message,
     'Unknown option `--widnow` (did you mean --window?) for `shmcomm bench bandwidth`');
+  // A value from a fixed set gets its guess too (it got none, where the same word in `--modes` got one)
+  assert.is(usageError(() => parseCollectivesArgs(['--strategy', 'spinthenpark'])).message,
+    'Expected `--strategy` to be one of auto, spin, park, spinThenPark, got "spinthenpark" (did you mean spinThenPark?)');
+  assert.is(usageError(() => parseExerciseArgs(['ring', '--transport', 'sahred'])).message,
+    'Expected `--transport` to be one of shared, transfer, clone, got "sahred" (did you mean shared?)');
   for (const argv of [['help'], ['latency', 'help'], ['collectives', 'help']]) {
     const request = parseBenchArgs(argv);
     assert.is(request.command, 'help', argv.join(' '));

@@ -75,9 +75,12 @@ function slips(a: string, b: string): number {
   return rows[a.length]![b.length]!;
 }
 
-/** The usual message: ``Expected `--points` to be an integer from 2 to 200, got "abc"``. */
-function invalid(option: string, expected: string, text: string): UsageError {
-  return new UsageError(`Expected \`${option}\` ${expected}, got "${text}"`, option);
+/**
+ * The usual message: ``Expected `--points` to be an integer from 2 to 200, got "abc"``, then `near`, a guess where
+ * there is one (didYouMean).
+ */
+function invalid(option: string, expected: string, text: string, near = ''): UsageError {
+  return new UsageError(`Expected \`${option}\` ${expected}, got "${text}"${near}`, option);
 }
 
 /**
@@ -220,7 +223,7 @@ export class OptionReader {
   choice<T extends string>(name: string, allowed: readonly T[]): T {
     const text = this.text(name)!;
     const chosen = allowed.find((item) => item === text);
-    if (chosen === undefined) throw invalid(`--${name}`, `to be one of ${allowed.join(', ')}`, text);
+    if (chosen === undefined) throw invalid(`--${name}`, `to be one of ${allowed.join(', ')}`, text, didYouMean(text, allowed));
     return chosen;
   }
 
