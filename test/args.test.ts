@@ -94,6 +94,18 @@ test('latency, collectives and exercise defaults', () => {
     `Unexpected argument "64KiB," for \`${COLLECTIVES}\`: ${LIST} \`--sizes 8,64KiB,8MiB\``);
   assert.is(usageError(() => parseCollectivesArgs(['--arena', '8', 'MiB'])).message,
     `Unexpected argument "MiB" for \`${COLLECTIVES}\`: a size is one word, \`--arena 8MiB\``);
+  // ... and a list of sizes typed as the table writes them, with a space before the unit: the unit stays with its
+  // number (it got no hint, or `--sizes 8,64,KiB`, the unit made an item)
+  assert.is(usageError(() => parseCollectivesArgs(['--sizes', '8', 'MiB'])).message,
+    `Unexpected argument "MiB" for \`${COLLECTIVES}\`: a size is one word, \`--sizes 8MiB\``);
+  assert.is(usageError(() => parseCollectivesArgs(['--sizes', '8,64', 'KiB', '--ranks', '2'])).message,
+    `Unexpected argument "KiB" for \`${COLLECTIVES}\`: ${LIST} \`--sizes 8,64KiB\``);
+  assert.is(usageError(() => parseCollectivesArgs(['--sizes', '8,', '64', 'KiB'])).message,
+    `Unexpected argument "64" for \`${COLLECTIVES}\`: ${LIST} \`--sizes 8,64KiB\``);
+  assert.is(usageError(() => parseCollectivesArgs(['--sizes', '8', 'B', '1', 'MiB'])).message,
+    `Unexpected argument "B" for \`${COLLECTIVES}\`: ${LIST} \`--sizes 8B,1MiB\``);
+  assert.is(usageError(() => parseCollectivesArgs(['--ranks', '2', 'KiB'])).message, // rank counts have no unit
+    `Unexpected argument "KiB" for \`${COLLECTIVES}\``);
   assert.equal(parseExerciseArgs(['ring']), {
     command: 'exercise', name: 'ring', options: { ranks: undefined, transport: undefined, unsafe: false },
   });

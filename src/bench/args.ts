@@ -155,7 +155,10 @@ const LATENCY_SPECS: OptionSpec[] = [
 
 const COLLECTIVES_SPECS: OptionSpec[] = [
   { name: 'ranks', value: 'LIST', default: '2,4,8', help: 'rank counts from 2 to 64, comma-separated' },
-  { name: 'sizes', value: 'LIST', default: '8,64KiB,8MiB', help: 'message sizes, multiples of 8 from 8 B to 1 GiB, comma-separated' },
+  {
+    name: 'sizes', value: 'LIST', sizes: true, default: '8,64KiB,8MiB',
+    help: 'message sizes, multiples of 8 from 8 B to 1 GiB, comma-separated',
+  },
   allOf('ops', COLLECTIVE_OPS, 'collectives to time, comma-separated'),
   allOf('transports', TRANSPORTS, 'transports to use, comma-separated'),
   {
