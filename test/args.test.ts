@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -312,6 +312,21 @@ test('latency, collectives, exercise: bad values', () => {
     assert.not.ok(existsSync(join(dir, 'target.csv')), 'and its target was not made');
     const fifo = join(dir, 'pipe.csv');
     if (spawnSync('mkfifo', [fifo]).status === 0) assert.is(parseLatencyArgs(['--csv', fifo]).csvFile, fifo);
+    // Paths that stat itself refuses were a stack trace and status 1: a file where a directory goes (ENOTDIR), a name
+    // too long, a loop of links
+    const file = join(dir, 'file.csv');
+    writeFileSync(file, '');
+    assert.is(usageError(() => parseLatencyArgs(['--csv', join(file, 'x.csv')])).message,
+      `Cannot write the \`--csv\` file ${join(file, 'x.csv')}: there is no directory ${file}`);
+    assert.is(usageError(() => parseLatencyArgs(['--csv', join(file, 'sub', 'x.csv')])).message,
+      `Cannot write the \`--csv\` file ${join(file, 'sub', 'x.csv')}: there is no directory ${join(file, 'sub')}`);
+    const long = join(dir, `${'a'.repeat(300)}.csv`);
+    assert.is(usageError(() => parseLatencyArgs(['--csv', long])).message,
+      `Cannot write the \`--csv\` file ${long}: it cannot be opened (ENAMETOOLONG)`);
+    const loop = join(dir, 'loop.csv');
+    symlinkSync(loop, loop);
+    assert.is(usageError(() => parseLatencyArgs(['--csv', loop])).message,
+      `Cannot write the \`--csv\` file ${loop}: it cannot be opened (ELOOP)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
