@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +94,18 @@ test('latency, collectives and exercise defaults', () => {
     `Unexpected argument "64KiB," for \`${COLLECTIVES}\`: ${LIST} \`--sizes 8,64KiB,8MiB\``);
   assert.is(usageError(() => parseCollectivesArgs(['--arena', '8', 'MiB'])).message,
     `Unexpected argument "MiB" for \`${COLLECTIVES}\`: a size is one word, \`--arena 8MiB\``);
+  // ... and a list of sizes typed as the table writes them, with a space before the unit: the unit stays with its
+  // number (it got no hint, or `--sizes 8,64,KiB`, the unit made an item)
+  assert.is(usageError(() => parseCollectivesArgs(['--sizes', '8', 'MiB'])).message,
+    `Unexpected argument "MiB" for \`${COLLECTIVES}\`: a size is one word, \`--sizes 8MiB\``);
+  assert.is(usageError(() => parseCollectivesArgs(['--sizes', '8,64', 'KiB', '--ranks', '2'])).message,
+    `Unexpected argument "KiB" for \`${COLLECTIVES}\`: ${LIST} \`--sizes 8,64KiB\``);
+  assert.is(usageError(() => parseCollectivesArgs(['--sizes', '8,', '64', 'KiB'])).message,
+    `Unexpected argument "64" for \`${COLLECTIVES}\`: ${LIST} \`--sizes 8,64KiB\``);
+  assert.is(usageError(() => parseCollectivesArgs(['--sizes', '8', 'B', '1', 'MiB'])).message,
+    `Unexpected argument "B" for \`${COLLECTIVES}\`: ${LIST} \`--sizes 8B,1MiB\``);
+  assert.is(usageError(() => parseCollectivesArgs(['--ranks', '2', 'KiB'])).message, // rank counts have no unit
+    `Unexpected argument "KiB" for \`${COLLECTIVES}\``);
   assert.equal(parseExerciseArgs(['ring']), {
     command: 'exercise', name: 'ring', options: { ranks: undefined, transport: undefined, unsafe: false },
   });
@@ -300,6 +312,21 @@ test('latency, collectives, exercise: bad values', () => {
     assert.not.ok(existsSync(join(dir, 'target.csv')), 'and its target was not made');
     const fifo = join(dir, 'pipe.csv');
     if (spawnSync('mkfifo', [fifo]).status === 0) assert.is(parseLatencyArgs(['--csv', fifo]).csvFile, fifo);
+    // Paths that stat itself refuses were a stack trace and status 1: a file where a directory goes (ENOTDIR), a name
+    // too long, a loop of links
+    const file = join(dir, 'file.csv');
+    writeFileSync(file, '');
+    assert.is(usageError(() => parseLatencyArgs(['--csv', join(file, 'x.csv')])).message,
+      `Cannot write the \`--csv\` file ${join(file, 'x.csv')}: there is no directory ${file}`);
+    assert.is(usageError(() => parseLatencyArgs(['--csv', join(file, 'sub', 'x.csv')])).message,
+      `Cannot write the \`--csv\` file ${join(file, 'sub', 'x.csv')}: there is no directory ${join(file, 'sub')}`);
+    const long = join(dir, `${'a'.repeat(300)}.csv`);
+    assert.is(usageError(() => parseLatencyArgs(['--csv', long])).message,
+      `Cannot write the \`--csv\` file ${long}: it cannot be opened (ENAMETOOLONG)`);
+    const loop = join(dir, 'loop.csv');
+    symlinkSync(loop, loop);
+    assert.is(usageError(() => parseLatencyArgs(['--csv', loop])).message,
+      `Cannot write the \`--csv\` file ${loop}: it cannot be opened (ELOOP)`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -631,6 +658,11 @@ test('a name one slip away from a known one gets a guess; `help` where a name go
     'zerocopy, ringbuf, process, memcpy');
   assert.is(usageError(() => parseBenchArgs(['--widnow', '8'])).message,
     'Unknown option `--widnow` (did you mean --window?) for `shmcomm bench bandwidth`');
+  // A value from a fixed set gets its guess too (it got none, where the same word in `--modes` got one)
+  assert.is(usageError(() => parseCollectivesArgs(['--strategy', 'spinthenpark'])).message,
+    'Expected `--strategy` to be one of auto, spin, park, spinThenPark, got "spinthenpark" (did you mean spinThenPark?)');
+  assert.is(usageError(() => parseExerciseArgs(['ring', '--transport', 'sahred'])).message,
+    'Expected `--transport` to be one of shared, transfer, clone, got "sahred" (did you mean shared?)');
   for (const argv of [['help'], ['latency', 'help'], ['collectives', 'help']]) {
     const request = parseBenchArgs(argv);
     assert.is(request.command, 'help', argv.join(' '));

@@ -2,9 +2,11 @@
  * The latency benchmark end to end on tiny sizes and short times, every mode: valid JSON with every mode and size,
  * the table and chart in plain text, the CSV file, and exact iteration counts. Speed is never asserted.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { capture, childPids } from './helpers.js';
@@ -108,6 +110,27 @@ test('a --csv file that cannot be written after the run: the results are printed
   assert.match(error!.message, /^Cannot write the `--csv` file .*rows\.csv \(ENOENT: no such file or directory, open '.*rows\.csv'\); the results are above$/);
   const doc = JSON.parse(stdout.text()) as { rows: unknown[] };
   assert.is(doc.rows.length, 3); // TINY's three sizes
+});
+
+test('--csv /dev/stdout into a file: the rows go after the table, which the CSV once wiped out', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shmcomm-stdout-'));
+  try {
+    const file = join(dir, 'out.txt');
+    const stdout = openSync(file, 'w'); // `> out.txt`
+    const bin = fileURLToPath(new URL('../../bin/shmcomm.js', import.meta.url));
+    const run = spawnSync(process.execPath, [
+      bin, 'bench', 'latency', '--modes', 'clone', '--min', '8', '--max', '8', '--iterations', '5', '--warmup', '0',
+      '--csv', '/dev/stdout',
+    ], { stdio: ['ignore', stdout, 'pipe'], encoding: 'utf8', timeout: 60_000 });
+    closeSync(stdout);
+    assert.is(run.status, 0, run.stderr);
+    const text = readFileSync(file, 'utf8');
+    assert.ok(text.startsWith('shmcomm bench latency · Node '), text);
+    assert.match(text, /\n\nOne-way latency, µs \(half a round trip; lower is better\)\nsize +clone\n/);
+    assert.match(text, /\nmode,bytes,microseconds,roundTrips,seconds\nclone,8,[\d.e-]+,5,[\d.e-]+\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('--iterations N times exactly N round trips per size', async () => {

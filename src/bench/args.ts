@@ -6,7 +6,7 @@
  * table as the command's help, so the defaults shown are the defaults used. Every mistake is a `UsageError` that
  * names the option, the value given and what is allowed; the CLI prints it with the usage and exits with status 2.
  */
-import { accessSync, closeSync, constants, lstatSync, openSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, openSync, rmSync, statSync, type Stats } from 'node:fs';
 import { totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_ARENA_BYTES } from '../arena.js';
@@ -155,7 +155,10 @@ const LATENCY_SPECS: OptionSpec[] = [
 
 const COLLECTIVES_SPECS: OptionSpec[] = [
   { name: 'ranks', value: 'LIST', default: '2,4,8', help: 'rank counts from 2 to 64, comma-separated' },
-  { name: 'sizes', value: 'LIST', default: '8,64KiB,8MiB', help: 'message sizes, multiples of 8 from 8 B to 1 GiB, comma-separated' },
+  {
+    name: 'sizes', value: 'LIST', sizes: true, default: '8,64KiB,8MiB',
+    help: 'message sizes, multiples of 8 from 8 B to 1 GiB, comma-separated',
+  },
   allOf('ops', COLLECTIVE_OPS, 'collectives to time, comma-separated'),
   allOf('transports', TRANSPORTS, 'transports to use, comma-separated'),
   {
@@ -232,24 +235,38 @@ function outputOptions(reader: OptionReader): OutputOptions {
   return { json: reader.has('json'), csvFile };
 }
 
+/** What is at `path`, or undefined where nothing is: no entry, or a file where the path needs a directory (ENOTDIR). */
+function entryAt(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw error;
+  }
+}
+
 /** Refuses a `--csv` file that could not be written, before a run whose results would then be lost. */
 function checkWritable(file: string): void {
   const directory = dirname(resolve(file));
-  const existing = statSync(file, { throwIfNoEntry: false });
+  let existing: Stats | undefined;
   let problem: string | undefined;
   if (file === '-') problem = 'this command writes CSV to files only (for stdout, --csv /dev/stdout, or --json)';
   else if (/[\\/]$/.test(file)) problem = 'it names a directory, not a file'; // `out/`: dirname() would drop the `out`
-  else if (!statSync(directory, { throwIfNoEntry: false })?.isDirectory()) problem = `there is no directory ${directory}`;
-  else if (existing?.isDirectory()) problem = 'it is a directory';
   else {
+    // stat, too, can refuse a path (a name too long, a loop of links): the catch below says so
     try {
-      accessSync(existing ? file : directory, constants.W_OK);
-      // access() says yes to root in /proc, where no file can be made: a path where nothing is (not even a link) is
-      // made and removed again, and a plain file opened for appending, which changes nothing in it. A FIFO or a
-      // device is left alone (opening a pipe would end its reader's stream).
-      const entry = lstatSync(file, { throwIfNoEntry: false });
-      if (entry === undefined || entry.isFile()) closeSync(openSync(file, 'a'));
-      if (entry === undefined) rmSync(file, { force: true });
+      existing = entryAt(file);
+      if (!entryAt(directory)?.isDirectory()) problem = `there is no directory ${directory}`;
+      else if (existing?.isDirectory()) problem = 'it is a directory';
+      else {
+        accessSync(existing ? file : directory, constants.W_OK);
+        // access() says yes to root in /proc, where no file can be made: a path where nothing is (not even a link) is
+        // made and removed again, and a plain file opened for appending, which changes nothing in it. A FIFO or a
+        // device is left alone (opening a pipe would end its reader's stream).
+        const entry = lstatSync(file, { throwIfNoEntry: false });
+        if (entry === undefined || entry.isFile()) closeSync(openSync(file, 'a'));
+        if (entry === undefined) rmSync(file, { force: true });
+      }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       problem = code === 'EACCES' || code === 'EPERM' || code === undefined

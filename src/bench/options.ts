@@ -25,13 +25,15 @@ export class UsageError extends Error {
 
 /**
  * One option of a command. Without `value` it is a flag (off unless given). `default` is text, read by the same
- * parser as a value typed on the command line. `names` marks a list of names whose default is all of them.
+ * parser as a value typed on the command line. `names` marks a list of names whose default is all of them, `sizes` a
+ * list of sizes (`8,64KiB`).
  */
 export interface OptionSpec {
   name: string;
   value?: 'SIZE' | 'N' | 'SECONDS' | 'LIST' | 'FILE' | 'NAME';
   default?: string;
   names?: readonly string[];
+  sizes?: boolean;
   help: string;
 }
 
@@ -75,32 +77,46 @@ function slips(a: string, b: string): number {
   return rows[a.length]![b.length]!;
 }
 
-/** The usual message: ``Expected `--points` to be an integer from 2 to 200, got "abc"``. */
-function invalid(option: string, expected: string, text: string): UsageError {
-  return new UsageError(`Expected \`${option}\` ${expected}, got "${text}"`, option);
+/**
+ * The usual message: ``Expected `--points` to be an integer from 2 to 200, got "abc"``, then `near`, a guess where
+ * there is one (didYouMean).
+ */
+function invalid(option: string, expected: string, text: string, near = ''): UsageError {
+  return new UsageError(`Expected \`${option}\` ${expected}, got "${text}"${near}`, option);
 }
+
+const NUMBER = /^(\d+\.?\d*|\.\d+)$/;
+const UNIT = /^[a-z]+$/i;
 
 /**
  * The hint to a stray argument `argv[at]` that is the rest of the option value before it, typed with a space: a size's
  * unit, as the output writes sizes (`--max 1 MiB`: ': a size is one word, `--max 1MiB`'), or more items of a list
- * (`--modes shared, clone`, `--modes shared clone`, `--ranks 2 4`: ': a list is one word, its items apart by commas,
- * `--modes shared,clone`'); else ''.
+ * (`--modes shared, clone`, `--modes shared clone`, `--ranks 2 4`, `--sizes 8 MiB 64 KiB`: ': a list is one word, its
+ * items apart by commas, `--modes shared,clone`'); else ''.
  */
 function spacedValue(specs: readonly OptionSpec[], argv: readonly string[], at: number): string {
   const [option, value, token] = [argv[at - 2] ?? '', argv[at - 1] ?? '', argv[at]!];
   const spec = specs.find((known) => `--${known.name}` === option);
-  if (spec?.value === 'SIZE' && /^(\d+\.?\d*|\.\d+)$/.test(value) && /^[a-z]+$/i.test(token)) {
+  if (spec?.value === 'SIZE' && NUMBER.test(value) && UNIT.test(token)) {
     return `: a size is one word, \`${option} ${value}${token}\``;
   }
   const item = token.replace(/,$/, '');
   // Another item: after a comma, one of the list's names, or for a list of numbers and sizes, a number or a size
   const another = spec?.names === undefined ? /^(\d+\.?\d*|\.\d+)[a-z]*$/i.test(item) : spec.names.includes(item);
-  const listed = value.endsWith(',') || token.startsWith(',') || another;
+  const unit = spec?.sizes === true && NUMBER.test(value.split(',').at(-1)!) && UNIT.test(token); // `--sizes 8,64 KiB`
+  const listed = value.endsWith(',') || token.startsWith(',') || another || unit;
   if (spec?.value !== 'LIST' || !listed) return '';
   let end = at;
   while (end < argv.length && !argv[end]!.startsWith('-')) end++;
-  const items = argv.slice(at - 1, end).join(',').split(',').filter((item) => item !== '');
-  return `: a list is one word, its items apart by commas, \`${option} ${items.join(',')}\``;
+  const items: string[] = [];
+  for (const word of argv.slice(at - 1, end).join(',').split(',').filter((word) => word !== '')) {
+    // In a list of sizes, a unit is no item: it goes with the number before it
+    if (spec.sizes === true && UNIT.test(word) && NUMBER.test(items.at(-1) ?? '')) items[items.length - 1] += word;
+    else items.push(word);
+  }
+  const rule = spec.sizes === true && items.length === 1
+    ? 'a size is one word' : 'a list is one word, its items apart by commas';
+  return `: ${rule}, \`${option} ${items.join(',')}\``;
 }
 
 /**
@@ -220,7 +236,7 @@ export class OptionReader {
   choice<T extends string>(name: string, allowed: readonly T[]): T {
     const text = this.text(name)!;
     const chosen = allowed.find((item) => item === text);
-    if (chosen === undefined) throw invalid(`--${name}`, `to be one of ${allowed.join(', ')}`, text);
+    if (chosen === undefined) throw invalid(`--${name}`, `to be one of ${allowed.join(', ')}`, text, didYouMean(text, allowed));
     return chosen;
   }
 

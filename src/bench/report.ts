@@ -2,6 +2,7 @@
  * What the bandwidth and latency benchmarks print besides their own tables: the machine line, JSON, CSV, the
  * progress line's time estimate, and where output goes (so tests can capture it).
  */
+import { fstatSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { cpuGeneration, readCpuinfo } from '../cpuinfo.js';
@@ -74,7 +75,10 @@ export function jsonText(
   return `${JSON.stringify({ node: m.node, cpus: cpusText(m), memcpy: m.memcpy, settings, rows, notes }, null, 2)}\n`;
 }
 
-/** Writes `rows` (objects with the same keys, in `columns` order) to `file` as CSV with a header line. */
+/**
+ * Writes `rows` (objects with the same keys, in `columns` order) to `file` as CSV with a header line. Into the file
+ * this process prints to (`--csv /dev/stdout > out.txt`), they go after what was printed.
+ */
 export async function writeCsv(file: string, columns: readonly string[], rows: readonly object[]): Promise<void> {
   const lines = [columns.join(',')];
   for (const row of rows) {
@@ -82,11 +86,28 @@ export async function writeCsv(file: string, columns: readonly string[], rows: r
     lines.push(columns.map((column) => csvCell(record[column])).join(','));
   }
   try {
-    await writeFile(file, `${lines.join('\n')}\n`);
+    await writeFile(file, `${lines.join('\n')}\n`, { flag: printedTo(file) ? 'a' : 'w' });
   } catch (error) {
     // --csv was checked before the run, but a disk can fill up or a path go away meanwhile (or be /proc).
     throw new OutputError(`Cannot write the \`--csv\` file ${file} (${(error as Error).message}); the results are above`);
   }
+}
+
+/**
+ * Whether `file` is the plain file that stdout or stderr writes to (`/dev/stdout`, or its own name, under `> out.txt`):
+ * opened afresh for writing, it would be emptied of the table just printed there.
+ */
+function printedTo(file: string): boolean {
+  const target = statSync(file, { throwIfNoEntry: false });
+  if (target?.isFile() !== true) return false;
+  return [process.stdout.fd, process.stderr.fd].some((fd) => {
+    try {
+      const open = fstatSync(fd);
+      return open.dev === target.dev && open.ino === target.ino;
+    } catch {
+      return false; // closed
+    }
+  });
 }
 
 /** A result that could not be written where it was asked to go: the command says so, without a stack. */
