@@ -49,7 +49,8 @@ export function refuseNoProgramFile(url: string, path?: string): void {
 }
 
 /**
- * `import(url)`; a SyntaxError of the parser gets the code PARSE_ERROR, and a TypeScript file that this Node cannot
+ * `import(url)`'s module, its default export read as a bundler reads it from CommonJS that TypeScript or Babel wrote
+ * (esModuleDefault); a SyntaxError of the parser gets the code PARSE_ERROR, and a TypeScript file that this Node cannot
  * run says what to do. (Source maps, where the launching thread has them, were turned on as the worker started:
  * worker-entry.ts.)
  */
@@ -57,13 +58,27 @@ export async function importProgram(url: string): Promise<Record<string, unknown
   const global = globalThis as { [IMPORTING]?: string };
   global[IMPORTING] = url;
   try {
-    return (await import(url)) as Record<string, unknown>;
+    return esModuleDefault((await import(url)) as Record<string, unknown>);
   } catch (error) {
     if (error instanceof SyntaxError && isParseError(error)) Object.assign(error, { code: PARSE_ERROR });
     throw isUnrunTypeScript(error, url) ? withTypeScriptAdvice(error) : error;
   } finally {
     delete global[IMPORTING];
   }
+}
+
+/**
+ * TypeScript and Babel compile `export default main` to CommonJS as `exports.default = main`, beside `exports.__esModule
+ * = true`; Node's import() gives the whole `module.exports` as the default export, an object, where bundlers (and
+ * TypeScript's own `esModuleInterop`) read its `default`. So does this: a rank file or map's module compiled to
+ * CommonJS runs as written. Its named exports Node finds itself.
+ */
+function esModuleDefault(module: Record<string, unknown>): Record<string, unknown> {
+  const exports = module['default'] as { __esModule?: unknown; default?: unknown } | null | undefined;
+  if (typeof exports !== 'object' || exports === null || exports.__esModule !== true || !('default' in exports)) {
+    return module;
+  }
+  return { ...module, default: exports.default };
 }
 
 /**

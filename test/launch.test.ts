@@ -444,6 +444,22 @@ test('a module that is missing, fails to load, or has no default export', async 
   err = await failure(launch(aClass, { size: 1, timeoutMs: 30_000 }));
   assert.is(err.message, `rank 0 failed: TypeError: ${aClass} has a default export of a class (named Main), ` +
     'where a rank runs `export default function main(comm) {...}`');
+  // TypeScript's CommonJS: `exports.default`, which import() gives inside the default export, as the whole exports
+  const compiled = mkdtempSync(join(tmpdir(), 'shmcomm-cjs-'));
+  try {
+    const file = join(compiled, 'main.cjs');
+    writeFileSync(file, '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n' +
+      'exports.tenfold = void 0;\nconst tenfold = (x) => x * 10;\nexports.tenfold = tenfold;\n' +
+      'function main(comm) {\n    return (0, exports.tenfold)(comm.rank + 1);\n}\nexports.default = main;\n');
+    assert.equal(await launch(pathToFileURL(file), { size: 2, timeoutMs: 30_000 }), [10, 20]);
+    assert.equal((await map(file, [1, 2], { exportName: 'tenfold', timeoutMs: 30_000 })).results, [10, 20]);
+    writeFileSync(file, 'Object.defineProperty(exports, "__esModule", { value: true });\nexports.other = 1;\n');
+    err = await failure(launch(pathToFileURL(file), { size: 1, timeoutMs: 30_000 }));
+    assert.is(err.message, `rank 0 failed: TypeError: ${pathToFileURL(file).href} has a default export of an object, ` +
+      'where a rank runs `export default function main(comm) {...}`');
+  } finally {
+    rmSync(compiled, { recursive: true, force: true });
+  }
   // A syntax error says where it is (import() alone says "Unexpected token ';'" and no more), in launch and in map.
   const dir = mkdtempSync(join(tmpdir(), 'shmcomm-syntax-'));
   try {
