@@ -54,8 +54,8 @@ export function watchForDeadlock(control: ControlBlock, finished: boolean[], gra
         if (wait.kind !== WAIT.none) recent.add(rank);
         continue;
       }
-      if (wait.kind !== WAIT.none && wait.looks - last.began < MIN_LOOKS) recent.add(rank);
-      const lasted = now - last.since >= graceMs && wait.looks - last.looks >= MIN_LOOKS;
+      if (wait.kind !== WAIT.none && looksSince(wait.looks, last.began) < MIN_LOOKS) recent.add(rank);
+      const lasted = now - last.since >= graceMs && looksSince(wait.looks, last.looks) >= MIN_LOOKS;
       if (wait.kind !== WAIT.none && lasted && !someFinished) settled.set(rank, wait);
     }
     if (someMoved) { // from here on, looks count from this moment
@@ -76,6 +76,15 @@ export function watchForDeadlock(control: ControlBlock, finished: boolean[], gra
 }
 
 type Wait = ReturnType<ControlBlock['waitingOf']>;
+
+/**
+ * The looks a rank has made since its count was `then`. The count is an Int32 that wraps (a rank woken by other ranks'
+ * messages counts a look at each wake), and a plain difference across the wrap, about -2^32, would never reach
+ * MIN_LOOKS.
+ */
+function looksSince(looks: number, then: number): number {
+  return (looks - then) | 0;
+}
 
 /**
  * Of the ranks settled in a wait, those that no rank can set moving again: all of them at first, less each that

@@ -240,6 +240,33 @@ test('the watchdog counts looks only from the last move of any rank: one that se
   }
 });
 
+test('the watchdog counts looks across the wrap of their Int32 counter', async () => {
+  // A rank woken by other ranks' messages counts a look at each wake, so its count may reach 2^31 - 1 and wrap. Before,
+  // the looks since the last move were a plain difference, about -2^32 across the wrap: the deadlock went unreported.
+  const control = ControlBlock.create(2);
+  const timers: NodeJS.Timeout[] = [];
+  const reports: string[][] = [];
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    const looksOfRank0 = (9 + 0) * 16 + 9; // control.ts: FIRST_RANK_LINE, SLOTS_PER_LINE, LOOKS
+    Atomics.store(new Int32Array(control.buffer), looksOfRank0, 2 ** 31 - 1);
+    assert.is(control.waitingOf(0).looks, 2 ** 31 - 1);
+    watchForDeadlock(control, [false, false], 50, timers, (cycle) => reports.push(cycle));
+    control.setWaiting(0, WAIT.recv, 1);
+    control.setWaiting(1, WAIT.recv, 0);
+    await pause(300); // the watchdog has seen both begin to wait
+    for (let i = 0; i < 2; i++) for (const rank of [0, 1]) control.markLooked(rank); // both look in vain: stuck
+    assert.is(control.waitingOf(0).looks, -(2 ** 31) + 1);
+    for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) {
+      await pause(50);
+      for (const rank of [0, 1]) control.markLooked(rank); // and go on looking: a loaded machine may delay the watchdog
+    }
+    assert.equal(reports, [['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0']]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+});
+
 test('a DeadlockError says that ranks caught in passing waits beside the cycle are running, and describes those that wait on it', async () => {
   // Ranks 0 and 1 wait for each other. Ranks 2 and 3 exchange messages: each begins a new wait for the other every 10
   // ms, as a pair streaming is caught waiting now and then. Rank 4 keeps beginning waits for rank 0 (stuck), and rank 5
