@@ -548,6 +548,7 @@ export class Comm {
   recvIntoInternal(
     target: ArrayBufferView, source: number, tag: number, copied = this.copiedInternally,
   ): Readonly<Status<number>> {
+    this.control.receivingTag = tag;
     try {
       // viewableReceiver peeked already: peeking again only reads the header it holds
       const receiver = source === ANY_SOURCE ? undefined : this.viewableReceiver(source, tag);
@@ -602,6 +603,7 @@ export class Comm {
   nextTagInternal(source: number, tag: number, otherTag: number): number {
     const queue = this.queues[source]!;
     for (const message of queue) if (message.tag === tag || message.tag === otherTag) return message.tag;
+    this.control.receivingTag = tag;
     if (!(this.channels instanceof SharedTransport)) throw new Error('nextTagInternal(): the shared transport only');
     try {
       const channels = this.channels;
@@ -618,6 +620,7 @@ export class Comm {
 
   /** @internal Receives a message matching `source` and `tag` (ANY_TAG matches user tags only). */
   recvInternal(source: number, tag: number): Envelope {
+    this.control.receivingTag = tag; // for a deadlock report, should this receive wait (ControlBlock.setWaiting)
     let queued: Envelope | undefined;
     try {
       queued = this.takeQueued(source, tag); // from any source, this reads the channels too
@@ -761,6 +764,7 @@ export class Comm {
   private viewableReceiver(source: number, tag: number): Receiver | undefined {
     if (!(this.channels instanceof SharedTransport) || source === this.rank) return undefined;
     if (findMatching(this.queues[source]!, tag) >= 0) return undefined;
+    this.control.receivingTag = tag;
     const channels = this.channels;
     const receiver = channels.receiver(source);
     for (;;) {

@@ -9,16 +9,16 @@
  *   lines 5, 6          the same two for bcast's barrier on the shared arena
  *   lines 7, 8          the same two for reduce's barrier on the shared arena
  *   line 9 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER  WAIT_IN  STARTED
- *                       EXIT_EVENT  LOOKS (a line per rank)
+ *                       EXIT_EVENT  LOOKS  WAIT_TAG (a line per rank)
  *
  * A rank's DOORBELL is how `recv(ANY_SOURCE)` (and every receive on the postMessage transports) sleeps on one word
  * instead of polling every channel: a sender bumps it, and notifies, only when ASLEEP says the rank is parked.
- * WAIT_KIND / WAIT_PEER say what the rank waits for right now, WAIT_IN in which collective (if any), and PROGRESS
- * counts waits that ended, LOOKS the times a rank in a wait looked and found nothing (WaitOptions.onStillWaiting):
- * from these the launcher tells a deadlock (everyone waits and nothing moves) from a slow computation, and from a
- * rank that had no core to look with, and says where each rank is (watchdog.ts). STARTED is set once the rank's
- * program is imported, as it is called; EXIT_EVENT holds the code of the rank's 'exit' event, as its worker exits
- * (workers.ts, neverSettled).
+ * WAIT_KIND / WAIT_PEER say what the rank waits for right now, WAIT_IN in which collective (if any), WAIT_TAG with
+ * which tag it receives (-1: any, or a collective's), and PROGRESS counts waits that ended, LOOKS the times a rank in a
+ * wait looked and found nothing (WaitOptions.onStillWaiting): from these the launcher tells a deadlock (everyone waits
+ * and nothing moves) from a slow computation, and from a rank that had no core to look with, and says where each rank
+ * is (watchdog.ts). STARTED is set once the rank's program is imported, as it is called; EXIT_EVENT holds the code of
+ * the rank's 'exit' event, as its worker exits (workers.ts, neverSettled).
  */
 import { AbortedError, CommAbortedError } from './errors.js';
 import { Waiter, type WaitOptions } from './wait.js';
@@ -58,6 +58,7 @@ const WAIT_IN = 6;
 const STARTED = 7;
 const EXIT_EVENT = 8;
 const LOOKS = 9;
+const WAIT_TAG = 10;
 
 const ABORTED = 1;
 
@@ -162,6 +163,13 @@ export class ControlBlock {
    */
   within = 0;
 
+  /**
+   * The tag this thread's rank receives with (-1: any tag, or a collective's own), set as a receive begins, which
+   * setWaiting copies into the rank's line as within is: a deadlock report then says `waits to receive from rank 0 with
+   * tag 2`, where rank 0 sent with tag 1.
+   */
+  receivingTag = -1;
+
   /** Rank `rank` starts (`kind` != none) or stops waiting; a stop counts as progress. */
   setWaiting(rank: number, kind: WaitKind, peer: number): void {
     const line = this.line(rank);
@@ -171,6 +179,7 @@ export class ControlBlock {
     } else {
       Atomics.store(this.words, line + WAIT_PEER, peer);
       Atomics.store(this.words, line + WAIT_IN, this.within);
+      Atomics.store(this.words, line + WAIT_TAG, this.receivingTag);
       Atomics.store(this.words, line + WAIT_KIND, kind);
     }
   }
@@ -201,15 +210,18 @@ export class ControlBlock {
   }
 
   /**
-   * Launcher: what `rank` waits for now, in which collective, how many waits it has finished, and how many times it
-   * has looked in vain (`looks`). Can be stale at once.
+   * Launcher: what `rank` waits for now, in which collective, with which tag (a receive; -1 for any), how many waits it
+   * has finished, and how many times it has looked in vain (`looks`). Can be stale at once.
    */
-  waitingOf(rank: number): { kind: WaitKind; peer: number; within: Collective | undefined; progress: number; looks: number } {
+  waitingOf(rank: number): {
+    kind: WaitKind; peer: number; within: Collective | undefined; tag: number; progress: number; looks: number;
+  } {
     const line = this.line(rank);
     return {
       kind: Atomics.load(this.words, line + WAIT_KIND) as WaitKind,
       peer: Atomics.load(this.words, line + WAIT_PEER),
       within: COLLECTIVES[Atomics.load(this.words, line + WAIT_IN) - 1],
+      tag: Atomics.load(this.words, line + WAIT_TAG),
       progress: Atomics.load(this.words, line + PROGRESS),
       looks: Atomics.load(this.words, line + LOOKS),
     };

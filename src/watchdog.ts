@@ -54,8 +54,8 @@ export function watchForDeadlock(control: ControlBlock, finished: boolean[], gra
         if (wait.kind !== WAIT.none) recent.add(rank);
         continue;
       }
-      if (wait.kind !== WAIT.none && wait.looks - last.began < MIN_LOOKS) recent.add(rank);
-      const lasted = now - last.since >= graceMs && wait.looks - last.looks >= MIN_LOOKS;
+      if (wait.kind !== WAIT.none && looksSince(wait.looks, last.began) < MIN_LOOKS) recent.add(rank);
+      const lasted = now - last.since >= graceMs && looksSince(wait.looks, last.looks) >= MIN_LOOKS;
       if (wait.kind !== WAIT.none && lasted && !someFinished) settled.set(rank, wait);
     }
     if (someMoved) { // from here on, looks count from this moment
@@ -76,6 +76,15 @@ export function watchForDeadlock(control: ControlBlock, finished: boolean[], gra
 }
 
 type Wait = ReturnType<ControlBlock['waitingOf']>;
+
+/**
+ * The looks a rank has made since its count was `then`. The count is an Int32 that wraps (a rank woken by other ranks'
+ * messages counts a look at each wake), and a plain difference across the wrap, about -2^32, would never reach
+ * MIN_LOOKS.
+ */
+function looksSince(looks: number, then: number): number {
+  return (looks - then) | 0;
+}
 
 /**
  * Of the ranks settled in a wait, those that no rank can set moving again: all of them at first, less each that
@@ -136,9 +145,10 @@ function movingRanks(stuck: Set<number>, waits: Map<number, Wait>, recent: Set<n
 }
 
 /**
- * One line per live rank: `rank 0 waits to receive from rank 1`, `... from rank 0 in bcast`, `rank 2 is running`, or
- * `rank 3 is starting` when a short `timeoutMs` ends before its program was called. Each rank's wait is read now, or
- * taken from `waits`; the ranks in `moving` are running, whatever wait they are in.
+ * One line per live rank: `rank 0 waits to receive from rank 1`, `... from rank 1 with tag 2` (a receive of one tag),
+ * `... from rank 0 in bcast`, `rank 2 is running`, or `rank 3 is starting` when a short `timeoutMs` ends before its
+ * program was called. Each rank's wait is read now, or taken from `waits`; the ranks in `moving` are running, whatever
+ * wait they are in.
  */
 export function describeWaits(control: ControlBlock, finished: boolean[], waits?: ReadonlyMap<number, Wait>,
   moving: ReadonlySet<number> = new Set()): string[] {
@@ -151,14 +161,15 @@ export function describeWaits(control: ControlBlock, finished: boolean[], waits?
       lines.push(`rank ${rank} is running`);
       continue;
     }
-    const { kind, peer, within } = waits?.get(rank) ?? control.waitingOf(rank);
+    const { kind, peer, within, tag } = waits?.get(rank) ?? control.waitingOf(rank);
     // The rank it waits on has finished, or, waiting on any rank, those that have.
     const anyDone = gone.length > 0 ? ` (${haveFinished})` : '';
     const peerDone = peer === ANY_PEER ? anyDone : peer >= 0 && finished[peer] ? ` (rank ${peer} has finished)` : '';
     const inCall = within === undefined ? '' : ` in ${within}`; // the collective that sends or receives
     if (kind === WAIT.recv) {
       const from = peer === ANY_PEER ? 'any rank' : `rank ${peer}`;
-      lines.push(`rank ${rank} waits to receive from ${from}${inCall}${peerDone}`);
+      const withTag = tag >= 0 ? ` with tag ${tag}` : ''; // not ANY_TAG, nor a collective's own
+      lines.push(`rank ${rank} waits to receive from ${from}${withTag}${inCall}${peerDone}`);
     } else if (kind === WAIT.send) {
       lines.push(`rank ${rank} waits to send to rank ${peer}${inCall} (channel full)${peerDone}`);
     } else if (kind === WAIT.barrier || kind === WAIT.arena) {

@@ -127,6 +127,23 @@ for (const transport of TRANSPORTS) {
     }
   });
 
+  test(`${transport}: a deadlock report says with which tag a rank receives, where it asked for one`, async () => {
+    // Before, ranks that sent each other messages of other tags read as if nothing had been sent.
+    for (const call of ['recv', 'recvInto', 'recvView'] as const) {
+      const args = { program: 'tagMismatch', call };
+      const err = await failure(launch(PROGRAMS, { size: 2, transport, args, deadlockMs: GRACE_MS, timeoutMs: 30_000 }));
+      assert.instance(err, DeadlockError, call);
+      assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1 with tag 5; ' +
+        'rank 1 waits to receive from rank 0 with tag 2', call);
+    }
+    // A collective's wait after a receive of one tag names the call, not that tag.
+    const args = { program: 'tagMismatch', call: 'recv', thenBcast: true };
+    const err = await failure(launch(PROGRAMS, { size: 2, transport, args, deadlockMs: GRACE_MS, timeoutMs: 30_000 }));
+    assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1 with tag 5; ' +
+      'rank 1 waits to receive from rank 0 in bcast');
+    await noWorkerLeft('a deadlock of tags');
+  });
+
   test(`${transport}: a rank waits for one that has finished`, async () => {
     const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'peerFinished' }, deadlockMs: GRACE_MS, timeoutMs: 30_000 }));
     assert.instance(err, DeadlockError);
@@ -136,7 +153,8 @@ for (const transport of TRANSPORTS) {
 
 test('a deadlock among some ranks is reported while another keeps running (it used to wait for that one)', async () => {
   const cases = [
-    ['cycle', 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0; rank 2 is running'],
+    ['cycle', 'deadlock: rank 0 waits to receive from rank 1 with tag 0; rank 1 waits to receive from rank 0 with tag 0; ' +
+      'rank 2 is running'],
     ['finished', 'deadlock: rank 0 waits to receive from rank 1 (rank 1 has finished); rank 2 is running'],
     ['barrier', 'deadlock: rank 0 waits in barrier (rank 1 has finished without it); rank 2 is running'],
   ] as const;
@@ -153,7 +171,7 @@ test('a deadlock among some ranks is reported while another keeps running (it us
   // another waited on was never reported while a third ran; on 'clone' each message of another tag to a rank in the
   // cycle counted as its progress; and two ranks busy with each other, caught waiting now and then, restarted the
   // watchdog's count for as long as they went on.
-  const cycle = 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0';
+  const cycle = 'deadlock: rank 0 waits to receive from rank 1 with tag 0; rank 1 waits to receive from rank 0 with tag 0';
   const more = [
     ['barrierCycle', 'shared', 3, 'deadlock: rank 0 waits in barrier; rank 1 waits to receive from rank 0; rank 2 is running'],
     ['sentTo', 'clone', 3, `${cycle}; rank 2 is running`],
@@ -216,6 +234,33 @@ test('the watchdog counts looks only from the last move of any rank: one that se
     assert.equal(reports, []);
     for (let i = 0; i < 2; i++) for (const rank of [0, 1]) control.markLooked(rank); // both look in vain: stuck
     for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) await pause(50);
+    assert.equal(reports, [['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0']]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+});
+
+test('the watchdog counts looks across the wrap of their Int32 counter', async () => {
+  // A rank woken by other ranks' messages counts a look at each wake, so its count may reach 2^31 - 1 and wrap. Before,
+  // the looks since the last move were a plain difference, about -2^32 across the wrap: the deadlock went unreported.
+  const control = ControlBlock.create(2);
+  const timers: NodeJS.Timeout[] = [];
+  const reports: string[][] = [];
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    const looksOfRank0 = (9 + 0) * 16 + 9; // control.ts: FIRST_RANK_LINE, SLOTS_PER_LINE, LOOKS
+    Atomics.store(new Int32Array(control.buffer), looksOfRank0, 2 ** 31 - 1);
+    assert.is(control.waitingOf(0).looks, 2 ** 31 - 1);
+    watchForDeadlock(control, [false, false], 50, timers, (cycle) => reports.push(cycle));
+    control.setWaiting(0, WAIT.recv, 1);
+    control.setWaiting(1, WAIT.recv, 0);
+    await pause(300); // the watchdog has seen both begin to wait
+    for (let i = 0; i < 2; i++) for (const rank of [0, 1]) control.markLooked(rank); // both look in vain: stuck
+    assert.is(control.waitingOf(0).looks, -(2 ** 31) + 1);
+    for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) {
+      await pause(50);
+      for (const rank of [0, 1]) control.markLooked(rank); // and go on looking: a loaded machine may delay the watchdog
+    }
     assert.equal(reports, [['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0']]);
   } finally {
     for (const timer of timers) clearTimeout(timer);
@@ -286,7 +331,8 @@ test('a deadlock is reported while a third rank keeps waking one of the two with
         size: 3, transport, strategy, args: new SharedArrayBuffer(4), deadlockMs: GRACE_MS, timeoutMs: 15_000,
       }));
       assert.instance(err, DeadlockError, `${transport} ${strategy}: ${err.message}`);
-      assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0; rank 2 is running');
+      assert.is(err.message, 'deadlock: rank 0 waits to receive from rank 1 with tag 0; ' +
+        'rank 1 waits to receive from rank 0 with tag 0; rank 2 is running');
     }
   }
   await noWorkerLeft('a deadlock beside a busy sender');
