@@ -33,8 +33,8 @@ const LINE_BYTES = 64;
 /**
  * What launch hands every rank: the bytes of a slot, where reductions put their results (`resultsInSlotZero`, decided
  * once, so that every rank agrees), and the arena's memory: a shared WebAssembly.Memory with the SIMD module compiled
- * for it (simd.ts), or, where the process may not reserve a WebAssembly.Memory (`ulimit -v`), a plain
- * SharedArrayBuffer.
+ * for it (simd.ts), or, where the process may not reserve a WebAssembly.Memory (`ulimit -v` on Node 20: wasm.ts), a
+ * plain SharedArrayBuffer.
  */
 export type ArenaWiring = { readonly slotBytes: number; readonly resultsInSlotZero: boolean } & (
   | { readonly memory: WasmMemory; readonly module: WasmModule }

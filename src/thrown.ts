@@ -37,8 +37,8 @@ const MAX_SENT = 1000;
  * and an AggregateError's `errors`; anything else described. Node's own serializer (which an uncaught error in a
  * worker goes through) follows `cause` without looking for cycles, and a cause that is its own cause overflows the
  * launching thread's stack: so workers send their errors through this one (reportUncaughtErrors). It never throws:
- * what cannot be read (a getter or a Proxy trap that throws) is left out. Each error is sent once: met again, below
- * itself or elsewhere, it is a note.
+ * what cannot be read (a getter or a Proxy trap that throws; on Node 24, any Proxy's `stack`, which V8 gives only on
+ * the error itself) is left out. Each error is sent once: met again, below itself or elsewhere, it is a note.
  */
 export function serializeError(thrown: unknown): SerializedError {
   return serializeWithin(thrown, { above: [], sent: new Set() }, 0);

@@ -5,11 +5,13 @@
  *
  * Each module imports its memory as `env.memory`, shared, of 0 pages at least and wasm32's 65,536 at most, so that one
  * compiled module fits any shared memory: a thread compiles it once and instantiates it over the memory it was handed.
- * A process whose address space is limited (`ulimit -v`) may not get a WebAssembly.Memory at all: V8 reserves about
- * 10 GiB of addresses for each, of which only the pages written are ever backed by memory. Both modules use SIMD, which
- * V8 on x64 runs only on a CPU with SSE4.1 (QEMU's default CPU model, qemu64, has none): elsewhere a module with a
- * SIMD instruction does not compile ("Wasm SIMD unsupported"). In either case sharedMemory says so (undefined), and
- * the caller works on a plain SharedArrayBuffer without WebAssembly.
+ * V8 reserves 8 to 10 GiB of addresses for each WebAssembly.Memory (guard regions, which spare the code its bounds
+ * checks), of which only the pages written are ever backed by memory. Where the process's address space is limited
+ * (`ulimit -v`) below that, Node 20's V8 (11.3) refuses the memory; Node 24's (13.6) reserves its own pages only, and
+ * the code checks bounds. Both modules use SIMD, which V8 on x64 runs only on a CPU with SSE4.1 (QEMU's default CPU
+ * model, qemu64, has none): elsewhere a module with a SIMD instruction does not compile ("Wasm SIMD unsupported").
+ * Where V8 refuses the memory or has no SIMD, sharedMemory says so (undefined), and the caller works on a plain
+ * SharedArrayBuffer without WebAssembly.
  */
 
 /** What we use of a shared WebAssembly.Memory (Node has it; TypeScript's ES libraries do not declare it). */
@@ -34,12 +36,12 @@ const MAX_PAGES = 65536;
 /**
  * A shared memory of at least `bytes` (whole 64 KiB pages), that never grows: its buffer stays the same. Undefined
  * where the process cannot reserve the addresses for one (V8 throws a RangeError: "could not allocate memory"), has no
- * WebAssembly (`node --no-expose-wasm`), or cannot run the SIMD modules made for it (an x64 CPU without SSE4.1, or
- * `node --no-enable-sse4-1`): a memory no module can be compiled for would only fail later.
+ * WebAssembly (`node --jitless`; Node 20's `--no-expose-wasm`), or cannot run the SIMD modules made for it (an x64 CPU
+ * without SSE4.1, or `node --no-enable-sse4-1`): a memory no module can be compiled for would only fail later.
  */
 export function sharedMemory(bytes: number): WasmMemory | undefined {
   const pages = Math.ceil(bytes / PAGE_BYTES);
-  if (wasm === undefined) return undefined; // node --no-expose-wasm
+  if (wasm === undefined) return undefined; // node --jitless
   if (!runsSimd()) return undefined;
   try {
     return new wasm.Memory({ initial: pages, maximum: pages, shared: true });

@@ -10,6 +10,7 @@
  * from NODE_OPTIONS, which workers read as well, they get an environment without it.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { handOnStdio } from './worker-stdio.js';
 
 /** Where launch's ranks and map's workers start: it turns source maps on, then loads rank.js or pool-worker.js. */
 export const WORKER_ENTRY = new URL('./worker-entry.js', import.meta.url);
@@ -89,12 +90,15 @@ function refusedOptions(error: unknown): string[] {
 /**
  * Terminates `workers`, waiting TERMINATE_WAIT_MS at most: terminate() cannot stop a worker inside a blocking native
  * call (a synchronous child process, a read that never returns). Those are unref()'d, so that they keep nothing
- * waiting but the process's own exit.
+ * waiting but the process's own exit. What the workers printed is handed on before it resolves (handOnStdio).
  */
 export async function terminateWithin(workers: readonly Worker[]): Promise<void> {
   await Promise.race([
     Promise.all(workers.map((worker) => worker.terminate())),
     new Promise((ok) => setTimeout(ok, TERMINATE_WAIT_MS).unref()),
   ]);
-  for (const worker of workers) worker.unref();
+  for (const worker of workers) {
+    worker.unref();
+    handOnStdio(worker);
+  }
 }

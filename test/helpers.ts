@@ -1,4 +1,5 @@
 /** Shared test helpers: a seeded PRNG, message patterns, and workers that are always terminated. */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { sharedMemory, type WasmMemory } from '../src/wasm.js';
@@ -171,20 +172,44 @@ export async function noWorkerLeft(after = 'the call returned'): Promise<void> {
   if (liveWorkers.size > 0) throw new Error(`${liveWorkers.size} worker(s) still running after ${after}`);
 }
 
-/** The error `fn` throws; fails the test if it throws none. */
 /**
  * A shared WebAssembly.Memory of at least `bytes`, for a test that needs one; where the process cannot reserve it
- * (`ulimit -v` under about 10 GB: src/wasm.ts), an error that says so, not a TypeError on `undefined` further on.
+ * (Node 20 under `ulimit -v` of about 10 GB or less: src/wasm.ts), an error that says so, not a TypeError on
+ * `undefined` further on.
  */
 export function wasmMemory(bytes: number): WasmMemory {
   const memory = sharedMemory(bytes);
   if (memory === undefined) {
     throw new Error(`This test needs a shared WebAssembly.Memory of ${bytes} bytes, and none could be reserved (is the ` +
-      'address space limited, ulimit -v?); the command falls back without one, the test cannot');
+      'address space limited, ulimit -v, on Node 20?); the command falls back without one, the test cannot');
   }
   return memory;
 }
 
+/**
+ * Runs `node [nodeArgs...]` with its address space limited to 8 GB (`ulimit -v 8000000`), as a user's process may be,
+ * with `env` added to its environment.
+ */
+export function underAddressLimit(nodeArgs: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
+  return spawnSync('/bin/sh', ['-c', 'ulimit -v 8000000 && exec "$NODE" "$@"', 'sh', ...nodeArgs], {
+    env: { ...process.env, ...env, NODE: process.execPath }, encoding: 'utf8', timeout: 60_000,
+  });
+}
+
+/**
+ * Whether a process under underAddressLimit gets a shared WebAssembly.Memory (sharedMemory, src/wasm.ts): V8 reserves
+ * 8 to 10 GiB of addresses for each, and where it cannot, Node 20's V8 (11.3) refuses the memory, where Node 24's
+ * (13.6) reserves only the memory's own pages and checks every access's bounds in the module's code instead.
+ */
+export function memoryUnderAddressLimit(): boolean {
+  const wasm = new URL('../src/wasm.js', import.meta.url).href;
+  const child = underAddressLimit(['--input-type=module', '-e',
+    `import { sharedMemory } from '${wasm}'; console.log(sharedMemory(1 << 20) !== undefined);`]);
+  if (child.status !== 0) throw new Error(`node did not run under ulimit -v 8000000: ${child.stderr}`);
+  return JSON.parse(child.stdout) as boolean;
+}
+
+/** The error `fn` throws; fails the test if it throws none. */
 export function errorOf(fn: () => unknown): Error {
   try {
     fn();

@@ -641,6 +641,8 @@ test('what ranks print comes out whole, though launch terminates their workers a
   // Node trap (src/worker-stdio.ts): a worker's stdout and stderr post their chunks to the launching thread a batch at
   // a time, and terminating the worker dropped what they still held: of 10,000 lines a rank printed, often 1 came out.
   // A rank reports once its output has gone, whether it returned or threw.
+  // And what the thread took of it waited in its pipe to a process.stdout that held more than it took at once: the
+  // last line, printed once launch settled, came out thousands of lines early on Node 24 (src/worker-stdio.ts).
   const index = new URL('../src/index.js', import.meta.url).href;
   const lines = 10_000;
   const script = `import { launch } from '${index}';

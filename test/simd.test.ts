@@ -4,7 +4,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { SharedArena } from '../src/arena.js';
 import { copyOf, elementwise, typedArrayOver, type OpName, type TypedArray } from '../src/reduce-ops.js';
 import { sharedMemory } from '../src/wasm.js';
-import { prng, testSeed } from './helpers.js';
+import { memoryUnderAddressLimit, prng, testSeed, underAddressLimit } from './helpers.js';
 
 const KINDS = [
   Float64Array, Float32Array, Int32Array, Uint32Array, Int16Array, Uint16Array, Int8Array, Uint8Array,
@@ -122,35 +122,47 @@ test('the SIMD fold takes whole 16 bytes of the kinds and ops it has an instruct
   assert.equal([...Array.from(view(0)), ...Array.from(view(2))], [...Array(13).fill(0.1), ...Array(13).fill(0.3)], 'the other runs are read, not written');
 });
 
-test('where the address space is limited (ulimit -v) and V8 cannot reserve a WebAssembly.Memory, the arena is plain', () => {
-  // V8 reserves about 10 GiB of addresses for every WebAssembly.Memory; under 8 GB a launch still runs, on a plain
-  // SharedArrayBuffer whose combine is elementwise()'s.
-  assertPlainArena((script) => spawnSync('/bin/sh', ['-c', 'ulimit -v 8000000 && exec "$NODE" --input-type=module -e "$SCRIPT"'], {
-    env: { ...process.env, NODE: process.execPath, SCRIPT: script }, encoding: 'utf8', timeout: 60_000,
-  }));
+test('under a limited address space (ulimit -v) a launch runs: on a plain arena where V8 cannot reserve a WebAssembly.Memory, on the SIMD one where it can', () => {
+  // V8 reserves 8 to 10 GiB of addresses for every WebAssembly.Memory. Under 8 GB Node 20's V8 refuses the memory, and
+  // the arena is a plain SharedArrayBuffer whose combine is elementwise()'s; Node 24's reserves the memory's own pages
+  // and checks bounds in the module's code, and the arena is WebAssembly's, with SIMD, as without the limit.
+  const memory = memoryUnderAddressLimit();
+  console.log(`  under ulimit -v 8000000, ${memory ? 'a WebAssembly.Memory: the SIMD arena' : 'no WebAssembly.Memory: a plain arena'}`);
+  assertArena((script) => underAddressLimit(['--input-type=module', '-e', script]), memory);
   assert.ok(sharedMemory(1 << 20) !== undefined, 'without the limit, a WebAssembly.Memory');
-  // And with no WebAssembly at all:
-  const noWasm = spawnSync(process.execPath, ['--no-expose-wasm', '--input-type=module', '-e',
+});
+
+test('where V8 refuses a WebAssembly.Memory, or there is no WebAssembly, the arena is plain', () => {
+  // --wasm-max-mem-pages=1: V8 refuses a memory of more pages with the RangeError it throws under `ulimit -v` on
+  // Node 20 ("WebAssembly.Memory(): could not allocate memory"), on every Node.
+  assertArena((script) => spawnSync(process.execPath, ['--wasm-max-mem-pages=1', '--input-type=module', '-e', script], {
+    encoding: 'utf8', timeout: 60_000,
+  }), false);
+  // `node --jitless` has no WebAssembly, on Node 20 and 24 (Node 20's V8 says so on stderr); Node 24 refuses Node
+  // 20's --no-expose-wasm ("bad option"), a V8 flag its V8 no longer has.
+  const noWasm = spawnSync(process.execPath, ['--jitless', '--input-type=module', '-e',
     `import { sharedMemory } from '${WASM}'; console.log(sharedMemory(1 << 20) === undefined);`], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal([noWasm.stdout, noWasm.stderr], ['true\n', '']);
+  assert.is(noWasm.stdout, 'true\n');
+  assert.match(noWasm.stderr, /^(Warning: disabling flag --expose_wasm due to conflicting flags\n)?$/);
 });
 
 test('where V8 has no WebAssembly SIMD (an x64 CPU without SSE4.1), the arena is plain and its reductions right', () => {
   // `--no-enable-sse4-1` makes V8 act as on such a CPU: a module with a SIMD instruction does not compile ("Wasm SIMD
   // unsupported"; SharedArena.create threw that).
-  assertPlainArena((script) => spawnSync(process.execPath, ['--no-enable-sse4-1', '--input-type=module', '-e', script], {
+  assertArena((script) => spawnSync(process.execPath, ['--no-enable-sse4-1', '--input-type=module', '-e', script], {
     encoding: 'utf8', timeout: 60_000,
-  }));
+  }), false);
 });
 
 const WASM = new URL('../src/wasm.js', import.meta.url).href;
 
 /**
  * Runs, in the process that `run` starts with the script it is given, a launch of 3 ranks whose reductions use the
- * arena (test/fixtures/arena-fallback.ts), and checks that the process had no WebAssembly.Memory and that every rank's
- * checksum is right: rank r holds (r + 1)(i mod 7), so 3 ranks sum to 6 (i mod 7).
+ * arena (test/fixtures/arena-fallback.ts), and checks whether the process had a WebAssembly.Memory (`memory`), that
+ * every rank's arena combined with SIMD exactly then, and that every rank's checksum is right: rank r holds
+ * (r + 1)(i mod 7), so 3 ranks sum to 6 (i mod 7).
  */
-function assertPlainArena(run: (script: string) => SpawnSyncReturns<string>): void {
+function assertArena(run: (script: string) => SpawnSyncReturns<string>, memory: boolean): void {
   const index = new URL('../src/index.js', import.meta.url).href;
   const program = new URL('./fixtures/arena-fallback.js', import.meta.url).href;
   const script = `import { launch } from '${index}'; import { sharedMemory } from '${WASM}';
@@ -159,8 +171,8 @@ function assertPlainArena(run: (script: string) => SpawnSyncReturns<string>): vo
   assert.is(child.stderr, '');
   let expected = 0;
   for (let i = 0; i < 16_384; i++) expected += 6 * (i % 7) * (i % 5);
-  const rank = { arena: true, simd: false, checksum: expected };
-  assert.equal(JSON.parse(child.stdout), { memory: false, ranks: [rank, rank, rank] });
+  const rank = { arena: true, simd: memory, checksum: expected };
+  assert.equal(JSON.parse(child.stdout), { memory, ranks: [rank, rank, rank] });
   assert.is(child.status, 0);
 }
 

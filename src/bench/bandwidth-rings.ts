@@ -14,7 +14,7 @@
  *   which copies none out. Its read is a sum of the chunk's 32-bit words in WebAssembly SIMD (word-sum.ts), which
  *   reads only its own memory: so the ring lies in a shared WebAssembly.Memory, laid out at its start by
  *   `RingBuffer.createIn`, and a payload is at address RING_HEADER_BYTES + `frame.offset` of it (where the process
- *   cannot reserve a WebAssembly.Memory, `ulimit -v`, the ring is a plain SharedArrayBuffer and the sum a
+ *   cannot reserve a WebAssembly.Memory, `ulimit -v` on Node 20, the ring is a plain SharedArrayBuffer and the sum a
  *   JavaScript loop, 2 to 4x slower). The sum must be the one the sender's message has, and the bytes change from
  *   message to message (payload-whole.ts): a message not moved whole, moved from another message, changed on the
  *   way, or not read, fails. A sum does not see order: each chunk's sum is compared with its place's too, and the

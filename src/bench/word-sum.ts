@@ -31,8 +31,8 @@
  * loop that walks two pages side by side (two streams for the core's prefetchers, as glibc's memcpy does for large
  * copies, four pages there) read 28 to 35 GB/s where one page at a time read 22 to 31, and four or eight 26 to 30
  * (`docs/probes/read-in-place.mjs`, 2 and 4 MiB regions, 2026-11-29). The same sum in a JavaScript loop read 12 to
- * 14: it is what a process gets that cannot reserve a WebAssembly.Memory (`ulimit -v`, wasm.ts), over a ring in a
- * plain SharedArrayBuffer; zerocopy then made 9.4 to 13 GB/s where it made 23 to 42 with WebAssembly.
+ * 14: it is what a process gets that cannot reserve a WebAssembly.Memory (`ulimit -v` on Node 20, wasm.ts), over a
+ * ring in a plain SharedArrayBuffer; zerocopy then made 9.4 to 13 GB/s where it made 23 to 42 with WebAssembly.
  */
 import { CODES, compile, instantiate, join, memarg, memoryModule, OPCODES, signed, simd, type WasmMemory } from '../wasm.js';
 
