@@ -650,7 +650,7 @@ function serializeOrExplain(value: unknown): Uint8Array {
 }
 
 const wasmModule = (globalThis as { WebAssembly?: { Module: abstract new (...args: never[]) => object } }).WebAssembly
-  ?.Module; // undefined under `node --no-expose-wasm`
+  ?.Module; // undefined without WebAssembly (`node --jitless`)
 
 /**
  * V8's serializer, asked by Node for a WebAssembly.Module's transfer id, which only postMessage gives, writes nothing
