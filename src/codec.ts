@@ -551,9 +551,13 @@ class ValueDeserializer extends DefaultDeserializer {
 
 /** What V8's serializer gives for `value`: what postMessage would, but for the views above and Node's objects below. */
 function serialize(value: unknown): Buffer {
-  const nodeObject = nodeCloneMethod === undefined ? undefined : nodeCloneableIn(value, nodeCloneMethod);
-  if (nodeObject !== undefined) throw new HostObjectRefused(nodeObject);
-  return v8Serialize(value);
+  const bytes = v8Serialize(value);
+  // Where an object went as `{}` (rare in a message: a scan of the bytes, at memchr's speed), look for Node's
+  if (nodeCloneMethod !== undefined && bytes.includes(EMPTY_OBJECT)) {
+    const nodeObject = nodeCloneableIn(value, nodeCloneMethod);
+    if (nodeObject !== undefined) throw new HostObjectRefused(nodeObject);
+  }
+  return bytes;
 }
 
 function v8Serialize(value: unknown): Buffer {
@@ -564,11 +568,11 @@ function v8Serialize(value: unknown): Buffer {
 }
 
 /**
- * Node 22 and later clone some objects of their own (a Blob, a File, a BlockList, a SocketAddress, a DOMException) by
- * a method under a symbol of Node's, which postMessage calls; Node 20 made them host objects, which V8's serializer
- * refuses. The serializer knows nothing of that method and writes such an object as its own enumerable properties:
- * `{}` for a Blob, its bytes lost without a word. Where this Node's serializer does so, nodeCloneMethod is that symbol,
- * and serialize() looks for such an object in a value first, to refuse it as Node 20 did.
+ * Node 22 and later clone some objects of their own (a Blob, a File, a BlockList, a SocketAddress) by a method under a
+ * symbol of Node's, which postMessage calls; Node 20 made them host objects, which V8's serializer refuses. The
+ * serializer knows nothing of that method and writes such an object as its own enumerable properties, none: `{}`, a
+ * Blob's bytes lost without a word. Where this Node's serializer does so, nodeCloneMethod is that symbol, and
+ * serialize() refuses a value that holds one, as Node 20 did.
  */
 const nodeCloneMethod = ((): symbol | undefined => {
   if (typeof Blob !== 'function') return undefined;
@@ -581,11 +585,14 @@ const nodeCloneMethod = ((): symbol | undefined => {
   }
 })();
 
+/** How V8's serializer writes an object without properties: 'o' (begin), '{' (end), and their count, 0. */
+const EMPTY_OBJECT = Buffer.from([0x6f, 0x7b, 0x00]);
+
 /**
  * The first object in `value` with Node's clone method, found where structured clone goes (an array's elements, an
  * object's own enumerable properties, a Map's keys and values, a Set's entries, an Error's cause); undefined if none.
- * A walk of every object of the value, without recursion (a value may be nested deeper than a stack of calls allows);
- * a getter among the properties runs twice, here and in the serializer.
+ * A walk without recursion (a value may be nested deeper than a stack of calls allows) that reads data properties
+ * only: a getter runs once, in the serializer, as structured clone runs it (so one that returns a Blob is not seen).
  */
 function nodeCloneableIn(value: unknown, method: symbol): object | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -595,21 +602,25 @@ function nodeCloneableIn(value: unknown, method: symbol): object | undefined {
     const next = pending.pop()!;
     if (seen.has(next) || types.isProxy(next)) continue;
     seen.add(next);
-    if ((next as Record<symbol, unknown>)[method] !== undefined) return next;
+    if (method in next) return next;
     if (ArrayBuffer.isView(next) || types.isAnyArrayBuffer(next)) continue;
-    if (Array.isArray(next)) {
-      for (let i = 0; i < next.length; i++) pushObject(pending, next[i]);
-    } else if (types.isMap(next)) {
+    if (types.isMap(next)) {
       for (const [key, entry] of next) pushObject(pending, key), pushObject(pending, entry);
     } else if (types.isSet(next)) {
       for (const entry of next) pushObject(pending, entry);
     } else if (types.isNativeError(next)) {
-      if (Object.hasOwn(next, 'cause')) pushObject(pending, (next as Error).cause);
+      pushData(pending, next, 'cause');
     } else {
-      for (const key of Object.keys(next)) pushObject(pending, (next as Record<string, unknown>)[key]);
+      for (const key of Object.keys(next)) pushData(pending, next, key); // an array's elements among them
     }
   }
   return undefined;
+}
+
+/** Pends `object[key]` where it is an object held in a data property (not a getter's answer). */
+function pushData(pending: object[], object: object, key: string): void {
+  const property = Object.getOwnPropertyDescriptor(object, key);
+  if (property !== undefined && 'value' in property) pushObject(pending, property.value);
 }
 
 function pushObject(pending: object[], value: unknown): void {

@@ -337,6 +337,11 @@ test("Node's objects that Node 22 and later clone by a method of their own are r
   let deep: unknown = blob;
   for (let i = 0; i < 2000; i++) deep = [deep];
   assert.is(where(deep), `value${'[0]'.repeat(2000)}`);
+  // A getter runs once, as structured clone runs it, whether or not the value holds an object written as {}
+  let reads = 0;
+  const counted = { empty: {}, get x() { reads++; return 2; } };
+  assert.equal(decode(TYPE.serialized, encode(counted).bytes), { empty: {}, x: 2 });
+  assert.is(reads, 1);
 });
 
 const Float16 = (globalThis as { Float16Array?: new (values: number[]) => ArrayBufferView }).Float16Array;
