@@ -21,7 +21,7 @@ import {
   isValueType, SLICED_BYTES, sliceOf, TYPE, ValueBytes, viewAs, type Encoded, type KindView,
 } from './codec.js';
 import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from './errors.js';
-import { describe, refuseUnknownOptions } from './describe.js';
+import { aBytes, describe, refuseUnknownOptions } from './describe.js';
 import { FRAME_HEADER_BYTES, type BlockingOptions, type Frame, type FrameMeta, type RingBuffer } from './ring.js';
 import { checkTimeout, deadlineFor } from './wait.js';
 
@@ -60,7 +60,7 @@ function holdingError(op: string): Error {
 
 /** recvInto's refusal of a message of `bytes` bytes for a target of `room`; Comm's too. */
 export function doesNotFitError(bytes: number, room: number): RangeError {
-  return new RangeError(`recvInto(): a ${bytes}-byte message does not fit in a ${room}-byte target`);
+  return new RangeError(`recvInto(): ${aBytes(bytes)} message does not fit in ${aBytes(room)} target`);
 }
 
 /**
@@ -93,7 +93,7 @@ export function checkChunkBytes(chunkBytes: number, ringBytes: number): number {
   const maxMessage = ringBytes / 2 - FRAME_HEADER_BYTES;
   if (!Number.isInteger(chunkBytes) || chunkBytes % 8 !== 0 || chunkBytes < 8 || chunkBytes > maxMessage) {
     throw new RangeError(`Expected \`chunkBytes\` to be a multiple of 8 from 8 to ${maxMessage} ` +
-      `(half a ${ringBytes}-byte ring, less a frame header), got ${describe(chunkBytes)}`);
+      `(half ${aBytes(ringBytes)} ring, less a frame header), got ${describe(chunkBytes)}`);
   }
   return chunkBytes;
 }
@@ -669,7 +669,7 @@ export class Receiver {
     const { type, tag } = ring.frame; // the first chunk's, when `first` is given
     try {
       for (let chunk = first ?? ring.peek(optionsUntil(deadline)); ; chunk = ring.peek(optionsUntil(deadline))) {
-        if (chunk === null) throw new CorruptFrameError(-1, `the stream ended inside a ${total}-byte message`);
+        if (chunk === null) throw new CorruptFrameError(-1, `the stream ended inside ${aBytes(total)} message`);
         if (filled > 0 && ring.frame.type !== CONTINUATION) {
           throw new CorruptFrameError(-1, `expected a continuation chunk at byte ${filled} of ${total}, got type ${ring.frame.type}`);
         }
@@ -689,7 +689,7 @@ export class Receiver {
       if (this.unfinished !== undefined) this.unfinished.filled = filled; // stopped again while finishing it
       else this.unfinished = { type: type & ~CHUNKED, tag, bytes: owned ? into : ownedPrefix(into, filled, total), filled };
       if (!(error instanceof TimeoutError)) throw error;
-      throw new TimeoutError(error.op, error.ms, `${filled} of a ${total}-byte message's bytes arrived; the next receive finishes it`);
+      throw new TimeoutError(error.op, error.ms, `${filled} of ${aBytes(total)} message's bytes arrived; the next receive finishes it`);
     }
   }
 

@@ -15,7 +15,7 @@
  * the ordering), so there is no race for the relaxed copy to protect against.
  */
 import { Buffer } from 'node:buffer';
-import { describe } from './describe.js';
+import { aBytes, describe } from './describe.js';
 
 /** Payloads up to this many bytes are copied with a loop: `set()` has a fixed cost that a short loop does not pay. */
 export const SMALL_COPY_BYTES = 32;
@@ -44,7 +44,7 @@ export function copyBytes(target: Uint8Array, at: number, source: Uint8Array): v
     throw new TypeError(`copyBytes() copies between Uint8Arrays, got ${describe(target)} and ${describe(source)}`);
   }
   if (!Number.isInteger(at) || at < 0 || at + source.length > target.length) {
-    throw new RangeError(`copyBytes(): ${source.length} bytes do not fit in a ${target.length}-byte target at byte ${at}`);
+    throw new RangeError(`copyBytes(): ${source.length} bytes do not fit in ${aBytes(target.length)} target at byte ${at}`);
   }
   const from = source.byteOffset, to = target.byteOffset + at, length = source.length;
   if (target.buffer === source.buffer && length > 0 && from < to + length && to < from + length) {

@@ -89,6 +89,16 @@ export function withArticle(noun: string): string {
   return `${/^[aeio]/i.test(noun) ? 'an' : 'a'} ${noun}`;
 }
 
+/**
+ * A size in bytes as an adjective, with the article its number is read with: `a 64-byte`, `an 8-byte`, `an 800-byte`,
+ * `an 11-byte`, `an 18000-byte` (eighteen thousand), `a 110-byte`.
+ */
+export function aBytes(bytes: number): string {
+  const digits = String(bytes);
+  const vowel = digits.startsWith('8') || (digits.length % 3 === 2 && /^1[18]/.test(digits)); // eight, eleven, eighteen
+  return `${vowel ? 'an' : 'a'} ${digits}-byte`;
+}
+
 const typedArrayAt = (Object.getPrototypeOf(Uint8Array.prototype) as { at: (index: number) => unknown }).at;
 const dataViewByteLength = Object.getOwnPropertyDescriptor(DataView.prototype, 'byteLength')!.get!;
 

@@ -37,7 +37,7 @@
  * codec's type code, the message tag, a chunked message's total length).
  */
 import { copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES } from './copy.js';
-import { describe, isDetached, isOutOfBounds, refuseUnknownOptions } from './describe.js';
+import { aBytes, describe, isDetached, isOutOfBounds, refuseUnknownOptions } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
 import { Waiter, checkTimeout, deadlineFor, type WaitOptions, type WaitStrategy } from './wait.js';
 
@@ -549,7 +549,7 @@ export class RingBuffer {
   private refusal(length: number, op: string): Error {
     if (!Number.isInteger(length) || length < 0 || length > this.maxMessage) {
       return new RangeError(
-        `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of a ${this.capacity}-byte ring), got ${describe(length)}; ` +
+        `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of ${aBytes(this.capacity)} ring), got ${describe(length)}; ` +
           'a Sender sends larger values over a ring in chunks',
       );
     }
@@ -688,7 +688,7 @@ export class RingBuffer {
   private copyHeldRefusal(target: Uint8Array, at: number): Error {
     if (this.peeked < 0) return new Error('copyHeld() without a message: hold() or peek() first');
     const length = this.frame.length;
-    return new RangeError(`copyHeld(): a ${length}-byte message does not fit in a ${target.length}-byte target at byte ${at}`);
+    return new RangeError(`copyHeld(): ${aBytes(length)} message does not fit in ${aBytes(target.length)} target at byte ${at}`);
   }
 
   /**

@@ -476,16 +476,16 @@ test('a timeout between two chunks: the sender keeps the rest, the receiver what
 
   const recvTimeout = errorOf(() => receiver.recv(quick)); // three chunks arrive, the fourth does not
   assert.instance(recvTimeout, TimeoutError);
-  assert.is(recvTimeout.message, "recv timed out after 5 ms: 3072 of a 8000-byte message's bytes arrived; the next receive finishes it");
+  assert.is(recvTimeout.message, "recv timed out after 5 ms: 3072 of an 8000-byte message's bytes arrived; the next receive finishes it");
   assert.equal({ ...receiver.peekMeta()! }, { type: TYPE.float64, tag: 1, bytes: 8000 }, 'the unfinished message is next');
   assert.is(errorOf(() => receiver.peekMeta({ timeoutMs: -1 })).message, 'Expected `timeoutMs` to be a number >= 0, got -1');
   assert.is(errorOf(() => receiver.recvInto(new Float64Array(100))).message,
-    'recvInto(): a 8000-byte message does not fit in a 800-byte target');
+    'recvInto(): an 8000-byte message does not fit in an 800-byte target');
 
   assert.is(errorOf(() => sender.flush(quick)).message, // three more chunks, then full again
     "flush timed out after 5 ms: 6144 of the message's 8000 bytes are sent; flush() sends the rest");
   assert.is(sender.pendingBytes, 8000 - 6144);
-  assert.match(errorOf(() => receiver.recvView(quick)).message, '6144 of a 8000-byte message'); // finishing it, by another kind of receive
+  assert.match(errorOf(() => receiver.recvView(quick)).message, '6144 of an 8000-byte message'); // finishing it, by another kind of receive
 
   assert.is(errorOf(() => sender.send(Int32Array.of(7, 8), 2)).message,
     'send() while 1856 bytes of a message that was cut short are still to go: flush() them first');
@@ -644,7 +644,7 @@ test("timeoutMs is the whole call's: a peer that moves a chunk every 100 ms does
     while (!slow.hasMessage() && Date.now() < startBy) await new Promise((resolve) => setTimeout(resolve, 5));
     const recvErr = errorOf(() => receiver.recv({ timeoutMs: 300 }));
     assert.instance(recvErr, TimeoutError);
-    assert.match(recvErr.message, /^recv timed out after 300 ms: \d+ of a 8000-byte message's bytes arrived; the next receive finishes it$/);
+    assert.match(recvErr.message, /^recv timed out after 300 ms: \d+ of an 8000-byte message's bytes arrived; the next receive finishes it$/);
     const finished = receiver.recv<Float64Array>({ timeoutMs: 30_000 })!;
     assert.equal([finished.tag, ...finished.value], [6, ...sent]);
     assert.equal(await relay, { forwarded: 8 });

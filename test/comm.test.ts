@@ -53,7 +53,7 @@ for (const transport of TRANSPORTS) {
     assert.equal(results[1]!.got, {
       status: { value: 16, source: 0, tag: 4 },
       values: [1.5, 2.5, 0, 0],
-      tooSmall: 'recvInto(): a 64-byte message does not fit in a 8-byte target',
+      tooSmall: 'recvInto(): a 64-byte message does not fit in an 8-byte target',
       notBinary: 'recvInto() needs a typed array, DataView or ArrayBuffer message, got a string: use recv()',
       other: 'a string first, another tag',
       again: { value: 64, source: 0, tag: 5 },
@@ -126,7 +126,7 @@ for (const transport of TRANSPORTS) {
 test('a recvInto that fails leaves the message where it was: the order of messages holds, from a rank or any', async () => {
   for (const transport of TRANSPORTS) {
     const [, got] = await launch(COPIES, { size: 2, transport, args: { program: 'recvIntoOrder' }, timeoutMs: 60_000 });
-    const tooSmall = 'recvInto(): a 24-byte message does not fit in a 8-byte target';
+    const tooSmall = 'recvInto(): a 24-byte message does not fit in an 8-byte target';
     assert.equal(got, { errors: [tooSmall, tooSmall], values: ['first', [1, 2, 3], 'third'] }, transport);
   }
 });

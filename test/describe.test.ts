@@ -1,7 +1,7 @@
 /** How error messages name values: describe() gives the value when it is short, kindOf() only what it is. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { describe, kindOf, withArticle } from '../src/describe.js';
+import { aBytes, describe, kindOf, withArticle } from '../src/describe.js';
 
 class Point {}
 const revoked = Proxy.revocable({}, {});
@@ -27,6 +27,15 @@ test('kindOf: never the contents', () => {
   ];
   for (const [value, expected] of cases) assert.is(kindOf(value), expected);
   assert.equal(['object', 'Int8Array', 'Uint8Array', 'Error', 'Map'].map(withArticle), ['an object', 'an Int8Array', 'a Uint8Array', 'an Error', 'a Map']);
+});
+
+test('aBytes: a size as an adjective, with the article its number is read with', () => {
+  const cases: [number, string][] = [
+    [64, 'a 64-byte'], [8, 'an 8-byte'], [80, 'an 80-byte'], [800, 'an 800-byte'], [8192, 'an 8192-byte'],
+    [11, 'an 11-byte'], [18, 'an 18-byte'], [11_000, 'an 11000-byte'], [18_432, 'an 18432-byte'], [110, 'a 110-byte'],
+    [181, 'a 181-byte'], [1, 'a 1-byte'], [0, 'a 0-byte'], [1_100_000, 'a 1100000-byte'], [11_000_000, 'an 11000000-byte'],
+  ];
+  for (const [bytes, expected] of cases) assert.is(aBytes(bytes), expected, String(bytes));
 });
 
 test.run();

@@ -5,7 +5,7 @@ import type { SharedArena } from '../arena.js';
 import { allocate, decodeBytes, elementSize, encode, encodedType, isBinaryType } from '../codec.js';
 import type { Comm } from '../comm.js';
 import { copyBytes } from '../copy.js';
-import { kindOf } from '../describe.js';
+import { aBytes, kindOf } from '../describe.js';
 import { absolute, bytesOf, callTag, checkRoot, recv, relative, TAG } from './common.js';
 
 /**
@@ -159,7 +159,7 @@ function fillBuffer(comm: Comm, buffer: ArrayBufferView, got: unknown): Error | 
   const bytes = ArrayBuffer.isView(got) ? bytesOf(got) : got instanceof ArrayBuffer ? new Uint8Array(got) : undefined;
   if (bytes === undefined) {
     return new TypeError(
-      `bcast(): rank ${comm.rank} passed a ${buffer.byteLength}-byte buffer, but the root's value is ${kindOf(got)}, ` +
+      `bcast(): rank ${comm.rank} passed ${aBytes(buffer.byteLength)} buffer, but the root's value is ${kindOf(got)}, ` +
         'not a typed array, DataView or ArrayBuffer',
     );
   }
@@ -170,5 +170,5 @@ function fillBuffer(comm: Comm, buffer: ArrayBufferView, got: unknown): Error | 
 
 /** bcast's error for a buffer that is not the size of the root's value. */
 function wrongBuffer(comm: Comm, buffer: ArrayBufferView, rootBytes: number): RangeError {
-  return new RangeError(`bcast(): rank ${comm.rank} passed a ${buffer.byteLength}-byte buffer for the root's ${rootBytes}-byte value`);
+  return new RangeError(`bcast(): rank ${comm.rank} passed ${aBytes(buffer.byteLength)} buffer for the root's ${rootBytes}-byte value`);
 }
