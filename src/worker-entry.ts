@@ -19,11 +19,11 @@ if (sourceMaps && !process.sourceMapsEnabled) process.setSourceMapsEnabled(true)
 
 /** Node's exit code for a main promise that can never settle (kUnsettledTopLevelAwait). */
 const NEVER_SETTLED = 13;
-let reported = false; // the worker's module has settled: it has posted its end
+let settled = false; // the worker's module has settled: it has posted its end, or failed to load
 let emptied = false; // the event loop emptied before that
 // 'beforeExit' comes when the event loop is empty, never on a process.exit(); its listeners (the program's) may give
 // the loop work again, and an exit(0) much later then reads as a promise that never settled: rare enough to allow.
-process.on('beforeExit', () => { if (!reported) emptied = true; });
+process.on('beforeExit', () => { if (!settled) emptied = true; });
 // The event carries the exit's code, and Node then exits with process.exitCode as the listeners leave it.
 process.on('exit', (code) => { if (emptied && code === 0) process.exitCode = NEVER_SETTLED; });
 
@@ -38,7 +38,13 @@ else throw new TypeError(`worker-entry: no worker called ${JSON.stringify(entry)
 // nested deeper than that thread's stack allows: a 'messageerror'), and the messages after it are lost; a worker that
 // stays has them read as usual (docs/probes/exit-drain.mjs). Lost were a result behind an unreadable message of the
 // program's own, the 'resultPosted' behind an unreadable result, and map's 'done'.
+// A module that failed to load (its own programs' errors rank.js and pool-worker.js catch) is thrown again, outside the
+// promise, as an exception that nothing catches: the worker's error, as a top-level await's rejection was. A rejection
+// that nothing handles is one only by default: under --unhandled-rejections=warn the loop emptied, and read as code 13.
 void running.then(() => {
-  reported = true;
+  settled = true;
   setInterval(() => {}, 2 ** 31 - 1);
+}, (error: unknown) => {
+  settled = true;
+  process.nextTick(() => { throw error; });
 });

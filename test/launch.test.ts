@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { CommAbortedError, DeadlockError, launch, map, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
 import { ABORT_REASON, ControlBlock, WAIT } from '../src/control.js';
 import { watchForDeadlock } from '../src/watchdog.js';
@@ -372,6 +373,27 @@ test('a rank whose promise, or import, can never settle is named as such (Node e
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
   assert.is(child.stdout, `${err.message}\n`, child.stderr);
   assert.is(child.stderr, '');
+});
+
+test("a worker whose module fails to load fails with that module's error, not as a promise that never settled", async () => {
+  // rank.js and pool-worker.js catch what a program throws: only a load of their own can fail (a loader hook, a broken
+  // install). Stood in for by a rank.js beside a copy of worker-entry.js; under --unhandled-rejections=warn, which a
+  // worker takes from its parent, a rejection that nothing handles throws nothing, and the worker exited with code 13.
+  const folder = mkdtempSync(join(tmpdir(), 'shmcomm-entry-'));
+  try {
+    writeFileSync(join(folder, 'worker-entry.js'), readFileSync(new URL('../src/worker-entry.js', import.meta.url)));
+    writeFileSync(join(folder, 'rank.js'), "await null;\nthrow new Error('rank.js failed to load');\n");
+    const worker = new Worker(join(folder, 'worker-entry.js'), {
+      workerData: { entry: 'rank', sourceMaps: false }, execArgv: ['--unhandled-rejections=warn'], stderr: true,
+    });
+    let error: Error | undefined;
+    worker.on('error', (err) => { error = err; });
+    const code = await new Promise((resolve) => worker.on('exit', resolve));
+    assert.is(error?.message, 'rank.js failed to load');
+    assert.is(code, 1);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 });
 
 test('shared: deadlock, both ranks send 64 MiB first', async () => {
