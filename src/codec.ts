@@ -602,14 +602,16 @@ function nodeCloneableIn(value: unknown, method: symbol): object | undefined {
     const next = pending.pop()!;
     if (seen.has(next) || types.isProxy(next)) continue;
     seen.add(next);
+    if (types.isNativeError(next)) { // V8 writes any as an Error, a DOMException too, which has Node's method
+      pushData(pending, next, 'cause');
+      continue;
+    }
     if (method in next) return next;
     if (ArrayBuffer.isView(next) || types.isAnyArrayBuffer(next)) continue;
     if (types.isMap(next)) {
       for (const [key, entry] of next) pushObject(pending, key), pushObject(pending, entry);
     } else if (types.isSet(next)) {
       for (const entry of next) pushObject(pending, entry);
-    } else if (types.isNativeError(next)) {
-      pushData(pending, next, 'cause');
     } else {
       for (const key of Object.keys(next)) pushData(pending, next, key); // an array's elements among them
     }

@@ -342,6 +342,10 @@ test("Node's objects that Node 22 and later clone by a method of their own are r
   const counted = { empty: {}, get x() { reads++; return 2; } };
   assert.equal(decode(TYPE.serialized, encode(counted).bytes), { empty: {}, x: 2 });
   assert.is(reads, 1);
+  // A DOMException has Node's method too (Node 22 and later), but V8 writes it as an Error: sent beside a {} as alone
+  const failure = new DOMException('gone', 'AbortError');
+  const alone = decode(TYPE.serialized, encode(failure).bytes);
+  assert.equal(decode(TYPE.serialized, encode({ failure, empty: {} }).bytes), { failure: alone, empty: {} });
 });
 
 const Float16 = (globalThis as { Float16Array?: new (values: number[]) => ArrayBufferView }).Float16Array;
