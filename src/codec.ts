@@ -572,7 +572,8 @@ function v8Serialize(value: unknown): Buffer {
  * symbol of Node's, which postMessage calls; Node 20 made them host objects, which V8's serializer refuses. The
  * serializer knows nothing of that method and writes such an object as its own enumerable properties, none: `{}`, a
  * Blob's bytes lost without a word. Where this Node's serializer does so, nodeCloneMethod is that symbol, and
- * serialize() refuses a value that holds one, as Node 20 did.
+ * serialize() refuses a value that holds one, as Node 20 did, where its bytes hold a `{}`: one with properties of its
+ * own (a subclass's fields) is written as those, and goes unseen (README says so).
  */
 const nodeCloneMethod = ((): symbol | undefined => {
   if (typeof Blob !== 'function') return undefined;
