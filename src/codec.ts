@@ -554,7 +554,7 @@ function serialize(value: unknown): Buffer {
   const bytes = v8Serialize(value);
   // Where an object went as `{}` (rare in a message: a scan of the bytes, at memchr's speed), look for Node's
   if (nodeCloneMethod !== undefined && bytes.includes(EMPTY_OBJECT)) {
-    const nodeObject = nodeCloneableIn(value, nodeCloneMethod);
+    const nodeObject = nodeCloneableIn(value, nodeCloneMethod, bytes.length);
     if (nodeObject !== undefined) throw new HostObjectRefused(nodeObject);
   }
   return bytes;
@@ -592,17 +592,30 @@ const EMPTY_OBJECT = Buffer.from([0x6f, 0x7b, 0x00]);
 /**
  * The first object in `value` with Node's clone method, found where structured clone goes (an array's elements, an
  * object's own enumerable properties, a Map's keys and values, a Set's entries, an Error's cause); undefined if none.
- * A walk without recursion (a value may be nested deeper than a stack of calls allows) that reads data properties
- * only: a getter runs once, in the serializer, as structured clone runs it (so one that returns a Blob is not seen).
+ * `byteLength` is what V8 wrote of it. A walk without recursion (a value may be nested deeper than a stack of calls
+ * allows) that reads an object's data properties only: a getter runs once, in the serializer, as structured clone runs
+ * it (so one that returns a Blob is not seen). First as a tree, without the Set of objects seen, which cost 2x: a tree
+ * has at most one object reference for every 2 bytes written (a back reference takes 2 at least), so a walk that
+ * visits more meets cycles or shared parts, and starts again with the Set.
  */
-function nodeCloneableIn(value: unknown, method: symbol): object | undefined {
+function nodeCloneableIn(value: unknown, method: symbol, byteLength: number): object | undefined {
+  const found = walkFor(method, value, byteLength >> 1);
+  return found === TOO_LONG ? walkFor(method, value, Infinity, new Set()) as object | undefined : found;
+}
+
+const TOO_LONG = Symbol('more visits than a tree of the value has');
+
+function walkFor(method: symbol, value: unknown, visits: number, seen?: Set<object>): object | undefined | typeof TOO_LONG {
   if (typeof value !== 'object' || value === null) return undefined;
-  const seen = new Set<object>();
   const pending: object[] = [value];
   while (pending.length > 0) {
     const next = pending.pop()!;
-    if (seen.has(next) || types.isProxy(next)) continue;
-    seen.add(next);
+    if (seen === undefined ? --visits < 0 : seen.has(next)) {
+      if (seen === undefined) return TOO_LONG;
+      continue;
+    }
+    seen?.add(next);
+    if (types.isProxy(next)) continue;
     if (types.isNativeError(next)) { // V8 writes any as an Error, a DOMException too, which has Node's method
       pushData(pending, next, 'cause');
       continue;
@@ -613,8 +626,12 @@ function nodeCloneableIn(value: unknown, method: symbol): object | undefined {
       for (const [key, entry] of next) pushObject(pending, key), pushObject(pending, entry);
     } else if (types.isSet(next)) {
       for (const entry of next) pushObject(pending, entry);
+    } else if (Array.isArray(next)) {
+      // Its elements read straight: a descriptor each made an array of a million numbers 25x slower to send (an
+      // element's getter, which nothing sane defines, then runs twice)
+      for (let i = 0; i < next.length; i++) pushObject(pending, next[i]);
     } else {
-      for (const key of Object.keys(next)) pushData(pending, next, key); // an array's elements among them
+      for (const key of Object.keys(next)) pushData(pending, next, key);
     }
   }
   return undefined;

@@ -337,6 +337,16 @@ test("Node's objects that Node 22 and later clone by a method of their own are r
   let deep: unknown = blob;
   for (let i = 0; i < 2000; i++) deep = [deep];
   assert.is(where(deep), `value${'[0]'.repeat(2000)}`);
+  // Parts shared 2^29 ways (a walk as a tree would never end) and a Blob at the bottom: found all the same
+  let shared: unknown[] = [{}];
+  for (let i = 0; i < 29; i++) shared = [shared, shared];
+  let copy = decode(TYPE.serialized, encode(shared).bytes) as unknown[];
+  for (let i = 0; i < 29; i++) {
+    assert.is(copy[0], copy[1]); // shared still: structured clone keeps the references
+    copy = copy[0] as unknown[];
+  }
+  assert.equal(copy, [{}]);
+  assert.is(where([shared, [blob]]), 'value[1][0]');
   // A getter runs once, as structured clone runs it, whether or not the value holds an object written as {}
   let reads = 0;
   const counted = { empty: {}, get x() { reads++; return 2; } };
