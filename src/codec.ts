@@ -605,16 +605,20 @@ function nodeCloneableIn(value: unknown, method: symbol, byteLength: number): ob
 
 const TOO_LONG = Symbol('more visits than a tree of the value has');
 
-function walkFor(method: symbol, value: unknown, visits: number, seen?: Set<object>): object | undefined | typeof TOO_LONG {
+function walkFor(
+  method: symbol, value: unknown, visits: number, seen?: Set<object>,
+): object | undefined | typeof TOO_LONG {
   if (typeof value !== 'object' || value === null) return undefined;
   const pending: object[] = [value];
   while (pending.length > 0) {
     const next = pending.pop()!;
-    if (seen === undefined ? --visits < 0 : seen.has(next)) {
-      if (seen === undefined) return TOO_LONG;
+    if (seen === undefined) {
+      if (--visits < 0) return TOO_LONG;
+    } else if (seen.has(next)) {
       continue;
+    } else {
+      seen.add(next);
     }
-    seen?.add(next);
     if (types.isProxy(next)) continue;
     if (types.isNativeError(next)) { // V8 writes any as an Error, a DOMException too, which has Node's method
       pushData(pending, next, 'cause');
