@@ -78,7 +78,6 @@ export class Comm {
   private readonly queues: Envelope[][];
   private nextAnySource = 0; // where recv(ANY_SOURCE) starts looking, so that no source starves
   private polled: Envelope | undefined; // a match that anyTurn read from a channel, for its caller
-  private viewSource = -1; // the source whose message recvView() lends, -1 when none
   private readonly copied: Status<number> = { value: 0, source: 0, tag: 0 }; // what recvInto answers, reused
   private readonly copiedInternally: Status<number> = { value: 0, source: 0, tag: 0 }; // the same, collectives'
 
@@ -221,12 +220,12 @@ export class Comm {
   recvView<T = ArrayBufferView>(source: number, tag = ANY_TAG): T {
     this.checkRank(source, 'source', 'recvView');
     if (tag !== ANY_TAG) this.checkTag(tag, 'tag');
-    if (this.viewSource >= 0) throw new Error('recvView() while holding a view: release() it first');
+    if (this.control.viewFrom >= 0) throw new Error('recvView() while holding a view: release() it first');
     try {
       const receiver = this.viewableReceiver(source, tag);
       if (receiver !== undefined) {
         const message = receiver.recvView<T>()!;
-        if (receiver.holding) this.viewSource = source;
+        if (receiver.holding) this.control.viewFrom = source;
         return message.value;
       }
     } catch (err) {
@@ -240,9 +239,9 @@ export class Comm {
    * when no view is held; never blocks.
    */
   release(): void {
-    if (this.viewSource < 0) return;
-    const receiver = (this.channels as SharedTransport).receiver(this.viewSource);
-    this.viewSource = -1;
+    if (this.control.viewFrom < 0) return;
+    const receiver = (this.channels as SharedTransport).receiver(this.control.viewFrom);
+    this.control.viewFrom = -1;
     receiver.release();
   }
 
@@ -815,7 +814,7 @@ export class Comm {
    * that channel until release(), and the deadlock watchdog reports it if nothing else comes.
    */
   private refuseHeldSource(source: number, tag: number, op: string): void {
-    if (source >= 0 && source === this.viewSource && findMatching(this.queues[source]!, tag) < 0) {
+    if (source >= 0 && source === this.control.viewFrom && findMatching(this.queues[source]!, tag) < 0) {
       throw new Error(`${op}() from rank ${source} while holding a view of its last message: release() it first`);
     }
   }
@@ -826,9 +825,8 @@ export class Comm {
    * receive, so one refused halfway would leave messages behind that a retry after release() would take as its own.
    */
   private refuseWhileHolding(op: string): void {
-    if (this.viewSource >= 0) {
-      throw new Error(`${op}() while holding a view of rank ${this.viewSource}'s last message: release() it first`);
-    }
+    const held = this.control.viewFrom;
+    if (held >= 0) throw new Error(`${op}() while holding a view of rank ${held}'s last message: release() it first`);
   }
 
   private checkRank(value: number, name: string, call = 'send'): void {

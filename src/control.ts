@@ -9,7 +9,7 @@
  *   lines 5, 6          the same two for bcast's barrier on the shared arena
  *   lines 7, 8          the same two for reduce's barrier on the shared arena
  *   line 9 + r          DOORBELL  ASLEEP  WAIT_KIND  WAIT_PEER  PROGRESS  BARRIER_SLEEPER  WAIT_IN  STARTED
- *                       EXIT_EVENT  LOOKS  WAIT_TAG (a line per rank)
+ *                       EXIT_EVENT  LOOKS  WAIT_TAG  VIEW_FROM (a line per rank)
  *
  * A rank's DOORBELL is how `recv(ANY_SOURCE)` (and every receive on the postMessage transports) sleeps on one word
  * instead of polling every channel: a sender bumps it, and notifies, only when ASLEEP says the rank is parked.
@@ -59,6 +59,7 @@ const STARTED = 7;
 const EXIT_EVENT = 8;
 const LOOKS = 9;
 const WAIT_TAG = 10;
+const VIEW_FROM = 11;
 
 const ABORTED = 1;
 
@@ -170,6 +171,13 @@ export class ControlBlock {
    */
   receivingTag = -1;
 
+  /**
+   * The rank whose message this thread's rank holds as a view (Comm.recvView lends it until release(); -1: none),
+   * which setWaiting copies as it does within: the ring it lies in cannot take back its room meanwhile, so a deadlock
+   * report says why a sender to this rank finds the channel full.
+   */
+  viewFrom = -1;
+
   /** Rank `rank` starts (`kind` != none) or stops waiting; a stop counts as progress. */
   setWaiting(rank: number, kind: WaitKind, peer: number): void {
     const line = this.line(rank);
@@ -180,6 +188,7 @@ export class ControlBlock {
       Atomics.store(this.words, line + WAIT_PEER, peer);
       Atomics.store(this.words, line + WAIT_IN, this.within);
       Atomics.store(this.words, line + WAIT_TAG, this.receivingTag);
+      Atomics.store(this.words, line + VIEW_FROM, this.viewFrom);
       Atomics.store(this.words, line + WAIT_KIND, kind);
     }
   }
@@ -210,11 +219,13 @@ export class ControlBlock {
   }
 
   /**
-   * Launcher: what `rank` waits for now, in which collective, with which tag (a receive; -1 for any), how many waits it
-   * has finished, and how many times it has looked in vain (`looks`). Can be stale at once.
+   * Launcher: what `rank` waits for now, in which collective, with which tag (a receive; -1 for any), holding a view of
+   * whose message (-1: none), how many waits it has finished, and how many times it has looked in vain (`looks`). Can
+   * be stale at once.
    */
   waitingOf(rank: number): {
-    kind: WaitKind; peer: number; within: Collective | undefined; tag: number; progress: number; looks: number;
+    kind: WaitKind; peer: number; within: Collective | undefined; tag: number; viewFrom: number; progress: number;
+    looks: number;
   } {
     const line = this.line(rank);
     return {
@@ -222,6 +233,7 @@ export class ControlBlock {
       peer: Atomics.load(this.words, line + WAIT_PEER),
       within: COLLECTIVES[Atomics.load(this.words, line + WAIT_IN) - 1],
       tag: Atomics.load(this.words, line + WAIT_TAG),
+      viewFrom: Atomics.load(this.words, line + VIEW_FROM),
       progress: Atomics.load(this.words, line + PROGRESS),
       looks: Atomics.load(this.words, line + LOOKS),
     };

@@ -146,9 +146,9 @@ function movingRanks(stuck: Set<number>, waits: Map<number, Wait>, recent: Set<n
 
 /**
  * One line per live rank: `rank 0 waits to receive from rank 1`, `... from rank 1 with tag 2` (a receive of one tag),
- * `... from rank 0 in bcast`, `rank 2 is running`, or `rank 3 is starting` when a short `timeoutMs` ends before its
- * program was called. Each rank's wait is read now, or taken from `waits`; the ranks in `moving` are running, whatever
- * wait they are in.
+ * `... from rank 0 in bcast`, `... from any rank (not from rank 2, whose message it holds as a view: ...)`, `rank 2 is
+ * running`, or `rank 3 is starting` when a short `timeoutMs` ends before its program was called. Each rank's wait is
+ * read now, or taken from `waits`; the ranks in `moving` are running, whatever wait they are in.
  */
 export function describeWaits(control: ControlBlock, finished: boolean[], waits?: ReadonlyMap<number, Wait>,
   moving: ReadonlySet<number> = new Set()): string[] {
@@ -161,7 +161,7 @@ export function describeWaits(control: ControlBlock, finished: boolean[], waits?
       lines.push(`rank ${rank} is running`);
       continue;
     }
-    const { kind, peer, within, tag } = waits?.get(rank) ?? control.waitingOf(rank);
+    const { kind, peer, within, tag, viewFrom } = waits?.get(rank) ?? control.waitingOf(rank);
     // The rank it waits on has finished, or, waiting on any rank, those that have.
     const anyDone = gone.length > 0 ? ` (${haveFinished})` : '';
     const peerDone = peer === ANY_PEER ? anyDone : peer >= 0 && finished[peer] ? ` (rank ${peer} has finished)` : '';
@@ -169,7 +169,11 @@ export function describeWaits(control: ControlBlock, finished: boolean[], waits?
     if (kind === WAIT.recv) {
       const from = peer === ANY_PEER ? 'any rank' : `rank ${peer}`;
       const withTag = tag >= 0 ? ` with tag ${tag}` : ''; // not ANY_TAG, nor a collective's own
-      lines.push(`rank ${rank} waits to receive from ${from}${withTag}${inCall}${peerDone}`);
+      // A receive from any rank passes over the channel whose message a view holds (Comm.refuseHeldSource)
+      const held = peer === ANY_PEER && viewFrom >= 0
+        ? ` (not from rank ${viewFrom}, whose message it holds as a view: release() it first)`
+        : '';
+      lines.push(`rank ${rank} waits to receive from ${from}${withTag}${inCall}${held}${peerDone}`);
     } else if (kind === WAIT.send) {
       lines.push(`rank ${rank} waits to send to rank ${peer}${inCall} (channel full)${peerDone}`);
     } else if (kind === WAIT.barrier || kind === WAIT.arena) {

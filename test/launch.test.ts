@@ -145,6 +145,20 @@ for (const transport of TRANSPORTS) {
     await noWorkerLeft('a deadlock of tags');
   });
 
+  test(`${transport}: a deadlock report says which channel a receive from any rank passes over for a view held`, async () => {
+    // Before, 'rank 0 waits to receive from any rank' while rank 1's message sat behind the view rank 0 held.
+    const err = await failure(launch(PROGRAMS, {
+      size: 2, transport, args: { program: 'anyPastView' }, deadlockMs: GRACE_MS, timeoutMs: 30_000,
+    }));
+    assert.instance(err, DeadlockError);
+    // Elsewhere recvView is recv: rank 0 takes both messages and finishes
+    assert.is(err.message, transport === 'shared'
+      ? 'deadlock: rank 0 waits to receive from any rank (not from rank 1, whose message it holds as a view: release() ' +
+        'it first); rank 1 waits to receive from rank 0'
+      : 'deadlock: rank 1 waits to receive from rank 0 (rank 0 has finished)');
+    await noWorkerLeft('a deadlock behind a view');
+  });
+
   test(`${transport}: a rank waits for one that has finished`, async () => {
     const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'peerFinished' }, deadlockMs: GRACE_MS, timeoutMs: 30_000 }));
     assert.instance(err, DeadlockError);
