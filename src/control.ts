@@ -3,8 +3,8 @@
  * It holds what the ranks need to block and to be woken, and what the launcher needs to watch them:
  *
  *   line 0              ABORT (1 once aborted)  REASON  FAILED_RANK
- *   line 1              BARRIER_ARRIVED                         ranks that reached the current barrier
- *   line 2              BARRIER_GENERATION                      bumped by the last rank in: everyone waits on it
+ *   line 1              BARRIER.arrived                         ranks that reached the current barrier
+ *   line 2              BARRIER.generation                      bumped by the last rank in: everyone waits on it
  *   lines 3, 4          the same two for allreduce's barrier on the shared arena
  *   lines 5, 6          the same two for bcast's barrier on the shared arena
  *   lines 7, 8          the same two for reduce's barrier on the shared arena
