@@ -1,5 +1,5 @@
 /**
- * launch's deadlock watchdog: it reads, a few times a second, what each rank says it waits for in the control block
+ * launch's deadlock watchdog: it reads, ten times a second, what each rank says it waits for in the control block
  * (control.ts), and tells a deadlock (ranks that nothing will ever set moving) from a slow computation; and the lines
  * that say where each rank is, for a DeadlockError and for a launch's TimeoutError.
  */
