@@ -29,7 +29,7 @@ export const ANY_TAG = -1;
 export const MAX_TAG = 2 ** 31 - 1;
 /** Tags a collective call apart: the reserved tags of collectives/common.ts lie between -2 and -10, within a span of 16. */
 const TAG_SPAN = 16;
-/** The collective calls that tags tell apart before they repeat: -2 - 16 (2^20 - 1) is still a signed 32-bit tag. */
+/** The collective calls that tags tell apart before they repeat: -10 - 16 (2^20 - 1) is still a signed 32-bit tag. */
 const CALLS_IN_TAGS = 2 ** 20;
 
 /** A received message with where it came from. */
