@@ -744,7 +744,8 @@ export class Comm {
         const message = source === ANY_SOURCE ? this.pollAny() : this.channels.poll(source);
         if (message !== undefined) return message;
         // Woken by another's message, and still nothing: a look in vain, for the watchdog (each wake starts a new
-        // wait, whose own looks come only after 25 ms, which a rank sent to more often would never reach).
+        // wait, whose own looks come only as it parks, or after 25 ms of `spin`, which a rank sent to more often would
+        // never reach).
         if (woken) this.control.markLooked(this.rank);
         this.control.waitDoorbell(this.waiter, this.rank, seen, Infinity, undefined, 'recv');
       }
