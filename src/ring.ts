@@ -723,8 +723,8 @@ export class RingBuffer {
   read(options?: BlockingOptions): Uint8Array<ArrayBuffer> | null {
     const offset = this.next(options);
     if (offset === ENDED) return null;
-    // Allocate and set: `slice()` of a view over shared memory copied 4x slower (30 µs against 8 µs for 64 KiB, the
-    // first VM of docs/PERFORMANCE.md, 2026-11-25).
+    // Allocate and copy (copyHeld): `slice()` of a view over shared memory copied 4x slower than `set()` (30 µs against
+    // 8 µs for 64 KiB, the first VM of docs/PERFORMANCE.md, 2026-11-25).
     const copy = new Uint8Array(this.frame.length);
     this.copyHeld(copy);
     this.release();
