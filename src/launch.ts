@@ -101,8 +101,9 @@ const DEFAULT_RING_BYTES = 16 * 2 ** 20;
 /** After an abort, how long ranks get to notice it and finish on their own before they are terminated. */
 const SETTLE_MS = 1000;
 /**
- * The same after `timeoutMs`, shorter: the caller bounded the run, and a rank still going then is usually one that
- * never calls shmcomm (a loop, a timer) and would not notice the abort anyway. Ranks blocked in shmcomm wake at once.
+ * The same after `timeoutMs` (or the `signal`'s abort), shorter: the caller bounded the run, and a rank still going
+ * then is usually one that never calls shmcomm (a loop, a timer) and would not notice the abort anyway. Ranks blocked
+ * in shmcomm wake at once.
  * With SETTLE_MS, `timeoutMs: 500` rejected after 1.5 s.
  */
 const TIMEOUT_SETTLE_MS = 100;
