@@ -175,8 +175,8 @@ export class Sender {
    * corked: the doorbell would ring before the message is visible. `onMessage`, and the ring's `onWait`, may send on
    * other Senders, but not on this one: they run in the middle of its send, and `send`, `flush` and `close` refuse to
    * run there.
-   * @throws `TypeError` for an unknown option; `RangeError` for a `chunkBytes` that is not a multiple of 8 from 8 to
-   *   `ring.maxMessage`.
+   * @throws `TypeError` for a `ring` that is no RingBuffer (its `buffer`, say) or an unknown option; `RangeError` for a
+   *   `chunkBytes` that is not a multiple of 8 from 8 to `ring.maxMessage`.
    */
   constructor(ring: RingBuffer, options: {
     /** Called after the first frame of each message is published (the ranks ring a doorbell there). Default: none. */
@@ -203,8 +203,8 @@ export class Sender {
    * So is the rest of a message that any other error stopped between two chunks (`onMessage`, or the ring's `onWait`,
    * that threw): the receiver has its first chunks. Producer side.
    * @throws `DataCloneError` for a value structured clone refuses; `RangeError` for a `tag` that is not a signed 32-bit
-   *   integer or a message over 2 GiB; `Error` while `pendingBytes` wait for `flush()`, or from this Sender's own
-   *   callbacks; `TimeoutError`; `AbortedError`; `ClosedError` after `close()`.
+   *   integer or a message over 2 GiB; `TypeError` for options where the tag goes; `Error` while `pendingBytes` wait for
+   *   `flush()`, or from this Sender's own callbacks; `TimeoutError`; `AbortedError`; `ClosedError` after `close()`.
    */
   send(value: unknown, tag = 0, options?: BlockingOptions): void {
     this.refuseWhileBusy('send'); // before a value goes into the scratch memory, which the send under way may be using
