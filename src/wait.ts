@@ -100,9 +100,10 @@ export function deadlineFor(options: { timeoutMs?: number } | undefined): number
  * Throws unless a blocking call's options hold a `timeoutMs` that is a number >= 0, or nothing: `{ timeout: 5 }`, a
  * typo, would wait for ever, and so would `read(100)`, a number where the options go. A blocking call checks them as it
  * starts, before it takes or writes anything, not only once it has to wait: a bad value must not cut a message in
- * chunks short. The rule (README, "RingBuffer"): undefined and Infinity wait for ever, 0 does not wait (a TimeoutError
- * at once where the call would have to), and anything else that is not a number >= 0 is refused. Options without a
- * `timeoutMs` are looked at whole (their type, their keys); with one, only it is, so a call per message pays a typeof.
+ * chunks short. The rule (README, "One rule for `timeoutMs`"): undefined and Infinity wait for ever, 0 does not wait (a
+ * TimeoutError at once where the call would have to), and anything else that is not a number >= 0 is refused. Options
+ * without a `timeoutMs` are looked at whole (their type, their keys); with one, only it is, so a call per message pays a
+ * typeof.
  */
 export function checkTimeout(options: { timeoutMs?: number } | undefined): void {
   // The call per message passes no options: that case alone is kept small enough to be inlined (docs/PERFORMANCE.md,
