@@ -78,8 +78,9 @@ export const MAX_CHUNK_BYTES = 256 * 1024;
  * ring parks at once (`strategy: 'park'`, what launch picks when ranks outnumber cores). A receiver that parks is
  * woken once per chunk it catches up with, a system call each, and there fewer, larger chunks pay: 4 ranks on the 2
  * cores, 8 MiB bcast 1.9 ms in quarter-ring chunks against 2.3 ms in 256 KiB ones (`shmcomm bench collectives
- * --ranks 4 --sizes 8MiB --ops bcast,allreduce --transports shared`). The sender's own strategy stands for the
- * receiver's: the ranks all wait alike.
+ * --ranks 4 --sizes 8MiB --ops bcast,allreduce --transports shared`; the first VM of docs/PERFORMANCE.md, 2026-11-26,
+ * far state: "Chunks of 256 KiB on large rings"). The sender's own strategy stands for the receiver's: the ranks all
+ * wait alike.
  */
 export function defaultChunkBytes(ring: RingBuffer): number {
   return ring.strategy === 'park' ? ring.capacity / 4 : Math.min(ring.capacity / 4, MAX_CHUNK_BYTES);

@@ -158,7 +158,8 @@ export class Waiter {
    *
    * `onWait` hears of a wait only once it has lasted `spinMicros` (or parks, whichever comes first): the waits of
    * two threads streaming end within a few spins, and telling the deadlock watchdog of each one costs two stores
-   * to a line the other rank reads (8% of a ping-pong's time, measured). A deadlock is still seen: its waits last.
+   * to a line the other rank reads (7 to 9% of a ping-pong's time, the first VM of docs/PERFORMANCE.md, 2026-11-26:
+   * "The deadlock watchdog hears only of waits that last"). A deadlock is still seen: its waits last.
    */
   wait(index: number, seen: number, sleeper: number, deadline: number, timeoutMs: number | undefined, op: string): void {
     const words = this.words;
