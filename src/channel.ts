@@ -69,7 +69,7 @@ export function doesNotFitError(bytes: number, room: number): RangeError {
  * 16 MiB ring streamed 1 to 16 MiB messages at 6 to 13 GB/s in frames of up to 4 MiB (one frame each up to half the
  * ring, then quarter-ring chunks) and at 19 to 27 GB/s in chunks of 128 KiB to 512 KiB (`shmcomm bench bandwidth
  * --modes shared,memcpy --min 256KiB --max 16MiB --points 4 --ring 16MiB`, docs/PERFORMANCE.md). On the benchmark's
- * rings it is a quarter of zerocopy's 1 MiB and an eighth of shared's 2 MiB.
+ * rings it is a sixteenth of zerocopy's 4 MiB and an eighth of shared's 2 MiB.
  */
 export const MAX_CHUNK_BYTES = 256 * 1024;
 
