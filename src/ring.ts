@@ -155,7 +155,9 @@ const align8 = (n: number) => (n + 7) & ~7;
  * A corked side publishes every CORK_MESSAGES messages or CORK_BYTES bytes (the default `corkBytes`; a quarter of
  * the ring, if less), whichever comes first: one publication then serves many small messages, yet the other side
  * still gets them in batches it can work on meanwhile (`bench bandwidth`, 8 B and 1 KiB messages, producer corked:
- * measured best between 8 and 16 messages; a batch that waits for a whole window of 64 idles the consumer).
+ * measured best between 8 and 16 messages; a batch that waits for a whole window of 64 idles the consumer. The first VM
+ * of docs/PERFORMANCE.md, 2026-11-26: "Cork: publish small messages in batches", "Where a window's time goes at 1 to 2
+ * KiB").
  */
 const CORK_MESSAGES = 16;
 const CORK_BYTES = 16 * 1024;
