@@ -198,8 +198,8 @@ const SPREAD_NOTE_ROWS = 6;
 
 /**
  * A note for a run with `--rounds` whose rounds of one mode and size disagree by more than 2x: on a shared machine a
- * round can fall to a fraction of the others (docs/PERFORMANCE.md, "Collapses are the machine's"), and a reader of
- * the table, which shows only the medians, should know which of them stand for rounds that far apart.
+ * round can fall to a fraction of the others (docs/PERFORMANCE.md, "The collapses are this VM's far state"), and a
+ * reader of the table, which shows only the medians, should know which of them stand for rounds that far apart.
  */
 export function spreadNote(rows: readonly BandwidthRow[]): string | undefined {
   const spread = rows.filter(({ rounds }) => rounds !== undefined && Math.max(...rounds) > SPREAD_NOTE_RATIO * Math.min(...rounds));
