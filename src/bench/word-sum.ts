@@ -1,6 +1,6 @@
 /**
  * How zerocopy's receiver reads every byte of a message where it lies in the ring: it adds up the message's 32-bit
- * words, mod 2^32, chunk by chunk, and compares the sum with the one the sender's message has (payload.ts,
+ * words, mod 2^32, chunk by chunk, and compares the sum with the one the sender's message has (payload-whole.ts,
  * MessageSums). A sum is the cheapest pass that depends on every byte: a byte changed by d, at byte b of its word,
  * moves the sum by d * 2^(8b), never a multiple of 2^32. Two changes that cancel, or words swapped within a message,
  * it does not see; each chunk's own sum, compared with its place's (MessageSums.chunkSums), and the stamps catch pieces
