@@ -1,6 +1,6 @@
 /**
- * What the bandwidth and latency benchmarks print besides their own tables: the machine line, JSON, CSV, the
- * progress line's time estimate, and where output goes (so tests can capture it).
+ * What the bandwidth, latency and collectives benchmarks print besides their own tables: the machine line, JSON, CSV,
+ * the progress line's time estimate, and where output goes (so tests can capture it).
  */
 import { fstatSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
