@@ -1,8 +1,8 @@
 /**
  * The `shmcomm` command line. It only parses and delegates: the options are read in `bench/args.ts` (by the reader of
  * `bench/options.ts`), the benchmarks live in `bench/`, the exercises in `exercises.ts`. `main` returns the exit status
- * instead of exiting, so tests can call it: 0 done, 1 failed, 2 the command line was wrong (the message and the usage
- * go to stderr).
+ * instead of exiting, so tests can call it: 0 done, 1 failed, 2 the command line was wrong (the message and the usage,
+ * or where the command's help is, go to stderr).
  */
 import { readFile } from 'node:fs/promises';
 import { BENCHMARKS, parseBenchArgs, parseExerciseArgs, refuseOptionsNpmTook } from './bench/args.js';

@@ -4,7 +4,8 @@
  *
  * Each command is a table of option specs, here; options.ts reads a command line against its table, and prints the
  * table as the command's help, so the defaults shown are the defaults used. Every mistake is a `UsageError` that
- * names the option, the value given and what is allowed; the CLI prints it with the usage and exits with status 2.
+ * names the option, the value given and what is allowed; the CLI prints it with where its command's help is (`See
+ * shmcomm bench latency --help.`) and exits with status 2.
  */
 import { accessSync, closeSync, constants, lstatSync, openSync, rmSync, statSync, type Stats } from 'node:fs';
 import { totalmem } from 'node:os';

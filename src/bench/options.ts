@@ -5,7 +5,7 @@
  * The table is the single source of truth: parsing reads the value given on the command line or else the spec's
  * default, through the same parser, and the help text is printed from the same table, so the defaults shown are the
  * defaults used. Every mistake is a `UsageError` that names the option, the value given and what is allowed; the CLI
- * prints it with the usage and exits with status 2.
+ * prints it with where its command's help is (`See shmcomm bench latency --help.`) and exits with status 2.
  */
 import { MAX_ARENA_BYTES } from '../arena.js';
 import { hangingItem, usageLines, words } from '../term.js';
