@@ -46,16 +46,17 @@ import { renderTable } from './table.js';
  * 4 MiB on 4 MiB, 32 to 35 on 8, 20 to 25 on 2 and 9 on 1 MiB, whose lines the receiver must pull out of the sender's
  * L2 (a receiver that read only the stamps was fastest on 1 MiB, which stayed in the caches). shared copies out of
  * the ring, and its sender, copying faster than the receiver, keeps the ring nearly full: the receiver reads lines
- * written about a ring ago. On a ring no larger than a core's L2 (1 MiB on these EPYCs) those lines are still dirty
- * in the sender's L2, and each must be pulled out of it; on 2 MiB they have gone to the L3 the cores share. On a
- * 2-core Zen 4 VM (cpu family 25) with its two threads 0.03 to 0.06 µs apart, shared streamed 22 to 31 GB/s at 128 KiB
- * on 2 MiB against 10 to 14 on 1 MiB, eight runs by turns; on the family-26 VM in its far state rings of 256 KiB to 2 MiB had tied, and 32 MiB
- * lost 10 to 25% from 64 KiB up. ringbuf.js copies with `set()`, which depends on how far apart the two cores are
- * (line-probe.ts). When a cache line crosses from one to the other in under 0.25 µs, they share a cache, and a 1 MiB
- * ring keeps the whole stream in it. When they do not, a 32 MiB ring is better for it: the receiver reads lines the
- * sender wrote long ago, gone from the sender's cache, instead of pulling dirty lines out of it. When the probe finds
- * the machine busy (BUSY_LINE_MICROS), twice, it tells no state: ringbuf then gets a fixed ring, the near state's
- * 1 MiB, since threads that take turns on one core share its caches too.
+ * written about a ring ago. On a ring no larger than a core's L2 (1 MiB on the Zen 4 VM; 512 KiB on the Zen 3 VM,
+ * `lscpu`) those lines are still dirty in the sender's L2, and each must be pulled out of it; on 2 MiB they have gone
+ * to the L3 the cores share. On a 2-core Zen 4 VM (cpu family 25) with its two threads 0.03 to 0.06 µs apart, shared
+ * streamed 22 to 31 GB/s at 128 KiB on 2 MiB against 10 to 14 on 1 MiB, eight runs by turns; on the family-26 VM in its
+ * far state rings of 256 KiB to 2 MiB had tied, and 32 MiB lost 10 to 25% from 64 KiB up. ringbuf.js copies with
+ * `set()`, which depends on how far apart the two cores are (line-probe.ts). When a cache line crosses from one to the
+ * other in under 0.25 µs, they share a cache, and a 1 MiB ring keeps the whole stream in it. When they do not, a 32 MiB
+ * ring is better for it: the receiver reads lines the sender wrote long ago, gone from the sender's cache, instead of
+ * pulling dirty lines out of it. When the probe finds the machine busy (BUSY_LINE_MICROS), twice, it tells no state:
+ * ringbuf then gets a fixed ring, the near state's 1 MiB, since threads that take turns on one core share its caches
+ * too.
  */
 export const AUTO_RING_BYTES = {
   zerocopy: 4 * 2 ** 20,
