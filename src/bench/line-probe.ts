@@ -54,7 +54,7 @@ export const NEAR_LINE_MICROS = 0.25;
 /**
  * From this "line time" (µs) the probe did not time a cache line crossing alone: its two threads took turns on a
  * core of a machine busy with something else (3,700 µs measured beside another benchmark, 2.2 µs under a lighter
- * load). Cores apart take 0.4 to 0.6, in either state of docs/PERFORMANCE.md.
+ * load). Cores apart (the far state of docs/PERFORMANCE.md) take 0.26 to 0.68 µs on its three VMs.
  */
 const BUSY_LINE_MICROS = 1;
 
