@@ -493,7 +493,7 @@ test('a module that is missing, fails to load, or has no default export', async 
       const file = join(typed, 'main.ts');
       writeFileSync(file, 'export default function main(): number {\n  return 1;\n}\n');
       const advice = `Unknown file extension ".ts" for ${file}: Node ${process.version} runs TypeScript only with type ` +
-        'stripping (from Node 22.6; on by default from 23.6): compile the file with tsc and pass the .js (README, "A first program")';
+        'stripping (from Node 22.6; on by default from 22.18 and 23.6): compile the file with tsc and pass the .js (README, "A first program")';
       err = await failure(launch(pathToFileURL(file), { size: 2, timeoutMs: 30_000 }));
       assert.match(err.message, /^rank [01] failed: TypeError: /);
       assert.is(err.message.replace(/^rank [01] failed: TypeError: /, ''), advice);
