@@ -42,8 +42,12 @@ export function refuseNoProgramFile(url: string, path?: string): void {
     const none = (error as NodeJS.ErrnoException).code === 'ENOENT';
     what = none ? 'there is none' : `it cannot be read (${(error as Error).message})`;
   }
-  const resolved = path !== undefined && !isAbsolute(path) ? ` (${file}, from the current directory)` : '';
-  throw Object.assign(new Error(`Expected \`moduleUrl\` to name a file, got ${given}${resolved}: ${what}`), {
+  const relative = path !== undefined && !isAbsolute(path);
+  const resolved = relative ? ` (${file}, from the current directory)` : '';
+  // Most often a program run from another folder than its own: how to name the file beside it from anywhere
+  const beside = relative && what === 'there is none'
+    ? `; for one beside your module, pass new URL(${given}, import.meta.url)` : '';
+  throw Object.assign(new Error(`Expected \`moduleUrl\` to name a file, got ${given}${resolved}: ${what}${beside}`), {
     code: 'ERR_MODULE_NOT_FOUND',
   });
 }
