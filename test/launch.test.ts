@@ -741,6 +741,9 @@ test('bad launch options are refused with what was given and allowed', async () 
     assert.instance(swapped, TypeError);
     assert.is(swapped.message, `${MODULE}, got an object (the module comes first: launch(moduleUrl, options))`);
   }
+  // The module left out, as a newcomer does: the same hint, where it said only `got an object`
+  const noModule = await failure((launch as (options: object) => Promise<unknown>)({ size: 2 }));
+  assert.is(noModule.message, `${MODULE}, got an object (the module comes first: launch(moduleUrl, options))`);
   const notUrl = await failure(launch(5 as never, { size: 1 }));
   assert.instance(notUrl, TypeError);
   assert.is(notUrl.message, `${MODULE}, got 5`); // it said got "5"; an object was "[object Object]"
