@@ -486,6 +486,11 @@ test('a module that is missing, fails to load, or has no default export', async 
   assert.match(err.message, /^rank [01] failed: Error: cannot load this module$/);
   err = await failure(launch(new URL('./fixtures/ranks-no-default.js', import.meta.url), { size: 1, timeoutMs: 30_000 }));
   assert.match(err.message, /^rank 0 failed: TypeError: file:.*ranks-no-default\.js has no default export, where a rank runs `export default function main\(comm\) \{\.\.\.\}`$/);
+  // `export function main` where `export default` was meant: the functions it exports by name are named
+  const named = 'data:text/javascript,export function main(comm) { return comm.rank; } export const helper = () => 1;';
+  err = await failure(launch(named, { size: 1, timeoutMs: 30_000 }));
+  assert.is(err.message, `rank 0 failed: TypeError: ${named} has no default export (it exports helper, main by name), ` +
+    'where a rank runs `export default function main(comm) {...}`');
   // TypeScript, where this Node runs none (Node 20; 22.6 and later may strip the types): what to do, in launch and map.
   if (!(process.features as { typescript?: unknown }).typescript) {
     const typed = mkdtempSync(join(tmpdir(), 'shmcomm-typed-'));
