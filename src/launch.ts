@@ -337,9 +337,10 @@ interface Settings {
 
 function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings {
   // The module before the options: launch(options, url) is told so, not that a string is no options object (and
-  // launch({ size }, new URL(...)) not that the URL has no `size`).
+  // launch({ size }, new URL(...)) not that the URL has no `size`); so is launch({ size }), the module left out.
   if (typeof moduleUrl !== 'string' && !(moduleUrl instanceof URL)) {
-    const swapped = typeof moduleUrl === 'object' && moduleUrl !== null && (typeof options === 'string' || (options as unknown) instanceof URL);
+    const swapped = typeof moduleUrl === 'object' && moduleUrl !== null
+      && (typeof options === 'string' || (options as unknown) instanceof URL || options === undefined);
     throw new TypeError(
       `Expected \`moduleUrl\` to be a file: URL such as import.meta.url (or a data: URL), got ${describe(moduleUrl)}` +
         (swapped ? ' (the module comes first: launch(moduleUrl, options))' : ''),

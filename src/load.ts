@@ -42,8 +42,12 @@ export function refuseNoProgramFile(url: string, path?: string): void {
     const none = (error as NodeJS.ErrnoException).code === 'ENOENT';
     what = none ? 'there is none' : `it cannot be read (${(error as Error).message})`;
   }
-  const resolved = path !== undefined && !isAbsolute(path) ? ` (${file}, from the current directory)` : '';
-  throw Object.assign(new Error(`Expected \`moduleUrl\` to name a file, got ${given}${resolved}: ${what}`), {
+  const relative = path !== undefined && !isAbsolute(path);
+  const resolved = relative ? ` (${file}, from the current directory)` : '';
+  // Most often a program run from another folder than its own: how to name the file beside it from anywhere
+  const beside = relative && what === 'there is none'
+    ? `; for one beside your module, pass new URL(${given}, import.meta.url)` : '';
+  throw Object.assign(new Error(`Expected \`moduleUrl\` to name a file, got ${given}${resolved}: ${what}${beside}`), {
     code: 'ERR_MODULE_NOT_FOUND',
   });
 }
@@ -83,7 +87,7 @@ function esModuleDefault(module: Record<string, unknown>): Record<string, unknow
 
 /**
  * True when `import(url)` refused a TypeScript file for its extension: Node 20 runs none (22.6 and later strip the
- * types, and a loader such as tsx, given to the launching process, reaches the workers too).
+ * types, by default from 22.18 and 23.6; a loader such as tsx, given to the launching process, reaches workers too).
  */
 function isUnrunTypeScript(error: unknown, url: string): error is TypeError & { code: string } {
   const code = (error as { code?: unknown } | null)?.code;
@@ -92,7 +96,7 @@ function isUnrunTypeScript(error: unknown, url: string): error is TypeError & { 
 
 function withTypeScriptAdvice(error: TypeError & { code: string }): TypeError {
   const advice = `Node ${process.version} runs TypeScript only with type stripping (from Node 22.6; on by default ` +
-    'from 23.6): compile the file with tsc and pass the .js (README, "A first program")';
+    'from 22.18 and 23.6): compile the file with tsc and pass the .js (README, "A first program")';
   return Object.assign(new TypeError(`${error.message}: ${advice}`), { code: error.code });
 }
 

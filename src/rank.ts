@@ -40,7 +40,11 @@ async function run(data: RankData): Promise<unknown> {
   process.on('exit', (code) => control.markExitEvent(data.rank, code)); // what an exit code of 13 was: workers.ts
   const program = await importProgram(data.moduleUrl);
   if (typeof program.default !== 'function' || isClass(program.default)) {
-    const found = program.default === undefined ? 'no default export' : `a default export of ${kindOf(program.default)}`;
+    // `export function main` (or `export const main = ...`) for `export default`: name what is there
+    const named = Object.keys(program).filter((name) => typeof program[name] === 'function' && !isClass(program[name]));
+    const byName = named.length > 0 ? ` (it exports ${named.slice(0, 3).join(', ')} by name)` : '';
+    const found = program.default === undefined ? `no default export${byName}`
+      : `a default export of ${kindOf(program.default)}`;
     throw new TypeError(`${data.moduleUrl} has ${found}, where a rank runs \`export default function main(comm) {...}\``);
   }
   control.markStarted(data.rank);

@@ -500,6 +500,11 @@ test('a module that is missing, fails to load, or has no default export', async 
   assert.match(err.message, /^rank [01] failed: Error: cannot load this module$/);
   err = await failure(launch(new URL('./fixtures/ranks-no-default.js', import.meta.url), { size: 1, timeoutMs: 30_000 }));
   assert.match(err.message, /^rank 0 failed: TypeError: file:.*ranks-no-default\.js has no default export, where a rank runs `export default function main\(comm\) \{\.\.\.\}`$/);
+  // `export function main` where `export default` was meant: the functions it exports by name are named
+  const named = 'data:text/javascript,export function main(comm) { return comm.rank; } export const helper = () => 1;';
+  err = await failure(launch(named, { size: 1, timeoutMs: 30_000 }));
+  assert.is(err.message, `rank 0 failed: TypeError: ${named} has no default export (it exports helper, main by name), ` +
+    'where a rank runs `export default function main(comm) {...}`');
   // TypeScript, where this Node runs none (Node 20; 22.6 and later may strip the types): what to do, in launch and map.
   if (!(process.features as { typescript?: unknown }).typescript) {
     const typed = mkdtempSync(join(tmpdir(), 'shmcomm-typed-'));
@@ -507,7 +512,7 @@ test('a module that is missing, fails to load, or has no default export', async 
       const file = join(typed, 'main.ts');
       writeFileSync(file, 'export default function main(): number {\n  return 1;\n}\n');
       const advice = `Unknown file extension ".ts" for ${file}: Node ${process.version} runs TypeScript only with type ` +
-        'stripping (from Node 22.6; on by default from 23.6): compile the file with tsc and pass the .js (README, "A first program")';
+        'stripping (from Node 22.6; on by default from 22.18 and 23.6): compile the file with tsc and pass the .js (README, "A first program")';
       err = await failure(launch(pathToFileURL(file), { size: 2, timeoutMs: 30_000 }));
       assert.match(err.message, /^rank [01] failed: TypeError: /);
       assert.is(err.message.replace(/^rank [01] failed: TypeError: /, ''), advice);
@@ -755,6 +760,9 @@ test('bad launch options are refused with what was given and allowed', async () 
     assert.instance(swapped, TypeError);
     assert.is(swapped.message, `${MODULE}, got an object (the module comes first: launch(moduleUrl, options))`);
   }
+  // The module left out, as a newcomer does: the same hint, where it said only `got an object`
+  const noModule = await failure((launch as (options: object) => Promise<unknown>)({ size: 2 }));
+  assert.is(noModule.message, `${MODULE}, got an object (the module comes first: launch(moduleUrl, options))`);
   const notUrl = await failure(launch(5 as never, { size: 1 }));
   assert.instance(notUrl, TypeError);
   assert.is(notUrl.message, `${MODULE}, got 5`); // it said got "5"; an object was "[object Object]"

@@ -390,7 +390,8 @@ test('a module that does not exist is refused before any worker starts, with whe
   assert.is((err as { code?: string }).code, 'ERR_MODULE_NOT_FOUND');
   const path = relative(process.cwd(), fileURLToPath(missing));
   err = await rejection(map(path, [1]));
-  assert.is(err.message, `Expected \`moduleUrl\` to name a file, got "${path}" (${fileURLToPath(missing)}, from the current directory): there is none`);
+  assert.is(err.message, `Expected \`moduleUrl\` to name a file, got "${path}" (${fileURLToPath(missing)}, from the ` +
+    `current directory): there is none; for one beside your module, pass new URL("${path}", import.meta.url)`);
   err = await rejection(map(fileURLToPath(missing), []));
   assert.is(err.message, `Expected \`moduleUrl\` to name a file, got "${fileURLToPath(missing)}": there is none`, 'empty items too');
   assert.is(startedWorkers(), before);
