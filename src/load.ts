@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isClass } from './describe.js';
 
 /**
  * The `code` that importProgram gives a SyntaxError of the parser. The one that import() rejects with says
@@ -69,6 +70,16 @@ export async function importProgram(url: string): Promise<Record<string, unknown
   } finally {
     delete global[IMPORTING];
   }
+}
+
+/**
+ * The functions a module exports by name (no class), for the error that says the export asked for is missing: `main`,
+ * `a, b, c and 7 more`; '' for none. Most often a program that wrote `export function main` for `export default`.
+ */
+export function functionsByName(module: Record<string, unknown>): string {
+  const names = Object.keys(module).filter((name) => name !== 'default' && typeof module[name] === 'function' &&
+    !isClass(module[name]));
+  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   CURRENT_ITEM, DONE_ITEMS, EXIT_EVENT, FINISHED, NEXT_ITEM, POOL_REPORT, workerLine, type PoolJob, type PoolMessage, type PoolReport,
 } from './pool-protocol.js';
 import { isClass, kindOf } from './describe.js';
-import { importProgram } from './load.js';
+import { functionsByName, importProgram } from './load.js';
 import { reportUncaughtErrors, serializeError } from './thrown.js';
 import { stdioFlushed } from './worker-stdio.js';
 
@@ -26,15 +26,18 @@ reportUncaughtErrors((error) => post({ kind: 'uncaught', error }));
 process.on('exit', (code) => Atomics.store(shared, line + EXIT_EVENT, code)); // what an exit code of 13 was: workers.ts
 
 async function run(): Promise<void> {
-  let fn: unknown;
+  let module: Record<string, unknown>;
   try {
-    fn = (await importProgram(moduleUrl))[exportName];
+    module = await importProgram(moduleUrl);
   } catch (err) {
     const error = serializeError(err);
     return postLast({ kind: 'setupFailed', message: `could not load module ${moduleUrl}: ${error.message}`, error });
   }
+  const fn = module[exportName];
   if (typeof fn !== 'function' || isClass(fn)) {
-    const found = fn === undefined ? '' : `; it is ${kindOf(fn)}`;
+    const named = functionsByName(module);
+    const found = fn !== undefined ? `; it is ${kindOf(fn)}`
+      : named === '' ? '' : `; it exports ${named} by name (map's \`exportName\` option names the one to call)`;
     return postLast({ kind: 'setupFailed', message: `module ${moduleUrl} has no export "${exportName}" (a function)${found}` });
   }
 

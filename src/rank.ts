@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Comm } from './comm.js';
 import { isClass, kindOf } from './describe.js';
 import { ControlBlock } from './control.js';
-import { importProgram } from './load.js';
+import { functionsByName, importProgram } from './load.js';
 import { RANK_REPORT, type RankMessage, type RankReport } from './rank-report.js';
 import { MessagePortTransport } from './transport/message-port.js';
 import { SharedTransport } from './transport/shared.js';
@@ -40,10 +40,8 @@ async function run(data: RankData): Promise<unknown> {
   process.on('exit', (code) => control.markExitEvent(data.rank, code)); // what an exit code of 13 was: workers.ts
   const program = await importProgram(data.moduleUrl);
   if (typeof program.default !== 'function' || isClass(program.default)) {
-    // `export function main` (or `export const main = ...`) for `export default`: name what is there
-    const named = Object.keys(program).filter((name) => typeof program[name] === 'function' && !isClass(program[name]));
-    const byName = named.length > 0 ? ` (it exports ${named.slice(0, 3).join(', ')} by name)` : '';
-    const found = program.default === undefined ? `no default export${byName}`
+    const named = functionsByName(program); // `export function main` for `export default`: name what is there
+    const found = program.default === undefined ? `no default export${named && ` (it exports ${named} by name)`}`
       : `a default export of ${kindOf(program.default)}`;
     throw new TypeError(`${data.moduleUrl} has ${found}, where a rank runs \`export default function main(comm) {...}\``);
   }

@@ -422,8 +422,15 @@ test('a module that throws while it loads', async () => {
 
 test('a missing export, and an export that is not a function', async () => {
   let err = await rejection(map(faults, [1, 2], { workers: 2 }));
-  const noDefault = `module ${faults.href} has no export "default" (a function)`;
+  // The functions it exports by name are named, three of them (in the namespace's order, by name), where one is meant
+  const noDefault = `module ${faults.href} has no export "default" (a function); it exports blocksInNativeCode, ` +
+    'dropsTheHandlersThenThrowsLater, encodesAFunction and 20 more by name (map\'s `exportName` option names the one to call)';
   assertWorkerFailed(err, { worker: [0, 1], item: -1, hasCause: false, message: noDefault });
+  const square = 'data:text/javascript,export function square(x) { return x * x; } export class Square {}';
+  err = await rejection(map(square, [1], { exportName: 'sqare' }));
+  const misspelt = `module ${square} has no export "sqare" (a function); it exports square by name (map's \`exportName\` ` +
+    'option names the one to call)';
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: false, message: misspelt });
   err = await rejection(map(faults, [1], { exportName: 'notAFunction' }));
   const message = `module ${faults.href} has no export "notAFunction" (a function); it is a number`;
   assertWorkerFailed(err, { worker: 0, item: -1, hasCause: false, message });
