@@ -1,13 +1,14 @@
 /**
  * The codec: a value <-> (one-byte type code, payload bytes). The ring moves bytes; this file decides what they mean.
  *
- * Typed arrays (all 11 kinds), `DataView` and `ArrayBuffer` travel as their raw bytes, tagged with their kind, and
- * come back as the same kind. This is the fast path: `encode` hands out a view of the value's own memory (no copy),
- * and `decode` can hand back a view straight into the ring (`inPlace`). A number, a bigint that fits in 64 bits,
- * `undefined`, `null`, a boolean and a string of up to SHORT_STRING code units have short codes of their own (a number
- * or a bigint as its 8 bytes), since V8's serializer costs about 2 µs a value, ten times what the ring costs to move
- * it. Everything else goes through V8's serializer (`node:v8`), the structured-clone algorithm that `postMessage`
- * runs; what it refuses is refused with a `DataCloneError` that names what was wrong and where.
+ * Typed arrays (all 11 kinds, and Float16Array where the runtime has it: Node 24 and later), `DataView` and
+ * `ArrayBuffer` travel as their raw bytes, tagged with their kind, and come back as the same kind. This is the fast
+ * path: `encode` hands out a view of the value's own memory (no copy), and `decode` can hand back a view straight into
+ * the ring (`inPlace`). A number, a bigint that fits in 64 bits, `undefined`, `null`, a boolean and a string of up to
+ * SHORT_STRING code units have short codes of their own (a number or a bigint as its 8 bytes), since V8's serializer
+ * costs about 2 µs a value, ten times what the ring costs to move it. Everything else goes through V8's serializer
+ * (`node:v8`), the structured-clone algorithm that `postMessage` runs; what it refuses is refused with a
+ * `DataCloneError` that names what was wrong and where.
  *
  * Caveats a user may meet:
  * - A Node `Buffer` is a Uint8Array: it comes back as a plain `Uint8Array`, at the top level or nested.
@@ -71,10 +72,19 @@ export const TYPE = {
   string: 17,
   /** A bigint from -(2^63) to 2^63 - 1, as the 8 bytes of a BigInt64; a larger one is serialized. */
   bigint: 18,
+  /**
+   * A Float16Array's bytes, where the runtime has Float16Array (Node 24 and later). Added after the others, whose codes
+   * stay as they were; where there is no Float16Array (Node 20 and 22) this code is unknown, as any code above it is.
+   */
+  float16: 19,
 } as const;
 
-/** The last type code: codes above it are corrupt. */
-const LAST_TYPE = TYPE.bigint;
+/** Float16Array where the runtime has one, looked up so that Node 20 and 22, which have none, run this file too. */
+const Float16 = (globalThis as { Float16Array?: TypedArrayConstructor }).Float16Array;
+/** Whether this runtime knows TYPE.float16. */
+const HAS_FLOAT16 = Float16 !== undefined;
+/** The last type code this runtime knows: codes above it are corrupt (TYPE.float16 too, without Float16Array). */
+const LAST_TYPE = HAS_FLOAT16 ? TYPE.float16 : TYPE.bigint;
 /** The values TYPE.constant carries, by the byte that stands for each. */
 const CONSTANTS: readonly unknown[] = [undefined, null, false, true];
 /**
@@ -92,7 +102,7 @@ export interface Encoded {
   bytes: Uint8Array;
 }
 
-// What the table below needs from each of the 11 typed-array constructors.
+// What the table below needs from each of the typed-array constructors.
 interface TypedArrayConstructor {
   readonly BYTES_PER_ELEMENT: number;
   readonly prototype: { constructor: unknown };
@@ -103,12 +113,12 @@ interface TypedArrayConstructor {
 // Tables indexed by type code, built once. Index 0 is the unused code; `null` marks codes that are not typed arrays.
 const CONSTRUCTORS: ReadonlyArray<TypedArrayConstructor | null> = [
   null, null, Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array, null, null, null, null, null, null,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array, null, null, null, null, null, null, Float16 ?? null,
 ];
 const NAMES: readonly string[] = [
   '(unused)', 'ArrayBuffer', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array',
   'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array', 'DataView',
-  'serialized', 'number', 'constant', 'string', 'bigint',
+  'serialized', 'number', 'constant', 'string', 'bigint', 'Float16Array',
 ];
 // From a typed array's tag (its kind's name, 'Float64Array') to its code.
 const CODE_BY_TAG = new Map<string, number>();
@@ -129,7 +139,7 @@ export function encodedType(value: unknown): number {
   if (ArrayBuffer.isView(value)) {
     const tag = typedArrayTag.call(value);
     if (tag === undefined) return TYPE.dataview;
-    return CODE_BY_TAG.get(tag) ?? TYPE.serialized; // a kind newer than this table (Float16Array) takes the slow path
+    return CODE_BY_TAG.get(tag) ?? TYPE.serialized; // a kind newer than this table, should a runtime add one
   }
   // Not `instanceof`, which another realm's buffers (a vm context's) fail: they would be serialized, and refused
   // when shared.
@@ -275,7 +285,8 @@ export function isKnownType(type: number): boolean {
 
 /** True for the codes whose payload is raw memory (typed arrays, DataView, ArrayBuffer), false for the others. */
 export function isBinaryType(type: number): boolean {
-  return Number.isInteger(type) && type >= TYPE.bytes && type <= TYPE.dataview;
+  if (type >= TYPE.bytes && type <= TYPE.dataview) return Number.isInteger(type);
+  return type === TYPE.float16 && HAS_FLOAT16;
 }
 
 /** The name of a type code: `'Float64Array'`, `'ArrayBuffer'`, `'DataView'`, `'serialized'`, `'number'`, ... */
@@ -471,7 +482,7 @@ const STRING_UNITS: number[][] = Array.from({ length: SHORT_STRING + 1 }, (_, un
  * with one).
  */
 export function isTypedArrayType(type: number): boolean {
-  return type >= TYPE.int8 && type <= TYPE.biguint64;
+  return (type >= TYPE.int8 && type <= TYPE.biguint64) || (type === TYPE.float16 && HAS_FLOAT16);
 }
 
 /** The longest message that Receiver.recv copies with `slice()`: one V8 keeps on its heap. */
@@ -517,7 +528,7 @@ export function sliceOf(type: number, source: KindView, byteOffset: number, byte
 class ValueSerializer extends DefaultSerializer {
   _writeHostObject(object: object): void { // called by V8 (@types/node does not declare it)
     const type = encodedType(object);
-    if (!isBinaryType(type) || type === TYPE.bytes) throw new HostObjectRefused(object); // a KeyObject, a Float16Array
+    if (!isBinaryType(type) || type === TYPE.bytes) throw new HostObjectRefused(object); // a KeyObject
     const { bytes } = encode(object); // a detached buffer: our DataCloneError
     this.writeUint32(type);
     this.writeUint32(bytes.byteLength);
@@ -534,7 +545,7 @@ class ValueDeserializer extends DefaultDeserializer {
       const name = isKnownType(type) ? NAMES[type] : 'unknown';
       throw new RangeError(
         `Corrupt serialized value: a nested view has the type code ${type} (${name}), where a typed array's or a ` +
-          `DataView's (${TYPE.int8} to ${TYPE.dataview}) belongs`,
+          `DataView's (${NESTED_VIEW_CODES}) belongs`,
       );
     }
     const byteLength = this.readUint32();
@@ -548,6 +559,9 @@ class ValueDeserializer extends DefaultDeserializer {
     return decodeBytes(type, bytes);
   }
 }
+
+/** The codes of the views that ValueDeserializer reads, for its refusal of another. */
+const NESTED_VIEW_CODES = `${TYPE.int8} to ${TYPE.dataview}` + (HAS_FLOAT16 ? ` or ${TYPE.float16}` : '');
 
 /** What V8's serializer gives for `value`: what postMessage would, but for the views above and Node's objects below. */
 function serialize(value: unknown): Buffer {
@@ -701,11 +715,6 @@ function whyRefused(culprit: unknown): string | undefined {
   if (types.isSharedArrayBuffer(culprit)) {
     return 'a SharedArrayBuffer travels alone or behind a view (a view may sit anywhere in the value), as a copy of ' +
       'its bytes';
-  }
-  if (ArrayBuffer.isView(culprit) && encodedType(culprit) === TYPE.serialized) { // a Float16Array (Node 24)
-    const kind = typedArrayTag.call(culprit)!;
-    return `shmcomm carries the typed arrays of Node 20, and ${kind} is newer: send its bytes as a Uint8Array (new ` +
-      `Uint8Array(view.buffer, view.byteOffset, view.byteLength)) and view them as a ${kind} where they arrive`;
   }
   if (serializationError(culprit) instanceof HostObjectRefused) {
     return "Node's own objects (a KeyObject, a Blob, a MessagePort, ...) cannot go through a ring; postMessage " +

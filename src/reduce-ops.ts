@@ -3,8 +3,9 @@
  * (`combine`), or two typed arrays of the same kind and length element by element (`elementwise`, into an array the
  * caller gives). Any other `op` is the caller's function `(a, b) => c`, called with the lower ranks' value as `a`.
  *
- * Element results are stored into the array's own kind, so integer arrays wrap (Uint8ClampedArray saturates) exactly
- * as any store into them would; `prod` of the integer kinds of 32 bits and less uses Math.imul, whose low 32 bits are
+ * Element results are stored into the array's own kind, so integer arrays wrap (Uint8ClampedArray saturates) and
+ * float arrays round (a Float32Array's to float32, a Float16Array's to float16, at each step) exactly as any store into
+ * them would; `prod` of the integer kinds of 32 bits and less uses Math.imul, whose low 32 bits are
  * exact, because a double product of two large int32 values is already rounded before it wraps (for 8- and 16-bit
  * kinds the double product is exact, and Math.imul stores the same).
  */
@@ -14,7 +15,7 @@ import { describe, withArticle } from './describe.js';
 export type OpName = 'sum' | 'prod' | 'min' | 'max';
 export const OP_NAMES: readonly OpName[] = ['sum', 'prod', 'min', 'max'];
 
-/** Any of the 11 typed-array kinds, seen through what we use (TypeScript's union of them is not callable). */
+/** Any of the typed-array kinds (Float16Array too, where there is one), seen through what we use (TypeScript's union of them is not callable). */
 export interface TypedArray extends ArrayBufferView {
   readonly length: number;
   readonly BYTES_PER_ELEMENT: number;
@@ -98,7 +99,7 @@ export function elementwise(name: OpName, a: TypedArray, b: TypedArray, out: Typ
   const kind = typedArrayKind(a)!;
   checkOperands(name, kind, a.length, typedArrayKind(b)!, b.length);
   const isBigInt = kind === 'BigInt64Array' || kind === 'BigUint64Array';
-  const isFloat = kind === 'Float32Array' || kind === 'Float64Array';
+  const isFloat = kind === 'Float64Array' || kind === 'Float32Array' || kind === 'Float16Array';
   if (isBigInt) BIGINT_LOOPS[name](a as BigInts, b as BigInts, out as BigInts);
   else if (name === 'prod' && !isFloat) imulEach(a as Numbers, b as Numbers, out as Numbers);
   else NUMBER_LOOPS[name](a as Numbers, b as Numbers, out as Numbers);

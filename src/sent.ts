@@ -3,7 +3,10 @@
  * map resolve with. Checked in test/types.check.ts.
  */
 
-/** The 11 typed-array kinds, by the name each reports (its `Symbol.toStringTag`), over a buffer of type `B`. */
+/**
+ * The typed-array kinds, by the name each reports (its `Symbol.toStringTag`), over a buffer of type `B`: the 11 of
+ * ES2024, and Float16Array where the program's lib declares it (Float16ArrayOver).
+ */
 export interface TypedArrayKinds<B extends ArrayBufferLike = ArrayBufferLike> {
   Int8Array: Int8Array<B>;
   Uint8Array: Uint8Array<B>;
@@ -16,7 +19,18 @@ export interface TypedArrayKinds<B extends ArrayBufferLike = ArrayBufferLike> {
   Float64Array: Float64Array<B>;
   BigInt64Array: BigInt64Array<B>;
   BigUint64Array: BigUint64Array<B>;
+  Float16Array: Float16ArrayOver<B>;
 }
+
+/**
+ * A Float16Array where the program's TypeScript lib declares Float16Array (ESNext), else `never`, which leaves
+ * it out of TypedArray. Looked up on `globalThis`, as shmcomm's own lib, ES2024, has no such type to name: over an
+ * ArrayBuffer for `B = ArrayBuffer` (what `of()` makes), else over any buffer.
+ */
+type Float16ArrayOver<B extends ArrayBufferLike> =
+  typeof globalThis extends { Float16Array: { prototype: infer Any; of(...items: number[]): infer Fresh } }
+    ? [B] extends [ArrayBuffer] ? Fresh : Any
+    : never;
 
 /** A typed array of any kind, over any buffer. A `Buffer` is one: its kind is Uint8Array. */
 export type TypedArray = TypedArrayKinds[keyof TypedArrayKinds];

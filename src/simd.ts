@@ -43,8 +43,8 @@
  * (which V8's own tiers do not agree on either): integer lanes wrap, Uint8Clamped's sum saturates (i8x16.add_sat_u),
  * i32x4.mul keeps the low 32 bits as Math.imul does, and a Float32 sum or product rounded once to float32 is what
  * JavaScript's double result rounds to (a double holds more than twice float32's bits). The kinds and ops without an
- * instruction (products of 8-bit lanes, min and max of 64-bit integers) are left to elementwise(), as is the last
- * bytes % 16 of a run.
+ * instruction (products of 8-bit lanes, min and max of 64-bit integers, every op of Float16Array's) are left to
+ * elementwise(), as is the last bytes % 16 of a run.
  *
  * The thread that launches the ranks compiles the module once (simdModule) and hands it to every rank with the
  * arena's memory; each rank instantiates it over that memory. Where the process cannot have a WebAssembly.Memory

@@ -6,6 +6,9 @@ import { CorruptFrameError, TimeoutError } from '../src/errors.js';
 import { RingBuffer } from '../src/ring.js';
 import { bothOrAbort, errorOf, nestedList, prng, runWorker, testSeed } from './helpers.js';
 
+/** Float16Array where the runtime has one (Node 24 and later), whose codec code, 19, is the last: Node 20 has neither. */
+const Float16 = (globalThis as { Float16Array?: typeof Uint16Array }).Float16Array;
+
 test('one thread: a message of 3.5 rings in quarter-ring chunks, as the same type', () => {
   const ring = RingBuffer.create(4096);
   const sender = new Sender(ring);
@@ -64,11 +67,12 @@ test('recv of short arrays and values, read where they lie: every kind byte for 
   const receiver = new Receiver(RingBuffer.attach(ring.buffer));
   const kinds = [
     Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array,
-    Float64Array, BigInt64Array, BigUint64Array,
+    Float64Array, BigInt64Array, BigUint64Array, ...(Float16 === undefined ? [] : [Float16]),
   ];
   // Bit patterns that a copy as numbers could change (recv's slice() copies bytes, as the spec asks of one kind),
   // low word first: two Float64 NaNs (a signalling one, a negative one with a payload), then two Float32 ones (a
-  // signalling one, which x64 quiets as it widens it to a double, and a quiet one with a payload).
+  // signalling one, which x64 quiets as it widens it to a double, and a quiet one with a payload); as float16 they
+  // hold NaNs with payloads too (0x7ff0, 0x7f80, 0x7fc0).
   const nans = Uint32Array.of(1, 0x7ff00000, 0x12345, 0xfff80000, 0x7f800001, 0x7fc00001);
   const values: unknown[] = [1.5, -0, NaN, 'a\ud800b', '', 2n ** 63n - 1n, -(2n ** 63n), null, true, undefined, false];
   for (let round = 0; round < 200; round++) {
@@ -701,7 +705,8 @@ test('frames that break the chunking protocol are CorruptFrameErrors that say ho
 });
 
 test('a frame of a codec type no Sender writes is a CorruptFrameError naming its header, by every receive', () => {
-  for (const type of [19, 99, 0x80 | 19]) {
+  const firstUnknown = Float16 === undefined ? 19 : 20;
+  for (const type of [firstUnknown, 99, 0x80 | firstUnknown]) {
     for (const how of ['recv', 'recvInto', 'recvView'] as const) {
       const ring = RingBuffer.create(4096);
       ring.write(new Uint8Array(8), { type: 1 }); // an ArrayBuffer of 8 bytes: the bad frame's header is at 24

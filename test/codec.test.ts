@@ -25,6 +25,10 @@ const SAMPLES: Array<[number, string, ArrayBufferView]> = [
   [TYPE.biguint64, 'BigUint64Array', new BigUint64Array([0n, 2n ** 64n - 1n, 2n ** 53n + 3n])],
 ];
 
+/** Float16Array where the runtime has one (Node 24 and later; Node 20 and 22 have none), and the last code it knows. */
+const Float16 = (globalThis as { Float16Array?: new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => ArrayBufferView }).Float16Array;
+const LAST_CODE = Float16 === undefined ? TYPE.bigint : TYPE.float16;
+
 /** Element by element with Object.is, so NaN equals NaN and -0 differs from 0. */
 function assertSameElements(actual: ArrayLike<number | bigint>, expected: ArrayLike<number | bigint>): void {
   assert.is(actual.length, expected.length);
@@ -358,14 +362,44 @@ test("Node's objects that Node 22 and later clone by a method of their own are r
   assert.equal(decode(TYPE.serialized, encode({ failure, empty: {} }).bytes), { failure: alone, empty: {} });
 });
 
-const Float16 = (globalThis as { Float16Array?: new (values: number[]) => ArrayBufferView }).Float16Array;
+/** Float16 bits: NaNs with payloads (quiet, signalling, negative), -0, the least subnormal, the largest, -Infinity, 1.5. */
+const HALF_BITS = [0x7e01, 0x7c01, 0xfe00, 0x8000, 0x0001, 0x7bff, 0xfc00, 0x3e00];
+const bitsOf = (view: ArrayBufferView) => Array.from(new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2));
 
-(Float16 === undefined ? test.skip : test)('a Float16Array (Node 24) is refused saying how to send it', () => {
-  const half = new Float16!([1.5, -2]);
-  const how = "shmcomm carries the typed arrays of Node 20, and Float16Array is newer: send its bytes as a Uint8Array " +
-    '(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)) and view them as a Float16Array where they arrive';
-  assert.is(cloneError(half).message, `a Float16Array cannot be sent: ${how}`);
-  assert.is(cloneError({ half }).message, `an object containing a Float16Array cannot be sent: ${how} (at value.half)`);
+(Float16 === undefined ? test.skip : test)('a Float16Array (Node 24) round-trips as its kind, bit for bit: whole, a subarray, nested, in place', () => {
+  const half = new Float16!(Uint16Array.from(HALF_BITS).buffer);
+  const encoded = encode(half);
+  assert.equal([encoded.type, encodedType(half), typeName(TYPE.float16), elementSize(TYPE.float16)], [19, 19, 'Float16Array', 2]);
+  assert.ok(isBinaryType(TYPE.float16));
+  assert.is(encoded.bytes.buffer, half.buffer); // a view of its own memory, as for every kind
+  const decoded = decode(encoded.type, encoded.bytes) as ArrayBufferView;
+  assert.is(decoded.constructor.name, 'Float16Array');
+  assert.equal(bitsOf(decoded), HALF_BITS);
+  const part = new Float16!(half.buffer, 2, 3); // elements 1 to 3
+  const copy = copyAsSent(part) as ArrayBufferView;
+  assert.equal([copy.constructor.name, copy.byteLength, copy.buffer.byteLength], ['Float16Array', 6, 6]);
+  assert.equal(bitsOf(copy), HALF_BITS.slice(1, 4));
+  const nested = decode(TYPE.serialized, encode({ half, part }).bytes) as { half: ArrayBufferView; part: ArrayBufferView };
+  assert.equal([nested.half.constructor.name, nested.part.constructor.name], ['Float16Array', 'Float16Array']);
+  assert.equal([bitsOf(nested.half), bitsOf(nested.part)], [HALF_BITS, HALF_BITS.slice(1, 4)]);
+  const ring = new Uint8Array(new SharedArrayBuffer(32));
+  ring.set(encoded.bytes, 2);
+  const inPlace = decode(TYPE.float16, ring.subarray(2, 18), { inPlace: true }) as ArrayBufferView;
+  assert.equal([inPlace.constructor.name, inPlace.buffer, inPlace.byteOffset], ['Float16Array', ring.buffer, 2]);
+  assert.equal(bitsOf(inPlace), HALF_BITS);
+  assert.is(rangeErrorMessage(() => decode(TYPE.float16, ring.subarray(1, 5), { inPlace: true })),
+    'Cannot view Float16Array in place at byte offset 1: the offset must be a multiple of the element size, 2');
+  assert.is(rangeErrorMessage(() => decode(TYPE.float16, new Uint8Array(3))),
+    'Float16Array needs a byte length that is a multiple of 2, got 3');
+  const { value, bytes } = allocate(TYPE.float16, 4);
+  assert.equal([(value as ArrayBufferView).constructor.name, bytes.buffer], ['Float16Array', (value as ArrayBufferView).buffer]);
+});
+
+(Float16 === undefined ? test : test.skip)('without Float16Array (Node 20 and 22) its code, 19, is unknown, and no value encodes to it', () => {
+  assert.is(rangeErrorMessage(() => decode(TYPE.float16, new Uint8Array(2))),
+    'Unknown codec type code 19: expected an integer from 1 to 18');
+  assert.not.ok(isBinaryType(TYPE.float16));
+  assert.is(encodedType(Float32Array.of(1.5)), TYPE.float32);
 });
 
 test('inPlace decode is a view sharing memory with the bytes', () => {
@@ -408,14 +442,14 @@ test('a length that is not a multiple of the element size is a RangeError', () =
 });
 
 test('an unknown type code is a RangeError naming the code', () => {
-  for (const code of [0, 19, 255, -1, 1.5]) {
+  for (const code of [0, LAST_CODE + 1, 255, -1, 1.5]) {
     assert.is(
       rangeErrorMessage(() => decode(code, new Uint8Array(8))),
-      `Unknown codec type code ${code}: expected an integer from 1 to 18`,
+      `Unknown codec type code ${code}: expected an integer from 1 to ${LAST_CODE}`,
     );
     assert.not.ok(isBinaryType(code));
   }
-  assert.is(rangeErrorMessage(() => typeName(0)), 'Unknown codec type code 0: expected an integer from 1 to 18');
+  assert.is(rangeErrorMessage(() => typeName(0)), `Unknown codec type code 0: expected an integer from 1 to ${LAST_CODE}`);
 });
 
 test('a serialized value whose nested view is corrupt or cut short is a RangeError saying so', () => {
@@ -439,7 +473,7 @@ test('a serialized value whose nested view is corrupt or cut short is a RangeErr
     assert.is(
       rangeErrorMessage(() => decode(TYPE.serialized, withType(code))),
       `Corrupt serialized value: a nested view has the type code ${code} (${name}), where a typed array's or a ` +
-        "DataView's (2 to 13) belongs",
+        `DataView's (2 to 13${Float16 === undefined ? '' : ' or 19'}) belongs`,
     );
   }
 });
@@ -489,7 +523,7 @@ test("decode's arguments: the type code first, then a Uint8Array, then { inPlace
     return (err as TypeError).message;
   };
   const encoded = encode(Float64Array.of(1.5));
-  const TYPE_CODE = 'Expected `type` to be a codec type code from 1 to 18';
+  const TYPE_CODE = `Expected \`type\` to be a codec type code from 1 to ${LAST_CODE}`;
   // The bytes first, as in decode(bytes, options): it said 'Unknown codec type code 0,0,0,0,0,0,248,63: ...'
   assert.is(typeError(() => decode(encoded.bytes as never, { inPlace: true } as never)),
     `${TYPE_CODE}, got a Uint8Array (the type code comes first: decode(type, bytes, options))`);
@@ -519,7 +553,7 @@ test('the type table: names, element sizes, codes', () => {
   assert.equal(TYPE, {
     bytes: 1, int8: 2, uint8: 3, uint8c: 4, int16: 5, uint16: 6, int32: 7, uint32: 8,
     float32: 9, float64: 10, bigint64: 11, biguint64: 12, dataview: 13, serialized: 14, number: 15, constant: 16,
-    string: 17, bigint: 18,
+    string: 17, bigint: 18, float16: 19, // a code added after the others, which kept theirs
   });
   const short = [TYPE.number, TYPE.constant, TYPE.string, TYPE.bigint];
   assert.equal(short.map(typeName), ['number', 'constant', 'string', 'bigint']);
@@ -722,8 +756,8 @@ test('allocate gives a fresh value of each type and bytes over its memory', () =
     'Float64Array needs a byte length that is a multiple of 8, got 12',
   );
   assert.is(rangeErrorMessage(() => allocate(TYPE.bytes, -1)), 'Expected `byteLength` to be an integer from 0 and up, got -1');
-  assert.is(rangeErrorMessage(() => allocate(99, 8)), 'Unknown codec type code 99: expected an integer from 1 to 18');
-  assert.is(rangeErrorMessage(() => allocate('1' as never, 8)), 'Unknown codec type code "1": expected an integer from 1 to 18');
+  assert.is(rangeErrorMessage(() => allocate(99, 8)), `Unknown codec type code 99: expected an integer from 1 to ${LAST_CODE}`);
+  assert.is(rangeErrorMessage(() => allocate('1' as never, 8)), `Unknown codec type code "1": expected an integer from 1 to ${LAST_CODE}`);
 });
 
 test.run();

@@ -229,7 +229,7 @@ test('a reduction of numbers whose result is -0 gives -0 on every rank, even one
 });
 
 test('elementwise: every op at every length from 0 to 9 (four a turn, then the rest), into a new array, into a, into b, on doubles, int32 and bigints', () => {
-  // The library's typed arrays are any of the eleven kinds, seen through one interface.
+  // The library's typed arrays are any of the kinds, seen through one interface.
   const combine = <A extends Float64Array | Int32Array>(name: OpName, a: A, b: A, out: A): A =>
     elementwise(name, a as unknown as TypedArray, b as unknown as TypedArray, out as unknown as TypedArray) as unknown as A;
   const reference: Record<OpName, (x: number, y: number) => number> = {
@@ -262,6 +262,41 @@ test('elementwise: every op at every length from 0 to 9 (four a turn, then the r
       const bigExpected = Array.from(big, (x, i) => BigInt.asIntN(64, bigReference[name](x, other[i]!)));
       const bigOut = elementwise(name, big as unknown as TypedArray, other as unknown as TypedArray, big as unknown as TypedArray);
       assert.equal(Array.from(bigOut as unknown as BigInt64Array), bigExpected, `${name}, ${length} BigInt64 elements, into a`);
+    }
+  }
+});
+
+/** Float16Array where the runtime has one (Node 24 and later; Node 20 and 22 have none). */
+const Float16 = (globalThis as { Float16Array?: new (values: ArrayLike<number> | number) => Float64Array }).Float16Array;
+
+(Float16 === undefined ? test.skip : test)('elementwise on Float16Arrays (Node 24): every op rounds each result to float16 as a store does, at every length from 0 to 9', () => {
+  const combine = (name: OpName, a: Float64Array, b: Float64Array, out: Float64Array) =>
+    elementwise(name, a as unknown as TypedArray, b as unknown as TypedArray, out as unknown as TypedArray) as unknown as Float64Array;
+  const Half = Float16!;
+  // 2048 + 1 rounds to even, 65504 (the largest float16) overflows, 0.1 is 0.0999755859375 as a float16, 3 × 1/3 is 1
+  const a = new Half([2048, 0.1, 65504, -0, 1.5, 3, NaN]);
+  const b = new Half([1, 0.1, 65504, 0, -0.5, 1 / 3, 1]);
+  const expected: Record<OpName, number[]> = {
+    sum: [2048, 0.199951171875, Infinity, 0, 1, 3.333984375, NaN],
+    prod: [2048, 0.0099945068359375, Infinity, -0, -0.75, 1, NaN], // products too, not Math.imul's integers
+    min: [1, 0.0999755859375, 65504, -0, -0.5, 0.333251953125, NaN],
+    max: [2048, 0.0999755859375, 65504, 0, 1.5, 3, NaN],
+  };
+  const reference: Record<OpName, (x: number, y: number) => number> = {
+    sum: (x, y) => x + y, prod: (x, y) => x * y, min: Math.min, max: Math.max,
+  };
+  const shown = (values: ArrayLike<number>) => Array.from(values, (x) => (Object.is(x, -0) ? '-0' : String(x)));
+  for (const name of OPS) {
+    const out = combine(name, a, b, new Half(a.length));
+    assert.is(out.constructor.name, 'Float16Array');
+    assert.equal(shown(out), shown(expected[name]), name);
+    for (let length = 0; length <= 9; length++) {
+      const x = new Half(Array.from({ length }, (_, i) => 0.1 * i + 1 / 3));
+      const y = new Half(Array.from({ length }, (_, i) => 2.25 - 1.7 * i));
+      const rounded = shown(new Half(Array.from(x, (value, i) => reference[name](value, y[i]!))));
+      assert.equal(shown(combine(name, x, y, new Half(length))), rounded, `${name}, ${length} elements`);
+      const into = y.slice();
+      assert.equal(shown(combine(name, x, into, into)), rounded, `${name}, ${length} elements, into b`);
     }
   }
 });

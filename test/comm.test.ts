@@ -7,6 +7,11 @@ const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const RING = new URL('./fixtures/ranks-ring.js', import.meta.url);
 const COPIES = new URL('./fixtures/ranks-copies.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
+/** Float16Array where the runtime has one (Node 24 and later; Node 20 and 22 have none). */
+const Float16 = (globalThis as { Float16Array?: new (from: ArrayBufferLike | ArrayLike<number>, byteOffset?: number, length?: number) => ArrayBufferView }).Float16Array;
+/** Float16 bits: NaNs with payloads (quiet, signalling, negative), -0, the least subnormal, the largest, -Infinity, 1.5. */
+const HALF_BITS = [0x7e01, 0x7c01, 0xfe00, 0x8000, 0x0001, 0x7bff, 0xfc00, 0x3e00];
+const bitsOf = (view: ArrayBufferView) => Array.from(new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2));
 const run = <R = unknown>(size: number, transport: TransportName, args: object, extra: object = {}) =>
   launch<R>(PROGRAMS, { size, transport, args, timeoutMs: 60_000, ...extra });
 
@@ -46,6 +51,56 @@ for (const transport of TRANSPORTS) {
     assert.equal(backAtZero, values);
     assert.is((atOne![11] as object).constructor.name, 'Float64Array');
     assert.is((atOne![17] as object).constructor.name, 'Float32Array');
+  });
+
+  (Float16 === undefined ? test.skip : test)(`${transport}: a Float16Array (Node 24) arrives as one, bit for bit: whole, a subarray, nested, short and chunked`, async () => {
+    const half = new Float16!(Uint16Array.from(HALF_BITS).buffer);
+    const part = new Float16!(half.buffer, 2, 3); // elements 1 to 3: on 'clone' a copy of them alone
+    const long = new Float16!(Uint16Array.from({ length: 40_000 }, (_, i) => (i * 40_503) & 0xffff).buffer); // NaNs too
+    const values = [half, part, { half, part }, long];
+    const [backAtZero, atOne] = await run<unknown[]>(2, transport, { program: 'values', values }, { ringBytes: 65536 });
+    for (const [where, got] of [['at 1', atOne!], ['back at 0', backAtZero!]] as const) {
+      const nested = got[2] as { half: ArrayBufferView; part: ArrayBufferView };
+      const views = [got[0], got[1], nested.half, nested.part, got[3]] as ArrayBufferView[];
+      assert.equal(views.map((view) => view.constructor.name), Array(5).fill('Float16Array'), where);
+      assert.equal(views.map(bitsOf), [half, part, half, part, long].map(bitsOf), where);
+    }
+  });
+
+  (Float16 === undefined ? test.skip : test)(`${transport}: Float16Arrays (Node 24) by recvView, recvInto, sendrecv and every collective, reductions rounded to float16`, async () => {
+    type Got = { large: { kinds: string[]; sum: number[]; max: number[] }; [call: string]: unknown };
+    const results = await run<Got>(3, transport, { program: 'float16', bits: HALF_BITS });
+    const seen = (bits: number[]) => ({ kind: 'Float16Array', bits });
+    const halfBits = (values: number[]) => bitsOf(new Float16!(Float64Array.from(values)));
+    // Each element folds one value three times, or values whose sums and products are exact in float16, so every
+    // order gives the same bits: 0.1 is 0.0999755859375, its sum three times 0.2998046875 and its cube rounds likewise
+    const sum = halfBits([0.2998046875, 6144, 4.5, -6, Infinity, 0.75, 3, 0]);
+    const prod = halfBits([0.00099945068359375, Infinity, 1.875, -6, Infinity, 0, 1, -0]);
+    const min = halfBits([0.0999755859375, 2048, 0.5, -3, 65504, 0, 1, -0]);
+    const large = (rank: number, i: number) => ((i * 7 + rank * 13) % 101) - 50 + 0.25;
+    const largeSum = Array.from({ length: 40_000 }, (_, i) => large(0, i) + large(1, i) + large(2, i));
+    const largeMax = Array.from({ length: 40_000 }, (_, i) => Math.max(large(0, i), large(1, i), large(2, i)));
+    for (const rank of [0, 1, 2]) {
+      const { large: largeGot, ...rest } = results[rank]!;
+      assert.equal(rest, {
+        ...(rank === 1 ? { recvView: seen(HALF_BITS), recvInto: [16, seen([...HALF_BITS, 0, 0])] } : {}),
+        sendrecv: seen([(rank + 2) % 3, ...HALF_BITS]),
+        bcast: seen(HALF_BITS),
+        bcastInto: [true, seen(HALF_BITS)],
+        scatter: seen([rank, ...HALF_BITS]),
+        gather: rank === 0 ? [0, 1, 2].map((source) => seen([source, HALF_BITS[0]!])) : null,
+        allgather: [0, 1, 2].map((source) => seen([source])),
+        alltoall: [0, 1, 2].map((source) => seen([source, rank])),
+        sum: seen(sum),
+        prod: rank === 1 ? seen(prod) : null,
+        min: seen(min),
+        // The arena folds in rank order; round the ring each segment starts at another rank ('Floating point')
+        steps: transport === 'shared' ? [2048] : [2048, 2050],
+      }, `rank ${rank}`);
+      assert.equal(largeGot.kinds, ['Float16Array', 'Float16Array']);
+      assert.ok(largeGot.sum.every((x, i) => x === largeSum[i]), `rank ${rank}: 40,000-element sum`);
+      assert.ok(largeGot.max.every((x, i) => x === largeMax[i]), `rank ${rank}: 40,000-element max`);
+    }
   });
 
   test(`${transport}: recvInto a buffer; bcast into a buffer`, async () => {

@@ -27,6 +27,10 @@ is<Equal<Sent<SharedArrayBuffer>, ArrayBuffer>>();
 is<Equal<Sent<ArrayBuffer>, ArrayBuffer>>();
 is<Equal<Sent<number | Int32Array>, number | Int32Array<ArrayBuffer>>>();
 
+// The 11 kinds of this lib, ES2024, which has no Float16Array (types-float16/ checks a lib that has one)
+is<Equal<TypedArray, Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array |
+  Float32Array | Float64Array | BigInt64Array | BigUint64Array>>();
+
 is<Equal<Reduced<3>, number>>();
 is<Equal<Reduced<bigint>, bigint>>();
 is<Equal<Reduced<Buffer>, Uint8Array<ArrayBuffer>>>();
