@@ -5,9 +5,9 @@
  *
  * Element results are stored into the array's own kind, so integer arrays wrap (Uint8ClampedArray saturates) and
  * float arrays round (a Float32Array's to float32, a Float16Array's to float16, at each step) exactly as any store into
- * them would; `prod` of the integer kinds of 32 bits and less uses Math.imul, whose low 32 bits are
- * exact, because a double product of two large int32 values is already rounded before it wraps (for 8- and 16-bit
- * kinds the double product is exact, and Math.imul stores the same).
+ * them would; `prod` of the integer kinds of 32 bits and less uses Math.imul, whose low 32 bits are exact, because a
+ * double product of two large int32 values is already rounded before it wraps (for 8- and 16-bit kinds the double
+ * product is exact, and Math.imul stores the same).
  */
 import type { ReduceOp } from './comm.js';
 import { describe, withArticle } from './describe.js';
@@ -15,7 +15,10 @@ import { describe, withArticle } from './describe.js';
 export type OpName = 'sum' | 'prod' | 'min' | 'max';
 export const OP_NAMES: readonly OpName[] = ['sum', 'prod', 'min', 'max'];
 
-/** Any of the typed-array kinds (Float16Array too, where there is one), seen through what we use (TypeScript's union of them is not callable). */
+/**
+ * Any of the typed-array kinds (Float16Array too, where there is one), seen through what we use (TypeScript's union of
+ * them is not callable).
+ */
 export interface TypedArray extends ArrayBufferView {
   readonly length: number;
   readonly BYTES_PER_ELEMENT: number;
