@@ -590,10 +590,13 @@ test('the stall bound grows with what a size may take: --time 600 or a long warm
 
 test('a group whose workers raise their progress count is not stalled, however long they stay silent', async () => {
   // The latency benchmark's --iterations bound assumed a millisecond a round trip: 10,000 trips of 7.1 ms were
-  // aborted as "made no progress". Here at a small scale: 250 ms without a report, 1.2 s of work.
+  // aborted as "made no progress". Here at a small scale: 250 ms without a report, 1.2 s of work. The silence counts
+  // once the worker runs: on a loaded machine (load 10) a worker took longer than 250 ms to start, and the group that
+  // moves all along was failed.
   const counter = new Int32Array(new SharedArrayBuffer(4));
   const worker = (stopAfterMs: number) => new URL(`data:text/javascript,${encodeURIComponent(`
     const { parentPort, workerData } = await import("node:worker_threads");
+    parentPort.postMessage({ type: "running" });
     const started = Date.now();
     while (Date.now() < started + 1200) {
       if (Date.now() < started + ${stopAfterMs}) Atomics.add(workerData, 0, 1);
@@ -603,7 +606,10 @@ test('a group whose workers raise their progress count is not stalled, however l
   const group = (stopAfterMs: number) => {
     const progress = () => Atomics.load(counter, 0);
     const peers = new PeerGroup<{ type: string }>({ abort: () => {}, stallMs: 250, progress });
-    peers.start(worker(stopAfterMs), counter, [], () => {});
+    peers.setIdle(true);
+    peers.start(worker(stopAfterMs), counter, [], (report) => {
+      if (report.type === 'running') peers.setIdle(false);
+    });
     return peers.run();
   };
   await group(1200); // moving all along: done, not stalled
