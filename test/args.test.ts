@@ -120,7 +120,8 @@ test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere (
   assert.is(parseBenchArgs([]).command, 'bandwidth');
   assert.is(parseBenchArgs(['--points', '4']).command, 'bandwidth');
   const latency = parseBenchArgs(['latency', '--points', '4']);
-  assert.ok(latency.command === 'latency' && latency.options.points === 4);
+  assert.is(latency.command, 'latency');
+  assert.is(latency.command === 'latency' && latency.options.points, 4);
   assert.is(parseBenchArgs(['collectives']).command, 'collectives');
   assert.equal(parseBenchArgs(['--help']), { command: 'help', text: bandwidthHelp() });
   assert.equal(parseBenchArgs(['latency', '--bogus', '-h']), { command: 'help', text: latencyHelp() });
@@ -149,7 +150,8 @@ test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere (
   assert.is(usageError(() => parseExerciseArgs(['ring', '--transport', 'help'])).message,
     'Expected `--transport` to be one of shared, transfer, clone, got "help"');
   const ring = parseBenchArgs(['--ring', 'AUTO']);
-  assert.ok(ring.command === 'bandwidth' && ring.options.ringBytes === undefined, '--ring AUTO is auto');
+  assert.is(ring.command, 'bandwidth');
+  assert.is(ring.command === 'bandwidth' && ring.options.ringBytes, undefined, '--ring AUTO is auto');
   assert.equal(parseExerciseArgs(['--help']), { command: 'help', text: exerciseHelp() });
   // The name after an option: not a stray argument of bandwidth, a name in the wrong place.
   assert.is(usageError(() => parseBenchArgs(['--json', 'latency'])).message,
@@ -158,7 +160,8 @@ test('parseBenchArgs: bandwidth by default, a benchmark by name, help anywhere (
     'The benchmark\'s name must come first: `shmcomm bench collectives --points 4 --json`, ' +
     'got "collectives" after `--points`');
   const file = parseBenchArgs(['--csv', 'latency', '--json']); // a CSV file named latency, in this directory
-  assert.ok(file.command === 'bandwidth' && file.options.csvFile === 'latency');
+  assert.is(file.command, 'bandwidth');
+  assert.is(file.command === 'bandwidth' && file.options.csvFile, 'latency');
   const unknown = usageError(() => parseBenchArgs(['bogus']));
   assert.is(unknown.message, 'Unknown benchmark "bogus": expected bandwidth, latency or collectives');
 });
@@ -396,7 +399,10 @@ test('UsageError: name, code, the option at fault', () => {
   assert.is(error.name, 'UsageError');
   assert.is(error.code, 'SHMCOMM_USAGE');
   assert.is(error.option, '--points');
-  assert.instance(usageError(() => parseBandwidthArgs(['--min', 'x'])).cause, RangeError);
+  const size = usageError(() => parseBandwidthArgs(['--min', 'x']));
+  assert.is(size.message, 'Expected `--min` to be a size such as 64KiB or 8MiB, got "x"');
+  assert.instance(size.cause, RangeError);
+  assert.is((size.cause as RangeError).message, size.message, "the cause is parseSize's own error");
 });
 
 test('each help text lists every option of its command, with the defaults', () => {
@@ -595,6 +601,7 @@ async function runMain(argv: string[]): Promise<{ code: number; stdout: string; 
 test('main: --help prints the usage and returns 0', async () => {
   const { code, stdout, stderr } = await runMain(['--help']);
   assert.is(code, 0);
+  assert.is(stdout, `${shmcommHelp()}\n`);
   assert.ok(stdout.includes('Usage: shmcomm bench [bandwidth|latency|collectives] [options]'), stdout);
   assert.ok(stdout.includes('GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=1073741824'), stdout);
   assert.ok(stdout.includes('SHMCOMM_REP_MOVSB=1 keeps'), stdout);
@@ -610,13 +617,16 @@ test('main: a bad option prints the message and the usage on stderr and returns 
   assert.equal(collectives, { code: 2, stdout: '', stderr: 'shmcomm: Expected every item of `--ranks` to be an integer from 2 to 64, ' +
     'got "1"\n\nSee shmcomm bench collectives --help.\n' }, 'the help of the command that was wrong');
   const unknown = await runMain(['frobnicate']);
-  assert.ok(unknown.stderr.includes('Usage: shmcomm bench [bandwidth|latency|collectives] [options]'), 'no command: the usage');
+  const usage = unknown.stderr.slice(unknown.stderr.indexOf('\n\n') + 2); // its width is the terminal's, if any
+  assert.ok(usage.startsWith('Usage: shmcomm bench [bandwidth|latency|collectives] [options]\n'), 'no command: the usage');
+  assert.is(unknown.stderr, `shmcomm: Unknown command "frobnicate": expected bench or exercise\n\n${usage}`);
   assert.is((await runMain([])).code, 2);
   assert.is((await runMain(['frobnicate'])).code, 2);
   assert.is((await runMain(['exercise'])).code, 2);
   const noValue = await runMain(['exercise', '--ranks', 'ring']);
   assert.is(noValue.code, 2);
-  assert.ok(noValue.stderr.startsWith('shmcomm: Option `--ranks` needs a value (an integer), got the exercise name "ring"\n'), noValue.stderr);
+  assert.is(noValue.stderr, 'shmcomm: Option `--ranks` needs a value (an integer), got the exercise name "ring"\n\n' +
+    'See shmcomm exercise --help.\n');
 });
 
 test('main: --version and a benchmark help', async () => {
@@ -628,18 +638,19 @@ test('main: --version and a benchmark help', async () => {
   for (const argv of [['--help', '--help'], ['help', 'help'], ['-h', '--help'], ['help', '--version']]) { // once: the stack overflowed
     const twice = await runMain(argv);
     assert.is(twice.code, 0, argv.join(' '));
-    assert.ok(twice.stdout.startsWith('shmcomm: zero-copy'), argv.join(' '));
+    assert.is(twice.stdout, `${shmcommHelp()}\n`, argv.join(' '));
   }
   // An option before any command: a guess where it is one slip from one (as the commands' options get), what goes there
+  const usage = (await runMain(['frobnicate'])).stderr.split('\n\n')[1];
   const slip = await runMain(['--verison']);
   assert.is(slip.code, 2);
-  assert.ok(slip.stderr.startsWith('shmcomm: Unknown option `--verison` (did you mean --version?): expected a ' +
-    'command, --help or --version\n\nUsage: shmcomm bench'), slip.stderr);
+  assert.is(slip.stderr, 'shmcomm: Unknown option `--verison` (did you mean --version?): expected a ' +
+    `command, --help or --version\n\n${usage}`);
   const json = await runMain(['--json']);
-  assert.ok(json.stderr.startsWith('shmcomm: Unknown option `--json`: expected a command, --help or --version\n'));
+  assert.is(json.stderr, `shmcomm: Unknown option \`--json\`: expected a command, --help or --version\n\n${usage}`);
   const extra = await runMain(['--version', '--foo']); // was 0, the version, and --foo unread
   assert.is(extra.code, 2);
-  assert.ok(extra.stderr.startsWith('shmcomm: Unexpected `--foo` after --version\n'), extra.stderr);
+  assert.is(extra.stderr, `shmcomm: Unexpected \`--foo\` after --version\n\n${usage}`);
 });
 
 test('a name one slip away from a known one gets a guess; `help` where a name goes is --help', () => {
@@ -684,9 +695,10 @@ test("options that npm took for its own (`npm run exercise ring --ranks 3`) are 
   assert.is(usageError(() => refuseOptionsNpmTook(start, ['0.1'])).message, 'npm took --time, --no-chart for itself ' +
     `(a script gets only the arguments after \`--\`): type them after \`npm start --\`, ${also}`);
   const test = { npm_lifecycle_event: 'test', npm_command: 'test', npm_config_ranks: '3' };
-  assert.match(usageError(() => refuseOptionsNpmTook(test, [])).message, 'type them after `npm test --`, ');
+  const took = 'npm took --ranks for itself (a script gets only the arguments after `--`): type them after';
+  assert.is(usageError(() => refuseOptionsNpmTook(test, [])).message, `${took} \`npm test --\`, ${also}`);
   const exec = { npm_lifecycle_event: 'npx', npm_command: 'exec', npm_config_ranks: '3' };
-  assert.match(usageError(() => refuseOptionsNpmTook(exec, ['ring'])).message, 'type them after the command, behind `npm exec --`, ');
+  assert.is(usageError(() => refuseOptionsNpmTook(exec, ['ring'])).message, `${took} the command, behind \`npm exec --\`, ${also}`);
   // An option given after `--` as well came to us (npm's setting may come from an .npmrc): no refusal
   refuseOptionsNpmTook({ ...exercise, npm_config_ranks: '3' }, ['gather', '--unsafe', '--ranks', '2']);
   refuseOptionsNpmTook({ ...exercise, npm_config_ranks: '3' }, ['gather', '--unsafe', '--ranks=2']);

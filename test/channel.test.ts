@@ -150,6 +150,7 @@ test('a callback that throws between two chunks leaves the rest for flush(); one
   const small = RingBuffer.create(512);
   const drain = new Receiver(RingBuffer.attach(small.buffer));
   let cancel = true;
+  const drained: string[] = [];
   const onWait = (waiting: boolean) => {
     if (!waiting) return;
     if (cancel) {
@@ -158,12 +159,16 @@ test('a callback that throws between two chunks leaves the rest for flush(); one
     }
     const taken = errorOf(() => drain.recv({ timeoutMs: 0 })); // takes the chunks there are, keeps them for later
     assert.instance(taken, TimeoutError);
+    drained.push(taken.message);
   };
   const waiting = new Sender(RingBuffer.attach(small.buffer, { onWait }), { chunkBytes: 64 });
   const bytes = Uint8Array.from({ length: 800 }, (_, i) => i % 251);
   assert.is(errorOf(() => waiting.send(bytes, 5)).message, 'cancelled');
   assert.is(waiting.pendingBytes, 800 - 6 * 64); // six 80-byte frames fit in 512 bytes
   waiting.flush();
+  const arrived = (bytes: number) =>
+    `recv timed out after 0 ms: ${bytes} of an 800-byte message's bytes arrived; the next receive finishes it`;
+  assert.equal(drained, [arrived(6 * 64), arrived(12 * 64)], 'flush() waited twice, each time for a ring of chunks');
   assert.equal(drain.recv(), { value: bytes, tag: 5 });
 
   // A callback that sends on the Sender whose send it runs in is refused: its value would take the other's place.
@@ -489,7 +494,8 @@ test('a timeout between two chunks: the sender keeps the rest, the receiver what
   assert.is(errorOf(() => sender.flush(quick)).message, // three more chunks, then full again
     "flush timed out after 5 ms: 6144 of the message's 8000 bytes are sent; flush() sends the rest");
   assert.is(sender.pendingBytes, 8000 - 6144);
-  assert.match(errorOf(() => receiver.recvView(quick)).message, '6144 of an 8000-byte message'); // finishing it, by another kind of receive
+  assert.is(errorOf(() => receiver.recvView(quick)).message, // finishing it, by another kind of receive
+    "recvView timed out after 5 ms: 6144 of an 8000-byte message's bytes arrived; the next receive finishes it");
 
   assert.is(errorOf(() => sender.send(Int32Array.of(7, 8), 2)).message,
     'send() while 1856 bytes of a message that was cut short are still to go: flush() them first');

@@ -11,7 +11,7 @@ import { ABORT_REASON, ControlBlock, WAIT } from '../src/control.js';
 import { watchForDeadlock } from '../src/watchdog.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
-import { exitFlag, linesPerWriter, nestedList, noWorkerLeft, readNothingUntilExit, startedWorkers } from './helpers.js';
+import { exitFlag, linesPerWriter, nestedList, noWorkerLeft, readNothingUntilExit, startedWorkers, within } from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
@@ -394,18 +394,21 @@ test("a worker whose module fails to load fails with that module's error, not as
   // install). Stood in for by a rank.js beside a copy of worker-entry.js; under --unhandled-rejections=warn, which a
   // worker takes from its parent, a rejection that nothing handles throws nothing, and the worker exited with code 13.
   const folder = mkdtempSync(join(tmpdir(), 'shmcomm-entry-'));
+  let worker: Worker | undefined;
   try {
     writeFileSync(join(folder, 'worker-entry.js'), readFileSync(new URL('../src/worker-entry.js', import.meta.url)));
     writeFileSync(join(folder, 'rank.js'), "await null;\nthrow new Error('rank.js failed to load');\n");
-    const worker = new Worker(join(folder, 'worker-entry.js'), {
+    worker = new Worker(join(folder, 'worker-entry.js'), {
       workerData: { entry: 'rank', sourceMaps: false }, execArgv: ['--unhandled-rejections=warn'], stderr: true,
     });
     let error: Error | undefined;
     worker.on('error', (err) => { error = err; });
-    const code = await new Promise((resolve) => worker.on('exit', resolve));
+    const exited = new Promise((resolve) => worker!.on('exit', resolve));
+    const code = await within(exited, 30_000, 'the worker whose rank.js fails to load: its exit'); // were it to hang
     assert.is(error?.message, 'rank.js failed to load');
     assert.is(code, 1);
   } finally {
+    await worker?.terminate();
     rmSync(folder, { recursive: true, force: true });
   }
 });
@@ -463,6 +466,7 @@ test('timeoutMs before the ranks called their program says they are starting, no
 test('deadlockMs: a shorter grace still reports the cycle; 0 turns the watchdog off, and only timeoutMs ends it', async () => {
   const quick = await failure(launch(PROGRAMS, { size: 2, deadlockMs: 200, args: { program: 'recvRecv' }, timeoutMs: 30_000 }));
   assert.instance(quick, DeadlockError);
+  assert.is(quick.message, 'deadlock: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0');
   const off = await failure(launch(PROGRAMS, { size: 2, deadlockMs: 0, args: { program: 'recvRecv' }, timeoutMs: 2500 }));
   assert.instance(off, TimeoutError);
   assert.is(off.message, 'launch timed out after 2500 ms: rank 0 waits to receive from rank 1; rank 1 waits to receive from rank 0');
@@ -626,14 +630,17 @@ test('a program file that launches itself with no isMainThread guard: each rank 
   // map's workers likewise, for a module that maps itself at its top level.
   const source = "import { map } from '" + new URL('../src/index.js', import.meta.url).href + "';\n" +
     'export const square = (x) => x * x;\nawait map(import.meta.url, [1], { exportName: "square" });\n';
-  const mapped = await failure(map(`data:text/javascript,${encodeURIComponent(source)}`, [1], { exportName: 'square', timeoutMs: 30_000 }));
-  assert.match(mapped.message, /map\(\) was called as a worker imported data:text\/javascript,.*called at a module's top level, it runs again/);
+  const mapsItself = `data:text/javascript,${encodeURIComponent(source)}`;
+  const mapped = await failure(map(mapsItself, [1], { exportName: 'square', timeoutMs: 30_000 }));
+  assert.is(mapped.message, `could not load module ${mapsItself}: map() was called as a worker imported ${mapsItself}: ` +
+    "called at a module's top level, it runs again in every worker that imports the module; guard that line with " +
+    '`if (isMainThread)` (node:worker_threads)');
   await noWorkerLeft('an unguarded program');
 });
 
 test('a return value that cannot be cloned', async () => {
   const err = await failure(launch('data:text/javascript,export default () => () => 1', { size: 1, timeoutMs: 30_000 }));
-  assert.match(err.message, /^rank 0 failed: TypeError: the return value cannot be sent back to the launcher: .*could not be cloned/);
+  assert.is(err.message, 'rank 0 failed: TypeError: the return value cannot be sent back to the launcher: () => 1 could not be cloned.');
 });
 
 test('a return value the launching thread cannot read fails its rank at once, even with a timer left', async () => {

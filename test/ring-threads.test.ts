@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RING_LAYOUT, RingBuffer } from '../src/ring.js';
-import { bothOrAbort, runWorker, testSeed } from './helpers.js';
+import { bothOrAbort, checkPattern, prng, randomSize, runWorker, testSeed } from './helpers.js';
 
 interface ConsumerReport { received: number; bytes: number; problems: string[] }
 const COUNT = 100_000;
@@ -41,10 +41,14 @@ test('main thread as an async consumer while a worker produces', async () => {
   const seed = testSeed('main thread async');
   const ring = RingBuffer.create(4096);
   const producer = runWorker<{ sent: number }>('ring-peer', { buffer: ring.buffer, seed, count: 2000, role: 'producer', style: 'copy' });
+  const random = prng(seed); // the producer's sizes, drawn as it draws them
   let received = 0;
   try {
-    while ((await ring.readAsync({ timeoutMs: 30_000 })) !== null) {
-      assert.is(ring.frame.tag, received);
+    for (let message = await ring.readAsync({ timeoutMs: 30_000 }); message !== null; message = await ring.readAsync({ timeoutMs: 30_000 })) {
+      const where = `seed ${seed}, message ${received}`;
+      assert.is(ring.frame.tag, received, where);
+      assert.is(message.length, randomSize(random, ring.maxMessage), where);
+      assert.is(checkPattern(message, received), -1, where);
       received++;
     }
   } catch (err) {

@@ -20,13 +20,20 @@ test('an error whose errors cannot be read keeps its own name and message, and w
     if (key === 'length') return 2;
     throw new Error('trap');
   } }) });
-  assert.is(roundTrip(trapped).message, 'trapped');
+  const revivedTrapped = roundTrip(trapped) as AggregateError;
+  assert.instance(revivedTrapped, AggregateError);
+  assert.is(revivedTrapped.message, 'trapped');
+  // Its length could be read, none of its elements: two of them, each unreadable
+  assert.equal(revivedTrapped.errors.map((e: Error) => e.message), ['non-error thrown: undefined', 'non-error thrown: undefined']);
 
   const revoked = new AggregateError([], 'revoked');
   const { proxy, revoke } = Proxy.revocable([], {});
   revoke();
   Object.defineProperty(revoked, 'errors', { value: proxy }); // even Array.isArray throws on it
-  assert.is(roundTrip(revoked).message, 'revoked');
+  const revivedRevoked = roundTrip(revoked) as AggregateError;
+  assert.instance(revivedRevoked, AggregateError);
+  assert.is(revivedRevoked.message, 'revoked');
+  assert.equal(revivedRevoked.errors, [], 'nothing of it can be read');
 });
 
 test("a Proxy of an error whose has trap throws keeps the error's name, message and stack", () => {

@@ -43,6 +43,7 @@ test('an abort ends a wait with AbortedError: unreported while it spins, reporte
     words[STATE] = ABORT_BIT;
     const err = errorOf(() => waiter.wait(WORD, 0, SLEEPER, Infinity, undefined, 'recv'));
     assert.instance(err, AbortedError, strategy);
+    assert.is(err.message, 'recv aborted: the channel was aborted', strategy);
     assert.equal(heard, heardBefore, strategy);
     assert.is(words[SLEEPER], 0, strategy);
   }
@@ -57,8 +58,9 @@ test('a wait that goes on tells onStillWaiting of its looks in vain, about every
     });
     // 260 ms at least (a timeout ends it): 10 looks or so, fewer if the machine is slow, never more than one a 25 ms
     const started = performance.now();
-    errorOf(() => waiter.wait(WORD, 0, SLEEPER, performance.now() + 260, 260, 'recv'));
+    const err = errorOf(() => waiter.wait(WORD, 0, SLEEPER, performance.now() + 260, 260, 'recv'));
     const ms = performance.now() - started;
+    assert.is(err.message, 'recv timed out after 260 ms', strategy);
     const looks = heard.filter((what) => what === 'look').length;
     assert.is(heard[0], 'true', strategy);
     assert.is(heard[heard.length - 1], 'false', strategy);
