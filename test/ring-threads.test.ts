@@ -44,7 +44,9 @@ test('main thread as an async consumer while a worker produces', async () => {
   const random = prng(seed); // the producer's sizes, drawn as it draws them
   let received = 0;
   try {
-    for (let message = await ring.readAsync({ timeoutMs: 30_000 }); message !== null; message = await ring.readAsync({ timeoutMs: 30_000 })) {
+    for (;;) {
+      const message = await ring.readAsync({ timeoutMs: 30_000 });
+      if (message === null) break;
       const where = `seed ${seed}, message ${received}`;
       assert.is(ring.frame.tag, received, where);
       assert.is(message.length, randomSize(random, ring.maxMessage), where);
