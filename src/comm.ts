@@ -151,7 +151,7 @@ export class Comm {
     if (value === undefined && arguments.length < 2) throw noValueError('send', dest);
     this.checkRank(dest, 'dest');
     this.checkTag(tag, 'tag');
-    this.sendInternal(dest, value, tag);
+    this.sendInternal(dest, value, tag | 0); // -0 as 0, as a ring's Int32 carries it, on every transport
   }
 
   /**
@@ -189,7 +189,7 @@ export class Comm {
     this.checkRank(source, 'source', 'sendrecv');
     this.checkTag(tag, 'tag');
     this.refuseHeldSource(source, tag, 'sendrecv');
-    return this.sendrecvInternal(dest, value, source, tag).value as Sent<R>;
+    return this.sendrecvInternal(dest, value, source, tag | 0).value as Sent<R>; // -0 as 0, as send()
   }
 
   /**

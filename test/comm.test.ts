@@ -35,6 +35,11 @@ for (const transport of TRANSPORTS) {
     assert.equal(got, ['c', 'a', { value: 'b', source: 0, tag: 2 }, 'a2']);
   });
 
+  test(`${transport}: a tag of -0 is sent as 0`, async () => {
+    // Before, 'clone' and 'transfer' delivered it as -0 and 'shared' as 0 (a frame's tag is an Int32)
+    assert.equal(await run(2, transport, { program: 'tagMinusZero' }), [[false, null], [false, false]]);
+  });
+
   test(`${transport}: receive from any source`, async () => {
     const [got] = await run(6, transport, { program: 'anySource' });
     assert.equal(got, [1, 2, 3, 4, 5].map((r) => [r * 10, r, r]));
