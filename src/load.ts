@@ -75,10 +75,11 @@ export async function importProgram(url: string): Promise<Record<string, unknown
 /**
  * The functions a module exports by name (no class), for the error that says the export asked for is missing: `main`,
  * `a, b, c and 7 more`; '' for none. Most often a program that wrote `export function main` for `export default`.
+ * Not 'module.exports', which Node 23 and later add to a CommonJS module's exports: the default export again.
  */
 export function functionsByName(module: Record<string, unknown>): string {
-  const names = Object.keys(module).filter((name) => name !== 'default' && typeof module[name] === 'function' &&
-    !isClass(module[name]));
+  const names = Object.keys(module).filter((name) => name !== 'default' && name !== 'module.exports' &&
+    typeof module[name] === 'function' && !isClass(module[name]));
   return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
 }
 

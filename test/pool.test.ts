@@ -431,6 +431,18 @@ test('a missing export, and an export that is not a function', async () => {
   const misspelt = `module ${square} has no export "sqare" (a function); it exports square by name (map's \`exportName\` ` +
     'option names the one to call)';
   assertWorkerFailed(err, { worker: 0, item: -1, hasCause: false, message: misspelt });
+  // CommonJS: Node 23 and later add the export 'module.exports' (here the function), which no program names
+  const dir = mkdtempSync(join(os.tmpdir(), 'shmcomm-pool-'));
+  try {
+    const cjs = join(dir, 'square.cjs');
+    writeFileSync(cjs, 'module.exports = function square(x) { return x * x; };\nmodule.exports.cube = (x) => x ** 3;\n');
+    err = await rejection(map(cjs, [1], { exportName: 'sqare' }));
+    const named = `module ${pathToFileURL(cjs).href} has no export "sqare" (a function); it exports cube by name ` +
+      "(map's `exportName` option names the one to call)";
+    assertWorkerFailed(err, { worker: 0, item: -1, hasCause: false, message: named });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   err = await rejection(map(faults, [1], { exportName: 'notAFunction' }));
   const message = `module ${faults.href} has no export "notAFunction" (a function); it is a number`;
   assertWorkerFailed(err, { worker: 0, item: -1, hasCause: false, message });
