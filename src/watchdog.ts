@@ -146,9 +146,10 @@ function movingRanks(stuck: Set<number>, waits: Map<number, Wait>, recent: Set<n
 
 /**
  * One line per live rank: `rank 0 waits to receive from rank 1`, `... from rank 1 with tag 2` (a receive of one tag),
- * `... from rank 0 in bcast`, `... from any rank (not from rank 2, whose message it holds as a view: ...)`, `rank 2 is
- * running`, or `rank 3 is starting` when a short `timeoutMs` ends before its program was called. Each rank's wait is
- * read now, or taken from `waits`; the ranks in `moving` are running, whatever wait they are in.
+ * `... from rank 0 in bcast`, `... from any rank (not from rank 2, whose message it holds as a view: ...)`, `rank 1
+ * waits to send to rank 0 (channel full; rank 0 holds a view of rank 1's message: ...)`, `rank 2 is running`, or
+ * `rank 3 is starting` when a short `timeoutMs` ends before its program was called. Each rank's wait is read now, or
+ * taken from `waits`; the ranks in `moving` are running, whatever wait they are in.
  */
 export function describeWaits(control: ControlBlock, finished: boolean[], waits?: ReadonlyMap<number, Wait>,
   moving: ReadonlySet<number> = new Set()): string[] {
@@ -175,7 +176,11 @@ export function describeWaits(control: ControlBlock, finished: boolean[], waits?
         : '';
       lines.push(`rank ${rank} waits to receive from ${from}${withTag}${inCall}${held}${peerDone}`);
     } else if (kind === WAIT.send) {
-      lines.push(`rank ${rank} waits to send to rank ${peer}${inCall} (channel full)${peerDone}`);
+      // The receiver may hold a view of this rank's message, whose room in the ring stays taken until release()
+      const receiver = finished[peer] || moving.has(peer) ? undefined : (waits?.get(peer) ?? control.waitingOf(peer));
+      const full = receiver !== undefined && receiver.kind !== WAIT.none && receiver.viewFrom === rank
+        ? `channel full; rank ${peer} holds a view of rank ${rank}'s message: release() it first` : 'channel full';
+      lines.push(`rank ${rank} waits to send to rank ${peer}${inCall} (${full})${peerDone}`);
     } else if (kind === WAIT.barrier || kind === WAIT.arena) {
       const notes = [
         ...(kind === WAIT.arena ? ["at the shared arena's barrier"] : []),

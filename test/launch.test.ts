@@ -159,6 +159,22 @@ for (const transport of TRANSPORTS) {
     await noWorkerLeft('a deadlock behind a view');
   });
 
+  test(`${transport}: a deadlock report says why a send to a rank that holds a view finds the channel full`, async () => {
+    // Before, 'rank 1 waits to send to rank 0 (channel full)', beside rank 0's barrier, and no word of the view
+    const launched = launch(PROGRAMS, {
+      size: 2, transport, args: { program: 'sendPastView' }, ringBytes: 16384, deadlockMs: GRACE_MS, timeoutMs: 30_000,
+    });
+    if (transport !== 'shared') { // no ring to fill: every send returns, and recvView is recv
+      assert.equal(await launched, [0, 1]);
+      return;
+    }
+    const err = await failure(launched);
+    assert.instance(err, DeadlockError);
+    assert.is(err.message, 'deadlock: rank 0 waits in barrier; rank 1 waits to send to rank 0 (channel full; rank 0 ' +
+      "holds a view of rank 1's message: release() it first)");
+    await noWorkerLeft('a send behind a view');
+  });
+
   test(`${transport}: a rank waits for one that has finished`, async () => {
     const err = await failure(launch(PROGRAMS, { size: 2, transport, args: { program: 'peerFinished' }, deadlockMs: GRACE_MS, timeoutMs: 30_000 }));
     assert.instance(err, DeadlockError);
