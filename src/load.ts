@@ -87,13 +87,12 @@ export function functionsByName(module: Record<string, unknown>): string {
  * TypeScript and Babel compile `export default main` to CommonJS as `exports.default = main`, beside `exports.__esModule
  * = true`; Node's import() gives the whole `module.exports` as the default export, an object, where bundlers (and
  * TypeScript's own `esModuleInterop`) read its `default`. So does this: a rank file or map's module compiled to
- * CommonJS runs as written. Its named exports Node finds itself.
+ * CommonJS runs as written, and one compiled from a module with no default export (`export function main`) has none.
+ * Its named exports Node finds itself.
  */
 function esModuleDefault(module: Record<string, unknown>): Record<string, unknown> {
   const exports = module['default'] as { __esModule?: unknown; default?: unknown } | null | undefined;
-  if (typeof exports !== 'object' || exports === null || exports.__esModule !== true || !('default' in exports)) {
-    return module;
-  }
+  if (typeof exports !== 'object' || exports === null || exports.__esModule !== true) return module;
   return { ...module, default: exports.default };
 }
 

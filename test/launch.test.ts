@@ -560,10 +560,16 @@ test('a module that is missing, fails to load, or has no default export', async 
       'function main(comm) {\n    return (0, exports.tenfold)(comm.rank + 1);\n}\nexports.default = main;\n');
     assert.equal(await launch(pathToFileURL(file), { size: 2, timeoutMs: 30_000 }), [10, 20]);
     assert.equal((await map(file, [1, 2], { exportName: 'tenfold', timeoutMs: 30_000 })).results, [10, 20]);
-    writeFileSync(file, 'Object.defineProperty(exports, "__esModule", { value: true });\nexports.other = 1;\n');
+    // Without exports.default it has no default export, as a bundler reads it: what tsc writes for `export function
+    // main` is told so, as the ES module is (before, 'has a default export of an object': the whole exports)
+    writeFileSync(file, '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n' +
+      'exports.main = main;\nexports.other = 1;\nfunction main(comm) {\n    return comm.rank;\n}\n');
     err = await failure(launch(pathToFileURL(file), { size: 1, timeoutMs: 30_000 }));
-    assert.is(err.message, `rank 0 failed: TypeError: ${pathToFileURL(file).href} has a default export of an object, ` +
-      'where a rank runs `export default function main(comm) {...}`');
+    assert.is(err.message, `rank 0 failed: TypeError: ${pathToFileURL(file).href} has no default export (it exports ` +
+      'main by name), where a rank runs `export default function main(comm) {...}`');
+    err = await failure(map(file, [1], { timeoutMs: 30_000 }));
+    assert.is(err.message, `module ${pathToFileURL(file).href} has no export "default" (a function); it exports main ` +
+      "by name (map's `exportName` option names the one to call)");
   } finally {
     rmSync(compiled, { recursive: true, force: true });
   }
