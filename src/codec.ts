@@ -73,8 +73,9 @@ export const TYPE = {
   /** A bigint from -(2^63) to 2^63 - 1, as the 8 bytes of a BigInt64; a larger one is serialized. */
   bigint: 18,
   /**
-   * A Float16Array's bytes, where the runtime has Float16Array (Node 24 and later). Added after the others, whose codes
-   * stay as they were; where there is no Float16Array (Node 20 and 22) this code is unknown, as any code above it is.
+   * A Float16Array's bytes, where the runtime has Float16Array (Node 24 and later; Node 22 with --js-float16array).
+   * Added after the others, whose codes stay as they were; where there is no Float16Array (Node 20, and 22 without the
+   * flag) this code is unknown, as any code above it is.
    */
   float16: 19,
 } as const;
