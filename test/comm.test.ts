@@ -37,7 +37,7 @@ for (const transport of TRANSPORTS) {
 
   test(`${transport}: a tag of -0 is sent as 0`, async () => {
     // Before, 'clone' and 'transfer' delivered it as -0 and 'shared' as 0 (a frame's tag is an Int32)
-    assert.equal(await run(2, transport, { program: 'tagMinusZero' }), [[false, null], [false, false]]);
+    assert.equal(await run(2, transport, { program: 'tagMinusZero' }), [[false, null, null], [false, false, false]]);
   });
 
   test(`${transport}: receive from any source`, async () => {
