@@ -7,6 +7,8 @@
 //   book     the ring's bookkeeping alone: reserveOffset/commit, then hold/release (no copies)
 //   ring     RingBuffer.write, then hold, copyHeld into one reused target, release
 //   shared   Sender.send of one Float64Array, then Receiver.recvInto one reused array
+//   number   Sender.send of a number (1.5), then Receiver.recv: the short codes' path (SIZE is ignored)
+//   bytes    Sender.send of one Uint8Array of SIZE bytes, then Receiver.recv, a fresh array each
 //   reduce   not a ring: the reductions' elementwise loop, Float64 'sum' of SIZE-byte arrays into the second one
 // 2026-11-27: docs/PERFORMANCE.md, "What each optimisation bought" ("poll inlined", "Reductions combine four
 // elements a turn").
@@ -18,9 +20,9 @@ import { pathToFileURL } from 'node:url';
 
 const [sizeText, kind, ...builds] = process.argv.slice(2);
 const size = Number(sizeText);
-const KINDS = ['book', 'ring', 'shared', 'reduce'];
+const KINDS = ['book', 'ring', 'shared', 'number', 'bytes', 'reduce'];
 if (!(size >= 8 && size % 8 === 0) || !KINDS.includes(kind) || builds.length !== 2 || !builds.every((b) => /^[AB]=/.test(b))) {
-  console.error('usage: node docs/probes/ab-inprocess.mjs SIZE book|ring|shared|reduce A=path/to/dist B=path/to/dist (SIZE a multiple of 8)');
+  console.error('usage: node docs/probes/ab-inprocess.mjs SIZE book|ring|shared|number|bytes|reduce A=path/to/dist B=path/to/dist (SIZE a multiple of 8)');
   process.exit(2);
 }
 const WINDOW = 64;
@@ -46,6 +48,11 @@ function loopOf(M) {
   if (kind === 'book') return corked(() => { ring.reserveOffset(size); ring.commit(); }, () => { ring.hold(); ring.release(); });
   if (kind === 'ring') return corked(() => ring.write(source), () => { ring.hold(); ring.copyHeld(target); ring.release(); });
   const sender = new M.index.Sender(ring), receiver = new M.index.Receiver(ring);
+  if (kind === 'number') return corked(() => sender.send(1.5), () => receiver.recv());
+  if (kind === 'bytes') {
+    const bytes = new Uint8Array(size).fill(1);
+    return corked(() => sender.send(bytes), () => receiver.recv());
+  }
   const values = new Float64Array(size / 8).fill(1);
   return corked(() => sender.send(values), () => receiver.recvInto(values));
 }
