@@ -4,10 +4,7 @@ import { Receiver, Sender } from '../src/channel.js';
 import { encode, TYPE } from '../src/codec.js';
 import { CorruptFrameError, TimeoutError } from '../src/errors.js';
 import { RingBuffer } from '../src/ring.js';
-import { bothOrAbort, errorOf, nestedList, prng, runWorker, testSeed } from './helpers.js';
-
-/** Float16Array where the runtime has one (Node 24 and later), whose codec code, 19, is the last: Node 20 has neither. */
-const Float16 = (globalThis as { Float16Array?: typeof Uint16Array }).Float16Array;
+import { bothOrAbort, errorOf, Float16, nestedList, prng, runWorker, testSeed } from './helpers.js';
 
 test('one thread: a message of 3.5 rings in quarter-ring chunks, as the same type', () => {
   const ring = RingBuffer.create(4096);

@@ -7,7 +7,7 @@ import {
 import { DataCloneError } from '../src/errors.js';
 import { createSecretKey } from 'node:crypto';
 import { BlockList, SocketAddress } from 'node:net';
-import { errorOf, prng, testSeed } from './helpers.js';
+import { bitsOf, errorOf, Float16, HALF_BITS, prng, testSeed } from './helpers.js';
 import { compile } from '../src/wasm.js';
 
 // One sample of every typed-array kind, with the awkward values of each: negatives, limits, NaN, -0, big bigints.
@@ -25,8 +25,7 @@ const SAMPLES: Array<[number, string, ArrayBufferView]> = [
   [TYPE.biguint64, 'BigUint64Array', new BigUint64Array([0n, 2n ** 64n - 1n, 2n ** 53n + 3n])],
 ];
 
-/** Float16Array where the runtime has one (Node 24 and later; Node 20 and 22 have none), and the last code it knows. */
-const Float16 = (globalThis as { Float16Array?: new (buffer: ArrayBufferLike, byteOffset?: number, length?: number) => ArrayBufferView }).Float16Array;
+/** The last codec code this runtime knows: TYPE.float16 where it has Float16Array. */
 const LAST_CODE = Float16 === undefined ? TYPE.bigint : TYPE.float16;
 
 /** Element by element with Object.is, so NaN equals NaN and -0 differs from 0. */
@@ -362,9 +361,6 @@ test("Node's objects that Node 22 and later clone by a method of their own are r
   assert.equal(decode(TYPE.serialized, encode({ failure, empty: {} }).bytes), { failure: alone, empty: {} });
 });
 
-/** Float16 bits: NaNs with payloads (quiet, signalling, negative), -0, the least subnormal, the largest, -Infinity, 1.5. */
-const HALF_BITS = [0x7e01, 0x7c01, 0xfe00, 0x8000, 0x0001, 0x7bff, 0xfc00, 0x3e00];
-const bitsOf = (view: ArrayBufferView) => Array.from(new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2));
 
 (Float16 === undefined ? test.skip : test)('a Float16Array (Node 24) round-trips as its kind, bit for bit: whole, a subarray, nested, in place', () => {
   const half = new Float16!(Uint16Array.from(HALF_BITS).buffer);

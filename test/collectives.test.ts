@@ -4,7 +4,7 @@ import { launch, type TransportName } from '../src/index.js';
 import {
   ARENA_PERIOD, arenaRound, arenaValues, bytesOf, digest, inputs, large, matmul, OPS, rootsFor, stressSeq, stressSize, tiled, type Matrix,
 } from './fixtures/collectives-programs.js';
-import { fillPattern, testSeed } from './helpers.js';
+import { fillPattern, Float16, testSeed } from './helpers.js';
 import { elementwise, type OpName, type TypedArray } from '../src/reduce-ops.js';
 
 const PROGRAMS = new URL('./fixtures/collectives-programs.js', import.meta.url).href;
@@ -266,12 +266,9 @@ test('elementwise: every op at every length from 0 to 9 (four a turn, then the r
   }
 });
 
-/** Float16Array where the runtime has one (Node 24 and later; Node 20 and 22 have none). */
-const Float16 = (globalThis as { Float16Array?: new (values: ArrayLike<number> | number) => Float64Array }).Float16Array;
-
 (Float16 === undefined ? test.skip : test)('elementwise on Float16Arrays (Node 24): every op rounds each result to float16 as a store does, at every length from 0 to 9', () => {
-  const combine = (name: OpName, a: Float64Array, b: Float64Array, out: Float64Array) =>
-    elementwise(name, a as unknown as TypedArray, b as unknown as TypedArray, out as unknown as TypedArray) as unknown as Float64Array;
+  const combine = (name: OpName, a: Float32Array, b: Float32Array, out: Float32Array) =>
+    elementwise(name, a as unknown as TypedArray, b as unknown as TypedArray, out as unknown as TypedArray) as unknown as Float32Array;
   const Half = Float16!;
   // 2048 + 1 rounds to even, 65504 (the largest float16) overflows, 0.1 is 0.0999755859375 as a float16, 3 × 1/3 is 1
   const a = new Half([2048, 0.1, 65504, -0, 1.5, 3, NaN]);

@@ -1,17 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { launch, type TransportName } from '../src/index.js';
-import { testSeed } from './helpers.js';
+import { bitsOf, Float16, HALF_BITS, testSeed } from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const RING = new URL('./fixtures/ranks-ring.js', import.meta.url);
 const COPIES = new URL('./fixtures/ranks-copies.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
-/** Float16Array where the runtime has one (Node 24 and later; Node 20 and 22 have none). */
-const Float16 = (globalThis as { Float16Array?: new (from: ArrayBufferLike | ArrayLike<number>, byteOffset?: number, length?: number) => ArrayBufferView }).Float16Array;
-/** Float16 bits: NaNs with payloads (quiet, signalling, negative), -0, the least subnormal, the largest, -Infinity, 1.5. */
-const HALF_BITS = [0x7e01, 0x7c01, 0xfe00, 0x8000, 0x0001, 0x7bff, 0xfc00, 0x3e00];
-const bitsOf = (view: ArrayBufferView) => Array.from(new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2));
 const run = <R = unknown>(size: number, transport: TransportName, args: object, extra: object = {}) =>
   launch<R>(PROGRAMS, { size, transport, args, timeoutMs: 60_000, ...extra });
 

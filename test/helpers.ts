@@ -245,3 +245,17 @@ export function childPidsOf(parent: number): number[] {
   }
   return pids;
 }
+
+/**
+ * Float16Array where the runtime has one (Node 24 and later, Node 22 with --js-float16array), typed as the float kind
+ * TypeScript knows (our lib, ES2024, declares none); undefined elsewhere: its tests are skipped there.
+ */
+export const Float16 = (globalThis as { Float16Array?: typeof Float32Array }).Float16Array;
+
+/** Float16 bits: NaNs with payloads (quiet, signalling, negative), -0, the least subnormal, the largest, -Infinity, 1.5. */
+export const HALF_BITS = [0x7e01, 0x7c01, 0xfe00, 0x8000, 0x0001, 0x7bff, 0xfc00, 0x3e00];
+
+/** A Float16Array's (or any 2-byte view's) elements as their bits. */
+export function bitsOf(view: ArrayBufferView): number[] {
+  return Array.from(new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2));
+}
