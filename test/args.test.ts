@@ -57,6 +57,7 @@ test('bandwidth options, as `--name value` and `--name=value`', () => {
     minBytes: 64, maxBytes: MiB, points: 5, window: 8, seconds: 0.01, warmupSeconds: 0,
     modes: ['zerocopy', 'shared'], ringBytes: 64 * 1024, rounds: 3, chart: false, json: true, csvFile: 'out.csv',
   });
+  assert.is(parseBandwidthArgs(['--modes', 'clone,ringbuf', '--ring', '64KiB']).ringBytes, 64 * 1024, 'one ring mode');
 });
 
 test('latency, collectives and exercise defaults', () => {
@@ -76,6 +77,8 @@ test('latency, collectives and exercise defaults', () => {
   assert.is(parseCollectivesArgs(['--arena', '0']).arenaBytes, 0);
   assert.is(parseCollectivesArgs(['--arena', '1MiB']).arenaBytes, MiB);
   assert.is(parseCollectivesArgs(['--ranks', '2', '--arena', '128']).arenaBytes, 128);
+  assert.is(parseCollectivesArgs(['--transports', 'clone,shared', '--arena', '1MiB']).arenaBytes, MiB);
+  assert.is(usageError(() => parseCollectivesArgs(['--transports', 'clone', '--arena', '1MiB'])).option, '--arena');
   assert.equal(parseCollectivesArgs(['--sizes', '1MiB,8']).sizes, [8, MiB]);
   // What the largest size on the most ranks would hold (3 copies a rank) must fit in the machine's memory.
   const GiB = 1024 * MiB;
@@ -218,6 +221,9 @@ const BAD_BANDWIDTH: [string[], string][] = [
   [['--modes', 'shared', '--modes', 'clone'], 'Option `--modes` given twice: give it once, its values with commas between them (--modes a,b)'],
   [['--min', '8', '--max', '16', '--min=16'], 'Option `--min` given twice: give it once'],
   [['--json', '--json'], 'Option `--json` given twice: give it once'],
+  // An option for modes the run leaves out would change nothing: refused, not ignored
+  [['--modes', 'clone,memcpy', '--ring', '1MiB'], 'Option `--ring` is for the ring modes (shared, zerocopy, ringbuf), ' +
+    'which `--modes clone,memcpy` leaves out: add one to `--modes`, or leave `--ring` out'],
 ];
 
 test('bandwidth: every bad value is refused with a message naming the option, the value and what is allowed', () => {
@@ -282,6 +288,10 @@ test('latency, collectives, exercise: bad values', () => {
       'Expected `--arena` to be 0 (no arena) or a size from 128 B (64 B a rank) to 2 GiB, got "none"'],
     [() => parseCollectivesArgs(['--transports', 'tcp']),
       'Unknown transport "tcp" in `--transports`; valid transports: shared, transfer, clone'],
+    [() => parseCollectivesArgs(['--transports', 'clone,transfer', '--arena', '1MiB']), 'Option `--arena` is for the ' +
+      'shared transport, which `--transports clone,transfer` leaves out: add shared to `--transports`, or leave `--arena` out'],
+    [() => parseCollectivesArgs(['--arena', '0', '--transports', 'clone']), 'Option `--arena` is for the shared ' +
+      'transport, which `--transports clone` leaves out: add shared to `--transports`, or leave `--arena` out'],
     [() => parseExerciseArgs([]),
       'Missing the exercise name: expected one of sample, ring, gather, broadcast, reduce, bandwidth'],
     [() => parseExerciseArgs(['--ranks', '4', '--unsafe']),

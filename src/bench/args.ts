@@ -14,6 +14,7 @@ import { DEFAULT_ARENA_BYTES } from '../arena.js';
 import { FRAME_HEADER_BYTES, MAX_RING_BYTES } from '../ring.js';
 import { terminalColumns } from '../term.js';
 import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
+import { isRingMode } from './bandwidth-job.js';
 import { formatSize } from './format.js';
 import { didYouMean, helpText, OptionReader, UsageError, WHAT_VALUE, type OptionSpec } from './options.js';
 
@@ -280,13 +281,17 @@ function checkWritable(file: string): void {
 /** The options of `shmcomm bench bandwidth` (`argv` holds the options only). */
 export function parseBandwidthArgs(argv: readonly string[]): BandwidthOptions {
   const reader = new OptionReader('shmcomm bench bandwidth', BANDWIDTH_SPECS, argv);
+  const modes = reader.names('modes', BANDWIDTH_MODES, 'mode');
+  if (reader.has('ring') && !modes.some(isRingMode)) {
+    throw doesNotApply('--ring', 'the ring modes (shared, zerocopy, ringbuf)', '--modes', modes, 'one');
+  }
   return {
     ...sizeRange(reader),
     points: reader.integer('points', 2, 200),
     window: reader.integer('window', 1, 100_000),
     seconds: reader.seconds('time', 0.001),
     warmupSeconds: reader.seconds('warmup', 0),
-    modes: reader.names('modes', BANDWIDTH_MODES, 'mode'),
+    modes,
     ringBytes: reader.ringSize('ring'),
     rounds: reader.integer('rounds', 1, 99),
     chart: !reader.has('no-chart'),
@@ -334,17 +339,33 @@ export function parseCollectivesArgs(argv: readonly string[], memoryBytes = mach
   const sizes = reader.sizes('sizes');
   const ops = reader.names('ops', COLLECTIVE_OPS, 'op');
   if (ops.some((op) => op !== 'barrier')) refuseBeyondMemory(ranks, sizes, memoryBytes); // barrier moves no bytes
+  const transports = reader.names('transports', TRANSPORTS, 'transport');
+  if (reader.has('arena') && !transports.includes('shared')) {
+    throw doesNotApply('--arena', 'the shared transport', '--transports', transports, 'shared');
+  }
   return {
     ranks,
     sizes,
     ops,
-    transports: reader.names('transports', TRANSPORTS, 'transport'),
+    transports,
     seconds: reader.seconds('time', 0.001),
     warmupSeconds: reader.seconds('warmup', 0),
     strategy: strategy === 'auto' ? undefined : strategy,
     arenaBytes: reader.arenaSize('arena', ranks),
     ...outputOptions(reader),
   };
+}
+
+/**
+ * The error for an option given for what the run leaves out, which would change nothing: refused, as an option given
+ * twice is, rather than ignored without a word.
+ */
+function doesNotApply(option: string, isFor: string, list: string, given: readonly string[], add: string): UsageError {
+  return new UsageError(
+    `Option \`${option}\` is for ${isFor}, which \`${list} ${given.join(',')}\` leaves out: add ${add} to \`${list}\`, ` +
+    `or leave \`${option}\` out`,
+    option,
+  );
 }
 
 /**
