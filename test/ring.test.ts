@@ -481,6 +481,31 @@ test('hold and copyHeld copy a message out without a view, small and large', () 
   assert.is(ring.hold(), -1);
 });
 
+test('short payloads, copied four bytes a word: every length to 48, from and to every byte offset, exact', () => {
+  // write copies up to 32 bytes, and copyHeld up to 48, a word at a time and the rest byte by byte; the views here
+  // start at every offset from a word's, so the words are put together and taken apart at every alignment.
+  const ring = RingBuffer.create(1 << 12);
+  const memory = new Uint8Array(64 + 8);
+  let checked = 0;
+  for (let length = 0; length <= 48; length++) {
+    for (let from = 0; from < 4; from++) {
+      const source = new Uint8Array(memory.buffer, from, length);
+      for (let i = 0; i < length; i++) source[i] = (0x81 + 37 * i + 11 * from) & 0xff; // top bits set: no sign lost
+      ring.write(source);
+      assert.equal(Array.from(ring.peek()!), Array.from(source), `${length} bytes from offset ${from}, in the ring`);
+      for (let at = 0; at < 4; at++) {
+        const target = new Uint8Array(length + 8).fill(0x5a);
+        ring.copyHeld(target, at);
+        const want = [...new Array<number>(at).fill(0x5a), ...source, ...new Array<number>(8 - at).fill(0x5a)];
+        assert.equal(Array.from(target), want, `${length} bytes from offset ${from}, copied out at ${at}`);
+        checked++;
+      }
+      ring.release();
+    }
+  }
+  assert.is(checked, 49 * 4 * 4);
+});
+
 test('reserveOffset and frame.offset: a payload written and read through ring.data, no view, across the wrap', () => {
   const producer = RingBuffer.create(256);
   const consumer = RingBuffer.attach(producer.buffer);
