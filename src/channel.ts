@@ -428,6 +428,10 @@ export class Receiver {
       // A short message is read where it lies, with no view of it. The first chunk of a longer one has the CHUNKED
       // bit in its type, which neither isValueType nor isTypedArrayType takes.
       const { type, tag, offset, length } = ring.frame;
+      if (type === TYPE.number && length === 8) { // one load where it lies (a payload starts at a multiple of 8)
+        const numbers = (this.kindViews[TYPE.float64] ??= viewAs(TYPE.float64, ring.data)) as Float64Array;
+        return this.releaseAndAnswer(numbers[offset >> 3]!, tag);
+      }
       if (isValueType(type)) return this.releaseAndAnswer(decodeValueAt(type, ring.data, offset, length), tag);
       if (isTypedArrayType(type) && length <= SLICED_BYTES) {
         const copy = sliceOf(type, (this.kindViews[type] ??= viewAs(type, ring.data)), offset, length);
