@@ -7,6 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { whenAborted } from './abort-signal.js';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
 import { checkRunTimeout, checkSignal, describe, refuseUnknownOptions } from './describe.js';
@@ -143,7 +144,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
 
   return new Promise<ResultOf<P>[]>((resolve, reject) => {
     const timers: NodeJS.Timeout[] = [];
-    const cancel = () => finish(signal!.reason, ABORT_REASON.cancelled);
+    let stopListening: (() => void) | undefined; // to the signal
 
     /**
      * Ends the run: the first failure wins (a rank that then fails only because of it, with CommAbortedError, is not
@@ -153,7 +154,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
       if (over) return;
       over = true;
       for (const timer of timers) clearTimeout(timer);
-      signal?.removeEventListener('abort', cancel);
+      stopListening?.();
       if (error !== undefined) {
         control.abort(reason ?? ABORT_REASON.rankFailed, failedRank);
         for (const ring of rings) ring.abort();
@@ -278,7 +279,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
     }
     if (settings.deadlockMs > 0) watchForDeadlock(control, finished, settings.deadlockMs, timers, (cycle) =>
       finish(new DeadlockError(cycle), ABORT_REASON.deadlock));
-    signal?.addEventListener('abort', cancel, { once: true });
+    if (signal !== undefined) stopListening = whenAborted(signal, () => finish(signal.reason, ABORT_REASON.cancelled));
   });
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -468,6 +469,37 @@ test("signal: an abort stops every rank and rejects with the signal's reason; on
     }
     await noWorkerLeft('the launch was cancelled');
   }
+});
+
+test('launches running at once on one signal add one abort listener to it, gone once they end: Node warns of none', async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+  process.on('warning', onWarning);
+  try {
+    // 12 at once, beyond Node's 10 listeners of one event: a server's shutdown signal, given to every launch it starts
+    const { signal } = new AbortController();
+    const programs = ['identity', 'sendsToNoRank'];
+    const runs = Array.from({ length: 12 }, (_, i) => launch(PROGRAMS, { size: 1, args: { program: programs[i % 2] }, signal }));
+    const settled = Promise.allSettled(runs);
+    assert.is(getEventListeners(signal, 'abort').length, 1);
+    const outcomes = await settled;
+    assert.equal(outcomes.map((outcome) => outcome.status), runs.map((_, i) => (i % 2 === 0 ? 'fulfilled' : 'rejected')));
+    assert.is(getEventListeners(signal, 'abort').length, 0);
+    await new Promise((resolve) => setImmediate(resolve)); // Node emits a warning on the next tick
+    assert.equal(warnings, []);
+    // The signal still cancels the next launch on it
+    const controller = new AbortController();
+    const first = launch(PROGRAMS, { size: 1, args: { program: 'identity' }, signal: controller.signal });
+    const spinning = failure(launch(PROGRAMS, { size: 2, args: { program: 'spins' }, signal: controller.signal }));
+    assert.equal(await first, [{ rank: 0, size: 1, transport: 'shared', strategy: 'spinThenPark', args: undefined }]);
+    assert.is(getEventListeners(controller.signal, 'abort').length, 1);
+    setTimeout(() => controller.abort(new Error('shutting down')), 300);
+    assert.is((await spinning).message, 'shutting down');
+    assert.is(getEventListeners(controller.signal, 'abort').length, 0);
+  } finally {
+    process.off('warning', onWarning);
+  }
+  await noWorkerLeft('launches on one signal');
 });
 
 test('timeoutMs before the ranks called their program says they are starting, not running', async () => {

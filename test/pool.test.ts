@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { syncBuiltinESMExports } from 'node:module';
@@ -507,6 +508,37 @@ test("signal: an abort terminates every worker and rejects with the signal's rea
   await noWorkerLeft('map was cancelled');
   const bad = await rejection(map(square, [1], { signal: 'stop' as unknown as AbortSignal }));
   assert.is(bad.message, 'Expected `signal` to be an AbortSignal (new AbortController().signal), got "stop"');
+});
+
+test('maps running at once on one signal add one abort listener to it, gone once they end: Node warns of none', async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+  process.on('warning', onWarning);
+  try {
+    // 12 at once, beyond Node's 10 listeners of one event: a server's shutdown signal, given to every map it starts
+    const { signal } = new AbortController();
+    const runs = Array.from({ length: 12 }, (_, i) => map<number>(square, [i], { workers: 1, signal }));
+    const all = Promise.all(runs);
+    all.catch(() => {}); // awaited below, after the count
+    assert.is(getEventListeners(signal, 'abort').length, 1);
+    const results = await all;
+    assert.equal(results.map(({ results: [squared] }) => squared), runs.map((_, i) => i * i));
+    assert.is(getEventListeners(signal, 'abort').length, 0);
+    await new Promise((resolve) => setImmediate(resolve)); // Node emits a warning on the next tick
+    assert.equal(warnings, []);
+    // One signal still cancels every map on it, a failed one's listener gone
+    const controller = new AbortController();
+    const failed = rejection(map(faults, [3], { exportName: 'throwsOnThree', signal: controller.signal }));
+    const spinning = [1, 2].map(() => rejection(map(faults, [1], { exportName: 'spinsForEver', signal: controller.signal })));
+    assert.is((await failed).name, 'WorkerFailedError');
+    assert.is(getEventListeners(controller.signal, 'abort').length, 1);
+    setTimeout(() => controller.abort(new Error('shutting down')), 300);
+    for (const run of spinning) assert.is((await run).message, 'shutting down');
+    assert.is(getEventListeners(controller.signal, 'abort').length, 0);
+  } finally {
+    process.off('warning', onWarning);
+  }
+  await noWorkerLeft('maps on one signal');
 });
 
 test('timeoutMs stops a function that never returns (a busy loop)', async () => {
