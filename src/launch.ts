@@ -22,7 +22,7 @@ import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
 import { describeWaits, watchForDeadlock } from './watchdog.js';
-import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
+import { neverSettled, startWorker, terminateWithin, waitAtMost, WORKER_ENTRY } from './workers.js';
 
 /**
  * The second argument of `launch`: only `size` is required. Each option is checked before any rank starts, and `launch`
@@ -164,8 +164,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
       const settle = error === undefined ? 0 : bounded ? TIMEOUT_SETTLE_MS : SETTLE_MS;
       // terminateWithin: a worker stuck in a blocking native call does not hold the run past TERMINATE_WAIT_MS.
       const terminateAll = () => terminateWithin(workers);
-      const settled = new Promise((ok) => setTimeout(ok, settle).unref());
-      Promise.race([Promise.all(stillRunning), settled]).then(terminateAll).finally(() => {
+      waitAtMost(Promise.all(stillRunning), settle).then(terminateAll).finally(() => {
         if (error === undefined) resolve(results as ResultOf<P>[]);
         else reject(error);
       });

@@ -12,7 +12,9 @@ import { ABORT_REASON, ControlBlock, WAIT } from '../src/control.js';
 import { watchForDeadlock } from '../src/watchdog.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
-import { exitFlag, linesPerWriter, nestedList, noWorkerLeft, readNothingUntilExit, startedWorkers, within } from './helpers.js';
+import {
+  exitFlag, linesPerWriter, nestedList, noWorkerLeft, pendingTimers, readNothingUntilExit, startedWorkers, within,
+} from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
@@ -469,6 +471,26 @@ test("signal: an abort stops every rank and rejects with the signal's reason; on
     }
     await noWorkerLeft('the launch was cancelled');
   }
+});
+
+test('a launch leaves no timer behind once it settles: one that returned, failed, timed out or deadlocked', async () => {
+  const timers = pendingTimers();
+  try {
+    const got = await launch<{ rank: number }>(PROGRAMS, { size: 2, args: { program: 'identity' } });
+    assert.equal(got.map(({ rank }) => rank), [0, 1]);
+    assert.is(await timers.pending(), 0, 'after a launch that returned');
+    assert.is((await failure(launch(PROGRAMS, { size: 2, args: { program: 'sendsToNoRank' } }))).name, 'RankFailedError');
+    assert.is(await timers.pending(), 0, 'after a rank threw');
+    const timedOut = await failure(launch(PROGRAMS, { size: 2, args: { program: 'spins' }, timeoutMs: 300 }));
+    assert.instance(timedOut, TimeoutError);
+    assert.is(await timers.pending(), 0, 'after a timeout');
+    const deadlocked = await failure(launch(PROGRAMS, { size: 2, args: { program: 'recvRecv' }, deadlockMs: GRACE_MS }));
+    assert.instance(deadlocked, DeadlockError);
+    assert.is(await timers.pending(), 0, 'after a deadlock');
+  } finally {
+    timers.stop();
+  }
+  await noWorkerLeft('launches that left no timer');
 });
 
 test('launches running at once on one signal add one abort listener to it, gone once they end: Node warns of none', async () => {

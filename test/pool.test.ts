@@ -9,7 +9,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShmcommError, TimeoutError, WorkerFailedError } from '../src/index.js';
 import { map } from '../src/pool.js';
-import { childPids, exitFlag, linesPerWriter, noWorkerLeft, prng, readNothingUntilExit, startedWorkers, testSeed, within } from './helpers.js';
+import {
+  childPids, exitFlag, linesPerWriter, noWorkerLeft, pendingTimers, prng, readNothingUntilExit, startedWorkers, testSeed, within,
+} from './helpers.js';
 
 const square = new URL('./fixtures/pool-square.js', import.meta.url);
 const faults = new URL('./fixtures/pool-faults.js', import.meta.url);
@@ -508,6 +510,21 @@ test("signal: an abort terminates every worker and rejects with the signal's rea
   await noWorkerLeft('map was cancelled');
   const bad = await rejection(map(square, [1], { signal: 'stop' as unknown as AbortSignal }));
   assert.is(bad.message, 'Expected `signal` to be an AbortSignal (new AbortController().signal), got "stop"');
+});
+
+test('map leaves no timer behind once it settles: one that returned, failed or timed out', async () => {
+  const timers = pendingTimers();
+  try {
+    assert.equal((await map<number>(square, [1, 2, 3], { workers: 2 })).results, [1, 4, 9]);
+    assert.is(await timers.pending(), 0, 'after a map that returned');
+    assert.instance(await rejection(map(faults, [1, 3], { workers: 2, exportName: 'throwsOnThree' })), WorkerFailedError);
+    assert.is(await timers.pending(), 0, 'after an item threw');
+    assert.instance(await rejection(map(faults, [1], { exportName: 'spinsForEver', timeoutMs: 300 })), TimeoutError);
+    assert.is(await timers.pending(), 0, 'after a timeout');
+  } finally {
+    timers.stop();
+  }
+  await noWorkerLeft('maps that left no timer');
 });
 
 test('maps running at once on one signal add one abort listener to it, gone once they end: Node warns of none', async () => {
