@@ -95,7 +95,8 @@ const LAUNCH_OPTIONS = [
 /**
  * Rings of all pairs share this budget by default, so 256 ranks (65,280 rings) still fit in memory; a few ranks get
  * big rings, up to 16 MiB (large messages then stream through the shared L3 cache, not out of the other core's L2:
- * docs/PERFORMANCE.md). Pages of a SharedArrayBuffer that are never written cost no memory.
+ * docs/PERFORMANCE.md). Pages of a SharedArrayBuffer that are never written cost no memory, until glibc gives a
+ * ring memory it has used before, which it zeroes: README, `ringBytes`.
  */
 const RING_BUDGET_BYTES = 256 * 2 ** 20;
 const DEFAULT_RING_BYTES = 16 * 2 ** 20;
