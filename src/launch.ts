@@ -7,6 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { whenAborted } from './abort-signal.js';
 import { DEFAULT_ARENA_BYTES, MAX_ARENA_BYTES, SharedArena } from './arena.js';
 import { checkChunkBytes } from './channel.js';
 import { checkRunTimeout, checkSignal, describe, refuseUnknownOptions } from './describe.js';
@@ -21,7 +22,7 @@ import { asError, reviveError } from './thrown.js';
 import { TRANSPORT_NAMES, type TransportName, type TransportWiring } from './transport/types.js';
 import { checkWaitOptions, type WaitStrategy } from './wait.js';
 import { describeWaits, watchForDeadlock } from './watchdog.js';
-import { neverSettled, startWorker, terminateWithin, WORKER_ENTRY } from './workers.js';
+import { neverSettled, startWorker, terminateWithin, waitAtMost, WORKER_ENTRY } from './workers.js';
 
 /**
  * The second argument of `launch`: only `size` is required. Each option is checked before any rank starts, and `launch`
@@ -94,7 +95,8 @@ const LAUNCH_OPTIONS = [
 /**
  * Rings of all pairs share this budget by default, so 256 ranks (65,280 rings) still fit in memory; a few ranks get
  * big rings, up to 16 MiB (large messages then stream through the shared L3 cache, not out of the other core's L2:
- * docs/PERFORMANCE.md). Pages of a SharedArrayBuffer that are never written cost no memory.
+ * docs/PERFORMANCE.md). Pages of a SharedArrayBuffer that are never written cost no memory, until glibc gives a
+ * ring memory it has used before, which it zeroes: README, `ringBytes`.
  */
 const RING_BUDGET_BYTES = 256 * 2 ** 20;
 const DEFAULT_RING_BYTES = 16 * 2 ** 20;
@@ -143,7 +145,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
 
   return new Promise<ResultOf<P>[]>((resolve, reject) => {
     const timers: NodeJS.Timeout[] = [];
-    const cancel = () => finish(signal!.reason, ABORT_REASON.cancelled);
+    let stopListening: (() => void) | undefined; // to the signal
 
     /**
      * Ends the run: the first failure wins (a rank that then fails only because of it, with CommAbortedError, is not
@@ -153,7 +155,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
       if (over) return;
       over = true;
       for (const timer of timers) clearTimeout(timer);
-      signal?.removeEventListener('abort', cancel);
+      stopListening?.();
       if (error !== undefined) {
         control.abort(reason ?? ABORT_REASON.rankFailed, failedRank);
         for (const ring of rings) ring.abort();
@@ -163,8 +165,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
       const settle = error === undefined ? 0 : bounded ? TIMEOUT_SETTLE_MS : SETTLE_MS;
       // terminateWithin: a worker stuck in a blocking native call does not hold the run past TERMINATE_WAIT_MS.
       const terminateAll = () => terminateWithin(workers);
-      const settled = new Promise((ok) => setTimeout(ok, settle).unref());
-      Promise.race([Promise.all(stillRunning), settled]).then(terminateAll).finally(() => {
+      waitAtMost(Promise.all(stillRunning), settle).then(terminateAll).finally(() => {
         if (error === undefined) resolve(results as ResultOf<P>[]);
         else reject(error);
       });
@@ -278,7 +279,7 @@ export async function launch<P = unknown>(moduleUrl: string | URL, options: Laun
     }
     if (settings.deadlockMs > 0) watchForDeadlock(control, finished, settings.deadlockMs, timers, (cycle) =>
       finish(new DeadlockError(cycle), ABORT_REASON.deadlock));
-    signal?.addEventListener('abort', cancel, { once: true });
+    if (signal !== undefined) stopListening = whenAborted(signal, () => finish(signal.reason, ABORT_REASON.cancelled));
   });
 }
 

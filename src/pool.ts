@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Worker } from 'node:worker_threads';
+import { whenAborted } from './abort-signal.js';
 import { checkRunTimeout, checkSignal, describe, refuseUnknownOptions } from './describe.js';
 import { TimeoutError, WorkerFailedError } from './errors.js';
 import { PARSE_ERROR, refuseNoProgramFile, refuseWhileImporting, syntaxErrorAt } from './load.js';
@@ -142,11 +143,10 @@ export async function map(
   for (let id = 0; id < count; id++) shared[workerLine(id) + CURRENT_ITEM] = LOADING;
   const started: Worker[] = [];
   let timer: NodeJS.Timeout | undefined;
-  let cancel: (() => void) | undefined;
+  let stopListening: (() => void) | undefined; // to the signal
   try {
     return await new Promise<MapResult<unknown>>((resolve, reject) => {
-      cancel = () => reject(signal!.reason);
-      signal?.addEventListener('abort', cancel, { once: true });
+      if (signal !== undefined) stopListening = whenAborted(signal, () => reject(signal.reason));
       const results = new Array<unknown>(items.length);
       const itemsPerWorker = new Array<number>(count).fill(0);
       let finished = 0;
@@ -244,7 +244,7 @@ export async function map(
     });
   } finally {
     clearTimeout(timer);
-    if (cancel !== undefined) signal?.removeEventListener('abort', cancel);
+    stopListening?.();
     // terminate() also stops a function stuck in an endless loop, which is what makes timeoutMs a real bound; one in
     // a blocking native call it cannot stop, and map does not wait for that past TERMINATE_WAIT_MS.
     await terminateWithin(started);

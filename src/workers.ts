@@ -93,12 +93,23 @@ function refusedOptions(error: unknown): string[] {
  * waiting but the process's own exit. What the workers printed is handed on before it resolves (handOnStdio).
  */
 export async function terminateWithin(workers: readonly Worker[]): Promise<void> {
-  await Promise.race([
-    Promise.all(workers.map((worker) => worker.terminate())),
-    new Promise((ok) => setTimeout(ok, TERMINATE_WAIT_MS).unref()),
-  ]);
+  await waitAtMost(Promise.all(workers.map((worker) => worker.terminate())), TERMINATE_WAIT_MS);
   for (const worker of workers) {
     worker.unref();
     handOnStdio(worker);
+  }
+}
+
+/**
+ * Resolves once `promise` settles, or after `ms` at the latest, and clears its timer as it resolves: left to run out,
+ * such a timer outlived every launch and map by up to a second (a failed launch left two), in a process that may launch
+ * again and again.
+ */
+export async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise((ok) => { timer = setTimeout(ok, ms).unref(); })]);
+  } finally {
+    clearTimeout(timer);
   }
 }

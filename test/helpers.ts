@@ -1,4 +1,5 @@
 /** Shared test helpers: a seeded PRNG, message patterns, and workers that are always terminated. */
+import { createHook } from 'node:async_hooks';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -82,6 +83,23 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
     timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Counts the timers (setTimeout, setInterval) made from now on that have neither run nor been cleared: after a call
+ * that leaves none behind, `pending()` is 0. `stop()` ends the count.
+ */
+export function pendingTimers(): { pending: () => Promise<number>; stop: () => void } {
+  const timers = new Set<number>();
+  const hook = createHook({
+    init: (id, type) => { if (type === 'Timeout') timers.add(id); },
+    destroy: (id) => { timers.delete(id); },
+  }).enable();
+  return {
+    // Node tells of a timer that ran or was cleared a moment later, with the destroy hooks it runs in setImmediate.
+    pending: () => new Promise((resolve) => setImmediate(() => setImmediate(() => resolve(timers.size)))),
+    stop: () => hook.disable(),
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,9 @@ import { ABORT_REASON, ControlBlock, WAIT } from '../src/control.js';
 import { watchForDeadlock } from '../src/watchdog.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
-import { exitFlag, linesPerWriter, nestedList, noWorkerLeft, readNothingUntilExit, startedWorkers, within } from './helpers.js';
+import {
+  exitFlag, linesPerWriter, nestedList, noWorkerLeft, pendingTimers, readNothingUntilExit, startedWorkers, within,
+} from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
@@ -472,6 +475,57 @@ test("signal: an abort stops every rank and rejects with the signal's reason; on
     }
     await noWorkerLeft('the launch was cancelled');
   }
+});
+
+test('a launch leaves no timer behind once it settles: one that returned, failed, timed out or deadlocked', async () => {
+  const timers = pendingTimers();
+  try {
+    const got = await launch<{ rank: number }>(PROGRAMS, { size: 2, args: { program: 'identity' } });
+    assert.equal(got.map(({ rank }) => rank), [0, 1]);
+    assert.is(await timers.pending(), 0, 'after a launch that returned');
+    assert.is((await failure(launch(PROGRAMS, { size: 2, args: { program: 'sendsToNoRank' } }))).name, 'RankFailedError');
+    assert.is(await timers.pending(), 0, 'after a rank threw');
+    const timedOut = await failure(launch(PROGRAMS, { size: 2, args: { program: 'spins' }, timeoutMs: 300 }));
+    assert.instance(timedOut, TimeoutError);
+    assert.is(await timers.pending(), 0, 'after a timeout');
+    const deadlocked = await failure(launch(PROGRAMS, { size: 2, args: { program: 'recvRecv' }, deadlockMs: GRACE_MS }));
+    assert.instance(deadlocked, DeadlockError);
+    assert.is(await timers.pending(), 0, 'after a deadlock');
+  } finally {
+    timers.stop();
+  }
+  await noWorkerLeft('launches that left no timer');
+});
+
+test('launches running at once on one signal add one abort listener to it, gone once they end: Node warns of none', async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+  process.on('warning', onWarning);
+  try {
+    // 12 at once, beyond Node's 10 listeners of one event: a server's shutdown signal, given to every launch it starts
+    const { signal } = new AbortController();
+    const programs = ['identity', 'sendsToNoRank'];
+    const runs = Array.from({ length: 12 }, (_, i) => launch(PROGRAMS, { size: 1, args: { program: programs[i % 2] }, signal }));
+    const settled = Promise.allSettled(runs);
+    assert.is(getEventListeners(signal, 'abort').length, 1);
+    const outcomes = await settled;
+    assert.equal(outcomes.map((outcome) => outcome.status), runs.map((_, i) => (i % 2 === 0 ? 'fulfilled' : 'rejected')));
+    assert.is(getEventListeners(signal, 'abort').length, 0);
+    await new Promise((resolve) => setImmediate(resolve)); // Node emits a warning on the next tick
+    assert.equal(warnings, []);
+    // The signal still cancels the next launch on it
+    const controller = new AbortController();
+    const first = launch(PROGRAMS, { size: 1, args: { program: 'identity' }, signal: controller.signal });
+    const spinning = failure(launch(PROGRAMS, { size: 2, args: { program: 'spins' }, signal: controller.signal }));
+    assert.equal(await first, [{ rank: 0, size: 1, transport: 'shared', strategy: 'spinThenPark', args: undefined }]);
+    assert.is(getEventListeners(controller.signal, 'abort').length, 1);
+    setTimeout(() => controller.abort(new Error('shutting down')), 300);
+    assert.is((await spinning).message, 'shutting down');
+    assert.is(getEventListeners(controller.signal, 'abort').length, 0);
+  } finally {
+    process.off('warning', onWarning);
+  }
+  await noWorkerLeft('launches on one signal');
 });
 
 test('timeoutMs before the ranks called their program says they are starting, not running', async () => {

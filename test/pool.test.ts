@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { syncBuiltinESMExports } from 'node:module';
@@ -8,7 +9,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ShmcommError, TimeoutError, WorkerFailedError } from '../src/index.js';
 import { map } from '../src/pool.js';
-import { childPids, exitFlag, linesPerWriter, noWorkerLeft, prng, readNothingUntilExit, startedWorkers, testSeed, within } from './helpers.js';
+import {
+  childPids, exitFlag, linesPerWriter, noWorkerLeft, pendingTimers, prng, readNothingUntilExit, startedWorkers, testSeed, within,
+} from './helpers.js';
 
 const square = new URL('./fixtures/pool-square.js', import.meta.url);
 const faults = new URL('./fixtures/pool-faults.js', import.meta.url);
@@ -507,6 +510,52 @@ test("signal: an abort terminates every worker and rejects with the signal's rea
   await noWorkerLeft('map was cancelled');
   const bad = await rejection(map(square, [1], { signal: 'stop' as unknown as AbortSignal }));
   assert.is(bad.message, 'Expected `signal` to be an AbortSignal (new AbortController().signal), got "stop"');
+});
+
+test('map leaves no timer behind once it settles: one that returned, failed or timed out', async () => {
+  const timers = pendingTimers();
+  try {
+    assert.equal((await map<number>(square, [1, 2, 3], { workers: 2 })).results, [1, 4, 9]);
+    assert.is(await timers.pending(), 0, 'after a map that returned');
+    assert.instance(await rejection(map(faults, [1, 3], { workers: 2, exportName: 'throwsOnThree' })), WorkerFailedError);
+    assert.is(await timers.pending(), 0, 'after an item threw');
+    assert.instance(await rejection(map(faults, [1], { exportName: 'spinsForEver', timeoutMs: 300 })), TimeoutError);
+    assert.is(await timers.pending(), 0, 'after a timeout');
+  } finally {
+    timers.stop();
+  }
+  await noWorkerLeft('maps that left no timer');
+});
+
+test('maps running at once on one signal add one abort listener to it, gone once they end: Node warns of none', async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+  process.on('warning', onWarning);
+  try {
+    // 12 at once, beyond Node's 10 listeners of one event: a server's shutdown signal, given to every map it starts
+    const { signal } = new AbortController();
+    const runs = Array.from({ length: 12 }, (_, i) => map<number>(square, [i], { workers: 1, signal }));
+    const all = Promise.all(runs);
+    all.catch(() => {}); // awaited below, after the count
+    assert.is(getEventListeners(signal, 'abort').length, 1);
+    const results = await all;
+    assert.equal(results.map(({ results: [squared] }) => squared), runs.map((_, i) => i * i));
+    assert.is(getEventListeners(signal, 'abort').length, 0);
+    await new Promise((resolve) => setImmediate(resolve)); // Node emits a warning on the next tick
+    assert.equal(warnings, []);
+    // One signal still cancels every map on it, a failed one's listener gone
+    const controller = new AbortController();
+    const failed = rejection(map(faults, [3], { exportName: 'throwsOnThree', signal: controller.signal }));
+    const spinning = [1, 2].map(() => rejection(map(faults, [1], { exportName: 'spinsForEver', signal: controller.signal })));
+    assert.is((await failed).name, 'WorkerFailedError');
+    assert.is(getEventListeners(controller.signal, 'abort').length, 1);
+    setTimeout(() => controller.abort(new Error('shutting down')), 300);
+    for (const run of spinning) assert.is((await run).message, 'shutting down');
+    assert.is(getEventListeners(controller.signal, 'abort').length, 0);
+  } finally {
+    process.off('warning', onWarning);
+  }
+  await noWorkerLeft('maps on one signal');
 });
 
 test('timeoutMs stops a function that never returns (a busy loop)', async () => {
