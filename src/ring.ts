@@ -702,19 +702,21 @@ export class RingBuffer {
       throw this.copyHeldRefusal(target, at);
     }
     const start = this.peekedAt + FRAME_HEADER_BYTES;
-    if (length <= LOOP_COPY_OUT_BYTES) { // no view for a short payload: four bytes a load, as copyInShort stores them
-      const words = this.dataWords, data = this.data, first = start >> 2, whole = LITTLE_ENDIAN ? length & ~3 : 0;
-      for (let i = 0; i < whole; i += 4) {
-        const word = words[first + (i >> 2)]!;
-        target[at + i] = word;
-        target[at + i + 1] = word >>> 8;
-        target[at + i + 2] = word >>> 16;
-        target[at + i + 3] = word >>> 24;
-      }
-      for (let i = whole; i < length; i++) target[at + i] = data[start + i]!;
-    } else {
-      copyRange(target, at, this.keptView(start, length), length, NATIVE_COPY_OUT_BYTES);
+    if (length <= LOOP_COPY_OUT_BYTES) this.copyOutShort(target, at, start, length); // no view for a short payload
+    else copyRange(target, at, this.keptView(start, length), length, NATIVE_COPY_OUT_BYTES);
+  }
+
+  /** copyHeld's copy of a payload of up to LOOP_COPY_OUT_BYTES at `start`: four bytes a load, as copyInShort's. */
+  private copyOutShort(target: Uint8Array, at: number, start: number, length: number): void {
+    const words = this.dataWords, first = start >> 2, whole = LITTLE_ENDIAN ? length & ~3 : 0;
+    for (let i = 0; i < whole; i += 4) {
+      const word = words[first + (i >> 2)]!;
+      target[at + i] = word;
+      target[at + i + 1] = word >>> 8;
+      target[at + i + 2] = word >>> 16;
+      target[at + i + 3] = word >>> 24;
     }
+    for (let i = whole; i < length; i++) target[at + i] = this.data[start + i]!;
   }
 
   /** copyHeld's error: no message held, or a target it does not fit in. */
