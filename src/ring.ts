@@ -706,14 +706,18 @@ export class RingBuffer {
     else copyRange(target, at, this.keptView(start, length), length, NATIVE_COPY_OUT_BYTES);
   }
 
-  /** copyHeld's copy of a payload of up to LOOP_COPY_OUT_BYTES at `start`: four bytes a load, as copyInShort's. */
+  /**
+   * copyHeld's copy of a payload of up to LOOP_COPY_OUT_BYTES at `start`: four bytes a load, as copyInShort's. Each
+   * byte is stored as one, 0 to 255: a JavaScript caller's Uint8ClampedArray clamps what it is given (a word's top
+   * bytes made its first 255).
+   */
   private copyOutShort(target: Uint8Array, at: number, start: number, length: number): void {
     const words = this.dataWords, first = start >> 2, whole = LITTLE_ENDIAN ? length & ~3 : 0;
     for (let i = 0; i < whole; i += 4) {
       const word = words[first + (i >> 2)]!;
-      target[at + i] = word;
-      target[at + i + 1] = word >>> 8;
-      target[at + i + 2] = word >>> 16;
+      target[at + i] = word & 0xff;
+      target[at + i + 1] = (word >>> 8) & 0xff;
+      target[at + i + 2] = (word >>> 16) & 0xff;
       target[at + i + 3] = word >>> 24;
     }
     for (let i = whole; i < length; i++) target[at + i] = this.data[start + i]!;

@@ -506,6 +506,20 @@ test('short payloads, copied four bytes a word: every length to 48, from and to 
   assert.is(checked, 49 * 4 * 4);
 });
 
+test('copyHeld into a Uint8ClampedArray (a JavaScript caller\'s, as ImageData.data is) copies bytes, at every length', () => {
+  // A store into a Uint8ClampedArray clamps what it is given: a word's bytes must each be stored as a byte, 0 to 255.
+  const ring = RingBuffer.create(1 << 12);
+  for (const length of [1, 3, 4, 5, 8, 31, 48, 49, 100]) {
+    const source = Uint8Array.from({ length }, (_, i) => (0x81 + 37 * i) & 0xff);
+    ring.write(source);
+    ring.hold();
+    const target = new Uint8ClampedArray(length + 2).fill(0x5a);
+    ring.copyHeld(target as unknown as Uint8Array, 1);
+    ring.release();
+    assert.equal(Array.from(target), [0x5a, ...source, 0x5a], `${length} bytes`);
+  }
+});
+
 test('reserveOffset and frame.offset: a payload written and read through ring.data, no view, across the wrap', () => {
   const producer = RingBuffer.create(256);
   const consumer = RingBuffer.attach(producer.buffer);
