@@ -88,9 +88,15 @@ export function checkWaitOptions(options: WaitOptions): CheckedWaitOptions {
   return { strategy, spinMicros };
 }
 
-/** Turns a blocking call's options into an absolute `performance.now()` deadline (Infinity without `timeoutMs`). */
+/**
+ * Turns a blocking call's options into an absolute `performance.now()` deadline (Infinity without `timeoutMs`). The
+ * call per message passes no options: that case alone is inlined, as checkTimeout's is.
+ */
 export function deadlineFor(options: { timeoutMs?: number } | undefined): number {
-  if (options === undefined) return Infinity;
+  return options === undefined ? Infinity : deadlineOf(options);
+}
+
+function deadlineOf(options: { timeoutMs?: number }): number {
   checkGivenTimeout(options);
   const timeoutMs = options?.timeoutMs;
   return timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
