@@ -415,20 +415,22 @@ export class RingBuffer {
 
   /** Writes the header of the frame at `offset`, closes the reservation and publishes (or gathers, when corked). */
   private seal(offset: number, length: number, meta: FrameMeta | undefined): void {
-    const at = offset >> 2;
-    this.dataWords[at] = length;
-    this.dataWords[at + 1] = kindWord(KIND_MESSAGE, meta?.type ?? 0);
-    this.dataWords[at + 2] = meta?.tag ?? 0;
-    this.dataWords[at + 3] = meta?.aux ?? 0;
+    const words = this.dataWords, at = offset >> 2;
+    words[at] = length;
+    if (meta === undefined) {
+      words[at + 1] = MESSAGE_KIND;
+      words[at + 2] = words[at + 3] = 0;
+    } else {
+      words[at + 1] = kindWord(KIND_MESSAGE, meta.type ?? 0);
+      words[at + 2] = meta.tag ?? 0;
+      words[at + 3] = meta.aux ?? 0;
+    }
     this.reserved = -1;
     this.reservedMeta = undefined;
     this.head = (this.head + FRAME_HEADER_BYTES + align8(length)) | 0;
-    if (!this.corked) {
+    if (!this.corked || ++this.unpublished >= CORK_MESSAGES || ((this.head - this.published) | 0) >= this.batchBytes) {
       this.publishHead();
-      return;
     }
-    this.unpublished++;
-    if (this.unpublished >= CORK_MESSAGES || ((this.head - this.published) | 0) >= this.batchBytes) this.publishHead();
   }
 
   /**
