@@ -21,7 +21,7 @@ import {
   isValueType, SLICED_BYTES, sliceOf, TYPE, ValueBytes, viewAs, type Encoded, type KindView,
 } from './codec.js';
 import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from './errors.js';
-import { aBytes, describe, refuseUnknownOptions } from './describe.js';
+import { aBytes, byteLengthOf, describe, refuseUnknownOptions } from './describe.js';
 import {
   FRAME_HEADER_BYTES, metaRefusal, type BlockingOptions, type Frame, type FrameMeta, type RingBuffer,
 } from './ring.js';
@@ -580,7 +580,7 @@ export class Receiver {
 
   /** bytesOf for a target other than the last: a view of its bytes, kept for next time if its length is fixed. */
   private bytesOfNew(target: ArrayBufferView): Uint8Array {
-    const length = target.byteLength;
+    const length = byteLengthOf(target);
     if (length === 0) return NO_BYTES; // also a detached target, which V8 refuses to view
     const bytes = new Uint8Array(target.buffer, target.byteOffset, length);
     if (isFixedLength(target.buffer)) {

@@ -9,7 +9,7 @@
 import type { SharedArena } from './arena.js';
 import * as collectives from './collectives.js';
 import { encodedType, isBinaryType } from './codec.js';
-import { describe, kindOf } from './describe.js';
+import { byteLengthOf, describe, kindOf } from './describe.js';
 import {
   ANY_PEER, ARENA_BARRIERS, ARENA_OPS, BARRIER, COLLECTIVES, WAIT,
   type BarrierWords, type Collective, type ControlBlock, type WaitKind,
@@ -885,7 +885,7 @@ function copyInto(target: ArrayBufferView, value: unknown): number {
     : value instanceof ArrayBuffer ? new Uint8Array(value)
     : undefined;
   if (bytes === undefined) throw notBinaryError(kindOf(value));
-  const room = target.byteLength;
+  const room = byteLengthOf(target); // a DataView's byteLength throws once detached
   if (bytes.length > room) throw doesNotFitError(bytes.length, room);
   if (bytes.length > 0) new Uint8Array(target.buffer, target.byteOffset, room).set(bytes); // a detached target has room 0
   return bytes.length;

@@ -121,6 +121,19 @@ export function isOutOfBounds(view: ArrayBufferView): boolean {
   }
 }
 
+/**
+ * The bytes a view reads: its `byteLength`, or 0 for a DataView whose memory is gone (detached, or outside its
+ * resizable ArrayBuffer), where `byteLength` throws; a typed array reads 0 bytes then.
+ */
+export function byteLengthOf(view: ArrayBufferView): number {
+  try {
+    return view.byteLength;
+  } catch (error) {
+    if (isDetached(view.buffer) || isOutOfBounds(view)) return 0;
+    throw error;
+  }
+}
+
 /** True for an ArrayBuffer whose memory was transferred away (its views read 0 bytes, and a DataView throws). */
 export function isDetached(buffer: ArrayBufferLike): boolean {
   const detached = (buffer as { detached?: unknown }).detached; // from Node 22

@@ -329,6 +329,27 @@ test('recvInto into one target again and again: after its buffer is transferred,
   assert.equal(Array.from(tracking), [6, 7, 8]);
 });
 
+test('recvInto into a DataView whose memory is gone: a 0-byte target, as a typed array is, the first time too', () => {
+  // Its byteLength throws where a typed array's reads 0: recvInto threw V8's TypeError ('... on a detached
+  // ArrayBuffer', for one out of bounds too), unless the same DataView had been its last target (then a RangeError).
+  const ring = RingBuffer.create(4096);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  const buffer = new ArrayBuffer(16);
+  const detached = new DataView(buffer);
+  structuredClone(buffer, { transfer: [buffer] });
+  const resizable = new ArrayBuffer(16, { maxByteLength: 16 });
+  const outside = new DataView(resizable, 8, 8);
+  resizable.resize(4);
+  for (const target of [detached, outside]) {
+    sender.send(new Uint8Array(4), 1);
+    assert.is(errorOf(() => receiver.recvInto(target)).message, 'recvInto(): a 4-byte message does not fit in a 0-byte target');
+    assert.equal({ ...receiver.recvInto(new Uint8Array(4))! }, { bytes: 4, tag: 1 }, 'the message stayed');
+    sender.send(new Uint8Array(0), 2);
+    assert.equal({ ...receiver.recvInto(target)! }, { bytes: 0, tag: 2 });
+  }
+});
+
 test('one array sent again and again: each message carries its contents at send time; detached, refused; resized, resent', () => {
   const ring = RingBuffer.create(4096);
   const sender = new Sender(ring);

@@ -113,6 +113,8 @@ for (const transport of TRANSPORTS) {
       other: 'a string first, another tag',
       again: { value: 64, source: 0, tag: 5 },
       reused: true,
+      intoDetached: 'recvInto(): a 3-byte message does not fit in a 0-byte target',
+      afterDetached: { value: 3, source: 0, tag: 6 },
     });
     assert.equal(results.map((r) => [r.sameArray, r.bcast]), [[true, [7, 8, 9]], [true, [7, 8, 9]], [true, [7, 8, 9]]]);
   });
