@@ -103,6 +103,20 @@ export function pendingTimers(): { pending: () => Promise<number>; stop: () => v
 }
 
 /**
+ * Collects the warnings the process emits from now on, as `name: message`: `seen()` answers them a tick later (Node
+ * emits a warning on the next one). `stop()` ends the collection.
+ */
+export function processWarnings(): { seen: () => Promise<string[]>; stop: () => void } {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+  process.on('warning', onWarning);
+  return {
+    seen: () => new Promise((resolve) => setImmediate(() => resolve([...warnings]))),
+    stop: () => process.off('warning', onWarning),
+  };
+}
+
+/**
  * `{ i, next }` objects nested `depth` deep: past about 1,900 the main thread cannot read what a worker (4 MiB of stack)
  * can write, and past about 7,500 a worker cannot read what another can write (up to about 12,000).
  */

@@ -13,7 +13,7 @@ import { watchForDeadlock } from '../src/watchdog.js';
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
 import {
-  exitFlag, linesPerWriter, nestedList, noWorkerLeft, pendingTimers, readNothingUntilExit, startedWorkers, within,
+  exitFlag, linesPerWriter, nestedList, noWorkerLeft, pendingTimers, processWarnings, readNothingUntilExit, startedWorkers, within,
 } from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
@@ -498,9 +498,7 @@ test('a launch leaves no timer behind once it settles: one that returned, failed
 });
 
 test('launches running at once on one signal add one abort listener to it, gone once they end: Node warns of none', async () => {
-  const warnings: string[] = [];
-  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
-  process.on('warning', onWarning);
+  const warnings = processWarnings();
   try {
     // 12 at once, beyond Node's 10 listeners of one event: a server's shutdown signal, given to every launch it starts
     const { signal } = new AbortController();
@@ -511,8 +509,7 @@ test('launches running at once on one signal add one abort listener to it, gone 
     const outcomes = await settled;
     assert.equal(outcomes.map((outcome) => outcome.status), runs.map((_, i) => (i % 2 === 0 ? 'fulfilled' : 'rejected')));
     assert.is(getEventListeners(signal, 'abort').length, 0);
-    await new Promise((resolve) => setImmediate(resolve)); // Node emits a warning on the next tick
-    assert.equal(warnings, []);
+    assert.equal(await warnings.seen(), []);
     // The signal still cancels the next launch on it
     const controller = new AbortController();
     const first = launch(PROGRAMS, { size: 1, args: { program: 'identity' }, signal: controller.signal });
@@ -523,7 +520,7 @@ test('launches running at once on one signal add one abort listener to it, gone 
     assert.is((await spinning).message, 'shutting down');
     assert.is(getEventListeners(controller.signal, 'abort').length, 0);
   } finally {
-    process.off('warning', onWarning);
+    warnings.stop();
   }
   await noWorkerLeft('launches on one signal');
 });

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { ShmcommError, TimeoutError, WorkerFailedError } from '../src/index.js';
 import { map } from '../src/pool.js';
 import {
-  childPids, exitFlag, linesPerWriter, noWorkerLeft, pendingTimers, prng, readNothingUntilExit, startedWorkers, testSeed, within,
+  childPids, exitFlag, linesPerWriter, noWorkerLeft, pendingTimers, processWarnings, prng, readNothingUntilExit, startedWorkers, testSeed, within,
 } from './helpers.js';
 
 const square = new URL('./fixtures/pool-square.js', import.meta.url);
@@ -528,9 +528,7 @@ test('map leaves no timer behind once it settles: one that returned, failed or t
 });
 
 test('maps running at once on one signal add one abort listener to it, gone once they end: Node warns of none', async () => {
-  const warnings: string[] = [];
-  const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
-  process.on('warning', onWarning);
+  const warnings = processWarnings();
   try {
     // 12 at once, beyond Node's 10 listeners of one event: a server's shutdown signal, given to every map it starts
     const { signal } = new AbortController();
@@ -541,8 +539,7 @@ test('maps running at once on one signal add one abort listener to it, gone once
     const results = await all;
     assert.equal(results.map(({ results: [squared] }) => squared), runs.map((_, i) => i * i));
     assert.is(getEventListeners(signal, 'abort').length, 0);
-    await new Promise((resolve) => setImmediate(resolve)); // Node emits a warning on the next tick
-    assert.equal(warnings, []);
+    assert.equal(await warnings.seen(), []);
     // One signal still cancels every map on it, a failed one's listener gone
     const controller = new AbortController();
     const failed = rejection(map(faults, [3], { exportName: 'throwsOnThree', signal: controller.signal }));
@@ -553,7 +550,7 @@ test('maps running at once on one signal add one abort listener to it, gone once
     for (const run of spinning) assert.is((await run).message, 'shutting down');
     assert.is(getEventListeners(controller.signal, 'abort').length, 0);
   } finally {
-    process.off('warning', onWarning);
+    warnings.stop();
   }
   await noWorkerLeft('maps on one signal');
 });
