@@ -104,11 +104,15 @@ export function checkChunkBytes(chunkBytes: number, ringBytes: number): number {
 /**
  * A Sender or Receiver is made on a RingBuffer, not on its SharedArrayBuffer (which it failed on at the first call,
  * `ring.write is not a function`, with a chunkBytes of NaN). By its methods, not instanceof: a ring of another copy of
- * this package works.
+ * this package works, if it is of this version (a Sender writes through `writeInternal`, which older ones lack).
  */
 function checkRing(ring: unknown, what: 'Sender' | 'Receiver'): void {
-  const method = what === 'Sender' ? 'write' : 'hold';
-  if (typeof (ring as Record<string, unknown> | null | undefined)?.[method] === 'function') return;
+  const methods = ring as Record<string, unknown> | null | undefined;
+  if (typeof methods?.[what === 'Sender' ? 'writeInternal' : 'hold'] === 'function') return;
+  if (typeof methods?.write === 'function') { // a Sender's, of another version
+    throw new TypeError(`Expected \`ring\` to be a RingBuffer of this version of shmcomm, got ${describe(ring)} without ` +
+      "writeInternal (another version's: make the ring and the Sender with one copy of the package)");
+  }
   const hint = ring instanceof SharedArrayBuffer ? ' (pass the RingBuffer, not its buffer; in another thread, RingBuffer.attach(buffer) opens it)' : '';
   throw new TypeError(`Expected \`ring\` to be a RingBuffer, got ${describe(ring)}${hint}`);
 }

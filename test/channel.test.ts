@@ -609,6 +609,11 @@ test('a Sender or Receiver on something else than a ring, options that are no ob
     assert.is(err.message, RING);
   }
   assert.is(errorOf(() => new Sender(undefined as never)).message, 'Expected `ring` to be a RingBuffer, got undefined');
+  // A ring of another version of the package, whose Sender would fail at its first send ('writeInternal is not a function')
+  const older = Object.assign(Object.create(null), { write() {}, hold() {} });
+  assert.is(errorOf(() => new Sender(older)).message, 'Expected `ring` to be a RingBuffer of this version of shmcomm, got an ' +
+    "object without writeInternal (another version's: make the ring and the Sender with one copy of the package)");
+  assert.ok(new Receiver(older), 'a Receiver takes it: it reads through the methods every version has');
   // chunkBytes passed bare was ignored (a number has no keys to refuse)
   const bare = errorOf(() => new Sender(ring, 4096 as never));
   assert.instance(bare, TypeError);
