@@ -101,7 +101,7 @@ export async function terminateWithin(workers: readonly Worker[]): Promise<void>
 }
 
 /**
- * Resolves once `promise` settles, or after `ms` at the latest, and clears its timer as it resolves: left to run out,
+ * Settles as `promise` does, or resolves after `ms` at the latest, and clears its timer either way: left to run out,
  * such a timer outlived every launch and map by up to a second (a failed launch left two), in a process that may launch
  * again and again.
  */
