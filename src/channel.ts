@@ -23,7 +23,7 @@ import {
 import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from './errors.js';
 import { aBytes, byteLengthOf, describe, refuseUnknownOptions } from './describe.js';
 import {
-  FRAME_HEADER_BYTES, metaRefusal, type BlockingOptions, type Frame, type FrameMeta, type RingBuffer,
+  FRAME_HEADER_BYTES, metaRefusal, type BlockingOptions, type Frame, type RingBuffer,
 } from './ring.js';
 import { checkTimeout, deadlineFor } from './wait.js';
 
@@ -164,7 +164,6 @@ export class Sender {
   // again, the common case of a stream, then makes no view per message.
   private lastValue: unknown = undefined;
   private lastEncoded: Encoded | undefined;
-  private readonly meta: Required<FrameMeta> = { type: 0, tag: 0, aux: 0 }; // reused: the ring reads it at once
   private readonly valueBytes = new ValueBytes(); // where send writes a number, a constant, a short string, a bigint
   private readonly scratch: Encoded = { type: 0, bytes: NO_BYTES }; // encode()'s answer for such a value, reused
   // The rest of a chunked message whose send stopped between two chunks (a timeout, a callback that threw), copied
@@ -267,12 +266,8 @@ export class Sender {
       this.sendChunked(type, bytes, tag, options);
       return;
     }
-    const meta = this.meta;
-    meta.type = type;
-    meta.tag = tag;
-    meta.aux = 0;
-    if (typeof tag !== 'number' || (tag | 0) !== tag) throw metaRefusal(meta, 'write'); // the ring's error for it
-    this.ring.writeInternal(bytes, meta, options); // the header is ours: the ring need not check it again
+    if (typeof tag !== 'number' || (tag | 0) !== tag) throw metaRefusal({ type, tag }, 'write'); // the ring's error for it
+    this.ring.writeInternal(bytes, type, tag, 0, options); // the header is ours: the ring need not check it again
     this.onMessage?.();
   }
 

@@ -240,7 +240,6 @@ export class RingBuffer {
   private cachedTail = 0; // the consumer's TAIL as last seen: reloaded only when the ring looks full
   private reserved = -1; // offset of the open reservation's header, -1 when none
   private reservedLength = 0;
-  private reservedMeta: FrameMeta | undefined;
   private closed = false; // close() was called: nothing more may be written
   private corked = false; // cork() was called: commits gather until uncork() (or enough have gathered)
   private published = 0; // HEAD as last stored: `head - published` bytes are committed but not yet visible
@@ -339,8 +338,9 @@ export class RingBuffer {
   // ─── Producer side ──────────────────────────────────────────────────────────────────────────────────────────
 
   /**
-   * Producer: reserves room for a payload of `length` bytes and returns a view of it, to fill in place; `commit()`
-   * publishes it. Blocks while the ring is full. Only one reservation may be open at a time.
+   * Producer: reserves room for a payload of `length` bytes, with `meta` in its header (as it is now), and returns a
+   * view of it, to fill in place; `commit()` publishes it. Blocks while the ring is full. Only one reservation may be
+   * open at a time.
    * @throws `RangeError` for a length outside 0 to `maxMessage`, or a `meta` field or `timeoutMs` out of range;
    *   `TypeError` for an unknown option; `Error` while a reservation is open; `ClosedError` after `close()`;
    *   `TimeoutError`; `AbortedError` once aborted, if it must wait for room.
@@ -362,16 +362,21 @@ export class RingBuffer {
   private claim(length: number, meta: FrameMeta | undefined, options: BlockingOptions | undefined, op: string): number {
     // The arguments first, the state after: a mistake is told as such on a closed ring too.
     if (meta !== undefined) checkMeta(meta, op);
+    const offset = this.room(length, options, op);
+    this.writeHeader(offset, meta?.type ?? 0, meta?.tag ?? 0, meta?.aux ?? 0); // meta as it is now, not at commit()
+    this.reserved = offset;
+    this.reservedLength = length;
+    return offset;
+  }
+
+  /** Makes room at HEAD for a frame with a payload of `length` bytes (a wrap, a wait, if need be): its offset. */
+  private room(length: number, options: BlockingOptions | undefined, op: string): number {
     checkTimeout(options); // now, though there may be room: deadlineFor is later
     const frameBytes = this.frameBytesFor(length, op);
     if (frameBytes > this.bytesUntilEnd() || this.capacity - ((this.head - this.cachedTail) | 0) < frameBytes) {
       this.makeRoom(frameBytes, options, op);
     }
-    const offset = this.head & this.mask;
-    this.reserved = offset;
-    this.reservedLength = length;
-    this.reservedMeta = meta;
-    return offset;
+    return this.head & this.mask;
   }
 
   /** The slow path of `claim`: wrap if the frame does not fit before the end, wait while the ring is full. */
@@ -395,7 +400,8 @@ export class RingBuffer {
     if (!Number.isInteger(length) || length < 0 || length > this.reservedLength) {
       throw new RangeError(`Expected commit() of 0 to ${this.reservedLength} reserved bytes, got ${describe(length)}`);
     }
-    this.seal(offset, length, this.reservedMeta);
+    this.reserved = -1;
+    this.seal(offset, length);
   }
 
   /**
@@ -413,20 +419,17 @@ export class RingBuffer {
     for (let i = whole; i < length; i++) this.data[to + i] = source[i]!;
   }
 
-  /** Writes the header of the frame at `offset`, closes the reservation and publishes (or gathers, when corked). */
-  private seal(offset: number, length: number, meta: FrameMeta | undefined): void {
+  /** Writes the header of the message frame at `offset` but its length, which `seal` writes (`type`: 0 to 255). */
+  private writeHeader(offset: number, type: number, tag: number, aux: number): void {
     const words = this.dataWords, at = offset >> 2;
-    words[at] = length;
-    if (meta === undefined) {
-      words[at + 1] = MESSAGE_KIND;
-      words[at + 2] = words[at + 3] = 0;
-    } else {
-      words[at + 1] = kindWord(KIND_MESSAGE, meta.type ?? 0);
-      words[at + 2] = meta.tag ?? 0;
-      words[at + 3] = meta.aux ?? 0;
-    }
-    this.reserved = -1;
-    this.reservedMeta = undefined;
+    words[at + 1] = MESSAGE_KIND | (type << 8);
+    words[at + 2] = tag;
+    words[at + 3] = aux;
+  }
+
+  /** Ends the message frame at `offset` with its payload's length, and publishes it (or gathers it, when corked). */
+  private seal(offset: number, length: number): void {
+    this.dataWords[offset >> 2] = length;
     this.head = (this.head + FRAME_HEADER_BYTES + align8(length)) | 0;
     if (!this.corked || ++this.unpublished >= CORK_MESSAGES || ((this.head - this.published) | 0) >= this.batchBytes) {
       this.publishHead();
@@ -495,21 +498,27 @@ export class RingBuffer {
    */
   write(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): void {
     const source = asBytes(bytes);
-    if (meta !== undefined) checkMeta(meta, 'write');
-    this.writeInternal(source, meta, options);
+    if (meta === undefined) {
+      this.writeInternal(source, 0, 0, 0, options);
+    } else {
+      checkMeta(meta, 'write');
+      this.writeInternal(source, meta.type ?? 0, meta.tag ?? 0, meta.aux ?? 0, options);
+    }
   }
 
   /**
-   * @internal `write` of a Uint8Array under a header that is not checked again: a Sender's, of its own making (a codec
-   * type, a tag it has tested, aux 0). Leaving checkMeta out of the call per message leaves V8 room to inline the rest.
+   * @internal `write` of a Uint8Array under header fields that are not checked again: a Sender's, of its own making (a
+   * codec type, a tag it has tested, aux 0). No reservation is opened, nor a FrameMeta read: what a message does here
+   * is small enough for V8 to compile as one piece (docs/PERFORMANCE.md, "The producer in one piece").
    */
-  writeInternal(source: Uint8Array, meta: FrameMeta | undefined, options: BlockingOptions | undefined): void {
+  writeInternal(source: Uint8Array, type: number, tag: number, aux: number, options: BlockingOptions | undefined): void {
     const length = source.length; // read once: a view of a growable buffer could grow while we copy
-    const offset = this.claim(length, undefined, options, 'write');
+    const offset = this.room(length, options, 'write');
     // No view of the slot: a short payload four bytes a store, a longer one by copyRange's means for its length
     if (length <= SMALL_COPY_BYTES && LITTLE_ENDIAN) this.copyInShort(offset + FRAME_HEADER_BYTES, source, length);
     else copyRange(this.data, offset + FRAME_HEADER_BYTES, source, length, NATIVE_COPY_BYTES);
-    this.seal(offset, length, meta); // commit() without its checks: the length is the one claimed
+    this.writeHeader(offset, type, tag, aux);
+    this.seal(offset, length);
   }
 
   /**
@@ -551,11 +560,10 @@ export class RingBuffer {
    * @throws `ClosedError` when closed already; `Error` while a reservation is open; `TimeoutError`; `AbortedError`.
    */
   close(options?: BlockingOptions): void {
-    const offset = this.claim(0, undefined, options, 'close');
+    const offset = this.room(0, options, 'close');
     this.closed = true;
     this.dataWords[offset >> 2] = 0;
     this.dataWords[(offset >> 2) + 1] = kindWord(KIND_END, 0);
-    this.reserved = -1;
     this.head = (this.head + FRAME_HEADER_BYTES) | 0;
     this.publishHead();
   }

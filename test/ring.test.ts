@@ -445,6 +445,17 @@ test('canary bytes around a reserved view are untouched', () => {
   for (let i = FRAME_HEADER_BYTES; i < FRAME_HEADER_BYTES + 13; i++) assert.is(bytes[i], 0x11);
 });
 
+test('a reservation keeps the header it was given: the meta object changed before commit() changes nothing', () => {
+  const ring = RingBuffer.create(256);
+  const meta = { type: 3, tag: -5, aux: 9 };
+  ring.reserve(4, meta).set([1, 2, 3, 4]);
+  Object.assign(meta, { type: 300, tag: 7, aux: -1 }); // different, and out of range
+  assert.is(errorOf(() => ring.reserve(8, { type: 1, tag: 1 })).message, 'reserve() with an open reservation: commit() it first');
+  ring.commit();
+  assert.equal(Array.from(ring.read()!), [1, 2, 3, 4]);
+  assert.equal([ring.frame.type, ring.frame.tag, ring.frame.aux], [3, -5, 9]);
+});
+
 test('commit may shrink a reservation, reserve/peek misuse is refused', () => {
   const ring = RingBuffer.create(256);
   ring.reserve(100).fill(9);
