@@ -588,9 +588,10 @@ export class RingBuffer {
   /** frameBytesFor's error: the payload length first, then the producer's state. */
   private refusal(length: number, op: string): Error {
     if (!Number.isInteger(length) || length < 0 || length > this.maxMessage) {
+      const larger = Number.isInteger(length) && length > this.maxMessage; // only then do chunks help
       return new RangeError(
-        `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of ${aBytes(this.capacity)} ring), got ${describe(length)}; ` +
-          'a Sender sends larger values over a ring in chunks',
+        `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of ${aBytes(this.capacity)} ring), got ${describe(length)}` +
+          (larger ? '; a Sender sends larger values over a ring in chunks' : ''),
       );
     }
     return this.reserved >= 0 ? new Error(`${op}() with an open reservation: commit() it first`) : new ClosedError(op);
