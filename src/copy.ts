@@ -43,15 +43,28 @@ export function copyBytes(target: Uint8Array, at: number, source: Uint8Array): v
   if (!(target instanceof Uint8Array) || !(source instanceof Uint8Array)) {
     throw new TypeError(`copyBytes() copies between Uint8Arrays, got ${describe(target)} and ${describe(source)}`);
   }
-  if (!Number.isInteger(at) || at < 0 || at + source.length > target.length) {
-    throw new RangeError(`copyBytes(): ${source.length} bytes do not fit in ${aBytes(target.length)} target at byte ${at}`);
-  }
+  if (!Number.isInteger(at) || at < 0 || at + source.length > target.length) throw fitRefusal(target, at, source);
   const from = source.byteOffset, to = target.byteOffset + at, length = source.length;
   if (target.buffer === source.buffer && length > 0 && from < to + length && to < from + length) {
     throw new RangeError(`copyBytes(): the source, bytes ${from} to ${from + length} of its buffer, overlaps ` +
       `the target's bytes ${to} to ${to + length} of the same buffer`);
   }
   copyRange(target, at, source, source.length, NATIVE_COPY_BYTES);
+}
+
+/** copyBytes's error for an `at` where `source` does not fit in `target`, or that is no integer. */
+function fitRefusal(target: Uint8Array, at: number, source: Uint8Array): RangeError {
+  return atRefusal('copyBytes', at)
+    ?? new RangeError(`copyBytes(): ${source.length} bytes do not fit in ${aBytes(target.length)} target at byte ${at}`);
+}
+
+/**
+ * @internal copyBytes's and copyHeld's error for an `at` that is no integer (`'2'`, 0.5, NaN): it says so, where the
+ * bytes may well fit at the byte it names. Undefined for an integer.
+ */
+export function atRefusal(call: string, at: number): RangeError | undefined {
+  if (Number.isInteger(at)) return undefined;
+  return new RangeError(`${call}(): Expected \`at\` to be an integer byte offset, got ${describe(at)}`);
 }
 
 /**

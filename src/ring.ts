@@ -36,7 +36,7 @@
  * word's low byte tells a message from a WRAP or END marker). `type`, `tag` and `aux` belong to the layer above (the
  * codec's type code, the message tag, a chunked message's total length).
  */
-import { copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES, SMALL_COPY_BYTES } from './copy.js';
+import { atRefusal, copyRange, NATIVE_COPY_BYTES, NATIVE_COPY_OUT_BYTES, SMALL_COPY_BYTES } from './copy.js';
 import { aBytes, describe, isDetached, isOutOfBounds, refuseUnknownOptions } from './describe.js';
 import { AbortedError, ClosedError, CorruptFrameError } from './errors.js';
 import { Waiter, checkTimeout, deadlineFor, type WaitOptions, type WaitStrategy } from './wait.js';
@@ -596,9 +596,10 @@ export class RingBuffer {
   /** frameBytesFor's error: the payload length first, then the producer's state. */
   private refusal(length: number, op: string): Error {
     if (!Number.isInteger(length) || length < 0 || length > this.maxMessage) {
+      const larger = Number.isInteger(length) && length > this.maxMessage; // only then do chunks help
       return new RangeError(
-        `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of ${aBytes(this.capacity)} ring), got ${describe(length)}; ` +
-          'a Sender sends larger values over a ring in chunks',
+        `Expected a message of 0 to ${this.maxMessage} bytes (maxMessage of ${aBytes(this.capacity)} ring), got ${describe(length)}` +
+          (larger ? '; a Sender sends larger values over a ring in chunks' : ''),
       );
     }
     return this.reserved >= 0 ? new Error(`${op}() with an open reservation: commit() it first`) : new ClosedError(op);
@@ -745,11 +746,12 @@ export class RingBuffer {
     for (let i = whole; i < length; i++) target[at + i] = this.data[start + i]!;
   }
 
-  /** copyHeld's error: no message held, or a target it does not fit in. */
+  /** copyHeld's error: no message held, an `at` that is no integer, or a target it does not fit in. */
   private copyHeldRefusal(target: Uint8Array, at: number): Error {
     if (this.peeked < 0) return new Error('copyHeld() without a message: hold() or peek() first');
     const length = this.frame.length;
-    return new RangeError(`copyHeld(): ${aBytes(length)} message does not fit in ${aBytes(target.length)} target at byte ${at}`);
+    return atRefusal('copyHeld', at)
+      ?? new RangeError(`copyHeld(): ${aBytes(length)} message does not fit in ${aBytes(target.length)} target at byte ${at}`);
   }
 
   /**

@@ -630,7 +630,7 @@ test('main: a bad option prints the message and the usage on stderr and returns 
   const usage = unknown.stderr.slice(unknown.stderr.indexOf('\n\n') + 2); // its width is the terminal's, if any
   assert.ok(usage.startsWith('Usage: shmcomm bench [bandwidth|latency|collectives] [options]\n'), 'no command: the usage');
   assert.is(unknown.stderr, `shmcomm: Unknown command "frobnicate": expected bench or exercise\n\n${usage}`);
-  assert.is((await runMain([])).code, 2);
+  assert.equal(await runMain([]), { code: 2, stdout: '', stderr: `shmcomm: Missing a command\n\n${usage}` }, 'nothing: the usage');
   assert.is((await runMain(['frobnicate'])).code, 2);
   assert.is((await runMain(['exercise'])).code, 2);
   const noValue = await runMain(['exercise', '--ranks', 'ring']);

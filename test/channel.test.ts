@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Receiver, Sender } from '../src/channel.js';
+import { MAX_CHANNEL_MESSAGE, Receiver, Sender } from '../src/channel.js';
 import { encode, TYPE } from '../src/codec.js';
 import { CorruptFrameError, TimeoutError } from '../src/errors.js';
 import { RingBuffer } from '../src/ring.js';
@@ -704,6 +704,26 @@ test('a tag the frame cannot hold is refused, and nothing is sent', () => {
   assert.not.ok(receiver.hasMessage());
   sender.send('ok', -7);
   assert.equal(receiver.recv(), { value: 'ok', tag: -7 });
+});
+
+test('a message over 2 GiB is refused with the limit, and nothing is sent', () => {
+  // 2 GiB and 8 bytes that are never written: pages reserved, not used. Where the process may not reserve them, no case.
+  let big: ArrayBuffer;
+  try {
+    big = new ArrayBuffer(MAX_CHANNEL_MESSAGE + 8);
+  } catch {
+    return;
+  }
+  const ring = RingBuffer.create(4096);
+  const sender = new Sender(ring);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  for (const value of [new Uint8Array(big), new Float64Array(big), big]) {
+    const err = errorOf(() => sender.send(value));
+    assert.instance(err, RangeError);
+    assert.is(err.message, 'Expected a message of at most 2147483648 bytes, got 2147483656');
+  }
+  assert.is(sender.pendingBytes, 0);
+  assert.not.ok(receiver.hasMessage());
 });
 
 test('frames that break the chunking protocol are CorruptFrameErrors that say how', () => {

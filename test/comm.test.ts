@@ -269,6 +269,7 @@ test('bad input is refused in the rank that made the mistake, with what was give
     ['selfOtherTag', 'rank 1 failed: RangeError: rank 1 waits to receive from itself with tag 2, which none of the 1 ' +
       'message it sent itself has: that would block for ever'],
     ['source', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got 2'],
+    ['sourceString', 'rank 1 failed: TypeError: Expected `source` to be an integer rank from 0 to 1, got "0"'],
     ['sendrecvSource', 'rank 1 failed: RangeError: Expected `source` to be a rank from 0 to 1, got -2'],
     ['recvIntoTarget', 'rank 1 failed: TypeError: Expected `target` to be a typed array or DataView, got an array of length 2'],
     ['tagString', 'rank 1 failed: TypeError: Expected `tag` to be an integer from 0 to 2147483647, got "3"'],

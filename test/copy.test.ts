@@ -89,7 +89,10 @@ test('copyBytes, the public one, refuses what it cannot copy, and says why', () 
     [() => copyBytes(new Uint8Array(63), 0, bytes), 'copyBytes(): 64 bytes do not fit in a 63-byte target at byte 0', RangeError],
     [() => copyBytes(new Uint8Array(100), 37, bytes), 'copyBytes(): 64 bytes do not fit in a 100-byte target at byte 37', RangeError],
     [() => copyBytes(new Uint8Array(100), -1, bytes), 'copyBytes(): 64 bytes do not fit in a 100-byte target at byte -1', RangeError],
-    [() => copyBytes(new Uint8Array(100), NaN, bytes), 'copyBytes(): 64 bytes do not fit in a 100-byte target at byte NaN', RangeError],
+    // An `at` that is no integer: said so, not that 64 bytes do not fit in 100 at byte 2 (they do)
+    [() => copyBytes(new Uint8Array(100), NaN, bytes), 'copyBytes(): Expected `at` to be an integer byte offset, got NaN', RangeError],
+    [() => copyBytes(new Uint8Array(100), '2' as never, bytes), 'copyBytes(): Expected `at` to be an integer byte offset, got "2"', RangeError],
+    [() => copyBytes(new Uint8Array(100), 0.5, bytes), 'copyBytes(): Expected `at` to be an integer byte offset, got 0.5', RangeError],
     [() => copyBytes(new Uint8Array(100), 0, new Float64Array(8) as never), 'copyBytes() copies between Uint8Arrays, got a Uint8Array and a Float64Array', TypeError],
     [() => copyBytes(new DataView(new ArrayBuffer(8)) as never, 0, bytes), 'copyBytes() copies between Uint8Arrays, got a DataView and a Uint8Array', TypeError],
   ];
@@ -137,9 +140,10 @@ test('copyHeld refuses a target it does not fit in, and says where', () => {
     [new Uint8Array(1999), 0, 'copyHeld(): a 2000-byte message does not fit in a 1999-byte target at byte 0'],
     [new Uint8Array(2000), 1, 'copyHeld(): a 2000-byte message does not fit in a 2000-byte target at byte 1'],
     [new Uint8Array(4000), -1, 'copyHeld(): a 2000-byte message does not fit in a 4000-byte target at byte -1'],
-    [new Uint8Array(4000), 0.5, 'copyHeld(): a 2000-byte message does not fit in a 4000-byte target at byte 0.5'],
+    [new Uint8Array(4000), 0.5, 'copyHeld(): Expected `at` to be an integer byte offset, got 0.5'],
+    [new Uint8Array(4000), '2', 'copyHeld(): Expected `at` to be an integer byte offset, got "2"'],
   ] as const) {
-    const err = errorOf(() => consumer.copyHeld(target, at));
+    const err = errorOf(() => consumer.copyHeld(target, at as number)); // "2": a JavaScript caller's
     assert.instance(err, RangeError);
     assert.is(err.message, message);
   }
@@ -155,7 +159,7 @@ test('copyHeld refuses a target it does not fit in, and says where', () => {
     assert.is(consumer.hold(), size);
     const err = errorOf(() => consumer.copyHeld(new Uint8Array(size + 4), NaN));
     assert.instance(err, RangeError);
-    assert.is(err.message, `copyHeld(): a ${size}-byte message does not fit in a ${size + 4}-byte target at byte NaN`);
+    assert.is(err.message, 'copyHeld(): Expected `at` to be an integer byte offset, got NaN');
     assert.is(errorOf(() => consumer.copyHeld(new Uint8Array(size + 4), 5)).message,
       `copyHeld(): a ${size}-byte message does not fit in a ${size + 4}-byte target at byte 5`);
     const target = new Uint8Array(size + 4);

@@ -99,10 +99,12 @@ test('a message larger than maxMessage is a RangeError that says so', () => {
   assert.instance(err, RangeError);
   assert.is(err.message, 'Expected a message of 0 to 112 bytes (maxMessage of a 256-byte ring), got 113; ' +
     'a Sender sends larger values over a ring in chunks');
-  const asString = errorOf(() => ring.reserve('8' as never));
-  assert.instance(asString, RangeError);
-  assert.is(asString.message, 'Expected a message of 0 to 112 bytes (maxMessage of a 256-byte ring), got "8"; ' +
-    'a Sender sends larger values over a ring in chunks');
+  // A length that is no size at all: the chunks of a Sender would not help, and are not offered
+  for (const [length, got] of [['8', '"8"'], [-1, '-1'], [1.5, '1.5'], [NaN, 'NaN']] as const) {
+    const refused = errorOf(() => ring.reserve(length as number));
+    assert.instance(refused, RangeError);
+    assert.is(refused.message, `Expected a message of 0 to 112 bytes (maxMessage of a 256-byte ring), got ${got}`);
+  }
 });
 
 test('wrap-around at every offset keeps every payload contiguous, aligned and intact', () => {
