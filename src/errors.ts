@@ -28,7 +28,10 @@ export class ShmcommError extends Error {
 export class TimeoutError extends ShmcommError {
   /** Always `'SHMCOMM_TIMEOUT'`. */
   declare readonly code: 'SHMCOMM_TIMEOUT';
-  /** The call that gave up, as the message names it: `'send'`, `'recv'`, `'read'`, `'write'`, `'launch'`, `'map'`... */
+  /**
+   * The call that gave up, as the message names it: `'send'`, `'recv'`, `'write'`, `'launch'`, `'map'`... A RingBuffer's
+   * blocking reads `read`, `peek` and `hold` are all `'read'` (`readAsync` and `peekAsync` name themselves).
+   */
   readonly op: string;
   /** The call's `timeoutMs`, in milliseconds. */
   readonly ms: number;
