@@ -159,6 +159,33 @@ test('full and empty: free space is exact, and a full ring times out on time', (
   assert.is(ring.bytesFree(), 128);
 });
 
+test('a frame that fits exactly before the end goes there, also when the producer must look at TAIL again first', () => {
+  // The producer reloads TAIL only when the ring looks full: after two laps of 128-byte frames read at once, its last
+  // look is 128 bytes behind, and the 128 bytes before the end look taken. It looks again, finds them free, and writes
+  // there: no wrap marker, no frame at offset 0, and the 128 bytes at the start stay free.
+  const producer = RingBuffer.create(256);
+  const consumer = RingBuffer.attach(producer.buffer);
+  const frameOf = (seq: number) => {
+    const payload = new Uint8Array(112);
+    fillPattern(payload, seq);
+    return payload;
+  };
+  producer.write(frameOf(0)); // offset 0
+  consumer.read();
+  assert.is(producer.bytesFree(), 256); // the producer's last look at TAIL: 128
+  producer.write(frameOf(1)); // offset 128, the last that fits that look
+  consumer.read();
+  producer.write(frameOf(2)); // offset 0 of the second lap: 128 bytes free, as that look has it
+  consumer.read();
+  producer.write(frameOf(3), undefined, { timeoutMs: 0 }); // 128 bytes to the end, all free: no wait
+  assert.is(consumer.hold(), 112);
+  assert.is(consumer.frame.offset, 128 + FRAME_HEADER_BYTES);
+  assert.is(checkPattern(consumer.data.subarray(consumer.frame.offset, consumer.frame.offset + 112), 3), -1);
+  assert.is(producer.bytesFree(), 128);
+  consumer.release();
+  assert.is(producer.bytesFree(), 256);
+});
+
 test('a read with a timeout on an empty ring throws TimeoutError on time', () => {
   for (const strategy of ['spin', 'park', 'spinThenPark'] as const) {
     const ring = RingBuffer.create(64, { strategy });
