@@ -460,6 +460,34 @@ test('header fields the frame cannot hold are refused with the numbers, before a
   assert.equal([consumer.frame.type, consumer.frame.tag, consumer.frame.aux], [255, -(2 ** 31), 2 ** 32 - 1]);
 });
 
+test('a header without meta is type, tag and aux 0, where the frame before at that offset had them all set', () => {
+  // write and commit without meta write their header as a constant and zeros (seal): nothing of a former frame at the
+  // same offset shows through. On a 64-byte ring every frame of a 1-byte payload (24 bytes) is at offset 0 or 24, and
+  // one message in three has meta: each offset has a frame with meta, then one without.
+  const producer = RingBuffer.create(64);
+  const consumer = RingBuffer.attach(producer.buffer);
+  const seen: number[][] = [];
+  for (let seq = 0; seq < 12; seq++) {
+    if (seq % 3 === 0) {
+      producer.write(Uint8Array.of(seq), { type: 200, tag: -seq - 1, aux: 0xfedcba98 });
+    } else if (seq % 3 === 1) {
+      producer.write(Uint8Array.of(seq));
+    } else {
+      producer.reserve(1)[0] = seq;
+      producer.commit();
+    }
+    assert.is(consumer.hold(), 1);
+    const { offset, type, tag, aux } = consumer.frame;
+    seen.push([consumer.data[offset]!, offset, type, tag, aux]);
+    consumer.release();
+  }
+  const withMeta = (seq: number, offset: number) => [seq, offset, 200, -seq - 1, 0xfedcba98];
+  assert.equal(seen, [
+    withMeta(0, 16), [1, 40, 0, 0, 0], [2, 16, 0, 0, 0], withMeta(3, 40), [4, 16, 0, 0, 0], [5, 40, 0, 0, 0],
+    withMeta(6, 16), [7, 40, 0, 0, 0], [8, 16, 0, 0, 0], withMeta(9, 40), [10, 16, 0, 0, 0], [11, 40, 0, 0, 0],
+  ]);
+});
+
 test('canary bytes around a reserved view are untouched', () => {
   const ring = RingBuffer.create(256);
   const bytes = new Uint8Array(ring.buffer, RING_HEADER_BYTES, 256);
