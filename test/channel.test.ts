@@ -13,6 +13,8 @@ test('one thread: a message of 3.5 rings in quarter-ring chunks, as the same typ
   assert.is(sender.chunkBytes, 1024);
   const values = Float64Array.from({ length: 280 }, (_, i) => i / 3); // 2240 bytes: 3 chunks
   sender.send(values, 9);
+  // The first chunk's header has the CHUNKED bit in its type; peekMeta says the codec's type and the whole length
+  assert.equal({ ...receiver.peekMeta()! }, { type: TYPE.float64, tag: 9, bytes: 2240 });
   const got = receiver.recv<Float64Array>()!;
   assert.is(got.tag, 9);
   assert.instance(got.value, Float64Array);
