@@ -847,6 +847,15 @@ test('a corrupted frame header raises CorruptFrameError naming it', () => {
   err = errorOf(() => second.read());
   assert.is(err.message, 'corrupt frame header at ring offset 0: length 1000000 does not fit (maxMessage 112, 24 bytes available)');
 
+  // A length above maxMessage, though its frame would end inside the ring and inside what is published
+  const longer = RingBuffer.create(256);
+  longer.write(new Uint8Array(112)); // 128 bytes at offset 0
+  longer.write(new Uint8Array(8)); // 24 at 128: 152 published
+  new Uint32Array(longer.buffer, RING_HEADER_BYTES, 1)[0] = 120; // a frame of 136 bytes
+  err = errorOf(() => longer.read());
+  assert.instance(err, CorruptFrameError);
+  assert.is(err.message, 'corrupt frame header at ring offset 0: length 120 does not fit (maxMessage 112, 152 bytes available)');
+
   const third = RingBuffer.create(256);
   const words3 = new Uint32Array(third.buffer, RING_HEADER_BYTES, 64);
   third.write(new Uint8Array(8));
