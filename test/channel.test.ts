@@ -479,6 +479,14 @@ test('recvView of a chunked typed array: assembled in one kept buffer, lent unti
   assert.is(third.value.buffer, second.value.buffer, 'one buffer, reused');
   assert.equal(third.value, values(45_000, 4));
   receiver.release();
+  const largest = values(ring.maxMessage / 8, 6); // maxMessage itself, in 8 chunks: still assembled and lent
+  sender.send(largest, 10);
+  const atMax = receiver.recvView<Float64Array>()!;
+  assert.not.ok(atMax.value.buffer instanceof SharedArrayBuffer);
+  assert.is(atMax.value.byteLength, ring.maxMessage);
+  assert.equal(atMax.value, largest);
+  assert.ok(receiver.holding, 'a message of maxMessage bytes is lent from the kept buffer');
+  receiver.release();
   const large = values(300_000, 5); // 2.4 MB, above maxMessage: an owned value, as recv() gives
   sender.send(large, 9);
   const owned = receiver.recvView<Float64Array>()!;
