@@ -743,6 +743,23 @@ test('frames that break the chunking protocol are CorruptFrameErrors that say ho
   }
 });
 
+test('a message cut short, then broken by a frame that is no continuation, is dropped: the next receive takes that frame', () => {
+  const CHUNKED = 0x80; // channel.ts's flag for a message's first chunk
+  const ring = RingBuffer.create(4096);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  ring.write(new Uint8Array(8).fill(1), { type: TYPE.uint8 | CHUNKED, tag: 2, aux: 16 }); // the first 8 of 16 bytes
+  const cut = errorOf(() => receiver.recv({ timeoutMs: 0 }));
+  assert.instance(cut, TimeoutError);
+  assert.is(cut.message, "recv timed out after 0 ms: 8 of a 16-byte message's bytes arrived; the next receive finishes it");
+  ring.write(Uint8Array.of(7, 8, 9), { type: TYPE.uint8, tag: 3 }); // a whole message where the rest should be
+  const broken = errorOf(() => receiver.recv({ timeoutMs: 0 }));
+  assert.instance(broken, CorruptFrameError);
+  assert.is(broken.message, 'corrupt chunked message: expected a continuation chunk at byte 8 of 16, got type 3');
+  assert.equal({ ...receiver.peekMeta()! }, { type: TYPE.uint8, tag: 3, bytes: 3 }, 'the cut message is gone');
+  const next = receiver.recv<Uint8Array>({ timeoutMs: 0 })!;
+  assert.equal([Array.from(next.value), next.tag], [[7, 8, 9], 3]);
+});
+
 test('a frame of a codec type no Sender writes is a CorruptFrameError naming its header, by every receive', () => {
   const firstUnknown = Float16 === undefined ? 19 : 20;
   for (const type of [firstUnknown, 99, 0x80 | firstUnknown]) {
