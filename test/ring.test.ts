@@ -856,6 +856,14 @@ test('a corrupted frame header raises CorruptFrameError naming it', () => {
   assert.instance(err, CorruptFrameError);
   assert.is(err.message, 'corrupt frame header at ring offset 0: length 120 does not fit (maxMessage 112, 152 bytes available)');
 
+  // A length within maxMessage and the ring, whose frame would end past what is published: the rest is not written yet
+  const pastPublished = RingBuffer.create(256);
+  pastPublished.write(new Uint8Array(8)); // 24 bytes published
+  new Uint32Array(pastPublished.buffer, RING_HEADER_BYTES, 1)[0] = 100; // a frame of 120 bytes
+  err = errorOf(() => pastPublished.read());
+  assert.instance(err, CorruptFrameError);
+  assert.is(err.message, 'corrupt frame header at ring offset 0: length 100 does not fit (maxMessage 112, 24 bytes available)');
+
   const third = RingBuffer.create(256);
   const words3 = new Uint32Array(third.buffer, RING_HEADER_BYTES, 64);
   third.write(new Uint8Array(8));
