@@ -186,6 +186,31 @@ test('a frame that fits exactly before the end goes there, also when the produce
   assert.is(producer.bytesFree(), 256);
 });
 
+test('the room a wrap marker skipped is given back as the consumer steps over it, while it holds the frame after', () => {
+  // A consumer that holds a message until the next one comes (zero-copy) must not keep the producer from writing it
+  const producer = RingBuffer.create(256);
+  const consumer = RingBuffer.attach(producer.buffer);
+  producer.write(new Uint8Array(112)); // 128 bytes at offset 0
+  producer.write(new Uint8Array(40)); // 56 at 128
+  consumer.read();
+  consumer.read();
+  const third = new Uint8Array(112);
+  fillPattern(third, 3);
+  producer.write(third); // 72 bytes to the end: a wrap marker at 184, the frame at 0
+  const held = consumer.peek()!;
+  assert.is(consumer.frame.offset, FRAME_HEADER_BYTES);
+  assert.is(producer.bytesFree(), 128, 'the 72 skipped bytes are free');
+  const fourth = new Uint8Array(112);
+  fillPattern(fourth, 4);
+  producer.write(fourth, undefined, { timeoutMs: 0 }); // at 128, while the third is held
+  assert.is(checkPattern(held, 3), -1);
+  consumer.release();
+  assert.is(checkPattern(consumer.peek()!, 4), -1);
+  assert.is(consumer.frame.offset, 128 + FRAME_HEADER_BYTES);
+  consumer.release();
+  assert.is(producer.bytesFree(), 256);
+});
+
 test('a read with a timeout on an empty ring throws TimeoutError on time', () => {
   for (const strategy of ['spin', 'park', 'spinThenPark'] as const) {
     const ring = RingBuffer.create(64, { strategy });
