@@ -228,6 +228,15 @@ test("a send a ring's abort stops keeps nothing; a getter may send on the Sender
   const thrower = new Sender(full, { chunkBytes: 64 });
   assert.is(errorOf(() => thrower.send(new Uint8Array(1000))).message, 'boom');
   assert.is(thrower.pendingBytes, 0);
+  // A message a timeout cut short, whose ring is aborted before flush(): flush throws AbortedError and keeps nothing
+  const cut = RingBuffer.create(256);
+  const cutShort = new Sender(cut, { chunkBytes: 64 });
+  assert.instance(errorOf(() => cutShort.send(new Uint8Array(500), 0, { timeoutMs: 0 })), TimeoutError);
+  assert.is(cutShort.pendingBytes, 500 - 3 * 64); // three frames of 80 bytes fit
+  cut.abort();
+  assert.is(errorOf(() => cutShort.flush()).name, 'AbortedError');
+  assert.is(cutShort.pendingBytes, 0);
+  assert.is(errorOf(() => cutShort.send(1)).name, 'AbortedError');
   // A value's getter runs as the value is encoded, before this Sender writes anything: it may send on it.
   const plain = RingBuffer.create(4096);
   const receiver = new Receiver(RingBuffer.attach(plain.buffer));
