@@ -760,6 +760,14 @@ test('cork with corkBytes: a batch is published at that many bytes, never more t
   }
   big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
   assert.is(reader.hasMessage(), true);
+  for (let i = 0; i < 8; i++) assert.is(reader.read()!.length, 32768 - FRAME_HEADER_BYTES);
+  // The batch stays at a quarter ring: it does not go on doubling towards the corkBytes given
+  for (let i = 0; i < 7; i++) {
+    big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
+    assert.is(reader.hasMessage(), false, `message ${i} of the next batch: 224 KiB or less held back`);
+  }
+  big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
+  assert.is(reader.hasMessage(), true, 'the next batch is published at 256 KiB too');
 
   for (const corkBytes of [0, -1, 1.5, NaN, Infinity]) {
     assert.is(errorOf(() => RingBuffer.create(1024, { corkBytes })).message,
