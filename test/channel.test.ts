@@ -13,6 +13,8 @@ test('one thread: a message of 3.5 rings in quarter-ring chunks, as the same typ
   assert.is(sender.chunkBytes, 1024);
   const values = Float64Array.from({ length: 280 }, (_, i) => i / 3); // 2240 bytes: 3 chunks
   sender.send(values, 9);
+  // The first chunk's header has the CHUNKED bit in its type; peekMeta says the codec's type and the whole length
+  assert.equal({ ...receiver.peekMeta()! }, { type: TYPE.float64, tag: 9, bytes: 2240 });
   const got = receiver.recv<Float64Array>()!;
   assert.is(got.tag, 9);
   assert.instance(got.value, Float64Array);
@@ -226,6 +228,15 @@ test("a send a ring's abort stops keeps nothing; a getter may send on the Sender
   const thrower = new Sender(full, { chunkBytes: 64 });
   assert.is(errorOf(() => thrower.send(new Uint8Array(1000))).message, 'boom');
   assert.is(thrower.pendingBytes, 0);
+  // A message a timeout cut short, whose ring is aborted before flush(): flush throws AbortedError and keeps nothing
+  const cut = RingBuffer.create(256);
+  const cutShort = new Sender(cut, { chunkBytes: 64 });
+  assert.instance(errorOf(() => cutShort.send(new Uint8Array(500), 0, { timeoutMs: 0 })), TimeoutError);
+  assert.is(cutShort.pendingBytes, 500 - 3 * 64); // three frames of 80 bytes fit
+  cut.abort();
+  assert.is(errorOf(() => cutShort.flush()).name, 'AbortedError');
+  assert.is(cutShort.pendingBytes, 0);
+  assert.is(errorOf(() => cutShort.send(1)).name, 'AbortedError');
   // A value's getter runs as the value is encoded, before this Sender writes anything: it may send on it.
   const plain = RingBuffer.create(4096);
   const receiver = new Receiver(RingBuffer.attach(plain.buffer));
@@ -476,6 +487,14 @@ test('recvView of a chunked typed array: assembled in one kept buffer, lent unti
   const third = receiver.recvView<Float64Array>()!;
   assert.is(third.value.buffer, second.value.buffer, 'one buffer, reused');
   assert.equal(third.value, values(45_000, 4));
+  receiver.release();
+  const largest = values(ring.maxMessage / 8, 6); // maxMessage itself, in 8 chunks: still assembled and lent
+  sender.send(largest, 10);
+  const atMax = receiver.recvView<Float64Array>()!;
+  assert.not.ok(atMax.value.buffer instanceof SharedArrayBuffer);
+  assert.is(atMax.value.byteLength, ring.maxMessage);
+  assert.equal(atMax.value, largest);
+  assert.ok(receiver.holding, 'a message of maxMessage bytes is lent from the kept buffer');
   receiver.release();
   const large = values(300_000, 5); // 2.4 MB, above maxMessage: an owned value, as recv() gives
   sender.send(large, 9);
@@ -751,6 +770,23 @@ test('frames that break the chunking protocol are CorruptFrameErrors that say ho
     assert.is(err.message, `corrupt chunked message: ${problem}`);
     assert.is((err as CorruptFrameError).offset, -1);
   }
+});
+
+test('a message cut short, then broken by a frame that is no continuation, is dropped: the next receive takes that frame', () => {
+  const CHUNKED = 0x80; // channel.ts's flag for a message's first chunk
+  const ring = RingBuffer.create(4096);
+  const receiver = new Receiver(RingBuffer.attach(ring.buffer));
+  ring.write(new Uint8Array(8).fill(1), { type: TYPE.uint8 | CHUNKED, tag: 2, aux: 16 }); // the first 8 of 16 bytes
+  const cut = errorOf(() => receiver.recv({ timeoutMs: 0 }));
+  assert.instance(cut, TimeoutError);
+  assert.is(cut.message, "recv timed out after 0 ms: 8 of a 16-byte message's bytes arrived; the next receive finishes it");
+  ring.write(Uint8Array.of(7, 8, 9), { type: TYPE.uint8, tag: 3 }); // a whole message where the rest should be
+  const broken = errorOf(() => receiver.recv({ timeoutMs: 0 }));
+  assert.instance(broken, CorruptFrameError);
+  assert.is(broken.message, 'corrupt chunked message: expected a continuation chunk at byte 8 of 16, got type 3');
+  assert.equal({ ...receiver.peekMeta()! }, { type: TYPE.uint8, tag: 3, bytes: 3 }, 'the cut message is gone');
+  const next = receiver.recv<Uint8Array>({ timeoutMs: 0 })!;
+  assert.equal([Array.from(next.value), next.tag], [[7, 8, 9], 3]);
 });
 
 test('a frame of a codec type no Sender writes is a CorruptFrameError naming its header, by every receive', () => {

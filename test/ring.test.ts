@@ -161,6 +161,58 @@ test('full and empty: free space is exact, and a full ring times out on time', (
   assert.is(ring.bytesFree(), 128);
 });
 
+test('a frame that fits exactly before the end goes there, also when the producer must look at TAIL again first', () => {
+  // The producer reloads TAIL only when the ring looks full: after two laps of 128-byte frames read at once, its last
+  // look is 128 bytes behind, and the 128 bytes before the end look taken. It looks again, finds them free, and writes
+  // there: no wrap marker, no frame at offset 0, and the 128 bytes at the start stay free.
+  const producer = RingBuffer.create(256);
+  const consumer = RingBuffer.attach(producer.buffer);
+  const frameOf = (seq: number) => {
+    const payload = new Uint8Array(112);
+    fillPattern(payload, seq);
+    return payload;
+  };
+  producer.write(frameOf(0)); // offset 0
+  consumer.read();
+  assert.is(producer.bytesFree(), 256); // the producer's last look at TAIL: 128
+  producer.write(frameOf(1)); // offset 128, the last that fits that look
+  consumer.read();
+  producer.write(frameOf(2)); // offset 0 of the second lap: 128 bytes free, as that look has it
+  consumer.read();
+  producer.write(frameOf(3), undefined, { timeoutMs: 0 }); // 128 bytes to the end, all free: no wait
+  assert.is(consumer.hold(), 112);
+  assert.is(consumer.frame.offset, 128 + FRAME_HEADER_BYTES);
+  assert.is(checkPattern(consumer.data.subarray(consumer.frame.offset, consumer.frame.offset + 112), 3), -1);
+  assert.is(producer.bytesFree(), 128);
+  consumer.release();
+  assert.is(producer.bytesFree(), 256);
+});
+
+test('the room a wrap marker skipped is given back as the consumer steps over it, while it holds the frame after', () => {
+  // A consumer that holds a message until the next one comes (zero-copy) must not keep the producer from writing it
+  const producer = RingBuffer.create(256);
+  const consumer = RingBuffer.attach(producer.buffer);
+  producer.write(new Uint8Array(112)); // 128 bytes at offset 0
+  producer.write(new Uint8Array(40)); // 56 at 128
+  consumer.read();
+  consumer.read();
+  const third = new Uint8Array(112);
+  fillPattern(third, 3);
+  producer.write(third); // 72 bytes to the end: a wrap marker at 184, the frame at 0
+  const held = consumer.peek()!;
+  assert.is(consumer.frame.offset, FRAME_HEADER_BYTES);
+  assert.is(producer.bytesFree(), 128, 'the 72 skipped bytes are free');
+  const fourth = new Uint8Array(112);
+  fillPattern(fourth, 4);
+  producer.write(fourth, undefined, { timeoutMs: 0 }); // at 128, while the third is held
+  assert.is(checkPattern(held, 3), -1);
+  consumer.release();
+  assert.is(checkPattern(consumer.peek()!, 4), -1);
+  assert.is(consumer.frame.offset, 128 + FRAME_HEADER_BYTES);
+  consumer.release();
+  assert.is(producer.bytesFree(), 256);
+});
+
 test('a read with a timeout on an empty ring throws TimeoutError on time', () => {
   for (const strategy of ['spin', 'park', 'spinThenPark'] as const) {
     const ring = RingBuffer.create(64, { strategy });
@@ -435,6 +487,34 @@ test('header fields the frame cannot hold are refused with the numbers, before a
   assert.equal([consumer.frame.type, consumer.frame.tag, consumer.frame.aux], [255, -(2 ** 31), 2 ** 32 - 1]);
 });
 
+test('a header without meta is type, tag and aux 0, where the frame before at that offset had them all set', () => {
+  // write and commit without meta write their header as a constant and zeros (seal): nothing of a former frame at the
+  // same offset shows through. On a 64-byte ring every frame of a 1-byte payload (24 bytes) is at offset 0 or 24, and
+  // one message in three has meta: each offset has a frame with meta, then one without.
+  const producer = RingBuffer.create(64);
+  const consumer = RingBuffer.attach(producer.buffer);
+  const seen: number[][] = [];
+  for (let seq = 0; seq < 12; seq++) {
+    if (seq % 3 === 0) {
+      producer.write(Uint8Array.of(seq), { type: 200, tag: -seq - 1, aux: 0xfedcba98 });
+    } else if (seq % 3 === 1) {
+      producer.write(Uint8Array.of(seq));
+    } else {
+      producer.reserve(1)[0] = seq;
+      producer.commit();
+    }
+    assert.is(consumer.hold(), 1);
+    const { offset, type, tag, aux } = consumer.frame;
+    seen.push([consumer.data[offset]!, offset, type, tag, aux]);
+    consumer.release();
+  }
+  const withMeta = (seq: number, offset: number) => [seq, offset, 200, -seq - 1, 0xfedcba98];
+  assert.equal(seen, [
+    withMeta(0, 16), [1, 40, 0, 0, 0], [2, 16, 0, 0, 0], withMeta(3, 40), [4, 16, 0, 0, 0], [5, 40, 0, 0, 0],
+    withMeta(6, 16), [7, 40, 0, 0, 0], [8, 16, 0, 0, 0], withMeta(9, 40), [10, 16, 0, 0, 0], [11, 40, 0, 0, 0],
+  ]);
+});
+
 test('canary bytes around a reserved view are untouched', () => {
   const ring = RingBuffer.create(256);
   const bytes = new Uint8Array(ring.buffer, RING_HEADER_BYTES, 256);
@@ -693,6 +773,14 @@ test('cork with corkBytes: a batch is published at that many bytes, never more t
   }
   big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
   assert.is(reader.hasMessage(), true);
+  for (let i = 0; i < 8; i++) assert.is(reader.read()!.length, 32768 - FRAME_HEADER_BYTES);
+  // The batch stays at a quarter ring: it does not go on doubling towards the corkBytes given
+  for (let i = 0; i < 7; i++) {
+    big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
+    assert.is(reader.hasMessage(), false, `message ${i} of the next batch: 224 KiB or less held back`);
+  }
+  big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
+  assert.is(reader.hasMessage(), true, 'the next batch is published at 256 KiB too');
 
   for (const corkBytes of [0, -1, 1.5, NaN, Infinity]) {
     assert.is(errorOf(() => RingBuffer.create(1024, { corkBytes })).message,
@@ -804,6 +892,23 @@ test('a corrupted frame header raises CorruptFrameError naming it', () => {
   words2[0] = 1_000_000; // the length
   err = errorOf(() => second.read());
   assert.is(err.message, 'corrupt frame header at ring offset 0: length 1000000 does not fit (maxMessage 112, 24 bytes available)');
+
+  // A length above maxMessage, though its frame would end inside the ring and inside what is published
+  const longer = RingBuffer.create(256);
+  longer.write(new Uint8Array(112)); // 128 bytes at offset 0
+  longer.write(new Uint8Array(8)); // 24 at 128: 152 published
+  new Uint32Array(longer.buffer, RING_HEADER_BYTES, 1)[0] = 120; // a frame of 136 bytes
+  err = errorOf(() => longer.read());
+  assert.instance(err, CorruptFrameError);
+  assert.is(err.message, 'corrupt frame header at ring offset 0: length 120 does not fit (maxMessage 112, 152 bytes available)');
+
+  // A length within maxMessage and the ring, whose frame would end past what is published: the rest is not written yet
+  const pastPublished = RingBuffer.create(256);
+  pastPublished.write(new Uint8Array(8)); // 24 bytes published
+  new Uint32Array(pastPublished.buffer, RING_HEADER_BYTES, 1)[0] = 100; // a frame of 120 bytes
+  err = errorOf(() => pastPublished.read());
+  assert.instance(err, CorruptFrameError);
+  assert.is(err.message, 'corrupt frame header at ring offset 0: length 100 does not fit (maxMessage 112, 24 bytes available)');
 
   const third = RingBuffer.create(256);
   const words3 = new Uint32Array(third.buffer, RING_HEADER_BYTES, 64);
