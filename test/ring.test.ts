@@ -488,9 +488,9 @@ test('header fields the frame cannot hold are refused with the numbers, before a
 });
 
 test('a header without meta is type, tag and aux 0, where the frame before at that offset had them all set', () => {
-  // write and commit without meta write their header as a constant and zeros (seal): nothing of a former frame at the
-  // same offset shows through. On a 64-byte ring every frame of a 1-byte payload (24 bytes) is at offset 0 or 24, and
-  // one message in three has meta: each offset has a frame with meta, then one without.
+  // write and reserve without meta write their header as type, tag and aux 0 (writeHeader): nothing of a former frame
+  // at the same offset shows through. On a 64-byte ring every frame of a 1-byte payload (24 bytes) is at offset 0 or 24,
+  // and one message in three has meta: each offset has a frame with meta, then one without.
   const producer = RingBuffer.create(64);
   const consumer = RingBuffer.attach(producer.buffer);
   const seen: number[][] = [];
