@@ -263,7 +263,7 @@ export interface Verified {
 }
 
 /** A receiver's tally of one size, message by message: a `Verified` in the making. */
-class Tally {
+export class Tally {
   count = 0;
   private failures = 0;
   private firstFailure: string | undefined;
