@@ -361,7 +361,7 @@ export class RingBuffer {
   /** Opens a reservation for a payload of `length` bytes and returns the offset of its frame header. */
   private claim(length: number, meta: FrameMeta | undefined, options: BlockingOptions | undefined, op: string): number {
     // The arguments first, the state after: a mistake is told as such on a closed ring too.
-    if (meta !== undefined) checkMeta(meta, op);
+    if (meta != null) checkMeta(meta, op); // null: none, as for options
     const offset = this.room(length, options, op);
     this.writeHeader(offset, meta?.type ?? 0, meta?.tag ?? 0, meta?.aux ?? 0); // meta as it is now, not at commit()
     this.reserved = offset;
@@ -498,7 +498,7 @@ export class RingBuffer {
    */
   write(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): void {
     const source = asBytes(bytes);
-    if (meta === undefined) {
+    if (meta == null) { // null: none, as for options
       this.writeInternal(source, 0, 0, 0, options);
     } else {
       checkMeta(meta, 'write');
@@ -540,7 +540,8 @@ export class RingBuffer {
     // while the call waits, and write() would then claim a larger frame than the room found, and block the thread
     // (for ever, when its consumer is on this thread's event loop) where this call promised to await.
     const length = source.length;
-    if (meta !== undefined) checkMeta(meta, 'writeAsync'); // now, not after waiting for room
+    if (meta != null) checkMeta(meta, 'writeAsync'); // now, not after waiting for room
+    const type = meta?.type ?? 0, tag = meta?.tag ?? 0, aux = meta?.aux ?? 0; // as now, not as it is after a wait
     const deadline = deadlineFor(options);
     const frameBytes = this.frameBytesFor(length, 'writeAsync');
     // Waits asynchronously for each step's room (the wrap marker, then the frame), so that write() never blocks. The
@@ -560,7 +561,7 @@ export class RingBuffer {
       await this.waiter.waitAsync(TAIL, this.cachedTail, WRITER_ASLEEP, deadline, options?.timeoutMs, 'writeAsync');
     }
     // The bytes it was called with (a subarray with an end is of fixed length); a view that shrank is written as it is
-    this.write(source.length > length ? source.subarray(0, length) : source, meta);
+    this.writeInternal(source.length > length ? source.subarray(0, length) : source, type, tag, aux, undefined);
   }
 
   /**

@@ -485,6 +485,18 @@ test('header fields the frame cannot hold are refused with the numbers, before a
   producer.write(Uint8Array.of(7), { type: 255, tag: -(2 ** 31), aux: 2 ** 32 - 1 }); // the limits themselves pass
   assert.equal(Array.from(consumer.read()!), [7]);
   assert.equal([consumer.frame.type, consumer.frame.tag, consumer.frame.aux], [255, -(2 ** 31), 2 ** 32 - 1]);
+  // A plain JavaScript caller's null where the header goes is no header, as null options are none: on every producer call
+  const none = null as never;
+  producer.write(Uint8Array.of(1), none, { timeoutMs: 1000 });
+  producer.reserve(1, none)[0] = 2;
+  producer.commit();
+  producer.data[producer.reserveOffset(1, none)] = 3;
+  producer.commit();
+  await producer.writeAsync(Uint8Array.of(4), none);
+  for (const value of [1, 2, 3, 4]) {
+    assert.equal(Array.from(consumer.read()!), [value]);
+    assert.equal([consumer.frame.type, consumer.frame.tag, consumer.frame.aux], [0, 0, 0], `message ${value}`);
+  }
 });
 
 test('a header without meta is type, tag and aux 0, where the frame before at that offset had them all set', () => {
@@ -527,7 +539,7 @@ test('canary bytes around a reserved view are untouched', () => {
   for (let i = FRAME_HEADER_BYTES; i < FRAME_HEADER_BYTES + 13; i++) assert.is(bytes[i], 0x11);
 });
 
-test('a reservation keeps the header it was given: the meta object changed before commit() changes nothing', () => {
+test('a header is taken when the call is made: a meta object changed before commit(), or while writeAsync waits, changes nothing', async () => {
   const ring = RingBuffer.create(256);
   const meta = { type: 3, tag: -5, aux: 9 };
   ring.reserve(4, meta).set([1, 2, 3, 4]);
@@ -536,6 +548,18 @@ test('a reservation keeps the header it was given: the meta object changed befor
   ring.commit();
   assert.equal(Array.from(ring.read()!), [1, 2, 3, 4]);
   assert.equal([ring.frame.type, ring.frame.tag, ring.frame.aux], [3, -5, 9]);
+  // writeAsync on a full ring: its header is the one it was called with, not the one its meta holds once room comes
+  const full = RingBuffer.create(256);
+  full.write(new Uint8Array(112), undefined, { timeoutMs: 0 });
+  full.write(new Uint8Array(112), undefined, { timeoutMs: 0 }); // full: two frames of 128 bytes
+  const waiting = { type: 4, tag: 40, aux: 400 };
+  const written = full.writeAsync(Uint8Array.of(5), waiting, { timeoutMs: 10_000 });
+  Object.assign(waiting, { type: 500, tag: 0.5, aux: -4 });
+  full.read();
+  await written;
+  full.read();
+  assert.equal(Array.from(full.read({ timeoutMs: 0 })!), [5]);
+  assert.equal([full.frame.type, full.frame.tag, full.frame.aux], [4, 40, 400]);
 });
 
 test('commit may shrink a reservation, reserve/peek misuse is refused', () => {
