@@ -30,7 +30,8 @@ if (isMainThread) {
       await Promise.all(workers.map((w) => w.terminate()));
       cells.push(`${way} ${perBlock.toFixed(0)} ns`);
     }
-    console.log(`${block >> 10} KiB blocks, A's time per block: ${cells.join(', ')}`);
+    const label = block >= 1024 ? `${block / 1024} KiB` : `${block}-byte`;
+    console.log(`${label} blocks, A's time per block: ${cells.join(', ')}`);
   }
 } else {
   const { sab, block, way, role } = workerData;
