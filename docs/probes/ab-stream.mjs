@@ -22,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 const SECONDS = 0.3;
 const MAX_WINDOWS = 100_000; // windows whose times are kept
 const clock = () => performance.timeOrigin + performance.now();
+const millions = (rate) => (rate >= 1 ? rate.toFixed(2) : rate.toPrecision(3)); // 1 MiB messages: 0.00252M, not 0.00M
 
 if (isMainThread) {
   const [size, ringBytes, window, reps] = process.argv.slice(2, 6).map(Number);
@@ -46,12 +47,12 @@ if (isMainThread) {
       const [sent, received] = await Promise.all(workers.map((w) => new Promise((ok, fail) => w.once('message', ok).once('error', fail))));
       await Promise.all(workers.map((w) => w.terminate()));
       (runs[label] ??= []).push(received.rate / 1e6);
-      console.log(`${label.padEnd(10)} ${(received.rate / 1e6).toFixed(2)}M/s  ${timeline(sent.times, received.times)}`);
+      console.log(`${label.padEnd(10)} ${millions(received.rate / 1e6)}M/s  ${timeline(sent.times, received.times)}`);
     }
   }
   for (const [label, rates] of Object.entries(runs)) {
     const median = [...rates].sort((a, b) => a - b)[rates.length >> 1];
-    console.log(`${size} B, window ${window}: ${label.padEnd(10)} median ${median.toFixed(2)}M/s (${(median * size / 1e3).toFixed(2)} GB/s), runs ${rates.map((r) => r.toFixed(2)).join(' ')}`);
+    console.log(`${size} B, window ${window}: ${label.padEnd(10)} median ${millions(median)}M/s (${(median * size / 1e3).toFixed(2)} GB/s), runs ${rates.map(millions).join(' ')}`);
   }
 } else {
   const { role, dist, size, window, chunkBytes, buffer, control } = workerData;

@@ -13,7 +13,25 @@ import { pathToFileURL } from 'node:url';
 const dist = pathToFileURL(resolve(process.argv[2] ?? new URL('../../dist', import.meta.url).pathname)).href;
 const { RingBuffer, Sender, Receiver } = await import(`${dist}/src/index.js`);
 const { RovingStamps, stamp, sampleIndices, copyFailure } = await import(`${dist}/src/bench/payload.js`);
-const { Tally } = await import(`${dist}/src/bench/bandwidth-rings.js`);
+// The benchmark's Tally, exported since 32d9748; for a build before it (0c630aa, which PERFORMANCE.md compares), the
+// same class, copied here.
+const Tally = (await import(`${dist}/src/bench/bandwidth-rings.js`)).Tally ?? class {
+  count = 0;
+  failures = 0;
+  firstFailure = undefined;
+  add(why) {
+    if (why !== '') this.fail(why);
+    this.count++;
+  }
+  fail(why) {
+    this.failures++;
+    this.firstFailure ??= `message ${this.count}: ${why}`;
+  }
+  result() {
+    const { count, failures, firstFailure } = this;
+    return firstFailure === undefined ? { count, failures } : { count, failures, firstFailure };
+  }
+};
 
 const MESSAGES = 1280; // an end's turn: 20 windows of 64, within the ring
 const ring = RingBuffer.create(1 << 20);

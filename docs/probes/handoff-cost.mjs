@@ -7,7 +7,8 @@
 //            stores its own counter, which A checks before it reuses a slot (a ring's TAIL).
 // A copy that another core is told about, or looked at, has to win the lines back that core now holds before it
 // writes them again. Compare A's time per block across the three: the difference is the handoff's floor.
-// Run: node docs/probes/handoff-cost.mjs [blockBytes...]   (each a power of two up to 1 MiB, so that blocks fill the ring)
+// Run: node docs/probes/handoff-cost.mjs [blockBytes...]   (each a power of two up to 512 KiB, so that blocks fill the
+// ring and `touch` has two slots: it keeps one slot between A and B, so with one A would wait for ever)
 import { Buffer } from 'node:buffer';
 import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
 
@@ -17,8 +18,8 @@ const WAYS = ['alone', 'counter', 'touch'];
 
 if (isMainThread) {
   const sizes = process.argv.slice(2).map(Number);
-  const unfit = sizes.find((block) => !(Number.isInteger(block) && block >= 16 && block <= RING && RING % block === 0));
-  if (unfit !== undefined) throw new RangeError(`Expected block sizes in bytes that divide ${RING} (16 to ${RING}), got ${unfit}`);
+  const unfit = sizes.find((block) => !(Number.isInteger(block) && block >= 16 && block <= RING / 2 && RING % block === 0));
+  if (unfit !== undefined) throw new RangeError(`Expected block sizes in bytes that divide ${RING} (16 to ${RING / 2}), got ${unfit}`);
   for (const block of sizes.length > 0 ? sizes : [16 << 10, 64 << 10, 256 << 10]) {
     const cells = [];
     for (const way of [...WAYS, ...WAYS]) {
@@ -29,7 +30,8 @@ if (isMainThread) {
       await Promise.all(workers.map((w) => w.terminate()));
       cells.push(`${way} ${perBlock.toFixed(0)} ns`);
     }
-    console.log(`${block >> 10} KiB blocks, A's time per block: ${cells.join(', ')}`);
+    const label = block >= 1024 ? `${block / 1024} KiB` : `${block}-byte`;
+    console.log(`${label} blocks, A's time per block: ${cells.join(', ')}`);
   }
 } else {
   const { sab, block, way, role } = workerData;

@@ -28,6 +28,7 @@ const fill = Buffer.prototype.fill;
 const compare = Buffer.prototype.compare;
 const PIECE = 256 << 10;
 const SLOTS = Number(process.env.SLOTS ?? 16); // a 4 MiB region of 16 slots unless set
+if (!(Number.isInteger(SLOTS) && SLOTS >= 2)) throw new RangeError(`SLOTS must be an integer from 2, got ${process.env.SLOTS}`);
 const AHEAD = SLOTS - 1; // the most pieces the sender may be ahead of the receiver (a ring of SLOTS frames holds one less)
 const REGION = 65536; // where the slots start in the memory (the first page holds nothing)
 const SECONDS = Number(process.env.SECONDS ?? 0.3);
@@ -238,7 +239,8 @@ async function pair(way, size) {
 }
 
 async function single() {
-  const memory = new WebAssembly.Memory({ initial: 1 + (SLOTS * PIECE) / 65536, maximum: 1 + (SLOTS * PIECE) / 65536, shared: true });
+  const pages = (REGION + ALONE_BYTES) / 65536;
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   const worker = new Worker(new URL(import.meta.url), { workerData: { role: 'alone', memory } });
   try {
     return await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
