@@ -379,7 +379,7 @@ export class RingBuffer {
     return this.head & this.mask;
   }
 
-  /** The slow path of `claim`: wrap if the frame does not fit before the end, wait while the ring is full. */
+  /** room's slow path (and writeInternal's): wrap if the frame does not fit before the end, wait while the ring is full. */
   private makeRoom(frameBytes: number, options: BlockingOptions | undefined, op: string): void {
     const deadline = deadlineFor(options);
     if (frameBytes > this.bytesUntilEnd()) {
@@ -507,9 +507,10 @@ export class RingBuffer {
   }
 
   /**
-   * @internal `write` of a Uint8Array under header fields that are not checked again: a Sender's, of its own making (a
-   * codec type, a tag it has tested, aux 0). No reservation is opened, nor a FrameMeta read: what a message does here
-   * is small enough for V8 to compile as one piece (docs/PERFORMANCE.md, "The producer in one piece").
+   * @internal `write` of a Uint8Array under header fields that are not checked again: ones `write` and `writeAsync`
+   * have checked, or a Sender's, of its own making (a codec type, a tag it has tested, aux 0). No reservation is opened,
+   * nor a FrameMeta read: what a message does here is small enough for V8 to compile as one piece (docs/PERFORMANCE.md,
+   * "The producer in one piece").
    */
   writeInternal(source: Uint8Array, type: number, tag: number, aux: number, options: BlockingOptions | undefined): void {
     const length = source.length; // read once: a view of a growable buffer could grow while we copy
