@@ -379,7 +379,7 @@ export class RingBuffer {
     return this.head & this.mask;
   }
 
-  /** room's slow path (and writeInternal's): wrap if the frame does not fit before the end, wait while the ring is full. */
+  /** room's slow path, and writeInternal's: wrap if the frame does not fit before the end, wait while it is full. */
   private makeRoom(frameBytes: number, options: BlockingOptions | undefined, op: string): void {
     const deadline = deadlineFor(options);
     if (frameBytes > this.bytesUntilEnd()) {
