@@ -81,30 +81,35 @@ export interface FrameMeta {
   aux?: number | undefined;
 }
 
+/** The header of a frame written without meta: every field 0. */
+const NO_META: FrameMeta = Object.freeze({});
+
 /**
  * Refuses header fields that the frame's words cannot hold as given (they would arrive changed: a tag of 2^31 as
- * -2^31, 1.5 as 1), and a `timeoutMs` given where the header goes. A type test and a comparison a field, on the way
- * through; the error is built out of line (`metaRefusal`), so that this stays small enough to be inlined.
+ * -2^31, 1.5 as 1), and a `timeoutMs` given where the header goes. `type`, `tag` and `aux` are `meta`'s as the caller
+ * read them, once: it writes what was checked. Read again, a getter's field, or one an `onWait` changed while the call
+ * waited for room, could be another (a type above 255 would spoil the kind word's marker). A type test and a
+ * comparison a field, on the way through; the error is built out of line (`metaRefusal`), so that this stays small
+ * enough to be inlined.
  */
-function checkMeta(meta: FrameMeta, op: string): void {
-  const { type = 0, tag = 0, aux = 0 } = meta;
+function checkMeta(meta: FrameMeta, type: unknown, tag: unknown, aux: unknown, op: string): void {
   // typeof first: a bigint (or a string) would throw at the bit operation, or pass it changed
   if (typeof type !== 'number' || (type & 0xff) !== type || typeof tag !== 'number' || (tag | 0) !== tag ||
     typeof aux !== 'number' || aux >>> 0 !== aux || 'timeoutMs' in meta) {
-    throw metaRefusal(meta, op);
+    throw metaRefusal(meta, op, { type, tag, aux });
   }
 }
 
 /**
  * @internal checkMeta's error, and a Sender's for its tag: a `timeoutMs` where the header goes first, then the first
- * field out of range.
+ * field out of range (of `fields`, the values checked, `meta`'s own by default).
  */
-export function metaRefusal(meta: FrameMeta, op: string): Error {
+export function metaRefusal(meta: FrameMeta, op: string, fields: { [F in keyof FrameMeta]: unknown } = meta): Error {
   if ('timeoutMs' in meta) { // write(bytes, { timeoutMs }) would wait for ever: the frame header has no such field
     const first = op.startsWith('write') ? 'bytes' : 'length';
     return new TypeError(`\`timeoutMs\` goes in the options after the frame header: ${op}(${first}, meta, { timeoutMs })`);
   }
-  const { type = 0, tag = 0, aux = 0 } = meta;
+  const { type = 0, tag = 0, aux = 0 } = fields;
   const typeOk = typeof type === 'number' && (type & 0xff) === type;
   const tagOk = typeof tag === 'number' && (tag | 0) === tag;
   const [field, range, value] = !typeOk ? ['type', 'an integer from 0 to 255', type]
@@ -361,9 +366,10 @@ export class RingBuffer {
   /** Opens a reservation for a payload of `length` bytes and returns the offset of its frame header. */
   private claim(length: number, meta: FrameMeta | undefined, options: BlockingOptions | undefined, op: string): number {
     // The arguments first, the state after: a mistake is told as such on a closed ring too.
-    if (meta !== undefined) checkMeta(meta, op);
+    const { type = 0, tag = 0, aux = 0 } = meta ?? NO_META; // read once, now: not after a wait, nor at commit()
+    if (meta !== undefined) checkMeta(meta, type, tag, aux, op);
     const offset = this.room(length, options, op);
-    this.writeHeader(offset, meta?.type ?? 0, meta?.tag ?? 0, meta?.aux ?? 0); // meta as it is now, not at commit()
+    this.writeHeader(offset, type, tag, aux);
     this.reserved = offset;
     this.reservedLength = length;
     return offset;
@@ -501,8 +507,9 @@ export class RingBuffer {
     if (meta === undefined) {
       this.writeInternal(source, 0, 0, 0, options);
     } else {
-      checkMeta(meta, 'write');
-      this.writeInternal(source, meta.type ?? 0, meta.tag ?? 0, meta.aux ?? 0, options);
+      const { type = 0, tag = 0, aux = 0 } = meta; // read once: the fields written are the ones checked
+      checkMeta(meta, type, tag, aux, 'write');
+      this.writeInternal(source, type, tag, aux, options);
     }
   }
 
@@ -540,7 +547,8 @@ export class RingBuffer {
     // while the call waits, and write() would then claim a larger frame than the room found, and block the thread
     // (for ever, when its consumer is on this thread's event loop) where this call promised to await.
     const length = source.length;
-    if (meta !== undefined) checkMeta(meta, 'writeAsync'); // now, not after waiting for room
+    const { type = 0, tag = 0, aux = 0 } = meta ?? NO_META;
+    if (meta !== undefined) checkMeta(meta, type, tag, aux, 'writeAsync'); // now, not after waiting for room
     const deadline = deadlineFor(options);
     const frameBytes = this.frameBytesFor(length, 'writeAsync');
     // Waits asynchronously for each step's room (the wrap marker, then the frame), so that write() never blocks. The

@@ -538,6 +538,35 @@ test('a reservation keeps the header it was given: the meta object changed befor
   assert.equal([ring.frame.type, ring.frame.tag, ring.frame.aux], [3, -5, 9]);
 });
 
+test('a header is read from meta once: a getter, or an onWait that changes meta while reserve waits, spoils no frame', () => {
+  // Read twice, the second read went out unchecked: a type of 1024 spoiled the kind word's marker (CorruptFrameError)
+  const ring = RingBuffer.create(256);
+  let reads = 0;
+  const changing = { get type() { return reads++ === 0 ? 1 : 1024; }, tag: 2 };
+  ring.write(Uint8Array.of(7), changing);
+  assert.equal(Array.from(ring.read()!), [7]);
+  assert.equal([ring.frame.type, ring.frame.tag, reads], [1, 2, 1]);
+
+  const meta = { type: 3, tag: -5, aux: 9 };
+  let waits = 0;
+  const full = RingBuffer.create(256, {
+    strategy: 'park', // onWait hears of every wait at once
+    onWait: (waiting) => {
+      if (!waiting || waits++ > 0) return;
+      Object.assign(meta, { type: 4096, tag: 1.5, aux: -1 }); // out of range, all three
+      full.read(); // the room reserve() waits for
+    },
+  });
+  full.write(new Uint8Array(112));
+  full.write(new Uint8Array(96)); // 240 bytes of 256 taken
+  full.reserve(100, meta, { timeoutMs: 1000 }).fill(4);
+  full.commit();
+  assert.is(waits, 1);
+  assert.is(full.read()!.length, 96);
+  assert.is(full.read()!.length, 100);
+  assert.equal([full.frame.type, full.frame.tag, full.frame.aux], [3, -5, 9]);
+});
+
 test('commit may shrink a reservation, reserve/peek misuse is refused', () => {
   const ring = RingBuffer.create(256);
   ring.reserve(100).fill(9);
