@@ -515,8 +515,9 @@ export class RingBuffer {
 
   /**
    * @internal `write` of a Uint8Array under header fields that are not checked again: a Sender's, of its own making (a
-   * codec type, a tag it has tested, aux 0). No reservation is opened, nor a FrameMeta read: what a message does here
-   * is small enough for V8 to compile as one piece (docs/PERFORMANCE.md, "The producer in one piece").
+   * codec type, a tag it has tested, aux 0), or those `write` and `writeAsync` have checked (`type` must be 0 to 255:
+   * the kind word takes it unmasked). No reservation is opened, nor a FrameMeta read: what a message does here is small
+   * enough for V8 to compile as one piece (docs/PERFORMANCE.md, "The producer in one piece").
    */
   writeInternal(source: Uint8Array, type: number, tag: number, aux: number, options: BlockingOptions | undefined): void {
     const length = source.length; // read once: a view of a growable buffer could grow while we copy
@@ -539,7 +540,8 @@ export class RingBuffer {
 
   /**
    * Producer: `write` for code that must keep its event loop; waits with `Atomics.waitAsync`, never blocking the
-   * thread. Several may be pending; each writes once there is room. Rejects with what `write` throws.
+   * thread. Several may be pending; each writes once there is room, with `meta` as it was at the call (one object may
+   * be changed and passed again meanwhile). Rejects with what `write` throws.
    */
   async writeAsync(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): Promise<void> {
     const source = asBytes(bytes);
@@ -547,8 +549,8 @@ export class RingBuffer {
     // while the call waits, and write() would then claim a larger frame than the room found, and block the thread
     // (for ever, when its consumer is on this thread's event loop) where this call promised to await.
     const length = source.length;
-    const { type = 0, tag = 0, aux = 0 } = meta ?? NO_META;
-    if (meta !== undefined) checkMeta(meta, type, tag, aux, 'writeAsync'); // now, not after waiting for room
+    const { type = 0, tag = 0, aux = 0 } = meta ?? NO_META; // read now, and written as checked now, after the wait
+    if (meta !== undefined) checkMeta(meta, type, tag, aux, 'writeAsync');
     const deadline = deadlineFor(options);
     const frameBytes = this.frameBytesFor(length, 'writeAsync');
     // Waits asynchronously for each step's room (the wrap marker, then the frame), so that write() never blocks. The
@@ -568,7 +570,8 @@ export class RingBuffer {
       await this.waiter.waitAsync(TAIL, this.cachedTail, WRITER_ASLEEP, deadline, options?.timeoutMs, 'writeAsync');
     }
     // The bytes it was called with (a subarray with an end is of fixed length); a view that shrank is written as it is
-    this.write(source.length > length ? source.subarray(0, length) : source, meta);
+    const bytesCalledWith = source.length > length ? source.subarray(0, length) : source;
+    this.writeInternal(asBytes(bytesCalledWith), type, tag, aux, undefined);
   }
 
   /**

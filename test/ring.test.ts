@@ -331,6 +331,28 @@ test('a writeAsync whose view grows while it waits writes the bytes it was calle
   assert.equal([written.length, consumer.frame.tag, written.every((byte) => byte === 7)], [16, 9, true]);
 });
 
+test('writeAsync writes meta as it was at the call: two pending with one object, changed between the calls', async () => {
+  // They read meta when they wrote, after the wait: both went out with the last tag, or were refused for a type of 300
+  const producer = RingBuffer.create(256);
+  const consumer = RingBuffer.attach(producer.buffer);
+  producer.write(new Uint8Array(112));
+  producer.write(new Uint8Array(96)); // 240 bytes of 256 taken: each writeAsync waits
+  const meta = { type: 1, tag: 1, aux: 1 };
+  const first = producer.writeAsync(Uint8Array.of(1), meta, { timeoutMs: 5000 });
+  Object.assign(meta, { type: 2, tag: 2, aux: 2 });
+  const second = producer.writeAsync(Uint8Array.of(2), meta, { timeoutMs: 5000 });
+  Object.assign(meta, { type: 300, tag: 0.5 }); // out of range: no longer meta of either
+  consumer.read();
+  consumer.read();
+  await Promise.all([first, second]);
+  const frames: number[][] = [];
+  for (let i = 0; i < 2; i++) {
+    const payload = consumer.read({ timeoutMs: 0 })!;
+    frames.push([payload[0]!, consumer.frame.type, consumer.frame.tag, consumer.frame.aux]);
+  }
+  assert.equal(frames, [[1, 1, 1, 1], [2, 2, 2, 2]]);
+});
+
 test('a writeAsync pending while its producer reserves, or closes, rejects without wrapping under it', async () => {
   const producer = RingBuffer.create(128); // maxMessage 48
   const consumer = RingBuffer.attach(producer.buffer);
