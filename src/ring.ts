@@ -81,30 +81,35 @@ export interface FrameMeta {
   aux?: number | undefined;
 }
 
+/** The header of a frame written without meta: every field 0. */
+const NO_META: FrameMeta = Object.freeze({});
+
 /**
  * Refuses header fields that the frame's words cannot hold as given (they would arrive changed: a tag of 2^31 as
- * -2^31, 1.5 as 1), and a `timeoutMs` given where the header goes. A type test and a comparison a field, on the way
- * through; the error is built out of line (`metaRefusal`), so that this stays small enough to be inlined.
+ * -2^31, 1.5 as 1), and a `timeoutMs` given where the header goes. `type`, `tag` and `aux` are `meta`'s as the caller
+ * read them, once: it writes what was checked. Read again, a getter's field, or one an `onWait` changed while the call
+ * waited for room, could be another (a type above 255 would spoil the kind word's marker). A type test and a
+ * comparison a field, on the way through; the error is built out of line (`metaRefusal`), so that this stays small
+ * enough to be inlined.
  */
-function checkMeta(meta: FrameMeta, op: string): void {
-  const { type = 0, tag = 0, aux = 0 } = meta;
+function checkMeta(meta: FrameMeta, type: unknown, tag: unknown, aux: unknown, op: string): void {
   // typeof first: a bigint (or a string) would throw at the bit operation, or pass it changed
   if (typeof type !== 'number' || (type & 0xff) !== type || typeof tag !== 'number' || (tag | 0) !== tag ||
     typeof aux !== 'number' || aux >>> 0 !== aux || 'timeoutMs' in meta) {
-    throw metaRefusal(meta, op);
+    throw metaRefusal(meta, op, { type, tag, aux });
   }
 }
 
 /**
  * @internal checkMeta's error, and a Sender's for its tag: a `timeoutMs` where the header goes first, then the first
- * field out of range.
+ * field out of range (of `fields`, the values checked, `meta`'s own by default).
  */
-export function metaRefusal(meta: FrameMeta, op: string): Error {
+export function metaRefusal(meta: FrameMeta, op: string, fields: { [F in keyof FrameMeta]: unknown } = meta): Error {
   if ('timeoutMs' in meta) { // write(bytes, { timeoutMs }) would wait for ever: the frame header has no such field
     const first = op.startsWith('write') ? 'bytes' : 'length';
     return new TypeError(`\`timeoutMs\` goes in the options after the frame header: ${op}(${first}, meta, { timeoutMs })`);
   }
-  const { type = 0, tag = 0, aux = 0 } = meta;
+  const { type = 0, tag = 0, aux = 0 } = fields;
   const typeOk = typeof type === 'number' && (type & 0xff) === type;
   const tagOk = typeof tag === 'number' && (tag | 0) === tag;
   const [field, range, value] = !typeOk ? ['type', 'an integer from 0 to 255', type]
@@ -361,9 +366,10 @@ export class RingBuffer {
   /** Opens a reservation for a payload of `length` bytes and returns the offset of its frame header. */
   private claim(length: number, meta: FrameMeta | undefined, options: BlockingOptions | undefined, op: string): number {
     // The arguments first, the state after: a mistake is told as such on a closed ring too.
-    if (meta != null) checkMeta(meta, op); // null: none, as for options
+    const { type = 0, tag = 0, aux = 0 } = meta ?? NO_META; // read once, now: not after a wait, nor at commit()
+    if (meta != null) checkMeta(meta, type, tag, aux, op); // null: none, as for options
     const offset = this.room(length, options, op);
-    this.writeHeader(offset, meta?.type ?? 0, meta?.tag ?? 0, meta?.aux ?? 0); // meta as it is now, not at commit()
+    this.writeHeader(offset, type, tag, aux);
     this.reserved = offset;
     this.reservedLength = length;
     return offset;
@@ -501,16 +507,17 @@ export class RingBuffer {
     if (meta == null) { // null: none, as for options
       this.writeInternal(source, 0, 0, 0, options);
     } else {
-      checkMeta(meta, 'write');
-      this.writeInternal(source, meta.type ?? 0, meta.tag ?? 0, meta.aux ?? 0, options);
+      const { type = 0, tag = 0, aux = 0 } = meta; // read once: the fields written are the ones checked
+      checkMeta(meta, type, tag, aux, 'write');
+      this.writeInternal(source, type, tag, aux, options);
     }
   }
 
   /**
-   * @internal `write` of a Uint8Array under header fields that are not checked again: ones `write` and `writeAsync`
-   * have checked, or a Sender's, of its own making (a codec type, a tag it has tested, aux 0). No reservation is opened,
-   * nor a FrameMeta read: what a message does here is small enough for V8 to compile as one piece (docs/PERFORMANCE.md,
-   * "The producer in one piece").
+   * @internal `write` of a Uint8Array under header fields that are not checked again: a Sender's, of its own making (a
+   * codec type, a tag it has tested, aux 0), or those `write` and `writeAsync` have checked (`type` must be 0 to 255:
+   * the kind word takes it unmasked). No reservation is opened, nor a FrameMeta read: what a message does here is small
+   * enough for V8 to compile as one piece (docs/PERFORMANCE.md, "The producer in one piece").
    */
   writeInternal(source: Uint8Array, type: number, tag: number, aux: number, options: BlockingOptions | undefined): void {
     const length = source.length; // read once: a view of a growable buffer could grow while we copy
@@ -533,7 +540,8 @@ export class RingBuffer {
 
   /**
    * Producer: `write` for code that must keep its event loop; waits with `Atomics.waitAsync`, never blocking the
-   * thread. Several may be pending; each writes once there is room. Rejects with what `write` throws.
+   * thread. Several may be pending; each writes once there is room, with `meta` as it was at the call (one object may
+   * be changed and passed again meanwhile). Rejects with what `write` throws.
    */
   async writeAsync(bytes: ArrayBufferView, meta?: FrameMeta, options?: BlockingOptions): Promise<void> {
     const source = asBytes(bytes);
@@ -541,8 +549,8 @@ export class RingBuffer {
     // while the call waits, and write() would then claim a larger frame than the room found, and block the thread
     // (for ever, when its consumer is on this thread's event loop) where this call promised to await.
     const length = source.length;
-    if (meta != null) checkMeta(meta, 'writeAsync'); // now, not after waiting for room
-    const type = meta?.type ?? 0, tag = meta?.tag ?? 0, aux = meta?.aux ?? 0; // as now, not as it is after a wait
+    const { type = 0, tag = 0, aux = 0 } = meta ?? NO_META; // read now, and written as checked now, after the wait
+    if (meta != null) checkMeta(meta, type, tag, aux, 'writeAsync');
     const deadline = deadlineFor(options);
     const frameBytes = this.frameBytesFor(length, 'writeAsync');
     // Waits asynchronously for each step's room (the wrap marker, then the frame), so that write() never blocks. The
@@ -562,7 +570,8 @@ export class RingBuffer {
       await this.waiter.waitAsync(TAIL, this.cachedTail, WRITER_ASLEEP, deadline, options?.timeoutMs, 'writeAsync');
     }
     // The bytes it was called with (a subarray with an end is of fixed length); a view that shrank is written as it is
-    this.writeInternal(source.length > length ? source.subarray(0, length) : source, type, tag, aux, undefined);
+    const bytesCalledWith = source.length > length ? source.subarray(0, length) : source;
+    this.writeInternal(asBytes(bytesCalledWith), type, tag, aux, undefined);
   }
 
   /**

@@ -331,6 +331,28 @@ test('a writeAsync whose view grows while it waits writes the bytes it was calle
   assert.equal([written.length, consumer.frame.tag, written.every((byte) => byte === 7)], [16, 9, true]);
 });
 
+test('writeAsync writes meta as it was at the call: two pending with one object, changed between the calls', async () => {
+  // They read meta when they wrote, after the wait: both went out with the last tag, or were refused for a type of 300
+  const producer = RingBuffer.create(256);
+  const consumer = RingBuffer.attach(producer.buffer);
+  producer.write(new Uint8Array(112));
+  producer.write(new Uint8Array(96)); // 240 bytes of 256 taken: each writeAsync waits
+  const meta = { type: 1, tag: 1, aux: 1 };
+  const first = producer.writeAsync(Uint8Array.of(1), meta, { timeoutMs: 5000 });
+  Object.assign(meta, { type: 2, tag: 2, aux: 2 });
+  const second = producer.writeAsync(Uint8Array.of(2), meta, { timeoutMs: 5000 });
+  Object.assign(meta, { type: 300, tag: 0.5 }); // out of range: no longer meta of either
+  consumer.read();
+  consumer.read();
+  await Promise.all([first, second]);
+  const frames: number[][] = [];
+  for (let i = 0; i < 2; i++) {
+    const payload = consumer.read({ timeoutMs: 0 })!;
+    frames.push([payload[0]!, consumer.frame.type, consumer.frame.tag, consumer.frame.aux]);
+  }
+  assert.equal(frames, [[1, 1, 1, 1], [2, 2, 2, 2]]);
+});
+
 test('a writeAsync pending while its producer reserves, or closes, rejects without wrapping under it', async () => {
   const producer = RingBuffer.create(128); // maxMessage 48
   const consumer = RingBuffer.attach(producer.buffer);
@@ -560,6 +582,35 @@ test('a header is taken when the call is made: a meta object changed before comm
   full.read();
   assert.equal(Array.from(full.read({ timeoutMs: 0 })!), [5]);
   assert.equal([full.frame.type, full.frame.tag, full.frame.aux], [4, 40, 400]);
+});
+
+test('a header is read from meta once: a getter, or an onWait that changes meta while reserve waits, spoils no frame', () => {
+  // Read twice, the second read went out unchecked: a type of 1024 spoiled the kind word's marker (CorruptFrameError)
+  const ring = RingBuffer.create(256);
+  let reads = 0;
+  const changing = { get type() { return reads++ === 0 ? 1 : 1024; }, tag: 2 };
+  ring.write(Uint8Array.of(7), changing);
+  assert.equal(Array.from(ring.read()!), [7]);
+  assert.equal([ring.frame.type, ring.frame.tag, reads], [1, 2, 1]);
+
+  const meta = { type: 3, tag: -5, aux: 9 };
+  let waits = 0;
+  const full = RingBuffer.create(256, {
+    strategy: 'park', // onWait hears of every wait at once
+    onWait: (waiting) => {
+      if (!waiting || waits++ > 0) return;
+      Object.assign(meta, { type: 4096, tag: 1.5, aux: -1 }); // out of range, all three
+      full.read(); // the room reserve() waits for
+    },
+  });
+  full.write(new Uint8Array(112));
+  full.write(new Uint8Array(96)); // 240 bytes of 256 taken
+  full.reserve(100, meta, { timeoutMs: 1000 }).fill(4);
+  full.commit();
+  assert.is(waits, 1);
+  assert.is(full.read()!.length, 96);
+  assert.is(full.read()!.length, 100);
+  assert.equal([full.frame.type, full.frame.tag, full.frame.aux], [3, -5, 9]);
 });
 
 test('commit may shrink a reservation, reserve/peek misuse is refused', () => {
