@@ -282,7 +282,8 @@ test('two writeAsync pending on one producer both finish, without blocking the t
   const consumer = RingBuffer.attach(producer.buffer, { strategy: 'park' });
   producer.write(new Uint8Array(240));
   consumer.read(); // both at offset 256
-  for (const length of [496, 240, 240]) producer.write(new Uint8Array(length).fill(length % 251)); // full
+  // Full: the last write takes exactly the room left, which it finds at once (timeoutMs 0) once it reloads TAIL
+  for (const length of [496, 240, 240]) producer.write(new Uint8Array(length).fill(length % 251), undefined, { timeoutMs: 0 });
   // The first takes 384 bytes after the head, so the second (512) no longer fits before the end: it must wrap, and
   // the consumer is this thread, so a write that blocked for room instead of awaiting it would wait for ever.
   const finished: number[] = [];
