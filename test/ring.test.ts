@@ -735,14 +735,15 @@ test('cork: messages stay unseen until uncork, then arrive in order; 16 messages
   producer.cork();
   for (let i = 0; i < 3; i++) {
     producer.write(new Uint8Array(8192 - 16));
-    assert.is(consumer.read()!.length, 8192 - 16, `first batches: message ${i} published at once`);
+    // timeoutMs 0: one held back would never come on this thread (the third frame fills its 8 KiB batch exactly)
+    assert.is(consumer.read({ timeoutMs: 0 })!.length, 8192 - 16, `first batches: message ${i} published at once`);
   }
   producer.write(new Uint8Array(8192 - 16));
   assert.is(consumer.hasMessage(), false);
   producer.write(new Uint8Array(8192 - 16));
   assert.is(consumer.hasMessage(), true);
-  assert.is(consumer.read()!.length, 8192 - 16);
-  assert.is(consumer.read()!.length, 8192 - 16);
+  assert.is(consumer.read({ timeoutMs: 0 })!.length, 8192 - 16);
+  assert.is(consumer.read({ timeoutMs: 0 })!.length, 8192 - 16);
   producer.uncork();
   assert.is(consumer.hasMessage(), false);
 });
@@ -831,7 +832,7 @@ test('cork with corkBytes: a batch is published at that many bytes, never more t
   producer.write(new Uint8Array(64).fill(1));
   assert.is(consumer.hasMessage(), false);
   producer.write(new Uint8Array(64).fill(2));
-  assert.equal([consumer.read()![0], consumer.read()![0]], [1, 2]);
+  assert.equal([consumer.read({ timeoutMs: 0 })![0], consumer.read({ timeoutMs: 0 })![0]], [1, 2]);
   producer.uncork();
 
   // A value above a quarter of the ring is capped there: 256 KiB of a 1 MiB ring, eight frames of 32 KiB (the
@@ -841,7 +842,8 @@ test('cork with corkBytes: a batch is published at that many bytes, never more t
   const reader = RingBuffer.attach(big.buffer);
   big.cork();
   for (let i = 0; i < 11; i++) big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
-  for (let i = 0; i < 11; i++) assert.is(reader.read()!.length, 32768 - FRAME_HEADER_BYTES);
+  // timeoutMs 0: all are out (the fifth fills its 32 KiB batch exactly, the eleventh its 128 KiB), or never will be
+  for (let i = 0; i < 11; i++) assert.is(reader.read({ timeoutMs: 0 })!.length, 32768 - FRAME_HEADER_BYTES);
   assert.is(reader.hasMessage(), false);
   for (let i = 0; i < 7; i++) {
     big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
@@ -849,7 +851,7 @@ test('cork with corkBytes: a batch is published at that many bytes, never more t
   }
   big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
   assert.is(reader.hasMessage(), true);
-  for (let i = 0; i < 8; i++) assert.is(reader.read()!.length, 32768 - FRAME_HEADER_BYTES);
+  for (let i = 0; i < 8; i++) assert.is(reader.read({ timeoutMs: 0 })!.length, 32768 - FRAME_HEADER_BYTES);
   // The batch stays at a quarter ring: it does not go on doubling towards the corkBytes given
   for (let i = 0; i < 7; i++) {
     big.write(new Uint8Array(32768 - FRAME_HEADER_BYTES));
