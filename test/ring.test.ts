@@ -5,6 +5,13 @@ import { RingBuffer, FRAME_HEADER_BYTES, RING_HEADER_BYTES, RING_LAYOUT, type Fr
 import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from '../src/errors.js';
 import { checkPattern, errorOf, fillPattern, prng, randomSize, testSeed, wasmMemory } from './helpers.js';
 
+/**
+ * The options of a read (read, peek, hold, peekAsync) on one thread, whose producer is this thread too: the message is
+ * there at once, or never comes. A bug that holds one back then fails the read with `read timed out after 0 ms`, where
+ * waiting for ever would hang the file until the runner kills it, with no assertion named.
+ */
+const NOW = { timeoutMs: 0 } as const;
+
 test('create validates the size with the numbers', () => {
   const expected = (got: string) => `Expected the ring size to be a power of two from 64 to 1073741824 bytes, got ${got}`;
   for (const bad of [0, -64, 100, 63, 2 ** 31, 1.5, NaN]) {
@@ -72,7 +79,7 @@ test('createIn lays a ring out at the start of a larger buffer (a WebAssembly.Me
   const peer = RingBuffer.attach(buffer);
   for (let k = 0; k < 40; k++) {
     ring.write(new Uint8Array(100).fill(k), { tag: k }); // 40 frames of 120 bytes: about 5 laps, wraps included
-    const got = peer.read()!;
+    const got = peer.read(NOW)!;
     assert.is(peer.frame.tag, k);
     assert.equal(Array.from(got), new Array(100).fill(k), `message ${k}`);
   }
@@ -116,11 +123,11 @@ test('wrap-around at every offset keeps every payload contiguous, aligned and in
     for (let seq = 0; seq < 3 * (capacity / 8); seq++) {
       const filler = new Uint8Array(seq % 4 === 0 ? 0 : 8 * (seq % 3));
       producer.write(filler);
-      assert.is(consumer.read()!.length, filler.length);
+      assert.is(consumer.read(NOW)!.length, filler.length);
       const payload = new Uint8Array(size);
       fillPattern(payload, seq);
       producer.write(payload, { tag: -seq, type: 7, aux: size });
-      const view = consumer.peek()!;
+      const view = consumer.peek(NOW)!;
       assert.is(view.length, size);
       assert.is(view.byteOffset % 8, 0);
       assert.ok(view.byteOffset + size <= RING_HEADER_BYTES + capacity, 'payload runs past the end');
@@ -137,7 +144,7 @@ test('a Float64Array can be viewed in place', () => {
   const ring = RingBuffer.create(1024);
   const values = Float64Array.from({ length: 20 }, (_, i) => i * 1.5 - 3);
   ring.write(values);
-  const view = ring.peek()!;
+  const view = ring.peek(NOW)!;
   const inPlace = new Float64Array(view.buffer, view.byteOffset, view.length / 8);
   assert.equal(Array.from(inPlace), Array.from(values));
   ring.release();
@@ -156,8 +163,8 @@ test('full and empty: free space is exact, and a full ring times out on time', (
   assert.is(err.message, 'write timed out after 50 ms');
   assert.is((err as TimeoutError).code, 'SHMCOMM_TIMEOUT');
   assert.ok(waited >= 49, `gave up after ${waited} ms`);
-  assert.is(ring.read()!.length, 48);
-  assert.is(ring.read()!.length, 41);
+  assert.is(ring.read(NOW)!.length, 48);
+  assert.is(ring.read(NOW)!.length, 41);
   assert.is(ring.bytesFree(), 128);
 });
 
@@ -173,14 +180,14 @@ test('a frame that fits exactly before the end goes there, also when the produce
     return payload;
   };
   producer.write(frameOf(0)); // offset 0
-  consumer.read();
+  consumer.read(NOW);
   assert.is(producer.bytesFree(), 256); // the producer's last look at TAIL: 128
   producer.write(frameOf(1)); // offset 128, the last that fits that look
-  consumer.read();
+  consumer.read(NOW);
   producer.write(frameOf(2)); // offset 0 of the second lap: 128 bytes free, as that look has it
-  consumer.read();
+  consumer.read(NOW);
   producer.write(frameOf(3), undefined, { timeoutMs: 0 }); // 128 bytes to the end, all free: no wait
-  assert.is(consumer.hold(), 112);
+  assert.is(consumer.hold(NOW), 112);
   assert.is(consumer.frame.offset, 128 + FRAME_HEADER_BYTES);
   assert.is(checkPattern(consumer.data.subarray(consumer.frame.offset, consumer.frame.offset + 112), 3), -1);
   assert.is(producer.bytesFree(), 128);
@@ -194,12 +201,12 @@ test('the room a wrap marker skipped is given back as the consumer steps over it
   const consumer = RingBuffer.attach(producer.buffer);
   producer.write(new Uint8Array(112)); // 128 bytes at offset 0
   producer.write(new Uint8Array(40)); // 56 at 128
-  consumer.read();
-  consumer.read();
+  consumer.read(NOW);
+  consumer.read(NOW);
   const third = new Uint8Array(112);
   fillPattern(third, 3);
   producer.write(third); // 72 bytes to the end: a wrap marker at 184, the frame at 0
-  const held = consumer.peek()!;
+  const held = consumer.peek(NOW)!;
   assert.is(consumer.frame.offset, FRAME_HEADER_BYTES);
   assert.is(producer.bytesFree(), 128, 'the 72 skipped bytes are free');
   const fourth = new Uint8Array(112);
@@ -207,7 +214,7 @@ test('the room a wrap marker skipped is given back as the consumer steps over it
   producer.write(fourth, undefined, { timeoutMs: 0 }); // at 128, while the third is held
   assert.is(checkPattern(held, 3), -1);
   consumer.release();
-  assert.is(checkPattern(consumer.peek()!, 4), -1);
+  assert.is(checkPattern(consumer.peek(NOW)!, 4), -1);
   assert.is(consumer.frame.offset, 128 + FRAME_HEADER_BYTES);
   consumer.release();
   assert.is(producer.bytesFree(), 256);
@@ -243,25 +250,25 @@ test('peekAsync: the next message in place once it arrives, held until release; 
   const err = await consumer.peekAsync({ timeoutMs: 20 }).catch((e: unknown) => e as Error);
   assert.instance(err, TimeoutError);
   assert.is((err as Error).message, 'peekAsync timed out after 20 ms');
-  const arriving = consumer.peekAsync();
+  const arriving = consumer.peekAsync({ timeoutMs: 5000 }); // a generous bound: the message comes in 10 ms
   setTimeout(() => producer.write(Uint8Array.of(5, 6, 7), { tag: 9 }), 10);
   const view = (await arriving)!;
   assert.equal(Array.from(view), [5, 6, 7]);
   assert.is(view.buffer, producer.buffer); // in place, not a copy
   assert.is(consumer.frame.tag, 9);
-  const again = (await consumer.peekAsync())!; // still held: the same message again
+  const again = (await consumer.peekAsync(NOW))!; // still held: the same message again
   assert.is(again.byteOffset, view.byteOffset);
   assert.equal(Array.from(again), [5, 6, 7]);
   consumer.release();
   producer.close();
-  assert.is(await consumer.peekAsync(), null);
+  assert.is(await consumer.peekAsync(NOW), null);
 });
 
 test('two readAsync pending on one consumer: each message goes to one of them, and the thread never blocks', async () => {
   const producer = RingBuffer.create(1024, { strategy: 'park' });
   const consumer = RingBuffer.attach(producer.buffer, { strategy: 'park' });
   // The producer is this thread: a read that blocked instead of awaiting would wait for ever.
-  const both = [consumer.readAsync({ timeoutMs: 10_000 }), consumer.readAsync({ timeoutMs: 10_000 })];
+  const both = [consumer.readAsync({ timeoutMs: 5000 }), consumer.readAsync({ timeoutMs: 5000 })];
   setTimeout(() => producer.write(Uint8Array.of(1)), 10);
   setTimeout(() => producer.write(Uint8Array.of(2)), 40);
   const got = (await Promise.all(both)).map((bytes) => Array.from(bytes!));
@@ -281,7 +288,7 @@ test('two writeAsync pending on one producer both finish, without blocking the t
   const producer = RingBuffer.create(1024, { strategy: 'park' });
   const consumer = RingBuffer.attach(producer.buffer, { strategy: 'park' });
   producer.write(new Uint8Array(240));
-  consumer.read(); // both at offset 256
+  consumer.read(NOW); // both at offset 256
   // Full: the last write takes exactly the room left, which it finds at once (timeoutMs 0) once it reloads TAIL
   for (const length of [496, 240, 240]) producer.write(new Uint8Array(length).fill(length % 251), undefined, { timeoutMs: 0 });
   // The first takes 384 bytes after the head, so the second (512) no longer fits before the end: it must wrap, and
@@ -296,7 +303,7 @@ test('two writeAsync pending on one producer both finish, without blocking the t
       await new Promise((resolve) => setTimeout(resolve, 2));
       continue;
     }
-    const message = consumer.read()!;
+    const message = consumer.read(NOW)!;
     assert.ok(message.every((byte) => byte === message.length % 251), `a ${message.length}-byte message intact`);
     lengths.push(message.length);
   }
@@ -324,10 +331,10 @@ test('a writeAsync whose view grows while it waits writes the bytes it was calle
   growable.resize(112); // a frame of 128 now, which the 32 bytes the write awaits would not hold
   new Uint8Array(growable, 16).fill(8);
   await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.is(consumer.read()!.length, 16); // frees the 32 bytes at offset 0
+  assert.is(consumer.read(NOW)!.length, 16); // frees the 32 bytes at offset 0
   assert.is(await pending, 'written');
   assert.equal(waits, [true, false]);
-  assert.equal([consumer.read()!.length, consumer.read()!.length], [112, 64]);
+  assert.equal([consumer.read(NOW)!.length, consumer.read(NOW)!.length], [112, 64]);
   const written = consumer.read({ timeoutMs: 0 })!;
   assert.equal([written.length, consumer.frame.tag, written.every((byte) => byte === 7)], [16, 9, true]);
 });
@@ -343,9 +350,11 @@ test('writeAsync writes meta as it was at the call: two pending with one object,
   Object.assign(meta, { type: 2, tag: 2, aux: 2 });
   const second = producer.writeAsync(Uint8Array.of(2), meta, { timeoutMs: 5000 });
   Object.assign(meta, { type: 300, tag: 0.5 }); // out of range: no longer meta of either
-  consumer.read();
-  consumer.read();
-  await Promise.all([first, second]);
+  const written = Promise.all([first, second]);
+  written.catch(() => {}); // awaited below: a read that throws first must not leave it to reject unhandled (a crash)
+  consumer.read(NOW);
+  consumer.read(NOW);
+  await written;
   const frames: number[][] = [];
   for (let i = 0; i < 2; i++) {
     const payload = consumer.read({ timeoutMs: 0 })!;
@@ -359,12 +368,12 @@ test('a writeAsync pending while its producer reserves, or closes, rejects witho
   const consumer = RingBuffer.attach(producer.buffer);
   producer.write(new Uint8Array(48));
   producer.write(new Uint8Array(0));
-  consumer.read();
-  consumer.read(); // empty, both at offset 80
+  consumer.read(NOW);
+  consumer.read(NOW); // empty, both at offset 80
   producer.write(new Uint8Array(48).fill(0xaa), { tag: 1 }); // wraps: [0, 64)
   producer.write(new Uint8Array(0), { tag: 2 }); // [64, 80): full
   const pending = producer.writeAsync(new Uint8Array(48), { tag: 3 }, { timeoutMs: 5000 }).catch((e: unknown) => e as Error);
-  assert.is(consumer.read()!.length, 48); // room for the pending write, which would wrap at offset 80...
+  assert.is(consumer.read(NOW)!.length, 48); // room for the pending write, which would wrap at offset 80...
   producer.reserve(0, { tag: 4 }); // ...where this reservation's header is, before it wakes
   const refused = await pending;
   assert.is(refused instanceof Error && refused.message, 'writeAsync() with an open reservation: commit() it first');
@@ -383,12 +392,12 @@ test('a writeAsync pending while its producer reserves, or closes, rejects witho
   // close() while a writeAsync waits for room: the end marker is the last thing the consumer finds.
   producer.write(new Uint8Array(48)); // at offset 96: wraps, and takes [0, 64); 32 bytes free
   const late = producer.writeAsync(new Uint8Array(48), undefined, { timeoutMs: 5000 }).catch((e: unknown) => e as Error);
-  assert.is(consumer.read()!.length, 48);
+  assert.is(consumer.read(NOW)!.length, 48);
   producer.close();
   const closed = await late;
   assert.instance(closed, ClosedError);
   assert.is((closed as Error).message, 'writeAsync on a closed ring: the producer called close()');
-  assert.is(consumer.read(), null);
+  assert.is(consumer.read(NOW), null);
 });
 
 test('async reads pending on one consumer never take a message that a peek holds: the second one throws', async () => {
@@ -437,7 +446,7 @@ test('a view whose buffer was transferred away, or that lies outside its resizab
     assert.is(err.message, `Expected a view to write, got a ${kind} out of bounds of its resizable ArrayBuffer (the buffer shrank below it)`);
   }
   producer.write(new Uint8Array(resizable, 8, 0)); // an empty view at its end is in bounds
-  assert.is(RingBuffer.attach(producer.buffer).read()!.length, 0);
+  assert.is(RingBuffer.attach(producer.buffer).read(NOW)!.length, 0);
 });
 
 test('async calls: abort wakes the pending ones, a full ring times writeAsync out, a closed one ends readAsync', async () => {
@@ -448,8 +457,8 @@ test('async calls: abort wakes the pending ones, a full ring times writeAsync ou
   const late = await producer.writeAsync(Uint8Array.of(1), undefined, { timeoutMs: 50 }).catch((e: unknown) => e as Error);
   assert.instance(late, TimeoutError);
   assert.is((late as Error).message, 'writeAsync timed out after 50 ms');
-  assert.is(consumer.read()!.length, 112);
-  assert.is(consumer.read()!.length, 112);
+  assert.is(consumer.read(NOW)!.length, 112);
+  assert.is(consumer.read(NOW)!.length, 112);
   producer.close();
   assert.is(await consumer.readAsync(), null, 'closed and drained');
 
@@ -506,7 +515,7 @@ test('header fields the frame cannot hold are refused with the numbers, before a
   assert.instance(asyncMisplaced, TypeError);
   assert.is((asyncMisplaced as Error).message, where('writeAsync(bytes, meta, { timeoutMs })'));
   producer.write(Uint8Array.of(7), { type: 255, tag: -(2 ** 31), aux: 2 ** 32 - 1 }); // the limits themselves pass
-  assert.equal(Array.from(consumer.read()!), [7]);
+  assert.equal(Array.from(consumer.read(NOW)!), [7]);
   assert.equal([consumer.frame.type, consumer.frame.tag, consumer.frame.aux], [255, -(2 ** 31), 2 ** 32 - 1]);
   // A plain JavaScript caller's null where the header goes is no header, as null options are none: on every producer call
   const none = null as never;
@@ -517,7 +526,7 @@ test('header fields the frame cannot hold are refused with the numbers, before a
   producer.commit();
   await producer.writeAsync(Uint8Array.of(4), none);
   for (const value of [1, 2, 3, 4]) {
-    assert.equal(Array.from(consumer.read()!), [value]);
+    assert.equal(Array.from(consumer.read(NOW)!), [value]);
     assert.equal([consumer.frame.type, consumer.frame.tag, consumer.frame.aux], [0, 0, 0], `message ${value}`);
   }
 });
@@ -538,7 +547,7 @@ test('a header without meta is type, tag and aux 0, where the frame before at th
       producer.reserve(1)[0] = seq;
       producer.commit();
     }
-    assert.is(consumer.hold(), 1);
+    assert.is(consumer.hold(NOW), 1);
     const { offset, type, tag, aux } = consumer.frame;
     seen.push([consumer.data[offset]!, offset, type, tag, aux]);
     consumer.release();
@@ -569,7 +578,7 @@ test('a header is taken when the call is made: a meta object changed before comm
   Object.assign(meta, { type: 300, tag: 7, aux: -1 }); // different, and out of range
   assert.is(errorOf(() => ring.reserve(8, { type: 1, tag: 1 })).message, 'reserve() with an open reservation: commit() it first');
   ring.commit();
-  assert.equal(Array.from(ring.read()!), [1, 2, 3, 4]);
+  assert.equal(Array.from(ring.read(NOW)!), [1, 2, 3, 4]);
   assert.equal([ring.frame.type, ring.frame.tag, ring.frame.aux], [3, -5, 9]);
   // writeAsync on a full ring: its header is the one it was called with, not the one its meta holds once room comes
   const full = RingBuffer.create(256);
@@ -578,9 +587,9 @@ test('a header is taken when the call is made: a meta object changed before comm
   const waiting = { type: 4, tag: 40, aux: 400 };
   const written = full.writeAsync(Uint8Array.of(5), waiting, { timeoutMs: 10_000 });
   Object.assign(waiting, { type: 500, tag: 0.5, aux: -4 });
-  full.read();
+  full.read(NOW);
   await written;
-  full.read();
+  full.read(NOW);
   assert.equal(Array.from(full.read({ timeoutMs: 0 })!), [5]);
   assert.equal([full.frame.type, full.frame.tag, full.frame.aux], [4, 40, 400]);
 });
@@ -591,7 +600,7 @@ test('a header is read from meta once: a getter, or an onWait that changes meta 
   let reads = 0;
   const changing = { get type() { return reads++ === 0 ? 1 : 1024; }, tag: 2 };
   ring.write(Uint8Array.of(7), changing);
-  assert.equal(Array.from(ring.read()!), [7]);
+  assert.equal(Array.from(ring.read(NOW)!), [7]);
   assert.equal([ring.frame.type, ring.frame.tag, reads], [1, 2, 1]);
 
   const meta = { type: 3, tag: -5, aux: 9 };
@@ -601,7 +610,7 @@ test('a header is read from meta once: a getter, or an onWait that changes meta 
     onWait: (waiting) => {
       if (!waiting || waits++ > 0) return;
       Object.assign(meta, { type: 4096, tag: 1.5, aux: -1 }); // out of range, all three
-      full.read(); // the room reserve() waits for
+      full.read(NOW); // the room reserve() waits for
     },
   });
   full.write(new Uint8Array(112));
@@ -609,8 +618,8 @@ test('a header is read from meta once: a getter, or an onWait that changes meta 
   full.reserve(100, meta, { timeoutMs: 1000 }).fill(4);
   full.commit();
   assert.is(waits, 1);
-  assert.is(full.read()!.length, 96);
-  assert.is(full.read()!.length, 100);
+  assert.is(full.read(NOW)!.length, 96);
+  assert.is(full.read(NOW)!.length, 100);
   assert.equal([full.frame.type, full.frame.tag, full.frame.aux], [3, -5, 9]);
 });
 
@@ -622,9 +631,9 @@ test('commit may shrink a reservation, reserve/peek misuse is refused', () => {
   assert.is(errorOf(() => ring.commit('10' as never)).message, 'Expected commit() of 0 to 100 reserved bytes, got "10"');
   ring.commit(10);
   assert.is(errorOf(() => ring.commit()).message, 'commit() without an open reserve()');
-  const view = ring.peek()!;
+  const view = ring.peek(NOW)!;
   assert.equal(Array.from(view), new Array(10).fill(9));
-  assert.is(ring.peek()!.byteOffset, view.byteOffset);
+  assert.is(ring.peek(NOW)!.byteOffset, view.byteOffset);
   ring.release();
   assert.is(errorOf(() => ring.release()).message, 'release() without a message: peek() first');
 });
@@ -633,7 +642,7 @@ test('hold and copyHeld copy a message out without a view, small and large', () 
   const ring = RingBuffer.create(1024);
   const target = new Uint8Array(300).fill(0xee);
   ring.write(Uint8Array.of(1, 2, 3), { tag: 4 });
-  assert.is(ring.hold(), 3);
+  assert.is(ring.hold(NOW), 3);
   assert.is(ring.frame.tag, 4);
   ring.copyHeld(target, 10);
   ring.release();
@@ -641,13 +650,13 @@ test('hold and copyHeld copy a message out without a view, small and large', () 
   const big = new Uint8Array(200);
   fillPattern(big, 7);
   ring.write(big);
-  assert.is(ring.hold(), 200);
+  assert.is(ring.hold(NOW), 200);
   ring.copyHeld(target);
   ring.release();
   assert.is(checkPattern(target.subarray(0, 200), 7), -1);
   assert.is(errorOf(() => ring.copyHeld(target)).message, 'copyHeld() without a message: hold() or peek() first');
   ring.close();
-  assert.is(ring.hold(), -1);
+  assert.is(ring.hold(NOW), -1);
 });
 
 test('short payloads, copied four bytes a word: every length to 48, from and to every byte offset, exact', () => {
@@ -661,7 +670,7 @@ test('short payloads, copied four bytes a word: every length to 48, from and to 
       const source = new Uint8Array(memory.buffer, from, length);
       for (let i = 0; i < length; i++) source[i] = (0x81 + 37 * i + 11 * from) & 0xff; // top bits set: no sign lost
       ring.write(source);
-      assert.equal(Array.from(ring.peek()!), Array.from(source), `${length} bytes from offset ${from}, in the ring`);
+      assert.equal(Array.from(ring.peek(NOW)!), Array.from(source), `${length} bytes from offset ${from}, in the ring`);
       for (let at = 0; at < 4; at++) {
         const target = new Uint8Array(length + 8).fill(0x5a);
         ring.copyHeld(target, at);
@@ -681,7 +690,7 @@ test('copyHeld into a Uint8ClampedArray (a JavaScript caller\'s, as ImageData.da
   for (const length of [1, 3, 4, 5, 8, 31, 48, 49, 100]) {
     const source = Uint8Array.from({ length }, (_, i) => (0x81 + 37 * i) & 0xff);
     ring.write(source);
-    ring.hold();
+    ring.hold(NOW);
     const target = new Uint8ClampedArray(length + 2).fill(0x5a);
     ring.copyHeld(target as unknown as Uint8Array, 1);
     ring.release();
@@ -701,7 +710,7 @@ test('reserveOffset and frame.offset: a payload written and read through ring.da
     assert.ok(at + size <= producer.capacity, `payload at ${at} of ${size} bytes runs past the end`);
     fillPattern(producer.data.subarray(at, at + size), seq);
     producer.commit();
-    assert.is(consumer.hold(), size);
+    assert.is(consumer.hold(NOW), size);
     assert.is(consumer.frame.offset, at, `seed ${seed}, message ${seq}`);
     assert.is(consumer.frame.tag, seq);
     assert.is(checkPattern(consumer.data.subarray(at, at + size), seq), -1);
@@ -718,17 +727,17 @@ test('cork: messages stay unseen until uncork, then arrive in order; 16 messages
   assert.is(consumer.hasMessage(), false);
   producer.uncork();
   assert.is(producer.isCorked, false);
-  for (let i = 0; i < 15; i++) assert.equal(Array.from(consumer.read()!), [i]);
+  for (let i = 0; i < 15; i++) assert.equal(Array.from(consumer.read(NOW)!), [i]);
   assert.is(consumer.hasMessage(), false);
 
   // The 16th message of a batch publishes the batch; the next ones wait for the next batch.
   producer.cork();
   for (let i = 0; i < 20; i++) producer.write(Uint8Array.of(i));
   const seen: number[] = [];
-  while (consumer.hasMessage()) seen.push(consumer.read()![0]!);
+  while (consumer.hasMessage()) seen.push(consumer.read(NOW)![0]!);
   assert.equal(seen, Array.from({ length: 16 }, (_, i) => i));
   producer.uncork();
-  while (consumer.hasMessage()) seen.push(consumer.read()![0]!);
+  while (consumer.hasMessage()) seen.push(consumer.read(NOW)![0]!);
   assert.is(seen.length, 20);
 
   // 16 KiB publish a batch of fewer messages: two of 8 KiB, once the first batches (2, 4, 8 KiB) are out.
@@ -757,7 +766,7 @@ test('cork: the first batches after cork() are published at 2, 4 and 8 KiB, then
     for (let i = 0; i < messages; i++) {
       producer.write(new Uint8Array(1024 - FRAME_HEADER_BYTES).fill(i)); // frames of exactly 1 KiB
       let batch = 0;
-      for (; consumer.hasMessage(); batch++) assert.is(consumer.read()![0], next++, 'in order');
+      for (; consumer.hasMessage(); batch++) assert.is(consumer.read(NOW)![0], next++, 'in order');
       if (batch > 0) seen.push(batch);
     }
     return seen;
@@ -775,7 +784,7 @@ test('cork: a corked producer that runs out of room publishes first; close() pub
   const consumer = RingBuffer.attach(producer.buffer);
   const head = () => Atomics.load(new Int32Array(producer.buffer), RING_LAYOUT.HEAD);
   for (let i = 0; i < 4; i++) producer.write(new Uint8Array(1024 - 16).fill(i)); // one lap, published
-  for (let i = 0; i < 2; i++) assert.is(consumer.read()![0], i); // 2 KiB read: 2 KiB free
+  for (let i = 0; i < 2; i++) assert.is(consumer.read(NOW)![0], i); // 2 KiB read: 2 KiB free
   producer.cork();
   for (let i = 4; i < 7; i++) producer.write(new Uint8Array(128 - 16).fill(i)); // 384 B gathered, unpublished
   assert.is(head(), 4096);
@@ -785,12 +794,12 @@ test('cork: a corked producer that runs out of room publishes first; close() pub
   assert.instance(err, TimeoutError);
   assert.is(err.message, 'write timed out after 20 ms');
   assert.is(head(), 4096 + 384);
-  for (let i = 2; i < 7; i++) assert.is(consumer.read()![0], i);
+  for (let i = 2; i < 7; i++) assert.is(consumer.read(NOW)![0], i);
   producer.write(Uint8Array.of(9));
   assert.is(consumer.hasMessage(), false);
   producer.close();
-  assert.equal(Array.from(consumer.read()!), [9]);
-  assert.is(consumer.read(), null);
+  assert.equal(Array.from(consumer.read(NOW)!), [9]);
+  assert.is(consumer.read(NOW), null);
 });
 
 test('copyHeld: payloads through kept views, sizes changing at the same offsets, lap after lap', () => {
@@ -813,7 +822,7 @@ test('copyHeld: payloads through kept views, sizes changing at the same offsets,
       const payload = new Uint8Array(size);
       fillPattern(payload, seq);
       producer.write(payload);
-      assert.is(consumer.hold(), size);
+      assert.is(consumer.hold(NOW), size);
       target.fill(0);
       consumer.copyHeld(target, 8);
       consumer.release();
@@ -874,34 +883,34 @@ test('cork, consumer side: freed room goes back every 16 messages or 16 KiB, whe
   for (let i = 0; i < 20; i++) producer.write(Uint8Array.of(i)); // frames of 24 bytes: a header and 8 padded
   consumer.cork();
   assert.is(consumer.isCorked, true);
-  for (let i = 0; i < 15; i++) assert.equal(Array.from(consumer.read()!), [i]);
+  for (let i = 0; i < 15; i++) assert.equal(Array.from(consumer.read(NOW)!), [i]);
   assert.is(tail(), 0); // 15 messages read, their room not yet given back
   assert.is(producer.bytesFree(), (1 << 16) - 20 * 24);
-  assert.equal(Array.from(consumer.read()!), [15]);
+  assert.equal(Array.from(consumer.read(NOW)!), [15]);
   assert.is(tail(), 16 * 24); // the 16th gives the batch back
-  for (let i = 16; i < 20; i++) assert.equal(Array.from(consumer.read()!), [i]);
+  for (let i = 16; i < 20; i++) assert.equal(Array.from(consumer.read(NOW)!), [i]);
   assert.is(tail(), 16 * 24);
   assert.is(consumer.hasMessage(), false); // finding the ring empty gives the rest back
   assert.is(tail(), 20 * 24);
 
   producer.write(Uint8Array.of(1));
   producer.write(Uint8Array.of(2));
-  assert.equal(Array.from(consumer.read()!), [1]);
+  assert.equal(Array.from(consumer.read(NOW)!), [1]);
   assert.is(tail(), 20 * 24);
   consumer.uncork(); // gives back what it held
   assert.is(consumer.isCorked, false);
   assert.is(tail(), 21 * 24);
-  assert.equal(Array.from(consumer.read()!), [2]); // uncorked: every release gives back at once
+  assert.equal(Array.from(consumer.read(NOW)!), [2]); // uncorked: every release gives back at once
   assert.is(tail(), 22 * 24);
 
   // 16 KiB give a batch back sooner: two messages of 8 KiB.
   consumer.cork();
   for (let i = 0; i < 3; i++) producer.write(new Uint8Array(8192 - 16).fill(i));
-  consumer.read();
+  consumer.read(NOW);
   assert.is(tail(), 22 * 24);
-  consumer.read();
+  consumer.read(NOW);
   assert.is(tail(), 22 * 24 + 16384);
-  consumer.read();
+  consumer.read(NOW);
   assert.is(tail(), 22 * 24 + 16384);
   // A read that finds the ring empty gives the room back before it waits (here until its timeout).
   const empty = errorOf(() => consumer.read({ timeoutMs: 1 }));
@@ -935,11 +944,11 @@ test('close: the consumer drains every message, then read() gives null, and keep
   ring.write(Uint8Array.of(1, 2, 3));
   ring.write(Uint8Array.of(4));
   ring.close();
-  assert.equal(Array.from(ring.read()!), [1, 2, 3]);
+  assert.equal(Array.from(ring.read(NOW)!), [1, 2, 3]);
   assert.is(ring.hasMessage(), true);
-  assert.equal(Array.from(ring.read()!), [4]);
-  assert.is(ring.read(), null);
-  assert.is(ring.peek(), null);
+  assert.equal(Array.from(ring.read(NOW)!), [4]);
+  assert.is(ring.read(NOW), null);
+  assert.is(ring.peek(NOW), null);
   assert.is(ring.read({ timeoutMs: 0 }), null);
   const err = errorOf(() => ring.write(Uint8Array.of(5)));
   assert.instance(err, ClosedError);
@@ -960,7 +969,7 @@ test('a corrupted frame header raises CorruptFrameError naming it', () => {
   const dataWords = new Uint32Array(ring.buffer, RING_HEADER_BYTES, 64);
   ring.write(new Uint8Array(8));
   dataWords[1] = 0; // the kind word: marker gone
-  let err = errorOf(() => ring.read());
+  let err = errorOf(() => ring.read(NOW));
   assert.instance(err, CorruptFrameError);
   assert.is(err.message, 'corrupt frame header at ring offset 0: bad marker 0x0 (expected 0x5343)');
 
@@ -968,7 +977,7 @@ test('a corrupted frame header raises CorruptFrameError naming it', () => {
   const words2 = new Uint32Array(second.buffer, RING_HEADER_BYTES, 64);
   second.write(new Uint8Array(8));
   words2[0] = 1_000_000; // the length
-  err = errorOf(() => second.read());
+  err = errorOf(() => second.read(NOW));
   assert.is(err.message, 'corrupt frame header at ring offset 0: length 1000000 does not fit (maxMessage 112, 24 bytes available)');
 
   // A length above maxMessage, though its frame would end inside the ring and inside what is published
@@ -976,7 +985,7 @@ test('a corrupted frame header raises CorruptFrameError naming it', () => {
   longer.write(new Uint8Array(112)); // 128 bytes at offset 0
   longer.write(new Uint8Array(8)); // 24 at 128: 152 published
   new Uint32Array(longer.buffer, RING_HEADER_BYTES, 1)[0] = 120; // a frame of 136 bytes
-  err = errorOf(() => longer.read());
+  err = errorOf(() => longer.read(NOW));
   assert.instance(err, CorruptFrameError);
   assert.is(err.message, 'corrupt frame header at ring offset 0: length 120 does not fit (maxMessage 112, 152 bytes available)');
 
@@ -984,7 +993,7 @@ test('a corrupted frame header raises CorruptFrameError naming it', () => {
   const pastPublished = RingBuffer.create(256);
   pastPublished.write(new Uint8Array(8)); // 24 bytes published
   new Uint32Array(pastPublished.buffer, RING_HEADER_BYTES, 1)[0] = 100; // a frame of 120 bytes
-  err = errorOf(() => pastPublished.read());
+  err = errorOf(() => pastPublished.read(NOW));
   assert.instance(err, CorruptFrameError);
   assert.is(err.message, 'corrupt frame header at ring offset 0: length 100 does not fit (maxMessage 112, 24 bytes available)');
 
@@ -992,7 +1001,7 @@ test('a corrupted frame header raises CorruptFrameError naming it', () => {
   const words3 = new Uint32Array(third.buffer, RING_HEADER_BYTES, 64);
   third.write(new Uint8Array(8));
   words3[1] = (RING_LAYOUT.FRAME_MAGIC << 16) | 9;
-  err = errorOf(() => third.read());
+  err = errorOf(() => third.read(NOW));
   assert.is(err.message, 'corrupt frame header at ring offset 0: unknown kind 9');
 });
 
@@ -1011,10 +1020,10 @@ test('a wrap marker where no producer writes one is a corrupt frame, not a loop 
   // ring has.
   const pastHead = RingBuffer.create(1024);
   pastHead.write(new Uint8Array(8));
-  pastHead.read();
+  pastHead.read(NOW);
   pastHead.write(new Uint8Array(8)); // a frame of 24 bytes at offset 24, 24 published
   new Uint32Array(pastHead.buffer, RING_HEADER_BYTES + 24, 2)[1] = wrapWord;
-  err = errorOf(() => pastHead.read());
+  err = errorOf(() => pastHead.read(NOW));
   assert.instance(err, CorruptFrameError);
   assert.is(err.message, 'corrupt frame header at ring offset 24: a wrap marker that skips 1000 bytes, where 24 are published');
   assert.is(pastHead.bytesFree(), 1024 - 24, 'TAIL did not move');
@@ -1085,7 +1094,7 @@ test('two async reads pending on one consumer: the first to time out leaves the 
   const ring = RingBuffer.create(1024);
   const words = new Int32Array(ring.buffer);
   const first = ring.readAsync({ timeoutMs: 20 });
-  const second = ring.readAsync({ timeoutMs: 30_000 });
+  const second = ring.readAsync({ timeoutMs: 5000 });
   assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 1);
   const timedOut = await first.catch((error: unknown) => error as Error);
   assert.instance(timedOut, TimeoutError);
@@ -1126,7 +1135,7 @@ test('a consumer terminated while it slept leaves its flag up; the next one to s
   assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 1, 'no finally ran in the terminated thread');
   // A flag that counted sleepers (Atomics.add/sub) stayed at 1 from here on, and the producer notified at every message.
   const consumer = RingBuffer.attach(ring.buffer);
-  const next = consumer.readAsync({ timeoutMs: 30_000 });
+  const next = consumer.readAsync({ timeoutMs: 5000 });
   ring.write(Uint8Array.of(9));
   assert.equal([...(await next)!], [9]);
   assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 0);
@@ -1150,8 +1159,8 @@ test('abort: a call that need not block still does its work; the first that woul
   const full = errorOf(() => producer.write(Uint8Array.of(5), undefined, { timeoutMs: 1000 }));
   assert.instance(full, AbortedError);
   assert.is(full.message, 'write aborted: the channel was aborted');
-  assert.equal(Array.from(consumer.read()!), [1, 2, 3]); // messages already there are read
-  assert.equal(Array.from(consumer.read()!), [4]);
+  assert.equal(Array.from(consumer.read(NOW)!), [1, 2, 3]); // messages already there are read
+  assert.equal(Array.from(consumer.read(NOW)!), [4]);
   for (const call of [() => consumer.read({ timeoutMs: 1000 }), () => consumer.hasMessage()]) {
     const err = errorOf(call);
     assert.instance(err, AbortedError);
