@@ -1141,6 +1141,39 @@ test('a consumer terminated while it slept leaves its flag up; the next one to s
   assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 0);
 });
 
+test('a publish wakes the side asleep on it with a notify, of HEAD and of TAIL, not at the end of a slice', async () => {
+  // The sleeper is a worker in Atomics.wait with its flag up, as a parked side is, for up to 5 s: a publish that
+  // stored the index but did not notify leaves it asleep the whole 5 s ('timed-out'), where a Waiter would wake within
+  // its 25 ms slice anyway, and only a timing would tell.
+  const ring = RingBuffer.create(1024);
+  const words = new Int32Array(ring.buffer);
+  const { HEAD, TAIL, READER_ASLEEP, WRITER_ASLEEP } = RING_LAYOUT;
+  const publishes = [
+    [HEAD, READER_ASLEEP, () => ring.write(Uint8Array.of(1))],
+    [TAIL, WRITER_ASLEEP, () => ring.read(NOW)], // its release publishes TAIL
+  ] as const;
+  for (const [index, flag, publish] of publishes) {
+    const sleeper = new Worker(`const { parentPort, workerData } = require('node:worker_threads');
+      const { buffer, index, flag, seen } = workerData, words = new Int32Array(buffer);
+      Atomics.store(words, flag, 1);
+      parentPort.postMessage(Atomics.wait(words, index, seen, 5000));`,
+    { eval: true, workerData: { buffer: ring.buffer, index, flag, seen: Atomics.load(words, index) } });
+    try {
+      const woken = new Promise<string>((resolve, reject) => sleeper.once('message', resolve).once('error', reject));
+      for (const deadline = performance.now() + 30_000; Atomics.load(words, flag) === 0;) {
+        assert.ok(performance.now() < deadline, 'the worker never raised its flag');
+        await new Promise((ok) => setTimeout(ok, 5));
+      }
+      await new Promise((ok) => setTimeout(ok, 20)); // into its Atomics.wait, most likely ('not-equal' if not yet)
+      publish();
+      assert.is.not(await woken, 'timed-out', `the publish of ${index === HEAD ? 'HEAD' : 'TAIL'} woke the sleeper`);
+    } finally {
+      await sleeper.terminate();
+      Atomics.store(words, flag, 0);
+    }
+  }
+});
+
 test('abort: a blocked call and every later blocking call throw AbortedError', () => {
   const ring = RingBuffer.create(64);
   ring.abort();
