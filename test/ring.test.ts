@@ -268,7 +268,7 @@ test('two readAsync pending on one consumer: each message goes to one of them, a
   const producer = RingBuffer.create(1024, { strategy: 'park' });
   const consumer = RingBuffer.attach(producer.buffer, { strategy: 'park' });
   // The producer is this thread: a read that blocked instead of awaiting would wait for ever.
-  const both = [consumer.readAsync({ timeoutMs: 5000 }), consumer.readAsync({ timeoutMs: 5000 })];
+  const both = [consumer.readAsync({ timeoutMs: 10_000 }), consumer.readAsync({ timeoutMs: 10_000 })];
   setTimeout(() => producer.write(Uint8Array.of(1)), 10);
   setTimeout(() => producer.write(Uint8Array.of(2)), 40);
   const got = (await Promise.all(both)).map((bytes) => Array.from(bytes!));
@@ -1094,7 +1094,7 @@ test('two async reads pending on one consumer: the first to time out leaves the 
   const ring = RingBuffer.create(1024);
   const words = new Int32Array(ring.buffer);
   const first = ring.readAsync({ timeoutMs: 20 });
-  const second = ring.readAsync({ timeoutMs: 5000 });
+  const second = ring.readAsync({ timeoutMs: 30_000 });
   assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 1);
   const timedOut = await first.catch((error: unknown) => error as Error);
   assert.instance(timedOut, TimeoutError);
@@ -1135,16 +1135,17 @@ test('a consumer terminated while it slept leaves its flag up; the next one to s
   assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 1, 'no finally ran in the terminated thread');
   // A flag that counted sleepers (Atomics.add/sub) stayed at 1 from here on, and the producer notified at every message.
   const consumer = RingBuffer.attach(ring.buffer);
-  const next = consumer.readAsync({ timeoutMs: 5000 });
+  const next = consumer.readAsync({ timeoutMs: 30_000 });
   ring.write(Uint8Array.of(9));
   assert.equal([...(await next)!], [9]);
   assert.is(Atomics.load(words, RING_LAYOUT.READER_ASLEEP), 0);
 });
 
 test('a publish wakes the side asleep on it with a notify, of HEAD and of TAIL, not at the end of a slice', async () => {
-  // The sleeper is a worker in Atomics.wait with its flag up, as a parked side is, for up to 5 s: a publish that
-  // stored the index but did not notify leaves it asleep the whole 5 s ('timed-out'), where a Waiter would wake within
-  // its 25 ms slice anyway, and only a timing would tell.
+  // The sleeper is a worker in Atomics.wait with its flag up, as a parked side is, for up to 20 s (a loaded machine's
+  // timers may be late by seconds before the publish): a publish that stored the index but did not notify leaves it
+  // asleep the whole 20 s ('timed-out'), where a Waiter would wake within its 25 ms slice anyway, and only a timing
+  // would tell.
   const ring = RingBuffer.create(1024);
   const words = new Int32Array(ring.buffer);
   const { HEAD, TAIL, READER_ASLEEP, WRITER_ASLEEP } = RING_LAYOUT;
@@ -1156,7 +1157,7 @@ test('a publish wakes the side asleep on it with a notify, of HEAD and of TAIL, 
     const sleeper = new Worker(`const { parentPort, workerData } = require('node:worker_threads');
       const { buffer, index, flag, seen } = workerData, words = new Int32Array(buffer);
       Atomics.store(words, flag, 1);
-      parentPort.postMessage(Atomics.wait(words, index, seen, 5000));`,
+      parentPort.postMessage(Atomics.wait(words, index, seen, 20_000));`,
     { eval: true, workerData: { buffer: ring.buffer, index, flag, seen: Atomics.load(words, index) } });
     try {
       const woken = new Promise<string>((resolve, reject) => sleeper.once('message', resolve).once('error', reject));
