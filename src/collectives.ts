@@ -249,7 +249,7 @@ function ownResult<T>(value: T): T {
 
 /** scatter's and alltoall's `values`: an array with exactly one element per rank. */
 function checkOnePerRank<T>(comm: Comm, values: readonly T[] | undefined): readonly T[] {
-  const expected = `Expected \`values\` to be an array of ${comm.size} values (one per rank)`;
+  const expected = `Expected \`values\` to be an array of ${comm.size} value${comm.size === 1 ? '' : 's'} (one per rank)`;
   if (!Array.isArray(values)) throw new TypeError(`${expected}, got ${describe(values)}`);
   if (values.length !== comm.size) throw new RangeError(`${expected}, got an array of length ${values.length}`);
   return values;

@@ -281,11 +281,11 @@ test('latency, collectives, exercise: bad values', () => {
     [() => parseCollectivesArgs(['--ops', 'bcast,scan']),
       'Unknown op "scan" in `--ops`; valid ops: bcast, reduce, allreduce, barrier'],
     [() => parseCollectivesArgs(['--arena', '256']), // 64 B a rank for --ranks' default 2,4,8
-      'Expected `--arena` to be 0 (no arena) or a size from 512 B (64 B a rank) to 2 GiB, got "256"'],
+      'Expected `--arena` to be 0 (no arena) or a size from 512 B (64 B for each of 8 ranks) to 2 GiB, got "256"'],
     [() => parseCollectivesArgs(['--arena', '3GiB']),
-      'Expected `--arena` to be 0 (no arena) or a size from 512 B (64 B a rank) to 2 GiB, got "3GiB"'],
+      'Expected `--arena` to be 0 (no arena) or a size from 512 B (64 B for each of 8 ranks) to 2 GiB, got "3GiB"'],
     [() => parseCollectivesArgs(['--arena', 'none', '--ranks', '2']),
-      'Expected `--arena` to be 0 (no arena) or a size from 128 B (64 B a rank) to 2 GiB, got "none"'],
+      'Expected `--arena` to be 0 (no arena) or a size from 128 B (64 B for each of 2 ranks) to 2 GiB, got "none"'],
     [() => parseCollectivesArgs(['--transports', 'tcp']),
       'Unknown transport "tcp" in `--transports`; valid transports: shared, transfer, clone'],
     [() => parseCollectivesArgs(['--transports', 'clone,transfer', '--arena', '1MiB']), 'Option `--arena` is for the ' +

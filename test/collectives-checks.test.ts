@@ -28,6 +28,7 @@ test('bad input is refused in the rank that made the mistake, with what was give
     ['root', 4, 2, 2, 'RangeError', 'Expected `root` to be a rank from 0 to 3, got 4'],
     ['fractionRoot', 4, 3, 3, 'TypeError', 'Expected `root` to be an integer rank from 0 to 3, got 0.5'],
     ['scatterLength', 4, 0, 0, 'RangeError', `${VALUES}, got an array of length 3`],
+    ['scatterLength', 1, 0, 0, 'RangeError', 'Expected `values` to be an array of 1 value (one per rank), got an array of length 3'],
     ['alltoallLength', 4, 2, 2, 'RangeError', `${VALUES}, got an array of length 0`],
     ['bcastBuffer', 4, 2, 2, 'RangeError', "bcast(): rank 2 passed a 40-byte buffer for the root's 32-byte value"],
     ['intoKind', 4, 1, 1, 'RangeError', 'Expected `into` to be a Float64Array of 3 elements like the value, got an Int32Array of 3'],

@@ -187,8 +187,8 @@ export class OptionReader {
   /** The shared arena's size: 0 (none), or from 64 bytes a rank of the largest rank count to 2 GiB. */
   arenaSize(name: string, ranks: readonly number[]): number {
     const text = this.text(name)!;
-    const least = 64 * Math.max(...ranks);
-    const refused = () => invalid(`--${name}`, `to be 0 (no arena) or a size from ${formatSize(least)} (64 B a rank) to 2 GiB`, text);
+    const most = Math.max(...ranks), least = 64 * most;
+    const refused = () => invalid(`--${name}`, `to be 0 (no arena) or a size from ${formatSize(least)} (64 B for each of ${most} ranks) to 2 GiB`, text);
     let bytes: number;
     try {
       bytes = parseSize(text, `--${name}`, { allowZero: true });
