@@ -766,12 +766,13 @@ export class RingBuffer {
     for (let i = whole; i < length; i++) target[at + i] = this.data[start + i]!;
   }
 
-  /** copyHeld's error: no message held, an `at` that is no integer, or a target it does not fit in. */
+  /** copyHeld's error: an `at` that is no integer, no message held, or a target it does not fit in. */
   private copyHeldRefusal(target: Uint8Array, at: number): Error {
+    // The argument first, the state after, as every call tells them
+    const notAnOffset = atRefusal('copyHeld', at);
+    if (notAnOffset !== undefined) return notAnOffset;
     if (this.peeked < 0) return new Error('copyHeld() without a message: hold() or peek() first');
-    const length = this.frame.length;
-    return atRefusal('copyHeld', at)
-      ?? new RangeError(`copyHeld(): ${aBytes(length)} message does not fit in ${aBytes(target.length)} target at byte ${at}`);
+    return new RangeError(`copyHeld(): ${aBytes(this.frame.length)} message does not fit in ${aBytes(target.length)} target at byte ${at}`);
   }
 
   /**

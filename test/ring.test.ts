@@ -655,6 +655,8 @@ test('hold and copyHeld copy a message out without a view, small and large', () 
   ring.release();
   assert.is(checkPattern(target.subarray(0, 200), 7), -1);
   assert.is(errorOf(() => ring.copyHeld(target)).message, 'copyHeld() without a message: hold() or peek() first');
+  // The argument first, the state after: an `at` that is no offset is told as such with no message held too
+  assert.is(errorOf(() => ring.copyHeld(target, 0.5)).message, 'copyHeld(): Expected `at` to be an integer byte offset, got 0.5');
   ring.close();
   assert.is(ring.hold(NOW), -1);
 });
