@@ -51,13 +51,30 @@ export function startWorker(url: URL, options: WorkerOptions): Worker {
   for (;;) {
     try {
       const env = inputTypeInNodeOptions && { env: { ...process.env, NODE_OPTIONS: withoutInputType(nodeOptions).join(' ') } };
-      return new Worker(url, { ...options, ...(explicit && { execArgv: explicit }), ...env });
+      const worker = new Worker(url, { ...options, ...(explicit && { execArgv: explicit }), ...env });
+      allowOutputListeners(1);
+      worker.once('exit', () => allowOutputListeners(-1));
+      return worker;
     } catch (error) {
       // Drop what Node names as invalid for a worker, and try again; anything else (or nothing of ours named) throws.
       const refused = explicit === undefined ? [] : refusedOptions(error);
       if (!explicit?.some((option) => refused.includes(option))) throw error;
       explicit = explicit.filter((option) => !refused.includes(option));
     }
+  }
+}
+
+/**
+ * Node trap (nodejs/node#37582): Node pipes each worker's stdout and stderr into the process's own, and a pipe whose
+ * destination is full waits for it with a 'drain' listener of its own: 12 ranks printing into `| less` had Node warn
+ * of a leak ("MaxListenersExceededWarning: Possible EventEmitter memory leak detected. 11 drain listeners added to
+ * [Socket]"). So while a worker of ours lives, the process's stdout and stderr allow one listener more; a stream that
+ * allows any number (0, or Infinity) is left so.
+ */
+function allowOutputListeners(more: number): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const max = stream.getMaxListeners();
+    if (max !== 0 && max !== Infinity) stream.setMaxListeners(Math.max(1, max + more));
   }
 }
 

@@ -786,6 +786,35 @@ test('what ranks print comes out whole, though launch terminates their workers a
   assert.equal(linesPerWriter(child.stderr, /^(returned|threw) rank \d err \d+$/), each('err'));
 });
 
+test('12 ranks printing into a full stdout make Node warn of no leak: each worker of ours allows its pipe one listener', () => {
+  // Node trap (nodejs/node#37582, src/workers.ts): Node pipes each worker's stdout into the process's, and each pipe
+  // waits for a full one with a 'drain' listener: at the 11th Node warned "MaxListenersExceededWarning: Possible
+  // EventEmitter memory leak detected. 11 drain listeners added to [Socket]". Here stdout fills (corked, a high-water
+  // mark's worth written) once every rank has started, and only then do the ranks print, so each pipe waits.
+  const index = new URL('../src/index.js', import.meta.url).href;
+  const program = `data:text/javascript,export default (comm, { flag }) => {
+    Atomics.add(flag, 1, 1); Atomics.wait(flag, 0, 0, 30000); console.log('rank ' + comm.rank); return comm.rank; }`;
+  const script = `import { launch } from '${index}';
+    const flag = new Int32Array(new SharedArrayBuffer(8));
+    const before = process.stdout.getMaxListeners();
+    const run = launch(${JSON.stringify(program)}, { size: 12, args: { flag }, timeoutMs: 30000 });
+    while (Atomics.load(flag, 1) < 12) await new Promise((wake) => setTimeout(wake, 5));
+    process.stdout.cork();
+    process.stdout.write('.'.repeat(process.stdout.writableHighWaterMark) + '\\n');
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+    const ranks = await run;
+    const waiting = process.stdout.listenerCount('drain');
+    process.stdout.uncork();
+    console.log(JSON.stringify({ ranks, before, waiting, after: process.stdout.getMaxListeners() }));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.is(child.stderr, '', 'no warning');
+  assert.is(child.status, 0);
+  const lines = child.stdout.trimEnd().split('\n');
+  assert.equal(JSON.parse(lines.at(-1)!), { ranks: [...Array(12).keys()], before: 10, waiting: 12, after: 10 });
+  assert.equal(lines.slice(1, -1).sort(), [...Array(12).keys()].map((rank) => `rank ${rank}`).sort());
+});
+
 test('ranks spin, then park, while each can have a core; with more ranks than cores they park at once', async () => {
   assert.is(defaultStrategy(2, 2), 'spinThenPark');
   assert.is(defaultStrategy(3, 2), 'park');
