@@ -9,7 +9,9 @@
 // Run: node docs/probes/exit-drain.mjs [exit|stay]
 import { Worker } from 'node:worker_threads';
 
-const stays = process.argv[2] === 'stay';
+const mode = process.argv[2] ?? 'exit';
+if (mode !== 'exit' && mode !== 'stay') throw new Error(`unknown mode '${mode}': exit or stay`);
+const stays = mode === 'stay';
 const source = `const { parentPort } = require('node:worker_threads');
 let list = null;
 for (let i = 0; i < 6000; i++) list = { i, next: list };

@@ -13,6 +13,9 @@ const BLOCK = 128 << 10;
 // Slots of BLOCK bytes (2 MiB and 64 MiB), and how many of them A may fill ahead of B: all, unless given.
 const RINGS = (process.env.RINGS ?? '16,512').split(',').map((ring) => {
   const [slots, lead = slots] = ring.split(':').map(Number);
+  if (!(Number.isInteger(slots) && slots >= 2 && Number.isInteger(lead) && lead >= 1 && lead <= slots)) {
+    throw new Error(`RINGS: '${ring}' is no SLOTS or SLOTS:LEAD with 2 <= SLOTS and 1 <= LEAD <= SLOTS`);
+  }
   return { slots, lead };
 });
 const SECONDS = Number(process.env.DURATION ?? 60);

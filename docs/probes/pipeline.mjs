@@ -21,6 +21,12 @@ const copy = (target, at, source, nativeFrom) => {
 };
 
 const SIZES = (process.argv.slice(2).find((arg) => !arg.startsWith('--')) ?? '1,4,16,64,1024,16384,65536').split(',').map((kib) => Number(kib) * 1024);
+for (const bytes of SIZES) {
+  // The messages are Float64Arrays: a size that is no multiple of 8 bytes met V8's RangeError
+  if (!(bytes >= 8 && bytes <= 2 ** 30 && bytes % 8 === 0)) {
+    throw new Error(`a size of ${bytes / 1024} KiB: from 8 B to 1 GiB, in multiples of 8 B`);
+  }
+}
 const RINGS = [1 << 20, 32 << 20];
 const SECONDS = 0.3;
 const HEAD = 0, TAIL = 16, STOP = 32, READY = 48; // Int32 slots, one cache line apart

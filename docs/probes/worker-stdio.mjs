@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 
 const [mode = 'now', inChild] = process.argv.slice(2);
+if (!['now', 'wait', 'handon'].includes(mode)) throw new Error(`unknown mode '${mode}': now, wait or handon`);
 if (inChild === undefined) {
   const child = spawnSync(process.execPath, [process.argv[1], mode, 'child'], { encoding: 'utf8', maxBuffer: 2 ** 26 });
   const lines = child.stdout.trimEnd().split('\n');
