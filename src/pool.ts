@@ -84,11 +84,11 @@ function itemsHint(moduleUrl: unknown, items: unknown): string {
  * Rejects, after terminating every worker, with a `WorkerFailedError` (`worker`, `item`, `cause`, `exitCode`): when the
  * function throws (`item 3 failed in worker 1: boom`, with the original error as `cause`) or returns a value that
  * cannot be cloned, or that this thread cannot read (nested deeper than its stack allows); when the module fails to
- * load or lacks the export, an error goes uncaught (in a timer), or a worker exits early (`process.exit`, or a promise
- * that can never settle: exit code 13), with `item` -1. With a `TimeoutError` past `timeoutMs`, or the `signal`'s
- * reason. Bad arguments reject too, before any worker starts: a `TypeError` or `RangeError` for `items` that are not an
- * array (or hold a value that structured clone refuses), a `moduleUrl` that is neither a URL nor a path, or an option;
- * an `Error` when called as a worker imports its program.
+ * load or lacks the export, an error goes uncaught (in a timer, or a rejection that nothing handles), or a worker
+ * exits early (`process.exit`, or a promise that can never settle: exit code 13), with `item` -1. With a
+ * `TimeoutError` past `timeoutMs`, or the `signal`'s reason. Bad arguments reject too, before any worker starts: a
+ * `TypeError` or `RangeError` for `items` that are not an array (or hold a value that structured clone refuses), a
+ * `moduleUrl` that is neither a URL nor a path, or an option; an `Error` when called as a worker imports its program.
  *
  * This form takes one type argument: the function's type or each result's.
  *

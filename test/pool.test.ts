@@ -351,6 +351,14 @@ test('an uncaught error in a worker, outside any item', async () => {
   await noWorkerLeft('an uncaught error');
 });
 
+test('a rejection that nothing handles, left by the last item of a function that never awaits: a failure too', async () => {
+  // One worker, so that item 2's rejection comes after every result; it was lost: map resolved with [1, 2, 3]
+  const err = await rejection(map(faults, [1, 2, 3], { workers: 1, exportName: 'leavesARejectionOnTwo' }));
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: true, message: 'worker 0 failed: nobody handles me' });
+  assert.is((err.cause as Error).name, 'BoomError');
+  await noWorkerLeft('an unhandled rejection');
+});
+
 test("an uncaught error that Node reports itself (the worker's 'error' event): a WorkerFailedError too", async () => {
   const err = await rejection(map(faults, [1], { exportName: 'dropsTheHandlersThenThrowsLater', timeoutMs: 30_000 }));
   assertWorkerFailed(err, { worker: 0, item: -1, hasCause: true, message: 'worker 0 failed: late boom, no handler' });
@@ -427,7 +435,7 @@ test('a missing export, and an export that is not a function', async () => {
   let err = await rejection(map(faults, [1, 2], { workers: 2 }));
   // The functions it exports by name are named, three of them (in the namespace's order, by name), where one is meant
   const noDefault = `module ${faults.href} has no export "default" (a function); it exports blocksInNativeCode, ` +
-    'dropsTheHandlersThenThrowsLater, encodesAFunction and 20 more by name (map\'s `exportName` option names the one to call)';
+    'dropsTheHandlersThenThrowsLater, encodesAFunction and 21 more by name (map\'s `exportName` option names the one to call)';
   assertWorkerFailed(err, { worker: [0, 1], item: -1, hasCause: false, message: noDefault });
   const square = 'data:text/javascript,export function square(x) { return x * x; } export class Square {}';
   err = await rejection(map(square, [1], { exportName: 'sqare' }));
