@@ -70,6 +70,19 @@ function itemsHint(moduleUrl: unknown, items: unknown): string {
 }
 
 /**
+ * What a function where the module goes likely means: Python's `pool.map(f, items)`. No function can be sent to a
+ * worker thread (structured clone refuses it, and its closure could not come along): each worker imports the module
+ * that exports it.
+ */
+function moduleUrlHint(moduleUrl: unknown): string {
+  if (typeof moduleUrl !== 'function') return '';
+  const name = moduleUrl.name;
+  return name === '' ? ' (no function can be sent to a worker thread: export it from a module, and pass that module\'s URL)'
+    : ` (no function can be sent to a worker thread: pass the URL of the module that exports ${name}, with ` +
+      `exportName: ${JSON.stringify(name)} unless it is the default export)`;
+}
+
+/**
  * Calls a module's function on every item, in worker threads, and resolves with the results in input order.
  *
  * Type arguments: one, the function's type (`map<typeof square>`: the results are typed from what it returns) or the
@@ -114,7 +127,7 @@ export async function map(
   refuseWhileImporting('map');
   if (!Array.isArray(items)) throw new TypeError(`Expected \`items\` to be an array, got ${describe(items)}${itemsHint(moduleUrl, items)}`);
   if (typeof moduleUrl !== 'string' && !(moduleUrl instanceof URL)) {
-    const got = describe(moduleUrl);
+    const got = `${describe(moduleUrl)}${moduleUrlHint(moduleUrl)}`;
     throw new TypeError(`Expected \`moduleUrl\` to be a URL (import.meta.url) or a file path, got ${got}`);
   }
   if (options !== null && typeof options !== 'object') { // null: the defaults, as undefined

@@ -492,6 +492,15 @@ test('bad arguments are thrown with what was given', async () => {
   const notUrl = await rejection(map(5 as unknown as string, [1]));
   assert.instance(notUrl, TypeError);
   assert.is(notUrl.message, 'Expected `moduleUrl` to be a URL (import.meta.url) or a file path, got 5');
+  // Python's pool.map(square, items): a function where the module goes
+  const named = await rejection(map(function twice(x: number) { return 2 * x; } as never, [1]));
+  assert.instance(named, TypeError);
+  assert.is(named.message, 'Expected `moduleUrl` to be a URL (import.meta.url) or a file path, got a function (named ' +
+    'twice) (no function can be sent to a worker thread: pass the URL of the module that exports twice, with ' +
+    'exportName: "twice" unless it is the default export)');
+  const anonymous = await rejection(map(((x: number) => x * x) as never, [1]));
+  assert.is(anonymous.message, 'Expected `moduleUrl` to be a URL (import.meta.url) or a file path, got an anonymous ' +
+    'function (no function can be sent to a worker thread: export it from a module, and pass that module\'s URL)');
   const notCloneable = await rejection(map(square, [1, () => 2]));
   assert.instance(notCloneable, TypeError);
   assert.is(notCloneable.message, 'Expected `items` to be values that structured clone accepts (every worker gets a copy ' +
