@@ -58,12 +58,16 @@ const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs', 'signal'] as const sa
 
 
 /**
- * What `items` that are no array likely mean: the module and the items swapped (`map(items, url)`), or the options
- * given where the items go (`map(url, { workers: 2 })`).
+ * What `items` that are no array likely mean: the module and the items swapped (`map(items, url)`), an iterable given
+ * as Python's map takes one (a Set, a generator: which describe() calls an object), or the options given where the
+ * items go (`map(url, { workers: 2 })`).
  */
 function itemsHint(moduleUrl: unknown, items: unknown): string {
   if (Array.isArray(moduleUrl) && (typeof items === 'string' || items instanceof URL)) {
     return ' (the module comes first: map(moduleUrl, items, options))';
+  }
+  if (typeof items === 'object' && items !== null && Symbol.iterator in items) {
+    return ' (an iterable, which map does not take: [...items] makes an array of it)';
   }
   const isOptions = typeof items === 'object' && items !== null && Object.keys(items).some((key) => (MAP_OPTIONS as readonly string[]).includes(key));
   return isOptions ? ' (the items come before the options: map(moduleUrl, items, options))' : '';

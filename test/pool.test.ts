@@ -472,6 +472,12 @@ test('bad arguments are thrown with what was given', async () => {
   const notArray = await rejection(map(square, 'abc' as unknown as string[]));
   assert.instance(notArray, TypeError);
   assert.is(notArray.message, 'Expected `items` to be an array, got "abc"');
+  for (const [iterable, shown] of [[new Set([1]), 'a Set'], [[1].values(), 'an object'], [new Float64Array(1), 'a Float64Array']] as const) {
+    const err = await rejection(map(square, iterable as never)); // Python's map takes any iterable
+    assert.is(err.message, `Expected \`items\` to be an array, got ${shown} (an iterable, which map does not take: [...items] makes an array of it)`);
+  }
+  const generator = await rejection(map(square, (function* numbers() { yield 1; })() as never));
+  assert.is(generator.message, 'Expected `items` to be an array, got an object (an iterable, which map does not take: [...items] makes an array of it)');
   const swapped = await rejection(map([1] as never, square as never));
   assert.instance(swapped, TypeError);
   assert.is(swapped.message, 'Expected `items` to be an array, got a URL (the module comes first: map(moduleUrl, items, options))');
