@@ -13,7 +13,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
-import { launch, map, type Comm, type TransportName } from '../src/index.js';
+import { launch, map, MAX_WORKERS, type Comm, type TransportName } from '../src/index.js';
 import { printLine } from '../src/term.js';
 import { plural } from './plural.js';
 import { WrongResultError } from './verdict.js';
@@ -82,11 +82,15 @@ export interface SampleResult {
 export async function run(options: SampleOptions = {}): Promise<SampleResult> {
   const { ranks = 2, transport = 'shared', batches: count = 11, batchSize = 100_000, out = printLine } = options;
   // Checked before any worker starts. `batches: 2.5` would run 2 batches and print a total "below" 2.5 batches'
-  // worth of numbers; a fractional batchSize would give batches fractional bounds.
+  // worth of numbers; a fractional batchSize would give batches fractional bounds. `ranks` here, not as map's
+  // `workers`: an error about an option never given would leave the reader looking for it.
   for (const [name, value] of [['batches', count], ['batchSize', batchSize]] as const) {
     if (!Number.isInteger(value) || value < 1) {
       throw new RangeError(`Expected \`${name}\` to be an integer of at least 1, got ${value}`);
     }
+  }
+  if (!Number.isInteger(ranks) || ranks < 1 || ranks > MAX_WORKERS) { // MAX_RANKS is 256 too
+    throw new RangeError(`Expected \`ranks\` to be an integer from 1 to ${MAX_WORKERS}, got ${ranks}`);
   }
   const batches: Batch[] = Array.from({ length: count }, (_, i) => ({ from: i * batchSize, to: (i + 1) * batchSize }));
 

@@ -164,10 +164,10 @@ export class DeadlockError extends ShmcommError {
 /**
  * A worker of `map` failed, and so did the map. `item` is the index of the item whose call threw (or rejected, or
  * returned a value that cannot be cloned, or that the calling thread could not read), or -1 when the failure is not one
- * item's: the module could not be loaded or lacks the export, an error went uncaught (thrown from a timer), or the
- * worker exited before finishing its items (its message names the item it was on, but a timer may have exited it, not
- * that item's call). `cause` is the error, where there is one, rebuilt in the calling thread as RankFailedError's is; a
- * missing export and an exit have none.
+ * item's: the module could not be loaded or lacks the export, an error went uncaught (thrown from a timer, or a
+ * rejection that nothing handles), or the worker exited before finishing its items (its message names the item it was
+ * on, but a timer may have exited it, not that item's call). `cause` is the error, where there is one, rebuilt in the
+ * calling thread as RankFailedError's is; a missing export and an exit have none.
  */
 export class WorkerFailedError extends ShmcommError {
   /** Always `'SHMCOMM_WORKER_FAILED'`. */

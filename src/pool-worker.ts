@@ -59,6 +59,10 @@ async function run(): Promise<void> {
   }
   batch.flush();
   Atomics.store(shared, line + CURRENT_ITEM, FINISHED);
+  // A rejection that nothing handles becomes an uncaught error only once the microtasks of this turn have run: one
+  // left by a function that never awaits would come after 'done', and the map would resolve without it. A turn of the
+  // event loop first lets Node report it (reportUncaughtErrors), and this worker ends there.
+  await new Promise((resolve) => setImmediate(resolve));
   await postLast({ kind: 'done', taken });
 }
 

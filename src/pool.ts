@@ -58,15 +58,32 @@ const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs', 'signal'] as const sa
 
 
 /**
- * What `items` that are no array likely mean: the module and the items swapped (`map(items, url)`), or the options
- * given where the items go (`map(url, { workers: 2 })`).
+ * What `items` that are no array likely mean: the module and the items swapped (`map(items, url)`), an iterable given
+ * as Python's map takes one (a Set, a generator: which describe() calls an object), or the options given where the
+ * items go (`map(url, { workers: 2 })`).
  */
 function itemsHint(moduleUrl: unknown, items: unknown): string {
   if (Array.isArray(moduleUrl) && (typeof items === 'string' || items instanceof URL)) {
     return ' (the module comes first: map(moduleUrl, items, options))';
   }
+  if (typeof items === 'object' && items !== null && Symbol.iterator in items) {
+    return ' (an iterable, which map does not take: [...items] makes an array of it)';
+  }
   const isOptions = typeof items === 'object' && items !== null && Object.keys(items).some((key) => (MAP_OPTIONS as readonly string[]).includes(key));
   return isOptions ? ' (the items come before the options: map(moduleUrl, items, options))' : '';
+}
+
+/**
+ * What a function where the module goes likely means: Python's `pool.map(f, items)`. No function can be sent to a
+ * worker thread (structured clone refuses it, and its closure could not come along): each worker imports the module
+ * that exports it.
+ */
+function moduleUrlHint(moduleUrl: unknown): string {
+  if (typeof moduleUrl !== 'function') return '';
+  const name = moduleUrl.name;
+  return name === '' ? ' (no function can be sent to a worker thread: export it from a module, and pass that module\'s URL)'
+    : ` (no function can be sent to a worker thread: pass the URL of the module that exports ${name}, with ` +
+      `exportName: ${JSON.stringify(name)} unless it is the default export)`;
 }
 
 /**
@@ -84,11 +101,11 @@ function itemsHint(moduleUrl: unknown, items: unknown): string {
  * Rejects, after terminating every worker, with a `WorkerFailedError` (`worker`, `item`, `cause`, `exitCode`): when the
  * function throws (`item 3 failed in worker 1: boom`, with the original error as `cause`) or returns a value that
  * cannot be cloned, or that this thread cannot read (nested deeper than its stack allows); when the module fails to
- * load or lacks the export, an error goes uncaught (in a timer), or a worker exits early (`process.exit`, or a promise
- * that can never settle: exit code 13), with `item` -1. With a `TimeoutError` past `timeoutMs`, or the `signal`'s
- * reason. Bad arguments reject too, before any worker starts: a `TypeError` or `RangeError` for `items` that are not an
- * array (or hold a value that structured clone refuses), a `moduleUrl` that is neither a URL nor a path, or an option;
- * an `Error` when called as a worker imports its program.
+ * load or lacks the export, an error goes uncaught (in a timer, or a rejection that nothing handles), or a worker
+ * exits early (`process.exit`, or a promise that can never settle: exit code 13), with `item` -1. With a
+ * `TimeoutError` past `timeoutMs`, or the `signal`'s reason. Bad arguments reject too, before any worker starts: a
+ * `TypeError` or `RangeError` for `items` that are not an array (or hold a value that structured clone refuses), a
+ * `moduleUrl` that is neither a URL nor a path, or an option; an `Error` when called as a worker imports its program.
  *
  * This form takes one type argument: the function's type or each result's.
  *
@@ -114,7 +131,7 @@ export async function map(
   refuseWhileImporting('map');
   if (!Array.isArray(items)) throw new TypeError(`Expected \`items\` to be an array, got ${describe(items)}${itemsHint(moduleUrl, items)}`);
   if (typeof moduleUrl !== 'string' && !(moduleUrl instanceof URL)) {
-    const got = describe(moduleUrl);
+    const got = `${describe(moduleUrl)}${moduleUrlHint(moduleUrl)}`;
     throw new TypeError(`Expected \`moduleUrl\` to be a URL (import.meta.url) or a file path, got ${got}`);
   }
   if (options !== null && typeof options !== 'object') { // null: the defaults, as undefined

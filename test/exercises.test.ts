@@ -74,13 +74,18 @@ test('sample: the pool counts its workers, says why when fewer than asked, and t
   await noWorkerLeft('the exercise returned');
 });
 
-test('sample: batches and batchSize must be integers of at least 1', async () => {
+test('sample: batches and batchSize must be integers of at least 1, and ranks one from 1 to 256', async () => {
   const { out, lines } = capture();
   for (const name of ['batches', 'batchSize'] as const) {
     for (const value of [0, -1, 2.5, NaN]) {
       assert.is((await rejection(sample.run({ ranks: 1, [name]: value, out }))).message,
         `Expected \`${name}\` to be an integer of at least 1, got ${value}`);
     }
+  }
+  // ranks, which are map's workers too: named as the exercise's option, not as map's `workers`
+  for (const value of [0, -1, 1.5, NaN, 257]) {
+    assert.is((await rejection(sample.run({ ranks: value, batches: 2, batchSize: 10, out }))).message,
+      `Expected \`ranks\` to be an integer from 1 to 256, got ${value}`);
   }
   assert.equal(lines, []); // refused before anything ran
   await noWorkerLeft('the exercise refused its options');

@@ -351,6 +351,14 @@ test('an uncaught error in a worker, outside any item', async () => {
   await noWorkerLeft('an uncaught error');
 });
 
+test('a rejection that nothing handles, left by the last item of a function that never awaits: a failure too', async () => {
+  // One worker, so that item 2's rejection comes after every result; it was lost: map resolved with [1, 2, 3]
+  const err = await rejection(map(faults, [1, 2, 3], { workers: 1, exportName: 'leavesARejectionOnTwo' }));
+  assertWorkerFailed(err, { worker: 0, item: -1, hasCause: true, message: 'worker 0 failed: nobody handles me' });
+  assert.is((err.cause as Error).name, 'BoomError');
+  await noWorkerLeft('an unhandled rejection');
+});
+
 test("an uncaught error that Node reports itself (the worker's 'error' event): a WorkerFailedError too", async () => {
   const err = await rejection(map(faults, [1], { exportName: 'dropsTheHandlersThenThrowsLater', timeoutMs: 30_000 }));
   assertWorkerFailed(err, { worker: 0, item: -1, hasCause: true, message: 'worker 0 failed: late boom, no handler' });
@@ -427,7 +435,7 @@ test('a missing export, and an export that is not a function', async () => {
   let err = await rejection(map(faults, [1, 2], { workers: 2 }));
   // The functions it exports by name are named, three of them (in the namespace's order, by name), where one is meant
   const noDefault = `module ${faults.href} has no export "default" (a function); it exports blocksInNativeCode, ` +
-    'dropsTheHandlersThenThrowsLater, encodesAFunction and 20 more by name (map\'s `exportName` option names the one to call)';
+    'dropsTheHandlersThenThrowsLater, encodesAFunction and 21 more by name (map\'s `exportName` option names the one to call)';
   assertWorkerFailed(err, { worker: [0, 1], item: -1, hasCause: false, message: noDefault });
   const square = 'data:text/javascript,export function square(x) { return x * x; } export class Square {}';
   err = await rejection(map(square, [1], { exportName: 'sqare' }));
@@ -464,6 +472,12 @@ test('bad arguments are thrown with what was given', async () => {
   const notArray = await rejection(map(square, 'abc' as unknown as string[]));
   assert.instance(notArray, TypeError);
   assert.is(notArray.message, 'Expected `items` to be an array, got "abc"');
+  for (const [iterable, shown] of [[new Set([1]), 'a Set'], [[1].values(), 'an object'], [new Float64Array(1), 'a Float64Array']] as const) {
+    const err = await rejection(map(square, iterable as never)); // Python's map takes any iterable
+    assert.is(err.message, `Expected \`items\` to be an array, got ${shown} (an iterable, which map does not take: [...items] makes an array of it)`);
+  }
+  const generator = await rejection(map(square, (function* numbers() { yield 1; })() as never));
+  assert.is(generator.message, 'Expected `items` to be an array, got an object (an iterable, which map does not take: [...items] makes an array of it)');
   const swapped = await rejection(map([1] as never, square as never));
   assert.instance(swapped, TypeError);
   assert.is(swapped.message, 'Expected `items` to be an array, got a URL (the module comes first: map(moduleUrl, items, options))');
@@ -484,6 +498,15 @@ test('bad arguments are thrown with what was given', async () => {
   const notUrl = await rejection(map(5 as unknown as string, [1]));
   assert.instance(notUrl, TypeError);
   assert.is(notUrl.message, 'Expected `moduleUrl` to be a URL (import.meta.url) or a file path, got 5');
+  // Python's pool.map(square, items): a function where the module goes
+  const named = await rejection(map(function twice(x: number) { return 2 * x; } as never, [1]));
+  assert.instance(named, TypeError);
+  assert.is(named.message, 'Expected `moduleUrl` to be a URL (import.meta.url) or a file path, got a function (named ' +
+    'twice) (no function can be sent to a worker thread: pass the URL of the module that exports twice, with ' +
+    'exportName: "twice" unless it is the default export)');
+  const anonymous = await rejection(map(((x: number) => x * x) as never, [1]));
+  assert.is(anonymous.message, 'Expected `moduleUrl` to be a URL (import.meta.url) or a file path, got an anonymous ' +
+    'function (no function can be sent to a worker thread: export it from a module, and pass that module\'s URL)');
   const notCloneable = await rejection(map(square, [1, () => 2]));
   assert.instance(notCloneable, TypeError);
   assert.is(notCloneable.message, 'Expected `items` to be values that structured clone accepts (every worker gets a copy ' +
