@@ -371,9 +371,19 @@ test('exercise: by name, number or file name; an unknown one is named with what 
     assert.is(error.message, `Unknown exercise "${text}"${guess}: ${expected}`, text);
     assert.is(exerciseNamed(text), undefined, text);
   }
-  assert.ok(exerciseHelp(200).includes('\n  sample, ring, gather, broadcast, reduce, bandwidth\n' +
-    'Each also answers to its number, 1 to 6, and to its file\'s name: 1-sample, 2-ring, ' +
+  assert.ok(exerciseHelp(200).includes('(exercises/README.md):\n' +
+    '  1 sample     a pool, or ranks of your own\n' +
+    '  2 ring       the fewest connections\n' +
+    '  3 gather     can ranks share a connection?\n' +
+    '  4 broadcast  linear, tree, or not at all\n' +
+    '  5 reduce     summing onto one rank\n' +
+    '  6 bandwidth  how fast do arrays travel?\n' +
+    'Each answers to its name, its number, and its file\'s name: 1-sample, 2-ring, ' +
     '3-gather (or 3-gather-lock), 4-broadcast, 5-reduce, 6-bandwidth.\n'), exerciseHelp(200));
+  // The questions are exercises/README.md's titles ("## 1. sample — a pool, or ranks of your own")
+  const titles = readFileSync(new URL('../../exercises/README.md', import.meta.url), 'utf8').match(/^## \d\. .*$/gm);
+  assert.equal(titles?.map((title) => title.replace(/^## (\d)\. (\w+) — /, '$1 $2 ')),
+    exerciseHelp(200).split('\n').filter((line) => /^  \d /.test(line)).map((line) => line.trim().replace(/ +/g, ' ')));
 });
 
 test('exercise: an option that took the name as its value, or has none, is the mistake named', () => {
@@ -397,7 +407,7 @@ test('exercise: an option that took the name as its value, or has none, is the m
     assert.is(error.message, message, argv.join(' '));
     assert.is(error.option, option, argv.join(' '));
   }
-  assert.ok(exerciseHelp(200).includes('\n  sample, ring, gather, broadcast, reduce, bandwidth\n'), exerciseHelp(200));
+  assert.ok(exerciseHelp(200).includes('\n  4 broadcast  linear, tree, or not at all\n'), exerciseHelp(200));
   assert.ok(exerciseHelp(200).includes("without a lock (rank 0's checks catch it)"), exerciseHelp(200));
   assert.ok(exerciseHelp(200).includes("(default shared; bandwidth: all; gather's part a: always shared)"),
     exerciseHelp(200));
@@ -486,17 +496,26 @@ test("--help wraps at the width given: each option's help in its column, continu
     '--help).',
   ].join('\n'));
   // Under 20 columns left for the help, it goes under each option; the usage wraps under its first word, and the
-  // indented line of the exercises' names keeps its indent.
+  // exercises' questions hang after their names, as an option's help after the option.
   assert.is(exerciseHelp(36), [
     'Usage: shmcomm exercise <name>',
     '               [options]',
     '',
     'Run one of the exercises of the',
     'course (exercises/README.md):',
-    '  sample, ring, gather, broadcast,',
-    '  reduce, bandwidth',
-    'Each also answers to its number,',
-    '1 to 6, and to its file\'s name:',
+    '  1 sample     a pool, or ranks of',
+    '               your own',
+    '  2 ring       the fewest',
+    '               connections',
+    '  3 gather     can ranks share a',
+    '               connection?',
+    '  4 broadcast  linear, tree, or not',
+    '               at all',
+    '  5 reduce     summing onto one rank',
+    '  6 bandwidth  how fast do arrays',
+    '               travel?',
+    'Each answers to its name, its',
+    'number, and its file\'s name:',
     '1-sample, 2-ring, 3-gather (or',
     '3-gather-lock), 4-broadcast,',
     '5-reduce, 6-bandwidth.',
@@ -504,8 +523,9 @@ test("--help wraps at the width given: each option's help in its column, continu
     'Options:',
     '  --ranks N',
     '      number of ranks, 1 to 64',
-    '      (default 4; sample 2; gather',
-    '      at least 2; bandwidth 2)',
+    '      (default 4; sample 2, and as',
+    '      many pool workers; gather at',
+    '      least 2; bandwidth 2)',
     '  --transport NAME',
     '      how ranks talk: shared,',
     '      transfer, clone (default',

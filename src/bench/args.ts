@@ -40,6 +40,16 @@ export type CollectiveOp = (typeof COLLECTIVE_OPS)[number];
 export type Transport = (typeof TRANSPORTS)[number];
 export type ExerciseName = (typeof EXERCISE_NAMES)[number];
 
+/** What each exercise asks, as exercises/README.md titles it (`shmcomm exercise --help` lists them). */
+const EXERCISE_QUESTIONS: Record<ExerciseName, string> = {
+  sample: 'a pool, or ranks of your own',
+  ring: 'the fewest connections',
+  gather: 'can ranks share a connection?',
+  broadcast: 'linear, tree, or not at all',
+  reduce: 'summing onto one rank',
+  bandwidth: 'how fast do arrays travel?',
+};
+
 /** What the benchmarks print: always a table and (where there is one) a chart, or JSON only; CSV on the side. */
 export interface OutputOptions {
   /** `--json`: print only JSON on stdout (default false). */
@@ -176,7 +186,7 @@ const COLLECTIVES_SPECS: OptionSpec[] = [
 ];
 
 const EXERCISE_SPECS: OptionSpec[] = [
-  { name: 'ranks', value: 'N', help: 'number of ranks, 1 to 64 (default 4; sample 2; gather at least 2; bandwidth 2)' },
+  { name: 'ranks', value: 'N', help: 'number of ranks, 1 to 64 (default 4; sample 2, and as many pool workers; gather at least 2; bandwidth 2)' },
   {
     name: 'transport', value: 'NAME',
     help: `how ranks talk: ${TRANSPORTS.join(', ')} (default shared; bandwidth: all; gather's part a: always shared)`,
@@ -214,9 +224,11 @@ export function collectivesHelp(columns = terminalColumns(process.stdout)): stri
 /** `shmcomm exercise --help`, in lines of at most `columns`. */
 export function exerciseHelp(columns = terminalColumns(process.stdout)): string {
   const files = EXERCISE_NAMES.map((name, i) => `${i + 1}-${name}${name === 'gather' ? ` (or ${GATHER_LOCK})` : ''}`);
+  const width = Math.max(...EXERCISE_NAMES.map((name) => name.length));
+  const listed = EXERCISE_NAMES.map((name, i) => `  ${i + 1} ${name.padEnd(width)}  ${EXERCISE_QUESTIONS[name]}`);
   return helpText('exercise <name> [options]',
-    `Run one of the exercises of the course (exercises/README.md):\n  ${EXERCISE_NAMES.join(', ')}\n` +
-    `Each also answers to its number, 1 to ${EXERCISE_NAMES.length}, and to its file's name: ${files.join(', ')}.`,
+    `Run one of the exercises of the course (exercises/README.md):\n${listed.join('\n')}\n` +
+    `Each answers to its name, its number, and its file's name: ${files.join(', ')}.`,
     EXERCISE_SPECS, columns);
 }
 

@@ -289,9 +289,13 @@ export function helpText(
 ): string {
   const left = specs.map((spec) => (spec.value ? `--${spec.name} ${spec.value}` : `--${spec.name}`));
   const column = 2 + Math.max('-h, --help'.length, ...left.map((text) => text.length)) + 2;
-  // A line of `about` that starts with spaces keeps them on every line it wraps into (the exercises' names).
+  // A line of `about` that starts with spaces keeps them on every line it wraps into; one with a gap of two spaces or
+  // more after them is a list's item (an exercise's name, then its question), whose text hangs after the gap, as an
+  // option's help does.
   const paragraph = (text: string): string[] => {
     const indent = text.length - text.trimStart().length;
+    const item = indent > 0 ? /^ +\S.*?  +/.exec(text)?.[0] : undefined;
+    if (item !== undefined) return hangingItem(item, [words(text.slice(item.length))], item.length, columns);
     return hangingItem(text.slice(0, indent), [words(text.slice(indent))], indent, columns);
   };
   // `usage` wraps under its first word, a bracketed group kept whole where it fits.
