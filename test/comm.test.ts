@@ -241,6 +241,15 @@ test('recv from any source takes the ranks in turns: none starves while another 
   }
 });
 
+test('recv from any source passes the turn on after a wait on the doorbell, and so does recvInto from any source', async () => {
+  for (const transport of TRANSPORTS) {
+    // After rank 1's message, which rank 0 waited for, rank 2 comes first (it came first again, unlikely as the wait
+    // is a race); then rank 1 and 2 by turns (all three of one rank first, before).
+    const [got] = await run(3, transport, { program: 'anyTurnsAfterWaitAndInto' });
+    assert.equal(got, { waited: 1, sources: [2, 1, 2, 1, 2, 1] }, transport);
+  }
+});
+
 test('recv from any source does not pass over a message on its channel for another rank\'s queued ones', async () => {
   for (const transport of TRANSPORTS) {
     // Turns from rank 1's b0: rank 2 (its x on its channel) comes before rank 1 again, though b1 is queued by then.
