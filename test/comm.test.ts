@@ -180,6 +180,23 @@ for (const transport of TRANSPORTS) {
   });
 }
 
+test('on one rank, reduce and allreduce fill `into` with the value, and a function op gives a new array', async () => {
+  const program = `export default (comm) => {
+    const value = Int32Array.of(3, -4);
+    const [reduced, allreduced] = [new Int32Array(2), new Int32Array(2)];
+    const byFunction = comm.reduce(value, (a, b) => a.map((x, i) => x + b[i]));
+    return [
+      comm.reduce(value, 'sum', 0, reduced) === reduced, Array.from(reduced),
+      comm.allreduce(value, 'max', allreduced) === allreduced, Array.from(allreduced),
+      byFunction === value, Array.from(byFunction), Array.from(value),
+    ];
+  }`;
+  for (const transport of TRANSPORTS) {
+    const results = await launch(`data:text/javascript,${encodeURIComponent(program)}`, { size: 1, transport, timeoutMs: 30_000 });
+    assert.equal(results, [[true, [3, -4], true, [3, -4], false, [3, -4], [3, -4]]], transport);
+  }
+});
+
 test('a recvInto that fails leaves the message where it was: the order of messages holds, from a rank or any', async () => {
   for (const transport of TRANSPORTS) {
     const [, got] = await launch(COPIES, { size: 2, transport, args: { program: 'recvIntoOrder' }, timeoutMs: 60_000 });
