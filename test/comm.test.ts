@@ -197,6 +197,18 @@ test('on one rank, reduce and allreduce fill `into` with the value, and a functi
   }
 });
 
+test('reduce ignores `into` off the root, whatever it is, and leaves it untouched', async () => {
+  const program = `export default (comm) => {
+    const into = comm.rank === 0 ? new Int32Array(1) : new Float64Array(3); // rank 1's is of another kind and length
+    const result = comm.reduce(Int32Array.of(comm.rank + 1), 'sum', 0, into);
+    return [result === into, result === undefined, Array.from(into)];
+  }`;
+  for (const transport of TRANSPORTS) {
+    const results = await launch(`data:text/javascript,${encodeURIComponent(program)}`, { size: 2, transport, timeoutMs: 30_000 });
+    assert.equal(results, [[true, false, [3]], [false, true, [0, 0, 0]]], transport);
+  }
+});
+
 test('a recvInto that fails leaves the message where it was: the order of messages holds, from a rank or any', async () => {
   for (const transport of TRANSPORTS) {
     const [, got] = await launch(COPIES, { size: 2, transport, args: { program: 'recvIntoOrder' }, timeoutMs: 60_000 });
