@@ -186,10 +186,12 @@ test('collective messages carry their call: a skipped call is reported, and late
   }
 });
 
-test('allreduce with a function that answers its first operand gives every rank a new array, never its own', async () => {
+test('allreduce and reduce with a function that answers its first operand give a new array, never the rank\'s own', async () => {
   for (const transport of ['shared', 'clone'] as const) {
     const results = await launch(CHECKS, { size: 3, transport, args: { program: 'firstOperand' }, timeoutMs: 30_000 });
-    assert.equal(results, [0, 1, 2].map(() => ({ isOwn: false, values: [1, 1, 1, 1] })), transport);
+    assert.equal(results, [0, 1, 2].map((rank) => ({
+      isOwn: false, values: [1, 1, 1, 1], reducedIsOwn: false, reduced: rank === 0 ? [1, 1, 1, 1] : undefined,
+    })), transport);
   }
 });
 

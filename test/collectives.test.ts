@@ -221,6 +221,32 @@ test('shared: allreduce, reduce and bcast stress through the arena, seeded kinds
   }
 });
 
+test('round the ring, segment s of the array folds from rank s on, in ring order, on every rank', async () => {
+  // Segment s of n elements is [floor(s n / size), floor((s + 1) n / size)) (collectives/ring.ts). In it rank s passes
+  // 1e16, rank s + 1 passes -1e16 and rank s - 1 passes 1 (the others 0): folded from rank s on, round the ring, that
+  // is 1; from any other rank on, 0 (1e16 + 1 and 1 - 1e16 round to ±1e16). n is no multiple of the sizes.
+  const program = `export default (comm, n) => {
+    const { rank, size } = comm;
+    const values = new Float64Array(n);
+    for (let s = 0; s < size; s++) {
+      const value = rank === s ? 1e16 : rank === (s + 1) % size ? -1e16 : rank === (s - 1 + size) % size ? 1 : 0;
+      values.fill(value, Math.floor((s * n) / size), Math.floor(((s + 1) * n) / size));
+    }
+    const sum = comm.allreduce(values, 'sum');
+    const wrong = [];
+    for (let i = 0; i < n; i++) if (sum[i] !== 1) wrong.push(i);
+    return wrong.slice(0, 5);
+  }`;
+  const n = 10_001; // 80 KB: from 64 KiB allreduce goes round the ring where there is no arena
+  for (const size of [3, 5]) {
+    for (const transport of TRANSPORTS) {
+      const results = await launch(`data:text/javascript,${encodeURIComponent(program)}`,
+        { size, transport, args: n, arenaBytes: 0, timeoutMs: 60_000 });
+      assert.equal(results, ranks(size).map(() => []), `${transport}, size ${size}: the first elements not 1`);
+    }
+  }
+});
+
 test('a reduction of numbers whose result is -0 gives -0 on every rank, even one that passed +0', async () => {
   for (const transport of TRANSPORTS) {
     const got = await run<string[]>(2, transport, { program: 'signedZeros' });

@@ -180,6 +180,35 @@ for (const transport of TRANSPORTS) {
   });
 }
 
+test('on one rank, reduce and allreduce fill `into` with the value, and a function op gives a new array', async () => {
+  const program = `export default (comm) => {
+    const value = Int32Array.of(3, -4);
+    const [reduced, allreduced] = [new Int32Array(2), new Int32Array(2)];
+    const byFunction = comm.reduce(value, (a, b) => a.map((x, i) => x + b[i]));
+    return [
+      comm.reduce(value, 'sum', 0, reduced) === reduced, Array.from(reduced),
+      comm.allreduce(value, 'max', allreduced) === allreduced, Array.from(allreduced),
+      byFunction === value, Array.from(byFunction), Array.from(value),
+    ];
+  }`;
+  for (const transport of TRANSPORTS) {
+    const results = await launch(`data:text/javascript,${encodeURIComponent(program)}`, { size: 1, transport, timeoutMs: 30_000 });
+    assert.equal(results, [[true, [3, -4], true, [3, -4], false, [3, -4], [3, -4]]], transport);
+  }
+});
+
+test('reduce ignores `into` off the root, whatever it is, and leaves it untouched', async () => {
+  const program = `export default (comm) => {
+    const into = comm.rank === 0 ? new Int32Array(1) : new Float64Array(3); // rank 1's is of another kind and length
+    const result = comm.reduce(Int32Array.of(comm.rank + 1), 'sum', 0, into);
+    return [result === into, result === undefined, Array.from(into)];
+  }`;
+  for (const transport of TRANSPORTS) {
+    const results = await launch(`data:text/javascript,${encodeURIComponent(program)}`, { size: 2, transport, timeoutMs: 30_000 });
+    assert.equal(results, [[true, false, [3]], [false, true, [0, 0, 0]]], transport);
+  }
+});
+
 test('a recvInto that fails leaves the message where it was: the order of messages holds, from a rank or any', async () => {
   for (const transport of TRANSPORTS) {
     const [, got] = await launch(COPIES, { size: 2, transport, args: { program: 'recvIntoOrder' }, timeoutMs: 60_000 });
@@ -238,6 +267,15 @@ test('recv from any source takes the ranks in turns: none starves while another 
   for (const transport of TRANSPORTS) {
     const [sources] = await run(4, transport, { program: 'anyTakesTurns' });
     assert.equal(sources, [1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3], transport);
+  }
+});
+
+test('recv from any source passes the turn on after a wait on the doorbell, and so does recvInto from any source', async () => {
+  for (const transport of TRANSPORTS) {
+    // After rank 1's message, which rank 0 waited for, rank 2 comes first (it came first again, unlikely as the wait
+    // is a race); then rank 1 and 2 by turns (all three of one rank first, before).
+    const [got] = await run(3, transport, { program: 'anyTurnsAfterWaitAndInto' });
+    assert.equal(got, { waited: 1, sources: [2, 1, 2, 1, 2, 1] }, transport);
   }
 });
 
