@@ -752,6 +752,11 @@ test('allocate gives a fresh value of each type and bytes over its memory', () =
     'Float64Array needs a byte length that is a multiple of 8, got 12',
   );
   assert.is(rangeErrorMessage(() => allocate(TYPE.bytes, -1)), 'Expected `byteLength` to be an integer from 0 and up, got -1');
+  // Not a whole number of bytes, nor one past 2^53: refused, not rounded down by the ArrayBuffer it would make
+  for (const byteLength of [1.5, NaN, Infinity, 2 ** 53]) {
+    assert.is(rangeErrorMessage(() => allocate(TYPE.bytes, byteLength)),
+      `Expected \`byteLength\` to be an integer from 0 and up, got ${byteLength}`);
+  }
   assert.is(rangeErrorMessage(() => allocate(99, 8)), `Unknown codec type code 99: expected an integer from 1 to ${LAST_CODE}`);
   assert.is(rangeErrorMessage(() => allocate('1' as never, 8)), `Unknown codec type code "1": expected an integer from 1 to ${LAST_CODE}`);
 });
