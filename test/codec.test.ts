@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runInNewContext } from 'node:vm';
 import {
-  TYPE, allocate, copyAsSent, decode, elementSize, encode, encodedType, isBinaryType, typeName,
+  TYPE, allocate, copyAsSent, decode, elementSize, encode, encodedType, isBinaryType, sliceOf, typeName, viewAs,
 } from '../src/codec.js';
 import { DataCloneError } from '../src/errors.js';
 import { createSecretKey } from 'node:crypto';
@@ -413,6 +413,20 @@ test('inPlace decode is a view sharing memory with the bytes', () => {
   const dataView = decode(TYPE.dataview, ring.subarray(3, 7), { inPlace: true }) as DataView;
   dataView.setUint8(0, 77);
   assert.is(ring[3], 77);
+});
+
+test('sliceOf copies the bytes at an offset into a fresh plain array of the kind, and refuses a misaligned offset or length', () => {
+  // What Receiver.recv does with a short array in its ring: the ring's data seen as the kind, then a slice of it.
+  const ring = new Uint8Array(new SharedArrayBuffer(64));
+  new Float64Array(ring.buffer).set([0.5, 1.5, 2.5, 3.5, 4.5]);
+  const copy = sliceOf(TYPE.float64, viewAs(TYPE.float64, ring), 8, 24) as Float64Array;
+  assert.equal([copy.constructor, copy.buffer instanceof ArrayBuffer, Array.from(copy)], [Float64Array, true, [1.5, 2.5, 3.5]]);
+  const ints = sliceOf(TYPE.int16, viewAs(TYPE.int16, ring.subarray(8)), 2, 4) as Int16Array;
+  assert.equal(Array.from(ints), Array.from(new Int16Array(ring.buffer, 10, 2)));
+  assert.is(rangeErrorMessage(() => sliceOf(TYPE.float64, viewAs(TYPE.float64, ring), 4, 8)),
+    'sliceOf(): byte offset 4 is not a multiple of 8');
+  assert.is(rangeErrorMessage(() => sliceOf(TYPE.float64, viewAs(TYPE.float64, ring), 8, 12)),
+    'Float64Array needs a byte length that is a multiple of 8, got 12');
 });
 
 test('a misaligned inPlace decode is a RangeError naming the offset and the element size', () => {
