@@ -595,6 +595,9 @@ test('refused values throw DataCloneError naming the type', () => {
     [[1, 2, Symbol('x')], 'an array containing a symbol',
       'an array containing a symbol cannot be sent: only values that structured clone accepts can travel ' +
       '(at value[2])'],
+    [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, [foo]], 'an array containing a function (named foo)',
+      'an array containing a function (named foo) cannot be sent: only values that structured clone accepts can ' +
+      'travel (at value[11][0])'],
     [Object.assign([1], { onClick: foo, 'odd key': Symbol('s') }), 'an array containing a function (named foo)',
       'an array containing a function (named foo) cannot be sent: only values that structured clone accepts can ' +
       'travel (at value.onClick)'],
