@@ -732,6 +732,12 @@ test('errors that are not clone failures pass through unchanged', () => {
   const err = thrown(() => encode(value));
   assert.instance(err, TypeError);
   assert.is((err as TypeError).message, 'getter failed');
+  // One that throws once only: its error still, not a DataCloneError from the search for a culprit that follows
+  let reads = 0;
+  const once = { get boom(): number { if (reads++ === 0) throw new RangeError('first read failed'); return 1; } };
+  const first = thrown(() => encode(once));
+  assert.instance(first, RangeError);
+  assert.equal([(first as RangeError).message, reads], ['first read failed', 1]);
 });
 
 test('allocate gives a fresh value of each type and bytes over its memory', () => {
