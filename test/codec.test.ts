@@ -541,6 +541,8 @@ test("decode's arguments: the type code first, then a Uint8Array, then { inPlace
   assert.is(typeError(() => decode(encoded as never, undefined as never)),
     `${TYPE_CODE}, got an object (pass its fields: decode(encoded.type, encoded.bytes))`);
   assert.is(typeError(() => decode(null as never, encoded.bytes)), `${TYPE_CODE}, got null`);
+  // An object with a `type` but no `bytes` is not an Encoded: no hint to pass its fields
+  assert.is(typeError(() => decode({ type: TYPE.float64 } as never, encoded.bytes)), `${TYPE_CODE}, got an object`);
   // Not a Uint8Array: an array decoded to an empty ArrayBuffer, with no error
   assert.is(typeError(() => decode(TYPE.bytes, [1, 2] as never)), 'Expected `bytes` to be a Uint8Array, got an array of length 2');
   assert.is(typeError(() => decode(TYPE.float64, new Float64Array(1) as never)), 'Expected `bytes` to be a Uint8Array, got a Float64Array');
