@@ -199,6 +199,23 @@ test('structured values round-trip through V8\'s serializer', () => {
   assert.equal(Array.from(decoded.floats), [1.5, -2.5]);
 });
 
+test('copyAsSent gives what a ring would deliver: a fresh copy of the plain kind, never the value itself', () => {
+  const floats = Float64Array.of(1.5, -0, NaN);
+  const copy = copyAsSent(floats) as Float64Array;
+  assert.ok(copy !== floats && copy.buffer !== floats.buffer);
+  assertSameElements(copy, [1.5, -0, NaN]);
+  const text = copyAsSent(Buffer.from('hi')) as Uint8Array;
+  assert.equal([text.constructor, Array.from(text)], [Uint8Array, [104, 105]]);
+  const shared = new SharedArrayBuffer(2);
+  const bytes = copyAsSent(shared) as ArrayBuffer;
+  assert.equal([bytes.constructor, bytes.byteLength], [ArrayBuffer, 2]);
+  const value = { list: [1, 'two'], when: new Date(0) };
+  const cloned = copyAsSent(value) as typeof value;
+  assert.ok(cloned !== value && cloned.list !== value.list && cloned.when !== value.when);
+  assert.equal(cloned, value);
+  assert.is(copyAsSent('short'), 'short');
+});
+
 test('a small typed array decodes into memory of its own, from aligned bytes or not, shared or not', () => {
   for (const [code, , sample] of SAMPLES) {
     const { bytes } = encode(sample);
