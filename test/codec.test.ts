@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runInNewContext } from 'node:vm';
 import {
-  TYPE, allocate, copyAsSent, decode, elementSize, encode, encodedType, isBinaryType, sliceOf, typeName, viewAs,
+  TYPE, allocate, copyAsSent, decode, elementSize, encode, encodedType, isBinaryType, isFixedLength, sliceOf, typeName,
+  viewAs,
 } from '../src/codec.js';
 import { DataCloneError } from '../src/errors.js';
 import { createSecretKey } from 'node:crypto';
@@ -214,6 +215,14 @@ test('copyAsSent gives what a ring would deliver: a fresh copy of the plain kind
   assert.ok(cloned !== value && cloned.list !== value.list && cloned.when !== value.when);
   assert.equal(cloned, value);
   assert.is(copyAsSent('short'), 'short');
+});
+
+test('isFixedLength is false for a resizable ArrayBuffer and a growable SharedArrayBuffer, true for the others', () => {
+  const buffers = [
+    new ArrayBuffer(8), new SharedArrayBuffer(8), new ArrayBuffer(8, { maxByteLength: 16 }),
+    new SharedArrayBuffer(8, { maxByteLength: 16 } as never),
+  ];
+  assert.equal(buffers.map(isFixedLength), [true, true, false, false]);
 });
 
 test('a small typed array decodes into memory of its own, from aligned bytes or not, shared or not', () => {
