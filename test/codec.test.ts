@@ -2,7 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runInNewContext } from 'node:vm';
 import {
-  TYPE, allocate, copyAsSent, decode, elementSize, encode, encodedType, isBinaryType, typeName,
+  TYPE, allocate, copyAsSent, decode, elementSize, encode, encodedType, isBinaryType, isFixedLength, sliceOf, typeName,
+  viewAs,
 } from '../src/codec.js';
 import { DataCloneError } from '../src/errors.js';
 import { createSecretKey } from 'node:crypto';
@@ -197,6 +198,31 @@ test('structured values round-trip through V8\'s serializer', () => {
   assert.is(decoded.text, 'héllo wörld 😀 日本');
   assert.instance(decoded.floats, Float64Array);
   assert.equal(Array.from(decoded.floats), [1.5, -2.5]);
+});
+
+test('copyAsSent gives what a ring would deliver: a fresh copy of the plain kind, never the value itself', () => {
+  const floats = Float64Array.of(1.5, -0, NaN);
+  const copy = copyAsSent(floats) as Float64Array;
+  assert.ok(copy !== floats && copy.buffer !== floats.buffer);
+  assertSameElements(copy, [1.5, -0, NaN]);
+  const text = copyAsSent(Buffer.from('hi')) as Uint8Array;
+  assert.equal([text.constructor, Array.from(text)], [Uint8Array, [104, 105]]);
+  const shared = new SharedArrayBuffer(2);
+  const bytes = copyAsSent(shared) as ArrayBuffer;
+  assert.equal([bytes.constructor, bytes.byteLength], [ArrayBuffer, 2]);
+  const value = { list: [1, 'two'], when: new Date(0) };
+  const cloned = copyAsSent(value) as typeof value;
+  assert.ok(cloned !== value && cloned.list !== value.list && cloned.when !== value.when);
+  assert.equal(cloned, value);
+  assert.is(copyAsSent('short'), 'short');
+});
+
+test('isFixedLength is false for a resizable ArrayBuffer and a growable SharedArrayBuffer, true for the others', () => {
+  const buffers = [
+    new ArrayBuffer(8), new SharedArrayBuffer(8), new ArrayBuffer(8, { maxByteLength: 16 }),
+    new SharedArrayBuffer(8, { maxByteLength: 16 } as never),
+  ];
+  assert.equal(buffers.map(isFixedLength), [true, true, false, false]);
 });
 
 test('a small typed array decodes into memory of its own, from aligned bytes or not, shared or not', () => {
@@ -415,6 +441,20 @@ test('inPlace decode is a view sharing memory with the bytes', () => {
   assert.is(ring[3], 77);
 });
 
+test('sliceOf copies the bytes at an offset into a fresh plain array of the kind, and refuses a misaligned offset or length', () => {
+  // What Receiver.recv does with a short array in its ring: the ring's data seen as the kind, then a slice of it.
+  const ring = new Uint8Array(new SharedArrayBuffer(64));
+  new Float64Array(ring.buffer).set([0.5, 1.5, 2.5, 3.5, 4.5]);
+  const copy = sliceOf(TYPE.float64, viewAs(TYPE.float64, ring), 8, 24) as Float64Array;
+  assert.equal([copy.constructor, copy.buffer instanceof ArrayBuffer, Array.from(copy)], [Float64Array, true, [1.5, 2.5, 3.5]]);
+  const ints = sliceOf(TYPE.int16, viewAs(TYPE.int16, ring.subarray(8)), 2, 4) as Int16Array;
+  assert.equal(Array.from(ints), Array.from(new Int16Array(ring.buffer, 10, 2)));
+  assert.is(rangeErrorMessage(() => sliceOf(TYPE.float64, viewAs(TYPE.float64, ring), 4, 8)),
+    'sliceOf(): byte offset 4 is not a multiple of 8');
+  assert.is(rangeErrorMessage(() => sliceOf(TYPE.float64, viewAs(TYPE.float64, ring), 8, 12)),
+    'Float64Array needs a byte length that is a multiple of 8, got 12');
+});
+
 test('a misaligned inPlace decode is a RangeError naming the offset and the element size', () => {
   const bytes = new Uint8Array(new ArrayBuffer(32), 4, 16);
   assert.is(
@@ -527,6 +567,8 @@ test("decode's arguments: the type code first, then a Uint8Array, then { inPlace
   assert.is(typeError(() => decode(encoded as never, undefined as never)),
     `${TYPE_CODE}, got an object (pass its fields: decode(encoded.type, encoded.bytes))`);
   assert.is(typeError(() => decode(null as never, encoded.bytes)), `${TYPE_CODE}, got null`);
+  // An object with a `type` but no `bytes` is not an Encoded: no hint to pass its fields
+  assert.is(typeError(() => decode({ type: TYPE.float64 } as never, encoded.bytes)), `${TYPE_CODE}, got an object`);
   // Not a Uint8Array: an array decoded to an empty ArrayBuffer, with no error
   assert.is(typeError(() => decode(TYPE.bytes, [1, 2] as never)), 'Expected `bytes` to be a Uint8Array, got an array of length 2');
   assert.is(typeError(() => decode(TYPE.float64, new Float64Array(1) as never)), 'Expected `bytes` to be a Uint8Array, got a Float64Array');
@@ -581,6 +623,9 @@ test('refused values throw DataCloneError naming the type', () => {
     [[1, 2, Symbol('x')], 'an array containing a symbol',
       'an array containing a symbol cannot be sent: only values that structured clone accepts can travel ' +
       '(at value[2])'],
+    [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, [foo]], 'an array containing a function (named foo)',
+      'an array containing a function (named foo) cannot be sent: only values that structured clone accepts can ' +
+      'travel (at value[11][0])'],
     [Object.assign([1], { onClick: foo, 'odd key': Symbol('s') }), 'an array containing a function (named foo)',
       'an array containing a function (named foo) cannot be sent: only values that structured clone accepts can ' +
       'travel (at value.onClick)'],
@@ -715,6 +760,12 @@ test('errors that are not clone failures pass through unchanged', () => {
   const err = thrown(() => encode(value));
   assert.instance(err, TypeError);
   assert.is((err as TypeError).message, 'getter failed');
+  // One that throws once only: its error still, not a DataCloneError from the search for a culprit that follows
+  let reads = 0;
+  const once = { get boom(): number { if (reads++ === 0) throw new RangeError('first read failed'); return 1; } };
+  const first = thrown(() => encode(once));
+  assert.instance(first, RangeError);
+  assert.equal([(first as RangeError).message, reads], ['first read failed', 1]);
 });
 
 test('allocate gives a fresh value of each type and bytes over its memory', () => {
@@ -752,6 +803,11 @@ test('allocate gives a fresh value of each type and bytes over its memory', () =
     'Float64Array needs a byte length that is a multiple of 8, got 12',
   );
   assert.is(rangeErrorMessage(() => allocate(TYPE.bytes, -1)), 'Expected `byteLength` to be an integer from 0 and up, got -1');
+  // Not a whole number of bytes, nor one past 2^53: refused, not rounded down by the ArrayBuffer it would make
+  for (const byteLength of [1.5, NaN, Infinity, 2 ** 53]) {
+    assert.is(rangeErrorMessage(() => allocate(TYPE.bytes, byteLength)),
+      `Expected \`byteLength\` to be an integer from 0 and up, got ${byteLength}`);
+  }
   assert.is(rangeErrorMessage(() => allocate(99, 8)), `Unknown codec type code 99: expected an integer from 1 to ${LAST_CODE}`);
   assert.is(rangeErrorMessage(() => allocate('1' as never, 8)), `Unknown codec type code "1": expected an integer from 1 to ${LAST_CODE}`);
 });
