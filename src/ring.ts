@@ -944,14 +944,23 @@ export class RingBuffer {
    * poll's slow path for a header that is not a message's: true at the end of the stream; steps over a wrap marker
    * (moves TAIL past it and publishes it) and answers false; throws on anything else, which no producer writes. A
    * producer wraps only where a frame does not fit before the end, never at offset 0, and its HEAD is past the
-   * skipped bytes: a marker elsewhere would send TAIL past HEAD (or, at 0, round the ring for ever).
+   * skipped bytes: a marker elsewhere would send TAIL past HEAD (or, at 0, round the ring for ever). An end marker is
+   * the last frame a producer writes: one with bytes published after it (a message's kind word overwritten) would end
+   * the stream there, and drop them without a word.
    */
   private endOrStepOver(kind: number, offset: number): boolean {
     if (kind >>> 16 !== FRAME_MAGIC) {
       throw new CorruptFrameError(offset, `bad marker 0x${(kind >>> 16).toString(16)} (expected 0x${FRAME_MAGIC.toString(16)})`);
     }
     const frameKind = kind & 0xff;
-    if (frameKind === KIND_END) return true;
+    if (frameKind === KIND_END) {
+      this.cachedHead = Atomics.load(this.words, HEAD);
+      const published = (this.cachedHead - this.tail) | 0;
+      if (published !== FRAME_HEADER_BYTES) {
+        throw new CorruptFrameError(offset, `an end marker where ${published} bytes are published, not its own ${FRAME_HEADER_BYTES} (close() writes nothing after it)`);
+      }
+      return true;
+    }
     if (frameKind !== KIND_WRAP) throw new CorruptFrameError(offset, `unknown kind ${frameKind}`);
     const skipped = this.capacity - offset;
     const published = (this.cachedHead - this.tail) | 0;

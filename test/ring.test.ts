@@ -1031,6 +1031,28 @@ test('a wrap marker where no producer writes one is a corrupt frame, not a loop 
   assert.is(pastHead.bytesFree(), 1024 - 24, 'TAIL did not move');
 });
 
+test('an end marker with bytes published after it is a corrupt frame, not the end of the stream', () => {
+  const endWord = (RING_LAYOUT.FRAME_MAGIC << 16) | 3; // KIND_END
+  // Over the first message's kind word: the stream looked ended there, and both messages were dropped without a word
+  const ring = RingBuffer.create(256);
+  ring.write(Uint8Array.of(1, 2, 3)); // 24 bytes at 0
+  ring.write(Uint8Array.of(4)); // 24 at 24
+  new Uint32Array(ring.buffer, RING_HEADER_BYTES, 2)[1] = endWord;
+  for (const call of [() => ring.read(NOW), () => ring.hasMessage()]) {
+    const err = errorOf(call);
+    assert.instance(err, CorruptFrameError);
+    assert.is(err.message,
+      'corrupt frame header at ring offset 0: an end marker where 48 bytes are published, not its own 16 (close() writes nothing after it)');
+  }
+  // The producer's own end marker still ends the stream, read again and again
+  const closed = RingBuffer.create(256);
+  closed.write(Uint8Array.of(5));
+  closed.close();
+  assert.equal(Array.from(closed.read(NOW)!), [5]);
+  assert.is(closed.read(NOW), null);
+  assert.is(closed.read(NOW), null);
+});
+
 test('a ring option it does not take is refused by name, not ignored', () => {
   assert.is(errorOf(() => RingBuffer.create(1024, { corkbytes: 5 } as never)).message,
     'Unknown ring option `corkbytes`: expected strategy, spinMicros, onWait, onStillWaiting, corkBytes');
