@@ -335,9 +335,10 @@ export class RingBuffer {
     this.batchBytes = this.corkBytes;
     this.keptShift = Math.max(MIN_KEPT_SLOT_SHIFT, Math.log2(capacity / MAX_KEPT_VIEWS));
     this.keptFrom = (1 << this.keptShift) - FRAME_HEADER_BYTES + 1;
-    // A side that attaches late starts where the shared counters are.
-    this.head = this.cachedHead = this.published = Atomics.load(words, HEAD);
-    this.tail = this.cachedTail = this.publishedTail = Atomics.load(words, TAIL);
+    // A side that attaches late starts where the shared counters are. The consumer's first look at HEAD is its
+    // first read's (lookAgain), which checks it against TAIL.
+    this.head = this.published = Atomics.load(words, HEAD);
+    this.tail = this.cachedHead = this.cachedTail = this.publishedTail = Atomics.load(words, TAIL);
   }
 
   // ─── Producer side ──────────────────────────────────────────────────────────────────────────────────────────
@@ -935,7 +936,12 @@ export class RingBuffer {
    */
   private lookAgain(): boolean {
     this.cachedHead = Atomics.load(this.words, HEAD);
-    if (this.tail !== this.cachedHead) return true;
+    if (this.tail !== this.cachedHead) {
+      // Checked as it is loaded: a HEAD more than the ring ahead (or behind, unsigned) would have the frames of laps
+      // past read as new ones
+      if (((this.cachedHead - this.tail) >>> 0) > this.capacity) throw this.headError();
+      return true;
+    }
     if (this.waiter.aborted) throw new AbortedError('read'); // every consumer call reads, whatever its name
     return this.publishHeldBack();
   }
@@ -971,6 +977,14 @@ export class RingBuffer {
     this.tail = (this.tail + skipped) | 0;
     this.publishTail();
     return false;
+  }
+
+  /** lookAgain's error: HEAD is further from TAIL than a producer can be (a counter overwritten). */
+  private headError(): CorruptFrameError {
+    const head = this.cachedHead, tail = this.tail, ahead = (head - tail) | 0;
+    const problem = ahead < 0 ? `${-ahead} bytes behind TAIL ${tail}`
+      : `${ahead} bytes ahead of TAIL ${tail}, more than the ${this.capacity} the ring holds`;
+    return new CorruptFrameError(tail & this.mask, `HEAD ${head} is ${problem}`);
   }
 
   /** The error for a message header whose length cannot be right. */

@@ -1053,6 +1053,29 @@ test('an end marker with bytes published after it is a corrupt frame, not the en
   assert.is(closed.read(NOW), null);
 });
 
+test('a HEAD more than the ring ahead of TAIL is a corrupt frame, not laps of stale frames read as new', () => {
+  const ring = RingBuffer.create(128);
+  const consumer = RingBuffer.attach(ring.buffer);
+  for (let seq = 0; seq < 7; seq++) { // frames of 24 bytes at 0 to 96, a wrap at 120, again from 0: every header valid
+    ring.write(Uint8Array.of(seq, seq, seq, seq, seq, seq, seq, seq), { tag: seq });
+    assert.is(consumer.read(NOW)![0], seq);
+  }
+  const header = new Int32Array(ring.buffer, 0, RING_HEADER_BYTES / 4);
+  const tail = header[RING_LAYOUT.TAIL]!; // 176: 48 into the second lap
+  header[RING_LAYOUT.HEAD] = tail + 8 * 128; // eight rings ahead: the consumer read the old frames as new, lap after lap
+  const message = `corrupt frame header at ring offset 48: HEAD ${tail + 1024} is 1024 bytes ahead of TAIL ${tail}, more than the 128 the ring holds`;
+  for (const reader of [consumer, RingBuffer.attach(ring.buffer)]) { // one that loads HEAD again, one that attaches late
+    const err = errorOf(() => reader.read(NOW));
+    assert.instance(err, CorruptFrameError);
+    assert.is(err.message, message);
+  }
+  // Behind TAIL: no frame fits in what is published
+  header[RING_LAYOUT.HEAD] = tail - 24;
+  const behind = errorOf(() => RingBuffer.attach(ring.buffer).read(NOW));
+  assert.instance(behind, CorruptFrameError);
+  assert.is(behind.message, `corrupt frame header at ring offset 48: HEAD ${tail - 24} is 24 bytes behind TAIL ${tail}`);
+});
+
 test('a ring option it does not take is refused by name, not ignored', () => {
   assert.is(errorOf(() => RingBuffer.create(1024, { corkbytes: 5 } as never)).message,
     'Unknown ring option `corkbytes`: expected strategy, spinMicros, onWait, onStillWaiting, corkBytes');
