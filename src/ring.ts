@@ -938,8 +938,11 @@ export class RingBuffer {
     this.cachedHead = Atomics.load(this.words, HEAD);
     if (this.tail !== this.cachedHead) {
       // Checked as it is loaded: a HEAD more than the ring ahead (or behind, unsigned) would have the frames of laps
-      // past read as new ones
-      if (((this.cachedHead - this.tail) >>> 0) > this.capacity) throw this.headError();
+      // past read as new ones, and a counter that is no multiple of 8 (TAIL as a consumer attached) frames read from
+      // the middle of others
+      if (((this.cachedHead - this.tail) >>> 0) > this.capacity || ((this.cachedHead | this.tail) & 7) !== 0) {
+        throw this.countersError();
+      }
       return true;
     }
     if (this.waiter.aborted) throw new AbortedError('read'); // every consumer call reads, whatever its name
@@ -979,12 +982,17 @@ export class RingBuffer {
     return false;
   }
 
-  /** lookAgain's error: HEAD is further from TAIL than a producer can be (a counter overwritten). */
-  private headError(): CorruptFrameError {
+  /**
+   * lookAgain's error: a counter that is no multiple of 8, or HEAD further from TAIL than a producer can be (a counter
+   * overwritten).
+   */
+  private countersError(): CorruptFrameError {
     const head = this.cachedHead, tail = this.tail, ahead = (head - tail) | 0;
-    const problem = ahead < 0 ? `${-ahead} bytes behind TAIL ${tail}`
-      : `${ahead} bytes ahead of TAIL ${tail}, more than the ${this.capacity} the ring holds`;
-    return new CorruptFrameError(tail & this.mask, `HEAD ${head} is ${problem}`);
+    const problem = (tail & 7) !== 0 ? `TAIL ${tail} is not a multiple of 8, as every frame's start is`
+      : (head & 7) !== 0 ? `HEAD ${head} is not a multiple of 8, as every frame's start is`
+      : ahead < 0 ? `HEAD ${head} is ${-ahead} bytes behind TAIL ${tail}`
+      : `HEAD ${head} is ${ahead} bytes ahead of TAIL ${tail}, more than the ${this.capacity} the ring holds`;
+    return new CorruptFrameError(tail & this.mask, problem);
   }
 
   /** The error for a message header whose length cannot be right. */

@@ -1076,6 +1076,23 @@ test('a HEAD more than the ring ahead of TAIL is a corrupt frame, not laps of st
   assert.is(behind.message, `corrupt frame header at ring offset 48: HEAD ${tail - 24} is 24 bytes behind TAIL ${tail}`);
 });
 
+test('a HEAD or TAIL that is no multiple of 8 is a corrupt frame, not frames read from the middle of others', () => {
+  for (const [counter, by] of [['TAIL', 2], ['HEAD', 4]] as const) {
+    const ring = RingBuffer.create(256);
+    for (let seq = 0; seq < 3; seq++) ring.write(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8).map((byte) => byte + 8 * seq));
+    ring.read(NOW); // frames at 0, 24 and 48: TAIL 24, HEAD 72
+    const header = new Int32Array(ring.buffer, 0, RING_HEADER_BYTES / 4);
+    header[RING_LAYOUT[counter]] += by;
+    // TAIL 26: a consumer attached late read the header at 24 (its word) and the payload 2 bytes late, [11, ..., 16, 8,
+    // 0] (the next header's length word), as the next message
+    const err = errorOf(() => RingBuffer.attach(ring.buffer).read(NOW));
+    assert.instance(err, CorruptFrameError, counter);
+    const problem = counter === 'TAIL' ? `TAIL ${24 + by}` : `HEAD ${72 + by}`;
+    const offset = counter === 'TAIL' ? 24 + by : 24;
+    assert.is(err.message, `corrupt frame header at ring offset ${offset}: ${problem} is not a multiple of 8, as every frame's start is`);
+  }
+});
+
 test('a ring option it does not take is refused by name, not ignored', () => {
   assert.is(errorOf(() => RingBuffer.create(1024, { corkbytes: 5 } as never)).message,
     'Unknown ring option `corkbytes`: expected strategy, spinMicros, onWait, onStillWaiting, corkBytes');
