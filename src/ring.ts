@@ -955,13 +955,18 @@ export class RingBuffer {
    * producer wraps only where a frame does not fit before the end, never at offset 0, and its HEAD is past the
    * skipped bytes: a marker elsewhere would send TAIL past HEAD (or, at 0, round the ring for ever). An end marker is
    * the last frame a producer writes: one with bytes published after it (a message's kind word overwritten) would end
-   * the stream there, and drop them without a word.
+   * the stream there, and drop them without a word. A marker's type byte is 0: a message's kind byte overwritten
+   * (1 to 3 is one bit) leaves a Sender's type, 1 and up.
    */
   private endOrStepOver(kind: number, offset: number): boolean {
     if (kind >>> 16 !== FRAME_MAGIC) {
       throw new CorruptFrameError(offset, `bad marker 0x${(kind >>> 16).toString(16)} (expected 0x${FRAME_MAGIC.toString(16)})`);
     }
     const frameKind = kind & 0xff;
+    if ((kind & TYPE_BITS) !== 0 && (frameKind === KIND_END || frameKind === KIND_WRAP)) {
+      const marker = frameKind === KIND_END ? 'an end' : 'a wrap';
+      throw new CorruptFrameError(offset, `${marker} marker with the type byte ${(kind & TYPE_BITS) >>> 8} (markers have 0)`);
+    }
     if (frameKind === KIND_END) {
       this.cachedHead = Atomics.load(this.words, HEAD);
       const published = (this.cachedHead - this.tail) | 0;

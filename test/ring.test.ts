@@ -1053,6 +1053,26 @@ test('an end marker with bytes published after it is a corrupt frame, not the en
   assert.is(closed.read(NOW), null);
 });
 
+test('a wrap or end marker with a type byte is a corrupt frame: the kind byte of a message overwritten, not a marker', () => {
+  // A message's kind byte is 1, an end marker's 3 (one bit apart), a wrap marker's 2; close() and a wrap write the type
+  // byte 0, a Sender never does (codec types are 1 and up)
+  const wrapped = RingBuffer.create(64);
+  for (let i = 0; i < 4; i++) wrapped.write(new Uint8Array(0), { type: 3 }); // frames of 16 bytes at 0, 16, 32, 48
+  new Uint32Array(wrapped.buffer, RING_HEADER_BYTES + 16, 2)[1]! += 1; // the second one's kind byte, 1 to 2
+  assert.is(wrapped.read(NOW)!.length, 0);
+  // Stepped over, it skipped the rest of the ring, the last 48 bytes published: three messages lost without a word
+  const wrapErr = errorOf(() => wrapped.read(NOW));
+  assert.instance(wrapErr, CorruptFrameError);
+  assert.is(wrapErr.message, 'corrupt frame header at ring offset 16: a wrap marker with the type byte 3 (markers have 0)');
+  // The last frame published, so that only its type byte tells (read() returned null)
+  const last = RingBuffer.create(256);
+  last.write(new Uint8Array(0), { type: 140 });
+  new Uint32Array(last.buffer, RING_HEADER_BYTES, 2)[1]! += 2; // kind byte 1 to 3
+  const lastErr = errorOf(() => last.read(NOW));
+  assert.instance(lastErr, CorruptFrameError);
+  assert.is(lastErr.message, 'corrupt frame header at ring offset 0: an end marker with the type byte 140 (markers have 0)');
+});
+
 test('a HEAD more than the ring ahead of TAIL is a corrupt frame, not laps of stale frames read as new', () => {
   const ring = RingBuffer.create(128);
   const consumer = RingBuffer.attach(ring.buffer);
