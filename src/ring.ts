@@ -1080,5 +1080,5 @@ function outOfBoundsError(view: ArrayBufferView): TypeError {
   return new TypeError(`Expected a view to write, got ${what} (the buffer shrank below it)`);
 }
 
-/** Exposed for tests that corrupt a header on purpose. */
+/** Exposed for tests that corrupt a header on purpose, and for the shared transport, which reads TAIL to report one. */
 export const RING_LAYOUT = { HEAD, TAIL, READER_ASLEEP, WRITER_ASLEEP, STATE, FRAME_MAGIC } as const;
