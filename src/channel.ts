@@ -17,8 +17,8 @@
  */
 import { copyRange, NATIVE_COPY_OUT_BYTES } from './copy.js';
 import {
-  allocate, decodeBytes, decodeValueAt, encodeAs, encodedType, isBinaryType, isFixedLength, isKnownType, isTypedArrayType,
-  isValueType, SLICED_BYTES, sliceOf, TYPE, ValueBytes, viewAs, type Encoded, type KindView,
+  allocate, decodeBytes, decodeValueAt, elementSize, encodeAs, encodedType, isBinaryType, isFixedLength, isKnownType,
+  isTypedArrayType, isValueType, SLICED_BYTES, sliceOf, TYPE, typeName, ValueBytes, viewAs, type Encoded, type KindView,
 } from './codec.js';
 import { AbortedError, ClosedError, CorruptFrameError, TimeoutError } from './errors.js';
 import { aBytes, byteLengthOf, describe, refuseUnknownOptions } from './describe.js';
@@ -767,15 +767,26 @@ function ownedPrefix(into: Uint8Array, filled: number, total: number): Uint8Arra
 /**
  * The bytes of the message whose first frame `frame` is: its length, or for a chunked message the total its `aux`
  * gives. That comes from shared memory, so it is checked before anything of its size is allocated: a chunked message
- * is longer than its first chunk, and at most MAX_CHANNEL_MESSAGE.
+ * is longer than its first chunk, at most MAX_CHANNEL_MESSAGE, and a whole number of its kind's elements, and its first
+ * chunk a multiple of 8 bytes.
  */
 function messageBytes(frame: Frame): number {
   return (frame.type & CHUNKED) === 0 ? frame.length : chunkedBytes(frame);
 }
 
-function chunkedBytes({ length, aux }: Frame): number {
+function chunkedBytes({ length, aux, type }: Frame): number {
   if (aux <= length || aux > MAX_CHANNEL_MESSAGE) {
     const problem = `a first chunk of ${length} bytes for a message of ${aux} (at most ${MAX_CHANNEL_MESSAGE})`;
+    throw new CorruptFrameError(-1, problem);
+  }
+  const codecType = type & ~CHUNKED;
+  const size = isKnownType(codecType) ? elementSize(codecType) : 1; // an unknown code is told by codecTypeOf
+  if (length % 8 !== 0) {
+    throw new CorruptFrameError(-1, `a first chunk of ${length} bytes, where a Sender's chunks are multiples of 8`);
+  }
+  if (aux % size !== 0) {
+    const name = typeName(codecType);
+    const problem = `a first chunk of ${length} bytes for ${name.startsWith('I') ? 'an' : 'a'} ${name} of ${aux}, no multiple of ${size}`;
     throw new CorruptFrameError(-1, problem);
   }
   return aux;

@@ -335,9 +335,10 @@ export class RingBuffer {
     this.batchBytes = this.corkBytes;
     this.keptShift = Math.max(MIN_KEPT_SLOT_SHIFT, Math.log2(capacity / MAX_KEPT_VIEWS));
     this.keptFrom = (1 << this.keptShift) - FRAME_HEADER_BYTES + 1;
-    // A side that attaches late starts where the shared counters are.
-    this.head = this.cachedHead = this.published = Atomics.load(words, HEAD);
-    this.tail = this.cachedTail = this.publishedTail = Atomics.load(words, TAIL);
+    // A side that attaches late starts where the shared counters are. The consumer's first look at HEAD is its
+    // first read's (lookAgain), which checks it against TAIL.
+    this.head = this.published = Atomics.load(words, HEAD);
+    this.tail = this.cachedHead = this.cachedTail = this.publishedTail = Atomics.load(words, TAIL);
   }
 
   // ─── Producer side ──────────────────────────────────────────────────────────────────────────────────────────
@@ -935,7 +936,15 @@ export class RingBuffer {
    */
   private lookAgain(): boolean {
     this.cachedHead = Atomics.load(this.words, HEAD);
-    if (this.tail !== this.cachedHead) return true;
+    if (this.tail !== this.cachedHead) {
+      // Checked as it is loaded: a HEAD more than the ring ahead (or behind, unsigned) would have the frames of laps
+      // past read as new ones, and a counter that is no multiple of 8 (TAIL as a consumer attached) frames read from
+      // the middle of others
+      if (((this.cachedHead - this.tail) >>> 0) > this.capacity || ((this.cachedHead | this.tail) & 7) !== 0) {
+        throw this.countersError();
+      }
+      return true;
+    }
     if (this.waiter.aborted) throw new AbortedError('read'); // every consumer call reads, whatever its name
     return this.publishHeldBack();
   }
@@ -944,14 +953,28 @@ export class RingBuffer {
    * poll's slow path for a header that is not a message's: true at the end of the stream; steps over a wrap marker
    * (moves TAIL past it and publishes it) and answers false; throws on anything else, which no producer writes. A
    * producer wraps only where a frame does not fit before the end, never at offset 0, and its HEAD is past the
-   * skipped bytes: a marker elsewhere would send TAIL past HEAD (or, at 0, round the ring for ever).
+   * skipped bytes: a marker elsewhere would send TAIL past HEAD (or, at 0, round the ring for ever). An end marker is
+   * the last frame a producer writes: one with bytes published after it (a message's kind word overwritten) would end
+   * the stream there, and drop them without a word. A marker's type byte is 0: a message's kind byte overwritten
+   * (1 to 3 is one bit) leaves a Sender's type, 1 and up.
    */
   private endOrStepOver(kind: number, offset: number): boolean {
     if (kind >>> 16 !== FRAME_MAGIC) {
       throw new CorruptFrameError(offset, `bad marker 0x${(kind >>> 16).toString(16)} (expected 0x${FRAME_MAGIC.toString(16)})`);
     }
     const frameKind = kind & 0xff;
-    if (frameKind === KIND_END) return true;
+    if ((kind & TYPE_BITS) !== 0 && (frameKind === KIND_END || frameKind === KIND_WRAP)) {
+      const marker = frameKind === KIND_END ? 'an end' : 'a wrap';
+      throw new CorruptFrameError(offset, `${marker} marker with the type byte ${(kind & TYPE_BITS) >>> 8} (markers have 0)`);
+    }
+    if (frameKind === KIND_END) {
+      this.cachedHead = Atomics.load(this.words, HEAD);
+      const published = (this.cachedHead - this.tail) | 0;
+      if (published !== FRAME_HEADER_BYTES) {
+        throw new CorruptFrameError(offset, `an end marker where ${published} bytes are published, not its own ${FRAME_HEADER_BYTES} (close() writes nothing after it)`);
+      }
+      return true;
+    }
     if (frameKind !== KIND_WRAP) throw new CorruptFrameError(offset, `unknown kind ${frameKind}`);
     const skipped = this.capacity - offset;
     const published = (this.cachedHead - this.tail) | 0;
@@ -962,6 +985,19 @@ export class RingBuffer {
     this.tail = (this.tail + skipped) | 0;
     this.publishTail();
     return false;
+  }
+
+  /**
+   * lookAgain's error: a counter that is no multiple of 8, or HEAD further from TAIL than a producer can be (a counter
+   * overwritten).
+   */
+  private countersError(): CorruptFrameError {
+    const head = this.cachedHead, tail = this.tail, ahead = (head - tail) | 0;
+    const problem = (tail & 7) !== 0 ? `TAIL ${tail} is not a multiple of 8, as every frame's start is`
+      : (head & 7) !== 0 ? `HEAD ${head} is not a multiple of 8, as every frame's start is`
+      : ahead < 0 ? `HEAD ${head} is ${-ahead} bytes behind TAIL ${tail}`
+      : `HEAD ${head} is ${ahead} bytes ahead of TAIL ${tail}, more than the ${this.capacity} the ring holds`;
+    return new CorruptFrameError(tail & this.mask, problem);
   }
 
   /** The error for a message header whose length cannot be right. */
@@ -1044,5 +1080,5 @@ function outOfBoundsError(view: ArrayBufferView): TypeError {
   return new TypeError(`Expected a view to write, got ${what} (the buffer shrank below it)`);
 }
 
-/** Exposed for tests that corrupt a header on purpose. */
+/** Exposed for tests that corrupt a header on purpose, and for the shared transport, which reads TAIL to report one. */
 export const RING_LAYOUT = { HEAD, TAIL, READER_ASLEEP, WRITER_ASLEEP, STATE, FRAME_MAGIC } as const;

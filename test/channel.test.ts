@@ -764,6 +764,11 @@ test('frames that break the chunking protocol are CorruptFrameErrors that say ho
     [received([[16, TYPE.uint8 | CHUNKED, 2 ** 32 - 16]], false), 'a first chunk of 16 bytes for a message of 4294967280 (at most 2147483648)'],
     [received([[16, TYPE.uint8 | CHUNKED, 16]], false, 'recvInto'), 'a first chunk of 16 bytes for a message of 16 (at most 2147483648)'],
     [received([[16, TYPE.uint8 | CHUNKED, 8]], false), 'a first chunk of 16 bytes for a message of 8 (at most 2147483648)'],
+    // A total its kind cannot have (recv's allocation threw the codec's RangeError, as for a value of its own), or a
+    // first chunk that is no multiple of 8, as a Sender's chunkBytes is (the receive waited for the byte missing)
+    [received([[16, TYPE.int32 | CHUNKED, 18]], false), 'a first chunk of 16 bytes for an Int32Array of 18, no multiple of 4'],
+    [received([[16, TYPE.float64 | CHUNKED, 36]], false, 'recvInto'), 'a first chunk of 16 bytes for a Float64Array of 36, no multiple of 8'],
+    [received([[15, TYPE.uint8 | CHUNKED, 40]], false), 'a first chunk of 15 bytes, where a Sender\'s chunks are multiples of 8'],
   ];
   for (const [err, problem] of cases) {
     assert.instance(err, CorruptFrameError, problem);

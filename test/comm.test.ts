@@ -1,7 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { launch, type TransportName } from '../src/index.js';
-import { bitsOf, Float16, HALF_BITS, testSeed } from './helpers.js';
+import { Sender } from '../src/channel.js';
+import { ControlBlock } from '../src/control.js';
+import { CorruptFrameError } from '../src/errors.js';
+import { RING_HEADER_BYTES, RING_LAYOUT, RingBuffer } from '../src/ring.js';
+import { SharedTransport } from '../src/transport/shared.js';
+import { bitsOf, errorOf, Float16, HALF_BITS, testSeed } from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const RING = new URL('./fixtures/ranks-ring.js', import.meta.url);
@@ -291,6 +296,23 @@ test('a recvInto from any source that fails leaves the turn where it was, as it 
   for (const transport of TRANSPORTS) {
     const [got] = await run(3, transport, { program: 'anyTurnAfterFailedRecvInto' });
     assert.equal(got, [1, 2], transport);
+  }
+});
+
+test('shared: an end marker in a rank\'s ring, which no rank closes, is a CorruptFrameError, not null read as a message', () => {
+  const fromRank1 = RingBuffer.create(1024);
+  const wiring = { outgoing: [null, RingBuffer.create(1024).buffer], incoming: [null, fromRank1.buffer] };
+  const transport = new SharedTransport(0, wiring, ControlBlock.create(2), 'spin');
+  const sender = new Sender(fromRank1);
+  sender.send(1.5, 3); // 24 bytes at 0
+  sender.send('', 4); // an empty string: 16 bytes at 24, the last frame
+  new Uint32Array(fromRank1.buffer, RING_HEADER_BYTES + 24, 2)[1] = (RING_LAYOUT.FRAME_MAGIC << 16) | 3; // KIND_END
+  assert.equal(transport.poll(1), { value: 1.5, tag: 3, source: 1 });
+  // recv() returned null there, and poll and recvBlocking threw "Cannot read properties of null (reading 'value')"
+  for (const call of [() => transport.poll(1), () => transport.recvBlocking(1)]) {
+    const err = errorOf(call);
+    assert.instance(err, CorruptFrameError);
+    assert.is(err.message, 'corrupt frame header at ring offset 24: an end marker in the ring from rank 1, which no rank closes');
   }
 });
 

@@ -1031,6 +1031,88 @@ test('a wrap marker where no producer writes one is a corrupt frame, not a loop 
   assert.is(pastHead.bytesFree(), 1024 - 24, 'TAIL did not move');
 });
 
+test('an end marker with bytes published after it is a corrupt frame, not the end of the stream', () => {
+  const endWord = (RING_LAYOUT.FRAME_MAGIC << 16) | 3; // KIND_END
+  // Over the first message's kind word: the stream looked ended there, and both messages were dropped without a word
+  const ring = RingBuffer.create(256);
+  ring.write(Uint8Array.of(1, 2, 3)); // 24 bytes at 0
+  ring.write(Uint8Array.of(4)); // 24 at 24
+  new Uint32Array(ring.buffer, RING_HEADER_BYTES, 2)[1] = endWord;
+  for (const call of [() => ring.read(NOW), () => ring.hasMessage()]) {
+    const err = errorOf(call);
+    assert.instance(err, CorruptFrameError);
+    assert.is(err.message,
+      'corrupt frame header at ring offset 0: an end marker where 48 bytes are published, not its own 16 (close() writes nothing after it)');
+  }
+  // The producer's own end marker still ends the stream, read again and again
+  const closed = RingBuffer.create(256);
+  closed.write(Uint8Array.of(5));
+  closed.close();
+  assert.equal(Array.from(closed.read(NOW)!), [5]);
+  assert.is(closed.read(NOW), null);
+  assert.is(closed.read(NOW), null);
+});
+
+test('a wrap or end marker with a type byte is a corrupt frame: the kind byte of a message overwritten, not a marker', () => {
+  // A message's kind byte is 1, an end marker's 3 (one bit apart), a wrap marker's 2; close() and a wrap write the type
+  // byte 0, a Sender never does (codec types are 1 and up)
+  const wrapped = RingBuffer.create(64);
+  for (let i = 0; i < 4; i++) wrapped.write(new Uint8Array(0), { type: 3 }); // frames of 16 bytes at 0, 16, 32, 48
+  new Uint32Array(wrapped.buffer, RING_HEADER_BYTES + 16, 2)[1]! += 1; // the second one's kind byte, 1 to 2
+  assert.is(wrapped.read(NOW)!.length, 0);
+  // Stepped over, it skipped the rest of the ring, the last 48 bytes published: three messages lost without a word
+  const wrapErr = errorOf(() => wrapped.read(NOW));
+  assert.instance(wrapErr, CorruptFrameError);
+  assert.is(wrapErr.message, 'corrupt frame header at ring offset 16: a wrap marker with the type byte 3 (markers have 0)');
+  // The last frame published, so that only its type byte tells (read() returned null)
+  const last = RingBuffer.create(256);
+  last.write(new Uint8Array(0), { type: 140 });
+  new Uint32Array(last.buffer, RING_HEADER_BYTES, 2)[1]! += 2; // kind byte 1 to 3
+  const lastErr = errorOf(() => last.read(NOW));
+  assert.instance(lastErr, CorruptFrameError);
+  assert.is(lastErr.message, 'corrupt frame header at ring offset 0: an end marker with the type byte 140 (markers have 0)');
+});
+
+test('a HEAD more than the ring ahead of TAIL is a corrupt frame, not laps of stale frames read as new', () => {
+  const ring = RingBuffer.create(128);
+  const consumer = RingBuffer.attach(ring.buffer);
+  for (let seq = 0; seq < 7; seq++) { // frames of 24 bytes at 0 to 96, a wrap at 120, again from 0: every header valid
+    ring.write(Uint8Array.of(seq, seq, seq, seq, seq, seq, seq, seq), { tag: seq });
+    assert.is(consumer.read(NOW)![0], seq);
+  }
+  const header = new Int32Array(ring.buffer, 0, RING_HEADER_BYTES / 4);
+  const tail = header[RING_LAYOUT.TAIL]!; // 176: 48 into the second lap
+  header[RING_LAYOUT.HEAD] = tail + 8 * 128; // eight rings ahead: the consumer read the old frames as new, lap after lap
+  const message = `corrupt frame header at ring offset 48: HEAD ${tail + 1024} is 1024 bytes ahead of TAIL ${tail}, more than the 128 the ring holds`;
+  for (const reader of [consumer, RingBuffer.attach(ring.buffer)]) { // one that loads HEAD again, one that attaches late
+    const err = errorOf(() => reader.read(NOW));
+    assert.instance(err, CorruptFrameError);
+    assert.is(err.message, message);
+  }
+  // Behind TAIL: no frame fits in what is published
+  header[RING_LAYOUT.HEAD] = tail - 24;
+  const behind = errorOf(() => RingBuffer.attach(ring.buffer).read(NOW));
+  assert.instance(behind, CorruptFrameError);
+  assert.is(behind.message, `corrupt frame header at ring offset 48: HEAD ${tail - 24} is 24 bytes behind TAIL ${tail}`);
+});
+
+test('a HEAD or TAIL that is no multiple of 8 is a corrupt frame, not frames read from the middle of others', () => {
+  for (const [counter, by] of [['TAIL', 2], ['HEAD', 4]] as const) {
+    const ring = RingBuffer.create(256);
+    for (let seq = 0; seq < 3; seq++) ring.write(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8).map((byte) => byte + 8 * seq));
+    ring.read(NOW); // frames at 0, 24 and 48: TAIL 24, HEAD 72
+    const header = new Int32Array(ring.buffer, 0, RING_HEADER_BYTES / 4);
+    header[RING_LAYOUT[counter]] += by;
+    // TAIL 26: a consumer attached late read the header at 24 (its word) and the payload 2 bytes late, [11, ..., 16, 8,
+    // 0] (the next header's length word), as the next message
+    const err = errorOf(() => RingBuffer.attach(ring.buffer).read(NOW));
+    assert.instance(err, CorruptFrameError, counter);
+    const problem = counter === 'TAIL' ? `TAIL ${24 + by}` : `HEAD ${72 + by}`;
+    const offset = counter === 'TAIL' ? 24 + by : 24;
+    assert.is(err.message, `corrupt frame header at ring offset ${offset}: ${problem} is not a multiple of 8, as every frame's start is`);
+  }
+});
+
 test('a ring option it does not take is refused by name, not ignored', () => {
   assert.is(errorOf(() => RingBuffer.create(1024, { corkbytes: 5 } as never)).message,
     'Unknown ring option `corkbytes`: expected strategy, spinMicros, onWait, onStillWaiting, corkBytes');

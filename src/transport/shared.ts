@@ -7,7 +7,8 @@ import { Receiver, Sender } from '../channel.js';
 import { copyAsSent } from '../codec.js';
 import type { ControlBlock } from '../control.js';
 import { WAIT } from '../control.js';
-import { RingBuffer } from '../ring.js';
+import { CorruptFrameError } from '../errors.js';
+import { RING_HEADER_BYTES, RING_LAYOUT, RingBuffer } from '../ring.js';
 import type { WaitStrategy } from '../wait.js';
 import type { Envelope, Transport, TransportWiring } from './types.js';
 
@@ -43,12 +44,15 @@ export class SharedTransport implements Transport {
   poll(source: number): Envelope | undefined {
     const receiver = this.receivers[source]!;
     if (!receiver.hasMessage()) return undefined;
-    const message = receiver.recv()!;
+    const message = receiver.recv();
+    if (message === null) throw endMarkerError(receiver, source);
     return { value: message.value, tag: message.tag, source };
   }
 
   recvBlocking(source: number): Envelope {
-    const message = this.receivers[source]!.recv()!;
+    const receiver = this.receivers[source]!;
+    const message = receiver.recv();
+    if (message === null) throw endMarkerError(receiver, source);
     return { value: message.value, tag: message.tag, source };
   }
 
@@ -60,4 +64,14 @@ export class SharedTransport implements Transport {
   receiver(source: number): Receiver {
     return this.receivers[source]!;
   }
+}
+
+/**
+ * A rank's rings are never closed: the end of the stream in one (recv's null, which was read as a message and threw
+ * "Cannot read properties of null") is a frame header overwritten, where the consumer stands (its TAIL).
+ */
+function endMarkerError(receiver: Receiver, source: number): CorruptFrameError {
+  const ring = receiver.ring;
+  const tail = Atomics.load(new Int32Array(ring.buffer, 0, RING_HEADER_BYTES / 4), RING_LAYOUT.TAIL);
+  return new CorruptFrameError(tail & (ring.capacity - 1), `an end marker in the ring from rank ${source}, which no rank closes`);
 }
