@@ -768,8 +768,8 @@ export class Comm {
     const channels = this.channels;
     const receiver = channels.receiver(source);
     for (;;) {
-      const next = receiver.peekMeta();
-      if (next === null || matches(next.tag, tag)) return receiver;
+      const next = receiver.peekMeta(); // null only at an end marker, which no rank writes: recvBlocking refuses it
+      if (next !== null && matches(next.tag, tag)) return receiver;
       this.queues[source]!.push(channels.recvBlocking(source)); // another tag: queue it, look at the next
     }
   }

@@ -2,6 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { launch, type TransportName } from '../src/index.js';
 import { Sender } from '../src/channel.js';
+import { Comm } from '../src/comm.js';
 import { ControlBlock } from '../src/control.js';
 import { CorruptFrameError } from '../src/errors.js';
 import { RING_HEADER_BYTES, RING_LAYOUT, RingBuffer } from '../src/ring.js';
@@ -312,6 +313,26 @@ test('shared: an end marker in a rank\'s ring, which no rank closes, is a Corrup
   for (const call of [() => transport.poll(1), () => transport.recvBlocking(1)]) {
     const err = errorOf(call);
     assert.instance(err, CorruptFrameError);
+    assert.is(err.message, 'corrupt frame header at ring offset 24: an end marker in the ring from rank 1, which no rank closes');
+  }
+});
+
+test('shared: Comm\'s receives from a ring with an end marker in it throw the CorruptFrameError, recvView too', () => {
+  const fromRank1 = RingBuffer.create(1024);
+  const wiring = { outgoing: [null, RingBuffer.create(1024).buffer], incoming: [null, fromRank1.buffer] };
+  const control = ControlBlock.create(2);
+  const comm = Comm.createInternal(0, 2, new SharedTransport(0, wiring, control, 'spin'), control, 'spin');
+  const sender = new Sender(fromRank1);
+  sender.send(Float64Array.of(1.5), 3); // 24 bytes at 0
+  sender.send('', 4); // 16 bytes at 24, the last frame
+  new Uint32Array(fromRank1.buffer, RING_HEADER_BYTES + 24, 2)[1] = (RING_LAYOUT.FRAME_MAGIC << 16) | 3; // KIND_END
+  assert.equal(comm.recvView(1), Float64Array.of(1.5));
+  comm.release();
+  // recvView took the end marker's null for a message: "Cannot read properties of null (reading 'value')"
+  const calls = [() => comm.recvView(1), () => comm.recv(1), () => comm.recvInto(new Uint8Array(8), 1), () => comm.bcast(undefined, 1)];
+  for (const call of calls) {
+    const err = errorOf(call);
+    assert.instance(err, CorruptFrameError, String(call));
     assert.is(err.message, 'corrupt frame header at ring offset 24: an end marker in the ring from rank 1, which no rank closes');
   }
 });

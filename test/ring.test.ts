@@ -1330,6 +1330,32 @@ test('counters wrap past 2^31 and 2^32: an empty ring stays empty, every byte ar
   for (const start of [2 ** 31 - 3000, -3000]) countersFrom(start);
 });
 
+test('a full ring across 2^31 and 2^32, closed at the wrap, read by a consumer that attaches late: no corrupt frame', () => {
+  // The consumer's checks of HEAD (lookAgain's distance, the end marker's bytes published after it) at the counters'
+  // wrap: HEAD exactly the ring ahead of TAIL, past 2^31 (or 2^32) where TAIL is below it.
+  for (const start of [2 ** 31 - 128, -128]) {
+    const ring = RingBuffer.create(128);
+    const header = new Int32Array(ring.buffer, 0, RING_HEADER_BYTES / 4);
+    header[RING_LAYOUT.HEAD] = header[RING_LAYOUT.TAIL] = start;
+    const producer = RingBuffer.attach(ring.buffer);
+    for (let tag = 0; tag < 3; tag++) producer.write(new Uint8Array(16).fill(tag), { tag }); // 32 bytes each: 0 to 96
+    producer.write(new Uint8Array(8).fill(3), { tag: 3 }); // 24 bytes: 96 to 120
+    // The end marker does not fit in the 8 bytes left: the wrap marker goes, the marker waits for room
+    assert.instance(errorOf(() => producer.close({ timeoutMs: 0 })), TimeoutError);
+    assert.is(Atomics.load(header, RING_LAYOUT.HEAD), (start + 128) | 0, `${start}: HEAD past the wrap`);
+    const consumer = RingBuffer.attach(ring.buffer);
+    assert.equal(consumer.read({ timeoutMs: 0 }), new Uint8Array(16).fill(0));
+    producer.close({ timeoutMs: 0 }); // at offset 0, in the room the read freed
+    const rest = [];
+    for (let message = consumer.read({ timeoutMs: 0 }); message !== null; message = consumer.read({ timeoutMs: 0 })) {
+      rest.push([consumer.frame.tag, message.length]);
+    }
+    assert.equal(rest, [[1, 16], [2, 16], [3, 8]], String(start));
+    assert.is(consumer.read({ timeoutMs: 0 }), null, 'the end marker, read again');
+    assert.is(Atomics.load(header, RING_LAYOUT.TAIL), (start + 128) | 0, 'TAIL at the end marker, past the wrap');
+  }
+});
+
 function countersFrom(start: number): void {
   const ring = RingBuffer.create(4096);
   const header = new Int32Array(ring.buffer, 0, RING_HEADER_BYTES / 4);
