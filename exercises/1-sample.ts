@@ -6,8 +6,9 @@
  *    changes from run to run. The results still come back in input order, as map's return value. (The pool
  *    never starts more workers than there are batches: ask for 12 with 11 batches and 11 run.)
  * b) Manual ranks: `launch` starts the ranks, each decides which batches are its own (here: every size-th one,
- *    a fixed split), and the results come back through a channel: every rank sends its results to rank 0, which
- *    gathers them itself (counting how many came from each rank), where the pool collected them for you.
+ *    a fixed split), and the results come back through a channel: every other rank sends its results to rank 0,
+ *    which keeps its own and gathers the rest itself (counting how many came from each rank), where the pool
+ *    collected them for you.
  *
  * Run: npm run exercise -- sample      (try --ranks 3)
  */
