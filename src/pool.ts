@@ -80,7 +80,7 @@ function itemsHint(moduleUrl: unknown, items: unknown): string {
  */
 function moduleUrlHint(moduleUrl: unknown): string {
   if (typeof moduleUrl !== 'function') return '';
-  const name = moduleUrl.name;
+  const name = moduleUrl.name.replace(/^(bound )+/, ''); // square.bind(null) is named 'bound square'
   return name === '' ? ' (no function can be sent to a worker thread: export it from a module, and pass that module\'s URL)'
     : ` (no function can be sent to a worker thread: pass the URL of the module that exports ${name}, with ` +
       `exportName: ${JSON.stringify(name)} unless it is the default export)`;

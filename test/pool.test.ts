@@ -506,6 +506,10 @@ test('bad arguments are thrown with what was given', async () => {
   assert.is(named.message, 'Expected `moduleUrl` to be a URL (import.meta.url) or a file path, got a function (named ' +
     'twice) (no function can be sent to a worker thread: pass the URL of the module that exports twice, with ' +
     'exportName: "twice" unless it is the default export)');
+  const bound = await rejection(map(function twice(x: number) { return 2 * x; }.bind(null) as never, [1]));
+  assert.is(bound.message, 'Expected `moduleUrl` to be a URL (import.meta.url) or a file path, got a function (named ' +
+    'bound twice) (no function can be sent to a worker thread: pass the URL of the module that exports twice, with ' +
+    'exportName: "twice" unless it is the default export)');
   const anonymous = await rejection(map(((x: number) => x * x) as never, [1]));
   assert.is(anonymous.message, 'Expected `moduleUrl` to be a URL (import.meta.url) or a file path, got an anonymous ' +
     'function (no function can be sent to a worker thread: export it from a module, and pass that module\'s URL)');
