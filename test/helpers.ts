@@ -241,6 +241,16 @@ export function memoryUnderAddressLimit(): boolean {
   return JSON.parse(child.stdout) as boolean;
 }
 
+/** What a launch rejected with (its rank, code or cycle, where the error has one); throws if it resolved. */
+export async function failure(promise: Promise<unknown>): Promise<Error & { rank?: number; code?: string; cycle?: string[] }> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected launch to reject');
+}
+
 /** The error `fn` throws; fails the test if it throws none. */
 export function errorOf(fn: () => unknown): Error {
   try {

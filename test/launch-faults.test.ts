@@ -12,7 +12,7 @@ import { DeadlockError, launch, RankFailedError, TimeoutError, type TransportNam
 import { ABORT_REASON, ControlBlock, WAIT } from '../src/control.js';
 import { watchForDeadlock } from '../src/watchdog.js';
 import {
-  noWorkerLeft, pendingTimers, processWarnings, startedWorkers, within,
+  failure, noWorkerLeft, pendingTimers, processWarnings, startedWorkers, within,
 } from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
@@ -27,15 +27,6 @@ const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
  * covered by the deadlock inside a collective below, whose rank 2 may reach its wait later than rank 1 is stuck.
  */
 const GRACE_MS = 300;
-
-async function failure(promise: Promise<unknown>): Promise<Error & { rank?: number; code?: string; cycle?: string[] }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected launch to reject');
-}
 
 for (const transport of TRANSPORTS) {
   test(`${transport}: a rank that throws: launch names it, blocked ranks wake with CommAbortedError`, async () => {

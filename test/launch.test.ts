@@ -11,20 +11,11 @@ import { CommAbortedError, launch, map, RankFailedError, type TransportName } fr
 import { defaultStrategy } from '../src/launch.js';
 import { syntaxErrorAt } from '../src/load.js';
 import {
-  exitFlag, linesPerWriter, nestedList, noWorkerLeft, readNothingUntilExit, startedWorkers,
+  exitFlag, failure, linesPerWriter, nestedList, noWorkerLeft, readNothingUntilExit, startedWorkers,
 } from './helpers.js';
 
 const PROGRAMS = new URL('./fixtures/ranks-programs.js', import.meta.url);
 const TRANSPORTS: TransportName[] = ['shared', 'transfer', 'clone'];
-
-async function failure(promise: Promise<unknown>): Promise<Error & { rank?: number; code?: string; cycle?: string[] }> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected launch to reject');
-}
 
 test('a module that is missing, fails to load, or has no default export', async () => {
   // A file that is not there is named before any rank starts (each rank's import failed alike, blaming shmcomm's loader).
