@@ -39,16 +39,55 @@ export function checkRunTimeout(timeoutMs: unknown, worker: 'rank' | 'worker'): 
 }
 
 /**
- * Refuses an options object with a key that `what` does not take, a typo that would otherwise be ignored:
- * ``TypeError: Unknown launch option `ranks`: expected size, transport, ...``; and options that are no object
- * (`new Sender(ring, 4096)`, which has no keys to refuse, and was taken for none).
+ * Refuses an options object with a key that `what` does not take, a typo that would otherwise be ignored, with the
+ * option meant where it can tell: one slip away, or the name another tool gives it (`aliases`: MPI's and Python's
+ * `processes` for launch's `size`): ``TypeError: Unknown launch option `ranks` (did you mean size?): expected size,
+ * transport, ...``. Refuses options that are no object too (`new Sender(ring, 4096)`, which has no keys to refuse, and
+ * was taken for none).
  */
-export function refuseUnknownOptions(what: string, options: unknown, known: readonly string[]): void {
+export function refuseUnknownOptions(
+  what: string, options: unknown, known: readonly string[], aliases: Readonly<Record<string, string>> = {},
+): void {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected ${what} options to be an object (${known.join(', ')}), got ${describe(options)}`);
   }
   const unknown = Object.keys(options).find((name) => !known.includes(name));
-  if (unknown !== undefined) throw new TypeError(`Unknown ${what} option \`${unknown}\`: expected ${known.join(', ')}`);
+  if (unknown === undefined) return;
+  const meant = Object.hasOwn(aliases, unknown) ? ` (did you mean ${aliases[unknown]}?)` : didYouMean(unknown, known);
+  throw new TypeError(`Unknown ${what} option \`${unknown}\`${meant}: expected ${known.join(', ')}`);
+}
+
+/**
+ * ` (did you mean ring?)` when `text` is one slip away from one of `names` (letters swapped, one missing, one too many,
+ * one wrong; two for a word of 8 letters or more; none for one of 2 letters or fewer), else ''. The first name as near
+ * as any wins.
+ */
+export function didYouMean(text: string, names: readonly string[]): string {
+  if (text.length < 3) return ''; // one slip in a word of two letters makes another word, not a typo
+  const allowed = text.length >= 8 ? 2 : 1;
+  const typed = text.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = allowed + 1;
+  for (const name of names) {
+    if (Math.abs(name.length - text.length) > allowed) continue; // more slips than allowed, whatever the letters
+    const distance = slips(typed, name.toLowerCase());
+    if (distance < bestDistance) [best, bestDistance] = [name, distance];
+  }
+  return best === undefined ? '' : ` (did you mean ${best}?)`;
+}
+
+/** How many slips (an insertion, a deletion, a substitution, two neighbours swapped) turn `a` into `b`. */
+function slips(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 /**

@@ -92,6 +92,8 @@ export const MAX_RANKS = 256;
 const LAUNCH_OPTIONS = [
   'size', 'transport', 'ringBytes', 'chunkBytes', 'arenaBytes', 'timeoutMs', 'args', 'strategy', 'deadlockMs', 'signal',
 ] as const satisfies readonly (keyof LaunchOptions)[];
+/** What other tools call launch's options (MPI's ranks and `-np`, Python's processes): the refusal names ours. */
+const LAUNCH_ALIASES = { ranks: 'size', np: 'size', n: 'size', processes: 'size', workers: 'size', timeout: 'timeoutMs' };
 /**
  * Rings of all pairs share this budget by default, so 256 ranks (65,280 rings) still fit in memory; a few ranks get
  * big rings, up to 16 MiB (large messages then stream through the shared L3 cache, not out of the other core's L2:
@@ -350,7 +352,7 @@ function checkOptions(moduleUrl: string | URL, options: LaunchOptions): Settings
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected launch options like { size: 4 }, got ${describe(options)}`);
   }
-  refuseUnknownOptions('launch', options, LAUNCH_OPTIONS);
+  refuseUnknownOptions('launch', options, LAUNCH_OPTIONS, LAUNCH_ALIASES);
   const { size, transport = 'shared', timeoutMs, args, strategy, deadlockMs = 1000, signal } = options;
   if (!Number.isInteger(size) || size < 1 || size > MAX_RANKS) {
     throw new RangeError(`Expected \`size\` to be an integer from 1 to ${MAX_RANKS}, got ${describe(size)}`);

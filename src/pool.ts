@@ -55,6 +55,8 @@ export interface MapResult<R> {
 export const MAX_WORKERS = 256;
 /** Every option of MapOptions: another name is a mistake (`worker: 2` would start one per core). */
 const MAP_OPTIONS = ['workers', 'exportName', 'timeoutMs', 'signal'] as const satisfies readonly (keyof MapOptions)[];
+/** What Python's Pool and launch call map's options: the refusal names ours. */
+const MAP_ALIASES = { processes: 'workers', size: 'workers', timeout: 'timeoutMs' };
 
 
 /**
@@ -137,7 +139,7 @@ export async function map(
   if (options !== null && typeof options !== 'object') { // null: the defaults, as undefined
     throw new TypeError(`Expected map options like { workers: 4 }, got ${describe(options)}`);
   }
-  refuseUnknownOptions('map', options ?? {}, MAP_OPTIONS);
+  refuseUnknownOptions('map', options ?? {}, MAP_OPTIONS, MAP_ALIASES);
   const { workers, exportName = 'default', timeoutMs, signal } = options ?? {};
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
     throw new RangeError(`Expected \`workers\` to be an integer from 1 to ${MAX_WORKERS}, got ${describe(workers)}`);

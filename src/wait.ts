@@ -125,7 +125,7 @@ function checkGivenTimeout(options: { timeoutMs?: number } | null): void {
       const example = typeof options === 'number' ? options : 100;
       throw new TypeError(`Expected a blocking call's options like { timeoutMs: ${example} }, got ${describe(options)}`);
     }
-    refuseUnknownOptions('blocking call', options, ['timeoutMs']);
+    refuseUnknownOptions('blocking call', options, ['timeoutMs'], { timeout: 'timeoutMs' });
   } else if (!(typeof timeoutMs === 'number' && timeoutMs >= 0)) {
     throw new RangeError(`Expected \`timeoutMs\` to be a number >= 0, got ${describe(timeoutMs)}`);
   }

@@ -90,7 +90,7 @@ test('decode refuses an option it does not know, which would otherwise copy wher
   const encoded = encode(new Float64Array([1.5, 2.5]));
   const err = errorOf(() => decode(encoded.type, encoded.bytes, { inplace: true } as never));
   assert.instance(err, TypeError);
-  assert.is(err.message, 'Unknown decode option `inplace`: expected inPlace');
+  assert.is(err.message, 'Unknown decode option `inplace` (did you mean inPlace?): expected inPlace');
   const view = decode(encoded.type, encoded.bytes, { inPlace: true }) as Float64Array;
   assert.is(view.buffer, encoded.bytes.buffer); // in place: over the same memory
   assert.equal([...view], [1.5, 2.5]);
@@ -573,7 +573,7 @@ test("decode's arguments: the type code first, then a Uint8Array, then { inPlace
   assert.is(typeError(() => decode(TYPE.bytes, [1, 2] as never)), 'Expected `bytes` to be a Uint8Array, got an array of length 2');
   assert.is(typeError(() => decode(TYPE.float64, new Float64Array(1) as never)), 'Expected `bytes` to be a Uint8Array, got a Float64Array');
   // Options, checked as launch's and the ring's are: a misspelt one copied where a view was asked for, 1 was false
-  assert.is(typeError(() => decode(encoded.type, encoded.bytes, { inplace: true } as never)), 'Unknown decode option `inplace`: expected inPlace');
+  assert.is(typeError(() => decode(encoded.type, encoded.bytes, { inplace: true } as never)), 'Unknown decode option `inplace` (did you mean inPlace?): expected inPlace');
   assert.is(typeError(() => decode(encoded.type, encoded.bytes, { inPlace: 1 } as never)), 'Expected `inPlace` to be a boolean, got 1');
   assert.is(typeError(() => decode(encoded.type, encoded.bytes, true as never)), 'Expected decode options like { inPlace: true }, got true');
   // What is allowed: no options, {}, null (as before), inPlace either way, a Buffer, and another realm's Uint8Array

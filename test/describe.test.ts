@@ -1,7 +1,8 @@
 /** How error messages name values: describe() gives the value when it is short, kindOf() only what it is. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { aBytes, describe, kindOf, withArticle } from '../src/describe.js';
+import { aBytes, describe, kindOf, refuseUnknownOptions, withArticle } from '../src/describe.js';
+import { errorOf } from './helpers.js';
 
 class Point {}
 const revoked = Proxy.revocable({}, {});
@@ -36,6 +37,28 @@ test('aBytes: a size as an adjective, with the article its number is read with',
     [181, 'a 181-byte'], [1, 'a 1-byte'], [0, 'a 0-byte'], [1_100_000, 'a 1100000-byte'], [11_000_000, 'an 11000000-byte'],
   ];
   for (const [bytes, expected] of cases) assert.is(aBytes(bytes), expected, String(bytes));
+});
+
+test('an unknown option is refused with the one meant: one slip away, or by the name another tool gives it', () => {
+  const known = ['size', 'transport', 'timeoutMs'];
+  const aliases = { ranks: 'size', np: 'size', timeout: 'timeoutMs' };
+  const refusal = (options: object) => errorOf(() => refuseUnknownOptions('launch', options, known, aliases));
+  const cases: [object, string][] = [
+    [{ size: 2, ranks: 2 }, ' (did you mean size?)'], // an alias
+    [{ np: 2 }, ' (did you mean size?)'], // an alias of two letters, where no slip is counted
+    [{ timeout: 5 }, ' (did you mean timeoutMs?)'],
+    [{ tranport: 'clone' }, ' (did you mean transport?)'], // one letter missing
+    [{ timeoutms: 5 }, ' (did you mean timeoutMs?)'], // the case
+    [{ strategy: 'spin' }, ''], // nothing near
+    [{ toString: 1 }, ''], // an alias table's own properties are no aliases
+  ];
+  for (const [options, meant] of cases) {
+    const err = refusal(options);
+    assert.instance(err, TypeError);
+    const name = Object.keys(options).find((key) => !known.includes(key));
+    assert.is(err.message, `Unknown launch option \`${name}\`${meant}: expected size, transport, timeoutMs`, name);
+  }
+  assert.not.throws(() => refuseUnknownOptions('launch', { size: 1, timeoutMs: 5 }, known, aliases));
 });
 
 test.run();

@@ -329,7 +329,7 @@ test('bad launch options are refused with what was given and allowed', async () 
     [{ size: 2, arenaBytes: 2 ** 31 + 64 }, `${ARENA} (128 for 2) to 2147483648, got 2147483712`],
     [{ size: 2, arenaBytes: 1e6 + 0.5 }, `${ARENA} (128 for 2) to 2147483648, got 1000000.5`],
     [{ size: 2, arenaBytes: -1 }, `${ARENA} (128 for 2) to 2147483648, got -1`],
-    [{ size: 1, ranks: 4 }, 'Unknown launch option `ranks`: expected size, transport, ringBytes, chunkBytes, arenaBytes, timeoutMs, args, strategy, deadlockMs, signal'],
+    [{ size: 1, ranks: 4 }, 'Unknown launch option `ranks` (did you mean size?): expected size, transport, ringBytes, chunkBytes, arenaBytes, timeoutMs, args, strategy, deadlockMs, signal'],
   ];
   for (const [options, message] of cases) {
     const err = await failure(launch(PROGRAMS, options as never));

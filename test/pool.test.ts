@@ -522,7 +522,7 @@ test('bad arguments are thrown with what was given', async () => {
   assert.is(notOptions.message, 'Expected map options like { workers: 4 }, got 4');
   const unknown = await rejection(map(square, [1], { worker: 2 } as never));
   assert.instance(unknown, TypeError);
-  assert.is(unknown.message, 'Unknown map option `worker`: expected workers, exportName, timeoutMs, signal');
+  assert.is(unknown.message, 'Unknown map option `worker` (did you mean workers?): expected workers, exportName, timeoutMs, signal');
 });
 
 test("signal: an abort terminates every worker and rejects with the signal's reason; one aborted already starts none", async () => {

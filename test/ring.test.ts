@@ -1115,7 +1115,7 @@ test('a HEAD or TAIL that is no multiple of 8 is a corrupt frame, not frames rea
 
 test('a ring option it does not take is refused by name, not ignored', () => {
   assert.is(errorOf(() => RingBuffer.create(1024, { corkbytes: 5 } as never)).message,
-    'Unknown ring option `corkbytes`: expected strategy, spinMicros, onWait, onStillWaiting, corkBytes');
+    'Unknown ring option `corkbytes` (did you mean corkBytes?): expected strategy, spinMicros, onWait, onStillWaiting, corkBytes');
   const ring = RingBuffer.create(1024);
   assert.instance(errorOf(() => RingBuffer.attach(ring.buffer, { stategy: 'spin' } as never)), TypeError);
   // Options that are no object had no keys to refuse, and were taken for none; null is none (it threw at .strategy)
@@ -1134,7 +1134,7 @@ test('a bad timeoutMs is refused as the call starts, though it would not have to
   }
   assert.is(ring.bytesFree(), 1024, 'nothing was written');
   // A misspelt timeoutMs would wait for ever: refused by name.
-  assert.is(errorOf(() => ring.read({ timeout: 5 } as never)).message, 'Unknown blocking call option `timeout`: expected timeoutMs');
+  assert.is(errorOf(() => ring.read({ timeout: 5 } as never)).message, 'Unknown blocking call option `timeout` (did you mean timeoutMs?): expected timeoutMs');
   ring.write(Uint8Array.of(7), undefined, {}); // an empty options object is fine
   assert.is(errorOf(() => ring.read({ timeoutMs: -1 })).message, 'Expected `timeoutMs` to be a number >= 0, got -1');
   assert.equal([...ring.read({ timeoutMs: 0 })!], [7], 'the message is still there');

@@ -8,6 +8,7 @@
  * prints it with where its command's help is (`See shmcomm bench latency --help.`) and exits with status 2.
  */
 import { MAX_ARENA_BYTES } from '../arena.js';
+import { didYouMean } from '../describe.js';
 import { hangingItem, usageLines, words } from '../term.js';
 import { formatSize, parseSize } from './format.js';
 
@@ -41,41 +42,10 @@ const MIN_SIZE = 8; // one Float64
 const MAX_SIZE = 2 ** 30; // 1 GiB: sender and receiver each hold one, and a test machine has a few GiB
 const MAX_SECONDS = 3600;
 
+export { didYouMean }; // the command line's, beside its other helpers
+
 export const WHAT_VALUE = { SIZE: 'a size such as 64KiB', N: 'an integer', SECONDS: 'a number of seconds',
   LIST: 'a comma-separated list', FILE: 'a file path', NAME: 'a name' } as const;
-
-/**
- * ` (did you mean ring?)` when `text` is one slip away from one of `names` (letters swapped, one missing, one too many,
- * one wrong; two for a word of 8 letters or more; none for one of 2 letters or fewer), else ''. The first name as near
- * as any wins.
- */
-export function didYouMean(text: string, names: readonly string[]): string {
-  if (text.length < 3) return ''; // one slip in a word of two letters makes another word, not a typo
-  const allowed = text.length >= 8 ? 2 : 1;
-  const typed = text.toLowerCase();
-  let best: string | undefined;
-  let bestDistance = allowed + 1;
-  for (const name of names) {
-    if (Math.abs(name.length - text.length) > allowed) continue; // more slips than allowed, whatever the letters
-    const distance = slips(typed, name.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [name, distance];
-  }
-  return best === undefined ? '' : ` (did you mean ${best}?)`;
-}
-
-/** How many slips (an insertion, a deletion, a substitution, two neighbours swapped) turn `a` into `b`. */
-function slips(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
-      rows[i]![j] = d;
-    }
-  }
-  return rows[a.length]![b.length]!;
-}
 
 /**
  * The usual message: ``Expected `--points` to be an integer from 2 to 200, got "abc"``, then `near`, a guess where
