@@ -94,7 +94,7 @@ test('the source: each message its own window, stamped, the last stamps undone; 
 });
 
 /** What a test sender does to message `seq`, in `send`. */
-type Fault = 'none' | 'byte' | 'stale' | 'stamps only' | 'swapped';
+type Fault = 'none' | 'byte' | 'stale' | 'stamps only' | 'swapped' | 'last byte' | 'last chunk stale';
 
 /**
  * Writes messages of `bytes` bytes into `ring` as zerocopy's sender does (its chunks, from a VaryingSource), each
@@ -104,7 +104,9 @@ type Fault = 'none' | 'byte' | 'stale' | 'stamps only' | 'swapped';
  * - stale: the message before it again, every byte;
  * - stamps only: the bytes of the message before it, with this message's stamps written over them (a sender that
  *   wrote only the stamps into a ring that held the last message);
- * - swapped: its chunks 1 and 2 sent in each other's place (with 16 KiB chunks of 128 KiB, neither holds a stamp).
+ * - swapped: its chunks 1 and 2 sent in each other's place (with 16 KiB chunks of 128 KiB, neither holds a stamp);
+ * - last byte: one byte of its last chunk changed, 100 elements from its end, where no stamp is;
+ * - last chunk stale: its last chunk the one of the message before.
  */
 function send(ring: RingBuffer, bytes: number, faults: Fault[], chunkBytes = 256 * KiB): number[] {
   const source = new VaryingSource(bytes);
@@ -121,6 +123,11 @@ function send(ring: RingBuffer, bytes: number, faults: Fault[], chunkBytes = 256
       for (const sample of sampleIndices(elements)) asElements[sample] = expectedAt(sample, seq, elements);
     }
     if (fault === 'byte') message[8 * ((elements >> 1) + 5) + 3] ^= 0x10; // byte 3 of an element past the middle one
+    if (fault === 'last byte') message[8 * (elements - 100) + 3] ^= 0x10;
+    if (fault === 'last chunk stale') {
+      const lastChunk = chunkBytes * Math.floor((bytes - 1) / chunkBytes);
+      message.set(last.subarray(lastChunk), lastChunk);
+    }
     last = source.bytesOf(windowOf(seq)).slice(); // message seq as it should have been
     for (let at = 0; at < bytes; at += chunkBytes) {
       const from = fault !== 'swapped' || at < chunkBytes || at >= 3 * chunkBytes ? at
@@ -186,6 +193,24 @@ test('zerocopy catches a byte changed in the middle of a message, a stale messag
   }
 });
 
+test('zerocopy reads the last chunk of a message as the first: a byte changed there, or the chunk stale, is named', () => {
+  const bytes = 300 * KiB; // two chunks: 256 KiB and 44 KiB, the second holding one stamp, the last element's
+  const elements = bytes / 8;
+  assert.equal([...sampleIndices(elements)].filter((index) => index >= 32_768), [elements - 1]);
+  assert.not.ok(sampleIndices(elements).includes(elements - 100), 'the changed byte is not at a stamp');
+  const sums = new MessageSums(bytes);
+  for (const { name, producer, reader } of rings(4 * MiB)) {
+    const sent = send(producer, bytes, ['none', 'last byte', 'none', 'last chunk stale']);
+    assert.equal(reader.receiveSize(bytes, 64, () => {}), {
+      count: 4, failures: 2, firstFailure: `message 1: its bytes sum to ${hex(sent[1]!)}, not ${hex(sums.expected(1))}`,
+    }, name);
+    send(producer, bytes, ['none', 'none', 'none', 'last chunk stale']);
+    assert.equal(reader.receiveSize(bytes, 64, () => {}), {
+      count: 4, failures: 1, firstFailure: "message 3: its stamps are not message 3's",
+    }, name);
+  }
+});
+
 test('zerocopy catches two chunks of a message in each other\'s place, where neither holds a stamp', () => {
   const bytes = 128 * KiB;
   const chunkBytes = 16 * KiB; // a 64 KiB ring's quarter: zerocopy's chunks on \`--ring 64KiB\`
@@ -204,7 +229,7 @@ test('zerocopy catches two chunks of a message in each other\'s place, where nei
   }
 });
 
-test('zerocopy: a size that ends inside a message, or chunks that overrun it, fail with what happened', () => {
+test('zerocopy: a size that ends inside a message, chunks that overrun it or split an element: each named', () => {
   const bytes = 64 * KiB;
   for (const { name, producer, reader } of rings(MiB)) {
     send(producer, bytes, ['none']);
@@ -224,6 +249,15 @@ test('zerocopy: a size that ends inside a message, or chunks that overrun it, fa
     producer.write(new Uint8Array(0), { tag: END_TAG });
     const overrun = reader.receiveSize(bytes, 64, () => {});
     assert.is(overrun.firstFailure, 'message 0: its chunks do not add up to 65536 bytes', name);
+    // Chunks of 32,764 and 32,772 bytes, then 8: 4,095, 4,096 and 1 whole elements, the message's count, but cut
+    // where no element ends.
+    producer.write(chunked.subarray(0, 32_764));
+    producer.write(chunked.subarray(32_764, 65_536));
+    producer.write(chunked.subarray(65_536, 65_544));
+    producer.write(new Uint8Array(0), { tag: END_TAG });
+    assert.equal(reader.receiveSize(bytes, 64, () => {}), {
+      count: 1, failures: 1, firstFailure: 'message 0: its chunks do not add up to 65536 bytes',
+    }, name);
   }
 });
 

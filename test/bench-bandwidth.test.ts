@@ -23,7 +23,8 @@ import { ACK, END } from '../src/bench/bandwidth-ports.js';
 import { measureLineMicros, stateChangeNote } from '../src/bench/line-probe.js';
 import { formatSize, logSizes } from '../src/bench/format.js';
 import {
-  expectedAt, makeSource, messageOk, sampleIndices, samplesOk, shouldSkip, stamp, STAMP_EVERY, startsRound, windowFor,
+  copyFailure, expectedAt, makeSource, messageOk, RovingStamps, sampleIndices, samplesOk, shouldSkip, stamp, STAMP_EVERY,
+  startsRound, windowFor,
 } from '../src/bench/payload.js';
 import { PeerGroup, stallMsFor } from '../src/bench/peers.js';
 import { host, memcpyText } from '../src/glibc.js';
@@ -505,6 +506,34 @@ test('payload: a stamp in every 256 KiB catches a chunk that was not moved, or m
   assert.not.ok(messageOk(twice, 10, elements, samples), 'stretch 0 twice');
 });
 
+test('payload: each fixed stamp alone catches the piece it sits in stale; a message one element too long fails', () => {
+  // 256 KiB and 100 elements: the last 800 bytes, a chunk of their own (shared's chunks are 256 KiB), hold only the
+  // last element's stamp; each piece below holds one stamp and no other.
+  const elements = STAMP_EVERY + 100;
+  const samples = sampleIndices(elements);
+  assert.equal(Array.from(samples), [0, 12_345, elements >> 1, elements - 1]);
+  const source = makeSource(elements * 8);
+  const roving = new RovingStamps(elements);
+  roving.restamp(source, 9);
+  stamp(source, 9);
+  const stale = source.slice();
+  roving.restamp(source, 10);
+  stamp(source, 10);
+  const receiver = new RovingStamps(elements);
+  assert.is(copyFailure(source.slice(), 10, samples, receiver), '');
+  for (const [from, to] of [[0, 1], [12_000, 13_000], [16_000, 17_000], [STAMP_EVERY, elements]]) {
+    const mixed = source.slice();
+    mixed.set(stale.subarray(from, to), from); // message 9's bytes there
+    assert.not.ok(messageOk(mixed, 10, elements, samples), `elements ${from} to ${to} stale`);
+    assert.is(copyFailure(mixed, 10, samples, receiver), "its stamps are not message 10's", `elements ${from} to ${to} stale`);
+  }
+  // The right stamps in the first `elements` elements, and one more: not the message.
+  const longer = new Float64Array(elements + 1);
+  longer.set(source);
+  assert.not.ok(messageOk(longer, 10, elements, samples), 'one element too many');
+  assert.not.ok(messageOk(Array.from(source), 10, elements, samples), 'not a Float64Array');
+});
+
 test('process: the child names the first message that failed, as the other receivers do, each size anew', async () => {
   const child = fork(fileURLToPath(new URL('../src/bench/process-peer.js', import.meta.url)), ['bandwidth'], {
     serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -557,6 +586,8 @@ test('payload: windows carry at most 64 MiB; only slow big sizes are skipped', (
   assert.not.ok(shouldSkip(64 << 20, undefined));
   assert.not.ok(shouldSkip(64 << 20, 100));
   assert.ok(shouldSkip(64 << 20, 50));
+  assert.not.ok(shouldSkip(20e6, 20), 'predicted 1 s exactly: not longer than SLOW_MESSAGE_SECONDS');
+  assert.ok(shouldSkip(20e6, 19.99));
   // Each round starts over: its first size has no previous rate to be skipped by, whatever the last round's largest did.
   assert.equal([0, 1, 2, 3, 4, 5].map((i) => startsRound([8, 64, 1024, 8, 64, 1024], i)), [true, false, false, true, false, false]);
   assert.equal([0, 1, 2].map((i) => startsRound([32 << 20, 32 << 20, 32 << 20], i)), [true, true, true]); // one size
