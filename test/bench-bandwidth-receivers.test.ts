@@ -52,7 +52,7 @@ async function receive(job: Partial<BandwidthJob>, feed: (control: Int32Array) =
   const reports: BandwidthReport[] = [];
   try {
     const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the ${job.mode} receiver did not finish in 20 s`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`the ${job.mode} receiver did not finish in 60 s`)), 60_000);
       worker.on('message', (report: BandwidthReport) => {
         reports.push(report);
         if (report.type === 'done') { clearTimeout(timer); resolve(); }
@@ -69,7 +69,7 @@ async function receive(job: Partial<BandwidthJob>, feed: (control: Int32Array) =
 
 /** Resolves once the receiver has acknowledged `windows` windows (ringbuf's sender sets ENDED only after them). */
 async function acknowledged(control: Int32Array, windows: number): Promise<void> {
-  const until = Date.now() + 10_000;
+  const until = Date.now() + 60_000;
   while (Atomics.load(control, ACK) < windows) {
     if (Date.now() > until) throw new Error(`${Atomics.load(control, ACK)} of ${windows} windows acknowledged`);
     await new Promise((resolve) => setTimeout(resolve, 5));
