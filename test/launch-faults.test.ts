@@ -246,8 +246,10 @@ test('the watchdog reports a rank waiting on a finished one only once it has loo
     control.markLooked(0); // counted before the watchdog's next look: it may be of a look made before the finish
     await pause(600); // many times graceMs, but no look since: rank 0 may have had no core
     assert.equal(reports, []);
-    control.markLooked(0);
-    control.markLooked(0); // two looks after the finish, in vain: stuck
+    control.markLooked(0); // one look since the watchdog saw the finish: it may have begun before it
+    await pause(600);
+    assert.equal(reports, []);
+    control.markLooked(0); // the second began after the first was counted: two looks after the finish, in vain: stuck
     for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) await pause(50);
     assert.equal(reports, [['rank 0 waits to receive from rank 1 (rank 1 has finished)']]);
   } finally {
