@@ -257,6 +257,33 @@ test('the watchdog reports a rank waiting on a finished one only once it has loo
   }
 });
 
+test('the watchdog takes no rank as stuck at the look that sees another finish, however long it looked in vain before', async () => {
+  // Rank 1 may have sent rank 0 its message just before it finished, and rank 0, woken, had no core since: only its
+  // looks after that finish say it is stuck.
+  const control = ControlBlock.create(2);
+  const finished = [false, false];
+  const timers: NodeJS.Timeout[] = [];
+  const reports: string[][] = [];
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    watchForDeadlock(control, finished, 50, timers, (cycle) => reports.push(cycle));
+    control.setWaiting(0, WAIT.recv, 1); // rank 0 waits for rank 1, which computes
+    await pause(300); // the watchdog has seen rank 0 begin to wait
+    for (let i = 0; i < 4; i++) control.markLooked(0); // it looks in vain
+    await pause(300); // many times graceMs
+    assert.equal(reports, []); // rank 1 runs: it may yet send
+    finished[1] = true; // rank 1 sends, and finishes
+    await pause(600); // rank 0, woken, has had no core: no look since
+    assert.equal(reports, []);
+    control.markLooked(0);
+    control.markLooked(0); // two looks after the finish, in vain: stuck
+    for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) await pause(50);
+    assert.equal(reports, [['rank 0 waits to receive from rank 1 (rank 1 has finished)']]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+});
+
 test('the watchdog counts looks only from the last move of any rank: one that sent, then began to wait, may have woken the other', async () => {
   const control = ControlBlock.create(2);
   const timers: NodeJS.Timeout[] = [];
