@@ -292,10 +292,12 @@ test('the watchdog counts looks only from the last move of any rank: one that se
   try {
     watchForDeadlock(control, [false, false], 50, timers, (cycle) => reports.push(cycle));
     control.setWaiting(0, WAIT.recv, 1); // rank 0 waits for rank 1 and looks in vain, while rank 1 runs
+    await pause(300); // the watchdog has seen rank 0 begin to wait: the looks below count
     for (let i = 0; i < 4; i++) control.markLooked(0);
     await pause(300);
     control.setWaiting(1, WAIT.recv, 0); // rank 1 sent to rank 0, then began to wait for it
-    for (let i = 0; i < 4; i++) control.markLooked(1);
+    await pause(300); // the watchdog has seen rank 1 move
+    for (let i = 0; i < 4; i++) control.markLooked(1); // rank 1 looks in vain
     await pause(600); // rank 0, woken, has had no core: no look since rank 1 moved
     assert.equal(reports, []);
     for (let i = 0; i < 2; i++) for (const rank of [0, 1]) control.markLooked(rank); // both look in vain: stuck
