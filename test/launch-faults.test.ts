@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DeadlockError, launch, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
-import { ABORT_REASON, ControlBlock, WAIT } from '../src/control.js';
+import { ABORT_REASON, ANY_PEER, ControlBlock, WAIT } from '../src/control.js';
 import { watchForDeadlock } from '../src/watchdog.js';
 import {
   noWorkerLeft, pendingTimers, processWarnings, startedWorkers, within,
@@ -363,6 +363,32 @@ test('a DeadlockError says that ranks caught in passing waits beside the cycle a
     assert.equal(reports, [[
       'rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0', 'rank 2 is running',
       'rank 3 is running', 'rank 4 waits to receive from rank 0', 'rank 5 waits to receive from rank 4',
+    ]]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+});
+
+test('a DeadlockError describes a rank that has just begun to receive from any rank, where every other rank is stuck, by its wait', async () => {
+  // Rank 2 has not looked twice in its wait (a rank with no core looks like one passing through it), but no rank other
+  // than itself is free to send to it: it is not running.
+  const control = ControlBlock.create(3);
+  const timers: NodeJS.Timeout[] = [];
+  const reports: string[][] = [];
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    watchForDeadlock(control, [false, false, false], 50, timers, (cycle) => reports.push(cycle));
+    control.setWaiting(0, WAIT.recv, 1);
+    control.setWaiting(1, WAIT.recv, 0);
+    control.setWaiting(2, WAIT.recv, ANY_PEER);
+    await pause(300); // the watchdog has seen all three begin to wait
+    for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) {
+      for (const rank of [0, 1]) control.markLooked(rank); // ranks 0 and 1 look in vain; rank 2 has had no core
+      await pause(50);
+    }
+    assert.equal(reports, [[
+      'rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0',
+      'rank 2 waits to receive from any rank',
     ]]);
   } finally {
     for (const timer of timers) clearTimeout(timer);
