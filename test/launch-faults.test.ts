@@ -395,6 +395,40 @@ test('a DeadlockError describes a rank that has just begun to receive from any r
   }
 });
 
+test('a DeadlockError describes by its wait a rank that looked twice in it, though it has not looked since another moved', async () => {
+  // Rank 2 waits for rank 3, which computes, and has looked in vain twice: it is in its wait, not passing through it.
+  // Rank 3 then moves (a short wait of its own), which restarts the looks that tell who is stuck, not that.
+  const control = ControlBlock.create(4);
+  const timers: NodeJS.Timeout[] = [];
+  const reports: string[][] = [];
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    watchForDeadlock(control, [false, false, false, false], 50, timers, (cycle) => reports.push(cycle));
+    control.markStarted(3);
+    control.setWaiting(0, WAIT.recv, 1);
+    control.setWaiting(1, WAIT.recv, 0);
+    control.setWaiting(2, WAIT.recv, 3);
+    await pause(300); // the watchdog has seen the three begin to wait
+    control.markLooked(2);
+    control.markLooked(2); // two looks in vain in its wait
+    await pause(300);
+    control.setWaiting(3, WAIT.send, 2);
+    control.setWaiting(3, WAIT.none, 2); // rank 3 moves
+    await pause(300); // the watchdog has seen it
+    for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) {
+      for (const rank of [0, 1]) control.markLooked(rank); // ranks 0 and 1 look in vain; rank 2 has had no core
+      await pause(50);
+    }
+    assert.equal(reports, [[
+      'rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0',
+      'rank 2 waits to receive from rank 3',
+      'rank 3 is running',
+    ]]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+});
+
 test('a deadlock is reported while a third rank keeps waking one of the two with messages, on every transport', async () => {
   // Ranks 0 and 1 wait for each other; rank 2 sends rank 0 a message every 10 ms for 20 s. Each message wakes rank 0
   // from its doorbell on clone and transfer (the looks then come from the wakes). Rank 2 first tells the two that it
