@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { DeadlockError, launch, RankFailedError, TimeoutError, type TransportName } from '../src/index.js';
-import { ABORT_REASON, ControlBlock, WAIT } from '../src/control.js';
+import { ABORT_REASON, ANY_PEER, ControlBlock, WAIT } from '../src/control.js';
 import { watchForDeadlock } from '../src/watchdog.js';
 import {
   failure, noWorkerLeft, pendingTimers, processWarnings, startedWorkers, within,
@@ -237,6 +237,35 @@ test('the watchdog reports a rank waiting on a finished one only once it has loo
     control.markLooked(0); // counted before the watchdog's next look: it may be of a look made before the finish
     await pause(600); // many times graceMs, but no look since: rank 0 may have had no core
     assert.equal(reports, []);
+    control.markLooked(0); // one look since the watchdog saw the finish: it may have begun before it
+    await pause(600);
+    assert.equal(reports, []);
+    control.markLooked(0); // the second began after the first was counted: two looks after the finish, in vain: stuck
+    for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) await pause(50);
+    assert.equal(reports, [['rank 0 waits to receive from rank 1 (rank 1 has finished)']]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+});
+
+test('the watchdog takes no rank as stuck at the look that sees another finish, however long it looked in vain before', async () => {
+  // Rank 1 may have sent rank 0 its message just before it finished, and rank 0, woken, had no core since: only its
+  // looks after that finish say it is stuck.
+  const control = ControlBlock.create(2);
+  const finished = [false, false];
+  const timers: NodeJS.Timeout[] = [];
+  const reports: string[][] = [];
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    watchForDeadlock(control, finished, 50, timers, (cycle) => reports.push(cycle));
+    control.setWaiting(0, WAIT.recv, 1); // rank 0 waits for rank 1, which computes
+    await pause(300); // the watchdog has seen rank 0 begin to wait
+    for (let i = 0; i < 4; i++) control.markLooked(0); // it looks in vain
+    await pause(300); // many times graceMs
+    assert.equal(reports, []); // rank 1 runs: it may yet send
+    finished[1] = true; // rank 1 sends, and finishes
+    await pause(600); // rank 0, woken, has had no core: no look since
+    assert.equal(reports, []);
     control.markLooked(0);
     control.markLooked(0); // two looks after the finish, in vain: stuck
     for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) await pause(50);
@@ -254,10 +283,12 @@ test('the watchdog counts looks only from the last move of any rank: one that se
   try {
     watchForDeadlock(control, [false, false], 50, timers, (cycle) => reports.push(cycle));
     control.setWaiting(0, WAIT.recv, 1); // rank 0 waits for rank 1 and looks in vain, while rank 1 runs
+    await pause(300); // the watchdog has seen rank 0 begin to wait: the looks below count
     for (let i = 0; i < 4; i++) control.markLooked(0);
     await pause(300);
     control.setWaiting(1, WAIT.recv, 0); // rank 1 sent to rank 0, then began to wait for it
-    for (let i = 0; i < 4; i++) control.markLooked(1);
+    await pause(300); // the watchdog has seen rank 1 move
+    for (let i = 0; i < 4; i++) control.markLooked(1); // rank 1 looks in vain
     await pause(600); // rank 0, woken, has had no core: no look since rank 1 moved
     assert.equal(reports, []);
     for (let i = 0; i < 2; i++) for (const rank of [0, 1]) control.markLooked(rank); // both look in vain: stuck
@@ -323,6 +354,66 @@ test('a DeadlockError says that ranks caught in passing waits beside the cycle a
     assert.equal(reports, [[
       'rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0', 'rank 2 is running',
       'rank 3 is running', 'rank 4 waits to receive from rank 0', 'rank 5 waits to receive from rank 4',
+    ]]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+});
+
+test('a DeadlockError describes a rank that has just begun to receive from any rank, where every other rank is stuck, by its wait', async () => {
+  // Rank 2 has not looked twice in its wait (a rank with no core looks like one passing through it), but no rank other
+  // than itself is free to send to it: it is not running.
+  const control = ControlBlock.create(3);
+  const timers: NodeJS.Timeout[] = [];
+  const reports: string[][] = [];
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    watchForDeadlock(control, [false, false, false], 50, timers, (cycle) => reports.push(cycle));
+    control.setWaiting(0, WAIT.recv, 1);
+    control.setWaiting(1, WAIT.recv, 0);
+    control.setWaiting(2, WAIT.recv, ANY_PEER);
+    await pause(300); // the watchdog has seen all three begin to wait
+    for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) {
+      for (const rank of [0, 1]) control.markLooked(rank); // ranks 0 and 1 look in vain; rank 2 has had no core
+      await pause(50);
+    }
+    assert.equal(reports, [[
+      'rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0',
+      'rank 2 waits to receive from any rank',
+    ]]);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+  }
+});
+
+test('a DeadlockError describes by its wait a rank that looked twice in it, though it has not looked since another moved', async () => {
+  // Rank 2 waits for rank 3, which computes, and has looked in vain twice: it is in its wait, not passing through it.
+  // Rank 3 then moves (a short wait of its own), which restarts the looks that tell who is stuck, not that.
+  const control = ControlBlock.create(4);
+  const timers: NodeJS.Timeout[] = [];
+  const reports: string[][] = [];
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  try {
+    watchForDeadlock(control, [false, false, false, false], 50, timers, (cycle) => reports.push(cycle));
+    control.markStarted(3);
+    control.setWaiting(0, WAIT.recv, 1);
+    control.setWaiting(1, WAIT.recv, 0);
+    control.setWaiting(2, WAIT.recv, 3);
+    await pause(300); // the watchdog has seen the three begin to wait
+    control.markLooked(2);
+    control.markLooked(2); // two looks in vain in its wait
+    await pause(300);
+    control.setWaiting(3, WAIT.send, 2);
+    control.setWaiting(3, WAIT.none, 2); // rank 3 moves
+    await pause(300); // the watchdog has seen it
+    for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) {
+      for (const rank of [0, 1]) control.markLooked(rank); // ranks 0 and 1 look in vain; rank 2 has had no core
+      await pause(50);
+    }
+    assert.equal(reports, [[
+      'rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0',
+      'rank 2 waits to receive from rank 3',
+      'rank 3 is running',
     ]]);
   } finally {
     for (const timer of timers) clearTimeout(timer);
