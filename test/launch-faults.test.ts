@@ -222,14 +222,34 @@ test('a rank that throws from a timer after returning its result fails the run, 
   await noWorkerLeft('a late throw');
 });
 
+/**
+ * The watchdog alone, for the tests that play the ranks' part by hand (setWaiting, markLooked, a pause for its looks):
+ * `start` it over a control block, read the cycles it `reports`, and `stop` it in a finally: it clears its `timers`
+ * (and any a test adds there).
+ */
+function watchdog(): {
+  reports: string[][]; start: (control: ControlBlock, finished: boolean[], graceMs: number) => void; stop: () => void;
+  timers: NodeJS.Timeout[];
+} {
+  const timers: NodeJS.Timeout[] = [];
+  const reports: string[][] = [];
+  return {
+    reports,
+    timers,
+    start: (control, finished, graceMs) => watchForDeadlock(control, finished, graceMs, timers, (cycle) => reports.push(cycle)),
+    stop: () => timers.forEach((timer) => clearTimeout(timer)),
+  };
+}
+
+/** Resolves after `ms`: the watchdog's looks due before then come first (one thread's timers fire in their order). */
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 test('the watchdog reports a rank waiting on a finished one only once it has looked twice since the finish: a rank with no core is not stuck', async () => {
   const control = ControlBlock.create(2);
   const finished = [false, false];
-  const timers: NodeJS.Timeout[] = [];
-  const reports: string[][] = [];
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const { reports, start, stop } = watchdog();
   try {
-    watchForDeadlock(control, finished, 50, timers, (cycle) => reports.push(cycle));
+    start(control, finished, 50);
     control.setWaiting(0, WAIT.recv, 1); // rank 0 waits for rank 1, and looks three times in vain
     for (let i = 0; i < 3; i++) control.markLooked(0);
     await pause(300);
@@ -244,7 +264,7 @@ test('the watchdog reports a rank waiting on a finished one only once it has loo
     for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) await pause(50);
     assert.equal(reports, [['rank 0 waits to receive from rank 1 (rank 1 has finished)']]);
   } finally {
-    for (const timer of timers) clearTimeout(timer);
+    stop();
   }
 });
 
@@ -253,11 +273,9 @@ test('the watchdog takes no rank as stuck at the look that sees another finish, 
   // looks after that finish say it is stuck.
   const control = ControlBlock.create(2);
   const finished = [false, false];
-  const timers: NodeJS.Timeout[] = [];
-  const reports: string[][] = [];
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const { reports, start, stop } = watchdog();
   try {
-    watchForDeadlock(control, finished, 50, timers, (cycle) => reports.push(cycle));
+    start(control, finished, 50);
     control.setWaiting(0, WAIT.recv, 1); // rank 0 waits for rank 1, which computes
     await pause(300); // the watchdog has seen rank 0 begin to wait
     for (let i = 0; i < 4; i++) control.markLooked(0); // it looks in vain
@@ -271,17 +289,15 @@ test('the watchdog takes no rank as stuck at the look that sees another finish, 
     for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) await pause(50);
     assert.equal(reports, [['rank 0 waits to receive from rank 1 (rank 1 has finished)']]);
   } finally {
-    for (const timer of timers) clearTimeout(timer);
+    stop();
   }
 });
 
 test('the watchdog counts looks only from the last move of any rank: one that sent, then began to wait, may have woken the other', async () => {
   const control = ControlBlock.create(2);
-  const timers: NodeJS.Timeout[] = [];
-  const reports: string[][] = [];
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const { reports, start, stop } = watchdog();
   try {
-    watchForDeadlock(control, [false, false], 50, timers, (cycle) => reports.push(cycle));
+    start(control, [false, false], 50);
     control.setWaiting(0, WAIT.recv, 1); // rank 0 waits for rank 1 and looks in vain, while rank 1 runs
     await pause(300); // the watchdog has seen rank 0 begin to wait: the looks below count
     for (let i = 0; i < 4; i++) control.markLooked(0);
@@ -295,7 +311,7 @@ test('the watchdog counts looks only from the last move of any rank: one that se
     for (let waited = 0; reports.length === 0 && waited < 5000; waited += 50) await pause(50);
     assert.equal(reports, [['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0']]);
   } finally {
-    for (const timer of timers) clearTimeout(timer);
+    stop();
   }
 });
 
@@ -303,14 +319,12 @@ test('the watchdog counts looks across the wrap of their Int32 counter', async (
   // A rank woken by other ranks' messages counts a look at each wake, so its count may reach 2^31 - 1 and wrap. Before,
   // the looks since the last move were a plain difference, about -2^32 across the wrap: the deadlock went unreported.
   const control = ControlBlock.create(2);
-  const timers: NodeJS.Timeout[] = [];
-  const reports: string[][] = [];
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const { reports, start, stop } = watchdog();
   try {
     const looksOfRank0 = (9 + 0) * 16 + 9; // control.ts: FIRST_RANK_LINE, SLOTS_PER_LINE, LOOKS
     Atomics.store(new Int32Array(control.buffer), looksOfRank0, 2 ** 31 - 1);
     assert.is(control.waitingOf(0).looks, 2 ** 31 - 1);
-    watchForDeadlock(control, [false, false], 50, timers, (cycle) => reports.push(cycle));
+    start(control, [false, false], 50);
     control.setWaiting(0, WAIT.recv, 1);
     control.setWaiting(1, WAIT.recv, 0);
     await pause(300); // the watchdog has seen both begin to wait
@@ -322,7 +336,7 @@ test('the watchdog counts looks across the wrap of their Int32 counter', async (
     }
     assert.equal(reports, [['rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0']]);
   } finally {
-    for (const timer of timers) clearTimeout(timer);
+    stop();
   }
 });
 
@@ -332,9 +346,7 @@ test('a DeadlockError says that ranks caught in passing waits beside the cycle a
   // for rank 4: they will be stuck too, so their waits are what the report says. Before, the report named ranks 2 and 3
   // as waiting for each other, as if they were in the deadlock.
   const control = ControlBlock.create(6);
-  const timers: NodeJS.Timeout[] = [];
-  const reports: string[][] = [];
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const { reports, start, stop, timers } = watchdog();
   const passing = [[2, 3], [3, 2], [4, 0], [5, 4]] as const;
   try {
     for (let rank = 0; rank < 6; rank++) control.markStarted(rank);
@@ -348,15 +360,15 @@ test('a DeadlockError says that ranks caught in passing waits beside the cycle a
       control.markLooked(0);
       control.markLooked(1);
     }, 10);
-    timers.push(moves);
-    watchForDeadlock(control, [false, false, false, false, false, false], 200, timers, (cycle) => reports.push(cycle));
+    timers.push(moves); // stopped with the watchdog
+    start(control, [false, false, false, false, false, false], 200);
     for (let waited = 0; reports.length === 0 && waited < 10_000; waited += 50) await pause(50);
     assert.equal(reports, [[
       'rank 0 waits to receive from rank 1', 'rank 1 waits to receive from rank 0', 'rank 2 is running',
       'rank 3 is running', 'rank 4 waits to receive from rank 0', 'rank 5 waits to receive from rank 4',
     ]]);
   } finally {
-    for (const timer of timers) clearTimeout(timer);
+    stop();
   }
 });
 
@@ -364,11 +376,9 @@ test('a DeadlockError describes a rank that has just begun to receive from any r
   // Rank 2 has not looked twice in its wait (a rank with no core looks like one passing through it), but no rank other
   // than itself is free to send to it: it is not running.
   const control = ControlBlock.create(3);
-  const timers: NodeJS.Timeout[] = [];
-  const reports: string[][] = [];
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const { reports, start, stop } = watchdog();
   try {
-    watchForDeadlock(control, [false, false, false], 50, timers, (cycle) => reports.push(cycle));
+    start(control, [false, false, false], 50);
     control.setWaiting(0, WAIT.recv, 1);
     control.setWaiting(1, WAIT.recv, 0);
     control.setWaiting(2, WAIT.recv, ANY_PEER);
@@ -382,7 +392,7 @@ test('a DeadlockError describes a rank that has just begun to receive from any r
       'rank 2 waits to receive from any rank',
     ]]);
   } finally {
-    for (const timer of timers) clearTimeout(timer);
+    stop();
   }
 });
 
@@ -390,11 +400,9 @@ test('a DeadlockError describes by its wait a rank that looked twice in it, thou
   // Rank 2 waits for rank 3, which computes, and has looked in vain twice: it is in its wait, not passing through it.
   // Rank 3 then moves (a short wait of its own), which restarts the looks that tell who is stuck, not that.
   const control = ControlBlock.create(4);
-  const timers: NodeJS.Timeout[] = [];
-  const reports: string[][] = [];
-  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const { reports, start, stop } = watchdog();
   try {
-    watchForDeadlock(control, [false, false, false, false], 50, timers, (cycle) => reports.push(cycle));
+    start(control, [false, false, false, false], 50);
     control.markStarted(3);
     control.setWaiting(0, WAIT.recv, 1);
     control.setWaiting(1, WAIT.recv, 0);
@@ -416,7 +424,7 @@ test('a DeadlockError describes by its wait a rank that looked twice in it, thou
       'rank 3 is running',
     ]]);
   } finally {
-    for (const timer of timers) clearTimeout(timer);
+    stop();
   }
 });
 
