@@ -6,11 +6,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { BENCHMARKS, parseBenchArgs, parseExerciseArgs, refuseOptionsNpmTook } from './bench/args.js';
-import { didYouMean, UsageError } from './bench/options.js';
+import { UsageError } from './bench/options.js';
 import { OutputError, VerificationError } from './bench/report.js';
 import { runBandwidth } from './bench/bandwidth.js';
 import { runCollectives } from './bench/collectives.js';
 import { runLatency } from './bench/latency.js';
+import { didYouMean } from './describe.js';
 import { DeadlockError, RankFailedError, TimeoutError } from './errors.js';
 import { runExercise, WrongResultError } from './exercises.js';
 import { NO_REP_MOVSB } from './glibc.js';

@@ -9,7 +9,8 @@ import {
   bandwidthHelp, collectivesHelp, exerciseHelp, exerciseNamed, latencyHelp, parseBandwidthArgs, parseBenchArgs,
   parseCollectivesArgs, parseExerciseArgs, parseLatencyArgs, refuseOptionsNpmTook,
 } from '../src/bench/args.js';
-import { didYouMean, UsageError } from '../src/bench/options.js';
+import { UsageError } from '../src/bench/options.js';
+import { didYouMean } from '../src/describe.js';
 import { OutputError, VerificationError } from '../src/bench/report.js';
 import { describeFailure, main, shmcommHelp, wrapMessage } from '../src/cli.js';
 import { WrongResultError } from '../src/exercises.js';

@@ -11,12 +11,13 @@ import { accessSync, closeSync, constants, lstatSync, openSync, rmSync, statSync
 import { totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { DEFAULT_ARENA_BYTES } from '../arena.js';
+import { didYouMean } from '../describe.js';
 import { FRAME_HEADER_BYTES, MAX_RING_BYTES } from '../ring.js';
 import { terminalColumns } from '../term.js';
 import { WAIT_STRATEGIES, type WaitStrategy } from '../wait.js';
 import { isRingMode } from './bandwidth-job.js';
 import { formatSize } from './format.js';
-import { didYouMean, helpText, OptionReader, UsageError, WHAT_VALUE, type OptionSpec } from './options.js';
+import { helpText, OptionReader, UsageError, WHAT_VALUE, type OptionSpec } from './options.js';
 
 export const BANDWIDTH_MODES = [
   'clone', 'transfer', 'transfer-alloc', 'shared', 'zerocopy', 'ringbuf', 'process', 'memcpy',

@@ -42,8 +42,6 @@ const MIN_SIZE = 8; // one Float64
 const MAX_SIZE = 2 ** 30; // 1 GiB: sender and receiver each hold one, and a test machine has a few GiB
 const MAX_SECONDS = 3600;
 
-export { didYouMean }; // the command line's, beside its other helpers
-
 export const WHAT_VALUE = { SIZE: 'a size such as 64KiB', N: 'an integer', SECONDS: 'a number of seconds',
   LIST: 'a comma-separated list', FILE: 'a file path', NAME: 'a name' } as const;
 
