@@ -61,8 +61,8 @@ const MAP_ALIASES = { processes: 'workers', size: 'workers', timeout: 'timeoutMs
 
 /**
  * What `items` that are no array likely mean: the module and the items swapped (`map(items, url)`), an iterable given
- * as Python's map takes one (a Set, a generator: which describe() calls an object), or the options given where the
- * items go (`map(url, { workers: 2 })`).
+ * as Python's map takes one (a Set; a generator, which describe() calls an object; an array's iterator, an Iterator on
+ * Node 22 and later), or the options given where the items go (`map(url, { workers: 2 })`).
  */
 function itemsHint(moduleUrl: unknown, items: unknown): string {
   if (Array.isArray(moduleUrl) && (typeof items === 'string' || items instanceof URL)) {
